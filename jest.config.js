@@ -1,0 +1,22 @@
+/** Three jest projects: fast pure tests, CDK template tests, and the local-runtime integration suite. */
+const tsJest = {
+  '^.+\\.[tj]sx?$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true } }],
+};
+const common = {
+  testEnvironment: 'node',
+  transform: tsJest,
+  // middy v5+ ships ESM only; let ts-jest transpile it to CommonJS.
+  transformIgnorePatterns: ['node_modules/(?!(@middy)/)'],
+};
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+    },
+  ],
+};

@@ -1,0 +1,117 @@
+/**
+ * Calls agents. The agent protocol: the consumer POSTs (or invokes with) the JSON
+ * `{ task_id, type, payload, attempt }`; the agent answers with its result as JSON.
+ * Agents should use `task_id` as their own idempotency key: delivery is at least once.
+ */
+import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import type { AgentInvoker, AgentRequest } from '../core/ports';
+import { type AgentOutcome, classifyHttpStatus, classifyLambdaError } from '../core/retry-policy';
+
+/** One entry of the AGENTS environment variable, keyed by task type. */
+export type AgentTarget =
+  | { readonly kind: 'http'; readonly url: string; readonly timeoutSeconds: number }
+  | { readonly kind: 'lambda'; readonly functionName: string; readonly timeoutSeconds: number };
+
+export type AgentTargets = Readonly<Record<string, AgentTarget>>;
+
+export function parseAgentTargets(json: string): AgentTargets {
+  const value = JSON.parse(json) as AgentTargets;
+  for (const [type, target] of Object.entries(value)) {
+    if (target.kind !== 'http' && target.kind !== 'lambda') throw new Error(`agent '${type}' has an unknown kind`);
+  }
+  return value;
+}
+
+const MAX_ERROR_CHARS = 1000;
+
+async function errorText(response: Response): Promise<string> {
+  const text = (await response.text().catch(() => '')).slice(0, MAX_ERROR_CHARS);
+  return text ? `: ${text}` : '';
+}
+
+async function invokeHttp(target: Extract<AgentTarget, { kind: 'http' }>, request: AgentRequest): Promise<AgentOutcome> {
+  let response: Response;
+  try {
+    response = await fetch(target.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': request.task_id },
+      body: JSON.stringify(request),
+      signal: AbortSignal.timeout(target.timeoutSeconds * 1000),
+    });
+  } catch (error) {
+    const timedOut = (error as Error).name === 'TimeoutError';
+    return {
+      kind: 'transient',
+      error: timedOut
+        ? { code: 'AgentTimeout', message: `the agent did not answer within ${target.timeoutSeconds} s` }
+        : { code: 'AgentUnreachable', message: `the agent could not be reached: ${(error as Error).message}` },
+    };
+  }
+  const verdict = classifyHttpStatus(response.status);
+  if (verdict !== 'success') {
+    return {
+      kind: verdict,
+      error: { code: `AgentHttp${response.status}`, message: `the agent answered ${response.status}${await errorText(response)}` },
+    };
+  }
+  const text = await response.text();
+  if (text === '') return { kind: 'success', result: null };
+  try {
+    return { kind: 'success', result: JSON.parse(text) };
+  } catch {
+    return { kind: 'success', result: text };
+  }
+}
+
+type LambdaModule = typeof import('@aws-sdk/client-lambda');
+let lambdaSdk: Promise<{ sdk: LambdaModule; client: InstanceType<LambdaModule['LambdaClient']> }> | undefined;
+
+/** The Lambda client is loaded on first use: stacks with only HTTP agents never pay for it at init. */
+function lambdaClient() {
+  lambdaSdk ??= import('@aws-sdk/client-lambda').then((sdk) => ({ sdk, client: new sdk.LambdaClient({}) }));
+  return lambdaSdk;
+}
+
+async function invokeLambda(
+  target: Extract<AgentTarget, { kind: 'lambda' }>,
+  request: AgentRequest,
+): Promise<AgentOutcome> {
+  const { sdk, client } = await lambdaClient();
+  let out: InvokeCommandOutput;
+  try {
+    out = await client.send(
+      new sdk.InvokeCommand({ FunctionName: target.functionName, Payload: Buffer.from(JSON.stringify(request)) }),
+      { abortSignal: AbortSignal.timeout(target.timeoutSeconds * 1000) },
+    );
+  } catch (error) {
+    return { kind: 'transient', error: { code: 'AgentInvokeFailed', message: (error as Error).message.slice(0, MAX_ERROR_CHARS) } };
+  }
+  const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = text;
+  }
+  if (out.FunctionError) {
+    const { errorType, errorMessage } = (body ?? {}) as { errorType?: string; errorMessage?: string };
+    return {
+      kind: classifyLambdaError(errorType),
+      error: { code: errorType ?? 'AgentFunctionError', message: String(errorMessage ?? out.FunctionError).slice(0, MAX_ERROR_CHARS) },
+    };
+  }
+  return { kind: 'success', result: body };
+}
+
+export class ConfiguredAgents implements AgentInvoker {
+  public constructor(private readonly targets: AgentTargets) {}
+
+  public has(type: string): boolean {
+    return Object.hasOwn(this.targets, type);
+  }
+
+  public invoke(request: AgentRequest): Promise<AgentOutcome> {
+    const target = this.targets[request.type]!;
+    return target.kind === 'http' ? invokeHttp(target, request) : invokeLambda(target, request);
+  }
+}

@@ -1,0 +1,54 @@
+/** SQS calls: sending to a tier, and a consumer's operations on its own queue and DLQ. */
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { TaskSender, TierQueue } from '../core/ports';
+import type { Priority, TaskEnvelope, TaskError } from '../core/task';
+
+export class SqsTaskSender implements TaskSender {
+  public constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrls: Readonly<Record<Priority, string>>,
+  ) {}
+
+  public async send(priority: Priority, envelope: TaskEnvelope, delaySeconds: number): Promise<void> {
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrls[priority],
+        MessageBody: JSON.stringify(envelope),
+        DelaySeconds: delaySeconds,
+        MessageAttributes: { task_id: { DataType: 'String', StringValue: envelope.task_id } },
+      }),
+    );
+  }
+}
+
+export class SqsTierQueue implements TierQueue {
+  public constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+    private readonly deadLetterQueueUrl: string,
+  ) {}
+
+  public async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
+    await this.client.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: this.queueUrl,
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: seconds,
+      }),
+    );
+  }
+
+  public async deadLetter(body: string, error: TaskError, taskId: string | undefined): Promise<void> {
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: this.deadLetterQueueUrl,
+        MessageBody: body,
+        MessageAttributes: {
+          error_code: { DataType: 'String', StringValue: error.code },
+          error_message: { DataType: 'String', StringValue: error.message.slice(0, 1024) || '-' },
+          ...(taskId && { task_id: { DataType: 'String', StringValue: taskId } }),
+        },
+      }),
+    );
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * POST /tasks. Message first, record second:
+ *
+ * 1. With an idempotency key, read the record; if it exists, this is a replay (200) or a conflict (409).
+ * 2. Send the envelope to the tier queue. If that fails, nothing exists yet: 503, and a retry is safe.
+ * 3. Write the record with attribute_not_exists. If a concurrent request with the same key won, our
+ *    message carries a losing `enqueue_id` and consumers acknowledge it without running it. If the write
+ *    fails for another reason, the message is already queued and the consumer creates the missing record
+ *    from the envelope: the task runs once, and a retry with the same key finds it.
+ *
+ * So a record exists only when its message was sent (no QUEUED task without a message), and every
+ * agent execution needs a successful conditional claim on the one record (never run twice).
+ */
+import { conflict, badRequest, serviceUnavailable } from './errors';
+import { newTaskId, requestHash, taskIdForKey } from './idempotency';
+import type { TaskSender, TaskStore } from './ports';
+import type { Submission } from './submission';
+import { ENVELOPE_SCHEMA_VERSION, type TaskEnvelope, type TaskRecord, TaskStatus, type TaskView, toTaskView } from './task';
+
+export interface EnqueueDeps {
+  readonly store: TaskStore;
+  readonly sender: TaskSender;
+  readonly isRegistered: (type: string) => boolean;
+  readonly now?: () => Date;
+  readonly newId?: () => string;
+}
+
+export type EnqueueResult =
+  | { readonly outcome: 'created'; readonly task: TaskView }
+  | { readonly outcome: 'replayed'; readonly task: TaskView };
+
+function replay(existing: TaskRecord, hash: string): EnqueueResult {
+  if (existing.request_hash !== undefined && existing.request_hash !== hash) {
+    throw conflict(
+      'IdempotencyConflict',
+      'this idempotency key was already used with a different request body',
+    );
+  }
+  return { outcome: 'replayed', task: toTaskView(existing) };
+}
+
+export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Promise<EnqueueResult> {
+  if (!deps.isRegistered(submission.type)) {
+    throw badRequest('UnknownTaskType', `no agent is registered for task type '${submission.type}'`, [
+      { path: '/type', message: 'is not a registered task type' },
+    ]);
+  }
+  const now = (deps.now ?? (() => new Date()))();
+  const newId = deps.newId ?? newTaskId;
+  const hash = requestHash(submission);
+  const taskId = submission.idempotencyKey !== undefined ? taskIdForKey(submission.idempotencyKey) : newId();
+
+  if (submission.idempotencyKey !== undefined) {
+    const existing = await deps.store.get(taskId).catch((error: unknown) => {
+      throw serviceUnavailable('the task store is unavailable; retry with the same idempotency key', error);
+    });
+    if (existing) return replay(existing, hash);
+  }
+
+  const createdAt = now.toISOString();
+  const envelope: TaskEnvelope = {
+    schema_version: ENVELOPE_SCHEMA_VERSION,
+    task_id: taskId,
+    enqueue_id: newId(),
+    type: submission.type,
+    priority: submission.priority,
+    payload: submission.payload,
+    created_at: createdAt,
+    request_hash: hash,
+  };
+  try {
+    await deps.sender.send(submission.priority, envelope, submission.delaySeconds);
+  } catch (error) {
+    throw serviceUnavailable('the task could not be queued; nothing was accepted, so retrying is safe', error);
+  }
+
+  const record: TaskRecord = {
+    task_id: taskId,
+    type: submission.type,
+    priority: submission.priority,
+    status: TaskStatus.QUEUED,
+    attempts: 0,
+    created_at: createdAt,
+    updated_at: createdAt,
+    request_hash: hash,
+    enqueue_id: envelope.enqueue_id,
+  };
+  let created: Awaited<ReturnType<TaskStore['create']>>;
+  try {
+    created = await deps.store.create(record);
+  } catch (error) {
+    // The message is queued and will run: the consumer creates the record from the envelope.
+    throw serviceUnavailable(
+      'the task was queued but its status record could not be written; retry with the same idempotency key to learn its id',
+      error,
+    );
+  }
+  if (!created.created) return replay(created.existing, hash);
+  return { outcome: 'created', task: toTaskView(record) };
+}

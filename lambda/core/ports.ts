@@ -1,0 +1,58 @@
+/**
+ * What the use cases need from the outside world. lambda/adapters implements these with the AWS SDK;
+ * unit tests implement them in memory.
+ */
+import type { AgentOutcome } from './retry-policy';
+import type { Priority, TaskEnvelope, TaskError, TaskRecord } from './task';
+
+export type CreateResult = { readonly created: true } | { readonly created: false; readonly existing: TaskRecord };
+
+export type ClaimResult =
+  | { readonly claimed: true; readonly attempt: number }
+  | { readonly claimed: false; readonly current: TaskRecord };
+
+/** A terminal or retry write conditioned on the claim; `false` means the claim was lost to another consumer. */
+export type Settled = boolean;
+
+export interface TaskStore {
+  get(taskId: string): Promise<TaskRecord | undefined>;
+  /** Writes a new record unless one with this id exists. */
+  create(record: TaskRecord): Promise<CreateResult>;
+  /** Starts an attempt if the state machine allows it (see transitions.ts). */
+  claim(envelope: TaskEnvelope, now: Date, leaseSeconds: number): Promise<ClaimResult>;
+  succeed(taskId: string, attempt: number, result: unknown, now: Date, expiresAt: number): Promise<Settled>;
+  retry(taskId: string, attempt: number, error: TaskError, now: Date): Promise<Settled>;
+  fail(taskId: string, attempt: number, error: TaskError, now: Date, expiresAt: number): Promise<Settled>;
+  /** Cancels a QUEUED or RETRYING task; otherwise returns what is there. */
+  cancel(
+    taskId: string,
+    now: Date,
+    expiresAt: number,
+  ): Promise<{ readonly cancelled: TaskRecord } | { readonly cancelled?: undefined; readonly current?: TaskRecord }>;
+}
+
+export interface TaskSender {
+  send(priority: Priority, envelope: TaskEnvelope, delaySeconds: number): Promise<void>;
+}
+
+/** The consumer's view of its own tier: its source queue and its dead-letter queue. */
+export interface TierQueue {
+  /** Delays the next delivery of an in-flight message. */
+  changeVisibility(receiptHandle: string, seconds: number): Promise<void>;
+  /** Puts a copy of a message on the tier's DLQ, annotated with why it failed. */
+  deadLetter(body: string, error: TaskError, taskId: string | undefined): Promise<void>;
+}
+
+export interface AgentRequest {
+  readonly task_id: string;
+  readonly type: string;
+  readonly payload: Record<string, unknown>;
+  readonly attempt: number;
+}
+
+export interface AgentInvoker {
+  /** Whether `type` names a configured agent. */
+  has(type: string): boolean;
+  /** Never throws: every failure is classified into the outcome. */
+  invoke(request: AgentRequest): Promise<AgentOutcome>;
+}

@@ -1,0 +1,157 @@
+/**
+ * One SQS delivery of a task, from claim to acknowledgement. The handler runs this for every record
+ * in a batch and reports the ones that return `retry` as batch item failures.
+ *
+ * - `ack`: the message may be deleted (success, permanent failure already dead-lettered, or a
+ *   duplicate delivery that must not run).
+ * - `retry`: leave the message on the queue. Its visibility was already set to the backoff when the
+ *   failure was transient; otherwise it comes back after the queue's visibility timeout, which is
+ *   longer than any claim's lease, so the next delivery can always claim the task again.
+ */
+import type { AgentInvoker, TaskStore, TierQueue } from './ports';
+import { type BackoffPolicy, backoffSeconds, isLastDelivery } from './retry-policy';
+import { ENVELOPE_SCHEMA_VERSION, type TaskEnvelope, type TaskError, TASK_ID_PATTERN } from './task';
+import { skipReason } from './transitions';
+
+export interface ProcessSettings {
+  readonly maxReceiveCount: number;
+  readonly leaseSeconds: number;
+  readonly backoff: BackoffPolicy;
+  /** Largest result stored on the task record, in bytes of JSON. */
+  readonly maxResultBytes: number;
+  /** How long a finished task stays in the table. */
+  readonly retentionSeconds: number;
+}
+
+export interface ProcessDeps {
+  readonly store: TaskStore;
+  readonly queue: TierQueue;
+  readonly agents: AgentInvoker;
+  readonly settings: ProcessSettings;
+  readonly now?: () => Date;
+  readonly random?: () => number;
+  /** Called once per task transition, for structured logs and metrics. */
+  readonly onTransition?: (event: TransitionEvent) => void;
+}
+
+export interface Delivery {
+  readonly body: string;
+  readonly receiptHandle: string;
+  readonly receiveCount: number;
+}
+
+export type TransitionEvent = {
+  readonly task_id: string;
+  readonly type?: string;
+  readonly priority?: string;
+  readonly attempt?: number;
+  readonly transition: 'claimed' | 'skipped' | 'succeeded' | 'retrying' | 'failed' | 'claim-lost' | 'poison-message';
+  readonly detail?: string;
+};
+
+export type DeliveryOutcome = 'ack' | 'retry';
+
+/** Parses a queue message. Fields the consumer does not know are ignored, so the envelope can grow. */
+export function parseEnvelope(body: string): TaskEnvelope | TaskError {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return { code: 'MalformedMessage', message: 'the message body is not JSON' };
+  }
+  const v = value as Partial<TaskEnvelope> | null;
+  if (
+    v === null ||
+    typeof v !== 'object' ||
+    typeof v.schema_version !== 'number' ||
+    typeof v.task_id !== 'string' ||
+    !TASK_ID_PATTERN.test(v.task_id) ||
+    typeof v.enqueue_id !== 'string' ||
+    typeof v.type !== 'string' ||
+    (v.priority !== 'high' && v.priority !== 'low') ||
+    typeof v.payload !== 'object' ||
+    v.payload === null ||
+    typeof v.created_at !== 'string'
+  ) {
+    return { code: 'MalformedMessage', message: 'the message is not a task envelope' };
+  }
+  if (Math.trunc(v.schema_version) > ENVELOPE_SCHEMA_VERSION) {
+    return {
+      code: 'UnsupportedEnvelope',
+      message: `envelope schema_version ${v.schema_version} is newer than this consumer (${ENVELOPE_SCHEMA_VERSION})`,
+    };
+  }
+  return v as TaskEnvelope;
+}
+
+const isError = (x: TaskEnvelope | TaskError): x is TaskError => 'code' in x && !('task_id' in x);
+
+export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Promise<DeliveryOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const emit = deps.onTransition ?? (() => {});
+  const { settings } = deps;
+  const retentionEnd = () => Math.floor(now().getTime() / 1000) + settings.retentionSeconds;
+
+  const envelope = parseEnvelope(delivery.body);
+  if (isError(envelope)) {
+    // A poison message never blocks the queue: park it on the DLQ at once.
+    await deps.queue.deadLetter(delivery.body, envelope, undefined);
+    emit({ task_id: 'unknown', transition: 'poison-message', detail: envelope.code });
+    return 'ack';
+  }
+  const base = { task_id: envelope.task_id, type: envelope.type, priority: envelope.priority };
+
+  const claim = await deps.store.claim(envelope, now(), settings.leaseSeconds);
+  if (!claim.claimed) {
+    emit({ ...base, transition: 'skipped', detail: skipReason(claim.current, envelope.enqueue_id) });
+    return 'ack';
+  }
+  const attempt = claim.attempt;
+  emit({ ...base, attempt, transition: 'claimed' });
+
+  let outcome = deps.agents.has(envelope.type)
+    ? await deps.agents.invoke({ task_id: envelope.task_id, type: envelope.type, payload: envelope.payload, attempt })
+    : ({
+        kind: 'permanent',
+        error: { code: 'UnknownTaskType', message: `no agent is configured for task type '${envelope.type}'` },
+      } as const);
+
+  if (outcome.kind === 'success') {
+    const size = Buffer.byteLength(JSON.stringify(outcome.result ?? null));
+    if (size > settings.maxResultBytes) {
+      outcome = {
+        kind: 'permanent',
+        error: {
+          code: 'ResultTooLarge',
+          message: `the agent's result is ${size} bytes; the limit is ${settings.maxResultBytes} bytes`,
+        },
+      };
+    } else {
+      const settled = await deps.store.succeed(envelope.task_id, attempt, outcome.result, now(), retentionEnd());
+      emit({ ...base, attempt, transition: settled ? 'succeeded' : 'claim-lost' });
+      return settled ? 'ack' : 'retry';
+    }
+  }
+
+  if (outcome.kind === 'permanent') {
+    // Dead-letter first: if the FAILED write then fails, the redelivery reclaims the task after its lease.
+    await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id);
+    const settled = await deps.store.fail(envelope.task_id, attempt, outcome.error, now(), retentionEnd());
+    emit({ ...base, attempt, transition: settled ? 'failed' : 'claim-lost', detail: outcome.error.code });
+    return settled ? 'ack' : 'retry';
+  }
+
+  if (isLastDelivery(delivery.receiveCount, settings.maxReceiveCount)) {
+    const settled = await deps.store.fail(envelope.task_id, attempt, outcome.error, now(), retentionEnd());
+    emit({ ...base, attempt, transition: settled ? 'failed' : 'claim-lost', detail: outcome.error.code });
+    // Visible again at once, so that SQS moves it to the DLQ on its next receive.
+    if (settled) await deps.queue.changeVisibility(delivery.receiptHandle, 0);
+    return 'retry';
+  }
+  const settled = await deps.store.retry(envelope.task_id, attempt, outcome.error, now());
+  emit({ ...base, attempt, transition: settled ? 'retrying' : 'claim-lost', detail: outcome.error.code });
+  if (settled) {
+    await deps.queue.changeVisibility(delivery.receiptHandle, backoffSeconds(attempt, settings.backoff, deps.random));
+  }
+  return 'retry';
+}

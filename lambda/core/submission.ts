@@ -1,0 +1,146 @@
+/**
+ * Turns a raw POST /tasks request into a validated submission, or throws an HttpError that names
+ * the problem. Order matters: cheap checks on the raw bytes come before parsing them.
+ */
+import { badRequest, type ErrorDetail, HttpError } from './errors';
+import validateTaskSchema from './generated/validate-task';
+import type { Priority } from './task';
+
+export interface SubmissionLimits {
+  /** Largest accepted body, in bytes after base64 decoding. */
+  readonly maxBodyBytes: number;
+  /** Deepest accepted nesting of arrays and objects in the body. */
+  readonly maxJsonDepth: number;
+}
+
+/** @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html (1 MiB) */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+
+export const DEFAULT_LIMITS: SubmissionLimits = { maxBodyBytes: 262_144, maxJsonDepth: 32 };
+
+export interface RawRequest {
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: string | undefined;
+  readonly isBase64Encoded: boolean;
+}
+
+export interface Submission {
+  readonly type: string;
+  readonly payload: Record<string, unknown>;
+  readonly priority: Priority;
+  readonly idempotencyKey?: string;
+  readonly delaySeconds: number;
+}
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
+
+function header(headers: RawRequest['headers'], name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
+
+/** Accepts `application/json` and `application/*+json`, with no charset or a UTF-8 one. */
+export function checkContentType(contentType: string | undefined): void {
+  const [mediaType = '', ...params] = (contentType ?? '').split(';').map((part) => part.trim());
+  const charset = params.find((p) => p.toLowerCase().startsWith('charset='))?.slice(8).replace(/"/g, '');
+  if (!JSON_MEDIA_TYPE.test(mediaType) || (charset !== undefined && !/^utf-?8$/i.test(charset))) {
+    throw new HttpError(
+      415,
+      'UnsupportedMediaType',
+      `Content-Type must be application/json, but ${contentType ? `'${contentType.slice(0, 100)}'` : 'none'} was sent`,
+    );
+  }
+}
+
+function decodeBody(request: RawRequest, limits: SubmissionLimits): string {
+  const raw = request.body ?? '';
+  const bytes = request.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.byteLength > limits.maxBodyBytes) {
+    throw new HttpError(
+      413,
+      'PayloadTooLarge',
+      `the body is ${bytes.byteLength} bytes; the limit is ${limits.maxBodyBytes} bytes`,
+    );
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw badRequest('InvalidJson', 'the body is not valid UTF-8');
+  }
+}
+
+/** Depth of nested arrays and objects, counted without recursion so that hostile input cannot overflow the stack. */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+function schemaDetails(): ErrorDetail[] {
+  return (validateTaskSchema.errors ?? []).map((e) => {
+    if (e.keyword === 'additionalProperties') {
+      const field = String((e.params as { additionalProperty: string }).additionalProperty);
+      return { path: `/${field}`, message: 'is not a known field' };
+    }
+    if (e.keyword === 'required') {
+      return { path: `/${(e.params as { missingProperty: string }).missingProperty}`, message: 'is required' };
+    }
+    return { path: e.instancePath || '/', message: e.message ?? 'is invalid' };
+  });
+}
+
+/** Validates a POST /tasks request. Throws HttpError 400, 413 or 415. */
+export function parseSubmission(request: RawRequest, limits: SubmissionLimits = DEFAULT_LIMITS): Submission {
+  checkContentType(header(request.headers, 'content-type'));
+  const text = decodeBody(request, limits);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw badRequest('InvalidJson', `the body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+  }
+  const depth = jsonDepth(body);
+  if (depth > limits.maxJsonDepth) {
+    throw badRequest('ValidationError', `the body nests ${depth} levels deep; the limit is ${limits.maxJsonDepth}`, [
+      { path: '/', message: `nesting deeper than ${limits.maxJsonDepth} levels` },
+    ]);
+  }
+  if (!validateTaskSchema(body)) {
+    throw badRequest('ValidationError', 'the task does not match the task schema', schemaDetails());
+  }
+  const task = body as {
+    type: string;
+    payload: Record<string, unknown>;
+    priority?: Priority;
+    idempotency_key?: string;
+    delay_seconds?: number;
+  };
+  const headerKey = header(request.headers, 'idempotency-key');
+  if (headerKey !== undefined && (headerKey.length < 1 || headerKey.length > 128)) {
+    throw badRequest('ValidationError', 'the Idempotency-Key header must be 1 to 128 characters', [
+      { path: 'header:Idempotency-Key', message: 'must be 1 to 128 characters' },
+    ]);
+  }
+  if (headerKey !== undefined && task.idempotency_key !== undefined && headerKey !== task.idempotency_key) {
+    throw badRequest('ValidationError', 'the Idempotency-Key header and idempotency_key differ', [
+      { path: '/idempotency_key', message: 'differs from the Idempotency-Key header' },
+    ]);
+  }
+  const idempotencyKey = task.idempotency_key ?? headerKey;
+  return {
+    type: task.type,
+    payload: task.payload,
+    priority: task.priority ?? 'low',
+    delaySeconds: task.delay_seconds ?? 0,
+    ...(idempotencyKey !== undefined && { idempotencyKey }),
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The task domain: statuses, priorities, the stored record and the queue envelope.
+ * Nothing in lambda/core talks to AWS.
+ */
+
+export const TaskStatus = {
+  QUEUED: 'QUEUED',
+  RUNNING: 'RUNNING',
+  RETRYING: 'RETRYING',
+  SUCCEEDED: 'SUCCEEDED',
+  FAILED: 'FAILED',
+  CANCELLED: 'CANCELLED',
+} as const;
+export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
+
+export const PRIORITIES = ['high', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** Version of the queue message envelope. Consumers ignore envelope fields they do not know. */
+export const ENVELOPE_SCHEMA_VERSION = 1;
+
+export interface TaskError {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The task as stored in the task table (one item per task, keyed by `task_id`). */
+export interface TaskRecord {
+  readonly task_id: string;
+  readonly type: string;
+  readonly priority: Priority;
+  readonly status: TaskStatus;
+  readonly attempts: number;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly started_at?: string;
+  readonly finished_at?: string;
+  readonly result?: unknown;
+  readonly error?: TaskError;
+  /** Hash of the canonical request, to tell a replay from a conflicting reuse of an idempotency key. */
+  readonly request_hash?: string;
+  /** Fences out messages from enqueue attempts that lost a race for the same task id. */
+  readonly enqueue_id?: string;
+  /** Epoch milliseconds until which a RUNNING claim is held. */
+  readonly lease_until?: number;
+  /** Epoch seconds; DynamoDB TTL removes the item after it. */
+  readonly expires_at?: number;
+}
+
+/** The SQS message body. */
+export interface TaskEnvelope {
+  readonly schema_version: number;
+  readonly task_id: string;
+  readonly enqueue_id: string;
+  readonly type: string;
+  readonly priority: Priority;
+  readonly payload: Record<string, unknown>;
+  readonly created_at: string;
+  readonly request_hash: string;
+}
+
+/** What GET /tasks/{id} returns. Internal bookkeeping fields stay private. */
+export interface TaskView {
+  readonly task_id: string;
+  readonly type: string;
+  readonly priority: Priority;
+  readonly status: TaskStatus;
+  readonly attempts: number;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly started_at?: string;
+  readonly finished_at?: string;
+  readonly result?: unknown;
+  readonly error?: TaskError;
+}
+
+export function toTaskView(record: TaskRecord): TaskView {
+  const { task_id, type, priority, status, attempts, created_at, updated_at } = record;
+  return {
+    task_id,
+    type,
+    priority,
+    status,
+    attempts,
+    created_at,
+    updated_at,
+    ...(record.started_at !== undefined && { started_at: record.started_at }),
+    ...(record.finished_at !== undefined && { finished_at: record.finished_at }),
+    ...(record.result !== undefined && { result: record.result }),
+    ...(record.error !== undefined && { error: record.error }),
+  };
+}
+
+/** A task id is a UUID; anything else cannot name a task. */
+export const TASK_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

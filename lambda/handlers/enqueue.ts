@@ -1,0 +1,39 @@
+/** POST /tasks: validate, queue, record; answer with the task id at once. */
+import middy from '@middy/core';
+import { dynamoClient, sqsClient } from '../adapters/clients';
+import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
+import { numberEnv, requireEnv } from '../adapters/env';
+import { logger } from '../adapters/logger';
+import { SqsTaskSender } from '../adapters/sqs-queues';
+import { enqueueTask } from '../core/enqueue';
+import { DEFAULT_LIMITS, parseSubmission } from '../core/submission';
+import { type HttpEvent, httpErrors, json } from './http';
+
+const taskTypes = new Set(requireEnv('TASK_TYPES').split(',').filter(Boolean));
+const limits = {
+  maxBodyBytes: numberEnv('MAX_BODY_BYTES', DEFAULT_LIMITS.maxBodyBytes),
+  maxJsonDepth: numberEnv('MAX_JSON_DEPTH', DEFAULT_LIMITS.maxJsonDepth),
+};
+const deps = {
+  store: new DynamoTaskStore(dynamoClient(), requireEnv('TASK_TABLE_NAME')),
+  sender: new SqsTaskSender(sqsClient(), { high: requireEnv('HIGH_QUEUE_URL'), low: requireEnv('LOW_QUEUE_URL') }),
+  isRegistered: (type: string) => taskTypes.has(type),
+};
+
+export const handler = middy<HttpEvent>()
+  .use(httpErrors())
+  .handler(async (event) => {
+    const submission = parseSubmission(
+      { headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
+      limits,
+    );
+    const { outcome, task } = await enqueueTask(submission, deps);
+    logger.info(outcome === 'created' ? 'task accepted' : 'task replayed', {
+      task_id: task.task_id,
+      type: task.type,
+      priority: task.priority,
+      attempt: task.attempts,
+    });
+    const body = { task_id: task.task_id, status: task.status, type: task.type, priority: task.priority, created_at: task.created_at };
+    return json(outcome === 'created' ? 202 : 200, body, { location: `/tasks/${task.task_id}` });
+  });

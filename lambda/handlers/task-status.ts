@@ -1,0 +1,26 @@
+/** GET /tasks/{id} and DELETE /tasks/{id}. */
+import middy from '@middy/core';
+import { dynamoClient } from '../adapters/clients';
+import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
+import { numberEnv, requireEnv } from '../adapters/env';
+import { logger } from '../adapters/logger';
+import { HttpError } from '../core/errors';
+import { cancelTask, getTask, parseTaskId } from '../core/task-queries';
+import { type HttpEvent, httpErrors, json } from './http';
+
+const store = new DynamoTaskStore(dynamoClient(), requireEnv('TASK_TABLE_NAME'));
+const retentionSeconds = numberEnv('TASK_RETENTION_SECONDS', 30 * 86_400);
+
+export const handler = middy<HttpEvent>()
+  .use(httpErrors())
+  .handler(async (event) => {
+    const taskId = parseTaskId(event.pathParameters?.id);
+    const method = event.requestContext.http.method;
+    if (method === 'GET') return json(200, await getTask(store, taskId));
+    if (method === 'DELETE') {
+      const task = await cancelTask(store, taskId, { retentionSeconds });
+      logger.info('task cancelled', { task_id: task.task_id, type: task.type, priority: task.priority, attempt: task.attempts });
+      return json(200, task);
+    }
+    throw new HttpError(405, 'MethodNotAllowed', `${method} is not supported on /tasks/{id}`);
+  });
