@@ -17,7 +17,8 @@ export type AgentTargets = Readonly<Record<string, AgentTarget>>;
 export function parseAgentTargets(json: string): AgentTargets {
   const value = JSON.parse(json) as AgentTargets;
   for (const [type, target] of Object.entries(value)) {
-    if (target.kind !== 'http' && target.kind !== 'lambda') throw new Error(`agent '${type}' has an unknown kind`);
+    if (target.kind !== 'http' && target.kind !== 'lambda')
+      throw new Error(`agent '${type}' has an unknown kind`);
   }
   return value;
 }
@@ -29,7 +30,10 @@ async function errorText(response: Response): Promise<string> {
   return text ? `: ${text}` : '';
 }
 
-async function invokeHttp(target: Extract<AgentTarget, { kind: 'http' }>, request: AgentRequest): Promise<AgentOutcome> {
+async function invokeHttp(
+  target: Extract<AgentTarget, { kind: 'http' }>,
+  request: AgentRequest,
+): Promise<AgentOutcome> {
   let response: Response;
   try {
     response = await fetch(target.url, {
@@ -44,14 +48,20 @@ async function invokeHttp(target: Extract<AgentTarget, { kind: 'http' }>, reques
       kind: 'transient',
       error: timedOut
         ? { code: 'AgentTimeout', message: `the agent did not answer within ${target.timeoutSeconds} s` }
-        : { code: 'AgentUnreachable', message: `the agent could not be reached: ${(error as Error).message}` },
+        : {
+            code: 'AgentUnreachable',
+            message: `the agent could not be reached: ${(error as Error).message}`,
+          },
     };
   }
   const verdict = classifyHttpStatus(response.status);
   if (verdict !== 'success') {
     return {
       kind: verdict,
-      error: { code: `AgentHttp${response.status}`, message: `the agent answered ${response.status}${await errorText(response)}` },
+      error: {
+        code: `AgentHttp${response.status}`,
+        message: `the agent answered ${response.status}${await errorText(response)}`,
+      },
     };
   }
   const text = await response.text();
@@ -80,11 +90,17 @@ async function invokeLambda(
   let out: InvokeCommandOutput;
   try {
     out = await client.send(
-      new sdk.InvokeCommand({ FunctionName: target.functionName, Payload: Buffer.from(JSON.stringify(request)) }),
+      new sdk.InvokeCommand({
+        FunctionName: target.functionName,
+        Payload: Buffer.from(JSON.stringify(request)),
+      }),
       { abortSignal: AbortSignal.timeout(target.timeoutSeconds * 1000) },
     );
   } catch (error) {
-    return { kind: 'transient', error: { code: 'AgentInvokeFailed', message: (error as Error).message.slice(0, MAX_ERROR_CHARS) } };
+    return {
+      kind: 'transient',
+      error: { code: 'AgentInvokeFailed', message: (error as Error).message.slice(0, MAX_ERROR_CHARS) },
+    };
   }
   const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
   let body: unknown = null;
@@ -97,7 +113,10 @@ async function invokeLambda(
     const { errorType, errorMessage } = (body ?? {}) as { errorType?: string; errorMessage?: string };
     return {
       kind: classifyLambdaError(errorType),
-      error: { code: errorType ?? 'AgentFunctionError', message: String(errorMessage ?? out.FunctionError).slice(0, MAX_ERROR_CHARS) },
+      error: {
+        code: errorType ?? 'AgentFunctionError',
+        message: String(errorMessage ?? out.FunctionError).slice(0, MAX_ERROR_CHARS),
+      },
     };
   }
   return { kind: 'success', result: body };

@@ -28,7 +28,10 @@ function toRecord(item: Record<string, unknown> | undefined): TaskRecord | undef
 const oldItem = (error: unknown): TaskRecord | undefined =>
   error instanceof ConditionalCheckFailedException ? toRecord(error.Item) : undefined;
 
-function statusList(prefix: string, statuses: readonly string[]): { expr: string; values: Record<string, string> } {
+function statusList(
+  prefix: string,
+  statuses: readonly string[],
+): { expr: string; values: Record<string, string> } {
   const values: Record<string, string> = {};
   statuses.forEach((s, i) => {
     values[`:${prefix}${i}`] = s;
@@ -44,7 +47,11 @@ export class DynamoTaskStore implements TaskStore {
 
   public async get(taskId: string): Promise<TaskRecord | undefined> {
     const out = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: marshall({ task_id: taskId }), ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: marshall({ task_id: taskId }),
+        ConsistentRead: true,
+      }),
     );
     return toRecord(out.Item);
   }
@@ -140,7 +147,10 @@ export class DynamoTaskStore implements TaskStore {
           ConditionExpression: '#status = :running AND attempts = :attempt',
           UpdateExpression: `SET ${sets.join(', ')} REMOVE lease_until`,
           ExpressionAttributeNames: names,
-          ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true, convertClassInstanceToMap: true }),
+          ExpressionAttributeValues: marshall(values, {
+            removeUndefinedValues: true,
+            convertClassInstanceToMap: true,
+          }),
         }),
       );
       return true;
@@ -178,7 +188,8 @@ export class DynamoTaskStore implements TaskStore {
           TableName: this.tableName,
           Key: marshall({ task_id: taskId }),
           ConditionExpression: `attribute_exists(task_id) AND #status IN (${cancellable.expr})`,
-          UpdateExpression: 'SET #status = :cancelled, updated_at = :now, finished_at = :now, expires_at = :exp',
+          UpdateExpression:
+            'SET #status = :cancelled, updated_at = :now, finished_at = :now, expires_at = :exp',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: marshall({
             ...cancellable.values,

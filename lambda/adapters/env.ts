@@ -9,6 +9,7 @@ export function numberEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value)) throw new Error(`${name} environment variable must be a number, but '${raw}' was set`);
+  if (!Number.isFinite(value))
+    throw new Error(`${name} environment variable must be a number, but '${raw}' was set`);
   return value;
 }

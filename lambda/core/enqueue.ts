@@ -11,11 +11,18 @@
  * So a record exists only when its message was sent (no QUEUED task without a message), and every
  * agent execution needs a successful conditional claim on the one record (never run twice).
  */
-import { conflict, badRequest, serviceUnavailable } from './errors';
+import { badRequest, conflict, serviceUnavailable } from './errors';
 import { newTaskId, requestHash, taskIdForKey } from './idempotency';
 import type { TaskSender, TaskStore } from './ports';
 import type { Submission } from './submission';
-import { ENVELOPE_SCHEMA_VERSION, type TaskEnvelope, type TaskRecord, TaskStatus, type TaskView, toTaskView } from './task';
+import {
+  ENVELOPE_SCHEMA_VERSION,
+  type TaskEnvelope,
+  type TaskRecord,
+  TaskStatus,
+  type TaskView,
+  toTaskView,
+} from './task';
 
 export interface EnqueueDeps {
   readonly store: TaskStore;
@@ -71,7 +78,10 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
   try {
     await deps.sender.send(submission.priority, envelope, submission.delaySeconds);
   } catch (error) {
-    throw serviceUnavailable('the task could not be queued; nothing was accepted, so retrying is safe', error);
+    throw serviceUnavailable(
+      'the task could not be queued; nothing was accepted, so retrying is safe',
+      error,
+    );
   }
 
   const record: TaskRecord = {

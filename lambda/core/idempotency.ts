@@ -35,5 +35,7 @@ export function canonicalJson(value: unknown): string {
 /** Identifies what a request asks for. Equal hashes with one key are a replay; different ones a conflict. */
 export function requestHash(submission: Submission): string {
   const { type, payload, priority, delaySeconds } = submission;
-  return createHash('sha256').update(canonicalJson({ type, payload, priority, delaySeconds })).digest('base64url');
+  return createHash('sha256')
+    .update(canonicalJson({ type, payload, priority, delaySeconds }))
+    .digest('base64url');
 }

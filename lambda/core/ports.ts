@@ -5,7 +5,9 @@
 import type { AgentOutcome } from './retry-policy';
 import type { Priority, TaskEnvelope, TaskError, TaskRecord } from './task';
 
-export type CreateResult = { readonly created: true } | { readonly created: false; readonly existing: TaskRecord };
+export type CreateResult =
+  | { readonly created: true }
+  | { readonly created: false; readonly existing: TaskRecord };
 
 export type ClaimResult =
   | { readonly claimed: true; readonly attempt: number }
@@ -28,7 +30,9 @@ export interface TaskStore {
     taskId: string,
     now: Date,
     expiresAt: number,
-  ): Promise<{ readonly cancelled: TaskRecord } | { readonly cancelled?: undefined; readonly current?: TaskRecord }>;
+  ): Promise<
+    { readonly cancelled: TaskRecord } | { readonly cancelled?: undefined; readonly current?: TaskRecord }
+  >;
 }
 
 export interface TaskSender {

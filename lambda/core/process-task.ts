@@ -10,7 +10,7 @@
  */
 import type { AgentInvoker, TaskStore, TierQueue } from './ports';
 import { type BackoffPolicy, backoffSeconds, isLastDelivery } from './retry-policy';
-import { ENVELOPE_SCHEMA_VERSION, type TaskEnvelope, type TaskError, TASK_ID_PATTERN } from './task';
+import { ENVELOPE_SCHEMA_VERSION, TASK_ID_PATTERN, type TaskEnvelope, type TaskError } from './task';
 import { skipReason } from './transitions';
 
 export interface ProcessSettings {
@@ -45,7 +45,14 @@ export type TransitionEvent = {
   readonly type?: string;
   readonly priority?: string;
   readonly attempt?: number;
-  readonly transition: 'claimed' | 'skipped' | 'succeeded' | 'retrying' | 'failed' | 'claim-lost' | 'poison-message';
+  readonly transition:
+    | 'claimed'
+    | 'skipped'
+    | 'succeeded'
+    | 'retrying'
+    | 'failed'
+    | 'claim-lost'
+    | 'poison-message';
   readonly detail?: string;
 };
 
@@ -110,10 +117,18 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   emit({ ...base, attempt, transition: 'claimed' });
 
   let outcome = deps.agents.has(envelope.type)
-    ? await deps.agents.invoke({ task_id: envelope.task_id, type: envelope.type, payload: envelope.payload, attempt })
+    ? await deps.agents.invoke({
+        task_id: envelope.task_id,
+        type: envelope.type,
+        payload: envelope.payload,
+        attempt,
+      })
     : ({
         kind: 'permanent',
-        error: { code: 'UnknownTaskType', message: `no agent is configured for task type '${envelope.type}'` },
+        error: {
+          code: 'UnknownTaskType',
+          message: `no agent is configured for task type '${envelope.type}'`,
+        },
       } as const);
 
   if (outcome.kind === 'success') {
@@ -127,7 +142,13 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
         },
       };
     } else {
-      const settled = await deps.store.succeed(envelope.task_id, attempt, outcome.result, now(), retentionEnd());
+      const settled = await deps.store.succeed(
+        envelope.task_id,
+        attempt,
+        outcome.result,
+        now(),
+        retentionEnd(),
+      );
       emit({ ...base, attempt, transition: settled ? 'succeeded' : 'claim-lost' });
       return settled ? 'ack' : 'retry';
     }
@@ -151,7 +172,10 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   const settled = await deps.store.retry(envelope.task_id, attempt, outcome.error, now());
   emit({ ...base, attempt, transition: settled ? 'retrying' : 'claim-lost', detail: outcome.error.code });
   if (settled) {
-    await deps.queue.changeVisibility(delivery.receiptHandle, backoffSeconds(attempt, settings.backoff, deps.random));
+    await deps.queue.changeVisibility(
+      delivery.receiptHandle,
+      backoffSeconds(attempt, settings.backoff, deps.random),
+    );
   }
   return 'retry';
 }

@@ -42,7 +42,11 @@ export const MAX_VISIBILITY_SECONDS = 43_200;
  * @param attempt the attempt that just failed, from 1
  * @param random a source of uniform numbers in [0, 1)
  */
-export function backoffSeconds(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+export function backoffSeconds(
+  attempt: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.min(Math.max(attempt - 1, 0), 30);
   const ceiling = Math.min(policy.capSeconds, policy.baseSeconds * 2 ** exponent, MAX_VISIBILITY_SECONDS);
   return Math.floor(random() * (ceiling + 1));

@@ -45,7 +45,10 @@ function header(headers: RawRequest['headers'], name: string): string | undefine
 /** Accepts `application/json` and `application/*+json`, with no charset or a UTF-8 one. */
 export function checkContentType(contentType: string | undefined): void {
   const [mediaType = '', ...params] = (contentType ?? '').split(';').map((part) => part.trim());
-  const charset = params.find((p) => p.toLowerCase().startsWith('charset='))?.slice(8).replace(/"/g, '');
+  const charset = params
+    .find((p) => p.toLowerCase().startsWith('charset='))
+    ?.slice(8)
+    .replace(/"/g, '');
   if (!JSON_MEDIA_TYPE.test(mediaType) || (charset !== undefined && !/^utf-?8$/i.test(charset))) {
     throw new HttpError(
       415,
@@ -92,7 +95,10 @@ function schemaDetails(): ErrorDetail[] {
       return { path: `/${field}`, message: 'is not a known field' };
     }
     if (e.keyword === 'required') {
-      return { path: `/${(e.params as { missingProperty: string }).missingProperty}`, message: 'is required' };
+      return {
+        path: `/${(e.params as { missingProperty: string }).missingProperty}`,
+        message: 'is required',
+      };
     }
     return { path: e.instancePath || '/', message: e.message ?? 'is invalid' };
   });
@@ -110,9 +116,11 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits = 
   }
   const depth = jsonDepth(body);
   if (depth > limits.maxJsonDepth) {
-    throw badRequest('ValidationError', `the body nests ${depth} levels deep; the limit is ${limits.maxJsonDepth}`, [
-      { path: '/', message: `nesting deeper than ${limits.maxJsonDepth} levels` },
-    ]);
+    throw badRequest(
+      'ValidationError',
+      `the body nests ${depth} levels deep; the limit is ${limits.maxJsonDepth}`,
+      [{ path: '/', message: `nesting deeper than ${limits.maxJsonDepth} levels` }],
+    );
   }
   if (!validateTaskSchema(body)) {
     throw badRequest('ValidationError', 'the task does not match the task schema', schemaDetails());

@@ -43,10 +43,13 @@ export function canClaim(
 /** Why a delivery was acknowledged without running the agent. */
 export type SkipReason = 'running' | 'finished' | 'cancelled' | 'superseded';
 
-export function skipReason(current: {
-  status: TaskStatus;
-  enqueue_id?: string;
-}, enqueueId: string): SkipReason {
+export function skipReason(
+  current: {
+    status: TaskStatus;
+    enqueue_id?: string;
+  },
+  enqueueId: string,
+): SkipReason {
   if (current.enqueue_id !== undefined && current.enqueue_id !== enqueueId) return 'superseded';
   if (current.status === TaskStatus.CANCELLED) return 'cancelled';
   if (isTerminal(current.status)) return 'finished';

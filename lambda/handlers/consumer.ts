@@ -19,7 +19,10 @@ const deps: ProcessDeps = {
   settings: {
     maxReceiveCount: numberEnv('MAX_RECEIVE_COUNT', 5),
     leaseSeconds: numberEnv('LEASE_SECONDS', 150),
-    backoff: { baseSeconds: numberEnv('BACKOFF_BASE_SECONDS', 2), capSeconds: numberEnv('BACKOFF_CAP_SECONDS', 300) },
+    backoff: {
+      baseSeconds: numberEnv('BACKOFF_BASE_SECONDS', 2),
+      capSeconds: numberEnv('BACKOFF_CAP_SECONDS', 300),
+    },
     maxResultBytes: numberEnv('MAX_RESULT_BYTES', 262_144),
     retentionSeconds: numberEnv('TASK_RETENTION_SECONDS', 30 * 86_400),
   },
@@ -43,7 +46,10 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event)
     const outcome = outcomes[i]!;
     if (outcome.status === 'fulfilled' && outcome.value === 'ack') return [];
     if (outcome.status === 'rejected') {
-      logger.error('delivery failed; it will be retried', { messageId: record.messageId, error: outcome.reason as Error });
+      logger.error('delivery failed; it will be retried', {
+        messageId: record.messageId,
+        error: outcome.reason as Error,
+      });
     }
     return [{ itemIdentifier: record.messageId }];
   });

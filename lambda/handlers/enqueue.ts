@@ -16,7 +16,10 @@ const limits = {
 };
 const deps = {
   store: new DynamoTaskStore(dynamoClient(), requireEnv('TASK_TABLE_NAME')),
-  sender: new SqsTaskSender(sqsClient(), { high: requireEnv('HIGH_QUEUE_URL'), low: requireEnv('LOW_QUEUE_URL') }),
+  sender: new SqsTaskSender(sqsClient(), {
+    high: requireEnv('HIGH_QUEUE_URL'),
+    low: requireEnv('LOW_QUEUE_URL'),
+  }),
   isRegistered: (type: string) => taskTypes.has(type),
 };
 
@@ -34,6 +37,12 @@ export const handler = middy<HttpEvent>()
       priority: task.priority,
       attempt: task.attempts,
     });
-    const body = { task_id: task.task_id, status: task.status, type: task.type, priority: task.priority, created_at: task.created_at };
+    const body = {
+      task_id: task.task_id,
+      status: task.status,
+      type: task.type,
+      priority: task.priority,
+      created_at: task.created_at,
+    };
     return json(outcome === 'created' ? 202 : 200, body, { location: `/tasks/${task.task_id}` });
   });

@@ -1,14 +1,18 @@
 /** Shared pieces of the HTTP API handlers (API Gateway HTTP API, payload format 2.0). */
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { HttpError } from '../core/errors';
 import { logger } from '../adapters/logger';
+import { HttpError } from '../core/errors';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
-  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
 }
 
 /**
@@ -20,12 +24,15 @@ export function httpErrors(): MiddlewareObj<HttpEvent, HttpResult> {
     onError: async (request) => {
       const error = request.error;
       if (error instanceof HttpError) {
-        if (error.statusCode >= 500) logger.error('dependency failure', { code: error.code, error: error.cause as Error });
+        if (error.statusCode >= 500)
+          logger.error('dependency failure', { code: error.code, error: error.cause as Error });
         request.response = json(error.statusCode, error.toBody());
         return;
       }
       logger.error('unhandled error', { error: error as Error });
-      request.response = json(500, { error: { code: 'InternalError', message: 'an internal error occurred' } });
+      request.response = json(500, {
+        error: { code: 'InternalError', message: 'an internal error occurred' },
+      });
     },
   };
 }

@@ -19,7 +19,12 @@ export const handler = middy<HttpEvent>()
     if (method === 'GET') return json(200, await getTask(store, taskId));
     if (method === 'DELETE') {
       const task = await cancelTask(store, taskId, { retentionSeconds });
-      logger.info('task cancelled', { task_id: task.task_id, type: task.type, priority: task.priority, attempt: task.attempts });
+      logger.info('task cancelled', {
+        task_id: task.task_id,
+        type: task.type,
+        priority: task.priority,
+        attempt: task.attempts,
+      });
       return json(200, task);
     }
     throw new HttpError(405, 'MethodNotAllowed', `${method} is not supported on /tasks/{id}`);

@@ -1,0 +1,60 @@
+import { Duration, type Stack } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+
+/** An agent reached over HTTPS (or HTTP, for local use). */
+export interface HttpAgent {
+  readonly kind: 'http';
+  readonly url: string;
+  /**
+   * How long the consumer waits for an answer before it counts a transient failure.
+   * @default Duration.seconds(60)
+   */
+  readonly timeout?: Duration;
+}
+
+/** An agent that is a Lambda function, invoked synchronously. */
+export interface LambdaAgent {
+  readonly kind: 'lambda';
+  readonly function: lambda.IFunction;
+  /** @default Duration.seconds(60) */
+  readonly timeout?: Duration;
+}
+
+export type AgentDefinition = HttpAgent | LambdaAgent;
+
+/** Maps a task `type` to the agent that runs it. Consumers can reach only the agents listed here. */
+export type AgentRegistry = Readonly<Record<string, AgentDefinition>>;
+
+export const DEFAULT_AGENT_TIMEOUT = Duration.seconds(60);
+
+/** Task types are the `type` field of the task contract; keep them to the same pattern as the JSON Schema. */
+export const TASK_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+export function agentTimeout(agent: AgentDefinition): Duration {
+  return agent.timeout ?? DEFAULT_AGENT_TIMEOUT;
+}
+
+/** The AGENTS environment variable of the consumers (see lambda/adapters/agents.ts). */
+export function agentTargetsJson(scope: Stack, agents: AgentRegistry): string {
+  const targets = Object.fromEntries(
+    Object.entries(agents).map(([type, agent]) => [
+      type,
+      agent.kind === 'http'
+        ? { kind: 'http', url: agent.url, timeoutSeconds: agentTimeout(agent).toSeconds() }
+        : {
+            kind: 'lambda',
+            functionName: agent.function.functionArn,
+            timeoutSeconds: agentTimeout(agent).toSeconds(),
+          },
+    ]),
+  );
+  return scope.toJsonString(targets);
+}
+
+/** Lets `grantee` invoke exactly the Lambda agents of the registry. */
+export function grantInvokeAgents(agents: AgentRegistry, grantee: iam.IGrantable): void {
+  for (const agent of Object.values(agents)) {
+    if (agent.kind === 'lambda') agent.function.grantInvoke(grantee);
+  }
+}

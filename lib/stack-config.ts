@@ -1,0 +1,102 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { Construct } from 'constructs';
+import type { AgentDefinition, AgentRegistry } from './agents';
+import type { TaskApiAuth } from './task-api';
+
+/** One agent as written in a config file or in CDK context. */
+export type AgentConfig =
+  | { readonly kind: 'http'; readonly url: string; readonly timeoutSeconds?: number }
+  | { readonly kind: 'lambda'; readonly functionArn: string; readonly timeoutSeconds?: number };
+
+/**
+ * The stack's configuration file (default `config/agents.json`, or `-c configFile=PATH`), or the same JSON in
+ * the `taskQueue` context value (`-c taskQueue='{"agents":{…}}'`). See README "Configuration".
+ */
+export interface StackConfig {
+  readonly agents?: Readonly<Record<string, AgentConfig>>;
+  /** Register the built-in `echo` Lambda agent. @default true */
+  readonly echoAgent?: boolean;
+  readonly auth?: TaskApiAuth;
+  readonly maxReceiveCount?: number;
+  readonly backoffBaseSeconds?: number;
+  readonly backoffCapSeconds?: number;
+  readonly consumerTimeoutSeconds?: number;
+  readonly maxConcurrency?: { readonly high?: number; readonly low?: number };
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+export const DEFAULT_CONFIG_FILE = 'config/agents.json';
+
+/** Reads the configuration from context or file. Throws one clear error naming the source when it is malformed. */
+export function loadStackConfig(scope: Construct): StackConfig {
+  const inline = scope.node.tryGetContext('taskQueue');
+  if (inline !== undefined) {
+    return checkConfig(
+      typeof inline === 'string' ? parseJson(inline, "context 'taskQueue'") : inline,
+      "context 'taskQueue'",
+    );
+  }
+  const file = (scope.node.tryGetContext('configFile') as string | undefined) ?? DEFAULT_CONFIG_FILE;
+  if (!existsSync(file)) {
+    if (scope.node.tryGetContext('configFile') !== undefined)
+      throw new Error(`config file ${file} does not exist`);
+    return {};
+  }
+  return checkConfig(parseJson(readFileSync(file, 'utf8'), file), file);
+}
+
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function checkConfig(value: unknown, source: string): StackConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`${source} must be a JSON object`);
+  }
+  const config = value as StackConfig;
+  for (const [type, agent] of Object.entries(config.agents ?? {})) {
+    const ok =
+      (agent?.kind === 'http' && typeof agent.url === 'string') ||
+      (agent?.kind === 'lambda' && typeof agent.functionArn === 'string');
+    if (!ok) {
+      throw new Error(
+        `${source}: agent '${type}' must be { "kind": "http", "url": … } or { "kind": "lambda", "functionArn": … }`,
+      );
+    }
+    if (
+      agent.timeoutSeconds !== undefined &&
+      !(Number.isInteger(agent.timeoutSeconds) && agent.timeoutSeconds > 0)
+    ) {
+      throw new Error(`${source}: agent '${type}' timeoutSeconds must be a positive integer`);
+    }
+  }
+  return config;
+}
+
+/** Turns configured agents into construct definitions; Lambda agents are imported by ARN. */
+export function agentsFromConfig(
+  scope: Construct,
+  agents: Readonly<Record<string, AgentConfig>>,
+): AgentRegistry {
+  return Object.fromEntries(
+    Object.entries(agents).map(([type, agent]): [string, AgentDefinition] => {
+      const timeout = agent.timeoutSeconds !== undefined ? Duration.seconds(agent.timeoutSeconds) : undefined;
+      return agent.kind === 'http'
+        ? [type, { kind: 'http', url: agent.url, timeout }]
+        : [
+            type,
+            {
+              kind: 'lambda',
+              function: lambda.Function.fromFunctionArn(scope, `Agent-${type}`, agent.functionArn),
+              timeout,
+            },
+          ];
+    }),
+  );
+}

@@ -1,0 +1,163 @@
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { PRIORITIES, type Priority } from '../lambda/core/task';
+import {
+  type AgentRegistry,
+  agentTargetsJson,
+  agentTimeout,
+  grantInvokeAgents,
+  TASK_TYPE_PATTERN,
+} from './agents';
+import { TaskApi, type TaskApiAuth, type TaskApiThrottle } from './task-api';
+import { type AlarmThresholds, TaskQueueAlarms } from './task-queue-alarms';
+import { TaskTable } from './task-table';
+import { DEFAULT_CONSUMER_TIMEOUT, TaskTier, type TierOptions } from './task-tier';
+
+export interface TaskQueueProps {
+  /** Task types and the agents that run them. At least one. */
+  readonly agents: AgentRegistry;
+  /** @default - the defaults of TierOptions, with maxConcurrency 50 for high and 10 for low */
+  readonly tiers?: Partial<Record<Priority, TierOptions>>;
+  /**
+   * Deliveries of a message before SQS moves it to the tier's DLQ.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+  /** @default Duration.days(14) */
+  readonly deadLetterRetention?: Duration;
+  /**
+   * How long a task stays in the table after it ends (TTL on `expires_at`).
+   * @default Duration.days(30)
+   */
+  readonly taskRetention?: Duration;
+  /** @default RemovalPolicy.RETAIN */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+  /** @default { kind: 'iam' } */
+  readonly auth?: TaskApiAuth;
+  /** @default { rateLimit: 100, burstLimit: 200 } */
+  readonly throttle?: TaskApiThrottle;
+  /**
+   * Largest POST /tasks body, in bytes. At most 1 MiB, the SQS message limit.
+   * @default 262144
+   */
+  readonly maxBodyBytes?: number;
+  /**
+   * Largest agent result stored on a task, in bytes of JSON; a larger one fails the task with ResultTooLarge.
+   * @default 262144
+   */
+  readonly maxResultBytes?: number;
+  /**
+   * Upper bound of the first retry delay; it doubles per attempt, with full jitter.
+   * @default Duration.seconds(2)
+   */
+  readonly backoffBase?: Duration;
+  /** @default Duration.minutes(5) */
+  readonly backoffCap?: Duration;
+  /** @default - see AlarmThresholds */
+  readonly alarmThresholds?: AlarmThresholds;
+  /** @default 'INFO' */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default - AWS owned or SQS-managed keys */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** Envelope overhead (ids, type, timestamps, hash) that a body's bytes must leave room for in an SQS message. */
+const ENVELOPE_OVERHEAD_BYTES = 1024;
+const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+
+/**
+ * A serverless task queue for agents: an HTTP API that accepts tasks, a high and a low priority tier
+ * (queue, DLQ, consumer), a task table for idempotency and status, and alarms.
+ */
+export class TaskQueue extends Construct {
+  public readonly table: TaskTable;
+  public readonly tiers: Readonly<Record<Priority, TaskTier>>;
+  public readonly api: TaskApi;
+  public readonly alarms: TaskQueueAlarms;
+
+  public constructor(scope: Construct, id: string, props: TaskQueueProps) {
+    super(scope, id);
+    validateQueueProps(props);
+    const taskRetentionSeconds = (props.taskRetention ?? Duration.days(30)).toSeconds();
+
+    this.table = new TaskTable(this, 'Tasks', {
+      removalPolicy: props.tableRemovalPolicy,
+      encryptionKey: props.encryptionKey,
+    });
+    const consumerEnvironment = {
+      TASK_TABLE_NAME: this.table.table.tableName,
+      AGENTS: agentTargetsJson(Stack.of(this), props.agents),
+      BACKOFF_BASE_SECONDS: String((props.backoffBase ?? Duration.seconds(2)).toSeconds()),
+      BACKOFF_CAP_SECONDS: String((props.backoffCap ?? Duration.minutes(5)).toSeconds()),
+      MAX_RESULT_BYTES: String(props.maxResultBytes ?? 262_144),
+      TASK_RETENTION_SECONDS: String(taskRetentionSeconds),
+    };
+    const tier = (priority: Priority) =>
+      new TaskTier(this, priority === 'high' ? 'High' : 'Low', {
+        priority,
+        ...props.tiers?.[priority],
+        maxReceiveCount: props.maxReceiveCount,
+        deadLetterRetention: props.deadLetterRetention,
+        encryptionKey: props.encryptionKey,
+        consumerEnvironment,
+        logLevel: props.logLevel,
+        logRetention: props.logRetention,
+      });
+    this.tiers = { high: tier('high'), low: tier('low') };
+
+    for (const t of Object.values(this.tiers)) {
+      this.table.table.grant(t.consumerFunction, 'dynamodb:UpdateItem');
+      grantInvokeAgents(props.agents, t.consumerFunction);
+    }
+
+    this.api = new TaskApi(this, 'Api', {
+      table: this.table.table,
+      queues: { high: this.tiers.high.queue, low: this.tiers.low.queue },
+      taskTypes: Object.keys(props.agents),
+      auth: props.auth,
+      throttle: props.throttle,
+      maxBodyBytes: props.maxBodyBytes,
+      taskRetentionSeconds,
+      logLevel: props.logLevel,
+      logRetention: props.logRetention,
+    });
+
+    this.alarms = new TaskQueueAlarms(this, 'Alarms', {
+      tiers: PRIORITIES.map((p) => this.tiers[p]),
+      thresholds: props.alarmThresholds,
+    });
+  }
+}
+
+/** Checks the props that span tiers; each tier checks its own. Collects every problem, then throws once. */
+function validateQueueProps(props: TaskQueueProps): void {
+  const errors: string[] = [];
+  const types = Object.keys(props.agents);
+  if (types.length === 0) errors.push('agents must register at least one task type, but none was provided');
+  for (const type of types) {
+    if (!TASK_TYPE_PATTERN.test(type)) {
+      errors.push(`agent type '${type}' must match ${TASK_TYPE_PATTERN} (the task contract's type pattern)`);
+    }
+  }
+  const maxBody = props.maxBodyBytes ?? 262_144;
+  if (maxBody < 1 || maxBody > SQS_MAX_MESSAGE_BYTES - ENVELOPE_OVERHEAD_BYTES) {
+    errors.push(
+      `maxBodyBytes must be between 1 and ${SQS_MAX_MESSAGE_BYTES - ENVELOPE_OVERHEAD_BYTES} (the 1 MiB SQS message limit less the envelope), but ${maxBody} was provided`,
+    );
+  }
+  for (const priority of PRIORITIES) {
+    const timeout = (props.tiers?.[priority]?.consumerTimeout ?? DEFAULT_CONSUMER_TIMEOUT).toSeconds();
+    for (const [type, agent] of Object.entries(props.agents)) {
+      if (agentTimeout(agent).toSeconds() >= timeout) {
+        errors.push(
+          `agent '${type}' timeout (${agentTimeout(agent).toSeconds()} s) must be shorter than the ${priority} tier's consumerTimeout (${timeout} s)`,
+        );
+      }
+    }
+  }
+  if (errors.length > 0) throw new Error(`Invalid TaskQueue props:\n- ${errors.join('\n- ')}`);
+}

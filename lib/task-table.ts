@@ -1,0 +1,33 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+
+export interface TaskTableProps {
+  /** @default RemovalPolicy.RETAIN: task history outlives the stack */
+  readonly removalPolicy?: RemovalPolicy;
+  /** @default - encrypted with an AWS owned key */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/**
+ * The task table: one item per task, keyed by `task_id`. It is both the idempotency record and the
+ * status record. Items expire through TTL on `expires_at`, which is set when a task ends.
+ */
+export class TaskTable extends Construct {
+  public readonly table: dynamodb.Table;
+
+  public constructor(scope: Construct, id: string, props: TaskTableProps = {}) {
+    super(scope, id);
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: 'task_id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expires_at',
+      ...(props.encryptionKey
+        ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }
+        : { encryption: dynamodb.TableEncryption.DEFAULT }),
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+}
