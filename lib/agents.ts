@@ -1,5 +1,5 @@
 import { Duration, type Stack } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 
 /** An agent reached over HTTPS (or HTTP, for local use). */
@@ -52,9 +52,14 @@ export function agentTargetsJson(scope: Stack, agents: AgentRegistry): string {
   return scope.toJsonString(targets);
 }
 
-/** Lets `grantee` invoke exactly the Lambda agents of the registry. */
+/**
+ * Lets `grantee` invoke exactly the Lambda agents of the registry: their unqualified ARNs, not `:*`
+ * (the consumer never invokes a version or alias).
+ */
 export function grantInvokeAgents(agents: AgentRegistry, grantee: iam.IGrantable): void {
-  for (const agent of Object.values(agents)) {
-    if (agent.kind === 'lambda') agent.function.grantInvoke(grantee);
-  }
+  const arns = Object.values(agents).flatMap((agent) => (agent.kind === 'lambda' ? [agent.function.functionArn] : []));
+  if (arns.length === 0) return;
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: arns }),
+  );
 }

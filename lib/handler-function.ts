@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -20,6 +21,11 @@ export interface HandlerFunctionProps {
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   readonly description?: string;
+  /**
+   * Active X-Ray tracing.
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -33,7 +39,16 @@ export class HandlerFunction extends NodejsFunction {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // A role of its own that may write to its own log group and nothing else, instead of the managed
+    // AWSLambdaBasicExecutionRole (which allows every log group of the account).
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}`,
+    });
+    logGroup.grantWrite(role);
     super(scope, id, {
+      role,
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       entry: path.join(ROOT, 'lambda', 'handlers', `${props.handler}.ts`),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_22_X,
@@ -59,5 +74,16 @@ export class HandlerFunction extends NodejsFunction {
         logLevel: LogLevel.ERROR,
       },
     });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to nodejs22.x on purpose: the tests and the local runtime run the same bundles on Node 22 (see DEVELOPERS.md). Newer runtimes are a deliberate upgrade, not a silent one.',
+    });
+    if (props.tracing) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.',
+      });
+    }
   }
 }
