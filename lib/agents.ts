@@ -1,11 +1,18 @@
 import { Duration, type Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 
 /** An agent reached over HTTPS (or HTTP, for local use). */
 export interface HttpAgent {
   readonly kind: 'http';
   readonly url: string;
+  /**
+   * A Secrets Manager secret whose value the consumer sends as `Authorization: Bearer <value>`.
+   * The value is read at run time and cached; it never appears in the template or the environment.
+   * @default - no Authorization header
+   */
+  readonly authSecret?: secretsmanager.ISecret;
   /**
    * How long the consumer waits for an answer before it counts a transient failure.
    * @default Duration.seconds(60)
@@ -41,7 +48,12 @@ export function agentTargetsJson(scope: Stack, agents: AgentRegistry): string {
     Object.entries(agents).map(([type, agent]) => [
       type,
       agent.kind === 'http'
-        ? { kind: 'http', url: agent.url, timeoutSeconds: agentTimeout(agent).toSeconds() }
+        ? {
+            kind: 'http',
+            url: agent.url,
+            timeoutSeconds: agentTimeout(agent).toSeconds(),
+            ...(agent.authSecret && { authSecretArn: agent.authSecret.secretArn }),
+          }
         : {
             kind: 'lambda',
             functionName: agent.function.functionArn,
@@ -57,7 +69,12 @@ export function agentTargetsJson(scope: Stack, agents: AgentRegistry): string {
  * (the consumer never invokes a version or alias).
  */
 export function grantInvokeAgents(agents: AgentRegistry, grantee: iam.IGrantable): void {
-  const arns = Object.values(agents).flatMap((agent) => (agent.kind === 'lambda' ? [agent.function.functionArn] : []));
+  const arns = Object.values(agents).flatMap((agent) =>
+    agent.kind === 'lambda' ? [agent.function.functionArn] : [],
+  );
+  for (const agent of Object.values(agents)) {
+    if (agent.kind === 'http') agent.authSecret?.grantRead(grantee);
+  }
   if (arns.length === 0) return;
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: arns }),

@@ -1,13 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { AgentDefinition, AgentRegistry } from './agents';
 import type { TaskApiAuth } from './task-api';
 
 /** One agent as written in a config file or in CDK context. */
 export type AgentConfig =
-  | { readonly kind: 'http'; readonly url: string; readonly timeoutSeconds?: number }
+  | {
+      readonly kind: 'http';
+      readonly url: string;
+      readonly timeoutSeconds?: number;
+      readonly authSecretArn?: string;
+    }
   | { readonly kind: 'lambda'; readonly functionArn: string; readonly timeoutSeconds?: number };
 
 /**
@@ -88,7 +94,21 @@ export function agentsFromConfig(
     Object.entries(agents).map(([type, agent]): [string, AgentDefinition] => {
       const timeout = agent.timeoutSeconds !== undefined ? Duration.seconds(agent.timeoutSeconds) : undefined;
       return agent.kind === 'http'
-        ? [type, { kind: 'http', url: agent.url, timeout }]
+        ? [
+            type,
+            {
+              kind: 'http',
+              url: agent.url,
+              timeout,
+              authSecret: agent.authSecretArn
+                ? secretsmanager.Secret.fromSecretCompleteArn(
+                    scope,
+                    `AgentSecret-${type}`,
+                    agent.authSecretArn,
+                  )
+                : undefined,
+            },
+          ]
         : [
             type,
             {

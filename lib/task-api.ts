@@ -37,6 +37,8 @@ export interface TaskApiProps {
   readonly taskRetentionSeconds: number;
   readonly logLevel?: string;
   readonly logRetention?: logs.RetentionDays;
+  /** @default false */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -62,6 +64,7 @@ export class TaskApi extends Construct {
       description: 'POST /tasks: validates a task and queues it',
       logLevel: props.logLevel,
       logRetention: props.logRetention,
+      tracing: props.tracing,
       environment: {
         TASK_TABLE_NAME: props.table.tableName,
         HIGH_QUEUE_URL: props.queues.high.queueUrl,
@@ -79,6 +82,7 @@ export class TaskApi extends Construct {
       description: 'GET and DELETE /tasks/{id}',
       logLevel: props.logLevel,
       logRetention: props.logRetention,
+      tracing: props.tracing,
       environment: {
         TASK_TABLE_NAME: props.table.tableName,
         TASK_RETENTION_SECONDS: String(props.taskRetentionSeconds),

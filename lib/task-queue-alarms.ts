@@ -1,8 +1,13 @@
-import type { Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { MetricName } from '../lambda/core/metric-names';
+import { tierMetric } from './task-metrics';
 import type { TaskTier } from './task-tier';
 
 /** Alarm thresholds. */
@@ -13,78 +18,140 @@ export interface AlarmThresholds {
   readonly oldestMessageAgeSeconds?: number;
   /** Messages in a DLQ; any is worth a look. @default 0 (alarm on more than 0) */
   readonly deadLetterMessages?: number;
+  /** Consumer invocation errors per period. The consumer handles failures per message, so any is a bug or an outage. @default 0 */
+  readonly consumerErrors?: number;
+  /** Consumer throttles per period. @default 0 */
+  readonly consumerThrottles?: number;
+  /** Percentage of API requests answered with a 5xx. @default 1 */
+  readonly apiServerErrorPercent?: number;
+  /** Percentage of agent attempts that failed (transient or permanent), per tier. @default 25 */
+  readonly agentFailurePercent?: number;
 }
 
 export interface TaskQueueAlarmsProps {
   readonly tiers: readonly TaskTier[];
+  readonly httpApi: apigw.HttpApi;
   readonly thresholds?: AlarmThresholds;
   /** @default - a new topic */
   readonly topic?: sns.ITopic;
+  /** Encrypts the new topic. @default - SNS is not encrypted at rest beyond the service default */
+  readonly encryptionKey?: kms.IKey;
+  /** An address that gets every alarm by email. @default - no subscription */
+  readonly alarmEmail?: string;
   /** @default Duration.minutes(1) */
   readonly period?: Duration;
 }
 
-/** Depth, age and dead-letter alarms for every tier, all notifying one SNS topic. */
+/**
+ * The alarms an on-call engineer needs, all notifying one SNS topic: per tier, queue depth, oldest message age,
+ * dead letters, consumer errors and throttles, and agent failure rate; for the API, the 5xx rate.
+ */
 export class TaskQueueAlarms extends Construct {
   public readonly topic: sns.ITopic;
   public readonly alarms: cloudwatch.Alarm[] = [];
+  private readonly action: cloudwatch.IAlarmAction;
 
   public constructor(scope: Construct, id: string, props: TaskQueueAlarmsProps) {
     super(scope, id);
     this.topic =
       props.topic ??
-      new sns.Topic(this, 'Topic', { displayName: 'agent-task-queue alarms', enforceSSL: true });
+      new sns.Topic(this, 'Topic', {
+        displayName: 'agent-task-queue alarms',
+        enforceSSL: true,
+        masterKey: props.encryptionKey,
+      });
+    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    this.action = new actions.SnsAction(this.topic);
     const t = props.thresholds ?? {};
-    const action = new actions.SnsAction(this.topic);
-    const period = props.period;
+    const period = props.period ?? Duration.minutes(1);
 
     for (const tier of props.tiers) {
       const name = tier.node.id;
       this.add(
         `${name}Depth`,
+        tier.queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
         {
-          metric: tier.queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
           threshold: t.queueDepth ?? 1000,
           alarmDescription: `${name} tier: more tasks waiting than the consumers keep up with`,
         },
-        action,
       );
       this.add(
         `${name}OldestMessageAge`,
+        tier.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
         {
-          metric: tier.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
           threshold: t.oldestMessageAgeSeconds ?? 300,
           alarmDescription: `${name} tier: the oldest task has waited too long to start`,
         },
-        action,
       );
       this.add(
         `${name}DeadLetters`,
+        tier.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
         {
-          metric: tier.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-            period,
-            statistic: 'Maximum',
-          }),
           threshold: t.deadLetterMessages ?? 0,
-          alarmDescription: `${name} tier: tasks were dead-lettered; inspect with taskq dlq list`,
+          alarmDescription: `${name} tier: tasks were dead-lettered; inspect them with taskq dlq list`,
         },
-        action,
+      );
+      this.add(`${name}ConsumerErrors`, tier.consumerFunction.metricErrors({ period }), {
+        threshold: t.consumerErrors ?? 0,
+        alarmDescription: `${name} tier: the consumer function failed; its messages will be retried`,
+      });
+      this.add(`${name}ConsumerThrottles`, tier.consumerFunction.metricThrottles({ period }), {
+        threshold: t.consumerThrottles ?? 0,
+        alarmDescription: `${name} tier: the consumer was throttled; check the account's concurrency`,
+      });
+      const priority = tier.priority;
+      this.add(
+        `${name}AgentFailureRate`,
+        new cloudwatch.MathExpression({
+          expression: '100 * (failed + retried) / MAX([succeeded + failed + retried, 1])',
+          usingMetrics: {
+            succeeded: tierMetric(priority, MetricName.TasksSucceeded, { period }),
+            failed: tierMetric(priority, MetricName.TasksFailed, { period }),
+            retried: tierMetric(priority, MetricName.TasksRetried, { period }),
+          },
+          period,
+          label: 'agent failure %',
+        }),
+        {
+          threshold: t.agentFailurePercent ?? 25,
+          evaluationPeriods: 5,
+          alarmDescription: `${name} tier: too many agent attempts fail`,
+        },
       );
     }
+
+    this.add(
+      'ApiServerErrorRate',
+      new cloudwatch.MathExpression({
+        expression: '100 * errors / MAX([requests, 1])',
+        usingMetrics: {
+          errors: props.httpApi.metricServerError({ period, statistic: 'Sum' }),
+          requests: props.httpApi.metricCount({ period, statistic: 'Sum' }),
+        },
+        period,
+        label: 'API 5xx %',
+      }),
+      {
+        threshold: t.apiServerErrorPercent ?? 1,
+        evaluationPeriods: 3,
+        alarmDescription: 'The task API answers 5xx: SQS, DynamoDB or a handler is failing',
+      },
+    );
   }
 
   private add(
     id: string,
-    props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>,
-    action: cloudwatch.IAlarmAction,
-  ) {
+    metric: cloudwatch.IMetric,
+    props: { threshold: number; alarmDescription: string; evaluationPeriods?: number },
+  ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
+      metric,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       ...props,
     });
-    alarm.addAlarmAction(action);
+    alarm.addAlarmAction(this.action);
     this.alarms.push(alarm);
   }
 }

@@ -1,4 +1,5 @@
-import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -10,8 +11,10 @@ import {
   grantInvokeAgents,
   TASK_TYPE_PATTERN,
 } from './agents';
+import type { HandlerFunction } from './handler-function';
 import { TaskApi, type TaskApiAuth, type TaskApiThrottle } from './task-api';
 import { type AlarmThresholds, TaskQueueAlarms } from './task-queue-alarms';
+import { TaskQueueDashboard } from './task-queue-dashboard';
 import { TaskTable } from './task-table';
 import { DEFAULT_CONSUMER_TIMEOUT, TaskTier, type TierOptions } from './task-tier';
 
@@ -61,8 +64,18 @@ export interface TaskQueueProps {
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /** @default - AWS owned or SQS-managed keys */
+  /**
+   * A customer managed KMS key for the queues, DLQs, task table and alarm topic. Its key policy gets what the
+   * services need (CloudWatch publishing to the encrypted topic), and every function gets encrypt/decrypt on it.
+   * @default - AWS owned or SQS-managed keys: encrypted at rest, with no key to manage
+   */
   readonly encryptionKey?: kms.IKey;
+  /** An email address subscribed to the alarm topic. @default - no subscription */
+  readonly alarmEmail?: string;
+  /** Build the CloudWatch dashboard. @default true */
+  readonly dashboard?: boolean;
+  /** Active X-Ray tracing on every function. @default false */
+  readonly tracing?: boolean;
 }
 
 /** Envelope overhead (ids, type, timestamps, hash) that a body's bytes must leave room for in an SQS message. */
@@ -78,6 +91,7 @@ export class TaskQueue extends Construct {
   public readonly tiers: Readonly<Record<Priority, TaskTier>>;
   public readonly api: TaskApi;
   public readonly alarms: TaskQueueAlarms;
+  public readonly dashboard?: TaskQueueDashboard;
 
   public constructor(scope: Construct, id: string, props: TaskQueueProps) {
     super(scope, id);
@@ -106,6 +120,7 @@ export class TaskQueue extends Construct {
         consumerEnvironment,
         logLevel: props.logLevel,
         logRetention: props.logRetention,
+        tracing: props.tracing,
       });
     this.tiers = { high: tier('high'), low: tier('low') };
 
@@ -124,12 +139,45 @@ export class TaskQueue extends Construct {
       taskRetentionSeconds,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
+      tracing: props.tracing,
     });
 
+    if (props.encryptionKey) {
+      // Table grants cover the table only; the key is granted on its own.
+      for (const fn of [this.api.producerFunction, this.api.statusFunction, ...this.consumers()]) {
+        props.encryptionKey.grantEncryptDecrypt(fn);
+        for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+          Validations.of(fn.role!).acknowledge({
+            id: `AwsSolutions-IAM5[Action::${action}]`,
+            reason:
+              'Data-key actions that SQS and DynamoDB need to use the customer managed key; granted on that one key only (resource is the key ARN).',
+          });
+        }
+      }
+      // CloudWatch alarms publish to the encrypted topic.
+      props.encryptionKey.grant(
+        new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
+      );
+    }
+
+    const tiers = PRIORITIES.map((p) => this.tiers[p]);
     this.alarms = new TaskQueueAlarms(this, 'Alarms', {
-      tiers: PRIORITIES.map((p) => this.tiers[p]),
+      tiers,
+      httpApi: this.api.httpApi,
       thresholds: props.alarmThresholds,
+      encryptionKey: props.encryptionKey,
+      alarmEmail: props.alarmEmail,
     });
+    if (props.dashboard ?? true) {
+      this.dashboard = new TaskQueueDashboard(this, 'Dashboard', { tiers, httpApi: this.api.httpApi });
+    }
+  }
+
+  /** Both tiers' consumer functions. */
+  public consumers(): HandlerFunction[] {
+    return PRIORITIES.map((p) => this.tiers[p].consumerFunction);
   }
 }
 

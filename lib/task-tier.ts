@@ -63,6 +63,8 @@ export interface TaskTierProps extends TierOptions {
   readonly leaseSeconds?: number;
   readonly logLevel?: string;
   readonly logRetention?: logs.RetentionDays;
+  /** @default false */
+  readonly tracing?: boolean;
 }
 
 /** Resolved numbers of a tier, validated. Exposed for tests and for the alarms. */
@@ -142,6 +144,7 @@ export function resolveTierSettings(props: TaskTierProps): TierSettings {
  * One priority tier: its queue, the queue's dead-letter queue, and the consumer Lambda that drains it.
  */
 export class TaskTier extends Construct {
+  public readonly priority: Priority;
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
   public readonly consumerFunction: HandlerFunction;
@@ -149,6 +152,7 @@ export class TaskTier extends Construct {
 
   public constructor(scope: Construct, id: string, props: TaskTierProps) {
     super(scope, id);
+    this.priority = props.priority;
     this.settings = resolveTierSettings(props);
     const encryption = props.encryptionKey
       ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
@@ -174,6 +178,7 @@ export class TaskTier extends Construct {
       memorySize: props.consumerMemorySize,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
+      tracing: props.tracing,
       environment: {
         ...props.consumerEnvironment,
         QUEUE_URL: this.queue.queueUrl,

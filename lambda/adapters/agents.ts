@@ -9,7 +9,13 @@ import { type AgentOutcome, classifyHttpStatus, classifyLambdaError } from '../c
 
 /** One entry of the AGENTS environment variable, keyed by task type. */
 export type AgentTarget =
-  | { readonly kind: 'http'; readonly url: string; readonly timeoutSeconds: number }
+  | {
+      readonly kind: 'http';
+      readonly url: string;
+      readonly timeoutSeconds: number;
+      /** A Secrets Manager secret whose value is sent as a bearer token. */
+      readonly authSecretArn?: string;
+    }
   | { readonly kind: 'lambda'; readonly functionName: string; readonly timeoutSeconds: number };
 
 export type AgentTargets = Readonly<Record<string, AgentTarget>>;
@@ -30,6 +36,20 @@ async function errorText(response: Response): Promise<string> {
   return text ? `: ${text}` : '';
 }
 
+/** A timeout or a broken connection, before or while the agent's answer arrives: worth retrying. */
+function networkFailure(target: Extract<AgentTarget, { kind: 'http' }>, error: unknown): AgentOutcome {
+  const timedOut = (error as Error).name === 'TimeoutError';
+  return {
+    kind: 'transient',
+    error: timedOut
+      ? { code: 'AgentTimeout', message: `the agent did not answer within ${target.timeoutSeconds} s` }
+      : {
+          code: 'AgentUnreachable',
+          message: `the agent could not be reached: ${(error as Error).message}`,
+        },
+  };
+}
+
 async function invokeHttp(
   target: Extract<AgentTarget, { kind: 'http' }>,
   request: AgentRequest,
@@ -43,16 +63,7 @@ async function invokeHttp(
       signal: AbortSignal.timeout(target.timeoutSeconds * 1000),
     });
   } catch (error) {
-    const timedOut = (error as Error).name === 'TimeoutError';
-    return {
-      kind: 'transient',
-      error: timedOut
-        ? { code: 'AgentTimeout', message: `the agent did not answer within ${target.timeoutSeconds} s` }
-        : {
-            code: 'AgentUnreachable',
-            message: `the agent could not be reached: ${(error as Error).message}`,
-          },
-    };
+    return networkFailure(target, error);
   }
   const verdict = classifyHttpStatus(response.status);
   if (verdict !== 'success') {
@@ -64,7 +75,13 @@ async function invokeHttp(
       },
     };
   }
-  const text = await response.text();
+  let text: string;
+  try {
+    // The timeout covers the body too: an agent can send its headers and then stall or break off.
+    text = await response.text();
+  } catch (error) {
+    return networkFailure(target, error);
+  }
   if (text === '') return { kind: 'success', result: null };
   try {
     return { kind: 'success', result: JSON.parse(text) };

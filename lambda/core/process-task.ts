@@ -54,6 +54,12 @@ export type TransitionEvent = {
     | 'claim-lost'
     | 'poison-message';
   readonly detail?: string;
+  /** On the first claim: milliseconds from enqueue to start. */
+  readonly queue_wait_ms?: number;
+  /** After an agent call: how long it took. */
+  readonly agent_ms?: number;
+  /** On a terminal transition: milliseconds from enqueue to now. */
+  readonly end_to_end_ms?: number;
 };
 
 export type DeliveryOutcome = 'ack' | 'retry';
@@ -114,8 +120,11 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     return 'ack';
   }
   const attempt = claim.attempt;
-  emit({ ...base, attempt, transition: 'claimed' });
+  const enqueuedMs = Date.parse(envelope.created_at);
+  const sinceEnqueue = () => Math.max(0, now().getTime() - enqueuedMs);
+  emit({ ...base, attempt, transition: 'claimed', ...(attempt === 1 && { queue_wait_ms: sinceEnqueue() }) });
 
+  const agentStart = now().getTime();
   let outcome = deps.agents.has(envelope.type)
     ? await deps.agents.invoke({
         task_id: envelope.task_id,
@@ -130,6 +139,8 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
           message: `no agent is configured for task type '${envelope.type}'`,
         },
       } as const);
+  const timing = { agent_ms: now().getTime() - agentStart };
+  const final = () => ({ ...timing, end_to_end_ms: sinceEnqueue() });
 
   if (outcome.kind === 'success') {
     const size = Buffer.byteLength(JSON.stringify(outcome.result ?? null));
@@ -149,7 +160,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
         now(),
         retentionEnd(),
       );
-      emit({ ...base, attempt, transition: settled ? 'succeeded' : 'claim-lost' });
+      emit({ ...base, attempt, transition: settled ? 'succeeded' : 'claim-lost', ...final() });
       return settled ? 'ack' : 'retry';
     }
   }
@@ -158,19 +169,37 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     // Dead-letter first: if the FAILED write then fails, the redelivery reclaims the task after its lease.
     await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id);
     const settled = await deps.store.fail(envelope.task_id, attempt, outcome.error, now(), retentionEnd());
-    emit({ ...base, attempt, transition: settled ? 'failed' : 'claim-lost', detail: outcome.error.code });
+    emit({
+      ...base,
+      attempt,
+      transition: settled ? 'failed' : 'claim-lost',
+      detail: outcome.error.code,
+      ...final(),
+    });
     return settled ? 'ack' : 'retry';
   }
 
   if (isLastDelivery(delivery.receiveCount, settings.maxReceiveCount)) {
     const settled = await deps.store.fail(envelope.task_id, attempt, outcome.error, now(), retentionEnd());
-    emit({ ...base, attempt, transition: settled ? 'failed' : 'claim-lost', detail: outcome.error.code });
+    emit({
+      ...base,
+      attempt,
+      transition: settled ? 'failed' : 'claim-lost',
+      detail: outcome.error.code,
+      ...final(),
+    });
     // Visible again at once, so that SQS moves it to the DLQ on its next receive.
     if (settled) await deps.queue.changeVisibility(delivery.receiptHandle, 0);
     return 'retry';
   }
   const settled = await deps.store.retry(envelope.task_id, attempt, outcome.error, now());
-  emit({ ...base, attempt, transition: settled ? 'retrying' : 'claim-lost', detail: outcome.error.code });
+  emit({
+    ...base,
+    attempt,
+    transition: settled ? 'retrying' : 'claim-lost',
+    detail: outcome.error.code,
+    ...timing,
+  });
   if (settled) {
     await deps.queue.changeVisibility(
       delivery.receiptHandle,

@@ -9,9 +9,11 @@ import { dynamoClient, sqsClient } from '../adapters/clients';
 import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
+import { EmfMetrics, recordTransition } from '../adapters/metrics';
 import { SqsTierQueue } from '../adapters/sqs-queues';
 import { type ProcessDeps, processDelivery } from '../core/process-task';
 
+const metrics = new EmfMetrics();
 const deps: ProcessDeps = {
   store: new DynamoTaskStore(dynamoClient(), requireEnv('TASK_TABLE_NAME')),
   queue: new SqsTierQueue(sqsClient(), requireEnv('QUEUE_URL'), requireEnv('DEAD_LETTER_QUEUE_URL')),
@@ -26,7 +28,12 @@ const deps: ProcessDeps = {
     maxResultBytes: numberEnv('MAX_RESULT_BYTES', 262_144),
     retentionSeconds: numberEnv('TASK_RETENTION_SECONDS', 30 * 86_400),
   },
-  onTransition: ({ transition, ...fields }) => logger.info(`task ${transition}`, fields),
+  // One log line per task transition (ids, tier, attempt, error code; never the payload or the result).
+  onTransition: (event) => {
+    const { transition, ...fields } = event;
+    logger.info(`task ${transition}`, fields);
+    recordTransition(metrics, event);
+  },
 };
 
 export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
@@ -53,5 +60,6 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event)
     }
     return [{ itemIdentifier: record.messageId }];
   });
+  metrics.flush();
   return { batchItemFailures };
 });

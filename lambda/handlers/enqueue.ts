@@ -4,8 +4,10 @@ import { dynamoClient, sqsClient } from '../adapters/clients';
 import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
+import { EmfMetrics } from '../adapters/metrics';
 import { SqsTaskSender } from '../adapters/sqs-queues';
 import { enqueueTask } from '../core/enqueue';
+import { MetricName } from '../core/metric-names';
 import { DEFAULT_LIMITS, parseSubmission } from '../core/submission';
 import { type HttpEvent, httpErrors, json } from './http';
 
@@ -14,6 +16,7 @@ const limits = {
   maxBodyBytes: numberEnv('MAX_BODY_BYTES', DEFAULT_LIMITS.maxBodyBytes),
   maxJsonDepth: numberEnv('MAX_JSON_DEPTH', DEFAULT_LIMITS.maxJsonDepth),
 };
+const metrics = new EmfMetrics();
 const deps = {
   store: new DynamoTaskStore(dynamoClient(), requireEnv('TASK_TABLE_NAME')),
   sender: new SqsTaskSender(sqsClient(), {
@@ -37,6 +40,10 @@ export const handler = middy<HttpEvent>()
       priority: task.priority,
       attempt: task.attempts,
     });
+    if (outcome === 'created') {
+      metrics.add(MetricName.TasksAccepted, 1, { tier: task.priority, type: task.type });
+      metrics.flush();
+    }
     const body = {
       task_id: task.task_id,
       status: task.status,

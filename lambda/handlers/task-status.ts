@@ -4,11 +4,14 @@ import { dynamoClient } from '../adapters/clients';
 import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
+import { EmfMetrics } from '../adapters/metrics';
 import { HttpError } from '../core/errors';
+import { MetricName } from '../core/metric-names';
 import { cancelTask, getTask, parseTaskId } from '../core/task-queries';
 import { type HttpEvent, httpErrors, json } from './http';
 
 const store = new DynamoTaskStore(dynamoClient(), requireEnv('TASK_TABLE_NAME'));
+const metrics = new EmfMetrics();
 const retentionSeconds = numberEnv('TASK_RETENTION_SECONDS', 30 * 86_400);
 
 export const handler = middy<HttpEvent>()
@@ -19,6 +22,8 @@ export const handler = middy<HttpEvent>()
     if (method === 'GET') return json(200, await getTask(store, taskId));
     if (method === 'DELETE') {
       const task = await cancelTask(store, taskId, { retentionSeconds });
+      metrics.add(MetricName.TasksCancelled, 1, { tier: task.priority, type: task.type });
+      metrics.flush();
       logger.info('task cancelled', {
         task_id: task.task_id,
         type: task.type,
