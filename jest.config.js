@@ -7,6 +7,8 @@ const common = {
   transform: tsJest,
   // middy v5+ ships ESM only; let ts-jest transpile it to CommonJS.
   transformIgnorePatterns: ['node_modules/(?!(@middy)/)'],
+  // @middy packages export only an `import` condition, which jest's CommonJS resolver does not match.
+  moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },
 };
 
 module.exports = {

@@ -50,15 +50,68 @@ function networkFailure(target: Extract<AgentTarget, { kind: 'http' }>, error: u
   };
 }
 
+type SecretsModule = typeof import('@aws-sdk/client-secrets-manager');
+let secretsSdk:
+  | Promise<{ sdk: SecretsModule; client: InstanceType<SecretsModule['SecretsManagerClient']> }>
+  | undefined;
+
+/** The Secrets Manager client is loaded on first use: agents without a secret never pay for it. */
+function secretsClient() {
+  secretsSdk ??= import('@aws-sdk/client-secrets-manager').then((sdk) => ({
+    sdk,
+    client: new sdk.SecretsManagerClient({}),
+  }));
+  return secretsSdk;
+}
+
+/** How long a secret value is reused before it is read again, so that a rotated token is picked up. */
+const SECRET_CACHE_MS = 5 * 60 * 1000;
+const secretCache = new Map<string, { value: Promise<string>; readAt: number }>();
+
+/** The string value of a secret, read once per SECRET_CACHE_MS; a failed read is not cached. */
+function secretValue(arn: string): Promise<string> {
+  const cached = secretCache.get(arn);
+  if (cached && Date.now() - cached.readAt < SECRET_CACHE_MS) return cached.value;
+  const value = secretsClient().then(async ({ sdk, client }) => {
+    const out = await client.send(new sdk.GetSecretValueCommand({ SecretId: arn }));
+    if (out.SecretString === undefined) throw new Error('the secret has no string value');
+    return out.SecretString;
+  });
+  secretCache.set(arn, { value, readAt: Date.now() });
+  value.catch(() => secretCache.delete(arn));
+  return value;
+}
+
 async function invokeHttp(
   target: Extract<AgentTarget, { kind: 'http' }>,
   request: AgentRequest,
 ): Promise<AgentOutcome> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'idempotency-key': request.task_id,
+  };
+  if (target.authSecretArn !== undefined) {
+    try {
+      headers.authorization = `Bearer ${await secretValue(target.authSecretArn)}`;
+    } catch (error) {
+      // Never the secret itself: an SDK error names the secret and the failure only.
+      return {
+        kind: 'transient',
+        error: {
+          code: 'AgentSecretUnavailable',
+          message: `the agent's auth secret could not be read: ${(error as Error).message}`.slice(
+            0,
+            MAX_ERROR_CHARS,
+          ),
+        },
+      };
+    }
+  }
   let response: Response;
   try {
     response = await fetch(target.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': request.task_id },
+      headers,
       body: JSON.stringify(request),
       signal: AbortSignal.timeout(target.timeoutSeconds * 1000),
     });

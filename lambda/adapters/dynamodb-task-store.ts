@@ -85,7 +85,7 @@ export class DynamoTaskStore implements TaskStore {
           // A missing record means the producer's write failed after its send: create it from the envelope.
           ConditionExpression:
             '(attribute_not_exists(task_id) OR enqueue_id = :eid) AND ' +
-            `(attribute_not_exists(#status) OR #status IN (${claimable.expr}) OR (#status = :running AND lease_until < :nowMs))`,
+            `(attribute_not_exists(#status) OR #status IN (${claimable.expr}) OR (#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs)))`,
           UpdateExpression:
             'SET #status = :running, attempts = if_not_exists(attempts, :zero) + :one, lease_until = :lease, ' +
             'updated_at = :now, started_at = if_not_exists(started_at, :now), #type = if_not_exists(#type, :type), ' +
@@ -134,6 +134,12 @@ export class DynamoTaskStore implements TaskStore {
       ':now': now.toISOString(),
     };
     const sets = ['#status = :next', 'updated_at = :now'];
+    // A success clears the error an earlier attempt left, so that the record does not read as a failure.
+    const removes = ['lease_until'];
+    if (status === TaskStatus.SUCCEEDED) {
+      names['#error'] = 'error';
+      removes.push('#error');
+    }
     for (const [key, value] of Object.entries(fields)) {
       names[`#${key}`] = key;
       values[`:${key}`] = value;
@@ -145,7 +151,7 @@ export class DynamoTaskStore implements TaskStore {
           TableName: this.tableName,
           Key: marshall({ task_id: taskId }),
           ConditionExpression: '#status = :running AND attempts = :attempt',
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE lease_until`,
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: marshall(values, {
             removeUndefinedValues: true,

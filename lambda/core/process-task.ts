@@ -116,8 +116,12 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
 
   const claim = await deps.store.claim(envelope, now(), settings.leaseSeconds);
   if (!claim.claimed) {
-    emit({ ...base, transition: 'skipped', detail: skipReason(claim.current, envelope.enqueue_id) });
-    return 'ack';
+    const reason = skipReason(claim.current, envelope.enqueue_id);
+    emit({ ...base, transition: 'skipped', detail: reason });
+    // A second copy of a message whose task is running must not be deleted: with SQS, deleting any copy
+    // deletes the message, and the running attempt may still need it for its retry. Leave it invisible;
+    // it comes back after the visibility timeout, when the running attempt is over either way.
+    return reason === 'running' ? 'retry' : 'ack';
   }
   const attempt = claim.attempt;
   const enqueuedMs = Date.parse(envelope.created_at);

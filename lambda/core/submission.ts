@@ -133,7 +133,9 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits = 
     delay_seconds?: number;
   };
   const headerKey = header(request.headers, 'idempotency-key');
-  if (headerKey !== undefined && (headerKey.length < 1 || headerKey.length > 128)) {
+  // Counted in characters, as the schema counts the body field.
+  const headerKeyLength = headerKey === undefined ? 0 : [...headerKey].length;
+  if (headerKey !== undefined && (headerKeyLength < 1 || headerKeyLength > 128)) {
     throw badRequest('ValidationError', 'the Idempotency-Key header must be 1 to 128 characters', [
       { path: 'header:Idempotency-Key', message: 'must be 1 to 128 characters' },
     ]);

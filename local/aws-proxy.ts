@@ -1,0 +1,139 @@
+/**
+ * A pass-through HTTP proxy in front of the local AWS emulators. The Lambda workers' AWS_ENDPOINT_URL_* point
+ * here, so the local runtime sees every AWS call a handler makes, without a line of local-mode code in the
+ * handlers: the benchmarks count requests per service and operation, and fault injection answers some calls
+ * with the errors AWS itself would send.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type AwsService = 'sqs' | 'dynamodb';
+
+export interface AwsCall {
+  readonly service: AwsService;
+  /** The API operation, e.g. `SendMessage` or `UpdateItem`. */
+  readonly operation: string;
+  readonly body: Buffer;
+  /** The caller's `AWS_SDK_UA_APP_ID`, which the local runtime sets to the worker's id. */
+  readonly appId?: string;
+}
+
+/** An answer the proxy gives instead of forwarding the call. */
+export interface ProxyReply {
+  readonly status: number;
+  readonly body: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface AwsInterceptor {
+  /** Before forwarding: return a reply to answer in the emulator's place, or nothing to forward. */
+  before?(call: AwsCall): ProxyReply | undefined | Promise<ProxyReply | undefined>;
+  /** After the emulator answered, before the caller gets the answer. */
+  after?(call: AwsCall, status: number): void | Promise<void>;
+}
+
+export interface AwsProxy {
+  /** Endpoint URL that stands in for a service. */
+  endpoint(service: AwsService): string;
+  /** Calls seen, keyed `service:Operation`. */
+  counts(): Record<string, number>;
+  resetCounts(): void;
+  close(): Promise<void>;
+}
+
+/** The operation of an AWS JSON-protocol request (`X-Amz-Target: DynamoDB_20120810.PutItem`) or a query-protocol one. */
+export function operationOf(headers: http.IncomingHttpHeaders, body: Buffer): string {
+  const target = headers['x-amz-target'];
+  if (typeof target === 'string' && target.includes('.')) return target.slice(target.lastIndexOf('.') + 1);
+  const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString('utf8'));
+  return action?.[1] ?? 'Unknown';
+}
+
+function appIdOf(headers: http.IncomingHttpHeaders): string | undefined {
+  const ua = `${headers['x-amz-user-agent'] ?? ''} ${headers['user-agent'] ?? ''}`;
+  return /(?:^|\s)app\/([^\s]+)/.exec(ua)?.[1];
+}
+
+async function listen(server: http.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/** Starts one proxy port per service, forwarding to `targets`. */
+export async function startAwsProxy(options: {
+  targets: Readonly<Record<AwsService, string>>;
+  interceptor?: AwsInterceptor;
+}): Promise<AwsProxy> {
+  const counts = new Map<string, number>();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const servers = new Map<AwsService, { server: http.Server; port: number }>();
+
+  for (const service of Object.keys(options.targets) as AwsService[]) {
+    const target = new URL(options.targets[service]);
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', async () => {
+        const body = Buffer.concat(chunks);
+        const call: AwsCall = { service, operation: operationOf(req.headers, body), body, appId: appIdOf(req.headers) };
+        const key = `${service}:${call.operation}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        try {
+          const reply = await options.interceptor?.before?.(call);
+          if (reply) {
+            res.writeHead(reply.status, { 'content-type': 'application/x-amz-json-1.0', ...reply.headers });
+            res.end(reply.body);
+            return;
+          }
+          const upstream = http.request(
+            {
+              host: target.hostname,
+              port: target.port,
+              method: req.method,
+              path: req.url,
+              headers: { ...req.headers, host: target.host },
+              agent,
+            },
+            (up) => {
+              const out: Buffer[] = [];
+              up.on('data', (c: Buffer) => out.push(c));
+              up.on('end', async () => {
+                await options.interceptor?.after?.(call, up.statusCode ?? 0);
+                if (res.destroyed) return;
+                res.writeHead(up.statusCode ?? 502, up.headers);
+                res.end(Buffer.concat(out));
+              });
+            },
+          );
+          upstream.on('error', (error) => {
+            res.writeHead(502, { 'content-type': 'text/plain' });
+            res.end(`proxy: ${error.message}`);
+          });
+          upstream.end(body);
+        } catch (error) {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`proxy: ${(error as Error).message}`);
+        }
+      });
+    });
+    servers.set(service, { server, port: await listen(server) });
+  }
+
+  return {
+    endpoint: (service) => `http://127.0.0.1:${servers.get(service)!.port}`,
+    counts: () => Object.fromEntries(counts),
+    resetCounts: () => counts.clear(),
+    close: async () => {
+      agent.destroy();
+      await Promise.all(
+        [...servers.values()].map(
+          ({ server }) =>
+            new Promise<void>((resolve) => {
+              server.closeAllConnections();
+              server.close(() => resolve());
+            }),
+        ),
+      );
+    },
+  };
+}

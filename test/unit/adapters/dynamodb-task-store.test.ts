@@ -1,0 +1,227 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  PutItemCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoTaskStore } from '../../../lambda/adapters/dynamodb-task-store';
+import type { TaskEnvelope, TaskRecord } from '../../../lambda/core/task';
+
+const ddb = mockClient(DynamoDBClient);
+const store = new DynamoTaskStore(new DynamoDBClient({ region: 'eu-west-1' }), 'tasks');
+
+const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const NOW = new Date('2026-01-01T00:00:00.000Z');
+
+const envelope: TaskEnvelope = {
+  schema_version: 1,
+  task_id: TASK_ID,
+  enqueue_id: 'e1',
+  type: 'echo',
+  priority: 'low',
+  payload: {},
+  created_at: '2025-12-31T23:59:00.000Z',
+  request_hash: 'hash',
+};
+
+const record: TaskRecord = {
+  task_id: TASK_ID,
+  type: 'echo',
+  priority: 'low',
+  status: 'QUEUED',
+  attempts: 0,
+  created_at: envelope.created_at,
+  updated_at: envelope.created_at,
+  request_hash: 'hash',
+  enqueue_id: 'e1',
+};
+
+/**
+ * DynamoDB rejects an expression whose placeholders and attribute maps disagree (an unused value or name,
+ * or an undefined one) with a ValidationException; a mock does not, so check it here.
+ */
+function expectConsistentPlaceholders(input: UpdateItemCommandInput): void {
+  const text = [input.ConditionExpression, input.UpdateExpression].join(' ');
+  const used = (prefix: string) => new Set(text.match(new RegExp(`${prefix}[A-Za-z0-9_]+`, 'g')));
+  expect(new Set(Object.keys(input.ExpressionAttributeValues ?? {}))).toEqual(used(':'));
+  expect(new Set(Object.keys(input.ExpressionAttributeNames ?? {}))).toEqual(used('#'));
+}
+
+function lastUpdate(): UpdateItemCommandInput {
+  return ddb.commandCalls(UpdateItemCommand).at(-1)!.args[0].input;
+}
+
+describe('Class: DynamoTaskStore', () => {
+  afterEach(() => {
+    ddb.reset();
+  });
+
+  describe('Method: create', () => {
+    it('returns the existing record from a failed attribute_not_exists put', async () => {
+      // Prepare
+      ddb.on(PutItemCommand).rejects(
+        new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata: {},
+          Item: marshall({ ...record, status: 'SUCCEEDED', result: '{"a":1}' }),
+        }),
+      );
+
+      // Act
+      const result = await store.create(record);
+
+      // Assess
+      expect(result).toEqual({
+        created: false,
+        existing: { ...record, status: 'SUCCEEDED', result: { a: 1 } },
+      });
+    });
+
+    it('rethrows any other failure', async () => {
+      // Prepare
+      ddb.on(PutItemCommand).rejects(new Error('throttled'));
+
+      // Act
+      const result = store.create(record);
+
+      // Assess
+      await expect(result).rejects.toThrow('throttled');
+    });
+  });
+
+  describe('Method: claim', () => {
+    it('returns the attempt number DynamoDB incremented, with consistent placeholders', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ attempts: 4, status: 'RUNNING' }) });
+
+      // Act
+      const result = await store.claim(envelope, NOW, 30);
+
+      // Assess
+      expect(result).toEqual({ claimed: true, attempt: 4 });
+      const input = lastUpdate();
+      expectConsistentPlaceholders(input);
+      expect(input.ReturnValues).toBe('UPDATED_NEW');
+      expect(unmarshall(input.ExpressionAttributeValues!)).toMatchObject({
+        ':nowMs': NOW.getTime(),
+        ':lease': NOW.getTime() + 30_000,
+        ':type': 'echo',
+        ':priority': 'low',
+        ':created': envelope.created_at,
+        ':hash': 'hash',
+      });
+    });
+
+    it('returns the current record when the conditional claim fails', async () => {
+      // Prepare
+      const current = { ...record, status: 'CANCELLED' };
+      ddb
+        .on(UpdateItemCommand)
+        .rejects(
+          new ConditionalCheckFailedException({ message: 'failed', $metadata: {}, Item: marshall(current) }),
+        );
+
+      // Act
+      const result = await store.claim(envelope, NOW, 30);
+
+      // Assess
+      expect(result).toEqual({ claimed: false, current });
+    });
+  });
+
+  describe('Methods: succeed, retry, fail', () => {
+    it.each([
+      // A success also clears the error an earlier attempt left.
+      [
+        'succeed',
+        () => store.succeed(TASK_ID, 2, { answer: [1] }, NOW, 99),
+        'SUCCEEDED',
+        / REMOVE lease_until, #error$/,
+      ],
+      [
+        'retry',
+        () => store.retry(TASK_ID, 2, { code: 'E', message: 'm' }, NOW),
+        'RETRYING',
+        / REMOVE lease_until$/,
+      ],
+      [
+        'fail',
+        () => store.fail(TASK_ID, 2, { code: 'E', message: 'm' }, NOW, 99),
+        'FAILED',
+        / REMOVE lease_until$/,
+      ],
+    ])('%s writes only while attempt 2 holds the claim', async (_name, act, status, removes) => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({});
+
+      // Act
+      const settled = await act();
+
+      // Assess
+      expect(settled).toBe(true);
+      const input = lastUpdate();
+      expectConsistentPlaceholders(input);
+      expect(input.ConditionExpression).toBe('#status = :running AND attempts = :attempt');
+      expect(unmarshall(input.ExpressionAttributeValues!)).toMatchObject({
+        ':running': 'RUNNING',
+        ':attempt': 2,
+        ':next': status,
+      });
+      expect(input.UpdateExpression).toMatch(removes);
+    });
+
+    it('stores the result as a JSON string, so that any JSON round-trips', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({});
+
+      // Act
+      await store.succeed(TASK_ID, 1, { '': 1e300, nested: [null, { x: '' }] }, NOW, 99);
+
+      // Assess
+      expect(unmarshall(lastUpdate().ExpressionAttributeValues!)[':result']).toBe(
+        JSON.stringify({ '': 1e300, nested: [null, { x: '' }] }),
+      );
+    });
+
+    it('reports a lost claim as false', async () => {
+      // Prepare
+      ddb
+        .on(UpdateItemCommand)
+        .rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
+
+      // Act
+      const settled = await store.fail(TASK_ID, 1, { code: 'E', message: 'm' }, NOW, 99);
+
+      // Assess
+      expect(settled).toBe(false);
+    });
+
+    it('rethrows any other failure', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).rejects(new Error('throttled'));
+
+      // Act
+      const settled = store.retry(TASK_ID, 1, { code: 'E', message: 'm' }, NOW);
+
+      // Assess
+      await expect(settled).rejects.toThrow('throttled');
+    });
+  });
+
+  describe('Method: cancel', () => {
+    it('uses consistent placeholders', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ ...record, status: 'CANCELLED' }) });
+
+      // Act
+      const result = await store.cancel(TASK_ID, NOW, 99);
+
+      // Assess
+      expect(result.cancelled?.status).toBe('CANCELLED');
+      expectConsistentPlaceholders(lastUpdate());
+    });
+  });
+});

@@ -1,0 +1,319 @@
+import { type EnqueueDeps, enqueueTask } from '../../../lambda/core/enqueue';
+import type { HttpError } from '../../../lambda/core/errors';
+import { requestHash, taskIdForKey } from '../../../lambda/core/idempotency';
+import type { Submission } from '../../../lambda/core/submission';
+import { ENVELOPE_SCHEMA_VERSION, type TaskRecord } from '../../../lambda/core/task';
+import { InMemoryTaskSender, InMemoryTaskStore } from '../support/in-memory';
+
+const NOW = new Date('2026-01-01T00:00:00.000Z');
+/** The n-th id the injected generator hands out. */
+const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+const submission: Submission = {
+  type: 'echo',
+  payload: { text: 'hi' },
+  priority: 'high',
+  delaySeconds: 30,
+};
+
+function setup(store = new InMemoryTaskStore()) {
+  const sender = new InMemoryTaskSender();
+  let issued = 0;
+  const deps: EnqueueDeps = {
+    store,
+    sender,
+    isRegistered: (type) => type === 'echo',
+    now: () => NOW,
+    newId: () => id(++issued),
+  };
+  return { store, sender, deps };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<HttpError> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: HttpError) => error,
+  );
+}
+
+describe('Function: enqueueTask', () => {
+  it('sends the envelope to the tier with its delay, records the task QUEUED, and reports it created', async () => {
+    // Prepare
+    const { store, sender, deps } = setup();
+
+    // Act
+    const result = await enqueueTask(submission, deps);
+
+    // Assess
+    expect(result).toEqual({
+      outcome: 'created',
+      task: {
+        task_id: id(1),
+        type: 'echo',
+        priority: 'high',
+        status: 'QUEUED',
+        attempts: 0,
+        created_at: NOW.toISOString(),
+        updated_at: NOW.toISOString(),
+      },
+    });
+    expect(sender.sent).toEqual([
+      {
+        priority: 'high',
+        delaySeconds: 30,
+        envelope: {
+          schema_version: ENVELOPE_SCHEMA_VERSION,
+          task_id: id(1),
+          enqueue_id: id(2),
+          type: 'echo',
+          priority: 'high',
+          payload: { text: 'hi' },
+          created_at: NOW.toISOString(),
+          request_hash: requestHash(submission),
+        },
+      },
+    ]);
+    expect(store.records.get(id(1))).toMatchObject({
+      status: 'QUEUED',
+      enqueue_id: id(2),
+      request_hash: requestHash(submission),
+    });
+  });
+
+  it('derives the task id from the idempotency key', async () => {
+    // Prepare
+    const { deps } = setup();
+
+    // Act
+    const result = await enqueueTask({ ...submission, idempotencyKey: 'order-42' }, deps);
+
+    // Assess
+    expect(result.task.task_id).toBe(taskIdForKey('order-42'));
+  });
+
+  it('replays the original task and sends nothing when the same key comes with the same body', async () => {
+    // Prepare
+    const { store, sender, deps } = setup();
+    const keyed = { ...submission, idempotencyKey: 'order-42' };
+    const first = await enqueueTask(keyed, deps);
+
+    // Act
+    const second = await enqueueTask({ ...keyed, payload: { text: 'hi' } }, deps);
+
+    // Assess
+    expect(second).toEqual({ outcome: 'replayed', task: first.task });
+    expect(sender.sent).toHaveLength(1);
+    expect(store.records.size).toBe(1);
+  });
+
+  it('replays the task in its current status, not as it was first created', async () => {
+    // Prepare
+    const { store, deps } = setup();
+    const keyed = { ...submission, idempotencyKey: 'order-42' };
+    const first = await enqueueTask(keyed, deps);
+    store.records.set(first.task.task_id, { ...store.records.get(first.task.task_id)!, status: 'SUCCEEDED' });
+
+    // Act
+    const replay = await enqueueTask(keyed, deps);
+
+    // Assess
+    expect(replay.task.status).toBe('SUCCEEDED');
+  });
+
+  it('throws 409 IdempotencyConflict and sends nothing when the same key comes with a different body', async () => {
+    // Prepare
+    const { sender, deps } = setup();
+    await enqueueTask({ ...submission, idempotencyKey: 'order-42' }, deps);
+
+    // Act
+    const error = await rejection(
+      enqueueTask({ ...submission, idempotencyKey: 'order-42', payload: { text: 'other' } }, deps),
+    );
+
+    // Assess
+    expect(error.statusCode).toBe(409);
+    expect(error.code).toBe('IdempotencyConflict');
+    expect(sender.sent).toHaveLength(1);
+  });
+
+  it('replays a task whose record a consumer created without a request hash', async () => {
+    // Prepare
+    const taskId = taskIdForKey('order-42');
+    const { sender, deps } = setup(
+      new InMemoryTaskStore([
+        {
+          task_id: taskId,
+          type: 'echo',
+          priority: 'high',
+          status: 'RUNNING',
+          attempts: 1,
+          created_at: NOW.toISOString(),
+          updated_at: NOW.toISOString(),
+        },
+      ]),
+    );
+
+    // Act
+    const result = await enqueueTask({ ...submission, idempotencyKey: 'order-42' }, deps);
+
+    // Assess
+    expect(result.outcome).toBe('replayed');
+    expect(sender.sent).toHaveLength(0);
+  });
+
+  it('throws 400 UnknownTaskType and touches neither queue nor table when the type is not registered', async () => {
+    // Prepare
+    const { store, sender, deps } = setup();
+    const getSpy = jest.spyOn(store, 'get');
+
+    // Act
+    const error = await rejection(enqueueTask({ ...submission, type: 'nope', idempotencyKey: 'k' }, deps));
+
+    // Assess
+    expect(error.statusCode).toBe(400);
+    expect(error.code).toBe('UnknownTaskType');
+    expect(error.details).toEqual([{ path: '/type', message: 'is not a registered task type' }]);
+    expect(sender.sent).toHaveLength(0);
+    expect(store.records.size).toBe(0);
+    expect(getSpy).not.toHaveBeenCalled();
+  });
+
+  it('throws 503 and writes no record when the send fails, so a retry is safe', async () => {
+    // Prepare
+    const { store, sender, deps } = setup();
+    sender.failure = new Error('SQS is down');
+
+    // Act
+    const error = await rejection(enqueueTask({ ...submission, idempotencyKey: 'order-42' }, deps));
+
+    // Assess
+    expect(error.statusCode).toBe(503);
+    expect(error.code).toBe('ServiceUnavailable');
+    expect(error.cause).toBe(sender.failure);
+    expect(store.records.size).toBe(0);
+  });
+
+  it('accepts a retry after a failed send as a new task', async () => {
+    // Prepare
+    const { store, sender, deps } = setup();
+    const keyed = { ...submission, idempotencyKey: 'order-42' };
+    sender.failure = new Error('SQS is down');
+    await rejection(enqueueTask(keyed, deps));
+    sender.failure = undefined;
+
+    // Act
+    const result = await enqueueTask(keyed, deps);
+
+    // Assess
+    expect(result.outcome).toBe('created');
+    expect(sender.sent).toHaveLength(1);
+    expect(store.records.size).toBe(1);
+  });
+
+  it('throws 503 after sending the message when the record write fails', async () => {
+    // Prepare
+    const { store, sender, deps } = setup();
+    const cause = new Error('DynamoDB is down');
+    jest.spyOn(store, 'create').mockRejectedValueOnce(cause);
+
+    // Act
+    const error = await rejection(enqueueTask(submission, deps));
+
+    // Assess
+    expect(error.statusCode).toBe(503);
+    expect(error.cause).toBe(cause);
+    expect(sender.sent).toHaveLength(1);
+    expect(store.records.size).toBe(0);
+  });
+
+  it('throws 503 and sends nothing when the idempotency lookup fails', async () => {
+    // Prepare
+    const { store, sender, deps } = setup();
+    jest.spyOn(store, 'get').mockRejectedValueOnce(new Error('DynamoDB is down'));
+
+    // Act
+    const error = await rejection(enqueueTask({ ...submission, idempotencyKey: 'k' }, deps));
+
+    // Assess
+    expect(error.statusCode).toBe(503);
+    expect(sender.sent).toHaveLength(0);
+  });
+
+  it('replays the winner when a concurrent request with the same key wrote the record first', async () => {
+    // Prepare: the winner's record appears between our lookup and our write
+    const { store, sender, deps } = setup();
+    const keyed = { ...submission, idempotencyKey: 'order-42' };
+    const taskId = taskIdForKey('order-42');
+    const winner: TaskRecord = {
+      task_id: taskId,
+      type: 'echo',
+      priority: 'high',
+      status: 'QUEUED',
+      attempts: 0,
+      created_at: '2025-12-31T23:59:59.000Z',
+      updated_at: '2025-12-31T23:59:59.000Z',
+      request_hash: requestHash(keyed),
+      enqueue_id: 'winner-enqueue',
+    };
+    jest.spyOn(store, 'get').mockImplementationOnce(async () => {
+      store.records.set(taskId, winner);
+      return undefined;
+    });
+
+    // Act
+    const result = await enqueueTask(keyed, deps);
+
+    // Assess: our message was sent but carries a losing enqueue_id, so consumers skip it
+    expect(result).toEqual({
+      outcome: 'replayed',
+      task: expect.objectContaining({ created_at: winner.created_at }),
+    });
+    expect(store.records.get(taskId)).toBe(winner);
+    expect(sender.sent).toHaveLength(1);
+    expect(sender.sent[0]!.envelope.enqueue_id).not.toBe(winner.enqueue_id);
+  });
+
+  it('throws 409 when a concurrent request with the same key but another body won', async () => {
+    // Prepare
+    const { store, deps } = setup();
+    const taskId = taskIdForKey('order-42');
+    jest.spyOn(store, 'get').mockImplementationOnce(async () => {
+      store.records.set(taskId, {
+        task_id: taskId,
+        type: 'echo',
+        priority: 'low',
+        status: 'QUEUED',
+        attempts: 0,
+        created_at: NOW.toISOString(),
+        updated_at: NOW.toISOString(),
+        request_hash: 'another-body',
+        enqueue_id: 'winner-enqueue',
+      });
+      return undefined;
+    });
+
+    // Act
+    const error = await rejection(enqueueTask({ ...submission, idempotencyKey: 'order-42' }, deps));
+
+    // Assess
+    expect(error.statusCode).toBe(409);
+    expect(error.code).toBe('IdempotencyConflict');
+  });
+
+  it('gives every task without a key its own id', async () => {
+    // Prepare
+    const { sender, deps } = setup();
+
+    // Act
+    const a = await enqueueTask(submission, deps);
+    const b = await enqueueTask(submission, deps);
+
+    // Assess
+    expect(a.outcome).toBe('created');
+    expect(b.outcome).toBe('created');
+    expect(b.task.task_id).not.toBe(a.task.task_id);
+    expect(sender.sent).toHaveLength(2);
+  });
+});

@@ -1,0 +1,427 @@
+import {
+  type Delivery,
+  type ProcessDeps,
+  type ProcessSettings,
+  parseEnvelope,
+  processDelivery,
+  type TransitionEvent,
+} from '../../../lambda/core/process-task';
+import type { AgentOutcome } from '../../../lambda/core/retry-policy';
+import {
+  ENVELOPE_SCHEMA_VERSION,
+  type TaskEnvelope,
+  type TaskRecord,
+  TaskStatus,
+} from '../../../lambda/core/task';
+import { FakeAgents, InMemoryTaskStore, InMemoryTierQueue } from '../support/in-memory';
+
+const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const NOW = new Date('2026-01-01T00:00:00.000Z');
+const NOW_S = NOW.getTime() / 1000;
+
+const settings: ProcessSettings = {
+  maxReceiveCount: 3,
+  leaseSeconds: 60,
+  backoff: { baseSeconds: 2, capSeconds: 300 },
+  maxResultBytes: 64,
+  retentionSeconds: 3600,
+};
+
+const envelope: TaskEnvelope = {
+  schema_version: ENVELOPE_SCHEMA_VERSION,
+  task_id: TASK_ID,
+  enqueue_id: 'enqueue-1',
+  type: 'echo',
+  priority: 'high',
+  payload: { text: 'hi' },
+  created_at: '2025-12-31T23:59:00.000Z',
+  request_hash: 'hash',
+};
+
+const queued: TaskRecord = {
+  task_id: TASK_ID,
+  type: 'echo',
+  priority: 'high',
+  status: TaskStatus.QUEUED,
+  attempts: 0,
+  created_at: envelope.created_at,
+  updated_at: envelope.created_at,
+  request_hash: 'hash',
+  enqueue_id: 'enqueue-1',
+};
+
+const transient: AgentOutcome = { kind: 'transient', error: { code: 'AgentHttp503', message: 'busy' } };
+const permanent: AgentOutcome = { kind: 'permanent', error: { code: 'AgentHttp400', message: 'bad input' } };
+
+function delivery(overrides: Partial<Delivery> = {}): Delivery {
+  return { body: JSON.stringify(envelope), receiptHandle: 'receipt-1', receiveCount: 1, ...overrides };
+}
+
+function setup(
+  agent: AgentOutcome | ((r: { attempt: number }) => AgentOutcome) = { kind: 'success', result: { echo: 1 } },
+  records: TaskRecord[] = [queued],
+) {
+  const store = new InMemoryTaskStore(records);
+  const queue = new InMemoryTierQueue();
+  const agents = new FakeAgents({ echo: agent });
+  const events: TransitionEvent[] = [];
+  const deps: ProcessDeps = {
+    store,
+    queue,
+    agents,
+    settings,
+    now: () => NOW,
+    random: () => 0.5,
+    onTransition: (e) => events.push(e),
+  };
+  return { store, queue, agents, events, deps, task: () => store.records.get(TASK_ID)! };
+}
+
+describe('Function: processDelivery', () => {
+  describe('success', () => {
+    it('claims the task, calls the agent once with the agent protocol body, stores the result and acks', async () => {
+      // Prepare
+      const { agents, queue, events, deps, task } = setup();
+
+      // Act
+      const outcome = await processDelivery(delivery(), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(agents.requests).toEqual([
+        { task_id: TASK_ID, type: 'echo', payload: { text: 'hi' }, attempt: 1 },
+      ]);
+      expect(task()).toMatchObject({
+        status: 'SUCCEEDED',
+        attempts: 1,
+        result: { echo: 1 },
+        started_at: NOW.toISOString(),
+        finished_at: NOW.toISOString(),
+        expires_at: NOW_S + 3600,
+      });
+      expect(task().lease_until).toBeUndefined();
+      expect(queue.operations).toEqual([]);
+      expect(events.map((e) => e.transition)).toEqual(['claimed', 'succeeded']);
+    });
+
+    it('creates the missing record from the envelope when the producer failed to write it', async () => {
+      // Prepare
+      const { deps, task } = setup(undefined, []);
+
+      // Act
+      const outcome = await processDelivery(delivery(), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(task()).toMatchObject({
+        status: 'SUCCEEDED',
+        type: 'echo',
+        priority: 'high',
+        created_at: envelope.created_at,
+        enqueue_id: 'enqueue-1',
+      });
+    });
+
+    it('stores a result of exactly the size cap', async () => {
+      // Prepare: JSON.stringify('x'.repeat(62)) is 64 bytes
+      const { deps, task } = setup({ kind: 'success', result: 'x'.repeat(62) });
+
+      // Act
+      const outcome = await processDelivery(delivery(), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(task().status).toBe('SUCCEEDED');
+    });
+
+    it('ignores envelope fields it does not know', async () => {
+      // Prepare
+      const { agents, deps, task } = setup();
+      const body = JSON.stringify({ ...envelope, trace_id: 't-1', deadline: '2026-02-01', code: 'x' });
+
+      // Act
+      const outcome = await processDelivery(delivery({ body }), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(task().status).toBe('SUCCEEDED');
+      expect(agents.requests[0]).toEqual({
+        task_id: TASK_ID,
+        type: 'echo',
+        payload: { text: 'hi' },
+        attempt: 1,
+      });
+    });
+  });
+
+  describe('transient failure', () => {
+    it('marks the task RETRYING, delays the message by the jittered backoff and asks for a retry', async () => {
+      // Prepare
+      const { queue, events, deps, task } = setup(transient);
+
+      // Act
+      const outcome = await processDelivery(delivery({ receiveCount: 1 }), deps);
+
+      // Assess: attempt 1 backs off within [0, 2]; random 0.5 picks 1
+      expect(outcome).toBe('retry');
+      expect(task()).toMatchObject({ status: 'RETRYING', attempts: 1, error: transient.error });
+      expect(task().finished_at).toBeUndefined();
+      expect(queue.operations).toEqual([{ op: 'changeVisibility', receiptHandle: 'receipt-1', seconds: 1 }]);
+      expect(events.at(-1)).toMatchObject({ transition: 'retrying', attempt: 1, detail: 'AgentHttp503' });
+    });
+
+    it('grows the backoff with the attempt number', async () => {
+      // Prepare: the task already failed once
+      const { queue, deps, task } = setup(transient, [{ ...queued, status: 'RETRYING', attempts: 2 }]);
+
+      // Act
+      const outcome = await processDelivery(delivery({ receiveCount: 2 }), { ...deps, random: () => 0.99 });
+
+      // Assess: attempt 3 backs off within [0, 8]
+      expect(outcome).toBe('retry');
+      expect(task().attempts).toBe(3);
+      expect(queue.operations).toEqual([{ op: 'changeVisibility', receiptHandle: 'receipt-1', seconds: 8 }]);
+    });
+
+    it('marks the task FAILED and makes the message visible at once on the last delivery, so SQS dead-letters it', async () => {
+      // Prepare
+      const { queue, events, deps, task } = setup(transient, [
+        { ...queued, status: 'RETRYING', attempts: 2 },
+      ]);
+
+      // Act
+      const outcome = await processDelivery(delivery({ receiveCount: settings.maxReceiveCount }), deps);
+
+      // Assess
+      expect(outcome).toBe('retry');
+      expect(task()).toMatchObject({
+        status: 'FAILED',
+        attempts: 3,
+        error: transient.error,
+        finished_at: NOW.toISOString(),
+        expires_at: NOW_S + 3600,
+      });
+      expect(queue.operations).toEqual([{ op: 'changeVisibility', receiptHandle: 'receipt-1', seconds: 0 }]);
+      expect(events.at(-1)).toMatchObject({ transition: 'failed', detail: 'AgentHttp503' });
+    });
+  });
+
+  describe('permanent failure', () => {
+    it('dead-letters the message first, then marks the task FAILED and acks, costing one attempt', async () => {
+      // Prepare
+      const { store, queue, deps, task } = setup(permanent);
+      const deadLetter = jest.spyOn(queue, 'deadLetter');
+      const fail = jest.spyOn(store, 'fail');
+
+      // Act
+      const outcome = await processDelivery(delivery({ receiveCount: 1 }), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(task()).toMatchObject({ status: 'FAILED', attempts: 1, error: permanent.error });
+      expect(queue.operations).toEqual([
+        { op: 'deadLetter', body: JSON.stringify(envelope), error: permanent.error, taskId: TASK_ID },
+      ]);
+      expect(deadLetter.mock.invocationCallOrder[0]).toBeLessThan(fail.mock.invocationCallOrder[0]!);
+    });
+
+    it('fails a task whose type has no configured agent, without invoking any agent', async () => {
+      // Prepare
+      const { agents, queue, deps, task } = setup();
+      const body = JSON.stringify({ ...envelope, type: 'retired-agent' });
+
+      // Act
+      const outcome = await processDelivery(delivery({ body }), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(agents.requests).toEqual([]);
+      expect(task()).toMatchObject({ status: 'FAILED', error: { code: 'UnknownTaskType' } });
+      expect(queue.operations).toEqual([expect.objectContaining({ op: 'deadLetter', taskId: TASK_ID })]);
+    });
+
+    it('fails the task with ResultTooLarge when the result is over the cap, and stores no result', async () => {
+      // Prepare: 65 bytes of JSON
+      const { queue, deps, task } = setup({ kind: 'success', result: 'x'.repeat(63) });
+
+      // Act
+      const outcome = await processDelivery(delivery(), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(task()).toMatchObject({
+        status: 'FAILED',
+        error: { code: 'ResultTooLarge', message: "the agent's result is 65 bytes; the limit is 64 bytes" },
+      });
+      expect(task().result).toBeUndefined();
+      expect(queue.operations).toEqual([expect.objectContaining({ op: 'deadLetter' })]);
+    });
+  });
+
+  describe('poison messages', () => {
+    it.each([
+      ['not JSON', 'not json', 'MalformedMessage'],
+      ['JSON null', 'null', 'MalformedMessage'],
+      ['missing its task id', JSON.stringify({ ...envelope, task_id: undefined }), 'MalformedMessage'],
+      [
+        'carrying a task id that is not a UUID',
+        JSON.stringify({ ...envelope, task_id: '../x' }),
+        'MalformedMessage',
+      ],
+      ['of an unknown tier', JSON.stringify({ ...envelope, priority: 'urgent' }), 'MalformedMessage'],
+      ['with a null payload', JSON.stringify({ ...envelope, payload: null }), 'MalformedMessage'],
+      [
+        'from a newer schema version',
+        JSON.stringify({ ...envelope, schema_version: 2 }),
+        'UnsupportedEnvelope',
+      ],
+    ])(
+      'dead-letters a message %s and acks it without touching the task or the agent',
+      async (_name, body, code) => {
+        // Prepare
+        const { store, agents, queue, events, deps } = setup();
+        const claim = jest.spyOn(store, 'claim');
+
+        // Act
+        const outcome = await processDelivery(delivery({ body }), deps);
+
+        // Assess
+        expect(outcome).toBe('ack');
+        expect(queue.operations).toEqual([
+          { op: 'deadLetter', body, error: expect.objectContaining({ code }), taskId: undefined },
+        ]);
+        expect(claim).not.toHaveBeenCalled();
+        expect(agents.requests).toEqual([]);
+        expect(events).toEqual([{ task_id: 'unknown', transition: 'poison-message', detail: code }]);
+      },
+    );
+  });
+
+  describe('duplicate deliveries', () => {
+    it('leaves a delivery of a task running under a valid lease on the queue, without calling the agent', async () => {
+      // Prepare: with SQS, deleting this copy would delete the message the running attempt may still retry with.
+      const before: TaskRecord = {
+        ...queued,
+        status: 'RUNNING',
+        attempts: 1,
+        lease_until: NOW.getTime() + 1000,
+      };
+      const { agents, queue, events, deps, task } = setup(undefined, [before]);
+
+      // Act
+      const outcome = await processDelivery(delivery({ receiveCount: 2 }), deps);
+
+      // Assess
+      expect(outcome).toBe('retry');
+      expect(agents.requests).toEqual([]);
+      expect(task()).toEqual(before);
+      expect(queue.operations).toEqual([]);
+      expect(events).toEqual([expect.objectContaining({ transition: 'skipped', detail: 'running' })]);
+    });
+
+    it.each<[string, Partial<TaskRecord>, string]>([
+      ['succeeded', { status: 'SUCCEEDED', attempts: 1 }, 'finished'],
+      ['failed', { status: 'FAILED', attempts: 1 }, 'finished'],
+      ['cancelled', { status: 'CANCELLED' }, 'cancelled'],
+      ['owned by another enqueue attempt', { enqueue_id: 'enqueue-winner' }, 'superseded'],
+    ])('acks a delivery of a task %s without calling the agent', async (_name, state, reason) => {
+      // Prepare
+      const before: TaskRecord = { ...queued, ...state };
+      const { agents, queue, events, deps, task } = setup(undefined, [before]);
+
+      // Act
+      const outcome = await processDelivery(delivery({ receiveCount: 2 }), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(agents.requests).toEqual([]);
+      expect(task()).toEqual(before);
+      expect(queue.operations).toEqual([]);
+      expect(events).toEqual([expect.objectContaining({ transition: 'skipped', detail: reason })]);
+    });
+
+    it('reclaims a RUNNING task whose lease expired, because its consumer died', async () => {
+      // Prepare
+      const { agents, deps, task } = setup(undefined, [
+        { ...queued, status: 'RUNNING', attempts: 1, lease_until: NOW.getTime() - 1 },
+      ]);
+
+      // Act
+      const outcome = await processDelivery(delivery({ receiveCount: 2 }), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(agents.requests.map((r) => r.attempt)).toEqual([2]);
+      expect(task()).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+    });
+  });
+
+  describe('claim lost', () => {
+    /** While the agent runs, another consumer reclaims the task after the lease expired. */
+    function stolenDuring(outcome: AgentOutcome, store: () => InMemoryTaskStore) {
+      return () => {
+        const current = store().records.get(TASK_ID)!;
+        store().records.set(TASK_ID, { ...current, attempts: current.attempts + 1 });
+        return outcome;
+      };
+    }
+
+    it.each<[string, AgentOutcome, number]>([
+      ['succeeds', { kind: 'success', result: 1 }, 1],
+      ['fails transiently', transient, 1],
+      ['fails transiently on the last delivery', transient, settings.maxReceiveCount],
+      ['fails permanently', permanent, 1],
+    ])(
+      'asks for a retry and leaves the new claim alone when the agent %s after the claim was lost',
+      async (_name, outcome, receiveCount) => {
+        // Prepare
+        let store: InMemoryTaskStore | undefined;
+        const env = setup(stolenDuring(outcome, () => store!));
+        store = env.store;
+
+        // Act
+        const result = await processDelivery(delivery({ receiveCount }), env.deps);
+
+        // Assess
+        expect(result).toBe('retry');
+        expect(env.task()).toMatchObject({ status: 'RUNNING', attempts: 2 });
+        expect(env.queue.operations.filter((o) => o.op === 'changeVisibility')).toEqual([]);
+        expect(env.events.at(-1)).toMatchObject({ transition: 'claim-lost' });
+      },
+    );
+  });
+
+  it('rejects when the task store fails, so the handler reports the message as failed', async () => {
+    // Prepare
+    const { store, agents, deps } = setup();
+    jest.spyOn(store, 'claim').mockRejectedValueOnce(new Error('DynamoDB is down'));
+
+    // Act
+    const outcome = processDelivery(delivery(), deps);
+
+    // Assess
+    await expect(outcome).rejects.toThrow('DynamoDB is down');
+    expect(agents.requests).toEqual([]);
+  });
+});
+
+describe('Function: parseEnvelope', () => {
+  it('accepts a fractional schema version of this major version', () => {
+    // Act
+    const parsed = parseEnvelope(JSON.stringify({ ...envelope, schema_version: 1.5 }));
+
+    // Assess
+    expect(parsed).toMatchObject({ task_id: TASK_ID });
+  });
+
+  it('accepts an envelope without a request hash', () => {
+    // Prepare
+    const { request_hash: _hash, ...rest } = envelope;
+
+    // Act
+    const parsed = parseEnvelope(JSON.stringify(rest));
+
+    // Assess
+    expect(parsed).toMatchObject({ task_id: TASK_ID });
+  });
+});

@@ -1,0 +1,518 @@
+import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { TaskEnvelope } from '../../../lambda/core/task';
+import { context, sqsRecord } from '../support/events';
+
+// The handler reads its configuration at module load, so set it before requiring the handler.
+process.env.AWS_REGION = 'eu-west-1';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.TASK_TABLE_NAME = 'tasks';
+process.env.QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/high';
+process.env.DEAD_LETTER_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/high-dlq';
+process.env.AGENTS = JSON.stringify({
+  echo: { kind: 'http', url: 'https://agent.example/echo', timeoutSeconds: 5 },
+  'lambda-agent': { kind: 'lambda', functionName: 'agent-fn', timeoutSeconds: 5 },
+});
+process.env.MAX_RECEIVE_COUNT = '3';
+process.env.LEASE_SECONDS = '90';
+process.env.BACKOFF_BASE_SECONDS = '4';
+process.env.BACKOFF_CAP_SECONDS = '60';
+process.env.MAX_RESULT_BYTES = '200';
+process.env.TASK_RETENTION_SECONDS = '600';
+const { handler } =
+  require('../../../lambda/handlers/consumer') as typeof import('../../../lambda/handlers/consumer');
+
+const ddb = mockClient(DynamoDBClient);
+const sqs = mockClient(SQSClient);
+const lambda = mockClient(LambdaClient);
+
+/** The condition of every completion write: the attempt still holds its claim. */
+const SETTLE_CONDITION = '#status = :running AND attempts = :attempt';
+
+const TASK_A = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const TASK_B = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+
+function envelope(taskId: string, overrides: Partial<TaskEnvelope> = {}): string {
+  return JSON.stringify({
+    schema_version: 1,
+    task_id: taskId,
+    enqueue_id: `enqueue-${taskId.slice(0, 4)}`,
+    type: 'echo',
+    priority: 'high',
+    payload: {},
+    created_at: '2026-01-01T00:00:00.000Z',
+    request_hash: 'hash',
+    ...overrides,
+  });
+}
+
+async function consume(...records: SQSRecord[]): Promise<SQSBatchResponse> {
+  return (await handler({ Records: records } as SQSEvent, context)) as SQSBatchResponse;
+}
+
+function updates(kind: 'claim' | 'settle') {
+  return ddb
+    .commandCalls(UpdateItemCommand)
+    .map((call) => call.args[0].input)
+    .filter((input) => (input.ConditionExpression === SETTLE_CONDITION) === (kind === 'settle'));
+}
+
+/** The settle write for one task, with its values unmarshalled. */
+function settleOf(taskId: string) {
+  const input = updates('settle').find((u) => unmarshall(u.Key!).task_id === taskId);
+  return input && { ...input, values: unmarshall(input.ExpressionAttributeValues!) };
+}
+
+function conditionFailed(item?: Record<string, unknown>) {
+  return new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    ...(item && { Item: marshall(item) }),
+  });
+}
+
+/** An HTTP agent that answers each task according to its payload: `{ status, body }` or an echo. */
+function httpAgent() {
+  return jest.spyOn(globalThis, 'fetch').mockImplementation(async (_url, init) => {
+    const request = JSON.parse(String(init?.body)) as { payload: { status?: number; body?: string } };
+    const { status = 200, body } = request.payload;
+    return new Response(body ?? JSON.stringify({ echo: request.payload }), { status });
+  });
+}
+
+describe('Handler: consumer', () => {
+  beforeEach(() => {
+    // The handlers write EMF metric lines to stdout; keep the test output readable.
+    jest.spyOn(process.stdout, 'write').mockReturnValue(true);
+    ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ attempts: 1 }) });
+    ddb.on(UpdateItemCommand, { ConditionExpression: SETTLE_CONDITION }).resolves({});
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+  });
+
+  afterEach(() => {
+    ddb.reset();
+    sqs.reset();
+    lambda.reset();
+    jest.restoreAllMocks();
+  });
+
+  it('claims with a conditional write, calls the HTTP agent, stores the result and acks the message', async () => {
+    // Prepare
+    const fetchMock = httpAgent();
+
+    // Act
+    const response = await consume(sqsRecord('a', envelope(TASK_A, { payload: { text: 'hi' } })));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+
+    const [claim, ...otherClaims] = updates('claim');
+    expect(otherClaims).toEqual([]);
+    expect(claim).toMatchObject({
+      TableName: 'tasks',
+      Key: marshall({ task_id: TASK_A }),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    expect(claim!.ConditionExpression).toBe(
+      '(attribute_not_exists(task_id) OR enqueue_id = :eid) AND ' +
+        '(attribute_not_exists(#status) OR #status IN (:c0, :c1) OR ' +
+        '(#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs)))',
+    );
+    expect(claim!.UpdateExpression).toContain('attempts = if_not_exists(attempts, :zero) + :one');
+    const claimValues = unmarshall(claim!.ExpressionAttributeValues!);
+    expect([claimValues[':c0'], claimValues[':c1']].sort()).toEqual(['QUEUED', 'RETRYING']);
+    expect(claimValues[':eid']).toBe(`enqueue-${TASK_A.slice(0, 4)}`);
+    expect(claimValues[':lease'] - claimValues[':nowMs']).toBe(90_000);
+
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+    const [url, init] = fetchMock.mock.calls[0]!;
+    expect(url).toBe('https://agent.example/echo');
+    expect(init).toMatchObject({
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': TASK_A },
+    });
+    expect(JSON.parse(String(init!.body))).toEqual({
+      task_id: TASK_A,
+      type: 'echo',
+      payload: { text: 'hi' },
+      attempt: 1,
+    });
+
+    const settle = settleOf(TASK_A)!;
+    expect(settle.values).toMatchObject({
+      ':running': 'RUNNING',
+      ':attempt': 1,
+      ':next': 'SUCCEEDED',
+      ':result': JSON.stringify({ echo: { text: 'hi' } }),
+    });
+    expect(settle.UpdateExpression).toContain('REMOVE lease_until');
+    expect(sqs.calls()).toHaveLength(0);
+  });
+
+  it('reports only the failed record of a batch, and backs its message off with ChangeMessageVisibility', async () => {
+    // Prepare
+    httpAgent();
+    jest.spyOn(Math, 'random').mockReturnValue(0.99);
+
+    // Act
+    const response = await consume(
+      sqsRecord('a', envelope(TASK_A)),
+      sqsRecord('b', envelope(TASK_B, { payload: { status: 503, body: 'busy' } })),
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'b' }] });
+    expect(settleOf(TASK_A)!.values[':next']).toBe('SUCCEEDED');
+    expect(settleOf(TASK_B)!.values).toMatchObject({
+      ':next': 'RETRYING',
+      ':error': { code: 'AgentHttp503', message: 'the agent answered 503: busy' },
+    });
+    const visibility = sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input);
+    // attempt 1 backs off within [0, BACKOFF_BASE_SECONDS]; a draw of 0.99 picks the top
+    expect(visibility).toEqual([
+      { QueueUrl: process.env.QUEUE_URL, ReceiptHandle: 'receipt-b', VisibilityTimeout: 4 },
+    ]);
+  });
+
+  it.each([408, 429, 500])('retries a task whose agent answered %i', async (status) => {
+    // Prepare
+    httpAgent();
+
+    // Act
+    const response = await consume(sqsRecord('a', envelope(TASK_A, { payload: { status } })));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+    expect(settleOf(TASK_A)!.values[':next']).toBe('RETRYING');
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    ['unreachable', new TypeError('fetch failed'), 'AgentUnreachable'],
+    [
+      'too slow',
+      new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      'AgentTimeout',
+    ],
+  ])('retries a task whose agent is %s', async (_name, failure, code) => {
+    // Prepare
+    jest.spyOn(globalThis, 'fetch').mockRejectedValue(failure);
+
+    // Act
+    const response = await consume(sqsRecord('a', envelope(TASK_A)));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+    expect(settleOf(TASK_A)!.values).toMatchObject({ ':next': 'RETRYING', ':error': { code } });
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
+  });
+
+  it.each([
+    ['breaks off', new TypeError('terminated'), 'AgentUnreachable'],
+    [
+      'stalls past the timeout',
+      new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      'AgentTimeout',
+    ],
+  ])('retries a task whose agent answered 200 but whose body %s', async (_name, failure, code) => {
+    // Prepare
+    jest.spyOn(globalThis, 'fetch').mockResolvedValue(
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.error(failure);
+          },
+        }),
+        { status: 200 },
+      ),
+    );
+
+    // Act
+    const response = await consume(sqsRecord('a', envelope(TASK_A)));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+    expect(settleOf(TASK_A)!.values).toMatchObject({ ':next': 'RETRYING', ':error': { code } });
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
+  });
+
+  it('fails the task on its last delivery and makes the message visible at once for the redrive', async () => {
+    // Prepare
+    httpAgent();
+    ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ attempts: 3 }) });
+    ddb.on(UpdateItemCommand, { ConditionExpression: SETTLE_CONDITION }).resolves({});
+
+    // Act
+    const response = await consume(sqsRecord('a', envelope(TASK_A, { payload: { status: 503 } }), 3));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+    const settle = settleOf(TASK_A)!;
+    expect(settle.values).toMatchObject({
+      ':next': 'FAILED',
+      ':attempt': 3,
+      ':error': { code: 'AgentHttp503' },
+    });
+    expect(settle.values[':expires_at']).toBeGreaterThan(Date.now() / 1000);
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input)).toEqual([
+      { QueueUrl: process.env.QUEUE_URL, ReceiptHandle: 'receipt-a', VisibilityTimeout: 0 },
+    ]);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  it('puts a permanently failed task on the DLQ, marks it FAILED and acks it', async () => {
+    // Prepare
+    httpAgent();
+    const body = envelope(TASK_A, { payload: { status: 400, body: 'bad input' } });
+
+    // Act
+    const response = await consume(sqsRecord('a', body));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        QueueUrl: process.env.DEAD_LETTER_QUEUE_URL,
+        MessageBody: body,
+        MessageAttributes: {
+          error_code: { DataType: 'String', StringValue: 'AgentHttp400' },
+          error_message: { DataType: 'String', StringValue: 'the agent answered 400: bad input' },
+          task_id: { DataType: 'String', StringValue: TASK_A },
+        },
+      },
+    ]);
+    expect(settleOf(TASK_A)!.values).toMatchObject({ ':next': 'FAILED', ':error': { code: 'AgentHttp400' } });
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
+  });
+
+  it('leaves a permanently failed message on the queue when the DLQ rejects it', async () => {
+    // Prepare
+    httpAgent();
+    sqs.on(SendMessageCommand).rejects(new Error('DLQ unavailable'));
+
+    // Act
+    const response = await consume(sqsRecord('a', envelope(TASK_A, { payload: { status: 400 } })));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+    expect(settleOf(TASK_A)).toBeUndefined();
+  });
+
+  it('fails a task whose result is over MAX_RESULT_BYTES with ResultTooLarge, and stores no result', async () => {
+    // Prepare
+    httpAgent();
+
+    // Act
+    const response = await consume(
+      sqsRecord('a', envelope(TASK_A, { payload: { body: JSON.stringify('x'.repeat(300)) } })),
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const settle = settleOf(TASK_A)!;
+    expect(settle.values).toMatchObject({ ':next': 'FAILED', ':error': { code: 'ResultTooLarge' } });
+    expect(settle.values).not.toHaveProperty(':result');
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(1);
+  });
+
+  it.each([
+    ['finished', { status: 'SUCCEEDED', attempts: 1 }],
+    ['cancelled', { status: 'CANCELLED', attempts: 0 }],
+  ])('acks a duplicate delivery of a %s task without calling the agent', async (_name, state) => {
+    // Prepare
+    const fetchMock = httpAgent();
+    ddb.on(UpdateItemCommand).rejects(
+      conditionFailed({
+        task_id: TASK_A,
+        type: 'echo',
+        priority: 'high',
+        created_at: '2026-01-01T00:00:00.000Z',
+        updated_at: '2026-01-01T00:00:00.000Z',
+        enqueue_id: `enqueue-${TASK_A.slice(0, 4)}`,
+        ...state,
+      }),
+    );
+
+    // Act
+    const response = await consume(sqsRecord('a', envelope(TASK_A), 2));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+    expect(sqs.calls()).toHaveLength(0);
+  });
+
+  it('reports a duplicate delivery of a task running under a valid lease as a failure, so the message is kept', async () => {
+    // Prepare
+    const fetchMock = httpAgent();
+    ddb.on(UpdateItemCommand).rejects(
+      conditionFailed({
+        task_id: TASK_A,
+        type: 'echo',
+        priority: 'high',
+        created_at: '2026-01-01T00:00:00.000Z',
+        updated_at: '2026-01-01T00:00:00.000Z',
+        enqueue_id: `enqueue-${TASK_A.slice(0, 4)}`,
+        status: 'RUNNING',
+        attempts: 1,
+        lease_until: Date.now() + 60_000,
+      }),
+    );
+
+    // Act
+    const response = await consume(sqsRecord('a', envelope(TASK_A), 2));
+
+    // Assess: not deleted, no visibility change, no agent call
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'a' }] });
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(sqs.calls()).toHaveLength(0);
+  });
+
+  it('retries the message when the claim fails without returning the current item', async () => {
+    // Prepare
+    const fetchMock = httpAgent();
+    ddb.on(UpdateItemCommand).rejects(conditionFailed());
+
+    // Act
+    const response = await consume(sqsRecord('a', envelope(TASK_A)));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+
+  it('retries the message without calling the agent when the task table is down', async () => {
+    // Prepare
+    const fetchMock = httpAgent();
+    ddb.on(UpdateItemCommand).rejects(new Error('ServiceUnavailable'));
+
+    // Act
+    const response = await consume(sqsRecord('a', envelope(TASK_A)), sqsRecord('b', 'not json'));
+
+    // Assess: the poison message in the same batch is still dead-lettered and acked
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+
+  it('retries the message and leaves the visibility alone when the claim was lost before completion', async () => {
+    // Prepare
+    httpAgent();
+    ddb.on(UpdateItemCommand, { ConditionExpression: SETTLE_CONDITION }).rejects(conditionFailed());
+
+    // Act
+    const response = await consume(sqsRecord('a', envelope(TASK_A, { payload: { status: 503 } })));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
+  });
+
+  it('dead-letters a malformed message and acks it without touching the table', async () => {
+    // Act
+    const response = await consume(sqsRecord('a', '{"hello":'));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        QueueUrl: process.env.DEAD_LETTER_QUEUE_URL,
+        MessageBody: '{"hello":',
+        MessageAttributes: {
+          error_code: { DataType: 'String', StringValue: 'MalformedMessage' },
+          error_message: { DataType: 'String', StringValue: 'the message body is not JSON' },
+        },
+      },
+    ]);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  describe('Lambda agents', () => {
+    const payloadOf = (value: unknown) =>
+      Buffer.from(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
+
+    it('invokes the configured function with the agent protocol body and stores its answer', async () => {
+      // Prepare
+      lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payloadOf({ answer: 42 }) });
+
+      // Act
+      const response = await consume(
+        sqsRecord('a', envelope(TASK_A, { type: 'lambda-agent', payload: { q: 1 } })),
+      );
+
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [] });
+      const invoke = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
+      expect(invoke.FunctionName).toBe('agent-fn');
+      expect(JSON.parse(Buffer.from(invoke.Payload as Uint8Array).toString('utf8'))).toEqual({
+        task_id: TASK_A,
+        type: 'lambda-agent',
+        payload: { q: 1 },
+        attempt: 1,
+      });
+      expect(settleOf(TASK_A)!.values).toMatchObject({ ':next': 'SUCCEEDED', ':result': '{"answer":42}' });
+    });
+
+    it('treats a PermanentError from the function as permanent: DLQ, FAILED, ack', async () => {
+      // Prepare
+      lambda.on(InvokeCommand).resolves({
+        StatusCode: 200,
+        FunctionError: 'Unhandled',
+        Payload: payloadOf({ errorType: 'PermanentError', errorMessage: 'cannot summarise an empty text' }),
+      });
+
+      // Act
+      const response = await consume(sqsRecord('a', envelope(TASK_A, { type: 'lambda-agent' })));
+
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(settleOf(TASK_A)!.values).toMatchObject({
+        ':next': 'FAILED',
+        ':error': { code: 'PermanentError', message: 'cannot summarise an empty text' },
+      });
+      expect(sqs.commandCalls(SendMessageCommand)[0]!.args[0].input.QueueUrl).toBe(
+        process.env.DEAD_LETTER_QUEUE_URL,
+      );
+    });
+
+    it('treats any other function error as transient', async () => {
+      // Prepare
+      lambda.on(InvokeCommand).resolves({
+        StatusCode: 200,
+        FunctionError: 'Unhandled',
+        Payload: payloadOf({ errorType: 'TypeError', errorMessage: 'x is undefined' }),
+      });
+
+      // Act
+      const response = await consume(sqsRecord('a', envelope(TASK_A, { type: 'lambda-agent' })));
+
+      // Assess
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+      expect(settleOf(TASK_A)!.values).toMatchObject({
+        ':next': 'RETRYING',
+        ':error': { code: 'TypeError' },
+      });
+      expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+    });
+
+    it('treats a failed invocation as transient', async () => {
+      // Prepare
+      lambda.on(InvokeCommand).rejects(new Error('TooManyRequestsException'));
+
+      // Act
+      const response = await consume(sqsRecord('a', envelope(TASK_A, { type: 'lambda-agent' })));
+
+      // Assess
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+      expect(settleOf(TASK_A)!.values).toMatchObject({
+        ':next': 'RETRYING',
+        ':error': { code: 'AgentInvokeFailed' },
+      });
+    });
+  });
+});

@@ -1,0 +1,309 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { requestHash, taskIdForKey } from '../../../lambda/core/idempotency';
+import { context, httpEvent } from '../support/events';
+
+// The handler reads its configuration at module load, so set it before requiring the handler.
+process.env.AWS_REGION = 'eu-west-1';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.TASK_TABLE_NAME = 'tasks';
+process.env.HIGH_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/high';
+process.env.LOW_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/low';
+process.env.TASK_TYPES = 'echo,summarize';
+process.env.MAX_BODY_BYTES = '512';
+const { handler } =
+  require('../../../lambda/handlers/enqueue') as typeof import('../../../lambda/handlers/enqueue');
+
+const ddb = mockClient(DynamoDBClient);
+const sqs = mockClient(SQSClient);
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+async function post(body: unknown, headers: Record<string, string> = JSON_HEADERS) {
+  const event = httpEvent('POST', '/tasks', {
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const result = (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
+  return { ...result, json: JSON.parse(String(result.body)) };
+}
+
+function existingItem(key: string, hash: string) {
+  return {
+    task_id: taskIdForKey(key),
+    type: 'echo',
+    priority: 'low',
+    status: 'RUNNING',
+    attempts: 1,
+    created_at: '2025-12-31T00:00:00.000Z',
+    updated_at: '2025-12-31T00:00:01.000Z',
+    request_hash: hash,
+    enqueue_id: 'winner-enqueue',
+  };
+}
+
+describe('Handler: enqueue', () => {
+  beforeEach(() => {
+    // The handlers write EMF metric lines to stdout; keep the test output readable.
+    jest.spyOn(process.stdout, 'write').mockReturnValue(true);
+    ddb.on(GetItemCommand).resolves({});
+    ddb.on(PutItemCommand).resolves({});
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+    ddb.reset();
+    sqs.reset();
+  });
+
+  it('queues a high-priority task on the high queue with its delay, records it, and answers 202', async () => {
+    // Act
+    const res = await post({ type: 'echo', payload: { text: 'hi' }, priority: 'high', delay_seconds: 7 });
+
+    // Assess
+    expect(res.statusCode).toBe(202);
+    const taskId = res.json.task_id as string;
+    expect(res.json).toEqual({
+      task_id: taskId,
+      status: 'QUEUED',
+      type: 'echo',
+      priority: 'high',
+      created_at: expect.any(String),
+    });
+    expect(res.headers).toMatchObject({ location: `/tasks/${taskId}`, 'content-type': 'application/json' });
+
+    const sends = sqs.commandCalls(SendMessageCommand);
+    expect(sends).toHaveLength(1);
+    const send = sends[0]!.args[0].input;
+    expect(send).toMatchObject({
+      QueueUrl: process.env.HIGH_QUEUE_URL,
+      DelaySeconds: 7,
+      MessageAttributes: { task_id: { DataType: 'String', StringValue: taskId } },
+    });
+    const envelope = JSON.parse(send.MessageBody!);
+    expect(envelope).toMatchObject({
+      schema_version: 1,
+      task_id: taskId,
+      type: 'echo',
+      payload: { text: 'hi' },
+    });
+
+    const puts = ddb.commandCalls(PutItemCommand);
+    expect(puts).toHaveLength(1);
+    const put = puts[0]!.args[0].input;
+    expect(put).toMatchObject({
+      TableName: 'tasks',
+      ConditionExpression: 'attribute_not_exists(task_id)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    expect(unmarshall(put.Item!)).toMatchObject({
+      task_id: taskId,
+      status: 'QUEUED',
+      attempts: 0,
+      enqueue_id: envelope.enqueue_id,
+      request_hash: envelope.request_hash,
+    });
+    expect(ddb.commandCalls(GetItemCommand)).toHaveLength(0);
+  });
+
+  it('queues a task on the low queue with no delay by default', async () => {
+    // Act
+    const res = await post({ type: 'summarize', payload: {} });
+
+    // Assess
+    expect(res.statusCode).toBe(202);
+    expect(res.json.priority).toBe('low');
+    expect(sqs.commandCalls(SendMessageCommand)[0]!.args[0].input).toMatchObject({
+      QueueUrl: process.env.LOW_QUEUE_URL,
+      DelaySeconds: 0,
+    });
+  });
+
+  it('looks the key up with a consistent read and uses the key-derived task id', async () => {
+    // Act
+    const res = await post({ type: 'echo', payload: {} }, { ...JSON_HEADERS, 'idempotency-key': 'order-42' });
+
+    // Assess
+    expect(res.statusCode).toBe(202);
+    expect(res.json.task_id).toBe(taskIdForKey('order-42'));
+    expect(ddb.commandCalls(GetItemCommand)[0]!.args[0].input).toEqual({
+      TableName: 'tasks',
+      Key: marshall({ task_id: taskIdForKey('order-42') }),
+      ConsistentRead: true,
+    });
+  });
+
+  it('answers 200 with the original task and sends nothing when the key is replayed with the same body', async () => {
+    // Prepare
+    const body = { type: 'echo', payload: { n: 1 } };
+    const hash = requestHash({ type: 'echo', payload: { n: 1 }, priority: 'low', delaySeconds: 0 });
+    ddb.on(GetItemCommand).resolves({ Item: marshall(existingItem('order-42', hash)) });
+
+    // Act
+    const res = await post({ ...body, idempotency_key: 'order-42' });
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(res.json).toEqual({
+      task_id: taskIdForKey('order-42'),
+      status: 'RUNNING',
+      type: 'echo',
+      priority: 'low',
+      created_at: '2025-12-31T00:00:00.000Z',
+    });
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
+  });
+
+  it('answers 409 IdempotencyConflict when the key is reused with a different body', async () => {
+    // Prepare
+    ddb.on(GetItemCommand).resolves({ Item: marshall(existingItem('order-42', 'other-hash')) });
+
+    // Act
+    const res = await post({ type: 'echo', payload: {}, idempotency_key: 'order-42' });
+
+    // Assess
+    expect(res.statusCode).toBe(409);
+    expect(res.json).toEqual({ error: { code: 'IdempotencyConflict', message: expect.any(String) } });
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  it('replays the winner returned by the failed conditional put when a concurrent request won', async () => {
+    // Prepare
+    const hash = requestHash({ type: 'echo', payload: {}, priority: 'low', delaySeconds: 0 });
+    ddb.on(PutItemCommand).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: marshall(existingItem('order-42', hash)),
+      }),
+    );
+
+    // Act
+    const res = await post({ type: 'echo', payload: {} }, { ...JSON_HEADERS, 'Idempotency-Key': 'order-42' });
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(res.json).toMatchObject({
+      task_id: taskIdForKey('order-42'),
+      created_at: '2025-12-31T00:00:00.000Z',
+    });
+  });
+
+  it('answers 503 when the conditional put fails without returning the existing item', async () => {
+    // Prepare
+    ddb
+      .on(PutItemCommand)
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
+
+    // Act
+    const res = await post({ type: 'echo', payload: {}, idempotency_key: 'k' });
+
+    // Assess
+    expect(res.statusCode).toBe(503);
+    expect(res.json.error.code).toBe('ServiceUnavailable');
+  });
+
+  it('answers 503 after queuing the message when the record write fails', async () => {
+    // Prepare
+    ddb.on(PutItemCommand).rejects(new Error('ProvisionedThroughputExceeded'));
+
+    // Act
+    const res = await post({ type: 'echo', payload: {}, idempotency_key: 'k' });
+
+    // Assess
+    expect(res.statusCode).toBe(503);
+    expect(res.json).toEqual({ error: { code: 'ServiceUnavailable', message: expect.any(String) } });
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(1);
+  });
+
+  it('answers 503 and writes no record when the queue rejects the message', async () => {
+    // Prepare
+    sqs.on(SendMessageCommand).rejects(new Error('ServiceUnavailable'));
+
+    // Act
+    const res = await post({ type: 'echo', payload: {} });
+
+    // Assess
+    expect(res.statusCode).toBe(503);
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
+  });
+
+  it.each<[string, unknown, Record<string, string>, number, string]>([
+    ['the body is not JSON', '{"type":', JSON_HEADERS, 400, 'InvalidJson'],
+    [
+      'the task breaks the schema',
+      { type: 'echo', payload: {}, extra: 1 },
+      JSON_HEADERS,
+      400,
+      'ValidationError',
+    ],
+    ['the type is not registered', { type: 'unknown', payload: {} }, JSON_HEADERS, 400, 'UnknownTaskType'],
+    [
+      'the body is over MAX_BODY_BYTES',
+      { type: 'echo', payload: { t: 'x'.repeat(600) } },
+      JSON_HEADERS,
+      413,
+      'PayloadTooLarge',
+    ],
+    [
+      'the content type is not JSON',
+      { type: 'echo', payload: {} },
+      { 'content-type': 'text/plain' },
+      415,
+      'UnsupportedMediaType',
+    ],
+  ])(
+    'answers %s with a JSON error, and touches neither queue nor table',
+    async (_name, body, headers, status, code) => {
+      // Act
+      const res = await post(body, headers);
+
+      // Assess
+      expect(res.statusCode).toBe(status);
+      expect(res.json.error).toMatchObject({ code, message: expect.any(String) });
+      expect(sqs.calls()).toHaveLength(0);
+      expect(ddb.calls()).toHaveLength(0);
+    },
+  );
+
+  it('includes the validation details in a ValidationError body', async () => {
+    // Act
+    const res = await post({ type: 'echo', payload: {}, priority: 'urgent' });
+
+    // Assess
+    expect(res.json).toEqual({
+      error: {
+        code: 'ValidationError',
+        message: 'the task does not match the task schema',
+        details: [{ path: '/priority', message: expect.any(String) }],
+      },
+    });
+  });
+
+  it('decodes a base64 body', async () => {
+    // Prepare
+    const event = httpEvent('POST', '/tasks', {
+      headers: JSON_HEADERS,
+      body: Buffer.from(JSON.stringify({ type: 'echo', payload: {} })).toString('base64'),
+      isBase64Encoded: true,
+    });
+
+    // Act
+    const res = (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
+
+    // Assess
+    expect(res.statusCode).toBe(202);
+  });
+});

@@ -1,0 +1,217 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { context, httpEvent } from '../support/events';
+
+// The handler reads its configuration at module load, so set it before requiring the handler.
+process.env.AWS_REGION = 'eu-west-1';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.TASK_TABLE_NAME = 'tasks';
+process.env.TASK_RETENTION_SECONDS = '600';
+const { handler } =
+  require('../../../lambda/handlers/task-status') as typeof import('../../../lambda/handlers/task-status');
+
+const ddb = mockClient(DynamoDBClient);
+
+const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+
+const item = {
+  task_id: TASK_ID,
+  type: 'echo',
+  priority: 'high',
+  status: 'SUCCEEDED',
+  attempts: 2,
+  created_at: '2026-01-01T00:00:00.000Z',
+  updated_at: '2026-01-01T00:00:05.000Z',
+  started_at: '2026-01-01T00:00:01.000Z',
+  finished_at: '2026-01-01T00:00:05.000Z',
+  // Results are stored as a JSON string so that any JSON round-trips, even numbers DynamoDB cannot hold.
+  result: JSON.stringify({ echo: { n: 1e300, '': [] } }),
+  error: { code: 'AgentHttp503', message: 'busy' },
+  request_hash: 'hash',
+  enqueue_id: 'e1',
+  lease_until: 123,
+  expires_at: 456,
+};
+
+async function call(method: string, id: string | undefined) {
+  const event = httpEvent(method, `/tasks/${id}`, id === undefined ? {} : { pathParameters: { id } });
+  const result = (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
+  return { ...result, json: JSON.parse(String(result.body)) };
+}
+
+describe('Handler: task-status', () => {
+  beforeEach(() => {
+    // The handlers write EMF metric lines to stdout; keep the test output readable.
+    jest.spyOn(process.stdout, 'write').mockReturnValue(true);
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+    ddb.reset();
+  });
+
+  describe('GET /tasks/{id}', () => {
+    it('answers 200 with the task, its parsed result, and no internal fields', async () => {
+      // Prepare
+      ddb.on(GetItemCommand).resolves({ Item: marshall(item) });
+
+      // Act
+      const res = await call('GET', TASK_ID);
+
+      // Assess
+      expect(res.statusCode).toBe(200);
+      expect(res.json).toEqual({
+        task_id: TASK_ID,
+        type: 'echo',
+        priority: 'high',
+        status: 'SUCCEEDED',
+        attempts: 2,
+        created_at: item.created_at,
+        updated_at: item.updated_at,
+        started_at: item.started_at,
+        finished_at: item.finished_at,
+        result: { echo: { n: 1e300, '': [] } },
+        error: item.error,
+      });
+      expect(ddb.commandCalls(GetItemCommand)[0]!.args[0].input).toEqual({
+        TableName: 'tasks',
+        Key: marshall({ task_id: TASK_ID }),
+        ConsistentRead: true,
+      });
+    });
+
+    it('answers 404 NotFound for an unknown id', async () => {
+      // Prepare
+      ddb.on(GetItemCommand).resolves({});
+
+      // Act
+      const res = await call('GET', TASK_ID);
+
+      // Assess
+      expect(res.statusCode).toBe(404);
+      expect(res.json).toEqual({ error: { code: 'NotFound', message: expect.stringContaining(TASK_ID) } });
+    });
+
+    it.each([
+      ['not a UUID', 'abc'],
+      ['missing', undefined],
+    ])('answers 400 without reading the table when the id is %s', async (_name, id) => {
+      // Act
+      const res = await call('GET', id);
+
+      // Assess
+      expect(res.statusCode).toBe(400);
+      expect(res.json.error.code).toBe('ValidationError');
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    it('answers 500 InternalError without revealing the cause when the table fails', async () => {
+      // Prepare
+      ddb.on(GetItemCommand).rejects(new Error('secret internal detail'));
+
+      // Act
+      const res = await call('GET', TASK_ID);
+
+      // Assess
+      expect(res.statusCode).toBe(500);
+      expect(res.json).toEqual({ error: { code: 'InternalError', message: 'an internal error occurred' } });
+      expect(res.body).not.toContain('secret');
+    });
+  });
+
+  describe('DELETE /tasks/{id}', () => {
+    it('cancels with a write conditioned on a cancellable status and answers 200 CANCELLED', async () => {
+      // Prepare
+      const cancelled = { ...item, status: 'CANCELLED', result: undefined, error: undefined };
+      ddb
+        .on(UpdateItemCommand)
+        .resolves({ Attributes: marshall(cancelled, { removeUndefinedValues: true }) });
+      const before = Math.floor(Date.now() / 1000);
+
+      // Act
+      const res = await call('DELETE', TASK_ID);
+
+      // Assess
+      expect(res.statusCode).toBe(200);
+      expect(res.json).toMatchObject({ task_id: TASK_ID, status: 'CANCELLED' });
+      const update = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+      expect(update).toMatchObject({
+        TableName: 'tasks',
+        Key: marshall({ task_id: TASK_ID }),
+        ConditionExpression: 'attribute_exists(task_id) AND #status IN (:c0, :c1)',
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
+      const values = unmarshall(update.ExpressionAttributeValues!);
+      expect([values[':c0'], values[':c1']].sort()).toEqual(['QUEUED', 'RETRYING']);
+      expect(values[':cancelled']).toBe('CANCELLED');
+      expect(values[':exp']).toBeGreaterThanOrEqual(before + 600);
+      expect(values[':exp']).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 600);
+    });
+
+    it.each(['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'])(
+      'answers 409 NotCancellable with the status the failed condition returned (%s)',
+      async (status) => {
+        // Prepare
+        ddb.on(UpdateItemCommand).rejects(
+          new ConditionalCheckFailedException({
+            message: 'The conditional request failed',
+            $metadata: {},
+            Item: marshall({ ...item, status }),
+          }),
+        );
+
+        // Act
+        const res = await call('DELETE', TASK_ID);
+
+        // Assess
+        expect(res.statusCode).toBe(409);
+        expect(res.json.error).toEqual({ code: 'NotCancellable', message: expect.stringContaining(status) });
+      },
+    );
+
+    it('answers 404 when the failed condition returns no item', async () => {
+      // Prepare
+      ddb
+        .on(UpdateItemCommand)
+        .rejects(
+          new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+        );
+
+      // Act
+      const res = await call('DELETE', TASK_ID);
+
+      // Assess
+      expect(res.statusCode).toBe(404);
+      expect(res.json.error.code).toBe('NotFound');
+    });
+
+    it('answers 500 when the table fails for another reason', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).rejects(new Error('throttled'));
+
+      // Act
+      const res = await call('DELETE', TASK_ID);
+
+      // Assess
+      expect(res.statusCode).toBe(500);
+    });
+  });
+
+  it('answers 405 for any other method', async () => {
+    // Act
+    const res = await call('PUT', TASK_ID);
+
+    // Assess
+    expect(res.statusCode).toBe(405);
+    expect(res.json.error.code).toBe('MethodNotAllowed');
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * In-memory implementations of the ports in lambda/core/ports.ts. The store follows the same
+ * conditional-write rules as DynamoTaskStore (transitions.ts), so use-case tests exercise the state
+ * machine, not a stub that answers whatever a test wants.
+ */
+import type {
+  AgentInvoker,
+  AgentRequest,
+  ClaimResult,
+  CreateResult,
+  TaskSender,
+  TaskStore,
+  TierQueue,
+} from '../../../lambda/core/ports';
+import type { AgentOutcome } from '../../../lambda/core/retry-policy';
+import {
+  type Priority,
+  type TaskEnvelope,
+  type TaskError,
+  type TaskRecord,
+  TaskStatus,
+} from '../../../lambda/core/task';
+import { canClaim, isCancellable } from '../../../lambda/core/transitions';
+
+export class InMemoryTaskStore implements TaskStore {
+  public readonly records = new Map<string, TaskRecord>();
+
+  public constructor(records: readonly TaskRecord[] = []) {
+    for (const record of records) this.records.set(record.task_id, record);
+  }
+
+  public async get(taskId: string): Promise<TaskRecord | undefined> {
+    return this.records.get(taskId);
+  }
+
+  public async create(record: TaskRecord): Promise<CreateResult> {
+    const existing = this.records.get(record.task_id);
+    if (existing) return { created: false, existing };
+    this.records.set(record.task_id, record);
+    return { created: true };
+  }
+
+  public async claim(envelope: TaskEnvelope, now: Date, leaseSeconds: number): Promise<ClaimResult> {
+    const current = this.records.get(envelope.task_id);
+    if (current && (current.enqueue_id !== envelope.enqueue_id || !canClaim(current, now.getTime()))) {
+      return { claimed: false, current };
+    }
+    const iso = now.toISOString();
+    const attempts = (current?.attempts ?? 0) + 1;
+    this.records.set(envelope.task_id, {
+      task_id: envelope.task_id,
+      type: envelope.type,
+      priority: envelope.priority,
+      created_at: envelope.created_at,
+      enqueue_id: envelope.enqueue_id,
+      request_hash: envelope.request_hash,
+      ...current,
+      status: TaskStatus.RUNNING,
+      attempts,
+      lease_until: now.getTime() + leaseSeconds * 1000,
+      updated_at: iso,
+      started_at: current?.started_at ?? iso,
+    });
+    return { claimed: true, attempt: attempts };
+  }
+
+  private settle(
+    taskId: string,
+    attempt: number,
+    status: TaskStatus,
+    now: Date,
+    fields: Partial<TaskRecord>,
+  ): boolean {
+    const current = this.records.get(taskId);
+    if (!current || current.status !== TaskStatus.RUNNING || current.attempts !== attempt) return false;
+    const { lease_until: _lease, ...rest } = current;
+    this.records.set(taskId, { ...rest, ...fields, status, updated_at: now.toISOString() });
+    return true;
+  }
+
+  public async succeed(taskId: string, attempt: number, result: unknown, now: Date, expiresAt: number) {
+    return this.settle(taskId, attempt, TaskStatus.SUCCEEDED, now, {
+      result,
+      finished_at: now.toISOString(),
+      expires_at: expiresAt,
+    });
+  }
+
+  public async retry(taskId: string, attempt: number, error: TaskError, now: Date) {
+    return this.settle(taskId, attempt, TaskStatus.RETRYING, now, { error });
+  }
+
+  public async fail(taskId: string, attempt: number, error: TaskError, now: Date, expiresAt: number) {
+    return this.settle(taskId, attempt, TaskStatus.FAILED, now, {
+      error,
+      finished_at: now.toISOString(),
+      expires_at: expiresAt,
+    });
+  }
+
+  public async cancel(taskId: string, now: Date, expiresAt: number) {
+    const current = this.records.get(taskId);
+    if (!current) return {};
+    if (!isCancellable(current.status)) return { current };
+    const iso = now.toISOString();
+    const cancelled: TaskRecord = {
+      ...current,
+      status: TaskStatus.CANCELLED,
+      updated_at: iso,
+      finished_at: iso,
+      expires_at: expiresAt,
+    };
+    this.records.set(taskId, cancelled);
+    return { cancelled };
+  }
+}
+
+export interface SentMessage {
+  readonly priority: Priority;
+  readonly envelope: TaskEnvelope;
+  readonly delaySeconds: number;
+}
+
+export class InMemoryTaskSender implements TaskSender {
+  public readonly sent: SentMessage[] = [];
+  /** When set, every send rejects with it. */
+  public failure: Error | undefined;
+
+  public async send(priority: Priority, envelope: TaskEnvelope, delaySeconds: number): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.sent.push({ priority, envelope, delaySeconds });
+  }
+}
+
+export class InMemoryTierQueue implements TierQueue {
+  /** Every queue operation in call order, so tests can assert ordering. */
+  public readonly operations: Array<
+    | { readonly op: 'changeVisibility'; readonly receiptHandle: string; readonly seconds: number }
+    | {
+        readonly op: 'deadLetter';
+        readonly body: string;
+        readonly error: TaskError;
+        readonly taskId: string | undefined;
+      }
+  > = [];
+
+  public async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
+    this.operations.push({ op: 'changeVisibility', receiptHandle, seconds });
+  }
+
+  public async deadLetter(body: string, error: TaskError, taskId: string | undefined): Promise<void> {
+    this.operations.push({ op: 'deadLetter', body, error, taskId });
+  }
+}
+
+/** Agents keyed by task type; each answers with a fixed outcome (or one computed from the request). */
+export class FakeAgents implements AgentInvoker {
+  public readonly requests: AgentRequest[] = [];
+
+  public constructor(
+    private readonly agents: Readonly<
+      Record<string, AgentOutcome | ((request: AgentRequest) => AgentOutcome)>
+    >,
+  ) {}
+
+  public has(type: string): boolean {
+    return Object.hasOwn(this.agents, type);
+  }
+
+  public async invoke(request: AgentRequest): Promise<AgentOutcome> {
+    this.requests.push(request);
+    const agent = this.agents[request.type]!;
+    return typeof agent === 'function' ? agent(request) : agent;
+  }
+}
