@@ -75,7 +75,12 @@ export async function startAwsProxy(options: {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', async () => {
         const body = Buffer.concat(chunks);
-        const call: AwsCall = { service, operation: operationOf(req.headers, body), body, appId: appIdOf(req.headers) };
+        const call: AwsCall = {
+          service,
+          operation: operationOf(req.headers, body),
+          body,
+          appId: appIdOf(req.headers),
+        };
         const key = `${service}:${call.operation}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
         try {
