@@ -82,6 +82,21 @@ function checkConfig(value: unknown, source: string): StackConfig {
       throw new Error(`${source}: agent '${type}' timeoutSeconds must be a positive integer`);
     }
   }
+  const auth = config.auth as { kind?: unknown; issuer?: unknown; audience?: unknown } | undefined;
+  const authOk =
+    auth === undefined ||
+    auth?.kind === 'iam' ||
+    (auth?.kind === 'jwt' &&
+      typeof auth.issuer === 'string' &&
+      auth.issuer !== '' &&
+      Array.isArray(auth.audience) &&
+      auth.audience.length > 0 &&
+      auth.audience.every((a) => typeof a === 'string'));
+  if (!authOk) {
+    throw new Error(
+      `${source}: auth must be { "kind": "iam" } or { "kind": "jwt", "issuer": "https://…", "audience": ["…"] }`,
+    );
+  }
   return config;
 }
 

@@ -11,12 +11,13 @@ import {
   grantInvokeAgents,
   TASK_TYPE_PATTERN,
 } from './agents';
+import { DeadLetterSweeper } from './dead-letter-sweeper';
 import type { HandlerFunction } from './handler-function';
 import { TaskApi, type TaskApiAuth, type TaskApiThrottle } from './task-api';
 import { type AlarmThresholds, TaskQueueAlarms } from './task-queue-alarms';
 import { TaskQueueDashboard } from './task-queue-dashboard';
 import { TaskTable } from './task-table';
-import { DEFAULT_CONSUMER_TIMEOUT, TaskTier, type TierOptions } from './task-tier';
+import { checkTierSettings, DEFAULT_CONSUMER_TIMEOUT, TaskTier, type TierOptions } from './task-tier';
 
 export interface TaskQueueProps {
   /** Task types and the agents that run them. At least one. */
@@ -76,6 +77,12 @@ export interface TaskQueueProps {
   readonly dashboard?: boolean;
   /** Active X-Ray tracing on every function. @default false */
   readonly tracing?: boolean;
+  /**
+   * How often the dead-letter sweep runs; it bounds how long a task whose consumer died on its last delivery
+   * can show a non-terminal status.
+   * @default Duration.minutes(5)
+   */
+  readonly sweepInterval?: Duration;
 }
 
 /** Envelope overhead (ids, type, timestamps, hash) that a body's bytes must leave room for in an SQS message. */
@@ -92,6 +99,7 @@ export class TaskQueue extends Construct {
   public readonly api: TaskApi;
   public readonly alarms: TaskQueueAlarms;
   public readonly dashboard?: TaskQueueDashboard;
+  public readonly sweeper: DeadLetterSweeper;
 
   public constructor(scope: Construct, id: string, props: TaskQueueProps) {
     super(scope, id);
@@ -142,6 +150,17 @@ export class TaskQueue extends Construct {
       tracing: props.tracing,
     });
 
+    this.sweeper = new DeadLetterSweeper(this, 'Sweeper', {
+      table: this.table.table,
+      deadLetterQueues: PRIORITIES.map((p) => this.tiers[p].deadLetterQueue),
+      interval: props.sweepInterval,
+      taskRetentionSeconds,
+      encryptionKey: props.encryptionKey,
+      logLevel: props.logLevel,
+      logRetention: props.logRetention,
+      tracing: props.tracing,
+    });
+
     if (props.encryptionKey) {
       // Table grants cover the table only; the key is granted on its own.
       for (const fn of [this.api.producerFunction, this.api.statusFunction, ...this.consumers()]) {
@@ -181,7 +200,10 @@ export class TaskQueue extends Construct {
   }
 }
 
-/** Checks the props that span tiers; each tier checks its own. Collects every problem, then throws once. */
+/**
+ * Checks the props that span tiers, and each tier's own, before anything is built. Collects every problem,
+ * then throws once.
+ */
 function validateQueueProps(props: TaskQueueProps): void {
   const errors: string[] = [];
   const types = Object.keys(props.agents);
@@ -207,5 +229,11 @@ function validateQueueProps(props: TaskQueueProps): void {
       }
     }
   }
-  if (errors.length > 0) throw new Error(`Invalid TaskQueue props:\n- ${errors.join('\n- ')}`);
+  for (const priority of PRIORITIES) {
+    const tierProps = { priority, ...props.tiers?.[priority], maxReceiveCount: props.maxReceiveCount };
+    errors.push(...checkTierSettings({ ...tierProps, consumerEnvironment: {} }).errors);
+  }
+  // A problem of a prop both tiers share (maxReceiveCount) is reported once.
+  const problems = [...new Set(errors)];
+  if (problems.length > 0) throw new Error(`Invalid TaskQueue props:\n- ${problems.join('\n- ')}`);
 }

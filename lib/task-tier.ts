@@ -82,6 +82,16 @@ const known = (n: number | undefined): n is number => n !== undefined && !Token.
 
 /** Checks every rule, collects the violations, and throws once with all of them. */
 export function resolveTierSettings(props: TaskTierProps): TierSettings {
+  const { settings, errors } = checkTierSettings(props);
+  if (errors.length > 0) throw new Error(`Invalid TaskQueue props:\n- ${errors.join('\n- ')}`);
+  return settings;
+}
+
+/**
+ * Resolves a tier's settings and lists every rule they break, without throwing, so that TaskQueue can report
+ * the problems of both tiers and of its own props in one error.
+ */
+export function checkTierSettings(props: TaskTierProps): { settings: TierSettings; errors: string[] } {
   const errors: string[] = [];
   const batchSize = props.batchSize ?? 10;
   const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
@@ -125,18 +135,20 @@ export function resolveTierSettings(props: TaskTierProps): TierSettings {
       `${tier} visibilityTimeout must be at most 43200 seconds, but ${visibilityTimeout.toSeconds()} was provided`,
     );
   }
-  if (errors.length > 0) throw new Error(`Invalid TaskQueue props:\n- ${errors.join('\n- ')}`);
 
   // A claim outlives the invocation that made it, and is over before the message can be seen again.
   const leaseSeconds = props.leaseSeconds ?? consumerTimeout.toSeconds() + 30;
   return {
-    batchSize,
-    maxBatchingWindow,
-    maxConcurrency,
-    consumerTimeout,
-    visibilityTimeout,
-    maxReceiveCount,
-    leaseSeconds,
+    settings: {
+      batchSize,
+      maxBatchingWindow,
+      maxConcurrency,
+      consumerTimeout,
+      visibilityTimeout,
+      maxReceiveCount,
+      leaseSeconds,
+    },
+    errors,
   };
 }
 

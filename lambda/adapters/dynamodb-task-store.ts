@@ -186,6 +186,45 @@ export class DynamoTaskStore implements TaskStore {
     });
   }
 
+  public async abandon(
+    taskId: string,
+    error: TaskError,
+    now: Date,
+    opts: { redriveGraceSeconds: number; expiresAt: number },
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ task_id: taskId }),
+          ConditionExpression:
+            'attribute_exists(task_id) AND (#status = :retrying OR ' +
+            '(#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs)) OR ' +
+            '(#status = :queued AND (attribute_not_exists(redriven_at) OR redriven_at < :graceEnd)))',
+          UpdateExpression:
+            'SET #status = :failed, #error = :error, updated_at = :now, finished_at = :now, expires_at = :exp ' +
+            'REMOVE lease_until',
+          ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+          ExpressionAttributeValues: marshall({
+            ':retrying': TaskStatus.RETRYING,
+            ':running': TaskStatus.RUNNING,
+            ':queued': TaskStatus.QUEUED,
+            ':failed': TaskStatus.FAILED,
+            ':nowMs': now.getTime(),
+            ':graceEnd': new Date(now.getTime() - opts.redriveGraceSeconds * 1000).toISOString(),
+            ':error': error,
+            ':now': now.toISOString(),
+            ':exp': opts.expiresAt,
+          }),
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+
   public async cancel(taskId: string, now: Date, expiresAt: number) {
     const cancellable = statusList('c', CANCELLABLE_STATUSES);
     try {

@@ -1,6 +1,12 @@
 /** SQS calls: sending to a tier, and a consumer's operations on its own queue and DLQ. */
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { TaskSender, TierQueue } from '../core/ports';
+import type { DeadLetter } from '../core/sweep';
 import type { Priority, TaskEnvelope, TaskError } from '../core/task';
 
 export class SqsTaskSender implements TaskSender {
@@ -51,4 +57,35 @@ export class SqsTierQueue implements TierQueue {
       }),
     );
   }
+}
+
+/**
+ * Reads a DLQ without consuming it: messages stay for operators to inspect and redrive, and are only hidden for
+ * `hideSeconds` so that one pass sees each message once.
+ */
+export async function peekDeadLetters(
+  client: SQSClient,
+  queueUrl: string,
+  opts: { maxMessages: number; hideSeconds: number },
+): Promise<DeadLetter[]> {
+  const letters: DeadLetter[] = [];
+  while (letters.length < opts.maxMessages) {
+    const out = await client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: Math.min(10, opts.maxMessages - letters.length),
+        VisibilityTimeout: opts.hideSeconds,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['error_code', 'error_message'],
+      }),
+    );
+    const messages = out.Messages ?? [];
+    for (const m of messages) {
+      const code = m.MessageAttributes?.error_code?.StringValue;
+      const message = m.MessageAttributes?.error_message?.StringValue;
+      letters.push({ body: m.Body ?? '', ...(code && { error: { code, message: message ?? code } }) });
+    }
+    if (messages.length === 0) break;
+  }
+  return letters;
 }

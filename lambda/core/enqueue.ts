@@ -105,6 +105,11 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
       error,
     );
   }
+  // A consumer that claims our own message before this write creates the record from the envelope:
+  // the task is still ours, so it is a creation (202), not a replay.
+  if (!created.created && created.existing.enqueue_id === envelope.enqueue_id) {
+    return { outcome: 'created', task: toTaskView(record) };
+  }
   if (!created.created) return replay(created.existing, hash);
   return { outcome: 'created', task: toTaskView(record) };
 }

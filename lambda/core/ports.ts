@@ -25,6 +25,16 @@ export interface TaskStore {
   succeed(taskId: string, attempt: number, result: unknown, now: Date, expiresAt: number): Promise<Settled>;
   retry(taskId: string, attempt: number, error: TaskError, now: Date): Promise<Settled>;
   fail(taskId: string, attempt: number, error: TaskError, now: Date, expiresAt: number): Promise<Settled>;
+  /**
+   * Fails a task whose message is in a DLQ but whose record is not terminal: RETRYING, RUNNING with an expired
+   * lease, or QUEUED unless it was redriven within the grace period. Returns whether it changed the task.
+   */
+  abandon(
+    taskId: string,
+    error: TaskError,
+    now: Date,
+    opts: { redriveGraceSeconds: number; expiresAt: number },
+  ): Promise<boolean>;
   /** Cancels a QUEUED or RETRYING task; otherwise returns what is there. */
   cancel(
     taskId: string,

@@ -43,6 +43,8 @@ export interface TaskRecord {
   readonly enqueue_id?: string;
   /** Epoch milliseconds until which a RUNNING claim is held. */
   readonly lease_until?: number;
+  /** When an operator last redrove the task from a DLQ (ISO 8601). */
+  readonly redriven_at?: string;
   /** Epoch seconds; DynamoDB TTL removes the item after it. */
   readonly expires_at?: number;
 }

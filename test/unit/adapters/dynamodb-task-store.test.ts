@@ -211,6 +211,48 @@ describe('Class: DynamoTaskStore', () => {
     });
   });
 
+  describe('Method: abandon', () => {
+    it('fails only a stranded task, with placeholders DynamoDB accepts', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({});
+
+      // Act
+      const abandoned = await store.abandon(TASK_ID, { code: 'DeadLettered', message: 'm' }, NOW, {
+        redriveGraceSeconds: 60,
+        expiresAt: 99,
+      });
+
+      // Assess
+      expect(abandoned).toBe(true);
+      const input = lastUpdate();
+      expectConsistentPlaceholders(input);
+      expect(input.ConditionExpression).toContain('#status = :retrying');
+      expect(input.ConditionExpression).toContain('lease_until < :nowMs');
+      expect(input.ConditionExpression).toContain('redriven_at < :graceEnd');
+      expect(unmarshall(input.ExpressionAttributeValues!)).toMatchObject({
+        ':failed': 'FAILED',
+        ':graceEnd': '2025-12-31T23:59:00.000Z',
+        ':exp': 99,
+      });
+    });
+
+    it('returns false when the task is not stranded', async () => {
+      // Prepare
+      ddb
+        .on(UpdateItemCommand)
+        .rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
+
+      // Act
+      const abandoned = await store.abandon(TASK_ID, { code: 'DeadLettered', message: 'm' }, NOW, {
+        redriveGraceSeconds: 60,
+        expiresAt: 99,
+      });
+
+      // Assess
+      expect(abandoned).toBe(false);
+    });
+  });
+
   describe('Method: cancel', () => {
     it('uses consistent placeholders', async () => {
       // Prepare

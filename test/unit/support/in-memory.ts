@@ -98,6 +98,33 @@ export class InMemoryTaskStore implements TaskStore {
     });
   }
 
+  public async abandon(
+    taskId: string,
+    error: TaskError,
+    now: Date,
+    opts: { redriveGraceSeconds: number; expiresAt: number },
+  ): Promise<boolean> {
+    const current = this.records.get(taskId);
+    if (!current) return false;
+    const graceEnd = new Date(now.getTime() - opts.redriveGraceSeconds * 1000).toISOString();
+    const stranded =
+      current.status === TaskStatus.RETRYING ||
+      (current.status === TaskStatus.RUNNING && (current.lease_until ?? 0) < now.getTime()) ||
+      (current.status === TaskStatus.QUEUED && (current.redriven_at === undefined || current.redriven_at < graceEnd));
+    if (!stranded) return false;
+    const iso = now.toISOString();
+    const { lease_until: _lease, ...rest } = current;
+    this.records.set(taskId, {
+      ...rest,
+      status: TaskStatus.FAILED,
+      error,
+      updated_at: iso,
+      finished_at: iso,
+      expires_at: opts.expiresAt,
+    });
+    return true;
+  }
+
   public async cancel(taskId: string, now: Date, expiresAt: number) {
     const current = this.records.get(taskId);
     if (!current) return {};

@@ -1,0 +1,60 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { HandlerFunction } from './handler-function';
+
+export interface DeadLetterSweeperProps {
+  readonly table: dynamodb.ITable;
+  readonly deadLetterQueues: readonly sqs.IQueue[];
+  /**
+   * How often the DLQs are swept. A task whose consumer died on its last delivery reaches FAILED within this
+   * interval after its message reaches the DLQ.
+   * @default Duration.minutes(5)
+   */
+  readonly interval?: Duration;
+  readonly taskRetentionSeconds: number;
+  readonly encryptionKey?: kms.IKey;
+  readonly logLevel?: string;
+  readonly logRetention?: logs.RetentionDays;
+  readonly tracing?: boolean;
+}
+
+/**
+ * A scheduled function that gives every dead-lettered task a terminal status (see lambda/core/sweep.ts).
+ * It reads the DLQs without consuming them.
+ */
+export class DeadLetterSweeper extends Construct {
+  public readonly sweeperFunction: HandlerFunction;
+  public readonly rule: events.Rule;
+
+  public constructor(scope: Construct, id: string, props: DeadLetterSweeperProps) {
+    super(scope, id);
+    this.sweeperFunction = new HandlerFunction(this, 'Function', {
+      handler: 'dead-letter-sweeper',
+      description: 'Fails tasks whose messages reached a DLQ without a terminal status',
+      timeout: Duration.minutes(1),
+      logLevel: props.logLevel,
+      logRetention: props.logRetention,
+      tracing: props.tracing,
+      environment: {
+        TASK_TABLE_NAME: props.table.tableName,
+        DEAD_LETTER_QUEUE_URLS: props.deadLetterQueues.map((q) => q.queueUrl).join(','),
+        TASK_RETENTION_SECONDS: String(props.taskRetentionSeconds),
+      },
+    });
+    for (const queue of props.deadLetterQueues) queue.grant(this.sweeperFunction, 'sqs:ReceiveMessage');
+    props.table.grant(this.sweeperFunction, 'dynamodb:UpdateItem');
+    props.encryptionKey?.grantDecrypt(this.sweeperFunction);
+
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: 'Sweeps the task DLQs',
+      schedule: events.Schedule.rate(props.interval ?? Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(this.sweeperFunction, { retryAttempts: 0 })],
+    });
+  }
+}

@@ -1,0 +1,109 @@
+import { deadLetterTaskId, sweepDeadLetters } from '../../../lambda/core/sweep';
+import type { TaskRecord } from '../../../lambda/core/task';
+import { InMemoryTaskStore } from '../support/in-memory';
+
+const NOW = new Date('2026-06-01T12:00:00.000Z');
+const ID = '11111111-2222-4333-8444-555555555555';
+const settings = { redriveGraceSeconds: 900, retentionSeconds: 86_400 };
+
+function record(state: Partial<TaskRecord>): TaskRecord {
+  return {
+    task_id: ID,
+    type: 'echo',
+    priority: 'low',
+    status: 'QUEUED',
+    attempts: 0,
+    created_at: '2026-06-01T11:00:00.000Z',
+    updated_at: '2026-06-01T11:00:00.000Z',
+    ...state,
+  };
+}
+
+const letter = (body: unknown = { task_id: ID }) => ({ body: JSON.stringify(body) });
+
+async function sweep(state: Partial<TaskRecord>, letters = [letter()]) {
+  const store = new InMemoryTaskStore([record(state)]);
+  const failed = await sweepDeadLetters(letters, { store, settings, now: () => NOW });
+  return { failed, task: store.records.get(ID)! };
+}
+
+describe('Function: sweepDeadLetters', () => {
+  it.each<[string, Partial<TaskRecord>]>([
+    ['RETRYING (its last delivery died before the claim)', { status: 'RETRYING', attempts: 4 }],
+    [
+      'RUNNING with an expired lease (its consumer died)',
+      { status: 'RUNNING', attempts: 5, lease_until: NOW.getTime() - 1 },
+    ],
+    ['QUEUED and never redriven', { status: 'QUEUED' }],
+    ['QUEUED and redriven long ago', { status: 'QUEUED', redriven_at: '2026-06-01T10:00:00.000Z' }],
+  ])('fails a task that is %s', async (_name, state) => {
+    // Act
+    const { failed, task } = await sweep(state);
+
+    // Assess
+    expect(failed).toBe(1);
+    expect(task.status).toBe('FAILED');
+    expect(task.error?.code).toBe('DeadLettered');
+    expect(task.finished_at).toBe(NOW.toISOString());
+    expect(task.expires_at).toBe(Math.floor(NOW.getTime() / 1000) + settings.retentionSeconds);
+    expect(task.lease_until).toBeUndefined();
+  });
+
+  it.each<[string, Partial<TaskRecord>]>([
+    [
+      'RUNNING under a valid lease (a consumer is dead-lettering it right now)',
+      { status: 'RUNNING', lease_until: NOW.getTime() + 1000 },
+    ],
+    [
+      'QUEUED and redriven within the grace period',
+      { status: 'QUEUED', redriven_at: '2026-06-01T11:55:00.000Z' },
+    ],
+    ['SUCCEEDED', { status: 'SUCCEEDED' }],
+    ['FAILED', { status: 'FAILED', error: { code: 'AgentHttp422', message: 'no' } }],
+    ['CANCELLED', { status: 'CANCELLED' }],
+  ])('leaves a task that is %s', async (_name, state) => {
+    // Prepare
+    const before = record(state);
+
+    // Act
+    const { failed, task } = await sweep(state);
+
+    // Assess
+    expect(failed).toBe(0);
+    expect(task).toEqual(before);
+  });
+
+  it('keeps the error a consumer attached when it dead-lettered the message itself', async () => {
+    // Act
+    const { task } = await sweep({ status: 'RETRYING' }, [
+      { ...letter(), error: { code: 'UnsupportedEnvelope', message: 'too new' } },
+    ]);
+
+    // Assess
+    expect(task.error).toEqual({ code: 'UnsupportedEnvelope', message: 'too new' });
+  });
+
+  it('skips messages that are not task envelopes, and unknown tasks', async () => {
+    // Prepare
+    const store = new InMemoryTaskStore();
+
+    // Act
+    const failed = await sweepDeadLetters(
+      [{ body: 'not json' }, letter({ nope: 1 }), letter({ task_id: ID })],
+      { store, settings, now: () => NOW },
+    );
+
+    // Assess
+    expect(failed).toBe(0);
+    expect(store.records.size).toBe(0);
+  });
+});
+
+describe('Function: deadLetterTaskId', () => {
+  it('reads the task id of an envelope and returns undefined for anything else', () => {
+    expect(deadLetterTaskId(JSON.stringify({ task_id: ID }))).toBe(ID);
+    expect(deadLetterTaskId('{"task_id": 5}')).toBeUndefined();
+    expect(deadLetterTaskId('null')).toBeUndefined();
+    expect(deadLetterTaskId('{')).toBeUndefined();
+  });
+});
