@@ -108,7 +108,20 @@ export class TaskApi extends Construct {
       },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(this.accessLogs),
-        format: AccessLogFormat.jsonWithStandardFields(),
+        // HTTP APIs support a subset of the REST API's context variables; these are all in that subset.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
       },
     });
 

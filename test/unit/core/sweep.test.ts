@@ -1,4 +1,4 @@
-import { deadLetterTaskId, sweepDeadLetters } from '../../../lambda/core/sweep';
+import { type DeadLetter, deadLetterTaskId, sweepDeadLetters } from '../../../lambda/core/sweep';
 import type { TaskRecord } from '../../../lambda/core/task';
 import { InMemoryTaskStore } from '../support/in-memory';
 
@@ -21,7 +21,7 @@ function record(state: Partial<TaskRecord>): TaskRecord {
 
 const letter = (body: unknown = { task_id: ID }) => ({ body: JSON.stringify(body) });
 
-async function sweep(state: Partial<TaskRecord>, letters = [letter()]) {
+async function sweep(state: Partial<TaskRecord>, letters: DeadLetter[] = [letter()]) {
   const store = new InMemoryTaskStore([record(state)]);
   const failed = await sweepDeadLetters(letters, { store, settings, now: () => NOW });
   return { failed, task: store.records.get(ID)! };

@@ -1,0 +1,187 @@
+/**
+ * A typed client for the task API (POST /tasks, GET /tasks/{id}, DELETE /tasks/{id}).
+ * It knows the HTTP contract and nothing about the terminal: the commands decide what to print.
+ */
+import type { ErrorDetail } from '../lambda/core/errors';
+import type { Priority, TaskView } from '../lambda/core/task';
+
+/**
+ * The part of `fetch` the client uses. It is injected so that a caller can sign requests.
+ *
+ * A deployed stack authorizes every route with IAM by default, so its requests must be signed with
+ * AWS Signature Version 4 (service `execute-api`, the stack's region). Signing is not built yet: pass a
+ * `fetch` that signs (for example with `@smithy/signature-v4` and the default credential provider) and
+ * the rest of the CLI works unchanged. With the JWT authorizer, a `fetch` that adds the bearer token
+ * does the same job.
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html
+ */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+/** The API answered with an error status, or with a body that is not the contract's. */
+export class ApiError extends Error {
+  public constructor(
+    public readonly status: number,
+    public readonly code: string,
+    message: string,
+    public readonly details?: readonly ErrorDetail[],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The request never got an HTTP answer: connection refused, DNS failure, or the client's timeout. */
+export class NetworkError extends Error {
+  public constructor(
+    public readonly code: 'Unreachable' | 'Timeout',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'NetworkError';
+  }
+}
+
+export interface TaskQueueClientOptions {
+  /** Base URL of the task API, e.g. `http://127.0.0.1:3000` or an API Gateway stage URL. */
+  readonly endpoint: string;
+  /**
+   * Performs the HTTP requests; see {@link FetchLike} for signing.
+   * @default globalThis.fetch - unsigned requests
+   */
+  readonly fetch?: FetchLike;
+  /**
+   * How long one request may take before it fails with a `NetworkError` of code `Timeout`.
+   * @default 30000
+   */
+  readonly requestTimeoutMs?: number;
+}
+
+/** A new task, as POST /tasks takes it. */
+export interface SubmitTaskInput {
+  readonly type: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+  /** @default - the API's default, `low` */
+  readonly priority?: Priority;
+  /** @default - no idempotency: every call creates a task */
+  readonly idempotencyKey?: string;
+  /** @default - delivered at once */
+  readonly delaySeconds?: number;
+}
+
+/** The body of a 202 (or of a 200 replay) from POST /tasks. */
+export type SubmittedTask = Pick<TaskView, 'task_id' | 'status' | 'type' | 'priority' | 'created_at'>;
+
+export interface SubmitResult {
+  readonly task: SubmittedTask;
+  /** True when the API answered 200: the idempotency key named an existing task and nothing new was queued. */
+  readonly replayed: boolean;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export class TaskQueueClient {
+  private readonly baseUrl: string;
+  private readonly fetch: FetchLike;
+  private readonly requestTimeoutMs: number;
+
+  public constructor(options: TaskQueueClientOptions) {
+    this.baseUrl = options.endpoint.replace(/\/+$/, '');
+    this.fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  public async submit(input: SubmitTaskInput): Promise<SubmitResult> {
+    const body = {
+      type: input.type,
+      payload: input.payload,
+      ...(input.priority !== undefined && { priority: input.priority }),
+      ...(input.idempotencyKey !== undefined && { idempotency_key: input.idempotencyKey }),
+      ...(input.delaySeconds !== undefined && { delay_seconds: input.delaySeconds }),
+    };
+    const { status, body: task } = await this.request<SubmittedTask>('POST', '/tasks', body);
+    return { task, replayed: status === 200 };
+  }
+
+  public async get(taskId: string): Promise<TaskView> {
+    return (await this.request<TaskView>('GET', taskPath(taskId))).body;
+  }
+
+  /** Cancels a QUEUED or RETRYING task; the API answers 409 `NotCancellable` for any other status. */
+  public async cancel(taskId: string): Promise<TaskView> {
+    return (await this.request<TaskView>('DELETE', taskPath(taskId))).body;
+  }
+
+  private async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
+    const url = `${this.baseUrl}${path}`;
+    let response: Response;
+    try {
+      response = await this.fetch(url, {
+        method,
+        headers: {
+          accept: 'application/json',
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.requestTimeoutMs),
+      });
+    } catch (error) {
+      if ((error as Error).name === 'TimeoutError')
+        throw new NetworkError(
+          'Timeout',
+          `${method} ${url} got no answer within ${this.requestTimeoutMs} ms`,
+          {
+            cause: error,
+          },
+        );
+      throw new NetworkError('Unreachable', `cannot reach ${url}: ${reason(error)}`, { cause: error });
+    }
+    const text = await response.text();
+    const parsed = parseJson(text);
+    if (!response.ok) throw toApiError(response, parsed, text);
+    if (parsed === undefined || typeof parsed !== 'object' || parsed === null)
+      throw new ApiError(
+        response.status,
+        'InvalidResponse',
+        `${method} ${url} answered without a JSON object`,
+      );
+    return { status: response.status, body: parsed as T };
+  }
+}
+
+function taskPath(taskId: string): string {
+  return `/tasks/${encodeURIComponent(taskId)}`;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The contract's error body is `{ error: { code, message, details? } }`; a gateway may send anything. */
+function toApiError(response: Response, parsed: unknown, text: string): ApiError {
+  const error = (parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)
+    ?.error;
+  if (error && typeof error.code === 'string') {
+    const message = typeof error.message === 'string' ? error.message : response.statusText;
+    const details = Array.isArray(error.details) ? (error.details as ErrorDetail[]) : undefined;
+    return new ApiError(response.status, error.code, message, details);
+  }
+  // API Gateway's own answers (e.g. 403 from IAM auth) are `{ "message": "..." }`.
+  const gatewayMessage = (parsed as { message?: unknown } | undefined)?.message;
+  const message =
+    typeof gatewayMessage === 'string' ? gatewayMessage : text.trim().slice(0, 200) || response.statusText;
+  return new ApiError(response.status, `Http${response.status}`, message);
+}
+
+function reason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message;
+}

@@ -1,0 +1,250 @@
+/**
+ * The demo agents of the local configuration, served over real HTTP so that the consumer's
+ * HTTP agent code path (timeouts, status classification, error bodies) runs locally as on AWS.
+ *
+ * Agent protocol: `POST /<type>` with the JSON body `{ task_id, type, payload, attempt }`; a 2xx
+ * answer's JSON body is the task's result. 4xx (except 408 and 429) is a permanent failure; 5xx,
+ * 408, 429 and timeouts are transient.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface DemoAgentsOptions {
+  /**
+   * Port to listen on.
+   * @default 0 - a free port chosen by the system
+   */
+  readonly port?: number;
+  /**
+   * Interface to listen on.
+   * @default '127.0.0.1'
+   */
+  readonly host?: string;
+}
+
+export interface DemoAgents {
+  /** Base URL without a trailing slash; agent `t` is served at `${url}/t`. */
+  readonly url: string;
+  readonly port: number;
+  /** Stops listening, ends pending sleeps and drops open connections. */
+  close(): Promise<void>;
+  /** Requests received for one agent type, or for all of them when `type` is left out. */
+  calls(type?: string): number;
+}
+
+/** The agent types this server answers. */
+export const DEMO_AGENT_TYPES = ['echo', 'sleep', 'flaky', 'poison'] as const;
+export type DemoAgentType = (typeof DEMO_AGENT_TYPES)[number];
+
+/** The longest a `sleep` task waits, so a typo cannot hold a consumer for hours. */
+export const MAX_SLEEP_MS = 60_000;
+/** Agent requests are small; anything larger is refused before it is buffered. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+interface AgentRequest {
+  readonly task_id?: unknown;
+  readonly type?: unknown;
+  readonly payload?: unknown;
+  readonly attempt?: unknown;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+class BadRequestError extends Error {
+  public constructor(
+    message: string,
+    public readonly status = 400,
+    public readonly code = 'BadRequest',
+  ) {
+    super(message);
+    this.name = 'BadRequestError';
+  }
+}
+
+const errorBody = (code: string, message: string) => ({ error: { code, message } });
+
+function isDemoAgentType(value: string): value is DemoAgentType {
+  return (DEMO_AGENT_TYPES as readonly string[]).includes(value);
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new BadRequestError(`the body is over ${MAX_BODY_BYTES} bytes`, 413, 'PayloadTooLarge'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseRequest(text: string): AgentRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new BadRequestError('the body is not valid JSON', 400, 'InvalidJson');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new BadRequestError('the body must be a JSON object { task_id, type, payload, attempt }');
+  return value as AgentRequest;
+}
+
+function requireAttempt(request: AgentRequest): number {
+  const { attempt } = request;
+  if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1)
+    throw new BadRequestError(
+      `attempt must be an integer of 1 or more, but ${JSON.stringify(attempt)} was sent`,
+    );
+  return attempt;
+}
+
+/**
+ * How long `sleep` waits for a payload: `payload.ms`, a finite number of 0 or more, capped at
+ * {@link MAX_SLEEP_MS}. Throws for anything else; the server answers that with 400.
+ */
+export function sleepDurationMs(payload: unknown): number {
+  const ms = asObject(payload).ms;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
+    throw new BadRequestError(`payload.ms must be a number of 0 or more, but ${JSON.stringify(ms)} was sent`);
+  return Math.min(Math.round(ms), MAX_SLEEP_MS);
+}
+
+function flakyFailures(payload: unknown): number {
+  const failures = asObject(payload).failures ?? 1;
+  if (typeof failures !== 'number' || !Number.isInteger(failures) || failures < 0)
+    throw new BadRequestError(
+      `payload.failures must be an integer of 0 or more, but ${JSON.stringify(failures)} was sent`,
+    );
+  return failures;
+}
+
+/**
+ * Starts the demo agent server: `echo`, `sleep`, `flaky` and `poison`.
+ * Resolves once it listens; `url` is ready to be written into the agent registry.
+ */
+export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<DemoAgents> {
+  const host = options.host ?? '127.0.0.1';
+  const counts = new Map<string, number>();
+  const sleeps = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+  let closing = false;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const entry = {
+        timer: setTimeout(() => {
+          sleeps.delete(entry);
+          resolve();
+        }, ms),
+        wake: resolve,
+      };
+      sleeps.add(entry);
+    });
+
+  const agents: Record<DemoAgentType, (request: AgentRequest) => Promise<Reply>> = {
+    echo: async (request) => ({ status: 200, body: { echo: request.payload } }),
+    sleep: async (request) => {
+      const ms = sleepDurationMs(request.payload);
+      await sleep(ms);
+      if (closing) return { status: 503, body: errorBody('ShuttingDown', 'the agent server is stopping') };
+      return { status: 200, body: { slept_ms: ms } };
+    },
+    flaky: async (request) => {
+      const attempt = requireAttempt(request);
+      const failures = flakyFailures(request.payload);
+      if (attempt <= failures)
+        return {
+          status: 503,
+          body: errorBody('FlakyFailure', `attempt ${attempt} of the first ${failures} fails on purpose`),
+        };
+      return { status: 200, body: { attempt } };
+    },
+    poison: async () => ({
+      status: 422,
+      body: errorBody('PoisonTask', 'this task always fails permanently'),
+    }),
+  };
+
+  const send = (res: ServerResponse, reply: Reply, headers: Record<string, string> = {}) => {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(reply.status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(reply.body));
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://agents.local').pathname;
+    const type = path.slice(1);
+    if (!isDemoAgentType(type)) {
+      send(res, { status: 404, body: errorBody('NotFound', `no demo agent at ${path}`) });
+      return;
+    }
+    counts.set(type, (counts.get(type) ?? 0) + 1);
+    if (req.method !== 'POST') {
+      send(
+        res,
+        { status: 405, body: errorBody('MethodNotAllowed', `${req.method} is not supported; use POST`) },
+        { allow: 'POST' },
+      );
+      return;
+    }
+    try {
+      const request = parseRequest(await readBody(req));
+      send(res, await agents[type](request));
+    } catch (error) {
+      if (error instanceof BadRequestError) {
+        send(res, { status: error.status, body: errorBody(error.code, error.message) });
+        return;
+      }
+      send(res, { status: 500, body: errorBody('InternalError', (error as Error).message) });
+    }
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    calls: (type?: string) =>
+      type === undefined ? [...counts.values()].reduce((sum, n) => sum + n, 0) : (counts.get(type) ?? 0),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        closing = true;
+        for (const entry of sleeps) {
+          clearTimeout(entry.timer);
+          entry.wake();
+        }
+        sleeps.clear();
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeIdleConnections();
+        // Woken sleeps answer 503 on the next tick; give them that tick, then drop what is left.
+        setImmediate(() => server.closeAllConnections());
+      }),
+  };
+}

@@ -1,0 +1,60 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { HandlerFunction } from '../../lib/handler-function';
+import { logicalId } from './synth';
+
+/**
+ * The one infra test that really bundles: a single consumer function, built by the local esbuild (no Docker).
+ * Every other infra test turns bundling off to stay fast.
+ */
+describe('HandlerFunction bundling', () => {
+  let outdir: string;
+  const docker = process.env.CDK_DOCKER;
+
+  beforeAll(() => {
+    outdir = mkdtempSync(path.join(tmpdir(), 'taskq-bundle-'));
+    // A Docker that cannot run: bundling succeeds only if it stays on the local esbuild.
+    process.env.CDK_DOCKER = path.join(outdir, 'no-docker');
+  });
+
+  afterAll(() => {
+    if (docker === undefined) delete process.env.CDK_DOCKER;
+    else process.env.CDK_DOCKER = docker;
+    rmSync(outdir, { recursive: true, force: true });
+  });
+
+  test('bundles the handler with the local esbuild: minified, with a source map, for nodejs22.x', () => {
+    // GIVEN
+    const app = new App({ outdir, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'BundleStack');
+    const consumer = new HandlerFunction(stack, 'Consumer', { handler: 'consumer' });
+
+    // WHEN
+    const assembly = app.synth();
+    const template = Template.fromJSON(assembly.getStackByName('BundleStack').template);
+
+    // THEN
+    const properties = template.toJSON().Resources[logicalId(consumer)].Properties;
+    expect(properties.Runtime).toBe('nodejs22.x');
+    expect(properties.Environment.Variables.NODE_OPTIONS).toContain('--enable-source-maps');
+    const assetHash = (properties.Code.S3Key as string).replace(/\.zip$/, '');
+    const bundleDir = path.join(outdir, `asset.${assetHash}`);
+    const code = readFileSync(path.join(bundleDir, 'index.js'), 'utf8');
+    // Minified: names are mangled (this function of lambda/core is bundled, but not under its own name),
+    // and the code is on long lines (the short ones are template literals and the license block).
+    expect(code).not.toContain('classifyHttpStatus');
+    expect(code.split('\n')[0].length).toBeGreaterThan(1000);
+    expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+    expect(code.trimEnd()).toMatch(/\/\/# sourceMappingURL=index\.js\.map$/);
+    // The source map points back to the TypeScript sources, which is what the Lambda stack traces show.
+    expect(existsSync(path.join(bundleDir, 'index.js.map'))).toBe(true);
+    const map = JSON.parse(readFileSync(path.join(bundleDir, 'index.js.map'), 'utf8')) as {
+      sources: string[];
+    };
+    expect(map.sources.some((s) => s.endsWith('lambda/handlers/consumer.ts'))).toBe(true);
+    expect(map.sources.some((s) => s.endsWith('lambda/core/retry-policy.ts'))).toBe(true);
+  });
+});

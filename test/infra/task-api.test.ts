@@ -1,0 +1,156 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { logicalId, queueStack } from './synth';
+
+const ROUTE_KEYS = ['POST /tasks', 'GET /tasks/{id}', 'DELETE /tasks/{id}'];
+
+describe('TaskQueue HTTP API', () => {
+  test('is an API Gateway v2 HTTP API with POST /tasks, GET /tasks/{id} and DELETE /tasks/{id}', () => {
+    // GIVEN
+    const { stack } = queueStack();
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([...ROUTE_KEYS].sort());
+  });
+
+  test('POST /tasks goes to the producer, GET and DELETE /tasks/{id} to the status function', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack();
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const targetFunction = (routeKey: string): string => {
+      const [route] = Object.values(
+        template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }),
+      );
+      const integrationId = route.Properties.Target['Fn::Join'][1][1].Ref as string;
+      return template.toJSON().Resources[integrationId].Properties.IntegrationUri['Fn::GetAtt'][0];
+    };
+    expect(targetFunction('POST /tasks')).toBe(logicalId(taskQueue.api.producerFunction));
+    expect(targetFunction('GET /tasks/{id}')).toBe(logicalId(taskQueue.api.statusFunction));
+    expect(targetFunction('DELETE /tasks/{id}')).toBe(logicalId(taskQueue.api.statusFunction));
+  });
+
+  test('every route requires IAM (SigV4) authorization by default', () => {
+    // GIVEN
+    const { stack } = queueStack();
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes).toHaveLength(3);
+    for (const route of routes) {
+      expect(route.Properties.AuthorizationType).toBe('AWS_IAM');
+    }
+    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+  });
+
+  test('with JWT auth, a JWT authorizer with the issuer and audience guards every route', () => {
+    // GIVEN
+    const auth = {
+      kind: 'jwt',
+      issuer: 'https://issuer.example.com/',
+      audience: ['task-api', 'task-cli'],
+    } as const;
+
+    // WHEN
+    const { stack } = queueStack({ auth });
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: 'https://issuer.example.com/', Audience: ['task-api', 'task-cli'] },
+    });
+    const authorizerId = Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'))[0];
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes).toHaveLength(3);
+    for (const route of routes) {
+      expect(route.Properties.AuthorizationType).toBe('JWT');
+      expect(route.Properties.AuthorizerId).toEqual({ Ref: authorizerId });
+    }
+  });
+
+  test('the stage deploys automatically and throttles at 100 requests per second, burst 200, by default', () => {
+    // GIVEN
+    const { stack } = queueStack();
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+    });
+  });
+
+  test('throttling rate and burst are props', () => {
+    // GIVEN
+    const { stack } = queueStack({ throttle: { rateLimit: 25, burstLimit: 50 } });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 },
+    });
+  });
+
+  test('the stage writes JSON access logs, with the request id, to its own log group', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack();
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [logicalId(taskQueue.api.accessLogs), 'Arn'] },
+        Format: Match.stringLikeRegexp('\\$context\\.requestId'),
+      },
+    });
+    const format = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0].Properties
+      .AccessLogSettings.Format as string;
+    expect(() => JSON.parse(format)).not.toThrow();
+    expect(template.toJSON().Resources[logicalId(taskQueue.api.accessLogs)].Properties.RetentionInDays).toBe(
+      30,
+    );
+  });
+
+  test('the producer gets the queue URLs, the task types and the body limit (256 KiB by default)', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack();
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          HIGH_QUEUE_URL: { Ref: logicalId(taskQueue.tiers.high.queue) },
+          LOW_QUEUE_URL: { Ref: logicalId(taskQueue.tiers.low.queue) },
+          TASK_TYPES: 'summarize',
+          MAX_BODY_BYTES: '262144',
+          TASK_TABLE_NAME: { Ref: logicalId(taskQueue.table.table) },
+        }),
+      },
+    });
+  });
+});

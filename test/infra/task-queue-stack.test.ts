@@ -1,0 +1,428 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App, Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { IConstruct } from 'constructs';
+import type { StackConfig } from '../../lib/stack-config';
+import { TaskQueue } from '../../lib/task-queue';
+import { TaskQueueStack } from '../../lib/task-queue-stack';
+import {
+  allowedActions,
+  inlineFunction,
+  logicalId,
+  renderJoin,
+  roleStatements,
+  testApp,
+  testStack,
+} from './synth';
+
+/** A TaskQueueStack in an app with the given context; with `config`, the stack reads neither context nor file. */
+function stackWith(
+  options: { config?: StackConfig; context?: Record<string, unknown> } = {},
+): TaskQueueStack {
+  return new TaskQueueStack(testApp(options.context), 'AgentTaskQueue', { config: options.config });
+}
+
+/** The AGENTS environment value of a consumer, parsed, with references written as `<GetAtt:…>`. */
+function consumerAgents(template: Template, consumer: lambda.IFunction): Record<string, unknown> {
+  const variables = template.toJSON().Resources[logicalId(consumer)].Properties.Environment.Variables;
+  return JSON.parse(renderJoin(variables.AGENTS));
+}
+
+/** Every `lambda:InvokeFunction` resource that `role` is allowed. */
+function invokableResources(template: Template, role: IConstruct): unknown[] {
+  return roleStatements(template, role)
+    .filter(
+      (s) => s.effect === 'Allow' && s.actions.some((a) => a === 'lambda:InvokeFunction' || a === 'lambda:*'),
+    )
+    .flatMap((s) => s.resources);
+}
+
+describe('TaskQueueStack outputs', () => {
+  test('outputs the API URL, the queue and DLQ URLs, the table name and the alarm topic ARN', () => {
+    // GIVEN
+    const stack = stackWith({ config: {} });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const q = stack.taskQueue;
+    template.hasOutput('ApiUrl', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            { Ref: logicalId(q.api.httpApi) },
+            '.execute-api.',
+            { Ref: 'AWS::Region' },
+            '.',
+            { Ref: 'AWS::URLSuffix' },
+            '/',
+          ],
+        ],
+      },
+    });
+    template.hasOutput('HighQueueUrl', { Value: { Ref: logicalId(q.tiers.high.queue) } });
+    template.hasOutput('LowQueueUrl', { Value: { Ref: logicalId(q.tiers.low.queue) } });
+    template.hasOutput('HighDeadLetterQueueUrl', { Value: { Ref: logicalId(q.tiers.high.deadLetterQueue) } });
+    template.hasOutput('LowDeadLetterQueueUrl', { Value: { Ref: logicalId(q.tiers.low.deadLetterQueue) } });
+    template.hasOutput('TaskTableName', { Value: { Ref: logicalId(q.table.table) } });
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(q.alarms.topic) } });
+  });
+});
+
+describe('TaskQueueStack agents', () => {
+  test('the default stack registers the built-in echo Lambda agent', () => {
+    // GIVEN
+    const stack = stackWith({ config: {} });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const echo = stack.node.findChild('EchoAgent') as lambda.IFunction;
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Built-in echo agent for smoke tests',
+      MemorySize: 128,
+    });
+    for (const tier of Object.values(stack.taskQueue.tiers)) {
+      expect(consumerAgents(template, tier.consumerFunction)).toEqual({
+        echo: { kind: 'lambda', functionName: `<GetAtt:${logicalId(echo)}.Arn>`, timeoutSeconds: 10 },
+      });
+    }
+    const producer = template.toJSON().Resources[logicalId(stack.taskQueue.api.producerFunction)];
+    expect(producer.Properties.Environment.Variables.TASK_TYPES).toBe('echo');
+  });
+
+  test('consumers may invoke the echo agent and no other function', () => {
+    // GIVEN
+    const stack = stackWith({ config: {} });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const echoArn = { 'Fn::GetAtt': [logicalId(stack.node.findChild('EchoAgent')), 'Arn'] };
+    for (const tier of Object.values(stack.taskQueue.tiers)) {
+      const role = tier.consumerFunction.role!;
+      expect(allowedActions(template, role, echoArn)).toContain('lambda:InvokeFunction');
+      expect(invokableResources(template, role)).not.toContain('*');
+      for (const resource of invokableResources(template, role)) {
+        expect(JSON.stringify(resource)).toContain(logicalId(stack.node.findChild('EchoAgent')));
+      }
+    }
+  });
+
+  test('echoAgent: false leaves the echo agent out', () => {
+    // GIVEN
+    const config: StackConfig = {
+      echoAgent: false,
+      agents: { summarize: { kind: 'http', url: 'https://agents.example.com/summarize' } },
+    };
+
+    // WHEN
+    const stack = stackWith({ config });
+    const template = Template.fromStack(stack);
+
+    // THEN
+    expect(stack.node.tryFindChild('EchoAgent')).toBeUndefined();
+    expect(Object.keys(consumerAgents(template, stack.taskQueue.tiers.high.consumerFunction))).toEqual([
+      'summarize',
+    ]);
+    for (const tier of Object.values(stack.taskQueue.tiers)) {
+      expect(invokableResources(template, tier.consumerFunction.role!)).toEqual([]);
+    }
+  });
+
+  test("HTTP agents from the 'taskQueue' context appear in the consumers' AGENTS", () => {
+    // GIVEN
+    const context = {
+      taskQueue: JSON.stringify({
+        agents: {
+          summarize: { kind: 'http', url: 'https://agents.example.com/summarize', timeoutSeconds: 45 },
+          translate: { kind: 'http', url: 'https://agents.example.com/translate' },
+        },
+      }),
+    };
+
+    // WHEN
+    const stack = stackWith({ context });
+    const template = Template.fromStack(stack);
+
+    // THEN
+    for (const tier of Object.values(stack.taskQueue.tiers)) {
+      expect(consumerAgents(template, tier.consumerFunction)).toEqual({
+        summarize: { kind: 'http', url: 'https://agents.example.com/summarize', timeoutSeconds: 45 },
+        translate: { kind: 'http', url: 'https://agents.example.com/translate', timeoutSeconds: 60 },
+        echo: expect.objectContaining({ kind: 'lambda', timeoutSeconds: 10 }),
+      });
+    }
+    const producer = template.toJSON().Resources[logicalId(stack.taskQueue.api.producerFunction)];
+    expect(producer.Properties.Environment.Variables.TASK_TYPES.split(',').sort()).toEqual([
+      'echo',
+      'summarize',
+      'translate',
+    ]);
+  });
+
+  test('the context value may also be a JSON object', () => {
+    // GIVEN
+    const context = {
+      taskQueue: { echoAgent: false, agents: { ping: { kind: 'http', url: 'http://localhost:9000' } } },
+    };
+
+    // WHEN
+    const stack = stackWith({ context });
+    const template = Template.fromStack(stack);
+
+    // THEN
+    expect(consumerAgents(template, stack.taskQueue.tiers.low.consumerFunction)).toEqual({
+      ping: { kind: 'http', url: 'http://localhost:9000', timeoutSeconds: 60 },
+    });
+  });
+
+  test('a configured Lambda agent is invoked by ARN, and consumers may invoke exactly that ARN', () => {
+    // GIVEN
+    const functionArn = 'arn:aws:lambda:us-east-1:123456789012:function:classify';
+    const config: StackConfig = { echoAgent: false, agents: { classify: { kind: 'lambda', functionArn } } };
+
+    // WHEN
+    const stack = stackWith({ config });
+    const template = Template.fromStack(stack);
+
+    // THEN
+    for (const tier of Object.values(stack.taskQueue.tiers)) {
+      expect(consumerAgents(template, tier.consumerFunction)).toEqual({
+        classify: { kind: 'lambda', functionName: functionArn, timeoutSeconds: 60 },
+      });
+      const invokable = invokableResources(template, tier.consumerFunction.role!);
+      expect(invokable.length).toBeGreaterThan(0);
+      for (const resource of invokable)
+        expect(resource).toMatch(/^arn:aws:lambda:us-east-1:123456789012:function:classify(:\*)?$/);
+    }
+  });
+
+  test('the documented example config file loads through the configFile context', () => {
+    // GIVEN
+    const context = { configFile: path.join(__dirname, '..', '..', 'config', 'agents.example.json') };
+
+    // WHEN
+    const stack = stackWith({ context });
+    const template = Template.fromStack(stack);
+
+    // THEN
+    expect(Object.keys(consumerAgents(template, stack.taskQueue.tiers.high.consumerFunction)).sort()).toEqual(
+      ['classify', 'echo', 'summarize'],
+    );
+  });
+
+  test('stack settings from the config reach the construct', () => {
+    // GIVEN
+    const config: StackConfig = {
+      maxReceiveCount: 3,
+      consumerTimeoutSeconds: 100,
+      maxConcurrency: { high: 80, low: 4 },
+      backoffBaseSeconds: 1,
+      backoffCapSeconds: 30,
+      auth: { kind: 'jwt', issuer: 'https://issuer.example.com/', audience: ['tasks'] },
+    };
+
+    // WHEN
+    const stack = stackWith({ config });
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const { high, low } = stack.taskQueue.tiers;
+    for (const [tier, concurrency] of [
+      [high, 80],
+      [low, 4],
+    ] as const) {
+      const queue = template.toJSON().Resources[logicalId(tier.queue)].Properties;
+      expect(queue.RedrivePolicy.maxReceiveCount).toBe(3);
+      expect(queue.VisibilityTimeout).toBe(600);
+      const consumer = template.toJSON().Resources[logicalId(tier.consumerFunction)].Properties;
+      expect(consumer.Timeout).toBe(100);
+      expect(consumer.Environment.Variables).toMatchObject({
+        BACKOFF_BASE_SECONDS: '1',
+        BACKOFF_CAP_SECONDS: '30',
+      });
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [logicalId(tier.queue), 'Arn'] },
+        ScalingConfig: { MaximumConcurrency: concurrency },
+      });
+    }
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      JwtConfiguration: { Issuer: 'https://issuer.example.com/', Audience: ['tasks'] },
+    });
+  });
+});
+
+describe('TaskQueue construct agents', () => {
+  test("consumers' AGENTS lists only the registered agents, and they may invoke only the registered Lambda", () => {
+    // GIVEN
+    const stack = testStack();
+    const registered = inlineFunction(stack, 'Registered');
+    const unregistered = inlineFunction(stack, 'Unregistered');
+
+    // WHEN
+    const taskQueue = new TaskQueue(stack, 'TaskQueue', {
+      agents: {
+        classify: { kind: 'lambda', function: registered, timeout: Duration.seconds(30) },
+        summarize: { kind: 'http', url: 'https://agents.example.com/summarize' },
+      },
+    });
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const registeredArn = { 'Fn::GetAtt': [logicalId(registered), 'Arn'] };
+    for (const tier of Object.values(taskQueue.tiers)) {
+      expect(consumerAgents(template, tier.consumerFunction)).toEqual({
+        classify: {
+          kind: 'lambda',
+          functionName: `<GetAtt:${logicalId(registered)}.Arn>`,
+          timeoutSeconds: 30,
+        },
+        summarize: { kind: 'http', url: 'https://agents.example.com/summarize', timeoutSeconds: 60 },
+      });
+      const role = tier.consumerFunction.role!;
+      expect(allowedActions(template, role, registeredArn)).toContain('lambda:InvokeFunction');
+      const invokable = JSON.stringify(invokableResources(template, role));
+      expect(invokable).not.toContain(logicalId(unregistered));
+      expect(invokableResources(template, role)).not.toContain('*');
+    }
+    for (const fn of [taskQueue.api.producerFunction, taskQueue.api.statusFunction]) {
+      expect(invokableResources(template, fn.role!)).toEqual([]);
+    }
+  });
+});
+
+describe('TaskQueueStack configuration errors', () => {
+  test.each([
+    ['not JSON', '{agents:', /context 'taskQueue' is not valid JSON/],
+    ['not an object', '[1, 2]', /context 'taskQueue' must be a JSON object/],
+    [
+      'an agent of unknown kind',
+      JSON.stringify({ agents: { x: { kind: 'grpc', url: 'https://x' } } }),
+      /context 'taskQueue': agent 'x' must be \{ "kind": "http", "url": … \} or \{ "kind": "lambda", "functionArn": … \}/,
+    ],
+    [
+      'an HTTP agent without a url',
+      JSON.stringify({ agents: { x: { kind: 'http' } } }),
+      /agent 'x' must be \{ "kind": "http", "url": … \}/,
+    ],
+    [
+      'a Lambda agent without a functionArn',
+      JSON.stringify({ agents: { x: { kind: 'lambda', url: 'https://x' } } }),
+      /agent 'x' must be/,
+    ],
+    [
+      'a negative agent timeout',
+      JSON.stringify({ agents: { x: { kind: 'http', url: 'https://x', timeoutSeconds: -1 } } }),
+      /agent 'x' timeoutSeconds must be a positive integer/,
+    ],
+  ])('throws a clear error when the context config is %s', (_, taskQueue, message) => {
+    expect(() => stackWith({ context: { taskQueue } })).toThrow(message);
+  });
+
+  test('throws when the configured config file does not exist', () => {
+    expect(() => stackWith({ context: { configFile: '/nonexistent/agents.json' } })).toThrow(
+      /config file \/nonexistent\/agents.json does not exist/,
+    );
+  });
+
+  test('names the config file when it is not valid JSON', () => {
+    // GIVEN
+    const dir = mkdtempSync(path.join(tmpdir(), 'taskq-config-'));
+    const file = path.join(dir, 'agents.json');
+    writeFileSync(file, '{ "agents": ');
+
+    try {
+      // WHEN / THEN
+      expect(() => stackWith({ context: { configFile: file } })).toThrow(
+        new RegExp(`${file} is not valid JSON`),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('throws the construct error when a configured agent outlasts the consumer timeout', () => {
+    // GIVEN
+    const config: StackConfig = {
+      consumerTimeoutSeconds: 60,
+      agents: { slow: { kind: 'http', url: 'https://agents.example.com/slow', timeoutSeconds: 90 } },
+    };
+
+    // WHEN / THEN
+    expect(() => stackWith({ config })).toThrow(/agent 'slow' timeout \(90 s\) must be shorter than/);
+  });
+
+  test.each([
+    ['without an issuer', { kind: 'jwt', audience: ['tasks'] }],
+    ['without an audience', { kind: 'jwt', issuer: 'https://issuer.example.com/' }],
+    ['of an unknown kind', { kind: 'apikey' }],
+  ])('throws a clear error when the auth config is %s', (_, auth) => {
+    expect(() => stackWith({ context: { taskQueue: JSON.stringify({ auth }) } })).toThrow(
+      /context 'taskQueue': auth must be/,
+    );
+  });
+});
+
+describe('TaskQueueStack template validation', () => {
+  test("the whole stack passes CDK's built-in CloudFormation validation, with its errors made fatal", () => {
+    // GIVEN
+    const outdir = mkdtempSync(path.join(tmpdir(), 'taskq-validate-'));
+    const app = new App({
+      outdir,
+      context: { 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:validateAgainstDefaultRules': true },
+    });
+    new TaskQueueStack(app, 'AgentTaskQueue', {
+      config: {
+        agents: {
+          summarize: { kind: 'http', url: 'https://agents.example.com/summarize' },
+          classify: {
+            kind: 'lambda',
+            functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:classify',
+          },
+        },
+        auth: { kind: 'jwt', issuer: 'https://issuer.example.com/', audience: ['tasks'] },
+      },
+    });
+
+    try {
+      // WHEN
+      app.synth();
+
+      // THEN
+      const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as {
+        pluginReports: { violations?: unknown[] }[];
+      };
+      expect(report.pluginReports.flatMap((r) => r.violations ?? [])).toEqual([]);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('TaskQueueStack functions', () => {
+  test('every function runs on nodejs22.x or newer', () => {
+    // GIVEN
+    const stack = stackWith({ config: {} });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions.length).toBeGreaterThanOrEqual(5);
+    for (const fn of functions) {
+      const match = /^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime);
+      expect(match).not.toBeNull();
+      expect(Number(match![1])).toBeGreaterThanOrEqual(22);
+    }
+  });
+});

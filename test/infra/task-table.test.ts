@@ -1,0 +1,109 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { TaskQueue } from '../../lib/task-queue';
+import { HTTP_AGENTS, logicalId, queueStack, testStack } from './synth';
+
+describe('TaskQueue task table', () => {
+  test('is keyed by task_id, on demand, with point-in-time recovery and TTL on expires_at', () => {
+    // GIVEN
+    const { stack } = queueStack();
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'task_id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'task_id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+    });
+  });
+
+  test('is encrypted with an AWS owned key by default', () => {
+    // GIVEN
+    const { stack } = queueStack();
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN: DynamoDB encrypts every table at rest; SSEEnabled false selects the AWS owned key (no KMS key).
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      SSESpecification: { SSEEnabled: false, KMSMasterKeyId: Match.absent() },
+    });
+  });
+
+  test('with an encryptionKey, the table and every queue are encrypted with it', () => {
+    // GIVEN
+    const stack = testStack();
+    const encryptionKey = new kms.Key(stack, 'Key');
+
+    // WHEN
+    new TaskQueue(stack, 'TaskQueue', { agents: HTTP_AGENTS, encryptionKey });
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const keyArn = { 'Fn::GetAtt': [logicalId(encryptionKey), 'Arn'] };
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn },
+    });
+    const queues = template.findResources('AWS::SQS::Queue');
+    expect(Object.keys(queues)).toHaveLength(4);
+    for (const queue of Object.values(queues)) {
+      expect(queue.Properties.KmsMasterKeyId).toEqual(keyArn);
+    }
+  });
+
+  test('is retained when the stack is deleted, by default', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack();
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(template.toJSON().Resources[logicalId(taskQueue.table.table)].DeletionPolicy).toBe('Retain');
+  });
+
+  test('takes its removal policy from a prop', () => {
+    // GIVEN
+    const { stack } = queueStack({ tableRemovalPolicy: RemovalPolicy.DESTROY });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+
+  test('task retention (TTL after a task ends) defaults to 30 days and is a prop, given to every writer', () => {
+    // GIVEN
+    const byDefault = queueStack();
+    const configured = queueStack({ taskRetention: Duration.days(7) });
+
+    // WHEN
+    const defaultTemplate = Template.fromStack(byDefault.stack);
+    const configuredTemplate = Template.fromStack(configured.stack);
+
+    // THEN
+    for (const [template, taskQueue, seconds] of [
+      [defaultTemplate, byDefault.taskQueue, String(30 * 86_400)],
+      [configuredTemplate, configured.taskQueue, String(7 * 86_400)],
+    ] as const) {
+      const writers = [
+        taskQueue.tiers.high.consumerFunction,
+        taskQueue.tiers.low.consumerFunction,
+        taskQueue.api.statusFunction,
+      ];
+      for (const fn of writers) {
+        expect(
+          template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables.TASK_RETENTION_SECONDS,
+        ).toBe(seconds);
+      }
+    }
+  });
+});

@@ -1,0 +1,196 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiError, type FetchLike, NetworkError, TaskQueueClient } from '../../../cli/api-client';
+import { type FakeTaskApi, startFakeTaskApi } from './fake-task-api';
+
+/** A server that answers every request with one fixed response, for bodies the fake API never sends. */
+async function fixedServer(status: number, body: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('Class: TaskQueueClient', () => {
+  let api: FakeTaskApi;
+  let client: TaskQueueClient;
+
+  beforeEach(async () => {
+    api = await startFakeTaskApi();
+    client = new TaskQueueClient({ endpoint: `${api.url}/` });
+  });
+
+  afterEach(async () => {
+    await api.close();
+  });
+
+  it('posts the contract fields and returns the task when the API accepts it', async () => {
+    // Act
+    const result = await client.submit({
+      type: 'echo',
+      payload: { a: 1 },
+      priority: 'high',
+      idempotencyKey: 'k-1',
+      delaySeconds: 30,
+    });
+
+    // Assess
+    expect(result.replayed).toBe(false);
+    expect(result.task).toEqual(
+      expect.objectContaining({ type: 'echo', priority: 'high', status: 'QUEUED' }),
+    );
+    expect(api.requests).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        path: '/tasks',
+        headers: expect.objectContaining({ 'content-type': 'application/json' }),
+        body: {
+          type: 'echo',
+          payload: { a: 1 },
+          priority: 'high',
+          idempotency_key: 'k-1',
+          delay_seconds: 30,
+        },
+      }),
+    ]);
+  });
+
+  it('leaves optional fields out of the body when they are not given', async () => {
+    // Act
+    await client.submit({ type: 'echo', payload: {} });
+
+    // Assess
+    expect(api.requests[0]!.body).toEqual({ type: 'echo', payload: {} });
+  });
+
+  it('reports a replay when the API answers 200 for a known idempotency key', async () => {
+    // Prepare
+    const first = await client.submit({ type: 'echo', payload: {}, idempotencyKey: 'same' });
+
+    // Act
+    const second = await client.submit({ type: 'echo', payload: {}, idempotencyKey: 'same' });
+
+    // Assess
+    expect(second).toEqual({
+      replayed: true,
+      task: expect.objectContaining({ task_id: first.task.task_id }),
+    });
+  });
+
+  it('throws an ApiError with the status, code and message when the API refuses', async () => {
+    // Act
+    const submitting = client.submit({ type: 'unregistered', payload: {} });
+
+    // Assess
+    await expect(submitting).rejects.toThrow(ApiError);
+    await expect(client.submit({ type: 'unregistered', payload: {} })).rejects.toMatchObject({
+      status: 400,
+      code: 'UnknownTaskType',
+      message: "task type 'unregistered' is not registered",
+    });
+  });
+
+  it('gets a task by id when it exists', async () => {
+    // Prepare
+    const id = api.seed([{ status: 'SUCCEEDED', attempts: 1, result: { echo: {} } }]);
+
+    // Act
+    const task = await client.get(id);
+
+    // Assess
+    expect(task).toEqual(expect.objectContaining({ task_id: id, status: 'SUCCEEDED', result: { echo: {} } }));
+  });
+
+  it('throws NotFound when the task does not exist', async () => {
+    // Act & Assess
+    await expect(client.get('no-such-task')).rejects.toMatchObject({ status: 404, code: 'NotFound' });
+  });
+
+  it('escapes the task id when it holds characters that mean something in a path', async () => {
+    // Act
+    await client.get('a/b?c').catch(() => undefined);
+
+    // Assess
+    expect(api.requests[0]!.path).toBe('/tasks/a%2Fb%3Fc');
+  });
+
+  it('cancels a queued task when asked', async () => {
+    // Prepare
+    const id = api.seed([{ status: 'QUEUED' }]);
+
+    // Act
+    const task = await client.cancel(id);
+
+    // Assess
+    expect(task.status).toBe('CANCELLED');
+    expect(api.requests[0]).toEqual(expect.objectContaining({ method: 'DELETE', path: `/tasks/${id}` }));
+  });
+
+  it('throws NotCancellable when the task is running', async () => {
+    // Prepare
+    const id = api.seed([{ status: 'RUNNING' }]);
+
+    // Act & Assess
+    await expect(client.cancel(id)).rejects.toMatchObject({ status: 409, code: 'NotCancellable' });
+  });
+
+  it('sends every request through the injected fetch when one is given', async () => {
+    // Prepare: the seam a SigV4-signing fetch plugs into
+    const signing: FetchLike = (url, init) =>
+      fetch(url, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), authorization: 'signed' },
+      });
+    const signed = new TaskQueueClient({ endpoint: api.url, fetch: signing });
+
+    // Act
+    await signed.submit({ type: 'echo', payload: {} });
+
+    // Assess
+    expect(api.requests[0]!.headers.authorization).toBe('signed');
+  });
+
+  it('throws a NetworkError when nothing listens at the endpoint', async () => {
+    // Prepare
+    const { url } = api;
+    await api.close();
+    api = await startFakeTaskApi();
+    const offline = new TaskQueueClient({ endpoint: url });
+
+    // Act & Assess
+    await expect(offline.get('x')).rejects.toThrow(NetworkError);
+    await expect(offline.get('x')).rejects.toMatchObject({ code: 'Unreachable' });
+  });
+
+  it('throws an ApiError named after the status when the error body is not the contract', async () => {
+    // Prepare: API Gateway's IAM authorizer answers like this
+    const gateway = await fixedServer(403, '{"message":"Forbidden"}');
+    const viaGateway = new TaskQueueClient({ endpoint: gateway.url });
+
+    // Act
+    const getting = viaGateway.get('x');
+
+    // Assess
+    await expect(getting).rejects.toMatchObject({ status: 403, code: 'Http403', message: 'Forbidden' });
+    await gateway.close();
+  });
+
+  it('throws InvalidResponse when a success answer is not a JSON object', async () => {
+    // Prepare
+    const broken = await fixedServer(200, 'not json');
+    const viaBroken = new TaskQueueClient({ endpoint: broken.url });
+
+    // Act
+    const getting = viaBroken.get('x');
+
+    // Assess
+    await expect(getting).rejects.toMatchObject({ status: 200, code: 'InvalidResponse' });
+    await broken.close();
+  });
+});
