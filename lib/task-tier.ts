@@ -137,7 +137,9 @@ export function checkTierSettings(props: TaskTierProps): { settings: TierSetting
   }
 
   // A claim outlives the invocation that made it, and is over before the message can be seen again.
-  const leaseSeconds = props.leaseSeconds ?? consumerTimeout.toSeconds() + 30;
+  // Twice the timeout: longer than any live invocation, and at most a third of the visibility timeout, so a
+  // redelivered message always finds the claim of a dead consumer expired.
+  const leaseSeconds = props.leaseSeconds ?? consumerTimeout.toSeconds() * 2;
   return {
     settings: {
       batchSize,

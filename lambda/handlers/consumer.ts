@@ -20,7 +20,7 @@ const deps: ProcessDeps = {
   agents: new ConfiguredAgents(parseAgentTargets(requireEnv('AGENTS'))),
   settings: {
     maxReceiveCount: numberEnv('MAX_RECEIVE_COUNT', 5),
-    leaseSeconds: numberEnv('LEASE_SECONDS', 150),
+    leaseSeconds: numberEnv('LEASE_SECONDS', 240),
     backoff: {
       baseSeconds: numberEnv('BACKOFF_BASE_SECONDS', 2),
       capSeconds: numberEnv('BACKOFF_CAP_SECONDS', 300),
