@@ -20,6 +20,8 @@ export interface AwsCall {
 
 /** An answer the proxy gives instead of forwarding the call. */
 export interface ProxyReply {
+  /** Never answer: the caller is about to die (injected worker death). */
+  readonly hang?: boolean;
   readonly status: number;
   readonly body: string;
   readonly headers?: Readonly<Record<string, string>>;
@@ -85,6 +87,7 @@ export async function startAwsProxy(options: {
         counts.set(key, (counts.get(key) ?? 0) + 1);
         try {
           const reply = await options.interceptor?.before?.(call);
+          if (reply?.hang) return;
           if (reply) {
             res.writeHead(reply.status, { 'content-type': 'application/x-amz-json-1.0', ...reply.headers });
             res.end(reply.body);

@@ -1,0 +1,165 @@
+/**
+ * Fault injection for the local runtime. Off unless a plan is given (`npm start -- --faults …`, or
+ * `startLocalRuntime({ faults })`). Faults are injected where they happen on AWS, never in handler code:
+ * AWS errors come from the AWS call proxy (local/aws-proxy.ts), worker deaths from terminating the worker
+ * thread mid-invocation, duplicate deliveries from the event source emulation, and slow agents from the
+ * demo agent server. Every injected fault is counted.
+ */
+import type { AwsCall, AwsInterceptor, ProxyReply } from './aws-proxy';
+
+export interface FaultPlan {
+  /** Share of the producer's SQS SendMessage calls answered with an SQS InternalError (500). */
+  readonly sqsSendFailure?: number;
+  /** Share of all DynamoDB calls answered with ProvisionedThroughputExceededException (400). */
+  readonly dynamodbThrottle?: number;
+  /** Share of consumer claims after which the worker dies before calling the agent. */
+  readonly dieBeforeAgent?: number;
+  /** Share of consumer completion writes before which the worker dies (the agent already ran). */
+  readonly dieAfterAgent?: number;
+  /** Share of consumer completion writes after which the worker dies, before the message is acknowledged. */
+  readonly dieAfterCompletion?: number;
+  /** Share of messages the event source delivers twice. */
+  readonly duplicateDelivery?: number;
+  /** Share of agent calls delayed by `slowAgentMs`. */
+  readonly slowAgent?: number;
+  readonly slowAgentMs?: number;
+  /** Share of agent calls that never answer within the agent's timeout. */
+  readonly agentTimeout?: number;
+  /** Seed of the fault dice, for repeatable runs. @default 1 */
+  readonly seed?: number;
+}
+
+export const FAULT_NAMES = [
+  'sqsSendFailure',
+  'dynamodbThrottle',
+  'dieBeforeAgent',
+  'dieAfterAgent',
+  'dieAfterCompletion',
+  'duplicateDelivery',
+  'slowAgent',
+  'agentTimeout',
+] as const;
+export type FaultName = (typeof FAULT_NAMES)[number];
+
+/** mulberry32: a small, seedable generator, so that a chaos run can be repeated. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Parses `name=rate,name=rate` (e.g. `dynamodbThrottle=0.05,dieAfterAgent=0.02`); `all=R` sets every rate. */
+export function parseFaultPlan(text: string): FaultPlan {
+  const plan: Record<string, number> = {};
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [name, raw] = part.split('=');
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0)
+      throw new Error(`fault '${part}': the value must be a number ≥ 0`);
+    if (name === 'all') {
+      for (const f of FAULT_NAMES) plan[f] = value;
+    } else if (
+      (FAULT_NAMES as readonly string[]).includes(name!) ||
+      name === 'seed' ||
+      name === 'slowAgentMs'
+    ) {
+      plan[name!] = value;
+    } else {
+      throw new Error(`unknown fault '${name}': choose from ${FAULT_NAMES.join(', ')}, seed, slowAgentMs`);
+    }
+  }
+  return plan as FaultPlan;
+}
+
+export interface FaultHooks {
+  /** Terminates the worker whose SDK calls carry this app id; its invocation fails as a crash would. */
+  killWorker(appId: string): void;
+  /** The role of the function behind an app id, from its handler. */
+  roleOf(appId: string): 'producer' | 'consumer' | 'other';
+}
+
+const jsonError = (status: number, type: string, message: string): ProxyReply => ({
+  status,
+  body: JSON.stringify({ __type: type, message }),
+  headers: { 'x-amzn-query-error': `${type.split('#')[1]};Sender` },
+});
+
+/** What a DynamoDB UpdateItem of the consumer is, from its expression. */
+function consumerWrite(call: AwsCall): 'claim' | 'completion' | undefined {
+  if (call.service !== 'dynamodb' || call.operation !== 'UpdateItem') return undefined;
+  const text = call.body.toString('utf8');
+  if (text.includes('if_not_exists(attempts')) return 'claim';
+  if (text.includes('":next"')) return 'completion';
+  return undefined;
+}
+
+export class FaultInjector implements AwsInterceptor {
+  private readonly counts = new Map<FaultName, number>();
+  private readonly random: () => number;
+
+  public constructor(
+    public readonly plan: FaultPlan,
+    private readonly hooks: FaultHooks,
+  ) {
+    this.random = seededRandom(plan.seed ?? 1);
+  }
+
+  /** Rolls the dice for a fault, and counts it when it hits. */
+  public roll(fault: FaultName): boolean {
+    const rate = this.plan[fault] ?? 0;
+    if (rate <= 0 || this.random() >= rate) return false;
+    this.counts.set(fault, (this.counts.get(fault) ?? 0) + 1);
+    return true;
+  }
+
+  public injected(): Record<FaultName, number> {
+    return Object.fromEntries(FAULT_NAMES.map((f) => [f, this.counts.get(f) ?? 0])) as Record<
+      FaultName,
+      number
+    >;
+  }
+
+  public before(call: AwsCall): ProxyReply | undefined {
+    const role = call.appId ? this.hooks.roleOf(call.appId) : 'other';
+    if (
+      call.service === 'sqs' &&
+      call.operation === 'SendMessage' &&
+      role === 'producer' &&
+      this.roll('sqsSendFailure')
+    ) {
+      return jsonError(500, 'com.amazonaws.sqs#InternalError', 'injected fault: SendMessage failed');
+    }
+    if (call.service === 'dynamodb' && this.roll('dynamodbThrottle')) {
+      return jsonError(
+        400,
+        'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+        'injected fault: throughput exceeded',
+      );
+    }
+    if (
+      role === 'consumer' &&
+      call.appId &&
+      consumerWrite(call) === 'completion' &&
+      this.roll('dieAfterAgent')
+    ) {
+      this.hooks.killWorker(call.appId);
+      return { hang: true, status: 0, body: '' }; // the write never happens; the worker is gone
+    }
+    return undefined;
+  }
+
+  public after(call: AwsCall, status: number): void {
+    if (status !== 200 || !call.appId || this.hooks.roleOf(call.appId) !== 'consumer') return;
+    const write = consumerWrite(call);
+    if (write === 'claim' && this.roll('dieBeforeAgent')) this.hooks.killWorker(call.appId);
+    if (write === 'completion' && this.roll('dieAfterCompletion')) this.hooks.killWorker(call.appId);
+  }
+}
