@@ -5,7 +5,7 @@
  */
 
 import { runCli } from '../cli/program';
-import { lineProgress, spinnerProgress } from '../cli/progress';
+import { lineProgress, spinnerProgress, terminalProgressBar } from '../cli/progress';
 
 // A terminal that reports no width (some pseudo-terminals) would make nanospinner's redraw loop forever.
 const interactive =
@@ -20,6 +20,7 @@ runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   progress: interactive ? spinnerProgress(process.stderr) : lineProgress(write(process.stderr)),
+  ...(interactive && { progressBar: terminalProgressBar(process.stderr) }),
 }).then(
   (code) => {
     process.exitCode = code;

@@ -1,9 +1,10 @@
 /**
  * The `taskq` program. Each command lives in commands/ and registers itself on the program (or on a
- * command group, such as the coming `dlq`), so adding one is a file and a line below.
+ * command group, such as `dlq`), so adding one is a file and a line below.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { registerCancel } from './commands/cancel';
+import { registerDlq } from './commands/dlq';
 import { registerStatus } from './commands/status';
 import { registerSubmit } from './commands/submit';
 import { registerWatch } from './commands/watch';
@@ -18,7 +19,7 @@ import {
 
 export function buildProgram(deps: CliDeps, action: ActionFactory): Command {
   const program = new Command('taskq')
-    .description('Submit and follow tasks on an agent-task-queue API.')
+    .description('Submit and follow tasks on an agent-task-queue API; inspect and redrive its dead letters.')
     .addOption(
       new Option('--endpoint <url>', `task API base URL (env ${ENDPOINT_ENV}; default ${DEFAULT_ENDPOINT})`),
     )
@@ -27,7 +28,7 @@ export function buildProgram(deps: CliDeps, action: ActionFactory): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   // Subcommands made with .command() inherit the output and exit settings above.
-  for (const register of [registerSubmit, registerStatus, registerWatch, registerCancel])
+  for (const register of [registerSubmit, registerStatus, registerWatch, registerCancel, registerDlq])
     register(program, action);
   return program;
 }

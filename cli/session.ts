@@ -5,9 +5,18 @@
 import type { Command } from 'commander';
 import type { TaskView } from '../lambda/core/task';
 import { ApiError, type FetchLike, NetworkError, TaskQueueClient } from './api-client';
-import { UsageError } from './errors';
+import { CommandError, UsageError } from './errors';
 import { formatError } from './format';
-import { lineProgress, type Progress, type ProgressFactory, silentProgress } from './progress';
+import {
+  lineProgress,
+  lineProgressBar,
+  type Progress,
+  type ProgressBar,
+  type ProgressBarFactory,
+  type ProgressFactory,
+  silentProgress,
+  silentProgressBar,
+} from './progress';
 import type { PollOptions } from './wait';
 
 /** Exit codes: the task (or request) succeeded, it failed or the API refused, the command line was wrong. */
@@ -37,6 +46,13 @@ export interface CliDeps {
    * @default - one line on stderr per change of status
    */
   readonly progress?: ProgressFactory;
+  /**
+   * Shows a count towards a total (`dlq redrive`) in human mode; `--json` shows nothing.
+   * @default - one line on stderr per change of the count
+   */
+  readonly progressBar?: ProgressBarFactory;
+  /** @default - the system clock */
+  readonly now?: () => Date;
 }
 
 export interface Session {
@@ -47,6 +63,8 @@ export interface Session {
   /** The command's result: `document` as JSON under `--json` (the run's one document), else `human`. */
   print(document: unknown, human: string): void;
   progress(text: string): Progress;
+  progressBar(label: string, total: number): ProgressBar;
+  now(): Date;
 }
 
 export type CommandHandler = (session: Session, command: Command) => Promise<ExitCode>;
@@ -82,6 +100,9 @@ function createSession(command: Command, deps: CliDeps): Session {
     client: new TaskQueueClient({ endpoint, ...(deps.fetch && { fetch: deps.fetch }) }),
     print: (document, human) => deps.stdout(json ? `${JSON.stringify(document, null, 2)}\n` : human),
     progress: (text) => (json ? silentProgress : (deps.progress ?? lineProgress(deps.stderr)))(text),
+    progressBar: (label, total) =>
+      (json ? silentProgressBar : (deps.progressBar ?? lineProgressBar(deps.stderr)))(label, total),
+    now: () => (deps.now ? deps.now() : new Date()),
   };
 }
 
@@ -90,7 +111,7 @@ function report(error: unknown, json: boolean, deps: CliDeps): ExitCode {
     deps.stderr(`error: ${error.message}\n`);
     return ExitCode.Usage;
   }
-  if (error instanceof ApiError || error instanceof NetworkError) {
+  if (error instanceof ApiError || error instanceof NetworkError || error instanceof CommandError) {
     const status = error instanceof ApiError ? error.status : undefined;
     const details = error instanceof ApiError ? error.details : undefined;
     if (json) {

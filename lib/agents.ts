@@ -9,7 +9,7 @@ export interface HttpAgent {
   readonly url: string;
   /**
    * A Secrets Manager secret whose value the consumer sends as `Authorization: Bearer <value>`.
-   * The value is read at run time and cached; it never appears in the template or the environment.
+   * The value is read at run time and cached for five minutes; it never appears in the template or the environment.
    * @default - no Authorization header
    */
   readonly authSecret?: secretsmanager.ISecret;

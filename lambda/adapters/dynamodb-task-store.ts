@@ -11,7 +11,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { ClaimResult, CreateResult, TaskStore } from '../core/ports';
+import type { ClaimResult, CreateResult, RequeueResult, TaskStore } from '../core/ports';
 import { type TaskEnvelope, type TaskError, type TaskRecord, TaskStatus } from '../core/task';
 import { CANCELLABLE_STATUSES, CLAIMABLE_STATUSES } from '../core/transitions';
 
@@ -222,6 +222,42 @@ export class DynamoTaskStore implements TaskStore {
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return false;
       throw e;
+    }
+  }
+
+  public async requeue(taskId: string, now: Date): Promise<RequeueResult> {
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ task_id: taskId }),
+          ConditionExpression:
+            'attribute_exists(task_id) AND (#status IN (:failed, :retrying) OR ' +
+            '(#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs)))',
+          UpdateExpression:
+            'SET #status = :queued, redriven_at = :now, updated_at = :now, ' +
+            'redrive_count = if_not_exists(redrive_count, :zero) + :one ' +
+            'REMOVE finished_at, expires_at, lease_until',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: marshall({
+            ':failed': TaskStatus.FAILED,
+            ':retrying': TaskStatus.RETRYING,
+            ':running': TaskStatus.RUNNING,
+            ':queued': TaskStatus.QUEUED,
+            ':nowMs': now.getTime(),
+            ':now': now.toISOString(),
+            ':zero': 0,
+            ':one': 1,
+          }),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { requeued: true, record: toRecord(out.Attributes)! };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException)
+        return { requeued: false, current: oldItem(error) };
+      throw error;
     }
   }
 

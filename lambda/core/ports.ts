@@ -13,6 +13,11 @@ export type ClaimResult =
   | { readonly claimed: true; readonly attempt: number }
   | { readonly claimed: false; readonly current: TaskRecord };
 
+/** `requeued: false` carries the record as it was, or nothing when there is no record. */
+export type RequeueResult =
+  | { readonly requeued: true; readonly record: TaskRecord }
+  | { readonly requeued: false; readonly current?: TaskRecord };
+
 /** A terminal or retry write conditioned on the claim; `false` means the claim was lost to another consumer. */
 export type Settled = boolean;
 
@@ -35,6 +40,12 @@ export interface TaskStore {
     now: Date,
     opts: { redriveGraceSeconds: number; expiresAt: number },
   ): Promise<boolean>;
+  /**
+   * Puts a dead-lettered task back to QUEUED before an operator redrives its message: FAILED, RETRYING, or
+   * RUNNING with an expired lease. Sets `redriven_at` (so the sweep leaves it alone while its message travels
+   * back) and counts `redrive_count`; keeps `attempts` and `error`, the attempt history.
+   */
+  requeue(taskId: string, now: Date): Promise<RequeueResult>;
   /** Cancels a QUEUED or RETRYING task; otherwise returns what is there. */
   cancel(
     taskId: string,

@@ -45,6 +45,8 @@ export interface TaskRecord {
   readonly lease_until?: number;
   /** When an operator last redrove the task from a DLQ (ISO 8601). */
   readonly redriven_at?: string;
+  /** How many times an operator redrove the task from a DLQ (`taskq dlq redrive`). */
+  readonly redrive_count?: number;
   /** Epoch seconds; DynamoDB TTL removes the item after it. */
   readonly expires_at?: number;
 }

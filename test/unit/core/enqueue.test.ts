@@ -275,6 +275,22 @@ describe('Function: enqueueTask', () => {
     expect(sender.sent[0]!.envelope.enqueue_id).not.toBe(winner.enqueue_id);
   });
 
+  it('reports a task created, not replayed, when a consumer claimed its message before the record write', async () => {
+    // Prepare: the consumer creates the record from our own envelope between our send and our write
+    const { store, sender, deps } = setup();
+    jest.spyOn(sender, 'send').mockImplementationOnce(async (priority, envelope, delaySeconds) => {
+      sender.sent.push({ priority, envelope, delaySeconds });
+      await store.claim(envelope, NOW, 60);
+    });
+
+    // Act
+    const result = await enqueueTask(submission, deps);
+
+    // Assess
+    expect(result).toEqual({ outcome: 'created', task: expect.objectContaining({ status: 'QUEUED' }) });
+    expect(store.records.get(result.task.task_id)).toMatchObject({ status: 'RUNNING', attempts: 1 });
+  });
+
   it('throws 409 when a concurrent request with the same key but another body won', async () => {
     // Prepare
     const { store, deps } = setup();

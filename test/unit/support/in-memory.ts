@@ -8,6 +8,7 @@ import type {
   AgentRequest,
   ClaimResult,
   CreateResult,
+  RequeueResult,
   TaskSender,
   TaskStore,
   TierQueue,
@@ -110,7 +111,8 @@ export class InMemoryTaskStore implements TaskStore {
     const stranded =
       current.status === TaskStatus.RETRYING ||
       (current.status === TaskStatus.RUNNING && (current.lease_until ?? 0) < now.getTime()) ||
-      (current.status === TaskStatus.QUEUED && (current.redriven_at === undefined || current.redriven_at < graceEnd));
+      (current.status === TaskStatus.QUEUED &&
+        (current.redriven_at === undefined || current.redriven_at < graceEnd));
     if (!stranded) return false;
     const iso = now.toISOString();
     const { lease_until: _lease, ...rest } = current;
@@ -123,6 +125,27 @@ export class InMemoryTaskStore implements TaskStore {
       expires_at: opts.expiresAt,
     });
     return true;
+  }
+
+  public async requeue(taskId: string, now: Date): Promise<RequeueResult> {
+    const current = this.records.get(taskId);
+    if (!current) return { requeued: false };
+    const requeueable =
+      current.status === TaskStatus.FAILED ||
+      current.status === TaskStatus.RETRYING ||
+      (current.status === TaskStatus.RUNNING && (current.lease_until ?? 0) < now.getTime());
+    if (!requeueable) return { requeued: false, current };
+    const iso = now.toISOString();
+    const { finished_at: _finished, expires_at: _expires, lease_until: _lease, ...rest } = current;
+    const record: TaskRecord = {
+      ...rest,
+      status: TaskStatus.QUEUED,
+      redriven_at: iso,
+      updated_at: iso,
+      redrive_count: (current.redrive_count ?? 0) + 1,
+    };
+    this.records.set(taskId, record);
+    return { requeued: true, record };
   }
 
   public async cancel(taskId: string, now: Date, expiresAt: number) {

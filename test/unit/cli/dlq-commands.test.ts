@@ -1,0 +1,667 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
+  type Message,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { runCli } from '../../../cli/program';
+import { lineProgress, lineProgressBar } from '../../../cli/progress';
+import type { CliDeps } from '../../../cli/session';
+import type { LocalStackDocument } from '../../../cli/stack-resources';
+import type { TaskRecord } from '../../../lambda/core/task';
+import { type FakeLocalStack, startFakeLocalStack } from './fake-local-stack';
+
+const sqs = mockClient(SQSClient);
+const ddb = mockClient(DynamoDBClient);
+const cfn = mockClient(CloudFormationClient);
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+const HIGH_DLQ = 'http://127.0.0.1:4566/000000000000/high-dlq';
+const LOW_DLQ = 'http://127.0.0.1:4566/000000000000/low-dlq';
+const HIGH_QUEUE = 'http://127.0.0.1:4566/000000000000/high';
+const LOW_QUEUE = 'http://127.0.0.1:4566/000000000000/low';
+const HIGH_DLQ_ARN = 'arn:aws:sqs:us-east-1:000000000000:high-dlq';
+const TABLE = 'tasks';
+const TASK_A = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const TASK_B = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+
+const OUTPUTS = {
+  HighQueueUrl: HIGH_QUEUE,
+  LowQueueUrl: LOW_QUEUE,
+  HighDeadLetterQueueUrl: HIGH_DLQ,
+  LowDeadLetterQueueUrl: LOW_DLQ,
+  TaskTableName: TABLE,
+  ApiUrl: 'http://127.0.0.1:3000',
+};
+
+const LOCAL_STACK: LocalStackDocument = {
+  outputs: OUTPUTS,
+  endpoints: { sqs: 'http://127.0.0.1:4566', dynamodb: 'http://127.0.0.1:8000' },
+  region: 'us-east-1',
+};
+
+function envelope(taskId: string, type = 'echo'): string {
+  return JSON.stringify({
+    schema_version: 1,
+    task_id: taskId,
+    enqueue_id: 'e1',
+    type,
+    priority: 'high',
+    payload: {},
+    created_at: '2026-03-01T11:00:00.000Z',
+    request_hash: 'h',
+  });
+}
+
+function message(n: number, body: string, extra: Partial<Message> = {}): Message {
+  return {
+    MessageId: `m${n}`,
+    ReceiptHandle: `rh${n}`,
+    Body: body,
+    // Sent 90 minutes before NOW.
+    Attributes: { ApproximateReceiveCount: '4', SentTimestamp: String(NOW.getTime() - 90 * 60_000) },
+    ...extra,
+  };
+}
+
+const failedRecord: TaskRecord = {
+  task_id: TASK_A,
+  type: 'echo',
+  priority: 'high',
+  status: 'FAILED',
+  attempts: 3,
+  created_at: '2026-03-01T11:00:00.000Z',
+  updated_at: '2026-03-01T11:30:00.000Z',
+  finished_at: '2026-03-01T11:30:00.000Z',
+  expires_at: 1_800_000_000,
+  error: { code: 'AgentError', message: 'the agent answered 500' },
+};
+
+/** The DLQ holds `messages` for one receive, then nothing. */
+function dlqHolds(url: string, messages: Message[]): void {
+  sqs.on(ReceiveMessageCommand, { QueueUrl: url }).resolvesOnce({ Messages: messages }).resolves({});
+}
+
+describe('Command: taskq dlq', () => {
+  let stack: FakeLocalStack;
+  let stdout: string;
+  let stderr: string;
+
+  const deps = (): CliDeps => ({
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    env: {},
+    cwd: process.cwd(),
+    poll: { intervalMs: 1, maxIntervalMs: 5 },
+    progress: lineProgress((text) => {
+      stderr += text;
+    }),
+    progressBar: lineProgressBar((text) => {
+      stderr += text;
+    }),
+    now: () => NOW,
+  });
+  /** `taskq --endpoint <fake local runtime> dlq ...args` */
+  const taskq = (...args: string[]) => runCli(['--endpoint', stack.url, 'dlq', ...args], deps());
+
+  beforeEach(async () => {
+    stack = await startFakeLocalStack(LOCAL_STACK);
+    stdout = '';
+    stderr = '';
+    sqs.on(ReceiveMessageCommand).resolves({});
+    sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
+    ddb.on(GetItemCommand).resolves({});
+  });
+
+  afterEach(async () => {
+    await stack.close();
+    sqs.reset();
+    ddb.reset();
+    cfn.reset();
+  });
+
+  describe('list', () => {
+    it('peeks with a short hiding and makes everything it read visible again', async () => {
+      // Prepare
+      dlqHolds(HIGH_DLQ, [message(1, envelope(TASK_A)), message(2, envelope(TASK_B))]);
+
+      // Act
+      const code = await taskq('list', '--tier', 'high');
+
+      // Assess
+      expect(code).toBe(0);
+      expect(sqs.commandCalls(ReceiveMessageCommand)[0]!.args[0].input).toEqual({
+        QueueUrl: HIGH_DLQ,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 30,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+        MessageAttributeNames: ['All'],
+      });
+      const restores = sqs.commandCalls(ChangeMessageVisibilityBatchCommand).map((c) => c.args[0].input);
+      expect(restores).toEqual([
+        {
+          QueueUrl: HIGH_DLQ,
+          Entries: [
+            { Id: '0', ReceiptHandle: 'rh1', VisibilityTimeout: 0 },
+            { Id: '1', ReceiptHandle: 'rh2', VisibilityTimeout: 0 },
+          ],
+        },
+      ]);
+      // --tier high leaves the low DLQ alone.
+      expect(sqs.commandCalls(ReceiveMessageCommand, { QueueUrl: LOW_DLQ })).toHaveLength(0);
+      expect(stack.requests).toEqual(['GET /_local/stack']);
+    });
+
+    it('makes what it read visible again when a later receive fails', async () => {
+      // Prepare
+      sqs
+        .on(ReceiveMessageCommand, { QueueUrl: HIGH_DLQ })
+        .resolvesOnce({ Messages: [message(1, envelope(TASK_A))] })
+        .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+      // Act
+      const code = await taskq('list', '--tier', 'high');
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr).toContain('ThrottlingException: SQS ReceiveMessage on');
+      expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0]!.args[0].input.Entries).toEqual([
+        { Id: '0', ReceiptHandle: 'rh1', VisibilityTimeout: 0 },
+      ]);
+    });
+
+    it('takes attempts and the last error from the record, else from the message', async () => {
+      // Prepare
+      ddb
+        .on(GetItemCommand, { Key: marshall({ task_id: TASK_A }) })
+        .resolves({ Item: marshall(failedRecord) });
+      const attributes = {
+        error_code: { DataType: 'String', StringValue: 'PoisonMessage' },
+        error_message: { DataType: 'String', StringValue: 'payload is not valid' },
+        task_id: { DataType: 'String', StringValue: TASK_B },
+      };
+      dlqHolds(HIGH_DLQ, [
+        message(1, envelope(TASK_A)),
+        message(2, envelope(TASK_B, 'summarize'), { MessageAttributes: attributes }),
+      ]);
+
+      // Act
+      const code = await taskq('--json', 'list', '--tier', 'high');
+
+      // Assess
+      expect(code).toBe(0);
+      const { dead_letters } = JSON.parse(stdout) as { dead_letters: unknown[] };
+      expect(dead_letters).toEqual([
+        {
+          tier: 'high',
+          message_id: 'm1',
+          task_id: TASK_A,
+          type: 'echo',
+          status: 'FAILED',
+          attempts: 3,
+          receive_count: 4,
+          error: { code: 'AgentError', message: 'the agent answered 500' },
+          sent_at: '2026-03-01T10:30:00.000Z',
+          age_seconds: 5400,
+        },
+        {
+          tier: 'high',
+          message_id: 'm2',
+          task_id: TASK_B,
+          type: 'summarize',
+          status: null,
+          attempts: 4,
+          receive_count: 4,
+          error: { code: 'PoisonMessage', message: 'payload is not valid' },
+          sent_at: '2026-03-01T10:30:00.000Z',
+          age_seconds: 5400,
+        },
+      ]);
+    });
+
+    it('prints a table with task id, type, attempts, age and last error', async () => {
+      // Prepare
+      ddb
+        .on(GetItemCommand, { Key: marshall({ task_id: TASK_A }) })
+        .resolves({ Item: marshall(failedRecord) });
+      dlqHolds(LOW_DLQ, [message(1, envelope(TASK_A))]);
+
+      // Act
+      const code = await taskq('list');
+
+      // Assess
+      expect(code).toBe(0);
+      const lines = stdout.split('\n');
+      expect(lines[0]).toMatch(/^TIER\s+TASK ID\s+TYPE\s+STATUS\s+ATTEMPTS\s+AGE\s+LAST ERROR$/);
+      expect(lines[1]).toMatch(
+        new RegExp(`^low\\s+${TASK_A}\\s+echo\\s+FAILED\\s+3\\s+1h\\s+AgentError: the agent answered 500$`),
+      );
+      expect(stdout).toContain('high: 0 dead letters');
+      expect(stdout).toContain('low: 1 dead letter\n');
+    });
+
+    it('stops at --limit and says how many more there are', async () => {
+      // Prepare
+      dlqHolds(HIGH_DLQ, [message(1, envelope(TASK_A)), message(2, envelope(TASK_B))]);
+      sqs.on(GetQueueAttributesCommand, { QueueUrl: HIGH_DLQ }).resolves({
+        Attributes: { ApproximateNumberOfMessages: '40', ApproximateNumberOfMessagesNotVisible: '2' },
+      });
+
+      // Act
+      const code = await taskq('list', '--tier', 'high', '--limit', '2');
+
+      // Assess
+      expect(code).toBe(0);
+      expect(sqs.commandCalls(ReceiveMessageCommand)[0]!.args[0].input.MaxNumberOfMessages).toBe(2);
+      expect(sqs.commandCalls(ReceiveMessageCommand)).toHaveLength(1);
+      expect(stdout).toContain('high: showing 2 of about 42 dead letters');
+    });
+  });
+
+  describe('redrive', () => {
+    const requeuedAttributes = marshall({
+      ...failedRecord,
+      status: 'QUEUED',
+      redriven_at: NOW.toISOString(),
+      redrive_count: 1,
+    });
+
+    beforeEach(() => {
+      sqs
+        .on(GetQueueAttributesCommand, { QueueUrl: HIGH_DLQ })
+        .resolves({ Attributes: { QueueArn: HIGH_DLQ_ARN } });
+      sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'handle-1' });
+      sqs
+        .on(ListMessageMoveTasksCommand)
+        .resolvesOnce({
+          Results: [
+            {
+              TaskHandle: 'handle-1',
+              Status: 'RUNNING',
+              ApproximateNumberOfMessagesMoved: 1,
+              ApproximateNumberOfMessagesToMove: 2,
+            },
+          ],
+        })
+        .resolves({
+          Results: [
+            {
+              TaskHandle: 'handle-1',
+              Status: 'COMPLETED',
+              ApproximateNumberOfMessagesMoved: 2,
+              ApproximateNumberOfMessagesToMove: 2,
+            },
+          ],
+        });
+      ddb.on(UpdateItemCommand).resolves({ Attributes: requeuedAttributes });
+    });
+
+    it('sets each task back to QUEUED with one conditional write, keeping attempts and error', async () => {
+      // Prepare
+      dlqHolds(HIGH_DLQ, [message(1, envelope(TASK_A))]);
+
+      // Act
+      const code = await taskq('redrive', '--tier', 'high');
+
+      // Assess
+      expect(code).toBe(0);
+      const updates = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+      expect(updates).toEqual([
+        {
+          TableName: TABLE,
+          Key: marshall({ task_id: TASK_A }),
+          ConditionExpression:
+            'attribute_exists(task_id) AND (#status IN (:failed, :retrying) OR ' +
+            '(#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs)))',
+          UpdateExpression:
+            'SET #status = :queued, redriven_at = :now, updated_at = :now, ' +
+            'redrive_count = if_not_exists(redrive_count, :zero) + :one ' +
+            'REMOVE finished_at, expires_at, lease_until',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: marshall({
+            ':failed': 'FAILED',
+            ':retrying': 'RETRYING',
+            ':running': 'RUNNING',
+            ':queued': 'QUEUED',
+            ':nowMs': NOW.getTime(),
+            ':now': NOW.toISOString(),
+            ':zero': 0,
+            ':one': 1,
+          }),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      ]);
+      // Neither attempts nor error are written: the attempt history stays.
+      expect(updates[0]!.UpdateExpression).not.toMatch(/attempts|error/);
+    });
+
+    it('starts a message move task from the DLQ ARN at --rate, after the table writes, with no destination', async () => {
+      // Prepare
+      dlqHolds(HIGH_DLQ, [message(1, envelope(TASK_A)), message(2, envelope(TASK_A))]);
+
+      // Act
+      const code = await taskq('redrive', '--tier', 'high', '--rate', '7');
+
+      // Assess
+      expect(code).toBe(0);
+      expect(sqs.commandCalls(GetQueueAttributesCommand, { AttributeNames: ['QueueArn'] })).toHaveLength(1);
+      const starts = sqs.commandCalls(StartMessageMoveTaskCommand);
+      expect(starts.map((c) => c.args[0].input)).toEqual([
+        { SourceArn: HIGH_DLQ_ARN, MaxNumberOfMessagesPerSecond: 7 },
+      ]);
+      // One write per task, even with two copies of its message; the write comes before the move.
+      expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+      expect(ddb.commandCalls(UpdateItemCommand)[0]!.calledBefore(starts[0]!)).toBe(true);
+      // The peek made the messages visible again before the move, which only moves visible messages.
+      expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0]!.calledBefore(starts[0]!)).toBe(true);
+    });
+
+    it('follows ListMessageMoveTasks with a progress bar until the move completes', async () => {
+      // Prepare
+      dlqHolds(HIGH_DLQ, [message(1, envelope(TASK_A)), message(2, envelope(TASK_B))]);
+
+      // Act
+      const code = await taskq('redrive', '--tier', 'high');
+
+      // Assess
+      expect(code).toBe(0);
+      expect(sqs.commandCalls(ListMessageMoveTasksCommand).map((c) => c.args[0].input)).toEqual([
+        { SourceArn: HIGH_DLQ_ARN, MaxResults: 10 },
+        { SourceArn: HIGH_DLQ_ARN, MaxResults: 10 },
+      ]);
+      expect(stderr).toContain('high: moving: 0/2\nhigh: moving: 1/2\nhigh: moving: 2/2\n');
+      expect(stderr).toContain('high: move task COMPLETED, 2 message(s) moved back');
+      expect(stdout).toContain('high: 2 message(s); 2 task(s) set back to QUEUED, 0 left as they were');
+    });
+
+    it('reports tasks it cannot requeue and still moves their messages', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand, { Key: marshall({ task_id: TASK_B }) }).rejects(
+        new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata: {},
+          Item: marshall({ ...failedRecord, task_id: TASK_B, status: 'SUCCEEDED' }),
+        }),
+      );
+      dlqHolds(HIGH_DLQ, [message(1, envelope(TASK_A)), message(2, envelope(TASK_B))]);
+
+      // Act
+      const code = await taskq('--json', 'redrive', '--tier', 'high');
+
+      // Assess
+      expect(code).toBe(0);
+      const { tiers } = JSON.parse(stdout) as { tiers: Array<Record<string, unknown>> };
+      expect(tiers[0]).toEqual(
+        expect.objectContaining({
+          messages: 2,
+          requeued: [TASK_A],
+          skipped: [{ task_id: TASK_B, status: 'SUCCEEDED' }],
+          move: expect.objectContaining({ method: 'message-move-task', status: 'COMPLETED', moved: 2 }),
+        }),
+      );
+      expect(sqs.commandCalls(StartMessageMoveTaskCommand)).toHaveLength(1);
+    });
+
+    it('exits 1 when the move task fails', async () => {
+      // Prepare
+      dlqHolds(HIGH_DLQ, [message(1, envelope(TASK_A))]);
+      sqs.on(ListMessageMoveTasksCommand).resolves({
+        Results: [
+          {
+            TaskHandle: 'handle-1',
+            Status: 'FAILED',
+            ApproximateNumberOfMessagesMoved: 0,
+            ApproximateNumberOfMessagesToMove: 1,
+            FailureReason: 'AWS.SimpleQueueService.NonExistentQueue',
+          },
+        ],
+      });
+
+      // Act
+      const code = await taskq('redrive', '--tier', 'high');
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr).toContain(
+        'move task FAILED, 0 message(s) moved back (AWS.SimpleQueueService.NonExistentQueue)',
+      );
+    });
+
+    it('neither writes nor moves anything when the DLQ is empty', async () => {
+      // Act
+      const code = await taskq('redrive');
+
+      // Assess
+      expect(code).toBe(0);
+      expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+      expect(sqs.commandCalls(StartMessageMoveTaskCommand)).toHaveLength(0);
+      expect(stdout).toContain('high: the dead-letter queue is empty; nothing to redrive');
+    });
+
+    it('copies the messages back itself when the endpoint has no message move tasks', async () => {
+      // Prepare
+      const messages = [message(1, envelope(TASK_A)), message(2, envelope(TASK_B))];
+      sqs
+        .on(ReceiveMessageCommand, { QueueUrl: HIGH_DLQ })
+        .resolvesOnce({ Messages: messages }) // the peek
+        .resolvesOnce({}) // the peek's end
+        .resolvesOnce({ Messages: messages }) // the copy
+        .resolves({});
+      sqs
+        .on(StartMessageMoveTaskCommand)
+        .rejects(Object.assign(new Error('Unknown action: StartMessageMoveTask'), { name: 'InvalidAction' }));
+      sqs.on(SendMessageBatchCommand).resolves({
+        Successful: ['0', '1'].map((Id) => ({ Id, MessageId: `copy-${Id}`, MD5OfMessageBody: 'md5' })),
+        Failed: [],
+      });
+      sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+
+      // Act
+      const code = await taskq('redrive', '--tier', 'high');
+
+      // Assess
+      expect(code).toBe(0);
+      expect(sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input).toEqual({
+        QueueUrl: HIGH_QUEUE,
+        Entries: [
+          { Id: '0', MessageBody: envelope(TASK_A) },
+          { Id: '1', MessageBody: envelope(TASK_B) },
+        ],
+      });
+      expect(sqs.commandCalls(DeleteMessageBatchCommand)[0]!.args[0].input).toEqual({
+        QueueUrl: HIGH_DLQ,
+        Entries: [
+          { Id: '0', ReceiptHandle: 'rh1' },
+          { Id: '1', ReceiptHandle: 'rh2' },
+        ],
+      });
+      expect(stderr).toContain(
+        'the endpoint has no SQS message move tasks; copying the messages back instead',
+      );
+      expect(stdout).toContain('moved 2 message(s) back to');
+    });
+
+    it('refuses a --rate outside 1-500 with exit code 2', async () => {
+      // Act
+      const code = await taskq('redrive', '--rate', '0');
+
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr).toContain('it must be a whole number from 1 to 500');
+      expect(sqs.calls()).toHaveLength(0);
+    });
+  });
+
+  describe('purge', () => {
+    it('refuses without --yes, with exit code 2 and without touching a queue', async () => {
+      // Act
+      const code = await taskq('purge', '--tier', 'low');
+
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr).toContain('purge deletes every message in the low dead-letter queue(s) for good');
+      expect(stderr).toContain('--yes');
+      expect(sqs.calls()).toHaveLength(0);
+    });
+
+    it('purges both DLQs with --yes', async () => {
+      // Act
+      const code = await taskq('purge', '--yes');
+
+      // Assess
+      expect(code).toBe(0);
+      expect(sqs.commandCalls(PurgeQueueCommand).map((c) => c.args[0].input)).toEqual([
+        { QueueUrl: HIGH_DLQ },
+        { QueueUrl: LOW_DLQ },
+      ]);
+    });
+
+    it('fails the unfinished tasks among the messages before it purges them', async () => {
+      // Prepare
+      dlqHolds(LOW_DLQ, [message(1, envelope(TASK_A))]);
+      ddb.on(UpdateItemCommand).resolves({});
+
+      // Act
+      const code = await taskq('purge', '--tier', 'low', '--yes');
+
+      // Assess
+      expect(code).toBe(0);
+      const [update] = ddb.commandCalls(UpdateItemCommand);
+      expect(update!.args[0].input).toEqual(
+        expect.objectContaining({
+          Key: marshall({ task_id: TASK_A }),
+          UpdateExpression: expect.stringContaining('SET #status = :failed'),
+        }),
+      );
+      // With no grace: a redriven task whose message is purged will never run.
+      expect(update!.args[0].input.ExpressionAttributeValues![':graceEnd']).toEqual({ S: NOW.toISOString() });
+      expect(update!.calledBefore(sqs.commandCalls(PurgeQueueCommand)[0]!)).toBe(true);
+      expect(stdout).toContain('1 task(s) that were not finished are now FAILED');
+    });
+  });
+
+  describe('where the resources come from', () => {
+    it('reads the outputs of --stack with DescribeStacks and works in the stack region', async () => {
+      // Prepare
+      const prodDlq = 'https://sqs.eu-west-1.amazonaws.com/123456789012/prod-high-dlq';
+      cfn.on(DescribeStacksCommand).resolves({
+        Stacks: [
+          {
+            StackName: 'prod',
+            StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/prod/abc',
+            CreationTime: NOW,
+            StackStatus: 'UPDATE_COMPLETE',
+            Outputs: Object.entries({ ...OUTPUTS, HighDeadLetterQueueUrl: prodDlq }).map(([k, v]) => ({
+              OutputKey: k,
+              OutputValue: v,
+            })),
+          },
+        ],
+      });
+      dlqHolds(prodDlq, [message(1, envelope(TASK_A))]);
+
+      // Act
+      const code = await runCli(['dlq', '--stack', 'prod', 'list', '--tier', 'high'], deps());
+
+      // Assess
+      expect(code).toBe(0);
+      expect(cfn.commandCalls(DescribeStacksCommand)[0]!.args[0].input).toEqual({ StackName: 'prod' });
+      expect(await sqs.call(0).thisValue.config.region()).toBe('eu-west-1');
+      expect(sqs.commandCalls(ReceiveMessageCommand)[0]!.args[0].input.QueueUrl).toBe(prodDlq);
+      expect(stack.requests).toEqual([]);
+    });
+
+    it('names the outputs a stack lacks', async () => {
+      // Prepare
+      cfn.on(DescribeStacksCommand).resolves({
+        Stacks: [
+          {
+            StackName: 'other',
+            CreationTime: NOW,
+            StackStatus: 'CREATE_COMPLETE',
+            Outputs: [{ OutputKey: 'HighQueueUrl', OutputValue: HIGH_QUEUE }],
+          },
+        ],
+      });
+
+      // Act
+      const code = await runCli(['dlq', 'list', '--stack', 'other'], deps());
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr).toContain(
+        'MissingStackOutput: stack other has no output LowQueueUrl, HighDeadLetterQueueUrl, LowDeadLetterQueueUrl, TaskTableName',
+      );
+    });
+
+    it('says when the stack does not exist', async () => {
+      // Prepare
+      cfn
+        .on(DescribeStacksCommand)
+        .rejects(Object.assign(new Error('Stack with id nope does not exist'), { name: 'ValidationError' }));
+
+      // Act
+      const code = await runCli(['dlq', 'list', '--stack', 'nope'], deps());
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr).toContain('StackNotFound: stack nope does not exist');
+    });
+
+    it('refuses --stack together with --endpoint', async () => {
+      // Act
+      const code = await taskq('list', '--stack', 'prod');
+
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr).toContain('give either --stack');
+      expect(cfn.calls()).toHaveLength(0);
+    });
+
+    it('says so when the endpoint does not serve /_local/stack', async () => {
+      // Prepare
+      await stack.close();
+      stack = await startFakeLocalStack({ status: 404 });
+
+      // Act
+      const code = await taskq('list');
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr).toContain(`NotLocalRuntime: GET ${stack.url}/_local/stack answered 404`);
+      expect(sqs.calls()).toHaveLength(0);
+    });
+
+    it('sends the local runtime its emulator endpoints', async () => {
+      // Act
+      await taskq('list', '--tier', 'high');
+
+      // Assess
+      const endpoint = await sqs.call(0).thisValue.config.endpoint!();
+      expect(endpoint.hostname).toBe('127.0.0.1');
+      expect(endpoint.port).toBe(4566);
+    });
+  });
+});
