@@ -2,7 +2,6 @@ import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -18,7 +17,6 @@ export interface DeadLetterSweeperProps {
    */
   readonly interval?: Duration;
   readonly taskRetentionSeconds: number;
-  readonly encryptionKey?: kms.IKey;
   readonly logLevel?: string;
   readonly logRetention?: logs.RetentionDays;
   readonly tracing?: boolean;
@@ -49,7 +47,6 @@ export class DeadLetterSweeper extends Construct {
     });
     for (const queue of props.deadLetterQueues) queue.grant(this.sweeperFunction, 'sqs:ReceiveMessage');
     props.table.grant(this.sweeperFunction, 'dynamodb:UpdateItem');
-    props.encryptionKey?.grantDecrypt(this.sweeperFunction);
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Sweeps the task DLQs',

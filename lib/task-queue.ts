@@ -155,7 +155,6 @@ export class TaskQueue extends Construct {
       deadLetterQueues: PRIORITIES.map((p) => this.tiers[p].deadLetterQueue),
       interval: props.sweepInterval,
       taskRetentionSeconds,
-      encryptionKey: props.encryptionKey,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
@@ -163,7 +162,13 @@ export class TaskQueue extends Construct {
 
     if (props.encryptionKey) {
       // Table grants cover the table only; the key is granted on its own.
-      for (const fn of [this.api.producerFunction, this.api.statusFunction, ...this.consumers()]) {
+      const functions = [
+        this.api.producerFunction,
+        this.api.statusFunction,
+        this.sweeper.sweeperFunction,
+        ...this.consumers(),
+      ];
+      for (const fn of functions) {
         props.encryptionKey.grantEncryptDecrypt(fn);
         for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
           Validations.of(fn.role!).acknowledge({

@@ -1,0 +1,359 @@
+import { EmfMetrics, recordTransition } from '../../../lambda/adapters/metrics';
+import { METRIC_NAMESPACE, MetricName } from '../../../lambda/core/metric-names';
+import type { TransitionEvent } from '../../../lambda/core/process-task';
+
+const NOW_MS = Date.parse('2026-01-01T00:00:00.000Z');
+const HIGH_ECHO = { tier: 'high', type: 'echo' };
+
+interface EmfDocument {
+  _aws: {
+    Timestamp: number;
+    CloudWatchMetrics: {
+      Namespace: string;
+      Dimensions: string[][];
+      Metrics: { Name: string; Unit: string }[];
+    }[];
+  };
+  [member: string]: unknown;
+}
+
+/** An EmfMetrics whose lines are kept, parsed, instead of written to stdout. */
+function capture(): { metrics: EmfMetrics; lines: string[]; docs: () => EmfDocument[] } {
+  const lines: string[] = [];
+  const metrics = new EmfMetrics((line) => lines.push(line));
+  return { metrics, lines, docs: () => lines.map((line) => JSON.parse(line) as EmfDocument) };
+}
+
+/**
+ * The rules of the EMF specification that CloudWatch enforces: every dimension and metric named in the
+ * directive is a top-level member, dimension values are strings, metric values are numbers or arrays of at
+ * most 100 numbers.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ */
+function expectValidEmf(doc: EmfDocument): void {
+  expect(Number.isInteger(doc._aws.Timestamp)).toBe(true);
+  expect(doc._aws.CloudWatchMetrics.length).toBeGreaterThan(0);
+  for (const directive of doc._aws.CloudWatchMetrics) {
+    expect(typeof directive.Namespace).toBe('string');
+    for (const dimensionSet of directive.Dimensions) {
+      expect(dimensionSet.length).toBeLessThanOrEqual(30);
+      for (const dimension of dimensionSet) expect(typeof doc[dimension]).toBe('string');
+    }
+    expect(directive.Metrics.length).toBeLessThanOrEqual(100);
+    for (const metric of directive.Metrics) {
+      const value = doc[metric.Name];
+      const values = Array.isArray(value) ? value : [value];
+      expect(values.length).toBeGreaterThan(0);
+      expect(values.length).toBeLessThanOrEqual(100);
+      for (const v of values) expect(typeof v).toBe('number');
+    }
+  }
+}
+
+/** A transition of a high-priority echo task, with `fields` on top. */
+function transition(fields: Partial<TransitionEvent> & Pick<TransitionEvent, 'transition'>): TransitionEvent {
+  return {
+    task_id: '0f8fad5b-d9cb-469f-a165-70867728950e',
+    type: 'echo',
+    priority: 'high',
+    attempt: 1,
+    ...fields,
+  };
+}
+
+/** The metric values of every written document, as `{ name: value }` without the EMF envelope. */
+function values(docs: EmfDocument[]): Record<string, unknown>[] {
+  return docs.map((doc) =>
+    Object.fromEntries(doc._aws.CloudWatchMetrics[0]!.Metrics.map((m) => [m.Name, doc[m.Name]])),
+  );
+}
+
+describe('Class: EmfMetrics', () => {
+  beforeEach(() => {
+    jest.spyOn(Date, 'now').mockReturnValue(NOW_MS);
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('writes one valid EMF document with the namespace, both dimension sets, the units and the values', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+
+    // Act
+    metrics.add(MetricName.TasksSucceeded, 1, HIGH_ECHO);
+    metrics.add(MetricName.AgentLatency, 250, HIGH_ECHO, 'Milliseconds');
+    metrics.flush();
+
+    // Assess
+    expect(docs()).toEqual([
+      {
+        _aws: {
+          Timestamp: NOW_MS,
+          CloudWatchMetrics: [
+            {
+              Namespace: METRIC_NAMESPACE,
+              Dimensions: [['Tier', 'TaskType'], ['Tier']],
+              Metrics: [
+                { Name: 'TasksSucceeded', Unit: 'Count' },
+                { Name: 'AgentLatency', Unit: 'Milliseconds' },
+              ],
+            },
+          ],
+        },
+        Tier: 'high',
+        TaskType: 'echo',
+        TasksSucceeded: 1,
+        AgentLatency: 250,
+      },
+    ]);
+    expectValidEmf(docs()[0]!);
+  });
+
+  it('writes one line per document, each a single JSON object', () => {
+    // Prepare
+    const { metrics, lines } = capture();
+
+    // Act
+    metrics.add(MetricName.TasksAccepted, 1, HIGH_ECHO);
+    metrics.add(MetricName.TasksAccepted, 1, { tier: 'low', type: 'echo' });
+    metrics.flush();
+
+    // Assess
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).not.toContain('\n');
+  });
+
+  it('writes several values of one metric as an array, in the order they were added', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+
+    // Act
+    for (const ms of [30, 10, 20]) metrics.add(MetricName.QueueWait, ms, HIGH_ECHO, 'Milliseconds');
+    metrics.flush();
+
+    // Assess
+    expect(values(docs())).toEqual([{ QueueWait: [30, 10, 20] }]);
+    expectValidEmf(docs()[0]!);
+  });
+
+  it('groups values by tier and by task type, one document per pair', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+
+    // Act
+    metrics.add(MetricName.TasksSucceeded, 1, HIGH_ECHO);
+    metrics.add(MetricName.TasksSucceeded, 1, { tier: 'high', type: 'summarize' });
+    metrics.add(MetricName.TasksSucceeded, 1, { tier: 'low', type: 'echo' });
+    metrics.add(MetricName.TasksFailed, 1, HIGH_ECHO);
+    metrics.flush();
+
+    // Assess
+    const byGroup = Object.fromEntries(docs().map((doc) => [`${doc.Tier}/${doc.TaskType}`, doc]));
+    expect(Object.keys(byGroup).sort()).toEqual(['high/echo', 'high/summarize', 'low/echo']);
+    expect(values([byGroup['high/echo']!])).toEqual([{ TasksSucceeded: 1, TasksFailed: 1 }]);
+    expect(values([byGroup['high/summarize']!])).toEqual([{ TasksSucceeded: 1 }]);
+    expect(values([byGroup['low/echo']!])).toEqual([{ TasksSucceeded: 1 }]);
+    for (const doc of docs()) expectValidEmf(doc);
+  });
+
+  it('forgets what it flushed: a second flush writes nothing', () => {
+    // Prepare
+    const { metrics, lines } = capture();
+    metrics.add(MetricName.TasksAccepted, 1, HIGH_ECHO);
+    metrics.flush();
+
+    // Act
+    metrics.flush();
+
+    // Assess
+    expect(lines).toHaveLength(1);
+  });
+
+  it('writes nothing when nothing was added', () => {
+    // Prepare
+    const { metrics, lines } = capture();
+
+    // Act
+    metrics.flush();
+
+    // Assess
+    expect(lines).toEqual([]);
+  });
+
+  it('starts afresh after a flush', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+    metrics.add(MetricName.TasksRetried, 1, HIGH_ECHO);
+    metrics.flush();
+
+    // Act
+    metrics.add(MetricName.TasksFailed, 1, HIGH_ECHO);
+    metrics.flush();
+
+    // Assess
+    expect(values(docs())).toEqual([{ TasksRetried: 1 }, { TasksFailed: 1 }]);
+  });
+
+  it('flushes by itself when a metric reaches 100 values, the most one EMF document may hold', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+    for (let i = 0; i < 99; i++) metrics.add(MetricName.AgentLatency, i, HIGH_ECHO, 'Milliseconds');
+    expect(docs()).toEqual([]);
+
+    // Act
+    metrics.add(MetricName.AgentLatency, 99, HIGH_ECHO, 'Milliseconds');
+
+    // Assess
+    expect(docs()).toHaveLength(1);
+    expect(docs()[0]!.AgentLatency).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expectValidEmf(docs()[0]!);
+  });
+
+  it('keeps no value twice: after the automatic flush, the next values go to a new document', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+    for (let i = 0; i < 100; i++) metrics.add(MetricName.TasksSucceeded, 1, HIGH_ECHO);
+
+    // Act
+    metrics.add(MetricName.TasksSucceeded, 1, HIGH_ECHO);
+    metrics.flush();
+
+    // Assess
+    expect(docs()).toHaveLength(2);
+    expect((docs()[0]!.TasksSucceeded as number[]).length).toBe(100);
+    expect(docs()[1]!.TasksSucceeded).toBe(1);
+  });
+
+  it('writes to stdout by default', () => {
+    // Prepare
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const metrics = new EmfMetrics();
+
+    // Act
+    metrics.add(MetricName.TasksCancelled, 1, HIGH_ECHO);
+    metrics.flush();
+
+    // Assess
+    expect(write).toHaveBeenCalledTimes(1);
+    const line = String(write.mock.calls[0]![0]);
+    expect(line.endsWith('\n')).toBe(true);
+    expect(JSON.parse(line)).toMatchObject({ Tier: 'high', TaskType: 'echo', TasksCancelled: 1 });
+  });
+});
+
+describe('Function: recordTransition', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it.each([
+    ['succeeded', MetricName.TasksSucceeded],
+    ['failed', MetricName.TasksFailed],
+    ['retrying', MetricName.TasksRetried],
+  ] as const)('counts a %s transition as %s, by tier and type', (name, metric) => {
+    // Prepare
+    const { metrics, docs } = capture();
+
+    // Act
+    recordTransition(metrics, transition({ transition: name }));
+    metrics.flush();
+
+    // Assess
+    expect(docs()).toHaveLength(1);
+    expect(docs()[0]).toMatchObject({ Tier: 'high', TaskType: 'echo', [metric]: 1 });
+    expect(values(docs())).toEqual([{ [metric]: 1 }]);
+    expect(docs()[0]!._aws.CloudWatchMetrics[0]!.Metrics).toEqual([{ Name: metric, Unit: 'Count' }]);
+  });
+
+  it.each(['claimed', 'skipped', 'claim-lost', 'poison-message'] as const)(
+    'counts nothing for a %s transition without timings',
+    (name) => {
+      // Prepare
+      const { metrics, lines } = capture();
+
+      // Act
+      recordTransition(metrics, transition({ transition: name }));
+      metrics.flush();
+
+      // Assess
+      expect(lines).toEqual([]);
+    },
+  );
+
+  it('records the queue wait of a first claim in milliseconds', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+
+    // Act
+    recordTransition(metrics, transition({ transition: 'claimed', queue_wait_ms: 1200 }));
+    metrics.flush();
+
+    // Assess
+    expect(values(docs())).toEqual([{ QueueWait: 1200 }]);
+    expect(docs()[0]!._aws.CloudWatchMetrics[0]!.Metrics).toEqual([
+      { Name: 'QueueWait', Unit: 'Milliseconds' },
+    ]);
+  });
+
+  it('records the agent latency and the end-to-end latency of a terminal transition, with its counter', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+
+    // Act
+    recordTransition(metrics, transition({ transition: 'succeeded', agent_ms: 300, end_to_end_ms: 4500 }));
+    metrics.flush();
+
+    // Assess
+    expect(values(docs())).toEqual([{ TasksSucceeded: 1, AgentLatency: 300, EndToEndLatency: 4500 }]);
+    expect(docs()[0]!._aws.CloudWatchMetrics[0]!.Metrics).toEqual([
+      { Name: 'TasksSucceeded', Unit: 'Count' },
+      { Name: 'AgentLatency', Unit: 'Milliseconds' },
+      { Name: 'EndToEndLatency', Unit: 'Milliseconds' },
+    ]);
+  });
+
+  it('records a zero timing rather than dropping it', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+
+    // Act
+    recordTransition(metrics, transition({ transition: 'retrying', agent_ms: 0 }));
+    metrics.flush();
+
+    // Assess
+    expect(values(docs())).toEqual([{ TasksRetried: 1, AgentLatency: 0 }]);
+  });
+
+  it.each([
+    ['type', { type: undefined }],
+    ['priority', { priority: undefined }],
+  ])('records nothing for a transition without a %s (a message that could not be read)', (_name, fields) => {
+    // Prepare
+    const { metrics, lines } = capture();
+
+    // Act
+    recordTransition(metrics, transition({ transition: 'failed', end_to_end_ms: 10, ...fields }));
+    metrics.flush();
+
+    // Assess
+    expect(lines).toEqual([]);
+  });
+
+  it('adds up the transitions of a batch into one document per tier and type', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+
+    // Act
+    recordTransition(metrics, transition({ transition: 'succeeded' }));
+    recordTransition(metrics, transition({ transition: 'succeeded' }));
+    recordTransition(metrics, transition({ transition: 'failed', priority: 'low' }));
+    metrics.flush();
+
+    // Assess
+    const byTier = Object.fromEntries(docs().map((doc) => [doc.Tier as string, doc]));
+    expect(values([byTier.high!])).toEqual([{ TasksSucceeded: [1, 1] }]);
+    expect(values([byTier.low!])).toEqual([{ TasksFailed: 1 }]);
+  });
+});
