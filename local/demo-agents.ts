@@ -20,6 +20,11 @@ export interface DemoAgentsOptions {
    * @default '127.0.0.1'
    */
   readonly host?: string;
+  /**
+   * Runs before each agent answers; fault injection uses it to make agents slow or hang past their timeout.
+   * @default - none
+   */
+  readonly beforeAnswer?: (request: AgentRequest) => Promise<void>;
 }
 
 export interface DemoAgents {
@@ -30,6 +35,11 @@ export interface DemoAgents {
   close(): Promise<void>;
   /** Requests received for one agent type, or for all of them when `type` is left out. */
   calls(type?: string): number;
+  /**
+   * Successful executions (2xx answers the caller received) for one task, or the map of all of them.
+   * A chaos run compares these with the tasks' statuses to prove "ran once".
+   */
+  successes(): ReadonlyMap<string, number>;
 }
 
 /** The agent types this server answers. */
@@ -41,7 +51,7 @@ export const MAX_SLEEP_MS = 60_000;
 /** Agent requests are small; anything larger is refused before it is buffered. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
-interface AgentRequest {
+export interface AgentRequest {
   readonly task_id?: unknown;
   readonly type?: unknown;
   readonly payload?: unknown;
@@ -142,6 +152,7 @@ function flakyFailures(payload: unknown): number {
 export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<DemoAgents> {
   const host = options.host ?? '127.0.0.1';
   const counts = new Map<string, number>();
+  const successes = new Map<string, number>();
   const sleeps = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
   let closing = false;
 
@@ -205,7 +216,14 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
     }
     try {
       const request = parseRequest(await readBody(req));
-      send(res, await agents[type](request));
+      await options.beforeAnswer?.(request);
+      const reply = await agents[type](request);
+      if (reply.status >= 200 && reply.status < 300 && !res.destroyed) {
+        // Counted once the answer is handed to the socket: a caller that gave up (timed out) gets nothing.
+        const taskId = String(request.task_id);
+        res.once('finish', () => successes.set(taskId, (successes.get(taskId) ?? 0) + 1));
+      }
+      send(res, reply);
     } catch (error) {
       if (error instanceof BadRequestError) {
         send(res, { status: error.status, body: errorBody(error.code, error.message) });
@@ -231,6 +249,7 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
   return {
     url: `http://${urlHost}:${port}`,
     port,
+    successes: () => successes,
     calls: (type?: string) =>
       type === undefined ? [...counts.values()].reduce((sum, n) => sum + n, 0) : (counts.get(type) ?? 0),
     close: () =>

@@ -116,6 +116,41 @@ describe('Function: startDemoAgents', () => {
     expect(counts).toEqual([2, 1, 0, 3]);
   });
 
+  it('counts successful executions per task, and not failures', async () => {
+    // Act
+    await call('echo', {});
+    await call('echo', {});
+    await call('poison', {});
+    await call('flaky', { failures: 1 }, 1);
+
+    // Assess
+    expect([...agents.successes()]).toEqual([[TASK_ID, 2]]);
+  });
+
+  it('does not count an answer the caller gave up on', async () => {
+    // Prepare: a second server whose agents hang for a while before answering
+    const slow = await startDemoAgents({
+      beforeAnswer: () => new Promise((resolve) => setTimeout(resolve, 300)),
+    });
+    try {
+      // Act
+      const request = fetch(`${slow.url}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ task_id: TASK_ID, type: 'echo', payload: {}, attempt: 1 }),
+        signal: AbortSignal.timeout(50),
+      });
+      await expect(request).rejects.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 400));
+
+      // Assess
+      expect(slow.calls('echo')).toBe(1);
+      expect(slow.successes().size).toBe(0);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('answers 404 and counts nothing when the path names no agent', async () => {
     // Act
     const response = await fetch(`${agents.url}/nope`, { method: 'POST', body: '{}' });
