@@ -1,0 +1,217 @@
+/**
+ * Emulates a Lambda event source mapping on an SQS queue, as the Lambda service does:
+ * long polling; batches of `BatchSize` gathered for at most `MaximumBatchingWindowInSeconds`; at most
+ * `ScalingConfig.MaximumConcurrency` invocations at once; and deletion of the handled messages only.
+ * With `ReportBatchItemFailures` the messages the function reports stay on the queue; a throw or a
+ * timeout deletes nothing. Messages left on the queue come back after their visibility timeout, and the
+ * queue's own redrive policy moves them to its DLQ, as on AWS.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
+ */
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import type { InvokeResult } from './lambda-pool';
+
+export interface EventSourceSettings {
+  readonly logicalId: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly region: string;
+  /** @default 10 */
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  readonly maxConcurrency: number;
+  readonly reportBatchItemFailures: boolean;
+  readonly enabled: boolean;
+}
+
+export interface EventSourceStats {
+  /** Invocations running now. */
+  inFlight: number;
+  /** Records deleted after their invocation handled them. */
+  succeeded: number;
+  /** Records left on the queue by a failed invocation or a reported item failure. */
+  failed: number;
+}
+
+/** SQS's limit per ReceiveMessage call. */
+const MAX_RECEIVE = 10;
+/** SQS's longest long poll. */
+const LONG_POLL_SECONDS = 20;
+
+function toRecord(message: Message, settings: EventSourceSettings): SQSRecord {
+  const a = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId!,
+    receiptHandle: message.ReceiptHandle!,
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
+      SenderId: a.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ...(a.MessageGroupId && { MessageGroupId: a.MessageGroupId }),
+      ...(a.MessageDeduplicationId && { MessageDeduplicationId: a.MessageDeduplicationId }),
+      ...(a.SequenceNumber && { SequenceNumber: a.SequenceNumber }),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes ?? {}).map(([name, v]) => [
+        name,
+        {
+          dataType: v.DataType ?? 'String',
+          ...(v.StringValue !== undefined && { stringValue: v.StringValue }),
+          ...(v.BinaryValue !== undefined && { binaryValue: Buffer.from(v.BinaryValue).toString('base64') }),
+          stringListValues: v.StringListValues ?? [],
+          binaryListValues: (v.BinaryListValues ?? []).map((b) => Buffer.from(b).toString('base64')),
+        },
+      ]),
+    ),
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: settings.queueArn,
+    awsRegion: settings.region,
+  };
+}
+
+/**
+ * The records to delete after an invocation. A malformed batch-item-failure response fails the whole
+ * batch, as Lambda does.
+ */
+export function recordsToDelete(
+  records: readonly SQSRecord[],
+  outcome: InvokeResult,
+  reportItemFailures: boolean,
+) {
+  if (!outcome.ok) return [];
+  if (!reportItemFailures) return [...records];
+  const failures = (outcome.result as { batchItemFailures?: unknown } | null)?.batchItemFailures;
+  if (failures === undefined || failures === null) return [...records];
+  if (!Array.isArray(failures)) return [];
+  const ids = new Set(records.map((r) => r.messageId));
+  const failed = new Set<string>();
+  for (const f of failures) {
+    const id = (f as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    if (typeof id !== 'string' || !ids.has(id)) return [];
+    failed.add(id);
+  }
+  return records.filter((r) => !failed.has(r.messageId));
+}
+
+export class SqsEventSource {
+  public readonly stats: EventSourceStats = { inFlight: 0, succeeded: 0, failed: 0 };
+  private readonly abort = new AbortController();
+  private readonly running = new Set<Promise<void>>();
+  private loop: Promise<void> | undefined;
+  private slotFreed: (() => void) | undefined;
+
+  public constructor(
+    public readonly settings: EventSourceSettings,
+    private readonly sqs: SQSClient,
+    private readonly invoke: (event: { Records: SQSRecord[] }) => Promise<InvokeResult>,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  public start(): void {
+    if (this.settings.enabled) this.loop = this.poll();
+  }
+
+  private get stopping(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async receive(max: number, waitSeconds: number): Promise<Message[]> {
+    const out = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.settings.queueUrl,
+        MaxNumberOfMessages: Math.min(max, MAX_RECEIVE),
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: this.abort.signal },
+    );
+    return out.Messages ?? [];
+  }
+
+  /** One batch: long-poll for the first message, then gather up to BatchSize within the batching window. */
+  private async batch(): Promise<Message[]> {
+    const { batchSize, maxBatchingWindowSeconds } = this.settings;
+    const messages = await this.receive(batchSize, LONG_POLL_SECONDS);
+    if (messages.length === 0 || maxBatchingWindowSeconds <= 0) return messages;
+    const windowEnd = Date.now() + maxBatchingWindowSeconds * 1000;
+    while (messages.length < batchSize && !this.stopping) {
+      const left = Math.floor((windowEnd - Date.now()) / 1000);
+      if (left <= 0) break;
+      messages.push(...(await this.receive(batchSize - messages.length, Math.min(left, LONG_POLL_SECONDS))));
+    }
+    return messages;
+  }
+
+  private async poll(): Promise<void> {
+    while (!this.stopping) {
+      if (this.running.size >= this.settings.maxConcurrency) {
+        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        continue;
+      }
+      let messages: Message[];
+      try {
+        messages = await this.batch();
+      } catch (error) {
+        if (this.stopping) return;
+        this.log(`[${this.settings.logicalId}] receive failed: ${(error as Error).message}; retrying in 1 s`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      if (messages.length === 0) continue;
+      const run = this.handle(messages.map((m) => toRecord(m, this.settings))).finally(() => {
+        this.running.delete(run);
+        this.slotFreed?.();
+      });
+      this.running.add(run);
+    }
+  }
+
+  private async handle(records: SQSRecord[]): Promise<void> {
+    this.stats.inFlight += records.length;
+    let outcome: InvokeResult;
+    try {
+      outcome = await this.invoke({ Records: records });
+    } finally {
+      this.stats.inFlight -= records.length;
+    }
+    if (!outcome.ok) {
+      this.log(
+        `[${this.settings.logicalId}] invocation failed (${outcome.error.errorType}: ${outcome.error.errorMessage}); ` +
+          `its ${records.length} message(s) stay on the queue`,
+      );
+    }
+    const done = recordsToDelete(records, outcome, this.settings.reportBatchItemFailures);
+    this.stats.failed += records.length - done.length;
+    if (done.length === 0 || this.stopping) return;
+    try {
+      const out = await this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.settings.queueUrl,
+          Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+      this.stats.succeeded += out.Successful?.length ?? 0;
+      for (const f of out.Failed ?? []) {
+        this.log(`[${this.settings.logicalId}] delete failed: ${f.Code} ${f.Message ?? ''}`);
+      }
+    } catch (error) {
+      this.log(`[${this.settings.logicalId}] delete failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Stops polling; invocations still running are abandoned and their messages come back after their visibility timeout. */
+  public async stop(): Promise<void> {
+    this.abort.abort();
+    this.slotFreed?.();
+    await this.loop?.catch(() => {});
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The execution environments of one function: worker threads, each running one invocation at a time.
+ * The pool grows on demand up to `maxWorkers`; further invocations wait for a free worker. An
+ * invocation that outlives the function's `Timeout` terminates its worker, which a new one replaces.
+ */
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import type { InvokeRequest, LambdaError, WorkerInit, WorkerMessage } from './lambda-protocol';
+
+export interface LocalFunction {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  readonly codePath: string;
+  readonly handler: string;
+  readonly timeoutSeconds: number;
+  readonly memorySize: number;
+  readonly logGroupName: string;
+  /** The function's whole environment: its resolved variables plus the runtime's. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export type InvokeResult =
+  | { readonly ok: true; readonly result: unknown }
+  | { readonly ok: false; readonly error: LambdaError; readonly timedOut: boolean };
+
+export interface PoolOptions {
+  /** Most concurrent execution environments. @default 4 */
+  readonly maxWorkers?: number;
+  /** Where the function's log lines go, one call per line. */
+  readonly log: (line: string) => void;
+}
+
+const WORKER_FILE = path.join(__dirname, 'lambda-worker.cjs');
+
+interface Environment {
+  readonly worker: Worker;
+  readonly ready: Promise<LambdaError | undefined>;
+  pending?: { id: number; settle: (r: InvokeResult) => void };
+}
+
+export class LambdaPool {
+  private readonly idle: Environment[] = [];
+  private readonly all = new Set<Environment>();
+  private readonly waiting: Array<(env: Environment) => void> = [];
+  private readonly maxWorkers: number;
+  private nextId = 1;
+  private stopped = false;
+
+  public constructor(
+    public readonly fn: LocalFunction,
+    private readonly options: PoolOptions,
+  ) {
+    this.maxWorkers = options.maxWorkers ?? 4;
+  }
+
+  /** Invocations running now. */
+  public get busy(): number {
+    return this.all.size - this.idle.length;
+  }
+
+  /** Starts one environment ahead of the first invocation, so that it pays no cold start. */
+  public async warm(): Promise<void> {
+    const env = this.spawn();
+    const initError = await env.ready;
+    if (initError) throw new Error(`${this.fn.logicalId} failed to initialise: ${initError.errorMessage}`);
+    this.release(env);
+  }
+
+  private pipe(stream: Readable): void {
+    const label = `[${this.fn.logicalId}]`;
+    createInterface({ input: stream }).on('line', (line) => this.options.log(`${label} ${line}`));
+  }
+
+  private spawn(): Environment {
+    const init: WorkerInit = {
+      codePath: this.fn.codePath,
+      handler: this.fn.handler,
+      functionName: this.fn.name,
+      functionArn: this.fn.arn,
+      memorySize: this.fn.memorySize,
+      logGroupName: this.fn.logGroupName,
+    };
+    const worker = new Worker(WORKER_FILE, {
+      workerData: init,
+      // No TypeScript loader in an environment: it runs the bundle as the Lambda runtime does.
+      execArgv: [],
+      env: { ...this.fn.env },
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(this.fn.memorySize, 128) },
+    });
+    this.pipe(worker.stdout);
+    this.pipe(worker.stderr);
+    let onReady: (error: LambdaError | undefined) => void = () => {};
+    const env: Environment = { worker, ready: new Promise((resolve) => (onReady = resolve)) };
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'ready') onReady(undefined);
+      else if (message.type === 'init-error') onReady(message.error);
+      else if (env.pending?.id === message.id) {
+        const { settle } = env.pending;
+        env.pending = undefined;
+        settle(
+          message.type === 'result'
+            ? { ok: true, result: message.result }
+            : { ok: false, error: message.error, timedOut: false },
+        );
+      }
+    });
+    const crashed = (error: LambdaError) => {
+      this.discard(env);
+      onReady(error);
+      const pending = env.pending;
+      env.pending = undefined;
+      pending?.settle({ ok: false, error, timedOut: false });
+    };
+    worker.on('error', (error) =>
+      crashed({ errorType: 'Runtime.ExitError', errorMessage: `the runtime crashed: ${error.message}` }),
+    );
+    worker.on('exit', (code) =>
+      crashed({ errorType: 'Runtime.ExitError', errorMessage: `the runtime exited with code ${code}` }),
+    );
+    this.all.add(env);
+    return env;
+  }
+
+  private discard(env: Environment): void {
+    this.all.delete(env);
+    const i = this.idle.indexOf(env);
+    if (i >= 0) this.idle.splice(i, 1);
+    void env.worker.terminate();
+  }
+
+  /** Drops a broken environment; an invocation waiting for one gets a fresh environment instead. */
+  private replace(env: Environment): void {
+    if (this.all.has(env)) this.discard(env);
+    if (this.stopped) return;
+    const next = this.waiting.shift();
+    if (next) next(this.spawn());
+  }
+
+  private release(env: Environment): void {
+    if (this.stopped || !this.all.has(env)) return;
+    const next = this.waiting.shift();
+    if (next) next(env);
+    else this.idle.push(env);
+  }
+
+  private acquire(): Promise<Environment> {
+    const env = this.idle.pop();
+    if (env) return Promise.resolve(env);
+    if (this.all.size < this.maxWorkers) return Promise.resolve(this.spawn());
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Runs one invocation, as Lambda's synchronous Invoke does: the result, or the function's error. */
+  public async invoke(event: unknown): Promise<InvokeResult> {
+    if (this.stopped) {
+      return {
+        ok: false,
+        error: { errorType: 'ServiceUnavailable', errorMessage: 'stopping' },
+        timedOut: false,
+      };
+    }
+    const env = await this.acquire();
+    const initError = await env.ready;
+    if (initError) {
+      // As on Lambda, a failed init is retried by the next invocation, in a new environment.
+      this.replace(env);
+      return { ok: false, error: initError, timedOut: false };
+    }
+    const timeoutMs = this.fn.timeoutSeconds * 1000;
+    const request: InvokeRequest = {
+      id: this.nextId++,
+      event,
+      requestId: randomUUID(),
+      deadline: Date.now() + timeoutMs,
+    };
+    const result = await new Promise<InvokeResult>((resolve) => {
+      const timer = setTimeout(() => {
+        env.pending = undefined;
+        this.discard(env);
+        resolve({
+          ok: false,
+          timedOut: true,
+          error: {
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `Task timed out after ${this.fn.timeoutSeconds.toFixed(2)} seconds`,
+          },
+        });
+      }, timeoutMs);
+      env.pending = {
+        id: request.id,
+        settle: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      };
+      env.worker.postMessage(request);
+    });
+    if (this.all.has(env)) this.release(env);
+    else this.replace(env);
+    return result;
+  }
+
+  public async stop(): Promise<void> {
+    this.stopped = true;
+    const envs = [...this.all];
+    this.all.clear();
+    this.idle.length = 0;
+    for (const env of envs) {
+      env.pending?.settle({
+        ok: false,
+        error: { errorType: 'ServiceUnavailable', errorMessage: 'the local runtime is stopping' },
+        timedOut: false,
+      });
+    }
+    await Promise.all(envs.map((env) => env.worker.terminate()));
+  }
+}

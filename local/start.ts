@@ -1,0 +1,129 @@
+/**
+ * `npm start`: runs the whole queue on this machine from the synthesized template, with no AWS and no Docker.
+ *
+ *   npm start -- [--port 3000] [--aws-port 4566] [--dynamodb-port 8000] [--persist DIR]
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { JavaMissingError } from './emulators';
+import { type LocalRuntime, PortInUseError, type RuntimeStatus, startLocalRuntime } from './runtime';
+import { type StatusLine, startStatusLine } from './status-line';
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be an integer of 1 or more');
+  return n;
+}
+
+function banner(runtime: LocalRuntime, persist: string | undefined): string {
+  const lines = [
+    `agent-task-queue local runtime (stack ${runtime.stackName}; synth cache: ${runtime.synthCache})`,
+    `  API          ${runtime.apiUrl}`,
+    `  Routes       ${runtime.routes.join(', ')}`,
+    `  SQS/SNS/S3   ${runtime.awsEndpoint}  (fauxqs)`,
+    `  DynamoDB     ${runtime.dynamodbEndpoint}  (DynamoDB Local)`,
+    `  Agents       ${runtime.agentsUrl}  (types: ${runtime.taskTypes.join(', ')})`,
+    `  State        ${persist ? `persisted in ${persist}` : 'in memory (use --persist DIR to keep it)'}`,
+    '  Authorizers are not enforced locally: requests need no signature or token.',
+    ...runtime.notEmulated.map((what) => `  Not emulated: ${what}`),
+    'Outputs',
+    ...Object.entries(runtime.outputs).map(([name, value]) => `  ${name} = ${value}`),
+  ];
+  return lines.join('\n');
+}
+
+function statusText(s: RuntimeStatus): string {
+  const queues = s.queues.map((q) => `${q.label} ${q.depth}`).join('  ');
+  return `${queues} | in flight ${s.inFlight} | succeeded ${s.succeeded} | failed ${s.failed}`;
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('npm start --')
+    .description('Run the task queue locally from its synthesized template')
+    .option('--port <port>', 'HTTP API port', portNumber, 3000)
+    .option('--aws-port <port>', 'fauxqs (SQS, SNS, S3) port', portNumber, 4566)
+    .option('--dynamodb-port <port>', 'DynamoDB Local port', portNumber, 8000)
+    .option('--persist <dir>', 'keep queues, messages and tasks in DIR across restarts')
+    .option('--max-receive-count <n>', 'deliveries before a message goes to its DLQ', positiveInteger, 5)
+    .option('--agents-url <url>', 'use agents already running at this base URL instead of the demo agents')
+    .option('--outdir <dir>', 'CDK output folder (also the bundle cache)')
+    .parse();
+  const opts = program.opts<{
+    port: number;
+    awsPort: number;
+    dynamodbPort: number;
+    persist?: string;
+    maxReceiveCount: number;
+    agentsUrl?: string;
+    outdir?: string;
+  }>();
+
+  // Until the runtime is up, a signal exits at once; the exit hook still stops DynamoDB Local's JVM.
+  const early = () => process.exit(130);
+  process.once('SIGINT', early);
+  process.once('SIGTERM', early);
+
+  let status: StatusLine | undefined;
+  const log = (line: string) => (status ? status.log(line) : console.log(line));
+  let runtime: LocalRuntime;
+  try {
+    runtime = await startLocalRuntime({
+      port: opts.port,
+      awsPort: opts.awsPort,
+      dynamodbPort: opts.dynamodbPort,
+      persistDir: opts.persist,
+      maxReceiveCount: opts.maxReceiveCount,
+      agentsUrl: opts.agentsUrl,
+      outdir: opts.outdir,
+      log,
+    });
+  } catch (error) {
+    if (error instanceof JavaMissingError || error instanceof PortInUseError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  console.log(banner(runtime, opts.persist));
+  console.log(`ready in ${process.uptime().toFixed(1)} s`);
+  status = startStatusLine(process.stdout, async () => statusText(runtime.status()));
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      process.exit(130);
+    }
+    stopping = true;
+    status?.stop();
+    console.log(`${signal}: stopping…`);
+    const force = setTimeout(() => {
+      console.error('did not stop within 5 s; exiting');
+      process.exit(1);
+    }, 5000);
+    force.unref();
+    runtime.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.off('SIGINT', early);
+  process.off('SIGTERM', early);
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});

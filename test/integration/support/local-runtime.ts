@@ -1,0 +1,142 @@
+/**
+ * Boots `local/start.ts` as a child process on free ports and drives it over HTTP.
+ * A child process, because fauxqs is ESM-only and the runtime runs handlers in worker threads,
+ * neither of which jest's module system hosts well; it is also exactly what `npm start` runs.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+
+const ROOT = path.join(__dirname, '..', '..', '..');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface BootOptions {
+  readonly agentsUrl: string;
+  readonly persistDir?: string;
+  readonly maxReceiveCount?: number;
+  /** @default free ports */
+  readonly ports?: { readonly api: number; readonly aws: number; readonly dynamodb: number };
+  /** @default 150000 */
+  readonly readyWithinMs?: number;
+}
+
+export interface RunningRuntime {
+  readonly apiUrl: string;
+  readonly awsEndpoint: string;
+  readonly ports: { readonly api: number; readonly aws: number; readonly dynamodb: number };
+  /** The stack outputs the banner printed, e.g. `LowDeadLetterQueueUrl`. */
+  readonly outputs: Readonly<Record<string, string>>;
+  /** Seconds the runtime reported it took to become ready. */
+  readonly readySeconds: number;
+  output(): string;
+  /** SIGTERM, then waits for the exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export async function bootRuntime(options: BootOptions): Promise<RunningRuntime> {
+  const ports = options.ports ?? { api: await freePort(), aws: await freePort(), dynamodb: await freePort() };
+  const args = [
+    '--import',
+    'tsx',
+    'local/start.ts',
+    '--port',
+    String(ports.api),
+    '--aws-port',
+    String(ports.aws),
+    '--dynamodb-port',
+    String(ports.dynamodb),
+    '--agents-url',
+    options.agentsUrl,
+    ...(options.maxReceiveCount !== undefined
+      ? ['--max-receive-count', String(options.maxReceiveCount)]
+      : []),
+    ...(options.persistDir ? ['--persist', options.persistDir] : []),
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  // LOCAL_RUNTIME_LOG=FILE keeps the runtime's output, to read after a failure.
+  const logFile = process.env.LOCAL_RUNTIME_LOG;
+  const collect = (d: Buffer) => {
+    output += d.toString();
+    if (logFile) appendFileSync(logFile, d);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const readySeconds = await new Promise<number>((resolve, reject) => {
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(`the runtime was not ready within ${options.readyWithinMs ?? 150_000} ms:\n${output}`),
+      );
+    }, options.readyWithinMs ?? 150_000);
+    const check = () => {
+      const ready = /ready in ([\d.]+) s/.exec(output);
+      if (ready) {
+        clearTimeout(deadline);
+        resolve(Number(ready[1]));
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(deadline);
+      reject(new Error(`the runtime exited with code ${code} before it was ready:\n${output}`));
+    });
+  });
+
+  const outputs: Record<string, string> = {};
+  for (const match of output.matchAll(/^ {2}(\w+) = (\S+)$/gm)) outputs[match[1]!] = match[2]!;
+  return {
+    apiUrl: `http://127.0.0.1:${ports.api}`,
+    awsEndpoint: `http://127.0.0.1:${ports.aws}`,
+    ports,
+    outputs,
+    readySeconds,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.kill('SIGTERM');
+      const code = await exited;
+      clearTimeout(force);
+      return code;
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value, or throws with the last seen state at the deadline. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  withinMs = 60_000,
+  everyMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${what} did not happen within ${withinMs} ms${last ? ` (last error: ${String(last)})` : ''}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

@@ -1,0 +1,96 @@
+import type { IncomingMessage } from 'node:http';
+import { compileRoute, fromResult, matchRoute, toEvent } from '../../../local/http-api';
+
+const invoke = async () => ({ ok: true as const, result: null });
+const routes = [
+  'POST /tasks',
+  'GET /tasks/{id}',
+  'DELETE /tasks/{id}',
+  'GET /tasks/stats',
+  'ANY /files/{path+}',
+].map((routeKey) => compileRoute({ routeKey, invoke }));
+
+function request(headers: string[], url = '/tasks?a=1&a=2&b=x', method = 'POST'): IncomingMessage {
+  return { url, method, rawHeaders: headers, httpVersion: '1.1' } as unknown as IncomingMessage;
+}
+
+describe('Function: matchRoute', () => {
+  it('matches a method and a path parameter, decoding it', () => {
+    const match = matchRoute(routes, 'GET', '/tasks/abc%20d');
+    expect(match?.route.routeKey).toBe('GET /tasks/{id}');
+    expect(match?.pathParameters).toEqual({ id: 'abc d' });
+  });
+
+  it('prefers a literal segment over a parameter', () => {
+    expect(matchRoute(routes, 'GET', '/tasks/stats')?.route.routeKey).toBe('GET /tasks/stats');
+  });
+
+  it('matches a greedy parameter with ANY', () => {
+    const match = matchRoute(routes, 'PUT', '/files/a/b/c.txt');
+    expect(match?.pathParameters).toEqual({ path: 'a/b/c.txt' });
+  });
+
+  it('matches nothing for another method or path', () => {
+    expect(matchRoute(routes, 'PUT', '/tasks')).toBeUndefined();
+    expect(matchRoute(routes, 'GET', '/nowhere')).toBeUndefined();
+  });
+});
+
+describe('Function: toEvent', () => {
+  it('builds a payload 2.0 event: lower-case headers with repeats comma-joined, query and cookies', () => {
+    // Act
+    const event = toEvent(
+      request(['Content-Type', 'application/json', 'X-Tag', 'a', 'x-tag', 'b', 'Cookie', 's=1; t=2']),
+      Buffer.from('{"a":1}'),
+      'POST /tasks',
+      {},
+      '127.0.0.1',
+    );
+
+    // Assess
+    expect(event).toMatchObject({
+      version: '2.0',
+      routeKey: 'POST /tasks',
+      rawPath: '/tasks',
+      rawQueryString: 'a=1&a=2&b=x',
+      headers: { 'content-type': 'application/json', 'x-tag': 'a,b' },
+      cookies: ['s=1', 't=2'],
+      queryStringParameters: { a: '1,2', b: 'x' },
+      requestContext: { http: { method: 'POST', path: '/tasks', sourceIp: '127.0.0.1' }, stage: '$default' },
+      body: '{"a":1}',
+      isBase64Encoded: false,
+    });
+  });
+
+  it('base64-encodes a body whose content type is not text', () => {
+    const event = toEvent(
+      request(['Content-Type', 'application/octet-stream']),
+      Buffer.from([0xff, 0x00]),
+      'POST /tasks',
+      {},
+      '',
+    );
+    expect(event).toMatchObject({ body: '/wA=', isBase64Encoded: true });
+  });
+});
+
+describe('Function: fromResult', () => {
+  it('maps a structured result: status, lower-case headers, cookies and a base64 body', () => {
+    const mapped = fromResult({
+      statusCode: 201,
+      headers: { 'Content-Type': 'image/png' },
+      cookies: ['a=1'],
+      body: Buffer.from('png').toString('base64'),
+      isBase64Encoded: true,
+    });
+    expect(mapped.status).toBe(201);
+    expect(mapped.headers).toEqual({ 'content-type': 'image/png', 'set-cookie': ['a=1'] });
+    expect(mapped.body.toString()).toBe('png');
+  });
+
+  it('takes a result without statusCode as a 200 JSON body', () => {
+    const mapped = fromResult({ ok: true });
+    expect(mapped).toMatchObject({ status: 200, headers: { 'content-type': 'application/json' } });
+    expect(mapped.body.toString()).toBe('{"ok":true}');
+  });
+});
