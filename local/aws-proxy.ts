@@ -30,8 +30,11 @@ export interface ProxyReply {
 export interface AwsInterceptor {
   /** Before forwarding: return a reply to answer in the emulator's place, or nothing to forward. */
   before?(call: AwsCall): ProxyReply | undefined | Promise<ProxyReply | undefined>;
-  /** After the emulator answered, before the caller gets the answer. */
-  after?(call: AwsCall, status: number): void | Promise<void>;
+  /**
+   * After the emulator answered, before the caller gets the answer. Returning `'hang'` keeps the answer from
+   * the caller (whose worker is being killed).
+   */
+  after?(call: AwsCall, status: number): 'hang' | undefined | Promise<'hang' | undefined>;
 }
 
 export interface AwsProxy {
@@ -53,7 +56,8 @@ export function operationOf(headers: http.IncomingHttpHeaders, body: Buffer): st
 
 function appIdOf(headers: http.IncomingHttpHeaders): string | undefined {
   const ua = `${headers['x-amz-user-agent'] ?? ''} ${headers['user-agent'] ?? ''}`;
-  return /(?:^|\s)app\/([^\s]+)/.exec(ua)?.[1];
+  // The runtime sets `<LogicalId>.<n>`; libraries may append their own suffix (Powertools adds `-PT-…`).
+  return /(?:^|\s)app\/([A-Za-z0-9]+\.\d+)/.exec(ua)?.[1];
 }
 
 async function listen(server: http.Server): Promise<number> {
@@ -106,8 +110,8 @@ export async function startAwsProxy(options: {
               const out: Buffer[] = [];
               up.on('data', (c: Buffer) => out.push(c));
               up.on('end', async () => {
-                await options.interceptor?.after?.(call, up.statusCode ?? 0);
-                if (res.destroyed) return;
+                const verdict = await options.interceptor?.after?.(call, up.statusCode ?? 0);
+                if (verdict === 'hang' || res.destroyed) return;
                 res.writeHead(up.statusCode ?? 502, up.headers);
                 res.end(Buffer.concat(out));
               });

@@ -113,6 +113,8 @@ export class SqsEventSource {
     private readonly sqs: SQSClient,
     private readonly invoke: (event: { Records: SQSRecord[] }) => Promise<InvokeResult>,
     private readonly log: (line: string) => void,
+    /** Fault injection: whether to deliver a message a second time, in its own invocation. */
+    private readonly deliverTwice: () => boolean = () => false,
   ) {}
 
   public start(): void {
@@ -167,11 +169,15 @@ export class SqsEventSource {
         continue;
       }
       if (messages.length === 0) continue;
-      const run = this.handle(messages.map((m) => toRecord(m, this.settings))).finally(() => {
-        this.running.delete(run);
-        this.slotFreed?.();
-      });
-      this.running.add(run);
+      const records = messages.map((m) => toRecord(m, this.settings));
+      const twice = records.filter(() => this.deliverTwice());
+      for (const batch of twice.length > 0 ? [records, twice] : [records]) {
+        const run = this.handle(batch).finally(() => {
+          this.running.delete(run);
+          this.slotFreed?.();
+        });
+        this.running.add(run);
+      }
     }
   }
 

@@ -40,6 +40,12 @@ export const FAULT_NAMES = [
   'agentTimeout',
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
+export type InjectedFaults = Record<FaultName, number> & { readonly completionWritesThrottled: number };
+
+export const NO_FAULTS: InjectedFaults = {
+  ...(Object.fromEntries(FAULT_NAMES.map((f) => [f, 0])) as Record<FaultName, number>),
+  completionWritesThrottled: 0,
+};
 
 /** mulberry32: a small, seedable generator, so that a chaos run can be repeated. */
 export function seededRandom(seed: number): () => number {
@@ -120,11 +126,20 @@ export class FaultInjector implements AwsInterceptor {
     return true;
   }
 
-  public injected(): Record<FaultName, number> {
-    return Object.fromEntries(FAULT_NAMES.map((f) => [f, this.counts.get(f) ?? 0])) as Record<
-      FaultName,
-      number
-    >;
+  /**
+   * Throttled consumer completion writes. When the SDK's retries run out on one, the consumer fails the delivery
+   * after its agent ran, and the retry runs the agent again: the same at-least-once window as a death there.
+   */
+  private completionWritesThrottled = 0;
+
+  public injected(): InjectedFaults {
+    return {
+      ...(Object.fromEntries(FAULT_NAMES.map((f) => [f, this.counts.get(f) ?? 0])) as Record<
+        FaultName,
+        number
+      >),
+      completionWritesThrottled: this.completionWritesThrottled,
+    };
   }
 
   public before(call: AwsCall): ProxyReply | undefined {
@@ -138,6 +153,7 @@ export class FaultInjector implements AwsInterceptor {
       return jsonError(500, 'com.amazonaws.sqs#InternalError', 'injected fault: SendMessage failed');
     }
     if (call.service === 'dynamodb' && this.roll('dynamodbThrottle')) {
+      if (role === 'consumer' && consumerWrite(call) === 'completion') this.completionWritesThrottled += 1;
       return jsonError(
         400,
         'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
@@ -156,10 +172,24 @@ export class FaultInjector implements AwsInterceptor {
     return undefined;
   }
 
-  public after(call: AwsCall, status: number): void {
-    if (status !== 200 || !call.appId || this.hooks.roleOf(call.appId) !== 'consumer') return;
+  public after(call: AwsCall, status: number): 'hang' | undefined {
+    if (status !== 200 || !call.appId || this.hooks.roleOf(call.appId) !== 'consumer') return undefined;
     const write = consumerWrite(call);
-    if (write === 'claim' && this.roll('dieBeforeAgent')) this.hooks.killWorker(call.appId);
-    if (write === 'completion' && this.roll('dieAfterCompletion')) this.hooks.killWorker(call.appId);
+    const dies =
+      (write === 'claim' && this.roll('dieBeforeAgent')) ||
+      (write === 'completion' && this.roll('dieAfterCompletion'));
+    if (!dies) return undefined;
+    this.hooks.killWorker(call.appId);
+    return 'hang';
+  }
+
+  /** The demo agents' hook: a slow answer, or one that never comes within the agent's timeout. */
+  public async agentDelay(agentTimeoutSeconds: number): Promise<void> {
+    const ms = this.roll('agentTimeout')
+      ? agentTimeoutSeconds * 1000 + 1000
+      : this.roll('slowAgent')
+        ? (this.plan.slowAgentMs ?? 500)
+        : 0;
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
   }
 }

@@ -37,6 +37,8 @@ export interface PoolOptions {
 const WORKER_FILE = path.join(__dirname, 'lambda-worker.cjs');
 
 interface Environment {
+  /** The SDK's app id in this environment (AWS_SDK_UA_APP_ID): names the environment in AWS calls. */
+  readonly appId: string;
   readonly worker: Worker;
   readonly ready: Promise<LambdaError | undefined>;
   pending?: { id: number; settle: (r: InvokeResult) => void };
@@ -48,6 +50,7 @@ export class LambdaPool {
   private readonly waiting: Array<(env: Environment) => void> = [];
   private readonly maxWorkers: number;
   private nextId = 1;
+  private nextEnvironment = 1;
   private stopped = false;
 
   public constructor(
@@ -84,11 +87,12 @@ export class LambdaPool {
       memorySize: this.fn.memorySize,
       logGroupName: this.fn.logGroupName,
     };
+    const appId = `${this.fn.logicalId.slice(0, 40)}.${this.nextEnvironment++}`;
     const worker = new Worker(WORKER_FILE, {
       workerData: init,
       // No TypeScript loader in an environment: it runs the bundle as the Lambda runtime does.
       execArgv: [],
-      env: { ...this.fn.env },
+      env: { ...this.fn.env, AWS_SDK_UA_APP_ID: appId },
       stdout: true,
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: Math.max(this.fn.memorySize, 128) },
@@ -96,7 +100,7 @@ export class LambdaPool {
     this.pipe(worker.stdout);
     this.pipe(worker.stderr);
     let onReady: (error: LambdaError | undefined) => void = () => {};
-    const env: Environment = { worker, ready: new Promise((resolve) => (onReady = resolve)) };
+    const env: Environment = { appId, worker, ready: new Promise((resolve) => (onReady = resolve)) };
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'ready') onReady(undefined);
       else if (message.type === 'init-error') onReady(message.error);
@@ -204,6 +208,17 @@ export class LambdaPool {
     if (this.all.has(env)) this.release(env);
     else this.replace(env);
     return result;
+  }
+
+  /** Whether an environment of this pool has this app id. */
+  public owns(appId: string): boolean {
+    return [...this.all].some((env) => env.appId === appId);
+  }
+
+  /** Kills an environment mid-invocation, as a crash would: its invocation fails and the environment is replaced. */
+  public kill(appId: string): void {
+    const env = [...this.all].find((e) => e.appId === appId);
+    if (env) void env.worker.terminate();
   }
 
   public async stop(): Promise<void> {

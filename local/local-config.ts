@@ -7,6 +7,10 @@ export interface LocalConfigOptions {
   readonly agentsUrl: string;
   /** @default 5 */
   readonly maxReceiveCount?: number;
+  /** Consumer timeout; the chaos run shortens it so that a dead consumer's message returns within seconds. @default 75 */
+  readonly consumerTimeoutSeconds?: number;
+  /** Timeout of every agent but `sleep`. @default 10 */
+  readonly agentTimeoutSeconds?: number;
 }
 
 /** Long enough for the longest demo `sleep` (60 s) plus its HTTP round trip. */
@@ -21,7 +25,10 @@ export function localStackConfig(options: LocalConfigOptions): StackConfig {
       {
         kind: 'http' as const,
         url: `${options.agentsUrl}/${type}`,
-        timeoutSeconds: type === 'sleep' ? SLEEP_AGENT_TIMEOUT_SECONDS : 10,
+        timeoutSeconds:
+          type === 'sleep' && options.consumerTimeoutSeconds === undefined
+            ? SLEEP_AGENT_TIMEOUT_SECONDS
+            : (options.agentTimeoutSeconds ?? 10),
       },
     ]),
   );
@@ -31,7 +38,7 @@ export function localStackConfig(options: LocalConfigOptions): StackConfig {
     maxReceiveCount: options.maxReceiveCount ?? 5,
     backoffBaseSeconds: 1,
     backoffCapSeconds: 5,
-    consumerTimeoutSeconds: LOCAL_CONSUMER_TIMEOUT_SECONDS,
+    consumerTimeoutSeconds: options.consumerTimeoutSeconds ?? LOCAL_CONSUMER_TIMEOUT_SECONDS,
     logLevel: 'INFO',
   };
 }

@@ -76,7 +76,8 @@ async function createQueues(ctx: IntrinsicContext, sqs: SQSClient): Promise<stri
       await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
     } catch (error) {
       const name = (error as { name?: string }).name ?? '';
-      if (!(error instanceof QueueNameExists) && !/QueueNameExists|QueueAlreadyExists/.test(name)) throw error;
+      if (!(error instanceof QueueNameExists) && !/QueueNameExists|QueueAlreadyExists/.test(name))
+        throw error;
       // A persisted queue from an earlier configuration: bring its attributes up to date.
       const { FifoQueue: _fifo, ...settable } = attributes;
       await sqs.send(

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { startAwsProxy } from './aws-proxy';
 import { type DemoAgents, startDemoAgents } from './demo-agents';
 import {
   type AwsEmulator,
@@ -17,6 +18,7 @@ import {
   startDynamoEmulator,
 } from './emulators';
 import { SqsEventSource } from './event-source';
+import { FaultInjector, type FaultPlan, type InjectedFaults, NO_FAULTS } from './faults';
 import { localFunctions } from './functions';
 import { type HttpRoute, type LocalHttpApi, startHttpApi } from './http-api';
 import { type IntrinsicContext, resolveIntrinsics, resolveString, UnresolvableError } from './intrinsics';
@@ -24,6 +26,7 @@ import { LambdaPool } from './lambda-pool';
 import { localStackConfig } from './local-config';
 import { localResources } from './physical-ids';
 import { createResources } from './resources';
+import { startSchedules } from './schedules';
 import { synthesize } from './synth';
 import { resourcesOfType, type Template } from './template';
 
@@ -46,6 +49,12 @@ export interface LocalRuntimeOptions {
   readonly maxWorkersPerFunction?: number;
   /** Where log lines go. @default console.log */
   readonly log?: (line: string) => void;
+  /** Faults to inject (local/faults.ts). @default - none */
+  readonly faults?: FaultPlan;
+  /** Shorter consumer and agent timeouts, for runs that kill consumers. @default - see local-config.ts */
+  readonly timeouts?: { readonly consumerSeconds?: number; readonly agentSeconds?: number };
+  /** Run every scheduled rule at this interval instead of its own rate. @default - the rule's rate */
+  readonly scheduleIntervalSeconds?: number;
 }
 
 export interface QueueStatus {
@@ -80,6 +89,15 @@ export interface LocalRuntime {
   /** What the synth took from its cache: nothing, the Lambda bundles, or the whole template. */
   readonly synthCache: 'none' | 'bundles' | 'template';
   status(): RuntimeStatus;
+  /** Faults injected so far, by name (all zero without a fault plan). */
+  faultsInjected(): InjectedFaults;
+  /** Successful agent executions per task id (only with the built-in demo agents). */
+  agentSuccesses(): ReadonlyMap<string, number>;
+  /** Bodies of every message of a queue (named by its URL), visible or not: for checks, not for consumers. */
+  queueMessages(queueUrl: string): string[];
+  /** AWS calls the functions made, keyed `service:Operation`. */
+  awsCalls(): Record<string, number>;
+  resetAwsCalls(): void;
   stop(): Promise<void>;
 }
 
@@ -159,11 +177,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(persist && { dbPath: path.join(persist, 'dynamodb') }),
     });
     dynamoStarting.catch(() => {});
+    // The roles and pools are known only after the synth; the injector looks them up when a fault fires.
+    const pools = new Map<string, LambdaPool>();
+    const roles = new Map<string, 'producer' | 'consumer' | 'other'>();
+    const poolOfApp = (appId: string) => [...new Set(pools.values())].find((p) => p.owns(appId));
+    const faults = options.faults
+      ? new FaultInjector(options.faults, {
+          killWorker: (appId) => poolOfApp(appId)?.kill(appId),
+          roleOf: (appId) => roles.get(appId.slice(0, appId.lastIndexOf('.'))) ?? 'other',
+        })
+      : undefined;
+    const agentSeconds = options.timeouts?.agentSeconds ?? 10;
     let agents: DemoAgents | undefined;
     if (!options.agentsUrl) {
       // The port next to the API's when free: a stable agents URL keeps the synth cache valid across runs.
       const preferred = await reservePort(port + 1, '').catch(() => 0);
-      agents = await startDemoAgents({ port: preferred });
+      agents = await startDemoAgents({
+        port: preferred,
+        ...(faults && { beforeAnswer: () => faults.agentDelay(agentSeconds) }),
+      });
       stops.push(agents.close);
     }
     const agentsUrl = options.agentsUrl ?? agents!.url;
@@ -173,7 +205,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     stops.push(aws.stop);
 
-    const config = localStackConfig({ agentsUrl, maxReceiveCount: options.maxReceiveCount });
+    // Functions reach the emulators through a proxy that counts their calls and injects faults. Queue URLs
+    // name the proxy too: the SQS client sends each call to its queue URL's host.
+    const proxy = await startAwsProxy({
+      targets: { sqs: aws.endpoint, dynamodb: `http://127.0.0.1:${dynamodbPort}` },
+      interceptor: faults,
+    });
+    stops.push(proxy.close);
+
+    const config = localStackConfig({
+      agentsUrl,
+      maxReceiveCount: options.maxReceiveCount,
+      consumerTimeoutSeconds: options.timeouts?.consumerSeconds,
+      agentTimeoutSeconds: options.timeouts?.agentSeconds,
+    });
     const assembly = await synthesize({ outdir: options.outdir ?? path.join(ROOT, 'cdk.local.out'), config });
     const dynamo: DynamoEmulator = await dynamoStarting;
 
@@ -187,7 +232,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         region: REGION,
         accountId: ACCOUNT_ID,
         stackName: assembly.stackName,
-        awsEndpoint: aws.endpoint,
+        awsEndpoint: proxy.endpoint('sqs'),
         apiUrl,
       }),
     };
@@ -201,12 +246,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await createResources(ctx, { sqs, dynamodb, fauxqs: aws.server });
 
     const maxWorkers = options.maxWorkersPerFunction ?? 4;
-    const pools = new Map<string, LambdaPool>();
     const functions = localFunctions(ctx, assembly.codePaths, {
-      aws: aws.endpoint,
-      dynamodb: dynamo.endpoint,
+      aws: proxy.endpoint('sqs'),
+      dynamodb: proxy.endpoint('dynamodb'),
     });
     for (const fn of functions) {
+      roles.set(
+        fn.logicalId.slice(0, 40),
+        fn.env.AGENTS !== undefined ? 'consumer' : fn.env.TASK_TYPES !== undefined ? 'producer' : 'other',
+      );
       const pool = new LambdaPool(fn, { maxWorkers, log });
       pools.set(fn.name, pool);
       pools.set(fn.arn, pool);
@@ -255,6 +303,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         sqs,
         (event) => pool.invoke(event),
         log,
+        () => faults?.roll('duplicateDelivery') ?? false,
       );
       sources.push(source);
       stops.push(() => source.stop());
@@ -287,10 +336,36 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       });
     }
 
+    // Not in the template: tells local tools (taskq dlq) where the stack's resources are.
+    let outputs: Record<string, string> = {};
+    routes.push({
+      routeKey: 'GET /_local/stack',
+      invoke: async () => ({
+        ok: true,
+        result: {
+          statusCode: 200,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            stackName: assembly.stackName,
+            outputs,
+            endpoints: { sqs: aws.endpoint, dynamodb: dynamo.endpoint },
+            region: REGION,
+          }),
+        },
+      }),
+    });
+
     await Promise.all(warming);
     const api: LocalHttpApi = await startHttpApi({ port, routes, log });
     stops.push(api.stop);
     for (const source of sources) source.start();
+    const schedules = startSchedules(ctx, poolFor, {
+      intervalSeconds: options.scheduleIntervalSeconds,
+      log,
+      notEmulated,
+    });
+    stops.push(async () => schedules.stop());
+    outputs = resolveOutputs(ctx, api.url);
 
     const queueIds = resourcesOfType(ctx.template, 'AWS::SQS::Queue').map(([id]) => id);
     return {
@@ -301,7 +376,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       stackName: assembly.stackName,
       taskTypes: Object.keys(config.agents ?? {}),
       routes: routes.map((r) => r.routeKey),
-      outputs: resolveOutputs(ctx, api.url),
+      outputs,
       notEmulated,
       synthCache: assembly.cached,
       status: () => {
@@ -319,6 +394,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           sources.reduce((n, s) => n + s.stats[key], 0);
         return { queues, inFlight: sum('inFlight'), succeeded: sum('succeeded'), failed: sum('failed') };
       },
+      faultsInjected: () => faults?.injected() ?? NO_FAULTS,
+      agentSuccesses: () => agents?.successes() ?? new Map(),
+      queueMessages: (queueUrl) => {
+        const messages = aws.server.inspectQueue(queueUrl.slice(queueUrl.lastIndexOf('/') + 1))?.messages;
+        if (!messages) return [];
+        return [...messages.ready, ...messages.delayed, ...messages.inflight.map((m) => m.message)].map(
+          (m) => m.body,
+        );
+      },
+      awsCalls: () => proxy.counts(),
+      resetAwsCalls: () => proxy.resetCounts(),
       stop: stopAll,
     };
   } catch (error) {

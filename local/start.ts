@@ -3,8 +3,10 @@
  *
  *   npm start -- [--port 3000] [--aws-port 4566] [--dynamodb-port 8000] [--persist DIR]
  */
+
 import { Command, InvalidArgumentError } from 'commander';
 import { JavaMissingError } from './emulators';
+import { type FaultPlan, parseFaultPlan } from './faults';
 import { type LocalRuntime, PortInUseError, type RuntimeStatus, startLocalRuntime } from './runtime';
 import { type StatusLine, startStatusLine } from './status-line';
 
@@ -54,6 +56,12 @@ async function main(): Promise<void> {
     .option('--max-receive-count <n>', 'deliveries before a message goes to its DLQ', positiveInteger, 5)
     .option('--agents-url <url>', 'use agents already running at this base URL instead of the demo agents')
     .option('--outdir <dir>', 'CDK output folder (also the bundle cache)')
+    .option(
+      '--faults <spec>',
+      'inject faults, e.g. "dynamodbThrottle=0.05,dieAfterAgent=0.02" or "all=0.02" (see local/faults.ts)',
+      parseFaultPlan,
+    )
+    .option('--consumer-timeout <seconds>', 'shorter consumer timeout (default 75)', positiveInteger)
     .parse();
   const opts = program.opts<{
     port: number;
@@ -63,6 +71,8 @@ async function main(): Promise<void> {
     maxReceiveCount: number;
     agentsUrl?: string;
     outdir?: string;
+    faults?: FaultPlan;
+    consumerTimeout?: number;
   }>();
 
   // Until the runtime is up, a signal exits at once; the exit hook still stops DynamoDB Local's JVM.
@@ -83,6 +93,13 @@ async function main(): Promise<void> {
       agentsUrl: opts.agentsUrl,
       outdir: opts.outdir,
       log,
+      faults: opts.faults,
+      ...(opts.consumerTimeout && {
+        timeouts: {
+          consumerSeconds: opts.consumerTimeout,
+          agentSeconds: Math.max(1, opts.consumerTimeout - 2),
+        },
+      }),
     });
   } catch (error) {
     if (error instanceof JavaMissingError || error instanceof PortInUseError) {
