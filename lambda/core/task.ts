@@ -63,36 +63,26 @@ export interface TaskEnvelope {
   readonly request_hash: string;
 }
 
-/** What GET /tasks/{id} returns. Internal bookkeeping fields stay private. */
-export interface TaskView {
-  readonly task_id: string;
-  readonly type: string;
-  readonly priority: Priority;
-  readonly status: TaskStatus;
-  readonly attempts: number;
-  readonly created_at: string;
-  readonly updated_at: string;
-  readonly started_at?: string;
-  readonly finished_at?: string;
-  readonly result?: unknown;
-  readonly error?: TaskError;
-}
+/** The fields GET /tasks/{id} returns. Internal bookkeeping fields stay private. */
+export const VIEW_FIELDS = [
+  'task_id',
+  'type',
+  'priority',
+  'status',
+  'attempts',
+  'created_at',
+  'updated_at',
+  'started_at',
+  'finished_at',
+  'result',
+  'error',
+] as const;
+export type TaskView = Pick<TaskRecord, (typeof VIEW_FIELDS)[number]>;
 
 export function toTaskView(record: TaskRecord): TaskView {
-  const { task_id, type, priority, status, attempts, created_at, updated_at } = record;
-  return {
-    task_id,
-    type,
-    priority,
-    status,
-    attempts,
-    created_at,
-    updated_at,
-    ...(record.started_at !== undefined && { started_at: record.started_at }),
-    ...(record.finished_at !== undefined && { finished_at: record.finished_at }),
-    ...(record.result !== undefined && { result: record.result }),
-    ...(record.error !== undefined && { error: record.error }),
-  };
+  return Object.fromEntries(
+    VIEW_FIELDS.filter((field) => record[field] !== undefined).map((field) => [field, record[field]]),
+  ) as TaskView;
 }
 
 /** A task id is a UUID; anything else cannot name a task. */
