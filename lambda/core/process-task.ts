@@ -10,7 +10,13 @@
  */
 import type { AgentInvoker, TaskStore, TierQueue } from './ports';
 import { type BackoffPolicy, backoffSeconds, isLastDelivery } from './retry-policy';
-import { ENVELOPE_SCHEMA_VERSION, TASK_ID_PATTERN, type TaskEnvelope, type TaskError } from './task';
+import {
+  ENVELOPE_SCHEMA_VERSION,
+  TASK_ID_PATTERN,
+  type TaskEnvelope,
+  type TaskError,
+  TaskStatus,
+} from './task';
 import { skipReason } from './transitions';
 
 export interface ProcessSettings {
@@ -121,7 +127,17 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     // A second copy of a message whose task is running must not be deleted: with SQS, deleting any copy
     // deletes the message, and the running attempt may still need it for its retry. Leave it invisible;
     // it comes back after the visibility timeout, when the running attempt is over either way.
-    return reason === 'running' ? 'retry' : 'ack';
+    if (reason === 'running') return 'retry';
+    // A FAILED task's message belongs in the DLQ. Deleting this copy could delete the message that SQS was
+    // about to redrive there (its retries ran out), so park a copy on the DLQ first.
+    if (reason === 'finished' && claim.current.status === TaskStatus.FAILED) {
+      await deps.queue.deadLetter(
+        delivery.body,
+        claim.current.error ?? { code: 'TaskFailed', message: 'the task had already failed' },
+        envelope.task_id,
+      );
+    }
+    return 'ack';
   }
   const attempt = claim.attempt;
   const enqueuedMs = Date.parse(envelope.created_at);

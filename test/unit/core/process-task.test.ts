@@ -321,7 +321,6 @@ describe('Function: processDelivery', () => {
 
     it.each<[string, Partial<TaskRecord>, string]>([
       ['succeeded', { status: 'SUCCEEDED', attempts: 1 }, 'finished'],
-      ['failed', { status: 'FAILED', attempts: 1 }, 'finished'],
       ['cancelled', { status: 'CANCELLED' }, 'cancelled'],
       ['owned by another enqueue attempt', { enqueue_id: 'enqueue-winner' }, 'superseded'],
     ])('acks a delivery of a task %s without calling the agent', async (_name, state, reason) => {
@@ -338,6 +337,23 @@ describe('Function: processDelivery', () => {
       expect(task()).toEqual(before);
       expect(queue.operations).toEqual([]);
       expect(events).toEqual([expect.objectContaining({ transition: 'skipped', detail: reason })]);
+    });
+
+    it('parks a copy on the DLQ before acking a delivery of a FAILED task, so its message is never lost', async () => {
+      // Prepare: a duplicate copy of a message whose retries just ran out
+      const error = { code: 'AgentHttp503', message: 'down' };
+      const before: TaskRecord = { ...queued, status: 'FAILED', attempts: 5, error };
+      const { agents, queue, deps, task } = setup(undefined, [before]);
+      const d = delivery({ receiveCount: 5 });
+
+      // Act
+      const outcome = await processDelivery(d, deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(agents.requests).toEqual([]);
+      expect(task()).toEqual(before);
+      expect(queue.operations).toEqual([{ op: 'deadLetter', body: d.body, error, taskId: before.task_id }]);
     });
 
     it('reclaims a RUNNING task whose lease expired, because its consumer died', async () => {
