@@ -98,6 +98,15 @@ const jsonError = (status: number, type: string, message: string): ProxyReply =>
   headers: { 'x-amzn-query-error': `${type.split('#')[1]};Sender` },
 });
 
+/** The task id a DynamoDB request names in its Key. */
+function taskIdOf(call: AwsCall): string | undefined {
+  try {
+    return (JSON.parse(call.body.toString('utf8')) as { Key?: { task_id?: { S?: string } } }).Key?.task_id?.S;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What a DynamoDB UpdateItem of the consumer is, from its expression. */
 function consumerWrite(call: AwsCall): 'claim' | 'completion' | undefined {
   if (call.service !== 'dynamodb' || call.operation !== 'UpdateItem') return undefined;
@@ -131,6 +140,19 @@ export class FaultInjector implements AwsInterceptor {
    * after its agent ran, and the retry runs the agent again: the same at-least-once window as a death there.
    */
   private completionWritesThrottled = 0;
+
+  /** Claims not yet followed by their completion write, by task id. */
+  private readonly openClaims = new Map<string, number>();
+  /** Per task: attempts claimed while an earlier claim never recorded its outcome (a death, a time-out, a failed write). */
+  private readonly interrupted = new Map<string, number>();
+
+  /**
+   * Attempts that started while an earlier attempt of the same task had not recorded its outcome: the only way a
+   * task's agent can run twice. The chaos run checks each extra execution against these.
+   */
+  public interruptedAttempts(): ReadonlyMap<string, number> {
+    return this.interrupted;
+  }
 
   public injected(): InjectedFaults {
     return {
@@ -175,6 +197,13 @@ export class FaultInjector implements AwsInterceptor {
   public after(call: AwsCall, status: number): 'hang' | undefined {
     if (status !== 200 || !call.appId || this.hooks.roleOf(call.appId) !== 'consumer') return undefined;
     const write = consumerWrite(call);
+    const taskId = write ? taskIdOf(call) : undefined;
+    if (taskId && write === 'claim') {
+      const open = this.openClaims.get(taskId) ?? 0;
+      if (open > 0) this.interrupted.set(taskId, (this.interrupted.get(taskId) ?? 0) + 1);
+      this.openClaims.set(taskId, 1);
+    }
+    if (taskId && write === 'completion') this.openClaims.delete(taskId);
     const dies =
       (write === 'claim' && this.roll('dieBeforeAgent')) ||
       (write === 'completion' && this.roll('dieAfterCompletion'));

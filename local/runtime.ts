@@ -91,6 +91,8 @@ export interface LocalRuntime {
   status(): RuntimeStatus;
   /** Faults injected so far, by name (all zero without a fault plan). */
   faultsInjected(): InjectedFaults;
+  /** Per task, attempts claimed while an earlier attempt had not recorded its outcome (with a fault plan only). */
+  interruptedAttempts(): ReadonlyMap<string, number>;
   /** Successful agent executions per task id (only with the built-in demo agents). */
   agentSuccesses(): ReadonlyMap<string, number>;
   /** Bodies of every message of a queue (named by its URL), visible or not: for checks, not for consumers. */
@@ -395,6 +397,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         return { queues, inFlight: sum('inFlight'), succeeded: sum('succeeded'), failed: sum('failed') };
       },
       faultsInjected: () => faults?.injected() ?? NO_FAULTS,
+      interruptedAttempts: () => faults?.interruptedAttempts() ?? new Map(),
       agentSuccesses: () => agents?.successes() ?? new Map(),
       queueMessages: (queueUrl) => {
         const messages = aws.server.inspectQueue(queueUrl.slice(queueUrl.lastIndexOf('/') + 1))?.messages;
