@@ -115,7 +115,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     maxReceiveCount,
     faults: options.faults,
     // Short timeouts keep a dead consumer's message coming back within seconds.
-    timeouts: { consumerSeconds: 4, agentSeconds: 2 },
+    timeouts: { consumerSeconds: 10, agentSeconds: 3 },
     scheduleIntervalSeconds: 3,
     log: () => {},
   });
