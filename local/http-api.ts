@@ -3,6 +3,7 @@
  * payload format 2.0 events and responses. Authorizers are not enforced.
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -71,9 +72,18 @@ export function matchRoute(
   const best = candidates[0];
   if (!best) return undefined;
   const pathParameters = Object.fromEntries(
-    best.route.params.map((name, i) => [name, decodeURIComponent(best.match![i + 1]!)]),
+    best.route.params.map((name, i) => [name, safeDecode(best.match![i + 1]!)]),
   );
   return { route: best.route, pathParameters };
+}
+
+/** A malformed escape (`%zz`) is passed on as written; the handler judges the value. */
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 function errorBody(code: string, message: string): string {
@@ -136,7 +146,8 @@ export function toEvent(
   for (const [key, value] of url.searchParams)
     query[key] = query[key] === undefined ? value : `${query[key]},${value}`;
   const now = new Date();
-  const text = body.length === 0 || TEXT_MEDIA_TYPE.test(headers['content-type'] ?? '');
+  // A text body that is not valid UTF-8 travels base64-encoded, so the handler sees its real bytes.
+  const text = body.length === 0 || (TEXT_MEDIA_TYPE.test(headers['content-type'] ?? '') && isUtf8(body));
   return {
     version: '2.0',
     routeKey,

@@ -21,6 +21,10 @@ describe('Function: matchRoute', () => {
     expect(match?.pathParameters).toEqual({ id: 'abc d' });
   });
 
+  it('passes a malformed escape on as written instead of failing', () => {
+    expect(matchRoute(routes, 'GET', '/tasks/%zz')?.pathParameters).toEqual({ id: '%zz' });
+  });
+
   it('prefers a literal segment over a parameter', () => {
     expect(matchRoute(routes, 'GET', '/tasks/stats')?.route.routeKey).toBe('GET /tasks/stats');
   });
@@ -71,6 +75,17 @@ describe('Function: toEvent', () => {
       '',
     );
     expect(event).toMatchObject({ body: '/wA=', isBase64Encoded: true });
+  });
+
+  it('base64-encodes a JSON body that is not valid UTF-8, so the handler sees its real bytes', () => {
+    const event = toEvent(
+      request(['Content-Type', 'application/json']),
+      Buffer.from([0x7b, 0xc3, 0x28, 0x7d]),
+      'POST /tasks',
+      {},
+      '',
+    );
+    expect(event).toMatchObject({ body: 'e8MofQ==', isBase64Encoded: true });
   });
 });
 
