@@ -1,0 +1,111 @@
+/**
+ * Figures 3 and 6, end to end: `count` echo tasks submitted over HTTP at concurrency 32 while the consumers run,
+ * timed from each record's created_at to its finished_at, beside a raw loop that makes the same SQS and DynamoDB
+ * calls and the same agent call with the SDK, without Lambda emulation.
+ */
+import { payloadKB } from './enqueue';
+import { runConcurrent } from './load';
+import { uniqueName } from './raw-path';
+import type { BenchSession, CapturedLine, TaskRecordTimes } from './session';
+import { type LatencySummary, ratio, round, summarize } from './stats';
+
+export const SUBMIT_CONCURRENCY = 32;
+
+export interface EndToEndPoint extends LatencySummary {
+  readonly tasks: number;
+  /** From the first enqueue to the last finish. */
+  readonly wallSeconds: number;
+  readonly tasksPerSecond: number;
+}
+
+export interface EndToEndRun {
+  readonly tasks: number;
+  readonly runtime: EndToEndPoint;
+  readonly raw: EndToEndPoint;
+  /** runtime tasks/s ÷ raw tasks/s. */
+  readonly throughputRatio: number;
+  /** What the cost figure needs from the runtime's run. */
+  readonly detail: {
+    readonly logLines: CapturedLine[];
+    readonly awsCalls?: Record<string, number>;
+    readonly records: TaskRecordTimes[];
+    readonly rawBatchMs: number[];
+    readonly rawBatchSizes: number[];
+  };
+}
+
+function endToEndPoint(createdMs: number[], finishedMs: number[]): EndToEndPoint {
+  const latencies = createdMs.map((c, i) => finishedMs[i]! - c);
+  const wallMs = Math.max(...finishedMs) - Math.min(...createdMs);
+  return {
+    tasks: createdMs.length,
+    ...summarize(latencies),
+    wallSeconds: round(wallMs / 1000, 2),
+    tasksPerSecond: round((createdMs.length / wallMs) * 1000),
+  };
+}
+
+async function runtimeRun(session: BenchSession, count: number, timeoutMs: number) {
+  await session.waitIdle(timeoutMs);
+  const counting = session.awsCounting;
+  counting?.resetAwsCalls();
+  session.startCapture();
+  const before = session.succeeded();
+  const submitted = await session.submitMany(count, SUBMIT_CONCURRENCY, (i) => ({
+    type: 'echo',
+    payload: payloadKB(i),
+  }));
+  await session.waitSucceeded(before, count, timeoutMs);
+  // The last DeleteMessageBatch and log lines land just after the count moves.
+  await session.waitIdle(timeoutMs);
+  const awsCalls = counting?.awsCalls();
+  const logLines = session.stopCapture();
+  const records = await session.records(submitted.results);
+  const done = records.filter((r) => r.status === 'SUCCEEDED' && r.finished_at);
+  if (done.length !== count) throw new Error(`only ${done.length} of ${count} tasks SUCCEEDED`);
+  const point = endToEndPoint(
+    done.map((r) => Date.parse(r.created_at)),
+    done.map((r) => Date.parse(r.finished_at!)),
+  );
+  return { point, logLines, awsCalls, records };
+}
+
+async function rawRun(session: BenchSession, count: number, loops: number) {
+  const queue = await session.raw.createQueue(uniqueName('bench-raw-e2e'), 60);
+  const consuming = session.raw.consume(queue, count, loops);
+  const submitted = await runConcurrent(count, SUBMIT_CONCURRENCY, () =>
+    session.raw.enqueue(queue, { type: 'echo', payload: payloadKB(0), priority: 'low', delaySeconds: 0 }),
+  );
+  if (submitted.errors > 0) throw new Error(`raw enqueue failed: ${submitted.firstError}`);
+  const consumed = await consuming;
+  const created = submitted.results.map((t) => t.createdMs);
+  const finished = submitted.results.map((t) => consumed.finishedMs.get(t.taskId)!);
+  return { point: endToEndPoint(created, finished), consumed };
+}
+
+export async function endToEnd(
+  session: BenchSession,
+  count: number,
+  options: { rawLoops: number; timeoutMs: number; progress: (line: string) => void },
+): Promise<EndToEndRun> {
+  const runtime = await runtimeRun(session, count, options.timeoutMs);
+  const raw = await rawRun(session, count, options.rawLoops);
+  const run: EndToEndRun = {
+    tasks: count,
+    runtime: runtime.point,
+    raw: raw.point,
+    throughputRatio: ratio(runtime.point.tasksPerSecond, raw.point.tasksPerSecond),
+    detail: {
+      logLines: runtime.logLines,
+      ...(runtime.awsCalls && { awsCalls: runtime.awsCalls }),
+      records: runtime.records,
+      rawBatchMs: raw.consumed.batchMs,
+      rawBatchSizes: raw.consumed.batchSizes,
+    },
+  };
+  options.progress(
+    `  ${count} tasks: runtime ${run.runtime.tasksPerSecond} tasks/s (p50 ${run.runtime.p50Ms} ms, p99 ${run.runtime.p99Ms} ms), ` +
+      `raw ${run.raw.tasksPerSecond} tasks/s (p50 ${run.raw.p50Ms} ms, p99 ${run.raw.p99Ms} ms) → ${run.throughputRatio}×`,
+  );
+  return run;
+}

@@ -1,0 +1,356 @@
+/**
+ * Renders the results as BENCHMARKS.md: every figure beside its same-run baseline, the targets, and the analysis
+ * kept by hand in bench/analysis.md (profiles, misses and optimisations), which is appended as it stands.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { PRICES_USD, TARGET_USD_PER_MILLION } from './cost';
+import type { BenchResults } from './run';
+
+const ANALYSIS = path.join(__dirname, 'analysis.md');
+
+const table = (head: string[], rows: Array<Array<string | number>>) =>
+  [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+
+const met = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? '**met**' : '**missed**');
+
+function missing(r: BenchResults, figure: string): string {
+  const error = r.errors.find((e) => e.figure === figure);
+  return error
+    ? `Not measured in this run: ${error.message}\n`
+    : 'Not measured in this run (not selected).\n';
+}
+
+function summary(r: BenchResults): string {
+  const rows: Array<Array<string | number>> = [];
+  if (r.coldStart) {
+    for (const row of r.coldStart.rows) {
+      rows.push([
+        `1. init (CPU), ${row.handler}`,
+        `${row.handlerBundle.cpuMedianMs} ms`,
+        `${row.floorBundle.cpuMedianMs} ms (floor)`,
+        `${row.ratio}×`,
+        '≤ 1.15×',
+        met(row.meetsTarget),
+      ]);
+    }
+  }
+  const c32 = r.enqueue?.find((e) => e.concurrency === 32);
+  if (c32) {
+    rows.push([
+      '2. enqueue throughput, c=32',
+      `${c32.runtime.requestsPerSecond} rps`,
+      `${c32.raw.requestsPerSecond} rps (raw SDK)`,
+      `${c32.throughputRatio}×`,
+      '≥ 0.6×',
+      met(c32.throughputRatio >= 0.6),
+    ]);
+  }
+  if (r.endToEnd) {
+    rows.push([
+      `3. end to end, ${r.endToEnd.tasks} tasks`,
+      `${r.endToEnd.runtime.tasksPerSecond} tasks/s`,
+      `${r.endToEnd.raw.tasksPerSecond} tasks/s (raw loop)`,
+      `${r.endToEnd.throughputRatio}×`,
+      '—',
+      'n/a',
+    ]);
+  }
+  if (r.isolation) {
+    const [ours, base] = r.isolation.rows;
+    if (ours && base) {
+      rows.push([
+        '4. urgent p99 queue wait, flooded ÷ idle',
+        `${ours.ratio}×`,
+        `${base.ratio}× (one shared queue)`,
+        '—',
+        '≤ 1.5×',
+        met(ours.ratio <= 1.5),
+      ]);
+    }
+  }
+  if (r.cost) {
+    rows.push([
+      '5. US$ per million 1 KB tasks',
+      `$${r.cost.totalUsdPerMillion.toFixed(2)}`,
+      '≈ $6 (REST API + Powertools idempotency + status write; the issue’s estimate, not measured here)',
+      '—',
+      `≤ $${TARGET_USD_PER_MILLION.toFixed(2)}`,
+      met(r.cost.meetsTarget),
+    ]);
+  }
+  if (r.scaling && r.scaling.length > 0) {
+    const larger = r.scaling.length > 1 ? r.scaling.slice(1) : r.scaling;
+    const worst = larger.reduce((w, s) => (s.runtimeLinearity > w.runtimeLinearity ? s : w));
+    const rawWorst = Math.max(...larger.map((s) => s.rawLinearity));
+    const verdict =
+      worst.runtimeLinearity <= 1.25
+        ? '**linear**'
+        : rawWorst >= worst.runtimeLinearity
+          ? 'not linear, but the raw loop slowed as much: the machine'
+          : '**not linear**';
+    rows.push([
+      `6. seconds per task, worst of ${larger.map((s) => s.tasks).join(', ')} ÷ at ${r.scaling[0]!.tasks}`,
+      `${worst.runtimeLinearity}× (at ${worst.tasks})`,
+      `${rawWorst}× (raw loop)`,
+      '—',
+      'close to 1 (linear)',
+      verdict,
+    ]);
+  }
+  return table(['figure', 'ours', 'baseline (same run)', 'ratio', 'target', 'met?'], rows);
+}
+
+function coldStart(r: BenchResults): string {
+  const c = r.coldStart;
+  if (!c) return missing(r, '1');
+  const rows = c.rows.map((row) => [
+    row.handler,
+    row.handlerBundle.bundleKB,
+    row.cdkAssetKB ?? '—',
+    row.handlerBundle.cpuMedianMs,
+    row.handlerBundle.initMedianMs,
+    row.floor,
+    row.floorBundle.bundleKB,
+    row.floorBundle.cpuMedianMs,
+    row.floorBundle.initMedianMs,
+    `${row.ratio}×`,
+    `${row.wallRatio}×`,
+    met(row.meetsTarget),
+  ]);
+  let out = `Time to \`require\` each minified bundle in a fresh \`node\` process, median of ${c.runs} processes, run alternately with its floor (a bundle that only constructs the SDK clients the handler uses), with \`NODE_OPTIONS=${c.nodeOptions}\` as the functions are deployed. Both CPU time (user + system of the process) and wall-clock time are recorded; the target is judged on CPU time, because on a shared 2-core machine the wall clock measures the scheduler as much as the bundle (see the load average above). Bundles are built by bench/cold-start.ts with the options of lib/handler-function.ts; "cdk asset KB" is the same handler's bundle in cdk.local.out, a check that the measured bundle is the shipped one.\n\n`;
+  out += table(
+    [
+      'handler',
+      'bundle KB',
+      'cdk asset KB',
+      'CPU ms',
+      'wall ms',
+      'floor',
+      'floor KB',
+      'floor CPU ms',
+      'floor wall ms',
+      'CPU ratio',
+      'wall ratio',
+      '≤ 1.15×',
+    ],
+    rows,
+  );
+  out += `\n\nWhere the bytes are (KB of minified output by package):\n\n${table(
+    ['handler', 'largest packages'],
+    c.rows.map((row) => [
+      row.handler,
+      Object.entries(row.handlerBundle.composition ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ]),
+  )}`;
+  if (c.consumerWithoutLazyClients) {
+    const x = c.consumerWithoutLazyClients;
+    out += `\n\nExperiment (not shipped): ${x.handler}, ${x.bundleKB} KB: CPU ${x.handlerCpuMs} ms vs floor ${x.floorCpuMs} ms, **${x.ratio}×** (wall ${x.handlerWallMs} vs ${x.floorWallMs} ms).`;
+  }
+  if (c.withoutSourceMaps) {
+    out += `\n\nThe same without \`--enable-source-maps\` (what the source-map option costs at init, and the ratio on plain code):\n\n`;
+    out += table(
+      ['handler', 'CPU ms', 'floor CPU ms', 'wall ms', 'floor wall ms', 'CPU ratio'],
+      c.withoutSourceMaps.map((w) => [
+        w.handler,
+        w.handlerCpuMs,
+        w.floorCpuMs,
+        w.handlerWallMs,
+        w.floorWallMs,
+        `${w.ratio}×`,
+      ]),
+    );
+  }
+  return `${out}\n`;
+}
+
+function enqueue(r: BenchResults): string {
+  if (!r.enqueue) return missing(r, '2');
+  const rows = r.enqueue.map((e) => [
+    e.concurrency,
+    e.requests,
+    e.runtime.p50Ms,
+    e.runtime.p99Ms,
+    e.runtime.requestsPerSecond,
+    e.raw.p50Ms,
+    e.raw.p99Ms,
+    e.raw.requestsPerSecond,
+    `${e.throughputRatio}×`,
+    e.concurrency === 32 ? met(e.throughputRatio >= 0.6) : '—',
+    e.runtime.cpuMsPerRequest ?? '—',
+    e.raw.cpuMsPerRequest ?? '—',
+  ]);
+  return `\`POST /tasks\` (1 KB payload) against the local runtime, beside the raw path: the producer's SendMessage and conditional PutItem sent with the SDK straight to the same emulators, at the same concurrency. Both paths send with \`delay_seconds: 900\`, so no consumer runs during the measurement; the queues are purged afterwards. The load generator, the HTTP API, fauxqs, the event sources and the runtime's AWS proxy (which the functions' calls pass through, and the raw path does not) share the benchmark's main thread; handlers run in up to ${r.maxWorkersPerFunction} worker threads per function. "CPU ms/req" is the CPU time of the benchmark process (all its threads, but not DynamoDB Local's JVM) per request: the difference between the two columns is what the HTTP API, the worker hop, middy, validation and logging cost.\n\n${table(
+    [
+      'concurrency',
+      'requests',
+      'ours p50 ms',
+      'ours p99 ms',
+      'ours rps',
+      'raw p50 ms',
+      'raw p99 ms',
+      'raw rps',
+      'rps ratio',
+      '≥ 0.6× at c=32',
+      'ours CPU ms/req',
+      'raw CPU ms/req',
+    ],
+    rows,
+  )}\n`;
+}
+
+function endToEnd(r: BenchResults): string {
+  const e = r.endToEnd;
+  if (!e) return missing(r, '3');
+  return `${e.tasks} \`echo\` tasks (1 KB payload) submitted over HTTP at concurrency 32 while the consumers run; latency is each record's \`finished_at − created_at\`, throughput is tasks ÷ (last finish − first enqueue). The raw loop makes the same calls with the SDK and no Lambda emulation: SendMessage + PutItem per task at concurrency 32, and ${r.maxWorkersPerFunction} pollers that ReceiveMessage (10), claim, call the same HTTP echo agent, write SUCCEEDED, and DeleteMessageBatch.\n\n${table(
+    ['path', 'tasks/s', 'p50 ms', 'p99 ms', 'max ms', 'wall s'],
+    [
+      [
+        'ours (local runtime)',
+        e.runtime.tasksPerSecond,
+        e.runtime.p50Ms,
+        e.runtime.p99Ms,
+        e.runtime.maxMs,
+        e.runtime.wallSeconds,
+      ],
+      ['raw loop', e.raw.tasksPerSecond, e.raw.p50Ms, e.raw.p99Ms, e.raw.maxMs, e.raw.wallSeconds],
+    ],
+  )}\n\nThroughput ratio, ours ÷ raw: **${e.throughputRatio}×**.\n`;
+}
+
+function isolation(r: BenchResults): string {
+  const i = r.isolation;
+  if (!i) return missing(r, '4');
+  return `Flood ${i.flood} \`low\` \`sleep\` tasks (${i.sleepMs} ms each), then submit ${i.probe} urgent \`sleep\` tasks over HTTP at concurrency 32. The flood is put on the low queue with the SDK (the producer's exact records and messages, in batches), because through the HTTP API it would arrive more slowly than the low consumers drain it and leave no backlog. Each design first runs one unmeasured idle round, so that its consumer has its full pool of warm workers. Queue wait is \`started_at − created_at\`; the ratio is the urgent tasks' p99 under the flood over their p99 on an idle system. The baseline sends the urgent tasks through the same (low) queue as the flood, as a single-queue design would.\n\n${table(
+    [
+      'design',
+      'idle p50 ms',
+      'idle p99 ms',
+      'flooded p50 ms',
+      'flooded p99 ms',
+      'low backlog at submit',
+      'p99 ratio',
+      '≤ 1.5×',
+    ],
+    i.rows.map((row) => [
+      row.design,
+      row.idle.p50Ms,
+      row.idle.p99Ms,
+      row.flooded.p50Ms,
+      row.flooded.p99Ms,
+      row.backlogAtSubmit,
+      `${row.ratio}×`,
+      row.urgentPriority === 'high' ? met(row.ratio <= 1.5) : '—',
+    ]),
+  )}\n`;
+}
+
+function cost(r: BenchResults): string {
+  const c = r.cost;
+  if (!c) return missing(r, '5');
+  let out = `From the end-to-end run of figure 3 (${c.tasks} tasks of 1 KB, every feature of the core issue on: HTTP API, two priority tiers with DLQs, conditional status writes, structured logs and EMF metrics). Prices (us-east-1): HTTP API $${PRICES_USD.httpApiPerMillion}/M; Lambda $${PRICES_USD.lambdaRequestsPerMillion}/M + $${PRICES_USD.lambdaArmGbSecond}/GB-s (arm64); SQS $${PRICES_USD.sqsPerMillion}/M per 64 KB; DynamoDB $${PRICES_USD.dynamodbWriteUnitsPerMillion}/M WRU, $${PRICES_USD.dynamodbReadUnitsPerMillion}/M RRU; CloudWatch Logs $${PRICES_USD.logsIngestionPerGB}/GB (GiB).\n\n`;
+  out += `Requests per task (${c.requestCounts.source}):\n\n`;
+  out += table(
+    ['operation', 'per task'],
+    Object.entries(c.requestCounts.perTask)
+      .sort()
+      .map(([k, v]) => [k, v]),
+  );
+  out += `\n\n${table(
+    ['item', 'per task', 'US$ per million tasks', 'basis'],
+    c.lines.map((l) => [l.item, l.perTask, l.usdPerMillion.toFixed(3), l.basis]),
+  )}\n\n**Total: $${c.totalUsdPerMillion.toFixed(2)} per million tasks** (target ≤ $${TARGET_USD_PER_MILLION.toFixed(2)}: ${met(c.meetsTarget)}). Baseline for comparison: the straightforward design (REST API, Powertools idempotency, a status write) at about $6, the issue's estimate, which this harness does not measure.\n`;
+  return out;
+}
+
+function scaling(r: BenchResults): string {
+  if (!r.scaling) return missing(r, '6');
+  return `End-to-end wall time at each size (the same procedure as figure 3). Linearity is seconds per task at that size over seconds per task at the smallest: 1.0 is perfectly linear, below 1 means fixed costs (start-up, the first long polls) are being amortised.\n\n${table(
+    ['tasks', 'ours s', 'ours tasks/s', 'ours linearity', 'raw s', 'raw tasks/s', 'raw linearity'],
+    r.scaling.map((s) => [
+      s.tasks,
+      s.runtimeSeconds,
+      s.runtimeTasksPerSecond,
+      `${s.runtimeLinearity}×`,
+      s.rawSeconds,
+      s.rawTasksPerSecond,
+      `${s.rawLinearity}×`,
+    ]),
+  )}\n`;
+}
+
+export function renderReport(r: BenchResults): string {
+  const m = r.machine;
+  const parts = [
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` (${r.mode} sizes) on ${m.date.slice(0, 16).replace('T', ' ')} UTC; raw numbers in [bench/results.json](bench/results.json). Every figure is a ratio against a baseline measured in the same run, because these machines are noisy.`,
+    '',
+    table(
+      ['machine', ''],
+      [
+        ['CPU', `${m.cpus} × ${m.cpuModel}`],
+        ['memory', `${m.memoryGiB} GiB`],
+        ['OS', m.platform],
+        ['Node', m.node],
+        ['Java (DynamoDB Local)', m.java ?? 'unknown'],
+        [
+          'load average (1, 5, 15 min) before → after',
+          `${m.loadAverage.join(', ')} → ${r.loadAverageAfter?.join(', ') ?? '?'}`,
+        ],
+        ['commit', m.gitCommit ?? 'unknown'],
+        [
+          'run time',
+          `${r.durationSeconds ?? '?'} s, of which local runtime start-up ${r.runtimeStartupSeconds ?? '—'} s`,
+        ],
+      ],
+    ),
+    '',
+    '## Summary',
+    '',
+    summary(r),
+    '',
+    `Run again with \`npm run bench\` (full sizes: ${fullSizes()}) or \`npm run bench -- --quick\`; \`-- --only 1,3\` runs some figures (5 needs 2 and 3).`,
+    '',
+    '## 1. Cold-start proxy',
+    '',
+    coldStart(r),
+    '## 2. Enqueue',
+    '',
+    enqueue(r),
+    '## 3. End to end',
+    '',
+    endToEnd(r),
+    '## 4. Priority isolation',
+    '',
+    isolation(r),
+    '## 5. AWS requests per task, and cost',
+    '',
+    cost(r),
+    '## 6. Scaling shape',
+    '',
+    scaling(r),
+  ];
+  if (r.ownTaskReplays) {
+    parts.push(
+      `Note: ${r.ownTaskReplays} submissions without an idempotency key were answered 200 ("replayed") instead of 202 in this run: see "own-task replay" in the analysis.`,
+      '',
+    );
+  }
+  if (r.errors.length > 0) {
+    parts.push('## Errors in this run', '', ...r.errors.map((e) => `- figure ${e.figure}: ${e.message}`), '');
+  }
+  if (r.notes.length > 0) parts.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
+  if (existsSync(ANALYSIS)) parts.push(readFileSync(ANALYSIS, 'utf8').trim(), '');
+  return `${parts.join('\n')}\n`;
+}
+
+function fullSizes(): string {
+  return '21 processes per bundle; enqueue 300 requests at c=1 and 3,000 at c=32; 10,000 end to end; 10,000 + 200 for isolation; 1k/5k/10k for scaling';
+}

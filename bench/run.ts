@@ -1,0 +1,252 @@
+/**
+ * `npm run bench`: measures figures 1–6 of the benchmark issue, each beside a baseline from the same run, and writes
+ * bench/results.json and BENCHMARKS.md.
+ *
+ * Options (after `--`): `--quick` (small sizes, a few minutes); `--only 1,3,5` (some figures; 5 needs 2 and 3);
+ * `--workers N` (execution environments per function in the local runtime; default 4, the runtime's own);
+ * `--out PATH` (write PATH.json and PATH.md instead); `--render` (re-render BENCHMARKS.md from bench/results.json,
+ * e.g. after editing bench/analysis.md).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { type ColdStartResult, coldStart } from './cold-start';
+import { type CostResult, cost } from './cost';
+import { type EndToEndRun, endToEnd } from './end-to-end';
+import { type EnqueueRow, enqueue } from './enqueue';
+import { reportWaitsTo } from './load';
+import { type MachineInfo, machineInfo } from './machine';
+import { type IsolationResult, priorityIsolation } from './priority';
+import { renderReport } from './report';
+import { BenchSession } from './session';
+import { ratio, round } from './stats';
+
+export interface Sizes {
+  readonly coldStartRuns: number;
+  readonly enqueue: ReadonlyArray<{ concurrency: number; requests: number }>;
+  readonly endToEnd: number;
+  readonly isolation: { flood: number; probe: number };
+  readonly scaling: readonly number[];
+}
+
+const FULL: Sizes = {
+  coldStartRuns: 21,
+  enqueue: [
+    { concurrency: 1, requests: 300 },
+    { concurrency: 32, requests: 3000 },
+  ],
+  endToEnd: 10_000,
+  isolation: { flood: 10_000, probe: 200 },
+  scaling: [1000, 5000, 10_000],
+};
+
+const QUICK: Sizes = {
+  coldStartRuns: 15,
+  enqueue: [
+    { concurrency: 1, requests: 100 },
+    { concurrency: 32, requests: 400 },
+  ],
+  endToEnd: 400,
+  isolation: { flood: 1000, probe: 50 },
+  scaling: [100, 200, 400],
+};
+
+export interface ScalingRow {
+  readonly tasks: number;
+  readonly runtimeSeconds: number;
+  readonly rawSeconds: number;
+  readonly runtimeTasksPerSecond: number;
+  readonly rawTasksPerSecond: number;
+  /** Seconds per task at this size ÷ seconds per task at the smallest size; 1 is linear. */
+  readonly runtimeLinearity: number;
+  readonly rawLinearity: number;
+}
+
+export interface BenchResults {
+  readonly mode: 'quick' | 'full';
+  readonly machine: MachineInfo;
+  readonly finishedAt?: string;
+  readonly loadAverageAfter?: readonly number[];
+  readonly durationSeconds?: number;
+  readonly sizes: Sizes;
+  readonly runtimeStartupSeconds?: number;
+  readonly maxWorkersPerFunction: number;
+  readonly coldStart?: ColdStartResult;
+  readonly enqueue?: EnqueueRow[];
+  readonly endToEnd?: Omit<EndToEndRun, 'detail'>;
+  readonly isolation?: IsolationResult;
+  readonly cost?: CostResult;
+  readonly scaling?: ScalingRow[];
+  /** Submissions without a key answered 200 because the consumer's claim beat the producer's PutItem. */
+  readonly ownTaskReplays?: number;
+  readonly errors: Array<{ figure: string; message: string }>;
+  readonly notes: string[];
+}
+
+function args() {
+  const argv = process.argv.slice(2);
+  const quick = argv.includes('--quick');
+  const onlyAt = argv.indexOf('--only');
+  const only = onlyAt >= 0 ? new Set(argv[onlyAt + 1]!.split(',').map(Number)) : undefined;
+  const outAt = argv.indexOf('--out');
+  const workersAt = argv.indexOf('--workers');
+  return {
+    quick,
+    only,
+    out: outAt >= 0 ? argv[outAt + 1]! : undefined,
+    workers: workersAt >= 0 ? Number(argv[workersAt + 1]) : DEFAULT_WORKERS,
+  };
+}
+
+/** The local runtime's default (`--workers N` to change it); the figures depend on it, so it is recorded. */
+const DEFAULT_WORKERS = 4;
+
+/** Writes the report, formatted as the repository's formatter wants it, so that `biome check` stays clean. */
+function writeReport(file: string, results: BenchResults): void {
+  writeFileSync(file, renderReport(results));
+  const biome = path.join(__dirname, '..', 'node_modules', '.bin', 'biome');
+  if (existsSync(biome)) spawnSync(biome, ['format', '--write', file], { stdio: 'ignore' });
+}
+
+async function main(): Promise<void> {
+  const { quick, only, out, workers } = args();
+  if (process.argv.includes('--render')) {
+    // Re-renders BENCHMARKS.md from bench/results.json, e.g. after editing bench/analysis.md.
+    const saved = JSON.parse(readFileSync(path.join(__dirname, 'results.json'), 'utf8')) as BenchResults;
+    writeReport(path.join(__dirname, '..', 'BENCHMARKS.md'), saved);
+    return;
+  }
+  const sizes = quick ? QUICK : FULL;
+  const wants = (figure: number) => !only || only.has(figure);
+  const t0 = Date.now();
+  const progress = (line: string) => console.log(line);
+  reportWaitsTo(progress);
+  const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = {
+    mode: quick ? 'quick' : 'full',
+    machine: machineInfo(),
+    sizes,
+    maxWorkersPerFunction: workers,
+    errors: [],
+    notes: [],
+  };
+  const attempt = async (figure: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (error) {
+      console.error(`figure ${figure} failed: ${(error as Error).stack ?? error}`);
+      results.errors.push({ figure, message: (error as Error).message });
+    }
+  };
+
+  if (wants(1)) {
+    progress(`1. cold-start proxy (${sizes.coldStartRuns} fresh processes per bundle)`);
+    await attempt('1', async () => {
+      results.coldStart = await coldStart({
+        runs: sizes.coldStartRuns,
+        withoutSourceMaps: !quick,
+        experiments: !quick,
+        progress,
+      });
+    });
+  }
+
+  if ([2, 3, 4, 5, 6].some(wants)) {
+    progress('starting the local runtime');
+    const session = await BenchSession.start({ maxWorkersPerFunction: workers });
+    results.runtimeStartupSeconds = round(session.startupMs / 1000, 1);
+    progress(`  ready in ${results.runtimeStartupSeconds} s at ${session.runtime.apiUrl}`);
+    const timeoutMs = quick ? 120_000 : 600_000;
+    try {
+      await session.warmUp(timeoutMs);
+      if (wants(2) || wants(5)) {
+        progress('2. enqueue: POST /tasks vs the raw SDK path');
+        await attempt('2', async () => {
+          results.enqueue = await enqueue(session, sizes.enqueue, progress);
+        });
+      }
+      let e2e: EndToEndRun | undefined;
+      if (wants(3) || wants(5) || wants(6)) {
+        progress(`3. end to end: ${sizes.endToEnd} echo tasks vs the raw loop`);
+        await attempt('3', async () => {
+          e2e = await endToEnd(session, sizes.endToEnd, { rawLoops: workers, timeoutMs, progress });
+          const { detail: _detail, ...figure } = e2e;
+          results.endToEnd = figure;
+        });
+      }
+      if (wants(5)) {
+        progress('5. requests per task and cost');
+        await attempt('5', async () => {
+          if (!e2e) throw new Error('needs the end-to-end run of figure 3');
+          if (!e2e.detail.awsCalls) {
+            progress(
+              '  request counts unavailable: the runtime has no awsCalls(); counting from the code path',
+            );
+          }
+          const producerMs = results.enqueue?.find((r) => r.concurrency === 1)?.runtime.p50Ms;
+          if (producerMs === undefined) throw new Error('needs the enqueue figure at concurrency 1');
+          results.cost = cost(e2e, {
+            consumerIds: new Set(session.functions.consumer),
+            producerIds: new Set(session.functions.producer),
+            memoryMB: session.memoryMB(session.functions.producer[0]!),
+            producerMs,
+            payloadBytes: 1024,
+          });
+          progress(`  US$ ${results.cost.totalUsdPerMillion} per million tasks`);
+        });
+      }
+      if (wants(6)) {
+        progress(`6. scaling shape: ${sizes.scaling.join(', ')} tasks`);
+        await attempt('6', async () => {
+          const runs: Array<Pick<EndToEndRun, 'tasks' | 'runtime' | 'raw'>> = [];
+          for (const n of sizes.scaling) {
+            if (n === e2e?.tasks) runs.push(e2e);
+            else runs.push(await endToEnd(session, n, { rawLoops: workers, timeoutMs, progress }));
+          }
+          const base = runs[0]!;
+          results.scaling = runs.map((r) => ({
+            tasks: r.tasks,
+            runtimeSeconds: r.runtime.wallSeconds,
+            rawSeconds: r.raw.wallSeconds,
+            runtimeTasksPerSecond: r.runtime.tasksPerSecond,
+            rawTasksPerSecond: r.raw.tasksPerSecond,
+            runtimeLinearity: ratio(r.runtime.wallSeconds / r.tasks, base.runtime.wallSeconds / base.tasks),
+            rawLinearity: ratio(r.raw.wallSeconds / r.tasks, base.raw.wallSeconds / base.tasks),
+          }));
+        });
+      }
+      if (wants(4)) {
+        progress(
+          `4. priority isolation: ${sizes.isolation.flood} low sleep tasks, then ${sizes.isolation.probe} urgent ones`,
+        );
+        await attempt('4', async () => {
+          results.isolation = await priorityIsolation(session, sizes.isolation, { timeoutMs, progress });
+        });
+      }
+      results.ownTaskReplays = session.ownTaskReplays;
+      if (session.runtimeMessages.length > 0) {
+        results.notes.push(
+          `runtime messages (first ${Math.min(5, session.runtimeMessages.length)}): ${session.runtimeMessages.slice(0, 5).join(' | ')}`,
+        );
+      }
+    } finally {
+      await session.stop();
+    }
+  }
+
+  results.finishedAt = new Date().toISOString();
+  results.durationSeconds = round((Date.now() - t0) / 1000, 1);
+  results.loadAverageAfter = machineInfo().loadAverage;
+  const jsonPath = out ? `${out}.json` : path.join(__dirname, 'results.json');
+  const mdPath = out ? `${out}.md` : path.join(__dirname, '..', 'BENCHMARKS.md');
+  writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  writeReport(mdPath, results);
+  progress(
+    `wrote ${path.relative(process.cwd(), jsonPath)} and ${path.relative(process.cwd(), mdPath)} in ${results.durationSeconds} s`,
+  );
+  if (results.errors.length > 0) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
