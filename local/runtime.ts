@@ -193,7 +193,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     let agents: DemoAgents | undefined;
     if (!options.agentsUrl) {
       // The port next to the API's when free: a stable agents URL keeps the synth cache valid across runs.
-      const preferred = await reservePort(port + 1, '').catch(() => 0);
+      const next = port + 1;
+      const preferred =
+        next === awsPort || next === dynamodbPort ? 0 : await reservePort(next, '').catch(() => 0);
       agents = await startDemoAgents({
         port: preferred,
         ...(faults && { beforeAnswer: () => faults.agentDelay(agentSeconds) }),
