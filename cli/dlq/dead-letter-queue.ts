@@ -223,10 +223,13 @@ export class DeadLetterQueue {
    * Moves the messages to `destinationUrl` with plain receive, send and delete, for endpoints without
    * message move tasks (the local emulator). A message is deleted only once its copy was sent, so a crash
    * can duplicate a message but never lose one; consumers already tolerate duplicates.
+   * Only the messages in `messageIds` move, as a move task moves only what the DLQ held when it started: a
+   * redriven task that fails again arrives as a new message, and must not be moved round and round.
    * Resolves with the number of messages moved.
    */
   public async moveByCopy(
     destinationUrl: string,
+    messageIds: ReadonlySet<string>,
     opts: {
       ratePerSecond?: number;
       sleep: (ms: number) => Promise<void>;
@@ -246,8 +249,14 @@ export class DeadLetterQueue {
           }),
         ),
       );
-      const messages = out.Messages ?? [];
-      if (messages.length === 0) return moved;
+      const received = out.Messages ?? [];
+      if (received.length === 0) return moved;
+      // Messages that arrived after the peek stay where they are (visible again after the hide).
+      const messages = received.filter((m) => messageIds.has(m.MessageId ?? ''));
+      if (messages.length === 0) {
+        if (moved >= messageIds.size) return moved;
+        continue;
+      }
       const sent = await attempt(`SQS SendMessageBatch on ${destinationUrl}`, () =>
         this.client.send(
           new SendMessageBatchCommand({
@@ -282,6 +291,7 @@ export class DeadLetterQueue {
         );
       moved += delivered.length;
       opts.onProgress(moved);
+      if (moved >= messageIds.size) return moved;
       if (opts.ratePerSecond !== undefined) await opts.sleep((1000 * delivered.length) / opts.ratePerSecond);
     }
   }

@@ -183,7 +183,7 @@ export async function redriveTier(
       throw error;
     }
     opts.warn(`${tier}: the endpoint has no SQS message move tasks; copying the messages back instead`);
-    const moved = await deadLetterQueue.moveByCopy(sourceQueueUrl, {
+    const moved = await deadLetterQueue.moveByCopy(sourceQueueUrl, new Set(messages.map((m) => m.messageId)), {
       ...(opts.ratePerSecond !== undefined && { ratePerSecond: opts.ratePerSecond }),
       sleep: opts.sleep,
       onProgress: (count) => bar.update(count, Math.max(count, messages.length)),
