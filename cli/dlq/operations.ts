@@ -183,11 +183,15 @@ export async function redriveTier(
       throw error;
     }
     opts.warn(`${tier}: the endpoint has no SQS message move tasks; copying the messages back instead`);
-    const moved = await deadLetterQueue.moveByCopy(sourceQueueUrl, new Set(messages.map((m) => m.messageId)), {
-      ...(opts.ratePerSecond !== undefined && { ratePerSecond: opts.ratePerSecond }),
-      sleep: opts.sleep,
-      onProgress: (count) => bar.update(count, Math.max(count, messages.length)),
-    });
+    const moved = await deadLetterQueue.moveByCopy(
+      sourceQueueUrl,
+      new Set(messages.map((m) => m.messageId)),
+      {
+        ...(opts.ratePerSecond !== undefined && { ratePerSecond: opts.ratePerSecond }),
+        sleep: opts.sleep,
+        onProgress: (count) => bar.update(count, Math.max(count, messages.length)),
+      },
+    );
     bar.stop(`${tier}: copied ${moved} message(s) back to ${sourceQueueUrl}`);
     return { ...base, move: { method: 'copy', status: 'COMPLETED', moved } };
   }
