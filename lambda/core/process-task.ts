@@ -162,6 +162,13 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   const timing = { agent_ms: now().getTime() - agentStart };
   const final = () => ({ ...timing, end_to_end_ms: sinceEnqueue() });
 
+  /** Records FAILED for this attempt, if it still holds the claim. */
+  const recordFailure = async (error: TaskError): Promise<boolean> => {
+    const settled = await deps.store.fail(envelope.task_id, attempt, error, now(), retentionEnd());
+    emit({ ...base, attempt, transition: settled ? 'failed' : 'claim-lost', detail: error.code, ...final() });
+    return settled;
+  };
+
   if (outcome.kind === 'success') {
     const size = Buffer.byteLength(JSON.stringify(outcome.result ?? null));
     if (size > settings.maxResultBytes) {
@@ -188,26 +195,11 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   if (outcome.kind === 'permanent') {
     // Dead-letter first: if the FAILED write then fails, the redelivery reclaims the task after its lease.
     await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id);
-    const settled = await deps.store.fail(envelope.task_id, attempt, outcome.error, now(), retentionEnd());
-    emit({
-      ...base,
-      attempt,
-      transition: settled ? 'failed' : 'claim-lost',
-      detail: outcome.error.code,
-      ...final(),
-    });
-    return settled ? 'ack' : 'retry';
+    return (await recordFailure(outcome.error)) ? 'ack' : 'retry';
   }
 
   if (isLastDelivery(delivery.receiveCount, settings.maxReceiveCount)) {
-    const settled = await deps.store.fail(envelope.task_id, attempt, outcome.error, now(), retentionEnd());
-    emit({
-      ...base,
-      attempt,
-      transition: settled ? 'failed' : 'claim-lost',
-      detail: outcome.error.code,
-      ...final(),
-    });
+    const settled = await recordFailure(outcome.error);
     // Visible again at once, so that SQS moves it to the DLQ on its next receive.
     if (settled) await deps.queue.changeVisibility(delivery.receiptHandle, 0);
     return 'retry';
