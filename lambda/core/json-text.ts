@@ -1,0 +1,115 @@
+/**
+ * JSON exactly as sent. A task's payload and an agent's result are JSON *text*: parsing it into
+ * JavaScript doubles and serialising it again changes numbers (`9007199254740993` becomes
+ * `9007199254740992`, `1e400` becomes `null`, `1e20` grows from 4 to 21 bytes). So every number
+ * literal that a double would not reproduce is kept as its own text (`JSON.rawJSON`, Node 21+), and
+ * `JSON.stringify` writes it back digit for digit.
+ *
+ * Also the one home of SQS's character rule: a message body and a String attribute value may hold only
+ * `#x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF`.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
+ */
+
+interface RawJson {
+  readonly rawJSON: string;
+}
+
+/** `JSON.rawJSON` and `JSON.isRawJSON` (ES2025 JSON.parse source text access), typed here: TS's lib lacks them. */
+const NativeJson = JSON as unknown as {
+  rawJSON(text: string): RawJson;
+  isRawJSON(value: unknown): value is RawJson;
+  parse(
+    text: string,
+    reviver: (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown,
+  ): unknown;
+};
+
+/** Whether `value` is a number kept as its literal text by {@link parseExactJson}. */
+export function isRawNumber(value: unknown): value is RawJson {
+  return NativeJson.isRawJSON(value);
+}
+
+/**
+ * Parses JSON text keeping every number literal's digits: a literal that a double reproduces stays a
+ * number; any other (`9007199254740993`, `1e400`, `1.50`, `-0`) becomes a raw value that
+ * `JSON.stringify` writes back unchanged. Throws SyntaxError as JSON.parse does.
+ */
+export function parseExactJson(text: string): unknown {
+  return NativeJson.parse(text, (_key, value, context) => {
+    if (typeof value !== 'number' || context?.source === undefined) return value;
+    return JSON.stringify(value) === context.source ? value : NativeJson.rawJSON(context.source);
+  });
+}
+
+/** A raw number's value as a double, for the few places that need a number (schema checks of top-level fields). */
+export function toDouble(value: unknown): unknown {
+  return isRawNumber(value) ? Number(value.rawJSON) : value;
+}
+
+const NUMBER_LITERAL = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/**
+ * The canonical text of a JSON number: the same exact decimal value always gives the same text
+ * (`1`, `1.0`, `10e-1` and `1E0` all give `1`), and different decimal values never do, however many
+ * digits they have.
+ */
+export function canonicalNumber(literal: string): string {
+  const m = NUMBER_LITERAL.exec(literal);
+  if (!m) return literal;
+  const [, sign, int = '', frac = '', exp = '0'] = m;
+  let digits = `${int}${frac}`.replace(/^0+/, '');
+  let exponent = BigInt(exp) - BigInt(frac.length);
+  if (digits === '') return '0';
+  const trailing = digits.length - digits.replace(/0+$/, '').length;
+  digits = digits.slice(0, digits.length - trailing);
+  exponent += BigInt(trailing);
+  return `${sign}${digits}${exponent === 0n ? '' : `e${exponent}`}`;
+}
+
+/**
+ * JSON with object keys sorted, no insignificant whitespace, and every number in its canonical exact
+ * form: two bodies that mean the same JSON value give the same text, whoever serialised them.
+ */
+export function canonicalJson(value: unknown): string {
+  if (isRawNumber(value)) return canonicalNumber(value.rawJSON);
+  if (typeof value === 'number') return canonicalNumber(JSON.stringify(value) ?? 'null');
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(',')}}`;
+}
+
+/** Every character SQS refuses, including a lone surrogate half (the `u` flag matches those one by one). */
+const SQS_INVALID = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+const unicodeEscape = (ch: string) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * Serialises a value as JSON that SQS accepts as a message body: `JSON.stringify` already escapes
+ * control characters and lone surrogates, but leaves U+FFFE and U+FFFF as they are. Outside strings
+ * JSON text is ASCII, so every character escaped here is inside a string, and `\uXXXX` is the same
+ * JSON value.
+ */
+export function toSqsJson(value: unknown): string {
+  return JSON.stringify(value).replace(SQS_INVALID, unicodeEscape);
+}
+
+/** Whether SQS accepts `text` as a body or a String attribute value. */
+export function isSqsText(text: string): boolean {
+  SQS_INVALID.lastIndex = 0;
+  const bad = SQS_INVALID.test(text);
+  SQS_INVALID.lastIndex = 0;
+  return !bad;
+}
+
+/**
+ * Cuts `text` to at most `maxChars` code points (never between the halves of a surrogate pair) and
+ * makes it a valid SQS String attribute value: each refused character is written as a visible `\uXXXX`,
+ * and an empty value becomes `-` (SQS refuses empty attribute values).
+ */
+export function sqsAttributeText(text: string, maxChars: number): string {
+  const cut = Array.from(text.replace(SQS_INVALID, unicodeEscape)).slice(0, maxChars).join('');
+  return cut === '' ? '-' : cut;
+}
