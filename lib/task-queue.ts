@@ -1,8 +1,13 @@
-import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import {
+  DYNAMODB_ITEM_LIMIT_BYTES,
+  MAX_STORABLE_RESULT_BYTES,
+  RECORD_OVERHEAD_BYTES,
+} from '../lambda/core/record-size';
 import { PRIORITIES, type Priority } from '../lambda/core/task';
 import {
   type AgentRegistry,
@@ -17,7 +22,14 @@ import { TaskApi, type TaskApiAuth, type TaskApiThrottle } from './task-api';
 import { type AlarmThresholds, TaskQueueAlarms } from './task-queue-alarms';
 import { TaskQueueDashboard } from './task-queue-dashboard';
 import { TaskTable } from './task-table';
-import { checkTierSettings, DEFAULT_CONSUMER_TIMEOUT, TaskTier, type TierOptions } from './task-tier';
+import {
+  checkTierSettings,
+  DEFAULT_CONSUMER_TIMEOUT,
+  DEFAULT_DEAD_LETTER_RETENTION,
+  DEFAULT_QUEUE_RETENTION,
+  TaskTier,
+  type TierOptions,
+} from './task-tier';
 
 export interface TaskQueueProps {
   /** Task types and the agents that run them. At least one. */
@@ -32,7 +44,9 @@ export interface TaskQueueProps {
   /** @default Duration.days(14) */
   readonly deadLetterRetention?: Duration;
   /**
-   * How long a task stays in the table after it ends (TTL on `expires_at`).
+   * How long a task stays in the table after it ends (TTL on `expires_at`). Must be at least the queue
+   * retention (4 days) + the longest delay (900 s) + `deadLetterRetention`: a message can arrive that late
+   * (redriven from the DLQ), and it would create a removed task's record again and run the task.
    * @default Duration.days(30)
    */
   readonly taskRetention?: Duration;
@@ -49,6 +63,8 @@ export interface TaskQueueProps {
   readonly maxBodyBytes?: number;
   /**
    * Largest agent result stored on a task, in bytes of JSON; a larger one fails the task with ResultTooLarge.
+   * The record with its result must fit one DynamoDB item (400 KB): at most 400,9xx (see
+   * `MAX_STORABLE_RESULT_BYTES` in lambda/core/record-size.ts).
    * @default 262144
    */
   readonly maxResultBytes?: number;
@@ -88,6 +104,9 @@ export interface TaskQueueProps {
 /** Envelope overhead (ids, type, timestamps, hash) that a body's bytes must leave room for in an SQS message. */
 const ENVELOPE_OVERHEAD_BYTES = 1024;
 const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+/** SQS's longest message delay (`DelaySeconds`). */
+const SQS_MAX_DELAY_SECONDS = 900;
+const DEFAULT_TASK_RETENTION = Duration.days(30);
 
 /**
  * A serverless task queue for agents: an HTTP API that accepts tasks, a high and a low priority tier
@@ -104,7 +123,7 @@ export class TaskQueue extends Construct {
   public constructor(scope: Construct, id: string, props: TaskQueueProps) {
     super(scope, id);
     validateQueueProps(props);
-    const taskRetentionSeconds = (props.taskRetention ?? Duration.days(30)).toSeconds();
+    const taskRetentionSeconds = (props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds();
 
     this.table = new TaskTable(this, 'Tasks', {
       removalPolicy: props.tableRemovalPolicy,
@@ -224,6 +243,15 @@ function validateQueueProps(props: TaskQueueProps): void {
       `maxBodyBytes must be between 1 and ${SQS_MAX_MESSAGE_BYTES - ENVELOPE_OVERHEAD_BYTES} (the 1 MiB SQS message limit less the envelope), but ${maxBody} was provided`,
     );
   }
+  const maxResult = props.maxResultBytes ?? 262_144;
+  if (!Token.isUnresolved(maxResult) && (maxResult < 1 || maxResult > MAX_STORABLE_RESULT_BYTES)) {
+    errors.push(
+      `maxResultBytes must be between 1 and ${MAX_STORABLE_RESULT_BYTES} (DynamoDB's ${DYNAMODB_ITEM_LIMIT_BYTES}-byte item limit ` +
+        `less ${DYNAMODB_ITEM_LIMIT_BYTES - MAX_STORABLE_RESULT_BYTES} bytes for the task record's other attributes at their limits), ` +
+        `but ${maxResult} was provided`,
+    );
+  }
+  errors.push(...checkTaskRetention(props));
   for (const priority of PRIORITIES) {
     const timeout = (props.tiers?.[priority]?.consumerTimeout ?? DEFAULT_CONSUMER_TIMEOUT).toSeconds();
     for (const [type, agent] of Object.entries(props.agents)) {
@@ -241,4 +269,26 @@ function validateQueueProps(props: TaskQueueProps): void {
   // A problem of a prop both tiers share (maxReceiveCount) is reported once.
   const problems = [...new Set(errors)];
   if (problems.length > 0) throw new Error(`Invalid TaskQueue props:\n- ${problems.join('\n- ')}`);
+}
+
+/**
+ * A task record must outlive every message of its task. A message can arrive up to the queue's retention
+ * after it was sent (a delay counts within it), then wait in the DLQ (a standard queue's DLQ keeps the
+ * original enqueue time), and `taskq dlq redrive` sends it back as a new message with a fresh retention. If
+ * the record of an ended task (a CANCELLED one, say) is removed by TTL before such a message arrives, the
+ * claim creates the record again from the envelope and runs the task.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+ */
+function checkTaskRetention(props: TaskQueueProps): string[] {
+  const taskRetention = (props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds();
+  const queueRetention = DEFAULT_QUEUE_RETENTION.toSeconds();
+  const deadLetterRetention = (props.deadLetterRetention ?? DEFAULT_DEAD_LETTER_RETENTION).toSeconds();
+  if ([taskRetention, deadLetterRetention].some((n) => Token.isUnresolved(n))) return [];
+  const latestArrival = queueRetention + SQS_MAX_DELAY_SECONDS + deadLetterRetention;
+  if (taskRetention >= latestArrival) return [];
+  return [
+    `taskRetention must be at least the queue retention (${queueRetention} s) + the longest delay (${SQS_MAX_DELAY_SECONDS} s) + ` +
+      `deadLetterRetention (${deadLetterRetention} s) = ${latestArrival} s, but ${taskRetention} was provided: ` +
+      'a message redriven from the DLQ can arrive that late, and would create a removed task again and run it',
+  ];
 }

@@ -46,6 +46,9 @@ export const TIER_DEFAULTS: Readonly<Record<Priority, { maxConcurrency: number }
 };
 
 export const DEFAULT_CONSUMER_TIMEOUT = Duration.seconds(120);
+/** How long a tier queue keeps a message: SQS's default. */
+export const DEFAULT_QUEUE_RETENTION = Duration.days(4);
+export const DEFAULT_DEAD_LETTER_RETENTION = Duration.days(14);
 
 export interface TaskTierProps extends TierOptions {
   readonly priority: Priority;
@@ -173,13 +176,13 @@ export class TaskTier extends Construct {
       : { encryption: sqs.QueueEncryption.SQS_MANAGED };
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      retentionPeriod: props.deadLetterRetention ?? Duration.days(14),
+      retentionPeriod: props.deadLetterRetention ?? DEFAULT_DEAD_LETTER_RETENTION,
       enforceSSL: true,
       ...encryption,
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       visibilityTimeout: this.settings.visibilityTimeout,
-      retentionPeriod: props.retentionPeriod ?? Duration.days(4),
+      retentionPeriod: props.retentionPeriod ?? DEFAULT_QUEUE_RETENTION,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.settings.maxReceiveCount },
       enforceSSL: true,
       ...encryption,

@@ -236,3 +236,72 @@ describe('TaskQueue prop validation: one error for every problem', () => {
     expect(message.split('\n- ')).toHaveLength(7);
   });
 });
+
+describe('TaskQueue prop validation: the task record fits one DynamoDB item', () => {
+  test('throws when maxResultBytes leaves no room in the 400 KB item for the rest of the record', () => {
+    // GIVEN: a result as large as the whole item
+    const props = { maxResultBytes: 409_600 };
+
+    // WHEN / THEN
+    expect(() => queueStack(props)).toThrow(
+      /maxResultBytes must be between 1 and \d+ \(DynamoDB's 409600-byte item limit less \d+ bytes for the task record's other attributes at their limits\), but 409600 was provided/,
+    );
+  });
+
+  test('accepts the largest maxResultBytes the item limit allows, and refuses one byte more', () => {
+    // GIVEN
+    const largest = Number(
+      synthError({ maxResultBytes: 409_600 }).match(/maxResultBytes must be between 1 and (\d+)/)![1],
+    );
+
+    // WHEN / THEN
+    expect(largest).toBeGreaterThan(262_144);
+    expect(() => queueStack({ maxResultBytes: largest })).not.toThrow();
+    expect(() => queueStack({ maxResultBytes: largest + 1 })).toThrow(/maxResultBytes must be between 1 and/);
+  });
+});
+
+describe('TaskQueue prop validation: a task record outlives its messages', () => {
+  test('throws when taskRetention ends before a redriven message can still arrive', () => {
+    // GIVEN: 4 days of queue retention + 900 s of delay + 14 days in the DLQ = 1556100 s > 7 days
+    const props = { taskRetention: Duration.days(7) };
+
+    // WHEN / THEN
+    expect(() => queueStack(props)).toThrow(
+      /taskRetention must be at least the queue retention \(345600 s\) \+ the longest delay \(900 s\) \+ deadLetterRetention \(1209600 s\) = 1556100 s, but 604800 was provided/,
+    );
+  });
+
+  test('counts a longer deadLetterRetention against taskRetention', () => {
+    // GIVEN: 4 days + 900 s + 5 days fits in 10 days; 4 days + 900 s + 6 days does not
+    const fits = { taskRetention: Duration.days(10), deadLetterRetention: Duration.days(5) };
+    const tooShort = { taskRetention: Duration.days(10), deadLetterRetention: Duration.days(6) };
+
+    // WHEN / THEN
+    expect(() => queueStack(fits)).not.toThrow();
+    expect(() => queueStack(tooShort)).toThrow(/deadLetterRetention \(518400 s\) = 864900 s, but 864000/);
+  });
+
+  test('the defaults satisfy the rule', () => {
+    // GIVEN / WHEN
+    const { stack, taskQueue } = queueStack();
+
+    // THEN: 30 days of task retention
+    expect(
+      Template.fromStack(stack).toJSON().Resources[logicalId(taskQueue.sweeper.sweeperFunction)].Properties
+        .Environment.Variables.TASK_RETENTION_SECONDS,
+    ).toBe('2592000');
+  });
+
+  test('skips the rule when a retention is not known until deploy time', () => {
+    // GIVEN
+    const stack = testStack();
+    const seconds = new CfnParameter(stack, 'RetentionSeconds', { type: 'Number' }).valueAsNumber;
+
+    // WHEN / THEN
+    expect(
+      () =>
+        new TaskQueue(stack, 'TaskQueue', { agents: HTTP_AGENTS, taskRetention: Duration.seconds(seconds) }),
+    ).not.toThrow();
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * The largest task record the table may have to hold. A task record is one DynamoDB item, and DynamoDB refuses
+ * an item over 400 KB, counting the UTF-8 bytes of every attribute name and value. A SUCCEEDED record holds
+ * the agent's result as JSON text (up to `maxResultBytes`) beside its other attributes; the payload is not
+ * stored (it travels in the SQS message only). Synth refuses a `maxResultBytes` that cannot fit with every
+ * other attribute at its limit, so that a result within the limit is never refused by DynamoDB instead.
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
+ */
+import { PRIORITIES, type TaskRecord, TaskStatus } from './task';
+
+/** 400 KB, as DynamoDB counts it. */
+export const DYNAMODB_ITEM_LIMIT_BYTES = 409_600;
+
+/** A number of up to 38 significant digits: one byte per two digits, plus one. */
+const NUMBER_BYTES = 21;
+/** `2026-01-01T00:00:00.000Z`. */
+const ISO_TIME_BYTES = 24;
+const UUID_BYTES = 36;
+/** An error code is a short identifier (`AgentHttp503`, `ResultTooLarge`). */
+const ERROR_CODE_BYTES = 64;
+/**
+ * Agent error texts are cut to 1,000 characters (at most 3 bytes each) and DLQ attributes to 1,024, plus a
+ * short prefix: 8 KiB holds any of them with room to spare.
+ */
+const ERROR_MESSAGE_BYTES = 8_192;
+
+const utf8 = (text: string) => Buffer.byteLength(text);
+const longest = (values: readonly string[]) => Math.max(...values.map(utf8));
+
+/** A map: 3 bytes, plus each element's name and value, plus one byte per element. */
+function mapBytes(entries: Readonly<Record<string, number>>): number {
+  return 3 + Object.entries(entries).reduce((sum, [name, value]) => sum + utf8(name) + value + 1, 0);
+}
+
+/**
+ * The largest value of every attribute but `result`, in bytes. Typed over every key of TaskRecord, so a new
+ * attribute cannot be added to the record without a bound here.
+ */
+const VALUE_BYTES: { readonly [K in Exclude<keyof TaskRecord, 'result'>]-?: number } = {
+  task_id: UUID_BYTES,
+  type: 64, // the task contract's type pattern allows 64 ASCII characters
+  priority: longest(PRIORITIES),
+  status: longest(Object.values(TaskStatus)),
+  attempts: NUMBER_BYTES,
+  created_at: ISO_TIME_BYTES,
+  updated_at: ISO_TIME_BYTES,
+  started_at: ISO_TIME_BYTES,
+  finished_at: ISO_TIME_BYTES,
+  error: mapBytes({ code: ERROR_CODE_BYTES, message: ERROR_MESSAGE_BYTES }),
+  request_hash: 64, // a SHA-256 digest: 43 characters in base64url, 64 in hex
+  enqueue_id: UUID_BYTES,
+  lease_until: NUMBER_BYTES,
+  redriven_at: ISO_TIME_BYTES,
+  redrive_count: NUMBER_BYTES,
+  expires_at: NUMBER_BYTES,
+};
+
+/** Bytes of every attribute but `result`, names included, each at its largest. */
+export const RECORD_OVERHEAD_BYTES = Object.entries(VALUE_BYTES).reduce(
+  (sum, [name, value]) => sum + utf8(name) + value,
+  0,
+);
+
+/** The largest `maxResultBytes` whose record still fits one DynamoDB item. */
+export const MAX_STORABLE_RESULT_BYTES = DYNAMODB_ITEM_LIMIT_BYTES - RECORD_OVERHEAD_BYTES - utf8('result');
+
+/** The largest item a task record with a result of `maxResultBytes` bytes of JSON text can become. */
+export function largestRecordBytes(maxResultBytes: number): number {
+  return RECORD_OVERHEAD_BYTES + utf8('result') + maxResultBytes;
+}

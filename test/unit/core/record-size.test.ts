@@ -1,0 +1,59 @@
+import {
+  DYNAMODB_ITEM_LIMIT_BYTES,
+  largestRecordBytes,
+  MAX_STORABLE_RESULT_BYTES,
+} from '../../../lambda/core/record-size';
+import type { TaskRecord } from '../../../lambda/core/task';
+
+/** DynamoDB's item size, from its documented rules, for the attribute types a task record uses. */
+function valueBytes(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return Math.ceil(String(value).replace(/\D|^0+/g, '').length / 2) + 1;
+  const entries = Object.entries(value as Record<string, unknown>);
+  return 3 + entries.reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + valueBytes(v) + 1, 0);
+}
+const itemBytes = (item: Record<string, unknown>) =>
+  Object.entries(item).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + valueBytes(v), 0);
+
+const time = '2026-12-31T23:59:59.999Z';
+const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const big = 9_007_199_254_740_991;
+
+/** JSON text of exactly `bytes` UTF-8 bytes, mostly of 3-byte characters. */
+function textOfBytes(bytes: number): string {
+  const text = `"${'€'.repeat(Math.floor((bytes - 2) / 3))}"`;
+  return text + ' '.repeat(bytes - Buffer.byteLength(text));
+}
+
+describe('Module: record-size', () => {
+  it('keeps a record with every attribute at its largest, and a result of the largest size, within one item', () => {
+    // Prepare: a result stored as JSON text of MAX_STORABLE_RESULT_BYTES bytes
+    const record: Required<Omit<TaskRecord, 'result'>> & { result: string } = {
+      task_id: uuid,
+      type: 't'.repeat(64),
+      priority: 'high',
+      status: 'SUCCEEDED',
+      attempts: big,
+      created_at: time,
+      updated_at: time,
+      started_at: time,
+      finished_at: time,
+      result: textOfBytes(MAX_STORABLE_RESULT_BYTES),
+      error: { code: 'AgentHttp503', message: '€'.repeat(1024) },
+      request_hash: 'h'.repeat(64),
+      enqueue_id: uuid,
+      lease_until: big,
+      redriven_at: time,
+      redrive_count: big,
+      expires_at: big,
+    };
+
+    // Act
+    const size = itemBytes(record);
+
+    // Assess
+    expect(Buffer.byteLength(record.result)).toBe(MAX_STORABLE_RESULT_BYTES);
+    expect(size).toBeLessThanOrEqual(largestRecordBytes(MAX_STORABLE_RESULT_BYTES));
+    expect(largestRecordBytes(MAX_STORABLE_RESULT_BYTES)).toBe(DYNAMODB_ITEM_LIMIT_BYTES);
+  });
+});
