@@ -3,11 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import {
-  DYNAMODB_ITEM_LIMIT_BYTES,
-  MAX_STORABLE_RESULT_BYTES,
-  RECORD_OVERHEAD_BYTES,
-} from '../lambda/core/record-size';
+import { DYNAMODB_ITEM_LIMIT_BYTES, MAX_STORABLE_RESULT_BYTES } from '../lambda/core/record-size';
 import { PRIORITIES, type Priority } from '../lambda/core/task';
 import {
   type AgentRegistry,
@@ -63,8 +59,8 @@ export interface TaskQueueProps {
   readonly maxBodyBytes?: number;
   /**
    * Largest agent result stored on a task, in bytes of JSON; a larger one fails the task with ResultTooLarge.
-   * The record with its result must fit one DynamoDB item (400 KB): at most 400,9xx (see
-   * `MAX_STORABLE_RESULT_BYTES` in lambda/core/record-size.ts).
+   * The record with its result must fit one DynamoDB item (400 KB), so at most `MAX_STORABLE_RESULT_BYTES`
+   * (lambda/core/record-size.ts: the item limit less the record's other attributes at their limits).
    * @default 262144
    */
   readonly maxResultBytes?: number;
