@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ClaimResult, CreateResult, RequeueResult, TaskStore } from '../core/ports';
+import { type DeadLetterTarget, redriveGraceEnd } from '../core/sweep';
 import { type TaskEnvelope, type TaskError, type TaskRecord, TaskStatus } from '../core/task';
 import { CANCELLABLE_STATUSES, CLAIMABLE_STATUSES } from '../core/transitions';
 
@@ -186,36 +187,47 @@ export class DynamoTaskStore implements TaskStore {
     });
   }
 
+  /** The condition is `isStranded` of core/sweep.ts, written as a DynamoDB condition. */
   public async abandon(
-    taskId: string,
+    target: DeadLetterTarget,
     error: TaskError,
     now: Date,
     opts: { redriveGraceSeconds: number; expiresAt: number },
   ): Promise<boolean> {
+    const claimable = statusList('c', CLAIMABLE_STATUSES);
+    // A letter without an enqueue_id can only be the message of a record without one.
+    const ownMessage =
+      target.enqueueId === undefined
+        ? 'attribute_not_exists(enqueue_id)'
+        : '(attribute_not_exists(enqueue_id) OR enqueue_id = :eid)';
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: marshall({ task_id: taskId }),
+          Key: marshall({ task_id: target.taskId }),
           ConditionExpression:
-            'attribute_exists(task_id) AND (#status = :retrying OR ' +
-            '(#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs)) OR ' +
-            '(#status = :queued AND (attribute_not_exists(redriven_at) OR redriven_at < :graceEnd)))',
+            `attribute_exists(task_id) AND ${ownMessage} AND ` +
+            '(attribute_not_exists(redriven_at) OR redriven_at < :graceEnd) AND ' +
+            `(#status IN (${claimable.expr}) OR ` +
+            '(#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs)))',
           UpdateExpression:
             'SET #status = :failed, #error = :error, updated_at = :now, finished_at = :now, expires_at = :exp ' +
             'REMOVE lease_until',
           ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
-          ExpressionAttributeValues: marshall({
-            ':retrying': TaskStatus.RETRYING,
-            ':running': TaskStatus.RUNNING,
-            ':queued': TaskStatus.QUEUED,
-            ':failed': TaskStatus.FAILED,
-            ':nowMs': now.getTime(),
-            ':graceEnd': new Date(now.getTime() - opts.redriveGraceSeconds * 1000).toISOString(),
-            ':error': error,
-            ':now': now.toISOString(),
-            ':exp': opts.expiresAt,
-          }),
+          ExpressionAttributeValues: marshall(
+            {
+              ...claimable.values,
+              ':eid': target.enqueueId,
+              ':running': TaskStatus.RUNNING,
+              ':failed': TaskStatus.FAILED,
+              ':nowMs': now.getTime(),
+              ':graceEnd': redriveGraceEnd(now, opts.redriveGraceSeconds),
+              ':error': error,
+              ':now': now.toISOString(),
+              ':exp': opts.expiresAt,
+            },
+            { removeUndefinedValues: true },
+          ),
         }),
       );
       return true;

@@ -3,6 +3,7 @@
  * unit tests implement them in memory.
  */
 import type { AgentOutcome } from './retry-policy';
+import type { DeadLetterTarget } from './sweep';
 import type { Priority, TaskEnvelope, TaskError, TaskRecord } from './task';
 
 export type CreateResult =
@@ -31,11 +32,13 @@ export interface TaskStore {
   retry(taskId: string, attempt: number, error: TaskError, now: Date): Promise<Settled>;
   fail(taskId: string, attempt: number, error: TaskError, now: Date, expiresAt: number): Promise<Settled>;
   /**
-   * Fails a task whose message is in a DLQ but whose record is not terminal: RETRYING, RUNNING with an expired
-   * lease, or QUEUED unless it was redriven within the grace period. Returns whether it changed the task.
+   * Fails a task one of whose messages is in a DLQ, if the record is stranded (core/sweep.ts `isStranded`):
+   * that message is the record's own (its `enqueue_id`), the task was not redriven within the grace period,
+   * and nobody works on it (QUEUED, RETRYING, or RUNNING with an expired lease). Returns whether it changed
+   * the task.
    */
   abandon(
-    taskId: string,
+    target: DeadLetterTarget,
     error: TaskError,
     now: Date,
     opts: { redriveGraceSeconds: number; expiresAt: number },

@@ -7,7 +7,8 @@
  * fails every task whose message is there but whose record still says it is on its way.
  */
 import type { TaskStore } from './ports';
-import type { TaskError } from './task';
+import type { TaskError, TaskRecord } from './task';
+import { canClaim } from './transitions';
 
 export interface DeadLetter {
   readonly body: string;
@@ -16,40 +17,91 @@ export interface DeadLetter {
 }
 
 export interface SweepSettings {
-  /** A QUEUED task redriven less than this long ago is left alone: its message is on its way back. */
+  /**
+   * A task redriven less than this long ago is left alone, whatever its status: its message is on its way
+   * back, or already back and being retried.
+   */
   readonly redriveGraceSeconds: number;
   readonly retentionSeconds: number;
 }
 
-/** The task id of a dead letter, or undefined for a message that never was a task envelope. */
-export function deadLetterTaskId(body: string): string | undefined {
+/** The task a dead letter belongs to: its id, and the enqueue that sent this copy. */
+export interface DeadLetterTarget {
+  readonly taskId: string;
+  readonly enqueueId?: string;
+}
+
+/** The task a dead letter names, or undefined for a message that never was a task envelope. */
+export function deadLetterTarget(body: string): DeadLetterTarget | undefined {
   try {
-    const value = JSON.parse(body) as { task_id?: unknown };
-    return typeof value?.task_id === 'string' ? value.task_id : undefined;
+    const value = JSON.parse(body) as { task_id?: unknown; enqueue_id?: unknown };
+    if (typeof value?.task_id !== 'string') return undefined;
+    return {
+      taskId: value.task_id,
+      ...(typeof value.enqueue_id === 'string' && { enqueueId: value.enqueue_id }),
+    };
   } catch {
     return undefined;
   }
 }
 
-/** Fails the tasks of these dead letters that are not terminal yet. Returns how many it failed. */
+/** The task id of a dead letter, or undefined for a message that never was a task envelope. */
+export function deadLetterTaskId(body: string): string | undefined {
+  return deadLetterTarget(body)?.taskId;
+}
+
+/**
+ * Whether the sweep may fail this record because of a dead letter sent by enqueue `enqueueId`:
+ * - the letter is this record's own message. A same-key race sends two messages and only the winning
+ *   `enqueue_id` is recorded: the loser's copy in a DLQ says nothing about the winner, which may still be
+ *   waiting in its queue. A record written before records carried an `enqueue_id` matches any letter;
+ * - no redrive in the last `redriveGraceSeconds` (then the message may be back in its queue, in any status);
+ * - nobody is working on it: it is QUEUED or RETRYING, or RUNNING with an expired lease (the same rule as a
+ *   claim, so a consumer holding a valid lease, which may be dead-lettering it right now, is left alone).
+ */
+export function isStranded(
+  current: Pick<TaskRecord, 'status' | 'enqueue_id' | 'lease_until' | 'redriven_at'>,
+  enqueueId: string | undefined,
+  now: Date,
+  redriveGraceSeconds: number,
+): boolean {
+  if (current.enqueue_id !== undefined && current.enqueue_id !== enqueueId) return false;
+  if (current.redriven_at !== undefined && current.redriven_at >= redriveGraceEnd(now, redriveGraceSeconds)) {
+    return false;
+  }
+  return canClaim(current, now.getTime());
+}
+
+/** Redrives at or after this time (ISO 8601) are within the grace period. */
+export function redriveGraceEnd(now: Date, redriveGraceSeconds: number): string {
+  return new Date(now.getTime() - redriveGraceSeconds * 1000).toISOString();
+}
+
+/** Conditional writes in flight at once: the letters are independent, and one receive brings 10. */
+const CONCURRENT_WRITES = 10;
+
+/** Fails the tasks of these dead letters that are stranded (see `isStranded`). Returns how many it failed. */
 export async function sweepDeadLetters(
   letters: readonly DeadLetter[],
   deps: { store: TaskStore; settings: SweepSettings; now?: () => Date },
 ): Promise<number> {
   const now = (deps.now ?? (() => new Date()))();
-  let failed = 0;
-  for (const letter of letters) {
-    const taskId = deadLetterTaskId(letter.body);
-    if (!taskId) continue;
+  const abandon = async (letter: DeadLetter): Promise<boolean> => {
+    const target = deadLetterTarget(letter.body);
+    if (!target) return false;
     const error = letter.error ?? {
       code: 'DeadLettered',
       message: 'the task ran out of deliveries and its message was moved to the dead-letter queue',
     };
-    const abandoned = await deps.store.abandon(taskId, error, now, {
+    return deps.store.abandon(target, error, now, {
       redriveGraceSeconds: deps.settings.redriveGraceSeconds,
       expiresAt: Math.floor(now.getTime() / 1000) + deps.settings.retentionSeconds,
     });
-    if (abandoned) failed += 1;
+  };
+  let failed = 0;
+  for (let i = 0; i < letters.length; i += CONCURRENT_WRITES) {
+    const results = await Promise.all(letters.slice(i, i + CONCURRENT_WRITES).map(abandon));
+    failed += results.filter(Boolean).length;
   }
   return failed;
 }

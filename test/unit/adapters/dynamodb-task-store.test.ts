@@ -212,28 +212,70 @@ describe('Class: DynamoTaskStore', () => {
   });
 
   describe('Method: abandon', () => {
+    const error = { code: 'DeadLettered', message: 'm' };
+    const opts = { redriveGraceSeconds: 60, expiresAt: 99 };
+
     it('fails only a stranded task, with placeholders DynamoDB accepts', async () => {
       // Prepare
       ddb.on(UpdateItemCommand).resolves({});
 
       // Act
-      const abandoned = await store.abandon(TASK_ID, { code: 'DeadLettered', message: 'm' }, NOW, {
-        redriveGraceSeconds: 60,
-        expiresAt: 99,
-      });
+      const abandoned = await store.abandon({ taskId: TASK_ID, enqueueId: 'e1' }, error, NOW, opts);
 
       // Assess
       expect(abandoned).toBe(true);
       const input = lastUpdate();
       expectConsistentPlaceholders(input);
-      expect(input.ConditionExpression).toContain('#status = :retrying');
+      expect(input.ConditionExpression).toContain('#status IN (:c0, :c1)');
       expect(input.ConditionExpression).toContain('lease_until < :nowMs');
-      expect(input.ConditionExpression).toContain('redriven_at < :graceEnd');
       expect(unmarshall(input.ExpressionAttributeValues!)).toMatchObject({
+        ':c0': 'QUEUED',
+        ':c1': 'RETRYING',
         ':failed': 'FAILED',
         ':graceEnd': '2025-12-31T23:59:00.000Z',
         ':exp': 99,
       });
+    });
+
+    it("fails only the task whose enqueue_id is the letter's (or a record without one)", async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({});
+
+      // Act
+      await store.abandon({ taskId: TASK_ID, enqueueId: 'e1' }, error, NOW, opts);
+
+      // Assess
+      const input = lastUpdate();
+      expect(input.ConditionExpression).toContain('(attribute_not_exists(enqueue_id) OR enqueue_id = :eid)');
+      expect(unmarshall(input.ExpressionAttributeValues!)[':eid']).toBe('e1');
+    });
+
+    it('matches a letter without an enqueue_id only to a record without one', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({});
+
+      // Act
+      await store.abandon({ taskId: TASK_ID }, error, NOW, opts);
+
+      // Assess
+      const input = lastUpdate();
+      expectConsistentPlaceholders(input);
+      expect(input.ConditionExpression).toContain(
+        'attribute_exists(task_id) AND attribute_not_exists(enqueue_id) AND',
+      );
+    });
+
+    it('leaves a task redriven within the grace period alone, whatever its status', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({});
+
+      // Act
+      await store.abandon({ taskId: TASK_ID, enqueueId: 'e1' }, error, NOW, opts);
+
+      // Assess: the grace is a conjunct of the whole condition, not of the QUEUED case only
+      expect(lastUpdate().ConditionExpression).toMatch(
+        /^attribute_exists\(task_id\) AND .* AND \(attribute_not_exists\(redriven_at\) OR redriven_at < :graceEnd\) AND \(#status IN /,
+      );
     });
 
     it('returns false when the task is not stranded', async () => {
@@ -243,10 +285,7 @@ describe('Class: DynamoTaskStore', () => {
         .rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
 
       // Act
-      const abandoned = await store.abandon(TASK_ID, { code: 'DeadLettered', message: 'm' }, NOW, {
-        redriveGraceSeconds: 60,
-        expiresAt: 99,
-      });
+      const abandoned = await store.abandon({ taskId: TASK_ID, enqueueId: 'e1' }, error, NOW, opts);
 
       // Assess
       expect(abandoned).toBe(false);

@@ -1,4 +1,9 @@
-import { type DeadLetter, deadLetterTaskId, sweepDeadLetters } from '../../../lambda/core/sweep';
+import {
+  type DeadLetter,
+  deadLetterTarget,
+  deadLetterTaskId,
+  sweepDeadLetters,
+} from '../../../lambda/core/sweep';
 import type { TaskRecord } from '../../../lambda/core/task';
 import { InMemoryTaskStore } from '../support/in-memory';
 
@@ -15,11 +20,12 @@ function record(state: Partial<TaskRecord>): TaskRecord {
     attempts: 0,
     created_at: '2026-06-01T11:00:00.000Z',
     updated_at: '2026-06-01T11:00:00.000Z',
+    enqueue_id: 'e1',
     ...state,
   };
 }
 
-const letter = (body: unknown = { task_id: ID }) => ({ body: JSON.stringify(body) });
+const letter = (body: unknown = { task_id: ID, enqueue_id: 'e1' }) => ({ body: JSON.stringify(body) });
 
 async function sweep(state: Partial<TaskRecord>, letters: DeadLetter[] = [letter()]) {
   const store = new InMemoryTaskStore([record(state)]);
@@ -36,6 +42,8 @@ describe('Function: sweepDeadLetters', () => {
     ],
     ['QUEUED and never redriven', { status: 'QUEUED' }],
     ['QUEUED and redriven long ago', { status: 'QUEUED', redriven_at: '2026-06-01T10:00:00.000Z' }],
+    ['RETRYING and redriven long ago', { status: 'RETRYING', redriven_at: '2026-06-01T10:00:00.000Z' }],
+    ['written before records had an enqueue_id', { status: 'RETRYING', enqueue_id: undefined }],
   ])('fails a task that is %s', async (_name, state) => {
     // Act
     const { failed, task } = await sweep(state);
@@ -58,6 +66,19 @@ describe('Function: sweepDeadLetters', () => {
       'QUEUED and redriven within the grace period',
       { status: 'QUEUED', redriven_at: '2026-06-01T11:55:00.000Z' },
     ],
+    [
+      'RETRYING and redriven within the grace period (its redriven message failed once and waits to retry)',
+      { status: 'RETRYING', attempts: 6, redriven_at: '2026-06-01T11:55:00.000Z' },
+    ],
+    [
+      'RUNNING with an expired lease and redriven within the grace period',
+      { status: 'RUNNING', lease_until: NOW.getTime() - 1, redriven_at: '2026-06-01T11:55:00.000Z' },
+    ],
+    [
+      'waiting for its own message, the winner of a same-key race whose loser was dead-lettered',
+      { status: 'QUEUED', enqueue_id: 'winner' },
+    ],
+    ['RETRYING, and the dead letter is another enqueue’s copy', { status: 'RETRYING', enqueue_id: 'winner' }],
     ['SUCCEEDED', { status: 'SUCCEEDED' }],
     ['FAILED', { status: 'FAILED', error: { code: 'AgentHttp422', message: 'no' } }],
     ['CANCELLED', { status: 'CANCELLED' }],
@@ -83,6 +104,15 @@ describe('Function: sweepDeadLetters', () => {
     expect(task.error).toEqual({ code: 'UnsupportedEnvelope', message: 'too new' });
   });
 
+  it('matches a dead letter without an enqueue_id only to a record without one', async () => {
+    // Act
+    const withId = await sweep({ status: 'RETRYING' }, [letter({ task_id: ID })]);
+    const legacy = await sweep({ status: 'RETRYING', enqueue_id: undefined }, [letter({ task_id: ID })]);
+
+    // Assess
+    expect([withId.failed, legacy.failed]).toEqual([0, 1]);
+  });
+
   it('skips messages that are not task envelopes, and unknown tasks', async () => {
     // Prepare
     const store = new InMemoryTaskStore();
@@ -105,5 +135,16 @@ describe('Function: deadLetterTaskId', () => {
     expect(deadLetterTaskId('{"task_id": 5}')).toBeUndefined();
     expect(deadLetterTaskId('null')).toBeUndefined();
     expect(deadLetterTaskId('{')).toBeUndefined();
+  });
+});
+
+describe('Function: deadLetterTarget', () => {
+  it('reads the task id and enqueue id of an envelope', () => {
+    expect(deadLetterTarget(JSON.stringify({ task_id: ID, enqueue_id: 'e1' }))).toEqual({
+      taskId: ID,
+      enqueueId: 'e1',
+    });
+    expect(deadLetterTarget(JSON.stringify({ task_id: ID, enqueue_id: 7 }))).toEqual({ taskId: ID });
+    expect(deadLetterTarget('[]')).toBeUndefined();
   });
 });

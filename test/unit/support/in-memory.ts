@@ -14,6 +14,7 @@ import type {
   TierQueue,
 } from '../../../lambda/core/ports';
 import type { AgentOutcome } from '../../../lambda/core/retry-policy';
+import { type DeadLetterTarget, isStranded } from '../../../lambda/core/sweep';
 import {
   type Priority,
   type TaskEnvelope,
@@ -100,19 +101,15 @@ export class InMemoryTaskStore implements TaskStore {
   }
 
   public async abandon(
-    taskId: string,
+    target: DeadLetterTarget,
     error: TaskError,
     now: Date,
     opts: { redriveGraceSeconds: number; expiresAt: number },
   ): Promise<boolean> {
+    const taskId = target.taskId;
     const current = this.records.get(taskId);
     if (!current) return false;
-    const graceEnd = new Date(now.getTime() - opts.redriveGraceSeconds * 1000).toISOString();
-    const stranded =
-      current.status === TaskStatus.RETRYING ||
-      (current.status === TaskStatus.RUNNING && (current.lease_until ?? 0) < now.getTime()) ||
-      (current.status === TaskStatus.QUEUED &&
-        (current.redriven_at === undefined || current.redriven_at < graceEnd));
+    const stranded = isStranded(current, target.enqueueId, now, opts.redriveGraceSeconds);
     if (!stranded) return false;
     const iso = now.toISOString();
     const { lease_until: _lease, ...rest } = current;
