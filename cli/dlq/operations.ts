@@ -28,9 +28,9 @@ export interface TierTarget {
 export const PEEK_HIDE_SECONDS = 30;
 
 /**
- * The dead-letter sweep leaves a task alone for this long after its redrive, whatever its status (REDRIVE_GRACE_SECONDS in
- * lambda/handlers/dead-letter-sweeper.ts). A redrive slower than this risks the sweep failing the tasks whose
- * messages are still waiting in the DLQ.
+ * The dead-letter sweep leaves a task alone for this long after its redrive, whatever its status
+ * (REDRIVE_GRACE_SECONDS in lambda/handlers/dead-letter-sweeper.ts). A redrive slower than this risks the sweep
+ * failing the tasks whose messages are still waiting in the DLQ.
  */
 export const DEFAULT_REDRIVE_GRACE_SECONDS = 900;
 
