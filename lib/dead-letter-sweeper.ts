@@ -22,6 +22,16 @@ export interface DeadLetterSweeperProps {
   readonly tracing?: boolean;
 }
 
+/** The sweeper's timeout: each run reads the DLQs for this long, less the time kept for its last writes. */
+export const SWEEP_TIMEOUT = Duration.minutes(3);
+/** Most messages one run reads from each DLQ; what a run leaves, the next one reads. */
+export const SWEEP_MAX_MESSAGES = 10_000;
+/**
+ * A task redriven from a DLQ less than this long ago is left alone: its message is on its way back, or back
+ * and being retried. `taskq dlq redrive` warns when its move would take longer.
+ */
+export const REDRIVE_GRACE = Duration.minutes(15);
+
 /**
  * A scheduled function that gives every dead-lettered task a terminal status (see lambda/core/sweep.ts).
  * It reads the DLQs without consuming them.
@@ -35,7 +45,7 @@ export class DeadLetterSweeper extends Construct {
     this.sweeperFunction = new HandlerFunction(this, 'Function', {
       handler: 'dead-letter-sweeper',
       description: 'Fails tasks whose messages reached a DLQ without a terminal status',
-      timeout: Duration.minutes(1),
+      timeout: SWEEP_TIMEOUT,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
@@ -43,9 +53,19 @@ export class DeadLetterSweeper extends Construct {
         TASK_TABLE_NAME: props.table.tableName,
         DEAD_LETTER_QUEUE_URLS: props.deadLetterQueues.map((q) => q.queueUrl).join(','),
         TASK_RETENTION_SECONDS: String(props.taskRetentionSeconds),
+        SWEEP_MAX_MESSAGES: String(SWEEP_MAX_MESSAGES),
+        REDRIVE_GRACE_SECONDS: String(REDRIVE_GRACE.toSeconds()),
       },
     });
-    for (const queue of props.deadLetterQueues) queue.grant(this.sweeperFunction, 'sqs:ReceiveMessage');
+    for (const queue of props.deadLetterQueues) {
+      queue.grant(
+        this.sweeperFunction,
+        'sqs:GetQueueAttributes',
+        'sqs:ReceiveMessage',
+        // to show again what a pass hid
+        'sqs:ChangeMessageVisibility',
+      );
+    }
     props.table.grant(this.sweeperFunction, 'dynamodb:UpdateItem');
 
     this.rule = new events.Rule(this, 'Schedule', {

@@ -1,6 +1,8 @@
 /** SQS calls: sending to a tier, and a consumer's operations on its own queue and DLQ. */
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
@@ -59,33 +61,86 @@ export class SqsTierQueue implements TierQueue {
   }
 }
 
+export interface PeekOptions {
+  /** Most messages to read. */
+  readonly maxMessages: number;
+  /** Epoch milliseconds after which no receive starts. What was read stays hidden until then. */
+  readonly deadlineMs: number;
+  /** Longest wait of one long poll, in seconds (1 to 20). */
+  readonly waitSeconds: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
 /**
- * Reads a DLQ without consuming it: messages stay for operators to inspect and redrive, and are only hidden for
- * `hideSeconds` so that one pass sees each message once.
+ * Reads a whole DLQ without consuming it, in batches of up to 10 (so that a caller holds one batch of bodies
+ * at a time). Messages stay for operators to inspect and redrive: each is hidden until the deadline, so that
+ * one pass sees it once, and made visible again when the pass ends.
+ *
+ * It reads until it has seen `ApproximateNumberOfMessages` (as counted at the start), `maxMessages`, or the
+ * deadline, or until a receive comes back empty. Every receive is a long poll: a short poll samples a subset
+ * of SQS's servers and can answer empty while messages exist; a long poll asks them all, so an empty answer
+ * means nothing is visible.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html
  */
-export async function peekDeadLetters(
+export async function* peekDeadLetters(
   client: SQSClient,
   queueUrl: string,
-  opts: { maxMessages: number; hideSeconds: number },
-): Promise<DeadLetter[]> {
-  const letters: DeadLetter[] = [];
-  while (letters.length < opts.maxMessages) {
-    const out = await client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: Math.min(10, opts.maxMessages - letters.length),
-        VisibilityTimeout: opts.hideSeconds,
-        WaitTimeSeconds: 0,
-        MessageAttributeNames: ['error_code', 'error_message'],
-      }),
-    );
-    const messages = out.Messages ?? [];
-    for (const m of messages) {
-      const code = m.MessageAttributes?.error_code?.StringValue;
-      const message = m.MessageAttributes?.error_message?.StringValue;
-      letters.push({ body: m.Body ?? '', ...(code && { error: { code, message: message ?? code } }) });
+  opts: PeekOptions,
+): AsyncGenerator<DeadLetter[]> {
+  const now = opts.now ?? Date.now;
+  const attributes = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
+  const count = Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0);
+  const target = Math.min(Number.isFinite(count) ? count : 0, opts.maxMessages);
+  const seen = new Set<string>();
+  const handles: string[] = [];
+  try {
+    while (seen.size < target) {
+      const leftSeconds = (opts.deadlineMs - now()) / 1000;
+      if (leftSeconds < 1) break;
+      const out = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: Math.min(10, target - seen.size),
+          VisibilityTimeout: Math.ceil(leftSeconds) + 1,
+          WaitTimeSeconds: Math.min(opts.waitSeconds, Math.floor(leftSeconds)),
+          MessageAttributeNames: ['error_code', 'error_message'],
+        }),
+      );
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) break;
+      const letters: DeadLetter[] = [];
+      for (const m of messages) {
+        if (m.ReceiptHandle) handles.push(m.ReceiptHandle);
+        const id = m.MessageId ?? m.ReceiptHandle ?? '';
+        if (seen.has(id) || seen.size >= target) continue;
+        seen.add(id);
+        const code = m.MessageAttributes?.error_code?.StringValue;
+        const message = m.MessageAttributes?.error_message?.StringValue;
+        letters.push({ body: m.Body ?? '', ...(code && { error: { code, message: message ?? code } }) });
+      }
+      if (letters.length > 0) yield letters;
     }
-    if (messages.length === 0) break;
+  } finally {
+    await showAgain(client, queueUrl, handles);
   }
-  return letters;
+}
+
+/**
+ * Makes what a pass hid visible again, so that an operator's `taskq dlq list` or `redrive` right after a sweep
+ * sees every message. Best effort: a message whose release fails is visible again at the pass's deadline.
+ */
+async function showAgain(client: SQSClient, queueUrl: string, handles: readonly string[]): Promise<void> {
+  for (let i = 0; i < handles.length; i += 10) {
+    const entries = handles
+      .slice(i, i + 10)
+      .map((handle, j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 0 }));
+    try {
+      await client.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+    } catch {
+      // visible again at the deadline anyway
+    }
+  }
 }

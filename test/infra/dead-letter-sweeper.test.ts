@@ -1,0 +1,36 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { allowedActions, logicalId, queueStack } from './synth';
+
+describe('DeadLetterSweeper', () => {
+  test('may count, read and show again the messages of both DLQs, and nothing else of them', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack();
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    for (const tier of Object.values(taskQueue.tiers)) {
+      expect(
+        allowedActions(template, taskQueue.sweeper.sweeperFunction.role!, {
+          'Fn::GetAtt': [logicalId(tier.deadLetterQueue), 'Arn'],
+        }).sort(),
+      ).toEqual(['sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']);
+    }
+  });
+
+  test('runs for 3 minutes, reading up to 10,000 messages per DLQ, with a 15-minute redrive grace', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack();
+
+    // WHEN
+    const fn = Template.fromStack(stack).toJSON().Resources[logicalId(taskQueue.sweeper.sweeperFunction)];
+
+    // THEN
+    expect(fn.Properties.Timeout).toBe(180);
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      SWEEP_MAX_MESSAGES: '10000',
+      REDRIVE_GRACE_SECONDS: '900',
+    });
+  });
+});
