@@ -3,6 +3,8 @@
  * in lambda/core/transitions.ts, so concurrent consumers, duplicate deliveries and cancellations
  * cannot overwrite each other.
  */
+
+import { randomUUID } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
@@ -75,9 +77,15 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
+  /**
+   * A claim's write can commit while its response is lost; the SDK then retries it, and the retry fails its
+   * condition against the claim itself (RUNNING, under a valid lease). Each call writes a fresh `claim_id`
+   * (the same in every retry of the call), so that it can tell its own claim from another consumer's.
+   */
   public async claim(envelope: TaskEnvelope, now: Date, leaseSeconds: number): Promise<ClaimResult> {
     const claimable = statusList('c', CLAIMABLE_STATUSES);
     const iso = now.toISOString();
+    const claimId = randomUUID();
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
@@ -91,7 +99,8 @@ export class DynamoTaskStore implements TaskStore {
             'SET #status = :running, attempts = if_not_exists(attempts, :zero) + :one, lease_until = :lease, ' +
             'updated_at = :now, started_at = if_not_exists(started_at, :now), #type = if_not_exists(#type, :type), ' +
             'priority = if_not_exists(priority, :priority), created_at = if_not_exists(created_at, :created), ' +
-            'enqueue_id = if_not_exists(enqueue_id, :eid), request_hash = if_not_exists(request_hash, :hash)',
+            'enqueue_id = if_not_exists(enqueue_id, :eid), request_hash = if_not_exists(request_hash, :hash), ' +
+            'claim_id = :cid',
           ExpressionAttributeNames: { '#status': 'status', '#type': 'type' },
           ExpressionAttributeValues: marshall({
             ...claimable.values,
@@ -106,6 +115,7 @@ export class DynamoTaskStore implements TaskStore {
             ':priority': envelope.priority,
             ':created': envelope.created_at,
             ':hash': envelope.request_hash ?? '',
+            ':cid': claimId,
           }),
           ReturnValues: 'UPDATED_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -114,6 +124,9 @@ export class DynamoTaskStore implements TaskStore {
       return { claimed: true, attempt: Number(unmarshall(out.Attributes ?? {}).attempts) };
     } catch (error) {
       const current = oldItem(error);
+      if (current?.status === TaskStatus.RUNNING && current.claim_id === claimId) {
+        return { claimed: true, attempt: current.attempts };
+      }
       if (current) return { claimed: false, current };
       throw error;
     }
@@ -273,8 +286,10 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
+  /** Like `claim`, writes a fresh `cancel_id`, so that a retried call recognises its own cancellation. */
   public async cancel(taskId: string, now: Date, expiresAt: number) {
     const cancellable = statusList('c', CANCELLABLE_STATUSES);
+    const cancelId = randomUUID();
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
@@ -282,13 +297,14 @@ export class DynamoTaskStore implements TaskStore {
           Key: marshall({ task_id: taskId }),
           ConditionExpression: `attribute_exists(task_id) AND #status IN (${cancellable.expr})`,
           UpdateExpression:
-            'SET #status = :cancelled, updated_at = :now, finished_at = :now, expires_at = :exp',
+            'SET #status = :cancelled, updated_at = :now, finished_at = :now, expires_at = :exp, cancel_id = :cid',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: marshall({
             ...cancellable.values,
             ':cancelled': TaskStatus.CANCELLED,
             ':now': now.toISOString(),
             ':exp': expiresAt,
+            ':cid': cancelId,
           }),
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -296,8 +312,12 @@ export class DynamoTaskStore implements TaskStore {
       );
       return { cancelled: toRecord(out.Attributes)! };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return { current: oldItem(error) };
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = oldItem(error);
+      if (current?.status === TaskStatus.CANCELLED && current.cancel_id === cancelId) {
+        return { cancelled: current };
+      }
+      return { current };
     }
   }
 }

@@ -54,6 +54,8 @@ const VALUE_BYTES: { readonly [K in Exclude<keyof TaskRecord, 'result'>]-?: numb
   redriven_at: ISO_TIME_BYTES,
   redrive_count: NUMBER_BYTES,
   expires_at: NUMBER_BYTES,
+  claim_id: UUID_BYTES,
+  cancel_id: UUID_BYTES,
 };
 
 /** Bytes of every attribute but `result`, names included, each at its largest. */

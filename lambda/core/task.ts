@@ -49,6 +49,13 @@ export interface TaskRecord {
   readonly redrive_count?: number;
   /** Epoch seconds; DynamoDB TTL removes the item after it. */
   readonly expires_at?: number;
+  /**
+   * A fresh id written by each claim, so that a claim whose write committed but whose response was lost (the
+   * SDK retries it, and the retry fails its condition) recognises its own write. Not part of the view.
+   */
+  readonly claim_id?: string;
+  /** The same for a cancellation: a retried DELETE that finds its own cancellation answers 200, not 409. */
+  readonly cancel_id?: string;
 }
 
 /** The SQS message body. */

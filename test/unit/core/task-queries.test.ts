@@ -73,6 +73,8 @@ describe('Function: getTask', () => {
         result: { echo: 1 },
         lease_until: 1,
         expires_at: 2,
+        claim_id: 'c1',
+        cancel_id: 'x1',
       }),
     ]);
 
