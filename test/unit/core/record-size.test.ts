@@ -46,6 +46,8 @@ describe('Module: record-size', () => {
       redriven_at: time,
       redrive_count: big,
       expires_at: big,
+      claim_id: uuid,
+      cancel_id: uuid,
     };
 
     // Act
