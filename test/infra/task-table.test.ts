@@ -83,7 +83,8 @@ describe('TaskQueue task table', () => {
   test('task retention (TTL after a task ends) defaults to 30 days and is a prop, given to every writer', () => {
     // GIVEN
     const byDefault = queueStack();
-    const configured = queueStack({ taskRetention: Duration.days(7) });
+    // 7 days: allowed once the DLQ keeps messages for at most 7 days − 4 days − 900 s
+    const configured = queueStack({ taskRetention: Duration.days(7), deadLetterRetention: Duration.days(2) });
 
     // WHEN
     const defaultTemplate = Template.fromStack(byDefault.stack);
