@@ -64,7 +64,7 @@ export class SqsTierQueue implements TierQueue {
 export interface PeekOptions {
   /** Most messages to read. */
   readonly maxMessages: number;
-  /** Epoch milliseconds after which no receive starts. What was read stays hidden until then. */
+  /** Epoch milliseconds after which no receive starts. What was read stays hidden until the pass ends, at most until then. */
   readonly deadlineMs: number;
   /** Longest wait of one long poll, in seconds (1 to 20). */
   readonly waitSeconds: number;
@@ -130,17 +130,23 @@ export async function* peekDeadLetters(
 
 /**
  * Makes what a pass hid visible again, so that an operator's `taskq dlq list` or `redrive` right after a sweep
- * sees every message. Best effort: a message whose release fails is visible again at the pass's deadline.
+ * sees every message. Ten batches of 10 at a time: 10,000 handles take 100 rounds, well within the time the
+ * sweeper keeps back. Best effort: a message whose release fails is visible again at the pass's deadline.
  */
 async function showAgain(client: SQSClient, queueUrl: string, handles: readonly string[]): Promise<void> {
-  for (let i = 0; i < handles.length; i += 10) {
+  const release = async (from: number) => {
     const entries = handles
-      .slice(i, i + 10)
+      .slice(from, from + 10)
       .map((handle, j) => ({ Id: String(j), ReceiptHandle: handle, VisibilityTimeout: 0 }));
     try {
       await client.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
     } catch {
       // visible again at the deadline anyway
     }
+  };
+  for (let round = 0; round < handles.length; round += 100) {
+    const starts = [];
+    for (let from = round; from < Math.min(round + 100, handles.length); from += 10) starts.push(from);
+    await Promise.all(starts.map(release));
   }
 }
