@@ -64,7 +64,10 @@ export class SqsTierQueue implements TierQueue {
 export interface PeekOptions {
   /** Most messages to read. */
   readonly maxMessages: number;
-  /** Epoch milliseconds after which no receive starts. What was read stays hidden until the pass ends, at most until then. */
+  /**
+   * Epoch milliseconds after which no receive starts. What was read stays hidden until the pass ends, and
+   * at most until then.
+   */
   readonly deadlineMs: number;
   /** Longest wait of one long poll, in seconds (1 to 20). */
   readonly waitSeconds: number;
