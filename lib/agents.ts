@@ -66,7 +66,10 @@ export function maxAgentTimeoutSeconds(consumerTimeoutSeconds: number): number {
   return consumerTimeoutSeconds - consumerMarginSeconds(consumerTimeoutSeconds);
 }
 
-/** Lambda's own default function timeout, when a function sets none. */
+/**
+ * Lambda's own default function timeout, when a function sets none.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
+ */
 const LAMBDA_DEFAULT_TIMEOUT = Duration.seconds(3);
 
 /**

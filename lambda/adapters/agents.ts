@@ -42,8 +42,6 @@ export function parseAgentTargets(json: string): AgentTargets {
 /** Bytes of a failed answer's body kept for its error message (MAX_ERROR_CHARS characters fit in it). */
 const MAX_ERROR_BYTES = MAX_ERROR_CHARS * 4;
 
-const failed = (failure: AgentFailure): AgentOutcome => classifyAgentFailure(failure);
-
 /** A signal that aborts at the attempt's deadline (at once when it has passed). */
 function deadlineSignal(request: AgentRequest): AbortSignal {
   return AbortSignal.timeout(Math.max(0, Date.parse(request.deadline) - Date.now()));
@@ -164,13 +162,15 @@ async function invokeHttp(
       headers.authorization = `Bearer ${await secretValue(target.authSecretArn)}`;
     } catch (error) {
       // Never the secret itself: an SDK error names the secret and the failure only.
-      return failed({ fact: 'secret-unavailable', detail: (error as Error).message });
+      return classifyAgentFailure({ fact: 'secret-unavailable', detail: (error as Error).message });
     }
   }
   // The deadline covers the body too: an agent can send its headers and then stall or break off.
   const signal = deadlineSignal(request);
   const timedOutOr = (error: unknown) =>
-    failed(callFailure(signal, target.timeoutSeconds, error, (detail) => ({ fact: 'unreachable', detail })));
+    classifyAgentFailure(
+      callFailure(signal, target.timeoutSeconds, error, (detail) => ({ fact: 'unreachable', detail })),
+    );
   let response: Response;
   try {
     response = await fetch(target.url, {
@@ -184,7 +184,7 @@ async function invokeHttp(
   }
   if (classifyHttpStatus(response.status) !== 'success') {
     const start = await readBounded(response.body, MAX_ERROR_BYTES).catch(() => undefined);
-    return failed({
+    return classifyAgentFailure({
       fact: 'http-status',
       status: response.status,
       text: start ? decodeStart(start.bytes) : '',
@@ -195,13 +195,14 @@ async function invokeHttp(
     const declared = Number(response.headers.get('content-length'));
     if (declared > limits.maxAnswerBytes) {
       await response.body?.cancel().catch(() => {});
-      return failed({ fact: 'answer-too-large', limitBytes: limits.maxAnswerBytes });
+      return classifyAgentFailure({ fact: 'answer-too-large', limitBytes: limits.maxAnswerBytes });
     }
     answer = await readBounded(response.body, limits.maxAnswerBytes);
   } catch (error) {
     return timedOutOr(error);
   }
-  if (!answer.complete) return failed({ fact: 'answer-too-large', limitBytes: limits.maxAnswerBytes });
+  if (!answer.complete)
+    return classifyAgentFailure({ fact: 'answer-too-large', limitBytes: limits.maxAnswerBytes });
   return { kind: 'success', result: resultOf(new TextDecoder().decode(answer.bytes)) };
 }
 
@@ -224,8 +225,10 @@ function lambdaClient() {
 
 /**
  * Whether a function error is Lambda's report that the function ran out of time: `Sandbox.Timedout` with
- * "Task timed out after N.NN seconds", or, in older reports, that message with no errorType.
- * https://docs.aws.amazon.com/lambda/latest/dg/nodejs-exceptions.html
+ * "Task timed out after N.NN seconds", or, in older reports, that message with no errorType (both shapes are
+ * in LocalStack's recordings of AWS, test_lambda_invoke_with_timeout and
+ * test_lambda_invoke_timed_out_environment_reuse).
+ * https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html
  */
 function isFunctionTimeout(errorType: string | undefined, errorMessage: string): boolean {
   return errorType === 'Sandbox.Timedout' || /\bTask timed out after [\d.]+ seconds\b/.test(errorMessage);
@@ -248,7 +251,7 @@ async function invokeLambda(
       { abortSignal: signal },
     );
   } catch (error) {
-    return failed(
+    return classifyAgentFailure(
       callFailure(signal, target.timeoutSeconds, error, (detail) => ({ fact: 'invoke-failed', detail })),
     );
   }
@@ -256,7 +259,7 @@ async function invokeLambda(
   // refused before it is decoded or parsed.
   const payload = out.Payload ?? new Uint8Array(0);
   if (!out.FunctionError && payload.byteLength > limits.maxAnswerBytes) {
-    return failed({ fact: 'answer-too-large', limitBytes: limits.maxAnswerBytes });
+    return classifyAgentFailure({ fact: 'answer-too-large', limitBytes: limits.maxAnswerBytes });
   }
   if (out.FunctionError) {
     const text = decodeStart(payload.subarray(0, limits.maxAnswerBytes));
@@ -270,9 +273,13 @@ async function invokeLambda(
     const type = typeof errorType === 'string' ? errorType : undefined;
     const message = typeof errorMessage === 'string' ? errorMessage : text || out.FunctionError;
     if (isFunctionTimeout(type, message)) {
-      return failed({ fact: 'timed-out', timeoutSeconds: target.timeoutSeconds, detail: message });
+      return classifyAgentFailure({
+        fact: 'timed-out',
+        timeoutSeconds: target.timeoutSeconds,
+        detail: message,
+      });
     }
-    return failed({
+    return classifyAgentFailure({
       fact: 'function-error',
       ...(type !== undefined && { errorType: type }),
       errorMessage: message,
