@@ -19,6 +19,7 @@ import { DynamoTaskStore } from '../lambda/adapters/dynamodb-task-store';
 import { SqsTaskSender } from '../lambda/adapters/sqs-queues';
 import { newTaskId, requestHash } from '../lambda/core/idempotency';
 import { parseEnvelope } from '../lambda/core/process-task';
+import { answerByteLimit } from '../lambda/core/retry-policy';
 import {
   ENVELOPE_SCHEMA_VERSION,
   type Priority,
@@ -193,12 +194,16 @@ export class RawPath {
       const envelope = parseEnvelope(message.Body ?? '') as TaskEnvelope;
       const claim = await this.store.claim(envelope, new Date(), 150);
       if (!claim.claimed) return true;
-      const outcome = await agents.invoke({
-        task_id: envelope.task_id,
-        type: envelope.type,
-        payload: envelope.payload,
-        attempt: claim.attempt,
-      });
+      const outcome = await agents.invoke(
+        {
+          task_id: envelope.task_id,
+          type: envelope.type,
+          payload: envelope.payload,
+          attempt: claim.attempt,
+          deadline: new Date(Date.now() + agents.timeoutSeconds(envelope.type) * 1000).toISOString(),
+        },
+        { maxAnswerBytes: answerByteLimit(262_144) },
+      );
       if (outcome.kind !== 'success') return false;
       const now = new Date();
       const settled = await this.store.succeed(

@@ -1,6 +1,6 @@
-import { Duration, type Stack } from 'aws-cdk-lib';
+import { Duration, type Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 
 /** An agent reached over HTTPS (or HTTP, for local use). */
@@ -14,7 +14,9 @@ export interface HttpAgent {
    */
   readonly authSecret?: secretsmanager.ISecret;
   /**
-   * How long the consumer waits for an answer before it counts a transient failure.
+   * How long the consumer waits for an answer before it counts a transient failure (`AgentTimeout`). The agent
+   * gets the moment as `deadline`; after a time-out the task waits at least this long before its next attempt.
+   * At most the consumer timeout less its margin (see {@link maxAgentTimeoutSeconds}).
    * @default Duration.seconds(60)
    */
   readonly timeout?: Duration;
@@ -23,8 +25,16 @@ export interface HttpAgent {
 /** An agent that is a Lambda function, invoked synchronously. */
 export interface LambdaAgent {
   readonly kind: 'lambda';
+  /**
+   * The agent. When it is a `lambda.Function` of this app, its own timeout must not be longer than the agent
+   * timeout: the consumer stops waiting at the agent timeout, but the function would keep running into the
+   * next attempt.
+   */
   readonly function: lambda.IFunction;
-  /** @default Duration.seconds(60) */
+  /**
+   * As for HTTP agents. A function that runs out of its own time is an `AgentTimeout` too.
+   * @default Duration.seconds(60)
+   */
   readonly timeout?: Duration;
 }
 
@@ -40,6 +50,36 @@ export const TASK_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 export function agentTimeout(agent: AgentDefinition): Duration {
   return agent.timeout ?? DEFAULT_AGENT_TIMEOUT;
+}
+
+/**
+ * Time a consumer needs besides the agent call: the claim, SDK retries of throttled writes, a cold read of an
+ * agent's secret, and the completion write (or the DLQ copy and the FAILED write). At least 5 s, and 10 % of
+ * the consumer timeout (rounded up) for longer ones.
+ */
+export function consumerMarginSeconds(consumerTimeoutSeconds: number): number {
+  return Math.max(5, Math.ceil(consumerTimeoutSeconds / 10));
+}
+
+/** The longest agent timeout that a consumer timeout leaves its margin for. */
+export function maxAgentTimeoutSeconds(consumerTimeoutSeconds: number): number {
+  return consumerTimeoutSeconds - consumerMarginSeconds(consumerTimeoutSeconds);
+}
+
+/**
+ * Lambda's own default function timeout, when a function sets none.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
+ */
+const LAMBDA_DEFAULT_TIMEOUT = Duration.seconds(3);
+
+/**
+ * The function timeout of a Lambda agent built in this app (a `lambda.Function`); `undefined` for HTTP agents,
+ * for functions imported by ARN or name, and for timeouts not known until deploy time.
+ */
+export function agentFunctionTimeout(agent: AgentDefinition): Duration | undefined {
+  if (agent.kind !== 'lambda' || !(agent.function instanceof lambda.Function)) return undefined;
+  const timeout = agent.function.timeout ?? LAMBDA_DEFAULT_TIMEOUT;
+  return Token.isUnresolved(timeout.toSeconds()) ? undefined : timeout;
 }
 
 /** The AGENTS environment variable of the consumers (see lambda/adapters/agents.ts). */

@@ -7,9 +7,12 @@ import { DYNAMODB_ITEM_LIMIT_BYTES, MAX_STORABLE_RESULT_BYTES } from '../lambda/
 import { PRIORITIES, type Priority } from '../lambda/core/task';
 import {
   type AgentRegistry,
+  agentFunctionTimeout,
   agentTargetsJson,
   agentTimeout,
+  consumerMarginSeconds,
   grantInvokeAgents,
+  maxAgentTimeoutSeconds,
   TASK_TYPE_PATTERN,
 } from './agents';
 import { DeadLetterSweeper } from './dead-letter-sweeper';
@@ -250,12 +253,26 @@ function validateQueueProps(props: TaskQueueProps): void {
   errors.push(...checkTaskRetention(props));
   for (const priority of PRIORITIES) {
     const timeout = (props.tiers?.[priority]?.consumerTimeout ?? DEFAULT_CONSUMER_TIMEOUT).toSeconds();
+    if (Token.isUnresolved(timeout)) continue;
     for (const [type, agent] of Object.entries(props.agents)) {
-      if (agentTimeout(agent).toSeconds() >= timeout) {
+      const seconds = agentTimeout(agent).toSeconds();
+      if (!Token.isUnresolved(seconds) && seconds > maxAgentTimeoutSeconds(timeout)) {
         errors.push(
-          `agent '${type}' timeout (${agentTimeout(agent).toSeconds()} s) must be shorter than the ${priority} tier's consumerTimeout (${timeout} s)`,
+          `agent '${type}' timeout must be at most the ${priority} tier's consumerTimeout − max(5 s, 10 % of consumerTimeout) = ` +
+            `${timeout} − ${consumerMarginSeconds(timeout)} = ${maxAgentTimeoutSeconds(timeout)} seconds ` +
+            `(room for the claim, throttled writes, a cold secret read and the completion write), but ${seconds} was provided`,
         );
       }
+    }
+  }
+  for (const [type, agent] of Object.entries(props.agents)) {
+    const functionTimeout = agentFunctionTimeout(agent)?.toSeconds();
+    const seconds = agentTimeout(agent).toSeconds();
+    if (functionTimeout !== undefined && !Token.isUnresolved(seconds) && functionTimeout > seconds) {
+      errors.push(
+        `agent '${type}' function timeout must be at most its agent timeout (${seconds} seconds), but ${functionTimeout} was provided: ` +
+          'the consumer stops waiting at the agent timeout, and a function still running would overlap the next attempt',
+      );
     }
   }
   for (const priority of PRIORITIES) {

@@ -25,7 +25,8 @@ export interface TierOptions {
    */
   readonly maxConcurrency?: number;
   /**
-   * Consumer Lambda timeout. Must exceed the slowest agent timeout of the registry.
+   * Consumer Lambda timeout. Must exceed the slowest agent timeout of the registry by max(5 s, 10 %
+   * of the consumer timeout), the room the claim and completion writes need.
    * @default Duration.seconds(120)
    */
   readonly consumerTimeout?: Duration;

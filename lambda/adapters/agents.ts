@@ -1,11 +1,21 @@
 /**
  * Calls agents. The agent protocol: the consumer POSTs (or invokes with) the JSON
- * `{ task_id, type, payload, attempt }`; the agent answers with its result as JSON.
+ * `{ task_id, type, payload, attempt, deadline }`; the agent answers with its result as JSON.
  * Agents should use `task_id` as their own idempotency key: delivery is at least once.
+ *
+ * This adapter reports facts (timed out, status N, threw errorType, answer too large); which code and whether
+ * to retry is decided in core (classifyAgentFailure).
  */
 import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
-import type { AgentInvoker, AgentRequest } from '../core/ports';
-import { type AgentOutcome, classifyHttpStatus, classifyLambdaError } from '../core/retry-policy';
+import { parseExactJson } from '../core/json-text';
+import type { AgentCallLimits, AgentInvoker, AgentRequest } from '../core/ports';
+import {
+  type AgentFailure,
+  type AgentOutcome,
+  classifyAgentFailure,
+  classifyHttpStatus,
+  MAX_ERROR_CHARS,
+} from '../core/retry-policy';
 
 /** One entry of the AGENTS environment variable, keyed by task type. */
 export type AgentTarget =
@@ -29,25 +39,81 @@ export function parseAgentTargets(json: string): AgentTargets {
   return value;
 }
 
-const MAX_ERROR_CHARS = 1000;
+/** Bytes of a failed answer's body kept for its error message (MAX_ERROR_CHARS characters fit in it). */
+const MAX_ERROR_BYTES = MAX_ERROR_CHARS * 4;
 
-async function errorText(response: Response): Promise<string> {
-  const text = (await response.text().catch(() => '')).slice(0, MAX_ERROR_CHARS);
-  return text ? `: ${text}` : '';
+/** A signal that aborts at the attempt's deadline (at once when it has passed). */
+function deadlineSignal(request: AgentRequest): AbortSignal {
+  return AbortSignal.timeout(Math.max(0, Date.parse(request.deadline) - Date.now()));
 }
 
-/** A timeout or a broken connection, before or while the agent's answer arrives: worth retrying. */
-function networkFailure(target: Extract<AgentTarget, { kind: 'http' }>, error: unknown): AgentOutcome {
-  const timedOut = (error as Error).name === 'TimeoutError';
-  return {
-    kind: 'transient',
-    error: timedOut
-      ? { code: 'AgentTimeout', message: `the agent did not answer within ${target.timeoutSeconds} s` }
-      : {
-          code: 'AgentUnreachable',
-          message: `the agent could not be reached: ${(error as Error).message}`,
-        },
-  };
+/** A thrown error while the call was under way: the deadline if the signal fired, else the error itself. */
+function callFailure(
+  signal: AbortSignal,
+  timeoutSeconds: number,
+  error: unknown,
+  otherwise: (detail: string) => AgentFailure,
+): AgentFailure {
+  // fetch rejects with the signal's TimeoutError; the Lambda client wraps it in an AbortError.
+  if (signal.aborted || (error as Error).name === 'TimeoutError')
+    return { fact: 'timed-out', timeoutSeconds };
+  return otherwise((error as Error).message);
+}
+
+/**
+ * Reads a body stream up to `maxBytes`. Reads chunk by chunk and cancels the stream as soon as the answer is
+ * longer, so that an agent answering hundreds of megabytes costs at most `maxBytes` of memory.
+ */
+async function readBounded(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<{ bytes: Uint8Array; complete: boolean }> {
+  if (body === null) return { bytes: new Uint8Array(0), complete: true };
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (length + value.byteLength > maxBytes) {
+        chunks.push(value.subarray(0, maxBytes - length));
+        length = maxBytes;
+        await reader.cancel().catch(() => {});
+        return { bytes: concat(chunks, length), complete: false };
+      }
+      chunks.push(value);
+      length += value.byteLength;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return { bytes: concat(chunks, length), complete: true };
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** UTF-8 text of the start of a body, without a character cut in half at its end. */
+function decodeStart(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes, { stream: true });
+}
+
+/** An agent's answer as the result: its JSON with every number's digits kept, or its text if it is not JSON. */
+function resultOf(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return parseExactJson(text);
+  } catch {
+    return text;
+  }
 }
 
 type SecretsModule = typeof import('@aws-sdk/client-secrets-manager');
@@ -85,6 +151,7 @@ function secretValue(arn: string): Promise<string> {
 async function invokeHttp(
   target: Extract<AgentTarget, { kind: 'http' }>,
   request: AgentRequest,
+  limits: AgentCallLimits,
 ): Promise<AgentOutcome> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -95,68 +162,85 @@ async function invokeHttp(
       headers.authorization = `Bearer ${await secretValue(target.authSecretArn)}`;
     } catch (error) {
       // Never the secret itself: an SDK error names the secret and the failure only.
-      return {
-        kind: 'transient',
-        error: {
-          code: 'AgentSecretUnavailable',
-          message: `the agent's auth secret could not be read: ${(error as Error).message}`.slice(
-            0,
-            MAX_ERROR_CHARS,
-          ),
-        },
-      };
+      return classifyAgentFailure({ fact: 'secret-unavailable', detail: (error as Error).message });
     }
   }
+  // The deadline covers the body too: an agent can send its headers and then stall or break off.
+  const signal = deadlineSignal(request);
+  const timedOutOr = (error: unknown) =>
+    classifyAgentFailure(
+      callFailure(signal, target.timeoutSeconds, error, (detail) => ({ fact: 'unreachable', detail })),
+    );
   let response: Response;
   try {
     response = await fetch(target.url, {
       method: 'POST',
       headers,
       body: JSON.stringify(request),
-      signal: AbortSignal.timeout(target.timeoutSeconds * 1000),
+      signal,
     });
   } catch (error) {
-    return networkFailure(target, error);
+    return timedOutOr(error);
   }
-  const verdict = classifyHttpStatus(response.status);
-  if (verdict !== 'success') {
-    return {
-      kind: verdict,
-      error: {
-        code: `AgentHttp${response.status}`,
-        message: `the agent answered ${response.status}${await errorText(response)}`,
-      },
-    };
+  if (classifyHttpStatus(response.status) !== 'success') {
+    const start = await readBounded(response.body, MAX_ERROR_BYTES).catch(() => undefined);
+    return classifyAgentFailure({
+      fact: 'http-status',
+      status: response.status,
+      text: start ? decodeStart(start.bytes) : '',
+    });
   }
-  let text: string;
+  let answer: { bytes: Uint8Array; complete: boolean };
   try {
-    // The timeout covers the body too: an agent can send its headers and then stall or break off.
-    text = await response.text();
+    const declared = Number(response.headers.get('content-length'));
+    if (declared > limits.maxAnswerBytes) {
+      await response.body?.cancel().catch(() => {});
+      return classifyAgentFailure({ fact: 'answer-too-large', limitBytes: limits.maxAnswerBytes });
+    }
+    answer = await readBounded(response.body, limits.maxAnswerBytes);
   } catch (error) {
-    return networkFailure(target, error);
+    return timedOutOr(error);
   }
-  if (text === '') return { kind: 'success', result: null };
-  try {
-    return { kind: 'success', result: JSON.parse(text) };
-  } catch {
-    return { kind: 'success', result: text };
-  }
+  if (!answer.complete)
+    return classifyAgentFailure({ fact: 'answer-too-large', limitBytes: limits.maxAnswerBytes });
+  return { kind: 'success', result: resultOf(new TextDecoder().decode(answer.bytes)) };
 }
 
 type LambdaModule = typeof import('@aws-sdk/client-lambda');
 let lambdaSdk: Promise<{ sdk: LambdaModule; client: InstanceType<LambdaModule['LambdaClient']> }> | undefined;
 
-/** The Lambda client is loaded on first use: stacks with only HTTP agents never pay for it at init. */
+/**
+ * The Lambda client is loaded on first use: stacks with only HTTP agents never pay for it at init.
+ * `maxAttempts: 1`: the SDK must not retry an Invoke on its own. A throttle or a 5xx can come after the
+ * function started, so a retry inside one attempt could run the agent twice at once; the queue's own retry,
+ * with its backoff and its claim, is the only retry.
+ */
 function lambdaClient() {
-  lambdaSdk ??= import('@aws-sdk/client-lambda').then((sdk) => ({ sdk, client: new sdk.LambdaClient({}) }));
+  lambdaSdk ??= import('@aws-sdk/client-lambda').then((sdk) => ({
+    sdk,
+    client: new sdk.LambdaClient({ maxAttempts: 1 }),
+  }));
   return lambdaSdk;
+}
+
+/**
+ * Whether a function error is Lambda's report that the function ran out of time: `Sandbox.Timedout` with
+ * "Task timed out after N.NN seconds", or, in older reports, that message with no errorType (both shapes are
+ * in LocalStack's recordings of AWS, test_lambda_invoke_with_timeout and
+ * test_lambda_invoke_timed_out_environment_reuse).
+ * https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html
+ */
+function isFunctionTimeout(errorType: string | undefined, errorMessage: string): boolean {
+  return errorType === 'Sandbox.Timedout' || /\bTask timed out after [\d.]+ seconds\b/.test(errorMessage);
 }
 
 async function invokeLambda(
   target: Extract<AgentTarget, { kind: 'lambda' }>,
   request: AgentRequest,
+  limits: AgentCallLimits,
 ): Promise<AgentOutcome> {
   const { sdk, client } = await lambdaClient();
+  const signal = deadlineSignal(request);
   let out: InvokeCommandOutput;
   try {
     out = await client.send(
@@ -164,32 +248,44 @@ async function invokeLambda(
         FunctionName: target.functionName,
         Payload: Buffer.from(JSON.stringify(request)),
       }),
-      { abortSignal: AbortSignal.timeout(target.timeoutSeconds * 1000) },
+      { abortSignal: signal },
     );
   } catch (error) {
-    return {
-      kind: 'transient',
-      error: { code: 'AgentInvokeFailed', message: (error as Error).message.slice(0, MAX_ERROR_CHARS) },
-    };
+    return classifyAgentFailure(
+      callFailure(signal, target.timeoutSeconds, error, (detail) => ({ fact: 'invoke-failed', detail })),
+    );
   }
-  const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
-  let body: unknown = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = text;
+  // Lambda caps a synchronous response at 6 MB and the SDK has read it whole; a payload over the limit is
+  // refused before it is decoded or parsed.
+  const payload = out.Payload ?? new Uint8Array(0);
+  if (!out.FunctionError && payload.byteLength > limits.maxAnswerBytes) {
+    return classifyAgentFailure({ fact: 'answer-too-large', limitBytes: limits.maxAnswerBytes });
   }
   if (out.FunctionError) {
-    const { errorType, errorMessage } = (body ?? {}) as { errorType?: string; errorMessage?: string };
-    return {
-      kind: classifyLambdaError(errorType),
-      error: {
-        code: errorType ?? 'AgentFunctionError',
-        message: String(errorMessage ?? out.FunctionError).slice(0, MAX_ERROR_CHARS),
-      },
-    };
+    const text = decodeStart(payload.subarray(0, limits.maxAnswerBytes));
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const { errorType, errorMessage } = (body ?? {}) as { errorType?: unknown; errorMessage?: unknown };
+    const type = typeof errorType === 'string' ? errorType : undefined;
+    const message = typeof errorMessage === 'string' ? errorMessage : text || out.FunctionError;
+    if (isFunctionTimeout(type, message)) {
+      return classifyAgentFailure({
+        fact: 'timed-out',
+        timeoutSeconds: target.timeoutSeconds,
+        detail: message,
+      });
+    }
+    return classifyAgentFailure({
+      fact: 'function-error',
+      ...(type !== undefined && { errorType: type }),
+      errorMessage: message,
+    });
   }
-  return { kind: 'success', result: body };
+  return { kind: 'success', result: resultOf(Buffer.from(payload).toString('utf8')) };
 }
 
 export class ConfiguredAgents implements AgentInvoker {
@@ -199,8 +295,14 @@ export class ConfiguredAgents implements AgentInvoker {
     return Object.hasOwn(this.targets, type);
   }
 
-  public invoke(request: AgentRequest): Promise<AgentOutcome> {
+  public timeoutSeconds(type: string): number {
+    return this.targets[type]!.timeoutSeconds;
+  }
+
+  public invoke(request: AgentRequest, limits: AgentCallLimits): Promise<AgentOutcome> {
     const target = this.targets[request.type]!;
-    return target.kind === 'http' ? invokeHttp(target, request) : invokeLambda(target, request);
+    return target.kind === 'http'
+      ? invokeHttp(target, request, limits)
+      : invokeLambda(target, request, limits);
   }
 }

@@ -71,16 +71,34 @@ export interface TierQueue {
   deadLetter(body: string, error: TaskError, taskId: string | undefined): Promise<void>;
 }
 
+/** The agent protocol: the JSON body of an HTTP agent's POST, and the event of a Lambda agent. */
 export interface AgentRequest {
   readonly task_id: string;
   readonly type: string;
   readonly payload: Record<string, unknown>;
   readonly attempt: number;
+  /**
+   * When this attempt's answer stops counting (ISO 8601, UTC): the start of the call plus the agent's timeout.
+   * The consumer stops waiting then, and an agent should stop by it too: the next attempt may start one agent
+   * timeout later.
+   */
+  readonly deadline: string;
+}
+
+/** Bounds of one agent call that come from the queue's settings. */
+export interface AgentCallLimits {
+  /** The most bytes of the answer read; a longer answer is a failure (`answer-too-large`). */
+  readonly maxAnswerBytes: number;
 }
 
 export interface AgentInvoker {
   /** Whether `type` names a configured agent. */
   has(type: string): boolean;
-  /** Never throws: every failure is classified into the outcome. */
-  invoke(request: AgentRequest): Promise<AgentOutcome>;
+  /** The timeout of the agent of `type`, in seconds (a configured type). */
+  timeoutSeconds(type: string): number;
+  /**
+   * Calls the agent and waits for its answer until `request.deadline`. Never throws: every failure is
+   * classified into the outcome (see classifyAgentFailure).
+   */
+  invoke(request: AgentRequest, limits: AgentCallLimits): Promise<AgentOutcome>;
 }

@@ -9,7 +9,7 @@
  *   longer than any claim's lease, so the next delivery can always claim the task again.
  */
 import type { AgentInvoker, TaskStore, TierQueue } from './ports';
-import { type BackoffPolicy, backoffSeconds, isLastDelivery } from './retry-policy';
+import { answerByteLimit, type BackoffPolicy, isLastDelivery, retryDelaySeconds } from './retry-policy';
 import {
   ENVELOPE_SCHEMA_VERSION,
   TASK_ID_PATTERN,
@@ -145,13 +145,20 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   emit({ ...base, attempt, transition: 'claimed', ...(attempt === 1 && { queue_wait_ms: sinceEnqueue() }) });
 
   const agentStart = now().getTime();
-  let outcome = deps.agents.has(envelope.type)
-    ? await deps.agents.invoke({
-        task_id: envelope.task_id,
-        type: envelope.type,
-        payload: envelope.payload,
-        attempt,
-      })
+  const known = deps.agents.has(envelope.type);
+  const agentTimeoutSeconds = known ? deps.agents.timeoutSeconds(envelope.type) : 0;
+  let outcome = known
+    ? await deps.agents.invoke(
+        {
+          task_id: envelope.task_id,
+          type: envelope.type,
+          payload: envelope.payload,
+          attempt,
+          // The agent is told when its answer stops counting; the adapter stops waiting then.
+          deadline: new Date(agentStart + agentTimeoutSeconds * 1000).toISOString(),
+        },
+        { maxAnswerBytes: answerByteLimit(settings.maxResultBytes) },
+      )
     : ({
         kind: 'permanent',
         error: {
@@ -213,9 +220,10 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     ...timing,
   });
   if (settled) {
+    // After an AgentTimeout the agent may still be running: retryDelaySeconds leaves it one more timeout.
     await deps.queue.changeVisibility(
       delivery.receiptHandle,
-      backoffSeconds(attempt, settings.backoff, deps.random),
+      retryDelaySeconds(attempt, outcome.error, settings.backoff, agentTimeoutSeconds, deps.random),
     );
   }
   return 'retry';

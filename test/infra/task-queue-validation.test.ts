@@ -1,7 +1,8 @@
 import { CfnParameter, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { TaskQueue, type TaskQueueProps } from '../../lib/task-queue';
-import { HTTP_AGENTS, logicalId, queueStack, testStack } from './synth';
+import { HTTP_AGENTS, inlineFunction, logicalId, queueStack, testStack } from './synth';
 
 /** The message a TaskQueue with these props throws at synth; fails the test when it does not throw. */
 function synthError(props: Partial<TaskQueueProps>): string {
@@ -157,16 +158,43 @@ describe('TaskQueue prop validation: agents and limits', () => {
     },
   );
 
-  test('throws when an agent timeout is not shorter than the consumer timeout', () => {
-    // GIVEN
+  test('throws when an agent timeout leaves the consumer less than max(5 s, 10 %) of its timeout', () => {
+    // GIVEN: 120 − max(5, 12) = 108
     const agents = {
-      slow: { kind: 'http', url: 'https://agents.example.com/slow', timeout: Duration.seconds(120) },
+      slow: { kind: 'http', url: 'https://agents.example.com/slow', timeout: Duration.seconds(109) },
     } as const;
 
     // WHEN / THEN
     expect(() => queueStack({ agents })).toThrow(
-      /agent 'slow' timeout \(120 s\) must be shorter than the high tier's consumerTimeout \(120 s\)/,
+      /agent 'slow' timeout must be at most the high tier's consumerTimeout − max\(5 s, 10 % of consumerTimeout\) = 120 − 12 = 108 seconds \(room for the claim, throttled writes, a cold secret read and the completion write\), but 109 was provided/,
     );
+  });
+
+  test('accepts an agent timeout exactly at the margin', () => {
+    // GIVEN
+    const agents = {
+      slow: { kind: 'http', url: 'https://agents.example.com/slow', timeout: Duration.seconds(108) },
+    } as const;
+
+    // WHEN / THEN
+    expect(() => queueStack({ agents })).not.toThrow();
+  });
+
+  test('keeps a margin of at least 5 seconds under a short consumer timeout', () => {
+    // GIVEN: 30 − max(5, 3) = 25
+    const agents = {
+      quick: { kind: 'http', url: 'https://agents.example.com/quick', timeout: Duration.seconds(26) },
+    } as const;
+    const tiers = {
+      high: { consumerTimeout: Duration.seconds(30) },
+      low: { consumerTimeout: Duration.seconds(30) },
+    };
+
+    // WHEN / THEN
+    expect(() => queueStack({ agents, tiers })).toThrow(/= 30 − 5 = 25 seconds .*, but 26 was provided/);
+    expect(() =>
+      queueStack({ agents: { quick: { ...agents.quick, timeout: Duration.seconds(25) } }, tiers }),
+    ).not.toThrow();
   });
 
   test('checks agent timeouts against each tier’s own consumer timeout', () => {
@@ -177,16 +205,90 @@ describe('TaskQueue prop validation: agents and limits', () => {
 
     // WHEN / THEN
     expect(() => queueStack({ agents, tiers: { high: { consumerTimeout: Duration.seconds(200) } } })).toThrow(
-      /agent 'slow' timeout \(150 s\) must be shorter than the low tier's consumerTimeout \(120 s\)/,
+      /agent 'slow' timeout must be at most the low tier's consumerTimeout .* = 108 seconds .*, but 150 was provided/,
     );
     expect(() =>
       queueStack({
         agents,
         tiers: {
           high: { consumerTimeout: Duration.seconds(200) },
-          low: { consumerTimeout: Duration.seconds(151) },
+          low: { consumerTimeout: Duration.seconds(167) },
         },
       }),
+    ).not.toThrow();
+  });
+
+  test('throws when a Lambda agent’s function timeout is longer than its agent timeout', () => {
+    // GIVEN
+    const stack = testStack();
+    const slowFn = new lambda.Function(stack, 'SlowClassify', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async (e) => e;'),
+      timeout: Duration.seconds(90),
+    });
+
+    // WHEN / THEN
+    expect(
+      () =>
+        new TaskQueue(stack, 'TaskQueue', {
+          agents: { classify: { kind: 'lambda', function: slowFn, timeout: Duration.seconds(60) } },
+        }),
+    ).toThrow(
+      /agent 'classify' function timeout must be at most its agent timeout \(60 seconds\), but 90 was provided: the consumer stops waiting at the agent timeout, and a function still running would overlap the next attempt/,
+    );
+  });
+
+  test('accepts a Lambda agent whose function timeout equals its agent timeout', () => {
+    // GIVEN
+    const stack = testStack();
+    const fn = new lambda.Function(stack, 'Classify', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async (e) => e;'),
+      timeout: Duration.seconds(60),
+    });
+
+    // WHEN / THEN
+    expect(
+      () =>
+        new TaskQueue(stack, 'TaskQueue', {
+          agents: { classify: { kind: 'lambda', function: fn, timeout: Duration.seconds(60) } },
+        }),
+    ).not.toThrow();
+  });
+
+  test('counts a function without a timeout as Lambda’s default of 3 seconds', () => {
+    // GIVEN
+    const stack = testStack();
+    const fn = inlineFunction(stack, 'Classify');
+
+    // WHEN / THEN
+    expect(
+      () =>
+        new TaskQueue(stack, 'TaskQueue', {
+          agents: { classify: { kind: 'lambda', function: fn, timeout: Duration.seconds(2) } },
+        }),
+    ).toThrow(
+      /agent 'classify' function timeout must be at most its agent timeout \(2 seconds\), but 3 was provided/,
+    );
+  });
+
+  test('skips the function timeout check for a function imported by ARN, whose timeout the app cannot know', () => {
+    // GIVEN
+    const stack = testStack();
+    const fn = lambda.Function.fromFunctionArn(
+      stack,
+      'Imported',
+      'arn:aws:lambda:us-east-1:123456789012:function:classify',
+    );
+
+    // WHEN / THEN
+    expect(
+      () =>
+        new TaskQueue(stack, 'TaskQueue', {
+          agents: { classify: { kind: 'lambda', function: fn, timeout: Duration.seconds(1) } },
+        }),
     ).not.toThrow();
   });
 

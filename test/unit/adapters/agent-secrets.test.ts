@@ -15,7 +15,9 @@ const request: AgentRequest = {
   type: 'summarize',
   payload: { text: 'hello' },
   attempt: 1,
+  deadline: new Date(NOW_MS + 5_000).toISOString(),
 };
+const limits = { maxAnswerBytes: 65_536 };
 
 /**
  * The adapter keeps secret values for the life of the execution environment, as a Lambda would: each test
@@ -67,7 +69,7 @@ describe('Class: ConfiguredAgents (agent secrets)', () => {
     const fetchMock = agentAnswers();
 
     // Act
-    const outcome = await httpAgent(arn).invoke(request);
+    const outcome = await httpAgent(arn).invoke(request, limits);
 
     // Assess
     expect(outcome).toEqual({ kind: 'success', result: { summary: 'hi' } });
@@ -87,7 +89,7 @@ describe('Class: ConfiguredAgents (agent secrets)', () => {
     const fetchMock = agentAnswers();
 
     // Act
-    const outcome = await httpAgent().invoke(request);
+    const outcome = await httpAgent().invoke(request, limits);
 
     // Assess
     expect(outcome.kind).toBe('success');
@@ -103,9 +105,9 @@ describe('Class: ConfiguredAgents (agent secrets)', () => {
     const agents = httpAgent(arn);
 
     // Act
-    await agents.invoke(request);
-    await agents.invoke({ ...request, attempt: 2 });
-    await httpAgent(arn).invoke(request);
+    await agents.invoke(request, limits);
+    await agents.invoke({ ...request, attempt: 2 }, limits);
+    await httpAgent(arn).invoke(request, limits);
 
     // Assess
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
@@ -121,7 +123,9 @@ describe('Class: ConfiguredAgents (agent secrets)', () => {
     const agents = httpAgent(arn);
 
     // Act
-    const outcomes = await Promise.all([1, 2, 3].map((attempt) => agents.invoke({ ...request, attempt })));
+    const outcomes = await Promise.all(
+      [1, 2, 3].map((attempt) => agents.invoke({ ...request, attempt }, limits)),
+    );
 
     // Assess
     expect(outcomes.map((o) => o.kind)).toEqual(['success', 'success', 'success']);
@@ -136,8 +140,8 @@ describe('Class: ConfiguredAgents (agent secrets)', () => {
     const fetchMock = agentAnswers();
 
     // Act
-    await httpAgent(first).invoke(request);
-    await httpAgent(second).invoke(request);
+    await httpAgent(first).invoke(request, limits);
+    await httpAgent(second).invoke(request, limits);
 
     // Assess
     expect(headersOf(fetchMock, 0).authorization).toBe('Bearer first-token');
@@ -155,7 +159,7 @@ describe('Class: ConfiguredAgents (agent secrets)', () => {
     const fetchMock = agentAnswers();
 
     // Act
-    const outcome = await httpAgent(arn).invoke(request);
+    const outcome = await httpAgent(arn).invoke(request, limits);
 
     // Assess
     expect(outcome).toEqual({
@@ -174,10 +178,10 @@ describe('Class: ConfiguredAgents (agent secrets)', () => {
       .resolves({ SecretString: 'token-after-retry' });
     const fetchMock = agentAnswers();
     const agents = httpAgent(arn);
-    const first = await agents.invoke(request);
+    const first = await agents.invoke(request, limits);
 
     // Act
-    const second = await agents.invoke({ ...request, attempt: 2 });
+    const second = await agents.invoke({ ...request, attempt: 2 }, limits);
 
     // Assess
     expect(first.kind).toBe('transient');
@@ -193,7 +197,7 @@ describe('Class: ConfiguredAgents (agent secrets)', () => {
     const fetchMock = agentAnswers();
 
     // Act
-    const outcome = await httpAgent(arn).invoke(request);
+    const outcome = await httpAgent(arn).invoke(request, limits);
 
     // Assess
     expect(outcome).toMatchObject({ kind: 'transient', error: { code: 'AgentSecretUnavailable' } });
@@ -210,13 +214,13 @@ describe('Class: ConfiguredAgents (agent secrets)', () => {
     const fetchMock = agentAnswers();
     const agents = httpAgent(arn);
     const now = jest.spyOn(Date, 'now');
-    await agents.invoke(request);
+    await agents.invoke(request, limits);
     now.mockReturnValue(NOW_MS + 4 * 60_000);
-    await agents.invoke(request);
+    await agents.invoke(request, limits);
 
     // Act
     now.mockReturnValue(NOW_MS + 5 * 60_000 + 1);
-    await agents.invoke(request);
+    await agents.invoke(request, limits);
 
     // Assess
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);

@@ -6,7 +6,11 @@ import {
   processDelivery,
   type TransitionEvent,
 } from '../../../lambda/core/process-task';
-import type { AgentOutcome } from '../../../lambda/core/retry-policy';
+import {
+  type AgentOutcome,
+  ANSWER_MARGIN_BYTES,
+  classifyAgentFailure,
+} from '../../../lambda/core/retry-policy';
 import {
   ENVELOPE_SCHEMA_VERSION,
   type TaskEnvelope,
@@ -60,10 +64,11 @@ function delivery(overrides: Partial<Delivery> = {}): Delivery {
 function setup(
   agent: AgentOutcome | ((r: { attempt: number }) => AgentOutcome) = { kind: 'success', result: { echo: 1 } },
   records: TaskRecord[] = [queued],
+  agentTimeoutSeconds = 30,
 ) {
   const store = new InMemoryTaskStore(records);
   const queue = new InMemoryTierQueue();
-  const agents = new FakeAgents({ echo: agent });
+  const agents = new FakeAgents({ echo: agent }, agentTimeoutSeconds);
   const events: TransitionEvent[] = [];
   const deps: ProcessDeps = {
     store,
@@ -89,7 +94,13 @@ describe('Function: processDelivery', () => {
       // Assess
       expect(outcome).toBe('ack');
       expect(agents.requests).toEqual([
-        { task_id: TASK_ID, type: 'echo', payload: { text: 'hi' }, attempt: 1 },
+        {
+          task_id: TASK_ID,
+          type: 'echo',
+          payload: { text: 'hi' },
+          attempt: 1,
+          deadline: '2026-01-01T00:00:30.000Z',
+        },
       ]);
       expect(task()).toMatchObject({
         status: 'SUCCEEDED',
@@ -150,11 +161,64 @@ describe('Function: processDelivery', () => {
         type: 'echo',
         payload: { text: 'hi' },
         attempt: 1,
+        deadline: '2026-01-01T00:00:30.000Z',
       });
     });
   });
 
+  describe('the agent call', () => {
+    it("tells the agent its deadline: the start of the call plus the agent's timeout", async () => {
+      // Prepare
+      const { agents, deps } = setup(undefined, [queued], 45);
+
+      // Act
+      await processDelivery(delivery(), deps);
+
+      // Assess
+      expect(agents.requests.map((r) => r.deadline)).toEqual(['2026-01-01T00:00:45.000Z']);
+    });
+
+    it('bounds the answer it reads to maxResultBytes plus the margin', async () => {
+      // Prepare
+      const { agents, deps } = setup();
+
+      // Act
+      await processDelivery(delivery(), deps);
+
+      // Assess
+      expect(agents.limits).toEqual([{ maxAnswerBytes: settings.maxResultBytes + ANSWER_MARGIN_BYTES }]);
+    });
+
+    it('fails the task at once with ResultTooLarge when the agent answered too much to read', async () => {
+      // Prepare
+      const tooLarge = classifyAgentFailure({ fact: 'answer-too-large', limitBytes: 65_600 });
+      const { queue, deps, task } = setup(tooLarge);
+
+      // Act
+      const outcome = await processDelivery(delivery({ receiveCount: 1 }), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(task()).toMatchObject({ status: 'FAILED', error: { code: 'ResultTooLarge' } });
+      expect(queue.operations.map((o) => o.op)).toEqual(['deadLetter']);
+    });
+  });
+
   describe('transient failure', () => {
+    it('waits at least one agent timeout after an AgentTimeout before the next attempt, on top of the backoff', async () => {
+      // Prepare
+      const timedOut = classifyAgentFailure({ fact: 'timed-out', timeoutSeconds: 45 });
+      const { queue, deps, task } = setup(timedOut, [queued], 45);
+
+      // Act
+      const outcome = await processDelivery(delivery({ receiveCount: 1 }), deps);
+
+      // Assess: 45 s, then the backoff of attempt 1 within [0, 2]; random 0.5 picks 1
+      expect(outcome).toBe('retry');
+      expect(task()).toMatchObject({ status: 'RETRYING', error: { code: 'AgentTimeout' } });
+      expect(queue.operations).toEqual([{ op: 'changeVisibility', receiptHandle: 'receipt-1', seconds: 46 }]);
+    });
+
     it('marks the task RETRYING, delays the message by the jittered backoff and asks for a retry', async () => {
       // Prepare
       const { queue, events, deps, task } = setup(transient);

@@ -30,6 +30,9 @@ const ddb = mockClient(DynamoDBClient);
 const sqs = mockClient(SQSClient);
 const lambda = mockClient(LambdaClient);
 
+/** An ISO 8601 UTC time as Date#toISOString writes it. */
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 /** The condition of every completion write: the attempt still holds its claim. */
 const SETTLE_CONDITION = '#status = :running AND attempts = :attempt';
 
@@ -141,6 +144,7 @@ describe('Handler: consumer', () => {
       type: 'echo',
       payload: { text: 'hi' },
       attempt: 1,
+      deadline: expect.stringMatching(ISO_TIME),
     });
 
     const settle = settleOf(TASK_A)!;
@@ -210,6 +214,20 @@ describe('Handler: consumer', () => {
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
     expect(settleOf(TASK_A)!.values).toMatchObject({ ':next': 'RETRYING', ':error': { code } });
     expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(1);
+  });
+
+  it('delays the retry of a timed-out task by at least the agent timeout, so a late agent can finish first', async () => {
+    // Prepare
+    jest
+      .spyOn(globalThis, 'fetch')
+      .mockRejectedValue(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+
+    // Act
+    await consume(sqsRecord('a', envelope(TASK_A)));
+
+    // Assess: the echo agent's timeout is 5 s; the backoff alone is at most BACKOFF_BASE_SECONDS (4)
+    const [visibility] = sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input);
+    expect(visibility!.VisibilityTimeout).toBeGreaterThanOrEqual(5);
   });
 
   it.each([
@@ -454,6 +472,7 @@ describe('Handler: consumer', () => {
         type: 'lambda-agent',
         payload: { q: 1 },
         attempt: 1,
+        deadline: expect.stringMatching(ISO_TIME),
       });
       expect(settleOf(TASK_A)!.values).toMatchObject({ ':next': 'SUCCEEDED', ':result': '{"answer":42}' });
     });

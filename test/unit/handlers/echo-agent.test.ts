@@ -8,6 +8,7 @@ describe('Handler: echo-agent', () => {
       type: 'echo',
       payload: { a: [1] },
       attempt: 1,
+      deadline: '2026-01-01T00:01:00.000Z',
     };
 
     // Act

@@ -4,6 +4,7 @@
  * machine, not a stub that answers whatever a test wants.
  */
 import type {
+  AgentCallLimits,
   AgentInvoker,
   AgentRequest,
   ClaimResult,
@@ -203,19 +204,27 @@ export class InMemoryTierQueue implements TierQueue {
 /** Agents keyed by task type; each answers with a fixed outcome (or one computed from the request). */
 export class FakeAgents implements AgentInvoker {
   public readonly requests: AgentRequest[] = [];
+  public readonly limits: AgentCallLimits[] = [];
 
   public constructor(
     private readonly agents: Readonly<
       Record<string, AgentOutcome | ((request: AgentRequest) => AgentOutcome)>
     >,
+    /** Every agent's timeout. */
+    private readonly agentTimeoutSeconds = 30,
   ) {}
 
   public has(type: string): boolean {
     return Object.hasOwn(this.agents, type);
   }
 
-  public async invoke(request: AgentRequest): Promise<AgentOutcome> {
+  public timeoutSeconds(_type: string): number {
+    return this.agentTimeoutSeconds;
+  }
+
+  public async invoke(request: AgentRequest, limits: AgentCallLimits): Promise<AgentOutcome> {
     this.requests.push(request);
+    this.limits.push(limits);
     const agent = this.agents[request.type]!;
     return typeof agent === 'function' ? agent(request) : agent;
   }
