@@ -13,9 +13,6 @@ export interface SubmissionLimits {
   readonly maxJsonDepth: number;
 }
 
-/** @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html (1 MiB) */
-export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
-
 export const DEFAULT_LIMITS: SubmissionLimits = { maxBodyBytes: 262_144, maxJsonDepth: 32 };
 
 export interface RawRequest {
