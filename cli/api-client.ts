@@ -4,6 +4,7 @@
  */
 import type { ErrorDetail } from '../lambda/core/errors';
 import type { Priority, TaskView } from '../lambda/core/task';
+import { parseExactJson } from '../lambda/core/json-text';
 
 /**
  * The part of `fetch` the client uses. It is injected so that a caller can sign requests.
@@ -157,9 +158,10 @@ function taskPath(taskId: string): string {
   return `/tasks/${encodeURIComponent(taskId)}`;
 }
 
+/** Exactly (json-text.ts): a result's `9007199254740993` is printed as the API sent it. */
 function parseJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseExactJson(text);
   } catch {
     return undefined;
   }

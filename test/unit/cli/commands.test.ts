@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../cli/program';
+import { parseExactJson } from '../../../lambda/core/json-text';
 import { lineProgress } from '../../../cli/progress';
 import type { CliDeps } from '../../../cli/session';
 import { type FakeTaskApi, startFakeTaskApi } from './fake-task-api';
@@ -97,6 +98,15 @@ describe('Function: runCli', () => {
       // Assess
       expect(code).toBe(0);
       expect(stdout).toContain('nothing new was queued');
+    });
+
+    it('sends the payload with every number literal as written', async () => {
+      // Act
+      await taskq('submit', '--type', 'echo', '--payload', '{"n":9007199254740993,"big":1e400}');
+
+      // Assess
+      const body = api.requests[0]!.body as { payload: unknown };
+      expect(JSON.stringify(body.payload)).toBe('{"n":9007199254740993,"big":1e400}');
     });
 
     it('reads the payload from a file when --payload starts with @', async () => {
@@ -216,6 +226,18 @@ describe('Function: runCli', () => {
       // Assess
       expect(code).toBe(expected);
       expect(stdout).toContain(`task ${id} ${status}`);
+    });
+
+    it.each([[[]], [['--json']]])('prints a result with every number literal as the API sent it %j', async (flags) => {
+      // Prepare
+      const result = parseExactJson('{"echo":{"n":9007199254740993,"big":1e400}}');
+      const id = api.seed([{ status: 'SUCCEEDED', attempts: 1, result }]);
+
+      // Act
+      await taskq(...flags, 'status', id);
+
+      // Assess
+      expect(stdout).toMatch(/"n": 9007199254740993,\s+"big": 1e400/);
     });
 
     it('prints the task as JSON when --json comes after the command', async () => {
