@@ -36,20 +36,19 @@ export function messageBytes(message: QueueMessage): number {
 /** Longest `error_code` and `error_message` a DLQ copy carries, in code points (as `taskq dlq list` shows them). */
 export const ERROR_CODE_MAX_CHARS = 128;
 export const ERROR_MESSAGE_MAX_CHARS = 1024;
-/** A UTF-8 code point is at most 4 bytes. */
-const ERROR_CODE_MAX_BYTES = 4 * ERROR_CODE_MAX_CHARS;
-/** The least of the error message a DLQ copy of an accepted task always has room for. */
-const ERROR_MESSAGE_MIN_BYTES = 200;
+/** The least of `error_code` and of `error_message` that a DLQ copy of an accepted task always has room for. */
+const ERROR_TEXT_MIN_BYTES = 64;
 const TASK_ID_BYTES = 36;
 
 /**
- * Room beyond the body that a task's messages need: the DLQ copy's attributes (`task_id`, `error_code`, and at
- * least {@link ERROR_MESSAGE_MIN_BYTES} of `error_message`), which is more than the task message's own `task_id`.
+ * Room beyond the body that a task's messages need: the DLQ copy's attributes (`task_id`, and at least
+ * {@link ERROR_TEXT_MIN_BYTES} of `error_code` and of `error_message`), which is more than the task message's
+ * own `task_id` attribute.
  */
 export const DEAD_LETTER_ATTRIBUTE_BYTES =
   attributeBytes('task_id', 'x'.repeat(TASK_ID_BYTES)) +
-  attributeBytes('error_code', 'x'.repeat(ERROR_CODE_MAX_BYTES)) +
-  attributeBytes('error_message', 'x'.repeat(ERROR_MESSAGE_MIN_BYTES));
+  attributeBytes('error_code', 'x'.repeat(ERROR_TEXT_MIN_BYTES)) +
+  attributeBytes('error_message', 'x'.repeat(ERROR_TEXT_MIN_BYTES));
 
 /** The largest envelope body the producer accepts: its message and its DLQ copy both fit in SQS. */
 export const MAX_ENVELOPE_BODY_BYTES = SQS_MAX_MESSAGE_BYTES - DEAD_LETTER_ATTRIBUTE_BYTES;
@@ -73,15 +72,22 @@ export function envelopeMessage(envelope: TaskEnvelope): QueueMessage {
 export function deadLetterMessage(body: string, error: TaskError, taskId: string | undefined): QueueMessage {
   let room = SQS_MAX_MESSAGE_BYTES - Buffer.byteLength(body);
   const attributes: Record<string, string> = {};
-  const add = (name: string, text: string, maxChars: number) => {
-    const maxBytes = room - Buffer.byteLength(name) - STRING_TYPE.length;
+  /**
+   * Adds an attribute cut to the room left, less `keep` bytes held back for the attributes after it; `whole`
+   * leaves it out rather than cut it (half a task id names no task).
+   */
+  const add = (name: string, text: string, maxChars: number, { keep = 0, whole = false } = {}) => {
+    const maxBytes = room - keep - Buffer.byteLength(name) - STRING_TYPE.length;
     if (maxBytes < 1) return;
     const value = sqsAttributeText(text, maxChars, maxBytes);
+    if (whole && value !== sqsAttributeText(text, maxChars)) return;
     attributes[name] = value;
     room -= attributeBytes(name, value);
   };
-  if (taskId) add('task_id', taskId, TASK_ID_BYTES);
-  add('error_code', error.code, ERROR_CODE_MAX_CHARS);
+  if (taskId) add('task_id', taskId, TASK_ID_BYTES, { whole: true });
+  add('error_code', error.code, ERROR_CODE_MAX_CHARS, {
+    keep: attributeBytes('error_message', 'x'.repeat(ERROR_TEXT_MIN_BYTES)),
+  });
   add('error_message', error.message, ERROR_MESSAGE_MAX_CHARS);
   return { body, attributes };
 }
