@@ -615,7 +615,6 @@ const conflicts = (anchor: Anchor): fc.Arbitrary<FuzzRequest> =>
     }),
   );
 
-
 // ---------------------------------------------------------------------------------------------------------
 // Valid tasks. Each must be accepted (202) and end as its expectation says.
 
@@ -625,7 +624,18 @@ const edgyText = fc
     fc.oneof(
       fc.string({ unit: 'grapheme', maxLength: 6 }),
       fc.string({ unit: 'binary', maxLength: 6 }),
-      fc.constantFrom('😀', 'great 😀', '🧑‍💻', '𝄞', '\u{10FFFF}', '中文', '\uFFFE', '\uFFFF', '\u0000', '\u001b[31m'),
+      fc.constantFrom(
+        '😀',
+        'great 😀',
+        '🧑‍💻',
+        '𝄞',
+        '\u{10FFFF}',
+        '中文',
+        '\uFFFE',
+        '\uFFFF',
+        '\u0000',
+        '\u001b[31m',
+      ),
       // Lone surrogates: JSON.stringify writes them as `\uD800`-style escapes in the body text.
       fc.constantFrom('\uD800', '\uDFFF', '\uDBFF\uDBFF', 'a\uDC00b'),
     ),
@@ -650,13 +660,16 @@ const edgyNumber = fc.oneof(
     '7'.repeat(300),
   ),
   fc.bigInt({ min: 2n ** 53n, max: 10n ** 40n }).map(String),
-  fc.tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: -500, max: 500 })).map(
-    ([digits, exponent]) => `${digits}e${exponent}`,
-  ),
+  fc
+    .tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: -500, max: 500 }))
+    .map(([digits, exponent]) => `${digits}e${exponent}`),
 );
 
 const edgyValue = (leaf: fc.Arbitrary<string>): fc.Arbitrary<string> =>
-  fc.oneof(leaf, fc.array(leaf, { maxLength: 4 }).map((items) => `[${items.join(',')}]`));
+  fc.oneof(
+    leaf,
+    fc.array(leaf, { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
+  );
 
 const validTask = (kind: string, payload: string, expect: Expectation, priority = 'low'): FuzzRequest => ({
   ...post(kind, `{"type":${JSON.stringify(VALID_TYPE)},"priority":"${priority}","payload":${payload}}`),
@@ -667,10 +680,13 @@ const validTask = (kind: string, payload: string, expect: Expectation, priority 
 const exactPayload = (kind: string, leaf: fc.Arbitrary<string>): fc.Arbitrary<FuzzRequest> =>
   fc
     .tuple(
-      fc.array(fc.tuple(fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('😀', '\uFFFF')), edgyValue(leaf)), {
-        minLength: 1,
-        maxLength: 5,
-      }),
+      fc.array(
+        fc.tuple(fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('😀', '\uFFFF')), edgyValue(leaf)),
+        {
+          minLength: 1,
+          maxLength: 5,
+        },
+      ),
       fc.constantFrom('high', 'low'),
     )
     .map(([entries, priority]) => {
@@ -687,7 +703,9 @@ const nearLimit: fc.Arbitrary<FuzzRequest> = fc
     const room = MAX_BODY_BYTES - 44 - slack;
     const payload =
       unit === '1e20'
-        ? `{"a":[${Array(Math.floor((room - 7) / 5)).fill('1e20').join(',')}]}`
+        ? `{"a":[${Array(Math.floor((room - 7) / 5))
+            .fill('1e20')
+            .join(',')}]}`
         : `{"a":"${'\uFFFF'.repeat(Math.floor((room - 8) / 3))}"}`;
     return validTask('near-limit', payload, { outcome: 'echo', payload });
   });
@@ -702,7 +720,9 @@ const misbehavingAgent = (maxAnswerBytes: number): fc.Arbitrary<FuzzRequest> =>
         validTask('huge-answer', `{"answer_bytes":${bytes}}`, { outcome: 'failed', code: 'ResultTooLarge' }),
       ),
     // Past the local agent timeout (10 s), and within twice it: finished before the next attempt may start.
-    fc.constantFrom(11_000, 15_000).map((ms) => validTask('late-answer', `{"late_ms":${ms}}`, { outcome: 'late' })),
+    fc
+      .constantFrom(11_000, 15_000)
+      .map((ms) => validTask('late-answer', `{"late_ms":${ms}}`, { outcome: 'late' })),
   );
 
 /** Valid tasks: mostly exact payloads, some near the body limit, a few misbehaving agents. */
@@ -1022,13 +1042,18 @@ export async function checkAccepted(
   const violations: FuzzViolation[] = [];
   const deadline = Date.now() + withinMs;
   let pending = [...accepted];
-  const finished = new Map<string, { status?: string; attempts?: number; error?: { code?: string }; result?: unknown }>();
+  const finished = new Map<
+    string,
+    { status?: string; attempts?: number; error?: { code?: string }; result?: unknown }
+  >();
   while (pending.length > 0) {
     const still: Accepted[] = [];
     for (const task of pending) {
       let text = '';
       try {
-        text = (await send(apiUrl, { kind: 'check', method: 'GET', path: `/tasks/${task.taskId}`, headers: [] })).body;
+        text = (
+          await send(apiUrl, { kind: 'check', method: 'GET', path: `/tasks/${task.taskId}`, headers: [] })
+        ).body;
         const view = parseExactJson(text) as { status?: string };
         if (view.status === 'SUCCEEDED' || view.status === 'FAILED' || view.status === 'CANCELLED')
           finished.set(task.taskId, view);
@@ -1056,7 +1081,11 @@ export async function checkAccepted(
     if (!view) continue;
     const problem = expectationProblem(task.expect, view, overlaps?.get(task.taskId) ?? 0);
     if (problem)
-      violations.push({ kind: task.request.kind, problem: `task ${task.taskId} ${problem}`, request: describe(task.request) });
+      violations.push({
+        kind: task.request.kind,
+        problem: `task ${task.taskId} ${problem}`,
+        request: describe(task.request),
+      });
   }
   return violations;
 }
@@ -1072,7 +1101,9 @@ function expectationProblem(
       if (view.status !== 'SUCCEEDED') return `ended ${state}, not SUCCEEDED`;
       const echoed = exactText((view.result as { echo?: unknown } | undefined)?.echo);
       const sent = exactText(parseExactJson(expect.payload));
-      return echoed === sent ? undefined : `reached the agent as ${echoed.slice(0, 200)}, not as sent: ${sent.slice(0, 200)}`;
+      return echoed === sent
+        ? undefined
+        : `reached the agent as ${echoed.slice(0, 200)}, not as sent: ${sent.slice(0, 200)}`;
     }
     case 'failed':
       return view.status === 'FAILED' && view.error?.code === expect.code

@@ -11,7 +11,9 @@ import { formatFuzzReport, runFuzz } from './fuzz';
 const program = new Command('chaos')
   .option('--tasks <n>', 'tasks to submit', (v) => Number.parseInt(v, 10), 2000)
   .option('--seed <n>', 'seed of the task mix, the fault dice and the fuzz', (v) => Number.parseInt(v, 10), 7)
-  .option('--fuzz [n]', 'then send n generated requests, mostly bad (default 5000)', (v) => Number.parseInt(v, 10))
+  .option('--fuzz [n]', 'then send n generated requests, mostly bad (default 5000)', (v) =>
+    Number.parseInt(v, 10),
+  )
   .parse();
 const opts = program.opts<{ tasks: number; seed: number; fuzz?: number | true }>();
 const { tasks, seed } = opts;

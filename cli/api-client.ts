@@ -3,8 +3,8 @@
  * It knows the HTTP contract and nothing about the terminal: the commands decide what to print.
  */
 import type { ErrorDetail } from '../lambda/core/errors';
-import type { Priority, TaskView } from '../lambda/core/task';
 import { parseExactJson } from '../lambda/core/json-text';
+import type { Priority, TaskView } from '../lambda/core/task';
 
 /**
  * The part of `fetch` the client uses. It is injected so that a caller can sign requests.

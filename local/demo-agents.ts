@@ -180,7 +180,10 @@ async function streamAnswer(res: ServerResponse, bytes: number): Promise<void> {
   const head = '{"padding":"';
   const tail = '"}';
   let left = Math.max(0, bytes - head.length - tail.length);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(head.length + left + tail.length) });
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': String(head.length + left + tail.length),
+  });
   res.write(head);
   const chunk = Buffer.alloc(ANSWER_CHUNK_BYTES, 'x');
   while (left > 0 && !res.destroyed) {

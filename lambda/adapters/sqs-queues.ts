@@ -11,9 +11,14 @@ import type { DeadLetter } from '../core/sweep';
 import type { Priority, TaskEnvelope, TaskError } from '../core/task';
 
 /** SendMessage's attributes for a message built in lambda/core (valid SQS text, sized there). */
-function stringAttributes(message: QueueMessage): Record<string, { DataType: 'String'; StringValue: string }> {
+function stringAttributes(
+  message: QueueMessage,
+): Record<string, { DataType: 'String'; StringValue: string }> {
   return Object.fromEntries(
-    Object.entries(message.attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+    Object.entries(message.attributes).map(([name, value]) => [
+      name,
+      { DataType: 'String', StringValue: value },
+    ]),
   );
 }
 

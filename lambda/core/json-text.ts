@@ -99,6 +99,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** Every character SQS refuses, including a lone surrogate half (the `u` flag matches those one by one). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: SQS's character rule is written in control characters.
 const SQS_INVALID = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 const unicodeEscape = (ch: string) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
@@ -126,7 +127,11 @@ export function isSqsText(text: string): boolean {
  * surrogate pair) and makes it a valid SQS String attribute value: each refused character is written as a
  * visible `\uXXXX`, and an empty value becomes `-` (SQS refuses empty attribute values).
  */
-export function sqsAttributeText(text: string, maxChars: number, maxBytes = Number.POSITIVE_INFINITY): string {
+export function sqsAttributeText(
+  text: string,
+  maxChars: number,
+  maxBytes = Number.POSITIVE_INFINITY,
+): string {
   let cut = '';
   let bytes = 0;
   let chars = 0;

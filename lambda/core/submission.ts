@@ -126,7 +126,8 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** The body with its top-level values as doubles where they are exact numbers, for the schema check. */
 function topLevelByValue(body: unknown): unknown {
-  if (body === null || typeof body !== 'object' || Array.isArray(body) || isRawNumber(body)) return toDouble(body);
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || isRawNumber(body))
+    return toDouble(body);
   return Object.fromEntries(Object.entries(body).map(([key, value]) => [key, toDouble(value)]));
 }
 
@@ -142,7 +143,10 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits = 
   } catch (error) {
     // The exact parse revives values recursively: valid JSON nested thousands deep overflows the stack.
     if (!(error instanceof RangeError)) {
-      throw badRequest('InvalidJson', `the body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+      throw badRequest(
+        'InvalidJson',
+        `the body is not valid JSON: ${(error as Error).message.slice(0, 200)}`,
+      );
     }
     depth = jsonTextDepth(text);
     if (depth <= limits.maxJsonDepth) throw error;
@@ -171,7 +175,10 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits = 
   // non-ASCII key could never match the same key in the body: refuse it, and name the body field instead.
   if (headerKey !== undefined && !PRINTABLE_ASCII.test(headerKey)) {
     throw badRequest('ValidationError', 'the Idempotency-Key header must be printable ASCII', [
-      { path: 'header:Idempotency-Key', message: 'must be printable ASCII; send a non-ASCII key in idempotency_key' },
+      {
+        path: 'header:Idempotency-Key',
+        message: 'must be printable ASCII; send a non-ASCII key in idempotency_key',
+      },
     ]);
   }
   // Counted in characters, as the schema counts the body field.

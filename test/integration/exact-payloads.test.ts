@@ -112,7 +112,9 @@ describe('local runtime: payloads exactly as sent', () => {
     const first = await post(`{"type":"echo","payload":{"n":9007199254740993},"idempotency_key":"${key}"}`);
 
     // Act
-    const replay = await post(`{"payload":{"n":9007199254740993.0},"type":"echo","idempotency_key":"${key}"}`);
+    const replay = await post(
+      `{"payload":{"n":9007199254740993.0},"type":"echo","idempotency_key":"${key}"}`,
+    );
     const other = await post(`{"type":"echo","payload":{"n":9007199254740992},"idempotency_key":"${key}"}`);
 
     // Assess

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../cli/program';
-import { parseExactJson } from '../../../lambda/core/json-text';
 import { lineProgress } from '../../../cli/progress';
 import type { CliDeps } from '../../../cli/session';
+import { parseExactJson } from '../../../lambda/core/json-text';
 import { type FakeTaskApi, startFakeTaskApi } from './fake-task-api';
 
 const TASK_ID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
@@ -228,17 +228,20 @@ describe('Function: runCli', () => {
       expect(stdout).toContain(`task ${id} ${status}`);
     });
 
-    it.each([[[]], [['--json']]])('prints a result with every number literal as the API sent it %j', async (flags) => {
-      // Prepare
-      const result = parseExactJson('{"echo":{"n":9007199254740993,"big":1e400}}');
-      const id = api.seed([{ status: 'SUCCEEDED', attempts: 1, result }]);
+    it.each([[[]], [['--json']]])(
+      'prints a result with every number literal as the API sent it %j',
+      async (flags) => {
+        // Prepare
+        const result = parseExactJson('{"echo":{"n":9007199254740993,"big":1e400}}');
+        const id = api.seed([{ status: 'SUCCEEDED', attempts: 1, result }]);
 
-      // Act
-      await taskq(...flags, 'status', id);
+        // Act
+        await taskq(...flags, 'status', id);
 
-      // Assess
-      expect(stdout).toMatch(/"n": 9007199254740993,\s+"big": 1e400/);
-    });
+        // Assess
+        expect(stdout).toMatch(/"n": 9007199254740993,\s+"big": 1e400/);
+      },
+    );
 
     it('prints the task as JSON when --json comes after the command', async () => {
       // Prepare

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TaskView } from '../../../lambda/core/task';
 import { parseExactJson } from '../../../lambda/core/json-text';
+import type { TaskView } from '../../../lambda/core/task';
 
 export type Step = Partial<Omit<TaskView, 'task_id' | 'type' | 'priority' | 'created_at'>> &
   Pick<TaskView, 'status'>;

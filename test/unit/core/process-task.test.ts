@@ -443,7 +443,10 @@ describe('Function: parseEnvelope', () => {
 
   it('keeps every number literal of the payload as sent', () => {
     // Prepare
-    const body = JSON.stringify(envelope).replace('"payload":{"text":"hi"}', '"payload":{"n":9007199254740993,"big":1e400}');
+    const body = JSON.stringify(envelope).replace(
+      '"payload":{"text":"hi"}',
+      '"payload":{"n":9007199254740993,"big":1e400}',
+    );
 
     // Act
     const parsed = parseEnvelope(body) as TaskEnvelope;
@@ -457,7 +460,10 @@ describe('Function: processDelivery, exact payloads', () => {
   it('hands the agent the payload with every number literal as sent', async () => {
     // Prepare
     const { agents, deps } = setup();
-    const body = JSON.stringify(envelope).replace('"payload":{"text":"hi"}', `"payload":{"n":9007199254740993,"l":${'9'.repeat(300)}}`);
+    const body = JSON.stringify(envelope).replace(
+      '"payload":{"text":"hi"}',
+      `"payload":{"n":9007199254740993,"l":${'9'.repeat(300)}}`,
+    );
 
     // Act
     await processDelivery(delivery({ body }), deps);
