@@ -57,17 +57,19 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
   const hash = requestHash(submission);
   const taskId = submission.idempotencyKey !== undefined ? taskIdForKey(submission.idempotencyKey) : newId();
 
+  const unknownType = () =>
+    badRequest('UnknownTaskType', `no agent is registered for task type '${submission.type}'`, [
+      { path: '/type', message: 'is not a registered task type' },
+    ]);
   if (submission.idempotencyKey !== undefined) {
     const existing = await deps.store.get(taskId).catch((error: unknown) => {
+      // Bad input never gets a 5xx: a type that cannot run is refused even while the store is down.
+      if (!deps.isRegistered(submission.type)) throw unknownType();
       throw serviceUnavailable('the task store is unavailable; retry with the same idempotency key', error);
     });
     if (existing) return replay(existing, hash);
   }
-  if (!deps.isRegistered(submission.type)) {
-    throw badRequest('UnknownTaskType', `no agent is registered for task type '${submission.type}'`, [
-      { path: '/type', message: 'is not a registered task type' },
-    ]);
-  }
+  if (!deps.isRegistered(submission.type)) throw unknownType();
 
   const createdAt = now.toISOString();
   const envelope: TaskEnvelope = {

@@ -241,6 +241,19 @@ describe('Function: enqueueTask', () => {
     expect(sender.sent).toHaveLength(0);
   });
 
+  it('throws 400 UnknownTaskType, not 503, when the lookup fails for a type that is not registered', async () => {
+    // Prepare: bad input never gets a 5xx, even while the table is down.
+    const { store, deps } = setup();
+    jest.spyOn(store, 'get').mockRejectedValueOnce(new Error('DynamoDB is down'));
+
+    // Act
+    const error = await rejection(enqueueTask({ ...submission, type: 'nope', idempotencyKey: 'k' }, deps));
+
+    // Assess
+    expect(error.statusCode).toBe(400);
+    expect(error.code).toBe('UnknownTaskType');
+  });
+
   it('replays the winner when a concurrent request with the same key wrote the record first', async () => {
     // Prepare: the winner's record appears between our lookup and our write
     const { store, sender, deps } = setup();
