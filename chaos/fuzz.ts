@@ -1,6 +1,12 @@
 /**
- * API fuzzing: fast-check generates bad requests only, sends them byte for byte over node:http, and checks
- * that every answer is a 4xx with a JSON error body and that nothing was enqueued.
+ * API fuzzing: fast-check generates requests, sends them byte for byte over node:http, and checks the answers.
+ * - Bad requests: every answer is a 4xx with a JSON error body, and nothing is enqueued.
+ * - Valid tasks whose text a careless queue would change (astral characters, U+FFFE/U+FFFF, lone surrogates as
+ *   `\uD800` escapes, numbers past double precision or range, bodies near the limit): each gets 202, and its
+ *   echo result shows the payload reached the agent exactly (same JSON value, every number literal's digits).
+ * - Valid tasks whose agent misbehaves (a huge answer, an answer after the timeout): each ends as expected
+ *   (`ResultTooLarge`, or SUCCEEDED on a later attempt), and with the demo agents at hand no two executions of
+ *   one task overlap.
  *
  * Left out on purpose, because they test something other than our stack:
  * - requests node's HTTP parser refuses before the local API sees them (unknown or lowercase methods, raw
@@ -15,6 +21,7 @@ import { request as httpRequest } from 'node:http';
 import { DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
+import { parseExactJson } from '../lambda/core/json-text';
 
 /** One request, exactly as it goes on the wire (headers may repeat; their order is kept). */
 export interface FuzzRequest {
@@ -25,7 +32,18 @@ export interface FuzzRequest {
   readonly path: string;
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly body?: Buffer;
+  /** Set on a valid task: what must become of it. Unset: a bad request, which must get a 4xx. */
+  readonly expect?: Expectation;
 }
+
+/** What must become of an accepted task. */
+export type Expectation =
+  /** SUCCEEDED, with the echo agent's result holding this payload text exactly. */
+  | { readonly outcome: 'echo'; readonly payload: string }
+  /** FAILED with this error code. */
+  | { readonly outcome: 'failed'; readonly code: string }
+  /** SUCCEEDED after an attempt that answered too late, with no overlapping executions. */
+  | { readonly outcome: 'late' };
 
 export interface FuzzResponse {
   readonly status: number;
@@ -43,6 +61,16 @@ export interface FuzzOptions {
   /** Distinct violation kinds to shrink to a minimal counterexample (each costs more requests). @default 3 */
   readonly shrinkKinds?: number;
   readonly progress?: (line: string) => void;
+  /**
+   * Largest answer a `huge-answer` task asks the echo agent for. The default reaches past what a consumer
+   * can buffer (the consumer must stop reading at `maxResultBytes`).
+   * @default 300_000_000
+   */
+  readonly maxAnswerBytes?: number;
+  /** How long accepted tasks may take to finish. @default 600_000 */
+  readonly finishWithinMs?: number;
+  /** The demo agents, when they run in this process: then no two executions of one task may overlap. */
+  readonly agents?: { overlaps(): ReadonlyMap<string, number> };
 }
 
 export interface FuzzViolation {
@@ -60,6 +88,8 @@ export interface FuzzReport {
   readonly requests: number;
   readonly byStatus: Readonly<Record<string, number>>;
   readonly byKind: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Valid tasks accepted (202), each checked once it finished. */
+  readonly accepted: number;
   /** Messages in the two tier queues and items in the task table, before and after. */
   readonly before: StoreCounts;
   readonly after: StoreCounts;
@@ -585,6 +615,126 @@ const conflicts = (anchor: Anchor): fc.Arbitrary<FuzzRequest> =>
     }),
   );
 
+// ---------------------------------------------------------------------------------------------------------
+// Valid tasks. Each must be accepted (202) and end as its expectation says.
+
+/** Text a careless queue changes or SQS refuses as it stands: astral characters, U+FFFE/U+FFFF, controls. */
+const edgyText = fc
+  .array(
+    fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 6 }),
+      fc.string({ unit: 'binary', maxLength: 6 }),
+      fc.constantFrom(
+        '😀',
+        'great 😀',
+        '🧑‍💻',
+        '𝄞',
+        '\u{10FFFF}',
+        '中文',
+        '\uFFFE',
+        '\uFFFF',
+        '\u0000',
+        '\u001b[31m',
+      ),
+      // Lone surrogates: JSON.stringify writes them as `\uD800`-style escapes in the body text.
+      fc.constantFrom('\uD800', '\uDFFF', '\uDBFF\uDBFF', 'a\uDC00b'),
+    ),
+    { maxLength: 6 },
+  )
+  .map((parts) => JSON.stringify(parts.join('')));
+
+/** Number literals a double changes: past 2^53, out of range, long, or written with digits a double drops. */
+const edgyNumber = fc.oneof(
+  fc.constantFrom(
+    '9007199254740993',
+    '-9007199254740993',
+    '18446744073709551615',
+    '1e400',
+    '-1e400',
+    '1E400',
+    '1e-400',
+    '1.50',
+    '-0',
+    '0.1000000000000000000001',
+    '1e20',
+    '7'.repeat(300),
+  ),
+  fc.bigInt({ min: 2n ** 53n, max: 10n ** 40n }).map(String),
+  fc
+    .tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: -500, max: 500 }))
+    .map(([digits, exponent]) => `${digits}e${exponent}`),
+);
+
+const edgyValue = (leaf: fc.Arbitrary<string>): fc.Arbitrary<string> =>
+  fc.oneof(
+    leaf,
+    fc.array(leaf, { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
+  );
+
+const validTask = (kind: string, payload: string, expect: Expectation, priority = 'low'): FuzzRequest => ({
+  ...post(kind, `{"type":${JSON.stringify(VALID_TYPE)},"priority":"${priority}","payload":${payload}}`),
+  expect,
+});
+
+/** A payload of edgy text (`exact-text`) or edgy numbers (`exact-number`), which must reach the agent exactly. */
+const exactPayload = (kind: string, leaf: fc.Arbitrary<string>): fc.Arbitrary<FuzzRequest> =>
+  fc
+    .tuple(
+      fc.array(
+        fc.tuple(fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('😀', '\uFFFF')), edgyValue(leaf)),
+        {
+          minLength: 1,
+          maxLength: 5,
+        },
+      ),
+      fc.constantFrom('high', 'low'),
+    )
+    .map(([entries, priority]) => {
+      // Keys made unique, so that the payload is one JSON value however it is read.
+      const payload = `{${entries.map(([k, v], i) => `${JSON.stringify(`${k}${i}`)}:${v}`).join(',')}}`;
+      return validTask(kind, payload, { outcome: 'echo', payload }, priority);
+    });
+
+/** Bodies just under the body limit that an exact queue must carry: `1e20` repeated (4 bytes each), U+FFFF. */
+const nearLimit: fc.Arbitrary<FuzzRequest> = fc
+  .tuple(fc.constantFrom('1e20', 'ffff'), fc.integer({ min: 0, max: 64 }))
+  .map(([unit, slack]) => {
+    // `{"type":"echo","priority":"low","payload":` and the closing `}` around the payload.
+    const room = MAX_BODY_BYTES - 44 - slack;
+    const payload =
+      unit === '1e20'
+        ? `{"a":[${Array(Math.floor((room - 7) / 5))
+            .fill('1e20')
+            .join(',')}]}`
+        : `{"a":"${'\uFFFF'.repeat(Math.floor((room - 8) / 3))}"}`;
+    return validTask('near-limit', payload, { outcome: 'echo', payload });
+  });
+
+/** Agents that answer a huge body (the consumer must stop reading at maxResultBytes) or after their timeout. */
+const misbehavingAgent = (maxAnswerBytes: number): fc.Arbitrary<FuzzRequest> =>
+  fc.oneof(
+    fc
+      .constantFrom(262_145, 1_000_000, 5_000_000, 300_000_000)
+      .map((bytes) => Math.min(bytes, maxAnswerBytes))
+      .map((bytes) =>
+        validTask('huge-answer', `{"answer_bytes":${bytes}}`, { outcome: 'failed', code: 'ResultTooLarge' }),
+      ),
+    // Past the local agent timeout (10 s), and within twice it: finished before the next attempt may start.
+    fc
+      .constantFrom(11_000, 15_000)
+      .map((ms) => validTask('late-answer', `{"late_ms":${ms}}`, { outcome: 'late' })),
+  );
+
+/** Valid tasks: mostly exact payloads, some near the body limit, a few misbehaving agents. */
+export function validTasks(maxAnswerBytes = 300_000_000): fc.Arbitrary<FuzzRequest> {
+  return fc.oneof(
+    { arbitrary: exactPayload('exact-text', edgyText), weight: 4 },
+    { arbitrary: exactPayload('exact-number', fc.oneof(edgyNumber, edgyText)), weight: 4 },
+    { arbitrary: nearLimit, weight: 1 },
+    { arbitrary: misbehavingAgent(maxAnswerBytes), weight: 1 },
+  );
+}
+
 /** Every kind of bad request, each with some harmless noise headers; conflicts too when there is an anchor. */
 export function badRequests(anchor?: Anchor): fc.Arbitrary<FuzzRequest> {
   return fc
@@ -768,6 +918,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const byKind: Record<string, Record<string, number>> = {};
   const violations: FuzzViolation[] = [];
   const firstFailingRun = new Map<string, number>();
+  const accepted: Accepted[] = [];
   let requests = 0;
 
   const attempt = async (req: FuzzRequest): Promise<string | undefined> => {
@@ -777,7 +928,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     try {
       const res = await send(options.apiUrl, req);
       status = String(res.status);
-      problem = judge(res);
+      if (req.expect) {
+        const taskId = acceptedTaskId(res);
+        if (taskId) accepted.push({ taskId, request: req, expect: req.expect });
+        else problem = `a valid task answered ${res.status}: ${res.body.slice(0, 300)}`;
+      } else problem = judge(res);
     } catch (error) {
       problem = `no answer: ${(error as Error).message}`;
     }
@@ -789,11 +944,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   };
 
   const anchor = await plantAnchor(options.apiUrl, seed);
-  const badRequest = badRequests(anchor);
+  const request = fc.oneof(
+    { arbitrary: badRequests(anchor), weight: 9 },
+    { arbitrary: validTasks(options.maxAnswerBytes), weight: 1 },
+  );
   const before = await storeCounts(options.apiUrl);
   let run = 0;
   await fc.check(
-    fc.asyncProperty(badRequest, async (req) => {
+    fc.asyncProperty(request, async (req) => {
       const index = run++;
       const problem = await attempt(req);
       if (problem) {
@@ -808,7 +966,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
   for (const [kind, index] of [...firstFailingRun].slice(0, options.shrinkKinds ?? 3)) {
     const details = await fc.check(
-      fc.asyncProperty(badRequest, async (req) => (await attempt(req)) === undefined),
+      fc.asyncProperty(request, async (req) => (await attempt(req)) === undefined),
       { seed, path: String(index), numRuns: runs },
     );
     const first = violations.find((v) => v.kind === kind)!;
@@ -817,15 +975,144 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     }
   }
 
-  const after = await storeCounts(options.apiUrl);
-  if (after.queuedMessages > before.queuedMessages || after.taskItems > before.taskItems) {
+  say(`fuzz: waiting for ${accepted.length} accepted tasks to finish`);
+  violations.push(
+    ...(await checkAccepted(options.apiUrl, accepted, options.finishWithinMs ?? 600_000, options.agents)),
+  );
+
+  // Accepted tasks have finished; their messages are deleted once acknowledged, moments later.
+  const settled = Date.now() + 60_000;
+  let after = await storeCounts(options.apiUrl);
+  while (after.queuedMessages > before.queuedMessages && Date.now() < settled) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    after = await storeCounts(options.apiUrl);
+  }
+  if (after.queuedMessages > before.queuedMessages || after.taskItems > before.taskItems + accepted.length) {
     violations.push({
       kind: 'store',
-      problem: `something was enqueued: queued messages ${before.queuedMessages} → ${after.queuedMessages}, task items ${before.taskItems} → ${after.taskItems}`,
+      problem: `something other than the ${accepted.length} accepted tasks was enqueued: queued messages ${before.queuedMessages} → ${after.queuedMessages}, task items ${before.taskItems} → ${after.taskItems}`,
       request: '(all)',
     });
   }
-  return { seed, runs, requests, byStatus, byKind, before, after, violations };
+  return {
+    seed,
+    runs,
+    requests,
+    byStatus,
+    byKind,
+    accepted: accepted.length,
+    before,
+    after,
+    violations,
+  };
+}
+
+/** A valid task the API accepted, to check once it has finished. */
+interface Accepted {
+  readonly taskId: string;
+  readonly request: FuzzRequest;
+  readonly expect: Expectation;
+}
+
+/** The task id of a 202 answer, or undefined for any other answer. */
+function acceptedTaskId(res: FuzzResponse): string | undefined {
+  if (res.status !== 202) return undefined;
+  try {
+    const id = (JSON.parse(res.body) as { task_id?: unknown }).task_id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** JSON text with every number literal as written and no whitespace: equal for "exactly as sent" payloads. */
+const exactText = (value: unknown) => JSON.stringify(value);
+
+/**
+ * Waits until every accepted task is terminal, then checks each against its expectation: an echo result that
+ * holds the payload exactly, the expected error code, or a late agent's task SUCCEEDED without overlapping
+ * executions (when the demo agents are at hand).
+ */
+export async function checkAccepted(
+  apiUrl: string,
+  accepted: readonly Accepted[],
+  withinMs: number,
+  agents?: FuzzOptions['agents'],
+): Promise<FuzzViolation[]> {
+  const violations: FuzzViolation[] = [];
+  const deadline = Date.now() + withinMs;
+  let pending = [...accepted];
+  const finished = new Map<
+    string,
+    { status?: string; attempts?: number; error?: { code?: string }; result?: unknown }
+  >();
+  while (pending.length > 0) {
+    const still: Accepted[] = [];
+    for (const task of pending) {
+      let text = '';
+      try {
+        text = (
+          await send(apiUrl, { kind: 'check', method: 'GET', path: `/tasks/${task.taskId}`, headers: [] })
+        ).body;
+        const view = parseExactJson(text) as { status?: string };
+        if (view.status === 'SUCCEEDED' || view.status === 'FAILED' || view.status === 'CANCELLED')
+          finished.set(task.taskId, view);
+        else still.push(task);
+      } catch {
+        still.push(task);
+      }
+    }
+    pending = still;
+    if (pending.length === 0) break;
+    if (Date.now() > deadline) {
+      for (const task of pending)
+        violations.push({
+          kind: task.request.kind,
+          problem: `task ${task.taskId} did not finish within ${withinMs} ms`,
+          request: describe(task.request),
+        });
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const overlaps = agents?.overlaps();
+  for (const task of accepted) {
+    const view = finished.get(task.taskId);
+    if (!view) continue;
+    const problem = expectationProblem(task.expect, view, overlaps?.get(task.taskId) ?? 0);
+    if (problem)
+      violations.push({
+        kind: task.request.kind,
+        problem: `task ${task.taskId} ${problem}`,
+        request: describe(task.request),
+      });
+  }
+  return violations;
+}
+
+function expectationProblem(
+  expect: Expectation,
+  view: { status?: string; attempts?: number; error?: { code?: string }; result?: unknown },
+  overlaps: number,
+): string | undefined {
+  const state = `${view.status}${view.error?.code ? ` (${view.error.code})` : ''}`;
+  switch (expect.outcome) {
+    case 'echo': {
+      if (view.status !== 'SUCCEEDED') return `ended ${state}, not SUCCEEDED`;
+      const echoed = exactText((view.result as { echo?: unknown } | undefined)?.echo);
+      const sent = exactText(parseExactJson(expect.payload));
+      return echoed === sent
+        ? undefined
+        : `reached the agent as ${echoed.slice(0, 200)}, not as sent: ${sent.slice(0, 200)}`;
+    }
+    case 'failed':
+      return view.status === 'FAILED' && view.error?.code === expect.code
+        ? undefined
+        : `ended ${state}, not FAILED (${expect.code})`;
+    case 'late':
+      if (view.status !== 'SUCCEEDED') return `ended ${state}, not SUCCEEDED`;
+      return overlaps > 0 ? `had ${overlaps} agent executions overlapping an earlier one` : undefined;
+  }
 }
 
 export function formatFuzzReport(report: FuzzReport): string {
@@ -846,6 +1133,7 @@ export function formatFuzzReport(report: FuzzReport): string {
       ]),
     ['queued messages before → after', `${report.before.queuedMessages} → ${report.after.queuedMessages}`],
     ['task items before → after', `${report.before.taskItems} → ${report.after.taskItems}`],
+    ['valid tasks accepted and checked', report.accepted],
     ['violations', report.violations.length],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -3,6 +3,7 @@
  * requests against a fresh runtime without faults; `--tasks 0` runs the fuzz alone. Exits 1 on any violation.
  */
 import { Command } from 'commander';
+import { startDemoAgents } from '../local/demo-agents';
 import { startLocalRuntime } from '../local/runtime';
 import { ALL_FAULTS, formatReport, runChaos } from './chaos';
 import { formatFuzzReport, runFuzz } from './fuzz';
@@ -10,7 +11,9 @@ import { formatFuzzReport, runFuzz } from './fuzz';
 const program = new Command('chaos')
   .option('--tasks <n>', 'tasks to submit', (v) => Number.parseInt(v, 10), 2000)
   .option('--seed <n>', 'seed of the task mix, the fault dice and the fuzz', (v) => Number.parseInt(v, 10), 7)
-  .option('--fuzz [n]', 'then send n generated bad requests (default 5000)', (v) => Number.parseInt(v, 10))
+  .option('--fuzz [n]', 'then send n generated requests, mostly bad (default 5000)', (v) =>
+    Number.parseInt(v, 10),
+  )
   .parse();
 const opts = program.opts<{ tasks: number; seed: number; fuzz?: number | true }>();
 const { tasks, seed } = opts;
@@ -29,19 +32,29 @@ async function main(): Promise<boolean> {
     ok = report.violations.length === 0;
   }
   if (fuzzRuns !== undefined) {
-    // A runtime of its own and without faults: an injected 503 would hide the answer to the bad request.
-    const runtime = await startLocalRuntime({ port: 0, awsPort: 0, dynamodbPort: 0, log: () => {} });
+    // A runtime of its own and without faults: an injected 503 would hide the answer to the bad request. The
+    // demo agents run here, so that the fuzz can see overlapping executions of a late agent's task.
+    const agents = await startDemoAgents({ port: 0 });
+    const runtime = await startLocalRuntime({
+      port: 0,
+      awsPort: 0,
+      dynamodbPort: 0,
+      agentsUrl: agents.url,
+      log: () => {},
+    });
     try {
       const report = await runFuzz({
         apiUrl: runtime.apiUrl,
         runs: fuzzRuns,
         seed,
+        agents,
         progress: (line) => console.error(line),
       });
       console.log(formatFuzzReport(report));
       ok &&= report.violations.length === 0;
     } finally {
       await runtime.stop();
+      await agents.close();
     }
   }
   return ok;

@@ -3,6 +3,7 @@
  * It knows the HTTP contract and nothing about the terminal: the commands decide what to print.
  */
 import type { ErrorDetail } from '../lambda/core/errors';
+import { parseExactJson } from '../lambda/core/json-text';
 import type { Priority, TaskView } from '../lambda/core/task';
 
 /**
@@ -157,9 +158,10 @@ function taskPath(taskId: string): string {
   return `/tasks/${encodeURIComponent(taskId)}`;
 }
 
+/** Exactly (json-text.ts): a result's `9007199254740993` is printed as the API sent it. */
 function parseJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseExactJson(text);
   } catch {
     return undefined;
   }

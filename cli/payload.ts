@@ -1,9 +1,13 @@
 /** Reads `--payload`: inline JSON, or `@path` to a file of JSON. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isRawNumber, parseExactJson } from '../lambda/core/json-text';
 import { UsageError } from './errors';
 
-/** The contract requires `payload` to be a JSON object; anything else is refused before any request. */
+/**
+ * The contract requires `payload` to be a JSON object; anything else is refused before any request. Parsed
+ * exactly (json-text.ts), so `9007199254740993` is sent as written.
+ */
 export function readPayload(value: string, cwd: string): Record<string, unknown> {
   let text = value;
   let source = '--payload';
@@ -23,11 +27,11 @@ export function readPayload(value: string, cwd: string): Record<string, unknown>
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseExactJson(text);
   } catch (error) {
     throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || isRawNumber(parsed))
     throw new UsageError(
       `${source} must be a JSON object, but it is ${Array.isArray(parsed) ? 'an array' : String(parsed === null ? 'null' : typeof parsed)}`,
     );

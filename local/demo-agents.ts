@@ -5,9 +5,15 @@
  * Agent protocol: `POST /<type>` with the JSON body `{ task_id, type, payload, attempt }`; a 2xx
  * answer's JSON body is the task's result. 4xx (except 408 and 429) is a permanent failure; 5xx,
  * 408, 429 and timeouts are transient.
+ *
+ * `echo` parses its request exactly (json-text.ts), so its answer carries the payload's number literals
+ * digit for digit. Two payload fields make it misbehave on purpose, for the fuzz and for tests of the
+ * consumer's limits: `answer_bytes` (a 200 answer of that many bytes, streamed, never held in memory) and
+ * `late_ms` (the first `late_attempts` attempts, default 1, answer only after that long).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseExactJson } from '../lambda/core/json-text';
 
 export interface DemoAgentsOptions {
   /**
@@ -40,6 +46,11 @@ export interface DemoAgents {
    * A chaos run compares these with the tasks' statuses to prove "ran once".
    */
   successes(): ReadonlyMap<string, number>;
+  /**
+   * Requests that arrived for a task while an earlier request for the same task was still open (its agent
+   * still working, whether or not its caller had given up): executions of one task that overlapped.
+   */
+  overlaps(): ReadonlyMap<string, number>;
 }
 
 /** The agent types this server answers. */
@@ -50,6 +61,9 @@ export type DemoAgentType = (typeof DEMO_AGENT_TYPES)[number];
 export const MAX_SLEEP_MS = 60_000;
 /** Agent requests are small; anything larger is refused before it is buffered. */
 const MAX_BODY_BYTES = 1024 * 1024;
+/** The largest `echo` answer `payload.answer_bytes` may ask for (1 GiB): streamed, so it costs no memory. */
+export const MAX_ANSWER_BYTES = 1024 ** 3;
+const ANSWER_CHUNK_BYTES = 64 * 1024;
 
 export interface AgentRequest {
   readonly task_id?: unknown;
@@ -61,6 +75,8 @@ export interface AgentRequest {
 interface Reply {
   readonly status: number;
   readonly body: unknown;
+  /** A 200 body of this many bytes, streamed instead of `body`. */
+  readonly streamBytes?: number;
 }
 
 class BadRequestError extends Error {
@@ -107,7 +123,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 function parseRequest(text: string): AgentRequest {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseExactJson(text);
   } catch {
     throw new BadRequestError('the body is not valid JSON', 400, 'InvalidJson');
   }
@@ -145,6 +161,44 @@ function flakyFailures(payload: unknown): number {
   return failures;
 }
 
+/** A payload field that must be an integer from 0 to `max` when present; undefined when absent. */
+function optionalCount(payload: unknown, field: string, max: number): number | undefined {
+  const value = asObject(payload)[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max)
+    throw new BadRequestError(
+      `payload.${field} must be an integer from 0 to ${max}, but ${JSON.stringify(value)} was sent`,
+    );
+  return value;
+}
+
+/**
+ * Streams a 200 JSON answer of exactly `bytes` bytes (at least the 15 of `{"padding":""}`), a chunk at a
+ * time with backpressure, and stops when the caller goes away.
+ */
+async function streamAnswer(res: ServerResponse, bytes: number): Promise<void> {
+  const head = '{"padding":"';
+  const tail = '"}';
+  let left = Math.max(0, bytes - head.length - tail.length);
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': String(head.length + left + tail.length),
+  });
+  res.write(head);
+  const chunk = Buffer.alloc(ANSWER_CHUNK_BYTES, 'x');
+  while (left > 0 && !res.destroyed) {
+    const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+    left -= piece.length;
+    if (!res.write(piece)) {
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+    }
+  }
+  if (!res.destroyed) res.end(tail);
+}
+
 /**
  * Starts the demo agent server: `echo`, `sleep`, `flaky` and `poison`.
  * Resolves once it listens; `url` is ready to be written into the agent registry.
@@ -153,6 +207,8 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
   const host = options.host ?? '127.0.0.1';
   const counts = new Map<string, number>();
   const successes = new Map<string, number>();
+  const overlaps = new Map<string, number>();
+  const open = new Map<string, number>();
   const sleeps = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
   let closing = false;
 
@@ -169,7 +225,17 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
     });
 
   const agents: Record<DemoAgentType, (request: AgentRequest) => Promise<Reply>> = {
-    echo: async (request) => ({ status: 200, body: { echo: request.payload } }),
+    echo: async (request) => {
+      const answerBytes = optionalCount(request.payload, 'answer_bytes', MAX_ANSWER_BYTES);
+      const lateMs = optionalCount(request.payload, 'late_ms', MAX_SLEEP_MS);
+      const lateAttempts = optionalCount(request.payload, 'late_attempts', 1000) ?? 1;
+      if (lateMs !== undefined && requireAttempt(request) <= lateAttempts) {
+        await sleep(lateMs);
+        if (closing) return { status: 503, body: errorBody('ShuttingDown', 'the agent server is stopping') };
+      }
+      if (answerBytes !== undefined) return { status: 200, body: undefined, streamBytes: answerBytes };
+      return { status: 200, body: { echo: request.payload } };
+    },
     sleep: async (request) => {
       const ms = sleepDurationMs(request.payload);
       await sleep(ms);
@@ -216,14 +282,23 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
     }
     try {
       const request = parseRequest(await readBody(req));
-      await options.beforeAnswer?.(request);
-      const reply = await agents[type](request);
-      if (reply.status >= 200 && reply.status < 300 && !res.destroyed) {
-        // Counted once the answer is handed to the socket: a caller that gave up (timed out) gets nothing.
-        const taskId = String(request.task_id);
-        res.once('finish', () => successes.set(taskId, (successes.get(taskId) ?? 0) + 1));
+      const taskId = String(request.task_id);
+      // Open from here until the agent has answered (or dropped) this request, even after its caller gave up.
+      if ((open.get(taskId) ?? 0) > 0) overlaps.set(taskId, (overlaps.get(taskId) ?? 0) + 1);
+      open.set(taskId, (open.get(taskId) ?? 0) + 1);
+      try {
+        await options.beforeAnswer?.(request);
+        const reply = await agents[type](request);
+        if (reply.status >= 200 && reply.status < 300 && !res.destroyed) {
+          // Counted once the answer is handed to the socket: a caller that gave up (timed out) gets nothing.
+          res.once('finish', () => successes.set(taskId, (successes.get(taskId) ?? 0) + 1));
+        }
+        if (reply.streamBytes !== undefined) {
+          if (!res.headersSent && !res.destroyed) await streamAnswer(res, reply.streamBytes);
+        } else send(res, reply);
+      } finally {
+        open.set(taskId, (open.get(taskId) ?? 1) - 1);
       }
-      send(res, reply);
     } catch (error) {
       if (error instanceof BadRequestError) {
         send(res, { status: error.status, body: errorBody(error.code, error.message) });
@@ -250,6 +325,7 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
     url: `http://${urlHost}:${port}`,
     port,
     successes: () => successes,
+    overlaps: () => overlaps,
     calls: (type?: string) =>
       type === undefined ? [...counts.values()].reduce((sum, n) => sum + n, 0) : (counts.get(type) ?? 0),
     close: () =>

@@ -13,6 +13,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { parseExactJson } from '../core/json-text';
 import type { ClaimResult, CreateResult, RequeueResult, TaskStore } from '../core/ports';
 import { type DeadLetterTarget, redriveGraceEnd } from '../core/sweep';
 import { type TaskEnvelope, type TaskError, type TaskRecord, TaskStatus } from '../core/task';
@@ -20,12 +21,13 @@ import { CANCELLABLE_STATUSES, CLAIMABLE_STATUSES } from '../core/transitions';
 
 /**
  * Results are stored as a JSON string: any JSON an agent returns round-trips exactly, including
- * numbers outside DynamoDB's range and empty map keys.
+ * numbers outside DynamoDB's range and empty map keys. It is read back exactly too (json-text.ts), so
+ * `GET /tasks/{id}` answers `9007199254740993` as the agent sent it.
  */
 function toRecord(item: Record<string, unknown> | undefined): TaskRecord | undefined {
   if (!item) return undefined;
   const record = unmarshall(item as never) as TaskRecord & { result?: unknown };
-  return typeof record.result === 'string' ? { ...record, result: JSON.parse(record.result) } : record;
+  return typeof record.result === 'string' ? { ...record, result: parseExactJson(record.result) } : record;
 }
 
 const oldItem = (error: unknown): TaskRecord | undefined =>

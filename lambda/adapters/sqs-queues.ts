@@ -8,8 +8,21 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { TaskSender, TierQueue } from '../core/ports';
+import { deadLetterMessage, envelopeMessage, type QueueMessage } from '../core/queue-message';
 import type { DeadLetter } from '../core/sweep';
 import type { Priority, TaskEnvelope, TaskError } from '../core/task';
+
+/** SendMessage's attributes for a message built in lambda/core (valid SQS text, sized there). */
+function stringAttributes(
+  message: QueueMessage,
+): Record<string, { DataType: 'String'; StringValue: string }> {
+  return Object.fromEntries(
+    Object.entries(message.attributes).map(([name, value]) => [
+      name,
+      { DataType: 'String', StringValue: value },
+    ]),
+  );
+}
 
 export class SqsTaskSender implements TaskSender {
   public constructor(
@@ -18,12 +31,13 @@ export class SqsTaskSender implements TaskSender {
   ) {}
 
   public async send(priority: Priority, envelope: TaskEnvelope, delaySeconds: number): Promise<void> {
+    const message = envelopeMessage(envelope);
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrls[priority],
-        MessageBody: JSON.stringify(envelope),
+        MessageBody: message.body,
         DelaySeconds: delaySeconds,
-        MessageAttributes: { task_id: { DataType: 'String', StringValue: envelope.task_id } },
+        MessageAttributes: stringAttributes(message),
       }),
     );
   }
@@ -47,15 +61,12 @@ export class SqsTierQueue implements TierQueue {
   }
 
   public async deadLetter(body: string, error: TaskError, taskId: string | undefined): Promise<void> {
+    const message = deadLetterMessage(body, error, taskId);
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.deadLetterQueueUrl,
-        MessageBody: body,
-        MessageAttributes: {
-          error_code: { DataType: 'String', StringValue: error.code },
-          error_message: { DataType: 'String', StringValue: error.message.slice(0, 1024) || '-' },
-          ...(taskId && { task_id: { DataType: 'String', StringValue: taskId } }),
-        },
+        MessageBody: message.body,
+        MessageAttributes: stringAttributes(message),
       }),
     );
   }

@@ -10,10 +10,15 @@
  *
  * So a record exists only when its message was sent (no QUEUED task without a message), and every
  * agent execution needs a successful conditional claim on the one record (never run twice).
+ *
+ * The type check comes after the replay check: a replay of an accepted task is a 200 even if its type was
+ * removed since. The size check measures the message as SQS will (escapes included) before sending: a task
+ * that cannot fit is the client's 413, never a 503 that every retry would meet again.
  */
-import { badRequest, conflict, serviceUnavailable } from './errors';
+import { badRequest, conflict, HttpError, serviceUnavailable } from './errors';
 import { newTaskId, requestHash, taskIdForKey } from './idempotency';
 import type { TaskSender, TaskStore } from './ports';
+import { envelopeMessage, MAX_ENVELOPE_BODY_BYTES } from './queue-message';
 import type { Submission } from './submission';
 import {
   ENVELOPE_SCHEMA_VERSION,
@@ -47,22 +52,24 @@ function replay(existing: TaskRecord, hash: string): EnqueueResult {
 }
 
 export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Promise<EnqueueResult> {
-  if (!deps.isRegistered(submission.type)) {
-    throw badRequest('UnknownTaskType', `no agent is registered for task type '${submission.type}'`, [
-      { path: '/type', message: 'is not a registered task type' },
-    ]);
-  }
   const now = (deps.now ?? (() => new Date()))();
   const newId = deps.newId ?? newTaskId;
   const hash = requestHash(submission);
   const taskId = submission.idempotencyKey !== undefined ? taskIdForKey(submission.idempotencyKey) : newId();
 
+  const unknownType = () =>
+    badRequest('UnknownTaskType', `no agent is registered for task type '${submission.type}'`, [
+      { path: '/type', message: 'is not a registered task type' },
+    ]);
   if (submission.idempotencyKey !== undefined) {
     const existing = await deps.store.get(taskId).catch((error: unknown) => {
+      // Bad input never gets a 5xx: a type that cannot run is refused even while the store is down.
+      if (!deps.isRegistered(submission.type)) throw unknownType();
       throw serviceUnavailable('the task store is unavailable; retry with the same idempotency key', error);
     });
     if (existing) return replay(existing, hash);
   }
+  if (!deps.isRegistered(submission.type)) throw unknownType();
 
   const createdAt = now.toISOString();
   const envelope: TaskEnvelope = {
@@ -75,6 +82,14 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
     created_at: createdAt,
     request_hash: hash,
   };
+  const bodyBytes = Buffer.byteLength(envelopeMessage(envelope).body);
+  if (bodyBytes > MAX_ENVELOPE_BODY_BYTES) {
+    throw new HttpError(
+      413,
+      'PayloadTooLarge',
+      `the task's queue message would be ${bodyBytes} bytes once encoded for SQS; the limit is ${MAX_ENVELOPE_BODY_BYTES} bytes`,
+    );
+  }
   try {
     await deps.sender.send(submission.priority, envelope, submission.delaySeconds);
   } catch (error) {

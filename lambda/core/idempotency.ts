@@ -3,6 +3,7 @@
  * so that every retry of the request addresses the same table item and the same conditional write.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { canonicalJson } from './json-text';
 import type { Submission } from './submission';
 
 function uuidFromDigest(digest: Buffer): string {
@@ -22,17 +23,11 @@ export function newTaskId(): string {
   return randomUUID();
 }
 
-/** JSON with object keys sorted, so that two bodies that mean the same thing hash the same. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.keys(value)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-  return `{${entries.join(',')}}`;
-}
-
-/** Identifies what a request asks for. Equal hashes with one key are a replay; different ones a conflict. */
+/**
+ * Identifies what a request asks for. Equal hashes with one key are a replay; different ones a conflict. The
+ * canonical JSON keeps every number's exact value, so bodies that differ past double precision conflict, and
+ * is the old sorted-keys `JSON.stringify` for everything a double holds, so stored hashes keep matching.
+ */
 export function requestHash(submission: Submission): string {
   const { type, payload, priority, delaySeconds } = submission;
   return createHash('sha256')

@@ -67,12 +67,29 @@ export function canonicalNumber(literal: string): string {
 }
 
 /**
- * JSON with object keys sorted, no insignificant whitespace, and every number in its canonical exact
- * form: two bodies that mean the same JSON value give the same text, whoever serialised them.
+ * The text a number takes in {@link canonicalJson}: the double's own JSON text (`JSON.stringify`) when that
+ * text means exactly the literal's decimal value, else the literal's exact canonical form. So ordinary numbers
+ * (`10`, `1.5`, `0.1`, `1e+21`) keep the text request hashes have always used, and a literal that a double
+ * would change (`9007199254740993`, `1e400`, `0.10000000000000000001`) keeps its value. Injective: every output
+ * is a literal denoting its value exactly, so different values never share a text.
+ */
+function canonicalNumberText(literal: string): string {
+  const exact = canonicalNumber(literal);
+  const double = Number(literal);
+  if (!Number.isFinite(double)) return exact;
+  const shortest = JSON.stringify(double);
+  return canonicalNumber(shortest) === exact ? shortest : exact;
+}
+
+/**
+ * JSON with object keys sorted and no insignificant whitespace, in which two texts of one JSON value give the
+ * same text, whoever serialised them, and values that differ past double precision never do. For values a
+ * double holds exactly (what `JSON.parse` reads back unchanged) it is the same text as sorted-keys
+ * `JSON.stringify`, so request hashes of such bodies are the same as before exact numbers.
  */
 export function canonicalJson(value: unknown): string {
-  if (isRawNumber(value)) return canonicalNumber(value.rawJSON);
-  if (typeof value === 'number') return canonicalNumber(JSON.stringify(value) ?? 'null');
+  if (isRawNumber(value)) return canonicalNumberText(value.rawJSON);
+  if (typeof value === 'number') return JSON.stringify(value);
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.keys(value)
@@ -82,6 +99,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** Every character SQS refuses, including a lone surrogate half (the `u` flag matches those one by one). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: SQS's character rule is written in control characters.
 const SQS_INVALID = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 const unicodeEscape = (ch: string) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
@@ -105,11 +123,24 @@ export function isSqsText(text: string): boolean {
 }
 
 /**
- * Cuts `text` to at most `maxChars` code points (never between the halves of a surrogate pair) and
- * makes it a valid SQS String attribute value: each refused character is written as a visible `\uXXXX`,
- * and an empty value becomes `-` (SQS refuses empty attribute values).
+ * Cuts `text` to at most `maxChars` code points and `maxBytes` UTF-8 bytes (never between the halves of a
+ * surrogate pair) and makes it a valid SQS String attribute value: each refused character is written as a
+ * visible `\uXXXX`, and an empty value becomes `-` (SQS refuses empty attribute values).
  */
-export function sqsAttributeText(text: string, maxChars: number): string {
-  const cut = Array.from(text.replace(SQS_INVALID, unicodeEscape)).slice(0, maxChars).join('');
+export function sqsAttributeText(
+  text: string,
+  maxChars: number,
+  maxBytes = Number.POSITIVE_INFINITY,
+): string {
+  let cut = '';
+  let bytes = 0;
+  let chars = 0;
+  for (const ch of text.replace(SQS_INVALID, unicodeEscape)) {
+    const size = Buffer.byteLength(ch);
+    if (chars + 1 > maxChars || bytes + size > maxBytes) break;
+    cut += ch;
+    bytes += size;
+    chars += 1;
+  }
   return cut === '' ? '-' : cut;
 }

@@ -8,6 +8,7 @@
  *   failure was transient; otherwise it comes back after the queue's visibility timeout, which is
  *   longer than any claim's lease, so the next delivery can always claim the task again.
  */
+import { parseExactJson, toDouble } from './json-text';
 import type { AgentInvoker, TaskStore, TierQueue } from './ports';
 import { answerByteLimit, type BackoffPolicy, isLastDelivery, retryDelaySeconds } from './retry-policy';
 import {
@@ -70,13 +71,20 @@ export type TransitionEvent = {
 
 export type DeliveryOutcome = 'ack' | 'retry';
 
-/** Parses a queue message. Fields the consumer does not know are ignored, so the envelope can grow. */
+/**
+ * Parses a queue message. Fields the consumer does not know are ignored, so the envelope can grow. The payload
+ * keeps every number literal's digits (json-text.ts), so an HTTP agent receives it exactly as it was sent.
+ */
 export function parseEnvelope(body: string): TaskEnvelope | TaskError {
   let value: unknown;
   try {
-    value = JSON.parse(body);
+    value = parseExactJson(body);
   } catch {
     return { code: 'MalformedMessage', message: 'the message body is not JSON' };
+  }
+  if (value !== null && typeof value === 'object' && 'schema_version' in value) {
+    // The version is read by value: `1.0` is version 1.
+    value = { ...value, schema_version: toDouble(value.schema_version) };
   }
   const v = value as Partial<TaskEnvelope> | null;
   if (

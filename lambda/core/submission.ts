@@ -1,9 +1,13 @@
 /**
  * Turns a raw POST /tasks request into a validated submission, or throws an HttpError that names
  * the problem. Order matters: cheap checks on the raw bytes come before parsing them.
+ *
+ * The body is parsed exactly (json-text.ts): the payload keeps every number literal's digits, so the
+ * agent receives `9007199254740993` and `1e400` as sent. The top-level fields are validated by value.
  */
 import { badRequest, type ErrorDetail, HttpError } from './errors';
 import validateTaskSchema from './generated/validate-task';
+import { isRawNumber, parseExactJson, toDouble } from './json-text';
 import type { Priority } from './task';
 
 export interface SubmissionLimits {
@@ -12,9 +16,6 @@ export interface SubmissionLimits {
   /** Deepest accepted nesting of arrays and objects in the body. */
   readonly maxJsonDepth: number;
 }
-
-/** @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html (1 MiB) */
-export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 
 export const DEFAULT_LIMITS: SubmissionLimits = { maxBodyBytes: 262_144, maxJsonDepth: 32 };
 
@@ -81,9 +82,26 @@ export function jsonDepth(value: unknown): number {
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
+    if (node === null || typeof node !== 'object' || isRawNumber(node)) continue;
     deepest = Math.max(deepest, depth);
     for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/** Depth of nested arrays and objects in valid JSON text, read without parsing it. */
+function jsonTextDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i += 1;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '[' || c === '{') deepest = Math.max(deepest, ++depth);
+    else if (c === ']' || c === '}') depth -= 1;
   }
   return deepest;
 }
@@ -104,17 +122,35 @@ function schemaDetails(): ErrorDetail[] {
   });
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** The body with its top-level values as doubles where they are exact numbers, for the schema check. */
+function topLevelByValue(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || isRawNumber(body))
+    return toDouble(body);
+  return Object.fromEntries(Object.entries(body).map(([key, value]) => [key, toDouble(value)]));
+}
+
 /** Validates a POST /tasks request. Throws HttpError 400, 413 or 415. */
 export function parseSubmission(request: RawRequest, limits: SubmissionLimits = DEFAULT_LIMITS): Submission {
   checkContentType(header(request.headers, 'content-type'));
   const text = decodeBody(request, limits);
   let body: unknown;
+  let depth: number;
   try {
-    body = JSON.parse(text);
+    body = parseExactJson(text);
+    depth = jsonDepth(body);
   } catch (error) {
-    throw badRequest('InvalidJson', `the body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+    // The exact parse revives values recursively: valid JSON nested thousands deep overflows the stack.
+    if (!(error instanceof RangeError)) {
+      throw badRequest(
+        'InvalidJson',
+        `the body is not valid JSON: ${(error as Error).message.slice(0, 200)}`,
+      );
+    }
+    depth = jsonTextDepth(text);
+    if (depth <= limits.maxJsonDepth) throw error;
   }
-  const depth = jsonDepth(body);
   if (depth > limits.maxJsonDepth) {
     throw badRequest(
       'ValidationError',
@@ -122,10 +158,12 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits = 
       [{ path: '/', message: `nesting deeper than ${limits.maxJsonDepth} levels` }],
     );
   }
-  if (!validateTaskSchema(body)) {
+  // The schema sees top-level numbers as doubles (`"delay_seconds": 10.0` is 10); the payload keeps its text.
+  const byValue = topLevelByValue(body);
+  if (!validateTaskSchema(byValue)) {
     throw badRequest('ValidationError', 'the task does not match the task schema', schemaDetails());
   }
-  const task = body as {
+  const task = byValue as {
     type: string;
     payload: Record<string, unknown>;
     priority?: Priority;
@@ -133,6 +171,16 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits = 
     delay_seconds?: number;
   };
   const headerKey = header(request.headers, 'idempotency-key');
+  // Header bytes beyond ASCII have no agreed decoding (API Gateway and node read them as Latin-1), so a
+  // non-ASCII key could never match the same key in the body: refuse it, and name the body field instead.
+  if (headerKey !== undefined && !PRINTABLE_ASCII.test(headerKey)) {
+    throw badRequest('ValidationError', 'the Idempotency-Key header must be printable ASCII', [
+      {
+        path: 'header:Idempotency-Key',
+        message: 'must be printable ASCII; send a non-ASCII key in idempotency_key',
+      },
+    ]);
+  }
   // Counted in characters, as the schema counts the body field.
   const headerKeyLength = headerKey === undefined ? 0 : [...headerKey].length;
   if (headerKey !== undefined && (headerKeyLength < 1 || headerKeyLength > 128)) {

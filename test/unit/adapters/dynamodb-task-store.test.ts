@@ -1,6 +1,7 @@
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
   type UpdateItemCommandInput,
@@ -184,6 +185,19 @@ describe('Class: DynamoTaskStore', () => {
       expect(unmarshall(lastUpdate().ExpressionAttributeValues!)[':result']).toBe(
         JSON.stringify({ '': 1e300, nested: [null, { x: '' }] }),
       );
+    });
+
+    it('reads a stored result back with every number literal as the agent sent it', async () => {
+      // Prepare
+      ddb.on(GetItemCommand).resolves({
+        Item: marshall({ ...record, status: 'SUCCEEDED', result: '{"n":9007199254740993,"big":1e400}' }),
+      });
+
+      // Act
+      const found = await store.get(TASK_ID);
+
+      // Assess
+      expect(JSON.stringify(found?.result)).toBe('{"n":9007199254740993,"big":1e400}');
     });
 
     it('reports a lost claim as false', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runCli } from '../../../cli/program';
 import { lineProgress } from '../../../cli/progress';
 import type { CliDeps } from '../../../cli/session';
+import { parseExactJson } from '../../../lambda/core/json-text';
 import { type FakeTaskApi, startFakeTaskApi } from './fake-task-api';
 
 const TASK_ID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
@@ -97,6 +98,15 @@ describe('Function: runCli', () => {
       // Assess
       expect(code).toBe(0);
       expect(stdout).toContain('nothing new was queued');
+    });
+
+    it('sends the payload with every number literal as written', async () => {
+      // Act
+      await taskq('submit', '--type', 'echo', '--payload', '{"n":9007199254740993,"big":1e400}');
+
+      // Assess
+      const body = api.requests[0]!.body as { payload: unknown };
+      expect(JSON.stringify(body.payload)).toBe('{"n":9007199254740993,"big":1e400}');
     });
 
     it('reads the payload from a file when --payload starts with @', async () => {
@@ -217,6 +227,21 @@ describe('Function: runCli', () => {
       expect(code).toBe(expected);
       expect(stdout).toContain(`task ${id} ${status}`);
     });
+
+    it.each([[[]], [['--json']]])(
+      'prints a result with every number literal as the API sent it %j',
+      async (flags) => {
+        // Prepare
+        const result = parseExactJson('{"echo":{"n":9007199254740993,"big":1e400}}');
+        const id = api.seed([{ status: 'SUCCEEDED', attempts: 1, result }]);
+
+        // Act
+        await taskq(...flags, 'status', id);
+
+        // Assess
+        expect(stdout).toMatch(/"n": 9007199254740993,\s+"big": 1e400/);
+      },
+    );
 
     it('prints the task as JSON when --json comes after the command', async () => {
       // Prepare

@@ -36,6 +36,62 @@ describe('Function: startDemoAgents', () => {
     expect(reply).toEqual({ status: 200, body: { echo: { prompt: 'hi', n: [1, 2] } } });
   });
 
+  it('echoes the payload with every number literal digit for digit', async () => {
+    // Prepare
+    const payload = `{"n":9007199254740993,"big":1e400,"long":${'3'.repeat(300)}}`;
+
+    // Act
+    const response = await fetch(`${agents.url}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"task_id":"${TASK_ID}","type":"echo","payload":${payload},"attempt":1}`,
+    });
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(`{"echo":${payload}}`);
+  });
+
+  it('streams an echo answer of exactly payload.answer_bytes bytes', async () => {
+    // Act
+    const reply = await call('echo', { answer_bytes: 3_000_000 });
+
+    // Assess
+    expect(reply.status).toBe(200);
+    expect(JSON.stringify(reply.body)).toHaveLength(3_000_000);
+  });
+
+  it('answers the first attempt of a late echo only after payload.late_ms, and a later attempt at once, counting the overlap', async () => {
+    // Prepare: the first attempt waits a minute; its caller gives up, as the consumer does at its timeout.
+    const first = new AbortController();
+    const late = fetch(`${agents.url}/echo`, {
+      method: 'POST',
+      body: JSON.stringify({ task_id: TASK_ID, type: 'echo', payload: { late_ms: 60_000 }, attempt: 1 }),
+      signal: first.signal,
+    }).catch(() => 'aborted');
+    while (agents.calls('echo') < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    first.abort();
+
+    // Act
+    const second = await call('echo', { late_ms: 60_000 }, 2);
+
+    // Assess
+    expect(second).toEqual({ status: 200, body: { echo: { late_ms: 60_000 } } });
+    expect(await late).toBe('aborted');
+    expect(agents.overlaps().get(TASK_ID)).toBe(1);
+  });
+
+  it.each([[{ answer_bytes: -1 }], [{ answer_bytes: 1.5 }], [{ late_ms: 'soon' }]])(
+    'answers echo with 400 when the payload is %j',
+    async (payload) => {
+      // Act
+      const reply = await call('echo', payload);
+
+      // Assess
+      expect(reply.status).toBe(400);
+    },
+  );
+
   it('answers sleep with slept_ms when payload.ms is a number', async () => {
     // Act
     const reply = await call('sleep', { ms: 5 });

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseExactJson } from '../../../lambda/core/json-text';
 import type { TaskView } from '../../../lambda/core/task';
 
 export type Step = Partial<Omit<TaskView, 'task_id' | 'type' | 'priority' | 'created_at'>> &
@@ -68,7 +69,7 @@ export async function startFakeTaskApi(): Promise<FakeTaskApi> {
       const text = Buffer.concat(chunks).toString('utf8');
       let body: unknown;
       try {
-        body = text ? JSON.parse(text) : undefined;
+        body = text ? parseExactJson(text) : undefined;
       } catch {
         body = text;
       }

@@ -1,6 +1,8 @@
 import { type EnqueueDeps, enqueueTask } from '../../../lambda/core/enqueue';
 import type { HttpError } from '../../../lambda/core/errors';
 import { requestHash, taskIdForKey } from '../../../lambda/core/idempotency';
+import { parseExactJson, toSqsJson } from '../../../lambda/core/json-text';
+import { envelopeMessage, MAX_ENVELOPE_BODY_BYTES, messageBytes } from '../../../lambda/core/queue-message';
 import type { Submission } from '../../../lambda/core/submission';
 import { ENVELOPE_SCHEMA_VERSION, type TaskRecord } from '../../../lambda/core/task';
 import { InMemoryTaskSender, InMemoryTaskStore } from '../support/in-memory';
@@ -166,7 +168,6 @@ describe('Function: enqueueTask', () => {
   it('throws 400 UnknownTaskType and touches neither queue nor table when the type is not registered', async () => {
     // Prepare
     const { store, sender, deps } = setup();
-    const getSpy = jest.spyOn(store, 'get');
 
     // Act
     const error = await rejection(enqueueTask({ ...submission, type: 'nope', idempotencyKey: 'k' }, deps));
@@ -177,7 +178,6 @@ describe('Function: enqueueTask', () => {
     expect(error.details).toEqual([{ path: '/type', message: 'is not a registered task type' }]);
     expect(sender.sent).toHaveLength(0);
     expect(store.records.size).toBe(0);
-    expect(getSpy).not.toHaveBeenCalled();
   });
 
   it('throws 503 and writes no record when the send fails, so a retry is safe', async () => {
@@ -239,6 +239,19 @@ describe('Function: enqueueTask', () => {
     // Assess
     expect(error.statusCode).toBe(503);
     expect(sender.sent).toHaveLength(0);
+  });
+
+  it('throws 400 UnknownTaskType, not 503, when the lookup fails for a type that is not registered', async () => {
+    // Prepare: bad input never gets a 5xx, even while the table is down.
+    const { store, deps } = setup();
+    jest.spyOn(store, 'get').mockRejectedValueOnce(new Error('DynamoDB is down'));
+
+    // Act
+    const error = await rejection(enqueueTask({ ...submission, type: 'nope', idempotencyKey: 'k' }, deps));
+
+    // Assess
+    expect(error.statusCode).toBe(400);
+    expect(error.code).toBe('UnknownTaskType');
   });
 
   it('replays the winner when a concurrent request with the same key wrote the record first', async () => {
@@ -331,5 +344,100 @@ describe('Function: enqueueTask', () => {
     expect(b.outcome).toBe('created');
     expect(b.task.task_id).not.toBe(a.task.task_id);
     expect(sender.sent).toHaveLength(2);
+  });
+});
+
+describe('Function: enqueueTask, exact payloads', () => {
+  const exact = (payload: string, idempotencyKey = 'k'): Submission => ({
+    type: 'echo',
+    payload: parseExactJson(payload) as Record<string, unknown>,
+    priority: 'low',
+    delaySeconds: 0,
+    idempotencyKey,
+  });
+
+  it('replays (200) a client that re-serialises the same value on retry', async () => {
+    // Prepare
+    const { deps } = setup();
+    await enqueueTask(exact('{"n":9007199254740993,"f":1.50,"big":1e400}'), deps);
+
+    // Act
+    const result = await enqueueTask(exact('{ "big": 1E400, "f": 1.5, "n": 9007199254740993.0 }'), deps);
+
+    // Assess
+    expect(result.outcome).toBe('replayed');
+  });
+
+  it('throws 409 IdempotencyConflict for bodies that differ only past double precision', async () => {
+    // Prepare
+    const { deps } = setup();
+    await enqueueTask(exact('{"n":9007199254740993}'), deps);
+
+    // Act
+    const error = await rejection(enqueueTask(exact('{"n":9007199254740992}'), deps));
+
+    // Assess
+    expect(error.statusCode).toBe(409);
+    expect(error.code).toBe('IdempotencyConflict');
+  });
+
+  it('keeps the request hash of an ordinary body as it was before exact numbers, so in-flight keys still replay', () => {
+    // Prepare: this hash was computed by the producer before exact numbers (JSON.parse and sorted keys).
+    const stored = 'AEVe3vgzvVX0etCWb-qSIS-MWeY10c1KReSJcGjJW6g';
+    const payload = '{"n":10,"id":9007199254740991,"f":1.5,"s":"é😀","big":1e21,"a":[0,-2,1e-7]}';
+
+    // Act
+    const hash = requestHash({ ...exact(payload), priority: 'high', delaySeconds: 30 });
+
+    // Assess
+    expect(hash).toBe(stored);
+  });
+
+  it('replays (200) an accepted task whose type was removed since', async () => {
+    // Prepare
+    const { store, deps } = setup();
+    const created = await enqueueTask(exact('{"a":1}'), deps);
+
+    // Act
+    const result = await enqueueTask(exact('{"a":1}'), { ...deps, store, isRegistered: () => false });
+
+    // Assess
+    expect(result).toEqual({ outcome: 'replayed', task: created.task });
+  });
+
+  it('throws 413 PayloadTooLarge and sends nothing when the envelope, escapes included, would not fit in SQS', async () => {
+    // Prepare: 200,000 U+FFFF are 600,000 bytes in the body and 1,200,000 once escaped for SQS.
+    const { store, sender, deps } = setup();
+    const payload = { x: '\uffff'.repeat(200_000) };
+
+    // Act
+    const error = await rejection(enqueueTask({ ...submission, payload }, deps));
+
+    // Assess
+    expect(error.statusCode).toBe(413);
+    expect(error.code).toBe('PayloadTooLarge');
+    expect(sender.sent).toHaveLength(0);
+    expect(store.records.size).toBe(0);
+  });
+
+  it('accepts an envelope of exactly the largest size whose message and DLQ copy fit in SQS', async () => {
+    // Prepare: measure the envelope of an empty string, then fill the string up to the limit.
+    const probe = setup();
+    await enqueueTask({ ...submission, payload: { x: '' } }, probe.deps);
+    const overhead = Buffer.byteLength(toSqsJson(probe.sender.sent[0]!.envelope));
+    const { sender, deps } = setup();
+    const payload = { x: 'a'.repeat(MAX_ENVELOPE_BODY_BYTES - overhead) };
+
+    // Act
+    const result = await enqueueTask({ ...submission, payload }, deps);
+
+    // Assess
+    expect(result.outcome).toBe('created');
+    const message = envelopeMessage(sender.sent[0]!.envelope);
+    expect(Buffer.byteLength(message.body)).toBe(MAX_ENVELOPE_BODY_BYTES);
+    expect(messageBytes(message)).toBeLessThanOrEqual(1_048_576);
+    await expect(
+      enqueueTask({ ...submission, payload: { x: `${payload.x}a` } }, setup().deps),
+    ).rejects.toMatchObject({ statusCode: 413 });
   });
 });

@@ -1,4 +1,5 @@
-import { canonicalJson, newTaskId, requestHash, taskIdForKey } from '../../../lambda/core/idempotency';
+import { newTaskId, requestHash, taskIdForKey } from '../../../lambda/core/idempotency';
+import { canonicalJson } from '../../../lambda/core/json-text';
 import type { Submission } from '../../../lambda/core/submission';
 import { TASK_ID_PATTERN } from '../../../lambda/core/task';
 

@@ -504,4 +504,35 @@ describe('Function: parseEnvelope', () => {
     // Assess
     expect(parsed).toMatchObject({ task_id: TASK_ID });
   });
+
+  it('keeps every number literal of the payload as sent', () => {
+    // Prepare
+    const body = JSON.stringify(envelope).replace(
+      '"payload":{"text":"hi"}',
+      '"payload":{"n":9007199254740993,"big":1e400}',
+    );
+
+    // Act
+    const parsed = parseEnvelope(body) as TaskEnvelope;
+
+    // Assess
+    expect(JSON.stringify(parsed.payload)).toBe('{"n":9007199254740993,"big":1e400}');
+  });
+});
+
+describe('Function: processDelivery, exact payloads', () => {
+  it('hands the agent the payload with every number literal as sent', async () => {
+    // Prepare
+    const { agents, deps } = setup();
+    const body = JSON.stringify(envelope).replace(
+      '"payload":{"text":"hi"}',
+      `"payload":{"n":9007199254740993,"l":${'9'.repeat(300)}}`,
+    );
+
+    // Act
+    await processDelivery(delivery({ body }), deps);
+
+    // Assess
+    expect(JSON.stringify(agents.requests[0]!.payload)).toBe(`{"n":9007199254740993,"l":${'9'.repeat(300)}}`);
+  });
 });

@@ -1,7 +1,8 @@
 /** Property tests (fast-check) for the rules that must hold for every input, not just the examples. */
 import fc from 'fast-check';
 import { HttpError } from '../../../lambda/core/errors';
-import { canonicalJson, requestHash, taskIdForKey } from '../../../lambda/core/idempotency';
+import { requestHash, taskIdForKey } from '../../../lambda/core/idempotency';
+import { canonicalJson } from '../../../lambda/core/json-text';
 import { backoffSeconds } from '../../../lambda/core/retry-policy';
 import { parseSubmission } from '../../../lambda/core/submission';
 import { TASK_ID_PATTERN } from '../../../lambda/core/task';

@@ -456,3 +456,78 @@ describe('Function: jsonDepth', () => {
     expect(measured).toBe(depth);
   });
 });
+
+describe('Function: parseSubmission, exact payloads', () => {
+  it('keeps every number literal of the payload digit for digit', () => {
+    // Prepare
+    const payload = `{"n":9007199254740993,"big":1e400,"long":${'7'.repeat(300)},"f":1.50,"z":-0}`;
+
+    // Act
+    const submission = parseSubmission(request(`{"type":"echo","payload":${payload}}`));
+
+    // Assess
+    expect(JSON.stringify(submission.payload)).toBe(payload);
+  });
+
+  it('validates top-level numbers by their value: delay_seconds 10.0 is the integer 10', () => {
+    // Act
+    const submission = parseSubmission(request('{"type":"echo","payload":{},"delay_seconds":10.0}'));
+
+    // Assess
+    expect(submission.delaySeconds).toBe(10);
+  });
+
+  it.each([
+    ['delay_seconds', '{"type":"echo","payload":{},"delay_seconds":1e400}', '/delay_seconds'],
+    ['delay_seconds', '{"type":"echo","payload":{},"delay_seconds":9007199254740993}', '/delay_seconds'],
+    ['payload', '{"type":"echo","payload":1e400}', '/payload'],
+  ])('still rejects a %s that breaks the schema when written as an exact number', (_field, body, path) => {
+    // Act
+    const error = thrown(() => parseSubmission(request(body)));
+
+    // Assess
+    expect(error.code).toBe('ValidationError');
+    expect(error.details?.map((d) => d.path)).toContain(path);
+  });
+
+  it('counts an exact number as a leaf when it measures nesting', () => {
+    // Prepare: the top-level object and the payload are two levels; 30 more arrays reach the limit of 32.
+    const body = `{"type":"echo","payload":{"x":${'['.repeat(DEFAULT_LIMITS.maxJsonDepth - 2)}9007199254740993${']'.repeat(DEFAULT_LIMITS.maxJsonDepth - 2)}}}`;
+
+    // Act
+    const submission = parseSubmission(request(body));
+
+    // Assess
+    expect(JSON.stringify(submission.payload)).toContain('9007199254740993');
+  });
+});
+
+describe('Function: parseSubmission, non-ASCII Idempotency-Key header', () => {
+  it.each([
+    ['a UTF-8 key read as Latin-1', 'cl\u00c3\u00a9'],
+    ['a Latin-1 character', 'caf\u00e9'],
+    ['a control character', 'k\u0001'],
+  ])('throws a ValidationError naming the header for %s', (_name, key) => {
+    // Act
+    const error = thrown(() => parseSubmission(request(valid, { ...JSON_HEADERS, 'idempotency-key': key })));
+
+    // Assess
+    expect(error.statusCode).toBe(400);
+    expect(error.code).toBe('ValidationError');
+    expect(error.message).toMatch(/Idempotency-Key/);
+    expect(error.details).toEqual([
+      {
+        path: 'header:Idempotency-Key',
+        message: 'must be printable ASCII; send a non-ASCII key in idempotency_key',
+      },
+    ]);
+  });
+
+  it('accepts a non-ASCII key in the body field', () => {
+    // Act
+    const submission = parseSubmission(request({ ...valid, idempotency_key: 'clé 😀' }));
+
+    // Assess
+    expect(submission.idempotencyKey).toBe('clé 😀');
+  });
+});

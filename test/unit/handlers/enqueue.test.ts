@@ -306,4 +306,29 @@ describe('Handler: enqueue', () => {
     // Assess
     expect(res.statusCode).toBe(202);
   });
+
+  it('sends the payload to SQS with every number literal as sent', async () => {
+    // Act
+    const res = await post('{"type":"echo","payload":{"n":9007199254740993,"big":1e400}}');
+
+    // Assess
+    expect(res.statusCode).toBe(202);
+    const body = sqs.commandCalls(SendMessageCommand)[0]!.args[0].input.MessageBody!;
+    expect(body).toContain('"payload":{"n":9007199254740993,"big":1e400}');
+  });
+
+  it('answers 409 when a key is reused with a body that differs only past double precision', async () => {
+    // Prepare: the record stored by the first request, {"n":9007199254740993}.
+    await post('{"type":"echo","payload":{"n":9007199254740993},"idempotency_key":"big-n"}');
+    const stored = unmarshall(ddb.commandCalls(PutItemCommand)[0]!.args[0].input.Item!);
+    ddb.on(GetItemCommand).resolves({ Item: marshall(stored) });
+
+    // Act
+    const same = await post('{"payload":{"n":9007199254740993.0},"type":"echo","idempotency_key":"big-n"}');
+    const other = await post('{"type":"echo","payload":{"n":9007199254740992},"idempotency_key":"big-n"}');
+
+    // Assess
+    expect(same.statusCode).toBe(200);
+    expect(other.statusCode).toBe(409);
+  });
 });

@@ -87,6 +87,19 @@ describe('Handler: task-status', () => {
       });
     });
 
+    it('answers a result with every number literal digit for digit', async () => {
+      // Prepare
+      ddb.on(GetItemCommand).resolves({
+        Item: marshall({ ...item, result: '{"echo":{"n":9007199254740993,"big":1e400}}' }),
+      });
+
+      // Act
+      const res = await call('GET', TASK_ID);
+
+      // Assess
+      expect(res.body).toContain('"result":{"echo":{"n":9007199254740993,"big":1e400}}');
+    });
+
     it('answers 404 NotFound for an unknown id', async () => {
       // Prepare
       ddb.on(GetItemCommand).resolves({});

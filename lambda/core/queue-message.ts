@@ -1,0 +1,93 @@
+/**
+ * What goes into an SQS message: the body and String attributes of a task's message and of its DLQ copy,
+ * and how SQS measures them. The rule is here, so the producer can refuse (413) a task whose message would
+ * not fit before anything is sent, and the consumer's DLQ copy always fits a message the producer accepted.
+ *
+ * SQS counts the body's UTF-8 bytes plus, for every message attribute, its name, its type (`String`) and its
+ * value; the total must not exceed 1 MiB.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+ */
+import { sqsAttributeText, toSqsJson } from './json-text';
+import type { TaskEnvelope, TaskError } from './task';
+
+/** @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html (1 MiB) */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+
+/** A message as SendMessage takes it: every attribute is a String attribute. */
+export interface QueueMessage {
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+const STRING_TYPE = 'String';
+
+/** Bytes of one String attribute, as SQS counts them: name, type and value. */
+const attributeBytes = (name: string, value: string) =>
+  Buffer.byteLength(name) + STRING_TYPE.length + Buffer.byteLength(value);
+
+/** The size SQS checks against {@link SQS_MAX_MESSAGE_BYTES}. */
+export function messageBytes(message: QueueMessage): number {
+  return Object.entries(message.attributes).reduce(
+    (sum, [name, value]) => sum + attributeBytes(name, value),
+    Buffer.byteLength(message.body),
+  );
+}
+
+/** Longest `error_code` and `error_message` a DLQ copy carries, in code points (as `taskq dlq list` shows them). */
+export const ERROR_CODE_MAX_CHARS = 128;
+export const ERROR_MESSAGE_MAX_CHARS = 1024;
+/** The least of `error_code` and of `error_message` that a DLQ copy of an accepted task always has room for. */
+const ERROR_TEXT_MIN_BYTES = 64;
+const TASK_ID_BYTES = 36;
+
+/**
+ * Room beyond the body that a task's messages need: the DLQ copy's attributes (`task_id`, and at least
+ * {@link ERROR_TEXT_MIN_BYTES} of `error_code` and of `error_message`), which is more than the task message's
+ * own `task_id` attribute.
+ */
+export const DEAD_LETTER_ATTRIBUTE_BYTES =
+  attributeBytes('task_id', 'x'.repeat(TASK_ID_BYTES)) +
+  attributeBytes('error_code', 'x'.repeat(ERROR_TEXT_MIN_BYTES)) +
+  attributeBytes('error_message', 'x'.repeat(ERROR_TEXT_MIN_BYTES));
+
+/** The largest envelope body the producer accepts: its message and its DLQ copy both fit in SQS. */
+export const MAX_ENVELOPE_BODY_BYTES = SQS_MAX_MESSAGE_BYTES - DEAD_LETTER_ATTRIBUTE_BYTES;
+
+/**
+ * A task's message: the envelope as JSON that SQS accepts (characters it refuses are `\uXXXX` escapes, the
+ * same JSON value), every number literal as sent, and the task id as an attribute.
+ */
+export function envelopeMessage(envelope: TaskEnvelope): QueueMessage {
+  return {
+    body: toSqsJson(envelope),
+    attributes: { task_id: sqsAttributeText(envelope.task_id, TASK_ID_BYTES) },
+  };
+}
+
+/**
+ * The DLQ copy of a message, annotated with why it failed. Attribute values are valid SQS text, cut on
+ * code-point boundaries, and cut further (`error_message` first) so that the copy fits in SQS whatever the
+ * body: a copy that SQS refused would leave a permanent failure to run again on every delivery.
+ */
+export function deadLetterMessage(body: string, error: TaskError, taskId: string | undefined): QueueMessage {
+  let room = SQS_MAX_MESSAGE_BYTES - Buffer.byteLength(body);
+  const attributes: Record<string, string> = {};
+  /**
+   * Adds an attribute cut to the room left, less `keep` bytes held back for the attributes after it; `whole`
+   * leaves it out rather than cut it (half a task id names no task).
+   */
+  const add = (name: string, text: string, maxChars: number, { keep = 0, whole = false } = {}) => {
+    const maxBytes = room - keep - Buffer.byteLength(name) - STRING_TYPE.length;
+    if (maxBytes < 1) return;
+    const value = sqsAttributeText(text, maxChars, maxBytes);
+    if (whole && value !== sqsAttributeText(text, maxChars)) return;
+    attributes[name] = value;
+    room -= attributeBytes(name, value);
+  };
+  if (taskId) add('task_id', taskId, TASK_ID_BYTES, { whole: true });
+  add('error_code', error.code, ERROR_CODE_MAX_CHARS, {
+    keep: attributeBytes('error_message', 'x'.repeat(ERROR_TEXT_MIN_BYTES)),
+  });
+  add('error_message', error.message, ERROR_MESSAGE_MAX_CHARS);
+  return { body, attributes };
+}

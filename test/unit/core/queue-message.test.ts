@@ -1,0 +1,76 @@
+import { isSqsText } from '../../../lambda/core/json-text';
+import {
+  deadLetterMessage,
+  envelopeMessage,
+  MAX_ENVELOPE_BODY_BYTES,
+  messageBytes,
+  SQS_MAX_MESSAGE_BYTES,
+} from '../../../lambda/core/queue-message';
+
+const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+
+describe('Function: messageBytes', () => {
+  it('counts the body and the name, type and value of every attribute in UTF-8 bytes', () => {
+    // Act
+    const bytes = messageBytes({ body: 'é', attributes: { k: '😀' } });
+
+    // Assess: 2 + (1 + 6 + 4)
+    expect(bytes).toBe(13);
+  });
+});
+
+describe('Function: envelopeMessage', () => {
+  it('carries the task id as an attribute and a body that SQS accepts', () => {
+    // Act
+    const message = envelopeMessage({
+      schema_version: 1,
+      task_id: TASK_ID,
+      enqueue_id: 'e',
+      type: 'echo',
+      priority: 'low',
+      payload: { x: '\ufffe\uffff' },
+      created_at: '2026-01-01T00:00:00.000Z',
+      request_hash: 'h',
+    });
+
+    // Assess
+    expect(message.attributes).toEqual({ task_id: TASK_ID });
+    expect(isSqsText(message.body)).toBe(true);
+  });
+});
+
+describe('Function: deadLetterMessage', () => {
+  it('fits the DLQ copy of the largest accepted envelope in SQS, with some of the error code and message', () => {
+    // Prepare
+    const body = 'b'.repeat(MAX_ENVELOPE_BODY_BYTES);
+
+    // Act
+    const message = deadLetterMessage(body, { code: '😀'.repeat(500), message: '€'.repeat(5000) }, TASK_ID);
+
+    // Assess
+    expect(messageBytes(message)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+    expect(message.attributes.task_id).toBe(TASK_ID);
+    expect(Buffer.byteLength(message.attributes.error_code!)).toBeGreaterThanOrEqual(60);
+    expect(Buffer.byteLength(message.attributes.error_message!)).toBeGreaterThanOrEqual(60);
+  });
+
+  it('leaves out the attributes that cannot fit beside a body of 1 MiB, rather than fail', () => {
+    // Act
+    const body = 'b'.repeat(SQS_MAX_MESSAGE_BYTES - 30);
+    const message = deadLetterMessage(body, { code: 'Code', message: 'message' }, TASK_ID);
+
+    // Assess
+    expect(message.body).toBe(body);
+    expect(messageBytes(message)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+    expect(message.attributes.task_id).toBeUndefined();
+  });
+
+  it('cuts error_code to 128 and error_message to 1,024 code points when there is room', () => {
+    // Act
+    const message = deadLetterMessage('{}', { code: 'c'.repeat(500), message: 'm'.repeat(5000) }, TASK_ID);
+
+    // Assess
+    expect(message.attributes.error_code).toHaveLength(128);
+    expect(message.attributes.error_message).toHaveLength(1024);
+  });
+});
