@@ -2,6 +2,7 @@ import { Duration, type Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { type AgentTarget, type AgentTargets, DEFAULTS } from '../lambda/contract';
 
 /** An agent reached over HTTPS (or HTTP, for local use). */
 export interface HttpAgent {
@@ -24,7 +25,10 @@ export interface HttpAgent {
 export interface LambdaAgent {
   readonly kind: 'lambda';
   readonly function: lambda.IFunction;
-  /** @default Duration.seconds(60) */
+  /**
+   * How long the consumer waits for the function's answer before it counts a transient failure.
+   * @default Duration.seconds(60)
+   */
   readonly timeout?: Duration;
 }
 
@@ -33,7 +37,7 @@ export type AgentDefinition = HttpAgent | LambdaAgent;
 /** Maps a task `type` to the agent that runs it. Consumers can reach only the agents listed here. */
 export type AgentRegistry = Readonly<Record<string, AgentDefinition>>;
 
-export const DEFAULT_AGENT_TIMEOUT = Duration.seconds(60);
+export const DEFAULT_AGENT_TIMEOUT = Duration.seconds(DEFAULTS.agentTimeoutSeconds);
 
 /** Task types are the `type` field of the task contract; keep them to the same pattern as the JSON Schema. */
 export const TASK_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -42,10 +46,10 @@ export function agentTimeout(agent: AgentDefinition): Duration {
   return agent.timeout ?? DEFAULT_AGENT_TIMEOUT;
 }
 
-/** The AGENTS environment variable of the consumers (see lambda/adapters/agents.ts). */
+/** The AGENTS environment variable of the consumers (see lambda/contract/agent-target.ts). */
 export function agentTargetsJson(scope: Stack, agents: AgentRegistry): string {
-  const targets = Object.fromEntries(
-    Object.entries(agents).map(([type, agent]) => [
+  const targets: AgentTargets = Object.fromEntries(
+    Object.entries(agents).map(([type, agent]): [string, AgentTarget] => [
       type,
       agent.kind === 'http'
         ? {
@@ -56,7 +60,7 @@ export function agentTargetsJson(scope: Stack, agents: AgentRegistry): string {
           }
         : {
             kind: 'lambda',
-            functionName: agent.function.functionArn,
+            functionArn: agent.function.functionArn,
             timeoutSeconds: agentTimeout(agent).toSeconds(),
           },
     ]),

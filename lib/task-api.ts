@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -7,6 +7,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
 import type { Priority } from '../lambda/core/task';
 import { HandlerFunction } from './handler-function';
 
@@ -23,7 +24,9 @@ export interface TaskApiThrottle {
 }
 
 export interface TaskApiProps {
+  /** The task table the producer records tasks in and the status function reads. */
   readonly table: dynamodb.ITable;
+  /** The queue of each tier, that the producer sends tasks to. */
   readonly queues: Readonly<Record<Priority, sqs.IQueue>>;
   /** Task types the producer accepts. */
   readonly taskTypes: readonly string[];
@@ -33,9 +36,14 @@ export interface TaskApiProps {
   readonly throttle?: TaskApiThrottle;
   /** Largest accepted POST /tasks body. @default 262144 (256 KiB) */
   readonly maxBodyBytes?: number;
-  /** Seconds a finished or cancelled task stays in the table. */
-  readonly taskRetentionSeconds: number;
+  /**
+   * How long a cancelled task stays in the table.
+   * @default Duration.days(30)
+   */
+  readonly taskRetention?: Duration;
+  /** @default 'INFO' */
   readonly logLevel?: string;
+  /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default false */
   readonly tracing?: boolean;
@@ -65,13 +73,14 @@ export class TaskApi extends Construct {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
-      environment: {
+      environment: functionEnvironment(FunctionRole.Producer, {
         TASK_TABLE_NAME: props.table.tableName,
         HIGH_QUEUE_URL: props.queues.high.queueUrl,
         LOW_QUEUE_URL: props.queues.low.queueUrl,
         TASK_TYPES: props.taskTypes.join(','),
-        MAX_BODY_BYTES: String(props.maxBodyBytes ?? 262_144),
-      },
+        MAX_BODY_BYTES: String(props.maxBodyBytes ?? DEFAULTS.maxBodyBytes),
+        MAX_JSON_DEPTH: String(DEFAULTS.maxJsonDepth),
+      }),
     });
     props.queues.high.grantSendMessages(this.producerFunction);
     props.queues.low.grantSendMessages(this.producerFunction);
@@ -83,10 +92,12 @@ export class TaskApi extends Construct {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
-      environment: {
+      environment: functionEnvironment(FunctionRole.Status, {
         TASK_TABLE_NAME: props.table.tableName,
-        TASK_RETENTION_SECONDS: String(props.taskRetentionSeconds),
-      },
+        TASK_RETENTION_SECONDS: String(
+          (props.taskRetention ?? Duration.seconds(DEFAULTS.taskRetentionSeconds)).toSeconds(),
+        ),
+      }),
     });
     props.table.grant(this.statusFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
 

@@ -4,30 +4,12 @@
  * Agents should use `task_id` as their own idempotency key: delivery is at least once.
  */
 import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import type { AgentTarget, AgentTargets } from '../contract/agent-target';
 import type { AgentInvoker, AgentRequest } from '../core/ports';
 import { type AgentOutcome, classifyHttpStatus, classifyLambdaError } from '../core/retry-policy';
 
-/** One entry of the AGENTS environment variable, keyed by task type. */
-export type AgentTarget =
-  | {
-      readonly kind: 'http';
-      readonly url: string;
-      readonly timeoutSeconds: number;
-      /** A Secrets Manager secret whose value is sent as a bearer token. */
-      readonly authSecretArn?: string;
-    }
-  | { readonly kind: 'lambda'; readonly functionName: string; readonly timeoutSeconds: number };
-
-export type AgentTargets = Readonly<Record<string, AgentTarget>>;
-
-export function parseAgentTargets(json: string): AgentTargets {
-  const value = JSON.parse(json) as AgentTargets;
-  for (const [type, target] of Object.entries(value)) {
-    if (target.kind !== 'http' && target.kind !== 'lambda')
-      throw new Error(`agent '${type}' has an unknown kind`);
-  }
-  return value;
-}
+/** The agent targets are typed and parsed in the contract with lib/ (lambda/contract/agent-target.ts). */
+export type { AgentTarget, AgentTargets };
 
 const MAX_ERROR_CHARS = 1000;
 
@@ -161,7 +143,7 @@ async function invokeLambda(
   try {
     out = await client.send(
       new sdk.InvokeCommand({
-        FunctionName: target.functionName,
+        FunctionName: target.functionArn,
         Payload: Buffer.from(JSON.stringify(request)),
       }),
       { abortSignal: AbortSignal.timeout(target.timeoutSeconds * 1000) },

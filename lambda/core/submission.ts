@@ -2,6 +2,7 @@
  * Turns a raw POST /tasks request into a validated submission, or throws an HttpError that names
  * the problem. Order matters: cheap checks on the raw bytes come before parsing them.
  */
+import { DEFAULTS } from '../contract/environment';
 import { badRequest, type ErrorDetail, HttpError } from './errors';
 import validateTaskSchema from './generated/validate-task';
 import type { Priority } from './task';
@@ -16,7 +17,11 @@ export interface SubmissionLimits {
 /** @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html (1 MiB) */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 
-export const DEFAULT_LIMITS: SubmissionLimits = { maxBodyBytes: 262_144, maxJsonDepth: 32 };
+/** The construct's defaults (lambda/contract); the producer reads its limits from its environment. */
+export const DEFAULT_LIMITS: SubmissionLimits = {
+  maxBodyBytes: DEFAULTS.maxBodyBytes,
+  maxJsonDepth: DEFAULTS.maxJsonDepth,
+};
 
 export interface RawRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;

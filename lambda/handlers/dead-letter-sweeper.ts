@@ -2,18 +2,19 @@
 import middy from '@middy/core';
 import { dynamoClient, sqsClient } from '../adapters/clients';
 import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
-import { numberEnv, requireEnv } from '../adapters/env';
+import { listEnv, numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
 import { peekDeadLetters } from '../adapters/sqs-queues';
+import { EnvName } from '../contract';
 import { sweepDeadLetters } from '../core/sweep';
 
-const queueUrls = requireEnv('DEAD_LETTER_QUEUE_URLS').split(',').filter(Boolean);
-const store = new DynamoTaskStore(dynamoClient(), requireEnv('TASK_TABLE_NAME'));
+const queueUrls = listEnv(EnvName.DeadLetterQueueUrls);
+const store = new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName));
 const settings = {
-  redriveGraceSeconds: numberEnv('REDRIVE_GRACE_SECONDS', 900),
-  retentionSeconds: numberEnv('TASK_RETENTION_SECONDS', 30 * 86_400),
+  redriveGraceSeconds: numberEnv(EnvName.RedriveGraceSeconds),
+  retentionSeconds: numberEnv(EnvName.TaskRetentionSeconds),
 };
-const maxMessages = numberEnv('SWEEP_MAX_MESSAGES', 1000);
+const maxMessages = numberEnv(EnvName.SweepMaxMessages);
 
 export const handler = middy().handler(async () => {
   let seen = 0;
