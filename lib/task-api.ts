@@ -4,6 +4,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -143,6 +144,28 @@ export class TaskApi extends Construct {
       path: '/tasks/{id}',
       methods: [apigw.HttpMethod.GET, apigw.HttpMethod.DELETE],
       integration: status,
+    });
+  }
+
+  /**
+   * Lets `grantee` submit tasks: `execute-api:Invoke` on `POST /tasks`. For an API with IAM auth (the default);
+   * with JWT auth, callers are authorized by their token instead.
+   */
+  public grantSubmit(grantee: iam.IGrantable): iam.Grant {
+    return this.grantInvoke(grantee, apigw.HttpMethod.POST, '/tasks');
+  }
+
+  /** Lets `grantee` read tasks: `execute-api:Invoke` on `GET /tasks/*`. For an API with IAM auth (the default). */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.grantInvoke(grantee, apigw.HttpMethod.GET, '/tasks/*');
+  }
+
+  /** As the CDK's `HttpRoute.grantInvoke`: any stage (the API has one), this method and path. */
+  private grantInvoke(grantee: iam.IGrantable, method: apigw.HttpMethod, path: string): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.httpApi.arnForExecuteApi(method, path)],
     });
   }
 

@@ -206,24 +206,16 @@ export class TaskQueue extends Construct {
   }
 
   /**
-   * Lets `grantee` submit tasks: `execute-api:Invoke` on `POST /tasks`, for an API with IAM auth
-   * (the default). With JWT auth, callers are authorized by their token instead.
+   * Lets `grantee` submit tasks: `execute-api:Invoke` on `POST /tasks`. For an API with IAM auth (the default);
+   * with JWT auth, callers are authorized by their token instead.
    */
   public grantSubmit(grantee: iam.IGrantable): iam.Grant {
-    return this.grantInvoke(grantee, 'POST', '/tasks');
+    return this.api.grantSubmit(grantee);
   }
 
-  /** Lets `grantee` read tasks: `execute-api:Invoke` on `GET /tasks/*`, for an API with IAM auth (the default). */
+  /** Lets `grantee` read tasks: `execute-api:Invoke` on `GET /tasks/*`. For an API with IAM auth (the default). */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.grantInvoke(grantee, 'GET', '/tasks/*');
-  }
-
-  private grantInvoke(grantee: iam.IGrantable, method: string, path: string): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['execute-api:Invoke'],
-      resourceArns: [this.api.httpApi.arnForExecuteApi(method, path, this.api.stage.stageName)],
-    });
+    return this.api.grantRead(grantee);
   }
 
   /** Tasks waiting in a tier queue. @default - maximum over 5 minutes */
