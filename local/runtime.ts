@@ -25,7 +25,7 @@ import { type HttpRoute, type LocalHttpApi, startHttpApi } from './http-api';
 import { type IntrinsicContext, resolveIntrinsics, resolveString, UnresolvableError } from './intrinsics';
 import { LambdaPool } from './lambda-pool';
 import { localStackConfig } from './local-config';
-import { localResources } from './physical-ids';
+import { resolvePhysicalIds } from './physical-ids';
 import { createResources } from './resources';
 import { startSchedules } from './schedules';
 import { synthesize } from './synth';
@@ -233,7 +233,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       region: REGION,
       accountId: ACCOUNT_ID,
       stackName: assembly.stackName,
-      resources: localResources(assembly.template, {
+      resources: resolvePhysicalIds(assembly.template, {
         region: REGION,
         accountId: ACCOUNT_ID,
         stackName: assembly.stackName,

@@ -12,7 +12,7 @@ import { logger } from '../adapters/logger';
 import { EmfMetrics, recordTransition } from '../adapters/metrics';
 import { SqsTierQueue } from '../adapters/sqs-queues';
 import { EnvName, parseAgentTargets } from '../contract';
-import { type ProcessDeps, processDelivery } from '../core/process-task';
+import { type ProcessDeps, processDelivery } from '../core/process-delivery';
 
 const metrics = new EmfMetrics();
 const deps: ProcessDeps = {

@@ -8,7 +8,7 @@ import { EmfMetrics } from '../adapters/metrics';
 import { EnvName } from '../contract';
 import { HttpError } from '../core/errors';
 import { MetricName } from '../core/metric-names';
-import { cancelTask, getTask, parseTaskId } from '../core/task-queries';
+import { cancelTask, getTask, parseTaskId } from '../core/task-status';
 import { type HttpEvent, httpErrors, json } from './http';
 
 const store = new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName));

@@ -5,7 +5,7 @@ import {
   parseEnvelope,
   processDelivery,
   type TransitionEvent,
-} from '../../../lambda/core/process-task';
+} from '../../../lambda/core/process-delivery';
 import type { AgentOutcome } from '../../../lambda/core/retry-policy';
 import {
   ENVELOPE_SCHEMA_VERSION,
