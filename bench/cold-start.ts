@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
+import { DEFAULTS } from '../lambda/contract';
 import { median, ratio, round } from './stats';
 
 const ROOT = path.join(__dirname, '..');
@@ -38,6 +39,14 @@ const HANDLER_ENV = {
   QUEUE_URL: 'http://127.0.0.1:9/000000000000/low',
   DEAD_LETTER_QUEUE_URL: 'http://127.0.0.1:9/000000000000/low-dlq',
   AGENTS: JSON.stringify({ echo: { kind: 'http', url: 'http://127.0.0.1:9/echo', timeoutSeconds: 10 } }),
+  MAX_BODY_BYTES: String(DEFAULTS.maxBodyBytes),
+  MAX_JSON_DEPTH: String(DEFAULTS.maxJsonDepth),
+  TASK_RETENTION_SECONDS: String(DEFAULTS.taskRetentionSeconds),
+  MAX_RECEIVE_COUNT: String(DEFAULTS.maxReceiveCount),
+  LEASE_SECONDS: String(DEFAULTS.consumerTimeoutSeconds * 2),
+  BACKOFF_BASE_SECONDS: String(DEFAULTS.backoffBaseSeconds),
+  BACKOFF_CAP_SECONDS: String(DEFAULTS.backoffCapSeconds),
+  MAX_RESULT_BYTES: String(DEFAULTS.maxResultBytes),
   POWERTOOLS_LOG_LEVEL: 'INFO',
   POWERTOOLS_SERVICE_NAME: 'agent-task-queue',
 };

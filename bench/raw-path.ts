@@ -18,7 +18,7 @@ import { ConfiguredAgents } from '../lambda/adapters/agents';
 import { DynamoTaskStore } from '../lambda/adapters/dynamodb-task-store';
 import { SqsTaskSender } from '../lambda/adapters/sqs-queues';
 import { newTaskId, requestHash } from '../lambda/core/idempotency';
-import { parseEnvelope } from '../lambda/core/process-task';
+import { parseEnvelope } from '../lambda/core/process-delivery';
 import { answerByteLimit } from '../lambda/core/retry-policy';
 import {
   ENVELOPE_SCHEMA_VERSION,

@@ -2,6 +2,7 @@ import { Duration, type Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { type AgentTarget, type AgentTargets, DEFAULTS } from '../lambda/contract';
 
 /** An agent reached over HTTPS (or HTTP, for local use). */
 export interface HttpAgent {
@@ -43,7 +44,7 @@ export type AgentDefinition = HttpAgent | LambdaAgent;
 /** Maps a task `type` to the agent that runs it. Consumers can reach only the agents listed here. */
 export type AgentRegistry = Readonly<Record<string, AgentDefinition>>;
 
-export const DEFAULT_AGENT_TIMEOUT = Duration.seconds(60);
+export const DEFAULT_AGENT_TIMEOUT = Duration.seconds(DEFAULTS.agentTimeoutSeconds);
 
 /** Task types are the `type` field of the task contract; keep them to the same pattern as the JSON Schema. */
 export const TASK_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -82,10 +83,10 @@ export function agentFunctionTimeout(agent: AgentDefinition): Duration | undefin
   return Token.isUnresolved(timeout.toSeconds()) ? undefined : timeout;
 }
 
-/** The AGENTS environment variable of the consumers (see lambda/adapters/agents.ts). */
+/** The AGENTS environment variable of the consumers (see lambda/contract/agent-target.ts). */
 export function agentTargetsJson(scope: Stack, agents: AgentRegistry): string {
-  const targets = Object.fromEntries(
-    Object.entries(agents).map(([type, agent]) => [
+  const targets: AgentTargets = Object.fromEntries(
+    Object.entries(agents).map(([type, agent]): [string, AgentTarget] => [
       type,
       agent.kind === 'http'
         ? {
@@ -96,7 +97,7 @@ export function agentTargetsJson(scope: Stack, agents: AgentRegistry): string {
           }
         : {
             kind: 'lambda',
-            functionName: agent.function.functionArn,
+            functionArn: agent.function.functionArn,
             timeoutSeconds: agentTimeout(agent).toSeconds(),
           },
     ]),

@@ -5,10 +5,13 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
 import { HandlerFunction } from './handler-function';
 
 export interface DeadLetterSweeperProps {
+  /** The task table whose records the sweep fails. */
   readonly table: dynamodb.ITable;
+  /** The DLQs to sweep. */
   readonly deadLetterQueues: readonly sqs.IQueue[];
   /**
    * How often the DLQs are swept. A task whose consumer died on its last delivery reaches FAILED within this
@@ -16,21 +19,21 @@ export interface DeadLetterSweeperProps {
    * @default Duration.minutes(5)
    */
   readonly interval?: Duration;
-  readonly taskRetentionSeconds: number;
+  /**
+   * How long a task failed by the sweep stays in the table.
+   * @default Duration.days(30)
+   */
+  readonly taskRetention?: Duration;
+  /** @default 'INFO' */
   readonly logLevel?: string;
+  /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** @default false */
   readonly tracing?: boolean;
 }
 
 /** The sweeper's timeout: each run reads the DLQs for this long, less the time kept for its last writes. */
 export const SWEEP_TIMEOUT = Duration.minutes(3);
-/** Most messages one run reads from each DLQ; what a run leaves, the next one reads. */
-export const SWEEP_MAX_MESSAGES = 10_000;
-/**
- * A task redriven from a DLQ less than this long ago is left alone: its message is on its way back, or back
- * and being retried. `taskq dlq redrive` warns when its move would take longer.
- */
-export const REDRIVE_GRACE = Duration.minutes(15);
 
 /**
  * A scheduled function that gives every dead-lettered task a terminal status (see lambda/core/sweep.ts).
@@ -49,13 +52,15 @@ export class DeadLetterSweeper extends Construct {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
-      environment: {
+      environment: functionEnvironment(FunctionRole.Sweeper, {
         TASK_TABLE_NAME: props.table.tableName,
         DEAD_LETTER_QUEUE_URLS: props.deadLetterQueues.map((q) => q.queueUrl).join(','),
-        TASK_RETENTION_SECONDS: String(props.taskRetentionSeconds),
-        SWEEP_MAX_MESSAGES: String(SWEEP_MAX_MESSAGES),
-        REDRIVE_GRACE_SECONDS: String(REDRIVE_GRACE.toSeconds()),
-      },
+        TASK_RETENTION_SECONDS: String(
+          (props.taskRetention ?? Duration.seconds(DEFAULTS.taskRetentionSeconds)).toSeconds(),
+        ),
+        REDRIVE_GRACE_SECONDS: String(DEFAULTS.redriveGraceSeconds),
+        SWEEP_MAX_MESSAGES: String(DEFAULTS.sweepMaxMessages),
+      }),
     });
     for (const queue of props.deadLetterQueues) {
       queue.grant(
@@ -70,7 +75,7 @@ export class DeadLetterSweeper extends Construct {
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Sweeps the task DLQs',
-      schedule: events.Schedule.rate(props.interval ?? Duration.minutes(5)),
+      schedule: events.Schedule.rate(props.interval ?? Duration.seconds(DEFAULTS.sweepIntervalSeconds)),
       targets: [new targets.LambdaFunction(this.sweeperFunction, { retryAttempts: 0 })],
     });
   }

@@ -11,6 +11,10 @@ const ROOT = path.join(__dirname, '..');
 export interface HandlerFunctionProps {
   /** File name in lambda/handlers, without extension. */
   readonly handler: string;
+  /**
+   * Variables besides the log settings; build them with `functionEnvironment` of lambda/contract.
+   * @default - only the log settings
+   */
   readonly environment?: Record<string, string>;
   /** @default Duration.seconds(10) */
   readonly timeout?: Duration;
@@ -20,6 +24,7 @@ export interface HandlerFunctionProps {
   readonly logLevel?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** @default - no description */
   readonly description?: string;
   /**
    * Active X-Ray tracing.

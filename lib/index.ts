@@ -1,9 +1,39 @@
-export * from './agents';
-export * from './handler-function';
-export * from './stack-config';
-export * from './task-api';
-export * from './task-queue';
-export * from './task-queue-alarms';
-export * from './task-queue-stack';
-export * from './task-table';
-export * from './task-tier';
+/**
+ * The construct library's public API: the constructs, and every type that one of their public fields or props
+ * uses. Internal helpers (validation, environment wiring) are not exported.
+ */
+
+export type { AgentTargetConfig, HttpAgentTarget, LambdaAgentTarget } from '../lambda/contract/agent-target';
+export { METRIC_NAMESPACE, MetricName } from '../lambda/core/metric-names';
+export type { Priority } from '../lambda/core/task';
+export { PRIORITIES } from '../lambda/core/task';
+export {
+  type AgentDefinition,
+  type AgentRegistry,
+  DEFAULT_AGENT_TIMEOUT,
+  type HttpAgent,
+  type LambdaAgent,
+  TASK_TYPE_PATTERN,
+} from './agents';
+export { DeadLetterSweeper, type DeadLetterSweeperProps } from './dead-letter-sweeper';
+export { HandlerFunction, type HandlerFunctionProps } from './handler-function';
+export {
+  type AgentConfig,
+  agentsFromConfig,
+  DEFAULT_CONFIG_FILE,
+  loadStackConfig,
+  type StackConfig,
+} from './stack-config';
+export { TaskApi, type TaskApiAuth, type TaskApiProps, type TaskApiThrottle } from './task-api';
+export { TaskQueue, type TaskQueueProps } from './task-queue';
+export { type AlarmThresholds, TaskQueueAlarms, type TaskQueueAlarmsProps } from './task-queue-alarms';
+export { TaskQueueDashboard, type TaskQueueDashboardProps } from './task-queue-dashboard';
+export { TaskQueueStack, type TaskQueueStackProps } from './task-queue-stack';
+export { TaskTable, type TaskTableProps } from './task-table';
+export {
+  DEFAULT_CONSUMER_TIMEOUT,
+  TaskTier,
+  type TaskTierProps,
+  type TierOptions,
+  type TierSettings,
+} from './task-tier';

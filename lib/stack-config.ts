@@ -3,33 +3,41 @@ import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { type AgentTargetConfig, parseAgentTarget } from '../lambda/contract';
 import type { AgentDefinition, AgentRegistry } from './agents';
 import type { TaskApiAuth } from './task-api';
 
-/** One agent as written in a config file or in CDK context. */
-export type AgentConfig =
-  | {
-      readonly kind: 'http';
-      readonly url: string;
-      readonly timeoutSeconds?: number;
-      readonly authSecretArn?: string;
-    }
-  | { readonly kind: 'lambda'; readonly functionArn: string; readonly timeoutSeconds?: number };
+/**
+ * One agent as written in a config file or in CDK context: the consumers' agent target (the same shape and
+ * parser as the AGENTS environment variable), with the timeout optional.
+ */
+export type AgentConfig = AgentTargetConfig;
 
 /**
  * The stack's configuration file (default `config/agents.json`, or `-c configFile=PATH`), or the same JSON in
  * the `taskQueue` context value (`-c taskQueue='{"agents":{…}}'`). See README "Configuration".
  */
 export interface StackConfig {
+  /**
+   * Task types and their agents. A Lambda agent is imported by ARN.
+   * @default - none besides the echo agent
+   */
   readonly agents?: Readonly<Record<string, AgentConfig>>;
   /** Register the built-in `echo` Lambda agent. @default true */
   readonly echoAgent?: boolean;
+  /** @default { kind: 'iam' } */
   readonly auth?: TaskApiAuth;
+  /** @default 5 */
   readonly maxReceiveCount?: number;
+  /** @default 2 */
   readonly backoffBaseSeconds?: number;
+  /** @default 300 */
   readonly backoffCapSeconds?: number;
+  /** Both tiers' consumer timeout. @default 120 */
   readonly consumerTimeoutSeconds?: number;
+  /** @default { high: 50, low: 10 } */
   readonly maxConcurrency?: { readonly high?: number; readonly low?: number };
+  /** @default 'INFO' */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
@@ -67,19 +75,10 @@ function checkConfig(value: unknown, source: string): StackConfig {
   }
   const config = value as StackConfig;
   for (const [type, agent] of Object.entries(config.agents ?? {})) {
-    const ok =
-      (agent?.kind === 'http' && typeof agent.url === 'string') ||
-      (agent?.kind === 'lambda' && typeof agent.functionArn === 'string');
-    if (!ok) {
-      throw new Error(
-        `${source}: agent '${type}' must be { "kind": "http", "url": … } or { "kind": "lambda", "functionArn": … }`,
-      );
-    }
-    if (
-      agent.timeoutSeconds !== undefined &&
-      !(Number.isInteger(agent.timeoutSeconds) && agent.timeoutSeconds > 0)
-    ) {
-      throw new Error(`${source}: agent '${type}' timeoutSeconds must be a positive integer`);
+    try {
+      parseAgentTarget(type, agent, { timeout: 'optional' });
+    } catch (error) {
+      throw new Error(`${source}: ${(error as Error).message}`);
     }
   }
   const auth = config.auth as { kind?: unknown; issuer?: unknown; audience?: unknown } | undefined;

@@ -1,12 +1,14 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
 import type { Priority } from '../lambda/core/task';
 import { HandlerFunction } from './handler-function';
 
@@ -23,7 +25,9 @@ export interface TaskApiThrottle {
 }
 
 export interface TaskApiProps {
+  /** The task table the producer records tasks in and the status function reads. */
   readonly table: dynamodb.ITable;
+  /** The queue of each tier, that the producer sends tasks to. */
   readonly queues: Readonly<Record<Priority, sqs.IQueue>>;
   /** Task types the producer accepts. */
   readonly taskTypes: readonly string[];
@@ -33,9 +37,14 @@ export interface TaskApiProps {
   readonly throttle?: TaskApiThrottle;
   /** Largest accepted POST /tasks body. @default 262144 (256 KiB) */
   readonly maxBodyBytes?: number;
-  /** Seconds a finished or cancelled task stays in the table. */
-  readonly taskRetentionSeconds: number;
+  /**
+   * How long a cancelled task stays in the table.
+   * @default Duration.days(30)
+   */
+  readonly taskRetention?: Duration;
+  /** @default 'INFO' */
   readonly logLevel?: string;
+  /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default false */
   readonly tracing?: boolean;
@@ -65,13 +74,14 @@ export class TaskApi extends Construct {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
-      environment: {
+      environment: functionEnvironment(FunctionRole.Producer, {
         TASK_TABLE_NAME: props.table.tableName,
         HIGH_QUEUE_URL: props.queues.high.queueUrl,
         LOW_QUEUE_URL: props.queues.low.queueUrl,
         TASK_TYPES: props.taskTypes.join(','),
-        MAX_BODY_BYTES: String(props.maxBodyBytes ?? 262_144),
-      },
+        MAX_BODY_BYTES: String(props.maxBodyBytes ?? DEFAULTS.maxBodyBytes),
+        MAX_JSON_DEPTH: String(DEFAULTS.maxJsonDepth),
+      }),
     });
     props.queues.high.grantSendMessages(this.producerFunction);
     props.queues.low.grantSendMessages(this.producerFunction);
@@ -83,10 +93,12 @@ export class TaskApi extends Construct {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
-      environment: {
+      environment: functionEnvironment(FunctionRole.Status, {
         TASK_TABLE_NAME: props.table.tableName,
-        TASK_RETENTION_SECONDS: String(props.taskRetentionSeconds),
-      },
+        TASK_RETENTION_SECONDS: String(
+          (props.taskRetention ?? Duration.seconds(DEFAULTS.taskRetentionSeconds)).toSeconds(),
+        ),
+      }),
     });
     props.table.grant(this.statusFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
 
@@ -132,6 +144,28 @@ export class TaskApi extends Construct {
       path: '/tasks/{id}',
       methods: [apigw.HttpMethod.GET, apigw.HttpMethod.DELETE],
       integration: status,
+    });
+  }
+
+  /**
+   * Lets `grantee` submit tasks: `execute-api:Invoke` on `POST /tasks`. For an API with IAM auth (the default);
+   * with JWT auth, callers are authorized by their token instead.
+   */
+  public grantSubmit(grantee: iam.IGrantable): iam.Grant {
+    return this.grantInvoke(grantee, apigw.HttpMethod.POST, '/tasks');
+  }
+
+  /** Lets `grantee` read tasks: `execute-api:Invoke` on `GET /tasks/*`. For an API with IAM auth (the default). */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.grantInvoke(grantee, apigw.HttpMethod.GET, '/tasks/*');
+  }
+
+  /** As the CDK's `HttpRoute.grantInvoke`: any stage (the API has one), this method and path. */
+  private grantInvoke(grantee: iam.IGrantable, method: apigw.HttpMethod, path: string): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.httpApi.arnForExecuteApi(method, path)],
     });
   }
 

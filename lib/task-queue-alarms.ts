@@ -6,16 +6,14 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { MetricName } from '../lambda/core/metric-names';
-import { tierMetric } from './task-metrics';
 import type { TaskTier } from './task-tier';
 
 /** Alarm thresholds. */
 export interface AlarmThresholds {
   /** Visible messages in a tier queue. @default 1000 */
   readonly queueDepth?: number;
-  /** Age of the oldest message in a tier queue, in seconds. @default 300 */
-  readonly oldestMessageAgeSeconds?: number;
+  /** Age of the oldest message in a tier queue. @default Duration.minutes(5) */
+  readonly oldestMessageAge?: Duration;
   /** Messages in a DLQ; any is worth a look. @default 0 (alarm on more than 0) */
   readonly deadLetterMessages?: number;
   /** Consumer invocation errors per period. The consumer handles failures per message, so any is a bug or an outage. @default 0 */
@@ -29,8 +27,11 @@ export interface AlarmThresholds {
 }
 
 export interface TaskQueueAlarmsProps {
+  /** The tiers to alarm on. */
   readonly tiers: readonly TaskTier[];
+  /** The task API, for its 5xx rate. */
   readonly httpApi: apigw.HttpApi;
+  /** @default - the defaults of AlarmThresholds */
   readonly thresholds?: AlarmThresholds;
   /** @default - a new topic */
   readonly topic?: sns.ITopic;
@@ -67,30 +68,18 @@ export class TaskQueueAlarms extends Construct {
 
     for (const tier of props.tiers) {
       const name = tier.node.id;
-      this.add(
-        `${name}Depth`,
-        tier.queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
-        {
-          threshold: t.queueDepth ?? 1000,
-          alarmDescription: `${name} tier: more tasks waiting than the consumers keep up with`,
-        },
-      );
-      this.add(
-        `${name}OldestMessageAge`,
-        tier.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
-        {
-          threshold: t.oldestMessageAgeSeconds ?? 300,
-          alarmDescription: `${name} tier: the oldest task has waited too long to start`,
-        },
-      );
-      this.add(
-        `${name}DeadLetters`,
-        tier.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
-        {
-          threshold: t.deadLetterMessages ?? 0,
-          alarmDescription: `${name} tier: tasks were dead-lettered; inspect them with taskq dlq list`,
-        },
-      );
+      this.add(`${name}Depth`, tier.metricQueueDepth({ period }), {
+        threshold: t.queueDepth ?? 1000,
+        alarmDescription: `${name} tier: more tasks waiting than the consumers keep up with`,
+      });
+      this.add(`${name}OldestMessageAge`, tier.metricAgeOfOldestMessage({ period }), {
+        threshold: (t.oldestMessageAge ?? Duration.minutes(5)).toSeconds(),
+        alarmDescription: `${name} tier: the oldest task has waited too long to start`,
+      });
+      this.add(`${name}DeadLetters`, tier.metricDeadLetterDepth({ period }), {
+        threshold: t.deadLetterMessages ?? 0,
+        alarmDescription: `${name} tier: tasks were dead-lettered; inspect them with taskq dlq list`,
+      });
       this.add(`${name}ConsumerErrors`, tier.consumerFunction.metricErrors({ period }), {
         threshold: t.consumerErrors ?? 0,
         alarmDescription: `${name} tier: the consumer function failed; its messages will be retried`,
@@ -99,15 +88,14 @@ export class TaskQueueAlarms extends Construct {
         threshold: t.consumerThrottles ?? 0,
         alarmDescription: `${name} tier: the consumer was throttled; check the account's concurrency`,
       });
-      const priority = tier.priority;
       this.add(
         `${name}AgentFailureRate`,
         new cloudwatch.MathExpression({
           expression: '100 * (failed + retried) / MAX([succeeded + failed + retried, 1])',
           usingMetrics: {
-            succeeded: tierMetric(priority, MetricName.TasksSucceeded, { period }),
-            failed: tierMetric(priority, MetricName.TasksFailed, { period }),
-            retried: tierMetric(priority, MetricName.TasksRetried, { period }),
+            succeeded: tier.metricTasksSucceeded({ period }),
+            failed: tier.metricTasksFailed({ period }),
+            retried: tier.metricTasksRetried({ period }),
           },
           period,
           label: 'agent failure %',

@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { FunctionRole, functionEnvironment } from '../lambda/contract';
 import type { AgentRegistry } from './agents';
 import { HandlerFunction } from './handler-function';
 import { agentsFromConfig, loadStackConfig, type StackConfig } from './stack-config';
@@ -8,7 +9,10 @@ import { TaskQueue, type TaskQueueProps } from './task-queue';
 export interface TaskQueueStackProps extends StackProps {
   /** @default - read with loadStackConfig: context `taskQueue`, or the file `config/agents.json` */
   readonly config?: StackConfig;
-  /** Props passed through to the TaskQueue construct, over those derived from the config. */
+  /**
+   * Props passed through to the TaskQueue construct, over those derived from the config.
+   * @default - only those derived from the config
+   */
   readonly taskQueue?: Partial<TaskQueueProps>;
 }
 
@@ -26,6 +30,7 @@ export class TaskQueueStack extends Stack {
         handler: 'echo-agent',
         description: 'Built-in echo agent for smoke tests',
         memorySize: 128,
+        environment: functionEnvironment(FunctionRole.Agent, {}),
       });
       agents.echo ??= { kind: 'lambda', function: echo, timeout: Duration.seconds(10) };
     }
@@ -55,7 +60,7 @@ export class TaskQueueStack extends Stack {
     new CfnOutput(this, 'LowQueueUrl', { value: q.tiers.low.queue.queueUrl });
     new CfnOutput(this, 'HighDeadLetterQueueUrl', { value: q.tiers.high.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'LowDeadLetterQueueUrl', { value: q.tiers.low.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'TaskTableName', { value: q.table.table.tableName });
+    new CfnOutput(this, 'TaskTableName', { value: q.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: q.alarms.topic.topicArn });
   }
 }

@@ -1,17 +1,18 @@
-import { Duration, type RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DEFAULTS } from '../lambda/contract';
 import { DYNAMODB_ITEM_LIMIT_BYTES, MAX_STORABLE_RESULT_BYTES } from '../lambda/core/record-size';
 import { PRIORITIES, type Priority } from '../lambda/core/task';
 import {
   type AgentRegistry,
   agentFunctionTimeout,
-  agentTargetsJson,
   agentTimeout,
   consumerMarginSeconds,
-  grantInvokeAgents,
   maxAgentTimeoutSeconds,
   TASK_TYPE_PATTERN,
 } from './agents';
@@ -22,12 +23,14 @@ import { type AlarmThresholds, TaskQueueAlarms } from './task-queue-alarms';
 import { TaskQueueDashboard } from './task-queue-dashboard';
 import { TaskTable } from './task-table';
 import {
-  checkTierSettings,
+  checkedTierProps,
   DEFAULT_CONSUMER_TIMEOUT,
   DEFAULT_DEAD_LETTER_RETENTION,
   DEFAULT_QUEUE_RETENTION,
+  resolveTierSettings,
   TaskTier,
   type TierOptions,
+  tierSettingsErrors,
 } from './task-tier';
 
 export interface TaskQueueProps {
@@ -105,14 +108,15 @@ const ENVELOPE_OVERHEAD_BYTES = 1024;
 const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 /** SQS's longest message delay (`DelaySeconds`). */
 const SQS_MAX_DELAY_SECONDS = 900;
-const DEFAULT_TASK_RETENTION = Duration.days(30);
+const DEFAULT_TASK_RETENTION = Duration.seconds(DEFAULTS.taskRetentionSeconds);
 
 /**
  * A serverless task queue for agents: an HTTP API that accepts tasks, a high and a low priority tier
  * (queue, DLQ, consumer), a task table for idempotency and status, and alarms.
  */
 export class TaskQueue extends Construct {
-  public readonly table: TaskTable;
+  /** The task table: one item per task, the idempotency and status record. */
+  public readonly table: dynamodb.Table;
   public readonly tiers: Readonly<Record<Priority, TaskTier>>;
   public readonly api: TaskApi;
   public readonly alarms: TaskQueueAlarms;
@@ -122,57 +126,53 @@ export class TaskQueue extends Construct {
   public constructor(scope: Construct, id: string, props: TaskQueueProps) {
     super(scope, id);
     validateQueueProps(props);
-    const taskRetentionSeconds = (props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds();
+    const taskRetention = props.taskRetention ?? Duration.seconds(DEFAULTS.taskRetentionSeconds);
 
     this.table = new TaskTable(this, 'Tasks', {
       removalPolicy: props.tableRemovalPolicy,
       encryptionKey: props.encryptionKey,
-    });
-    const consumerEnvironment = {
-      TASK_TABLE_NAME: this.table.table.tableName,
-      AGENTS: agentTargetsJson(Stack.of(this), props.agents),
-      BACKOFF_BASE_SECONDS: String((props.backoffBase ?? Duration.seconds(2)).toSeconds()),
-      BACKOFF_CAP_SECONDS: String((props.backoffCap ?? Duration.minutes(5)).toSeconds()),
-      MAX_RESULT_BYTES: String(props.maxResultBytes ?? 262_144),
-      TASK_RETENTION_SECONDS: String(taskRetentionSeconds),
-    };
+    }).table;
     const tier = (priority: Priority) =>
-      new TaskTier(this, priority === 'high' ? 'High' : 'Low', {
-        priority,
-        ...props.tiers?.[priority],
-        maxReceiveCount: props.maxReceiveCount,
-        deadLetterRetention: props.deadLetterRetention,
-        encryptionKey: props.encryptionKey,
-        consumerEnvironment,
-        logLevel: props.logLevel,
-        logRetention: props.logRetention,
-        tracing: props.tracing,
-      });
+      new TaskTier(
+        this,
+        priority === 'high' ? 'High' : 'Low',
+        checkedTierProps({
+          priority,
+          ...props.tiers?.[priority],
+          table: this.table,
+          agents: props.agents,
+          maxReceiveCount: props.maxReceiveCount,
+          deadLetterRetention: props.deadLetterRetention,
+          encryptionKey: props.encryptionKey,
+          backoffBase: props.backoffBase,
+          backoffCap: props.backoffCap,
+          maxResultBytes: props.maxResultBytes,
+          taskRetention,
+          logLevel: props.logLevel,
+          logRetention: props.logRetention,
+          tracing: props.tracing,
+        }),
+      );
     this.tiers = { high: tier('high'), low: tier('low') };
 
-    for (const t of Object.values(this.tiers)) {
-      this.table.table.grant(t.consumerFunction, 'dynamodb:UpdateItem');
-      grantInvokeAgents(props.agents, t.consumerFunction);
-    }
-
     this.api = new TaskApi(this, 'Api', {
-      table: this.table.table,
+      table: this.table,
       queues: { high: this.tiers.high.queue, low: this.tiers.low.queue },
       taskTypes: Object.keys(props.agents),
       auth: props.auth,
       throttle: props.throttle,
       maxBodyBytes: props.maxBodyBytes,
-      taskRetentionSeconds,
+      taskRetention,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
     });
 
     this.sweeper = new DeadLetterSweeper(this, 'Sweeper', {
-      table: this.table.table,
+      table: this.table,
       deadLetterQueues: PRIORITIES.map((p) => this.tiers[p].deadLetterQueue),
       interval: props.sweepInterval,
-      taskRetentionSeconds,
+      taskRetention,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
@@ -221,6 +221,49 @@ export class TaskQueue extends Construct {
   public consumers(): HandlerFunction[] {
     return PRIORITIES.map((p) => this.tiers[p].consumerFunction);
   }
+
+  /**
+   * Lets `grantee` submit tasks: `execute-api:Invoke` on `POST /tasks`. For an API with IAM auth (the default);
+   * with JWT auth, callers are authorized by their token instead.
+   */
+  public grantSubmit(grantee: iam.IGrantable): iam.Grant {
+    return this.api.grantSubmit(grantee);
+  }
+
+  /** Lets `grantee` read tasks: `execute-api:Invoke` on `GET /tasks/*`. For an API with IAM auth (the default). */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.api.grantRead(grantee);
+  }
+
+  /** Tasks waiting in a tier queue. @default - maximum over 5 minutes */
+  public metricQueueDepth(priority: Priority, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.tiers[priority].metricQueueDepth(props);
+  }
+
+  /** Seconds the oldest task of a tier queue has waited. @default - maximum over 5 minutes */
+  public metricAgeOfOldestMessage(priority: Priority, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.tiers[priority].metricAgeOfOldestMessage(props);
+  }
+
+  /** Messages in a tier's dead-letter queue. @default - maximum over 5 minutes */
+  public metricDeadLetterDepth(priority: Priority, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.tiers[priority].metricDeadLetterDepth(props);
+  }
+
+  /** Tasks of a tier accepted by POST /tasks. @default - sum over 5 minutes */
+  public metricTasksAccepted(priority: Priority, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.tiers[priority].metricTasksAccepted(props);
+  }
+
+  /** Tasks of a tier that succeeded. @default - sum over 5 minutes */
+  public metricTasksSucceeded(priority: Priority, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.tiers[priority].metricTasksSucceeded(props);
+  }
+
+  /** Tasks of a tier that failed for good. @default - sum over 5 minutes */
+  public metricTasksFailed(priority: Priority, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.tiers[priority].metricTasksFailed(props);
+  }
 }
 
 /**
@@ -236,7 +279,7 @@ function validateQueueProps(props: TaskQueueProps): void {
       errors.push(`agent type '${type}' must match ${TASK_TYPE_PATTERN} (the task contract's type pattern)`);
     }
   }
-  const maxBody = props.maxBodyBytes ?? 262_144;
+  const maxBody = props.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
   if (maxBody < 1 || maxBody > SQS_MAX_MESSAGE_BYTES - ENVELOPE_OVERHEAD_BYTES) {
     errors.push(
       `maxBodyBytes must be between 1 and ${SQS_MAX_MESSAGE_BYTES - ENVELOPE_OVERHEAD_BYTES} (the 1 MiB SQS message limit less the envelope), but ${maxBody} was provided`,
@@ -276,8 +319,12 @@ function validateQueueProps(props: TaskQueueProps): void {
     }
   }
   for (const priority of PRIORITIES) {
-    const tierProps = { priority, ...props.tiers?.[priority], maxReceiveCount: props.maxReceiveCount };
-    errors.push(...checkTierSettings({ ...tierProps, consumerEnvironment: {} }).errors);
+    const settings = resolveTierSettings({
+      priority,
+      ...props.tiers?.[priority],
+      maxReceiveCount: props.maxReceiveCount,
+    });
+    errors.push(...tierSettingsErrors(priority, settings));
   }
   // A problem of a prop both tiers share (maxReceiveCount) is reported once.
   const problems = [...new Set(errors)];

@@ -1,11 +1,17 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
+import { MetricName } from '../lambda/core/metric-names';
 import type { Priority } from '../lambda/core/task';
+import { type AgentRegistry, agentTargetsJson, grantInvokeAgents } from './agents';
 import { HandlerFunction } from './handler-function';
+import { tierMetric } from './task-metrics';
 
 /** Options for one priority tier. */
 export interface TierOptions {
@@ -40,20 +46,21 @@ export interface TierOptions {
   readonly visibilityTimeout?: Duration;
 }
 
-export const TIER_DEFAULTS: Readonly<Record<Priority, { maxConcurrency: number }>> = {
-  // Low can never take the whole account's concurrency, so high always has room to run.
-  high: { maxConcurrency: 50 },
-  low: { maxConcurrency: 10 },
-};
-
-export const DEFAULT_CONSUMER_TIMEOUT = Duration.seconds(120);
+export const DEFAULT_CONSUMER_TIMEOUT = Duration.seconds(DEFAULTS.consumerTimeoutSeconds);
 /** How long a tier queue keeps a message: SQS's default. */
-export const DEFAULT_QUEUE_RETENTION = Duration.days(4);
-export const DEFAULT_DEAD_LETTER_RETENTION = Duration.days(14);
+export const DEFAULT_QUEUE_RETENTION = Duration.days(DEFAULTS.retentionPeriodDays);
+export const DEFAULT_DEAD_LETTER_RETENTION = Duration.days(DEFAULTS.deadLetterRetentionDays);
 
 export interface TaskTierProps extends TierOptions {
   readonly priority: Priority;
-  /** @default 5 */
+  /** The task table the consumer records attempts and outcomes in. */
+  readonly table: dynamodb.ITable;
+  /** Task types and the agents that run them; the consumer may invoke only these. */
+  readonly agents: AgentRegistry;
+  /**
+   * Deliveries of a message before SQS moves it to the DLQ.
+   * @default 5
+   */
   readonly maxReceiveCount?: number;
   /** @default Duration.days(14) */
   readonly deadLetterRetention?: Duration;
@@ -61,17 +68,32 @@ export interface TaskTierProps extends TierOptions {
   readonly retentionPeriod?: Duration;
   /** @default - SSE with SQS-owned keys */
   readonly encryptionKey?: kms.IKey;
-  /** Environment shared by both tiers' consumers (table, agents, retry policy). */
-  readonly consumerEnvironment: Record<string, string>;
-  /** Seconds a claim holds a task; derived from the consumer timeout when left out. */
-  readonly leaseSeconds?: number;
+  /**
+   * Upper bound of the first retry delay; it doubles per attempt, with full jitter.
+   * @default Duration.seconds(2)
+   */
+  readonly backoffBase?: Duration;
+  /** @default Duration.minutes(5) */
+  readonly backoffCap?: Duration;
+  /**
+   * Largest agent result stored on a task, in bytes of JSON; a larger one fails the task with ResultTooLarge.
+   * @default 262144
+   */
+  readonly maxResultBytes?: number;
+  /**
+   * How long a task stays in the table after it ends (TTL on `expires_at`).
+   * @default Duration.days(30)
+   */
+  readonly taskRetention?: Duration;
+  /** @default 'INFO' */
   readonly logLevel?: string;
+  /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default false */
   readonly tracing?: boolean;
 }
 
-/** Resolved numbers of a tier, validated. Exposed for tests and for the alarms. */
+/** Resolved settings of a tier. */
 export interface TierSettings {
   readonly batchSize: number;
   readonly maxBatchingWindow: Duration;
@@ -79,32 +101,47 @@ export interface TierSettings {
   readonly consumerTimeout: Duration;
   readonly visibilityTimeout: Duration;
   readonly maxReceiveCount: number;
-  readonly leaseSeconds: number;
+  /** How long a claim holds a task. */
+  readonly lease: Duration;
 }
+
+/** The props of a tier that its settings are resolved from. */
+type TierSettingsInput = TierOptions & { readonly priority: Priority; readonly maxReceiveCount?: number };
 
 const known = (n: number | undefined): n is number => n !== undefined && !Token.isUnresolved(n);
 
-/** Checks every rule, collects the violations, and throws once with all of them. */
-export function resolveTierSettings(props: TaskTierProps): TierSettings {
-  const { settings, errors } = checkTierSettings(props);
-  if (errors.length > 0) throw new Error(`Invalid TaskQueue props:\n- ${errors.join('\n- ')}`);
-  return settings;
+/** Fills in the defaults of a tier's settings. Pure: checking them is `tierSettingsErrors`. */
+export function resolveTierSettings(props: TierSettingsInput): TierSettings {
+  const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
+  const consumerTimeout = props.consumerTimeout ?? DEFAULT_CONSUMER_TIMEOUT;
+  const minimumVisibility = consumerTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds();
+  return {
+    batchSize: props.batchSize ?? DEFAULTS.batchSize,
+    maxBatchingWindow,
+    maxConcurrency: props.maxConcurrency ?? DEFAULTS.maxConcurrency[props.priority],
+    consumerTimeout,
+    visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(minimumVisibility),
+    maxReceiveCount: props.maxReceiveCount ?? DEFAULTS.maxReceiveCount,
+    // A claim outlives the invocation that made it, and is over before the message can be seen again.
+    // Twice the timeout: longer than any live invocation, and at most a third of the visibility timeout, so a
+    // redelivered message always finds the claim of a dead consumer expired.
+    lease: Duration.seconds(consumerTimeout.toSeconds() * 2),
+  };
 }
 
-/**
- * Resolves a tier's settings and lists every rule they break, without throwing, so that TaskQueue can report
- * the problems of both tiers and of its own props in one error.
- */
-export function checkTierSettings(props: TaskTierProps): { settings: TierSettings; errors: string[] } {
+/** Lists every rule a tier's settings break, worded as the CDK does; empty when they are valid. */
+export function tierSettingsErrors(priority: Priority, settings: TierSettings): string[] {
   const errors: string[] = [];
-  const batchSize = props.batchSize ?? 10;
-  const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
-  const maxConcurrency = props.maxConcurrency ?? TIER_DEFAULTS[props.priority].maxConcurrency;
-  const consumerTimeout = props.consumerTimeout ?? DEFAULT_CONSUMER_TIMEOUT;
-  const maxReceiveCount = props.maxReceiveCount ?? 5;
+  const {
+    batchSize,
+    maxBatchingWindow,
+    maxConcurrency,
+    consumerTimeout,
+    visibilityTimeout,
+    maxReceiveCount,
+  } = settings;
   const minimumVisibility = consumerTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds();
-  const visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(minimumVisibility);
-  const tier = `${props.priority} tier:`;
+  const tier = `${priority} tier:`;
 
   if (known(batchSize) && (batchSize < 1 || batchSize > 10_000)) {
     errors.push(`${tier} batchSize must be between 1 and 10000, but ${batchSize} was provided`);
@@ -139,27 +176,24 @@ export function checkTierSettings(props: TaskTierProps): { settings: TierSetting
       `${tier} visibilityTimeout must be at most 43200 seconds, but ${visibilityTimeout.toSeconds()} was provided`,
     );
   }
-
-  // A claim outlives the invocation that made it, and is over before the message can be seen again.
-  // Twice the timeout: longer than any live invocation, and at most a third of the visibility timeout, so a
-  // redelivered message always finds the claim of a dead consumer expired.
-  const leaseSeconds = props.leaseSeconds ?? consumerTimeout.toSeconds() * 2;
-  return {
-    settings: {
-      batchSize,
-      maxBatchingWindow,
-      maxConcurrency,
-      consumerTimeout,
-      visibilityTimeout,
-      maxReceiveCount,
-      leaseSeconds,
-    },
-    errors,
-  };
+  return errors;
 }
 
 /**
- * One priority tier: its queue, the queue's dead-letter queue, and the consumer Lambda that drains it.
+ * Tier props that TaskQueue has already checked, together with its own and the other tier's, in one error.
+ * A TaskTier built from them does not check them again.
+ */
+const checkedByQueue = new WeakSet<TaskTierProps>();
+
+/** @internal TaskQueue's promise that it has validated these props; not part of the public API. */
+export function checkedTierProps(props: TaskTierProps): TaskTierProps {
+  checkedByQueue.add(props);
+  return props;
+}
+
+/**
+ * One priority tier: its queue, the queue's dead-letter queue, and the consumer Lambda that drains it and
+ * calls the agents.
  */
 export class TaskTier extends Construct {
   public readonly priority: Priority;
@@ -172,6 +206,12 @@ export class TaskTier extends Construct {
     super(scope, id);
     this.priority = props.priority;
     this.settings = resolveTierSettings(props);
+    if (!checkedByQueue.has(props)) {
+      const errors = tierSettingsErrors(props.priority, this.settings);
+      if (errors.length > 0) {
+        throw new Error(`Invalid TaskTier props (${this.node.path}):\n- ${errors.join('\n- ')}`);
+      }
+    }
     const encryption = props.encryptionKey
       ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
       : { encryption: sqs.QueueEncryption.SQS_MANAGED };
@@ -197,13 +237,18 @@ export class TaskTier extends Construct {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
-      environment: {
-        ...props.consumerEnvironment,
+      environment: functionEnvironment(FunctionRole.Consumer, {
+        TASK_TABLE_NAME: props.table.tableName,
+        AGENTS: agentTargetsJson(Stack.of(this), props.agents),
+        BACKOFF_BASE_SECONDS: String(props.backoffBase?.toSeconds() ?? DEFAULTS.backoffBaseSeconds),
+        BACKOFF_CAP_SECONDS: String(props.backoffCap?.toSeconds() ?? DEFAULTS.backoffCapSeconds),
+        MAX_RESULT_BYTES: String(props.maxResultBytes ?? DEFAULTS.maxResultBytes),
+        TASK_RETENTION_SECONDS: String(props.taskRetention?.toSeconds() ?? DEFAULTS.taskRetentionSeconds),
         QUEUE_URL: this.queue.queueUrl,
         DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
         MAX_RECEIVE_COUNT: String(this.settings.maxReceiveCount),
-        LEASE_SECONDS: String(this.settings.leaseSeconds),
-      },
+        LEASE_SECONDS: String(this.settings.lease.toSeconds()),
+      }),
     });
     this.consumerFunction.addEventSource(
       new SqsEventSource(this.queue, {
@@ -217,5 +262,71 @@ export class TaskTier extends Construct {
     // The event source grants receive and delete; the consumer also changes visibility (backoff).
     this.queue.grant(this.consumerFunction, 'sqs:ChangeMessageVisibility');
     this.deadLetterQueue.grantSendMessages(this.consumerFunction);
+    props.table.grant(this.consumerFunction, 'dynamodb:UpdateItem');
+    grantInvokeAgents(props.agents, this.consumerFunction);
+  }
+
+  /**
+   * Tasks waiting in the tier queue (visible messages).
+   * @default - maximum over 5 minutes
+   */
+  public metricQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
+  }
+
+  /**
+   * Seconds the oldest task of the tier queue has waited.
+   * @default - maximum over 5 minutes
+   */
+  public metricAgeOfOldestMessage(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', ...props });
+  }
+
+  /**
+   * Messages in the tier's dead-letter queue.
+   * @default - maximum over 5 minutes
+   */
+  public metricDeadLetterDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
+  }
+
+  /** Tasks accepted by POST /tasks for this tier. @default - sum over 5 minutes */
+  public metricTasksAccepted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return tierMetric(this.priority, MetricName.TasksAccepted, props);
+  }
+
+  /** Tasks that succeeded. @default - sum over 5 minutes */
+  public metricTasksSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return tierMetric(this.priority, MetricName.TasksSucceeded, props);
+  }
+
+  /** Tasks that failed for good. @default - sum over 5 minutes */
+  public metricTasksFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return tierMetric(this.priority, MetricName.TasksFailed, props);
+  }
+
+  /** Agent attempts that failed transiently and will be retried. @default - sum over 5 minutes */
+  public metricTasksRetried(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return tierMetric(this.priority, MetricName.TasksRetried, props);
+  }
+
+  /** Tasks cancelled by DELETE /tasks/{id}. @default - sum over 5 minutes */
+  public metricTasksCancelled(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return tierMetric(this.priority, MetricName.TasksCancelled, props);
+  }
+
+  /** Milliseconds from enqueue to the first attempt's start. @default - p99 over 5 minutes */
+  public metricQueueWait(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return tierMetric(this.priority, MetricName.QueueWait, { statistic: 'p99', ...props });
+  }
+
+  /** Milliseconds the agent took to answer, per attempt. @default - p99 over 5 minutes */
+  public metricAgentLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return tierMetric(this.priority, MetricName.AgentLatency, { statistic: 'p99', ...props });
+  }
+
+  /** Milliseconds from enqueue to the task's terminal state. @default - p99 over 5 minutes */
+  public metricEndToEndLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return tierMetric(this.priority, MetricName.EndToEndLatency, { statistic: 'p99', ...props });
   }
 }

@@ -34,7 +34,7 @@ function physicalName(
  * Computes every resource's local `Ref` and attributes. Resources without a local counterpart still get
  * an id and an ARN, so that environment variables which merely mention them (e.g. a log group) resolve.
  */
-export function localResources(template: Template, env: LocalEndpoints): Map<string, LocalResource> {
+export function resolvePhysicalIds(template: Template, env: LocalEndpoints): Map<string, LocalResource> {
   const { region, accountId: account, stackName } = env;
   const out = new Map<string, LocalResource>();
   for (const [id, resource] of Object.entries(template.Resources)) {

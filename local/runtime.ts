@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { EnvName } from '../lambda/contract';
 import { startAwsProxy } from './aws-proxy';
 import { type DemoAgents, startDemoAgents } from './demo-agents';
 import {
@@ -24,7 +25,7 @@ import { type HttpRoute, type LocalHttpApi, startHttpApi } from './http-api';
 import { type IntrinsicContext, resolveIntrinsics, resolveString, UnresolvableError } from './intrinsics';
 import { LambdaPool } from './lambda-pool';
 import { localStackConfig } from './local-config';
-import { localResources } from './physical-ids';
+import { resolvePhysicalIds } from './physical-ids';
 import { createResources } from './resources';
 import { startSchedules } from './schedules';
 import { synthesize } from './synth';
@@ -232,7 +233,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       region: REGION,
       accountId: ACCOUNT_ID,
       stackName: assembly.stackName,
-      resources: localResources(assembly.template, {
+      resources: resolvePhysicalIds(assembly.template, {
         region: REGION,
         accountId: ACCOUNT_ID,
         stackName: assembly.stackName,
@@ -255,10 +256,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       dynamodb: proxy.endpoint('dynamodb'),
     });
     for (const fn of functions) {
-      roles.set(
-        fn.logicalId.slice(0, 40),
-        fn.env.AGENTS !== undefined ? 'consumer' : fn.env.TASK_TYPES !== undefined ? 'producer' : 'other',
-      );
+      const role = fn.env[EnvName.FunctionRole];
+      roles.set(fn.logicalId.slice(0, 40), role === 'consumer' || role === 'producer' ? role : 'other');
       const pool = new LambdaPool(fn, { maxWorkers, log });
       pools.set(fn.name, pool);
       pools.set(fn.arn, pool);

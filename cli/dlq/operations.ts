@@ -2,6 +2,7 @@
  * What `taskq dlq list|redrive|purge` do, tier by tier, over the DLQ adapter and the task store. The
  * commands (../commands/dlq.ts) parse options and print; the order of the steps is decided here.
  */
+import { DEFAULTS } from '../../lambda/contract';
 import type { TaskStore } from '../../lambda/core/ports';
 import { sweepDeadLetters } from '../../lambda/core/sweep';
 import type { Priority, TaskRecord, TaskStatus } from '../../lambda/core/task';
@@ -29,13 +30,13 @@ export const PEEK_HIDE_SECONDS = 30;
 
 /**
  * The dead-letter sweep leaves a task alone for this long after its redrive, whatever its status
- * (REDRIVE_GRACE_SECONDS in lambda/handlers/dead-letter-sweeper.ts). A redrive slower than this risks the sweep
+ * (REDRIVE_GRACE_SECONDS, set by the construct). A redrive slower than this risks the sweep
  * failing the tasks whose messages are still waiting in the DLQ.
  */
-export const DEFAULT_REDRIVE_GRACE_SECONDS = 900;
+export const DEFAULT_REDRIVE_GRACE_SECONDS = DEFAULTS.redriveGraceSeconds;
 
 /** How long a task failed by `purge` is kept, as TASK_RETENTION_SECONDS defaults to in the stack. */
-export const DEFAULT_TASK_RETENTION_SECONDS = 30 * 86_400;
+export const DEFAULT_TASK_RETENTION_SECONDS = DEFAULTS.taskRetentionSeconds;
 
 function uniqueTaskIds(messages: readonly DeadLetterMessage[]): string[] {
   return [...new Set(messages.flatMap((m) => (m.taskId ? [m.taskId] : [])))];

@@ -7,6 +7,7 @@
  * to retry is decided in core (classifyAgentFailure).
  */
 import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import type { AgentTarget, AgentTargets } from '../contract/agent-target';
 import { parseExactJson } from '../core/json-text';
 import type { AgentCallLimits, AgentInvoker, AgentRequest } from '../core/ports';
 import {
@@ -17,27 +18,8 @@ import {
   MAX_ERROR_CHARS,
 } from '../core/retry-policy';
 
-/** One entry of the AGENTS environment variable, keyed by task type. */
-export type AgentTarget =
-  | {
-      readonly kind: 'http';
-      readonly url: string;
-      readonly timeoutSeconds: number;
-      /** A Secrets Manager secret whose value is sent as a bearer token. */
-      readonly authSecretArn?: string;
-    }
-  | { readonly kind: 'lambda'; readonly functionName: string; readonly timeoutSeconds: number };
-
-export type AgentTargets = Readonly<Record<string, AgentTarget>>;
-
-export function parseAgentTargets(json: string): AgentTargets {
-  const value = JSON.parse(json) as AgentTargets;
-  for (const [type, target] of Object.entries(value)) {
-    if (target.kind !== 'http' && target.kind !== 'lambda')
-      throw new Error(`agent '${type}' has an unknown kind`);
-  }
-  return value;
-}
+/** The agent targets are typed and parsed in the contract with lib/ (lambda/contract/agent-target.ts). */
+export type { AgentTarget, AgentTargets };
 
 /** Bytes of a failed answer's body kept for its error message (MAX_ERROR_CHARS characters fit in it). */
 const MAX_ERROR_BYTES = MAX_ERROR_CHARS * 4;
@@ -245,7 +227,7 @@ async function invokeLambda(
   try {
     out = await client.send(
       new sdk.InvokeCommand({
-        FunctionName: target.functionName,
+        FunctionName: target.functionArn,
         Payload: Buffer.from(JSON.stringify(request)),
       }),
       { abortSignal: signal },

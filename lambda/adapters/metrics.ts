@@ -7,7 +7,7 @@
  * against our cold-start budget of 15% over the bare SDK clients. The format is small and stable.
  */
 import { METRIC_NAMESPACE, MetricName } from '../core/metric-names';
-import type { TransitionEvent } from '../core/process-task';
+import type { TransitionEvent } from '../core/process-delivery';
 
 type Unit = 'Count' | 'Milliseconds';
 

@@ -5,6 +5,7 @@
  * The body is parsed exactly (json-text.ts): the payload keeps every number literal's digits, so the
  * agent receives `9007199254740993` and `1e400` as sent. The top-level fields are validated by value.
  */
+import { DEFAULTS } from '../contract/environment';
 import { badRequest, type ErrorDetail, HttpError } from './errors';
 import validateTaskSchema from './generated/validate-task';
 import { isRawNumber, parseExactJson, toDouble } from './json-text';
@@ -17,7 +18,11 @@ export interface SubmissionLimits {
   readonly maxJsonDepth: number;
 }
 
-export const DEFAULT_LIMITS: SubmissionLimits = { maxBodyBytes: 262_144, maxJsonDepth: 32 };
+/** The construct's defaults (lambda/contract); the producer reads its limits from its environment. */
+export const DEFAULT_LIMITS: SubmissionLimits = {
+  maxBodyBytes: DEFAULTS.maxBodyBytes,
+  maxJsonDepth: DEFAULTS.maxJsonDepth,
+};
 
 export interface RawRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;

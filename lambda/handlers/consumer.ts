@@ -4,29 +4,30 @@
  */
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ConfiguredAgents, parseAgentTargets } from '../adapters/agents';
+import { ConfiguredAgents } from '../adapters/agents';
 import { dynamoClient, sqsClient } from '../adapters/clients';
 import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
 import { EmfMetrics, recordTransition } from '../adapters/metrics';
 import { SqsTierQueue } from '../adapters/sqs-queues';
-import { type ProcessDeps, processDelivery } from '../core/process-task';
+import { EnvName, parseAgentTargets } from '../contract';
+import { type ProcessDeps, processDelivery } from '../core/process-delivery';
 
 const metrics = new EmfMetrics();
 const deps: ProcessDeps = {
-  store: new DynamoTaskStore(dynamoClient(), requireEnv('TASK_TABLE_NAME')),
-  queue: new SqsTierQueue(sqsClient(), requireEnv('QUEUE_URL'), requireEnv('DEAD_LETTER_QUEUE_URL')),
-  agents: new ConfiguredAgents(parseAgentTargets(requireEnv('AGENTS'))),
+  store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName)),
+  queue: new SqsTierQueue(sqsClient(), requireEnv(EnvName.QueueUrl), requireEnv(EnvName.DeadLetterQueueUrl)),
+  agents: new ConfiguredAgents(parseAgentTargets(requireEnv(EnvName.Agents))),
   settings: {
-    maxReceiveCount: numberEnv('MAX_RECEIVE_COUNT', 5),
-    leaseSeconds: numberEnv('LEASE_SECONDS', 240),
+    maxReceiveCount: numberEnv(EnvName.MaxReceiveCount),
+    leaseSeconds: numberEnv(EnvName.LeaseSeconds),
     backoff: {
-      baseSeconds: numberEnv('BACKOFF_BASE_SECONDS', 2),
-      capSeconds: numberEnv('BACKOFF_CAP_SECONDS', 300),
+      baseSeconds: numberEnv(EnvName.BackoffBaseSeconds),
+      capSeconds: numberEnv(EnvName.BackoffCapSeconds),
     },
-    maxResultBytes: numberEnv('MAX_RESULT_BYTES', 262_144),
-    retentionSeconds: numberEnv('TASK_RETENTION_SECONDS', 30 * 86_400),
+    maxResultBytes: numberEnv(EnvName.MaxResultBytes),
+    retentionSeconds: numberEnv(EnvName.TaskRetentionSeconds),
   },
   // One log line per task transition (ids, tier, attempt, error code; never the payload or the result).
   onTransition: (event) => {

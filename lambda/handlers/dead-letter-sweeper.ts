@@ -3,19 +3,20 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { dynamoClient, sqsClient } from '../adapters/clients';
 import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
-import { numberEnv, requireEnv } from '../adapters/env';
+import { listEnv, numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
 import { peekDeadLetters } from '../adapters/sqs-queues';
+import { EnvName } from '../contract';
 import { sweepDeadLetters } from '../core/sweep';
 
-const queueUrls = requireEnv('DEAD_LETTER_QUEUE_URLS').split(',').filter(Boolean);
-const store = new DynamoTaskStore(dynamoClient(), requireEnv('TASK_TABLE_NAME'));
+const queueUrls = listEnv(EnvName.DeadLetterQueueUrls);
+const store = new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName));
 const settings = {
-  redriveGraceSeconds: numberEnv('REDRIVE_GRACE_SECONDS', 900),
-  retentionSeconds: numberEnv('TASK_RETENTION_SECONDS', 30 * 86_400),
+  redriveGraceSeconds: numberEnv(EnvName.RedriveGraceSeconds),
+  retentionSeconds: numberEnv(EnvName.TaskRetentionSeconds),
 };
 /** Most messages one run reads from each DLQ. */
-const maxMessages = numberEnv('SWEEP_MAX_MESSAGES', 10_000);
+const maxMessages = numberEnv(EnvName.SweepMaxMessages);
 /** Time kept back from the function's timeout for the writes of the last batch read. */
 const RESERVE_MS = 15_000;
 /** Longest long poll; a receive answers as soon as messages are there, so this is waited only at the end. */

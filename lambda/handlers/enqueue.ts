@@ -2,26 +2,27 @@
 import middy from '@middy/core';
 import { dynamoClient, sqsClient } from '../adapters/clients';
 import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
-import { numberEnv, requireEnv } from '../adapters/env';
+import { listEnv, numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
 import { EmfMetrics } from '../adapters/metrics';
 import { SqsTaskSender } from '../adapters/sqs-queues';
+import { EnvName } from '../contract';
 import { enqueueTask } from '../core/enqueue';
 import { MetricName } from '../core/metric-names';
-import { DEFAULT_LIMITS, parseSubmission } from '../core/submission';
+import { parseSubmission } from '../core/submission';
 import { type HttpEvent, httpErrors, json } from './http';
 
-const taskTypes = new Set(requireEnv('TASK_TYPES').split(',').filter(Boolean));
+const taskTypes = new Set(listEnv(EnvName.TaskTypes));
 const limits = {
-  maxBodyBytes: numberEnv('MAX_BODY_BYTES', DEFAULT_LIMITS.maxBodyBytes),
-  maxJsonDepth: numberEnv('MAX_JSON_DEPTH', DEFAULT_LIMITS.maxJsonDepth),
+  maxBodyBytes: numberEnv(EnvName.MaxBodyBytes),
+  maxJsonDepth: numberEnv(EnvName.MaxJsonDepth),
 };
 const metrics = new EmfMetrics();
 const deps = {
-  store: new DynamoTaskStore(dynamoClient(), requireEnv('TASK_TABLE_NAME')),
+  store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName)),
   sender: new SqsTaskSender(sqsClient(), {
-    high: requireEnv('HIGH_QUEUE_URL'),
-    low: requireEnv('LOW_QUEUE_URL'),
+    high: requireEnv(EnvName.HighQueueUrl),
+    low: requireEnv(EnvName.LowQueueUrl),
   }),
   isRegistered: (type: string) => taskTypes.has(type),
 };

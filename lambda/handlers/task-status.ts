@@ -5,14 +5,15 @@ import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
 import { EmfMetrics } from '../adapters/metrics';
+import { EnvName } from '../contract';
 import { HttpError } from '../core/errors';
 import { MetricName } from '../core/metric-names';
-import { cancelTask, getTask, parseTaskId } from '../core/task-queries';
+import { cancelTask, getTask, parseTaskId } from '../core/task-status';
 import { type HttpEvent, httpErrors, json } from './http';
 
-const store = new DynamoTaskStore(dynamoClient(), requireEnv('TASK_TABLE_NAME'));
+const store = new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName));
 const metrics = new EmfMetrics();
-const retentionSeconds = numberEnv('TASK_RETENTION_SECONDS', 30 * 86_400);
+const retentionSeconds = numberEnv(EnvName.TaskRetentionSeconds);
 
 export const handler = middy<HttpEvent>()
   .use(httpErrors())

@@ -56,5 +56,9 @@ describe('HandlerFunction bundling', () => {
     };
     expect(map.sources.some((s) => s.endsWith('lambda/handlers/consumer.ts'))).toBe(true);
     expect(map.sources.some((s) => s.endsWith('lambda/core/retry-policy.ts'))).toBe(true);
+    // The contract with lib/ is bundled, but nothing of the CDK comes with it.
+    expect(map.sources.some((s) => s.endsWith('lambda/contract/environment.ts'))).toBe(true);
+    expect(map.sources.filter((s) => s.includes('aws-cdk-lib'))).toEqual([]);
+    expect(map.sources.filter((s) => !s.includes('node_modules') && !s.includes('lambda/'))).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@
  * What an on-call engineer gets from the construct: alarms on one topic, the dashboard, log retention,
  * tracing and the log level. Issue 5, "Observability".
  */
+import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
@@ -190,7 +191,7 @@ describe('TaskQueue alarms (observability)', () => {
     const { stack, taskQueue } = queueStack({
       alarmThresholds: {
         queueDepth: 11,
-        oldestMessageAgeSeconds: 12,
+        oldestMessageAge: Duration.seconds(12),
         deadLetterMessages: 13,
         consumerErrors: 14,
         consumerThrottles: 15,

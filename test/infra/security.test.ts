@@ -231,7 +231,7 @@ function consumerBasics(taskQueue: TaskQueue, priority: 'high' | 'low'): [unknow
     [getAtt(tier.consumerFunction.logGroup), LOG_WRITE],
     [getAtt(tier.queue), CONSUME],
     [getAtt(tier.deadLetterQueue), SEND],
-    [getAtt(taskQueue.table.table), ['dynamodb:UpdateItem']],
+    [getAtt(taskQueue.table), ['dynamodb:UpdateItem']],
   ];
 }
 
@@ -432,7 +432,7 @@ describe('TaskQueue encryption', () => {
     const { template, taskQueue, key } = full();
 
     // WHEN
-    const table = template.toJSON().Resources[logicalId(taskQueue.table.table)];
+    const table = template.toJSON().Resources[logicalId(taskQueue.table)];
 
     // THEN
     expect(table.Properties.SSESpecification).toEqual({
@@ -506,7 +506,7 @@ describe('TaskQueue encryption', () => {
       expect(queue.Properties.KmsMasterKeyId).toBeUndefined();
     }
     // DynamoDB always encrypts at rest; SSEEnabled false selects the AWS owned key.
-    const table = template.toJSON().Resources[logicalId(taskQueue.table.table)];
+    const table = template.toJSON().Resources[logicalId(taskQueue.table)];
     expect(table.Properties.SSESpecification ?? { SSEEnabled: false }).toEqual({ SSEEnabled: false });
     template.resourceCountIs('AWS::KMS::Key', 0);
     for (const fn of Object.values(functionsOf(taskQueue))) {
@@ -579,7 +579,7 @@ describe('TaskQueue least privilege', () => {
         [getAtt(fn.logGroup), LOG_WRITE],
         [getAtt(taskQueue.tiers.high.queue), SEND],
         [getAtt(taskQueue.tiers.low.queue), SEND],
-        [getAtt(taskQueue.table.table), ['dynamodb:GetItem', 'dynamodb:PutItem']],
+        [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:PutItem']],
       ),
     );
   });
@@ -596,7 +596,7 @@ describe('TaskQueue least privilege', () => {
     expect(allowed).toEqual(
       expectedPermissions(
         [getAtt(fn.logGroup), LOG_WRITE],
-        [getAtt(taskQueue.table.table), ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+        [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
       ),
     );
   });

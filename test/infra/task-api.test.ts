@@ -148,7 +148,7 @@ describe('TaskQueue HTTP API', () => {
           LOW_QUEUE_URL: { Ref: logicalId(taskQueue.tiers.low.queue) },
           TASK_TYPES: 'summarize',
           MAX_BODY_BYTES: '262144',
-          TASK_TABLE_NAME: { Ref: logicalId(taskQueue.table.table) },
+          TASK_TABLE_NAME: { Ref: logicalId(taskQueue.table) },
         }),
       },
     });

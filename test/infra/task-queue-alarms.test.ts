@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { PRIORITIES } from '../../lambda/core/task';
@@ -72,7 +73,7 @@ describe('TaskQueue alarms', () => {
   test('thresholds are props', () => {
     // GIVEN
     const { stack, taskQueue } = queueStack({
-      alarmThresholds: { queueDepth: 50, oldestMessageAgeSeconds: 60, deadLetterMessages: 2 },
+      alarmThresholds: { queueDepth: 50, oldestMessageAge: Duration.seconds(60), deadLetterMessages: 2 },
     });
 
     // WHEN

@@ -70,7 +70,7 @@ describe('TaskQueueStack outputs', () => {
     template.hasOutput('LowQueueUrl', { Value: { Ref: logicalId(q.tiers.low.queue) } });
     template.hasOutput('HighDeadLetterQueueUrl', { Value: { Ref: logicalId(q.tiers.high.deadLetterQueue) } });
     template.hasOutput('LowDeadLetterQueueUrl', { Value: { Ref: logicalId(q.tiers.low.deadLetterQueue) } });
-    template.hasOutput('TaskTableName', { Value: { Ref: logicalId(q.table.table) } });
+    template.hasOutput('TaskTableName', { Value: { Ref: logicalId(q.table) } });
     template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(q.alarms.topic) } });
   });
 });
@@ -91,7 +91,7 @@ describe('TaskQueueStack agents', () => {
     });
     for (const tier of Object.values(stack.taskQueue.tiers)) {
       expect(consumerAgents(template, tier.consumerFunction)).toEqual({
-        echo: { kind: 'lambda', functionName: `<GetAtt:${logicalId(echo)}.Arn>`, timeoutSeconds: 10 },
+        echo: { kind: 'lambda', functionArn: `<GetAtt:${logicalId(echo)}.Arn>`, timeoutSeconds: 10 },
       });
     }
     const producer = template.toJSON().Resources[logicalId(stack.taskQueue.api.producerFunction)];
@@ -197,7 +197,7 @@ describe('TaskQueueStack agents', () => {
     // THEN
     for (const tier of Object.values(stack.taskQueue.tiers)) {
       expect(consumerAgents(template, tier.consumerFunction)).toEqual({
-        classify: { kind: 'lambda', functionName: functionArn, timeoutSeconds: 60 },
+        classify: { kind: 'lambda', functionArn, timeoutSeconds: 60 },
       });
       const invokable = invokableResources(template, tier.consumerFunction.role!);
       expect(invokable.length).toBeGreaterThan(0);
@@ -283,7 +283,7 @@ describe('TaskQueue construct agents', () => {
       expect(consumerAgents(template, tier.consumerFunction)).toEqual({
         classify: {
           kind: 'lambda',
-          functionName: `<GetAtt:${logicalId(registered)}.Arn>`,
+          functionArn: `<GetAtt:${logicalId(registered)}.Arn>`,
           timeoutSeconds: 30,
         },
         summarize: { kind: 'http', url: 'https://agents.example.com/summarize', timeoutSeconds: 60 },

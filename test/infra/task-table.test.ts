@@ -66,7 +66,7 @@ describe('TaskQueue task table', () => {
 
     // THEN
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
-    expect(template.toJSON().Resources[logicalId(taskQueue.table.table)].DeletionPolicy).toBe('Retain');
+    expect(template.toJSON().Resources[logicalId(taskQueue.table)].DeletionPolicy).toBe('Retain');
   });
 
   test('takes its removal policy from a prop', () => {

@@ -270,7 +270,7 @@ describe('TaskQueue tiers: consumers', () => {
             QUEUE_URL: { Ref: logicalId(tier.queue) },
             DEAD_LETTER_QUEUE_URL: { Ref: logicalId(tier.deadLetterQueue) },
             MAX_RECEIVE_COUNT: '4',
-            TASK_TABLE_NAME: { Ref: logicalId(taskQueue.table.table) },
+            TASK_TABLE_NAME: { Ref: logicalId(taskQueue.table) },
           }),
         },
       });

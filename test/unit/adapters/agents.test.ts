@@ -64,7 +64,11 @@ function agents(target: Partial<AgentTarget> & { kind: AgentTarget['kind'] }): C
   const full =
     target.kind === 'http'
       ? { url: `${baseUrl}/work`, timeoutSeconds: 5, ...target }
-      : { functionName: 'agent-fn', timeoutSeconds: 5, ...target };
+      : {
+          functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:agent-fn',
+          timeoutSeconds: 5,
+          ...target,
+        };
   return new ConfiguredAgents({ work: full as AgentTarget });
 }
 
@@ -246,7 +250,9 @@ describe('Class: ConfiguredAgents (Lambda agents)', () => {
     // Assess
     expect(outcome).toEqual({ kind: 'success', result: { answer: 42 } });
     expect(received).toHaveLength(1);
-    expect(received[0]!.url).toMatch(/^\/2015-03-31\/functions\/agent-fn\/invocations/);
+    expect(received[0]!.url).toMatch(
+      /^\/2015-03-31\/functions\/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aagent-fn\/invocations/,
+    );
     expect(JSON.parse(received[0]!.body)).toEqual({ ...req });
   });
 

@@ -1,6 +1,6 @@
 import { EmfMetrics, recordTransition } from '../../../lambda/adapters/metrics';
 import { METRIC_NAMESPACE, MetricName } from '../../../lambda/core/metric-names';
-import type { TransitionEvent } from '../../../lambda/core/process-task';
+import type { TransitionEvent } from '../../../lambda/core/process-delivery';
 
 const NOW_MS = Date.parse('2026-01-01T00:00:00.000Z');
 const HIGH_ECHO = { tier: 'high', type: 'echo' };

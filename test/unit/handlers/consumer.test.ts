@@ -7,6 +7,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { TaskEnvelope } from '../../../lambda/core/task';
 import { context, sqsRecord } from '../support/events';
 
+const AGENT_FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:agent-fn';
+
 // The handler reads its configuration at module load, so set it before requiring the handler.
 process.env.AWS_REGION = 'eu-west-1';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -15,7 +17,7 @@ process.env.QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/high';
 process.env.DEAD_LETTER_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/high-dlq';
 process.env.AGENTS = JSON.stringify({
   echo: { kind: 'http', url: 'https://agent.example/echo', timeoutSeconds: 5 },
-  'lambda-agent': { kind: 'lambda', functionName: 'agent-fn', timeoutSeconds: 5 },
+  'lambda-agent': { kind: 'lambda', functionArn: AGENT_FUNCTION_ARN, timeoutSeconds: 5 },
 });
 process.env.MAX_RECEIVE_COUNT = '3';
 process.env.LEASE_SECONDS = '90';
@@ -466,7 +468,7 @@ describe('Handler: consumer', () => {
       // Assess
       expect(response).toEqual({ batchItemFailures: [] });
       const invoke = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
-      expect(invoke.FunctionName).toBe('agent-fn');
+      expect(invoke.FunctionName).toBe(AGENT_FUNCTION_ARN);
       expect(JSON.parse(Buffer.from(invoke.Payload as Uint8Array).toString('utf8'))).toEqual({
         task_id: TASK_A,
         type: 'lambda-agent',

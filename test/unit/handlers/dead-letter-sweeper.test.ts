@@ -17,6 +17,8 @@ process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.TASK_TABLE_NAME = 'tasks';
 process.env.DEAD_LETTER_QUEUE_URLS = `${HIGH_DLQ},${LOW_DLQ}`;
 process.env.SWEEP_MAX_MESSAGES = '10000';
+process.env.REDRIVE_GRACE_SECONDS = '900';
+process.env.TASK_RETENTION_SECONDS = '2592000';
 const { handler } =
   require('../../../lambda/handlers/dead-letter-sweeper') as typeof import('../../../lambda/handlers/dead-letter-sweeper');
 

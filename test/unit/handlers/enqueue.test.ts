@@ -19,6 +19,7 @@ process.env.HIGH_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/h
 process.env.LOW_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/low';
 process.env.TASK_TYPES = 'echo,summarize';
 process.env.MAX_BODY_BYTES = '512';
+process.env.MAX_JSON_DEPTH = '32';
 const { handler } =
   require('../../../lambda/handlers/enqueue') as typeof import('../../../lambda/handlers/enqueue');
 

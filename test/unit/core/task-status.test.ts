@@ -1,6 +1,6 @@
 import type { HttpError } from '../../../lambda/core/errors';
 import { type TaskRecord, TaskStatus } from '../../../lambda/core/task';
-import { cancelTask, getTask, parseTaskId } from '../../../lambda/core/task-queries';
+import { cancelTask, getTask, parseTaskId } from '../../../lambda/core/task-status';
 import { InMemoryTaskStore } from '../support/in-memory';
 
 const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';

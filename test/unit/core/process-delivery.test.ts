@@ -5,7 +5,7 @@ import {
   parseEnvelope,
   processDelivery,
   type TransitionEvent,
-} from '../../../lambda/core/process-task';
+} from '../../../lambda/core/process-delivery';
 import {
   type AgentOutcome,
   ANSWER_MARGIN_BYTES,

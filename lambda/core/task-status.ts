@@ -1,4 +1,4 @@
-/** Reading and cancelling a task. */
+/** GET and DELETE /tasks/{id}: reading a task, and cancelling one that has not started its attempt. */
 import { badRequest, conflict, notFound } from './errors';
 import type { TaskStore } from './ports';
 import { TASK_ID_PATTERN, type TaskView, toTaskView } from './task';

@@ -1,0 +1,139 @@
+/**
+ * The contract between the constructs (lib/) and the handlers: which environment variables each function gets,
+ * and the defaults the construct fills them with. lib/ writes the environment from these types; handlers read it
+ * through lambda/adapters/env.ts, which throws when a variable is missing. A handler has no defaults of its own:
+ * the construct decides, the handler requires.
+ *
+ * No imports: this module is bundled into every handler and loaded by the CDK app, so it must pull in neither
+ * aws-cdk-lib nor the AWS SDK.
+ */
+
+/** Every environment variable a handler reads, by what it points to. */
+export const EnvName = {
+  /** Which of our functions this is; the local runtime tells functions apart by it. */
+  FunctionRole: 'TASKQ_FUNCTION_ROLE',
+  TaskTableName: 'TASK_TABLE_NAME',
+  /** Producer: the queue of each tier. */
+  HighQueueUrl: 'HIGH_QUEUE_URL',
+  LowQueueUrl: 'LOW_QUEUE_URL',
+  /** Producer: the registered task types, comma-separated. */
+  TaskTypes: 'TASK_TYPES',
+  MaxBodyBytes: 'MAX_BODY_BYTES',
+  MaxJsonDepth: 'MAX_JSON_DEPTH',
+  /** Seconds a finished or cancelled task stays in the table. */
+  TaskRetentionSeconds: 'TASK_RETENTION_SECONDS',
+  /** Consumer: its tier's queue and DLQ. */
+  QueueUrl: 'QUEUE_URL',
+  DeadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  /** Consumer: the agent targets as JSON (see agent-target.ts). */
+  Agents: 'AGENTS',
+  MaxReceiveCount: 'MAX_RECEIVE_COUNT',
+  LeaseSeconds: 'LEASE_SECONDS',
+  BackoffBaseSeconds: 'BACKOFF_BASE_SECONDS',
+  BackoffCapSeconds: 'BACKOFF_CAP_SECONDS',
+  MaxResultBytes: 'MAX_RESULT_BYTES',
+  /** Sweeper: every tier's DLQ, comma-separated. */
+  DeadLetterQueueUrls: 'DEAD_LETTER_QUEUE_URLS',
+  RedriveGraceSeconds: 'REDRIVE_GRACE_SECONDS',
+  SweepMaxMessages: 'SWEEP_MAX_MESSAGES',
+} as const;
+export type EnvName = (typeof EnvName)[keyof typeof EnvName];
+
+/** The value of `TASKQ_FUNCTION_ROLE`, one per kind of function the construct builds. */
+export const FunctionRole = {
+  Producer: 'producer',
+  Status: 'status',
+  Consumer: 'consumer',
+  Sweeper: 'sweeper',
+  Agent: 'agent',
+} as const;
+export type FunctionRole = (typeof FunctionRole)[keyof typeof FunctionRole];
+
+/** The variables each function reads, besides its role. */
+export const FUNCTION_ENV = {
+  producer: [
+    EnvName.TaskTableName,
+    EnvName.HighQueueUrl,
+    EnvName.LowQueueUrl,
+    EnvName.TaskTypes,
+    EnvName.MaxBodyBytes,
+    EnvName.MaxJsonDepth,
+  ],
+  status: [EnvName.TaskTableName, EnvName.TaskRetentionSeconds],
+  consumer: [
+    EnvName.TaskTableName,
+    EnvName.QueueUrl,
+    EnvName.DeadLetterQueueUrl,
+    EnvName.Agents,
+    EnvName.MaxReceiveCount,
+    EnvName.LeaseSeconds,
+    EnvName.BackoffBaseSeconds,
+    EnvName.BackoffCapSeconds,
+    EnvName.MaxResultBytes,
+    EnvName.TaskRetentionSeconds,
+  ],
+  sweeper: [
+    EnvName.TaskTableName,
+    EnvName.DeadLetterQueueUrls,
+    EnvName.TaskRetentionSeconds,
+    EnvName.RedriveGraceSeconds,
+    EnvName.SweepMaxMessages,
+  ],
+  /** The built-in echo agent reads nothing. */
+  agent: [],
+} as const satisfies Record<FunctionRole, readonly EnvName[]>;
+
+/** The environment of one function: every variable it reads, as the strings Lambda passes. */
+export type FunctionEnvironment<R extends FunctionRole> = {
+  readonly [K in (typeof FUNCTION_ENV)[R][number]]: string;
+};
+
+/**
+ * The full environment of a function of role `role`, with its role marker. lib/ builds every function's
+ * environment with this, so that the compiler checks it sets every variable the handler reads.
+ */
+export function functionEnvironment<R extends FunctionRole>(
+  role: R,
+  variables: FunctionEnvironment<R>,
+): Record<string, string> {
+  return { [EnvName.FunctionRole]: role, ...variables };
+}
+
+/**
+ * The construct's defaults, in one place. lib/ documents and applies them (`@default`); handlers never fall
+ * back to them, they read what the construct set.
+ */
+export const DEFAULTS = {
+  /** Consumer Lambda timeout. */
+  consumerTimeoutSeconds: 120,
+  /** How long a consumer waits for an agent. */
+  agentTimeoutSeconds: 60,
+  /** Deliveries of a message before SQS moves it to the DLQ. */
+  maxReceiveCount: 5,
+  /** Upper bound of the first retry delay; it doubles per attempt, with full jitter. */
+  backoffBaseSeconds: 2,
+  backoffCapSeconds: 300,
+  /** Largest POST /tasks body. */
+  maxBodyBytes: 262_144,
+  /** Deepest nesting of a POST /tasks body. */
+  maxJsonDepth: 32,
+  /** Largest agent result stored on a task, in bytes of JSON. */
+  maxResultBytes: 262_144,
+  /** How long a task stays in the table after it ends (TTL on `expires_at`). */
+  taskRetentionSeconds: 30 * 86_400,
+  /** A task redriven less than this long ago is left alone by the dead-letter sweep, whatever its status. */
+  redriveGraceSeconds: 900,
+  /** Most dead letters one sweep reads per DLQ. */
+  sweepMaxMessages: 10_000,
+  /** How often the dead-letter sweep runs. */
+  sweepIntervalSeconds: 300,
+  /** Dead-letter queue retention. */
+  deadLetterRetentionDays: 14,
+  /** Tier queue retention. */
+  retentionPeriodDays: 4,
+  /** Messages per consumer invocation. */
+  batchSize: 10,
+  /** Most consumer invocations at once, per tier: low can never take the account's whole concurrency. */
+  maxConcurrency: { high: 50, low: 10 },
+  consumerMemorySize: 256,
+} as const;

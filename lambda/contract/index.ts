@@ -1,0 +1,3 @@
+/** The typed contract between lib/ and the handlers (see environment.ts). */
+export * from './agent-target';
+export * from './environment';

@@ -1,0 +1,72 @@
+/**
+ * The handlers' side of the contract with lib/ (lambda/contract/environment.ts): each handler reads every
+ * variable of its function's environment, and has no fallback for any of them.
+ */
+import { FUNCTION_ENV, FunctionRole } from '../../../lambda/contract';
+
+/** A value for every variable a handler may read: enough for its module to load. */
+const VALUES: Record<string, string> = {
+  TASK_TABLE_NAME: 'tasks',
+  HIGH_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/high',
+  LOW_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/low',
+  TASK_TYPES: 'echo',
+  MAX_BODY_BYTES: '262144',
+  MAX_JSON_DEPTH: '32',
+  TASK_RETENTION_SECONDS: '600',
+  QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/high',
+  DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/high-dlq',
+  DEAD_LETTER_QUEUE_URLS: 'https://sqs.eu-west-1.amazonaws.com/123456789012/high-dlq',
+  AGENTS: JSON.stringify({ echo: { kind: 'http', url: 'https://agent.example/echo', timeoutSeconds: 5 } }),
+  MAX_RECEIVE_COUNT: '5',
+  LEASE_SECONDS: '240',
+  BACKOFF_BASE_SECONDS: '2',
+  BACKOFF_CAP_SECONDS: '300',
+  MAX_RESULT_BYTES: '262144',
+  REDRIVE_GRACE_SECONDS: '900',
+  SWEEP_MAX_MESSAGES: '1000',
+};
+
+const HANDLERS = [
+  [FunctionRole.Producer, 'enqueue'],
+  [FunctionRole.Status, 'task-status'],
+  [FunctionRole.Consumer, 'consumer'],
+  [FunctionRole.Sweeper, 'dead-letter-sweeper'],
+] as const;
+
+const cases = HANDLERS.flatMap(([role, file]) => FUNCTION_ENV[role].map((name) => [file, name] as const));
+
+describe('Handlers: configuration from the environment', () => {
+  const saved = { ...process.env };
+
+  beforeEach(() => {
+    process.env.AWS_REGION = 'eu-west-1';
+    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    for (const name of Object.keys(VALUES)) delete process.env[name];
+  });
+
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  const load = (file: string) =>
+    jest.isolateModules(() => {
+      require(`../../../lambda/handlers/${file}`);
+    });
+
+  test.each(HANDLERS)('the %s handler loads with its function environment', (role, file) => {
+    // Prepare
+    for (const name of FUNCTION_ENV[role]) process.env[name] = VALUES[name];
+
+    // Act / Assess
+    expect(() => load(file)).not.toThrow();
+  });
+
+  test.each(cases)('the %s handler throws when %s is not set', (file, missing) => {
+    // Prepare
+    const role = HANDLERS.find(([, f]) => f === file)![0];
+    for (const name of FUNCTION_ENV[role]) if (name !== missing) process.env[name] = VALUES[name];
+
+    // Act / Assess
+    expect(() => load(file)).toThrow(`${missing} environment variable is not set`);
+  });
+});
