@@ -65,7 +65,9 @@ describe('Class: DynamoTaskStore', () => {
       // Assess: the values, not the placeholder names, so that the expression may be built another way
       const input: UpdateItemCommandInput = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
       const values = Object.values(unmarshall(input.ExpressionAttributeValues ?? {}));
-      expect(values).toEqual(expect.arrayContaining(['FAILED', 'RETRYING', 'RUNNING', 'QUEUED', NOW.getTime()]));
+      expect(values).toEqual(
+        expect.arrayContaining(['FAILED', 'RETRYING', 'RUNNING', 'QUEUED', NOW.getTime()]),
+      );
       expect(values).not.toEqual(expect.arrayContaining(['SUCCEEDED']));
       expect(values).not.toEqual(expect.arrayContaining(['CANCELLED']));
       expect(input.ConditionExpression).toMatch(/lease_until < :\w+/);
