@@ -14,6 +14,7 @@ import {
   type SubmitTaskInput,
   TaskQueueClient,
 } from '../cli/api-client';
+import { PRIORITIES } from '../lambda/core/task';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
 import { runConcurrent, waitFor } from './load';
 import { RawPath } from './raw-path';
@@ -264,7 +265,7 @@ export class BenchSession {
 
   /** Empties both tier queues (of delayed messages too). */
   public async purgeTiers(): Promise<void> {
-    for (const priority of ['high', 'low'] as const) {
+    for (const priority of PRIORITIES) {
       await this.raw.sqs.send(new PurgeQueueCommand({ QueueUrl: this.queueUrl(priority) }));
     }
   }

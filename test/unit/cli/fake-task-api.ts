@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TaskView } from '../../../lambda/core/task';
+import { CANCELLABLE_STATUSES } from '../../../lambda/core/transitions';
 
 export type Step = Partial<Omit<TaskView, 'task_id' | 'type' | 'priority' | 'created_at'>> &
   Pick<TaskView, 'status'>;
@@ -115,7 +116,7 @@ export async function startFakeTaskApi(): Promise<FakeTaskApi> {
       }
       if (method === 'DELETE') {
         const { status } = viewOf(task);
-        if (status !== 'QUEUED' && status !== 'RETRYING') {
+        if (!CANCELLABLE_STATUSES.includes(status)) {
           send(409, error('NotCancellable', `task is ${status} and can no longer be cancelled`));
           return;
         }

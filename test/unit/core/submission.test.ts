@@ -5,6 +5,7 @@ import {
   jsonDepth,
   parseSubmission,
   type RawRequest,
+  SQS_MAX_MESSAGE_BYTES,
 } from '../../../lambda/core/submission';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -221,7 +222,7 @@ describe('Function: parseSubmission', () => {
 
       // Act
       const error = thrown(() =>
-        parseSubmission(request(body), { ...DEFAULT_LIMITS, maxBodyBytes: 1_048_576 }),
+        parseSubmission(request(body), { ...DEFAULT_LIMITS, maxBodyBytes: SQS_MAX_MESSAGE_BYTES }),
       );
 
       // Assess
