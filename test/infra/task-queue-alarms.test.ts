@@ -14,6 +14,11 @@ const getAtt = (construct: IConstruct, attribute: string) => ({
   'Fn::GetAtt': [logicalId(construct), attribute],
 });
 
+interface Dimension {
+  readonly Name: string;
+  readonly Value: unknown;
+}
+
 interface AlarmProperties {
   readonly AlarmActions?: unknown[];
   readonly Threshold: number;
@@ -38,35 +43,24 @@ function alarmsOf(template: Template): AlarmProperties[] {
   );
 }
 
+/** A metric's dimensions are exactly `dimension`. */
+const onlyDimension = (dimensions: unknown, dimension: Dimension) =>
+  JSON.stringify(dimensions) === JSON.stringify([dimension]);
+
 /** The single-metric alarm on `namespace`/`metricName` whose one dimension is `dimension`. */
-function metricAlarm(
-  template: Template,
-  namespace: string,
-  metricName: string,
-  dimension: { Name: string; Value: unknown },
-): AlarmProperties | undefined {
+function metricAlarm(template: Template, namespace: string, metricName: string, dimension: Dimension) {
   return alarmsOf(template).find(
-    (a) =>
-      a.Namespace === namespace &&
-      a.MetricName === metricName &&
-      JSON.stringify(a.Dimensions) === JSON.stringify([dimension]),
+    (a) => a.Namespace === namespace && a.MetricName === metricName && onlyDimension(a.Dimensions, dimension),
   );
 }
 
 /** The math alarm whose expression reads `metricName` with the given dimension. */
-function mathAlarm(
-  template: Template,
-  metricName: string,
-  dimension: { Name: string; Value: unknown },
-): AlarmProperties | undefined {
+function mathAlarm(template: Template, metricName: string, dimension: Dimension) {
+  const readsMetric = (m: NonNullable<AlarmProperties['Metrics']>[number]) =>
+    m.MetricStat?.Metric.MetricName === metricName &&
+    onlyDimension(m.MetricStat.Metric.Dimensions, dimension);
   return alarmsOf(template).find(
-    (a) =>
-      a.Metrics?.some((m) => m.Expression !== undefined) &&
-      a.Metrics.some(
-        (m) =>
-          m.MetricStat?.Metric.MetricName === metricName &&
-          JSON.stringify(m.MetricStat.Metric.Dimensions) === JSON.stringify([dimension]),
-      ),
+    (a) => a.Metrics?.some((m) => m.Expression !== undefined) && a.Metrics.some(readsMetric),
   );
 }
 
@@ -92,6 +86,11 @@ function tierAlarms(template: Template, taskQueue: TaskQueue, priority: (typeof 
   };
 }
 
+/** The threshold of each alarm, by what it measures (undefined where the alarm is missing). */
+function thresholds(alarms: Record<string, AlarmProperties | undefined>): Record<string, number | undefined> {
+  return Object.fromEntries(Object.entries(alarms).map(([name, alarm]) => [name, alarm?.Threshold]));
+}
+
 describe('TaskQueue alarms', () => {
   test.each(PRIORITIES)(
     'the %s tier has depth, age, DLQ, consumer error and throttle, and agent failure alarms',
@@ -103,12 +102,14 @@ describe('TaskQueue alarms', () => {
       const alarms = tierAlarms(Template.fromStack(stack), taskQueue, priority);
 
       // THEN
-      expect(alarms.depth?.Threshold).toBe(1000);
-      expect(alarms.oldestAge?.Threshold).toBe(300);
-      expect(alarms.deadLetters?.Threshold).toBe(0);
-      expect(alarms.consumerErrors?.Threshold).toBe(0);
-      expect(alarms.consumerThrottles?.Threshold).toBe(0);
-      expect(alarms.agentFailureRate?.Threshold).toBe(25);
+      expect(thresholds(alarms)).toEqual({
+        depth: 1000,
+        oldestAge: 300,
+        deadLetters: 0,
+        consumerErrors: 0,
+        consumerThrottles: 0,
+        agentFailureRate: 25,
+      });
       for (const queueAlarm of [alarms.depth, alarms.oldestAge, alarms.deadLetters]) {
         expect(queueAlarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Period: 60 });
       }
@@ -183,13 +184,14 @@ describe('TaskQueue alarms', () => {
 
     // THEN
     for (const priority of PRIORITIES) {
-      const alarms = tierAlarms(template, taskQueue, priority);
-      expect(alarms.depth?.Threshold).toBe(11);
-      expect(alarms.oldestAge?.Threshold).toBe(12);
-      expect(alarms.deadLetters?.Threshold).toBe(13);
-      expect(alarms.consumerErrors?.Threshold).toBe(14);
-      expect(alarms.consumerThrottles?.Threshold).toBe(15);
-      expect(alarms.agentFailureRate?.Threshold).toBe(17);
+      expect(thresholds(tierAlarms(template, taskQueue, priority))).toEqual({
+        depth: 11,
+        oldestAge: 12,
+        deadLetters: 13,
+        consumerErrors: 14,
+        consumerThrottles: 15,
+        agentFailureRate: 17,
+      });
     }
     expect(mathAlarm(template, '5xx', { Name: 'ApiId', Value: ref(taskQueue.api.httpApi) })?.Threshold).toBe(
       16,
