@@ -58,7 +58,7 @@ export async function enqueue(
   const rawQueue = await session.raw.createQueue(uniqueName('bench-raw-enqueue'), 30);
   const rows: EnqueueRow[] = [];
   // Warm both paths (a cold worker or a first TCP connection is not what is measured here).
-  const body = (i: number) => ({ type: 'echo', payload: payloadKB(i), delay_seconds: DELAY_SECONDS });
+  const body = (i: number) => ({ type: 'echo', payload: payloadKB(i), delaySeconds: DELAY_SECONDS });
   await runConcurrent(40, 8, (i) => session.submit(body(i)));
   const rawTask = (i: number) => ({
     type: 'echo',

@@ -1,5 +1,4 @@
 /** Runs a number of jobs at a fixed concurrency and times each one. */
-import http from 'node:http';
 
 export interface LoadResult<T> {
   readonly results: T[];
@@ -36,72 +35,6 @@ export async function runConcurrent<T>(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
   return { results, latenciesMs, elapsedMs: performance.now() - start, errors, firstError };
-}
-
-/** A small JSON client over keep-alive sockets, lighter than fetch, so the load generator costs little. */
-export class JsonClient {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  private readonly url: URL;
-
-  public constructor(baseUrl: string) {
-    this.url = new URL(baseUrl);
-  }
-
-  public async request(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: unknown }> {
-    try {
-      return await this.send(method, path, body);
-    } catch (error) {
-      // A kept-alive socket the server closed just as it was reused: the request never reached the server, so
-      // sending it again is safe (https://nodejs.org/api/http.html#requestreusedsocket).
-      if ((error as { reusedSocket?: boolean }).reusedSocket) return this.send(method, path, body);
-      throw error;
-    }
-  }
-
-  private send(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          host: this.url.hostname,
-          port: this.url.port,
-          method,
-          path,
-          agent: this.agent,
-          headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {},
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {}
-            resolve({ status: res.statusCode ?? 0, body: parsed });
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          req.reusedSocket && error.code === 'ECONNRESET'
-            ? Object.assign(error, { reusedSocket: true })
-            : error,
-        ),
-      );
-      req.end(data);
-    });
-  }
-
-  public close(): void {
-    this.agent.destroy();
-  }
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -29,7 +29,7 @@ if (process.argv[2] === '--child') {
     const { runConcurrent } = await import('./load');
     const session = await BenchSession.start({});
     await session.warmUp(120_000);
-    const body = { type: 'echo', payload: { data: 'x'.repeat(1000) }, delay_seconds: 900 };
+    const body = { type: 'echo', payload: { data: 'x'.repeat(1000) }, delaySeconds: 900 };
     // Only the load window is profiled, not the synth and start-up before it.
     const inspector = new Session();
     inspector.connect();

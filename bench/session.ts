@@ -7,8 +7,16 @@ import * as path from 'node:path';
 import { BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  ApiError,
+  type KeepAliveFetch,
+  keepAliveFetch,
+  type SubmitTaskInput,
+  TaskQueueClient,
+} from '../cli/api-client';
+import { PRIORITIES } from '../lambda/core/task';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
-import { JsonClient, runConcurrent, waitFor } from './load';
+import { runConcurrent, waitFor } from './load';
 import { RawPath } from './raw-path';
 
 export interface CapturedLine {
@@ -34,7 +42,9 @@ export interface TaskRecordTimes {
 }
 
 export class BenchSession {
-  public readonly api: JsonClient;
+  public readonly api: TaskQueueClient;
+  /** The API client's transport: keep-alive sockets, so that the load generator costs little. */
+  private readonly transport: KeepAliveFetch = keepAliveFetch();
   public readonly raw: RawPath;
   /** Logical ids of the template's functions, by role. */
   public readonly functions: { producer: string[]; consumer: string[]; status: string[]; all: Set<string> };
@@ -48,7 +58,7 @@ export class BenchSession {
     private readonly startMs: number,
     logs: BenchSessionLogs,
   ) {
-    this.api = new JsonClient(runtime.apiUrl);
+    this.api = new TaskQueueClient({ endpoint: runtime.apiUrl, fetch: this.transport });
     this.raw = new RawPath({
       aws: runtime.awsEndpoint,
       dynamodb: runtime.dynamodbEndpoint,
@@ -149,18 +159,23 @@ export class BenchSession {
   public ownTaskReplays = 0;
 
   /** POST /tasks; returns the task id, or throws unless the task was accepted. */
-  public async submit(body: Record<string, unknown>): Promise<string> {
-    const res = await this.api.request('POST', '/tasks', body);
-    const taskId = (res.body as { task_id?: unknown } | undefined)?.task_id;
-    if (typeof taskId !== 'string' || (res.status !== 202 && res.status !== 200)) {
-      throw new Error(`POST /tasks answered ${res.status}: ${JSON.stringify(res.body)}`);
+  public async submit(task: SubmitTaskInput): Promise<string> {
+    let answer: Awaited<ReturnType<TaskQueueClient['submit']>>;
+    try {
+      answer = await this.api.submit(task);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      throw new Error(`POST /tasks answered ${error.status} ${error.code}: ${error.message}`, {
+        cause: error,
+      });
     }
-    if (res.status === 200) this.ownTaskReplays++;
-    return taskId;
+    const { task: accepted, replayed } = answer;
+    if (replayed) this.ownTaskReplays++;
+    return accepted.task_id;
   }
 
   /** Submits `count` tasks at `concurrency`; returns their ids in order. */
-  public async submitMany(count: number, concurrency: number, body: (i: number) => Record<string, unknown>) {
+  public async submitMany(count: number, concurrency: number, body: (i: number) => SubmitTaskInput) {
     const out = await runConcurrent(count, concurrency, (i) => this.submit(body(i)));
     if (out.errors > 0)
       throw new Error(`${out.errors} of ${count} submissions failed; first: ${out.firstError}`);
@@ -250,7 +265,7 @@ export class BenchSession {
 
   /** Empties both tier queues (of delayed messages too). */
   public async purgeTiers(): Promise<void> {
-    for (const priority of ['high', 'low'] as const) {
+    for (const priority of PRIORITIES) {
       await this.raw.sqs.send(new PurgeQueueCommand({ QueueUrl: this.queueUrl(priority) }));
     }
   }
@@ -284,7 +299,7 @@ export class BenchSession {
   }
 
   public async stop(): Promise<void> {
-    this.api.close();
+    this.transport.close();
     this.raw.destroy();
     await this.runtime.stop();
   }

@@ -2,9 +2,12 @@
  * The chaos run: many tasks through the local runtime with every fault injected at once, then a check of
  * the delivery guarantees (README "Delivery guarantees"). Used by `npm run chaos` and, smaller, by `npm test`.
  */
+import { TaskQueueClient } from '../cli/api-client';
+import type { TaskView } from '../lambda/core/task';
+import { isTerminal } from '../lambda/core/transitions';
 import type { FaultPlan, InjectedFaults } from '../local/faults';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
-import { getTask, pool, submitWithRetries, type TaskState } from './client';
+import { getTask, pool, submitWithRetries } from './retries';
 
 /** What kind of task it is decides what the run expects of it. */
 type Kind = 'echo' | 'sleep' | 'flaky' | 'poison' | 'hopeless';
@@ -76,7 +79,6 @@ export function planTasks(count: number, seed = 7): Planned[] {
   });
 }
 
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 /** Error codes of failures a retry may cure: a task failing with one of them ran out of retries. */
 const TRANSIENT =
   /^(AgentHttp5\d\d|AgentHttp408|AgentHttp429|AgentTimeout|AgentUnreachable|AgentSecretUnavailable|DeadLettered)$/;
@@ -121,11 +123,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   });
   const violations: string[] = [];
   try {
+    const api = new TaskQueueClient({ endpoint: runtime.apiUrl });
     const plan = planTasks(options.tasks, options.seed);
     const run = `chaos-${Date.now().toString(36)}`;
     say(`submitting ${plan.length} tasks with faults ${JSON.stringify(options.faults)}`);
     const answers = await pool(plan, options.concurrency ?? 16, (task, i) =>
-      submitWithRetries(runtime.apiUrl, task.body, `${run}-${i}`),
+      submitWithRetries(api, task.body, `${run}-${i}`),
     );
     const accepted = new Map<string, Planned>();
     let notAccepted = 0;
@@ -138,16 +141,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     say(`accepted ${accepted.size}; waiting for terminal states`);
 
     const deadline = started + (options.deadlineSeconds ?? 900) * 1000;
-    const states = new Map<string, TaskState | undefined>();
+    const states = new Map<string, TaskView | undefined>();
     let pending = [...accepted.keys()];
     while (pending.length > 0 && Date.now() < deadline) {
-      const now = await pool(pending, 32, (id) => getTask(runtime.apiUrl, id));
+      const now = await pool(pending, 32, (id) => getTask(api, id));
       pending.forEach((id, i) => {
         states.set(id, now[i]);
       });
       pending = pending.filter((id) => {
         const s = states.get(id);
-        return s !== undefined && !TERMINAL.has(s.status);
+        return s !== undefined && !isTerminal(s.status);
       });
       say(`${accepted.size - pending.length}/${accepted.size} terminal`);
       if (pending.length > 0) await new Promise((r) => setTimeout(r, 1000));
@@ -171,8 +174,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         continue;
       }
       byStatus[state.status] = (byStatus[state.status] ?? 0) + 1;
-      if (!TERMINAL.has(state.status))
-        violations.push(`task ${id} (${planned.kind}) is still ${state.status}`);
+      if (!isTerminal(state.status)) violations.push(`task ${id} (${planned.kind}) is still ${state.status}`);
       const runs = successes.get(id) ?? 0;
       if (state.status === 'SUCCEEDED') {
         if (runs < 1) violations.push(`task ${id} SUCCEEDED but its agent never answered 2xx`);

@@ -813,7 +813,7 @@ export function judge(res: FuzzResponse): string | undefined {
 }
 
 /** A short, printable form of a request for the report: long runs of one character are collapsed. */
-export function describe(req: FuzzRequest): string {
+export function requestText(req: FuzzRequest): string {
   const squeeze = (s: string) =>
     s.replace(/(.)\1{19,}/gsu, (run, c: string) => `${c.repeat(3)}…(${[...run].length}×)`).slice(0, 600);
   const body =
@@ -955,7 +955,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       const index = run++;
       const problem = await attempt(req);
       if (problem) {
-        violations.push({ kind: req.kind, problem, request: describe(req) });
+        violations.push({ kind: req.kind, problem, request: requestText(req) });
         if (!firstFailingRun.has(req.kind)) firstFailingRun.set(req.kind, index);
       }
       if (run % 500 === 0) say(`fuzz: ${run}/${runs} requests, ${violations.length} violations`);
@@ -971,7 +971,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     );
     const first = violations.find((v) => v.kind === kind)!;
     if (details.failed && details.counterexample) {
-      violations[violations.indexOf(first)] = { ...first, shrunk: describe(details.counterexample[0]) };
+      violations[violations.indexOf(first)] = { ...first, shrunk: requestText(details.counterexample[0]) };
     }
   }
 
@@ -1069,7 +1069,7 @@ export async function checkAccepted(
         violations.push({
           kind: task.request.kind,
           problem: `task ${task.taskId} did not finish within ${withinMs} ms`,
-          request: describe(task.request),
+          request: requestText(task.request),
         });
       break;
     }
@@ -1084,7 +1084,7 @@ export async function checkAccepted(
       violations.push({
         kind: task.request.kind,
         problem: `task ${task.taskId} ${problem}`,
-        request: describe(task.request),
+        request: requestText(task.request),
       });
   }
   return violations;

@@ -2,6 +2,7 @@
  * A typed client for the task API (POST /tasks, GET /tasks/{id}, DELETE /tasks/{id}).
  * It knows the HTTP contract and nothing about the terminal: the commands decide what to print.
  */
+import http from 'node:http';
 import type { ErrorDetail } from '../lambda/core/errors';
 import { parseExactJson } from '../lambda/core/json-text';
 import type { Priority, TaskView } from '../lambda/core/task';
@@ -17,6 +18,76 @@ import type { Priority, TaskView } from '../lambda/core/task';
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html
  */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+/** A {@link FetchLike} that holds sockets open until it is closed. */
+export interface KeepAliveFetch extends FetchLike {
+  /** Destroys the kept-alive sockets. */
+  close(): void;
+}
+
+/** Statuses whose answer has no body; `new Response` refuses one. */
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+/**
+ * A {@link FetchLike} over `node:http` keep-alive sockets, lighter than the global `fetch`, so that a load
+ * generator (the benchmark) costs little beside what it measures. Plain HTTP only: it is for the local runtime.
+ */
+export function keepAliveFetch(options: { readonly maxSockets?: number } = {}): KeepAliveFetch {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256 });
+  const send = (url: URL, init: RequestInit): Promise<Response> =>
+    new Promise((resolve, reject) => {
+      const data = init.body === undefined || init.body === null ? undefined : Buffer.from(String(init.body));
+      const headers: Record<string, string | number> = Object.fromEntries(new Headers(init.headers));
+      if (data) headers['content-length'] = data.length;
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: init.method ?? 'GET',
+          path: `${url.pathname}${url.search}`,
+          agent,
+          headers,
+          ...(init.signal && { signal: init.signal }),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            const body = NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks);
+            const responseHeaders = new Headers();
+            for (const [name, value] of Object.entries(res.headers))
+              if (typeof value === 'string') responseHeaders.set(name, value);
+            resolve(new Response(body, { status, statusText: res.statusMessage, headers: responseHeaders }));
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // An abort by the caller's signal fails as the signal's reason, as fetch does (a TimeoutError).
+        if (init.signal?.aborted) reject(init.signal.reason);
+        else
+          reject(
+            req.reusedSocket && error.code === 'ECONNRESET'
+              ? Object.assign(error, { reusedSocket: true })
+              : error,
+          );
+      });
+      req.end(data);
+    });
+  const fetch = async (url: string, init: RequestInit): Promise<Response> => {
+    const target = new URL(url);
+    try {
+      return await send(target, init);
+    } catch (error) {
+      // A kept-alive socket the server closed just as it was reused: the request never reached the server, so
+      // sending it again is safe (https://nodejs.org/api/http.html#requestreusedsocket).
+      if ((error as { reusedSocket?: boolean }).reusedSocket) return send(target, init);
+      throw error;
+    }
+  };
+  return Object.assign(fetch, { close: () => agent.destroy() });
+}
 
 /** The API answered with an error status, or with a body that is not the contract's. */
 export class ApiError extends Error {

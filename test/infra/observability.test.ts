@@ -1,12 +1,11 @@
 /**
- * What an on-call engineer gets from the construct: alarms on one topic, the dashboard, log retention,
- * tracing and the log level. Issue 5, "Observability".
+ * What an on-call engineer gets from the construct besides the alarms (test/infra/task-queue-alarms.test.ts):
+ * the dashboard, log retention, tracing and the log level. Issue 5, "Observability".
  */
-import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
-import { METRIC_NAMESPACE, MetricName } from '../../lambda/core/metric-names';
+import { METRIC_NAMESPACE } from '../../lambda/core/metric-names';
 import { PRIORITIES } from '../../lambda/core/task';
 import { HandlerFunction } from '../../lib/handler-function';
 import type { TaskQueue } from '../../lib/task-queue';
@@ -18,84 +17,6 @@ function functionsOf(taskQueue: TaskQueue): HandlerFunction[] {
 }
 
 const ref = (construct: IConstruct) => ({ Ref: logicalId(construct) });
-const getAtt = (construct: IConstruct, attribute: string) => ({
-  'Fn::GetAtt': [logicalId(construct), attribute],
-});
-
-interface AlarmProperties {
-  readonly AlarmActions?: unknown[];
-  readonly Threshold: number;
-  readonly Namespace?: string;
-  readonly MetricName?: string;
-  readonly Dimensions?: { Name: string; Value: unknown }[];
-  readonly Metrics?: {
-    Id: string;
-    Expression?: string;
-    MetricStat?: {
-      Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] };
-    };
-  }[];
-}
-
-function alarmsOf(template: Template): AlarmProperties[] {
-  return Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
-    (r) => r.Properties as AlarmProperties,
-  );
-}
-
-/** The single-metric alarm on `namespace`/`metricName` whose one dimension is `dimension`. */
-function metricAlarm(
-  template: Template,
-  namespace: string,
-  metricName: string,
-  dimension: { Name: string; Value: unknown },
-): AlarmProperties | undefined {
-  return alarmsOf(template).find(
-    (a) =>
-      a.Namespace === namespace &&
-      a.MetricName === metricName &&
-      JSON.stringify(a.Dimensions) === JSON.stringify([dimension]),
-  );
-}
-
-/** The math alarm whose expression reads `metricName` with the given dimension. */
-function mathAlarm(
-  template: Template,
-  metricName: string,
-  dimension: { Name: string; Value: unknown },
-): AlarmProperties | undefined {
-  return alarmsOf(template).find(
-    (a) =>
-      a.Metrics?.some((m) => m.Expression !== undefined) &&
-      a.Metrics.some(
-        (m) =>
-          m.MetricStat?.Metric.MetricName === metricName &&
-          JSON.stringify(m.MetricStat.Metric.Dimensions) === JSON.stringify([dimension]),
-      ),
-  );
-}
-
-const queueName = (queue: IConstruct) => ({ Name: 'QueueName', Value: getAtt(queue, 'QueueName') });
-const functionName = (fn: IConstruct) => ({ Name: 'FunctionName', Value: ref(fn) });
-const tierDimension = (tier: string) => ({ Name: 'Tier', Value: tier });
-
-/** Every alarm of a tier, found by what it measures. */
-function tierAlarms(template: Template, taskQueue: TaskQueue, priority: (typeof PRIORITIES)[number]) {
-  const tier = taskQueue.tiers[priority];
-  return {
-    depth: metricAlarm(template, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', queueName(tier.queue)),
-    oldestAge: metricAlarm(template, 'AWS/SQS', 'ApproximateAgeOfOldestMessage', queueName(tier.queue)),
-    deadLetters: metricAlarm(
-      template,
-      'AWS/SQS',
-      'ApproximateNumberOfMessagesVisible',
-      queueName(tier.deadLetterQueue),
-    ),
-    consumerErrors: metricAlarm(template, 'AWS/Lambda', 'Errors', functionName(tier.consumerFunction)),
-    consumerThrottles: metricAlarm(template, 'AWS/Lambda', 'Throttles', functionName(tier.consumerFunction)),
-    agentFailureRate: mathAlarm(template, MetricName.TasksFailed, tierDimension(priority)),
-  };
-}
 
 /**
  * The dashboard body as JSON, with references written as `<Ref:Id>` and `<GetAtt:Id.Attr>`, and every metric
@@ -117,148 +38,6 @@ function dashboardMetrics(template: Template): string[] {
     }),
   );
 }
-
-describe('TaskQueue alarms (observability)', () => {
-  test.each(PRIORITIES)(
-    'the %s tier has depth, age, DLQ, consumer error and throttle, and agent failure alarms',
-    (priority) => {
-      // GIVEN
-      const { stack, taskQueue } = queueStack();
-
-      // WHEN
-      const alarms = tierAlarms(Template.fromStack(stack), taskQueue, priority);
-
-      // THEN
-      expect(alarms.depth?.Threshold).toBe(1000);
-      expect(alarms.oldestAge?.Threshold).toBe(300);
-      expect(alarms.deadLetters?.Threshold).toBe(0);
-      expect(alarms.consumerErrors?.Threshold).toBe(0);
-      expect(alarms.consumerThrottles?.Threshold).toBe(0);
-      expect(alarms.agentFailureRate?.Threshold).toBe(25);
-    },
-  );
-
-  test.each(PRIORITIES)(
-    'the %s agent failure rate is failed and retried attempts over all attempts, from the task metrics',
-    (priority) => {
-      // GIVEN
-      const { stack, taskQueue } = queueStack();
-
-      // WHEN
-      const alarm = tierAlarms(Template.fromStack(stack), taskQueue, priority).agentFailureRate;
-
-      // THEN
-      const byId = Object.fromEntries((alarm?.Metrics ?? []).map((m) => [m.Id, m]));
-      expect(alarm?.Metrics?.find((m) => m.Expression)?.Expression).toBe(
-        '100 * (failed + retried) / MAX([succeeded + failed + retried, 1])',
-      );
-      for (const [id, name] of [
-        ['succeeded', MetricName.TasksSucceeded],
-        ['failed', MetricName.TasksFailed],
-        ['retried', MetricName.TasksRetried],
-      ] as const) {
-        expect(byId[id]?.MetricStat?.Metric).toEqual({
-          Namespace: METRIC_NAMESPACE,
-          MetricName: name,
-          Dimensions: [tierDimension(priority)],
-        });
-      }
-    },
-  );
-
-  test('the API has a 5xx rate alarm over the requests of the API, at 1% by default', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const alarm = mathAlarm(Template.fromStack(stack), '5xx', {
-      Name: 'ApiId',
-      Value: ref(taskQueue.api.httpApi),
-    });
-
-    // THEN
-    expect(alarm?.Threshold).toBe(1);
-    expect(alarm?.Metrics?.find((m) => m.Expression)?.Expression).toBe('100 * errors / MAX([requests, 1])');
-    expect(alarm?.Metrics?.find((m) => m.Id === 'requests')?.MetricStat?.Metric).toEqual({
-      Namespace: 'AWS/ApiGateway',
-      MetricName: 'Count',
-      Dimensions: [{ Name: 'ApiId', Value: ref(taskQueue.api.httpApi) }],
-    });
-  });
-
-  test('every threshold is a prop', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack({
-      alarmThresholds: {
-        queueDepth: 11,
-        oldestMessageAge: Duration.seconds(12),
-        deadLetterMessages: 13,
-        consumerErrors: 14,
-        consumerThrottles: 15,
-        apiServerErrorPercent: 16,
-        agentFailurePercent: 17,
-      },
-    });
-
-    // WHEN
-    const template = Template.fromStack(stack);
-
-    // THEN
-    for (const priority of PRIORITIES) {
-      const alarms = tierAlarms(template, taskQueue, priority);
-      expect(alarms.depth?.Threshold).toBe(11);
-      expect(alarms.oldestAge?.Threshold).toBe(12);
-      expect(alarms.deadLetters?.Threshold).toBe(13);
-      expect(alarms.consumerErrors?.Threshold).toBe(14);
-      expect(alarms.consumerThrottles?.Threshold).toBe(15);
-      expect(alarms.agentFailureRate?.Threshold).toBe(17);
-    }
-    expect(mathAlarm(template, '5xx', { Name: 'ApiId', Value: ref(taskQueue.api.httpApi) })?.Threshold).toBe(
-      16,
-    );
-  });
-
-  test('every alarm notifies the alarm topic, and only it', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const alarms = alarmsOf(Template.fromStack(stack));
-
-    // THEN
-    expect(alarms).toHaveLength(PRIORITIES.length * 6 + 1);
-    for (const alarm of alarms) {
-      expect(alarm.AlarmActions).toEqual([ref(taskQueue.alarms.topic)]);
-    }
-  });
-
-  test('alarmEmail subscribes the address to the alarm topic', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack({ alarmEmail: 'oncall@example.com' });
-
-    // WHEN
-    const template = Template.fromStack(stack);
-
-    // THEN
-    template.resourceCountIs('AWS::SNS::Subscription', 1);
-    template.hasResourceProperties('AWS::SNS::Subscription', {
-      Protocol: 'email',
-      Endpoint: 'oncall@example.com',
-      TopicArn: ref(taskQueue.alarms.topic),
-    });
-  });
-
-  test('without alarmEmail, the topic has no subscription', () => {
-    // GIVEN
-    const { stack } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
-
-    // THEN
-    template.resourceCountIs('AWS::SNS::Subscription', 0);
-  });
-});
 
 describe('TaskQueue dashboard', () => {
   test.each(PRIORITIES)('charts the %s queue, its DLQ and its consumer', (priority) => {

@@ -14,6 +14,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { PRIORITIES } from '../../lambda/core/task';
 import { HandlerFunction } from '../../lib/handler-function';
 import { TaskQueue, type TaskQueueProps } from '../../lib/task-queue';
 import { TaskQueueStack } from '../../lib/task-queue-stack';
@@ -601,7 +602,7 @@ describe('TaskQueue least privilege', () => {
     );
   });
 
-  test.each(['high', 'low'] as const)(
+  test.each(PRIORITIES)(
     'the %s consumer may use only its own queue and DLQ, the table, and the configured agents',
     (priority) => {
       // GIVEN
@@ -621,7 +622,7 @@ describe('TaskQueue least privilege', () => {
     },
   );
 
-  test.each(['high', 'low'] as const)(
+  test.each(PRIORITIES)(
     'with every option on, the %s consumer adds only the key and X-Ray to that list',
     (priority) => {
       // GIVEN

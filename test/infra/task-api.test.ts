@@ -38,50 +38,6 @@ describe('TaskQueue HTTP API', () => {
     expect(targetFunction('DELETE /tasks/{id}')).toBe(logicalId(taskQueue.api.statusFunction));
   });
 
-  test('every route requires IAM (SigV4) authorization by default', () => {
-    // GIVEN
-    const { stack } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
-
-    // THEN
-    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
-    expect(routes).toHaveLength(3);
-    for (const route of routes) {
-      expect(route.Properties.AuthorizationType).toBe('AWS_IAM');
-    }
-    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
-  });
-
-  test('with JWT auth, a JWT authorizer with the issuer and audience guards every route', () => {
-    // GIVEN
-    const auth = {
-      kind: 'jwt',
-      issuer: 'https://issuer.example.com/',
-      audience: ['task-api', 'task-cli'],
-    } as const;
-
-    // WHEN
-    const { stack } = queueStack({ auth });
-    const template = Template.fromStack(stack);
-
-    // THEN
-    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      AuthorizerType: 'JWT',
-      IdentitySource: ['$request.header.Authorization'],
-      JwtConfiguration: { Issuer: 'https://issuer.example.com/', Audience: ['task-api', 'task-cli'] },
-    });
-    const authorizerId = Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'))[0];
-    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
-    expect(routes).toHaveLength(3);
-    for (const route of routes) {
-      expect(route.Properties.AuthorizationType).toBe('JWT');
-      expect(route.Properties.AuthorizerId).toEqual({ Ref: authorizerId });
-    }
-  });
-
   test('the stage deploys automatically and throttles at 100 requests per second, burst 200, by default', () => {
     // GIVEN
     const { stack } = queueStack();

@@ -1,119 +1,237 @@
+/**
+ * The alarms: one per signal an on-call engineer acts on, each on the one alarm topic. The topic's TLS policy
+ * and encryption are in test/infra/security.test.ts; the dashboard and logs in test/infra/observability.test.ts.
+ */
 import { Duration } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { METRIC_NAMESPACE, MetricName } from '../../lambda/core/metric-names';
 import { PRIORITIES } from '../../lambda/core/task';
+import type { TaskQueue } from '../../lib/task-queue';
 import { logicalId, queueStack } from './synth';
 
-/** The properties of a one-minute alarm on an SQS metric of `queue`, with `extra` on top. */
-function queueAlarm(queue: sqs.IQueue, metricName: string, extra: Record<string, unknown>) {
+const ref = (construct: IConstruct) => ({ Ref: logicalId(construct) });
+const getAtt = (construct: IConstruct, attribute: string) => ({
+  'Fn::GetAtt': [logicalId(construct), attribute],
+});
+
+interface Dimension {
+  readonly Name: string;
+  readonly Value: unknown;
+}
+
+interface AlarmProperties {
+  readonly AlarmActions?: unknown[];
+  readonly Threshold: number;
+  readonly ComparisonOperator?: string;
+  readonly Period?: number;
+  readonly EvaluationPeriods?: number;
+  readonly Namespace?: string;
+  readonly MetricName?: string;
+  readonly Dimensions?: { Name: string; Value: unknown }[];
+  readonly Metrics?: {
+    Id: string;
+    Expression?: string;
+    MetricStat?: {
+      Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] };
+    };
+  }[];
+}
+
+function alarmsOf(template: Template): AlarmProperties[] {
+  return Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+    (r) => r.Properties as AlarmProperties,
+  );
+}
+
+/** A metric's dimensions are exactly `dimension`. */
+const onlyDimension = (dimensions: unknown, dimension: Dimension) =>
+  JSON.stringify(dimensions) === JSON.stringify([dimension]);
+
+/** The single-metric alarm on `namespace`/`metricName` whose one dimension is `dimension`. */
+function metricAlarm(template: Template, namespace: string, metricName: string, dimension: Dimension) {
+  return alarmsOf(template).find(
+    (a) => a.Namespace === namespace && a.MetricName === metricName && onlyDimension(a.Dimensions, dimension),
+  );
+}
+
+/** The math alarm whose expression reads `metricName` with the given dimension. */
+function mathAlarm(template: Template, metricName: string, dimension: Dimension) {
+  const readsMetric = (m: NonNullable<AlarmProperties['Metrics']>[number]) =>
+    m.MetricStat?.Metric.MetricName === metricName &&
+    onlyDimension(m.MetricStat.Metric.Dimensions, dimension);
+  return alarmsOf(template).find(
+    (a) => a.Metrics?.some((m) => m.Expression !== undefined) && a.Metrics.some(readsMetric),
+  );
+}
+
+const queueName = (queue: IConstruct) => ({ Name: 'QueueName', Value: getAtt(queue, 'QueueName') });
+const functionName = (fn: IConstruct) => ({ Name: 'FunctionName', Value: ref(fn) });
+const tierDimension = (tier: string) => ({ Name: 'Tier', Value: tier });
+
+/** Every alarm of a tier, found by what it measures. */
+function tierAlarms(template: Template, taskQueue: TaskQueue, priority: (typeof PRIORITIES)[number]) {
+  const tier = taskQueue.tiers[priority];
   return {
-    Namespace: 'AWS/SQS',
-    MetricName: metricName,
-    Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(queue), 'QueueName'] } }],
-    ComparisonOperator: 'GreaterThanThreshold',
-    Period: 60,
-    ...extra,
+    depth: metricAlarm(template, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', queueName(tier.queue)),
+    oldestAge: metricAlarm(template, 'AWS/SQS', 'ApproximateAgeOfOldestMessage', queueName(tier.queue)),
+    deadLetters: metricAlarm(
+      template,
+      'AWS/SQS',
+      'ApproximateNumberOfMessagesVisible',
+      queueName(tier.deadLetterQueue),
+    ),
+    consumerErrors: metricAlarm(template, 'AWS/Lambda', 'Errors', functionName(tier.consumerFunction)),
+    consumerThrottles: metricAlarm(template, 'AWS/Lambda', 'Throttles', functionName(tier.consumerFunction)),
+    agentFailureRate: mathAlarm(template, MetricName.TasksFailed, tierDimension(priority)),
   };
+}
+
+/** The threshold of each alarm, by what it measures (undefined where the alarm is missing). */
+function thresholds(alarms: Record<string, AlarmProperties | undefined>): Record<string, number | undefined> {
+  return Object.fromEntries(Object.entries(alarms).map(([name, alarm]) => [name, alarm?.Threshold]));
 }
 
 describe('TaskQueue alarms', () => {
   test.each(PRIORITIES)(
-    'the %s tier has a queue depth alarm over 1000 visible messages by default',
+    'the %s tier has depth, age, DLQ, consumer error and throttle, and agent failure alarms',
     (priority) => {
       // GIVEN
       const { stack, taskQueue } = queueStack();
 
       // WHEN
-      const template = Template.fromStack(stack);
+      const alarms = tierAlarms(Template.fromStack(stack), taskQueue, priority);
 
       // THEN
-      template.hasResourceProperties(
-        'AWS::CloudWatch::Alarm',
-        queueAlarm(taskQueue.tiers[priority].queue, 'ApproximateNumberOfMessagesVisible', {
-          Threshold: 1000,
-        }),
-      );
+      expect(thresholds(alarms)).toEqual({
+        depth: 1000,
+        oldestAge: 300,
+        deadLetters: 0,
+        consumerErrors: 0,
+        consumerThrottles: 0,
+        agentFailureRate: 25,
+      });
+      for (const queueAlarm of [alarms.depth, alarms.oldestAge, alarms.deadLetters]) {
+        expect(queueAlarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Period: 60 });
+      }
+      expect(alarms.deadLetters?.EvaluationPeriods).toBe(1);
     },
   );
 
   test.each(PRIORITIES)(
-    'the %s tier has an oldest-message age alarm over 300 seconds by default',
+    'the %s agent failure rate is failed and retried attempts over all attempts, from the task metrics',
     (priority) => {
       // GIVEN
       const { stack, taskQueue } = queueStack();
 
       // WHEN
-      const template = Template.fromStack(stack);
+      const alarm = tierAlarms(Template.fromStack(stack), taskQueue, priority).agentFailureRate;
 
       // THEN
-      template.hasResourceProperties(
-        'AWS::CloudWatch::Alarm',
-        queueAlarm(taskQueue.tiers[priority].queue, 'ApproximateAgeOfOldestMessage', { Threshold: 300 }),
+      const byId = Object.fromEntries((alarm?.Metrics ?? []).map((m) => [m.Id, m]));
+      expect(alarm?.Metrics?.find((m) => m.Expression)?.Expression).toBe(
+        '100 * (failed + retried) / MAX([succeeded + failed + retried, 1])',
       );
+      for (const [id, name] of [
+        ['succeeded', MetricName.TasksSucceeded],
+        ['failed', MetricName.TasksFailed],
+        ['retried', MetricName.TasksRetried],
+      ] as const) {
+        expect(byId[id]?.MetricStat?.Metric).toEqual({
+          Namespace: METRIC_NAMESPACE,
+          MetricName: name,
+          Dimensions: [tierDimension(priority)],
+        });
+      }
     },
   );
 
-  test.each(PRIORITIES)('the %s DLQ alarms as soon as it holds more than 0 messages', (priority) => {
+  test('the API has a 5xx rate alarm over the requests of the API, at 1% by default', () => {
     // GIVEN
     const { stack, taskQueue } = queueStack();
 
     // WHEN
-    const template = Template.fromStack(stack);
+    const alarm = mathAlarm(Template.fromStack(stack), '5xx', {
+      Name: 'ApiId',
+      Value: ref(taskQueue.api.httpApi),
+    });
 
     // THEN
-    template.hasResourceProperties(
-      'AWS::CloudWatch::Alarm',
-      queueAlarm(taskQueue.tiers[priority].deadLetterQueue, 'ApproximateNumberOfMessagesVisible', {
-        Threshold: 0,
-        EvaluationPeriods: 1,
-      }),
-    );
+    expect(alarm?.Threshold).toBe(1);
+    expect(alarm?.Metrics?.find((m) => m.Expression)?.Expression).toBe('100 * errors / MAX([requests, 1])');
+    expect(alarm?.Metrics?.find((m) => m.Id === 'requests')?.MetricStat?.Metric).toEqual({
+      Namespace: 'AWS/ApiGateway',
+      MetricName: 'Count',
+      Dimensions: [{ Name: 'ApiId', Value: ref(taskQueue.api.httpApi) }],
+    });
   });
 
-  test('thresholds are props', () => {
+  test('every threshold is a prop', () => {
     // GIVEN
     const { stack, taskQueue } = queueStack({
-      alarmThresholds: { queueDepth: 50, oldestMessageAge: Duration.seconds(60), deadLetterMessages: 2 },
+      alarmThresholds: {
+        queueDepth: 11,
+        oldestMessageAge: Duration.seconds(12),
+        deadLetterMessages: 13,
+        consumerErrors: 14,
+        consumerThrottles: 15,
+        apiServerErrorPercent: 16,
+        agentFailurePercent: 17,
+      },
     });
 
     // WHEN
     const template = Template.fromStack(stack);
 
     // THEN
-    for (const tier of Object.values(taskQueue.tiers)) {
-      template.hasResourceProperties(
-        'AWS::CloudWatch::Alarm',
-        queueAlarm(tier.queue, 'ApproximateNumberOfMessagesVisible', { Threshold: 50 }),
-      );
-      template.hasResourceProperties(
-        'AWS::CloudWatch::Alarm',
-        queueAlarm(tier.queue, 'ApproximateAgeOfOldestMessage', { Threshold: 60 }),
-      );
-      template.hasResourceProperties(
-        'AWS::CloudWatch::Alarm',
-        queueAlarm(tier.deadLetterQueue, 'ApproximateNumberOfMessagesVisible', { Threshold: 2 }),
-      );
+    for (const priority of PRIORITIES) {
+      expect(thresholds(tierAlarms(template, taskQueue, priority))).toEqual({
+        depth: 11,
+        oldestAge: 12,
+        deadLetters: 13,
+        consumerErrors: 14,
+        consumerThrottles: 15,
+        agentFailureRate: 17,
+      });
     }
+    expect(mathAlarm(template, '5xx', { Name: 'ApiId', Value: ref(taskQueue.api.httpApi) })?.Threshold).toBe(
+      16,
+    );
   });
 
-  test('every alarm notifies the alarm topic', () => {
+  test('every alarm notifies the alarm topic, and only it', () => {
     // GIVEN
     const { stack, taskQueue } = queueStack();
 
     // WHEN
     const template = Template.fromStack(stack);
+    const alarms = alarmsOf(template);
 
     // THEN
     template.resourceCountIs('AWS::SNS::Topic', 1);
-    const topic = { Ref: logicalId(taskQueue.alarms.topic) };
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms.length).toBeGreaterThanOrEqual(6);
+    expect(alarms).toHaveLength(PRIORITIES.length * 6 + 1);
     for (const alarm of alarms) {
-      expect(alarm.Properties.AlarmActions).toEqual([topic]);
+      expect(alarm.AlarmActions).toEqual([ref(taskQueue.alarms.topic)]);
     }
   });
 
-  test('the alarm topic accepts only TLS requests', () => {
+  test('alarmEmail subscribes the address to the alarm topic', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack({ alarmEmail: 'oncall@example.com' });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.resourceCountIs('AWS::SNS::Subscription', 1);
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+      TopicArn: ref(taskQueue.alarms.topic),
+    });
+  });
+
+  test('without alarmEmail, the topic has no subscription', () => {
     // GIVEN
     const { stack } = queueStack();
 
@@ -121,12 +239,6 @@ describe('TaskQueue alarms', () => {
     const template = Template.fromStack(stack);
 
     // THEN
-    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
-      },
-    });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 });

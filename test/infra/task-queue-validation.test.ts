@@ -1,6 +1,7 @@
 import { CfnParameter, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SQS_MAX_MESSAGE_BYTES } from '../../lambda/core/queue-message';
 import { TaskQueue, type TaskQueueProps } from '../../lib/task-queue';
 import { HTTP_AGENTS, inlineFunction, logicalId, queueStack, testStack } from './synth';
 
@@ -292,7 +293,7 @@ describe('TaskQueue prop validation: agents and limits', () => {
     ).not.toThrow();
   });
 
-  test.each([1_048_576, 2_000_000, 0])('throws when maxBodyBytes is %d', (maxBodyBytes) => {
+  test.each([SQS_MAX_MESSAGE_BYTES, 2_000_000, 0])('throws when maxBodyBytes is %d', (maxBodyBytes) => {
     expect(() => queueStack({ maxBodyBytes })).toThrow(
       new RegExp(`maxBodyBytes must be between 1 and 1047552 .*, but ${maxBodyBytes} was provided`),
     );

@@ -1,8 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import { TaskQueue } from '../../lib/task-queue';
-import { HTTP_AGENTS, logicalId, queueStack, testStack } from './synth';
+import { Template } from 'aws-cdk-lib/assertions';
+import { logicalId, queueStack } from './synth';
 
 describe('TaskQueue task table', () => {
   test('is keyed by task_id, on demand, with point-in-time recovery and TTL on expires_at', () => {
@@ -21,40 +19,6 @@ describe('TaskQueue task table', () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
     });
-  });
-
-  test('is encrypted with an AWS owned key by default', () => {
-    // GIVEN
-    const { stack } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
-
-    // THEN: DynamoDB encrypts every table at rest; SSEEnabled false selects the AWS owned key (no KMS key).
-    template.hasResourceProperties('AWS::DynamoDB::Table', {
-      SSESpecification: { SSEEnabled: false, KMSMasterKeyId: Match.absent() },
-    });
-  });
-
-  test('with an encryptionKey, the table and every queue are encrypted with it', () => {
-    // GIVEN
-    const stack = testStack();
-    const encryptionKey = new kms.Key(stack, 'Key');
-
-    // WHEN
-    new TaskQueue(stack, 'TaskQueue', { agents: HTTP_AGENTS, encryptionKey });
-    const template = Template.fromStack(stack);
-
-    // THEN
-    const keyArn = { 'Fn::GetAtt': [logicalId(encryptionKey), 'Arn'] };
-    template.hasResourceProperties('AWS::DynamoDB::Table', {
-      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn },
-    });
-    const queues = template.findResources('AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(4);
-    for (const queue of Object.values(queues)) {
-      expect(queue.Properties.KmsMasterKeyId).toEqual(keyArn);
-    }
   });
 
   test('is retained when the stack is deleted, by default', () => {

@@ -10,7 +10,10 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from '
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { getTask, pool, type Submitted, submitWithRetries, type TaskState } from '../../chaos/client';
+import { getTask, pool, type Submitted, submitWithRetries } from '../../chaos/retries';
+import { TaskQueueClient } from '../../cli/api-client';
+import type { TaskView } from '../../lambda/core/task';
+import { isTerminal } from '../../lambda/core/transitions';
 import { freePort } from './support/local-runtime';
 
 // Two boots of the emulators and the JVM, 1,000 tasks, and one visibility timeout (6 × 10 s) for the
@@ -34,7 +37,6 @@ const CONSUMER_TIMEOUT_SECONDS = 10;
  * and an echo task that runs out of deliveries would fail this test for a reason that is not the crash.
  */
 const MAX_RECEIVE_COUNT = 10;
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 interface Planned {
   readonly key: string;
@@ -203,6 +205,7 @@ describe('local runtime: crash and restart', () => {
 
     // Run 1: submit until 40% are accepted, then kill the runtime's process group with requests in flight.
     const first = await startRuntime(ports);
+    const firstApi = new TaskQueueClient({ endpoint: first.apiUrl });
     note(`run 1 ready on ports ${JSON.stringify(ports)}`);
     const answers = new Array<Submitted | undefined>(TASKS);
     let acceptedCount = 0;
@@ -210,7 +213,7 @@ describe('local runtime: crash and restart', () => {
     await pool(plan, CLIENT_CONCURRENCY, async (task, i) => {
       if (crashedAt) return;
       // Few retries: a client cut off by the crash gives up quickly and retries after the restart.
-      const answer = await submitWithRetries(first.apiUrl, task.body, task.key, 3);
+      const answer = await submitWithRetries(firstApi, task.body, task.key, 3);
       answers[i] = answer;
       if (accepted(answer) && ++acceptedCount >= CRASH_AFTER_ACCEPTED && !crashedAt) {
         crashedAt = Date.now();
@@ -246,13 +249,14 @@ describe('local runtime: crash and restart', () => {
     // Run 2: the same ports and state. Every request that got no 2xx is retried with its key.
     note('run 1 is gone and its ports are free; restarting');
     const second = await startRuntime(ports);
+    const secondApi = new TaskQueueClient({ endpoint: second.apiUrl });
     note('run 2 ready');
     const readyAfterCrashMs = Date.now() - crashedAt;
     const retried = plan.map((_, i) => i).filter((i) => !accepted(answers[i]));
     const cutOff = retried.filter((i) => answers[i] !== undefined).length;
     let replayedAfterRestart = 0;
     await pool(retried, CLIENT_CONCURRENCY, async (i) => {
-      const answer = await submitWithRetries(second.apiUrl, plan[i]!.body, plan[i]!.key);
+      const answer = await submitWithRetries(secondApi, plan[i]!.body, plan[i]!.key);
       answers[i] = answer;
       if (answer.status === 200) replayedAfterRestart += 1;
     });
@@ -276,15 +280,18 @@ describe('local runtime: crash and restart', () => {
     expect(twice).toEqual([]);
 
     // Every accepted task reaches a terminal state: the tasks the crash cut off come back with their messages.
-    const states = new Map<string, TaskState | undefined>();
+    const states = new Map<string, TaskView | undefined>();
     let pending = [...keyOfTask.keys()];
     const deadline = Date.now() + 150_000;
     while (pending.length > 0 && Date.now() < deadline) {
-      const now = await pool(pending, CLIENT_CONCURRENCY, (id) => getTask(second.apiUrl, id));
+      const now = await pool(pending, CLIENT_CONCURRENCY, (id) => getTask(secondApi, id));
       pending.forEach((id, i) => {
         states.set(id, now[i]);
       });
-      pending = pending.filter((id) => !TERMINAL.has(states.get(id)?.status ?? ''));
+      pending = pending.filter((id) => {
+        const state = states.get(id);
+        return state === undefined || !isTerminal(state.status);
+      });
       note(`${pending.length} accepted task(s) not terminal yet`);
       if (pending.length > 0) await pause(1000);
     }
@@ -293,7 +300,7 @@ describe('local runtime: crash and restart', () => {
     const lost = [...keyOfTask.keys()].filter((id) => states.get(id) === undefined);
     const notSucceeded = [...keyOfTask.keys()]
       .map((id) => states.get(id))
-      .filter((s): s is TaskState => s !== undefined && s.status !== 'SUCCEEDED')
+      .filter((s): s is TaskView => s !== undefined && s.status !== 'SUCCEEDED')
       .map((s) => `${s.task_id} ${s.status} after ${s.attempts} attempt(s) ${JSON.stringify(s.error ?? {})}`);
     const rerun = [...states.values()].filter((s) => (s?.attempts ?? 0) > 1).length;
     console.log(

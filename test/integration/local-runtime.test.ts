@@ -12,6 +12,8 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { PRIORITIES, type TaskView } from '../../lambda/core/task';
+import { isTerminal } from '../../lambda/core/transitions';
 import { type DemoAgents, startDemoAgents } from '../../local/demo-agents';
 import { bootRuntime, eventually, type RunningRuntime } from './support/local-runtime';
 
@@ -20,7 +22,6 @@ jest.setTimeout(180_000);
 
 /** Small, so that an always failing task reaches its DLQ in seconds. At least 3, for `flaky` with 2 failures. */
 const MAX_RECEIVE_COUNT = 3;
-const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 /** What POST /tasks answers: a task summary, or an error. */
 interface PostBody {
@@ -29,16 +30,6 @@ interface PostBody {
   type: string;
   priority: string;
   error: { code: string; message: string };
-}
-
-interface TaskView {
-  task_id: string;
-  status: string;
-  type: string;
-  priority: string;
-  attempts: number;
-  result?: unknown;
-  error?: { code: string; message: string };
 }
 
 let agents: DemoAgents;
@@ -65,7 +56,7 @@ function finished(id: string, withinMs = 60_000): Promise<TaskView> {
   return eventually(
     async () => {
       const task = await getTask(id);
-      return TERMINAL.includes(task.status) ? task : undefined;
+      return isTerminal(task.status) ? task : undefined;
     },
     `task ${id} finishing`,
     withinMs,
@@ -123,18 +114,15 @@ afterAll(async () => {
 });
 
 describe('local runtime: happy path', () => {
-  it.each(['high', 'low'])(
-    'runs an echo task in the %s tier to SUCCEEDED with its result',
-    async (priority) => {
-      const created = await post({ type: 'echo', payload: { hello: priority }, priority });
-      expect(created.status).toBe(202);
-      expect(created.body).toMatchObject({ status: 'QUEUED', type: 'echo', priority });
-      expect(created.headers.get('location')).toBe(`/tasks/${created.body.task_id}`);
+  it.each(PRIORITIES)('runs an echo task in the %s tier to SUCCEEDED with its result', async (priority) => {
+    const created = await post({ type: 'echo', payload: { hello: priority }, priority });
+    expect(created.status).toBe(202);
+    expect(created.body).toMatchObject({ status: 'QUEUED', type: 'echo', priority });
+    expect(created.headers.get('location')).toBe(`/tasks/${created.body.task_id}`);
 
-      const task = await finished(created.body.task_id);
-      expect(task).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { echo: { hello: priority } } });
-    },
-  );
+    const task = await finished(created.body.task_id);
+    expect(task).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { echo: { hello: priority } } });
+  });
 });
 
 describe('local runtime: idempotency', () => {

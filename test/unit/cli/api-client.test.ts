@@ -1,6 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiError, type FetchLike, NetworkError, TaskQueueClient } from '../../../cli/api-client';
+import {
+  ApiError,
+  type FetchLike,
+  keepAliveFetch,
+  NetworkError,
+  TaskQueueClient,
+} from '../../../cli/api-client';
 import { type FakeTaskApi, startFakeTaskApi } from './fake-task-api';
 
 /** A server that answers every request with one fixed response, for bodies the fake API never sends. */
@@ -192,5 +198,72 @@ describe('Class: TaskQueueClient', () => {
     // Assess
     await expect(getting).rejects.toMatchObject({ status: 200, code: 'InvalidResponse' });
     await broken.close();
+  });
+});
+
+describe('Function: keepAliveFetch', () => {
+  let api: FakeTaskApi;
+  const transport = keepAliveFetch();
+
+  beforeEach(async () => {
+    api = await startFakeTaskApi();
+  });
+
+  afterEach(async () => {
+    await api.close();
+  });
+
+  afterAll(() => {
+    transport.close();
+  });
+
+  it("carries the client's requests and answers, errors included", async () => {
+    // Prepare
+    const client = new TaskQueueClient({ endpoint: api.url, fetch: transport });
+
+    // Act
+    const { task, replayed } = await client.submit({
+      type: 'echo',
+      payload: { a: 1 },
+      idempotencyKey: 'k-1',
+    });
+    const again = await client.submit({ type: 'echo', payload: { a: 1 }, idempotencyKey: 'k-1' });
+    const read = await client.get(task.task_id);
+    const missing = client.get('no-such-task');
+
+    // Assess
+    expect(replayed).toBe(false);
+    expect(again.replayed).toBe(true);
+    expect(read.task_id).toBe(task.task_id);
+    await expect(missing).rejects.toMatchObject({ status: 404, code: 'NotFound' });
+    expect(api.requests[0]).toEqual(
+      expect.objectContaining({
+        method: 'POST',
+        path: '/tasks',
+        headers: expect.objectContaining({ 'content-type': 'application/json' }),
+        body: { type: 'echo', payload: { a: 1 }, idempotency_key: 'k-1' },
+      }),
+    );
+  });
+
+  it("fails with the client's Timeout when the answer is slower than the request timeout", async () => {
+    // Prepare: a server that never answers
+    const server = createServer(() => {});
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const client = new TaskQueueClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      fetch: transport,
+      requestTimeoutMs: 50,
+    });
+
+    // Act
+    const getting = client.get('x');
+
+    // Assess
+    await expect(getting).rejects.toThrow(NetworkError);
+    await expect(getting).rejects.toMatchObject({ code: 'Timeout' });
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 });

@@ -1,4 +1,5 @@
 import type { HttpError } from '../../../lambda/core/errors';
+import { SQS_MAX_MESSAGE_BYTES } from '../../../lambda/core/queue-message';
 import {
   checkContentType,
   DEFAULT_LIMITS,
@@ -221,7 +222,7 @@ describe('Function: parseSubmission', () => {
 
       // Act
       const error = thrown(() =>
-        parseSubmission(request(body), { ...DEFAULT_LIMITS, maxBodyBytes: 1_048_576 }),
+        parseSubmission(request(body), { ...DEFAULT_LIMITS, maxBodyBytes: SQS_MAX_MESSAGE_BYTES }),
       );
 
       // Assess

@@ -185,19 +185,6 @@ describe('Handler: consumer', () => {
     ]);
   });
 
-  it.each([408, 429, 500])('retries a task whose agent answered %i', async (status) => {
-    // Prepare
-    httpAgent();
-
-    // Act
-    const response = await consume(sqsRecord('a', envelope(TASK_A, { payload: { status } })));
-
-    // Assess
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
-    expect(settleOf(TASK_A)!.values[':next']).toBe('RETRYING');
-    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
-  });
-
   it.each([
     ['unreachable', new TypeError('fetch failed'), 'AgentUnreachable'],
     [
@@ -340,60 +327,6 @@ describe('Handler: consumer', () => {
     expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(1);
   });
 
-  it.each([
-    ['finished', { status: 'SUCCEEDED', attempts: 1 }],
-    ['cancelled', { status: 'CANCELLED', attempts: 0 }],
-  ])('acks a duplicate delivery of a %s task without calling the agent', async (_name, state) => {
-    // Prepare
-    const fetchMock = httpAgent();
-    ddb.on(UpdateItemCommand).rejects(
-      conditionFailed({
-        task_id: TASK_A,
-        type: 'echo',
-        priority: 'high',
-        created_at: '2026-01-01T00:00:00.000Z',
-        updated_at: '2026-01-01T00:00:00.000Z',
-        enqueue_id: `enqueue-${TASK_A.slice(0, 4)}`,
-        ...state,
-      }),
-    );
-
-    // Act
-    const response = await consume(sqsRecord('a', envelope(TASK_A), 2));
-
-    // Assess
-    expect(response).toEqual({ batchItemFailures: [] });
-    expect(fetchMock).not.toHaveBeenCalled();
-    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
-    expect(sqs.calls()).toHaveLength(0);
-  });
-
-  it('reports a duplicate delivery of a task running under a valid lease as a failure, so the message is kept', async () => {
-    // Prepare
-    const fetchMock = httpAgent();
-    ddb.on(UpdateItemCommand).rejects(
-      conditionFailed({
-        task_id: TASK_A,
-        type: 'echo',
-        priority: 'high',
-        created_at: '2026-01-01T00:00:00.000Z',
-        updated_at: '2026-01-01T00:00:00.000Z',
-        enqueue_id: `enqueue-${TASK_A.slice(0, 4)}`,
-        status: 'RUNNING',
-        attempts: 1,
-        lease_until: Date.now() + 60_000,
-      }),
-    );
-
-    // Act
-    const response = await consume(sqsRecord('a', envelope(TASK_A), 2));
-
-    // Assess: not deleted, no visibility change, no agent call
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'a' }] });
-    expect(fetchMock).not.toHaveBeenCalled();
-    expect(sqs.calls()).toHaveLength(0);
-  });
-
   it('retries the message when the claim fails without returning the current item', async () => {
     // Prepare
     const fetchMock = httpAgent();
@@ -418,19 +351,6 @@ describe('Handler: consumer', () => {
     // Assess: the poison message in the same batch is still dead-lettered and acked
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
     expect(fetchMock).not.toHaveBeenCalled();
-  });
-
-  it('retries the message and leaves the visibility alone when the claim was lost before completion', async () => {
-    // Prepare
-    httpAgent();
-    ddb.on(UpdateItemCommand, { ConditionExpression: SETTLE_CONDITION }).rejects(conditionFailed());
-
-    // Act
-    const response = await consume(sqsRecord('a', envelope(TASK_A, { payload: { status: 503 } })));
-
-    // Assess
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
-    expect(sqs.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
   });
 
   it('dead-letters a malformed message and acks it without touching the table', async () => {

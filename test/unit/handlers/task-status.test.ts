@@ -112,12 +112,9 @@ describe('Handler: task-status', () => {
       expect(res.json).toEqual({ error: { code: 'NotFound', message: expect.stringContaining(TASK_ID) } });
     });
 
-    it.each([
-      ['not a UUID', 'abc'],
-      ['missing', undefined],
-    ])('answers 400 without reading the table when the id is %s', async (_name, id) => {
+    it('answers 400 without reading the table when the id is not a task id', async () => {
       // Act
-      const res = await call('GET', id);
+      const res = await call('GET', 'abc');
 
       // Assess
       expect(res.statusCode).toBe(400);
@@ -169,26 +166,23 @@ describe('Handler: task-status', () => {
       expect(values[':exp']).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 600);
     });
 
-    it.each(['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'])(
-      'answers 409 NotCancellable with the status the failed condition returned (%s)',
-      async (status) => {
-        // Prepare
-        ddb.on(UpdateItemCommand).rejects(
-          new ConditionalCheckFailedException({
-            message: 'The conditional request failed',
-            $metadata: {},
-            Item: marshall({ ...item, status }),
-          }),
-        );
+    it('answers 409 NotCancellable with the status the failed condition returned', async () => {
+      // Prepare: which statuses may be cancelled is core's rule (test/unit/core/task-queries.test.ts)
+      ddb.on(UpdateItemCommand).rejects(
+        new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata: {},
+          Item: marshall({ ...item, status: 'RUNNING' }),
+        }),
+      );
 
-        // Act
-        const res = await call('DELETE', TASK_ID);
+      // Act
+      const res = await call('DELETE', TASK_ID);
 
-        // Assess
-        expect(res.statusCode).toBe(409);
-        expect(res.json.error).toEqual({ code: 'NotCancellable', message: expect.stringContaining(status) });
-      },
-    );
+      // Assess
+      expect(res.statusCode).toBe(409);
+      expect(res.json.error).toEqual({ code: 'NotCancellable', message: expect.stringContaining('RUNNING') });
+    });
 
     it('answers 404 when the failed condition returns no item', async () => {
       // Prepare

@@ -8,7 +8,7 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoTaskStore } from '../../../lambda/adapters/dynamodb-task-store';
 import { sweepDeadLetters } from '../../../lambda/core/sweep';
@@ -53,6 +53,25 @@ describe('Class: DynamoTaskStore', () => {
       const used = (prefix: string) => new Set(text.match(new RegExp(`${prefix}[A-Za-z0-9_]+`, 'g')));
       expect(new Set(Object.keys(input.ExpressionAttributeValues ?? {}))).toEqual(used(':'));
       expect(new Set(Object.keys(input.ExpressionAttributeNames ?? {}))).toEqual(used('#'));
+    });
+
+    it('leaves only from FAILED, RETRYING or RUNNING with an expired lease, and keeps attempts and error', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ ...failed, status: 'QUEUED' }) });
+
+      // Act
+      await store.requeue(TASK_ID, NOW);
+
+      // Assess: the values, not the placeholder names, so that the expression may be built another way
+      const input: UpdateItemCommandInput = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+      const values = Object.values(unmarshall(input.ExpressionAttributeValues ?? {}));
+      expect(values).toEqual(
+        expect.arrayContaining(['FAILED', 'RETRYING', 'RUNNING', 'QUEUED', NOW.getTime()]),
+      );
+      expect(values).not.toEqual(expect.arrayContaining(['SUCCEEDED']));
+      expect(values).not.toEqual(expect.arrayContaining(['CANCELLED']));
+      expect(input.ConditionExpression).toMatch(/lease_until < :\w+/);
+      expect(input.UpdateExpression).not.toMatch(/attempts|error/);
     });
 
     it('returns the requeued record', async () => {
