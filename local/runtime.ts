@@ -307,7 +307,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         sqs,
         (event) => pool.invoke(event),
         log,
-        () => faults?.roll('duplicateDelivery') ?? false,
+        (message) => {
+          if (!faults?.roll('duplicateDelivery')) return undefined;
+          const again = aws.duplicate(queue.attributes.QueueName!, message.ReceiptHandle!);
+          return (
+            again && {
+              ...message,
+              ReceiptHandle: again.receiptHandle,
+              Attributes: { ...message.Attributes, ApproximateReceiveCount: String(again.receiveCount) },
+            }
+          );
+        },
       );
       sources.push(source);
       stops.push(() => source.stop());
