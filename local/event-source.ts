@@ -29,6 +29,9 @@ export interface EventSourceSettings {
   readonly enabled: boolean;
 }
 
+/** A second delivery of a message: its new receipt handle and receive count, or nothing. */
+export type DuplicateDelivery = { readonly receiptHandle: string; readonly receiveCount: number } | undefined;
+
 export interface EventSourceStats {
   /** Invocations running now. */
   inFlight: number;
@@ -115,10 +118,11 @@ export class SqsEventSource {
     private readonly invoke: (event: { Records: SQSRecord[] }) => Promise<InvokeResult>,
     private readonly log: (line: string) => void,
     /**
-     * Fault injection: a second delivery of a received message, in its own invocation, as SQS makes one (a
-     * new receipt handle, the receive count one higher), or nothing to deliver it once.
+     * Fault injection: a second delivery of a received message, in its own invocation, as SQS makes one: the
+     * emulator gives the message a new receipt handle and a receive count one higher. Nothing delivers it once.
      */
-    private readonly duplicate: (message: Message) => Message | undefined = () => undefined,
+    private readonly duplicate: (message: Message) => DuplicateDelivery | Promise<DuplicateDelivery> = () =>
+      undefined,
   ) {}
 
   public start(): void {
@@ -174,10 +178,17 @@ export class SqsEventSource {
       }
       if (messages.length === 0) continue;
       const records = messages.map((m) => toRecord(m, this.settings));
-      const twice = messages.flatMap((m) => {
-        const again = this.duplicate(m);
-        return again ? [toRecord(again, this.settings)] : [];
-      });
+      const twice: SQSRecord[] = [];
+      for (const message of messages) {
+        const again = await this.duplicate(message);
+        if (!again) continue;
+        const copy = toRecord(message, this.settings);
+        twice.push({
+          ...copy,
+          receiptHandle: again.receiptHandle,
+          attributes: { ...copy.attributes, ApproximateReceiveCount: String(again.receiveCount) },
+        });
+      }
       for (const batch of twice.length > 0 ? [records, twice] : [records]) {
         const run = this.handle(batch).finally(() => {
           this.running.delete(run);

@@ -104,6 +104,20 @@ export function attributesError(
   return undefined;
 }
 
+/** The query-protocol error codes SQS sends with the `AWS.SimpleQueueService.` prefix. */
+const PREFIXED_QUERY_CODES = new Set([
+  'BatchEntryIdsNotDistinct',
+  'BatchRequestTooLong',
+  'EmptyBatchRequest',
+  'InvalidBatchEntryId',
+  'MessageNotInflight',
+  'NonExistentQueue',
+  'PurgeQueueInProgress',
+  'QueueDeletedRecently',
+  'TooManyEntriesInBatchRequest',
+  'UnsupportedOperation',
+]);
+
 /** fauxqs names receipt handles with UUIDs; anything else is not a handle it could have given. */
 const RECEIPT_HANDLE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -169,6 +183,21 @@ async function applyPatches(): Promise<void> {
   // \u{10000}-\u{10FFFF}; with `u`, a lone surrogate still matches, as SQS refuses it. Here every importer
   // shares the RegExp object, so its `test` is replaced with the rule of lambda/core/json-text.ts.
   INVALID_MESSAGE_BODY_CHAR.test = (text: string) => !isSqsText(text);
+
+  // Upstream bug 6, common/errors.ts SqsError.queryErrorHeader: every error's x-amzn-query-error code gets the
+  // `AWS.SimpleQueueService.` prefix. SQS prefixes only the codes below (the awsQueryError codes of the SQS
+  // model in @aws-sdk/client-sqs); the SDK names errors after that header, so locally a refused body was
+  // `AWS.SimpleQueueService.InvalidMessageContents` where AWS says `InvalidMessageContents`.
+  // Fix: prefix only these codes.
+  Object.defineProperty(SqsError.prototype, 'queryErrorHeader', {
+    configurable: true,
+    get(this: { queryCode: string; senderFault: boolean }) {
+      const code = PREFIXED_QUERY_CODES.has(this.queryCode)
+        ? `AWS.SimpleQueueService.${this.queryCode}`
+        : this.queryCode;
+      return `${code};${this.senderFault ? 'Sender' : 'Receiver'}`;
+    },
+  });
 
   const fail = (error: { code: string; message: string }) => {
     throw new SqsError(error.code, error.message);

@@ -8,7 +8,8 @@ import type { IncomingMessage } from 'node:http';
 
 export const LOOPBACK = '127.0.0.1';
 
-const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
+/** 127.0.0.1, [::1], localhost and its subdomains (fauxqs's queue URLs name `sqs.<region>.localhost`). */
+const LOOPBACK_HOST = /^(127\.0\.0\.1|\[::1\]|([a-z0-9-]+\.)*localhost)(:\d+)?$/i;
 
 /** Why a request to an emulator is refused, or nothing when it comes from a local tool or SDK. */
 export function foreignRequest(req: Pick<IncomingMessage, 'headers'>): string | undefined {

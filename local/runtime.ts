@@ -307,17 +307,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         sqs,
         (event) => pool.invoke(event),
         log,
-        (message) => {
-          if (!faults?.roll('duplicateDelivery')) return undefined;
-          const again = aws.duplicate(queue.attributes.QueueName!, message.ReceiptHandle!);
-          return (
-            again && {
-              ...message,
-              ReceiptHandle: again.receiptHandle,
-              Attributes: { ...message.Attributes, ApproximateReceiveCount: String(again.receiveCount) },
-            }
-          );
-        },
+        (message) =>
+          faults?.roll('duplicateDelivery')
+            ? aws.duplicate(queue.attributes.QueueName!, message.ReceiptHandle!)
+            : undefined,
       );
       sources.push(source);
       stops.push(() => source.stop());

@@ -23,7 +23,8 @@ import software.amazon.dynamodb.services.local.server.DynamoDBProxyServer;
 
 public class LoopbackDynamoDbLocal {
   private static final Pattern LOOPBACK_HOST =
-      Pattern.compile("^(127\\.0\\.0\\.1|localhost|\\[::1\\])(:\\d+)?$", Pattern.CASE_INSENSITIVE);
+      Pattern.compile(
+          "^(127\\.0\\.0\\.1|\\[::1\\]|([a-z0-9-]+\\.)*localhost)(:\\d+)?$", Pattern.CASE_INSENSITIVE);
 
   public static void main(String[] args) throws Exception {
     DynamoDBProxyServer proxy = ServerRunner.createServerFromCommandLineArgs(args);

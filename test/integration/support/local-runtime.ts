@@ -140,3 +140,66 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+export interface RunningAwsEmulator {
+  readonly endpoint: string;
+  readonly pid: number;
+  /** The emulator's duplicateDelivery fault: a second delivery of an in-flight message. */
+  duplicate(
+    queueName: string,
+    receiptHandle: string,
+  ): Promise<{ receiptHandle: string; receiveCount: number } | null>;
+  stop(): Promise<void>;
+}
+
+/** Starts fauxqs, patched as the local runtime runs it, in a child process (support/aws-emulator.ts). */
+export async function startAwsEmulatorProcess(): Promise<RunningAwsEmulator> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/support/aws-emulator.ts'], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiting: Array<(line: string) => void> = [];
+  let buffered = '';
+  let errors = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    errors += d.toString();
+  });
+  child.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, i);
+      buffered = buffered.slice(i + 1);
+      const next = waiting.shift();
+      if (next) next(line);
+      else lines.push(line);
+    }
+  });
+  const nextLine = () =>
+    new Promise<string>((resolve, reject) => {
+      const line = lines.shift();
+      if (line !== undefined) return resolve(line);
+      waiting.push(resolve);
+      child.once('exit', (code) => reject(new Error(`the emulator exited with code ${code}:\n${errors}`)));
+    });
+  const ready = /^ready (\S+)$/.exec(await nextLine());
+  if (!ready) throw new Error(`the emulator did not start:\n${errors}`);
+  return {
+    endpoint: ready[1]!,
+    pid: child.pid!,
+    duplicate: async (queueName, receiptHandle) => {
+      child.stdin!.write(`duplicate ${queueName} ${receiptHandle}\n`);
+      return JSON.parse(await nextLine()) as { receiptHandle: string; receiveCount: number } | null;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(force);
+          resolve();
+        });
+        child.stdin!.end();
+      }),
+  };
+}
