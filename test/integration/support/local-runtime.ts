@@ -22,7 +22,8 @@ export function freePort(): Promise<number> {
 }
 
 export interface BootOptions {
-  readonly agentsUrl: string;
+  /** @default - the runtime starts its demo agents */
+  readonly agentsUrl?: string;
   readonly persistDir?: string;
   readonly maxReceiveCount?: number;
   /** @default free ports */
@@ -32,6 +33,8 @@ export interface BootOptions {
 }
 
 export interface RunningRuntime {
+  /** The process id of `npm start`. */
+  readonly pid: number;
   readonly apiUrl: string;
   readonly awsEndpoint: string;
   readonly ports: { readonly api: number; readonly aws: number; readonly dynamodb: number };
@@ -56,8 +59,7 @@ export async function bootRuntime(options: BootOptions): Promise<RunningRuntime>
     String(ports.aws),
     '--dynamodb-port',
     String(ports.dynamodb),
-    '--agents-url',
-    options.agentsUrl,
+    ...(options.agentsUrl ? ['--agents-url', options.agentsUrl] : []),
     ...(options.maxReceiveCount !== undefined
       ? ['--max-receive-count', String(options.maxReceiveCount)]
       : []),
@@ -99,6 +101,7 @@ export async function bootRuntime(options: BootOptions): Promise<RunningRuntime>
   const outputs: Record<string, string> = {};
   for (const match of output.matchAll(/^ {2}(\w+) = (\S+)$/gm)) outputs[match[1]!] = match[2]!;
   return {
+    pid: child.pid!,
     apiUrl: `http://127.0.0.1:${ports.api}`,
     awsEndpoint: `http://127.0.0.1:${ports.aws}`,
     ports,
