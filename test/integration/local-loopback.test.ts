@@ -1,10 +1,10 @@
 /**
  * `npm start` serves this machine only: every socket its process tree listens on is bound to a loopback
  * address, and no web page can reach the emulators (no CORS grant, and requests with an Origin are refused).
- * Also the responses API Gateway makes itself, with its `{"message": …}` bodies.
+ * Also the responses API Gateway makes itself, with its `{"message": …}` bodies, and text SQS accepts.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { bootRuntime, type RunningRuntime } from './support/local-runtime';
+import { bootRuntime, eventually, type RunningRuntime } from './support/local-runtime';
 
 jest.setTimeout(180_000);
 
@@ -153,5 +153,26 @@ describe('local runtime: responses API Gateway makes itself', () => {
     });
     expect(response.status).toBe(413);
     expect(await response.json()).toEqual({ message: 'Request Entity Too Large' });
+  });
+});
+
+describe('local runtime: text SQS accepts', () => {
+  it('accepts a payload with an emoji (202), and the echo agent gets it as sent', async () => {
+    const payload = { text: 'great 😀 𝄞' };
+    const created = await fetch(`${runtime.apiUrl}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'echo', payload }),
+    });
+    expect(created.status).toBe(202);
+    const { task_id } = (await created.json()) as { task_id: string };
+    const task = await eventually(async () => {
+      const view = (await (await fetch(`${runtime.apiUrl}/tasks/${task_id}`)).json()) as {
+        status: string;
+        result?: unknown;
+      };
+      return ['SUCCEEDED', 'FAILED'].includes(view.status) ? view : undefined;
+    }, `task ${task_id} finishing`);
+    expect(task).toMatchObject({ status: 'SUCCEEDED', result: { echo: payload } });
   });
 });
