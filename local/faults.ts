@@ -1,8 +1,9 @@
 /**
  * Fault injection for the local runtime. Off unless a plan is given (`npm start -- --faults …`, or
  * `startLocalRuntime({ faults })`). Faults are injected where they happen on AWS, never in handler code:
- * AWS errors come from the AWS call proxy (local/aws-proxy.ts), worker deaths from terminating the worker
- * thread mid-invocation, duplicate deliveries from the event source emulation, and slow agents from the
+ * AWS errors come from the AWS call proxy (local/aws-proxy.ts), worker deaths from killing the execution
+ * environment mid-invocation, duplicate deliveries from the event source emulation (a real second delivery in
+ * fauxqs: new receipt handle, receive count + 1), and slow agents from the
  * demo agent server. Every injected fault is counted.
  */
 import type { AwsCall, AwsInterceptor, ProxyReply } from './aws-proxy';

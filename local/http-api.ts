@@ -1,7 +1,12 @@
 /**
  * Serves an API Gateway HTTP API from the template's routes and Lambda proxy integrations, with
- * payload format 2.0 events and responses. Authorizers are not enforced.
+ * payload format 2.0 events and responses. Authorizers and throttling are not enforced.
+ *
+ * The responses API Gateway makes itself have its bodies, `{"message": …}`, not the API's
+ * `{error: {code, message}}`: no route (404), a body over 10 MB (413), a function that fails, times out
+ * or answers malformed (500), and an integration over 30 s (503).
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html
  */
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
@@ -26,6 +31,16 @@ interface CompiledRoute extends HttpRoute {
 
 /** API Gateway's own limit on a request body. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+/** HTTP API's longest integration timeout; past it API Gateway answers 503 while the function runs on. */
+const INTEGRATION_TIMEOUT_MS = 30_000;
+
+/** The responses API Gateway makes itself, with the bodies it sends. */
+export const GATEWAY_RESPONSES = {
+  notFound: { status: 404, message: 'Not Found' },
+  tooLarge: { status: 413, message: 'Request Entity Too Large' },
+  internalError: { status: 500, message: 'Internal Server Error' },
+  unavailable: { status: 503, message: 'Service Unavailable' },
+} as const;
 const TEXT_MEDIA_TYPE = /^(text\/|application\/([\w.+-]+\+)?(json|xml|javascript|x-www-form-urlencoded)\b)/i;
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -86,8 +101,26 @@ function safeDecode(value: string): string {
   }
 }
 
-function errorBody(code: string, message: string): string {
-  return JSON.stringify({ error: { code, message } });
+function sendGateway(res: ServerResponse, response: { status: number; message: string }): void {
+  if (res.headersSent) return;
+  send(
+    res,
+    response.status,
+    { 'content-type': 'application/json' },
+    JSON.stringify({ message: response.message }),
+  );
+}
+
+/** The invocation's outcome, or `undefined` when it outlives API Gateway's integration timeout. */
+function withinIntegrationTimeout(
+  invocation: Promise<InvokeResult>,
+  ms: number,
+): Promise<InvokeResult | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([invocation, late]).finally(() => clearTimeout(timer));
 }
 
 function send(
@@ -222,9 +255,10 @@ export async function startHttpApi(options: {
   readonly host?: string;
   readonly routes: readonly HttpRoute[];
   readonly log: (line: string) => void;
+  /** @default 30000, HTTP API's limit */
+  readonly integrationTimeoutMs?: number;
 }): Promise<LocalHttpApi> {
   const routes = options.routes.map(compileRoute);
-  const json = { 'content-type': 'application/json' };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://local');
@@ -232,12 +266,12 @@ export async function startHttpApi(options: {
     const matched = matchRoute(routes, method, url.pathname);
     if (!matched) {
       req.resume();
-      send(res, 404, json, errorBody('NotFound', `no route matches ${method} ${url.pathname}`));
+      sendGateway(res, GATEWAY_RESPONSES.notFound);
       return;
     }
     const body = await readBody(req);
     if (body === undefined) {
-      send(res, 413, json, errorBody('PayloadTooLarge', `the request is over ${MAX_REQUEST_BYTES} bytes`));
+      sendGateway(res, GATEWAY_RESPONSES.tooLarge);
       return;
     }
     const event = toEvent(
@@ -247,14 +281,21 @@ export async function startHttpApi(options: {
       matched.pathParameters,
       req.socket.remoteAddress ?? '',
     );
-    const outcome = await matched.route.invoke(event);
+    const outcome = await withinIntegrationTimeout(
+      matched.route.invoke(event),
+      options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS,
+    );
+    if (!outcome) {
+      options.log(`[api] ${matched.route.routeKey}: the integration timed out`);
+      sendGateway(res, GATEWAY_RESPONSES.unavailable);
+      return;
+    }
     if (!outcome.ok) {
       options.log(
         `[api] ${matched.route.routeKey}: ${outcome.error.errorType}: ${outcome.error.errorMessage}`,
       );
-      // API Gateway answers 503 when the integration times out and 500 when the function fails.
-      if (outcome.timedOut) send(res, 503, json, errorBody('ServiceUnavailable', 'the function timed out'));
-      else send(res, 500, json, errorBody('InternalServerError', 'the function failed'));
+      // A function error or time-out (Lambda's own timeout, under 30 s) is a 500 from API Gateway.
+      sendGateway(res, GATEWAY_RESPONSES.internalError);
       return;
     }
     let mapped: ReturnType<typeof fromResult>;
@@ -264,7 +305,7 @@ export async function startHttpApi(options: {
       options.log(
         `[api] ${matched.route.routeKey}: malformed function response: ${(error as Error).message}`,
       );
-      send(res, 500, json, errorBody('InternalServerError', 'the function returned a malformed response'));
+      sendGateway(res, GATEWAY_RESPONSES.internalError);
       return;
     }
     send(res, mapped.status, mapped.headers, mapped.body);
@@ -273,7 +314,7 @@ export async function startHttpApi(options: {
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       options.log(`[api] ${(error as Error).message}`);
-      if (!res.headersSent) send(res, 500, json, errorBody('InternalServerError', 'the local API failed'));
+      sendGateway(res, GATEWAY_RESPONSES.internalError);
     });
   });
   const host = options.host ?? '127.0.0.1';

@@ -1,13 +1,18 @@
 /**
- * The execution environments of one function: worker threads, each running one invocation at a time.
- * The pool grows on demand up to `maxWorkers`; further invocations wait for a free worker. An
- * invocation that outlives the function's `Timeout` terminates its worker, which a new one replaces.
+ * The execution environments of one function: child processes, each running one invocation at a time.
+ * The pool grows on demand up to `maxWorkers`; further invocations wait for a free environment. An
+ * invocation that outlives the function's `Timeout` kills its environment, which a new one replaces.
+ *
+ * Processes, not worker threads: as on Lambda, a function that runs out of memory must fail only its own
+ * invocation. A worker thread's `resourceLimits` do not guarantee that: V8 aborts the whole process on some
+ * allocations past the limit (a large string built by JSON.stringify, say), and every emulator dies with it.
+ * Each environment's heap is capped at the function's `MemorySize`.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
 import type { InvokeRequest, LambdaError, WorkerInit, WorkerMessage } from './lambda-protocol';
 
 export interface LocalFunction {
@@ -39,8 +44,10 @@ const WORKER_FILE = path.join(__dirname, 'lambda-worker.cjs');
 interface Environment {
   /** The SDK's app id in this environment (AWS_SDK_UA_APP_ID): names the environment in AWS calls. */
   readonly appId: string;
-  readonly worker: Worker;
+  readonly worker: ChildProcess;
   readonly ready: Promise<LambdaError | undefined>;
+  /** The last lines the environment wrote to stderr: they tell an out-of-memory death from another. */
+  lastErrors: string[];
   pending?: { id: number; settle: (r: InvokeResult) => void };
 }
 
@@ -73,9 +80,12 @@ export class LambdaPool {
     this.release(env);
   }
 
-  private pipe(stream: Readable): void {
+  private pipe(stream: Readable, onLine?: (line: string) => void): void {
     const label = `[${this.fn.logicalId}]`;
-    createInterface({ input: stream }).on('line', (line) => this.options.log(`${label} ${line}`));
+    createInterface({ input: stream }).on('line', (line) => {
+      onLine?.(line);
+      this.options.log(`${label} ${line}`);
+    });
   }
 
   private spawn(): Environment {
@@ -88,19 +98,26 @@ export class LambdaPool {
       logGroupName: this.fn.logGroupName,
     };
     const appId = `${this.fn.logicalId.slice(0, 40)}.${this.nextEnvironment++}`;
-    const worker = new Worker(WORKER_FILE, {
-      workerData: init,
-      // No TypeScript loader in an environment: it runs the bundle as the Lambda runtime does.
-      execArgv: [],
+    const worker = fork(WORKER_FILE, [JSON.stringify(init)], {
+      // No TypeScript loader in an environment: it runs the bundle as the Lambda runtime does. Its heap is
+      // the function's memory, as on Lambda.
+      execArgv: [`--max-old-space-size=${Math.max(this.fn.memorySize, 128)}`],
       env: { ...this.fn.env, AWS_SDK_UA_APP_ID: appId },
-      stdout: true,
-      stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(this.fn.memorySize, 128) },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
     });
-    this.pipe(worker.stdout);
-    this.pipe(worker.stderr);
     let onReady: (error: LambdaError | undefined) => void = () => {};
-    const env: Environment = { appId, worker, ready: new Promise((resolve) => (onReady = resolve)) };
+    const env: Environment = {
+      appId,
+      worker,
+      ready: new Promise((resolve) => (onReady = resolve)),
+      lastErrors: [],
+    };
+    this.pipe(worker.stdout!);
+    this.pipe(worker.stderr!, (line) => {
+      env.lastErrors.push(line);
+      if (env.lastErrors.length > 20) env.lastErrors.shift();
+    });
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'ready') onReady(undefined);
       else if (message.type === 'init-error') onReady(message.error);
@@ -124,9 +141,22 @@ export class LambdaPool {
     worker.on('error', (error) =>
       crashed({ errorType: 'Runtime.ExitError', errorMessage: `the runtime crashed: ${error.message}` }),
     );
-    worker.on('exit', (code) =>
-      crashed({ errorType: 'Runtime.ExitError', errorMessage: `the runtime exited with code ${code}` }),
-    );
+    // 'close', not 'exit': by then the environment's last stderr lines have been read.
+    worker.on('close', (code, signal) => {
+      // Lambda reports a function that ran out of memory as Runtime.OutOfMemory, and only its invocation fails.
+      const outOfMemory = env.lastErrors.some((line) => /heap out of memory|Reached heap limit/i.test(line));
+      crashed(
+        outOfMemory
+          ? {
+              errorType: 'Runtime.OutOfMemory',
+              errorMessage: `Runtime exited with error: the function ran out of its ${this.fn.memorySize} MB of memory`,
+            }
+          : {
+              errorType: 'Runtime.ExitError',
+              errorMessage: `the runtime exited with ${signal ? `signal ${signal}` : `code ${code}`}`,
+            },
+      );
+    });
     this.all.add(env);
     return env;
   }
@@ -135,7 +165,7 @@ export class LambdaPool {
     this.all.delete(env);
     const i = this.idle.indexOf(env);
     if (i >= 0) this.idle.splice(i, 1);
-    void env.worker.terminate();
+    env.worker.kill('SIGKILL');
   }
 
   /** Drops a broken environment; an invocation waiting for one gets a fresh environment instead. */
@@ -203,7 +233,7 @@ export class LambdaPool {
           resolve(r);
         },
       };
-      env.worker.postMessage(request);
+      env.worker.send(request);
     });
     if (this.all.has(env)) this.release(env);
     else this.replace(env);
@@ -218,7 +248,7 @@ export class LambdaPool {
   /** Kills an environment mid-invocation, as a crash would: its invocation fails and the environment is replaced. */
   public kill(appId: string): void {
     const env = [...this.all].find((e) => e.appId === appId);
-    if (env) void env.worker.terminate();
+    env?.worker.kill('SIGKILL');
   }
 
   public async stop(): Promise<void> {
@@ -233,6 +263,15 @@ export class LambdaPool {
         timedOut: false,
       });
     }
-    await Promise.all(envs.map((env) => env.worker.terminate()));
+    await Promise.all(
+      envs.map(
+        (env) =>
+          new Promise<void>((resolve) => {
+            if (env.worker.exitCode !== null || env.worker.signalCode !== null) return resolve();
+            env.worker.once('exit', () => resolve());
+            env.worker.kill('SIGKILL');
+          }),
+      ),
+    );
   }
 }

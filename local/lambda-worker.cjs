@@ -1,16 +1,15 @@
 /**
- * One Lambda execution environment: a worker thread that loads a function's bundle with its own
- * `process.env`, then runs one invocation at a time, as Lambda does. The pool (lambda-pool.ts) owns
- * timeouts: it terminates a worker whose invocation runs too long. The message types are in
- * lambda-protocol.ts.
+ * One Lambda execution environment: a child process (forked by lambda-pool.ts, with an IPC channel) that
+ * loads a function's bundle with its own `process.env`, then runs one invocation at a time, as Lambda
+ * does. The pool owns timeouts: it kills an environment whose invocation runs too long. The message types
+ * are in lambda-protocol.ts; the WorkerInit comes as the first argument, in JSON.
  *
- * Plain JavaScript, so that a worker starts with no TypeScript loader: an environment runs the bundle
- * as the Lambda Node.js runtime does, and starts faster.
+ * Plain JavaScript, so that an environment starts with no TypeScript loader: it runs the bundle as the
+ * Lambda Node.js runtime does, and starts faster.
  */
 const { createRequire } = require('node:module');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
-const { parentPort, workerData } = require('node:worker_threads');
 
 /** @param {unknown} error */
 function toLambdaError(error) {
@@ -75,9 +74,14 @@ function run(handler, event, ctx) {
 }
 
 async function main() {
-  const port = parentPort;
+  const port = {
+    postMessage: (message) => process.send(message),
+    on: (event, listener) => process.on(event, listener),
+  };
+  // An environment never outlives the runtime: the channel closes when the runtime exits, however it exits.
+  process.on('disconnect', () => process.exit(0));
   /** @type {import('./lambda-protocol').WorkerInit} */
-  const init = workerData;
+  const init = JSON.parse(process.argv[2]);
   if (process.env.NODE_OPTIONS?.includes('--enable-source-maps')) process.setSourceMapsEnabled(true);
   let handler;
   try {
@@ -101,4 +105,4 @@ async function main() {
   port.postMessage({ type: 'ready' });
 }
 
-if (parentPort) void main();
+if (process.send) void main();

@@ -1,6 +1,6 @@
 /**
  * The local runtime: synthesizes the app, starts the emulators, creates the template's resources in
- * them, runs its functions in worker threads, serves its HTTP API and drives its SQS event sources.
+ * them, runs its functions in child processes, serves its HTTP API and drives its SQS event sources.
  * `npm start` (local/start.ts) is a thin CLI over `startLocalRuntime`; tests and benchmarks call it too.
  */
 import { createServer } from 'node:net';
@@ -306,7 +306,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         sqs,
         (event) => pool.invoke(event),
         log,
-        () => faults?.roll('duplicateDelivery') ?? false,
+        (message) =>
+          faults?.roll('duplicateDelivery')
+            ? aws.duplicate(queue.attributes.QueueName!, message.ReceiptHandle!)
+            : undefined,
       );
       sources.push(source);
       stops.push(() => source.stop());

@@ -22,7 +22,8 @@ export function freePort(): Promise<number> {
 }
 
 export interface BootOptions {
-  readonly agentsUrl: string;
+  /** @default - the runtime starts its demo agents */
+  readonly agentsUrl?: string;
   readonly persistDir?: string;
   readonly maxReceiveCount?: number;
   /** @default free ports */
@@ -32,6 +33,8 @@ export interface BootOptions {
 }
 
 export interface RunningRuntime {
+  /** The process id of `npm start`. */
+  readonly pid: number;
   readonly apiUrl: string;
   readonly awsEndpoint: string;
   readonly ports: { readonly api: number; readonly aws: number; readonly dynamodb: number };
@@ -56,8 +59,7 @@ export async function bootRuntime(options: BootOptions): Promise<RunningRuntime>
     String(ports.aws),
     '--dynamodb-port',
     String(ports.dynamodb),
-    '--agents-url',
-    options.agentsUrl,
+    ...(options.agentsUrl ? ['--agents-url', options.agentsUrl] : []),
     ...(options.maxReceiveCount !== undefined
       ? ['--max-receive-count', String(options.maxReceiveCount)]
       : []),
@@ -99,6 +101,7 @@ export async function bootRuntime(options: BootOptions): Promise<RunningRuntime>
   const outputs: Record<string, string> = {};
   for (const match of output.matchAll(/^ {2}(\w+) = (\S+)$/gm)) outputs[match[1]!] = match[2]!;
   return {
+    pid: child.pid!,
     apiUrl: `http://127.0.0.1:${ports.api}`,
     awsEndpoint: `http://127.0.0.1:${ports.aws}`,
     ports,
@@ -139,4 +142,67 @@ export async function eventually<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+export interface RunningAwsEmulator {
+  readonly endpoint: string;
+  readonly pid: number;
+  /** The emulator's duplicateDelivery fault: a second delivery of an in-flight message. */
+  duplicate(
+    queueName: string,
+    receiptHandle: string,
+  ): Promise<{ receiptHandle: string; receiveCount: number } | null>;
+  stop(): Promise<void>;
+}
+
+/** Starts fauxqs, patched as the local runtime runs it, in a child process (support/aws-emulator.ts). */
+export async function startAwsEmulatorProcess(): Promise<RunningAwsEmulator> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/support/aws-emulator.ts'], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiting: Array<(line: string) => void> = [];
+  let buffered = '';
+  let errors = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    errors += d.toString();
+  });
+  child.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, i);
+      buffered = buffered.slice(i + 1);
+      const next = waiting.shift();
+      if (next) next(line);
+      else lines.push(line);
+    }
+  });
+  const nextLine = () =>
+    new Promise<string>((resolve, reject) => {
+      const line = lines.shift();
+      if (line !== undefined) return resolve(line);
+      waiting.push(resolve);
+      child.once('exit', (code) => reject(new Error(`the emulator exited with code ${code}:\n${errors}`)));
+    });
+  const ready = /^ready (\S+)$/.exec(await nextLine());
+  if (!ready) throw new Error(`the emulator did not start:\n${errors}`);
+  return {
+    endpoint: ready[1]!,
+    pid: child.pid!,
+    duplicate: async (queueName, receiptHandle) => {
+      child.stdin!.write(`duplicate ${queueName} ${receiptHandle}\n`);
+      return JSON.parse(await nextLine()) as { receiptHandle: string; receiveCount: number } | null;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(force);
+          resolve();
+        });
+        child.stdin!.end();
+      }),
+  };
 }

@@ -1,5 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { compileRoute, fromResult, matchRoute, toEvent } from '../../../local/http-api';
+import {
+  compileRoute,
+  fromResult,
+  type LocalHttpApi,
+  matchRoute,
+  startHttpApi,
+  toEvent,
+} from '../../../local/http-api';
 
 const invoke = async () => ({ ok: true as const, result: null });
 const routes = [
@@ -107,5 +114,52 @@ describe('Function: fromResult', () => {
     const mapped = fromResult({ ok: true });
     expect(mapped).toMatchObject({ status: 200, headers: { 'content-type': 'application/json' } });
     expect(mapped.body.toString()).toBe('{"ok":true}');
+  });
+});
+
+describe('Function: startHttpApi, responses API Gateway makes itself', () => {
+  const never = () => new Promise<never>(() => {});
+  const timedOut = async () => ({
+    ok: false as const,
+    timedOut: true,
+    error: { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 3.00 seconds' },
+  });
+  const failed = async () => ({
+    ok: false as const,
+    timedOut: false,
+    error: { errorType: 'Error', errorMessage: 'boom' },
+  });
+  let api: LocalHttpApi;
+
+  beforeAll(async () => {
+    api = await startHttpApi({
+      port: 0,
+      routes: [
+        { routeKey: 'GET /timeout', invoke: timedOut },
+        { routeKey: 'GET /error', invoke: failed },
+        { routeKey: 'GET /slow', invoke: never },
+      ],
+      log: () => {},
+      integrationTimeoutMs: 50,
+    });
+  });
+
+  afterAll(async () => {
+    await api.stop();
+  });
+
+  it.each([
+    ['/timeout', 'a function that times out'],
+    ['/error', 'a function that fails'],
+  ])('answers 500 {"message":"Internal Server Error"} for %s (%s)', async (route) => {
+    const response = await fetch(`${api.url}${route}`);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ message: 'Internal Server Error' });
+  });
+
+  it('answers 503 {"message":"Service Unavailable"} when the integration outlives its timeout', async () => {
+    const response = await fetch(`${api.url}/slow`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ message: 'Service Unavailable' });
   });
 });
