@@ -5,6 +5,7 @@
  */
 
 import { Command, InvalidArgumentError } from 'commander';
+import { maxAgentTimeoutSeconds } from '../lib/agents';
 import { JavaMissingError } from './emulators';
 import { type FaultPlan, parseFaultPlan } from './faults';
 import { type LocalRuntime, PortInUseError, type RuntimeStatus, startLocalRuntime } from './runtime';
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
       ...(opts.consumerTimeout && {
         timeouts: {
           consumerSeconds: opts.consumerTimeout,
-          agentSeconds: Math.max(1, opts.consumerTimeout - 2),
+          agentSeconds: Math.max(1, maxAgentTimeoutSeconds(opts.consumerTimeout)),
         },
       }),
     });
