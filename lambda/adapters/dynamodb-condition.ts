@@ -21,7 +21,8 @@ export interface Condition {
 /** The placeholder of a status value. */
 export const statusPlaceholder = (status: TaskStatus): string => `:${status.toLowerCase()}`;
 
-const any = (terms: readonly string[]): string => (terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`);
+const any = (terms: readonly string[]): string =>
+  terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`;
 
 /** The condition under which DynamoDB applies rule `r`: the same predicate as `permits(r, record, facts)`. */
 export function conditionOf(r: TransitionRule, facts: TransitionFacts): Condition {
@@ -85,7 +86,9 @@ export function mergeAttributes(
   const values = { ...condition.ExpressionAttributeValues };
   for (const [key, value] of Object.entries(update.values)) {
     if (key in values && values[key] !== value) {
-      throw new Error(`placeholder ${key} is ${String(values[key])} in the condition and ${String(value)} in the update`);
+      throw new Error(
+        `placeholder ${key} is ${String(values[key])} in the condition and ${String(value)} in the update`,
+      );
     }
     values[key] = value;
   }

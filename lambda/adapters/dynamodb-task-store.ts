@@ -92,7 +92,7 @@ export class DynamoTaskStore implements TaskStore {
     },
   ): Promise<
     | { readonly applied: true; readonly attributes: Record<string, unknown> | undefined }
-    | { readonly applied: false; readonly current: TaskRecord | undefined }
+    | { readonly applied: false; readonly current: TaskRecord | undefined; readonly error: unknown }
   > {
     const condition = conditionOf(r, facts);
     const { names, values } = mergeAttributes(condition, update);
@@ -117,7 +117,7 @@ export class DynamoTaskStore implements TaskStore {
       return { applied: true, attributes: out.Attributes };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { applied: false, current: oldItem(error) };
+      return { applied: false, current: oldItem(error), error };
     }
   }
 
@@ -159,11 +159,13 @@ export class DynamoTaskStore implements TaskStore {
         returnValues: 'UPDATED_NEW',
       },
     );
-    if (out.applied) return { claimed: true, attempt: Number(unmarshall((out.attributes ?? {}) as never).attempts) };
-    if (out.current && isOwnWrite(r, out.current, claimId)) return { claimed: true, attempt: out.current.attempts };
+    if (out.applied)
+      return { claimed: true, attempt: Number(unmarshall((out.attributes ?? {}) as never).attempts) };
+    if (out.current && isOwnWrite(r, out.current, claimId))
+      return { claimed: true, attempt: out.current.attempts };
     if (out.current) return { claimed: false, current: out.current };
-    // A refused claim always returns the record it was refused against: a claim creates a missing one.
-    throw new Error(`the claim of task ${envelope.task_id} was refused, and DynamoDB returned no record`);
+    // A claim creates a missing record, so a refusal always has one to return; without it there is no answer.
+    throw out.error;
   }
 
   /** Settles the attempt `attempt` if it still holds the claim. */

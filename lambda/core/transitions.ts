@@ -48,9 +48,13 @@ export interface TransitionRule {
   readonly marker?: 'claim_id' | 'cancel_id';
 }
 
-const rule = (
-  r: Pick<TransitionRule, 'name' | 'from' | 'to'> & Partial<TransitionRule>,
-): TransitionRule => ({ fromExpiredLease: false, ifMissing: 'refuse', attemptFence: false, redriveGrace: false, ...r });
+const rule = (r: Pick<TransitionRule, 'name' | 'from' | 'to'> & Partial<TransitionRule>): TransitionRule => ({
+  fromExpiredLease: false,
+  ifMissing: 'refuse',
+  attemptFence: false,
+  redriveGrace: false,
+  ...r,
+});
 
 /** A settle write: only the attempt that holds the claim, while the task is RUNNING, even past its lease. */
 const settle = (name: TransitionName, to: TaskStatus): TransitionRule =>
@@ -145,7 +149,11 @@ export function leaseExpired(current: Pick<TaskRecord, 'lease_until'>, nowMs: nu
  * Whether rule `r` may change `current` (undefined: there is no record). The DynamoDB adapter's condition
  * expression says the same; the contract test holds both to it.
  */
-export function permits(r: TransitionRule, current: GuardedFields | undefined, facts: TransitionFacts): boolean {
+export function permits(
+  r: TransitionRule,
+  current: GuardedFields | undefined,
+  facts: TransitionFacts,
+): boolean {
   if (current === undefined) return r.ifMissing === 'create';
   if (r.enqueueFence === 'same' && current.enqueue_id !== requiredFact(r, facts, 'enqueueId')) return false;
   if (

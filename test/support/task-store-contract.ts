@@ -28,7 +28,15 @@ const DEAD_LETTERED: TaskError = { code: 'DeadLettered', message: 'the message i
 const RESULT = { answer: 42, nested: [null, { ok: true }] };
 
 type Transition = 'claim' | 'succeed' | 'retry' | 'fail' | 'cancel' | 'abandon' | 'requeue';
-const TRANSITIONS: readonly Transition[] = ['claim', 'succeed', 'retry', 'fail', 'cancel', 'abandon', 'requeue'];
+const TRANSITIONS: readonly Transition[] = [
+  'claim',
+  'succeed',
+  'retry',
+  'fail',
+  'cancel',
+  'abandon',
+  'requeue',
+];
 
 function envelope(taskId: string, enqueueId = 'e1'): TaskEnvelope {
   return {
@@ -69,7 +77,12 @@ const finished = { finished_at: '2026-03-01T11:40:00.000Z', expires_at: 1_800_00
 const STATES = {
   QUEUED: (id: string) => record(id, 'QUEUED'),
   'RUNNING, lease held': (id: string) =>
-    record(id, 'RUNNING', { ...started, error: EARLIER_ERROR, lease_until: NOW_MS + 60_000, claim_id: 'theirs' }),
+    record(id, 'RUNNING', {
+      ...started,
+      error: EARLIER_ERROR,
+      lease_until: NOW_MS + 60_000,
+      claim_id: 'theirs',
+    }),
   'RUNNING, lease expired': (id: string) =>
     record(id, 'RUNNING', { ...started, error: EARLIER_ERROR, lease_until: NOW_MS - 1, claim_id: 'theirs' }),
   RETRYING: (id: string) => record(id, 'RETRYING', { ...started, error: EARLIER_ERROR }),
@@ -80,7 +93,7 @@ const STATES = {
 type State = keyof typeof STATES;
 
 /** Status × transition → does the store apply it? (the caller's enqueue id and attempt match, no redrive). */
-// prettier-ignore
+// biome-ignore format: a table reads as a table
 const ALLOWED: Record<State, Record<Transition, boolean>> = {
   //                          claim  succeed retry  fail   cancel abandon requeue
   QUEUED:                   row(true,  false, false, false, true,  true,  false),
@@ -175,7 +188,12 @@ function call(store: TaskStore, t: Transition, taskId: string, opts: CallOptions
       return store.cancel(taskId, NOW, EXPIRES_AT);
     case 'abandon':
       return store.abandon(
-        { taskId, ...('enqueueId' in opts ? opts.enqueueId !== undefined && { enqueueId: opts.enqueueId } : { enqueueId: 'e1' }) },
+        {
+          taskId,
+          ...('enqueueId' in opts
+            ? opts.enqueueId !== undefined && { enqueueId: opts.enqueueId }
+            : { enqueueId: 'e1' }),
+        },
         DEAD_LETTERED,
         NOW,
         { redriveGraceSeconds: GRACE_SECONDS, expiresAt: EXPIRES_AT },
@@ -329,9 +347,12 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
     const cells = (['succeed', 'retry', 'fail'] as const).flatMap((t) =>
       [ATTEMPT - 1, ATTEMPT + 1].map((attempt) => [t, attempt] as const),
     );
-    it.each(cells)('%s by attempt %i refuses: only the attempt that holds the claim settles it', async (t, attempt) => {
-      await expectTransition(t, STATES['RUNNING, lease held'](randomUUID()), 'refused', { attempt });
-    });
+    it.each(cells)(
+      '%s by attempt %i refuses: only the attempt that holds the claim settles it',
+      async (t, attempt) => {
+        await expectTransition(t, STATES['RUNNING, lease held'](randomUUID()), 'refused', { attempt });
+      },
+    );
   });
 
   describe('the redrive grace', () => {
@@ -344,7 +365,11 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
       redrives.map(([name, at, verdict]) => [state, name, verdict, at] as const),
     );
     it.each(cells)('abandon of a %s task redriven %s: %s', async (state, _name, verdict, at) => {
-      const before = { ...STATES[state](randomUUID()), redriven_at: new Date(at).toISOString(), redrive_count: 1 };
+      const before = {
+        ...STATES[state](randomUUID()),
+        redriven_at: new Date(at).toISOString(),
+        redrive_count: 1,
+      };
       await expectTransition('abandon', before, verdict);
     });
 

@@ -102,7 +102,9 @@ describe('Constant: TRANSITIONS', () => {
       TRANSITIONS.fail,
       TRANSITIONS.cancel,
       TRANSITIONS.abandon,
-    ].flatMap((rule) => TERMINAL_STATUSES.filter((s) => rule.from.includes(s)).map((s) => `${rule.name}:${s}`));
+    ].flatMap((rule) =>
+      TERMINAL_STATUSES.filter((s) => rule.from.includes(s)).map((s) => `${rule.name}:${s}`),
+    );
 
     // Assess
     expect(overlap).toEqual([]);
@@ -128,7 +130,8 @@ describe('Function: permits (facts)', () => {
     const { [fact]: _missing, ...without } = facts;
 
     // Act
-    const evaluate = () => permits(rule, { status: TaskStatus.QUEUED, attempts: 1, enqueue_id: 'e1' }, without);
+    const evaluate = () =>
+      permits(rule, { status: TaskStatus.QUEUED, attempts: 1, enqueue_id: 'e1' }, without);
 
     // Assess
     expect(evaluate).toThrow(`the ${rule.name} rule needs ${fact}`);

@@ -25,12 +25,7 @@ import {
   type TaskRecord,
   TaskStatus,
 } from '../../../lambda/core/task';
-import {
-  permits,
-  redriveGraceEnd,
-  TRANSITIONS,
-  type TransitionRule,
-} from '../../../lambda/core/transitions';
+import { permits, redriveGraceEnd, TRANSITIONS, type TransitionRule } from '../../../lambda/core/transitions';
 
 export class InMemoryTaskStore implements TaskStore {
   public readonly records = new Map<string, TaskRecord>();
