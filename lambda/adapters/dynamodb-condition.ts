@@ -36,8 +36,7 @@ export function conditionOf(r: TransitionRule, facts: TransitionFacts): Conditio
 
   const guards: string[] = [];
   if (r.enqueueFence !== undefined) {
-    const enqueueId =
-      r.enqueueFence === 'same' ? requiredFact(r, facts, 'enqueueId') : (facts.enqueueId ?? undefined);
+    const enqueueId = r.enqueueFence === 'same' ? requiredFact(r, facts, 'enqueueId') : facts.enqueueId;
     if (enqueueId !== undefined) values[':eid'] = enqueueId;
     guards.push(
       r.enqueueFence === 'same'

@@ -6,6 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -91,7 +92,7 @@ export class DynamoTaskStore implements TaskStore {
       readonly returnValues?: 'UPDATED_NEW' | 'ALL_NEW';
     },
   ): Promise<
-    | { readonly applied: true; readonly attributes: Record<string, unknown> | undefined }
+    | { readonly applied: true; readonly attributes: Record<string, AttributeValue> | undefined }
     | { readonly applied: false; readonly current: TaskRecord | undefined; readonly error: unknown }
   > {
     const condition = conditionOf(r, facts);
@@ -141,7 +142,7 @@ export class DynamoTaskStore implements TaskStore {
           'updated_at = :now, started_at = if_not_exists(started_at, :now), #type = if_not_exists(#type, :type), ' +
           'priority = if_not_exists(priority, :priority), created_at = if_not_exists(created_at, :created), ' +
           'enqueue_id = if_not_exists(enqueue_id, :eid), request_hash = if_not_exists(request_hash, :hash), ' +
-          'claim_id = :cid',
+          `${r.marker} = :cid`,
         names: { '#type': 'type' },
         values: {
           [statusPlaceholder(r.to)]: r.to,
@@ -159,8 +160,7 @@ export class DynamoTaskStore implements TaskStore {
         returnValues: 'UPDATED_NEW',
       },
     );
-    if (out.applied)
-      return { claimed: true, attempt: Number(unmarshall((out.attributes ?? {}) as never).attempts) };
+    if (out.applied) return { claimed: true, attempt: Number(unmarshall(out.attributes ?? {}).attempts) };
     if (out.current && isOwnWrite(r, out.current, claimId))
       return { claimed: true, attempt: out.current.attempts };
     if (out.current) return { claimed: false, current: out.current };
@@ -280,7 +280,7 @@ export class DynamoTaskStore implements TaskStore {
       r,
       { nowMs: now.getTime() },
       {
-        expression: `SET #status = ${statusPlaceholder(r.to)}, updated_at = :now, finished_at = :now, expires_at = :exp, cancel_id = :cid`,
+        expression: `SET #status = ${statusPlaceholder(r.to)}, updated_at = :now, finished_at = :now, expires_at = :exp, ${r.marker} = :cid`,
         values: {
           [statusPlaceholder(r.to)]: r.to,
           ':now': now.toISOString(),

@@ -186,18 +186,14 @@ function call(store: TaskStore, t: Transition, taskId: string, opts: CallOptions
       return store.fail(taskId, attempt, NEW_ERROR, NOW, EXPIRES_AT);
     case 'cancel':
       return store.cancel(taskId, NOW, EXPIRES_AT);
-    case 'abandon':
-      return store.abandon(
-        {
-          taskId,
-          ...('enqueueId' in opts
-            ? opts.enqueueId !== undefined && { enqueueId: opts.enqueueId }
-            : { enqueueId: 'e1' }),
-        },
-        DEAD_LETTERED,
-        NOW,
-        { redriveGraceSeconds: GRACE_SECONDS, expiresAt: EXPIRES_AT },
-      );
+    case 'abandon': {
+      // `enqueueId: undefined` in opts: a dead letter that carries none.
+      const enqueueId = 'enqueueId' in opts ? opts.enqueueId : 'e1';
+      return store.abandon({ taskId, ...(enqueueId !== undefined && { enqueueId }) }, DEAD_LETTERED, NOW, {
+        redriveGraceSeconds: GRACE_SECONDS,
+        expiresAt: EXPIRES_AT,
+      });
+    }
     case 'requeue':
       return store.requeue(taskId, NOW);
   }
