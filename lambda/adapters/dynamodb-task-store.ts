@@ -1,11 +1,12 @@
 /**
- * The task table. Every state change is one conditional write whose condition is the state machine
- * in lambda/core/transitions.ts, so concurrent consumers, duplicate deliveries and cancellations
- * cannot overwrite each other.
+ * The task table. Every state change is one conditional write whose condition is a rule of the state machine
+ * (lambda/core/transitions.ts), built by dynamodb-condition.ts, so concurrent consumers, duplicate deliveries
+ * and cancellations cannot overwrite each other. This file holds only what each write sets.
  */
 
 import { randomUUID } from 'node:crypto';
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -15,9 +16,16 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { parseExactJson } from '../core/json-text';
 import type { ClaimResult, CreateResult, RequeueResult, TaskStore } from '../core/ports';
-import { type DeadLetterTarget, redriveGraceEnd } from '../core/sweep';
+import type { DeadLetterTarget } from '../core/sweep';
 import { type TaskEnvelope, type TaskError, type TaskRecord, TaskStatus } from '../core/task';
-import { CANCELLABLE_STATUSES, CLAIMABLE_STATUSES } from '../core/transitions';
+import {
+  isOwnWrite,
+  redriveGraceEnd,
+  TRANSITIONS,
+  type TransitionFacts,
+  type TransitionRule,
+} from '../core/transitions';
+import { conditionOf, mergeAttributes, statusPlaceholder } from './dynamodb-condition';
 
 /**
  * Results are stored as a JSON string: any JSON an agent returns round-trips exactly, including
@@ -32,17 +40,6 @@ function toRecord(item: Record<string, unknown> | undefined): TaskRecord | undef
 
 const oldItem = (error: unknown): TaskRecord | undefined =>
   error instanceof ConditionalCheckFailedException ? toRecord(error.Item) : undefined;
-
-function statusList(
-  prefix: string,
-  statuses: readonly string[],
-): { expr: string; values: Record<string, string> } {
-  const values: Record<string, string> = {};
-  statuses.forEach((s, i) => {
-    values[`:${prefix}${i}`] = s;
-  });
-  return { expr: Object.keys(values).join(', '), values };
-}
 
 export class DynamoTaskStore implements TaskStore {
   public constructor(
@@ -80,79 +77,112 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   /**
+   * The one conditional write: rule `r`'s condition (dynamodb-condition.ts) with the write's own update.
+   * Returns the attributes DynamoDB sent back, or, when the condition failed, the record as it was (undefined
+   * when there was none, or when the call asked for no record back).
+   */
+  private async transition(
+    taskId: string,
+    r: TransitionRule,
+    facts: TransitionFacts,
+    update: {
+      readonly expression: string;
+      readonly names?: Record<string, string>;
+      readonly values: Record<string, unknown>;
+      readonly returnValues?: 'UPDATED_NEW' | 'ALL_NEW';
+    },
+  ): Promise<
+    | { readonly applied: true; readonly attributes: Record<string, AttributeValue> | undefined }
+    | { readonly applied: false; readonly current: TaskRecord | undefined; readonly error: unknown }
+  > {
+    const condition = conditionOf(r, facts);
+    const { names, values } = mergeAttributes(condition, update);
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ task_id: taskId }),
+          ConditionExpression: condition.ConditionExpression,
+          UpdateExpression: update.expression,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: marshall(values, {
+            removeUndefinedValues: true,
+            convertClassInstanceToMap: true,
+          }),
+          ...(update.returnValues && {
+            ReturnValues: update.returnValues,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        }),
+      );
+      return { applied: true, attributes: out.Attributes };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { applied: false, current: oldItem(error), error };
+    }
+  }
+
+  /**
    * A claim's write can commit while its response is lost; the SDK then retries it, and the retry fails its
    * condition against the claim itself (RUNNING, under a valid lease). Each call writes a fresh `claim_id`
    * (the same in every retry of the call), so that it can tell its own claim from another consumer's.
    */
   public async claim(envelope: TaskEnvelope, now: Date, leaseSeconds: number): Promise<ClaimResult> {
-    const claimable = statusList('c', CLAIMABLE_STATUSES);
+    const r = TRANSITIONS.claim;
     const iso = now.toISOString();
     const claimId = randomUUID();
-    try {
-      const out = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall({ task_id: envelope.task_id }),
-          // A missing record means the producer's write failed after its send: create it from the envelope.
-          ConditionExpression:
-            '(attribute_not_exists(task_id) OR enqueue_id = :eid) AND ' +
-            `(attribute_not_exists(#status) OR #status IN (${claimable.expr}) OR (#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs)))`,
-          UpdateExpression:
-            'SET #status = :running, attempts = if_not_exists(attempts, :zero) + :one, lease_until = :lease, ' +
-            'updated_at = :now, started_at = if_not_exists(started_at, :now), #type = if_not_exists(#type, :type), ' +
-            'priority = if_not_exists(priority, :priority), created_at = if_not_exists(created_at, :created), ' +
-            'enqueue_id = if_not_exists(enqueue_id, :eid), request_hash = if_not_exists(request_hash, :hash), ' +
-            'claim_id = :cid',
-          ExpressionAttributeNames: { '#status': 'status', '#type': 'type' },
-          ExpressionAttributeValues: marshall({
-            ...claimable.values,
-            ':running': TaskStatus.RUNNING,
-            ':eid': envelope.enqueue_id,
-            ':nowMs': now.getTime(),
-            ':lease': now.getTime() + leaseSeconds * 1000,
-            ':now': iso,
-            ':zero': 0,
-            ':one': 1,
-            ':type': envelope.type,
-            ':priority': envelope.priority,
-            ':created': envelope.created_at,
-            ':hash': envelope.request_hash ?? '',
-            ':cid': claimId,
-          }),
-          ReturnValues: 'UPDATED_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { claimed: true, attempt: Number(unmarshall(out.Attributes ?? {}).attempts) };
-    } catch (error) {
-      const current = oldItem(error);
-      if (current?.status === TaskStatus.RUNNING && current.claim_id === claimId) {
-        return { claimed: true, attempt: current.attempts };
-      }
-      if (current) return { claimed: false, current };
-      throw error;
-    }
+    const out = await this.transition(
+      envelope.task_id,
+      r,
+      { nowMs: now.getTime(), enqueueId: envelope.enqueue_id },
+      {
+        // A missing record means the producer's write failed after its send: create it from the envelope.
+        expression:
+          `SET #status = ${statusPlaceholder(r.to)}, attempts = if_not_exists(attempts, :zero) + :one, lease_until = :lease, ` +
+          'updated_at = :now, started_at = if_not_exists(started_at, :now), #type = if_not_exists(#type, :type), ' +
+          'priority = if_not_exists(priority, :priority), created_at = if_not_exists(created_at, :created), ' +
+          'enqueue_id = if_not_exists(enqueue_id, :eid), request_hash = if_not_exists(request_hash, :hash), ' +
+          `${r.marker} = :cid`,
+        names: { '#type': 'type' },
+        values: {
+          [statusPlaceholder(r.to)]: r.to,
+          ':eid': envelope.enqueue_id,
+          ':lease': now.getTime() + leaseSeconds * 1000,
+          ':now': iso,
+          ':zero': 0,
+          ':one': 1,
+          ':type': envelope.type,
+          ':priority': envelope.priority,
+          ':created': envelope.created_at,
+          ':hash': envelope.request_hash ?? '',
+          ':cid': claimId,
+        },
+        returnValues: 'UPDATED_NEW',
+      },
+    );
+    if (out.applied) return { claimed: true, attempt: Number(unmarshall(out.attributes ?? {}).attempts) };
+    if (out.current && isOwnWrite(r, out.current, claimId))
+      return { claimed: true, attempt: out.current.attempts };
+    if (out.current) return { claimed: false, current: out.current };
+    // A claim creates a missing record, so a refusal always has one to return; without it there is no answer.
+    throw out.error;
   }
 
   /** Settles the attempt `attempt` if it still holds the claim. */
   private async settle(
+    r: TransitionRule,
     taskId: string,
     attempt: number,
-    status: TaskStatus,
     now: Date,
     fields: Record<string, unknown>,
   ): Promise<boolean> {
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = {
-      ':running': TaskStatus.RUNNING,
-      ':attempt': attempt,
-      ':next': status,
-      ':now': now.toISOString(),
-    };
+    const names: Record<string, string> = {};
+    // `:next` names the status a settle writes (local/faults.ts recognises a completion by it).
+    const values: Record<string, unknown> = { ':next': r.to, ':now': now.toISOString() };
     const sets = ['#status = :next', 'updated_at = :now'];
     // A success clears the error an earlier attempt left, so that the record does not read as a failure.
     const removes = ['lease_until'];
-    if (status === TaskStatus.SUCCEEDED) {
+    if (r.to === TaskStatus.SUCCEEDED) {
       names['#error'] = 'error';
       removes.push('#error');
     }
@@ -161,29 +191,17 @@ export class DynamoTaskStore implements TaskStore {
       values[`:${key}`] = value;
       sets.push(`#${key} = :${key}`);
     }
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall({ task_id: taskId }),
-          ConditionExpression: '#status = :running AND attempts = :attempt',
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: marshall(values, {
-            removeUndefinedValues: true,
-            convertClassInstanceToMap: true,
-          }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    const out = await this.transition(
+      taskId,
+      r,
+      { nowMs: now.getTime(), attempt },
+      { expression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`, names, values },
+    );
+    return out.applied;
   }
 
   public succeed(taskId: string, attempt: number, result: unknown, now: Date, expiresAt: number) {
-    return this.settle(taskId, attempt, TaskStatus.SUCCEEDED, now, {
+    return this.settle(TRANSITIONS.succeed, taskId, attempt, now, {
       result: JSON.stringify(result ?? null),
       finished_at: now.toISOString(),
       expires_at: expiresAt,
@@ -191,135 +209,89 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   public retry(taskId: string, attempt: number, error: TaskError, now: Date) {
-    return this.settle(taskId, attempt, TaskStatus.RETRYING, now, { error });
+    return this.settle(TRANSITIONS.retry, taskId, attempt, now, { error });
   }
 
   public fail(taskId: string, attempt: number, error: TaskError, now: Date, expiresAt: number) {
-    return this.settle(taskId, attempt, TaskStatus.FAILED, now, {
+    return this.settle(TRANSITIONS.fail, taskId, attempt, now, {
       error,
       finished_at: now.toISOString(),
       expires_at: expiresAt,
     });
   }
 
-  /** The condition is `isStranded` of core/sweep.ts, written as a DynamoDB condition. */
   public async abandon(
     target: DeadLetterTarget,
     error: TaskError,
     now: Date,
     opts: { redriveGraceSeconds: number; expiresAt: number },
   ): Promise<boolean> {
-    const claimable = statusList('c', CLAIMABLE_STATUSES);
-    // A letter without an enqueue_id can only be the message of a record without one.
-    const ownMessage =
-      target.enqueueId === undefined
-        ? 'attribute_not_exists(enqueue_id)'
-        : '(attribute_not_exists(enqueue_id) OR enqueue_id = :eid)';
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall({ task_id: target.taskId }),
-          ConditionExpression:
-            `attribute_exists(task_id) AND ${ownMessage} AND ` +
-            '(attribute_not_exists(redriven_at) OR redriven_at < :graceEnd) AND ' +
-            `(#status IN (${claimable.expr}) OR ` +
-            '(#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs)))',
-          UpdateExpression:
-            'SET #status = :failed, #error = :error, updated_at = :now, finished_at = :now, expires_at = :exp ' +
-            'REMOVE lease_until',
-          ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
-          ExpressionAttributeValues: marshall(
-            {
-              ...claimable.values,
-              ':eid': target.enqueueId,
-              ':running': TaskStatus.RUNNING,
-              ':failed': TaskStatus.FAILED,
-              ':nowMs': now.getTime(),
-              ':graceEnd': redriveGraceEnd(now, opts.redriveGraceSeconds),
-              ':error': error,
-              ':now': now.toISOString(),
-              ':exp': opts.expiresAt,
-            },
-            { removeUndefinedValues: true },
-          ),
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return false;
-      throw e;
-    }
+    const r = TRANSITIONS.abandon;
+    const out = await this.transition(
+      target.taskId,
+      r,
+      {
+        nowMs: now.getTime(),
+        enqueueId: target.enqueueId,
+        redriveGraceEnd: redriveGraceEnd(now, opts.redriveGraceSeconds),
+      },
+      {
+        expression:
+          `SET #status = ${statusPlaceholder(r.to)}, #error = :error, updated_at = :now, finished_at = :now, expires_at = :exp ` +
+          'REMOVE lease_until',
+        names: { '#error': 'error' },
+        values: {
+          [statusPlaceholder(r.to)]: r.to,
+          ':error': error,
+          ':now': now.toISOString(),
+          ':exp': opts.expiresAt,
+        },
+      },
+    );
+    return out.applied;
   }
 
   public async requeue(taskId: string, now: Date): Promise<RequeueResult> {
-    try {
-      const out = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall({ task_id: taskId }),
-          ConditionExpression:
-            'attribute_exists(task_id) AND (#status IN (:failed, :retrying) OR ' +
-            '(#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs)))',
-          UpdateExpression:
-            'SET #status = :queued, redriven_at = :now, updated_at = :now, ' +
-            'redrive_count = if_not_exists(redrive_count, :zero) + :one ' +
-            'REMOVE finished_at, expires_at, lease_until',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: marshall({
-            ':failed': TaskStatus.FAILED,
-            ':retrying': TaskStatus.RETRYING,
-            ':running': TaskStatus.RUNNING,
-            ':queued': TaskStatus.QUEUED,
-            ':nowMs': now.getTime(),
-            ':now': now.toISOString(),
-            ':zero': 0,
-            ':one': 1,
-          }),
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { requeued: true, record: toRecord(out.Attributes)! };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException)
-        return { requeued: false, current: oldItem(error) };
-      throw error;
-    }
+    const r = TRANSITIONS.requeue;
+    const out = await this.transition(
+      taskId,
+      r,
+      { nowMs: now.getTime() },
+      {
+        expression:
+          `SET #status = ${statusPlaceholder(r.to)}, redriven_at = :now, updated_at = :now, ` +
+          'redrive_count = if_not_exists(redrive_count, :zero) + :one ' +
+          'REMOVE finished_at, expires_at, lease_until',
+        values: { [statusPlaceholder(r.to)]: r.to, ':now': now.toISOString(), ':zero': 0, ':one': 1 },
+        returnValues: 'ALL_NEW',
+      },
+    );
+    return out.applied
+      ? { requeued: true, record: toRecord(out.attributes)! }
+      : { requeued: false, current: out.current };
   }
 
   /** Like `claim`, writes a fresh `cancel_id`, so that a retried call recognises its own cancellation. */
   public async cancel(taskId: string, now: Date, expiresAt: number) {
-    const cancellable = statusList('c', CANCELLABLE_STATUSES);
+    const r = TRANSITIONS.cancel;
     const cancelId = randomUUID();
-    try {
-      const out = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: marshall({ task_id: taskId }),
-          ConditionExpression: `attribute_exists(task_id) AND #status IN (${cancellable.expr})`,
-          UpdateExpression:
-            'SET #status = :cancelled, updated_at = :now, finished_at = :now, expires_at = :exp, cancel_id = :cid',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: marshall({
-            ...cancellable.values,
-            ':cancelled': TaskStatus.CANCELLED,
-            ':now': now.toISOString(),
-            ':exp': expiresAt,
-            ':cid': cancelId,
-          }),
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { cancelled: toRecord(out.Attributes)! };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const current = oldItem(error);
-      if (current?.status === TaskStatus.CANCELLED && current.cancel_id === cancelId) {
-        return { cancelled: current };
-      }
-      return { current };
-    }
+    const out = await this.transition(
+      taskId,
+      r,
+      { nowMs: now.getTime() },
+      {
+        expression: `SET #status = ${statusPlaceholder(r.to)}, updated_at = :now, finished_at = :now, expires_at = :exp, ${r.marker} = :cid`,
+        values: {
+          [statusPlaceholder(r.to)]: r.to,
+          ':now': now.toISOString(),
+          ':exp': expiresAt,
+          ':cid': cancelId,
+        },
+        returnValues: 'ALL_NEW',
+      },
+    );
+    if (out.applied) return { cancelled: toRecord(out.attributes)! };
+    if (isOwnWrite(r, out.current, cancelId)) return { cancelled: out.current! };
+    return { current: out.current };
   }
 }

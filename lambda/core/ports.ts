@@ -32,10 +32,10 @@ export interface TaskStore {
   retry(taskId: string, attempt: number, error: TaskError, now: Date): Promise<Settled>;
   fail(taskId: string, attempt: number, error: TaskError, now: Date, expiresAt: number): Promise<Settled>;
   /**
-   * Fails a task one of whose messages is in a DLQ, if the record is stranded (core/sweep.ts `isStranded`):
-   * that message is the record's own (its `enqueue_id`), the task was not redriven within the grace period,
-   * and nobody works on it (QUEUED, RETRYING, or RUNNING with an expired lease). Returns whether it changed
-   * the task.
+   * Fails a task one of whose messages is in a DLQ, if the record is stranded (the `abandon` rule of
+   * transitions.ts): that message is the record's own (its `enqueue_id`), the task was not redriven within the
+   * grace period, and nobody works on it (QUEUED, RETRYING, or RUNNING with an expired lease). Returns whether
+   * it changed the task.
    */
   abandon(
     target: DeadLetterTarget,
@@ -44,8 +44,8 @@ export interface TaskStore {
     opts: { redriveGraceSeconds: number; expiresAt: number },
   ): Promise<boolean>;
   /**
-   * Puts a dead-lettered task back to QUEUED before an operator redrives its message: FAILED, RETRYING, or
-   * RUNNING with an expired lease. Sets `redriven_at` (so the sweep leaves it alone while its message travels
+   * Puts a dead-lettered task back to QUEUED before an operator redrives its message (the `requeue` rule of
+   * transitions.ts: FAILED, RETRYING, or RUNNING with an expired lease). Sets `redriven_at` (so the sweep leaves it alone while its message travels
    * back) and counts `redrive_count`; keeps `attempts` and `error`, the attempt history.
    */
   requeue(taskId: string, now: Date): Promise<RequeueResult>;

@@ -7,8 +7,7 @@
  * fails every task whose message is there but whose record still says it is on its way.
  */
 import type { TaskStore } from './ports';
-import type { TaskError, TaskRecord } from './task';
-import { canClaim } from './transitions';
+import type { TaskError } from './task';
 
 export interface DeadLetter {
   readonly body: string;
@@ -50,37 +49,13 @@ export function deadLetterTaskId(body: string): string | undefined {
   return deadLetterTarget(body)?.taskId;
 }
 
-/**
- * Whether the sweep may fail this record because of a dead letter sent by enqueue `enqueueId`:
- * - the letter is this record's own message. A same-key race sends two messages and only the winning
- *   `enqueue_id` is recorded: the loser's copy in a DLQ says nothing about the winner, which may still be
- *   waiting in its queue. A record written before records carried an `enqueue_id` matches any letter;
- * - no redrive in the last `redriveGraceSeconds` (then the message may be back in its queue, in any status);
- * - nobody is working on it: it is QUEUED or RETRYING, or RUNNING with an expired lease (the same rule as a
- *   claim, so a consumer holding a valid lease, which may be dead-lettering it right now, is left alone).
- */
-export function isStranded(
-  current: Pick<TaskRecord, 'status' | 'enqueue_id' | 'lease_until' | 'redriven_at'>,
-  enqueueId: string | undefined,
-  now: Date,
-  redriveGraceSeconds: number,
-): boolean {
-  if (current.enqueue_id !== undefined && current.enqueue_id !== enqueueId) return false;
-  if (current.redriven_at !== undefined && current.redriven_at >= redriveGraceEnd(now, redriveGraceSeconds)) {
-    return false;
-  }
-  return canClaim(current, now.getTime());
-}
-
-/** Redrives at or after this time (ISO 8601) are within the grace period. */
-export function redriveGraceEnd(now: Date, redriveGraceSeconds: number): string {
-  return new Date(now.getTime() - redriveGraceSeconds * 1000).toISOString();
-}
-
 /** Conditional writes in flight at once: the letters are independent, and one receive brings 10. */
 const CONCURRENT_WRITES = 10;
 
-/** Fails the tasks of these dead letters that are stranded (see `isStranded`). Returns how many it failed. */
+/**
+ * Fails the tasks of these dead letters that are stranded (the `abandon` rule of transitions.ts: the letter is
+ * the record's own message, no recent redrive, nobody working on it). Returns how many it failed.
+ */
 export async function sweepDeadLetters(
   letters: readonly DeadLetter[],
   deps: { store: TaskStore; settings: SweepSettings; now?: () => Date },

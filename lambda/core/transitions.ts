@@ -1,20 +1,193 @@
 /**
- * The task state machine. Every conditional write in the task store is derived from these sets,
- * so the rules live here and the DynamoDB expressions only carry them out.
+ * The task state machine, whole. Every conditional write of the task store is one of the rules below: the
+ * DynamoDB adapter builds its condition from the rule (adapters/dynamodb-task-store.ts, `conditionOf`), and
+ * the in-memory fake of the tests evaluates the same rule (`permits`). A contract test runs the same cases
+ * against both (test/support/task-store-contract.ts), so neither can drift from the rules.
  *
- *   QUEUED ──claim──▶ RUNNING ──success──▶ SUCCEEDED
- *     │                 │  ├──transient──▶ RETRYING ──claim──▶ RUNNING …
- *     │                 │  └──permanent / retries exhausted──▶ FAILED
+ *   QUEUED ──claim──▶ RUNNING ──succeed──▶ SUCCEEDED
+ *     │                 │  ├──retry (transient)──▶ RETRYING ──claim──▶ RUNNING …
+ *     │                 │  └──fail (permanent / retries exhausted)──▶ FAILED
  *     └──cancel──▶ CANCELLED ◀──cancel── RETRYING
  *   RUNNING whose lease expired (its consumer died) may be claimed again.
+ *   The dead-letter sweep abandons (fails) a task that nobody works on; an operator's redrive requeues it.
  */
-import { TaskStatus } from './task';
+import { type TaskRecord, TaskStatus } from './task';
 
-/** Statuses a consumer may claim unconditionally. RUNNING is claimable only once its lease has expired. */
-export const CLAIMABLE_STATUSES: readonly TaskStatus[] = [TaskStatus.QUEUED, TaskStatus.RETRYING];
+export type TransitionName = 'claim' | 'succeed' | 'retry' | 'fail' | 'cancel' | 'abandon' | 'requeue';
 
-/** Statuses a client may cancel: the agent has not been invoked for the current attempt. */
-export const CANCELLABLE_STATUSES: readonly TaskStatus[] = [TaskStatus.QUEUED, TaskStatus.RETRYING];
+/** One conditional write: the record it may change, and the status it leaves the record in. */
+export interface TransitionRule {
+  readonly name: TransitionName;
+  /** Statuses it leaves from, whoever holds the task. */
+  readonly from: readonly TaskStatus[];
+  /**
+   * It also leaves from RUNNING once the lease has run out (`lease_until` before now, or no lease): the consumer
+   * that held it died, so nobody is working on the task.
+   */
+  readonly fromExpiredLease: boolean;
+  /**
+   * What a missing record means. `create`: the producer's record write failed after its send, and the claim
+   * writes the record from the message. `refuse`: there is nothing to change.
+   */
+  readonly ifMissing: 'create' | 'refuse';
+  /**
+   * Fences out messages of enqueue attempts that lost a race for the same task id. `same`: the record's
+   * `enqueue_id` is the caller's. `same-or-unset`: the same, or a record written before records carried
+   * one (then a caller without an enqueue id matches only such a record).
+   */
+  readonly enqueueFence?: 'same' | 'same-or-unset';
+  /** Only the attempt that holds the claim may settle it: the record's `attempts` is the caller's attempt. */
+  readonly attemptFence: boolean;
+  /** Leaves alone a task redriven within the grace period (`redriven_at` at or after its end), in any status. */
+  readonly redriveGrace: boolean;
+  readonly to: TaskStatus;
+  /**
+   * A fresh id the write stores, so that a call whose write committed but whose response was lost (the SDK
+   * retries it, and the retry fails its condition) recognises its own write (`isOwnWrite`).
+   */
+  readonly marker?: 'claim_id' | 'cancel_id';
+}
+
+const rule = (r: Pick<TransitionRule, 'name' | 'from' | 'to'> & Partial<TransitionRule>): TransitionRule => ({
+  fromExpiredLease: false,
+  ifMissing: 'refuse',
+  attemptFence: false,
+  redriveGrace: false,
+  ...r,
+});
+
+/** A settle write: only the attempt that holds the claim, while the task is RUNNING, even past its lease. */
+const settle = (name: TransitionName, to: TaskStatus): TransitionRule =>
+  rule({ name, from: [TaskStatus.RUNNING], attemptFence: true, to });
+
+export const TRANSITIONS = {
+  /** A consumer holding a message for this task starts an attempt. */
+  claim: rule({
+    name: 'claim',
+    from: [TaskStatus.QUEUED, TaskStatus.RETRYING],
+    fromExpiredLease: true,
+    ifMissing: 'create',
+    enqueueFence: 'same',
+    to: TaskStatus.RUNNING,
+    marker: 'claim_id',
+  }),
+  succeed: settle('succeed', TaskStatus.SUCCEEDED),
+  /** A transient failure: the message comes back after a backoff. */
+  retry: settle('retry', TaskStatus.RETRYING),
+  fail: settle('fail', TaskStatus.FAILED),
+  /** A client cancels a task whose agent has not been invoked for the current attempt. */
+  cancel: rule({
+    name: 'cancel',
+    from: [TaskStatus.QUEUED, TaskStatus.RETRYING],
+    to: TaskStatus.CANCELLED,
+    marker: 'cancel_id',
+  }),
+  /**
+   * The dead-letter sweep fails a task one of whose messages is in a DLQ, if it is stranded (core/sweep.ts):
+   * - the letter is this record's own message. A same-key race sends two messages and only the winning
+   *   `enqueue_id` is recorded: the loser's copy in a DLQ says nothing about the winner, which may still be
+   *   waiting in its queue;
+   * - no redrive within the grace period (then the message may be back in its queue, in any status);
+   * - nobody is working on it: QUEUED or RETRYING, or RUNNING with an expired lease (the same as a claim, so
+   *   a consumer holding a valid lease, which may be dead-lettering it right now, is left alone).
+   */
+  abandon: rule({
+    name: 'abandon',
+    from: [TaskStatus.QUEUED, TaskStatus.RETRYING],
+    fromExpiredLease: true,
+    enqueueFence: 'same-or-unset',
+    redriveGrace: true,
+    to: TaskStatus.FAILED,
+  }),
+  /**
+   * An operator puts a dead-lettered task back before redriving its message (`taskq dlq redrive`): one that
+   * failed, or that nobody works on.
+   */
+  requeue: rule({
+    name: 'requeue',
+    from: [TaskStatus.FAILED, TaskStatus.RETRYING],
+    fromExpiredLease: true,
+    to: TaskStatus.QUEUED,
+  }),
+} as const satisfies Record<TransitionName, TransitionRule>;
+
+/** What the caller brings to a transition, which the rule's predicates compare with the record. */
+export interface TransitionFacts {
+  /** Epoch milliseconds: a lease that ends before this has expired. */
+  readonly nowMs: number;
+  /** The enqueue the caller's message came from (the envelope's, or the dead letter's when it has one). */
+  readonly enqueueId?: string;
+  /** The attempt the caller holds (settle writes). */
+  readonly attempt?: number;
+  /** ISO 8601: a redrive at or after this is within the grace period (see `redriveGraceEnd`). */
+  readonly redriveGraceEnd?: string;
+}
+
+/** The record's fields that the rules read. */
+export type GuardedFields = Pick<
+  TaskRecord,
+  'status' | 'attempts' | 'enqueue_id' | 'lease_until' | 'redriven_at'
+>;
+
+/** The fact a rule needs, or a programming error: a rule is never evaluated without its facts. */
+export function requiredFact<K extends keyof TransitionFacts>(
+  r: TransitionRule,
+  facts: TransitionFacts,
+  key: K,
+): NonNullable<TransitionFacts[K]> {
+  const value = facts[key];
+  if (value === undefined) throw new Error(`the ${r.name} rule needs ${key}`);
+  return value as NonNullable<TransitionFacts[K]>;
+}
+
+/** Whether the lease of a RUNNING record has run out at `nowMs` (a record without a lease has none to hold). */
+export function leaseExpired(current: Pick<TaskRecord, 'lease_until'>, nowMs: number): boolean {
+  return (current.lease_until ?? 0) < nowMs;
+}
+
+/**
+ * Whether rule `r` may change `current` (undefined: there is no record). The DynamoDB adapter's condition
+ * expression says the same; the contract test holds both to it.
+ */
+export function permits(
+  r: TransitionRule,
+  current: GuardedFields | undefined,
+  facts: TransitionFacts,
+): boolean {
+  if (current === undefined) return r.ifMissing === 'create';
+  if (r.enqueueFence === 'same' && current.enqueue_id !== requiredFact(r, facts, 'enqueueId')) return false;
+  if (
+    r.enqueueFence === 'same-or-unset' &&
+    current.enqueue_id !== undefined &&
+    current.enqueue_id !== facts.enqueueId
+  ) {
+    return false;
+  }
+  if (r.attemptFence && current.attempts !== requiredFact(r, facts, 'attempt')) return false;
+  if (r.redriveGrace) {
+    const graceEnd = requiredFact(r, facts, 'redriveGraceEnd');
+    if (current.redriven_at !== undefined && current.redriven_at >= graceEnd) return false;
+  }
+  if (r.from.includes(current.status)) return true;
+  return r.fromExpiredLease && current.status === TaskStatus.RUNNING && leaseExpired(current, facts.nowMs);
+}
+
+/**
+ * Whether a write refused against `current` was this call's own, committed earlier (see `marker`): the record
+ * is in the rule's target status and carries the marker this call wrote.
+ */
+export function isOwnWrite(
+  r: TransitionRule,
+  current: Pick<TaskRecord, 'status' | 'claim_id' | 'cancel_id'> | undefined,
+  marker: string,
+): boolean {
+  return r.marker !== undefined && current?.status === r.to && current[r.marker] === marker;
+}
+
+/** Redrives at or after this time (ISO 8601) are within the grace period. */
+export function redriveGraceEnd(now: Date, redriveGraceSeconds: number): string {
+  return new Date(now.getTime() - redriveGraceSeconds * 1000).toISOString();
+}
 
 export const TERMINAL_STATUSES: readonly TaskStatus[] = [
   TaskStatus.SUCCEEDED,
@@ -24,20 +197,6 @@ export const TERMINAL_STATUSES: readonly TaskStatus[] = [
 
 export function isTerminal(status: TaskStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
-}
-
-export function isCancellable(status: TaskStatus): boolean {
-  return CANCELLABLE_STATUSES.includes(status);
-}
-
-/** Whether a consumer holding a message for this task may start an attempt now. */
-export function canClaim(
-  current: { status: TaskStatus; lease_until?: number } | undefined,
-  nowMs: number,
-): boolean {
-  if (current === undefined) return true; // the producer's record write failed after the send
-  if (CLAIMABLE_STATUSES.includes(current.status)) return true;
-  return current.status === TaskStatus.RUNNING && (current.lease_until ?? 0) < nowMs;
 }
 
 /** Why a delivery was acknowledged without running the agent. */

@@ -8,8 +8,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { conditionOf } from '../../../lambda/adapters/dynamodb-condition';
 import { DynamoTaskStore } from '../../../lambda/adapters/dynamodb-task-store';
 import type { TaskEnvelope, TaskRecord } from '../../../lambda/core/task';
+import { TRANSITIONS } from '../../../lambda/core/transitions';
 
 const ddb = mockClient(DynamoDBClient);
 const store = new DynamoTaskStore(new DynamoDBClient({ region: 'eu-west-1' }), 'tasks');
@@ -154,7 +156,7 @@ describe('Class: DynamoTaskStore', () => {
         'FAILED',
         / REMOVE lease_until$/,
       ],
-    ])('%s writes only while attempt 2 holds the claim', async (_name, act, status, removes) => {
+    ] as const)('%s writes only while attempt 2 holds the claim', async (name, act, status, removes) => {
       // Prepare
       ddb.on(UpdateItemCommand).resolves({});
 
@@ -165,7 +167,9 @@ describe('Class: DynamoTaskStore', () => {
       expect(settled).toBe(true);
       const input = lastUpdate();
       expectConsistentPlaceholders(input);
-      expect(input.ConditionExpression).toBe('#status = :running AND attempts = :attempt');
+      expect(input.ConditionExpression).toBe(
+        conditionOf(TRANSITIONS[name], { nowMs: 0, attempt: 2 }).ConditionExpression,
+      );
       expect(unmarshall(input.ExpressionAttributeValues!)).toMatchObject({
         ':running': 'RUNNING',
         ':attempt': 2,
@@ -240,11 +244,11 @@ describe('Class: DynamoTaskStore', () => {
       expect(abandoned).toBe(true);
       const input = lastUpdate();
       expectConsistentPlaceholders(input);
-      expect(input.ConditionExpression).toContain('#status IN (:c0, :c1)');
+      expect(input.ConditionExpression).toContain('#status IN (:queued, :retrying)');
       expect(input.ConditionExpression).toContain('lease_until < :nowMs');
       expect(unmarshall(input.ExpressionAttributeValues!)).toMatchObject({
-        ':c0': 'QUEUED',
-        ':c1': 'RETRYING',
+        ':queued': 'QUEUED',
+        ':retrying': 'RETRYING',
         ':failed': 'FAILED',
         ':graceEnd': '2025-12-31T23:59:00.000Z',
         ':exp': 99,

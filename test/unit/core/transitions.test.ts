@@ -1,18 +1,30 @@
 import { TaskStatus } from '../../../lambda/core/task';
 import {
-  CANCELLABLE_STATUSES,
-  CLAIMABLE_STATUSES,
-  canClaim,
-  isCancellable,
+  type GuardedFields,
+  isOwnWrite,
   isTerminal,
+  permits,
+  redriveGraceEnd,
   skipReason,
   TERMINAL_STATUSES,
+  TRANSITIONS,
 } from '../../../lambda/core/transitions';
 
 const NOW_MS = Date.parse('2026-01-01T00:00:00Z');
 const ALL_STATUSES = Object.values(TaskStatus);
 
-describe('Function: canClaim', () => {
+/** Whether a claim by the message of enqueue `e1` may start an attempt now. */
+const canClaim = (current: Partial<GuardedFields> | undefined, nowMs: number): boolean =>
+  permits(
+    TRANSITIONS.claim,
+    current && { attempts: 0, enqueue_id: 'e1', status: TaskStatus.QUEUED, ...current },
+    { nowMs, enqueueId: 'e1' },
+  );
+
+const isCancellable = (status: TaskStatus): boolean =>
+  permits(TRANSITIONS.cancel, { status, attempts: 1 }, { nowMs: NOW_MS });
+
+describe('Function: permits (claim)', () => {
   it('allows a claim when no record exists, because the producer may have failed after its send', () => {
     // Act
     const allowed = canClaim(undefined, NOW_MS);
@@ -70,7 +82,7 @@ describe('Function: isTerminal', () => {
   });
 });
 
-describe('Function: isCancellable', () => {
+describe('Function: permits (cancel)', () => {
   it.each(ALL_STATUSES)('says whether a %s task may be cancelled', (status) => {
     // Act
     const cancellable = isCancellable(status);
@@ -80,15 +92,97 @@ describe('Function: isCancellable', () => {
   });
 });
 
-describe('Constant: status sets', () => {
-  it('never lets a finished task be claimed or cancelled', () => {
+describe('Constant: TRANSITIONS', () => {
+  it('never lets a finished task be claimed, settled, cancelled or abandoned', () => {
     // Act
-    const overlap = TERMINAL_STATUSES.filter(
-      (s) => CLAIMABLE_STATUSES.includes(s) || CANCELLABLE_STATUSES.includes(s),
+    const overlap = [
+      TRANSITIONS.claim,
+      TRANSITIONS.succeed,
+      TRANSITIONS.retry,
+      TRANSITIONS.fail,
+      TRANSITIONS.cancel,
+      TRANSITIONS.abandon,
+    ].flatMap((rule) =>
+      TERMINAL_STATUSES.filter((s) => rule.from.includes(s)).map((s) => `${rule.name}:${s}`),
     );
 
     // Assess
     expect(overlap).toEqual([]);
+  });
+
+  it('names each rule after its key', () => {
+    // Act
+    const names = Object.entries(TRANSITIONS).filter(([key, rule]) => key !== rule.name);
+
+    // Assess
+    expect(names).toEqual([]);
+  });
+});
+
+describe('Function: permits (facts)', () => {
+  it.each([
+    ['an enqueue id', TRANSITIONS.claim, 'enqueueId'],
+    ['an attempt', TRANSITIONS.succeed, 'attempt'],
+    ['the end of the redrive grace', TRANSITIONS.abandon, 'redriveGraceEnd'],
+  ] as const)('throws when a rule that needs %s is evaluated without it', (_name, rule, fact) => {
+    // Prepare
+    const facts = { nowMs: NOW_MS, enqueueId: 'e1', attempt: 1, redriveGraceEnd: '2025-12-31T23:59:00.000Z' };
+    const { [fact]: _missing, ...without } = facts;
+
+    // Act
+    const evaluate = () =>
+      permits(rule, { status: TaskStatus.QUEUED, attempts: 1, enqueue_id: 'e1' }, without);
+
+    // Assess
+    expect(evaluate).toThrow(`the ${rule.name} rule needs ${fact}`);
+  });
+});
+
+describe('Function: redriveGraceEnd', () => {
+  it('is the grace period before now', () => {
+    // Act
+    const end = redriveGraceEnd(new Date(NOW_MS), 60);
+
+    // Assess
+    expect(end).toBe('2025-12-31T23:59:00.000Z');
+  });
+});
+
+describe('Function: isOwnWrite', () => {
+  it("recognises a claim by the marker it wrote, and not another consumer's", () => {
+    // Prepare
+    const running = { status: TaskStatus.RUNNING, claim_id: 'ours' };
+
+    // Act
+    const ours = isOwnWrite(TRANSITIONS.claim, running, 'ours');
+    const theirs = isOwnWrite(TRANSITIONS.claim, running, 'other');
+
+    // Assess
+    expect([ours, theirs]).toEqual([true, false]);
+  });
+
+  it('needs the status the rule writes: a marker on a record that moved on is not a lost response', () => {
+    // Act
+    const own = isOwnWrite(TRANSITIONS.cancel, { status: TaskStatus.QUEUED, cancel_id: 'ours' }, 'ours');
+
+    // Assess
+    expect(own).toBe(false);
+  });
+
+  it('never holds for a rule that writes no marker', () => {
+    // Act
+    const own = isOwnWrite(TRANSITIONS.requeue, { status: TaskStatus.QUEUED }, 'x');
+
+    // Assess
+    expect(own).toBe(false);
+  });
+
+  it('needs a record', () => {
+    // Act
+    const own = isOwnWrite(TRANSITIONS.claim, undefined, 'ours');
+
+    // Assess
+    expect(own).toBe(false);
   });
 });
 

@@ -4,7 +4,9 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { conditionOf } from '../../../lambda/adapters/dynamodb-condition';
 import type { TaskEnvelope } from '../../../lambda/core/task';
+import { TRANSITIONS } from '../../../lambda/core/transitions';
 import { context, sqsRecord } from '../support/events';
 
 const AGENT_FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:agent-fn';
@@ -35,8 +37,8 @@ const lambda = mockClient(LambdaClient);
 /** An ISO 8601 UTC time as Date#toISOString writes it. */
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-/** The condition of every completion write: the attempt still holds its claim. */
-const SETTLE_CONDITION = '#status = :running AND attempts = :attempt';
+/** The condition of every completion write (the settle rules of transitions.ts): the attempt still holds its claim. */
+const SETTLE_CONDITION = conditionOf(TRANSITIONS.succeed, { nowMs: 0, attempt: 1 }).ConditionExpression;
 
 const TASK_A = '0f8fad5b-d9cb-469f-a165-70867728950e';
 const TASK_B = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
@@ -123,14 +125,13 @@ describe('Handler: consumer', () => {
       Key: marshall({ task_id: TASK_A }),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
+    // The claim rule of transitions.ts; what it allows is the task store contract's (test/support).
     expect(claim!.ConditionExpression).toBe(
-      '(attribute_not_exists(task_id) OR enqueue_id = :eid) AND ' +
-        '(attribute_not_exists(#status) OR #status IN (:c0, :c1) OR ' +
-        '(#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs)))',
+      conditionOf(TRANSITIONS.claim, { nowMs: 0, enqueueId: 'e' }).ConditionExpression,
     );
     expect(claim!.UpdateExpression).toContain('attempts = if_not_exists(attempts, :zero) + :one');
     const claimValues = unmarshall(claim!.ExpressionAttributeValues!);
-    expect([claimValues[':c0'], claimValues[':c1']].sort()).toEqual(['QUEUED', 'RETRYING']);
+    expect([claimValues[':queued'], claimValues[':retrying']]).toEqual(['QUEUED', 'RETRYING']);
     expect(claimValues[':eid']).toBe(`enqueue-${TASK_A.slice(0, 4)}`);
     expect(claimValues[':lease'] - claimValues[':nowMs']).toBe(90_000);
 

@@ -7,6 +7,8 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { conditionOf } from '../../../lambda/adapters/dynamodb-condition';
+import { TRANSITIONS } from '../../../lambda/core/transitions';
 import { context, httpEvent } from '../support/events';
 
 // The handler reads its configuration at module load, so set it before requiring the handler.
@@ -155,12 +157,12 @@ describe('Handler: task-status', () => {
       expect(update).toMatchObject({
         TableName: 'tasks',
         Key: marshall({ task_id: TASK_ID }),
-        ConditionExpression: 'attribute_exists(task_id) AND #status IN (:c0, :c1)',
+        ConditionExpression: conditionOf(TRANSITIONS.cancel, { nowMs: 0 }).ConditionExpression,
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       });
       const values = unmarshall(update.ExpressionAttributeValues!);
-      expect([values[':c0'], values[':c1']].sort()).toEqual(['QUEUED', 'RETRYING']);
+      expect([values[':queued'], values[':retrying']]).toEqual(['QUEUED', 'RETRYING']);
       expect(values[':cancelled']).toBe('CANCELLED');
       expect(values[':exp']).toBeGreaterThanOrEqual(before + 600);
       expect(values[':exp']).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 600);

@@ -1,8 +1,10 @@
 /**
- * In-memory implementations of the ports in lambda/core/ports.ts. The store follows the same
- * conditional-write rules as DynamoTaskStore (transitions.ts), so use-case tests exercise the state
- * machine, not a stub that answers whatever a test wants.
+ * In-memory implementations of the ports in lambda/core/ports.ts. The store evaluates the same rules as
+ * DynamoTaskStore (`permits` of transitions.ts), and the contract test (test/support/task-store-contract.ts)
+ * holds it to the same cases as DynamoDB Local, so use-case tests exercise the state machine, not a stub
+ * that answers whatever a test wants.
  */
+import { randomUUID } from 'node:crypto';
 import type {
   AgentCallLimits,
   AgentInvoker,
@@ -15,7 +17,7 @@ import type {
   TierQueue,
 } from '../../../lambda/core/ports';
 import type { AgentOutcome } from '../../../lambda/core/retry-policy';
-import { type DeadLetterTarget, isStranded } from '../../../lambda/core/sweep';
+import type { DeadLetterTarget } from '../../../lambda/core/sweep';
 import {
   type Priority,
   type TaskEnvelope,
@@ -23,7 +25,7 @@ import {
   type TaskRecord,
   TaskStatus,
 } from '../../../lambda/core/task';
-import { canClaim, isCancellable } from '../../../lambda/core/transitions';
+import { permits, redriveGraceEnd, TRANSITIONS, type TransitionRule } from '../../../lambda/core/transitions';
 
 export class InMemoryTaskStore implements TaskStore {
   public readonly records = new Map<string, TaskRecord>();
@@ -44,9 +46,10 @@ export class InMemoryTaskStore implements TaskStore {
   }
 
   public async claim(envelope: TaskEnvelope, now: Date, leaseSeconds: number): Promise<ClaimResult> {
+    const r = TRANSITIONS.claim;
     const current = this.records.get(envelope.task_id);
-    if (current && (current.enqueue_id !== envelope.enqueue_id || !canClaim(current, now.getTime()))) {
-      return { claimed: false, current };
+    if (!permits(r, current, { nowMs: now.getTime(), enqueueId: envelope.enqueue_id })) {
+      return { claimed: false, current: current! };
     }
     const iso = now.toISOString();
     const attempts = (current?.attempts ?? 0) + 1;
@@ -58,31 +61,35 @@ export class InMemoryTaskStore implements TaskStore {
       enqueue_id: envelope.enqueue_id,
       request_hash: envelope.request_hash,
       ...current,
-      status: TaskStatus.RUNNING,
+      status: r.to,
       attempts,
       lease_until: now.getTime() + leaseSeconds * 1000,
       updated_at: iso,
       started_at: current?.started_at ?? iso,
+      claim_id: randomUUID(),
     });
     return { claimed: true, attempt: attempts };
   }
 
   private settle(
+    r: TransitionRule,
     taskId: string,
     attempt: number,
-    status: TaskStatus,
     now: Date,
     fields: Partial<TaskRecord>,
   ): boolean {
     const current = this.records.get(taskId);
-    if (!current || current.status !== TaskStatus.RUNNING || current.attempts !== attempt) return false;
+    if (!current || !permits(r, current, { nowMs: now.getTime(), attempt })) return false;
+    // A success clears the error an earlier attempt left, as the DynamoDB store does.
     const { lease_until: _lease, ...rest } = current;
-    this.records.set(taskId, { ...rest, ...fields, status, updated_at: now.toISOString() });
+    const { error: _error, ...withoutError } = rest;
+    const kept = r.to === TaskStatus.SUCCEEDED ? withoutError : rest;
+    this.records.set(taskId, { ...kept, ...fields, status: r.to, updated_at: now.toISOString() });
     return true;
   }
 
   public async succeed(taskId: string, attempt: number, result: unknown, now: Date, expiresAt: number) {
-    return this.settle(taskId, attempt, TaskStatus.SUCCEEDED, now, {
+    return this.settle(TRANSITIONS.succeed, taskId, attempt, now, {
       result,
       finished_at: now.toISOString(),
       expires_at: expiresAt,
@@ -90,11 +97,11 @@ export class InMemoryTaskStore implements TaskStore {
   }
 
   public async retry(taskId: string, attempt: number, error: TaskError, now: Date) {
-    return this.settle(taskId, attempt, TaskStatus.RETRYING, now, { error });
+    return this.settle(TRANSITIONS.retry, taskId, attempt, now, { error });
   }
 
   public async fail(taskId: string, attempt: number, error: TaskError, now: Date, expiresAt: number) {
-    return this.settle(taskId, attempt, TaskStatus.FAILED, now, {
+    return this.settle(TRANSITIONS.fail, taskId, attempt, now, {
       error,
       finished_at: now.toISOString(),
       expires_at: expiresAt,
@@ -107,16 +114,19 @@ export class InMemoryTaskStore implements TaskStore {
     now: Date,
     opts: { redriveGraceSeconds: number; expiresAt: number },
   ): Promise<boolean> {
-    const taskId = target.taskId;
-    const current = this.records.get(taskId);
-    if (!current) return false;
-    const stranded = isStranded(current, target.enqueueId, now, opts.redriveGraceSeconds);
-    if (!stranded) return false;
+    const r = TRANSITIONS.abandon;
+    const current = this.records.get(target.taskId);
+    const facts = {
+      nowMs: now.getTime(),
+      enqueueId: target.enqueueId,
+      redriveGraceEnd: redriveGraceEnd(now, opts.redriveGraceSeconds),
+    };
+    if (!current || !permits(r, current, facts)) return false;
     const iso = now.toISOString();
     const { lease_until: _lease, ...rest } = current;
-    this.records.set(taskId, {
+    this.records.set(target.taskId, {
       ...rest,
-      status: TaskStatus.FAILED,
+      status: r.to,
       error,
       updated_at: iso,
       finished_at: iso,
@@ -126,18 +136,15 @@ export class InMemoryTaskStore implements TaskStore {
   }
 
   public async requeue(taskId: string, now: Date): Promise<RequeueResult> {
+    const r = TRANSITIONS.requeue;
     const current = this.records.get(taskId);
     if (!current) return { requeued: false };
-    const requeueable =
-      current.status === TaskStatus.FAILED ||
-      current.status === TaskStatus.RETRYING ||
-      (current.status === TaskStatus.RUNNING && (current.lease_until ?? 0) < now.getTime());
-    if (!requeueable) return { requeued: false, current };
+    if (!permits(r, current, { nowMs: now.getTime() })) return { requeued: false, current };
     const iso = now.toISOString();
     const { finished_at: _finished, expires_at: _expires, lease_until: _lease, ...rest } = current;
     const record: TaskRecord = {
       ...rest,
-      status: TaskStatus.QUEUED,
+      status: r.to,
       redriven_at: iso,
       updated_at: iso,
       redrive_count: (current.redrive_count ?? 0) + 1,
@@ -147,16 +154,18 @@ export class InMemoryTaskStore implements TaskStore {
   }
 
   public async cancel(taskId: string, now: Date, expiresAt: number) {
+    const r = TRANSITIONS.cancel;
     const current = this.records.get(taskId);
     if (!current) return {};
-    if (!isCancellable(current.status)) return { current };
+    if (!permits(r, current, { nowMs: now.getTime() })) return { current };
     const iso = now.toISOString();
     const cancelled: TaskRecord = {
       ...current,
-      status: TaskStatus.CANCELLED,
+      status: r.to,
       updated_at: iso,
       finished_at: iso,
       expires_at: expiresAt,
+      cancel_id: randomUUID(),
     };
     this.records.set(taskId, cancelled);
     return { cancelled };

@@ -1,0 +1,390 @@
+/**
+ * The task store's contract: one table of cases that every TaskStore must pass, run against the in-memory fake
+ * (test/unit/support/in-memory-task-store.test.ts) and against DynamoDB Local
+ * (test/integration/task-store-contract.test.ts), so that the fake the use-case tests rely on cannot drift from
+ * the real store.
+ *
+ * The expected answers are written out here, not derived from lambda/core/transitions.ts: a change to a rule
+ * must show up as a changed line of this table.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TaskStore } from '../../lambda/core/ports';
+import type { TaskEnvelope, TaskError, TaskRecord, TaskStatus } from '../../lambda/core/task';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+const NOW_MS = NOW.getTime();
+const ISO = NOW.toISOString();
+const LEASE_SECONDS = 30;
+const EXPIRES_AT = 1_900_000_000;
+const GRACE_SECONDS = 900;
+/** The end of the redrive grace period at NOW: a redrive at or after it is within the grace. */
+const GRACE_END_MS = NOW_MS - GRACE_SECONDS * 1000;
+/** The attempt every RUNNING record of the table holds. */
+const ATTEMPT = 2;
+
+const EARLIER_ERROR: TaskError = { code: 'AgentTimeout', message: 'an earlier attempt timed out' };
+const NEW_ERROR: TaskError = { code: 'AgentError', message: 'this attempt failed' };
+const DEAD_LETTERED: TaskError = { code: 'DeadLettered', message: 'the message is in the DLQ' };
+const RESULT = { answer: 42, nested: [null, { ok: true }] };
+
+type Transition = 'claim' | 'succeed' | 'retry' | 'fail' | 'cancel' | 'abandon' | 'requeue';
+const TRANSITIONS: readonly Transition[] = [
+  'claim',
+  'succeed',
+  'retry',
+  'fail',
+  'cancel',
+  'abandon',
+  'requeue',
+];
+
+function envelope(taskId: string, enqueueId = 'e1'): TaskEnvelope {
+  return {
+    schema_version: 1,
+    task_id: taskId,
+    enqueue_id: enqueueId,
+    type: 'echo',
+    priority: 'low',
+    payload: {},
+    created_at: '2026-03-01T11:00:00.000Z',
+    request_hash: 'hash',
+  };
+}
+
+/** A record of this enqueue (`e1`), at attempt ATTEMPT. */
+function record(taskId: string, status: TaskStatus, fields: Partial<TaskRecord> = {}): TaskRecord {
+  return {
+    task_id: taskId,
+    type: 'echo',
+    priority: 'low',
+    status,
+    attempts: ATTEMPT,
+    created_at: '2026-03-01T11:00:00.000Z',
+    updated_at: '2026-03-01T11:30:00.000Z',
+    request_hash: 'hash',
+    enqueue_id: 'e1',
+    ...fields,
+  };
+}
+
+const started = { started_at: '2026-03-01T11:10:00.000Z' };
+const finished = { finished_at: '2026-03-01T11:40:00.000Z', expires_at: 1_800_000_000 };
+
+/**
+ * The states a record can be in, as far as the rules tell them apart. A RUNNING record carries the error of an
+ * earlier attempt, as it does after a retry.
+ */
+const STATES = {
+  QUEUED: (id: string) => record(id, 'QUEUED'),
+  'RUNNING, lease held': (id: string) =>
+    record(id, 'RUNNING', {
+      ...started,
+      error: EARLIER_ERROR,
+      lease_until: NOW_MS + 60_000,
+      claim_id: 'theirs',
+    }),
+  'RUNNING, lease expired': (id: string) =>
+    record(id, 'RUNNING', { ...started, error: EARLIER_ERROR, lease_until: NOW_MS - 1, claim_id: 'theirs' }),
+  RETRYING: (id: string) => record(id, 'RETRYING', { ...started, error: EARLIER_ERROR }),
+  SUCCEEDED: (id: string) => record(id, 'SUCCEEDED', { ...started, ...finished }),
+  FAILED: (id: string) => record(id, 'FAILED', { ...started, ...finished, error: EARLIER_ERROR }),
+  CANCELLED: (id: string) => record(id, 'CANCELLED', { ...finished, cancel_id: 'theirs' }),
+} as const;
+type State = keyof typeof STATES;
+
+/** Status × transition → does the store apply it? (the caller's enqueue id and attempt match, no redrive). */
+// biome-ignore format: a table reads as a table
+const ALLOWED: Record<State, Record<Transition, boolean>> = {
+  //                          claim  succeed retry  fail   cancel abandon requeue
+  QUEUED:                   row(true,  false, false, false, true,  true,  false),
+  'RUNNING, lease held':    row(false, true,  true,  true,  false, false, false),
+  'RUNNING, lease expired': row(true,  true,  true,  true,  false, true,  true),
+  RETRYING:                 row(true,  false, false, false, true,  true,  true),
+  SUCCEEDED:                row(false, false, false, false, false, false, false),
+  FAILED:                   row(false, false, false, false, false, false, true),
+  CANCELLED:                row(false, false, false, false, false, false, false),
+};
+
+function row(...allowed: boolean[]): Record<Transition, boolean> {
+  return Object.fromEntries(TRANSITIONS.map((t, i) => [t, allowed[i]!])) as Record<Transition, boolean>;
+}
+
+const without = (r: TaskRecord, ...keys: (keyof TaskRecord)[]): TaskRecord =>
+  Object.fromEntries(Object.entries(r).filter(([k]) => !keys.includes(k as keyof TaskRecord))) as TaskRecord;
+
+/** The record after the transition was applied to `before`. */
+const AFTER: Record<Transition, (before: TaskRecord) => TaskRecord> = {
+  claim: (b) => ({
+    ...b,
+    status: 'RUNNING',
+    attempts: b.attempts + 1,
+    lease_until: NOW_MS + LEASE_SECONDS * 1000,
+    updated_at: ISO,
+    started_at: b.started_at ?? ISO,
+    claim_id: expect.any(String),
+  }),
+  // A success clears the error an earlier attempt left.
+  succeed: (b) => ({
+    ...without(b, 'lease_until', 'error'),
+    status: 'SUCCEEDED',
+    result: RESULT,
+    updated_at: ISO,
+    finished_at: ISO,
+    expires_at: EXPIRES_AT,
+  }),
+  retry: (b) => ({ ...without(b, 'lease_until'), status: 'RETRYING', error: NEW_ERROR, updated_at: ISO }),
+  fail: (b) => ({
+    ...without(b, 'lease_until'),
+    status: 'FAILED',
+    error: NEW_ERROR,
+    updated_at: ISO,
+    finished_at: ISO,
+    expires_at: EXPIRES_AT,
+  }),
+  cancel: (b) => ({
+    ...b,
+    status: 'CANCELLED',
+    updated_at: ISO,
+    finished_at: ISO,
+    expires_at: EXPIRES_AT,
+    cancel_id: expect.any(String),
+  }),
+  abandon: (b) => ({
+    ...without(b, 'lease_until'),
+    status: 'FAILED',
+    error: DEAD_LETTERED,
+    updated_at: ISO,
+    finished_at: ISO,
+    expires_at: EXPIRES_AT,
+  }),
+  // The attempt history (attempts, error) stays.
+  requeue: (b) => ({
+    ...without(b, 'lease_until', 'finished_at', 'expires_at'),
+    status: 'QUEUED',
+    updated_at: ISO,
+    redriven_at: ISO,
+    redrive_count: (b.redrive_count ?? 0) + 1,
+  }),
+};
+
+interface CallOptions {
+  readonly enqueueId?: string;
+  readonly attempt?: number;
+}
+
+/** Calls the transition the way its caller does, with the facts of this table unless `opts` says otherwise. */
+function call(store: TaskStore, t: Transition, taskId: string, opts: CallOptions = {}): Promise<unknown> {
+  const attempt = opts.attempt ?? ATTEMPT;
+  switch (t) {
+    case 'claim':
+      return store.claim(envelope(taskId, opts.enqueueId ?? 'e1'), NOW, LEASE_SECONDS);
+    case 'succeed':
+      return store.succeed(taskId, attempt, RESULT, NOW, EXPIRES_AT);
+    case 'retry':
+      return store.retry(taskId, attempt, NEW_ERROR, NOW);
+    case 'fail':
+      return store.fail(taskId, attempt, NEW_ERROR, NOW, EXPIRES_AT);
+    case 'cancel':
+      return store.cancel(taskId, NOW, EXPIRES_AT);
+    case 'abandon': {
+      // `enqueueId: undefined` in opts: a dead letter that carries none.
+      const enqueueId = 'enqueueId' in opts ? opts.enqueueId : 'e1';
+      return store.abandon({ taskId, ...(enqueueId !== undefined && { enqueueId }) }, DEAD_LETTERED, NOW, {
+        redriveGraceSeconds: GRACE_SECONDS,
+        expiresAt: EXPIRES_AT,
+      });
+    }
+    case 'requeue':
+      return store.requeue(taskId, NOW);
+  }
+}
+
+/** What the transition returns when it applied, leaving `after`. */
+function applied(t: Transition, before: TaskRecord | undefined, after: TaskRecord): unknown {
+  switch (t) {
+    case 'claim':
+      return { claimed: true, attempt: (before?.attempts ?? 0) + 1 };
+    case 'cancel':
+      return { cancelled: after };
+    case 'requeue':
+      return { requeued: true, record: after };
+    default:
+      return true;
+  }
+}
+
+/** What the transition returns when it refused: the record as it was, where the port returns one. */
+function refused(t: Transition, current: TaskRecord | undefined): unknown {
+  switch (t) {
+    case 'claim':
+      return { claimed: false, current };
+    case 'cancel':
+      return { current };
+    case 'requeue':
+      return { requeued: false, current };
+    default:
+      return false;
+  }
+}
+
+/**
+ * Defines the contract's tests against the store `subject()` returns (called inside each test, so a store set
+ * up in `beforeAll` works). Every case uses a fresh task id, so the store may be shared.
+ */
+export function describeTaskStoreContract(subject: () => TaskStore): void {
+  /** Seeds `before` (if any), runs the transition, and checks what it returned and what the store holds. */
+  async function expectTransition(
+    t: Transition,
+    before: TaskRecord | undefined,
+    expected: 'applied' | 'refused',
+    opts: CallOptions = {},
+    taskId = before?.task_id ?? randomUUID(),
+  ): Promise<void> {
+    // Prepare
+    const store = subject();
+    if (before) await store.create(before);
+
+    // Act
+    const result = await call(store, t, taskId, opts);
+
+    // Assess
+    const stored = await store.get(taskId);
+    if (expected === 'applied') {
+      const after = AFTER[t](before ?? createdByClaim(taskId));
+      expect({ result, stored }).toEqual({ result: applied(t, before, stored!), stored: after });
+    } else {
+      expect({ result, stored }).toEqual({ result: refused(t, before), stored: before });
+    }
+  }
+
+  /** A claim of a missing record writes it from the envelope: what it starts from, before its own fields. */
+  function createdByClaim(taskId: string): TaskRecord {
+    const e = envelope(taskId);
+    return {
+      task_id: taskId,
+      type: e.type,
+      priority: e.priority,
+      created_at: e.created_at,
+      enqueue_id: e.enqueue_id,
+      request_hash: e.request_hash,
+      status: 'QUEUED',
+      attempts: 0,
+      updated_at: ISO,
+    };
+  }
+
+  describe('every transition from every state', () => {
+    const cells = (Object.keys(STATES) as State[]).flatMap((state) =>
+      TRANSITIONS.map((t) => [t, state, ALLOWED[state][t] ? 'applies' : 'refuses'] as const),
+    );
+    it.each(cells)('%s of a %s task %s', async (t, state, verdict) => {
+      await expectTransition(t, STATES[state](randomUUID()), verdict === 'applies' ? 'applied' : 'refused');
+    });
+  });
+
+  describe('the lease', () => {
+    const leases = [
+      ['running a millisecond longer', NOW_MS + 1, 'refused'],
+      ['ending right now', NOW_MS, 'refused'],
+      ['ended a millisecond ago', NOW_MS - 1, 'applied'],
+      ['missing', undefined, 'applied'],
+    ] as const;
+    const cells = (['claim', 'abandon', 'requeue'] as const).flatMap((t) =>
+      leases.map(([name, leaseUntil, verdict]) => [t, name, verdict, leaseUntil] as const),
+    );
+    it.each(cells)('%s of a RUNNING task whose lease is %s: %s', async (t, _name, verdict, leaseUntil) => {
+      const before = record(randomUUID(), 'RUNNING', {
+        ...started,
+        ...(leaseUntil !== undefined && { lease_until: leaseUntil }),
+      });
+      await expectTransition(t, before, verdict);
+    });
+
+    it.each(['succeed', 'retry', 'fail'] as const)(
+      '%s needs no lease: the attempt that holds the claim settles it after its lease ran out',
+      async (t) => {
+        await expectTransition(t, STATES['RUNNING, lease expired'](randomUUID()), 'applied');
+      },
+    );
+  });
+
+  describe('the enqueue fence', () => {
+    it.each(['QUEUED', 'RETRYING', 'RUNNING, lease expired'] as const)(
+      "claim refuses the message of another enqueue, and returns the winner's %s record",
+      async (state) => {
+        await expectTransition('claim', STATES[state](randomUUID()), 'refused', { enqueueId: 'e2' });
+      },
+    );
+
+    it('claim refuses a record without an enqueue id', async () => {
+      await expectTransition('claim', without(STATES.QUEUED(randomUUID()), 'enqueue_id'), 'refused');
+    });
+
+    it("abandon refuses a dead letter of another enqueue: the winner's message may still be queued", async () => {
+      await expectTransition('abandon', STATES.RETRYING(randomUUID()), 'refused', { enqueueId: 'e2' });
+    });
+
+    it('abandon takes a dead letter with an enqueue id for a record without one', async () => {
+      await expectTransition('abandon', without(STATES.RETRYING(randomUUID()), 'enqueue_id'), 'applied');
+    });
+
+    it('abandon takes a dead letter without an enqueue id for a record without one', async () => {
+      await expectTransition('abandon', without(STATES.RETRYING(randomUUID()), 'enqueue_id'), 'applied', {
+        enqueueId: undefined,
+      });
+    });
+
+    it('abandon refuses a dead letter without an enqueue id for a record with one', async () => {
+      await expectTransition('abandon', STATES.RETRYING(randomUUID()), 'refused', { enqueueId: undefined });
+    });
+  });
+
+  describe('the attempt fence', () => {
+    const cells = (['succeed', 'retry', 'fail'] as const).flatMap((t) =>
+      [ATTEMPT - 1, ATTEMPT + 1].map((attempt) => [t, attempt] as const),
+    );
+    it.each(cells)(
+      '%s by attempt %i refuses: only the attempt that holds the claim settles it',
+      async (t, attempt) => {
+        await expectTransition(t, STATES['RUNNING, lease held'](randomUUID()), 'refused', { attempt });
+      },
+    );
+  });
+
+  describe('the redrive grace', () => {
+    const redrives = [
+      ['at the end of the grace period', GRACE_END_MS, 'refused'],
+      ['within the grace period', NOW_MS - 1000, 'refused'],
+      ['a millisecond before the grace period', GRACE_END_MS - 1, 'applied'],
+    ] as const;
+    const cells = (['QUEUED', 'RETRYING', 'RUNNING, lease expired'] as const).flatMap((state) =>
+      redrives.map(([name, at, verdict]) => [state, name, verdict, at] as const),
+    );
+    it.each(cells)('abandon of a %s task redriven %s: %s', async (state, _name, verdict, at) => {
+      const before = {
+        ...STATES[state](randomUUID()),
+        redriven_at: new Date(at).toISOString(),
+        redrive_count: 1,
+      };
+      await expectTransition('abandon', before, verdict);
+    });
+
+    it.each(['claim', 'cancel', 'requeue'] as const)('%s ignores the redrive grace', async (t) => {
+      const before = { ...STATES.RETRYING(randomUUID()), redriven_at: ISO, redrive_count: 1 };
+      await expectTransition(t, before, 'applied');
+    });
+  });
+
+  describe('a missing record', () => {
+    it('claim creates it from the envelope, as attempt 1: the producer failed after its send', async () => {
+      await expectTransition('claim', undefined, 'applied');
+    });
+
+    it.each(['succeed', 'retry', 'fail', 'cancel', 'abandon', 'requeue'] as const)(
+      '%s refuses, and creates nothing',
+      async (t) => {
+        await expectTransition(t, undefined, 'refused');
+      },
+    );
+  });
+}
