@@ -7,7 +7,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseExactJson } from '../../../lambda/core/json-text';
 import type { TaskView } from '../../../lambda/core/task';
-import { CANCELLABLE_STATUSES } from '../../../lambda/core/transitions';
+import { TRANSITIONS } from '../../../lambda/core/transitions';
 
 export type Step = Partial<Omit<TaskView, 'task_id' | 'type' | 'priority' | 'created_at'>> &
   Pick<TaskView, 'status'>;
@@ -117,7 +117,7 @@ export async function startFakeTaskApi(): Promise<FakeTaskApi> {
       }
       if (method === 'DELETE') {
         const { status } = viewOf(task);
-        if (!CANCELLABLE_STATUSES.includes(status)) {
+        if (!TRANSITIONS.cancel.from.includes(status)) {
           send(409, error('NotCancellable', `task is ${status} and can no longer be cancelled`));
           return;
         }
