@@ -1,4 +1,5 @@
 /** What a fuzz request is, and the pieces every generator builds one from. */
+import type { DEMO_AGENT_TYPES } from '../../local/demo-agents';
 
 /** One request, exactly as it goes on the wire (headers may repeat; their order is kept). */
 export interface FuzzRequest {
@@ -7,7 +8,7 @@ export interface FuzzRequest {
   readonly method: string;
   /** Sent as is: already percent-encoded where it should be. */
   readonly path: string;
-  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly headers: Entries;
   readonly body?: Buffer;
   /** Set on a valid task: what must become of it. Unset: a bad request, which must get a 4xx. */
   readonly expect?: Expectation;
@@ -26,7 +27,7 @@ export type Expectation =
 export type Entries = ReadonlyArray<readonly [string, string]>;
 
 /** The demo agent type every valid task names; the echo agent answers with the payload it received. */
-export const ECHO_TYPE = 'echo';
+export const ECHO_TYPE = 'echo' satisfies (typeof DEMO_AGENT_TYPES)[number];
 export const JSON_CT: readonly [string, string] = ['Content-Type', 'application/json'];
 
 /** A JSON object from already-serialized members, so that keys like `__proto__` survive as written. */
