@@ -1,5 +1,5 @@
 /**
- * API fuzzing against the real local runtime: a few hundred generated requests (chaos/fuzz.ts). Each bad one
+ * API fuzzing against the real local runtime: a few hundred generated requests (chaos/fuzz/). Each bad one
  * must get a 4xx JSON error, with nothing enqueued; each valid one (edgy text and numbers, misbehaving agents)
  * must be accepted and end as expected. `npm run chaos -- --tasks 0 --fuzz 5000` is the long run.
  * FUZZ_SEED=<n> replays another sequence.
@@ -14,7 +14,7 @@ jest.setTimeout(240_000);
 
 const RUNS = 300;
 const SEED = Number(process.env.FUZZ_SEED ?? 20);
-/** Every generator in chaos/fuzz.ts; a run of RUNS requests must reach each one. */
+/** Every bad-request generator (chaos/fuzz/bad-requests.ts); a run of RUNS requests must reach each one. */
 const KINDS = [
   'conflict',
   'content-type',
