@@ -14,7 +14,7 @@
 export interface TaskErrorCodeInfo {
   /**
    * Whether the consumer tries the task again, with backoff, until `maxReceiveCount` deliveries (a code that
-   * is not retried fails the task at once and copies its message to the DLQ). For a family, the rule.
+   * is not retried ends the task at once, and its message is in the DLQ). For a family, the rule.
    */
   readonly retried: boolean | string;
   /** What happened, in the README's words (Markdown). */
@@ -87,7 +87,7 @@ export const TASK_ERROR_CODES = {
   DeadLettered: {
     retried: false,
     meaning:
-      "Written by the dead-letter sweep (or `taskq dlq purge`): the task's message reached its DLQ while the task was still `RUNNING` or `RETRYING`, with no error attached by a consumer (it died on the last delivery).",
+      "Written by the dead-letter sweep (or `taskq dlq purge`): the task's message reached its DLQ while the task was not finished, with no error attached by a consumer (it died on the last delivery, say).",
   },
 } as const satisfies Record<string, TaskErrorCodeInfo>;
 

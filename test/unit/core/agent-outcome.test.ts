@@ -103,6 +103,28 @@ describe('Function: classifyAgentFailure', () => {
     },
   );
 
+  it('fails a result over maxResultBytes permanently with ResultTooLarge', () => {
+    // Act
+    const outcome = classifyAgentFailure({ fact: 'result-too-large', bytes: 65, limitBytes: 64 });
+
+    // Assess
+    expect(outcome).toEqual({
+      kind: 'permanent',
+      error: { code: 'ResultTooLarge', message: "the agent's result is 65 bytes; the limit is 64 bytes" },
+    });
+  });
+
+  it('fails a task whose type has no agent permanently with UnknownTaskType', () => {
+    // Act
+    const outcome = classifyAgentFailure({ fact: 'no-agent', type: 'summarise' });
+
+    // Assess
+    expect(outcome).toEqual({
+      kind: 'permanent',
+      error: { code: 'UnknownTaskType', message: "no agent is configured for task type 'summarise'" },
+    });
+  });
+
   it('fails an answer too large to read permanently with ResultTooLarge', () => {
     // Act
     const outcome = classifyAgentFailure({ fact: 'answer-too-large', limitBytes: 327_680 });
