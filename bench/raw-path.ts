@@ -17,9 +17,9 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { ConfiguredAgents } from '../lambda/adapters/agents';
 import { DynamoTaskStore } from '../lambda/adapters/dynamodb-task-store';
 import { SqsTaskSender } from '../lambda/adapters/sqs-queues';
+import { answerByteLimit } from '../lambda/core/agent-outcome';
 import { newTaskId, requestHash } from '../lambda/core/idempotency';
 import { parseEnvelope } from '../lambda/core/process-delivery';
-import { answerByteLimit } from '../lambda/core/retry-policy';
 import {
   ENVELOPE_SCHEMA_VERSION,
   type Priority,

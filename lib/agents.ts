@@ -17,7 +17,7 @@ export interface HttpAgent {
   /**
    * How long the consumer waits for an answer before it counts a transient failure (`AgentTimeout`). The agent
    * gets the moment as `deadline`; after a time-out the task waits at least this long before its next attempt.
-   * At most the consumer timeout less its margin (see {@link maxAgentTimeoutSeconds}).
+   * At most the consumer timeout less its margin (lambda/core/agent-timeout.ts `maxAgentTimeoutSeconds`).
    * @default Duration.seconds(60)
    */
   readonly timeout?: Duration;
@@ -29,7 +29,7 @@ export interface LambdaAgent {
   /**
    * The agent. When it is a `lambda.Function` of this app, its own timeout must not be longer than the agent
    * timeout: the consumer stops waiting at the agent timeout, but the function would keep running into the
-   * next attempt.
+   * next attempt (lambda/core/agent-timeout.ts `functionTimeoutFits`).
    */
   readonly function: lambda.IFunction;
   /**
@@ -51,20 +51,6 @@ export const TASK_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 export function agentTimeout(agent: AgentDefinition): Duration {
   return agent.timeout ?? DEFAULT_AGENT_TIMEOUT;
-}
-
-/**
- * Time a consumer needs besides the agent call: the claim, SDK retries of throttled writes, a cold read of an
- * agent's secret, and the completion write (or the DLQ copy and the FAILED write). At least 5 s, and 10 % of
- * the consumer timeout (rounded up) for longer ones.
- */
-export function consumerMarginSeconds(consumerTimeoutSeconds: number): number {
-  return Math.max(5, Math.ceil(consumerTimeoutSeconds / 10));
-}
-
-/** The longest agent timeout that a consumer timeout leaves its margin for. */
-export function maxAgentTimeoutSeconds(consumerTimeoutSeconds: number): number {
-  return consumerTimeoutSeconds - consumerMarginSeconds(consumerTimeoutSeconds);
 }
 
 /**

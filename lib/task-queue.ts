@@ -6,16 +6,14 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../lambda/contract';
+import {
+  consumerMarginSeconds,
+  functionTimeoutFits,
+  maxAgentTimeoutSeconds,
+} from '../lambda/core/agent-timeout';
 import { DYNAMODB_ITEM_LIMIT_BYTES, MAX_STORABLE_RESULT_BYTES } from '../lambda/core/record-size';
 import { PRIORITIES, type Priority } from '../lambda/core/task';
-import {
-  type AgentRegistry,
-  agentFunctionTimeout,
-  agentTimeout,
-  consumerMarginSeconds,
-  maxAgentTimeoutSeconds,
-  TASK_TYPE_PATTERN,
-} from './agents';
+import { type AgentRegistry, agentFunctionTimeout, agentTimeout, TASK_TYPE_PATTERN } from './agents';
 import { DeadLetterSweeper } from './dead-letter-sweeper';
 import type { HandlerFunction } from './handler-function';
 import { TaskApi, type TaskApiAuth, type TaskApiThrottle } from './task-api';
@@ -294,6 +292,8 @@ function validateQueueProps(props: TaskQueueProps): void {
     );
   }
   errors.push(...checkTaskRetention(props));
+  // Room for the agent-timeout rule (lambda/core/agent-timeout.ts): the consumer outlives the deadline, and a
+  // Lambda agent stops by it.
   for (const priority of PRIORITIES) {
     const timeout = (props.tiers?.[priority]?.consumerTimeout ?? DEFAULT_CONSUMER_TIMEOUT).toSeconds();
     if (Token.isUnresolved(timeout)) continue;
@@ -311,7 +311,11 @@ function validateQueueProps(props: TaskQueueProps): void {
   for (const [type, agent] of Object.entries(props.agents)) {
     const functionTimeout = agentFunctionTimeout(agent)?.toSeconds();
     const seconds = agentTimeout(agent).toSeconds();
-    if (functionTimeout !== undefined && !Token.isUnresolved(seconds) && functionTimeout > seconds) {
+    if (
+      functionTimeout !== undefined &&
+      !Token.isUnresolved(seconds) &&
+      !functionTimeoutFits(functionTimeout, seconds)
+    ) {
       errors.push(
         `agent '${type}' function timeout must be at most its agent timeout (${seconds} seconds), but ${functionTimeout} was provided: ` +
           'the consumer stops waiting at the agent timeout, and a function still running would overlap the next attempt',

@@ -4,19 +4,20 @@
  * Agents should use `task_id` as their own idempotency key: delivery is at least once.
  *
  * This adapter reports facts (timed out, status N, threw errorType, answer too large); which code and whether
- * to retry is decided in core (classifyAgentFailure).
+ * to retry is decided in core (agent-outcome.ts), and the deadline it stops waiting at in agent-timeout.ts.
  */
 import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import type { AgentTarget, AgentTargets } from '../contract/agent-target';
-import { parseExactJson } from '../core/json-text';
-import type { AgentCallLimits, AgentInvoker, AgentRequest } from '../core/ports';
 import {
   type AgentFailure,
   type AgentOutcome,
   classifyAgentFailure,
   classifyHttpStatus,
   MAX_ERROR_CHARS,
-} from '../core/retry-policy';
+} from '../core/agent-outcome';
+import { millisecondsToDeadline } from '../core/agent-timeout';
+import { parseExactJson } from '../core/json-text';
+import type { AgentCallLimits, AgentInvoker, AgentRequest } from '../core/ports';
 
 /** The agent targets are typed and parsed in the contract with lib/ (lambda/contract/agent-target.ts). */
 export type { AgentTarget, AgentTargets };
@@ -26,7 +27,7 @@ const MAX_ERROR_BYTES = MAX_ERROR_CHARS * 4;
 
 /** A signal that aborts at the attempt's deadline (at once when it has passed). */
 function deadlineSignal(request: AgentRequest): AbortSignal {
-  return AbortSignal.timeout(Math.max(0, Date.parse(request.deadline) - Date.now()));
+  return AbortSignal.timeout(millisecondsToDeadline(request.deadline, Date.now()));
 }
 
 /** A thrown error while the call was under way: the deadline if the signal fired, else the error itself. */
@@ -205,17 +206,6 @@ function lambdaClient() {
   return lambdaSdk;
 }
 
-/**
- * Whether a function error is Lambda's report that the function ran out of time: `Sandbox.Timedout` with
- * "Task timed out after N.NN seconds", or, in older reports, that message with no errorType (both shapes are
- * in LocalStack's recordings of AWS, test_lambda_invoke_with_timeout and
- * test_lambda_invoke_timed_out_environment_reuse).
- * https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html
- */
-function isFunctionTimeout(errorType: string | undefined, errorMessage: string): boolean {
-  return errorType === 'Sandbox.Timedout' || /\bTask timed out after [\d.]+ seconds\b/.test(errorMessage);
-}
-
 async function invokeLambda(
   target: Extract<AgentTarget, { kind: 'lambda' }>,
   request: AgentRequest,
@@ -254,13 +244,6 @@ async function invokeLambda(
     const { errorType, errorMessage } = (body ?? {}) as { errorType?: unknown; errorMessage?: unknown };
     const type = typeof errorType === 'string' ? errorType : undefined;
     const message = typeof errorMessage === 'string' ? errorMessage : text || out.FunctionError;
-    if (isFunctionTimeout(type, message)) {
-      return classifyAgentFailure({
-        fact: 'timed-out',
-        timeoutSeconds: target.timeoutSeconds,
-        detail: message,
-      });
-    }
     return classifyAgentFailure({
       fact: 'function-error',
       ...(type !== undefined && { errorType: type }),

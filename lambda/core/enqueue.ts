@@ -15,7 +15,8 @@
  * removed since. The size check measures the message as SQS will (escapes included) before sending: a task
  * that cannot fit is the client's 413, never a 503 that every retry would meet again.
  */
-import { badRequest, conflict, HttpError, serviceUnavailable } from './errors';
+import { ApiErrorCode } from './error-codes';
+import { HttpError, serviceUnavailable } from './errors';
 import { newTaskId, requestHash, taskIdForKey } from './idempotency';
 import type { TaskSender, TaskStore } from './ports';
 import { envelopeMessage, MAX_ENVELOPE_BODY_BYTES } from './queue-message';
@@ -43,8 +44,8 @@ export type EnqueueResult =
 
 function replay(existing: TaskRecord, hash: string): EnqueueResult {
   if (existing.request_hash !== undefined && existing.request_hash !== hash) {
-    throw conflict(
-      'IdempotencyConflict',
+    throw new HttpError(
+      ApiErrorCode.IdempotencyConflict,
       'this idempotency key was already used with a different request body',
     );
   }
@@ -58,7 +59,7 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
   const taskId = submission.idempotencyKey !== undefined ? taskIdForKey(submission.idempotencyKey) : newId();
 
   const unknownType = () =>
-    badRequest('UnknownTaskType', `no agent is registered for task type '${submission.type}'`, [
+    new HttpError(ApiErrorCode.UnknownTaskType, `no agent is registered for task type '${submission.type}'`, [
       { path: '/type', message: 'is not a registered task type' },
     ]);
   if (submission.idempotencyKey !== undefined) {
@@ -85,8 +86,7 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
   const bodyBytes = Buffer.byteLength(envelopeMessage(envelope).body);
   if (bodyBytes > MAX_ENVELOPE_BODY_BYTES) {
     throw new HttpError(
-      413,
-      'PayloadTooLarge',
+      ApiErrorCode.PayloadTooLarge,
       `the task's queue message would be ${bodyBytes} bytes once encoded for SQS; the limit is ${MAX_ENVELOPE_BODY_BYTES} bytes`,
     );
   }

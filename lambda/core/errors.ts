@@ -1,7 +1,9 @@
 /**
- * Errors that become HTTP responses. Each carries a status and a stable `code`; the message
- * is written for the caller and is always safe to show.
+ * Errors that become HTTP responses. Each carries a stable `code` from the catalogue (error-codes.ts
+ * `API_ERROR_CODES`), which also gives its status; the message is written for the caller and is always safe
+ * to show.
  */
+import { API_ERROR_CODES, ApiErrorCode } from './error-codes';
 
 export interface ErrorDetail {
   readonly path: string;
@@ -9,15 +11,18 @@ export interface ErrorDetail {
 }
 
 export class HttpError extends Error {
+  /** The status of every response with this code (error-codes.ts). */
+  public readonly statusCode: number;
+
   public constructor(
-    public readonly statusCode: number,
-    public readonly code: string,
+    public readonly code: ApiErrorCode,
     message: string,
     public readonly details?: readonly ErrorDetail[],
     options?: { cause?: unknown },
   ) {
     super(message, options);
     this.name = 'HttpError';
+    this.statusCode = API_ERROR_CODES[code].status;
   }
 
   public toBody(): { error: { code: string; message: string; details?: readonly ErrorDetail[] } } {
@@ -27,11 +32,6 @@ export class HttpError extends Error {
   }
 }
 
-export const badRequest = (code: string, message: string, details?: readonly ErrorDetail[]) =>
-  new HttpError(400, code, message, details);
-export const notFound = (message: string) => new HttpError(404, 'NotFound', message);
-export const conflict = (code: string, message: string) => new HttpError(409, code, message);
-
 /** A dependency failed; the request may be retried with the same idempotency key. */
 export const serviceUnavailable = (message: string, cause: unknown) =>
-  new HttpError(503, 'ServiceUnavailable', message, undefined, { cause });
+  new HttpError(ApiErrorCode.ServiceUnavailable, message, undefined, { cause });

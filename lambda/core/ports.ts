@@ -2,7 +2,7 @@
  * What the use cases need from the outside world. lambda/adapters implements these with the AWS SDK;
  * unit tests implement them in memory.
  */
-import type { AgentOutcome } from './retry-policy';
+import type { AgentOutcome } from './agent-outcome';
 import type { DeadLetterTarget } from './sweep';
 import type { Priority, TaskEnvelope, TaskError, TaskRecord } from './task';
 
@@ -78,7 +78,8 @@ export interface AgentRequest {
   readonly payload: Record<string, unknown>;
   readonly attempt: number;
   /**
-   * When this attempt's answer stops counting (ISO 8601, UTC): the start of the call plus the agent's timeout.
+   * When this attempt's answer stops counting (ISO 8601, UTC): the start of the call plus the agent's timeout
+   * (agent-timeout.ts `attemptDeadline`).
    * The consumer stops waiting then, and an agent should stop by it too: the next attempt may start one agent
    * timeout later.
    */
@@ -98,7 +99,7 @@ export interface AgentInvoker {
   timeoutSeconds(type: string): number;
   /**
    * Calls the agent and waits for its answer until `request.deadline`. Never throws: every failure is
-   * classified into the outcome (see classifyAgentFailure).
+   * classified into the outcome (agent-outcome.ts `classifyAgentFailure`).
    */
   invoke(request: AgentRequest, limits: AgentCallLimits): Promise<AgentOutcome>;
 }

@@ -8,9 +8,12 @@
  *   failure was transient; otherwise it comes back after the queue's visibility timeout, which is
  *   longer than any claim's lease, so the next delivery can always claim the task again.
  */
+import { answerByteLimit, classifyAgentFailure } from './agent-outcome';
+import { attemptDeadline } from './agent-timeout';
+import { TaskErrorCode } from './error-codes';
 import { parseExactJson, toDouble } from './json-text';
 import type { AgentInvoker, TaskStore, TierQueue } from './ports';
-import { answerByteLimit, type BackoffPolicy, isLastDelivery, retryDelaySeconds } from './retry-policy';
+import { type BackoffPolicy, isLastDelivery, retryDelaySeconds } from './retry-policy';
 import {
   ENVELOPE_SCHEMA_VERSION,
   TASK_ID_PATTERN,
@@ -80,7 +83,7 @@ export function parseEnvelope(body: string): TaskEnvelope | TaskError {
   try {
     value = parseExactJson(body);
   } catch {
-    return { code: 'MalformedMessage', message: 'the message body is not JSON' };
+    return { code: TaskErrorCode.MalformedMessage, message: 'the message body is not JSON' };
   }
   if (value !== null && typeof value === 'object' && 'schema_version' in value) {
     // The version is read by value: `1.0` is version 1.
@@ -100,11 +103,11 @@ export function parseEnvelope(body: string): TaskEnvelope | TaskError {
     v.payload === null ||
     typeof v.created_at !== 'string'
   ) {
-    return { code: 'MalformedMessage', message: 'the message is not a task envelope' };
+    return { code: TaskErrorCode.MalformedMessage, message: 'the message is not a task envelope' };
   }
   if (Math.trunc(v.schema_version) > ENVELOPE_SCHEMA_VERSION) {
     return {
-      code: 'UnsupportedEnvelope',
+      code: TaskErrorCode.UnsupportedEnvelope,
       message: `envelope schema_version ${v.schema_version} is newer than this consumer (${ENVELOPE_SCHEMA_VERSION})`,
     };
   }
@@ -141,7 +144,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     if (reason === 'finished' && claim.current.status === TaskStatus.FAILED) {
       await deps.queue.deadLetter(
         delivery.body,
-        claim.current.error ?? { code: 'TaskFailed', message: 'the task had already failed' },
+        claim.current.error ?? { code: TaskErrorCode.TaskFailed, message: 'the task had already failed' },
         envelope.task_id,
       );
     }
@@ -163,17 +166,11 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
           payload: envelope.payload,
           attempt,
           // The agent is told when its answer stops counting; the adapter stops waiting then.
-          deadline: new Date(agentStart + agentTimeoutSeconds * 1000).toISOString(),
+          deadline: attemptDeadline(new Date(agentStart), agentTimeoutSeconds),
         },
         { maxAnswerBytes: answerByteLimit(settings.maxResultBytes) },
       )
-    : ({
-        kind: 'permanent',
-        error: {
-          code: 'UnknownTaskType',
-          message: `no agent is configured for task type '${envelope.type}'`,
-        },
-      } as const);
+    : classifyAgentFailure({ fact: 'no-agent', type: envelope.type });
   const timing = { agent_ms: now().getTime() - agentStart };
   const final = () => ({ ...timing, end_to_end_ms: sinceEnqueue() });
 
@@ -187,13 +184,11 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   if (outcome.kind === 'success') {
     const size = Buffer.byteLength(JSON.stringify(outcome.result ?? null));
     if (size > settings.maxResultBytes) {
-      outcome = {
-        kind: 'permanent',
-        error: {
-          code: 'ResultTooLarge',
-          message: `the agent's result is ${size} bytes; the limit is ${settings.maxResultBytes} bytes`,
-        },
-      };
+      outcome = classifyAgentFailure({
+        fact: 'result-too-large',
+        bytes: size,
+        limitBytes: settings.maxResultBytes,
+      });
     } else {
       const settled = await deps.store.succeed(
         envelope.task_id,
@@ -228,7 +223,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     ...timing,
   });
   if (settled) {
-    // After an AgentTimeout the agent may still be running: retryDelaySeconds leaves it one more timeout.
+    // After an AgentTimeout the agent may still be running: retryDelaySeconds leaves it time (agent-timeout.ts).
     await deps.queue.changeVisibility(
       delivery.receiptHandle,
       retryDelaySeconds(attempt, outcome.error, settings.backoff, agentTimeoutSeconds, deps.random),

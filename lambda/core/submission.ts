@@ -6,7 +6,8 @@
  * agent receives `9007199254740993` and `1e400` as sent. The top-level fields are validated by value.
  */
 import { DEFAULTS } from '../contract/environment';
-import { badRequest, type ErrorDetail, HttpError } from './errors';
+import { ApiErrorCode } from './error-codes';
+import { type ErrorDetail, HttpError } from './errors';
 import validateTaskSchema from './generated/validate-task';
 import { isRawNumber, parseExactJson, toDouble } from './json-text';
 import type { Priority } from './task';
@@ -57,8 +58,7 @@ export function checkContentType(contentType: string | undefined): void {
     .replace(/"/g, '');
   if (!JSON_MEDIA_TYPE.test(mediaType) || (charset !== undefined && !/^utf-?8$/i.test(charset))) {
     throw new HttpError(
-      415,
-      'UnsupportedMediaType',
+      ApiErrorCode.UnsupportedMediaType,
       `Content-Type must be application/json, but ${contentType ? `'${contentType.slice(0, 100)}'` : 'none'} was sent`,
     );
   }
@@ -69,15 +69,14 @@ function decodeBody(request: RawRequest, limits: SubmissionLimits): string {
   const bytes = request.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   if (bytes.byteLength > limits.maxBodyBytes) {
     throw new HttpError(
-      413,
-      'PayloadTooLarge',
+      ApiErrorCode.PayloadTooLarge,
       `the body is ${bytes.byteLength} bytes; the limit is ${limits.maxBodyBytes} bytes`,
     );
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw badRequest('InvalidJson', 'the body is not valid UTF-8');
+    throw new HttpError(ApiErrorCode.InvalidJson, 'the body is not valid UTF-8');
   }
 }
 
@@ -148,8 +147,8 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits = 
   } catch (error) {
     // The exact parse revives values recursively: valid JSON nested thousands deep overflows the stack.
     if (!(error instanceof RangeError)) {
-      throw badRequest(
-        'InvalidJson',
+      throw new HttpError(
+        ApiErrorCode.InvalidJson,
         `the body is not valid JSON: ${(error as Error).message.slice(0, 200)}`,
       );
     }
@@ -157,8 +156,8 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits = 
     if (depth <= limits.maxJsonDepth) throw error;
   }
   if (depth > limits.maxJsonDepth) {
-    throw badRequest(
-      'ValidationError',
+    throw new HttpError(
+      ApiErrorCode.ValidationError,
       `the body nests ${depth} levels deep; the limit is ${limits.maxJsonDepth}`,
       [{ path: '/', message: `nesting deeper than ${limits.maxJsonDepth} levels` }],
     );
@@ -166,7 +165,11 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits = 
   // The schema sees top-level numbers as doubles (`"delay_seconds": 10.0` is 10); the payload keeps its text.
   const byValue = topLevelByValue(body);
   if (!validateTaskSchema(byValue)) {
-    throw badRequest('ValidationError', 'the task does not match the task schema', schemaDetails());
+    throw new HttpError(
+      ApiErrorCode.ValidationError,
+      'the task does not match the task schema',
+      schemaDetails(),
+    );
   }
   const task = byValue as {
     type: string;
@@ -179,7 +182,7 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits = 
   // Header bytes beyond ASCII have no agreed decoding (API Gateway and node read them as Latin-1), so a
   // non-ASCII key could never match the same key in the body: refuse it, and name the body field instead.
   if (headerKey !== undefined && !PRINTABLE_ASCII.test(headerKey)) {
-    throw badRequest('ValidationError', 'the Idempotency-Key header must be printable ASCII', [
+    throw new HttpError(ApiErrorCode.ValidationError, 'the Idempotency-Key header must be printable ASCII', [
       {
         path: 'header:Idempotency-Key',
         message: 'must be printable ASCII; send a non-ASCII key in idempotency_key',
@@ -189,14 +192,18 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits = 
   // Counted in characters, as the schema counts the body field.
   const headerKeyLength = headerKey === undefined ? 0 : [...headerKey].length;
   if (headerKey !== undefined && (headerKeyLength < 1 || headerKeyLength > 128)) {
-    throw badRequest('ValidationError', 'the Idempotency-Key header must be 1 to 128 characters', [
-      { path: 'header:Idempotency-Key', message: 'must be 1 to 128 characters' },
-    ]);
+    throw new HttpError(
+      ApiErrorCode.ValidationError,
+      'the Idempotency-Key header must be 1 to 128 characters',
+      [{ path: 'header:Idempotency-Key', message: 'must be 1 to 128 characters' }],
+    );
   }
   if (headerKey !== undefined && task.idempotency_key !== undefined && headerKey !== task.idempotency_key) {
-    throw badRequest('ValidationError', 'the Idempotency-Key header and idempotency_key differ', [
-      { path: '/idempotency_key', message: 'differs from the Idempotency-Key header' },
-    ]);
+    throw new HttpError(
+      ApiErrorCode.ValidationError,
+      'the Idempotency-Key header and idempotency_key differ',
+      [{ path: '/idempotency_key', message: 'differs from the Idempotency-Key header' }],
+    );
   }
   const idempotencyKey = task.idempotency_key ?? headerKey;
   return {

@@ -6,6 +6,7 @@
  * message to the DLQ and nobody would ever touch the task again. The sweep reads the DLQs on a schedule and
  * fails every task whose message is there but whose record still says it is on its way.
  */
+import { TaskErrorCode } from './error-codes';
 import type { TaskStore } from './ports';
 import type { TaskError } from './task';
 
@@ -65,7 +66,7 @@ export async function sweepDeadLetters(
     const target = deadLetterTarget(letter.body);
     if (!target) return false;
     const error = letter.error ?? {
-      code: 'DeadLettered',
+      code: TaskErrorCode.DeadLettered,
       message: 'the task ran out of deliveries and its message was moved to the dead-letter queue',
     };
     return deps.store.abandon(target, error, now, {

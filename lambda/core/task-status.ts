@@ -1,12 +1,13 @@
 /** GET and DELETE /tasks/{id}: reading a task, and cancelling one that has not started its attempt. */
-import { badRequest, conflict, notFound } from './errors';
+import { ApiErrorCode } from './error-codes';
+import { HttpError } from './errors';
 import type { TaskStore } from './ports';
 import { TASK_ID_PATTERN, type TaskView, toTaskView } from './task';
 
 export function parseTaskId(raw: string | undefined): string {
   const id = raw ?? '';
   if (!TASK_ID_PATTERN.test(id)) {
-    throw badRequest('ValidationError', 'the task id must be a lowercase UUID', [
+    throw new HttpError(ApiErrorCode.ValidationError, 'the task id must be a lowercase UUID', [
       { path: 'path:id', message: 'is not a task id' },
     ]);
   }
@@ -15,7 +16,7 @@ export function parseTaskId(raw: string | undefined): string {
 
 export async function getTask(store: TaskStore, taskId: string): Promise<TaskView> {
   const record = await store.get(taskId);
-  if (!record) throw notFound(`task ${taskId} does not exist`);
+  if (!record) throw new HttpError(ApiErrorCode.NotFound, `task ${taskId} does not exist`);
   return toTaskView(record);
 }
 
@@ -28,6 +29,9 @@ export async function cancelTask(
   const now = opts.now ?? new Date();
   const out = await store.cancel(taskId, now, Math.floor(now.getTime() / 1000) + opts.retentionSeconds);
   if (out.cancelled) return toTaskView(out.cancelled);
-  if (!out.current) throw notFound(`task ${taskId} does not exist`);
-  throw conflict('NotCancellable', `task ${taskId} is ${out.current.status} and can no longer be cancelled`);
+  if (!out.current) throw new HttpError(ApiErrorCode.NotFound, `task ${taskId} does not exist`);
+  throw new HttpError(
+    ApiErrorCode.NotCancellable,
+    `task ${taskId} is ${out.current.status} and can no longer be cancelled`,
+  );
 }

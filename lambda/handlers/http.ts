@@ -2,6 +2,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { logger } from '../adapters/logger';
+import { ApiErrorCode } from '../core/error-codes';
 import { HttpError } from '../core/errors';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -30,9 +31,8 @@ export function httpErrors(): MiddlewareObj<HttpEvent, HttpResult> {
         return;
       }
       logger.error('unhandled error', { error: error as Error });
-      request.response = json(500, {
-        error: { code: 'InternalError', message: 'an internal error occurred' },
-      });
+      const internal = new HttpError(ApiErrorCode.InternalError, 'an internal error occurred');
+      request.response = json(internal.statusCode, internal.toBody());
     },
   };
 }

@@ -6,6 +6,7 @@ import { numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
 import { EmfMetrics } from '../adapters/metrics';
 import { EnvName } from '../contract';
+import { ApiErrorCode } from '../core/error-codes';
 import { HttpError } from '../core/errors';
 import { MetricName } from '../core/metric-names';
 import { cancelTask, getTask, parseTaskId } from '../core/task-status';
@@ -33,5 +34,5 @@ export const handler = middy<HttpEvent>()
       });
       return json(200, task);
     }
-    throw new HttpError(405, 'MethodNotAllowed', `${method} is not supported on /tasks/{id}`);
+    throw new HttpError(ApiErrorCode.MethodNotAllowed, `${method} is not supported on /tasks/{id}`);
   });

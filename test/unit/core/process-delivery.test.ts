@@ -1,4 +1,9 @@
 import {
+  type AgentOutcome,
+  ANSWER_MARGIN_BYTES,
+  classifyAgentFailure,
+} from '../../../lambda/core/agent-outcome';
+import {
   type Delivery,
   type ProcessDeps,
   type ProcessSettings,
@@ -6,11 +11,6 @@ import {
   processDelivery,
   type TransitionEvent,
 } from '../../../lambda/core/process-delivery';
-import {
-  type AgentOutcome,
-  ANSWER_MARGIN_BYTES,
-  classifyAgentFailure,
-} from '../../../lambda/core/retry-policy';
 import {
   ENVELOPE_SCHEMA_VERSION,
   type TaskEnvelope,
