@@ -5,7 +5,7 @@
  */
 
 import { Command, InvalidArgumentError } from 'commander';
-import { maxAgentTimeoutSeconds } from '../lib/agents';
+import { maxAgentTimeoutSeconds } from '../lambda/core/agent-timeout';
 import { JavaMissingError } from './emulators';
 import { type FaultPlan, parseFaultPlan } from './faults';
 import { type LocalRuntime, PortInUseError, type RuntimeStatus, startLocalRuntime } from './runtime';

@@ -8,12 +8,6 @@ import { lateAnswerAllowanceSeconds } from './agent-timeout';
 import { TaskErrorCode } from './error-codes';
 import type { TaskError } from './task';
 
-/**
- * Until test/unit/support/in-memory.ts imports it from agent-outcome.ts, where it now lives.
- * @deprecated import from './agent-outcome'
- */
-export type { AgentOutcome } from './agent-outcome';
-
 export interface BackoffPolicy {
   /** Upper bound of the first retry's delay. */
   readonly baseSeconds: number;

@@ -5,6 +5,7 @@
  * that answers whatever a test wants.
  */
 import { randomUUID } from 'node:crypto';
+import type { AgentOutcome } from '../../../lambda/core/agent-outcome';
 import type {
   AgentCallLimits,
   AgentInvoker,
@@ -16,7 +17,6 @@ import type {
   TaskStore,
   TierQueue,
 } from '../../../lambda/core/ports';
-import type { AgentOutcome } from '../../../lambda/core/retry-policy';
 import type { DeadLetterTarget } from '../../../lambda/core/sweep';
 import {
   type Priority,
