@@ -5,6 +5,7 @@
 import { parseExactJson } from '../../lambda/core/json-text';
 import { TaskStatus, type TaskView } from '../../lambda/core/task';
 import { isTerminal } from '../../lambda/core/transitions';
+import { GATEWAY_RESPONSES } from '../../local/http-api';
 import { type FuzzViolation, requestText } from './report';
 import type { Expectation, FuzzRequest } from './request';
 import { type FuzzResponse, send } from './wire';
@@ -20,6 +21,10 @@ export function judge(res: FuzzResponse): string | undefined {
   } catch {
     return `answered ${res.status} with a body that is not JSON: ${res.body.slice(0, 300)}`;
   }
+  // API Gateway answers a request that matches no route, or a body over its own limit, itself, with
+  // `{ "message" }` and no code: the README says so. Only those exact answers are allowed that shape.
+  const gateway = Object.values(GATEWAY_RESPONSES).find((r) => r.status === res.status && r.status < 500);
+  if (gateway && JSON.stringify(body) === JSON.stringify({ message: gateway.message })) return undefined;
   const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
   if (typeof error?.code !== 'string' || !error.code || typeof error.message !== 'string' || !error.message) {
     return `answered ${res.status} without { error: { code, message } }: ${res.body.slice(0, 300)}`;
