@@ -191,8 +191,14 @@ async function streamAnswer(res: ServerResponse, bytes: number): Promise<void> {
     left -= piece.length;
     if (!res.write(piece)) {
       await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
+        // Whichever comes first; the other listener is removed, so a long answer does not pile them up.
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.once('drain', done);
+        res.once('close', done);
       });
     }
   }
