@@ -9,13 +9,16 @@ import {
   TaskErrorCode,
 } from '../../../lambda/core/error-codes';
 
-/** The cells of the table under `## Operating it` whose first header cell is `code`. */
-function readmeErrorTable(): string[][] {
-  const readme = readFileSync(path.join(__dirname, '../../../README.md'), 'utf8');
-  const start = readme.indexOf('\n## Operating it\n');
-  if (start < 0) throw new Error('README.md has no "## Operating it" section');
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end).split('\n');
+/** The page for operators that lists the task error codes (the README links to it). */
+const OPERATING_PAGE = path.join(__dirname, '../../../docs/operating.md');
+
+/** The cells of the table under `## Task error codes` in docs/operating.md whose first header cell is `code`. */
+function operatorErrorTable(): string[][] {
+  const page = readFileSync(OPERATING_PAGE, 'utf8');
+  const start = page.indexOf('\n## Task error codes\n');
+  if (start < 0) throw new Error('docs/operating.md has no "## Task error codes" section');
+  const end = page.indexOf('\n## ', start + 1);
+  const section = page.slice(start, end < 0 ? undefined : end).split('\n');
   const cells = (line: string) =>
     line
       .trim()
@@ -23,7 +26,7 @@ function readmeErrorTable(): string[][] {
       .split('|')
       .map((cell) => cell.trim());
   const header = section.findIndex((line) => /^\s*\|/.test(line) && cells(line)[0] === 'code');
-  if (header < 0) throw new Error('the "Operating it" section has no table whose first column is "code"');
+  if (header < 0) throw new Error('the "Task error codes" section has no table whose first column is "code"');
   const rows: string[][] = [];
   for (const line of section.slice(header + 2)) {
     if (!/^\s*\|/.test(line)) break;
@@ -42,17 +45,17 @@ function catalogueRows(): string[][] {
 }
 
 describe('Catalogue: TASK_ERROR_CODES', () => {
-  it("is the README's error-code table for operators: the same codes, in the same order", () => {
+  it("is the operators' error-code table (docs/operating.md): the same codes, in the same order", () => {
     // Act
-    const listed = readmeErrorTable().map((row) => row[0]);
+    const listed = operatorErrorTable().map((row) => row[0]);
 
     // Assess
     expect(listed).toEqual(catalogueRows().map((row) => row[0]));
   });
 
-  it("is the README's error-code table for operators: each code's meaning and whether it is retried", () => {
+  it("is the operators' error-code table (docs/operating.md): each code's meaning and whether it is retried", () => {
     // Act
-    const rows = readmeErrorTable();
+    const rows = operatorErrorTable();
 
     // Assess
     expect(rows).toEqual(catalogueRows());
