@@ -1,6 +1,6 @@
 /**
  * The chaos run: many tasks through the local runtime with every fault injected at once, then a check of
- * the delivery guarantees (README "Delivery guarantees"). Used by `npm run chaos` and, smaller, by `npm test`.
+ * the delivery guarantees (docs/guarantees.md). Used by `npm run chaos` and, smaller, by `npm test`.
  */
 import { TaskQueueClient } from '../cli/api-client';
 import type { TaskView } from '../lambda/core/task';

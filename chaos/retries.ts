@@ -1,6 +1,6 @@
 /**
  * What the chaos and crash-restart harnesses do with the task API client (cli/api-client.ts): retry what a
- * well-behaved client retries, as the README tells clients to, and keep a number of requests in flight.
+ * well-behaved client retries, as docs/api.md tells clients to, and keep a number of requests in flight.
  */
 import { ApiError, NetworkError, type SubmitTaskInput, type TaskQueueClient } from '../cli/api-client';
 import type { TaskView } from '../lambda/core/task';

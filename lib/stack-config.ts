@@ -15,7 +15,7 @@ export type AgentConfig = AgentTargetConfig;
 
 /**
  * The stack's configuration file (default `config/agents.json`, or `-c configFile=PATH`), or the same JSON in
- * the `taskQueue` context value (`-c taskQueue='{"agents":{…}}'`). See README "Configuration".
+ * the `taskQueue` context value (`-c taskQueue='{"agents":{…}}'`). See docs/operating.md, "Configuration".
  */
 export interface StackConfig {
   /**

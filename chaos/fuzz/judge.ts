@@ -22,7 +22,7 @@ export function judge(res: FuzzResponse): string | undefined {
     return `answered ${res.status} with a body that is not JSON: ${res.body.slice(0, 300)}`;
   }
   // API Gateway answers a request that matches no route, or a body over its own limit, itself, with
-  // `{ "message" }` and no code: the README says so. Only those exact answers are allowed that shape.
+  // `{ "message" }` and no code: docs/api.md says so. Only those exact answers are allowed that shape.
   const gateway = Object.values(GATEWAY_RESPONSES).find((r) => r.status === res.status && r.status < 500);
   if (gateway && JSON.stringify(body) === JSON.stringify({ message: gateway.message })) return undefined;
   const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;

@@ -2,8 +2,8 @@
  * Every error code the system writes, in two catalogues:
  *
  * - {@link TASK_ERROR_CODES}: what a task's `error.code` (GET /tasks/{id}) or a DLQ copy's `error_code`
- *   attribute can say, what it means, and whether the consumer tries the task again. The README's table for
- *   operators ("Operating it") is checked against it by test/unit/core/error-codes.test.ts.
+ *   attribute can say, what it means, and whether the consumer tries the task again. The table for
+ *   operators (docs/operating.md, "Task error codes") is checked against it by test/unit/core/error-codes.test.ts.
  * - {@link API_ERROR_CODES}: the `error.code` of an HTTP API error response, with its status.
  *
  * Code refers to a code by its constant (`TaskErrorCode.AgentTimeout`, `ApiErrorCode.NotFound`), never by a
@@ -17,7 +17,7 @@ export interface TaskErrorCodeInfo {
    * is not retried ends the task at once, and its message is in the DLQ). For a family, the rule.
    */
   readonly retried: boolean | string;
-  /** What happened, in the README's words (Markdown). */
+  /** What happened, in the words of docs/operating.md (Markdown). */
   readonly meaning: string;
 }
 
