@@ -3,6 +3,13 @@
  * the delivery guarantees (docs/guarantees.md). Used by `npm run chaos` and, smaller, by `npm test`.
  */
 import { TaskQueueClient } from '../cli/api-client';
+import { classifyHttpStatus } from '../lambda/core/agent-outcome';
+import {
+  agentHttpCode,
+  TASK_ERROR_CODES,
+  TaskErrorCode,
+  type TaskErrorCodeInfo,
+} from '../lambda/core/error-codes';
 import type { TaskView } from '../lambda/core/task';
 import { isTerminal } from '../lambda/core/transitions';
 import type { FaultPlan, InjectedFaults } from '../local/faults';
@@ -79,9 +86,16 @@ export function planTasks(count: number, seed = 7): Planned[] {
   });
 }
 
-/** Error codes of failures a retry may cure: a task failing with one of them ran out of retries. */
-const TRANSIENT =
-  /^(AgentHttp5\d\d|AgentHttp408|AgentHttp429|AgentTimeout|AgentUnreachable|AgentSecretUnavailable|DeadLettered)$/;
+/**
+ * Whether a FAILED task's error code says it ran out of retries: a code the consumer retries (from the
+ * error-code catalogue; the demo agents are HTTP agents), or the sweep's `DeadLettered`.
+ */
+function exhaustedRetries(code: string): boolean {
+  if (code === TaskErrorCode.DeadLettered) return true;
+  const http = /^AgentHttp(\d{3})$/.exec(code);
+  if (http) return classifyHttpStatus(Number(http[1])) === 'transient';
+  return (TASK_ERROR_CODES as Record<string, TaskErrorCodeInfo | undefined>)[code]?.retried === true;
+}
 
 /** Messages still in the tier queues, visible or not. */
 function leftInQueues(runtime: LocalRuntime): number {
@@ -191,7 +205,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (state.status === 'FAILED') {
         const code = state.error?.code ?? '';
         const explained =
-          planned.kind === 'poison' ? code === 'AgentHttp422' || TRANSIENT.test(code) : TRANSIENT.test(code);
+          planned.kind === 'poison'
+            ? code === agentHttpCode(422) || exhaustedRetries(code)
+            : exhaustedRetries(code);
         if (!explained)
           violations.push(
             `task ${id} (${planned.kind}) FAILED with ${code}, which neither poison nor exhausted retries explain`,

@@ -4,6 +4,8 @@
  * Also the responses API Gateway makes itself, with its `{"message": …}` bodies, and text SQS accepts.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import type { TaskView } from '../../lambda/core/task';
+import { isTerminal } from '../../lambda/core/transitions';
 import { bootRuntime, eventually, type RunningRuntime } from './support/local-runtime';
 
 jest.setTimeout(180_000);
@@ -167,11 +169,8 @@ describe('local runtime: text SQS accepts', () => {
     expect(created.status).toBe(202);
     const { task_id } = (await created.json()) as { task_id: string };
     const task = await eventually(async () => {
-      const view = (await (await fetch(`${runtime.apiUrl}/tasks/${task_id}`)).json()) as {
-        status: string;
-        result?: unknown;
-      };
-      return ['SUCCEEDED', 'FAILED'].includes(view.status) ? view : undefined;
+      const view = (await (await fetch(`${runtime.apiUrl}/tasks/${task_id}`)).json()) as TaskView;
+      return isTerminal(view.status) ? view : undefined;
     }, `task ${task_id} finishing`);
     expect(task).toMatchObject({ status: 'SUCCEEDED', result: { echo: payload } });
   });

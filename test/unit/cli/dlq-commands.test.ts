@@ -17,13 +17,15 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../../cli/program';
 import { lineProgress, lineProgressBar } from '../../../cli/progress';
 import type { CliDeps } from '../../../cli/session';
 import type { LocalStackDocument } from '../../../cli/stack-resources';
-import type { TaskRecord } from '../../../lambda/core/task';
+import { conditionOf, statusPlaceholder } from '../../../lambda/adapters/dynamodb-condition';
+import { type TaskRecord, TaskStatus } from '../../../lambda/core/task';
+import { redriveGraceEnd, TRANSITIONS } from '../../../lambda/core/transitions';
 import { type FakeLocalStack, startFakeLocalStack } from './fake-local-stack';
 
 const sqs = mockClient(SQSClient);
@@ -528,14 +530,20 @@ describe('Command: taskq dlq', () => {
       // Assess
       expect(code).toBe(0);
       const [update] = ddb.commandCalls(UpdateItemCommand);
-      expect(update!.args[0].input).toEqual(
-        expect.objectContaining({
-          Key: marshall({ task_id: TASK_A }),
-          UpdateExpression: expect.stringContaining('SET #status = :failed'),
-        }),
+      const input = update!.args[0].input;
+      expect(input.Key).toEqual(marshall({ task_id: TASK_A }));
+      // The abandon transition of the state machine, for this message's enqueue id and with no redrive grace:
+      // a redriven task whose message is purged will never run.
+      const abandon = conditionOf(TRANSITIONS.abandon, {
+        nowMs: NOW.getTime(),
+        enqueueId: 'e1',
+        redriveGraceEnd: redriveGraceEnd(NOW, 0),
+      });
+      expect(input.ConditionExpression).toBe(abandon.ConditionExpression);
+      expect(unmarshall(input.ExpressionAttributeValues!)).toMatchObject(abandon.ExpressionAttributeValues);
+      expect(unmarshall(input.ExpressionAttributeValues!)).toEqual(
+        expect.objectContaining({ [statusPlaceholder(TRANSITIONS.abandon.to)]: TaskStatus.FAILED }),
       );
-      // With no grace: a redriven task whose message is purged will never run.
-      expect(update!.args[0].input.ExpressionAttributeValues![':graceEnd']).toEqual({ S: NOW.toISOString() });
       expect(update!.calledBefore(sqs.commandCalls(PurgeQueueCommand)[0]!)).toBe(true);
       expect(stdout).toContain('1 task(s) that were not finished are now FAILED');
     });
