@@ -6,6 +6,7 @@
  * fauxqs: new receipt handle, receive count + 1), and slow agents from the
  * demo agent server. Every injected fault is counted.
  */
+import { TRANSITIONS } from '../lambda/core/transitions';
 import type { AwsCall, AwsInterceptor, ProxyReply } from './aws-proxy';
 
 export interface FaultPlan {
@@ -99,22 +100,61 @@ const jsonError = (status: number, type: string, message: string): ProxyReply =>
   headers: { 'x-amzn-query-error': `${type.split('#')[1]};Sender` },
 });
 
-/** The task id a DynamoDB request names in its Key. */
-function taskIdOf(call: AwsCall): string | undefined {
+/** The parts of a DynamoDB UpdateItem request (its JSON wire body) that tell which write it is. */
+interface UpdateRequest {
+  readonly Key?: { readonly task_id?: { readonly S?: string } };
+  readonly UpdateExpression?: string;
+  readonly ExpressionAttributeNames?: Readonly<Record<string, string>>;
+  readonly ExpressionAttributeValues?: Readonly<Record<string, { readonly S?: string }>>;
+}
+
+export type ConsumerWrite = 'claim' | 'completion';
+
+/**
+ * A consumer's writes, by the status each leaves the task in (the rule's `to`): a claim is the only write to
+ * RUNNING, and a completion is a settle, the write only the attempt holding the claim may make (`attemptFence`).
+ * Derived from the state machine, so that a new settle transition is a completion here too.
+ */
+const CONSUMER_WRITES: ReadonlyMap<string, ConsumerWrite> = new Map<string, ConsumerWrite>([
+  ...Object.values(TRANSITIONS)
+    .filter((t) => t.attemptFence)
+    .map((t) => [t.to, 'completion'] as const),
+  [TRANSITIONS.claim.to, 'claim'],
+]);
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The status an UpdateItem writes: the value its update expression sets the `status` attribute to. Read from
+ * what the request means in DynamoDB's terms (which name placeholder stands for `status`, which value the
+ * SET gives it), not from the placeholders the store happens to choose.
+ */
+export function statusWritten(request: UpdateRequest): string | undefined {
+  const names = Object.entries(request.ExpressionAttributeNames ?? {})
+    .filter(([, attribute]) => attribute === 'status')
+    .map(([placeholder]) => placeholder);
+  for (const name of names) {
+    const set = new RegExp(`(?:^|[\\s,])${escapeRegExp(name)}\\s*=\\s*(:[A-Za-z0-9_]+)`).exec(
+      request.UpdateExpression ?? '',
+    );
+    const value = set ? request.ExpressionAttributeValues?.[set[1]!]?.S : undefined;
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** Which of the consumer's writes a DynamoDB call is, and the task it names; undefined for any other call. */
+export function consumerWrite(call: AwsCall): { kind: ConsumerWrite; taskId?: string } | undefined {
+  if (call.service !== 'dynamodb' || call.operation !== 'UpdateItem') return undefined;
+  let request: UpdateRequest;
   try {
-    return (JSON.parse(call.body.toString('utf8')) as { Key?: { task_id?: { S?: string } } }).Key?.task_id?.S;
+    request = JSON.parse(call.body.toString('utf8')) as UpdateRequest;
   } catch {
     return undefined;
   }
-}
-
-/** What a DynamoDB UpdateItem of the consumer is, from its expression. */
-function consumerWrite(call: AwsCall): 'claim' | 'completion' | undefined {
-  if (call.service !== 'dynamodb' || call.operation !== 'UpdateItem') return undefined;
-  const text = call.body.toString('utf8');
-  if (text.includes('if_not_exists(attempts')) return 'claim';
-  if (text.includes('":next"')) return 'completion';
-  return undefined;
+  const status = statusWritten(request);
+  const kind = status === undefined ? undefined : CONSUMER_WRITES.get(status);
+  return kind && { kind, taskId: request.Key?.task_id?.S };
 }
 
 export class FaultInjector implements AwsInterceptor {
@@ -176,7 +216,8 @@ export class FaultInjector implements AwsInterceptor {
       return jsonError(500, 'com.amazonaws.sqs#InternalError', 'injected fault: SendMessage failed');
     }
     if (call.service === 'dynamodb' && this.roll('dynamodbThrottle')) {
-      if (role === 'consumer' && consumerWrite(call) === 'completion') this.completionWritesThrottled += 1;
+      if (role === 'consumer' && consumerWrite(call)?.kind === 'completion')
+        this.completionWritesThrottled += 1;
       return jsonError(
         400,
         'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
@@ -186,7 +227,7 @@ export class FaultInjector implements AwsInterceptor {
     if (
       role === 'consumer' &&
       call.appId &&
-      consumerWrite(call) === 'completion' &&
+      consumerWrite(call)?.kind === 'completion' &&
       this.roll('dieAfterAgent')
     ) {
       this.hooks.killWorker(call.appId);
@@ -197,8 +238,7 @@ export class FaultInjector implements AwsInterceptor {
 
   public after(call: AwsCall, status: number): 'hang' | undefined {
     if (status !== 200 || !call.appId || this.hooks.roleOf(call.appId) !== 'consumer') return undefined;
-    const write = consumerWrite(call);
-    const taskId = write ? taskIdOf(call) : undefined;
+    const { kind: write, taskId } = consumerWrite(call) ?? {};
     if (taskId && write === 'claim') {
       const open = this.openClaims.get(taskId) ?? 0;
       if (open > 0) this.interrupted.set(taskId, (this.interrupted.get(taskId) ?? 0) + 1);
