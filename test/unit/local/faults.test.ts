@@ -114,7 +114,13 @@ async function harness(plan: FaultPlan): Promise<Harness> {
   });
   const clients: Array<{ destroy(): void }> = [];
   // The proxy first: a killed worker's call never gets an answer until the proxy drops its connection.
-  stops.push(emulator.close, async () => clients.forEach((c) => c.destroy()), proxy.close);
+  stops.push(
+    emulator.close,
+    async () => {
+      for (const client of clients) client.destroy();
+    },
+    proxy.close,
+  );
   const config = (service: 'sqs' | 'dynamodb', appId: string) => ({
     region: 'us-east-1',
     endpoint: proxy.endpoint(service),
