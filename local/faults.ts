@@ -8,6 +8,7 @@
  */
 import { TRANSITIONS } from '../lambda/core/transitions';
 import type { AwsCall, AwsInterceptor, ProxyReply } from './aws-proxy';
+import type { WorkerControl } from './functions';
 
 export interface FaultPlan {
   /** Share of the producer's SQS SendMessage calls answered with an SQS InternalError (500). */
@@ -43,11 +44,6 @@ export const FAULT_NAMES = [
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 export type InjectedFaults = Record<FaultName, number> & { readonly completionWritesThrottled: number };
-
-export const NO_FAULTS: InjectedFaults = {
-  ...(Object.fromEntries(FAULT_NAMES.map((f) => [f, 0])) as Record<FaultName, number>),
-  completionWritesThrottled: 0,
-};
 
 /** mulberry32: a small, seedable generator, so that a chaos run can be repeated. */
 export function seededRandom(seed: number): () => number {
@@ -87,11 +83,18 @@ export function parseFaultPlan(text: string): FaultPlan {
   return plan as FaultPlan;
 }
 
-export interface FaultHooks {
-  /** Terminates the worker whose SDK calls carry this app id; its invocation fails as a crash would. */
-  killWorker(appId: string): void;
-  /** The role of the function behind an app id, from its handler. */
-  roleOf(appId: string): 'producer' | 'consumer' | 'other';
+/**
+ * What a run with a fault plan reads back: `startLocalRuntime({ faults })` returns it as `faults`, and only then.
+ * For chaos runs and tests; nothing else of the runtime exposes fault state.
+ */
+export interface FaultReport {
+  readonly plan: FaultPlan;
+  /** Faults injected so far, by name. */
+  injected(): InjectedFaults;
+  /** Per task, attempts claimed while an earlier attempt had not recorded its outcome. */
+  interruptedAttempts(): ReadonlyMap<string, number>;
+  /** Successful agent executions per task id (empty unless the built-in demo agents answer). */
+  agentSuccesses(): ReadonlyMap<string, number>;
 }
 
 const jsonError = (status: number, type: string, message: string): ProxyReply => ({
@@ -163,7 +166,7 @@ export class FaultInjector implements AwsInterceptor {
 
   public constructor(
     public readonly plan: FaultPlan,
-    private readonly hooks: FaultHooks,
+    private readonly workers: WorkerControl,
   ) {
     this.random = seededRandom(plan.seed ?? 1);
   }
@@ -206,7 +209,7 @@ export class FaultInjector implements AwsInterceptor {
   }
 
   public before(call: AwsCall): ProxyReply | undefined {
-    const role = call.appId ? this.hooks.roleOf(call.appId) : 'other';
+    const role = call.appId ? this.workers.roleOf(call.appId) : 'other';
     if (
       call.service === 'sqs' &&
       call.operation === 'SendMessage' &&
@@ -230,14 +233,14 @@ export class FaultInjector implements AwsInterceptor {
       consumerWrite(call)?.kind === 'completion' &&
       this.roll('dieAfterAgent')
     ) {
-      this.hooks.killWorker(call.appId);
+      this.workers.killWorker(call.appId);
       return { hang: true, status: 0, body: '' }; // the write never happens; the worker is gone
     }
     return undefined;
   }
 
   public after(call: AwsCall, status: number): 'hang' | undefined {
-    if (status !== 200 || !call.appId || this.hooks.roleOf(call.appId) !== 'consumer') return undefined;
+    if (status !== 200 || !call.appId || this.workers.roleOf(call.appId) !== 'consumer') return undefined;
     const { kind: write, taskId } = consumerWrite(call) ?? {};
     if (taskId && write === 'claim') {
       const open = this.openClaims.get(taskId) ?? 0;
@@ -249,7 +252,7 @@ export class FaultInjector implements AwsInterceptor {
       (write === 'claim' && this.roll('dieBeforeAgent')) ||
       (write === 'completion' && this.roll('dieAfterCompletion'));
     if (!dies) return undefined;
-    this.hooks.killWorker(call.appId);
+    this.workers.killWorker(call.appId);
     return 'hang';
   }
 

@@ -362,10 +362,12 @@ describe('Function: consumerWrite', () => {
     return { ...call, body: Buffer.from(text) };
   }
 
-  it.each([
-    ['claim', (s: DynamoTaskStore) => s.claim(envelope, NOW, 60)],
-    ...Object.entries(completions).map(([name, write]) => [name, write] as const),
-  ])('recognises a %s, whatever its placeholders are called', async (name, write) => {
+  type Write = (store: DynamoTaskStore) => Promise<unknown>;
+  const consumerWrites: Array<[string, Write]> = [
+    ['claim', (s) => s.claim(envelope, NOW, 60)],
+    ...Object.entries(completions),
+  ];
+  it.each(consumerWrites)('recognises a %s, whatever its placeholders are called', async (name, write) => {
     const call = await captured(write);
     const kind = name === 'claim' ? 'claim' : 'completion';
     expect(consumerWrite(call)).toEqual({ kind, taskId: TASK_ID });
