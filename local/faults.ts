@@ -125,23 +125,18 @@ const CONSUMER_WRITES: ReadonlyMap<string, ConsumerWrite> = new Map<string, Cons
   [TRANSITIONS.claim.to, 'claim'],
 ]);
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** `path = :value` in an update expression's SET clause (a REMOVE names paths without `=`). */
+const ASSIGNMENT = /(?:^|[\s,])(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)/g;
 
 /**
  * The status an UpdateItem writes: the value its update expression sets the `status` attribute to. Read from
- * what the request means in DynamoDB's terms (which name placeholder stands for `status`, which value the
+ * what the request means in DynamoDB's terms (the name placeholder that stands for `status`, the value the
  * SET gives it), not from the placeholders the store happens to choose.
  */
-export function statusWritten(request: UpdateRequest): string | undefined {
-  const names = Object.entries(request.ExpressionAttributeNames ?? {})
-    .filter(([, attribute]) => attribute === 'status')
-    .map(([placeholder]) => placeholder);
-  for (const name of names) {
-    const set = new RegExp(`(?:^|[\\s,])${escapeRegExp(name)}\\s*=\\s*(:[A-Za-z0-9_]+)`).exec(
-      request.UpdateExpression ?? '',
-    );
-    const value = set ? request.ExpressionAttributeValues?.[set[1]!]?.S : undefined;
-    if (value !== undefined) return value;
+function statusWritten(request: UpdateRequest): string | undefined {
+  for (const [, path, value] of (request.UpdateExpression ?? '').matchAll(ASSIGNMENT)) {
+    const attribute = path!.startsWith('#') ? request.ExpressionAttributeNames?.[path!] : path;
+    if (attribute === 'status') return request.ExpressionAttributeValues?.[value!]?.S;
   }
   return undefined;
 }
