@@ -76,7 +76,7 @@ describe('Function: startSchedules', () => {
     ]);
   });
 
-  it("runs every rule at intervalSeconds when given, instead of its rate", async () => {
+  it('runs every rule at intervalSeconds when given, instead of its rate', async () => {
     const s = schedule({ SweepRule: rule({ ScheduleExpression: 'rate(1 hour)' }) }, 2);
     await jest.advanceTimersByTimeAsync(6_000);
     s.stop();
