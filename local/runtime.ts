@@ -224,6 +224,7 @@ export async function startLocalRuntime(
     functions = fns;
     stops.push(fns.stop);
     const warming = fns.warm();
+    warming.catch(() => {}); // awaited below; a failure before then must not go unhandled
 
     const eventSources = sqsEventSources(ctx, {
       sqs,
@@ -237,8 +238,8 @@ export async function startLocalRuntime(
     });
     const sources = eventSources.sources;
     for (const source of sources) stops.push(() => source.stop());
-    const http = lambdaRoutes(ctx, fns.lookup);
-    const routes: HttpRoute[] = [...http.routes];
+    const apiRoutes = lambdaRoutes(ctx, fns.lookup);
+    const routes: HttpRoute[] = [...apiRoutes.routes];
 
     // Not in the template: tells local tools (taskq dlq) where the stack's resources are.
     let outputs: Record<string, string> = {};
@@ -269,7 +270,7 @@ export async function startLocalRuntime(
     });
     stops.push(async () => schedules.stop());
     outputs = resolveOutputs(ctx, api.url);
-    const notEmulated = [...eventSources.notEmulated, ...http.notEmulated, ...schedules.notEmulated];
+    const notEmulated = [...eventSources.notEmulated, ...apiRoutes.notEmulated, ...schedules.notEmulated];
 
     const queueIds = resourcesOfType(ctx.template, 'AWS::SQS::Queue').map(([id]) => id);
     const runtime: LocalRuntime = {
