@@ -175,9 +175,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       left = leftInQueues(runtime);
     }
 
-    const successes = runtime.agentSuccesses();
-    const interrupted = runtime.interruptedAttempts();
-    const injected = runtime.faultsInjected();
+    const successes = runtime.faults.agentSuccesses();
+    const interrupted = runtime.faults.interruptedAttempts();
+    const injected = runtime.faults.injected();
     const deadLetters = deadLetterTaskIds(runtime);
     const byStatus: Record<string, number> = {};
     let extraExecutions = 0;

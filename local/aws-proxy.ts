@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { foreignRequest, LOOPBACK } from './loopback';
+import { LOOPBACK, refuseForeign } from './loopback';
 
 export type AwsService = 'sqs' | 'dynamodb';
 
@@ -78,13 +78,7 @@ export async function startAwsProxy(options: {
   for (const service of Object.keys(options.targets) as AwsService[]) {
     const target = new URL(options.targets[service]);
     const server = http.createServer((req, res) => {
-      const refused = foreignRequest(req);
-      if (refused) {
-        req.resume();
-        res.writeHead(403, { 'content-type': 'text/plain' });
-        res.end(`refused: ${refused}`);
-        return;
-      }
+      if (refuseForeign(req, res)) return;
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', async () => {

@@ -14,7 +14,10 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import type { FunctionLookup } from './functions';
+import { type IntrinsicContext, resolveIntrinsics } from './intrinsics';
 import type { InvokeResult } from './lambda-pool';
+import { resourcesOfType } from './template';
 
 export interface EventSourceSettings {
   readonly logicalId: string;
@@ -245,4 +248,70 @@ export class SqsEventSource {
     this.slotFreed?.();
     await this.loop?.catch(() => {});
   }
+}
+
+export interface EventSourceOptions {
+  readonly sqs: SQSClient;
+  readonly functions: FunctionLookup;
+  /** Most execution environments per function: no mapping invokes more at once. */
+  readonly maxWorkers: number;
+  readonly log: (line: string) => void;
+  /** Fault injection: a second delivery of a message received from the queue named `queueName`. */
+  readonly duplicate?: (
+    queueName: string,
+    message: Message,
+  ) => DuplicateDelivery | Promise<DuplicateDelivery>;
+}
+
+/**
+ * The template's AWS::Lambda::EventSourceMapping resources on its own SQS queues, not yet started; any other
+ * event source is reported as not emulated.
+ */
+export function sqsEventSources(
+  ctx: IntrinsicContext,
+  options: EventSourceOptions,
+): { readonly sources: SqsEventSource[]; readonly notEmulated: string[] } {
+  const queueByArn = new Map(
+    resourcesOfType(ctx.template, 'AWS::SQS::Queue').map(([id]) => [
+      ctx.resources.get(id)!.attributes.Arn!,
+      ctx.resources.get(id)!,
+    ]),
+  );
+  const sources: SqsEventSource[] = [];
+  const notEmulated: string[] = [];
+  for (const [id, resource] of resourcesOfType(ctx.template, 'AWS::Lambda::EventSourceMapping')) {
+    const props = resolveIntrinsics(resource.Properties ?? {}, ctx) as Record<string, unknown>;
+    const queue = queueByArn.get(String(props.EventSourceArn));
+    if (!queue) {
+      notEmulated.push(`${id} (event source ${String(props.EventSourceArn)})`);
+      continue;
+    }
+    const fn = options.functions(String(props.FunctionName), id);
+    const scaling = props.ScalingConfig as { MaximumConcurrency?: number } | undefined;
+    const queueName = queue.attributes.QueueName!;
+    const duplicate = options.duplicate;
+    sources.push(
+      new SqsEventSource(
+        {
+          logicalId: id,
+          queueUrl: queue.ref,
+          queueArn: queue.attributes.Arn!,
+          region: ctx.region,
+          batchSize: Number(props.BatchSize ?? 10),
+          maxBatchingWindowSeconds: Number(props.MaximumBatchingWindowInSeconds ?? 0),
+          // No more invocations than the function has environments: a received message waits for none.
+          maxConcurrency: Math.min(Number(scaling?.MaximumConcurrency ?? 1000), options.maxWorkers),
+          reportBatchItemFailures: ((props.FunctionResponseTypes as string[] | undefined) ?? []).includes(
+            'ReportBatchItemFailures',
+          ),
+          enabled: props.Enabled !== false && props.Enabled !== 'false',
+        },
+        options.sqs,
+        (event) => fn.invoke(event),
+        options.log,
+        duplicate && ((message) => duplicate(queueName, message)),
+      ),
+    );
+  }
+  return { sources, notEmulated };
 }

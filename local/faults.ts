@@ -6,7 +6,9 @@
  * fauxqs: new receipt handle, receive count + 1), and slow agents from the
  * demo agent server. Every injected fault is counted.
  */
+import { TRANSITIONS } from '../lambda/core/transitions';
 import type { AwsCall, AwsInterceptor, ProxyReply } from './aws-proxy';
+import type { WorkerControl } from './functions';
 
 export interface FaultPlan {
   /** Share of the producer's SQS SendMessage calls answered with an SQS InternalError (500). */
@@ -42,11 +44,6 @@ export const FAULT_NAMES = [
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 export type InjectedFaults = Record<FaultName, number> & { readonly completionWritesThrottled: number };
-
-export const NO_FAULTS: InjectedFaults = {
-  ...(Object.fromEntries(FAULT_NAMES.map((f) => [f, 0])) as Record<FaultName, number>),
-  completionWritesThrottled: 0,
-};
 
 /** mulberry32: a small, seedable generator, so that a chaos run can be repeated. */
 export function seededRandom(seed: number): () => number {
@@ -86,11 +83,18 @@ export function parseFaultPlan(text: string): FaultPlan {
   return plan as FaultPlan;
 }
 
-export interface FaultHooks {
-  /** Terminates the worker whose SDK calls carry this app id; its invocation fails as a crash would. */
-  killWorker(appId: string): void;
-  /** The role of the function behind an app id, from its handler. */
-  roleOf(appId: string): 'producer' | 'consumer' | 'other';
+/**
+ * What a run with a fault plan reads back: `startLocalRuntime({ faults })` returns it as `faults`, and only then.
+ * For chaos runs and tests; nothing else of the runtime exposes fault state.
+ */
+export interface FaultReport {
+  readonly plan: FaultPlan;
+  /** Faults injected so far, by name. */
+  injected(): InjectedFaults;
+  /** Per task, attempts claimed while an earlier attempt had not recorded its outcome. */
+  interruptedAttempts(): ReadonlyMap<string, number>;
+  /** Successful agent executions per task id (empty unless the built-in demo agents answer). */
+  agentSuccesses(): ReadonlyMap<string, number>;
 }
 
 const jsonError = (status: number, type: string, message: string): ProxyReply => ({
@@ -99,22 +103,56 @@ const jsonError = (status: number, type: string, message: string): ProxyReply =>
   headers: { 'x-amzn-query-error': `${type.split('#')[1]};Sender` },
 });
 
-/** The task id a DynamoDB request names in its Key. */
-function taskIdOf(call: AwsCall): string | undefined {
+/** The parts of a DynamoDB UpdateItem request (its JSON wire body) that tell which write it is. */
+interface UpdateRequest {
+  readonly Key?: { readonly task_id?: { readonly S?: string } };
+  readonly UpdateExpression?: string;
+  readonly ExpressionAttributeNames?: Readonly<Record<string, string>>;
+  readonly ExpressionAttributeValues?: Readonly<Record<string, { readonly S?: string }>>;
+}
+
+export type ConsumerWrite = 'claim' | 'completion';
+
+/**
+ * A consumer's writes, by the status each leaves the task in (the rule's `to`): a claim is the only write to
+ * RUNNING, and a completion is a settle, the write only the attempt holding the claim may make (`attemptFence`).
+ * Derived from the state machine, so that a new settle transition is a completion here too.
+ */
+const CONSUMER_WRITES: ReadonlyMap<string, ConsumerWrite> = new Map<string, ConsumerWrite>([
+  ...Object.values(TRANSITIONS)
+    .filter((t) => t.attemptFence)
+    .map((t) => [t.to, 'completion'] as const),
+  [TRANSITIONS.claim.to, 'claim'],
+]);
+
+/** `path = :value` in an update expression's SET clause (a REMOVE names paths without `=`). */
+const ASSIGNMENT = /(?:^|[\s,])(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)/g;
+
+/**
+ * The status an UpdateItem writes: the value its update expression sets the `status` attribute to. Read from
+ * what the request means in DynamoDB's terms (the name placeholder that stands for `status`, the value the
+ * SET gives it), not from the placeholders the store happens to choose.
+ */
+function statusWritten(request: UpdateRequest): string | undefined {
+  for (const [, path, value] of (request.UpdateExpression ?? '').matchAll(ASSIGNMENT)) {
+    const attribute = path!.startsWith('#') ? request.ExpressionAttributeNames?.[path!] : path;
+    if (attribute === 'status') return request.ExpressionAttributeValues?.[value!]?.S;
+  }
+  return undefined;
+}
+
+/** Which of the consumer's writes a DynamoDB call is, and the task it names; undefined for any other call. */
+export function consumerWrite(call: AwsCall): { kind: ConsumerWrite; taskId?: string } | undefined {
+  if (call.service !== 'dynamodb' || call.operation !== 'UpdateItem') return undefined;
+  let request: UpdateRequest;
   try {
-    return (JSON.parse(call.body.toString('utf8')) as { Key?: { task_id?: { S?: string } } }).Key?.task_id?.S;
+    request = JSON.parse(call.body.toString('utf8')) as UpdateRequest;
   } catch {
     return undefined;
   }
-}
-
-/** What a DynamoDB UpdateItem of the consumer is, from its expression. */
-function consumerWrite(call: AwsCall): 'claim' | 'completion' | undefined {
-  if (call.service !== 'dynamodb' || call.operation !== 'UpdateItem') return undefined;
-  const text = call.body.toString('utf8');
-  if (text.includes('if_not_exists(attempts')) return 'claim';
-  if (text.includes('":next"')) return 'completion';
-  return undefined;
+  const status = statusWritten(request);
+  const kind = status === undefined ? undefined : CONSUMER_WRITES.get(status);
+  return kind && { kind, taskId: request.Key?.task_id?.S };
 }
 
 export class FaultInjector implements AwsInterceptor {
@@ -123,7 +161,7 @@ export class FaultInjector implements AwsInterceptor {
 
   public constructor(
     public readonly plan: FaultPlan,
-    private readonly hooks: FaultHooks,
+    private readonly workers: WorkerControl,
   ) {
     this.random = seededRandom(plan.seed ?? 1);
   }
@@ -166,7 +204,7 @@ export class FaultInjector implements AwsInterceptor {
   }
 
   public before(call: AwsCall): ProxyReply | undefined {
-    const role = call.appId ? this.hooks.roleOf(call.appId) : 'other';
+    const role = call.appId ? this.workers.roleOf(call.appId) : 'other';
     if (
       call.service === 'sqs' &&
       call.operation === 'SendMessage' &&
@@ -176,7 +214,8 @@ export class FaultInjector implements AwsInterceptor {
       return jsonError(500, 'com.amazonaws.sqs#InternalError', 'injected fault: SendMessage failed');
     }
     if (call.service === 'dynamodb' && this.roll('dynamodbThrottle')) {
-      if (role === 'consumer' && consumerWrite(call) === 'completion') this.completionWritesThrottled += 1;
+      if (role === 'consumer' && consumerWrite(call)?.kind === 'completion')
+        this.completionWritesThrottled += 1;
       return jsonError(
         400,
         'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
@@ -186,19 +225,18 @@ export class FaultInjector implements AwsInterceptor {
     if (
       role === 'consumer' &&
       call.appId &&
-      consumerWrite(call) === 'completion' &&
+      consumerWrite(call)?.kind === 'completion' &&
       this.roll('dieAfterAgent')
     ) {
-      this.hooks.killWorker(call.appId);
+      this.workers.killWorker(call.appId);
       return { hang: true, status: 0, body: '' }; // the write never happens; the worker is gone
     }
     return undefined;
   }
 
   public after(call: AwsCall, status: number): 'hang' | undefined {
-    if (status !== 200 || !call.appId || this.hooks.roleOf(call.appId) !== 'consumer') return undefined;
-    const write = consumerWrite(call);
-    const taskId = write ? taskIdOf(call) : undefined;
+    if (status !== 200 || !call.appId || this.workers.roleOf(call.appId) !== 'consumer') return undefined;
+    const { kind: write, taskId } = consumerWrite(call) ?? {};
     if (taskId && write === 'claim') {
       const open = this.openClaims.get(taskId) ?? 0;
       if (open > 0) this.interrupted.set(taskId, (this.interrupted.get(taskId) ?? 0) + 1);
@@ -209,7 +247,7 @@ export class FaultInjector implements AwsInterceptor {
       (write === 'claim' && this.roll('dieBeforeAgent')) ||
       (write === 'completion' && this.roll('dieAfterCompletion'));
     if (!dies) return undefined;
-    this.hooks.killWorker(call.appId);
+    this.workers.killWorker(call.appId);
     return 'hang';
   }
 

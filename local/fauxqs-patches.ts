@@ -11,7 +11,7 @@ import { Server as NetServer } from 'node:net';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isSqsText } from '../lambda/core/json-text';
-import { foreignRequest } from './loopback';
+import { refuseForeign } from './loopback';
 
 /** fauxqs is ESM-only: it is loaded with a real dynamic import, which CommonJS output would turn into require. */
 export const importEsm = new Function('specifier', 'return import(specifier)') as <T>(
@@ -202,6 +202,17 @@ async function applyPatches(): Promise<void> {
   const fail = (error: { code: string; message: string }) => {
     throw new SqsError(error.code, error.message);
   };
+  /** The receipt handle of a request; a malformed one is refused as SQS refuses it. */
+  const wellFormedHandle = (value: unknown): string => {
+    const handle = String(value ?? '');
+    if (handle && !RECEIPT_HANDLE.test(handle)) {
+      fail({
+        code: 'ReceiptHandleIsInvalid',
+        message: `The input receipt handle "${handle}" is not a valid receipt handle.`,
+      });
+    }
+    return handle;
+  };
   const wrappers: Record<string, (next: Handler) => Handler> = {
     // Upstream bug 2, sqs/actions/sendMessage.ts and sendMessageBatch.ts: String attribute values are not
     // checked at all. SQS applies the body's character rule to them and answers InvalidParameterValue.
@@ -239,13 +250,7 @@ async function applyPatches(): Promise<void> {
     // message was deleted or received again, and ReceiptHandleIsInvalid for a malformed one (recorded
     // against AWS in LocalStack's snapshot tests). Fix: the same two answers.
     ChangeMessageVisibility: (next) => (body, store, request) => {
-      const handle = String(body.ReceiptHandle ?? '');
-      if (handle && !RECEIPT_HANDLE.test(handle)) {
-        fail({
-          code: 'ReceiptHandleIsInvalid',
-          message: `The input receipt handle "${handle}" is not a valid receipt handle.`,
-        });
-      }
+      const handle = wellFormedHandle(body.ReceiptHandle);
       try {
         return next(body, store, request);
       } catch (error) {
@@ -259,13 +264,7 @@ async function applyPatches(): Promise<void> {
     // Upstream bug 4, sqs/actions/deleteMessage.ts: any handle is accepted. SQS accepts a stale handle on a
     // standard queue, but refuses a malformed one with ReceiptHandleIsInvalid. Fix: check the handle's form.
     DeleteMessage: (next) => (body, store, request) => {
-      const handle = String(body.ReceiptHandle ?? '');
-      if (handle && !RECEIPT_HANDLE.test(handle)) {
-        fail({
-          code: 'ReceiptHandleIsInvalid',
-          message: `The input receipt handle "${handle}" is not a valid receipt handle.`,
-        });
-      }
+      wellFormedHandle(body.ReceiptHandle);
       return next(body, store, request);
     },
   };
@@ -327,13 +326,7 @@ function guardRequests(server: NetServer): void {
   if (listeners.length === 0) return;
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const refused = foreignRequest(req);
-    if (refused) {
-      req.resume();
-      res.writeHead(403, { 'content-type': 'text/plain' });
-      res.end(`refused: ${refused}`);
-      return;
-    }
+    if (refuseForeign(req, res)) return;
     for (const listener of listeners) listener.call(server, req, res);
   });
 }

@@ -1,11 +1,14 @@
 /**
- * Reads each AWS::Lambda::Function of the template into what a local execution environment needs:
- * its bundle, handler, timeout, memory, and its environment with every intrinsic resolved, plus the
- * variables the Lambda runtime sets and the endpoints of the emulators. The handlers' SDK clients find
- * the emulators through `AWS_ENDPOINT_URL_*`, so handler code has no local-mode branch.
+ * Emulates the Lambda service for the template's functions. Reads each AWS::Lambda::Function into what a
+ * local execution environment needs: its bundle, handler, timeout, memory, and its environment with every
+ * intrinsic resolved, plus the variables the Lambda runtime sets and the endpoints of the emulators. The
+ * handlers' SDK clients find the emulators through `AWS_ENDPOINT_URL_*`, so handler code has no local-mode
+ * branch. `startFunctions` gives each function its pool of execution environments (lambda-pool.ts), found
+ * by name or ARN, as the other services' emulations name their targets.
  */
+import { EnvName, FunctionRole } from '../lambda/contract';
 import { type IntrinsicContext, resolveIntrinsics, resolveString } from './intrinsics';
-import type { LocalFunction } from './lambda-pool';
+import { type InvokeResult, LambdaPool, type LocalFunction, type PoolOptions } from './lambda-pool';
 import { resourcesOfType } from './template';
 
 export interface EmulatorEndpoints {
@@ -78,4 +81,67 @@ export function localFunctions(
     };
     return { ...base, env };
   });
+}
+
+/** What invokes a function: its pool of execution environments, or a stand-in in tests. */
+export interface Invoker {
+  invoke(event: unknown): Promise<InvokeResult>;
+}
+
+/** Finds a function by its name or ARN (`:$LATEST` allowed); `where` names the resource that refers to it. */
+export type FunctionLookup = (nameOrArn: string, where: string) => Invoker;
+
+/** What a fault plan needs to know of the functions: which role a worker plays, and how to kill it. */
+export interface WorkerControl {
+  /** The role of the function behind an app id (`<LogicalId>.<n>`, the SDK's app id in a worker). */
+  roleOf(appId: string): 'producer' | 'consumer' | 'other';
+  /** Kills the worker with this app id mid-invocation, as a crash would: its invocation fails. */
+  killWorker(appId: string): void;
+}
+
+export interface LocalFunctions extends WorkerControl {
+  readonly functions: readonly LocalFunction[];
+  readonly lookup: FunctionLookup;
+  /** Starts one environment per function ahead of the first invocation. */
+  warm(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** One pool of execution environments per function of the template. */
+export function startFunctions(
+  ctx: IntrinsicContext,
+  codePaths: ReadonlyMap<string, string>,
+  endpoints: EmulatorEndpoints,
+  options: PoolOptions,
+): LocalFunctions {
+  const functions = localFunctions(ctx, codePaths, endpoints);
+  const pools = new Map<string, LambdaPool>();
+  const roles = new Map<string, 'producer' | 'consumer' | 'other'>();
+  const all = functions.map((fn) => {
+    const role = fn.env[EnvName.FunctionRole];
+    roles.set(
+      fn.logicalId.slice(0, 40),
+      role === FunctionRole.Consumer || role === FunctionRole.Producer ? role : 'other',
+    );
+    const pool = new LambdaPool(fn, options);
+    pools.set(fn.name, pool);
+    pools.set(fn.arn, pool);
+    return pool;
+  });
+  return {
+    functions,
+    lookup: (nameOrArn, where) => {
+      const pool = pools.get(nameOrArn) ?? pools.get(nameOrArn.replace(/:\$LATEST$/, ''));
+      if (!pool) throw new Error(`${where} names function ${nameOrArn}, which the template does not define`);
+      return pool;
+    },
+    roleOf: (appId) => roles.get(appId.slice(0, appId.lastIndexOf('.'))) ?? 'other',
+    killWorker: (appId) => all.find((pool) => pool.owns(appId))?.kill(appId),
+    warm: async () => {
+      await Promise.all(all.map((pool) => pool.warm()));
+    },
+    stop: async () => {
+      await Promise.all(all.map((pool) => pool.stop()));
+    },
+  };
 }

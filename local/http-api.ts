@@ -13,7 +13,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { FunctionLookup } from './functions';
+import { type IntrinsicContext, resolveIntrinsics } from './intrinsics';
 import type { InvokeResult } from './lambda-pool';
+import { resourcesOfType } from './template';
 
 export interface HttpRoute {
   /** `METHOD /path/{param}`, `ANY /path/{proxy+}` or `$default`. */
@@ -243,6 +246,38 @@ export function fromResult(result: unknown): {
   const body =
     r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body, r.isBase64Encoded ? 'base64' : 'utf8');
   return { status: r.statusCode, headers, body };
+}
+
+/**
+ * The template's AWS::ApiGatewayV2::Route resources whose integration is a Lambda proxy integration, each
+ * invoking its function; any other integration is reported as not emulated.
+ */
+export function lambdaRoutes(
+  ctx: IntrinsicContext,
+  functions: FunctionLookup,
+): { readonly routes: HttpRoute[]; readonly notEmulated: string[] } {
+  const integrations = new Map(
+    resourcesOfType(ctx.template, 'AWS::ApiGatewayV2::Integration').map(([id, r]) => [
+      id,
+      resolveIntrinsics(r.Properties ?? {}, ctx) as Record<string, unknown>,
+    ]),
+  );
+  const routes: HttpRoute[] = [];
+  const notEmulated: string[] = [];
+  for (const [id, resource] of resourcesOfType(ctx.template, 'AWS::ApiGatewayV2::Route')) {
+    const props = resolveIntrinsics(resource.Properties ?? {}, ctx) as { RouteKey: string; Target?: string };
+    const integration = integrations.get(String(props.Target ?? '').replace(/^integrations\//, ''));
+    const uri = String(integration?.IntegrationUri ?? '');
+    // Either the function ARN, or arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<arn>/invocations.
+    const functionArn = /functions\/(.+)\/invocations$/.exec(uri)?.[1] ?? uri;
+    if (integration?.IntegrationType !== 'AWS_PROXY' || !functionArn.includes(':function:')) {
+      notEmulated.push(`${id} (${props.RouteKey}: only Lambda proxy integrations run locally)`);
+      continue;
+    }
+    const fn = functions(functionArn, id);
+    routes.push({ routeKey: props.RouteKey, invoke: (event) => fn.invoke(event) });
+  }
+  return { routes, notEmulated };
 }
 
 export interface LocalHttpApi {

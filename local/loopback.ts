@@ -4,7 +4,7 @@
  * one, so no page gets an answer or a write through), and a request whose `Host` is not a loopback name (a
  * DNS-rebinding page that made its own host name resolve to 127.0.0.1).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -17,4 +17,14 @@ export function foreignRequest(req: Pick<IncomingMessage, 'headers'>): string | 
   const host = req.headers.host ?? '';
   if (!LOOPBACK_HOST.test(host)) return `host name ${host || '(none)'} is not a loopback name`;
   return undefined;
+}
+
+/** Answers a foreign request (see `foreignRequest`) with 403 and returns true; returns false for a local one. */
+export function refuseForeign(req: IncomingMessage, res: ServerResponse): boolean {
+  const refused = foreignRequest(req);
+  if (!refused) return false;
+  req.resume();
+  res.writeHead(403, { 'content-type': 'text/plain' });
+  res.end(`refused: ${refused}`);
+  return true;
 }

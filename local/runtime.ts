@@ -1,14 +1,13 @@
 /**
  * The local runtime: synthesizes the app, starts the emulators, creates the template's resources in
- * them, runs its functions in child processes, serves its HTTP API and drives its SQS event sources.
- * `npm start` (local/start.ts) is a thin CLI over `startLocalRuntime`; tests and benchmarks call it too.
+ * them, and wires the emulated services, each of which reads its own part of the template: the functions
+ * (functions.ts), the HTTP API (http-api.ts), the SQS event sources (event-source.ts) and the schedules
+ * (schedules.ts). `npm start` (local/start.ts) is a thin CLI over `startLocalRuntime`; tests and benchmarks
+ * call it too.
  */
-import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { EnvName } from '../lambda/contract';
 import { startAwsProxy } from './aws-proxy';
 import { type DemoAgents, startDemoAgents } from './demo-agents';
 import {
@@ -18,16 +17,17 @@ import {
   startAwsEmulator,
   startDynamoEmulator,
 } from './emulators';
-import { SqsEventSource } from './event-source';
-import { FaultInjector, type FaultPlan, type InjectedFaults, NO_FAULTS } from './faults';
-import { localFunctions } from './functions';
-import { type HttpRoute, type LocalHttpApi, startHttpApi } from './http-api';
-import { type IntrinsicContext, resolveIntrinsics, resolveString, UnresolvableError } from './intrinsics';
-import { LambdaPool } from './lambda-pool';
+import { sqsEventSources } from './event-source';
+import { FaultInjector, type FaultPlan, type FaultReport } from './faults';
+import { type LocalFunctions, startFunctions } from './functions';
+import { type HttpRoute, type LocalHttpApi, lambdaRoutes, startHttpApi } from './http-api';
+import type { IntrinsicContext } from './intrinsics';
 import { localStackConfig } from './local-config';
 import { resolvePhysicalIds } from './physical-ids';
+import { reservePort } from './ports';
 import { createResources } from './resources';
 import { startSchedules } from './schedules';
+import { resolveOutputs } from './stack-outputs';
 import { synthesize } from './synth';
 import { resourcesOfType, type Template } from './template';
 
@@ -90,12 +90,6 @@ export interface LocalRuntime {
   /** What the synth took from its cache: nothing, the Lambda bundles, or the whole template. */
   readonly synthCache: 'none' | 'bundles' | 'template';
   status(): RuntimeStatus;
-  /** Faults injected so far, by name (all zero without a fault plan). */
-  faultsInjected(): InjectedFaults;
-  /** Per task, attempts claimed while an earlier attempt had not recorded its outcome (with a fault plan only). */
-  interruptedAttempts(): ReadonlyMap<string, number>;
-  /** Successful agent executions per task id (only with the built-in demo agents). */
-  agentSuccesses(): ReadonlyMap<string, number>;
   /** Bodies of every message of a queue (named by its URL), visible or not: for checks, not for consumers. */
   queueMessages(queueUrl: string): string[];
   /** AWS calls the functions made, keyed `service:Operation`. */
@@ -104,31 +98,14 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
+/** A runtime started with a fault plan: it also reports the faults it injected (chaos runs and tests only). */
+export interface FaultyLocalRuntime extends LocalRuntime {
+  readonly faults: FaultReport;
+}
+
 const REGION = 'us-east-1';
 const ACCOUNT_ID = '000000000000';
 const ROOT = path.join(__dirname, '..');
-
-/** A port another process holds; the message names the flag that chooses it. */
-export class PortInUseError extends Error {
-  public constructor(port: number, flag: string) {
-    super(`port ${port} is already in use: stop what holds it, or choose another with ${flag}`);
-    this.name = 'PortInUseError';
-  }
-}
-
-/** Resolves port 0 to a free port, and checks that a fixed port is free. */
-function reservePort(port: number, flag: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new PortInUseError(port, flag) : error),
-    );
-    server.listen(port, '127.0.0.1', () => {
-      const { port: actual } = server.address() as { port: number };
-      server.close(() => resolve(actual));
-    });
-  });
-}
 
 /** `AgentTaskQueueLocal/TaskQueue/High/Queue/Resource` → `High/Queue`. */
 function label(template: Template, id: string): string {
@@ -138,24 +115,13 @@ function label(template: Template, id: string): string {
   return p.length > 2 ? p.slice(-2).join('/') : id;
 }
 
-function resolveOutputs(ctx: IntrinsicContext, apiUrl: string): Record<string, string> {
-  const apiHosts = resourcesOfType(ctx.template, 'AWS::ApiGatewayV2::Api').map(
-    ([id]) => `https://${ctx.resources.get(id)!.ref}.execute-api.${ctx.region}.amazonaws.com`,
-  );
-  const outputs: Record<string, string> = {};
-  for (const [name, output] of Object.entries(ctx.template.Outputs ?? {})) {
-    try {
-      let value = resolveString(output.Value, ctx, `output ${name}`);
-      for (const host of apiHosts) value = value.replace(host, apiUrl);
-      outputs[name] = value;
-    } catch (error) {
-      if (!(error instanceof UnresolvableError)) throw error;
-    }
-  }
-  return outputs;
-}
-
-export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+export function startLocalRuntime(
+  options: LocalRuntimeOptions & { readonly faults: FaultPlan },
+): Promise<FaultyLocalRuntime>;
+export function startLocalRuntime(options?: LocalRuntimeOptions): Promise<LocalRuntime>;
+export async function startLocalRuntime(
+  options: LocalRuntimeOptions = {},
+): Promise<LocalRuntime | FaultyLocalRuntime> {
   const log = options.log ?? ((line: string) => console.log(line));
   const stops: Array<() => Promise<void>> = [];
   let dynamoStarting: Promise<DynamoEmulator> | undefined;
@@ -180,14 +146,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ...(persist && { dbPath: path.join(persist, 'dynamodb') }),
     });
     dynamoStarting.catch(() => {});
-    // The roles and pools are known only after the synth; the injector looks them up when a fault fires.
-    const pools = new Map<string, LambdaPool>();
-    const roles = new Map<string, 'producer' | 'consumer' | 'other'>();
-    const poolOfApp = (appId: string) => [...new Set(pools.values())].find((p) => p.owns(appId));
+    // The functions are known only after the synth; the injector looks them up when a fault fires.
+    let functions: LocalFunctions | undefined;
     const faults = options.faults
       ? new FaultInjector(options.faults, {
-          killWorker: (appId) => poolOfApp(appId)?.kill(appId),
-          roleOf: (appId) => roles.get(appId.slice(0, appId.lastIndexOf('.'))) ?? 'other',
+          killWorker: (appId) => functions?.killWorker(appId),
+          roleOf: (appId) => functions?.roleOf(appId) ?? 'other',
         })
       : undefined;
     const agentSeconds = options.timeouts?.agentSeconds ?? 10;
@@ -251,96 +215,31 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await createResources(ctx, { sqs, dynamodb, fauxqs: aws.server });
 
     const maxWorkers = options.maxWorkersPerFunction ?? 4;
-    const functions = localFunctions(ctx, assembly.codePaths, {
-      aws: proxy.endpoint('sqs'),
-      dynamodb: proxy.endpoint('dynamodb'),
+    const fns = startFunctions(
+      ctx,
+      assembly.codePaths,
+      { aws: proxy.endpoint('sqs'), dynamodb: proxy.endpoint('dynamodb') },
+      { maxWorkers, log },
+    );
+    functions = fns;
+    stops.push(fns.stop);
+    const warming = fns.warm();
+    warming.catch(() => {}); // awaited below; a failure before then must not go unhandled
+
+    const eventSources = sqsEventSources(ctx, {
+      sqs,
+      functions: fns.lookup,
+      maxWorkers,
+      log,
+      ...(faults && {
+        duplicate: (queueName, message) =>
+          faults.roll('duplicateDelivery') ? aws.duplicate(queueName, message.ReceiptHandle!) : undefined,
+      }),
     });
-    for (const fn of functions) {
-      const role = fn.env[EnvName.FunctionRole];
-      roles.set(fn.logicalId.slice(0, 40), role === 'consumer' || role === 'producer' ? role : 'other');
-      const pool = new LambdaPool(fn, { maxWorkers, log });
-      pools.set(fn.name, pool);
-      pools.set(fn.arn, pool);
-      stops.push(() => pool.stop());
-    }
-    const poolFor = (nameOrArn: string, where: string) => {
-      const pool = pools.get(nameOrArn) ?? pools.get(nameOrArn.replace(/:\$LATEST$/, ''));
-      if (!pool) throw new Error(`${where} names function ${nameOrArn}, which the template does not define`);
-      return pool;
-    };
-    const warming = [...new Set(pools.values())].map((pool) => pool.warm());
-
-    const notEmulated: string[] = [];
-    const queueByArn = new Map(
-      resourcesOfType(ctx.template, 'AWS::SQS::Queue').map(([id]) => [
-        ctx.resources.get(id)!.attributes.Arn!,
-        id,
-      ]),
-    );
-    const sources: SqsEventSource[] = [];
-    for (const [id, resource] of resourcesOfType(ctx.template, 'AWS::Lambda::EventSourceMapping')) {
-      const props = resolveIntrinsics(resource.Properties ?? {}, ctx) as Record<string, unknown>;
-      const queueId = queueByArn.get(String(props.EventSourceArn));
-      if (!queueId) {
-        notEmulated.push(`${id} (event source ${String(props.EventSourceArn)})`);
-        continue;
-      }
-      const pool = poolFor(String(props.FunctionName), id);
-      const queue = ctx.resources.get(queueId)!;
-      const scaling = props.ScalingConfig as { MaximumConcurrency?: number } | undefined;
-      const source = new SqsEventSource(
-        {
-          logicalId: id,
-          queueUrl: queue.ref,
-          queueArn: queue.attributes.Arn!,
-          region: REGION,
-          batchSize: Number(props.BatchSize ?? 10),
-          maxBatchingWindowSeconds: Number(props.MaximumBatchingWindowInSeconds ?? 0),
-          // No more invocations than the function has environments: a received message waits for none.
-          maxConcurrency: Math.min(Number(scaling?.MaximumConcurrency ?? 1000), maxWorkers),
-          reportBatchItemFailures: ((props.FunctionResponseTypes as string[] | undefined) ?? []).includes(
-            'ReportBatchItemFailures',
-          ),
-          enabled: props.Enabled !== false && props.Enabled !== 'false',
-        },
-        sqs,
-        (event) => pool.invoke(event),
-        log,
-        (message) =>
-          faults?.roll('duplicateDelivery')
-            ? aws.duplicate(queue.attributes.QueueName!, message.ReceiptHandle!)
-            : undefined,
-      );
-      sources.push(source);
-      stops.push(() => source.stop());
-    }
-
-    const integrations = new Map(
-      resourcesOfType(ctx.template, 'AWS::ApiGatewayV2::Integration').map(([id, r]) => [
-        id,
-        resolveIntrinsics(r.Properties ?? {}, ctx) as Record<string, unknown>,
-      ]),
-    );
-    const routes: HttpRoute[] = [];
-    for (const [id, resource] of resourcesOfType(ctx.template, 'AWS::ApiGatewayV2::Route')) {
-      const props = resolveIntrinsics(resource.Properties ?? {}, ctx) as {
-        RouteKey: string;
-        Target?: string;
-      };
-      const integration = integrations.get(String(props.Target ?? '').replace(/^integrations\//, ''));
-      const uri = String(integration?.IntegrationUri ?? '');
-      // Either the function ARN, or arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<arn>/invocations.
-      const functionArn = /functions\/(.+)\/invocations$/.exec(uri)?.[1] ?? uri;
-      if (integration?.IntegrationType !== 'AWS_PROXY' || !functionArn.includes(':function:')) {
-        notEmulated.push(`${id} (${props.RouteKey}: only Lambda proxy integrations run locally)`);
-        continue;
-      }
-      const pool = poolFor(functionArn, id);
-      routes.push({
-        routeKey: props.RouteKey,
-        invoke: (event: APIGatewayProxyEventV2) => pool.invoke(event),
-      });
-    }
+    const sources = eventSources.sources;
+    for (const source of sources) stops.push(() => source.stop());
+    const apiRoutes = lambdaRoutes(ctx, fns.lookup);
+    const routes: HttpRoute[] = [...apiRoutes.routes];
 
     // Not in the template: tells local tools (taskq dlq) where the stack's resources are.
     let outputs: Record<string, string> = {};
@@ -361,20 +260,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       }),
     });
 
-    await Promise.all(warming);
+    await warming;
     const api: LocalHttpApi = await startHttpApi({ port, routes, log });
     stops.push(api.stop);
     for (const source of sources) source.start();
-    const schedules = startSchedules(ctx, poolFor, {
+    const schedules = startSchedules(ctx, fns.lookup, {
       intervalSeconds: options.scheduleIntervalSeconds,
       log,
-      notEmulated,
     });
     stops.push(async () => schedules.stop());
     outputs = resolveOutputs(ctx, api.url);
+    const notEmulated = [...eventSources.notEmulated, ...apiRoutes.notEmulated, ...schedules.notEmulated];
 
     const queueIds = resourcesOfType(ctx.template, 'AWS::SQS::Queue').map(([id]) => id);
-    return {
+    const runtime: LocalRuntime = {
       apiUrl: api.url,
       awsEndpoint: aws.endpoint,
       dynamodbEndpoint: dynamo.endpoint,
@@ -400,9 +299,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           sources.reduce((n, s) => n + s.stats[key], 0);
         return { queues, inFlight: sum('inFlight'), succeeded: sum('succeeded'), failed: sum('failed') };
       },
-      faultsInjected: () => faults?.injected() ?? NO_FAULTS,
-      interruptedAttempts: () => faults?.interruptedAttempts() ?? new Map(),
-      agentSuccesses: () => agents?.successes() ?? new Map(),
       queueMessages: (queueUrl) => {
         const messages = aws.server.inspectQueue(queueUrl.slice(queueUrl.lastIndexOf('/') + 1))?.messages;
         if (!messages) return [];
@@ -414,6 +310,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       resetAwsCalls: () => proxy.resetCounts(),
       stop: stopAll,
     };
+    if (!faults) return runtime;
+    const report: FaultReport = {
+      plan: faults.plan,
+      injected: () => faults.injected(),
+      interruptedAttempts: () => faults.interruptedAttempts(),
+      agentSuccesses: () => agents?.successes() ?? new Map(),
+    };
+    return { ...runtime, faults: report };
   } catch (error) {
     await stopAll();
     throw error;

@@ -2,9 +2,8 @@
  * Emulates EventBridge scheduled rules (`AWS::Events::Rule` with a `rate(...)` ScheduleExpression) whose
  * targets are functions of the template: each target is invoked with a Scheduled Event at that rate.
  */
-import type { IntrinsicContext } from './intrinsics';
-import { resolveIntrinsics } from './intrinsics';
-import type { LambdaPool } from './lambda-pool';
+import type { FunctionLookup } from './functions';
+import { type IntrinsicContext, resolveIntrinsics } from './intrinsics';
 import { resourcesOfType } from './template';
 
 const UNIT_SECONDS: Record<string, number> = {
@@ -22,12 +21,20 @@ export function rateSeconds(expression: string): number | undefined {
   return match ? Number(match[1]) * UNIT_SECONDS[match[2]!]! : undefined;
 }
 
+export interface ScheduleOptions {
+  /** Run every rule at this interval instead of its own rate. @default - the rule's rate */
+  readonly intervalSeconds?: number;
+  readonly log: (line: string) => void;
+}
+
+/** Starts a timer per target of each enabled rate() rule; other rules are reported as not emulated. */
 export function startSchedules(
   ctx: IntrinsicContext,
-  poolFor: (arn: string, where: string) => LambdaPool,
-  options: { intervalSeconds?: number; log: (line: string) => void; notEmulated: string[] },
-): { stop(): void } {
+  functions: FunctionLookup,
+  options: ScheduleOptions,
+): { readonly notEmulated: readonly string[]; stop(): void } {
   const timers: NodeJS.Timeout[] = [];
+  const notEmulated: string[] = [];
   for (const [id, resource] of resourcesOfType(ctx.template, 'AWS::Events::Rule')) {
     const props = resolveIntrinsics(resource.Properties ?? {}, ctx) as {
       ScheduleExpression?: string;
@@ -36,14 +43,14 @@ export function startSchedules(
     };
     const rate = props.ScheduleExpression ? rateSeconds(props.ScheduleExpression) : undefined;
     if (rate === undefined || props.State === 'DISABLED') {
-      options.notEmulated.push(`${id} (only enabled rate() schedules run locally)`);
+      notEmulated.push(`${id} (only enabled rate() schedules run locally)`);
       continue;
     }
     for (const target of props.Targets ?? []) {
-      const pool = poolFor(target.Arn, id);
+      const fn = functions(target.Arn, id);
       const seconds = options.intervalSeconds ?? rate;
       const timer = setInterval(() => {
-        void pool
+        void fn
           .invoke({
             version: '0',
             'detail-type': 'Scheduled Event',
@@ -60,5 +67,10 @@ export function startSchedules(
       timers.push(timer);
     }
   }
-  return { stop: () => timers.forEach(clearInterval) };
+  return {
+    notEmulated,
+    stop: () => {
+      for (const timer of timers) clearInterval(timer);
+    },
+  };
 }

@@ -8,7 +8,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { maxAgentTimeoutSeconds } from '../lambda/core/agent-timeout';
 import { JavaMissingError } from './emulators';
 import { type FaultPlan, parseFaultPlan } from './faults';
-import { type LocalRuntime, PortInUseError, type RuntimeStatus, startLocalRuntime } from './runtime';
+import { PortInUseError } from './ports';
+import { type LocalRuntime, type RuntimeStatus, startLocalRuntime } from './runtime';
 import { type StatusLine, startStatusLine } from './status-line';
 
 function portNumber(value: string): number {

@@ -177,7 +177,6 @@ export class DynamoTaskStore implements TaskStore {
     fields: Record<string, unknown>,
   ): Promise<boolean> {
     const names: Record<string, string> = {};
-    // `:next` names the status a settle writes (local/faults.ts recognises a completion by it).
     const values: Record<string, unknown> = { ':next': r.to, ':now': now.toISOString() };
     const sets = ['#status = :next', 'updated_at = :now'];
     // A success clears the error an earlier attempt left, so that the record does not read as a failure.

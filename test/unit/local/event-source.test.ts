@@ -1,5 +1,7 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { recordsToDelete } from '../../../local/event-source';
+import { recordsToDelete, sqsEventSources } from '../../../local/event-source';
+import { localContext } from './local-context';
 
 const records = ['m1', 'm2', 'm3'].map(
   (messageId) => ({ messageId, receiptHandle: `rh-${messageId}` }) as SQSRecord,
@@ -34,5 +36,61 @@ describe('Function: recordsToDelete', () => {
   it('ignores batchItemFailures when the mapping does not report item failures', () => {
     const outcome = { ok: true as const, result: { batchItemFailures: [{ itemIdentifier: 'm2' }] } };
     expect(ids(recordsToDelete(records, outcome, false))).toHaveLength(3);
+  });
+});
+
+describe('Function: sqsEventSources', () => {
+  const queueArn = { 'Fn::GetAtt': ['WorkQueue', 'Arn'] };
+  const ctx = localContext({
+    WorkQueue: { Type: 'AWS::SQS::Queue' },
+    Consumer: { Type: 'AWS::Lambda::Function' },
+    FromQueue: {
+      Type: 'AWS::Lambda::EventSourceMapping',
+      Properties: {
+        EventSourceArn: queueArn,
+        FunctionName: { Ref: 'Consumer' },
+        BatchSize: 5,
+        MaximumBatchingWindowInSeconds: 2,
+        ScalingConfig: { MaximumConcurrency: 50 },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      },
+    },
+    FromStream: {
+      Type: 'AWS::Lambda::EventSourceMapping',
+      Properties: { EventSourceArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/s', FunctionName: 'x' },
+    },
+  });
+
+  it("reads each SQS mapping's settings, capped at the function's environments, and reports the rest", () => {
+    // Act
+    const named: string[] = [];
+    const { sources, notEmulated } = sqsEventSources(ctx, {
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      functions: (name, where) => {
+        named.push(`${where} → ${name}`);
+        return { invoke: async () => ({ ok: true, result: null }) };
+      },
+      maxWorkers: 4,
+      log: () => {},
+    });
+
+    // Assess
+    expect(sources.map((s) => s.settings)).toEqual([
+      {
+        logicalId: 'FromQueue',
+        queueUrl: 'http://127.0.0.1:4566/000000000000/Local-WorkQueue',
+        queueArn: 'arn:aws:sqs:us-east-1:000000000000:Local-WorkQueue',
+        region: 'us-east-1',
+        batchSize: 5,
+        maxBatchingWindowSeconds: 2,
+        maxConcurrency: 4,
+        reportBatchItemFailures: true,
+        enabled: true,
+      },
+    ]);
+    expect(named).toEqual(['FromQueue → Local-Consumer']);
+    expect(notEmulated).toEqual([
+      'FromStream (event source arn:aws:kinesis:us-east-1:000000000000:stream/s)',
+    ]);
   });
 });

@@ -3,10 +3,12 @@ import {
   compileRoute,
   fromResult,
   type LocalHttpApi,
+  lambdaRoutes,
   matchRoute,
   startHttpApi,
   toEvent,
 } from '../../../local/http-api';
+import { localContext } from './local-context';
 
 const invoke = async () => ({ ok: true as const, result: null });
 const routes = [
@@ -161,5 +163,54 @@ describe('Function: startHttpApi, responses API Gateway makes itself', () => {
     const response = await fetch(`${api.url}/slow`);
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ message: 'Service Unavailable' });
+  });
+});
+
+describe('Function: lambdaRoutes', () => {
+  const ctx = localContext({
+    Api: { Type: 'AWS::ApiGatewayV2::Api' },
+    Producer: { Type: 'AWS::Lambda::Function' },
+    ProducerIntegration: {
+      Type: 'AWS::ApiGatewayV2::Integration',
+      Properties: {
+        IntegrationType: 'AWS_PROXY',
+        IntegrationUri: {
+          'Fn::Join': [
+            '',
+            [
+              'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/',
+              { 'Fn::GetAtt': ['Producer', 'Arn'] },
+              '/invocations',
+            ],
+          ],
+        },
+      },
+    },
+    HttpIntegration: {
+      Type: 'AWS::ApiGatewayV2::Integration',
+      Properties: { IntegrationType: 'HTTP_PROXY', IntegrationUri: 'https://example.com' },
+    },
+    PostTasks: {
+      Type: 'AWS::ApiGatewayV2::Route',
+      Properties: {
+        RouteKey: 'POST /tasks',
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'ProducerIntegration' }]] },
+      },
+    },
+    Proxied: {
+      Type: 'AWS::ApiGatewayV2::Route',
+      Properties: { RouteKey: 'GET /elsewhere', Target: 'integrations/HttpIntegration' },
+    },
+  });
+
+  it('serves each Lambda proxy route by its function and reports other integrations', async () => {
+    const named: string[] = [];
+    const { routes, notEmulated } = lambdaRoutes(ctx, (arn, where) => {
+      named.push(`${where} → ${arn}`);
+      return { invoke: async (event) => ({ ok: true, result: event }) };
+    });
+    expect(routes.map((r) => r.routeKey)).toEqual(['POST /tasks']);
+    expect(named).toEqual(['PostTasks → arn:aws:lambda:us-east-1:000000000000:function:Local-Producer']);
+    expect(notEmulated).toEqual(['Proxied (GET /elsewhere: only Lambda proxy integrations run locally)']);
   });
 });
