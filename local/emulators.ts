@@ -25,7 +25,7 @@ import { LOOPBACK } from './loopback';
 export class JavaMissingError extends Error {
   public constructor(detail: string) {
     super(
-      `DynamoDB Local needs Java 17 or newer (${detail}): install it with 'apt-get install openjdk-17-jre-headless'`,
+      `DynamoDB Local needs Java 17 or newer (${detail}): install a JDK with 'apt-get install openjdk-17-jdk-headless'`,
     );
     this.name = 'JavaMissingError';
   }
@@ -46,8 +46,7 @@ export function checkJava(): void {
   const modules = spawnSync('java', ['--list-modules'], { encoding: 'utf8' });
   if (!/^jdk\.compiler@/m.test(modules.stdout ?? '')) {
     throw new JavaMissingError(
-      'a JDK is needed, a JRE lacks jdk.compiler, with which DynamoDB Local is kept to 127.0.0.1; ' +
-        "install it with 'apt-get install openjdk-17-jdk-headless'",
+      'found a JRE; its missing jdk.compiler module builds the launcher that keeps DynamoDB Local on 127.0.0.1',
     );
   }
 }
