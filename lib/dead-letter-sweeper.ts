@@ -6,7 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
-import { HandlerFunction } from './handler-function';
+import { HandlerFunction, type LogLevel } from './handler-function';
 
 export interface DeadLetterSweeperProps {
   /** The task table whose records the sweep fails. */
@@ -25,7 +25,7 @@ export interface DeadLetterSweeperProps {
    */
   readonly taskRetention?: Duration;
   /** @default 'INFO' */
-  readonly logLevel?: string;
+  readonly logLevel?: LogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default false */

@@ -2,11 +2,14 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel as BundlingLogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
 const ROOT = path.join(__dirname, '..');
+
+/** The level a function logs at (Powertools' `POWERTOOLS_LOG_LEVEL`): one type for every construct's `logLevel`. */
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 export interface HandlerFunctionProps {
   /** File name in lambda/handlers, without extension. */
@@ -21,7 +24,7 @@ export interface HandlerFunctionProps {
   /** @default 256 */
   readonly memorySize?: number;
   /** @default 'INFO' */
-  readonly logLevel?: string;
+  readonly logLevel?: LogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default - no description */
@@ -76,7 +79,7 @@ export class HandlerFunction extends NodejsFunction {
         format: OutputFormat.CJS,
         target: 'node22',
         externalModules: [],
-        logLevel: LogLevel.ERROR,
+        logLevel: BundlingLogLevel.ERROR,
       },
     });
     Validations.of(this).acknowledge({

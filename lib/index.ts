@@ -16,7 +16,7 @@ export {
   TASK_TYPE_PATTERN,
 } from './agents';
 export { DeadLetterSweeper, type DeadLetterSweeperProps } from './dead-letter-sweeper';
-export { HandlerFunction, type HandlerFunctionProps } from './handler-function';
+export { HandlerFunction, type HandlerFunctionProps, type LogLevel } from './handler-function';
 export {
   type AgentConfig,
   agentsFromConfig,

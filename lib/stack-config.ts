@@ -5,6 +5,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { type AgentTargetConfig, parseAgentTarget } from '../lambda/contract';
 import type { AgentDefinition, AgentRegistry } from './agents';
+import type { LogLevel } from './handler-function';
 import type { TaskApiAuth } from './task-api';
 
 /**
@@ -16,6 +17,10 @@ export type AgentConfig = AgentTargetConfig;
 /**
  * The stack's configuration file (default `config/agents.json`, or `-c configFile=PATH`), or the same JSON in
  * the `taskQueue` context value (`-c taskQueue='{"agents":{…}}'`). See docs/operating.md, "Configuration".
+ *
+ * This is the shape of a JSON file, so its times are numbers of seconds (`...Seconds`, and an agent's
+ * `timeoutSeconds`). The construct API (`TaskQueueProps`, `TaskTierProps`, ...) takes every time as a `Duration`;
+ * `TaskQueueStack` converts one to the other.
  */
 export interface StackConfig {
   /**
@@ -38,7 +43,7 @@ export interface StackConfig {
   /** @default { high: 50, low: 10 } */
   readonly maxConcurrency?: { readonly high?: number; readonly low?: number };
   /** @default 'INFO' */
-  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  readonly logLevel?: LogLevel;
 }
 
 export const DEFAULT_CONFIG_FILE = 'config/agents.json';

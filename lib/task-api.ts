@@ -10,7 +10,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
 import type { Priority } from '../lambda/core/task';
-import { HandlerFunction } from './handler-function';
+import { HandlerFunction, type LogLevel } from './handler-function';
 
 /** Who may call the API. */
 export type TaskApiAuth =
@@ -43,7 +43,7 @@ export interface TaskApiProps {
    */
   readonly taskRetention?: Duration;
   /** @default 'INFO' */
-  readonly logLevel?: string;
+  readonly logLevel?: LogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default false */

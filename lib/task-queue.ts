@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { type Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,29 +6,21 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../lambda/contract';
-import {
-  consumerMarginSeconds,
-  functionTimeoutFits,
-  maxAgentTimeoutSeconds,
-} from '../lambda/core/agent-timeout';
-import { DYNAMODB_ITEM_LIMIT_BYTES, MAX_STORABLE_RESULT_BYTES } from '../lambda/core/record-size';
+import { SQS_MAX_MESSAGE_BYTES } from '../lambda/core/queue-message';
 import { PRIORITIES, type Priority } from '../lambda/core/task';
-import { type AgentRegistry, agentFunctionTimeout, agentTimeout, TASK_TYPE_PATTERN } from './agents';
+import { type AgentRegistry, TASK_TYPE_PATTERN } from './agents';
 import { DeadLetterSweeper } from './dead-letter-sweeper';
-import type { HandlerFunction } from './handler-function';
+import type { HandlerFunction, LogLevel } from './handler-function';
 import { TaskApi, type TaskApiAuth, type TaskApiThrottle } from './task-api';
 import { type AlarmThresholds, TaskQueueAlarms } from './task-queue-alarms';
 import { TaskQueueDashboard } from './task-queue-dashboard';
 import { TaskTable } from './task-table';
 import {
   checkedTierProps,
-  DEFAULT_CONSUMER_TIMEOUT,
-  DEFAULT_DEAD_LETTER_RETENTION,
-  DEFAULT_QUEUE_RETENTION,
-  resolveTierSettings,
+  DEFAULT_TASK_RETENTION,
   TaskTier,
   type TierOptions,
-  tierSettingsErrors,
+  tierErrors,
 } from './task-tier';
 
 export interface TaskQueueProps {
@@ -78,7 +70,7 @@ export interface TaskQueueProps {
   /** @default - see AlarmThresholds */
   readonly alarmThresholds?: AlarmThresholds;
   /** @default 'INFO' */
-  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  readonly logLevel?: LogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -103,10 +95,6 @@ export interface TaskQueueProps {
 
 /** Envelope overhead (ids, type, timestamps, hash) that a body's bytes must leave room for in an SQS message. */
 const ENVELOPE_OVERHEAD_BYTES = 1024;
-const SQS_MAX_MESSAGE_BYTES = 1_048_576;
-/** SQS's longest message delay (`DelaySeconds`). */
-const SQS_MAX_DELAY_SECONDS = 900;
-const DEFAULT_TASK_RETENTION = Duration.seconds(DEFAULTS.taskRetentionSeconds);
 
 /**
  * A serverless task queue for agents: an HTTP API that accepts tasks, a high and a low priority tier
@@ -124,7 +112,7 @@ export class TaskQueue extends Construct {
   public constructor(scope: Construct, id: string, props: TaskQueueProps) {
     super(scope, id);
     validateQueueProps(props);
-    const taskRetention = props.taskRetention ?? Duration.seconds(DEFAULTS.taskRetentionSeconds);
+    const taskRetention = props.taskRetention ?? DEFAULT_TASK_RETENTION;
 
     this.table = new TaskTable(this, 'Tasks', {
       removalPolicy: props.tableRemovalPolicy,
@@ -283,76 +271,21 @@ function validateQueueProps(props: TaskQueueProps): void {
       `maxBodyBytes must be between 1 and ${SQS_MAX_MESSAGE_BYTES - ENVELOPE_OVERHEAD_BYTES} (the 1 MiB SQS message limit less the envelope), but ${maxBody} was provided`,
     );
   }
-  const maxResult = props.maxResultBytes ?? 262_144;
-  if (!Token.isUnresolved(maxResult) && (maxResult < 1 || maxResult > MAX_STORABLE_RESULT_BYTES)) {
+  for (const priority of PRIORITIES) {
     errors.push(
-      `maxResultBytes must be between 1 and ${MAX_STORABLE_RESULT_BYTES} (DynamoDB's ${DYNAMODB_ITEM_LIMIT_BYTES}-byte item limit ` +
-        `less ${DYNAMODB_ITEM_LIMIT_BYTES - MAX_STORABLE_RESULT_BYTES} bytes for the task record's other attributes at their limits), ` +
-        `but ${maxResult} was provided`,
+      ...tierErrors({
+        priority,
+        ...props.tiers?.[priority],
+        agents: props.agents,
+        maxReceiveCount: props.maxReceiveCount,
+        maxResultBytes: props.maxResultBytes,
+        taskRetention: props.taskRetention,
+        deadLetterRetention: props.deadLetterRetention,
+      }),
     );
   }
-  errors.push(...checkTaskRetention(props));
-  // Room for the agent-timeout rule (lambda/core/agent-timeout.ts): the consumer outlives the deadline, and a
-  // Lambda agent stops by it.
-  for (const priority of PRIORITIES) {
-    const timeout = (props.tiers?.[priority]?.consumerTimeout ?? DEFAULT_CONSUMER_TIMEOUT).toSeconds();
-    if (Token.isUnresolved(timeout)) continue;
-    for (const [type, agent] of Object.entries(props.agents)) {
-      const seconds = agentTimeout(agent).toSeconds();
-      if (!Token.isUnresolved(seconds) && seconds > maxAgentTimeoutSeconds(timeout)) {
-        errors.push(
-          `agent '${type}' timeout must be at most the ${priority} tier's consumerTimeout − max(5 s, 10 % of consumerTimeout) = ` +
-            `${timeout} − ${consumerMarginSeconds(timeout)} = ${maxAgentTimeoutSeconds(timeout)} seconds ` +
-            `(room for the claim, throttled writes, a cold secret read and the completion write), but ${seconds} was provided`,
-        );
-      }
-    }
-  }
-  for (const [type, agent] of Object.entries(props.agents)) {
-    const functionTimeout = agentFunctionTimeout(agent)?.toSeconds();
-    const seconds = agentTimeout(agent).toSeconds();
-    if (
-      functionTimeout !== undefined &&
-      !Token.isUnresolved(seconds) &&
-      !functionTimeoutFits(functionTimeout, seconds)
-    ) {
-      errors.push(
-        `agent '${type}' function timeout must be at most its agent timeout (${seconds} seconds), but ${functionTimeout} was provided: ` +
-          'the consumer stops waiting at the agent timeout, and a function still running would overlap the next attempt',
-      );
-    }
-  }
-  for (const priority of PRIORITIES) {
-    const settings = resolveTierSettings({
-      priority,
-      ...props.tiers?.[priority],
-      maxReceiveCount: props.maxReceiveCount,
-    });
-    errors.push(...tierSettingsErrors(priority, settings));
-  }
-  // A problem of a prop both tiers share (maxReceiveCount) is reported once.
+  // A problem of a prop both tiers share (maxReceiveCount, maxResultBytes, an agent's function timeout,
+  // taskRetention) is reported once.
   const problems = [...new Set(errors)];
   if (problems.length > 0) throw new Error(`Invalid TaskQueue props:\n- ${problems.join('\n- ')}`);
-}
-
-/**
- * A task record must outlive every message of its task. A message can arrive up to the queue's retention
- * after it was sent (a delay counts within it), then wait in the DLQ (a standard queue's DLQ keeps the
- * original enqueue time), and `taskq dlq redrive` sends it back as a new message with a fresh retention. If
- * the record of an ended task (a CANCELLED one, say) is removed by TTL before such a message arrives, the
- * claim creates the record again from the envelope and runs the task.
- * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
- */
-function checkTaskRetention(props: TaskQueueProps): string[] {
-  const taskRetention = (props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds();
-  const queueRetention = DEFAULT_QUEUE_RETENTION.toSeconds();
-  const deadLetterRetention = (props.deadLetterRetention ?? DEFAULT_DEAD_LETTER_RETENTION).toSeconds();
-  if ([taskRetention, deadLetterRetention].some((n) => Token.isUnresolved(n))) return [];
-  const latestArrival = queueRetention + SQS_MAX_DELAY_SECONDS + deadLetterRetention;
-  if (taskRetention >= latestArrival) return [];
-  return [
-    `taskRetention must be at least the queue retention (${queueRetention} s) + the longest delay (${SQS_MAX_DELAY_SECONDS} s) + ` +
-      `deadLetterRetention (${deadLetterRetention} s) = ${latestArrival} s, but ${taskRetention} was provided: ` +
-      'a message redriven from the DLQ can arrive that late, and would create a removed task again and run it',
-  ];
 }

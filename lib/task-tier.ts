@@ -7,10 +7,22 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
+import {
+  consumerMarginSeconds,
+  functionTimeoutFits,
+  maxAgentTimeoutSeconds,
+} from '../lambda/core/agent-timeout';
 import { MetricName } from '../lambda/core/metric-names';
+import { DYNAMODB_ITEM_LIMIT_BYTES, MAX_STORABLE_RESULT_BYTES } from '../lambda/core/record-size';
 import type { Priority } from '../lambda/core/task';
-import { type AgentRegistry, agentTargetsJson, grantInvokeAgents } from './agents';
-import { HandlerFunction } from './handler-function';
+import {
+  type AgentRegistry,
+  agentFunctionTimeout,
+  agentTargetsJson,
+  agentTimeout,
+  grantInvokeAgents,
+} from './agents';
+import { HandlerFunction, type LogLevel } from './handler-function';
 import { tierMetric } from './task-metrics';
 
 /** Options for one priority tier. */
@@ -50,6 +62,11 @@ export const DEFAULT_CONSUMER_TIMEOUT = Duration.seconds(DEFAULTS.consumerTimeou
 /** How long a tier queue keeps a message: SQS's default. */
 export const DEFAULT_QUEUE_RETENTION = Duration.days(DEFAULTS.retentionPeriodDays);
 export const DEFAULT_DEAD_LETTER_RETENTION = Duration.days(DEFAULTS.deadLetterRetentionDays);
+export const DEFAULT_TASK_RETENTION = Duration.seconds(DEFAULTS.taskRetentionSeconds);
+/** SQS's longest message delay (`DelaySeconds`). */
+const SQS_MAX_DELAY_SECONDS = 900;
+/** Lambda's longest function timeout. */
+const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 
 export interface TaskTierProps extends TierOptions {
   readonly priority: Priority;
@@ -77,16 +94,19 @@ export interface TaskTierProps extends TierOptions {
   readonly backoffCap?: Duration;
   /**
    * Largest agent result stored on a task, in bytes of JSON; a larger one fails the task with ResultTooLarge.
+   * The record with its result must fit one DynamoDB item (400 KB), so at most `MAX_STORABLE_RESULT_BYTES`
+   * (lambda/core/record-size.ts).
    * @default 262144
    */
   readonly maxResultBytes?: number;
   /**
-   * How long a task stays in the table after it ends (TTL on `expires_at`).
+   * How long a task stays in the table after it ends (TTL on `expires_at`). Must be at least `retentionPeriod`
+   * + the longest delay (900 s) + `deadLetterRetention`: a message can arrive that late (redriven from the DLQ).
    * @default Duration.days(30)
    */
   readonly taskRetention?: Duration;
   /** @default 'INFO' */
-  readonly logLevel?: string;
+  readonly logLevel?: LogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default false */
@@ -160,9 +180,9 @@ export function tierSettingsErrors(priority: Priority, settings: TierSettings): 
   if (known(maxReceiveCount) && maxReceiveCount < 1) {
     errors.push(`maxReceiveCount must be 1 or more, but ${maxReceiveCount} was provided`);
   }
-  if (consumerTimeout.toSeconds() < 1 || consumerTimeout.toSeconds() > 900) {
+  if (consumerTimeout.toSeconds() < 1 || consumerTimeout.toSeconds() > LAMBDA_MAX_TIMEOUT_SECONDS) {
     errors.push(
-      `${tier} consumerTimeout must be between 1 and 900 seconds, but ${consumerTimeout.toSeconds()} was provided`,
+      `${tier} consumerTimeout must be between 1 and ${LAMBDA_MAX_TIMEOUT_SECONDS} seconds, but ${consumerTimeout.toSeconds()} was provided`,
     );
   }
   if (visibilityTimeout.toSeconds() < minimumVisibility) {
@@ -177,6 +197,102 @@ export function tierSettingsErrors(priority: Priority, settings: TierSettings): 
     );
   }
   return errors;
+}
+
+/** The props of a tier that its rules span: its settings, its agents and its retention and size limits. */
+export type TierRulesInput = TierSettingsInput &
+  Pick<
+    TaskTierProps,
+    'agents' | 'maxResultBytes' | 'taskRetention' | 'retentionPeriod' | 'deadLetterRetention'
+  >;
+
+/**
+ * Lists every rule a tier's props break: its settings' own rules (`tierSettingsErrors`) and the rules that span
+ * its props. The one home of these checks: a TaskTier on its own runs them, and TaskQueue runs them for each of
+ * its tiers. Messages of rules that do not depend on the tier name no tier, so that TaskQueue can report them once.
+ */
+export function tierErrors(props: TierRulesInput): string[] {
+  const settings = resolveTierSettings(props);
+  return [
+    ...tierSettingsErrors(props.priority, settings),
+    ...agentTimeoutErrors(props.priority, settings.consumerTimeout, props.agents),
+    ...agentFunctionTimeoutErrors(props.agents),
+    ...maxResultBytesErrors(props.maxResultBytes ?? DEFAULTS.maxResultBytes),
+    ...taskRetentionErrors(props),
+  ];
+}
+
+/**
+ * Room for the agent-timeout rule (lambda/core/agent-timeout.ts): the consumer outlives the agent's deadline
+ * by the time the claim, throttled writes, a cold secret read and the completion write need.
+ */
+function agentTimeoutErrors(priority: Priority, consumerTimeout: Duration, agents: AgentRegistry): string[] {
+  const timeout = consumerTimeout.toSeconds();
+  if (Token.isUnresolved(timeout)) return [];
+  const errors: string[] = [];
+  for (const [type, agent] of Object.entries(agents)) {
+    const seconds = agentTimeout(agent).toSeconds();
+    if (!Token.isUnresolved(seconds) && seconds > maxAgentTimeoutSeconds(timeout)) {
+      errors.push(
+        `agent '${type}' timeout must be at most the ${priority} tier's consumerTimeout − max(5 s, 10 % of consumerTimeout) = ` +
+          `${timeout} − ${consumerMarginSeconds(timeout)} = ${maxAgentTimeoutSeconds(timeout)} seconds ` +
+          `(room for the claim, throttled writes, a cold secret read and the completion write), but ${seconds} was provided`,
+      );
+    }
+  }
+  return errors;
+}
+
+/** A Lambda agent in the app stops by its agent timeout: the consumer stops waiting then. */
+function agentFunctionTimeoutErrors(agents: AgentRegistry): string[] {
+  const errors: string[] = [];
+  for (const [type, agent] of Object.entries(agents)) {
+    const functionTimeout = agentFunctionTimeout(agent)?.toSeconds();
+    const seconds = agentTimeout(agent).toSeconds();
+    if (
+      functionTimeout !== undefined &&
+      !Token.isUnresolved(seconds) &&
+      !functionTimeoutFits(functionTimeout, seconds)
+    ) {
+      errors.push(
+        `agent '${type}' function timeout must be at most its agent timeout (${seconds} seconds), but ${functionTimeout} was provided: ` +
+          'the consumer stops waiting at the agent timeout, and a function still running would overlap the next attempt',
+      );
+    }
+  }
+  return errors;
+}
+
+/** The task record with its result must fit one DynamoDB item (lambda/core/record-size.ts). */
+function maxResultBytesErrors(maxResult: number): string[] {
+  if (Token.isUnresolved(maxResult) || (maxResult >= 1 && maxResult <= MAX_STORABLE_RESULT_BYTES)) return [];
+  return [
+    `maxResultBytes must be between 1 and ${MAX_STORABLE_RESULT_BYTES} (DynamoDB's ${DYNAMODB_ITEM_LIMIT_BYTES}-byte item limit ` +
+      `less ${DYNAMODB_ITEM_LIMIT_BYTES - MAX_STORABLE_RESULT_BYTES} bytes for the task record's other attributes at their limits), ` +
+      `but ${maxResult} was provided`,
+  ];
+}
+
+/**
+ * A task record must outlive every message of its task. A message can arrive up to the queue's retention
+ * after it was sent (a delay counts within it), then wait in the DLQ (a standard queue's DLQ keeps the
+ * original enqueue time), and `taskq dlq redrive` sends it back as a new message with a fresh retention. If
+ * the record of an ended task (a CANCELLED one, say) is removed by TTL before such a message arrives, the
+ * claim creates the record again from the envelope and runs the task.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+ */
+function taskRetentionErrors(props: TierRulesInput): string[] {
+  const taskRetention = (props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds();
+  const queueRetention = (props.retentionPeriod ?? DEFAULT_QUEUE_RETENTION).toSeconds();
+  const deadLetterRetention = (props.deadLetterRetention ?? DEFAULT_DEAD_LETTER_RETENTION).toSeconds();
+  if ([taskRetention, queueRetention, deadLetterRetention].some((n) => Token.isUnresolved(n))) return [];
+  const latestArrival = queueRetention + SQS_MAX_DELAY_SECONDS + deadLetterRetention;
+  if (taskRetention >= latestArrival) return [];
+  return [
+    `taskRetention must be at least the queue retention (${queueRetention} s) + the longest delay (${SQS_MAX_DELAY_SECONDS} s) + ` +
+      `deadLetterRetention (${deadLetterRetention} s) = ${latestArrival} s, but ${taskRetention} was provided: ` +
+      'a message redriven from the DLQ can arrive that late, and would create a removed task again and run it',
+  ];
 }
 
 /**
@@ -207,7 +323,7 @@ export class TaskTier extends Construct {
     this.priority = props.priority;
     this.settings = resolveTierSettings(props);
     if (!checkedByQueue.has(props)) {
-      const errors = tierSettingsErrors(props.priority, this.settings);
+      const errors = tierErrors(props);
       if (errors.length > 0) {
         throw new Error(`Invalid TaskTier props (${this.node.path}):\n- ${errors.join('\n- ')}`);
       }
@@ -233,7 +349,7 @@ export class TaskTier extends Construct {
       handler: 'consumer',
       description: `Runs ${props.priority}-priority tasks`,
       timeout: this.settings.consumerTimeout,
-      memorySize: props.consumerMemorySize,
+      memorySize: props.consumerMemorySize ?? DEFAULTS.consumerMemorySize,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
@@ -243,7 +359,7 @@ export class TaskTier extends Construct {
         BACKOFF_BASE_SECONDS: String(props.backoffBase?.toSeconds() ?? DEFAULTS.backoffBaseSeconds),
         BACKOFF_CAP_SECONDS: String(props.backoffCap?.toSeconds() ?? DEFAULTS.backoffCapSeconds),
         MAX_RESULT_BYTES: String(props.maxResultBytes ?? DEFAULTS.maxResultBytes),
-        TASK_RETENTION_SECONDS: String(props.taskRetention?.toSeconds() ?? DEFAULTS.taskRetentionSeconds),
+        TASK_RETENTION_SECONDS: String((props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds()),
         QUEUE_URL: this.queue.queueUrl,
         DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
         MAX_RECEIVE_COUNT: String(this.settings.maxReceiveCount),

@@ -196,7 +196,10 @@ describe('TaskTier on its own', () => {
       table,
       agents: HTTP_AGENTS,
       backoffBase: Duration.seconds(3),
-      taskRetention: Duration.days(1),
+      // 1 day of queue retention + 900 s + 1 day in the DLQ = 173700 s: the retention rule holds
+      retentionPeriod: Duration.days(1),
+      deadLetterRetention: Duration.days(1),
+      taskRetention: Duration.days(3),
     });
 
     // THEN
@@ -207,7 +210,7 @@ describe('TaskTier on its own', () => {
       [EnvName.TaskTableName]: { Ref: logicalId(table) },
       [EnvName.BackoffBaseSeconds]: '3',
       [EnvName.BackoffCapSeconds]: String(DEFAULTS.backoffCapSeconds),
-      [EnvName.TaskRetentionSeconds]: '86400',
+      [EnvName.TaskRetentionSeconds]: '259200',
       [EnvName.LeaseSeconds]: String(DEFAULTS.consumerTimeoutSeconds * 2),
     });
     const tableArn = { 'Fn::GetAtt': [logicalId(table), 'Arn'] };
