@@ -60,6 +60,27 @@ describe('Function: permits (claim)', () => {
     expect(allowed).toBe(false);
   });
 
+  it.each([
+    ['absent', undefined, true],
+    ['now', NOW_MS, true],
+    ['past', NOW_MS - 1, true],
+    ['a millisecond away', NOW_MS + 1, false],
+  ])('claims a RETRYING task whose retry time is %s: %s', (_name, retryAt, expected) => {
+    // Act: a duplicate copy of the message arrives while a late attempt may still be running
+    const allowed = canClaim({ status: TaskStatus.RETRYING, retry_at: retryAt }, NOW_MS);
+
+    // Assess
+    expect(allowed).toBe(expected);
+  });
+
+  it.each([TaskStatus.QUEUED, TaskStatus.RUNNING])('ignores a retry time on a %s task', (status) => {
+    // Act
+    const allowed = canClaim({ status, retry_at: NOW_MS + 1, lease_until: NOW_MS - 1 }, NOW_MS);
+
+    // Assess
+    expect(allowed).toBe(true);
+  });
+
   it.each([TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED])(
     'refuses a claim of a %s task',
     (status) => {
@@ -203,6 +224,22 @@ describe('Function: skipReason', () => {
   ])('says why a %s task of this enqueue is skipped', (status, expected) => {
     // Act
     const reason = skipReason({ status, enqueue_id: 'e1' }, 'e1');
+
+    // Assess
+    expect(reason).toBe(expected);
+  });
+
+  it.each<[string, number | undefined, string]>([
+    ['not due yet', NOW_MS + 1, 'waiting-retry'],
+    ['due', NOW_MS, 'running'],
+    ['absent', undefined, 'running'],
+  ])('says why a RETRYING task whose retry time is %s is skipped', (_name, retryAt, expected) => {
+    // Act
+    const reason = skipReason(
+      { status: TaskStatus.RETRYING, enqueue_id: 'e1', ...(retryAt !== undefined && { retry_at: retryAt }) },
+      'e1',
+      NOW_MS,
+    );
 
     // Assess
     expect(reason).toBe(expected);
