@@ -325,14 +325,14 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
 
   describe('the retry time', () => {
     const retryTimes = [
-      ['a millisecond later', NOW_MS + 1, 'refused'],
-      ['right now', NOW_MS, 'applied'],
-      ['a millisecond ago', NOW_MS - 1, 'applied'],
-      ['missing', undefined, 'applied'],
+      ['a millisecond later', 'refused', NOW_MS + 1],
+      ['right now', 'applied', NOW_MS],
+      ['a millisecond ago', 'applied', NOW_MS - 1],
+      ['missing', 'applied', undefined],
     ] as const;
     it.each(retryTimes)(
       'claim of a RETRYING task whose retry time is %s: %s (a late attempt may still be running)',
-      async (_name, retryAt, verdict) => {
+      async (_name, verdict, retryAt) => {
         const before = record(randomUUID(), 'RETRYING', {
           ...started,
           error: EARLIER_ERROR,

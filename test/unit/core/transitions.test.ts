@@ -61,11 +61,11 @@ describe('Function: permits (claim)', () => {
   });
 
   it.each([
-    ['absent', undefined, true],
-    ['now', NOW_MS, true],
-    ['past', NOW_MS - 1, true],
-    ['a millisecond away', NOW_MS + 1, false],
-  ])('claims a RETRYING task whose retry time is %s: %s', (_name, retryAt, expected) => {
+    ['absent', true, undefined],
+    ['now', true, NOW_MS],
+    ['past', true, NOW_MS - 1],
+    ['a millisecond away', false, NOW_MS + 1],
+  ])('claims a RETRYING task whose retry time is %s: %s', (_name, expected, retryAt) => {
     // Act: a duplicate copy of the message arrives while a late attempt may still be running
     const allowed = canClaim({ status: TaskStatus.RETRYING, retry_at: retryAt }, NOW_MS);
 
@@ -210,7 +210,7 @@ describe('Function: isOwnWrite', () => {
 describe('Function: skipReason', () => {
   it('says superseded when the record belongs to another enqueue attempt, whatever its status', () => {
     // Act
-    const reason = skipReason({ status: TaskStatus.QUEUED, enqueue_id: 'winner' }, 'loser');
+    const reason = skipReason({ status: TaskStatus.QUEUED, enqueue_id: 'winner' }, 'loser', NOW_MS);
 
     // Assess
     expect(reason).toBe('superseded');
@@ -223,7 +223,7 @@ describe('Function: skipReason', () => {
     [TaskStatus.RUNNING, 'running'],
   ])('says why a %s task of this enqueue is skipped', (status, expected) => {
     // Act
-    const reason = skipReason({ status, enqueue_id: 'e1' }, 'e1');
+    const reason = skipReason({ status, enqueue_id: 'e1' }, 'e1', NOW_MS);
 
     // Assess
     expect(reason).toBe(expected);
