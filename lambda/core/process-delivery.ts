@@ -14,7 +14,12 @@ import { attemptDeadline } from './agent-timeout';
 import { TaskErrorCode } from './error-codes';
 import { parseExactJson, toDouble } from './json-text';
 import type { AgentInvoker, TaskStore, TierQueue } from './ports';
-import { type BackoffPolicy, isLastDelivery, MAX_VISIBILITY_SECONDS, retryDelaySeconds } from './retry-policy';
+import {
+  type BackoffPolicy,
+  isLastDelivery,
+  MAX_VISIBILITY_SECONDS,
+  retryDelaySeconds,
+} from './retry-policy';
 import {
   ENVELOPE_SCHEMA_VERSION,
   TASK_ID_PATTERN,

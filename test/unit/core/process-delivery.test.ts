@@ -6,10 +6,10 @@ import {
 import {
   type Delivery,
   type ProcessDeps,
-  RETRY_CLOCK_SKEW_MS,
   type ProcessSettings,
   parseEnvelope,
   processDelivery,
+  RETRY_CLOCK_SKEW_MS,
   type TransitionEvent,
 } from '../../../lambda/core/process-delivery';
 import {
