@@ -6,7 +6,7 @@
  *
  * Placeholders: `#status`; a status is `:<status in lower case>` (`:queued`, `:running`), so that an update
  * expression may use the same placeholder for the status it writes; `:eid`, `:attempt`, `:graceEnd`, `:nowMs`
- * for the facts.
+ * for the facts (`:nowMs` both for the lease and for the retry time).
  */
 import type { TaskStatus } from '../core/task';
 import { requiredFact, type TransitionFacts, type TransitionRule } from '../core/transitions';
@@ -55,9 +55,18 @@ export function conditionOf(r: TransitionRule, facts: TransitionFacts): Conditio
     guards.push('(attribute_not_exists(redriven_at) OR redriven_at < :graceEnd)');
   }
 
-  const statuses: string[] = [
-    r.from.length === 1 ? `#status = ${status(r.from[0]!)}` : `#status IN (${r.from.map(status).join(', ')})`,
-  ];
+  // With `retryWait`, RETRYING is a term of its own: only once its retry is due.
+  const waits = r.retryWait && r.from.includes('RETRYING');
+  const plain = waits ? r.from.filter((s) => s !== 'RETRYING') : r.from;
+  const statuses: string[] = [];
+  if (plain.length === 1) statuses.push(`#status = ${status(plain[0]!)}`);
+  if (plain.length > 1) statuses.push(`#status IN (${plain.map(status).join(', ')})`);
+  if (waits) {
+    values[':nowMs'] = facts.nowMs;
+    statuses.push(
+      `(#status = ${status('RETRYING')} AND (attribute_not_exists(retry_at) OR retry_at <= :nowMs))`,
+    );
+  }
   if (r.fromExpiredLease) {
     values[':nowMs'] = facts.nowMs;
     statuses.push(

@@ -142,7 +142,7 @@ export class DynamoTaskStore implements TaskStore {
           'updated_at = :now, started_at = if_not_exists(started_at, :now), #type = if_not_exists(#type, :type), ' +
           'priority = if_not_exists(priority, :priority), created_at = if_not_exists(created_at, :created), ' +
           'enqueue_id = if_not_exists(enqueue_id, :eid), request_hash = if_not_exists(request_hash, :hash), ' +
-          `${r.marker} = :cid`,
+          `${r.marker} = :cid REMOVE retry_at`,
         names: { '#type': 'type' },
         values: {
           [statusPlaceholder(r.to)]: r.to,
@@ -207,8 +207,8 @@ export class DynamoTaskStore implements TaskStore {
     });
   }
 
-  public retry(taskId: string, attempt: number, error: TaskError, now: Date) {
-    return this.settle(TRANSITIONS.retry, taskId, attempt, now, { error });
+  public retry(taskId: string, attempt: number, error: TaskError, now: Date, retryAtMs: number) {
+    return this.settle(TRANSITIONS.retry, taskId, attempt, now, { error, retry_at: retryAtMs });
   }
 
   public fail(taskId: string, attempt: number, error: TaskError, now: Date, expiresAt: number) {
@@ -260,7 +260,7 @@ export class DynamoTaskStore implements TaskStore {
         expression:
           `SET #status = ${statusPlaceholder(r.to)}, redriven_at = :now, updated_at = :now, ` +
           'redrive_count = if_not_exists(redrive_count, :zero) + :one ' +
-          'REMOVE finished_at, expires_at, lease_until',
+          'REMOVE finished_at, expires_at, lease_until, retry_at',
         values: { [statusPlaceholder(r.to)]: r.to, ':now': now.toISOString(), ':zero': 0, ':one': 1 },
         returnValues: 'ALL_NEW',
       },

@@ -29,7 +29,8 @@ export interface TaskStore {
   /** Starts an attempt if the state machine allows it (see transitions.ts). */
   claim(envelope: TaskEnvelope, now: Date, leaseSeconds: number): Promise<ClaimResult>;
   succeed(taskId: string, attempt: number, result: unknown, now: Date, expiresAt: number): Promise<Settled>;
-  retry(taskId: string, attempt: number, error: TaskError, now: Date): Promise<Settled>;
+  /** Records RETRYING, with `retryAtMs` (epoch ms) as the record's `retry_at`: no claim before it. */
+  retry(taskId: string, attempt: number, error: TaskError, now: Date, retryAtMs: number): Promise<Settled>;
   fail(taskId: string, attempt: number, error: TaskError, now: Date, expiresAt: number): Promise<Settled>;
   /**
    * Fails a task one of whose messages is in a DLQ, if the record is stranded (the `abandon` rule of

@@ -5,15 +5,21 @@
  * - `ack`: the message may be deleted (success, permanent failure already dead-lettered, or a
  *   duplicate delivery that must not run).
  * - `retry`: leave the message on the queue. Its visibility was already set to the backoff when the
- *   failure was transient; otherwise it comes back after the queue's visibility timeout, which is
- *   longer than any claim's lease, so the next delivery can always claim the task again.
+ *   failure was transient (or, for a duplicate copy received during that wait, to the time left in it);
+ *   otherwise it comes back after the queue's visibility timeout, which is longer than any claim's lease, so
+ *   the next delivery can always claim the task again.
  */
 import { answerByteLimit, classifyAgentFailure } from './agent-outcome';
 import { attemptDeadline } from './agent-timeout';
 import { TaskErrorCode } from './error-codes';
 import { parseExactJson, toDouble } from './json-text';
 import type { AgentInvoker, TaskStore, TierQueue } from './ports';
-import { type BackoffPolicy, isLastDelivery, retryDelaySeconds } from './retry-policy';
+import {
+  type BackoffPolicy,
+  isLastDelivery,
+  MAX_VISIBILITY_SECONDS,
+  retryDelaySeconds,
+} from './retry-policy';
 import {
   ENVELOPE_SCHEMA_VERSION,
   TASK_ID_PATTERN,
@@ -22,6 +28,14 @@ import {
   TaskStatus,
 } from './task';
 import { skipReason } from './transitions';
+
+/**
+ * How much earlier than the end of its wait a retry is recorded as due (`retry_at`). The message's own return
+ * after its visibility timeout is timed by SQS, and the claim's `now` by the consumer that receives it: a
+ * consumer whose clock is behind by up to this much still claims the task, instead of putting it back. The
+ * price is that a duplicate copy may start the retry this much early by the consumers' clocks.
+ */
+export const RETRY_CLOCK_SKEW_MS = 1_000;
 
 export interface ProcessSettings {
   readonly maxReceiveCount: number;
@@ -133,8 +147,18 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
 
   const claim = await deps.store.claim(envelope, now(), settings.leaseSeconds);
   if (!claim.claimed) {
-    const reason = skipReason(claim.current, envelope.enqueue_id);
+    const reason = skipReason(claim.current, envelope.enqueue_id, now().getTime());
     emit({ ...base, transition: 'skipped', detail: reason });
+    // A duplicate copy received while the task waits for its retry (the last attempt's agent may still be
+    // running): not deleted, as above, and back when the retry is due, as the message itself.
+    if (reason === 'waiting-retry') {
+      const dueMs = (claim.current.retry_at ?? 0) + RETRY_CLOCK_SKEW_MS - now().getTime();
+      await deps.queue.changeVisibility(
+        delivery.receiptHandle,
+        Math.min(Math.ceil(dueMs / 1000), MAX_VISIBILITY_SECONDS),
+      );
+      return 'retry';
+    }
     // A second copy of a message whose task is running must not be deleted: with SQS, deleting any copy
     // deletes the message, and the running attempt may still need it for its retry. Leave it invisible;
     // it comes back after the visibility timeout, when the running attempt is over either way.
@@ -214,7 +238,17 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     if (settled) await deps.queue.changeVisibility(delivery.receiptHandle, 0);
     return 'retry';
   }
-  const settled = await deps.store.retry(envelope.task_id, attempt, outcome.error, now());
+  // After an AgentTimeout the agent may still be running: retryDelaySeconds leaves it time (agent-timeout.ts).
+  // The record says when the wait ends, so that a duplicate copy of the message does not end it early.
+  const delaySeconds = retryDelaySeconds(
+    attempt,
+    outcome.error,
+    settings.backoff,
+    agentTimeoutSeconds,
+    deps.random,
+  );
+  const retryAtMs = now().getTime() + delaySeconds * 1000 - RETRY_CLOCK_SKEW_MS;
+  const settled = await deps.store.retry(envelope.task_id, attempt, outcome.error, now(), retryAtMs);
   emit({
     ...base,
     attempt,
@@ -222,12 +256,6 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     detail: outcome.error.code,
     ...timing,
   });
-  if (settled) {
-    // After an AgentTimeout the agent may still be running: retryDelaySeconds leaves it time (agent-timeout.ts).
-    await deps.queue.changeVisibility(
-      delivery.receiptHandle,
-      retryDelaySeconds(attempt, outcome.error, settings.backoff, agentTimeoutSeconds, deps.random),
-    );
-  }
+  if (settled) await deps.queue.changeVisibility(delivery.receiptHandle, delaySeconds);
   return 'retry';
 }

@@ -51,6 +51,7 @@ const VALUE_BYTES: { readonly [K in Exclude<keyof TaskRecord, 'result'>]-?: numb
   request_hash: 64, // a SHA-256 digest: 43 characters in base64url, 64 in hex
   enqueue_id: UUID_BYTES,
   lease_until: NUMBER_BYTES,
+  retry_at: NUMBER_BYTES,
   redriven_at: ISO_TIME_BYTES,
   redrive_count: NUMBER_BYTES,
   expires_at: NUMBER_BYTES,

@@ -43,6 +43,13 @@ export interface TaskRecord {
   readonly enqueue_id?: string;
   /** Epoch milliseconds until which a RUNNING claim is held. */
   readonly lease_until?: number;
+  /**
+   * Epoch milliseconds before which a RETRYING task may not be claimed: the end of its retry's wait, so that a
+   * duplicate copy of its message cannot start the next attempt while a late agent may still run the last one
+   * (transitions.ts, `retryDue`). Written by the retry, removed by the claim and by an operator's requeue. Not
+   * part of the view.
+   */
+  readonly retry_at?: number;
   /** When an operator last redrove the task from a DLQ (ISO 8601). */
   readonly redriven_at?: string;
   /** How many times an operator redrove the task from a DLQ (`taskq dlq redrive`). */

@@ -8,7 +8,8 @@
  *     │                 │  ├──retry (transient)──▶ RETRYING ──claim──▶ RUNNING …
  *     │                 │  └──fail (permanent / retries exhausted)──▶ FAILED
  *     └──cancel──▶ CANCELLED ◀──cancel── RETRYING
- *   RUNNING whose lease expired (its consumer died) may be claimed again.
+ *   RUNNING whose lease expired (its consumer died) may be claimed again; RETRYING only once its retry is due
+ *   (`retry_at`), so that a duplicate copy of the message does not start the next attempt during the wait.
  *   The dead-letter sweep abandons (fails) a task that nobody works on; an operator's redrive requeues it.
  */
 import { type TaskRecord, TaskStatus } from './task';
@@ -36,6 +37,11 @@ export interface TransitionRule {
    * one (then a caller without an enqueue id matches only such a record).
    */
   readonly enqueueFence?: 'same' | 'same-or-unset';
+  /**
+   * It leaves from RETRYING only once the retry is due (`retry_at` at or before now, or none): until then a late
+   * agent may still be running the previous attempt, and a duplicate copy of the message must not start the next.
+   */
+  readonly retryWait: boolean;
   /** Only the attempt that holds the claim may settle it: the record's `attempts` is the caller's attempt. */
   readonly attemptFence: boolean;
   /** Leaves alone a task redriven within the grace period (`redriven_at` at or after its end), in any status. */
@@ -50,6 +56,7 @@ export interface TransitionRule {
 
 const rule = (r: Pick<TransitionRule, 'name' | 'from' | 'to'> & Partial<TransitionRule>): TransitionRule => ({
   fromExpiredLease: false,
+  retryWait: false,
   ifMissing: 'refuse',
   attemptFence: false,
   redriveGrace: false,
@@ -61,18 +68,19 @@ const settle = (name: TransitionName, to: TaskStatus): TransitionRule =>
   rule({ name, from: [TaskStatus.RUNNING], attemptFence: true, to });
 
 export const TRANSITIONS = {
-  /** A consumer holding a message for this task starts an attempt. */
+  /** A consumer holding a message for this task starts an attempt (a retry once it is due). */
   claim: rule({
     name: 'claim',
     from: [TaskStatus.QUEUED, TaskStatus.RETRYING],
     fromExpiredLease: true,
+    retryWait: true,
     ifMissing: 'create',
     enqueueFence: 'same',
     to: TaskStatus.RUNNING,
     marker: 'claim_id',
   }),
   succeed: settle('succeed', TaskStatus.SUCCEEDED),
-  /** A transient failure: the message comes back after a backoff. */
+  /** A transient failure: the message comes back after a backoff, and the record says when (`retry_at`). */
   retry: settle('retry', TaskStatus.RETRYING),
   fail: settle('fail', TaskStatus.FAILED),
   /** A client cancels a task whose agent has not been invoked for the current attempt. */
@@ -113,7 +121,7 @@ export const TRANSITIONS = {
 
 /** What the caller brings to a transition, which the rule's predicates compare with the record. */
 export interface TransitionFacts {
-  /** Epoch milliseconds: a lease that ends before this has expired. */
+  /** Epoch milliseconds: a lease that ends before this has expired; a retry at or before this is due. */
   readonly nowMs: number;
   /** The enqueue the caller's message came from (the envelope's, or the dead letter's when it has one). */
   readonly enqueueId?: string;
@@ -126,7 +134,7 @@ export interface TransitionFacts {
 /** The record's fields that the rules read. */
 export type GuardedFields = Pick<
   TaskRecord,
-  'status' | 'attempts' | 'enqueue_id' | 'lease_until' | 'redriven_at'
+  'status' | 'attempts' | 'enqueue_id' | 'lease_until' | 'retry_at' | 'redriven_at'
 >;
 
 /** The fact a rule needs, or a programming error: a rule is never evaluated without its facts. */
@@ -143,6 +151,11 @@ export function requiredFact<K extends keyof TransitionFacts>(
 /** Whether the lease of a RUNNING record has run out at `nowMs` (a record without a lease has none to hold). */
 export function leaseExpired(current: Pick<TaskRecord, 'lease_until'>, nowMs: number): boolean {
   return (current.lease_until ?? 0) < nowMs;
+}
+
+/** Whether the retry of a RETRYING record is due at `nowMs` (a record without a retry time is due at once). */
+export function retryDue(current: Pick<TaskRecord, 'retry_at'>, nowMs: number): boolean {
+  return (current.retry_at ?? 0) <= nowMs;
 }
 
 /**
@@ -168,7 +181,9 @@ export function permits(
     const graceEnd = requiredFact(r, facts, 'redriveGraceEnd');
     if (current.redriven_at !== undefined && current.redriven_at >= graceEnd) return false;
   }
-  if (r.from.includes(current.status)) return true;
+  if (r.from.includes(current.status)) {
+    return !(r.retryWait && current.status === TaskStatus.RETRYING && !retryDue(current, facts.nowMs));
+  }
   return r.fromExpiredLease && current.status === TaskStatus.RUNNING && leaseExpired(current, facts.nowMs);
 }
 
@@ -199,18 +214,24 @@ export function isTerminal(status: TaskStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
-/** Why a delivery was acknowledged without running the agent. */
-export type SkipReason = 'running' | 'finished' | 'cancelled' | 'superseded';
+/**
+ * Why a claim was refused, so the agent is not run for this delivery. `waiting-retry`: a RETRYING task whose
+ * retry is not due yet (a duplicate copy of its message, received during the wait).
+ */
+export type SkipReason = 'running' | 'waiting-retry' | 'finished' | 'cancelled' | 'superseded';
 
 export function skipReason(
   current: {
     status: TaskStatus;
     enqueue_id?: string;
+    retry_at?: number;
   },
   enqueueId: string,
+  nowMs: number,
 ): SkipReason {
   if (current.enqueue_id !== undefined && current.enqueue_id !== enqueueId) return 'superseded';
   if (current.status === TaskStatus.CANCELLED) return 'cancelled';
   if (isTerminal(current.status)) return 'finished';
+  if (current.status === TaskStatus.RETRYING && !retryDue(current, nowMs)) return 'waiting-retry';
   return 'running';
 }

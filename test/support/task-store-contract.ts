@@ -21,6 +21,8 @@ const GRACE_SECONDS = 900;
 const GRACE_END_MS = NOW_MS - GRACE_SECONDS * 1000;
 /** The attempt every RUNNING record of the table holds. */
 const ATTEMPT = 2;
+/** The not-before time a retry write stores (epoch ms). */
+const RETRY_AT = NOW_MS + 5_000;
 
 const EARLIER_ERROR: TaskError = { code: 'AgentTimeout', message: 'an earlier attempt timed out' };
 const NEW_ERROR: TaskError = { code: 'AgentError', message: 'this attempt failed' };
@@ -86,6 +88,10 @@ const STATES = {
   'RUNNING, lease expired': (id: string) =>
     record(id, 'RUNNING', { ...started, error: EARLIER_ERROR, lease_until: NOW_MS - 1, claim_id: 'theirs' }),
   RETRYING: (id: string) => record(id, 'RETRYING', { ...started, error: EARLIER_ERROR }),
+  'RETRYING, retry due': (id: string) =>
+    record(id, 'RETRYING', { ...started, error: EARLIER_ERROR, retry_at: NOW_MS - 1 }),
+  'RETRYING, retry not due': (id: string) =>
+    record(id, 'RETRYING', { ...started, error: EARLIER_ERROR, retry_at: NOW_MS + 60_000 }),
   SUCCEEDED: (id: string) => record(id, 'SUCCEEDED', { ...started, ...finished }),
   FAILED: (id: string) => record(id, 'FAILED', { ...started, ...finished, error: EARLIER_ERROR }),
   CANCELLED: (id: string) => record(id, 'CANCELLED', { ...finished, cancel_id: 'theirs' }),
@@ -95,14 +101,16 @@ type State = keyof typeof STATES;
 /** Status × transition → does the store apply it? (the caller's enqueue id and attempt match, no redrive). */
 // biome-ignore format: a table reads as a table
 const ALLOWED: Record<State, Record<Transition, boolean>> = {
-  //                          claim  succeed retry  fail   cancel abandon requeue
-  QUEUED:                   row(true,  false, false, false, true,  true,  false),
-  'RUNNING, lease held':    row(false, true,  true,  true,  false, false, false),
-  'RUNNING, lease expired': row(true,  true,  true,  true,  false, true,  true),
-  RETRYING:                 row(true,  false, false, false, true,  true,  true),
-  SUCCEEDED:                row(false, false, false, false, false, false, false),
-  FAILED:                   row(false, false, false, false, false, false, true),
-  CANCELLED:                row(false, false, false, false, false, false, false),
+  //                             claim  succeed retry  fail   cancel abandon requeue
+  QUEUED:                    row(true,  false, false, false, true,  true,  false),
+  'RUNNING, lease held':     row(false, true,  true,  true,  false, false, false),
+  'RUNNING, lease expired':  row(true,  true,  true,  true,  false, true,  true),
+  RETRYING:                  row(true,  false, false, false, true,  true,  true),
+  'RETRYING, retry due':     row(true,  false, false, false, true,  true,  true),
+  'RETRYING, retry not due': row(false, false, false, false, true,  true,  true),
+  SUCCEEDED:                 row(false, false, false, false, false, false, false),
+  FAILED:                    row(false, false, false, false, false, false, true),
+  CANCELLED:                 row(false, false, false, false, false, false, false),
 };
 
 function row(...allowed: boolean[]): Record<Transition, boolean> {
@@ -114,8 +122,9 @@ const without = (r: TaskRecord, ...keys: (keyof TaskRecord)[]): TaskRecord =>
 
 /** The record after the transition was applied to `before`. */
 const AFTER: Record<Transition, (before: TaskRecord) => TaskRecord> = {
+  // A claim clears the retry time of the attempt before it.
   claim: (b) => ({
-    ...b,
+    ...without(b, 'retry_at'),
     status: 'RUNNING',
     attempts: b.attempts + 1,
     lease_until: NOW_MS + LEASE_SECONDS * 1000,
@@ -132,7 +141,13 @@ const AFTER: Record<Transition, (before: TaskRecord) => TaskRecord> = {
     finished_at: ISO,
     expires_at: EXPIRES_AT,
   }),
-  retry: (b) => ({ ...without(b, 'lease_until'), status: 'RETRYING', error: NEW_ERROR, updated_at: ISO }),
+  retry: (b) => ({
+    ...without(b, 'lease_until'),
+    status: 'RETRYING',
+    error: NEW_ERROR,
+    updated_at: ISO,
+    retry_at: RETRY_AT,
+  }),
   fail: (b) => ({
     ...without(b, 'lease_until'),
     status: 'FAILED',
@@ -157,9 +172,9 @@ const AFTER: Record<Transition, (before: TaskRecord) => TaskRecord> = {
     finished_at: ISO,
     expires_at: EXPIRES_AT,
   }),
-  // The attempt history (attempts, error) stays.
+  // The attempt history (attempts, error) stays; an operator's redrive does not wait for the retry time.
   requeue: (b) => ({
-    ...without(b, 'lease_until', 'finished_at', 'expires_at'),
+    ...without(b, 'lease_until', 'finished_at', 'expires_at', 'retry_at'),
     status: 'QUEUED',
     updated_at: ISO,
     redriven_at: ISO,
@@ -181,7 +196,7 @@ function call(store: TaskStore, t: Transition, taskId: string, opts: CallOptions
     case 'succeed':
       return store.succeed(taskId, attempt, RESULT, NOW, EXPIRES_AT);
     case 'retry':
-      return store.retry(taskId, attempt, NEW_ERROR, NOW);
+      return store.retry(taskId, attempt, NEW_ERROR, NOW, RETRY_AT);
     case 'fail':
       return store.fail(taskId, attempt, NEW_ERROR, NOW, EXPIRES_AT);
     case 'cancel':
@@ -306,6 +321,30 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
         await expectTransition(t, STATES['RUNNING, lease expired'](randomUUID()), 'applied');
       },
     );
+  });
+
+  describe('the retry time', () => {
+    const retryTimes = [
+      ['a millisecond later', 'refused', NOW_MS + 1],
+      ['right now', 'applied', NOW_MS],
+      ['a millisecond ago', 'applied', NOW_MS - 1],
+      ['missing', 'applied', undefined],
+    ] as const;
+    it.each(retryTimes)(
+      'claim of a RETRYING task whose retry time is %s: %s (a late attempt may still be running)',
+      async (_name, verdict, retryAt) => {
+        const before = record(randomUUID(), 'RETRYING', {
+          ...started,
+          error: EARLIER_ERROR,
+          ...(retryAt !== undefined && { retry_at: retryAt }),
+        });
+        await expectTransition('claim', before, verdict);
+      },
+    );
+
+    it.each(['cancel', 'abandon', 'requeue'] as const)('%s ignores the retry time', async (t) => {
+      await expectTransition(t, STATES['RETRYING, retry not due'](randomUUID()), 'applied');
+    });
   });
 
   describe('the enqueue fence', () => {

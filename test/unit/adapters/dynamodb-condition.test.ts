@@ -14,7 +14,9 @@ describe('Function: conditionOf', () => {
     [
       'claim',
       'attribute_not_exists(task_id) OR ' +
-        `(enqueue_id = :eid AND (#status IN (:queued, :retrying) OR ${LEASE_EXPIRED}))`,
+        '(enqueue_id = :eid AND (#status = :queued OR ' +
+        '(#status = :retrying AND (attribute_not_exists(retry_at) OR retry_at <= :nowMs)) OR ' +
+        `${LEASE_EXPIRED}))`,
     ],
     ['succeed', 'attribute_exists(task_id) AND attempts = :attempt AND #status = :running'],
     ['retry', 'attribute_exists(task_id) AND attempts = :attempt AND #status = :running'],

@@ -146,7 +146,7 @@ describe('Class: DynamoTaskStore', () => {
       ],
       [
         'retry',
-        () => store.retry(TASK_ID, 2, { code: 'E', message: 'm' }, NOW),
+        () => store.retry(TASK_ID, 2, { code: 'E', message: 'm' }, NOW, 5_000),
         'RETRYING',
         / REMOVE lease_until$/,
       ],
@@ -222,7 +222,7 @@ describe('Class: DynamoTaskStore', () => {
       ddb.on(UpdateItemCommand).rejects(new Error('throttled'));
 
       // Act
-      const settled = store.retry(TASK_ID, 1, { code: 'E', message: 'm' }, NOW);
+      const settled = store.retry(TASK_ID, 1, { code: 'E', message: 'm' }, NOW, 5_000);
 
       // Assess
       await expect(settled).rejects.toThrow('throttled');

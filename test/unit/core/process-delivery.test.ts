@@ -9,6 +9,7 @@ import {
   type ProcessSettings,
   parseEnvelope,
   processDelivery,
+  RETRY_CLOCK_SKEW_MS,
   type TransitionEvent,
 } from '../../../lambda/core/process-delivery';
 import {
@@ -215,7 +216,12 @@ describe('Function: processDelivery', () => {
 
       // Assess: 45 s, then the backoff of attempt 1 within [0, 2]; random 0.5 picks 1
       expect(outcome).toBe('retry');
-      expect(task()).toMatchObject({ status: 'RETRYING', error: { code: 'AgentTimeout' } });
+      expect(task()).toMatchObject({
+        status: 'RETRYING',
+        error: { code: 'AgentTimeout' },
+        // No claim before the retry is due, whichever copy of the message comes first (less the skew tolerance).
+        retry_at: NOW.getTime() + 46_000 - RETRY_CLOCK_SKEW_MS,
+      });
       expect(queue.operations).toEqual([{ op: 'changeVisibility', receiptHandle: 'receipt-1', seconds: 46 }]);
     });
 
@@ -362,6 +368,55 @@ describe('Function: processDelivery', () => {
   });
 
   describe('duplicate deliveries', () => {
+    it('leaves a duplicate that arrives before the retry is due on the queue until then, without calling the agent', async () => {
+      // Prepare: attempt 1 timed out and may still be running; its retry is due 29.5 s from now (with the
+      // tolerance, the message itself returns 30.5 s from now). SQS delivers a second copy of the message.
+      const before: TaskRecord = {
+        ...queued,
+        status: 'RETRYING',
+        attempts: 1,
+        error: { code: 'AgentTimeout', message: 'late' },
+        retry_at: NOW.getTime() + 29_500,
+      };
+      const { agents, queue, events, deps, task } = setup(undefined, [before]);
+
+      // Act
+      const outcome = await processDelivery(delivery({ receiveCount: 2, receiptHandle: 'receipt-2' }), deps);
+
+      // Assess: the copy comes back when the retry is due, rounded up to whole seconds
+      expect(outcome).toBe('retry');
+      expect(agents.requests).toEqual([]);
+      expect(task()).toEqual(before);
+      expect(queue.operations).toEqual([{ op: 'changeVisibility', receiptHandle: 'receipt-2', seconds: 31 }]);
+      expect(events).toEqual([expect.objectContaining({ transition: 'skipped', detail: 'waiting-retry' })]);
+    });
+
+    it('starts the next attempt no sooner than one agent timeout after an AgentTimeout, even from a duplicate copy', async () => {
+      // Prepare: a 45 s agent times out on attempt 1; the wait is 45 s plus a backoff of 1 s
+      const timedOut = classifyAgentFailure({ fact: 'timed-out', timeoutSeconds: 45 });
+      const { agents, queue, deps, task } = setup(timedOut, [queued], 45);
+      let nowMs = NOW.getTime();
+      const clocked = { ...deps, now: () => new Date(nowMs) };
+      await processDelivery(delivery({ receiveCount: 1 }), clocked);
+
+      // Act: a duplicate copy 10 s later, then the message when its visibility ends
+      nowMs = NOW.getTime() + 10_000;
+      const duplicate = await processDelivery(delivery({ receiveCount: 2, receiptHandle: 'copy' }), clocked);
+      const callsDuringWait = agents.requests.length;
+      nowMs = NOW.getTime() + 46_000;
+      await processDelivery(delivery({ receiveCount: 3, receiptHandle: 'back' }), clocked);
+
+      // Assess
+      expect(duplicate).toBe('retry');
+      expect(callsDuringWait).toBe(1);
+      expect(queue.operations.slice(0, 2)).toEqual([
+        { op: 'changeVisibility', receiptHandle: 'receipt-1', seconds: 46 },
+        { op: 'changeVisibility', receiptHandle: 'copy', seconds: 36 },
+      ]);
+      expect(agents.requests.map((r) => r.attempt)).toEqual([1, 2]);
+      expect(task().attempts).toBe(2);
+    });
+
     it('leaves a delivery of a task running under a valid lease on the queue, without calling the agent', async () => {
       // Prepare: with SQS, deleting this copy would delete the message the running attempt may still retry with.
       const before: TaskRecord = {

@@ -43,6 +43,7 @@ describe('Module: record-size', () => {
       request_hash: 'h'.repeat(64),
       enqueue_id: uuid,
       lease_until: big,
+      retry_at: big,
       redriven_at: time,
       redrive_count: big,
       expires_at: big,

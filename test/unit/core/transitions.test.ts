@@ -60,6 +60,27 @@ describe('Function: permits (claim)', () => {
     expect(allowed).toBe(false);
   });
 
+  it.each([
+    ['absent', true, undefined],
+    ['now', true, NOW_MS],
+    ['past', true, NOW_MS - 1],
+    ['a millisecond away', false, NOW_MS + 1],
+  ])('claims a RETRYING task whose retry time is %s: %s', (_name, expected, retryAt) => {
+    // Act: a duplicate copy of the message arrives while a late attempt may still be running
+    const allowed = canClaim({ status: TaskStatus.RETRYING, retry_at: retryAt }, NOW_MS);
+
+    // Assess
+    expect(allowed).toBe(expected);
+  });
+
+  it.each([TaskStatus.QUEUED, TaskStatus.RUNNING])('ignores a retry time on a %s task', (status) => {
+    // Act
+    const allowed = canClaim({ status, retry_at: NOW_MS + 1, lease_until: NOW_MS - 1 }, NOW_MS);
+
+    // Assess
+    expect(allowed).toBe(true);
+  });
+
   it.each([TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED])(
     'refuses a claim of a %s task',
     (status) => {
@@ -189,7 +210,7 @@ describe('Function: isOwnWrite', () => {
 describe('Function: skipReason', () => {
   it('says superseded when the record belongs to another enqueue attempt, whatever its status', () => {
     // Act
-    const reason = skipReason({ status: TaskStatus.QUEUED, enqueue_id: 'winner' }, 'loser');
+    const reason = skipReason({ status: TaskStatus.QUEUED, enqueue_id: 'winner' }, 'loser', NOW_MS);
 
     // Assess
     expect(reason).toBe('superseded');
@@ -202,7 +223,23 @@ describe('Function: skipReason', () => {
     [TaskStatus.RUNNING, 'running'],
   ])('says why a %s task of this enqueue is skipped', (status, expected) => {
     // Act
-    const reason = skipReason({ status, enqueue_id: 'e1' }, 'e1');
+    const reason = skipReason({ status, enqueue_id: 'e1' }, 'e1', NOW_MS);
+
+    // Assess
+    expect(reason).toBe(expected);
+  });
+
+  it.each<[string, number | undefined, string]>([
+    ['not due yet', NOW_MS + 1, 'waiting-retry'],
+    ['due', NOW_MS, 'running'],
+    ['absent', undefined, 'running'],
+  ])('says why a RETRYING task whose retry time is %s is skipped', (_name, retryAt, expected) => {
+    // Act
+    const reason = skipReason(
+      { status: TaskStatus.RETRYING, enqueue_id: 'e1', ...(retryAt !== undefined && { retry_at: retryAt }) },
+      'e1',
+      NOW_MS,
+    );
 
     // Assess
     expect(reason).toBe(expected);

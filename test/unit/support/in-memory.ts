@@ -53,6 +53,7 @@ export class InMemoryTaskStore implements TaskStore {
     }
     const iso = now.toISOString();
     const attempts = (current?.attempts ?? 0) + 1;
+    const { retry_at: _retryAt, ...kept }: Partial<TaskRecord> = current ?? {};
     this.records.set(envelope.task_id, {
       task_id: envelope.task_id,
       type: envelope.type,
@@ -60,7 +61,7 @@ export class InMemoryTaskStore implements TaskStore {
       created_at: envelope.created_at,
       enqueue_id: envelope.enqueue_id,
       request_hash: envelope.request_hash,
-      ...current,
+      ...kept,
       status: r.to,
       attempts,
       lease_until: now.getTime() + leaseSeconds * 1000,
@@ -96,8 +97,8 @@ export class InMemoryTaskStore implements TaskStore {
     });
   }
 
-  public async retry(taskId: string, attempt: number, error: TaskError, now: Date) {
-    return this.settle(TRANSITIONS.retry, taskId, attempt, now, { error });
+  public async retry(taskId: string, attempt: number, error: TaskError, now: Date, retryAtMs: number) {
+    return this.settle(TRANSITIONS.retry, taskId, attempt, now, { error, retry_at: retryAtMs });
   }
 
   public async fail(taskId: string, attempt: number, error: TaskError, now: Date, expiresAt: number) {
@@ -141,7 +142,13 @@ export class InMemoryTaskStore implements TaskStore {
     if (!current) return { requeued: false };
     if (!permits(r, current, { nowMs: now.getTime() })) return { requeued: false, current };
     const iso = now.toISOString();
-    const { finished_at: _finished, expires_at: _expires, lease_until: _lease, ...rest } = current;
+    const {
+      finished_at: _finished,
+      expires_at: _expires,
+      lease_until: _lease,
+      retry_at: _retryAt,
+      ...rest
+    } = current;
     const record: TaskRecord = {
       ...rest,
       status: r.to,
