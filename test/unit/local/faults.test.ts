@@ -152,7 +152,7 @@ const abandoned = (call: Promise<unknown>) => void call.catch(() => {});
 
 const completions = {
   succeed: (store: DynamoTaskStore) => store.succeed(TASK_ID, 1, { ok: true }, NOW, 0),
-  retry: (store: DynamoTaskStore) => store.retry(TASK_ID, 1, error, NOW),
+  retry: (store: DynamoTaskStore) => store.retry(TASK_ID, 1, error, NOW, NOW.getTime() + 1_000),
   fail: (store: DynamoTaskStore) => store.fail(TASK_ID, 1, error, NOW, 0),
 };
 
