@@ -16,12 +16,23 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { messageBytes, type QueueMessage, sqsBatches } from '../../lambda/core/queue-message';
 import { deadLetterTaskId } from '../../lambda/core/sweep';
 import type { TaskError } from '../../lambda/core/task';
 import { AwsCallError, attempt } from './aws';
 
 /** SQS takes at most 10 messages per receive and per batch call. */
 const SQS_BATCH_SIZE = 10;
+
+/** A received message's size as SQS counts it against the batch limit: body and String attributes. */
+function receivedMessageBytes(m: Message): number {
+  const attributes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {
+    attributes[name] = value.StringValue ?? Buffer.from(value.BinaryValue ?? []).toString('latin1');
+  }
+  const message: QueueMessage = { body: m.Body ?? '', attributes };
+  return messageBytes(message);
+}
 
 export interface DeadLetterMessage {
   readonly messageId: string;
@@ -257,42 +268,50 @@ export class DeadLetterQueue {
         if (moved >= messageIds.size) return moved;
         continue;
       }
-      const sent = await attempt(`SQS SendMessageBatch on ${destinationUrl}`, () =>
-        this.client.send(
-          new SendMessageBatchCommand({
-            QueueUrl: destinationUrl,
-            Entries: messages.map((m, i) => ({
-              Id: String(i),
-              MessageBody: m.Body ?? '',
-              ...(m.MessageAttributes && {
-                MessageAttributes: m.MessageAttributes as Record<string, MessageAttributeValue>,
-              }),
-            })),
-          }),
-        ),
-      );
-      const delivered = (sent.Successful ?? []).map((entry) => messages[Number(entry.Id)]!);
-      if (delivered.length > 0)
-        await attempt(`SQS DeleteMessageBatch on ${this.url}`, () =>
+      // Ten messages of up to 1 MiB each would be refused as one batch (BatchRequestTooLong): send them in
+      // batches that SQS takes.
+      for (const batch of sqsBatches(messages, receivedMessageBytes)) {
+        const sent = await attempt(`SQS SendMessageBatch on ${destinationUrl}`, () =>
           this.client.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: this.url,
-              Entries: delivered.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+            new SendMessageBatchCommand({
+              QueueUrl: destinationUrl,
+              Entries: batch.map((m, i) => ({
+                Id: String(i),
+                MessageBody: m.Body ?? '',
+                ...(m.MessageAttributes && {
+                  MessageAttributes: m.MessageAttributes as Record<string, MessageAttributeValue>,
+                }),
+              })),
             }),
           ),
         );
-      const failed = sent.Failed ?? [];
-      if (failed.length > 0)
-        throw new AwsCallError(
-          `SQS SendMessageBatch on ${destinationUrl}`,
-          Object.assign(new Error(`${failed.length} message(s) were not sent: ${failed[0]!.Message ?? ''}`), {
-            name: failed[0]!.Code ?? 'SendFailed',
-          }),
-        );
-      moved += delivered.length;
-      opts.onProgress(moved);
-      if (moved >= messageIds.size) return moved;
-      if (opts.ratePerSecond !== undefined) await opts.sleep((1000 * delivered.length) / opts.ratePerSecond);
+        const delivered = (sent.Successful ?? []).map((entry) => batch[Number(entry.Id)]!);
+        if (delivered.length > 0)
+          await attempt(`SQS DeleteMessageBatch on ${this.url}`, () =>
+            this.client.send(
+              new DeleteMessageBatchCommand({
+                QueueUrl: this.url,
+                Entries: delivered.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+              }),
+            ),
+          );
+        const failed = sent.Failed ?? [];
+        if (failed.length > 0)
+          throw new AwsCallError(
+            `SQS SendMessageBatch on ${destinationUrl}`,
+            Object.assign(
+              new Error(`${failed.length} message(s) were not sent: ${failed[0]!.Message ?? ''}`),
+              {
+                name: failed[0]!.Code ?? 'SendFailed',
+              },
+            ),
+          );
+        moved += delivered.length;
+        opts.onProgress(moved);
+        if (moved >= messageIds.size) return moved;
+        if (opts.ratePerSecond !== undefined)
+          await opts.sleep((1000 * delivered.length) / opts.ratePerSecond);
+      }
     }
   }
 

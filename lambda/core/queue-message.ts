@@ -13,6 +13,35 @@ import type { TaskEnvelope, TaskError } from './task';
 /** @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html (1 MiB) */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 
+/** SendMessageBatch takes at most this many entries, whose sizes may add up to at most {@link SQS_MAX_MESSAGE_BYTES}. */
+export const SQS_MAX_BATCH_ENTRIES = 10;
+
+/**
+ * Splits messages into SendMessageBatch calls that SQS accepts: at most {@link SQS_MAX_BATCH_ENTRIES} entries,
+ * and at most {@link SQS_MAX_MESSAGE_BYTES} in all. Order is kept; a message is never split.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html
+ */
+export function sqsBatches<T>(items: readonly T[], bytesOf: (item: T) => number): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = bytesOf(item);
+    if (
+      current.length > 0 &&
+      (current.length === SQS_MAX_BATCH_ENTRIES || bytes + size > SQS_MAX_MESSAGE_BYTES)
+    ) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
 /** A message as SendMessage takes it: every attribute is a String attribute. */
 export interface QueueMessage {
   readonly body: string;

@@ -484,6 +484,37 @@ describe('Command: taskq dlq', () => {
       expect(stdout).toContain('moved 2 message(s) back to');
     });
 
+    it('copies large messages back in batches that SQS takes (at most 1 MiB per SendMessageBatch)', async () => {
+      // Prepare: two dead letters of 600 KB each, which one batch call could not carry
+      const big = (taskId: string) =>
+        envelope(taskId).replace('"payload":{}', `"payload":{"x":"${'x'.repeat(600_000)}"}`);
+      const messages = [{ ...message(1, big(TASK_A)) }, { ...message(2, big(TASK_B)) }];
+      sqs
+        .on(ReceiveMessageCommand, { QueueUrl: HIGH_DLQ })
+        .resolvesOnce({ Messages: messages }) // the peek
+        .resolvesOnce({}) // the peek's end
+        .resolvesOnce({ Messages: messages }) // the copy
+        .resolves({});
+      sqs
+        .on(StartMessageMoveTaskCommand)
+        .rejects(Object.assign(new Error('Unknown action: StartMessageMoveTask'), { name: 'InvalidAction' }));
+      sqs.on(SendMessageBatchCommand).resolves({
+        Successful: [{ Id: '0', MessageId: 'copy', MD5OfMessageBody: 'md5' }],
+        Failed: [],
+      });
+      sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+
+      // Act
+      const code = await taskq('redrive', '--tier', 'high');
+
+      // Assess
+      expect(code).toBe(0);
+      const sends = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries!);
+      expect(sends.map((entries) => entries.length)).toEqual([1, 1]);
+      expect(sends.flat().map((e) => e.MessageBody)).toEqual([big(TASK_A), big(TASK_B)]);
+      expect(stdout).toContain('moved 2 message(s) back to');
+    });
+
     it('refuses a --rate outside 1-500 with exit code 2', async () => {
       // Act
       const code = await taskq('redrive', '--rate', '0');

@@ -4,7 +4,9 @@ import {
   envelopeMessage,
   MAX_ENVELOPE_BODY_BYTES,
   messageBytes,
+  SQS_MAX_BATCH_ENTRIES,
   SQS_MAX_MESSAGE_BYTES,
+  sqsBatches,
 } from '../../../lambda/core/queue-message';
 
 const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -72,5 +74,38 @@ describe('Function: deadLetterMessage', () => {
     // Assess
     expect(message.attributes.error_code).toHaveLength(128);
     expect(message.attributes.error_message).toHaveLength(1024);
+  });
+});
+
+describe('Function: sqsBatches', () => {
+  const size = (n: number) => n;
+
+  it('puts at most 10 messages in a batch', () => {
+    // Act
+    const batches = sqsBatches(
+      Array.from({ length: 23 }, () => 1),
+      size,
+    );
+
+    // Assess
+    expect(batches.map((b) => b.length)).toEqual([SQS_MAX_BATCH_ENTRIES, SQS_MAX_BATCH_ENTRIES, 3]);
+  });
+
+  it('keeps each batch within 1 MiB in all, in order, never splitting a message', () => {
+    // Prepare: three messages of 600 KB each; two together would be refused (BatchRequestTooLong)
+    const items = [600_000, 600_000, 400_000, 48_576, 1];
+
+    // Act
+    const batches = sqsBatches(items, size);
+
+    // Assess
+    expect(batches).toEqual([[600_000], [600_000, 400_000, 48_576], [1]]);
+    for (const batch of batches) {
+      expect(batch.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+    }
+  });
+
+  it('gives no batch for no messages', () => {
+    expect(sqsBatches([], size)).toEqual([]);
   });
 });
