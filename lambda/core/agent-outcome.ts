@@ -36,8 +36,16 @@ export function classifyLambdaError(errorType: string | undefined): 'transient' 
   return errorType === TaskErrorCode.PermanentError ? 'permanent' : 'transient';
 }
 
-/** The longest error message kept from an agent's answer, in code points. */
+/**
+ * The limits of error text, in code points: the one home of them. A task's error message (stored on its
+ * record) is cut to {@link MAX_ERROR_CHARS}. A DLQ copy's `error_message` attribute is cut to
+ * {@link MAX_DEAD_LETTER_ERROR_CHARS} (queue-message.ts), a little more: characters SQS refuses become 6-character
+ * `\uXXXX` escapes there, and the sweep stores that attribute as the task's error (record-size.ts bounds both).
+ * An error code, on the record and in the DLQ copy, is cut to {@link MAX_ERROR_CODE_CHARS}.
+ */
 export const MAX_ERROR_CHARS = 1000;
+/** The longest `error_message` attribute of a DLQ copy, in code points (see {@link MAX_ERROR_CHARS}). */
+export const MAX_DEAD_LETTER_ERROR_CHARS = 1024;
 /** The longest error code taken from an agent's answer (a Lambda agent's errorType), in code points. */
 export const MAX_ERROR_CODE_CHARS = 128;
 

@@ -7,6 +7,7 @@
  * value; the total must not exceed 1 MiB.
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
  */
+import { MAX_DEAD_LETTER_ERROR_CHARS, MAX_ERROR_CODE_CHARS } from './agent-outcome';
 import { sqsAttributeText, toSqsJson } from './json-text';
 import type { TaskEnvelope, TaskError } from './task';
 
@@ -62,9 +63,6 @@ export function messageBytes(message: QueueMessage): number {
   );
 }
 
-/** Longest `error_code` and `error_message` a DLQ copy carries, in code points (as `taskq dlq list` shows them). */
-export const ERROR_CODE_MAX_CHARS = 128;
-export const ERROR_MESSAGE_MAX_CHARS = 1024;
 /** The least of `error_code` and of `error_message` that a DLQ copy of an accepted task always has room for. */
 const ERROR_TEXT_MIN_BYTES = 64;
 const TASK_ID_BYTES = 36;
@@ -114,9 +112,9 @@ export function deadLetterMessage(body: string, error: TaskError, taskId: string
     room -= attributeBytes(name, value);
   };
   if (taskId) add('task_id', taskId, TASK_ID_BYTES, { whole: true });
-  add('error_code', error.code, ERROR_CODE_MAX_CHARS, {
+  add('error_code', error.code, MAX_ERROR_CODE_CHARS, {
     keep: attributeBytes('error_message', 'x'.repeat(ERROR_TEXT_MIN_BYTES)),
   });
-  add('error_message', error.message, ERROR_MESSAGE_MAX_CHARS);
+  add('error_message', error.message, MAX_DEAD_LETTER_ERROR_CHARS);
   return { body, attributes };
 }

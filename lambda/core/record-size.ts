@@ -7,6 +7,7 @@
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
  */
+import { MAX_DEAD_LETTER_ERROR_CHARS, MAX_ERROR_CHARS, MAX_ERROR_CODE_CHARS } from './agent-outcome';
 import { PRIORITIES, type TaskRecord, TaskStatus } from './task';
 
 /** 400 KB, as DynamoDB counts it. */
@@ -17,13 +18,15 @@ const NUMBER_BYTES = 21;
 /** `2026-01-01T00:00:00.000Z`. */
 const ISO_TIME_BYTES = 24;
 const UUID_BYTES = 36;
-/** An error code is a short identifier (`AgentHttp503`, `ResultTooLarge`). */
-const ERROR_CODE_BYTES = 64;
+/** UTF-8 takes at most 4 bytes for a code point. */
+const MAX_BYTES_PER_CHAR = 4;
+/** An error code is cut to MAX_ERROR_CODE_CHARS code points (agent-outcome.ts; a Lambda agent's errorType). */
+const ERROR_CODE_BYTES = MAX_ERROR_CODE_CHARS * MAX_BYTES_PER_CHAR;
 /**
- * Agent error texts are cut to 1,000 characters (at most 3 bytes each) and DLQ attributes to 1,024, plus a
- * short prefix: 8 KiB holds any of them with room to spare.
+ * An error message is cut to MAX_ERROR_CHARS code points, or, when the sweep stores a DLQ copy's
+ * `error_message`, to MAX_DEAD_LETTER_ERROR_CHARS (agent-outcome.ts).
  */
-const ERROR_MESSAGE_BYTES = 8_192;
+const ERROR_MESSAGE_BYTES = Math.max(MAX_ERROR_CHARS, MAX_DEAD_LETTER_ERROR_CHARS) * MAX_BYTES_PER_CHAR;
 
 const utf8 = (text: string) => Buffer.byteLength(text);
 const longest = (values: readonly string[]) => Math.max(...values.map(utf8));

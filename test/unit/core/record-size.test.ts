@@ -1,4 +1,9 @@
 import {
+  MAX_DEAD_LETTER_ERROR_CHARS,
+  MAX_ERROR_CHARS,
+  MAX_ERROR_CODE_CHARS,
+} from '../../../lambda/core/agent-outcome';
+import {
   DYNAMODB_ITEM_LIMIT_BYTES,
   largestRecordBytes,
   MAX_STORABLE_RESULT_BYTES,
@@ -58,5 +63,41 @@ describe('Module: record-size', () => {
     expect(Buffer.byteLength(record.result)).toBe(MAX_STORABLE_RESULT_BYTES);
     expect(size).toBeLessThanOrEqual(largestRecordBytes(MAX_STORABLE_RESULT_BYTES));
     expect(largestRecordBytes(MAX_STORABLE_RESULT_BYTES)).toBe(DYNAMODB_ITEM_LIMIT_BYTES);
+  });
+
+  it('bounds an error code and message of the most code points of 4 bytes each that a record can be given', () => {
+    // Prepare: a SUCCEEDED record cannot have an error, but the bound covers every attribute at its largest
+    const error = {
+      code: '😀'.repeat(MAX_ERROR_CODE_CHARS),
+      message: '😀'.repeat(Math.max(MAX_ERROR_CHARS, MAX_DEAD_LETTER_ERROR_CHARS)),
+    };
+    const record = {
+      task_id: uuid,
+      type: 't'.repeat(64),
+      priority: 'high',
+      status: 'SUCCEEDED',
+      attempts: big,
+      created_at: time,
+      updated_at: time,
+      started_at: time,
+      finished_at: time,
+      result: textOfBytes(MAX_STORABLE_RESULT_BYTES),
+      error,
+      request_hash: 'h'.repeat(64),
+      enqueue_id: uuid,
+      lease_until: big,
+      retry_at: big,
+      redriven_at: time,
+      redrive_count: big,
+      expires_at: big,
+      claim_id: uuid,
+      cancel_id: uuid,
+    } satisfies Required<Omit<TaskRecord, 'result'>> & { result: string };
+
+    // Act
+    const size = itemBytes(record);
+
+    // Assess
+    expect(size).toBeLessThanOrEqual(DYNAMODB_ITEM_LIMIT_BYTES);
   });
 });
