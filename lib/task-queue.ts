@@ -6,7 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../lambda/contract';
-import { SQS_MAX_MESSAGE_BYTES } from '../lambda/core/queue-message';
+import { LARGEST_MAX_BODY_BYTES } from '../lambda/core/queue-message';
 import { PRIORITIES, type Priority } from '../lambda/core/task';
 import { type AgentRegistry, TASK_TYPE_PATTERN } from './agents';
 import { DeadLetterSweeper } from './dead-letter-sweeper';
@@ -49,7 +49,8 @@ export interface TaskQueueProps {
   /** @default { rateLimit: 100, burstLimit: 200 } */
   readonly throttle?: TaskApiThrottle;
   /**
-   * Largest POST /tasks body, in bytes. At most 1 MiB, the SQS message limit.
+   * Largest POST /tasks body, in bytes. At most `LARGEST_MAX_BODY_BYTES` (lambda/core/queue-message.ts: the
+   * 1 MiB SQS message limit less the DLQ copy's attributes and the envelope's own fields at their largest).
    * @default 262144
    */
   readonly maxBodyBytes?: number;
@@ -92,9 +93,6 @@ export interface TaskQueueProps {
    */
   readonly sweepInterval?: Duration;
 }
-
-/** Envelope overhead (ids, type, timestamps, hash) that a body's bytes must leave room for in an SQS message. */
-const ENVELOPE_OVERHEAD_BYTES = 1024;
 
 /**
  * A serverless task queue for agents: an HTTP API that accepts tasks, a high and a low priority tier
@@ -266,9 +264,9 @@ function validateQueueProps(props: TaskQueueProps): void {
     }
   }
   const maxBody = props.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
-  if (maxBody < 1 || maxBody > SQS_MAX_MESSAGE_BYTES - ENVELOPE_OVERHEAD_BYTES) {
+  if (maxBody < 1 || maxBody > LARGEST_MAX_BODY_BYTES) {
     errors.push(
-      `maxBodyBytes must be between 1 and ${SQS_MAX_MESSAGE_BYTES - ENVELOPE_OVERHEAD_BYTES} (the 1 MiB SQS message limit less the envelope), but ${maxBody} was provided`,
+      `maxBodyBytes must be between 1 and ${LARGEST_MAX_BODY_BYTES} (the 1 MiB SQS message limit less the envelope), but ${maxBody} was provided`,
     );
   }
   for (const priority of PRIORITIES) {

@@ -8,8 +8,9 @@
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
  */
 import { MAX_DEAD_LETTER_ERROR_CHARS, MAX_ERROR_CODE_CHARS } from './agent-outcome';
+import { requestHash } from './idempotency';
 import { sqsAttributeText, toSqsJson } from './json-text';
-import type { TaskEnvelope, TaskError } from './task';
+import { ENVELOPE_SCHEMA_VERSION, type TaskEnvelope, type TaskError } from './task';
 
 /** @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html (1 MiB) */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
@@ -79,6 +80,32 @@ export const DEAD_LETTER_ATTRIBUTE_BYTES =
 
 /** The largest envelope body the producer accepts: its message and its DLQ copy both fit in SQS. */
 export const MAX_ENVELOPE_BODY_BYTES = SQS_MAX_MESSAGE_BYTES - DEAD_LETTER_ATTRIBUTE_BYTES;
+
+/**
+ * Bytes an envelope adds to the `type` and `payload` of the body it was made from: its other fields at their
+ * largest (ids, `created_at`, the longer priority, the request hash, of one length), with the JSON around them.
+ */
+const ENVELOPE_FIXED_BYTES =
+  Buffer.byteLength(
+    toSqsJson({
+      schema_version: ENVELOPE_SCHEMA_VERSION,
+      task_id: 'x'.repeat(TASK_ID_BYTES),
+      enqueue_id: 'x'.repeat(TASK_ID_BYTES),
+      type: '',
+      priority: 'high',
+      payload: {},
+      created_at: '2026-01-01T00:00:00.000Z',
+      request_hash: requestHash({ type: '', payload: {}, priority: 'high', delaySeconds: 0 }),
+    } satisfies TaskEnvelope),
+  ) - Buffer.byteLength('{}');
+
+/**
+ * The largest `maxBodyBytes` (POST /tasks) whose tasks fit in SQS: the envelope holds the body's `type` and
+ * `payload` in at most the bytes the body gave them, plus {@link ENVELOPE_FIXED_BYTES}, within
+ * {@link MAX_ENVELOPE_BODY_BYTES}. One case still grows: a character SQS refuses (U+FFFE, U+FFFF written raw,
+ * 3 bytes) becomes a 6-byte `\uXXXX` escape; a task that no longer fits then gets the producer's 413.
+ */
+export const LARGEST_MAX_BODY_BYTES = MAX_ENVELOPE_BODY_BYTES - ENVELOPE_FIXED_BYTES;
 
 /**
  * A task's message: the envelope as JSON that SQS accepts (characters it refuses are `\uXXXX` escapes, the

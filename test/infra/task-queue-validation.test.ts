@@ -1,7 +1,7 @@
 import { CfnParameter, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SQS_MAX_MESSAGE_BYTES } from '../../lambda/core/queue-message';
+import { LARGEST_MAX_BODY_BYTES, SQS_MAX_MESSAGE_BYTES } from '../../lambda/core/queue-message';
 import { TaskQueue, type TaskQueueProps } from '../../lib/task-queue';
 import { HTTP_AGENTS, inlineFunction, logicalId, queueStack, testStack } from './synth';
 
@@ -295,7 +295,16 @@ describe('TaskQueue prop validation: agents and limits', () => {
 
   test.each([SQS_MAX_MESSAGE_BYTES, 2_000_000, 0])('throws when maxBodyBytes is %d', (maxBodyBytes) => {
     expect(() => queueStack({ maxBodyBytes })).toThrow(
-      new RegExp(`maxBodyBytes must be between 1 and 1047552 .*, but ${maxBodyBytes} was provided`),
+      new RegExp(
+        `maxBodyBytes must be between 1 and ${LARGEST_MAX_BODY_BYTES} .*, but ${maxBodyBytes} was provided`,
+      ),
+    );
+  });
+
+  test('accepts maxBodyBytes up to the largest whose envelope always fits, and no more', () => {
+    expect(() => queueStack({ maxBodyBytes: LARGEST_MAX_BODY_BYTES })).not.toThrow();
+    expect(() => queueStack({ maxBodyBytes: LARGEST_MAX_BODY_BYTES + 1 })).toThrow(
+      /maxBodyBytes must be between/,
     );
   });
 

@@ -2,8 +2,13 @@ import { type EnqueueDeps, enqueueTask } from '../../../lambda/core/enqueue';
 import type { HttpError } from '../../../lambda/core/errors';
 import { requestHash, taskIdForKey } from '../../../lambda/core/idempotency';
 import { parseExactJson, toSqsJson } from '../../../lambda/core/json-text';
-import { envelopeMessage, MAX_ENVELOPE_BODY_BYTES, messageBytes } from '../../../lambda/core/queue-message';
-import type { Submission } from '../../../lambda/core/submission';
+import {
+  envelopeMessage,
+  LARGEST_MAX_BODY_BYTES,
+  MAX_ENVELOPE_BODY_BYTES,
+  messageBytes,
+} from '../../../lambda/core/queue-message';
+import { DEFAULT_LIMITS, parseSubmission, type Submission } from '../../../lambda/core/submission';
 import { ENVELOPE_SCHEMA_VERSION, type TaskRecord } from '../../../lambda/core/task';
 import { InMemoryTaskSender, InMemoryTaskStore } from '../support/in-memory';
 
@@ -439,5 +444,27 @@ describe('Function: enqueueTask, exact payloads', () => {
     await expect(
       enqueueTask({ ...submission, payload: { x: `${payload.x}a` } }, setup().deps),
     ).rejects.toMatchObject({ statusCode: 413 });
+  });
+
+  it('accepts a body of LARGEST_MAX_BODY_BYTES bytes whose envelope has every fixed field at its largest', async () => {
+    // Prepare: the least JSON around the payload, in a body of exactly the largest maxBodyBytes
+    const wrapper = '{"type":"echo","payload":{"x":""}}';
+    const body = `${wrapper.slice(0, -3)}${'a'.repeat(LARGEST_MAX_BODY_BYTES - Buffer.byteLength(wrapper))}"}}`;
+    const limits = { ...DEFAULT_LIMITS, maxBodyBytes: LARGEST_MAX_BODY_BYTES };
+    const parsed = parseSubmission(
+      { headers: { 'content-type': 'application/json' }, body, isBase64Encoded: false },
+      limits,
+    );
+    const { sender, deps } = setup();
+
+    // Act: the high tier, whose name is the longer
+    const result = await enqueueTask({ ...parsed, priority: 'high' }, deps);
+
+    // Assess
+    expect(Buffer.byteLength(body)).toBe(LARGEST_MAX_BODY_BYTES);
+    expect(result.outcome).toBe('created');
+    expect(Buffer.byteLength(envelopeMessage(sender.sent[0]!.envelope).body)).toBeLessThanOrEqual(
+      MAX_ENVELOPE_BODY_BYTES,
+    );
   });
 });
