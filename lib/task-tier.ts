@@ -13,7 +13,9 @@ import {
   maxAgentTimeoutSeconds,
 } from '../lambda/core/agent-timeout';
 import { MetricName } from '../lambda/core/metric-names';
+import { SQS_MAX_DELAY_SECONDS } from '../lambda/core/queue-message';
 import { DYNAMODB_ITEM_LIMIT_BYTES, MAX_STORABLE_RESULT_BYTES } from '../lambda/core/record-size';
+import { MAX_VISIBILITY_SECONDS } from '../lambda/core/retry-policy';
 import type { Priority } from '../lambda/core/task';
 import {
   type AgentRegistry,
@@ -63,8 +65,6 @@ export const DEFAULT_CONSUMER_TIMEOUT = Duration.seconds(DEFAULTS.consumerTimeou
 export const DEFAULT_QUEUE_RETENTION = Duration.days(DEFAULTS.retentionPeriodDays);
 export const DEFAULT_DEAD_LETTER_RETENTION = Duration.days(DEFAULTS.deadLetterRetentionDays);
 export const DEFAULT_TASK_RETENTION = Duration.seconds(DEFAULTS.taskRetentionSeconds);
-/** SQS's longest message delay (`DelaySeconds`). */
-const SQS_MAX_DELAY_SECONDS = 900;
 /** Lambda's longest function timeout. */
 const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 
@@ -191,9 +191,9 @@ export function tierSettingsErrors(priority: Priority, settings: TierSettings): 
         `but ${visibilityTimeout.toSeconds()} was provided`,
     );
   }
-  if (visibilityTimeout.toSeconds() > 43_200) {
+  if (visibilityTimeout.toSeconds() > MAX_VISIBILITY_SECONDS) {
     errors.push(
-      `${tier} visibilityTimeout must be at most 43200 seconds, but ${visibilityTimeout.toSeconds()} was provided`,
+      `${tier} visibilityTimeout must be at most ${MAX_VISIBILITY_SECONDS} seconds, but ${visibilityTimeout.toSeconds()} was provided`,
     );
   }
   return errors;

@@ -1,5 +1,6 @@
 /** `taskq submit`: POST /tasks, and with `--wait` follow the task to its end. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { SQS_MAX_DELAY_SECONDS } from '../../lambda/core/queue-message';
 import { PRIORITIES, type Priority } from '../../lambda/core/task';
 import { formatSubmitted, formatTask } from '../format';
 import { readPayload } from '../payload';
@@ -29,7 +30,11 @@ export function registerSubmit(program: Command, action: ActionFactory): void {
     .addOption(new Option('--priority <tier>', 'priority tier (API default: low)').choices(PRIORITIES))
     .option('--payload <json|@file>', 'payload: a JSON object, or @path to a file holding one', '{}')
     .option('--key <key>', 'idempotency key (1-128 characters): resubmitting it never runs the task twice')
-    .option('--delay <seconds>', 'hold the task back this long before delivery (0-900)', nonNegativeInteger)
+    .option(
+      '--delay <seconds>',
+      `hold the task back this long before delivery (0-${SQS_MAX_DELAY_SECONDS})`,
+      nonNegativeInteger,
+    )
     .option('--wait', 'wait until the task ends; the exit code says whether it succeeded')
     .action(
       action(async (session, command) => {

@@ -15,6 +15,13 @@ import { ENVELOPE_SCHEMA_VERSION, type TaskEnvelope, type TaskError } from './ta
 /** @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html (1 MiB) */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 
+/**
+ * SQS's longest message delay (`DelaySeconds`): the schema's `delay_seconds` maximum, and part of how late a
+ * message can arrive (lib/task-tier.ts, taskRetention).
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-delay-queues.html
+ */
+export const SQS_MAX_DELAY_SECONDS = 900;
+
 /** SendMessageBatch takes at most this many entries, whose sizes may add up to at most {@link SQS_MAX_MESSAGE_BYTES}. */
 export const SQS_MAX_BATCH_ENTRIES = 10;
 

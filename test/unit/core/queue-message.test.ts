@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isSqsText } from '../../../lambda/core/json-text';
 import {
   deadLetterMessage,
@@ -5,6 +7,7 @@ import {
   MAX_ENVELOPE_BODY_BYTES,
   messageBytes,
   SQS_MAX_BATCH_ENTRIES,
+  SQS_MAX_DELAY_SECONDS,
   SQS_MAX_MESSAGE_BYTES,
   sqsBatches,
 } from '../../../lambda/core/queue-message';
@@ -107,5 +110,17 @@ describe('Function: sqsBatches', () => {
 
   it('gives no batch for no messages', () => {
     expect(sqsBatches([], size)).toEqual([]);
+  });
+});
+
+describe('Constant: SQS_MAX_DELAY_SECONDS', () => {
+  it("is the task schema's delay_seconds maximum", () => {
+    // Prepare
+    const schema = JSON.parse(readFileSync(join(__dirname, '../../../schema/task.schema.json'), 'utf8')) as {
+      properties: { delay_seconds: { maximum: number } };
+    };
+
+    // Assess
+    expect(schema.properties.delay_seconds.maximum).toBe(SQS_MAX_DELAY_SECONDS);
   });
 });
