@@ -19,7 +19,10 @@ export interface SubmissionLimits {
   readonly maxJsonDepth: number;
 }
 
-/** The construct's defaults (lambda/contract); the producer reads its limits from its environment. */
+/**
+ * The construct's defaults (lambda/contract), for tests and tools. parseSubmission has no default: the producer
+ * passes the limits the construct set in its environment.
+ */
 export const DEFAULT_LIMITS: SubmissionLimits = {
   maxBodyBytes: DEFAULTS.maxBodyBytes,
   maxJsonDepth: DEFAULTS.maxJsonDepth,
@@ -136,7 +139,7 @@ function topLevelByValue(body: unknown): unknown {
 }
 
 /** Validates a POST /tasks request. Throws HttpError 400, 413 or 415. */
-export function parseSubmission(request: RawRequest, limits: SubmissionLimits = DEFAULT_LIMITS): Submission {
+export function parseSubmission(request: RawRequest, limits: SubmissionLimits): Submission {
   checkContentType(header(request.headers, 'content-type'));
   const text = decodeBody(request, limits);
   let body: unknown;

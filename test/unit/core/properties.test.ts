@@ -4,7 +4,7 @@ import { HttpError } from '../../../lambda/core/errors';
 import { requestHash, taskIdForKey } from '../../../lambda/core/idempotency';
 import { canonicalJson } from '../../../lambda/core/json-text';
 import { backoffSeconds } from '../../../lambda/core/retry-policy';
-import { parseSubmission } from '../../../lambda/core/submission';
+import { DEFAULT_LIMITS, parseSubmission } from '../../../lambda/core/submission';
 import { TASK_ID_PATTERN } from '../../../lambda/core/task';
 
 /** The same object with its keys inserted in reverse order, at every depth. */
@@ -48,7 +48,7 @@ describe('Properties: parseSubmission', () => {
           isBase64Encoded: base64,
         };
         try {
-          parseSubmission(request);
+          parseSubmission(request, DEFAULT_LIMITS);
         } catch (error) {
           expect(error).toBeInstanceOf(HttpError);
           expect((error as HttpError).statusCode).toBeGreaterThanOrEqual(400);

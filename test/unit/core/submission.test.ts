@@ -27,6 +27,12 @@ function thrown(fn: () => unknown): HttpError {
 const valid = { type: 'echo', payload: { text: 'hi' } };
 
 describe('Function: parseSubmission', () => {
+  it('has no default limits: the caller passes the ones the construct set', () => {
+    // Act & Assess: a call without limits neither compiles nor runs
+    // @ts-expect-error limits are required
+    expect(() => parseSubmission(request(valid))).toThrow(TypeError);
+  });
+
   describe('content type', () => {
     it.each([
       'application/json',
@@ -38,7 +44,7 @@ describe('Function: parseSubmission', () => {
       const req = request(valid, { 'Content-Type': contentType });
 
       // Act
-      const submission = parseSubmission(req);
+      const submission = parseSubmission(req, DEFAULT_LIMITS);
 
       // Assess
       expect(submission.type).toBe('echo');
@@ -54,7 +60,7 @@ describe('Function: parseSubmission', () => {
       const req = request(valid, headers as Record<string, string>);
 
       // Act
-      const error = thrown(() => parseSubmission(req));
+      const error = thrown(() => parseSubmission(req, DEFAULT_LIMITS));
 
       // Assess
       expect(error.statusCode).toBe(415);
@@ -161,7 +167,7 @@ describe('Function: parseSubmission', () => {
       };
 
       // Act
-      const error = thrown(() => parseSubmission(req));
+      const error = thrown(() => parseSubmission(req, DEFAULT_LIMITS));
 
       // Assess
       expect(error.statusCode).toBe(400);
@@ -174,7 +180,7 @@ describe('Function: parseSubmission', () => {
       ['trailing garbage', '{"type":"echo","payload":{}} x'],
     ])('throws 400 InvalidJson when the body is %s', (_name, body) => {
       // Act
-      const error = thrown(() => parseSubmission(request(body)));
+      const error = thrown(() => parseSubmission(request(body), DEFAULT_LIMITS));
 
       // Assess
       expect(error.statusCode).toBe(400);
@@ -185,7 +191,7 @@ describe('Function: parseSubmission', () => {
     it('throws 400 InvalidJson when the body is missing', () => {
       // Act
       const error = thrown(() =>
-        parseSubmission({ headers: JSON_HEADERS, body: undefined, isBase64Encoded: false }),
+        parseSubmission({ headers: JSON_HEADERS, body: undefined, isBase64Encoded: false }, DEFAULT_LIMITS),
       );
 
       // Assess
@@ -234,7 +240,7 @@ describe('Function: parseSubmission', () => {
   describe('schema', () => {
     it('applies the defaults: low priority, no delay, no key', () => {
       // Act
-      const submission = parseSubmission(request(valid));
+      const submission = parseSubmission(request(valid), DEFAULT_LIMITS);
 
       // Assess
       expect(submission).toEqual({ type: 'echo', payload: { text: 'hi' }, priority: 'low', delaySeconds: 0 });
@@ -246,7 +252,7 @@ describe('Function: parseSubmission', () => {
       const body = { ...valid, priority: 'high', idempotency_key: 'k-1', delay_seconds: 900 };
 
       // Act
-      const submission = parseSubmission(request(body));
+      const submission = parseSubmission(request(body), DEFAULT_LIMITS);
 
       // Assess
       expect(submission).toEqual({
@@ -330,7 +336,7 @@ describe('Function: parseSubmission', () => {
       ['the body is null', null, { path: '/', message: expect.any(String) }],
     ])('throws a ValidationError when %s', (_name, body, detail) => {
       // Act
-      const error = thrown(() => parseSubmission(request(body)));
+      const error = thrown(() => parseSubmission(request(body), DEFAULT_LIMITS));
 
       // Assess
       expect(error.statusCode).toBe(400);
@@ -344,7 +350,7 @@ describe('Function: parseSubmission', () => {
       const body = { type: '', payload: [], priority: 'urgent', extra: 1 };
 
       // Act
-      const error = thrown(() => parseSubmission(request(body)));
+      const error = thrown(() => parseSubmission(request(body), DEFAULT_LIMITS));
 
       // Assess
       expect([...new Set(error.details?.map((d) => d.path))].sort()).toEqual([
@@ -360,7 +366,7 @@ describe('Function: parseSubmission', () => {
       ['1 character', 'k'],
     ])('accepts an idempotency_key of %s', (_name, key) => {
       // Act
-      const submission = parseSubmission(request({ ...valid, idempotency_key: key }));
+      const submission = parseSubmission(request({ ...valid, idempotency_key: key }), DEFAULT_LIMITS);
 
       // Assess
       expect(submission.idempotencyKey).toBe(key);
@@ -368,7 +374,7 @@ describe('Function: parseSubmission', () => {
 
     it.each(['echo', 'summarize.v2', 'team:agent_1', 'A-b'])('accepts the task type %s', (type) => {
       // Act
-      const submission = parseSubmission(request({ ...valid, type }));
+      const submission = parseSubmission(request({ ...valid, type }), DEFAULT_LIMITS);
 
       // Assess
       expect(submission.type).toBe(type);
@@ -380,6 +386,7 @@ describe('Function: parseSubmission', () => {
       // Act
       const submission = parseSubmission(
         request(valid, { ...JSON_HEADERS, 'Idempotency-Key': 'from-header' }),
+        DEFAULT_LIMITS,
       );
 
       // Assess
@@ -390,6 +397,7 @@ describe('Function: parseSubmission', () => {
       // Act
       const submission = parseSubmission(
         request({ ...valid, idempotency_key: 'same' }, { ...JSON_HEADERS, 'idempotency-key': 'same' }),
+        DEFAULT_LIMITS,
       );
 
       // Assess
@@ -401,6 +409,7 @@ describe('Function: parseSubmission', () => {
       const error = thrown(() =>
         parseSubmission(
           request({ ...valid, idempotency_key: 'body' }, { ...JSON_HEADERS, 'idempotency-key': 'header' }),
+          DEFAULT_LIMITS,
         ),
       );
 
@@ -418,7 +427,7 @@ describe('Function: parseSubmission', () => {
     ])('throws a ValidationError when the header is %s', (_name, key) => {
       // Act
       const error = thrown(() =>
-        parseSubmission(request(valid, { ...JSON_HEADERS, 'idempotency-key': key })),
+        parseSubmission(request(valid, { ...JSON_HEADERS, 'idempotency-key': key }), DEFAULT_LIMITS),
       );
 
       // Assess
@@ -464,7 +473,7 @@ describe('Function: parseSubmission, exact payloads', () => {
     const payload = `{"n":9007199254740993,"big":1e400,"long":${'7'.repeat(300)},"f":1.50,"z":-0}`;
 
     // Act
-    const submission = parseSubmission(request(`{"type":"echo","payload":${payload}}`));
+    const submission = parseSubmission(request(`{"type":"echo","payload":${payload}}`), DEFAULT_LIMITS);
 
     // Assess
     expect(JSON.stringify(submission.payload)).toBe(payload);
@@ -472,7 +481,10 @@ describe('Function: parseSubmission, exact payloads', () => {
 
   it('validates top-level numbers by their value: delay_seconds 10.0 is the integer 10', () => {
     // Act
-    const submission = parseSubmission(request('{"type":"echo","payload":{},"delay_seconds":10.0}'));
+    const submission = parseSubmission(
+      request('{"type":"echo","payload":{},"delay_seconds":10.0}'),
+      DEFAULT_LIMITS,
+    );
 
     // Assess
     expect(submission.delaySeconds).toBe(10);
@@ -484,7 +496,7 @@ describe('Function: parseSubmission, exact payloads', () => {
     ['payload', '{"type":"echo","payload":1e400}', '/payload'],
   ])('still rejects a %s that breaks the schema when written as an exact number', (_field, body, path) => {
     // Act
-    const error = thrown(() => parseSubmission(request(body)));
+    const error = thrown(() => parseSubmission(request(body), DEFAULT_LIMITS));
 
     // Assess
     expect(error.code).toBe('ValidationError');
@@ -496,7 +508,7 @@ describe('Function: parseSubmission, exact payloads', () => {
     const body = `{"type":"echo","payload":{"x":${'['.repeat(DEFAULT_LIMITS.maxJsonDepth - 2)}9007199254740993${']'.repeat(DEFAULT_LIMITS.maxJsonDepth - 2)}}}`;
 
     // Act
-    const submission = parseSubmission(request(body));
+    const submission = parseSubmission(request(body), DEFAULT_LIMITS);
 
     // Assess
     expect(JSON.stringify(submission.payload)).toContain('9007199254740993');
@@ -510,7 +522,9 @@ describe('Function: parseSubmission, non-ASCII Idempotency-Key header', () => {
     ['a control character', 'k\u0001'],
   ])('throws a ValidationError naming the header for %s', (_name, key) => {
     // Act
-    const error = thrown(() => parseSubmission(request(valid, { ...JSON_HEADERS, 'idempotency-key': key })));
+    const error = thrown(() =>
+      parseSubmission(request(valid, { ...JSON_HEADERS, 'idempotency-key': key }), DEFAULT_LIMITS),
+    );
 
     // Assess
     expect(error.statusCode).toBe(400);
@@ -526,7 +540,7 @@ describe('Function: parseSubmission, non-ASCII Idempotency-Key header', () => {
 
   it('accepts a non-ASCII key in the body field', () => {
     // Act
-    const submission = parseSubmission(request({ ...valid, idempotency_key: 'clé 😀' }));
+    const submission = parseSubmission(request({ ...valid, idempotency_key: 'clé 😀' }), DEFAULT_LIMITS);
 
     // Assess
     expect(submission.idempotencyKey).toBe('clé 😀');
