@@ -81,3 +81,67 @@ export async function sweepDeadLetters(
   }
   return failed;
 }
+
+/** What one pass over a DLQ may read, and until when. */
+export interface PeekRequest {
+  /** Most messages to read. */
+  readonly maxMessages: number;
+  /** Epoch milliseconds after which no receive starts. */
+  readonly deadlineMs: number;
+  /** Longest wait of one long poll, in seconds. */
+  readonly waitSeconds: number;
+}
+
+/**
+ * Port: reads the letters of one DLQ in batches and leaves them there (adapters/sqs-queues.ts,
+ * `peekDeadLetters`), so that an operator still sees every one of them.
+ */
+export type PeekDeadLetters = (queue: string, request: PeekRequest) => AsyncIterable<readonly DeadLetter[]>;
+
+/** Time kept back from the invocation's deadline for the writes of the last batch read. */
+export const SWEEP_RESERVE_MS = 15_000;
+/** Longest long poll; a receive answers as soon as messages are there, so this is waited only at the end. */
+export const SWEEP_WAIT_SECONDS = 5;
+
+/**
+ * When the pass over the next DLQ must stop: an equal share of the time left among the DLQs not yet swept, so
+ * that a full one cannot starve the next. Time a DLQ leaves unused goes to the ones after it.
+ */
+export function queueDeadlineMs(deadlineMs: number, nowMs: number, queuesLeft: number): number {
+  return nowMs + (deadlineMs - nowMs) / queuesLeft;
+}
+
+/**
+ * One run of the sweep: every DLQ in turn, each within its share of the time left (see {@link queueDeadlineMs})
+ * before `deadlineMs` less {@link SWEEP_RESERVE_MS}. Returns how many letters it saw and how many tasks it failed.
+ */
+export async function sweepAll(
+  queues: readonly string[],
+  deps: {
+    peek: PeekDeadLetters;
+    store: TaskStore;
+    settings: SweepSettings;
+    /** Most messages read from each DLQ. */
+    maxMessages: number;
+    /** Epoch milliseconds when the invocation ends (its timeout). */
+    deadlineMs: number;
+    now?: () => Date;
+  },
+): Promise<{ seen: number; failed: number }> {
+  const now = deps.now ?? (() => new Date());
+  const deadline = deps.deadlineMs - SWEEP_RESERVE_MS;
+  let seen = 0;
+  let failed = 0;
+  for (const [i, queue] of queues.entries()) {
+    const batches = deps.peek(queue, {
+      maxMessages: deps.maxMessages,
+      waitSeconds: SWEEP_WAIT_SECONDS,
+      deadlineMs: queueDeadlineMs(deadline, now().getTime(), queues.length - i),
+    });
+    for await (const letters of batches) {
+      seen += letters.length;
+      failed += await sweepDeadLetters(letters, { store: deps.store, settings: deps.settings, now });
+    }
+  }
+  return { seen, failed };
+}

@@ -2,6 +2,11 @@ import {
   type DeadLetter,
   deadLetterTarget,
   deadLetterTaskId,
+  type PeekRequest,
+  queueDeadlineMs,
+  SWEEP_RESERVE_MS,
+  SWEEP_WAIT_SECONDS,
+  sweepAll,
   sweepDeadLetters,
 } from '../../../lambda/core/sweep';
 import type { TaskRecord } from '../../../lambda/core/task';
@@ -146,5 +151,47 @@ describe('Function: deadLetterTarget', () => {
     });
     expect(deadLetterTarget(JSON.stringify({ task_id: ID, enqueue_id: 7 }))).toEqual({ taskId: ID });
     expect(deadLetterTarget('[]')).toBeUndefined();
+  });
+});
+
+describe('Function: queueDeadlineMs', () => {
+  it('gives each DLQ an equal share of the time left, so that a full one cannot starve the next', () => {
+    // Act & Assess: 160 s left for two DLQs, then 100 s left for the last one
+    expect(queueDeadlineMs(1_160_000, 1_000_000, 2)).toBe(1_080_000);
+    expect(queueDeadlineMs(1_160_000, 1_060_000, 1)).toBe(1_160_000);
+  });
+});
+
+describe('Function: sweepAll', () => {
+  it('sweeps every DLQ, each until its share of the time left after the reserve, and counts what it saw', async () => {
+    // Prepare: one stranded task in the first DLQ and a letter of no task in the second; each pass takes 30 s
+    const store = new InMemoryTaskStore([record({ status: 'RETRYING' })]);
+    let clock = NOW.getTime();
+    const requests: Array<[string, PeekRequest]> = [];
+    const contents: Record<string, DeadLetter[]> = { high: [letter()], low: [{ body: 'not json' }] };
+    async function* peek(queue: string, request: PeekRequest) {
+      requests.push([queue, request]);
+      clock += 30_000;
+      yield contents[queue]!;
+    }
+    const endMs = NOW.getTime() + SWEEP_RESERVE_MS + 160_000;
+
+    // Act
+    const result = await sweepAll(['high', 'low'], {
+      peek,
+      store,
+      settings,
+      maxMessages: 100,
+      deadlineMs: endMs,
+      now: () => new Date(clock),
+    });
+
+    // Assess
+    expect(result).toEqual({ seen: 2, failed: 1 });
+    expect(store.records.get(ID)?.status).toBe('FAILED');
+    expect(requests).toEqual([
+      ['high', { maxMessages: 100, waitSeconds: SWEEP_WAIT_SECONDS, deadlineMs: NOW.getTime() + 80_000 }],
+      ['low', { maxMessages: 100, waitSeconds: SWEEP_WAIT_SECONDS, deadlineMs: NOW.getTime() + 160_000 }],
+    ]);
   });
 });
