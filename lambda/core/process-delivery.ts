@@ -145,9 +145,11 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   }
   const base = { task_id: envelope.task_id, type: envelope.type, priority: envelope.priority };
 
-  const claim = await deps.store.claim(envelope, now(), settings.leaseSeconds);
+  // One reading of the clock for the claim and the reason it was refused: the reason must be the claim's own.
+  const claimedAt = now();
+  const claim = await deps.store.claim(envelope, claimedAt, settings.leaseSeconds);
   if (!claim.claimed) {
-    const reason = skipReason(claim.current, envelope.enqueue_id, now().getTime());
+    const reason = skipReason(claim.current, envelope.enqueue_id, claimedAt.getTime());
     emit({ ...base, transition: 'skipped', detail: reason });
     // A duplicate copy received while the task waits for its retry (the last attempt's agent may still be
     // running): not deleted, as above, and back when the retry is due, as the message itself.

@@ -391,6 +391,22 @@ describe('Function: processDelivery', () => {
       expect(events).toEqual([expect.objectContaining({ transition: 'skipped', detail: 'waiting-retry' })]);
     });
 
+    it("gives a refused claim the reason that holds at the claim's own time, though the clock moves on", async () => {
+      // Prepare: the retry is due 1 ms after the claim; the clock moves 1 ms at each reading
+      const before: TaskRecord = { ...queued, status: 'RETRYING', attempts: 1, retry_at: NOW.getTime() + 1 };
+      const { agents, events, deps } = setup(undefined, [before]);
+      let nowMs = NOW.getTime();
+      const ticking = { ...deps, now: () => new Date(nowMs++) };
+
+      // Act
+      const outcome = await processDelivery(delivery({ receiveCount: 2 }), ticking);
+
+      // Assess: refused because the retry was not due, so the reason is waiting-retry
+      expect(outcome).toBe('retry');
+      expect(agents.requests).toEqual([]);
+      expect(events).toEqual([expect.objectContaining({ transition: 'skipped', detail: 'waiting-retry' })]);
+    });
+
     it('starts the next attempt no sooner than one agent timeout after an AgentTimeout, even from a duplicate copy', async () => {
       // Prepare: a 45 s agent times out on attempt 1; the wait is 45 s plus a backoff of 1 s
       const timedOut = classifyAgentFailure({ fact: 'timed-out', timeoutSeconds: 45 });
