@@ -88,7 +88,7 @@ export function boundedErrorText(text: string): string {
  * The code of a Lambda agent's function error (the `<errorType>` family): its errorType, bounded like any
  * text read from its answer, or `AgentFunctionError` when it gave none.
  */
-export function lambdaErrorCode(errorType: string | undefined): string {
+function lambdaErrorCode(errorType: string | undefined): string {
   return Array.from(errorType ?? TaskErrorCode.AgentFunctionError)
     .slice(0, MAX_ERROR_CODE_CHARS)
     .join('');

@@ -80,7 +80,7 @@ const TASK_ID_BYTES = 36;
  * {@link ERROR_TEXT_MIN_BYTES} of `error_code` and of `error_message`), which is more than the task message's
  * own `task_id` attribute.
  */
-export const DEAD_LETTER_ATTRIBUTE_BYTES =
+const DEAD_LETTER_ATTRIBUTE_BYTES =
   attributeBytes('task_id', 'x'.repeat(TASK_ID_BYTES)) +
   attributeBytes('error_code', 'x'.repeat(ERROR_TEXT_MIN_BYTES)) +
   attributeBytes('error_message', 'x'.repeat(ERROR_TEXT_MIN_BYTES));

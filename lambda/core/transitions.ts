@@ -149,7 +149,7 @@ export function requiredFact<K extends keyof TransitionFacts>(
 }
 
 /** Whether the lease of a RUNNING record has run out at `nowMs` (a record without a lease has none to hold). */
-export function leaseExpired(current: Pick<TaskRecord, 'lease_until'>, nowMs: number): boolean {
+function leaseExpired(current: Pick<TaskRecord, 'lease_until'>, nowMs: number): boolean {
   return (current.lease_until ?? 0) < nowMs;
 }
 
