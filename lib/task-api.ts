@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
 import type { Priority } from '../lambda/core/task';
 import { HandlerFunction, type LogLevel } from './handler-function';
+import { DEFAULT_TASK_RETENTION } from './task-tier';
 
 /** Who may call the API. */
 export type TaskApiAuth =
@@ -96,7 +97,7 @@ export class TaskApi extends Construct {
       environment: functionEnvironment(FunctionRole.Status, {
         TASK_TABLE_NAME: props.table.tableName,
         TASK_RETENTION_SECONDS: String(
-          (props.taskRetention ?? Duration.seconds(DEFAULTS.taskRetentionSeconds)).toSeconds(),
+          (props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds(),
         ),
       }),
     });
