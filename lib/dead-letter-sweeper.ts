@@ -56,9 +56,7 @@ export class DeadLetterSweeper extends Construct {
       environment: functionEnvironment(FunctionRole.Sweeper, {
         TASK_TABLE_NAME: props.table.tableName,
         DEAD_LETTER_QUEUE_URLS: props.deadLetterQueues.map((q) => q.queueUrl).join(','),
-        TASK_RETENTION_SECONDS: String(
-          (props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds(),
-        ),
+        TASK_RETENTION_SECONDS: String((props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds()),
         REDRIVE_GRACE_SECONDS: String(DEFAULTS.redriveGraceSeconds),
         SWEEP_MAX_MESSAGES: String(DEFAULTS.sweepMaxMessages),
       }),

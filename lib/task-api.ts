@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -96,9 +96,7 @@ export class TaskApi extends Construct {
       tracing: props.tracing,
       environment: functionEnvironment(FunctionRole.Status, {
         TASK_TABLE_NAME: props.table.tableName,
-        TASK_RETENTION_SECONDS: String(
-          (props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds(),
-        ),
+        TASK_RETENTION_SECONDS: String((props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds()),
       }),
     });
     props.table.grant(this.statusFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
