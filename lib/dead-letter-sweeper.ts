@@ -7,6 +7,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
 import { HandlerFunction, type LogLevel } from './handler-function';
+import { DEFAULT_TASK_RETENTION } from './task-tier';
 
 export interface DeadLetterSweeperProps {
   /** The task table whose records the sweep fails. */
@@ -55,9 +56,7 @@ export class DeadLetterSweeper extends Construct {
       environment: functionEnvironment(FunctionRole.Sweeper, {
         TASK_TABLE_NAME: props.table.tableName,
         DEAD_LETTER_QUEUE_URLS: props.deadLetterQueues.map((q) => q.queueUrl).join(','),
-        TASK_RETENTION_SECONDS: String(
-          (props.taskRetention ?? Duration.seconds(DEFAULTS.taskRetentionSeconds)).toSeconds(),
-        ),
+        TASK_RETENTION_SECONDS: String((props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds()),
         REDRIVE_GRACE_SECONDS: String(DEFAULTS.redriveGraceSeconds),
         SWEEP_MAX_MESSAGES: String(DEFAULTS.sweepMaxMessages),
       }),

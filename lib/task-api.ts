@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
 import type { Priority } from '../lambda/core/task';
 import { HandlerFunction, type LogLevel } from './handler-function';
+import { DEFAULT_TASK_RETENTION } from './task-tier';
 
 /** Who may call the API. */
 export type TaskApiAuth =
@@ -95,9 +96,7 @@ export class TaskApi extends Construct {
       tracing: props.tracing,
       environment: functionEnvironment(FunctionRole.Status, {
         TASK_TABLE_NAME: props.table.tableName,
-        TASK_RETENTION_SECONDS: String(
-          (props.taskRetention ?? Duration.seconds(DEFAULTS.taskRetentionSeconds)).toSeconds(),
-        ),
+        TASK_RETENTION_SECONDS: String((props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds()),
       }),
     });
     props.table.grant(this.statusFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');

@@ -131,7 +131,7 @@ type TierSettingsInput = TierOptions & { readonly priority: Priority; readonly m
 const known = (n: number | undefined): n is number => n !== undefined && !Token.isUnresolved(n);
 
 /** Fills in the defaults of a tier's settings. Pure: checking them is `tierSettingsErrors`. */
-export function resolveTierSettings(props: TierSettingsInput): TierSettings {
+function resolveTierSettings(props: TierSettingsInput): TierSettings {
   const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
   const consumerTimeout = props.consumerTimeout ?? DEFAULT_CONSUMER_TIMEOUT;
   const minimumVisibility = consumerTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds();
@@ -150,7 +150,7 @@ export function resolveTierSettings(props: TierSettingsInput): TierSettings {
 }
 
 /** Lists every rule a tier's settings break, worded as the CDK does; empty when they are valid. */
-export function tierSettingsErrors(priority: Priority, settings: TierSettings): string[] {
+function tierSettingsErrors(priority: Priority, settings: TierSettings): string[] {
   const errors: string[] = [];
   const {
     batchSize,

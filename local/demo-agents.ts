@@ -14,6 +14,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseExactJson } from '../lambda/core/json-text';
+import { LOOPBACK } from './loopback';
 
 export interface DemoAgentsOptions {
   /**
@@ -21,11 +22,6 @@ export interface DemoAgentsOptions {
    * @default 0 - a free port chosen by the system
    */
   readonly port?: number;
-  /**
-   * Interface to listen on.
-   * @default '127.0.0.1'
-   */
-  readonly host?: string;
   /**
    * Runs before each agent answers; fault injection uses it to make agents slow or hang past their timeout.
    * @default - none
@@ -210,7 +206,6 @@ async function streamAnswer(res: ServerResponse, bytes: number): Promise<void> {
  * Resolves once it listens; `url` is ready to be written into the agent registry.
  */
 export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<DemoAgents> {
-  const host = options.host ?? '127.0.0.1';
   const counts = new Map<string, number>();
   const successes = new Map<string, number>();
   const overlaps = new Map<string, number>();
@@ -319,16 +314,15 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
+    server.listen(options.port ?? 0, LOOPBACK, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const { port } = server.address() as AddressInfo;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
 
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `http://${LOOPBACK}:${port}`,
     port,
     successes: () => successes,
     overlaps: () => overlaps,

@@ -131,7 +131,7 @@ function waitForPort(port: number, child: ChildProcess, deadlineMs: number): Pro
       reject(new Error(`DynamoDB Local exited (code ${code}) before it listened:\n${output}`));
     child.once('exit', onExit);
     const attempt = () => {
-      const socket = connect(port, '127.0.0.1');
+      const socket = connect(port, LOOPBACK);
       socket.once('connect', () => {
         socket.destroy();
         child.off('exit', onExit);
@@ -268,7 +268,7 @@ export async function startDynamoEmulator(options: {
     throw error;
   }
   return {
-    endpoint: `http://127.0.0.1:${options.port}`,
+    endpoint: `http://${LOOPBACK}:${options.port}`,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -11,7 +11,7 @@ import { Server as NetServer } from 'node:net';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isSqsText } from '../lambda/core/json-text';
-import { refuseForeign } from './loopback';
+import { LOOPBACK, refuseForeign } from './loopback';
 
 /** fauxqs is ESM-only: it is loaded with a real dynamic import, which CommonJS output would turn into require. */
 export const importEsm = new Function('specifier', 'return import(specifier)') as <T>(
@@ -308,7 +308,7 @@ export async function onLoopback<T>(start: () => Promise<T>): Promise<T> {
   NetServer.prototype.listen = function loopbackListen(this: NetServer, ...args: unknown[]) {
     const first = args[0] as { host?: string } | undefined;
     if (first && typeof first === 'object' && (first.host === '0.0.0.0' || first.host === '::')) {
-      args[0] = { ...first, host: '127.0.0.1' };
+      args[0] = { ...first, host: LOOPBACK };
       guardRequests(this);
     }
     return (listen as (...a: unknown[]) => NetServer).apply(this, args);

@@ -16,6 +16,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { FunctionLookup } from './functions';
 import { type IntrinsicContext, resolveIntrinsics } from './intrinsics';
 import type { InvokeResult } from './lambda-pool';
+import { LOOPBACK } from './loopback';
 import { resourcesOfType } from './template';
 
 export interface HttpRoute {
@@ -287,7 +288,6 @@ export interface LocalHttpApi {
 
 export async function startHttpApi(options: {
   readonly port: number;
-  readonly host?: string;
   readonly routes: readonly HttpRoute[];
   readonly log: (line: string) => void;
   /** @default 30000, HTTP API's limit */
@@ -352,17 +352,16 @@ export async function startHttpApi(options: {
       sendGateway(res, GATEWAY_RESPONSES.internalError);
     });
   });
-  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, host, () => {
+    server.listen(options.port, LOOPBACK, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${LOOPBACK}:${port}`,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

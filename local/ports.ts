@@ -1,5 +1,6 @@
 /** The runtime's listening ports: a port 0 becomes a free one, and a fixed port must be free. */
 import { createServer } from 'node:net';
+import { LOOPBACK } from './loopback';
 
 /** A port another process holds; the message names the flag that chooses it. */
 export class PortInUseError extends Error {
@@ -16,7 +17,7 @@ export function reservePort(port: number, flag: string): Promise<number> {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'EADDRINUSE' ? new PortInUseError(port, flag) : error),
     );
-    server.listen(port, '127.0.0.1', () => {
+    server.listen(port, LOOPBACK, () => {
       const { port: actual } = server.address() as { port: number };
       server.close(() => resolve(actual));
     });

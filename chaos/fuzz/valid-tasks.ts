@@ -60,8 +60,12 @@ const edgyValue = (leaf: fc.Arbitrary<string>): fc.Arbitrary<string> =>
     fc.array(leaf, { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
   );
 
+/** The request body of an echo task around `payload` (JSON text, sent as written). */
+const taskBody = (payload: string, priority = 'low'): string =>
+  `{"type":${JSON.stringify(ECHO_TYPE)},"priority":"${priority}","payload":${payload}}`;
+
 const validTask = (kind: string, payload: string, expect: Expectation, priority = 'low'): FuzzRequest => ({
-  ...post(kind, `{"type":${JSON.stringify(ECHO_TYPE)},"priority":"${priority}","payload":${payload}}`),
+  ...post(kind, taskBody(payload, priority)),
   expect,
 });
 
@@ -88,8 +92,8 @@ const exactPayload = (kind: string, leaf: fc.Arbitrary<string>): fc.Arbitrary<Fu
 const nearLimit: fc.Arbitrary<FuzzRequest> = fc
   .tuple(fc.constantFrom('1e20', 'ffff'), fc.integer({ min: 0, max: 64 }))
   .map(([unit, slack]) => {
-    // `{"type":"echo","priority":"low","payload":` and the closing `}` around the payload.
-    const room = DEFAULT_LIMITS.maxBodyBytes - 44 - slack;
+    // The task body around the payload: `{"type":"echo","priority":"low","payload":` and the closing `}`.
+    const room = DEFAULT_LIMITS.maxBodyBytes - Buffer.byteLength(taskBody('')) - slack;
     const payload =
       unit === '1e20'
         ? `{"a":[${Array(Math.floor((room - 7) / 5))

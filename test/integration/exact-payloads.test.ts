@@ -4,7 +4,7 @@
  * process, so the test sees the payload the echo agent received.
  */
 import { randomUUID } from 'node:crypto';
-import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { isSqsText, parseExactJson } from '../../lambda/core/json-text';
 import { type DemoAgents, startDemoAgents } from '../../local/demo-agents';
 import { bootRuntime, eventually, type RunningRuntime } from './support/local-runtime';
@@ -62,11 +62,7 @@ beforeAll(async () => {
     },
   });
   runtime = await bootRuntime({ agentsUrl: agents.url });
-  sqs = new SQSClient({
-    region: 'us-east-1',
-    endpoint: runtime.awsEndpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  sqs = runtime.sqsClient();
 });
 
 afterAll(async () => {

@@ -10,7 +10,7 @@ import {
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { PRIORITIES, type TaskView } from '../../lambda/core/task';
 import { isTerminal } from '../../lambda/core/transitions';
@@ -99,11 +99,7 @@ beforeAll(async () => {
   agents = await startDemoAgents({ port: 0 });
   persistDir = mkdtempSync(path.join(tmpdir(), 'taskq-local-'));
   runtime = await bootRuntime({ agentsUrl: agents.url, persistDir, maxReceiveCount: MAX_RECEIVE_COUNT });
-  sqs = new SQSClient({
-    region: 'us-east-1',
-    endpoint: runtime.awsEndpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  sqs = runtime.sqsClient();
 });
 
 afterAll(async () => {

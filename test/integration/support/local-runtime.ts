@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
+import { SQSClient } from '@aws-sdk/client-sqs';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 
@@ -43,6 +44,8 @@ export interface RunningRuntime {
   /** Seconds the runtime reported it took to become ready. */
   readonly readySeconds: number;
   output(): string;
+  /** A new SQS client for the runtime's AWS endpoint (fauxqs); the caller destroys it. */
+  sqsClient(): SQSClient;
   /** SIGTERM, then waits for the exit; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -100,14 +103,21 @@ export async function bootRuntime(options: BootOptions): Promise<RunningRuntime>
 
   const outputs: Record<string, string> = {};
   for (const match of output.matchAll(/^ {2}(\w+) = (\S+)$/gm)) outputs[match[1]!] = match[2]!;
+  const awsEndpoint = `http://127.0.0.1:${ports.aws}`;
   return {
     pid: child.pid!,
     apiUrl: `http://127.0.0.1:${ports.api}`,
-    awsEndpoint: `http://127.0.0.1:${ports.aws}`,
+    awsEndpoint,
     ports,
     outputs,
     readySeconds,
     output: () => output,
+    sqsClient: () =>
+      new SQSClient({
+        region: 'us-east-1',
+        endpoint: awsEndpoint,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const force = setTimeout(() => child.kill('SIGKILL'), 15_000);

@@ -3,30 +3,16 @@
  * condition against our own write. The store must read that as the success it was.
  */
 import { Readable } from 'node:stream';
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  UpdateItemCommand,
-  type UpdateItemCommandInput,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoTaskStore } from '../../../lambda/adapters/dynamodb-task-store';
-import type { TaskEnvelope, TaskRecord } from '../../../lambda/core/task';
+import type { TaskRecord } from '../../../lambda/core/task';
+import * as fixtures from '../../support/fixtures';
 
-const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const { TASK_ID } = fixtures;
 const NOW = new Date('2026-01-01T00:00:00.000Z');
 
-const envelope: TaskEnvelope = {
-  schema_version: 1,
-  task_id: TASK_ID,
-  enqueue_id: 'e1',
-  type: 'echo',
-  priority: 'low',
-  payload: {},
-  created_at: '2025-12-31T23:59:00.000Z',
-  request_hash: 'hash',
-};
+const envelope = fixtures.envelope();
 
 const queued: TaskRecord = {
   task_id: TASK_ID,
@@ -57,23 +43,12 @@ function applied(input: UpdateItemCommandInput): TaskRecord {
       };
 }
 
-const conditionFailed = (item: TaskRecord) =>
-  new ConditionalCheckFailedException({
-    message: 'The conditional request failed',
-    $metadata: {},
-    Item: marshall(item, { removeUndefinedValues: true }),
-  });
+const { conditionFailed } = fixtures;
 
 describe('Class: DynamoTaskStore, when a committed write loses its response', () => {
   describe('as the SDK sees it (aws-sdk-client-mock)', () => {
     // This client only: the block below needs a client whose send is real.
-    const client = new DynamoDBClient({ region: 'eu-west-1' });
-    const ddb = mockClient(client);
-    const store = new DynamoTaskStore(client, 'tasks');
-
-    afterEach(() => {
-      ddb.reset();
-    });
+    const { ddb, store } = fixtures.mockedTaskStore();
 
     it('cancel: a condition failure on our own cancellation is a cancellation', async () => {
       // Prepare: the retry finds the item as our first, committed, attempt left it

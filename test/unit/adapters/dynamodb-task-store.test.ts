@@ -10,25 +10,17 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { conditionOf } from '../../../lambda/adapters/dynamodb-condition';
 import { DynamoTaskStore } from '../../../lambda/adapters/dynamodb-task-store';
-import type { TaskEnvelope, TaskRecord } from '../../../lambda/core/task';
+import type { TaskRecord } from '../../../lambda/core/task';
 import { TRANSITIONS } from '../../../lambda/core/transitions';
+import * as fixtures from '../../support/fixtures';
 
 const ddb = mockClient(DynamoDBClient);
 const store = new DynamoTaskStore(new DynamoDBClient({ region: 'eu-west-1' }), 'tasks');
 
-const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const { TASK_ID } = fixtures;
 const NOW = new Date('2026-01-01T00:00:00.000Z');
 
-const envelope: TaskEnvelope = {
-  schema_version: 1,
-  task_id: TASK_ID,
-  enqueue_id: 'e1',
-  type: 'echo',
-  priority: 'low',
-  payload: {},
-  created_at: '2025-12-31T23:59:00.000Z',
-  request_hash: 'hash',
-};
+const envelope = fixtures.envelope();
 
 const record: TaskRecord = {
   task_id: TASK_ID,

@@ -2,17 +2,11 @@
  * `requeue`, the table write behind `taskq dlq redrive`: the DynamoDB adapter and the in-memory fake that
  * follows the same rules, and how it keeps the dead-letter sweep away from a redriven task.
  */
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  UpdateItemCommand,
-  type UpdateItemCommandInput,
-} from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoTaskStore } from '../../../lambda/adapters/dynamodb-task-store';
 import { sweepDeadLetters } from '../../../lambda/core/sweep';
 import type { TaskRecord } from '../../../lambda/core/task';
+import { conditionFailed, mockedTaskStore } from '../../support/fixtures';
 import { InMemoryTaskStore } from '../support/in-memory';
 
 const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -32,12 +26,7 @@ const failed: TaskRecord = {
 };
 
 describe('Class: DynamoTaskStore', () => {
-  const ddb = mockClient(DynamoDBClient);
-  const store = new DynamoTaskStore(new DynamoDBClient({ region: 'eu-west-1' }), 'tasks');
-
-  afterEach(() => {
-    ddb.reset();
-  });
+  const { ddb, store } = mockedTaskStore();
 
   describe('Method: requeue', () => {
     it('uses every placeholder it defines, and only those', async () => {
@@ -88,12 +77,8 @@ describe('Class: DynamoTaskStore', () => {
 
     it('returns the record as it was when the condition fails', async () => {
       // Prepare
-      const running = { ...failed, status: 'RUNNING', lease_until: NOW.getTime() + 60_000 };
-      ddb
-        .on(UpdateItemCommand)
-        .rejects(
-          new ConditionalCheckFailedException({ message: 'no', $metadata: {}, Item: marshall(running) }),
-        );
+      const running: TaskRecord = { ...failed, status: 'RUNNING', lease_until: NOW.getTime() + 60_000 };
+      ddb.on(UpdateItemCommand).rejects(conditionFailed(running));
 
       // Act
       const result = await store.requeue(TASK_ID, NOW);
@@ -104,9 +89,7 @@ describe('Class: DynamoTaskStore', () => {
 
     it('returns no record when there is none', async () => {
       // Prepare
-      ddb
-        .on(UpdateItemCommand)
-        .rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
+      ddb.on(UpdateItemCommand).rejects(conditionFailed());
 
       // Act
       const result = await store.requeue(TASK_ID, NOW);

@@ -28,6 +28,21 @@ describe('Function: startDemoAgents', () => {
     expect(agents.url).toBe(`http://127.0.0.1:${agents.port}`);
   });
 
+  it('listens on loopback only, with no option to choose another interface', async () => {
+    // Arrange: an options object that names an interface, as a caller outside the type might
+    const options = { port: 0, host: '0.0.0.0' } as Parameters<typeof startDemoAgents>[0];
+
+    // Act
+    const other = await startDemoAgents(options);
+
+    // Assess
+    try {
+      expect(other.url).toBe(`http://127.0.0.1:${other.port}`);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('answers echo with the payload when a task is posted', async () => {
     // Act
     const reply = await call('echo', { prompt: 'hi', n: [1, 2] });

@@ -9,7 +9,6 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoTaskStore } from '../../../lambda/adapters/dynamodb-task-store';
-import type { TaskEnvelope } from '../../../lambda/core/task';
 import { type AwsCall, type AwsProxy, startAwsProxy } from '../../../local/aws-proxy';
 import {
   consumerWrite,
@@ -19,8 +18,9 @@ import {
   parseFaultPlan,
   seededRandom,
 } from '../../../local/faults';
+import * as fixtures from '../../support/fixtures';
 
-const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const { TASK_ID } = fixtures;
 const NOW = new Date('2026-01-01T00:00:00.000Z');
 const CONSUMER = 'ConsumerFunction.1';
 const PRODUCER = 'ProducerFunction.1';
@@ -31,16 +31,7 @@ const ROLES: Record<string, 'producer' | 'consumer' | 'other'> = {
   [SWEEPER]: 'other',
 };
 
-const envelope: TaskEnvelope = {
-  schema_version: 1,
-  task_id: TASK_ID,
-  enqueue_id: 'e1',
-  type: 'echo',
-  priority: 'low',
-  payload: {},
-  created_at: '2025-12-31T23:59:00.000Z',
-  request_hash: 'hash',
-};
+const envelope = fixtures.envelope();
 const error = { code: 'AgentHttp503', message: 'unavailable' };
 
 /** A stand-in for the emulators: answers each operation as they would, and records what reached it. */

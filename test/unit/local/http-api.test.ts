@@ -166,6 +166,25 @@ describe('Function: startHttpApi, responses API Gateway makes itself', () => {
   });
 });
 
+describe('Function: startHttpApi, loopback only', () => {
+  it('listens on 127.0.0.1 even when asked for another interface', async () => {
+    // Arrange: an options object that names an interface, as a caller outside the type might
+    const options = { port: 0, host: '0.0.0.0', routes: [], log: () => {} } as Parameters<
+      typeof startHttpApi
+    >[0];
+
+    // Act
+    const api = await startHttpApi(options);
+
+    // Assess
+    try {
+      expect(api.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    } finally {
+      await api.stop();
+    }
+  });
+});
+
 describe('Function: lambdaRoutes', () => {
   const ctx = localContext({
     Api: { Type: 'AWS::ApiGatewayV2::Api' },
