@@ -6,6 +6,7 @@
  * fauxqs: new receipt handle, receive count + 1), and slow agents from the
  * demo agent server. Every injected fault is counted.
  */
+import { TaskErrorCode } from '../lambda/core/error-codes';
 import { TRANSITIONS } from '../lambda/core/transitions';
 import type { AwsCall, AwsInterceptor, ProxyReply } from './aws-proxy';
 import type { WorkerControl } from './functions';
@@ -108,7 +109,9 @@ interface UpdateRequest {
   readonly Key?: { readonly task_id?: { readonly S?: string } };
   readonly UpdateExpression?: string;
   readonly ExpressionAttributeNames?: Readonly<Record<string, string>>;
-  readonly ExpressionAttributeValues?: Readonly<Record<string, { readonly S?: string }>>;
+  readonly ExpressionAttributeValues?: Readonly<
+    Record<string, { readonly S?: string; readonly M?: { readonly code?: { readonly S?: string } } }>
+  >;
 }
 
 export type ConsumerWrite = 'claim' | 'completion';
@@ -134,15 +137,22 @@ const ASSIGNMENT = /(?:^|[\s,])(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)/g;
  * SET gives it), not from the placeholders the store happens to choose.
  */
 function statusWritten(request: UpdateRequest): string | undefined {
+  return valueWritten(request, 'status')?.S;
+}
+
+/** The value an UpdateItem's SET gives `attribute`, found the same way. */
+function valueWritten(request: UpdateRequest, attribute: string) {
   for (const [, path, value] of (request.UpdateExpression ?? '').matchAll(ASSIGNMENT)) {
-    const attribute = path!.startsWith('#') ? request.ExpressionAttributeNames?.[path!] : path;
-    if (attribute === 'status') return request.ExpressionAttributeValues?.[value!]?.S;
+    const name = path!.startsWith('#') ? request.ExpressionAttributeNames?.[path!] : path;
+    if (name === attribute) return request.ExpressionAttributeValues?.[value!];
   }
   return undefined;
 }
 
 /** Which of the consumer's writes a DynamoDB call is, and the task it names; undefined for any other call. */
-export function consumerWrite(call: AwsCall): { kind: ConsumerWrite; taskId?: string } | undefined {
+export function consumerWrite(
+  call: AwsCall,
+): { kind: ConsumerWrite; taskId?: string; errorCode?: string } | undefined {
   if (call.service !== 'dynamodb' || call.operation !== 'UpdateItem') return undefined;
   let request: UpdateRequest;
   try {
@@ -152,7 +162,9 @@ export function consumerWrite(call: AwsCall): { kind: ConsumerWrite; taskId?: st
   }
   const status = statusWritten(request);
   const kind = status === undefined ? undefined : CONSUMER_WRITES.get(status);
-  return kind && { kind, taskId: request.Key?.task_id?.S };
+  if (!kind) return undefined;
+  const errorCode = valueWritten(request, 'error')?.M?.code?.S;
+  return { kind, taskId: request.Key?.task_id?.S, ...(errorCode !== undefined && { errorCode }) };
 }
 
 export class FaultInjector implements AwsInterceptor {
@@ -236,13 +248,17 @@ export class FaultInjector implements AwsInterceptor {
 
   public after(call: AwsCall, status: number): 'hang' | undefined {
     if (status !== 200 || !call.appId || this.workers.roleOf(call.appId) !== 'consumer') return undefined;
-    const { kind: write, taskId } = consumerWrite(call) ?? {};
+    const { kind: write, taskId, errorCode } = consumerWrite(call) ?? {};
     if (taskId && write === 'claim') {
       const open = this.openClaims.get(taskId) ?? 0;
       if (open > 0) this.interrupted.set(taskId, (this.interrupted.get(taskId) ?? 0) + 1);
       this.openClaims.set(taskId, 1);
     }
-    if (taskId && write === 'completion') this.openClaims.delete(taskId);
+    // An `AgentTimeout` records that the consumer stopped waiting, not how the agent's call ended: an agent that
+    // answered at its deadline, while a busy consumer's timer fired, did the work. So the attempt stays open, and
+    // a later attempt counts as interrupted (the "agent outlives its deadline" window of docs/guarantees.md).
+    if (taskId && write === 'completion' && errorCode !== TaskErrorCode.AgentTimeout)
+      this.openClaims.delete(taskId);
     const dies =
       (write === 'claim' && this.roll('dieBeforeAgent')) ||
       (write === 'completion' && this.roll('dieAfterCompletion'));

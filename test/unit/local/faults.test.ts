@@ -269,6 +269,15 @@ describe('Class: FaultInjector', () => {
       expect(h.faults.interruptedAttempts()).toEqual(new Map([[TASK_ID, 1]]));
     });
 
+    it('counts a claim after an AgentTimeout retry: the consumer stopped waiting, the agent may have answered', async () => {
+      const h = await harness({});
+      const store = h.store(CONSUMER);
+      await store.claim(envelope, NOW, 60);
+      await store.retry(TASK_ID, 1, { code: 'AgentTimeout', message: 'no answer by the deadline' }, NOW, 0);
+      await store.claim(envelope, NOW, 60);
+      expect(h.faults.interruptedAttempts()).toEqual(new Map([[TASK_ID, 1]]));
+    });
+
     it('counts nothing when each claim is followed by its completion', async () => {
       const h = await harness({});
       const store = h.store(CONSUMER);
@@ -361,8 +370,14 @@ describe('Function: consumerWrite', () => {
   it.each(consumerWrites)('recognises a %s, whatever its placeholders are called', async (name, write) => {
     const call = await captured(write);
     const kind = name === 'claim' ? 'claim' : 'completion';
-    expect(consumerWrite(call)).toEqual({ kind, taskId: TASK_ID });
-    expect(consumerWrite(renamed(call))).toEqual({ kind, taskId: TASK_ID });
+    // A retry or a fail also carries the error it records (an AgentTimeout leaves the attempt open).
+    const expected = {
+      kind,
+      taskId: TASK_ID,
+      ...((name === 'retry' || name === 'fail') && { errorCode: error.code }),
+    };
+    expect(consumerWrite(call)).toEqual(expected);
+    expect(consumerWrite(renamed(call))).toEqual(expected);
   });
 
   it.each([
