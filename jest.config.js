@@ -12,9 +12,6 @@ const common = {
 };
 
 module.exports = {
-  // Two workers on the 2-core machines this runs on: the integration suites spend most of their time waiting
-  // on the local runtime, so running two at once takes `npm test` from about 8 to about 5 minutes.
-  maxWorkers: 2,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
