@@ -65,13 +65,16 @@ export class BenchSession {
       tableName: this.tableName,
       agentsUrl: runtime.agentsUrl,
     });
-    const template = JSON.parse(
-      readFileSync(path.join(__dirname, '..', 'cdk.local.out', `${runtime.stackName}.template.json`), 'utf8'),
+    // The template the runtime runs, from its synth cache (local/synth.ts).
+    const { template } = JSON.parse(
+      readFileSync(path.join(__dirname, '..', 'cdk.local.out', 'local-template.json'), 'utf8'),
     ) as {
-      Resources: Record<
-        string,
-        { Type: string; Metadata?: Record<string, unknown>; Properties?: { MemorySize?: number } }
-      >;
+      template: {
+        Resources: Record<
+          string,
+          { Type: string; Metadata?: Record<string, unknown>; Properties?: { MemorySize?: number } }
+        >;
+      };
     };
     const fns = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
     for (const [id, r] of fns) this.memoryByFunction.set(id, Number(r.Properties?.MemorySize ?? 128));

@@ -10,7 +10,17 @@
  *   no synth at all.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import type { StackConfig } from '../lib/stack-config';
 import type { Template } from './template';
@@ -64,6 +74,13 @@ function inputsKey(inputs: readonly string[], extra = '', root = ROOT): string {
   return hash.digest('hex');
 }
 
+/** Writes a cache file whole or not at all, so that a runtime starting beside this one never reads half of it. */
+function writeAtomically(file: string, text: string): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, text);
+  renameSync(temporary, file);
+}
+
 function readJson<T>(file: string): T | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
@@ -79,12 +96,27 @@ interface TemplateCache {
   readonly codePaths: Record<string, string>;
 }
 
-function synthTemplate(options: SynthOptions, stackName: string, bundle: boolean): Template {
+/**
+ * The folder one synth writes its cloud assembly to: its own, inside the outdir. The stack's template is read
+ * back from the assembly's files, so two runtimes synthesizing into one folder at once (two `npm start`, or
+ * test suites side by side) would each read whichever template was written last, with the other's agents URL.
+ */
+function synthDir(outdir: string): string {
+  return mkdtempSync(path.join(outdir, 'synth-'));
+}
+
+function synthTemplate(
+  options: SynthOptions,
+  stackName: string,
+  bundle: boolean,
+): { template: Template; dir: string } {
   // Loaded only when a synth is needed: aws-cdk-lib alone takes a second or more to load.
   const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
   const { TaskQueueStack } = require('../lib/task-queue-stack') as typeof import('../lib/task-queue-stack');
+  mkdirSync(options.outdir, { recursive: true });
+  const dir = synthDir(options.outdir);
   const app = new App({
-    outdir: options.outdir,
+    outdir: dir,
     context: {
       taskQueue: options.config,
       'aws:cdk:enable-path-metadata': true,
@@ -93,7 +125,7 @@ function synthTemplate(options: SynthOptions, stackName: string, bundle: boolean
     },
   });
   new TaskQueueStack(app, stackName);
-  return app.synth().getStackByName(stackName).template as Template;
+  return { template: app.synth().getStackByName(stackName).template as Template, dir };
 }
 
 const functionsOf = (template: Template) =>
@@ -124,7 +156,7 @@ export async function synthesize(options: SynthOptions): Promise<LocalAssembly> 
     template: assembly.template,
     codePaths: Object.fromEntries(assembly.codePaths),
   };
-  writeFileSync(templateFile, JSON.stringify(cache));
+  writeAtomically(templateFile, JSON.stringify(cache));
   return assembly;
 }
 
@@ -136,7 +168,9 @@ async function synthesizeApp(
 ): Promise<LocalAssembly> {
   const cache = readJson<BundleCache>(path.join(outdir, CACHE_FILE));
   if (cache?.key === key) {
-    const template = synthTemplate(options, stackName, false);
+    const { template, dir } = synthTemplate(options, stackName, false);
+    // Without bundling, the assembly holds only the template: the bundles are where the cache says.
+    rmSync(dir, { recursive: true, force: true });
     const codePaths = new Map<string, string>();
     let complete = true;
     for (const [id, fn] of functionsOf(template)) {
@@ -147,7 +181,7 @@ async function synthesizeApp(
     if (complete) return { stackName, template, codePaths, cached: 'bundles' };
   }
 
-  const template = synthTemplate(options, stackName, true);
+  const { template, dir: assembly } = synthTemplate(options, stackName, true);
   const codePaths = new Map<string, string>();
   const assets: Record<string, string> = {};
   for (const [id, fn] of functionsOf(template)) {
@@ -157,11 +191,11 @@ async function synthesizeApp(
         `function ${id} has no 'aws:asset:path' metadata: only asset-backed code can run locally`,
       );
     }
-    const dir = path.resolve(outdir, asset);
+    const dir = path.resolve(assembly, asset);
     codePaths.set(id, dir);
     assets[constructPath(fn.Metadata)] = path.relative(outdir, dir);
   }
-  writeFileSync(
+  writeAtomically(
     path.join(outdir, CACHE_FILE),
     JSON.stringify({ key, assets } satisfies BundleCache, null, 2),
   );
