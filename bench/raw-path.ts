@@ -20,6 +20,7 @@ import { SqsTaskSender } from '../lambda/adapters/sqs-queues';
 import { answerByteLimit } from '../lambda/core/agent-outcome';
 import { newTaskId, requestHash } from '../lambda/core/idempotency';
 import { parseEnvelope } from '../lambda/core/process-delivery';
+import { envelopeMessage } from '../lambda/core/queue-message';
 import {
   ENVELOPE_SCHEMA_VERSION,
   type Priority,
@@ -84,7 +85,7 @@ export class RawPath {
       created_at: now.toISOString(),
       request_hash: hash,
     };
-    await sender.send(task.priority, envelope, task.delaySeconds);
+    await sender.send(task.priority, envelopeMessage(envelope), task.delaySeconds);
     const created = await this.store.create({
       task_id: taskId,
       type: task.type,

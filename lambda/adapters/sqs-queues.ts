@@ -8,9 +8,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { TaskSender, TierQueue } from '../core/ports';
-import { deadLetterMessage, envelopeMessage, type QueueMessage } from '../core/queue-message';
+import { deadLetterMessage, type QueueMessage } from '../core/queue-message';
 import type { DeadLetter } from '../core/sweep';
-import type { Priority, TaskEnvelope, TaskError } from '../core/task';
+import type { Priority, TaskError } from '../core/task';
 
 /** SendMessage's attributes for a message built in lambda/core (valid SQS text, sized there). */
 function stringAttributes(
@@ -30,8 +30,7 @@ export class SqsTaskSender implements TaskSender {
     private readonly queueUrls: Readonly<Record<Priority, string>>,
   ) {}
 
-  public async send(priority: Priority, envelope: TaskEnvelope, delaySeconds: number): Promise<void> {
-    const message = envelopeMessage(envelope);
+  public async send(priority: Priority, message: QueueMessage, delaySeconds: number): Promise<void> {
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrls[priority],

@@ -83,7 +83,9 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
     created_at: createdAt,
     request_hash: hash,
   };
-  const bodyBytes = Buffer.byteLength(envelopeMessage(envelope).body);
+  // Serialised once: the size check and the send use the same message.
+  const message = envelopeMessage(envelope);
+  const bodyBytes = Buffer.byteLength(message.body);
   if (bodyBytes > MAX_ENVELOPE_BODY_BYTES) {
     throw new HttpError(
       ApiErrorCode.PayloadTooLarge,
@@ -91,7 +93,7 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
     );
   }
   try {
-    await deps.sender.send(submission.priority, envelope, submission.delaySeconds);
+    await deps.sender.send(submission.priority, message, submission.delaySeconds);
   } catch (error) {
     throw serviceUnavailable(
       'the task could not be queued; nothing was accepted, so retrying is safe',

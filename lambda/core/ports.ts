@@ -3,6 +3,7 @@
  * unit tests implement them in memory.
  */
 import type { AgentOutcome } from './agent-outcome';
+import type { QueueMessage } from './queue-message';
 import type { DeadLetterTarget } from './sweep';
 import type { Priority, TaskEnvelope, TaskError, TaskRecord } from './task';
 
@@ -61,7 +62,8 @@ export interface TaskStore {
 }
 
 export interface TaskSender {
-  send(priority: Priority, envelope: TaskEnvelope, delaySeconds: number): Promise<void>;
+  /** Sends a task's message, built and measured once by the producer (queue-message.ts `envelopeMessage`). */
+  send(priority: Priority, message: QueueMessage, delaySeconds: number): Promise<void>;
 }
 
 /** The consumer's view of its own tier: its source queue and its dead-letter queue. */

@@ -2,7 +2,7 @@ import { SendMessageCommand, type SendMessageCommandInput, SQSClient } from '@aw
 import { mockClient } from 'aws-sdk-client-mock';
 import { SqsTaskSender, SqsTierQueue } from '../../../lambda/adapters/sqs-queues';
 import { isSqsText, parseExactJson } from '../../../lambda/core/json-text';
-import { messageBytes, SQS_MAX_MESSAGE_BYTES } from '../../../lambda/core/queue-message';
+import { envelopeMessage, messageBytes, SQS_MAX_MESSAGE_BYTES } from '../../../lambda/core/queue-message';
 import type { TaskEnvelope } from '../../../lambda/core/task';
 
 const sqs = mockClient(SQSClient);
@@ -52,7 +52,7 @@ describe('Class: SqsTaskSender', () => {
     const sender = new SqsTaskSender(client, { high: 'high-url', low: 'low-url' });
 
     // Act
-    await sender.send('low', envelope(payload as Record<string, unknown>), 0);
+    await sender.send('low', envelopeMessage(envelope(payload as Record<string, unknown>)), 0);
 
     // Assess
     const input = sent();

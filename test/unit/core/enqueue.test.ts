@@ -296,9 +296,10 @@ describe('Function: enqueueTask', () => {
   it('reports a task created, not replayed, when a consumer claimed its message before the record write', async () => {
     // Prepare: the consumer creates the record from our own envelope between our send and our write
     const { store, sender, deps } = setup();
-    jest.spyOn(sender, 'send').mockImplementationOnce(async (priority, envelope, delaySeconds) => {
-      sender.sent.push({ priority, envelope, delaySeconds });
-      await store.claim(envelope, NOW, 60);
+    const send = sender.send.bind(sender);
+    jest.spyOn(sender, 'send').mockImplementationOnce(async (priority, message, delaySeconds) => {
+      await send(priority, message, delaySeconds);
+      await store.claim(sender.sent.at(-1)!.envelope, NOW, 60);
     });
 
     // Act

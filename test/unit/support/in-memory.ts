@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentOutcome } from '../../../lambda/core/agent-outcome';
+import { parseExactJson } from '../../../lambda/core/json-text';
 import type {
   AgentCallLimits,
   AgentInvoker,
@@ -17,6 +18,7 @@ import type {
   TaskStore,
   TierQueue,
 } from '../../../lambda/core/ports';
+import type { QueueMessage } from '../../../lambda/core/queue-message';
 import type { DeadLetterTarget } from '../../../lambda/core/sweep';
 import {
   type Priority,
@@ -190,9 +192,10 @@ export class InMemoryTaskSender implements TaskSender {
   /** When set, every send rejects with it. */
   public failure: Error | undefined;
 
-  public async send(priority: Priority, envelope: TaskEnvelope, delaySeconds: number): Promise<void> {
+  public async send(priority: Priority, message: QueueMessage, delaySeconds: number): Promise<void> {
     if (this.failure) throw this.failure;
-    this.sent.push({ priority, envelope, delaySeconds });
+    // Read back as the consumer reads it, so tests see the envelope SQS would carry.
+    this.sent.push({ priority, envelope: parseExactJson(message.body) as TaskEnvelope, delaySeconds });
   }
 }
 
