@@ -4,10 +4,10 @@
  * process, so the test sees the payload the echo agent received.
  */
 import { randomUUID } from 'node:crypto';
-import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { isSqsText, parseExactJson } from '../../lambda/core/json-text';
 import { type DemoAgents, startDemoAgents } from '../../local/demo-agents';
-import { bootRuntime, eventually, type RunningRuntime } from './support/local-runtime';
+import { bootRuntime, eventually, peekMessage, type RunningRuntime } from './support/local-runtime';
 
 jest.setTimeout(180_000);
 
@@ -37,21 +37,6 @@ function finishedText(id: string): Promise<string> {
     const text = await (await fetch(`${runtime.apiUrl}/tasks/${id}`)).text();
     return /"status":"(SUCCEEDED|FAILED|CANCELLED)"/.test(text) ? text : undefined;
   }, `task ${id} finishing`);
-}
-
-/** Finds, without consuming it, the message of `taskId` on a queue. */
-function messageOn(queueUrl: string, taskId: string): Promise<Message> {
-  return eventually(async () => {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: 0,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    return out.Messages?.find((m) => m.Body?.includes(taskId));
-  }, `the message of task ${taskId} reaching ${queueUrl}`);
 }
 
 beforeAll(async () => {
@@ -90,7 +75,7 @@ describe('local runtime: payloads exactly as sent', () => {
     // Act
     const created = await post(`{"type":"poison","priority":"high","payload":${PAYLOAD}}`);
     await finishedText(created.body.task_id);
-    const dead = await messageOn(runtime.outputs.HighDeadLetterQueueUrl!, created.body.task_id);
+    const dead = await peekMessage(sqs, runtime.outputs.HighDeadLetterQueueUrl!, created.body.task_id);
 
     // Assess
     expect(created.status).toBe(202);

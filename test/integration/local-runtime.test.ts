@@ -6,16 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import {
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { PRIORITIES, type TaskView } from '../../lambda/core/task';
 import { isTerminal } from '../../lambda/core/transitions';
 import { type DemoAgents, startDemoAgents } from '../../local/demo-agents';
-import { bootRuntime, eventually, type RunningRuntime } from './support/local-runtime';
+import { bootRuntime, eventually, peekMessage, type RunningRuntime } from './support/local-runtime';
 
 // Booting the emulators and the JVM takes seconds; retries wait for their backoff.
 jest.setTimeout(180_000);
@@ -61,21 +56,6 @@ function finished(id: string, withinMs = 60_000): Promise<TaskView> {
     `task ${id} finishing`,
     withinMs,
   );
-}
-
-/** Finds, without consuming it, the message of `taskId` on a queue. */
-function messageOn(queueUrl: string, taskId: string): Promise<Message> {
-  return eventually(async () => {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: 0,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    return out.Messages?.find((m) => (JSON.parse(m.Body ?? '{}') as { task_id?: string }).task_id === taskId);
-  }, `the message of task ${taskId} reaching ${queueUrl}`);
 }
 
 /** Waits until no message is left on the queue: visible, in flight or delayed. */
@@ -172,7 +152,7 @@ describe('local runtime: failures and retries', () => {
     const task = await finished(created.body.task_id);
     expect(task).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'AgentHttp422' } });
 
-    const dead = await messageOn(runtime.outputs.HighDeadLetterQueueUrl!, created.body.task_id);
+    const dead = await peekMessage(sqs, runtime.outputs.HighDeadLetterQueueUrl!, created.body.task_id);
     expect(dead.MessageAttributes?.error_code?.StringValue).toBe('AgentHttp422');
   });
 
@@ -186,7 +166,7 @@ describe('local runtime: failures and retries', () => {
     });
 
     // The queue's own redrive policy moves it, on the receive after the last attempt.
-    await messageOn(runtime.outputs.LowDeadLetterQueueUrl!, created.body.task_id);
+    await peekMessage(sqs, runtime.outputs.LowDeadLetterQueueUrl!, created.body.task_id);
   });
 
   it('cancels a delayed task, and its agent is never called', async () => {

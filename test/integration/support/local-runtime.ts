@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 
@@ -215,4 +215,19 @@ export async function startAwsEmulatorProcess(): Promise<RunningAwsEmulator> {
         child.stdin!.end();
       }),
   };
+}
+
+/** Finds, without consuming it, the message of `taskId` on a queue. */
+export function peekMessage(sqs: SQSClient, queueUrl: string, taskId: string): Promise<Message> {
+  return eventually(async () => {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 0,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    return out.Messages?.find((m) => m.Body?.includes(taskId));
+  }, `the message of task ${taskId} reaching ${queueUrl}`);
 }
