@@ -4,8 +4,32 @@
  * through `parseAgentTargets`, which validates every field rather than casting.
  */
 
+/**
+ * How the consumer runs an agent. `sync`: it waits for the answer. `async`: it hands the task over (202, or an
+ * `Event` invoke for a Lambda agent) and the agent reports back through the callback routes (or, for a Lambda
+ * agent of the app, its destinations) within its heartbeat window (lambda/core/async-attempt.ts).
+ */
+export type AgentMode = 'sync' | 'async';
+
+/** What an async agent's attempts are held to. Present exactly when `mode` is `async`. */
+export interface AsyncAgentLimits {
+  /** A heartbeat or completion must come within this many seconds of the hand-off or the last heartbeat. */
+  readonly heartbeatTimeoutSeconds: number;
+  /** The longest one attempt may run, heartbeats or not (at most `maxRunTimeLimitSeconds`). */
+  readonly maxRunTimeSeconds: number;
+}
+
+/** Fields every agent target has, whatever its kind. */
+interface AgentTargetMode {
+  /** @default 'sync' */
+  readonly mode?: AgentMode;
+  /** Required with `mode: 'async'` in AGENTS; optional in the configuration file. */
+  readonly heartbeatTimeoutSeconds?: number;
+  readonly maxRunTimeSeconds?: number;
+}
+
 /** An agent reached over HTTPS (or HTTP, for local use). */
-export interface HttpAgentTarget {
+export interface HttpAgentTarget extends AgentTargetMode {
   readonly kind: 'http';
   readonly url: string;
   /** How long the consumer waits for an answer. */
@@ -18,7 +42,7 @@ export interface HttpAgentTarget {
 }
 
 /** An agent that is a Lambda function, invoked synchronously by its ARN. */
-export interface LambdaAgentTarget {
+export interface LambdaAgentTarget extends AgentTargetMode {
   readonly kind: 'lambda';
   readonly functionArn: string;
   readonly timeoutSeconds: number;
@@ -67,7 +91,7 @@ export function parseAgentTarget(
   ) {
     throw new Error(`agent '${type}' timeoutSeconds must be a positive integer`);
   }
-  const timeout = timeoutSeconds === undefined ? {} : { timeoutSeconds };
+  const timeout = { ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }), ...parseMode(type, value, opts) };
   if (value.kind === 'lambda')
     return { kind: 'lambda', functionArn: value.functionArn as string, ...timeout };
   const authSecretArn = value.authSecretArn;
@@ -79,6 +103,65 @@ export function parseAgentTarget(
     url: value.url as string,
     ...timeout,
     ...(authSecretArn !== undefined && { authSecretArn }),
+  };
+}
+
+/**
+ * The longest `maxRunTimeSeconds`: SQS holds a received message in flight for at most 12 hours, counted from the
+ * receive that returned it, and an async attempt keeps its message in flight. The receive comes before the
+ * consumer's invocation, whose hand-off takes at most the consumer's timeout; a minute more covers the time from
+ * the receive to the invocation.
+ */
+export const SQS_MAX_IN_FLIGHT_SECONDS = 43_200;
+export function maxRunTimeLimitSeconds(consumerTimeoutSeconds: number): number {
+  return SQS_MAX_IN_FLIGHT_SECONDS - consumerTimeoutSeconds - 60;
+}
+
+const positiveInteger = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value > 0;
+
+/** The mode fields of a target: none for a sync agent, both limits for an async one (when required). */
+function parseMode(
+  type: string,
+  value: Record<string, unknown>,
+  opts: { timeout: 'optional' | 'required' },
+): AgentTargetMode {
+  const { mode, heartbeatTimeoutSeconds, maxRunTimeSeconds } = value;
+  if (mode !== undefined && mode !== 'sync' && mode !== 'async')
+    throw new Error(`agent '${type}' mode must be 'sync' or 'async'`);
+  if (mode !== 'async') {
+    if (heartbeatTimeoutSeconds !== undefined || maxRunTimeSeconds !== undefined)
+      throw new Error(`agent '${type}' heartbeatTimeoutSeconds and maxRunTimeSeconds need mode 'async'`);
+    return mode === undefined ? {} : { mode };
+  }
+  for (const [name, limit] of Object.entries({ heartbeatTimeoutSeconds, maxRunTimeSeconds })) {
+    if (limit === undefined) {
+      if (opts.timeout === 'required') throw new Error(`agent '${type}' ${name} must be set`);
+    } else if (!positiveInteger(limit)) {
+      throw new Error(`agent '${type}' ${name} must be a positive integer`);
+    }
+  }
+  if (
+    positiveInteger(heartbeatTimeoutSeconds) &&
+    positiveInteger(maxRunTimeSeconds) &&
+    heartbeatTimeoutSeconds > maxRunTimeSeconds
+  )
+    throw new Error(`agent '${type}' heartbeatTimeoutSeconds must not be longer than maxRunTimeSeconds`);
+  if (positiveInteger(maxRunTimeSeconds) && maxRunTimeSeconds > SQS_MAX_IN_FLIGHT_SECONDS)
+    throw new Error(`agent '${type}' maxRunTimeSeconds must be at most ${SQS_MAX_IN_FLIGHT_SECONDS} (12 hours)`);
+  return {
+    mode,
+    ...(heartbeatTimeoutSeconds !== undefined && { heartbeatTimeoutSeconds: heartbeatTimeoutSeconds as number }),
+    ...(maxRunTimeSeconds !== undefined && { maxRunTimeSeconds: maxRunTimeSeconds as number }),
+  };
+}
+
+/** The async limits of a target, or undefined for a sync one. */
+export function asyncLimits(target: AgentTarget): AsyncAgentLimits | undefined {
+  if (target.mode !== 'async') return undefined;
+  return {
+    heartbeatTimeoutSeconds: target.heartbeatTimeoutSeconds!,
+    maxRunTimeSeconds: target.maxRunTimeSeconds!,
   };
 }
 

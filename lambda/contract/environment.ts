@@ -32,6 +32,11 @@ export const EnvName = {
   BackoffBaseSeconds: 'BACKOFF_BASE_SECONDS',
   BackoffCapSeconds: 'BACKOFF_CAP_SECONDS',
   MaxResultBytes: 'MAX_RESULT_BYTES',
+  /**
+   * Consumer: the HTTP API's base URL (no trailing slash); an async agent's callback base is
+   * `<base>/tasks/<id>`.
+   */
+  CallbackBaseUrl: 'CALLBACK_BASE_URL',
   /** Sweeper: every tier's DLQ, comma-separated. */
   DeadLetterQueueUrls: 'DEAD_LETTER_QUEUE_URLS',
   RedriveGraceSeconds: 'REDRIVE_GRACE_SECONDS',
@@ -45,9 +50,25 @@ export const FunctionRole = {
   Status: 'status',
   Consumer: 'consumer',
   Sweeper: 'sweeper',
+  /** POST /tasks/{id}/heartbeat and /complete: an async agent reports back. */
+  Callback: 'callback',
+  /** The destination of async Lambda agents of the app: their invocation records complete the attempt. */
+  Completion: 'completion',
   Agent: 'agent',
 } as const;
 export type FunctionRole = (typeof FunctionRole)[keyof typeof FunctionRole];
+
+/** What settles an async attempt from outside the consumer: the table, both tiers' queues, the outcome rules. */
+const SETTLE_ENV = [
+  EnvName.TaskTableName,
+  EnvName.HighQueueUrl,
+  EnvName.LowQueueUrl,
+  EnvName.MaxReceiveCount,
+  EnvName.BackoffBaseSeconds,
+  EnvName.BackoffCapSeconds,
+  EnvName.MaxResultBytes,
+  EnvName.TaskRetentionSeconds,
+] as const;
 
 /** The variables each function reads, besides its role. */
 export const FUNCTION_ENV = {
@@ -71,7 +92,10 @@ export const FUNCTION_ENV = {
     EnvName.BackoffCapSeconds,
     EnvName.MaxResultBytes,
     EnvName.TaskRetentionSeconds,
+    EnvName.CallbackBaseUrl,
   ],
+  callback: SETTLE_ENV,
+  completion: SETTLE_ENV,
   sweeper: [
     EnvName.TaskTableName,
     EnvName.DeadLetterQueueUrls,
@@ -106,8 +130,14 @@ export function functionEnvironment<R extends FunctionRole>(
 export const DEFAULTS = {
   /** Consumer Lambda timeout. */
   consumerTimeoutSeconds: 120,
-  /** How long a consumer waits for an agent. */
+  /** How long a consumer waits for an agent (for an async agent: for its hand-off answer). */
   agentTimeoutSeconds: 60,
+  /** Async agents: the longest silence between hand-off, heartbeats and completion. */
+  heartbeatTimeoutSeconds: 300,
+  /** Async agents: the longest one attempt may run. */
+  maxRunTimeSeconds: 3600,
+  /** POST /tasks/{id}/heartbeat and /complete: their own throttle, apart from POST /tasks. */
+  callbackThrottle: { rateLimit: 500, burstLimit: 1000 },
   /** Deliveries of a message before SQS moves it to the DLQ. */
   maxReceiveCount: 5,
   /** Upper bound of the first retry delay; it doubles per attempt, with full jitter. */
