@@ -40,10 +40,7 @@ describe('Function: conditionOf', () => {
       'attribute_exists(task_id) AND attempts = :attempt AND agent_mode = :async AND ' +
         '(#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs))',
     ],
-    [
-      'requestCancel',
-      'attribute_exists(task_id) AND agent_mode = :async AND #status = :running',
-    ],
+    ['requestCancel', 'attribute_exists(task_id) AND agent_mode = :async AND #status = :running'],
   ])('writes the %s rule as a condition', (name, expected) => {
     // Act
     const condition = conditionOf(TRANSITIONS[name], FACTS);
