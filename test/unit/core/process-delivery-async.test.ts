@@ -201,6 +201,9 @@ describe('Function: processDelivery, async agents', () => {
       expect(token).not.toBe(OLD_TOKEN);
       expect(task()).toMatchObject({ attempts: 2, token_hash: sha256(token), receipt_handle: 'receipt-2' });
       expect([tokenOwner(task(), token), tokenOwner(task(), OLD_TOKEN)]).toEqual(['current', 'stale']);
+      expect(task().callback_tokens).toEqual(
+        new Set([sha256(OLD_TOKEN).slice(0, 32), sha256(token).slice(0, 32)]),
+      );
     });
 
     it('completes at once when the async agent answers 200 with a result, as a sync agent does', async () => {
