@@ -70,15 +70,13 @@ describe('Handler: completion', () => {
 
   it("completes the attempt named by the record's request with the function's return value", async () => {
     // Prepare
-    ddb
-      .on(GetItemCommand)
-      .resolves({
-        Item: marshall({
-          ...running,
-          run_deadline: Date.now() + 3_600_000,
-          lease_until: Date.now() + 60_000,
-        }),
-      });
+    ddb.on(GetItemCommand).resolves({
+      Item: marshall({
+        ...running,
+        run_deadline: Date.now() + 3_600_000,
+        lease_until: Date.now() + 60_000,
+      }),
+    });
     ddb.on(UpdateItemCommand).resolves({
       Attributes: marshall({ ...running, status: 'SUCCEEDED', result: '{"summary":"short"}' }),
     });
