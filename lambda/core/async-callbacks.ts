@@ -125,7 +125,10 @@ export function parseHeartbeat(body: string | undefined): TaskProgress | undefin
   };
 }
 
-/** A completion's body: `{ "result": any }` or `{ "error": { "code", "message", "retryable" } }`. */
+/**
+ * A completion's body: `{ "result": any }` or `{ "error": { "code", "message", "retryable" } }`; the stop after a
+ * cancel request may leave `retryable` out (`{ "error": { "code": "Cancelled" } }`).
+ */
 export function parseCompletion(body: string | undefined): Completion {
   const value = parseBody(body);
   if (!isObject(value))
@@ -143,11 +146,14 @@ export function parseCompletion(body: string | undefined): Completion {
   }
   if (message !== undefined && typeof message !== 'string')
     throw invalid('body.error.message', 'must be a string');
-  if (typeof retryable !== 'boolean') throw invalid('body.error.retryable', 'must be true or false');
+  // The stop after a cancel request is `{ "error": { "code": "Cancelled" } }` as the issue writes it: nothing
+  // is retried after it, so it needs no `retryable`. Every other error says whether it may be retried.
+  const stop = code === TaskErrorCode.Cancelled && retryable === undefined;
+  if (!stop && typeof retryable !== 'boolean') throw invalid('body.error.retryable', 'must be true or false');
   return {
     kind: 'error',
     error: { code, message: boundedErrorText(message ?? '') },
-    retryable,
+    retryable: retryable === true,
   };
 }
 

@@ -8,8 +8,9 @@
  * must show up as a changed line of this table.
  */
 import { randomUUID } from 'node:crypto';
-import type { TaskStore } from '../../lambda/core/ports';
-import type { TaskEnvelope, TaskError, TaskRecord, TaskStatus } from '../../lambda/core/task';
+import type { AsyncClaim } from '../../lambda/core/async-attempt';
+import type { AsyncEnding, TaskStore } from '../../lambda/core/ports';
+import type { TaskEnvelope, TaskError, TaskProgress, TaskRecord, TaskStatus } from '../../lambda/core/task';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const NOW_MS = NOW.getTime();
@@ -28,6 +29,17 @@ const EARLIER_ERROR: TaskError = { code: 'AgentTimeout', message: 'an earlier at
 const NEW_ERROR: TaskError = { code: 'AgentError', message: 'this attempt failed' };
 const DEAD_LETTERED: TaskError = { code: 'DeadLettered', message: 'the message is in the DLQ' };
 const RESULT = { answer: 42, nested: [null, { ok: true }] };
+const HEARTBEAT_TIMEOUT: TaskError = { code: 'HeartbeatTimeout', message: 'no heartbeat came in time' };
+const CANCELLED: TaskError = { code: 'Cancelled', message: 'stopped on request' };
+/** What an async agent's completion leaves on the record, so that the same one sent again is recognised. */
+const COMPLETION_HASH = 'completion-of-attempt-2';
+/** The deadline a heartbeat writes (epoch ms). */
+const HEARTBEAT_LEASE = NOW_MS + 120_000;
+const PROGRESS: TaskProgress = { percent: 37.5, message: 'half way, almost' };
+/** The hashes of the tokens of the async attempts so far (their `callback_tokens` prefixes). */
+const TOKEN_1 = 'a'.repeat(64);
+const TOKEN_2 = 'b'.repeat(64);
+const TOKEN_3 = 'c'.repeat(64);
 
 type Transition = 'claim' | 'succeed' | 'retry' | 'fail' | 'cancel' | 'abandon' | 'requeue';
 const TRANSITIONS: readonly Transition[] = [
@@ -69,7 +81,37 @@ function record(taskId: string, status: TaskStatus, fields: Partial<TaskRecord> 
   };
 }
 
+const without = (r: TaskRecord, ...keys: (keyof TaskRecord)[]): TaskRecord =>
+  Object.fromEntries(Object.entries(r).filter(([k]) => !keys.includes(k as keyof TaskRecord))) as TaskRecord;
+
+/** What an async attempt leaves on the record, apart from `callback_tokens`: a sync claim removes it. */
+const ASYNC_ATTEMPT_FIELDS = [
+  'agent_mode',
+  'token_hash',
+  'receipt_handle',
+  'receive_count',
+  'heartbeat_seconds',
+  'run_deadline',
+  'heartbeat_at',
+  'progress',
+  'cancel_requested',
+  'completion_hash',
+] as const;
+
 const started = { started_at: '2026-03-01T11:10:00.000Z' };
+/** What async attempt ATTEMPT left on the record: its token, the handle of its message, its deadlines. */
+const asyncAttempt = (leaseUntil: number): Partial<TaskRecord> => ({
+  agent_mode: 'async',
+  token_hash: TOKEN_2,
+  callback_tokens: new Set([TOKEN_1.slice(0, 32), TOKEN_2.slice(0, 32)]),
+  receipt_handle: 'receipt-2',
+  receive_count: 2,
+  heartbeat_seconds: 60,
+  run_deadline: NOW_MS + 3_600_000,
+  heartbeat_at: '2026-03-01T11:59:00.000Z',
+  progress: { percent: 10 },
+  lease_until: leaseUntil,
+});
 const finished = { finished_at: '2026-03-01T11:40:00.000Z', expires_at: 1_800_000_000 };
 
 /**
@@ -95,6 +137,32 @@ const STATES = {
   SUCCEEDED: (id: string) => record(id, 'SUCCEEDED', { ...started, ...finished }),
   FAILED: (id: string) => record(id, 'FAILED', { ...started, ...finished, error: EARLIER_ERROR }),
   CANCELLED: (id: string) => record(id, 'CANCELLED', { ...finished, cancel_id: 'theirs' }),
+  'RUNNING async, lease held': (id: string) =>
+    record(id, 'RUNNING', {
+      ...started,
+      error: EARLIER_ERROR,
+      ...asyncAttempt(NOW_MS + 60_000),
+      claim_id: 'c',
+    }),
+  'RUNNING async, lease expired': (id: string) =>
+    record(id, 'RUNNING', { ...started, error: EARLIER_ERROR, ...asyncAttempt(NOW_MS - 1), claim_id: 'c' }),
+  // What a retryable completion or a lapse leaves: the async fields stay until the next claim.
+  'RETRYING after async, retry due': (id: string) =>
+    without(
+      record(id, 'RETRYING', { ...started, ...asyncAttempt(0), error: EARLIER_ERROR, retry_at: NOW_MS - 1 }),
+      'lease_until',
+    ),
+  'SUCCEEDED after async': (id: string) =>
+    without(
+      record(id, 'SUCCEEDED', {
+        ...started,
+        ...finished,
+        ...asyncAttempt(0),
+        result: RESULT,
+        completion_hash: COMPLETION_HASH,
+      }),
+      'lease_until',
+    ),
 } as const;
 type State = keyof typeof STATES;
 
@@ -111,20 +179,79 @@ const ALLOWED: Record<State, Record<Transition, boolean>> = {
   SUCCEEDED:                 row(false, false, false, false, false, false, false),
   FAILED:                    row(false, false, false, false, false, false, true),
   CANCELLED:                 row(false, false, false, false, false, false, false),
+  // The settle rules of the consumer's own (sync) attempt fence on the attempt alone; an async attempt's agent
+  // settles through the complete… rules below. A claim never takes over an async attempt whose lease expired: the
+  // lapse records the loss first.
+  'RUNNING async, lease held':        row(false, true,  true,  true,  false, false, false),
+  'RUNNING async, lease expired':     row(false, true,  true,  true,  false, true,  true),
+  'RETRYING after async, retry due':  row(true,  false, false, false, true,  true,  true),
+  'SUCCEEDED after async':            row(false, false, false, false, false, false, false),
 };
+
+type AsyncTransition =
+  | 'adopt'
+  | 'heartbeat'
+  | 'requestCancel'
+  | 'completeSucceed'
+  | 'completeRetry'
+  | 'completeFail'
+  | 'completeCancel'
+  | 'lapseRetry'
+  | 'lapseFail'
+  | 'lapseCancel';
+const ASYNC_TRANSITIONS: readonly AsyncTransition[] = [
+  'adopt',
+  'heartbeat',
+  'requestCancel',
+  'completeSucceed',
+  'completeRetry',
+  'completeFail',
+  'completeCancel',
+  'lapseRetry',
+  'lapseFail',
+  'lapseCancel',
+];
+
+/**
+ * Status × async transition → does the store apply it? An async write needs the current async attempt
+ * (`agent_mode`, the caller's attempt), RUNNING; the agent's writes need its deadline to hold, the lapse needs it
+ * to have passed, and a cancel request takes either.
+ */
+// biome-ignore format: a table reads as a table
+const ASYNC_ALLOWED: Record<State, Record<AsyncTransition, boolean>> = {
+  //                                      adopt  hbeat  reqCxl cSucc  cRetry cFail  cCxl   lRetry lFail  lCxl
+  QUEUED:                            arow(false, false, false, false, false, false, false, false, false, false),
+  'RUNNING, lease held':             arow(false, false, false, false, false, false, false, false, false, false),
+  'RUNNING, lease expired':          arow(false, false, false, false, false, false, false, false, false, false),
+  RETRYING:                          arow(false, false, false, false, false, false, false, false, false, false),
+  'RETRYING, retry due':             arow(false, false, false, false, false, false, false, false, false, false),
+  'RETRYING, retry not due':         arow(false, false, false, false, false, false, false, false, false, false),
+  SUCCEEDED:                         arow(false, false, false, false, false, false, false, false, false, false),
+  FAILED:                            arow(false, false, false, false, false, false, false, false, false, false),
+  CANCELLED:                         arow(false, false, false, false, false, false, false, false, false, false),
+  'RUNNING async, lease held':       arow(true,  true,  true,  true,  true,  true,  true,  false, false, false),
+  'RUNNING async, lease expired':    arow(false, false, true,  false, false, false, false, true,  true,  true),
+  'RETRYING after async, retry due': arow(false, false, false, false, false, false, false, false, false, false),
+  'SUCCEEDED after async':           arow(false, false, false, false, false, false, false, false, false, false),
+};
+
+function arow(...allowed: boolean[]): Record<AsyncTransition, boolean> {
+  return Object.fromEntries(ASYNC_TRANSITIONS.map((t, i) => [t, allowed[i]!])) as Record<
+    AsyncTransition,
+    boolean
+  >;
+}
 
 function row(...allowed: boolean[]): Record<Transition, boolean> {
   return Object.fromEntries(TRANSITIONS.map((t, i) => [t, allowed[i]!])) as Record<Transition, boolean>;
 }
 
-const without = (r: TaskRecord, ...keys: (keyof TaskRecord)[]): TaskRecord =>
-  Object.fromEntries(Object.entries(r).filter(([k]) => !keys.includes(k as keyof TaskRecord))) as TaskRecord;
-
 /** The record after the transition was applied to `before`. */
-const AFTER: Record<Transition, (before: TaskRecord) => TaskRecord> = {
-  // A claim clears the retry time of the attempt before it.
+const AFTER: Record<Transition | AsyncTransition, (before: TaskRecord) => TaskRecord> = {
+  // A claim clears the retry time of the attempt before it. A sync claim clears what an async attempt left, but
+  // keeps the hashes of its tokens (`callback_tokens`), so that an old token is told apart as stale.
   claim: (b) => ({
-    ...without(b, 'retry_at'),
+    ...without(b, 'retry_at', ...ASYNC_ATTEMPT_FIELDS),
     status: 'RUNNING',
     attempts: b.attempts + 1,
     lease_until: NOW_MS + LEASE_SECONDS * 1000,
@@ -173,26 +300,153 @@ const AFTER: Record<Transition, (before: TaskRecord) => TaskRecord> = {
     expires_at: EXPIRES_AT,
   }),
   // The attempt history (attempts, error) stays; an operator's redrive does not wait for the retry time.
+  // A requeue forgets the async attempts: the redriven task starts afresh, and no old token can report.
   requeue: (b) => ({
-    ...without(b, 'lease_until', 'finished_at', 'expires_at', 'retry_at'),
+    ...without(
+      b,
+      'lease_until',
+      'finished_at',
+      'expires_at',
+      'retry_at',
+      'callback_tokens',
+      ...ASYNC_ATTEMPT_FIELDS,
+    ),
     status: 'QUEUED',
     updated_at: ISO,
     redriven_at: ISO,
     redrive_count: (b.redrive_count ?? 0) + 1,
   }),
+  // A duplicate receive records its own receipt handle and receive count, nothing else.
+  adopt: (b) => ({ ...b, receipt_handle: 'receipt-3', receive_count: 3 }),
+  heartbeat: (b) => ({
+    ...b,
+    lease_until: HEARTBEAT_LEASE,
+    heartbeat_at: ISO,
+    updated_at: ISO,
+    progress: PROGRESS,
+  }),
+  requestCancel: (b) => ({ ...b, cancel_requested: true, updated_at: ISO }),
+  // An async attempt's end keeps its async fields (the completion reads the receipt handle from them) and records
+  // which completion ended it.
+  completeSucceed: (b) => ({
+    ...without(b, 'lease_until', 'error'),
+    status: 'SUCCEEDED',
+    result: RESULT,
+    updated_at: ISO,
+    finished_at: ISO,
+    expires_at: EXPIRES_AT,
+    completion_hash: COMPLETION_HASH,
+  }),
+  completeRetry: (b) => ({
+    ...without(b, 'lease_until'),
+    status: 'RETRYING',
+    error: NEW_ERROR,
+    updated_at: ISO,
+    retry_at: RETRY_AT,
+    completion_hash: COMPLETION_HASH,
+  }),
+  completeFail: (b) => ({
+    ...without(b, 'lease_until'),
+    status: 'FAILED',
+    error: NEW_ERROR,
+    updated_at: ISO,
+    finished_at: ISO,
+    expires_at: EXPIRES_AT,
+    completion_hash: COMPLETION_HASH,
+  }),
+  completeCancel: (b) => ({
+    ...without(b, 'lease_until'),
+    status: 'CANCELLED',
+    error: CANCELLED,
+    updated_at: ISO,
+    finished_at: ISO,
+    expires_at: EXPIRES_AT,
+    completion_hash: COMPLETION_HASH,
+  }),
+  // A lapse is nobody's completion: it records none.
+  lapseRetry: (b) => ({
+    ...without(b, 'lease_until'),
+    status: 'RETRYING',
+    error: HEARTBEAT_TIMEOUT,
+    updated_at: ISO,
+    retry_at: RETRY_AT,
+  }),
+  lapseFail: (b) => ({
+    ...without(b, 'lease_until'),
+    status: 'FAILED',
+    error: HEARTBEAT_TIMEOUT,
+    updated_at: ISO,
+    finished_at: ISO,
+    expires_at: EXPIRES_AT,
+  }),
+  lapseCancel: (b) => ({
+    ...without(b, 'lease_until'),
+    status: 'CANCELLED',
+    error: CANCELLED,
+    updated_at: ISO,
+    finished_at: ISO,
+    expires_at: EXPIRES_AT,
+  }),
+};
+
+/** The ending each complete… and lapse… transition writes, and the lease it is written under. */
+const ENDINGS: Record<
+  Exclude<AsyncTransition, 'adopt' | 'heartbeat' | 'requestCancel'>,
+  readonly [AsyncEnding, 'held' | 'expired']
+> = {
+  completeSucceed: [
+    { status: 'SUCCEEDED', result: RESULT, expiresAt: EXPIRES_AT, completionHash: COMPLETION_HASH },
+    'held',
+  ],
+  completeRetry: [
+    { status: 'RETRYING', error: NEW_ERROR, retryAtMs: RETRY_AT, completionHash: COMPLETION_HASH },
+    'held',
+  ],
+  completeFail: [
+    { status: 'FAILED', error: NEW_ERROR, expiresAt: EXPIRES_AT, completionHash: COMPLETION_HASH },
+    'held',
+  ],
+  completeCancel: [
+    { status: 'CANCELLED', error: CANCELLED, expiresAt: EXPIRES_AT, completionHash: COMPLETION_HASH },
+    'held',
+  ],
+  lapseRetry: [{ status: 'RETRYING', error: HEARTBEAT_TIMEOUT, retryAtMs: RETRY_AT }, 'expired'],
+  lapseFail: [{ status: 'FAILED', error: HEARTBEAT_TIMEOUT, expiresAt: EXPIRES_AT }, 'expired'],
+  lapseCancel: [{ status: 'CANCELLED', error: CANCELLED, expiresAt: EXPIRES_AT }, 'expired'],
 };
 
 interface CallOptions {
   readonly enqueueId?: string;
   readonly attempt?: number;
+  /** For a claim: the async attempt it starts (a sync one without). */
+  readonly async?: AsyncClaim;
 }
 
 /** Calls the transition the way its caller does, with the facts of this table unless `opts` says otherwise. */
-function call(store: TaskStore, t: Transition, taskId: string, opts: CallOptions = {}): Promise<unknown> {
+function call(
+  store: TaskStore,
+  t: Transition | AsyncTransition,
+  taskId: string,
+  opts: CallOptions = {},
+): Promise<unknown> {
   const attempt = opts.attempt ?? ATTEMPT;
   switch (t) {
     case 'claim':
-      return store.claim(envelope(taskId, opts.enqueueId ?? 'e1'), NOW, LEASE_SECONDS);
+      return store.claim(envelope(taskId, opts.enqueueId ?? 'e1'), NOW, LEASE_SECONDS, opts.async);
+    case 'adopt':
+      return store.adopt(taskId, attempt, 'receipt-3', 3, NOW);
+    case 'heartbeat':
+      return store.heartbeat(taskId, attempt, NOW, HEARTBEAT_LEASE, PROGRESS);
+    case 'requestCancel':
+      return store.requestCancel(taskId, attempt, NOW);
+    case 'completeSucceed':
+    case 'completeRetry':
+    case 'completeFail':
+    case 'completeCancel':
+    case 'lapseRetry':
+    case 'lapseFail':
+    case 'lapseCancel':
+      return store.finishAsync(taskId, attempt, ENDINGS[t][0], NOW, ENDINGS[t][1]);
     case 'succeed':
       return store.succeed(taskId, attempt, RESULT, NOW, EXPIRES_AT);
     case 'retry':
@@ -215,7 +469,11 @@ function call(store: TaskStore, t: Transition, taskId: string, opts: CallOptions
 }
 
 /** What the transition returns when it applied, leaving `after`. */
-function applied(t: Transition, before: TaskRecord | undefined, after: TaskRecord): unknown {
+function applied(
+  t: Transition | AsyncTransition,
+  before: TaskRecord | undefined,
+  after: TaskRecord,
+): unknown {
   switch (t) {
     case 'claim':
       return { claimed: true, attempt: (before?.attempts ?? 0) + 1 };
@@ -223,13 +481,20 @@ function applied(t: Transition, before: TaskRecord | undefined, after: TaskRecor
       return { cancelled: after };
     case 'requeue':
       return { requeued: true, record: after };
-    default:
+    case 'succeed':
+    case 'retry':
+    case 'fail':
+    case 'abandon':
+    case 'adopt':
       return true;
+    // The async writes that keep or end the attempt return the record as written.
+    default:
+      return after;
   }
 }
 
 /** What the transition returns when it refused: the record as it was, where the port returns one. */
-function refused(t: Transition, current: TaskRecord | undefined): unknown {
+function refused(t: Transition | AsyncTransition, current: TaskRecord | undefined): unknown {
   switch (t) {
     case 'claim':
       return { claimed: false, current };
@@ -237,8 +502,14 @@ function refused(t: Transition, current: TaskRecord | undefined): unknown {
       return { current };
     case 'requeue':
       return { requeued: false, current };
-    default:
+    case 'succeed':
+    case 'retry':
+    case 'fail':
+    case 'abandon':
+    case 'adopt':
       return false;
+    default:
+      return undefined;
   }
 }
 
@@ -249,7 +520,7 @@ function refused(t: Transition, current: TaskRecord | undefined): unknown {
 export function describeTaskStoreContract(subject: () => TaskStore): void {
   /** Seeds `before` (if any), runs the transition, and checks what it returned and what the store holds. */
   async function expectTransition(
-    t: Transition,
+    t: Transition | AsyncTransition,
     before: TaskRecord | undefined,
     expected: 'applied' | 'refused',
     opts: CallOptions = {},
@@ -294,6 +565,130 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
     );
     it.each(cells)('%s of a %s task %s', async (t, state, verdict) => {
       await expectTransition(t, STATES[state](randomUUID()), verdict === 'applies' ? 'applied' : 'refused');
+    });
+  });
+
+  describe('every async transition from every state', () => {
+    const cells = (Object.keys(STATES) as State[]).flatMap((state) =>
+      ASYNC_TRANSITIONS.map((t) => [t, state, ASYNC_ALLOWED[state][t] ? 'applies' : 'refuses'] as const),
+    );
+    it.each(cells)('%s of a %s task %s', async (t, state, verdict) => {
+      await expectTransition(t, STATES[state](randomUUID()), verdict === 'applies' ? 'applied' : 'refused');
+    });
+  });
+
+  describe('the deadline of an async attempt', () => {
+    const leases = [
+      ['running a millisecond longer', NOW_MS + 1, 'held'],
+      ['ending right now', NOW_MS, 'held'],
+      ['ended a millisecond ago', NOW_MS - 1, 'expired'],
+    ] as const;
+    const held = ['adopt', 'heartbeat', 'completeSucceed', 'completeRetry', 'completeFail', 'completeCancel'];
+    const cells = ASYNC_TRANSITIONS.flatMap((t) =>
+      leases.map(([name, leaseUntil, lease]) => {
+        const applies = t === 'requestCancel' || held.includes(t) === (lease === 'held');
+        return [t, name, applies ? 'applied' : 'refused', leaseUntil] as const;
+      }),
+    );
+    it.each(cells)(
+      '%s of an async attempt whose deadline is %s: %s',
+      async (t, _name, verdict, leaseUntil) => {
+        const before = record(randomUUID(), 'RUNNING', { ...started, ...asyncAttempt(leaseUntil) });
+        await expectTransition(t, before, verdict);
+      },
+    );
+
+    it.each(['claim', 'abandon', 'requeue'] as const)(
+      '%s of an async attempt whose deadline is missing: the claim refuses (the lapse comes first), %s',
+      async (t) => {
+        const before = without(
+          record(randomUUID(), 'RUNNING', { ...started, ...asyncAttempt(0) }),
+          'lease_until',
+        );
+        await expectTransition(t, before, t === 'claim' ? 'refused' : 'applied');
+      },
+    );
+  });
+
+  describe('the attempt fence of an async attempt', () => {
+    const fenced = ASYNC_TRANSITIONS.filter((t) => t !== 'requestCancel');
+    const cells = fenced.flatMap((t) => [ATTEMPT - 1, ATTEMPT + 1].map((attempt) => [t, attempt] as const));
+    it.each(cells)(
+      '%s by attempt %i refuses: only the current attempt reports or lapses',
+      async (t, attempt) => {
+        const state = t.startsWith('lapse') ? 'RUNNING async, lease expired' : 'RUNNING async, lease held';
+        await expectTransition(t, STATES[state](randomUUID()), 'refused', { attempt });
+      },
+    );
+  });
+
+  describe('an async claim', () => {
+    const async: AsyncClaim = {
+      tokenHash: TOKEN_3,
+      receiptHandle: 'receipt-3',
+      receiveCount: 3,
+      heartbeatSeconds: 90,
+      runDeadlineMs: NOW_MS + 7_200_000,
+      leaseUntilMs: NOW_MS + 120_000,
+    };
+
+    it("writes the attempt's token, message and deadlines, and adds its token to the attempt's hashes", async () => {
+      // Prepare
+      const store = subject();
+      const before = STATES['RETRYING after async, retry due'](randomUUID());
+      await store.create({ ...before, cancel_requested: false });
+
+      // Act
+      const result = await store.claim(envelope(before.task_id), NOW, LEASE_SECONDS, async);
+
+      // Assess
+      expect({ result, stored: await store.get(before.task_id) }).toEqual({
+        result: { claimed: true, attempt: ATTEMPT + 1 },
+        stored: {
+          ...without(before, 'retry_at', 'heartbeat_at', 'progress'),
+          status: 'RUNNING',
+          attempts: ATTEMPT + 1,
+          agent_mode: 'async',
+          token_hash: TOKEN_3,
+          callback_tokens: new Set([TOKEN_1.slice(0, 32), TOKEN_2.slice(0, 32), TOKEN_3.slice(0, 32)]),
+          receipt_handle: 'receipt-3',
+          receive_count: 3,
+          heartbeat_seconds: 90,
+          run_deadline: NOW_MS + 7_200_000,
+          lease_until: NOW_MS + 120_000,
+          updated_at: ISO,
+          claim_id: expect.any(String),
+        },
+      });
+    });
+
+    it('creates a missing record as the first async attempt', async () => {
+      // Prepare
+      const store = subject();
+      const taskId = randomUUID();
+
+      // Act
+      const result = await store.claim(envelope(taskId), NOW, LEASE_SECONDS, async);
+
+      // Assess
+      expect({ result, stored: await store.get(taskId) }).toEqual({
+        result: { claimed: true, attempt: 1 },
+        stored: {
+          ...createdByClaim(taskId),
+          status: 'RUNNING',
+          attempts: 1,
+          agent_mode: 'async',
+          token_hash: TOKEN_3,
+          callback_tokens: new Set([TOKEN_3.slice(0, 32)]),
+          receipt_handle: 'receipt-3',
+          receive_count: 3,
+          heartbeat_seconds: 90,
+          run_deadline: NOW_MS + 7_200_000,
+          lease_until: NOW_MS + 120_000,
+          started_at: ISO,
+          claim_id: expect.any(String),
+        },
+      });
     });
   });
 
@@ -419,7 +814,7 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
       await expectTransition('claim', undefined, 'applied');
     });
 
-    it.each(['succeed', 'retry', 'fail', 'cancel', 'abandon', 'requeue'] as const)(
+    it.each(['succeed', 'retry', 'fail', 'cancel', 'abandon', 'requeue', ...ASYNC_TRANSITIONS] as const)(
       '%s refuses, and creates nothing',
       async (t) => {
         await expectTransition(t, undefined, 'refused');

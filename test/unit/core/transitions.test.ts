@@ -1,5 +1,6 @@
 import { TaskStatus } from '../../../lambda/core/task';
 import {
+  asyncEndingRule,
   type GuardedFields,
   isOwnWrite,
   isTerminal,
@@ -8,6 +9,7 @@ import {
   skipReason,
   TERMINAL_STATUSES,
   TRANSITIONS,
+  type TransitionRule,
 } from '../../../lambda/core/transitions';
 
 const NOW_MS = Date.parse('2026-01-01T00:00:00Z');
@@ -243,5 +245,211 @@ describe('Function: skipReason', () => {
 
     // Assess
     expect(reason).toBe(expected);
+  });
+});
+
+/** The rules that write on the current async attempt while its agent reports in time. */
+const HELD_RULES = [
+  TRANSITIONS.adopt,
+  TRANSITIONS.heartbeat,
+  TRANSITIONS.completeSucceed,
+  TRANSITIONS.completeRetry,
+  TRANSITIONS.completeFail,
+  TRANSITIONS.completeCancel,
+];
+/** The rules that record an async attempt as lost once its deadline passed. */
+const EXPIRED_RULES = [TRANSITIONS.lapseRetry, TRANSITIONS.lapseFail, TRANSITIONS.lapseCancel];
+const ASYNC_RULES = [...HELD_RULES, ...EXPIRED_RULES, TRANSITIONS.requestCancel];
+
+/** Attempt 2 of an async agent, RUNNING with its deadline at `leaseUntil` (none when undefined). */
+const runningAsync = (
+  leaseUntil: number | undefined,
+  fields: Partial<GuardedFields> = {},
+): GuardedFields => ({
+  status: TaskStatus.RUNNING,
+  attempts: 2,
+  enqueue_id: 'e1',
+  agent_mode: 'async',
+  ...(leaseUntil !== undefined && { lease_until: leaseUntil }),
+  ...fields,
+});
+
+const permitsAt = (rule: TransitionRule, current: GuardedFields, attempt = 2): boolean =>
+  permits(rule, current, { nowMs: NOW_MS, attempt, enqueueId: 'e1' });
+
+describe('Function: permits (async attempts)', () => {
+  const leases = [
+    ['a millisecond away', NOW_MS + 1, 'held'],
+    ['right now', NOW_MS, 'held'],
+    ['a millisecond ago', NOW_MS - 1, 'expired'],
+    ['missing', undefined, 'expired'],
+  ] as const;
+
+  it.each(HELD_RULES.flatMap((r) => leases.map(([name, at, lease]) => [r.name, name, lease, at] as const)))(
+    '%s of an async attempt whose deadline is %s: allowed only while the lease is held (%s)',
+    (name, _when, lease, at) => {
+      // Act
+      const allowed = permitsAt(TRANSITIONS[name], runningAsync(at));
+
+      // Assess
+      expect(allowed).toBe(lease === 'held');
+    },
+  );
+
+  it.each(
+    EXPIRED_RULES.flatMap((r) => leases.map(([name, at, lease]) => [r.name, name, lease, at] as const)),
+  )(
+    '%s of an async attempt whose deadline is %s: allowed only once the lease expired (%s)',
+    (name, _when, lease, at) => {
+      // Act
+      const allowed = permitsAt(TRANSITIONS[name], runningAsync(at));
+
+      // Assess
+      expect(allowed).toBe(lease === 'expired');
+    },
+  );
+
+  it.each(leases.map(([name, at]) => [name, at] as const))(
+    'requestCancel of an async attempt whose deadline is %s: allowed, so that the lapse cancels',
+    (_when, at) => {
+      // Act
+      const allowed = permitsAt(TRANSITIONS.requestCancel, runningAsync(at));
+
+      // Assess
+      expect(allowed).toBe(true);
+    },
+  );
+
+  it.each(ASYNC_RULES.map((r) => [r.name, r] as const))(
+    '%s refuses a sync attempt (no agent_mode), whatever its lease',
+    (_name, rule) => {
+      // Act
+      const allowed = [NOW_MS + 1000, NOW_MS - 1000].map((at) =>
+        permitsAt(rule, { status: TaskStatus.RUNNING, attempts: 2, enqueue_id: 'e1', lease_until: at }),
+      );
+
+      // Assess
+      expect(allowed).toEqual([false, false]);
+    },
+  );
+
+  it.each(
+    ASYNC_RULES.flatMap((r) =>
+      ALL_STATUSES.filter((s) => s !== TaskStatus.RUNNING).map((status) => [r.name, status, r] as const),
+    ),
+  )('%s refuses a %s task, though it carries the async fields of its last attempt', (_name, status, rule) => {
+    // Act
+    const allowed = [NOW_MS + 1000, NOW_MS - 1000].map((at) => permitsAt(rule, runningAsync(at, { status })));
+
+    // Assess
+    expect(allowed).toEqual([false, false]);
+  });
+
+  it.each(
+    [...HELD_RULES, ...EXPIRED_RULES].flatMap((r) => [1, 3].map((attempt) => [r.name, attempt, r] as const)),
+  )(
+    '%s by attempt %i of a task at attempt 2 refuses: only the current attempt reports or lapses',
+    (_name, attempt, rule) => {
+      // Prepare
+      const at = rule.lease === 'held' ? NOW_MS + 1000 : NOW_MS - 1000;
+
+      // Act
+      const allowed = permitsAt(rule, runningAsync(at), attempt);
+
+      // Assess
+      expect(allowed).toBe(false);
+    },
+  );
+
+  it.each([
+    ['expired a millisecond ago', NOW_MS - 1],
+    ['missing', undefined],
+  ])(
+    'claim refuses an async attempt whose lease %s: the loss is recorded first, then the backoff',
+    (_n, at) => {
+      // Act
+      const allowed = canClaim(runningAsync(at), NOW_MS);
+
+      // Assess
+      expect(allowed).toBe(false);
+    },
+  );
+
+  it('claim still takes a sync attempt whose lease expired: its consumer died', () => {
+    // Act
+    const allowed = canClaim({ status: TaskStatus.RUNNING, lease_until: NOW_MS - 1 }, NOW_MS);
+
+    // Assess
+    expect(allowed).toBe(true);
+  });
+
+  it.each([
+    ['abandon', TRANSITIONS.abandon],
+    ['requeue', TRANSITIONS.requeue],
+  ] as const)(
+    '%s takes an async attempt whose lease expired, and not one whose lease holds',
+    (_name, rule) => {
+      // Prepare
+      const facts = { nowMs: NOW_MS, enqueueId: 'e1', redriveGraceEnd: '2025-12-31T23:00:00.000Z' };
+
+      // Act
+      const allowed = [NOW_MS - 1, NOW_MS, NOW_MS + 1].map((at) => permits(rule, runningAsync(at), facts));
+
+      // Assess
+      expect(allowed).toEqual([true, false, false]);
+    },
+  );
+});
+
+describe('Function: asyncEndingRule', () => {
+  it.each([
+    [TaskStatus.SUCCEEDED, 'held', 'completeSucceed'],
+    [TaskStatus.RETRYING, 'held', 'completeRetry'],
+    [TaskStatus.FAILED, 'held', 'completeFail'],
+    [TaskStatus.CANCELLED, 'held', 'completeCancel'],
+    [TaskStatus.RETRYING, 'expired', 'lapseRetry'],
+    [TaskStatus.FAILED, 'expired', 'lapseFail'],
+    [TaskStatus.CANCELLED, 'expired', 'lapseCancel'],
+  ] as const)('ends an async attempt as %s with its lease %s by the %s rule', (status, lease, name) => {
+    // Act
+    const rule = asyncEndingRule(status, lease);
+
+    // Assess
+    expect({ name: rule.name, to: rule.to }).toEqual({ name, to: status });
+  });
+
+  it.each([
+    [TaskStatus.SUCCEEDED, 'expired'],
+    [TaskStatus.RUNNING, 'held'],
+    [TaskStatus.QUEUED, 'expired'],
+  ] as const)('has no rule that ends an attempt as %s with its lease %s', (status, lease) => {
+    // Act
+    const find = () => asyncEndingRule(status, lease);
+
+    // Assess
+    expect(find).toThrow(`no rule ends an async attempt as ${status} with its lease ${lease}`);
+  });
+});
+
+describe('Function: skipReason (async attempts)', () => {
+  it.each([
+    ['a millisecond away', NOW_MS + 1, 'running-async'],
+    ['right now', NOW_MS, 'running-async'],
+    ['a millisecond ago', NOW_MS - 1, 'lapsed'],
+    ['missing', undefined, 'lapsed'],
+  ])('says why a running async attempt whose deadline is %s is not claimed: %s', (_name, at, expected) => {
+    // Act
+    const reason = skipReason(runningAsync(at), 'e1', NOW_MS);
+
+    // Assess
+    expect(reason).toBe(expected);
+  });
+
+  it('says superseded for an async attempt of another enqueue', () => {
+    // Act
+    const reason = skipReason(runningAsync(NOW_MS - 1), 'e2', NOW_MS);
+
+    // Assess
+    expect(reason).toBe('superseded');
   });
 });

@@ -104,7 +104,6 @@ export class InMemoryTaskStore implements TaskStore {
         }
       : {};
     this.records.set(envelope.task_id, {
-      ...asyncFields,
       task_id: envelope.task_id,
       type: envelope.type,
       priority: envelope.priority,
@@ -112,6 +111,8 @@ export class InMemoryTaskStore implements TaskStore {
       enqueue_id: envelope.enqueue_id,
       request_hash: envelope.request_hash,
       ...kept,
+      // After what the record kept: the kept `callback_tokens` must not hide this attempt's token.
+      ...asyncFields,
       status: r.to,
       attempts,
       lease_until: async ? async.leaseUntilMs : now.getTime() + leaseSeconds * 1000,
