@@ -56,13 +56,16 @@ export interface DemoAgents {
   /** Requests received for one agent type, or for all of them when `type` is left out. */
   calls(type?: string): number;
   /**
-   * Successful executions (2xx answers the caller received) for one task, or the map of all of them.
+   * Successful executions for one task, or the map of all of them: 2xx answers the caller received, and for an
+   * async agent, completions with a result that the API answered 2xx (once per run, however often it was sent).
    * A chaos run compares these with the tasks' statuses to prove "ran once".
    */
   successes(): ReadonlyMap<string, number>;
   /**
    * Requests that arrived for a task while an earlier request for the same task was still open (its agent
-   * still working, whether or not its caller had given up): executions of one task that overlapped.
+   * still working, whether or not its caller had given up): executions of one task that overlapped. An async
+   * agent's run is open from its request until its last callback, so a late run that a newer attempt overtook
+   * counts here.
    */
   overlaps(): ReadonlyMap<string, number>;
   /** Every callback the async agents made, in order (their final answers, not each retry). */
