@@ -1,5 +1,5 @@
 /**
- * A typed client for the task API (POST /tasks, GET /tasks/{id}, DELETE /tasks/{id}).
+ * A typed client for the task API (POST /tasks, GET /tasks/{id}, DELETE /tasks/{id}). The CLI's only one.
  * It knows the HTTP contract and nothing about the terminal: the commands decide what to print.
  */
 import http from 'node:http';
@@ -141,6 +141,38 @@ export interface SubmitTaskInput {
   readonly delaySeconds?: number;
 }
 
+/** What an async agent last reported of its progress (its latest heartbeat). */
+export interface TaskProgressView {
+  /** 0 to 100. */
+  readonly percent?: number;
+  readonly message?: string;
+}
+
+/**
+ * GET /tasks/{id} as the CLI reads it: the task view, plus what a RUNNING task of an async agent shows. The fields
+ * are optional: a sync task, or an API from before async agents, sends none of them.
+ */
+export type TaskDetails = TaskView & {
+  /** The last progress its agent reported. */
+  readonly progress?: TaskProgressView;
+  /** The last heartbeat (ISO 8601). */
+  readonly heartbeat_at?: string;
+  /** When the running attempt counts as lost unless a heartbeat or completion comes first (ISO 8601). */
+  readonly deadline?: string;
+  /** A client asked to cancel the running attempt; its agent learns it from its next heartbeat's answer. */
+  readonly cancel_requested?: boolean;
+};
+
+/** What DELETE /tasks/{id} did. */
+export interface CancelResult {
+  readonly task: TaskDetails;
+  /**
+   * True when the API answered 202: the task is RUNNING on an async agent, cancellation is requested and its agent
+   * is told at its next heartbeat. False when it answered 200: the task is CANCELLED.
+   */
+  readonly requested: boolean;
+}
+
 /** The body of a 202 (or of a 200 replay) from POST /tasks. */
 export type SubmittedTask = Pick<TaskView, 'task_id' | 'status' | 'type' | 'priority' | 'created_at'>;
 
@@ -175,13 +207,17 @@ export class TaskQueueClient {
     return { task, replayed: status === 200 };
   }
 
-  public async get(taskId: string): Promise<TaskView> {
-    return (await this.request<TaskView>('GET', taskPath(taskId))).body;
+  public async get(taskId: string): Promise<TaskDetails> {
+    return (await this.request<TaskDetails>('GET', taskPath(taskId))).body;
   }
 
-  /** Cancels a QUEUED or RETRYING task; the API answers 409 `NotCancellable` for any other status. */
-  public async cancel(taskId: string): Promise<TaskView> {
-    return (await this.request<TaskView>('DELETE', taskPath(taskId))).body;
+  /**
+   * Cancels a QUEUED or RETRYING task (200), or asks the agent of a RUNNING async task to stop (202). The API
+   * answers 409 `NotCancellable` for a task that ended, or that runs on a sync agent.
+   */
+  public async cancel(taskId: string): Promise<CancelResult> {
+    const { status, body } = await this.request<TaskDetails>('DELETE', taskPath(taskId));
+    return { task: body, requested: status === 202 };
   }
 
   private async request<T>(

@@ -1,7 +1,15 @@
 /** Human-readable output. Machine output (`--json`) prints the API's documents unchanged. */
+import { Format } from 'cli-progress';
 import type { ErrorDetail } from '../lambda/core/errors';
-import type { TaskView } from '../lambda/core/task';
-import type { SubmitResult } from './api-client';
+import type { SubmitResult, TaskDetails, TaskProgressView } from './api-client';
+
+const BAR_SIZE = 20;
+const BAR_OPTIONS = {
+  barsize: BAR_SIZE,
+  barCompleteString: '#'.repeat(BAR_SIZE),
+  barIncompleteString: '-'.repeat(BAR_SIZE),
+  barGlue: '',
+};
 
 function indent(text: string, by: string): string {
   return text.replace(/\n/g, `\n${by}`);
@@ -11,9 +19,34 @@ function attempts(n: number): string {
   return `${n} attempt${n === 1 ? '' : 's'}`;
 }
 
-/** One line that names the task and where it stands, e.g. for a spinner. */
-export function taskHeadline(task: Pick<TaskView, 'task_id' | 'status' | 'attempts'>): string {
-  return `task ${task.task_id} ${task.status} (${attempts(task.attempts)})`;
+/**
+ * An async agent's progress on one line: a bar drawn by cli-progress's formatter (the library of the terminal
+ * progress bars, progress.ts) when it reported a percentage, then its message: `[########------------] 40% step 4`.
+ */
+export function formatProgress(progress: TaskProgressView): string {
+  const parts: string[] = [];
+  const { percent, message } = progress;
+  if (typeof percent === 'number' && Number.isFinite(percent)) {
+    const clamped = Math.min(100, Math.max(0, percent));
+    parts.push(`[${Format.BarFormat(clamped / 100, BAR_OPTIONS)}] ${Math.floor(clamped)}%`);
+  }
+  if (typeof message === 'string' && message !== '') parts.push(message.replace(/\s+/g, ' '));
+  return parts.join(' ');
+}
+
+/**
+ * One line that names the task and where it stands, e.g. for a spinner; a running async task adds its progress
+ * bar and whether cancellation was requested.
+ */
+export function taskHeadline(
+  task: Pick<TaskDetails, 'task_id' | 'status' | 'attempts' | 'progress' | 'cancel_requested'>,
+): string {
+  const progress = task.progress ? formatProgress(task.progress) : '';
+  return [
+    `task ${task.task_id} ${task.status} (${attempts(task.attempts)})`,
+    ...(progress ? [progress] : []),
+    ...(task.cancel_requested ? ['(cancel requested)'] : []),
+  ].join(' ');
 }
 
 export function formatSubmitted(result: SubmitResult): string {
@@ -28,7 +61,7 @@ export function formatSubmitted(result: SubmitResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function formatTask(task: TaskView): string {
+export function formatTask(task: TaskDetails): string {
   const pad = '            ';
   const lines = [
     `task ${task.task_id} ${task.status}`,
@@ -38,6 +71,10 @@ export function formatTask(task: TaskView): string {
   ];
   if (task.started_at) lines.push(`  started   ${task.started_at}`);
   if (task.finished_at) lines.push(`  finished  ${task.finished_at}`);
+  if (task.progress) lines.push(`  progress  ${formatProgress(task.progress)}`);
+  if (task.heartbeat_at) lines.push(`  heartbeat ${task.heartbeat_at}`);
+  if (task.deadline) lines.push(`  deadline  ${task.deadline} (lost unless a heartbeat comes first)`);
+  if (task.cancel_requested) lines.push('  cancel    requested; the agent is told at its next heartbeat');
   if (task.error) lines.push(`  error     ${task.error.code}: ${indent(task.error.message, pad)}`);
   if (task.result !== undefined)
     lines.push(`  result    ${indent(JSON.stringify(task.result, null, 2), pad)}`);

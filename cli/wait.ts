@@ -1,9 +1,12 @@
 /**
  * Polls a task until it reaches a terminal status. Shared by `submit --wait` and `watch`.
+ *
+ * It has no time limit of its own unless asked for one: a task on an async agent may run for hours (its heartbeats
+ * keep it RUNNING), and a wait that gave up on its own would report a healthy task as a failure.
  */
-import type { TaskView } from '../lambda/core/task';
 import { isTerminal } from '../lambda/core/transitions';
-import { ApiError, NetworkError, type TaskQueueClient } from './api-client';
+import { ApiError, NetworkError, type TaskDetails, type TaskQueueClient } from './api-client';
+import { CommandError } from './errors';
 
 export interface PollOptions {
   /**
@@ -26,9 +29,16 @@ export interface PollOptions {
 
 export interface WaitOptions extends PollOptions {
   /** Called with every non-terminal view of the task, to show progress. */
-  readonly onPoll?: (task: TaskView) => void;
+  readonly onPoll?: (task: TaskDetails) => void;
+  /**
+   * Stop waiting after this long and throw a `CommandError` of code `WaitTimeout`; the task itself goes on.
+   * @default - no limit: wait until the task ends, however long its agent runs
+   */
+  readonly timeoutMs?: number;
   /** @default - a timer */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -43,10 +53,13 @@ export async function waitForTask(
   client: Pick<TaskQueueClient, 'get'>,
   taskId: string,
   options: WaitOptions = {},
-): Promise<TaskView> {
+): Promise<TaskDetails> {
   const maxIntervalMs = options.maxIntervalMs ?? 2000;
   const maxErrors = options.maxConsecutiveErrors ?? 5;
   const sleep = options.sleep ?? defaultSleep;
+  const now = options.now ?? Date.now;
+  const deadline = options.timeoutMs === undefined ? undefined : now() + options.timeoutMs;
+  let last: TaskDetails | undefined;
   let intervalMs = Math.min(options.intervalMs ?? 250, maxIntervalMs);
   let errors = 0;
   for (;;) {
@@ -54,11 +67,18 @@ export async function waitForTask(
       const task = await client.get(taskId);
       errors = 0;
       if (isTerminal(task.status)) return task;
+      last = task;
       options.onPoll?.(task);
     } catch (error) {
       errors += 1;
       if (!isTransient(error) || errors > maxErrors) throw error;
     }
+    if (deadline !== undefined && now() + intervalMs > deadline)
+      throw new CommandError(
+        'WaitTimeout',
+        `stopped waiting after ${options.timeoutMs} ms; task ${taskId} is still ${last?.status ?? 'unfinished'} ` +
+          `and goes on (taskq watch ${taskId} follows it)`,
+      );
     await sleep(intervalMs);
     intervalMs = Math.min(Math.ceil(intervalMs * 1.5), maxIntervalMs);
   }

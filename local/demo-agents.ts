@@ -10,10 +10,22 @@
  * digit for digit. Two payload fields make it misbehave on purpose, for the fuzz and for tests of the
  * consumer's limits: `answer_bytes` (a 200 answer of that many bytes, streamed, never held in memory) and
  * `late_ms` (the first `late_attempts` attempts, default 1, answer only after that long).
+ *
+ * `async-echo` is the asynchronous one (registered with `mode: 'async'`): it answers 202 at once, then heartbeats
+ * and completes through the task's callback routes. Its protocol and its chaos knobs are in async-echo.ts; its runs
+ * are held here, so that `close()` stops their timers and callbacks with the server.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseExactJson } from '../lambda/core/json-text';
+import {
+  AsyncEchoInputError,
+  asyncEchoPlan,
+  type CallbackRecord,
+  parseCallback,
+  type RunContext,
+  runAsyncEcho,
+} from './async-echo';
 import { LOOPBACK } from './loopback';
 
 export interface DemoAgentsOptions {
@@ -27,6 +39,12 @@ export interface DemoAgentsOptions {
    * @default - none
    */
   readonly beforeAnswer?: (request: AgentRequest) => Promise<void>;
+  /**
+   * Pause before the first retry of an async agent's callback (429, 5xx or no answer); each retry doubles it, up
+   * to 16 times as long.
+   * @default 250
+   */
+  readonly callbackRetryBaseMs?: number;
 }
 
 export interface DemoAgents {
@@ -38,20 +56,31 @@ export interface DemoAgents {
   /** Requests received for one agent type, or for all of them when `type` is left out. */
   calls(type?: string): number;
   /**
-   * Successful executions (2xx answers the caller received) for one task, or the map of all of them.
+   * Successful executions for one task, or the map of all of them: 2xx answers the caller received, and for an
+   * async agent, completions with a result that the API answered 2xx (once per run, however often it was sent).
    * A chaos run compares these with the tasks' statuses to prove "ran once".
    */
   successes(): ReadonlyMap<string, number>;
   /**
    * Requests that arrived for a task while an earlier request for the same task was still open (its agent
-   * still working, whether or not its caller had given up): executions of one task that overlapped.
+   * still working, whether or not its caller had given up): executions of one task that overlapped. An async
+   * agent's run is open from its request until its last callback, so a late run that a newer attempt overtook
+   * counts here.
    */
   overlaps(): ReadonlyMap<string, number>;
+  /** Every callback the async agents made, in order (their final answers, not each retry). */
+  callbacks(): readonly CallbackRecord[];
+  /** Async runs started (a 202 that reached its caller) and those still going (not yet completed or stopped). */
+  asyncRuns(): { readonly started: number; readonly active: number };
 }
 
 /** The agent types this server answers. */
-export const DEMO_AGENT_TYPES = ['echo', 'sleep', 'flaky', 'poison'] as const;
+export const DEMO_AGENT_TYPES = ['echo', 'sleep', 'flaky', 'poison', 'async-echo'] as const;
 export type DemoAgentType = (typeof DEMO_AGENT_TYPES)[number];
+/** The demo types that speak the asynchronous protocol: the local stack registers them with `mode: 'async'`. */
+export const ASYNC_DEMO_AGENT_TYPES: readonly DemoAgentType[] = ['async-echo'];
+/** Tokens of earlier attempts kept for `stale_token` (the oldest task's are dropped past this many tasks). */
+const MAX_REMEMBERED_TASKS = 10_000;
 
 /** The longest a `sleep` task waits, so a typo cannot hold a consumer for hours. */
 export const MAX_SLEEP_MS = 60_000;
@@ -66,6 +95,9 @@ export interface AgentRequest {
   readonly type?: unknown;
   readonly payload?: unknown;
   readonly attempt?: unknown;
+  /** Sent to async agents only: `{ url, token, heartbeat_seconds }`. */
+  readonly callback?: unknown;
+  readonly deadline?: unknown;
 }
 
 interface Reply {
@@ -73,6 +105,8 @@ interface Reply {
   readonly body: unknown;
   /** A 200 body of this many bytes, streamed instead of `body`. */
   readonly streamBytes?: number;
+  /** An async agent's work, started once its 202 has reached the caller; resolves when the run is over. */
+  readonly run?: () => Promise<void>;
 }
 
 class BadRequestError extends Error {
@@ -202,7 +236,7 @@ async function streamAnswer(res: ServerResponse, bytes: number): Promise<void> {
 }
 
 /**
- * Starts the demo agent server: `echo`, `sleep`, `flaky` and `poison`.
+ * Starts the demo agent server: `echo`, `sleep`, `flaky`, `poison` and `async-echo`.
  * Resolves once it listens; `url` is ready to be written into the agent registry.
  */
 export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<DemoAgents> {
@@ -211,6 +245,12 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
   const overlaps = new Map<string, number>();
   const open = new Map<string, number>();
   const sleeps = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+  const runs = new Set<Promise<void>>();
+  let runsStarted = 0;
+  const callbackRecords: CallbackRecord[] = [];
+  /** Task id → the callback token of its latest attempt, for `stale_token`. */
+  const tokens = new Map<string, string>();
+  const stopping = new AbortController();
   let closing = false;
 
   const sleep = (ms: number) =>
@@ -224,6 +264,16 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
       };
       sleeps.add(entry);
     });
+
+  const retryBaseMs = options.callbackRetryBaseMs ?? 250;
+  const runContext: RunContext = {
+    sleep,
+    closing: () => closing,
+    signal: stopping.signal,
+    backoffMs: (retry) => retryBaseMs * 2 ** Math.min(retry - 1, 4),
+    record: (entry) => callbackRecords.push(entry),
+  };
+  const countSuccess = (taskId: string) => successes.set(taskId, (successes.get(taskId) ?? 0) + 1);
 
   const agents: Record<DemoAgentType, (request: AgentRequest) => Promise<Reply>> = {
     echo: async (request) => {
@@ -257,6 +307,27 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
       status: 422,
       body: errorBody('PoisonTask', 'this task always fails permanently'),
     }),
+    'async-echo': async (request) => {
+      const attempt = requireAttempt(request);
+      const taskId = String(request.task_id);
+      const callback = parseCallback(request.callback);
+      const plan = asyncEchoPlan(request.payload, attempt);
+      const previousToken = tokens.get(taskId);
+      return {
+        status: 202,
+        body: { accepted: true },
+        run: () => {
+          tokens.delete(taskId);
+          tokens.set(taskId, callback.token);
+          if (tokens.size > MAX_REMEMBERED_TASKS) tokens.delete(tokens.keys().next().value!);
+          return runAsyncEcho(
+            { taskId, attempt, payload: request.payload, callback, plan, previousToken },
+            runContext,
+            () => countSuccess(taskId),
+          );
+        },
+      };
+    },
   };
 
   const send = (res: ServerResponse, reply: Reply, headers: Record<string, string> = {}) => {
@@ -285,24 +356,52 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
       const request = parseRequest(await readBody(req));
       const taskId = String(request.task_id);
       // Open from here until the agent has answered (or dropped) this request, even after its caller gave up.
+      // An async agent's run stays open until it is over.
       if ((open.get(taskId) ?? 0) > 0) overlaps.set(taskId, (overlaps.get(taskId) ?? 0) + 1);
       open.set(taskId, (open.get(taskId) ?? 0) + 1);
+      const release = () => open.set(taskId, (open.get(taskId) ?? 1) - 1);
+      let released = true;
       try {
         await options.beforeAnswer?.(request);
         const reply = await agents[type](request);
-        if (reply.status >= 200 && reply.status < 300 && !res.destroyed) {
+        const { run } = reply;
+        if (run) {
+          if (res.destroyed || closing) {
+            send(res, { status: 503, body: errorBody('ShuttingDown', 'the agent server is stopping') });
+            return;
+          }
+          released = false;
+          // The run starts once its 202 has reached the caller: a caller that gave up first (timed out) retries,
+          // and the agent must not work on an attempt the queue counts as failed.
+          res.once('close', () => {
+            if (!res.writableFinished || closing) {
+              release();
+              return;
+            }
+            const running = run().finally(() => {
+              runs.delete(running);
+              release();
+            });
+            runs.add(running);
+            runsStarted += 1;
+          });
+        } else if (reply.status >= 200 && reply.status < 300 && !res.destroyed) {
           // Counted once the answer is handed to the socket: a caller that gave up (timed out) gets nothing.
-          res.once('finish', () => successes.set(taskId, (successes.get(taskId) ?? 0) + 1));
+          res.once('finish', () => countSuccess(taskId));
         }
         if (reply.streamBytes !== undefined) {
           if (!res.headersSent && !res.destroyed) await streamAnswer(res, reply.streamBytes);
         } else send(res, reply);
       } finally {
-        open.set(taskId, (open.get(taskId) ?? 1) - 1);
+        if (released) release();
       }
     } catch (error) {
       if (error instanceof BadRequestError) {
         send(res, { status: error.status, body: errorBody(error.code, error.message) });
+        return;
+      }
+      if (error instanceof AsyncEchoInputError) {
+        send(res, { status: 400, body: errorBody('BadRequest', error.message) });
         return;
       }
       send(res, { status: 500, body: errorBody('InternalError', (error as Error).message) });
@@ -326,20 +425,26 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
     port,
     successes: () => successes,
     overlaps: () => overlaps,
+    callbacks: () => callbackRecords,
+    asyncRuns: () => ({ started: runsStarted, active: runs.size }),
     calls: (type?: string) =>
       type === undefined ? [...counts.values()].reduce((sum, n) => sum + n, 0) : (counts.get(type) ?? 0),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        closing = true;
-        for (const entry of sleeps) {
-          clearTimeout(entry.timer);
-          entry.wake();
-        }
-        sleeps.clear();
+    close: async () => {
+      closing = true;
+      stopping.abort();
+      for (const entry of sleeps) {
+        clearTimeout(entry.timer);
+        entry.wake();
+      }
+      sleeps.clear();
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();
         // Woken sleeps answer 503 on the next tick; give them that tick, then drop what is left.
         setImmediate(() => server.closeAllConnections());
-      }),
+      });
+      // Async runs see `closing` at their next step (their sleeps woken, their callbacks aborted) and return.
+      await Promise.allSettled([...runs]);
+    },
   };
 }

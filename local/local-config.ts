@@ -1,6 +1,6 @@
 /** The stack configuration `npm start` synthesizes: the demo agents over HTTP, and retries within seconds. */
 import type { StackConfig } from '../lib/stack-config';
-import { DEMO_AGENT_TYPES } from './demo-agents';
+import { ASYNC_DEMO_AGENT_TYPES, DEMO_AGENT_TYPES, type DemoAgentType } from './demo-agents';
 
 export interface LocalConfigOptions {
   /** Base URL of the agent server; agent `t` is at `${agentsUrl}/t`. */
@@ -9,27 +9,54 @@ export interface LocalConfigOptions {
   readonly maxReceiveCount?: number;
   /** Consumer timeout; the chaos run shortens it so that a dead consumer's message returns within seconds. @default 75 */
   readonly consumerTimeoutSeconds?: number;
-  /** Timeout of every agent but `sleep`. @default 10 */
+  /** Timeout of every sync agent but `sleep`. @default 10 */
   readonly agentTimeoutSeconds?: number;
+  /**
+   * Heartbeat timeout of every async agent (`npm start -- --heartbeat-timeout S`).
+   * @default 10 - {@link LOCAL_HEARTBEAT_TIMEOUT_SECONDS}
+   */
+  readonly heartbeatTimeoutSeconds?: number;
 }
 
 /** Long enough for the longest demo `sleep` (60 s) plus its HTTP round trip. */
 const SLEEP_AGENT_TIMEOUT_SECONDS = 65;
 /** Must exceed every agent timeout (a synth-time rule of the construct). */
 export const LOCAL_CONSUMER_TIMEOUT_SECONDS = 75;
+/**
+ * Locally an async demo agent that goes silent is declared lost within seconds, not the construct's 5 minutes, so
+ * that a retry can be watched.
+ */
+export const LOCAL_HEARTBEAT_TIMEOUT_SECONDS = 10;
+/**
+ * The hand-off timeout of an async agent: the consumer waits this long for its 202. A demo agent answers at once;
+ * an agent under test (`--agents-url`) gets a few seconds.
+ */
+export const ASYNC_HANDOFF_TIMEOUT_SECONDS = 5;
+
+const isAsync = (type: DemoAgentType) => ASYNC_DEMO_AGENT_TYPES.includes(type);
 
 export function localStackConfig(options: LocalConfigOptions): StackConfig {
+  const agentTimeoutSeconds = options.agentTimeoutSeconds ?? 10;
   const agents = Object.fromEntries(
     DEMO_AGENT_TYPES.map((type) => [
       type,
-      {
-        kind: 'http' as const,
-        url: `${options.agentsUrl}/${type}`,
-        timeoutSeconds:
-          type === 'sleep' && options.consumerTimeoutSeconds === undefined
-            ? SLEEP_AGENT_TIMEOUT_SECONDS
-            : (options.agentTimeoutSeconds ?? 10),
-      },
+      // Async types stay async with `--agents-url` too: the agent under test plays the async side.
+      isAsync(type)
+        ? {
+            kind: 'http' as const,
+            url: `${options.agentsUrl}/${type}`,
+            timeoutSeconds: Math.min(ASYNC_HANDOFF_TIMEOUT_SECONDS, agentTimeoutSeconds),
+            mode: 'async' as const,
+            heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds ?? LOCAL_HEARTBEAT_TIMEOUT_SECONDS,
+          }
+        : {
+            kind: 'http' as const,
+            url: `${options.agentsUrl}/${type}`,
+            timeoutSeconds:
+              type === 'sleep' && options.consumerTimeoutSeconds === undefined
+                ? SLEEP_AGENT_TIMEOUT_SECONDS
+                : agentTimeoutSeconds,
+          },
     ]),
   );
   return {

@@ -56,6 +56,8 @@ export interface LocalRuntimeOptions {
   readonly timeouts?: { readonly consumerSeconds?: number; readonly agentSeconds?: number };
   /** Run every scheduled rule at this interval instead of its own rate. @default - the rule's rate */
   readonly scheduleIntervalSeconds?: number;
+  /** Heartbeat timeout of every async agent, in seconds. @default 10 (local-config.ts) */
+  readonly heartbeatTimeoutSeconds?: number;
 }
 
 export interface QueueStatus {
@@ -81,6 +83,8 @@ export interface LocalRuntime {
   readonly stackName: string;
   /** The task types of the local configuration. */
   readonly taskTypes: readonly string[];
+  /** The task types whose agents are async, with their heartbeat timeout in seconds. */
+  readonly asyncTaskTypes: Readonly<Record<string, number>>;
   /** `METHOD /path` of every served route. */
   readonly routes: readonly string[];
   /** The stack's outputs, resolved to local values. */
@@ -187,6 +191,7 @@ export async function startLocalRuntime(
       maxReceiveCount: options.maxReceiveCount,
       consumerTimeoutSeconds: options.timeouts?.consumerSeconds,
       agentTimeoutSeconds: options.timeouts?.agentSeconds,
+      heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
     });
     const assembly = await synthesize({ outdir: options.outdir ?? path.join(ROOT, 'cdk.local.out'), config });
     const dynamo: DynamoEmulator = await dynamoStarting;
@@ -280,6 +285,11 @@ export async function startLocalRuntime(
       agentsUrl,
       stackName: assembly.stackName,
       taskTypes: Object.keys(config.agents ?? {}),
+      asyncTaskTypes: Object.fromEntries(
+        Object.entries(config.agents ?? {}).flatMap(([type, agent]) =>
+          agent.mode === 'async' ? [[type, agent.heartbeatTimeoutSeconds ?? 0]] : [],
+        ),
+      ),
       routes: routes.map((r) => r.routeKey),
       outputs,
       notEmulated,

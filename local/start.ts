@@ -1,7 +1,7 @@
 /**
  * `npm start`: runs the whole queue on this machine from the synthesized template, with no AWS and no Docker.
  *
- *   npm start -- [--port 3000] [--aws-port 4566] [--dynamodb-port 8000] [--persist DIR]
+ *   npm start -- [--port 3000] [--aws-port 4566] [--dynamodb-port 8000] [--persist DIR] [--heartbeat-timeout S]
  */
 
 import { Command, InvalidArgumentError } from 'commander';
@@ -33,6 +33,7 @@ function banner(runtime: LocalRuntime, persist: string | undefined): string {
     `  SQS/SNS/S3   ${runtime.awsEndpoint}  (fauxqs)`,
     `  DynamoDB     ${runtime.dynamodbEndpoint}  (DynamoDB Local)`,
     `  Agents       ${runtime.agentsUrl}  (types: ${runtime.taskTypes.join(', ')})`,
+    ...asyncLines(runtime),
     `  State        ${persist ? `persisted in ${persist}` : 'in memory (use --persist DIR to keep it)'}`,
     '  Every port listens on 127.0.0.1 only; the emulators refuse requests from web pages.',
     '  Authorizers and API throttling are not enforced locally: requests need no signature or token.',
@@ -41,6 +42,19 @@ function banner(runtime: LocalRuntime, persist: string | undefined): string {
     ...Object.entries(runtime.outputs).map(([name, value]) => `  ${name} = ${value}`),
   ];
   return lines.join('\n');
+}
+
+/** The async agents, and how an agent that is not a process of this machine reaches the callback routes. */
+function asyncLines(runtime: LocalRuntime): string[] {
+  const types = Object.entries(runtime.asyncTaskTypes);
+  if (types.length === 0) return [];
+  const port = new URL(runtime.apiUrl).port;
+  return [
+    `  Async        ${types.map(([type, s]) => `${type} (heartbeat timeout ${s} s)`).join(', ')}; --heartbeat-timeout S changes it`,
+    `  Callbacks    ${runtime.apiUrl}/tasks/{id}/heartbeat|complete. An agent in a container reaches them with`,
+    `               host networking (docker run --network host) or a forward of 127.0.0.1:${port} inside the`,
+    "               container to this host's loopback (socat, ssh -L): see docs/local-mode.md",
+  ];
 }
 
 function statusText(s: RuntimeStatus): string {
@@ -65,6 +79,11 @@ async function main(): Promise<void> {
       parseFaultPlan,
     )
     .option('--consumer-timeout <seconds>', 'shorter consumer timeout (default 75)', positiveInteger)
+    .option(
+      '--heartbeat-timeout <seconds>',
+      'heartbeat timeout of every async agent, e.g. async-echo (default 10)',
+      positiveInteger,
+    )
     .parse();
   const opts = program.opts<{
     port: number;
@@ -76,6 +95,7 @@ async function main(): Promise<void> {
     outdir?: string;
     faults?: FaultPlan;
     consumerTimeout?: number;
+    heartbeatTimeout?: number;
   }>();
 
   // Until the runtime is up, a signal exits at once; the exit hook still stops DynamoDB Local's JVM.
@@ -97,6 +117,7 @@ async function main(): Promise<void> {
       outdir: opts.outdir,
       log,
       faults: opts.faults,
+      heartbeatTimeoutSeconds: opts.heartbeatTimeout,
       ...(opts.consumerTimeout && {
         timeouts: {
           consumerSeconds: opts.consumerTimeout,

@@ -2,10 +2,11 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SQS_MAX_DELAY_SECONDS } from '../../lambda/core/queue-message';
 import { PRIORITIES, type Priority } from '../../lambda/core/task';
+import { UsageError } from '../errors';
 import { formatSubmitted, formatTask } from '../format';
 import { readPayload } from '../payload';
 import { type ActionFactory, ExitCode, exitCodeFor } from '../session';
-import { followTask } from './watch';
+import { followTask, TIMEOUT_HELP, timeoutSeconds } from './watch';
 
 interface SubmitOptions {
   readonly type: string;
@@ -14,6 +15,7 @@ interface SubmitOptions {
   readonly key?: string;
   readonly delay?: number;
   readonly wait?: boolean;
+  readonly timeout?: number;
 }
 
 function nonNegativeInteger(value: string): number {
@@ -35,10 +37,16 @@ export function registerSubmit(program: Command, action: ActionFactory): void {
       `hold the task back this long before delivery (0-${SQS_MAX_DELAY_SECONDS})`,
       nonNegativeInteger,
     )
-    .option('--wait', 'wait until the task ends; the exit code says whether it succeeded')
+    .option(
+      '--wait',
+      "wait until the task ends, however long it runs (an async agent's heartbeats keep it going, with a progress " +
+        'bar); the exit code says whether it succeeded',
+    )
+    .option('--timeout <seconds>', `with --wait: ${TIMEOUT_HELP}`, timeoutSeconds)
     .action(
       action(async (session, command) => {
         const options = command.opts<SubmitOptions>();
+        if (options.timeout !== undefined && !options.wait) throw new UsageError('--timeout needs --wait');
         const payload = readPayload(options.payload ?? '{}', session.deps.cwd);
         const submitted = await session.client.submit({
           type: options.type,
@@ -52,7 +60,7 @@ export function registerSubmit(program: Command, action: ActionFactory): void {
           return ExitCode.Success;
         }
         const { task_id, status } = submitted.task;
-        const task = await followTask(session, task_id, `task ${task_id} ${status}`);
+        const task = await followTask(session, task_id, `task ${task_id} ${status}`, options.timeout);
         session.print(task, formatTask(task));
         return exitCodeFor(task);
       }),

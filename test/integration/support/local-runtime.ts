@@ -27,6 +27,8 @@ export interface BootOptions {
   readonly agentsUrl?: string;
   readonly persistDir?: string;
   readonly maxReceiveCount?: number;
+  /** `--heartbeat-timeout`: seconds. @default - the runtime's (10) */
+  readonly heartbeatTimeoutSeconds?: number;
   /** @default free ports */
   readonly ports?: { readonly api: number; readonly aws: number; readonly dynamodb: number };
   /** @default 150000 */
@@ -67,6 +69,9 @@ export async function bootRuntime(options: BootOptions): Promise<RunningRuntime>
       ? ['--max-receive-count', String(options.maxReceiveCount)]
       : []),
     ...(options.persistDir ? ['--persist', options.persistDir] : []),
+    ...(options.heartbeatTimeoutSeconds !== undefined
+      ? ['--heartbeat-timeout', String(options.heartbeatTimeoutSeconds)]
+      : []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -131,14 +131,45 @@ describe('Class: TaskQueueClient', () => {
     const id = api.seed([{ status: 'QUEUED' }]);
 
     // Act
-    const task = await client.cancel(id);
+    const { task, requested } = await client.cancel(id);
 
     // Assess
     expect(task.status).toBe('CANCELLED');
+    expect(requested).toBe(false);
     expect(api.requests[0]).toEqual(expect.objectContaining({ method: 'DELETE', path: `/tasks/${id}` }));
   });
 
-  it('throws NotCancellable when the task is running', async () => {
+  it('reports a requested cancellation when the API answers 202 for a running async task', async () => {
+    // Prepare
+    const id = api.seed([{ status: 'RUNNING', attempts: 1 }], 'async-echo', { async: true });
+
+    // Act
+    const { task, requested } = await client.cancel(id);
+
+    // Assess
+    expect(requested).toBe(true);
+    expect(task).toEqual(expect.objectContaining({ status: 'RUNNING', cancel_requested: true }));
+  });
+
+  it('reads the progress, heartbeat and deadline of a running async task', async () => {
+    // Prepare
+    const running = {
+      status: 'RUNNING' as const,
+      attempts: 1,
+      progress: { percent: 40, message: 'step 4 of 10' },
+      heartbeat_at: '2026-11-28T08:00:05.000Z',
+      deadline: '2026-11-28T08:00:15.000Z',
+    };
+    const id = api.seed([running], 'async-echo', { async: true });
+
+    // Act
+    const task = await client.get(id);
+
+    // Assess
+    expect(task).toEqual(expect.objectContaining(running));
+  });
+
+  it('throws NotCancellable when the task is running on a sync agent', async () => {
     // Prepare
     const id = api.seed([{ status: 'RUNNING' }]);
 

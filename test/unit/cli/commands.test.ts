@@ -15,6 +15,7 @@ describe('Function: runCli', () => {
   let stdout: string;
   let stderr: string;
   let env: Record<string, string | undefined>;
+  let now: (() => Date) | undefined;
 
   const deps = (): CliDeps => ({
     stdout: (text) => {
@@ -26,6 +27,7 @@ describe('Function: runCli', () => {
     env,
     cwd: dir,
     poll: { intervalMs: 1, maxIntervalMs: 5 },
+    ...(now && { now }),
     progress: lineProgress((text) => {
       stderr += text;
     }),
@@ -40,6 +42,7 @@ describe('Function: runCli', () => {
     stdout = '';
     stderr = '';
     env = {};
+    now = undefined;
   });
 
   afterEach(async () => {
@@ -48,6 +51,35 @@ describe('Function: runCli', () => {
   });
 
   describe('submit', () => {
+    it('waits across any number of heartbeats with --wait, showing progress, until the task ends', async () => {
+      // Prepare: an async task that reports progress for many polls before it succeeds
+      const beats = Array.from({ length: 30 }, (_, i) => ({
+        status: 'RUNNING' as const,
+        attempts: 1,
+        progress: { percent: i * 3, message: `step ${i}` },
+        heartbeat_at: `2026-11-28T08:00:${String(i).padStart(2, '0')}.000Z`,
+      }));
+      api.script('async-echo', [...beats, { status: 'SUCCEEDED', attempts: 1, result: { echo: {} } }]);
+
+      // Act
+      const code = await taskq('submit', '--type', 'async-echo', '--wait');
+
+      // Assess
+      expect(code).toBe(0);
+      expect(stderr).toContain('step 29');
+      expect(stdout).toContain('SUCCEEDED');
+    });
+
+    it('refuses --timeout without --wait', async () => {
+      // Act
+      const code = await taskq('submit', '--type', 'echo', '--timeout', '5');
+
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr).toContain('--timeout needs --wait');
+      expect(api.requests).toHaveLength(0);
+    });
+
     it('prints the task id and exits 0 when the task is accepted', async () => {
       // Act
       const code = await taskq('submit', '--type', 'echo');
@@ -319,6 +351,57 @@ describe('Function: runCli', () => {
       expect(code).toBe(1);
     });
 
+    it('shows the progress an async agent reports as a bar, each heartbeat in turn, until the task ends', async () => {
+      // Prepare
+      const id = api.seed(
+        [
+          { status: 'RUNNING', attempts: 1, progress: { percent: 25, message: 'reading' } },
+          { status: 'RUNNING', attempts: 1, progress: { percent: 75, message: 'writing' } },
+          { status: 'SUCCEEDED', attempts: 1, result: { done: true } },
+        ],
+        'async-echo',
+        { async: true },
+      );
+
+      // Act
+      const code = await taskq('watch', id);
+
+      // Assess
+      expect(code).toBe(0);
+      expect(stderr).toContain(`task ${id} RUNNING (1 attempt) [#####---------------] 25% reading`);
+      expect(stderr).toContain(`task ${id} RUNNING (1 attempt) [###############-----] 75% writing`);
+      expect(stderr).toContain(`task ${id} SUCCEEDED (1 attempt)`);
+    });
+
+    it('stops waiting with WaitTimeout and exit code 1 when --timeout runs out, and not before', async () => {
+      // Prepare: a task that stays RUNNING, heartbeat after heartbeat, on a clock that moves 250 ms a reading
+      const id = api.seed([{ status: 'RUNNING', attempts: 1, progress: { percent: 10 } }], 'async-echo', {
+        async: true,
+      });
+      let ms = 0;
+      now = () => {
+        ms += 250;
+        return new Date(ms);
+      };
+
+      // Act
+      const code = await taskq('--json', 'watch', id, '--timeout', '1');
+
+      // Assess
+      expect(code).toBe(1);
+      expect(json()).toEqual({ error: expect.objectContaining({ code: 'WaitTimeout' }) });
+      expect(api.requests.length).toBeGreaterThan(1);
+    });
+
+    it('refuses a --timeout that is not a whole number of seconds', async () => {
+      // Act
+      const code = await taskq('watch', 'x', '--timeout', '0');
+
+      // Assess
+      expect(code).toBe(2);
+      expect(api.requests).toHaveLength(0);
+    });
+
     it('writes nothing but the JSON document to stdout when --json is given', async () => {
       // Prepare
       const id = api.seed([
@@ -349,7 +432,36 @@ describe('Function: runCli', () => {
       expect(stdout).toContain(`task ${id} CANCELLED`);
     });
 
-    it('exits 1 with NotCancellable when the task is running', async () => {
+    it('exits 0 and says cancellation was requested when the API answers 202 for a running async task', async () => {
+      // Prepare
+      const id = api.seed([{ status: 'RUNNING', attempts: 1 }], 'async-echo', { async: true });
+
+      // Act
+      const code = await taskq('cancel', id);
+
+      // Assess
+      expect(code).toBe(0);
+      expect(stdout).toContain('cancellation requested');
+      expect(stdout).toContain('told at its next heartbeat');
+      expect(stdout).toContain(`task ${id} RUNNING`);
+      expect(stdout).toContain('cancel    requested');
+    });
+
+    it('prints the task with cancel_requested under --json when the API answers 202', async () => {
+      // Prepare
+      const id = api.seed([{ status: 'RUNNING', attempts: 1 }], 'async-echo', { async: true });
+
+      // Act
+      const code = await taskq('--json', 'cancel', id);
+
+      // Assess
+      expect(code).toBe(0);
+      expect(json()).toEqual(
+        expect.objectContaining({ task_id: id, status: 'RUNNING', cancel_requested: true }),
+      );
+    });
+
+    it('exits 1 with NotCancellable when the task is running on a sync agent', async () => {
       // Prepare
       const id = api.seed([{ status: 'RUNNING' }]);
 

@@ -5,11 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TaskDetails } from '../../../cli/api-client';
 import { parseExactJson } from '../../../lambda/core/json-text';
 import type { TaskView } from '../../../lambda/core/task';
 import { TRANSITIONS } from '../../../lambda/core/transitions';
 
-export type Step = Partial<Omit<TaskView, 'task_id' | 'type' | 'priority' | 'created_at'>> &
+export type Step = Partial<Omit<TaskDetails, 'task_id' | 'type' | 'priority' | 'created_at'>> &
   Pick<TaskView, 'status'>;
 
 export interface RecordedRequest {
@@ -24,8 +25,11 @@ export interface FakeTaskApi {
   readonly requests: RecordedRequest[];
   /** Timeline for tasks of a type; without one a task stays QUEUED. */
   script(type: string, steps: readonly Step[]): void;
-  /** Puts a task in place directly, as if submitted earlier. */
-  seed(steps: readonly Step[], type?: string): string;
+  /**
+   * Puts a task in place directly, as if submitted earlier. With `async`, its agent is async: a DELETE while it is
+   * RUNNING answers 202 and marks it `cancel_requested` (its scripted steps go on).
+   */
+  seed(steps: readonly Step[], type?: string, options?: { readonly async?: boolean }): string;
   /** The next `count` GETs answer 503 before reaching the task. */
   failNextGets(count: number): void;
   close(): Promise<void>;
@@ -35,6 +39,8 @@ interface FakeTask {
   readonly view: Pick<TaskView, 'task_id' | 'type' | 'priority' | 'created_at'>;
   steps: Step[];
   index: number;
+  async: boolean;
+  cancelRequested: boolean;
 }
 
 const CREATED_AT = '2026-11-28T08:00:00.000Z';
@@ -46,21 +52,31 @@ export async function startFakeTaskApi(): Promise<FakeTaskApi> {
   const requests: RecordedRequest[] = [];
   let failingGets = 0;
 
-  const create = (type: string, priority: TaskView['priority'], steps?: readonly Step[]): FakeTask => {
+  const create = (
+    type: string,
+    priority: TaskView['priority'],
+    steps?: readonly Step[],
+    async = false,
+  ): FakeTask => {
     const task: FakeTask = {
       view: { task_id: randomUUID(), type, priority, created_at: CREATED_AT },
       steps: [...(steps ?? scripts.get(type) ?? [{ status: 'QUEUED' }])],
       index: 0,
+      async,
+      cancelRequested: false,
     };
     tasks.set(task.view.task_id, task);
     return task;
   };
-  const viewOf = (task: FakeTask): TaskView => ({
-    attempts: 0,
-    updated_at: CREATED_AT,
-    ...task.view,
-    ...task.steps[task.index]!,
-  });
+  const viewOf = (task: FakeTask): TaskDetails => {
+    const view: TaskDetails = {
+      attempts: 0,
+      updated_at: CREATED_AT,
+      ...task.view,
+      ...task.steps[task.index]!,
+    };
+    return task.cancelRequested && view.status === 'RUNNING' ? { ...view, cancel_requested: true } : view;
+  };
   const error = (code: string, message: string) => ({ error: { code, message } });
 
   const server = createServer((req, res) => {
@@ -117,6 +133,11 @@ export async function startFakeTaskApi(): Promise<FakeTaskApi> {
       }
       if (method === 'DELETE') {
         const { status } = viewOf(task);
+        if (status === 'RUNNING' && task.async) {
+          task.cancelRequested = true;
+          send(202, viewOf(task));
+          return;
+        }
         if (!TRANSITIONS.cancel.from.includes(status)) {
           send(409, error('NotCancellable', `task is ${status} and can no longer be cancelled`));
           return;
@@ -138,7 +159,7 @@ export async function startFakeTaskApi(): Promise<FakeTaskApi> {
     script: (type, steps) => {
       scripts.set(type, steps);
     },
-    seed: (steps, type = 'echo') => create(type, 'low', steps).view.task_id,
+    seed: (steps, type = 'echo', options = {}) => create(type, 'low', steps, options.async).view.task_id,
     failNextGets: (count) => {
       failingGets = count;
     },

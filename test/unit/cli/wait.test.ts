@@ -83,6 +83,38 @@ describe('Function: waitForTask', () => {
     expect(client.get).toHaveBeenCalledTimes(3);
   });
 
+  it('keeps polling a RUNNING task for as long as it runs when no timeout is given', async () => {
+    // Prepare: 500 polls of a running task (heartbeats), then its end
+    const client = scripted([...Array.from({ length: 500 }, () => view('RUNNING')), view('SUCCEEDED')]);
+
+    // Act
+    const task = await waitForTask(client, 't-1', { sleep });
+
+    // Assess
+    expect(task.status).toBe('SUCCEEDED');
+    expect(client.get).toHaveBeenCalledTimes(501);
+  });
+
+  it('throws WaitTimeout, naming the status it last saw, once timeoutMs has passed', async () => {
+    // Prepare: a clock that moves one second a reading
+    const client = scripted([view('RUNNING')]);
+    let ms = 0;
+    const now = () => {
+      ms += 1000;
+      return ms;
+    };
+
+    // Act
+    const waiting = waitForTask(client, 't-1', { sleep, now, timeoutMs: 10_000, intervalMs: 100 });
+
+    // Assess
+    await expect(waiting).rejects.toMatchObject({
+      code: 'WaitTimeout',
+      message: expect.stringContaining('still RUNNING'),
+    });
+    expect(client.get.mock.calls.length).toBeGreaterThan(1);
+  });
+
   it('throws at once when the API answers 404', async () => {
     // Prepare
     const client = scripted([new ApiError(404, 'NotFound', 'no such task'), view('SUCCEEDED')]);

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type DemoAgents, MAX_SLEEP_MS, sleepDurationMs, startDemoAgents } from '../../../local/demo-agents';
 
 const TASK_ID = '8f14e45f-ceea-4e67-a2c3-2f1a3c1d9b10';
@@ -287,5 +289,302 @@ describe('Function: sleepDurationMs', () => {
   it('throws when payload.ms is not a finite number', () => {
     // Act & Assess
     expect(() => sleepDurationMs({ ms: Number.POSITIVE_INFINITY })).toThrow('payload.ms must be a number');
+  });
+});
+
+/** A stand-in for the task API's callback routes: records each call and answers as the test scripts it. */
+interface CallbackCall {
+  readonly route: string;
+  readonly token: string;
+  readonly text: string;
+  readonly body: Record<string, unknown>;
+}
+type Answer = { status: number; body: unknown };
+
+async function startCallbackServer(answer: (call: CallbackCall, calls: readonly CallbackCall[]) => Answer) {
+  const calls: CallbackCall[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const call: CallbackCall = {
+        route: (req.url ?? '').slice(`/tasks/${TASK_ID}/`.length),
+        token: String(req.headers.authorization ?? '').replace(/^Bearer /, ''),
+        text,
+        body: JSON.parse(text) as Record<string, unknown>,
+      };
+      calls.push(call);
+      const reply = answer(call, calls);
+      res.writeHead(reply.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(reply.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/tasks/${TASK_ID}`,
+    calls,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+const RUNNING = { status: 200, body: { status: 'RUNNING', cancel_requested: false } };
+const DONE = { status: 200, body: { task_id: TASK_ID, status: 'SUCCEEDED' } };
+const accept = (call: CallbackCall): Answer => (call.route === 'heartbeat' ? RUNNING : DONE);
+
+describe('Agent: async-echo', () => {
+  let agents: DemoAgents;
+  let callbacks: Awaited<ReturnType<typeof startCallbackServer>>;
+  let answer: (call: CallbackCall, calls: readonly CallbackCall[]) => Answer;
+
+  beforeEach(async () => {
+    answer = accept;
+    agents = await startDemoAgents({ port: 0, callbackRetryBaseMs: 1 });
+    callbacks = await startCallbackServer((call, calls) => answer(call, calls));
+  });
+
+  afterEach(async () => {
+    await agents.close();
+    await callbacks.close();
+  });
+
+  /** Posts a hand-off as the consumer does; `payload` is JSON text, so its digits reach the agent as written. */
+  const handOff = async (payload: string, options: { attempt?: number; token?: string } = {}) => {
+    const callback = { url: callbacks.url, token: options.token ?? 'token-1', heartbeat_seconds: 10 };
+    const response = await fetch(`${agents.url}/async-echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"task_id":"${TASK_ID}","type":"async-echo","payload":${payload},"attempt":${options.attempt ?? 1},"deadline":"2026-12-01T00:00:00.000Z","callback":${JSON.stringify(callback)}}`,
+    });
+    return { status: response.status, body: (await response.json()) as unknown };
+  };
+  /** Resolves once `count` runs have started and every run is over. */
+  const runsOver = async (count = 1) => {
+    while (agents.asyncRuns().started < count || agents.asyncRuns().active > 0)
+      await new Promise((resolve) => setTimeout(resolve, 2));
+  };
+
+  it('answers 202 at once and completes with the echo of the payload, digits exact, with its bearer token', async () => {
+    // Prepare
+    const payload = '{"n":9007199254740993,"big":1e400,"q":"hi"}';
+
+    // Act
+    const reply = await handOff(payload);
+    await runsOver();
+
+    // Assess
+    expect(reply.status).toBe(202);
+    expect(callbacks.calls).toHaveLength(1);
+    expect(callbacks.calls[0]).toMatchObject({ route: 'complete', token: 'token-1' });
+    expect(callbacks.calls[0]!.text).toBe(`{"result":{"echo":${payload}}}`);
+    expect([...agents.successes()]).toEqual([[TASK_ID, 1]]);
+  });
+
+  it('heartbeats with progress until payload.ms has passed, then completes', async () => {
+    // Act
+    await handOff('{"ms":300,"heartbeat_ms":20}');
+    await runsOver();
+
+    // Assess
+    const routes = callbacks.calls.map((c) => c.route);
+    expect(routes.at(-1)).toBe('complete');
+    const beats = callbacks.calls.filter((c) => c.route === 'heartbeat');
+    expect(beats.length).toBeGreaterThan(0);
+    const percents = beats.map((c) => (c.body.progress as { percent: number }).percent);
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    for (const beat of beats) {
+      expect(beat.token).toBe('token-1');
+      expect(beat.body).toEqual({
+        progress: { percent: expect.any(Number), message: expect.stringMatching(/of 300 ms/) },
+      });
+      expect((beat.body.progress as { percent: number }).percent).toBeLessThan(100);
+    }
+  });
+
+  it('completes with a Cancelled error and stops when a heartbeat answer says cancel_requested', async () => {
+    // Prepare
+    answer = (call) =>
+      call.route === 'heartbeat'
+        ? { status: 200, body: { status: 'RUNNING', cancel_requested: true } }
+        : DONE;
+
+    // Act
+    await handOff('{"ms":60000,"heartbeat_ms":10}');
+    await runsOver();
+
+    // Assess
+    expect(callbacks.calls.map((c) => c.route)).toEqual(['heartbeat', 'complete']);
+    expect(callbacks.calls[1]!.body).toEqual({
+      error: { code: 'Cancelled', message: expect.any(String), retryable: false },
+    });
+    expect(agents.successes().size).toBe(0);
+  });
+
+  it('retries a heartbeat and a completion answered 429 or 503', async () => {
+    // Prepare: each route's first call is refused
+    answer = (call, calls) => {
+      const first = calls.filter((c) => c.route === call.route).length === 1;
+      if (first) return call.route === 'heartbeat' ? { status: 429, body: {} } : { status: 503, body: {} };
+      return accept(call);
+    };
+
+    // Act
+    await handOff('{"ms":100,"heartbeat_ms":20}');
+    await runsOver();
+
+    // Assess
+    expect(callbacks.calls.filter((c) => c.route === 'complete')).toHaveLength(2);
+    const records = agents.callbacks();
+    expect(records[0]).toMatchObject({ route: 'heartbeat', status: 200, tries: 2, token: 'current' });
+    expect(records.at(-1)).toMatchObject({ route: 'complete', status: 200, tries: 2 });
+    expect([...agents.successes()]).toEqual([[TASK_ID, 1]]);
+  });
+
+  it.each([401, 409])('stops the run without completing when a heartbeat is answered %i', async (status) => {
+    // Prepare
+    answer = (call) =>
+      call.route === 'heartbeat' ? { status, body: { error: { code: 'X', message: 'no' } } } : DONE;
+
+    // Act
+    await handOff('{"ms":60000,"heartbeat_ms":10}');
+    await runsOver();
+
+    // Assess
+    expect(callbacks.calls.map((c) => c.route)).toEqual(['heartbeat']);
+  });
+
+  it('answers 400 and starts nothing when the request has no callback (registered as sync)', async () => {
+    // Act
+    const response = await fetch(`${agents.url}/async-echo`, {
+      method: 'POST',
+      body: JSON.stringify({ task_id: TASK_ID, type: 'async-echo', payload: {}, attempt: 1 }),
+    });
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: { code: 'BadRequest', message: expect.stringContaining('callback') },
+    });
+    expect(agents.asyncRuns().started).toBe(0);
+  });
+
+  it.each([['{"ms":-1}'], ['{"heartbeat_ms":0}'], ['{"silent":"yes"}'], ['{"fail_attempts":1.5}']])(
+    'answers 400 when the payload is %s',
+    async (payload) => {
+      // Act
+      const reply = await handOff(payload);
+
+      // Assess
+      expect(reply.status).toBe(400);
+    },
+  );
+
+  it.each([['silent'], ['crash_after_accept']])(
+    'accepts and never calls back when payload.%s is true',
+    async (knob) => {
+      // Act
+      const reply = await handOff(`{"${knob}":true}`);
+      await runsOver();
+
+      // Assess
+      expect(reply.status).toBe(202);
+      expect(callbacks.calls).toEqual([]);
+    },
+  );
+
+  it('applies silent only to the first chaos_attempts attempts', async () => {
+    // Act
+    await handOff('{"silent":true,"chaos_attempts":1}', { attempt: 1, token: 'token-1' });
+    await runsOver(1);
+    await handOff('{"silent":true,"chaos_attempts":1}', { attempt: 2, token: 'token-2' });
+    await runsOver(2);
+
+    // Assess
+    expect(callbacks.calls.map((c) => [c.route, c.token])).toEqual([['complete', 'token-2']]);
+  });
+
+  it('sends no heartbeat before payload.heartbeat_late_ms, even when heartbeat_ms is shorter', async () => {
+    // Act: the late first heartbeat would come after the run is over
+    await handOff('{"ms":100,"heartbeat_ms":10,"heartbeat_late_ms":60000}');
+    await runsOver();
+
+    // Assess
+    expect(callbacks.calls.map((c) => c.route)).toEqual(['complete']);
+  });
+
+  it('sends the same completion twice when payload.complete_twice is true', async () => {
+    // Act
+    await handOff('{"complete_twice":true}');
+    await runsOver();
+
+    // Assess
+    expect(callbacks.calls.map((c) => c.route)).toEqual(['complete', 'complete']);
+    expect(callbacks.calls[0]!.text).toBe(callbacks.calls[1]!.text);
+    expect([...agents.successes()]).toEqual([[TASK_ID, 1]]);
+  });
+
+  it('completes with a retryable error on the first fail_attempts attempts, then with the echo', async () => {
+    // Act
+    await handOff('{"fail_attempts":1}', { attempt: 1, token: 'token-1' });
+    await runsOver(1);
+    await handOff('{"fail_attempts":1}', { attempt: 2, token: 'token-2' });
+    await runsOver(2);
+
+    // Assess
+    expect(callbacks.calls.map((c) => c.body)).toEqual([
+      { error: { code: 'AsyncEchoFailure', message: expect.any(String), retryable: true } },
+      { result: { echo: { fail_attempts: 1 } } },
+    ]);
+  });
+
+  it('sends a completion with a made-up token, then with the previous attempt’s token, when stale_token is set', async () => {
+    // Prepare: the API refuses unknown tokens with 401 and the first attempt's with 409 once the second runs
+    let current = 'token-1';
+    answer = (call) => {
+      if (call.token === 'token-1' && current === 'token-2')
+        return { status: 409, body: { error: { code: 'AttemptNotCurrent', message: 'stale' } } };
+      if (call.token !== 'token-1' && call.token !== 'token-2')
+        return { status: 401, body: { error: { code: 'Unauthorized', message: 'unknown' } } };
+      return accept(call);
+    };
+
+    // Act
+    await handOff('{"stale_token":true,"fail_attempts":1}', { attempt: 1, token: 'token-1' });
+    await runsOver(1);
+    current = 'token-2';
+    await handOff('{"stale_token":true,"fail_attempts":1}', { attempt: 2, token: 'token-2' });
+    await runsOver(2);
+
+    // Assess
+    expect(agents.callbacks().map((r) => [r.attempt, r.token, r.status])).toEqual([
+      [1, 'made-up', 401],
+      [1, 'current', 200],
+      [2, 'previous', 409],
+      [2, 'current', 200],
+    ]);
+    expect(callbacks.calls[2]!.token).toBe('token-1');
+    expect(callbacks.calls[3]!.body).toEqual({ result: { echo: { stale_token: true, fail_attempts: 1 } } });
+  });
+
+  it('stops its runs, timers and callbacks when the server is closed', async () => {
+    // Prepare
+    await handOff('{"ms":3600000,"heartbeat_ms":10}');
+    while (callbacks.calls.length < 2) await new Promise((resolve) => setTimeout(resolve, 2));
+
+    // Act
+    await agents.close();
+
+    // Assess
+    expect(agents.asyncRuns().active).toBe(0);
+    const seen = callbacks.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(callbacks.calls.length).toBe(seen);
+    expect(callbacks.calls.every((c) => c.route === 'heartbeat')).toBe(true);
+    agents = await startDemoAgents({});
   });
 });
