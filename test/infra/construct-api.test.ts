@@ -33,6 +33,7 @@ describe('Function environments: the contract with the handlers', () => {
   const functions: [FunctionRole, IConstruct][] = [
     ['producer', q.api.producerFunction],
     ['status', q.api.statusFunction],
+    ['callback', q.api.callbackFunction],
     ['consumer', q.tiers.high.consumerFunction],
     ['consumer', q.tiers.low.consumerFunction],
     ['sweeper', q.sweeper.sweeperFunction],
