@@ -456,6 +456,17 @@ export class TaskTier extends Construct {
   }
 
   /**
+   * Messages in flight in the tier queue: received and not yet deleted. Each running async task holds one for
+   * its whole run, and a standard queue holds at most about 120,000; near that limit receives fail and the
+   * whole tier stalls.
+   * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+   * @default - maximum over 5 minutes
+   */
+  public metricMessagesInFlight(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', ...props });
+  }
+
+  /**
    * Seconds the oldest task of the tier queue has waited.
    * @default - maximum over 5 minutes
    */

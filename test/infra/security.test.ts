@@ -385,9 +385,7 @@ describe('cdk-nag AwsSolutions', () => {
 });
 
 /** Route key → authorization type of the template's routes. */
-function authorizationByRoute(
-  routes: Record<string, { Properties: { RouteKey: string; AuthorizationType: string } }>,
-): Record<string, string> {
+function authorizationByRoute(routes: ReturnType<Template['findResources']>): Record<string, string> {
   return Object.fromEntries(
     Object.values(routes).map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]),
   );
