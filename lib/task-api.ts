@@ -211,12 +211,13 @@ export class TaskApi extends Construct {
     // name existing routes, so the stage is created after them.
     const callbackThrottle = props.callbackThrottle ?? {};
     const stage = this.stage.node.defaultChild as apigw.CfnStage;
+    // RouteSettings is untyped JSON in the L1: the CDK passes it as written, so the keys are CloudFormation's.
     stage.routeSettings = Object.fromEntries(
       CALLBACK_ROUTE_KEYS.map((key) => [
         key,
         {
-          throttlingRateLimit: callbackThrottle.rateLimit ?? DEFAULTS.callbackThrottle.rateLimit,
-          throttlingBurstLimit: callbackThrottle.burstLimit ?? DEFAULTS.callbackThrottle.burstLimit,
+          ThrottlingRateLimit: callbackThrottle.rateLimit ?? DEFAULTS.callbackThrottle.rateLimit,
+          ThrottlingBurstLimit: callbackThrottle.burstLimit ?? DEFAULTS.callbackThrottle.burstLimit,
         },
       ]),
     );
