@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -14,6 +14,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { FunctionRole, functionEnvironment } from '../../lambda/contract';
 import { PRIORITIES } from '../../lambda/core/task';
 import { HandlerFunction } from '../../lib/handler-function';
 import { TaskQueue, type TaskQueueProps } from '../../lib/task-queue';
@@ -276,6 +277,34 @@ describe('cdk-nag AwsSolutions', () => {
   test('a TaskQueue with every option on synthesizes with no finding', () => {
     // GIVEN
     const build = (outdir: string) => fullyOptioned({}, outdir).app;
+
+    // WHEN
+    const result = synthWithNag(build);
+
+    // THEN
+    expect(result.violations).toEqual([]);
+    expect(result.error).toBeUndefined();
+  });
+
+  test('a TaskQueue with an async Lambda agent of the app, a key and tracing synthesizes with no finding', () => {
+    // GIVEN: the agent's event invoke config, its grant on the completion function, the completion function
+    const build = (outdir: string) => {
+      const app = testApp(outdir);
+      const stack = new Stack(app, 'Async');
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      const agent = new HandlerFunction(stack, 'ResearchAgent', {
+        handler: 'echo-agent',
+        timeout: Duration.seconds(60),
+        environment: functionEnvironment(FunctionRole.Agent, {}),
+      });
+      const taskQueue = new TaskQueue(stack, 'TaskQueue', {
+        agents: { research: { kind: 'lambda', function: agent, mode: 'async' } },
+        encryptionKey: key,
+        tracing: true,
+      });
+      expect(taskQueue.lambdaAgentCompletion).toBeDefined();
+      return app;
+    };
 
     // WHEN
     const result = synthWithNag(build);
