@@ -150,6 +150,67 @@ describe('Async agents: the consumer callback base URL', () => {
   });
 });
 
+/** The logical ids a template value refers to: `Ref`, `Fn::GetAtt` and `Fn::Sub` references. */
+function references(value: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) references(v, out);
+  else if (value !== null && typeof value === 'object') {
+    const v = value as Record<string, unknown>;
+    if (typeof v.Ref === 'string') out.add(v.Ref);
+    if (Array.isArray(v['Fn::GetAtt'])) out.add(String(v['Fn::GetAtt'][0]));
+    const sub = Array.isArray(v['Fn::Sub']) ? v['Fn::Sub'][0] : v['Fn::Sub'];
+    if (typeof sub === 'string') for (const m of sub.matchAll(/\$\{([^}.!]+)/g)) out.add(m[1]!);
+    for (const child of Object.values(v)) references(child, out);
+  }
+  return out;
+}
+
+/** A dependency cycle among the template's resources, as a path of logical ids; undefined when there is none. */
+function dependencyCycle(template: Template): string[] | undefined {
+  const resources = template.toJSON().Resources as Record<
+    string,
+    { Properties?: unknown; DependsOn?: string | string[] }
+  >;
+  const edges = (id: string) => {
+    const r = resources[id]!;
+    const out = references(r.Properties);
+    for (const d of [r.DependsOn ?? []].flat()) out.add(d);
+    return [...out].filter((d) => d in resources);
+  };
+  const done = new Set<string>();
+  const visit = (id: string, path: string[]): string[] | undefined => {
+    if (path.includes(id)) return [...path, id];
+    if (done.has(id)) return undefined;
+    for (const next of edges(id)) {
+      const cycle = visit(next, [...path, id]);
+      if (cycle) return cycle;
+    }
+    done.add(id);
+    return undefined;
+  };
+  for (const id of Object.keys(resources)) {
+    const cycle = visit(id, []);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+describe('Async agents: no dependency cycle', () => {
+  test('consumers name the API endpoint and the API names the queues, and the template has no cycle', () => {
+    // GIVEN: an async Lambda agent of the app too (its config names the completion function)
+    const { template } = asyncStack((stack) => ({
+      research: {
+        kind: 'lambda',
+        function: agentFunction(stack, 'Research', Duration.seconds(60)),
+        mode: 'async',
+      },
+      summarize: HTTP_AGENTS.summarize!,
+    }));
+
+    // THEN
+    expect(dependencyCycle(template)).toBeUndefined();
+  });
+});
+
 describe('Async agents: the callback routes', () => {
   test('POST /tasks/{id}/heartbeat and /complete go to the callback function, with no authorizer', () => {
     // GIVEN
