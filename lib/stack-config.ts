@@ -123,7 +123,8 @@ export function agentsFromConfig(
           agent.heartbeatTimeoutSeconds !== undefined
             ? Duration.seconds(agent.heartbeatTimeoutSeconds)
             : undefined,
-        maxRunTime: agent.maxRunTimeSeconds !== undefined ? Duration.seconds(agent.maxRunTimeSeconds) : undefined,
+        maxRunTime:
+          agent.maxRunTimeSeconds !== undefined ? Duration.seconds(agent.maxRunTimeSeconds) : undefined,
       };
       return agent.kind === 'http'
         ? [

@@ -1,7 +1,6 @@
 import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpNoneAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -197,7 +196,7 @@ export class TaskApi extends Construct {
         path: `/tasks/{id}/${action}`,
         methods: [apigw.HttpMethod.POST],
         integration: callback,
-        authorizer: new HttpNoneAuthorizer(),
+        authorizer: new apigw.HttpNoneAuthorizer(),
       }),
     );
     for (const route of callbackRoutes) {

@@ -74,7 +74,12 @@ function tierAlarms(template: Template, taskQueue: TaskQueue, priority: (typeof 
   const tier = taskQueue.tiers[priority];
   return {
     depth: metricAlarm(template, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', queueName(tier.queue)),
-    inFlight: metricAlarm(template, 'AWS/SQS', 'ApproximateNumberOfMessagesNotVisible', queueName(tier.queue)),
+    inFlight: metricAlarm(
+      template,
+      'AWS/SQS',
+      'ApproximateNumberOfMessagesNotVisible',
+      queueName(tier.queue),
+    ),
     oldestAge: metricAlarm(template, 'AWS/SQS', 'ApproximateAgeOfOldestMessage', queueName(tier.queue)),
     deadLetters: metricAlarm(
       template,
