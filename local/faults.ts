@@ -123,7 +123,8 @@ export type ConsumerWrite = 'claim' | 'completion';
  */
 const CONSUMER_WRITES: ReadonlyMap<string, ConsumerWrite> = new Map<string, ConsumerWrite>([
   ...Object.values(TRANSITIONS)
-    .filter((t) => t.attemptFence)
+    // The settle writes of a sync attempt; an async attempt's ends are written by its callbacks and its lapse.
+    .filter((t) => t.attemptFence && !t.asyncOnly)
     .map((t) => [t.to, 'completion'] as const),
   [TRANSITIONS.claim.to, 'claim'],
 ]);

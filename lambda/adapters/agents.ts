@@ -7,7 +7,7 @@
  * to retry is decided in core (agent-outcome.ts), and the deadline it stops waiting at in agent-timeout.ts.
  */
 import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
-import type { AgentTarget, AgentTargets } from '../contract/agent-target';
+import { type AgentLimits, type AgentTarget, type AgentTargets, asyncLimits } from '../contract/agent-target';
 import {
   type AgentFailure,
   type AgentOutcome,
@@ -165,6 +165,11 @@ async function invokeHttp(
   } catch (error) {
     return timedOutOr(error);
   }
+  // An async agent takes the task over with 202; what its body says does not matter.
+  if (request.callback !== undefined && response.status === 202) {
+    await response.body?.cancel().catch(() => {});
+    return { kind: 'accepted' };
+  }
   if (classifyHttpStatus(response.status) !== 'success') {
     const start = await readBounded(response.body, MAX_ERROR_BYTES).catch(() => undefined);
     return classifyAgentFailure({
@@ -213,12 +218,16 @@ async function invokeLambda(
 ): Promise<AgentOutcome> {
   const { sdk, client } = await lambdaClient();
   const signal = deadlineSignal(request);
+  // An async Lambda agent is invoked with `Event`: Lambda queues the event and answers 202 at once. It reports
+  // through its destinations (a function of the app) or the callback routes.
+  const event = request.callback !== undefined;
   let out: InvokeCommandOutput;
   try {
     out = await client.send(
       new sdk.InvokeCommand({
         FunctionName: target.functionArn,
         Payload: Buffer.from(JSON.stringify(request)),
+        ...(event && { InvocationType: 'Event' }),
       }),
       { abortSignal: signal },
     );
@@ -226,6 +235,11 @@ async function invokeLambda(
     return classifyAgentFailure(
       callFailure(signal, target.timeoutSeconds, error, (detail) => ({ fact: 'invoke-failed', detail })),
     );
+  }
+  if (event) {
+    return out.StatusCode === 202
+      ? { kind: 'accepted' }
+      : classifyAgentFailure({ fact: 'invoke-failed', detail: `Event invoke answered ${out.StatusCode}` });
   }
   // Lambda caps a synchronous response at 6 MB and the SDK has read it whole; a payload over the limit is
   // refused before it is decoded or parsed.
@@ -262,6 +276,10 @@ export class ConfiguredAgents implements AgentInvoker {
 
   public timeoutSeconds(type: string): number {
     return this.targets[type]!.timeoutSeconds;
+  }
+
+  public asyncLimits(type: string): AgentLimits | undefined {
+    return asyncLimits(this.targets[type]!);
   }
 
   public invoke(request: AgentRequest, limits: AgentCallLimits): Promise<AgentOutcome> {

@@ -6,7 +6,7 @@
  *
  * Placeholders: `#status`; a status is `:<status in lower case>` (`:queued`, `:running`), so that an update
  * expression may use the same placeholder for the status it writes; `:eid`, `:attempt`, `:graceEnd`, `:nowMs`
- * for the facts (`:nowMs` both for the lease and for the retry time).
+ * for the facts (`:nowMs` both for the lease and for the retry time); `:async` for `agent_mode`.
  */
 import type { TaskStatus } from '../core/task';
 import { requiredFact, type TransitionFacts, type TransitionRule } from '../core/transitions';
@@ -54,24 +54,37 @@ export function conditionOf(r: TransitionRule, facts: TransitionFacts): Conditio
     values[':graceEnd'] = requiredFact(r, facts, 'redriveGraceEnd');
     guards.push('(attribute_not_exists(redriven_at) OR redriven_at < :graceEnd)');
   }
+  if (r.asyncOnly) {
+    values[':async'] = 'async';
+    guards.push('agent_mode = :async');
+  }
+  const expired = '(attribute_not_exists(lease_until) OR lease_until < :nowMs)';
 
   // With `retryWait`, RETRYING is a term of its own: only once its retry is due.
   const waits = r.retryWait && r.from.includes('RETRYING');
   const plain = waits ? r.from.filter((s) => s !== 'RETRYING') : r.from;
   const statuses: string[] = [];
-  if (plain.length === 1) statuses.push(`#status = ${status(plain[0]!)}`);
-  if (plain.length > 1) statuses.push(`#status IN (${plain.map(status).join(', ')})`);
+  // A lease requirement applies to RUNNING only, which is then a term of its own.
+  const leased = r.lease !== 'any' && plain.includes('RUNNING');
+  const unleased = leased ? plain.filter((s) => s !== 'RUNNING') : plain;
+  if (unleased.length === 1) statuses.push(`#status = ${status(unleased[0]!)}`);
+  if (unleased.length > 1) statuses.push(`#status IN (${unleased.map(status).join(', ')})`);
+  if (leased) {
+    values[':nowMs'] = facts.nowMs;
+    statuses.push(
+      `(#status = ${status('RUNNING')} AND ${r.lease === 'held' ? 'lease_until >= :nowMs' : expired})`,
+    );
+  }
   if (waits) {
     values[':nowMs'] = facts.nowMs;
     statuses.push(
       `(#status = ${status('RETRYING')} AND (attribute_not_exists(retry_at) OR retry_at <= :nowMs))`,
     );
   }
-  if (r.fromExpiredLease) {
+  if (r.fromExpiredLease !== false) {
     values[':nowMs'] = facts.nowMs;
-    statuses.push(
-      `(#status = ${status('RUNNING')} AND (attribute_not_exists(lease_until) OR lease_until < :nowMs))`,
-    );
+    const syncOnly = r.fromExpiredLease === 'sync' ? ' AND attribute_not_exists(agent_mode)' : '';
+    statuses.push(`(#status = ${status('RUNNING')} AND ${expired}${syncOnly})`);
   }
   guards.push(any(statuses));
 

@@ -14,11 +14,19 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { type AsyncClaim, tokenId } from '../core/async-attempt';
 import { parseExactJson } from '../core/json-text';
-import type { ClaimResult, CreateResult, RequeueResult, TaskStore } from '../core/ports';
+import type { AsyncEnding, ClaimResult, CreateResult, RequeueResult, TaskStore } from '../core/ports';
 import type { DeadLetterTarget } from '../core/sweep';
-import { type TaskEnvelope, type TaskError, type TaskRecord, TaskStatus } from '../core/task';
 import {
+  type TaskEnvelope,
+  type TaskError,
+  type TaskProgress,
+  type TaskRecord,
+  TaskStatus,
+} from '../core/task';
+import {
+  asyncEndingRule,
   isOwnWrite,
   redriveGraceEnd,
   TRANSITIONS,
@@ -37,6 +45,20 @@ function toRecord(item: Record<string, unknown> | undefined): TaskRecord | undef
   const record = unmarshall(item as never) as TaskRecord & { result?: unknown };
   return typeof record.result === 'string' ? { ...record, result: parseExactJson(record.result) } : record;
 }
+
+/** What an async attempt leaves on the record; a sync claim and a requeue remove it. */
+const ASYNC_ATTEMPT_FIELDS = [
+  'agent_mode',
+  'token_hash',
+  'receipt_handle',
+  'receive_count',
+  'heartbeat_seconds',
+  'run_deadline',
+  'heartbeat_at',
+  'progress',
+  'cancel_requested',
+  'completion_hash',
+] as const;
 
 const oldItem = (error: unknown): TaskRecord | undefined =>
   error instanceof ConditionalCheckFailedException ? toRecord(error.Item) : undefined;
@@ -127,10 +149,34 @@ export class DynamoTaskStore implements TaskStore {
    * condition against the claim itself (RUNNING, under a valid lease). Each call writes a fresh `claim_id`
    * (the same in every retry of the call), so that it can tell its own claim from another consumer's.
    */
-  public async claim(envelope: TaskEnvelope, now: Date, leaseSeconds: number): Promise<ClaimResult> {
+  public async claim(
+    envelope: TaskEnvelope,
+    now: Date,
+    leaseSeconds: number,
+    async?: AsyncClaim,
+  ): Promise<ClaimResult> {
     const r = TRANSITIONS.claim;
     const iso = now.toISOString();
     const claimId = randomUUID();
+    // An async attempt writes its token and deadlines; a sync one removes what an earlier async attempt left.
+    const asyncSets = async
+      ? ', agent_mode = :async, token_hash = :th, receipt_handle = :rh, receive_count = :rc, ' +
+        'heartbeat_seconds = :hb, run_deadline = :rd'
+      : '';
+    const asyncRemoves = async
+      ? ', cancel_requested, progress, heartbeat_at, completion_hash'
+      : `, ${ASYNC_ATTEMPT_FIELDS.join(', ')}`;
+    const asyncValues = async
+      ? {
+          ':async': 'async',
+          ':th': async.tokenHash,
+          ':rh': async.receiptHandle,
+          ':rc': async.receiveCount,
+          ':hb': async.heartbeatSeconds,
+          ':rd': async.runDeadlineMs,
+          ':tid': new Set([tokenId(async.tokenHash)]),
+        }
+      : {};
     const out = await this.transition(
       envelope.task_id,
       r,
@@ -142,12 +188,14 @@ export class DynamoTaskStore implements TaskStore {
           'updated_at = :now, started_at = if_not_exists(started_at, :now), #type = if_not_exists(#type, :type), ' +
           'priority = if_not_exists(priority, :priority), created_at = if_not_exists(created_at, :created), ' +
           'enqueue_id = if_not_exists(enqueue_id, :eid), request_hash = if_not_exists(request_hash, :hash), ' +
-          `${r.marker} = :cid REMOVE retry_at`,
+          `${r.marker} = :cid${asyncSets} REMOVE retry_at${asyncRemoves}` +
+          (async ? ' ADD callback_tokens :tid' : ''),
         names: { '#type': 'type' },
         values: {
+          ...asyncValues,
           [statusPlaceholder(r.to)]: r.to,
           ':eid': envelope.enqueue_id,
-          ':lease': now.getTime() + leaseSeconds * 1000,
+          ':lease': async ? async.leaseUntilMs : now.getTime() + leaseSeconds * 1000,
           ':now': iso,
           ':zero': 0,
           ':one': 1,
@@ -175,7 +223,23 @@ export class DynamoTaskStore implements TaskStore {
     attempt: number,
     now: Date,
     fields: Record<string, unknown>,
-  ): Promise<boolean> {
+  ): Promise<boolean>;
+  private async settle(
+    r: TransitionRule,
+    taskId: string,
+    attempt: number,
+    now: Date,
+    fields: Record<string, unknown>,
+    returnValues: 'ALL_NEW',
+  ): Promise<TaskRecord | undefined>;
+  private async settle(
+    r: TransitionRule,
+    taskId: string,
+    attempt: number,
+    now: Date,
+    fields: Record<string, unknown>,
+    returnValues?: 'ALL_NEW',
+  ): Promise<boolean | TaskRecord | undefined> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':next': r.to, ':now': now.toISOString() };
     const sets = ['#status = :next', 'updated_at = :now'];
@@ -194,9 +258,10 @@ export class DynamoTaskStore implements TaskStore {
       taskId,
       r,
       { nowMs: now.getTime(), attempt },
-      { expression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`, names, values },
+      { expression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`, names, values, returnValues },
     );
-    return out.applied;
+    if (returnValues === undefined) return out.applied;
+    return out.applied ? toRecord(out.attributes) : undefined;
   }
 
   public succeed(taskId: string, attempt: number, result: unknown, now: Date, expiresAt: number) {
@@ -217,6 +282,81 @@ export class DynamoTaskStore implements TaskStore {
       finished_at: now.toISOString(),
       expires_at: expiresAt,
     });
+  }
+
+  public async adopt(
+    taskId: string,
+    attempt: number,
+    receiptHandle: string,
+    receiveCount: number,
+    now: Date,
+  ): Promise<boolean> {
+    const out = await this.transition(
+      taskId,
+      TRANSITIONS.adopt,
+      { nowMs: now.getTime(), attempt },
+      {
+        expression: 'SET receipt_handle = :rh, receive_count = :rc',
+        values: { ':rh': receiptHandle, ':rc': receiveCount },
+      },
+    );
+    return out.applied;
+  }
+
+  public async heartbeat(
+    taskId: string,
+    attempt: number,
+    now: Date,
+    leaseUntilMs: number,
+    progress: TaskProgress | undefined,
+  ): Promise<TaskRecord | undefined> {
+    const out = await this.transition(
+      taskId,
+      TRANSITIONS.heartbeat,
+      { nowMs: now.getTime(), attempt },
+      {
+        expression: `SET lease_until = :lease, heartbeat_at = :now, updated_at = :now${progress ? ', progress = :progress' : ''}`,
+        values: {
+          ':lease': leaseUntilMs,
+          ':now': now.toISOString(),
+          ...(progress && { ':progress': progress }),
+        },
+        returnValues: 'ALL_NEW',
+      },
+    );
+    return out.applied ? toRecord(out.attributes) : undefined;
+  }
+
+  public async requestCancel(taskId: string, attempt: number, now: Date): Promise<TaskRecord | undefined> {
+    const out = await this.transition(
+      taskId,
+      TRANSITIONS.requestCancel,
+      { nowMs: now.getTime(), attempt },
+      {
+        expression: 'SET cancel_requested = :yes, updated_at = :now',
+        values: { ':yes': true, ':now': now.toISOString() },
+        returnValues: 'ALL_NEW',
+      },
+    );
+    return out.applied ? toRecord(out.attributes) : undefined;
+  }
+
+  public async finishAsync(
+    taskId: string,
+    attempt: number,
+    ending: AsyncEnding,
+    now: Date,
+    lease: 'held' | 'expired',
+  ): Promise<TaskRecord | undefined> {
+    const r = asyncEndingRule(ending.status, lease);
+    const fields: Record<string, unknown> =
+      ending.status === TaskStatus.SUCCEEDED
+        ? { result: JSON.stringify(ending.result ?? null) }
+        : { error: ending.error };
+    if (ending.status === TaskStatus.RETRYING) fields.retry_at = ending.retryAtMs;
+    else Object.assign(fields, { finished_at: now.toISOString(), expires_at: ending.expiresAt });
+    if (ending.completionHash !== undefined) fields.completion_hash = ending.completionHash;
+    return this.settle(r, taskId, attempt, now, fields, 'ALL_NEW');
   }
 
   public async abandon(
@@ -260,7 +400,7 @@ export class DynamoTaskStore implements TaskStore {
         expression:
           `SET #status = ${statusPlaceholder(r.to)}, redriven_at = :now, updated_at = :now, ` +
           'redrive_count = if_not_exists(redrive_count, :zero) + :one ' +
-          'REMOVE finished_at, expires_at, lease_until, retry_at',
+          `REMOVE finished_at, expires_at, lease_until, retry_at, callback_tokens, ${ASYNC_ATTEMPT_FIELDS.join(', ')}`,
         values: { [statusPlaceholder(r.to)]: r.to, ':now': now.toISOString(), ':zero': 0, ':one': 1 },
         returnValues: 'ALL_NEW',
       },

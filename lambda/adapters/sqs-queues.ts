@@ -2,12 +2,13 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { TaskSender, TierQueue } from '../core/ports';
+import type { TaskMessages, TaskSender, TierQueue } from '../core/ports';
 import { deadLetterMessage, type QueueMessage } from '../core/queue-message';
 import type { DeadLetter } from '../core/sweep';
 import type { Priority, TaskError } from '../core/task';
@@ -38,6 +39,30 @@ export class SqsTaskSender implements TaskSender {
         DelaySeconds: delaySeconds,
         MessageAttributes: stringAttributes(message),
       }),
+    );
+  }
+}
+
+/** The messages of both tiers by receipt handle: what the callback routes do to an async attempt's message. */
+export class SqsTaskMessages implements TaskMessages {
+  public constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrls: Readonly<Record<Priority, string>>,
+  ) {}
+
+  public async changeVisibility(priority: Priority, receiptHandle: string, seconds: number): Promise<void> {
+    await this.client.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: this.queueUrls[priority],
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: seconds,
+      }),
+    );
+  }
+
+  public async delete(priority: Priority, receiptHandle: string): Promise<void> {
+    await this.client.send(
+      new DeleteMessageCommand({ QueueUrl: this.queueUrls[priority], ReceiptHandle: receiptHandle }),
     );
   }
 }

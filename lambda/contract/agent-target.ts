@@ -12,7 +12,7 @@
 export type AgentMode = 'sync' | 'async';
 
 /** What an async agent's attempts are held to. Present exactly when `mode` is `async`. */
-export interface AsyncAgentLimits {
+export interface AgentLimits {
   /** A heartbeat or completion must come within this many seconds of the hand-off or the last heartbeat. */
   readonly heartbeatTimeoutSeconds: number;
   /** The longest one attempt may run, heartbeats or not (at most `maxRunTimeLimitSeconds`). */
@@ -91,7 +91,10 @@ export function parseAgentTarget(
   ) {
     throw new Error(`agent '${type}' timeoutSeconds must be a positive integer`);
   }
-  const timeout = { ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }), ...parseMode(type, value, opts) };
+  const timeout = {
+    ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+    ...parseMode(type, value, opts),
+  };
   if (value.kind === 'lambda')
     return { kind: 'lambda', functionArn: value.functionArn as string, ...timeout };
   const authSecretArn = value.authSecretArn;
@@ -148,16 +151,20 @@ function parseMode(
   )
     throw new Error(`agent '${type}' heartbeatTimeoutSeconds must not be longer than maxRunTimeSeconds`);
   if (positiveInteger(maxRunTimeSeconds) && maxRunTimeSeconds > SQS_MAX_IN_FLIGHT_SECONDS)
-    throw new Error(`agent '${type}' maxRunTimeSeconds must be at most ${SQS_MAX_IN_FLIGHT_SECONDS} (12 hours)`);
+    throw new Error(
+      `agent '${type}' maxRunTimeSeconds must be at most ${SQS_MAX_IN_FLIGHT_SECONDS} (12 hours)`,
+    );
   return {
     mode,
-    ...(heartbeatTimeoutSeconds !== undefined && { heartbeatTimeoutSeconds: heartbeatTimeoutSeconds as number }),
+    ...(heartbeatTimeoutSeconds !== undefined && {
+      heartbeatTimeoutSeconds: heartbeatTimeoutSeconds as number,
+    }),
     ...(maxRunTimeSeconds !== undefined && { maxRunTimeSeconds: maxRunTimeSeconds as number }),
   };
 }
 
 /** The async limits of a target, or undefined for a sync one. */
-export function asyncLimits(target: AgentTarget): AsyncAgentLimits | undefined {
+export function asyncLimits(target: AgentTarget): AgentLimits | undefined {
   if (target.mode !== 'async') return undefined;
   return {
     heartbeatTimeoutSeconds: target.heartbeatTimeoutSeconds!,

@@ -14,11 +14,13 @@ import type { TaskError } from './task';
 
 export type AgentOutcome =
   | { readonly kind: 'success'; readonly result: unknown }
+  /** An async agent took the task over; it reports back through the callback routes. */
+  | { readonly kind: 'accepted' }
   | { readonly kind: 'transient'; readonly error: TaskError }
   | { readonly kind: 'permanent'; readonly error: TaskError };
 
 /** The outcome of a call that failed: transient (retried with backoff) or permanent. */
-export type FailedOutcome = Exclude<AgentOutcome, { readonly kind: 'success' }>;
+export type FailedOutcome = Exclude<AgentOutcome, { readonly kind: 'success' | 'accepted' }>;
 
 /**
  * HTTP agents: 2xx succeeds; 4xx is permanent except 408 (timeout) and 429 (throttled);

@@ -31,6 +31,15 @@ export const TASK_ERROR_CODES = {
     meaning:
       "The agent did not answer by the attempt's `deadline` (its `timeout`), or a Lambda agent ran out of its own function timeout. The next attempt waits one more agent timeout on top of the backoff.",
   },
+  HeartbeatTimeout: {
+    retried: true,
+    meaning:
+      "An async agent sent no heartbeat or completion within its `heartbeatTimeout` (its attempt's `deadline`): the attempt counts as lost.",
+  },
+  AgentRunTimeExceeded: {
+    retried: true,
+    meaning: "An async agent's attempt reached its `maxRunTime` without a completion.",
+  },
   AgentUnreachable: {
     retried: true,
     meaning: 'The connection to an HTTP agent failed, or broke off before the whole answer arrived.',
@@ -52,6 +61,16 @@ export const TASK_ERROR_CODES = {
     retried: 'yes, unless it is `PermanentError`',
     meaning:
       "A Lambda agent's function threw: the code is its `errorType` (`TypeError`, `Runtime.ExitError`, …), cut to 128 characters.",
+  },
+  '<code>': {
+    retried: 'as the completion says (`retryable`)',
+    meaning:
+      'An async agent completed with `{ "error": { "code", "message", "retryable" } }`: its code, cut to 128 characters.',
+  },
+  Cancelled: {
+    retried: false,
+    meaning:
+      'A running async task was cancelled (`DELETE /tasks/{id}`) and its agent stopped, or its attempt was lost after the request. The task is CANCELLED.',
   },
   PermanentError: {
     retried: false,
@@ -128,7 +147,20 @@ export const API_ERROR_CODES = {
   NotFound: { status: 404, meaning: 'no task has this id' },
   MethodNotAllowed: { status: 405, meaning: 'the method is not supported on this path' },
   IdempotencyConflict: { status: 409, meaning: 'the key was used before with a different body' },
-  NotCancellable: { status: 409, meaning: 'the task is running or finished' },
+  NotCancellable: { status: 409, meaning: 'the task is finished, or running on a sync agent' },
+  Unauthorized: {
+    status: 401,
+    meaning: 'a callback route without a bearer token, or with one no attempt of this task was given',
+  },
+  AttemptNotCurrent: {
+    status: 409,
+    meaning:
+      'a callback with the token of an attempt that is over: its deadline passed, a newer attempt started, or the task ended',
+  },
+  CompletionConflict: {
+    status: 409,
+    meaning: 'a completion that differs from the one that already settled this attempt',
+  },
   PayloadTooLarge: {
     status: 413,
     meaning: 'the body is over the limit, or its queue message would not fit in SQS',

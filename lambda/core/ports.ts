@@ -2,10 +2,12 @@
  * What the use cases need from the outside world. lambda/adapters implements these with the AWS SDK;
  * unit tests implement them in memory.
  */
+import type { AgentLimits } from '../contract/agent-target';
 import type { AgentOutcome } from './agent-outcome';
+import type { AgentCallback, AsyncClaim } from './async-attempt';
 import type { QueueMessage } from './queue-message';
 import type { DeadLetterTarget } from './sweep';
-import type { Priority, TaskEnvelope, TaskError, TaskRecord } from './task';
+import type { Priority, TaskEnvelope, TaskError, TaskProgress, TaskRecord, TaskStatus } from './task';
 
 export type CreateResult =
   | { readonly created: true }
@@ -27,8 +29,44 @@ export interface TaskStore {
   get(taskId: string): Promise<TaskRecord | undefined>;
   /** Writes a new record unless one with this id exists. */
   create(record: TaskRecord): Promise<CreateResult>;
-  /** Starts an attempt if the state machine allows it (see transitions.ts). */
-  claim(envelope: TaskEnvelope, now: Date, leaseSeconds: number): Promise<ClaimResult>;
+  /**
+   * Starts an attempt if the state machine allows it (see transitions.ts). With `async`, the attempt is an async
+   * one: the record takes its token hash, receipt handle and deadlines, and its lease is `async.leaseUntilMs`.
+   */
+  claim(envelope: TaskEnvelope, now: Date, leaseSeconds: number, async?: AsyncClaim): Promise<ClaimResult>;
+  /** A duplicate delivery of a running async attempt records its own receipt handle (the `adopt` rule). */
+  adopt(
+    taskId: string,
+    attempt: number,
+    receiptHandle: string,
+    receiveCount: number,
+    now: Date,
+  ): Promise<boolean>;
+  /**
+   * An async attempt's heartbeat (the `heartbeat` rule): moves its deadline to `leaseUntilMs` and records the
+   * progress. Returns the record as written, or undefined when the rule refused it.
+   */
+  heartbeat(
+    taskId: string,
+    attempt: number,
+    now: Date,
+    leaseUntilMs: number,
+    progress: TaskProgress | undefined,
+  ): Promise<TaskRecord | undefined>;
+  /** Asks the running async attempt to stop (the `requestCancel` rule); the record as written, or undefined. */
+  requestCancel(taskId: string, attempt: number, now: Date): Promise<TaskRecord | undefined>;
+  /**
+   * Ends async attempt `attempt`: by its agent while its deadline holds (`held`: the `complete…` rules), or as lost
+   * once it has passed (`expired`: the `lapse…` rules). Returns the record as written, or undefined when the rule
+   * refused it.
+   */
+  finishAsync(
+    taskId: string,
+    attempt: number,
+    ending: AsyncEnding,
+    now: Date,
+    lease: 'held' | 'expired',
+  ): Promise<TaskRecord | undefined>;
   succeed(taskId: string, attempt: number, result: unknown, now: Date, expiresAt: number): Promise<Settled>;
   /** Records RETRYING, with `retryAtMs` (epoch ms) as the record's `retry_at`: no claim before it. */
   retry(taskId: string, attempt: number, error: TaskError, now: Date, retryAtMs: number): Promise<Settled>;
@@ -61,6 +99,23 @@ export interface TaskStore {
   >;
 }
 
+/** How an async attempt ends, and what the record keeps of it. */
+export type AsyncEnding = (
+  | { readonly status: typeof TaskStatus.SUCCEEDED; readonly result: unknown; readonly expiresAt: number }
+  | { readonly status: typeof TaskStatus.RETRYING; readonly error: TaskError; readonly retryAtMs: number }
+  | { readonly status: typeof TaskStatus.FAILED; readonly error: TaskError; readonly expiresAt: number }
+  | { readonly status: typeof TaskStatus.CANCELLED; readonly error: TaskError; readonly expiresAt: number }
+) & {
+  /** The completion that ended it (async-callbacks.ts `completionHash`), so that the same one answers 200 again. */
+  readonly completionHash?: string;
+};
+
+/** The messages of both tiers, by receipt handle: what settles an async attempt from outside the consumer. */
+export interface TaskMessages {
+  changeVisibility(priority: Priority, receiptHandle: string, seconds: number): Promise<void>;
+  delete(priority: Priority, receiptHandle: string): Promise<void>;
+}
+
 export interface TaskSender {
   /** Sends a task's message, built and measured once by the producer (queue-message.ts `envelopeMessage`). */
   send(priority: Priority, message: QueueMessage, delaySeconds: number): Promise<void>;
@@ -84,9 +139,11 @@ export interface AgentRequest {
    * When this attempt's answer stops counting (ISO 8601, UTC): the start of the call plus the agent's timeout
    * (agent-timeout.ts `attemptDeadline`).
    * The consumer stops waiting then, and an agent should stop by it too: the next attempt may start one agent
-   * timeout later.
+   * timeout later. For an async agent, the deadline of its answer to the hand-off.
    */
   readonly deadline: string;
+  /** Async agents only: where and with what to report back. */
+  readonly callback?: AgentCallback;
 }
 
 /** Bounds of one agent call that come from the queue's settings. */
@@ -100,9 +157,12 @@ export interface AgentInvoker {
   has(type: string): boolean;
   /** The timeout of the agent of `type`, in seconds (a configured type). */
   timeoutSeconds(type: string): number;
+  /** The async limits of the agent of `type`, or undefined for a sync agent (a configured type). */
+  asyncLimits(type: string): AgentLimits | undefined;
   /**
    * Calls the agent and waits for its answer until `request.deadline`. Never throws: every failure is
-   * classified into the outcome (agent-outcome.ts `classifyAgentFailure`).
+   * classified into the outcome (agent-outcome.ts `classifyAgentFailure`). With `request.callback`, the agent is
+   * async: its acceptance (HTTP 202, or a Lambda `Event` invoke) is the outcome `accepted`.
    */
   invoke(request: AgentRequest, limits: AgentCallLimits): Promise<AgentOutcome>;
 }

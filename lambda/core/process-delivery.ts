@@ -11,6 +11,8 @@
  */
 import { answerByteLimit, classifyAgentFailure } from './agent-outcome';
 import { attemptDeadline } from './agent-timeout';
+import { asyncClaim, callbackUrl, newCallbackToken, visibilityUntil } from './async-attempt';
+import { settleAsync } from './async-callbacks';
 import { TaskErrorCode } from './error-codes';
 import { parseExactJson, toDouble } from './json-text';
 import type { AgentInvoker, TaskStore, TierQueue } from './ports';
@@ -18,6 +20,7 @@ import {
   type BackoffPolicy,
   isLastDelivery,
   MAX_VISIBILITY_SECONDS,
+  RETRY_CLOCK_SKEW_MS,
   retryDelaySeconds,
 } from './retry-policy';
 import {
@@ -29,14 +32,6 @@ import {
 } from './task';
 import { skipReason } from './transitions';
 
-/**
- * How much earlier than the end of its wait a retry is recorded as due (`retry_at`). The message's own return
- * after its visibility timeout is timed by SQS, and the claim's `now` by the consumer that receives it: a
- * consumer whose clock is behind by up to this much still claims the task, instead of putting it back. The
- * price is that a duplicate copy may start the retry this much early by the consumers' clocks.
- */
-export const RETRY_CLOCK_SKEW_MS = 1_000;
-
 export interface ProcessSettings {
   readonly maxReceiveCount: number;
   readonly leaseSeconds: number;
@@ -45,6 +40,8 @@ export interface ProcessSettings {
   readonly maxResultBytes: number;
   /** How long a finished task stays in the table. */
   readonly retentionSeconds: number;
+  /** The HTTP API's base URL: an async agent's callbacks go to `<base>/tasks/<id>`. */
+  readonly callbackBaseUrl: string;
 }
 
 export interface ProcessDeps {
@@ -76,7 +73,13 @@ export type TransitionEvent = {
     | 'retrying'
     | 'failed'
     | 'claim-lost'
-    | 'poison-message';
+    | 'poison-message'
+    /** An async agent took the task over; its message stays in flight until the attempt's deadline. */
+    | 'handed-off'
+    /** A duplicate receive of a running async attempt's message: its receipt handle is the one recorded now. */
+    | 'adopted'
+    /** An async attempt's deadline passed without a completion: the attempt is lost. */
+    | 'lapsed';
   readonly detail?: string;
   /** On the first claim: milliseconds from enqueue to start. */
   readonly queue_wait_ms?: number;
@@ -147,9 +150,78 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
 
   // One reading of the clock for the claim and the reason it was refused: the reason must be the claim's own.
   const claimedAt = now();
-  const claim = await deps.store.claim(envelope, claimedAt, settings.leaseSeconds);
+  const known = deps.agents.has(envelope.type);
+  const agentTimeoutSeconds = known ? deps.agents.timeoutSeconds(envelope.type) : 0;
+  const limits = known ? deps.agents.asyncLimits(envelope.type) : undefined;
+  const token = limits && newCallbackToken();
+  const async =
+    limits &&
+    token &&
+    asyncClaim({
+      nowMs: claimedAt.getTime(),
+      tokenHash: token.hash,
+      receiptHandle: delivery.receiptHandle,
+      receiveCount: delivery.receiveCount,
+      handOffSeconds: agentTimeoutSeconds,
+      heartbeatTimeoutSeconds: limits.heartbeatTimeoutSeconds,
+      maxRunTimeSeconds: limits.maxRunTimeSeconds,
+    });
+  const claim = await deps.store.claim(envelope, claimedAt, settings.leaseSeconds, async);
   if (!claim.claimed) {
-    const reason = skipReason(claim.current, envelope.enqueue_id, claimedAt.getTime());
+    const { current } = claim;
+    const reason = skipReason(current, envelope.enqueue_id, claimedAt.getTime());
+    // A running async attempt: this is a second receive of its message (or the message is back early). Record
+    // this receive's handle, so that heartbeats extend the copy SQS shows next, and keep it away until the
+    // deadline; without this, heartbeats would extend a stale handle and a healthy task would be dead-lettered.
+    if (reason === 'running-async') {
+      const adopted = await deps.store.adopt(
+        envelope.task_id,
+        current.attempts,
+        delivery.receiptHandle,
+        delivery.receiveCount,
+        now(),
+      );
+      emit({
+        ...base,
+        attempt: current.attempts,
+        transition: adopted ? 'adopted' : 'skipped',
+        detail: reason,
+      });
+      if (adopted && current.lease_until !== undefined) {
+        await deps.queue.changeVisibility(
+          delivery.receiptHandle,
+          visibilityUntil(current.lease_until, now().getTime()),
+        );
+      }
+      return 'retry';
+    }
+    // An async attempt whose deadline passed: it is lost, and this delivery records it as a failed attempt.
+    if (reason === 'lapsed') {
+      const settled = await settleAsync(
+        current,
+        undefined,
+        { lease: 'expired', receiveCount: delivery.receiveCount },
+        { store: deps.store, settings, now, random: deps.random },
+      );
+      const lapsed = settled?.record.status;
+      emit({
+        ...base,
+        attempt: current.attempts,
+        // Counted as the attempt's failure; a cancelled one is only logged.
+        transition: !settled
+          ? 'claim-lost'
+          : lapsed === TaskStatus.RETRYING
+            ? 'retrying'
+            : lapsed === TaskStatus.FAILED
+              ? 'failed'
+              : 'lapsed',
+        detail: settled?.record.error?.code,
+      });
+      if (!settled) return 'retry';
+      if ('delete' in settled.fate) return 'ack';
+      await deps.queue.changeVisibility(delivery.receiptHandle, settled.fate.visibilitySeconds);
+      return 'retry';
+    }
     emit({ ...base, transition: 'skipped', detail: reason });
     // A duplicate copy received while the task waits for its retry (the last attempt's agent may still be
     // running): not deleted, as above, and back when the retry is due, as the message itself.
@@ -182,8 +254,6 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   emit({ ...base, attempt, transition: 'claimed', ...(attempt === 1 && { queue_wait_ms: sinceEnqueue() }) });
 
   const agentStart = now().getTime();
-  const known = deps.agents.has(envelope.type);
-  const agentTimeoutSeconds = known ? deps.agents.timeoutSeconds(envelope.type) : 0;
   let outcome = known
     ? await deps.agents.invoke(
         {
@@ -193,11 +263,31 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
           attempt,
           // The agent is told when its answer stops counting; the adapter stops waiting then.
           deadline: attemptDeadline(new Date(agentStart), agentTimeoutSeconds),
+          ...(limits &&
+            token && {
+              callback: {
+                url: callbackUrl(settings.callbackBaseUrl, envelope.task_id),
+                token: token.token,
+                heartbeat_seconds: limits.heartbeatTimeoutSeconds,
+              },
+            }),
         },
         { maxAnswerBytes: answerByteLimit(settings.maxResultBytes) },
       )
     : classifyAgentFailure({ fact: 'no-agent', type: envelope.type });
   const timing = { agent_ms: now().getTime() - agentStart };
+  if (outcome.kind === 'accepted') {
+    // The agent has the task: its message stays in flight until the attempt's deadline, when it comes back to
+    // find the attempt settled (and is deleted) or lost (and is retried). A completion that came first may have
+    // deleted it already; then there is nothing left to hide.
+    emit({ ...base, attempt, transition: 'handed-off', ...timing });
+    if (async) {
+      await deps.queue
+        .changeVisibility(delivery.receiptHandle, visibilityUntil(async.leaseUntilMs, now().getTime()))
+        .catch(() => {});
+    }
+    return 'retry';
+  }
   const final = () => ({ ...timing, end_to_end_ms: sinceEnqueue() });
 
   /** Records FAILED for this attempt, if it still holds the claim. */

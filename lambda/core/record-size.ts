@@ -8,6 +8,8 @@
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
  */
 import { MAX_DEAD_LETTER_ERROR_CHARS, MAX_ERROR_CHARS, MAX_ERROR_CODE_CHARS } from './agent-outcome';
+import { MAX_PROGRESS_MESSAGE_BYTES, TOKEN_ID_CHARS } from './async-attempt';
+import { MAX_RECEIVE_COUNT_LIMIT } from './retry-policy';
 import { PRIORITIES, type TaskRecord, TaskStatus } from './task';
 
 /** 400 KB, as DynamoDB counts it. */
@@ -27,6 +29,12 @@ const ERROR_CODE_BYTES = MAX_ERROR_CODE_CHARS * MAX_BYTES_PER_CHAR;
  * `error_message`, to MAX_DEAD_LETTER_ERROR_CHARS (agent-outcome.ts).
  */
 const ERROR_MESSAGE_BYTES = Math.max(MAX_ERROR_CHARS, MAX_DEAD_LETTER_ERROR_CHARS) * MAX_BYTES_PER_CHAR;
+
+/**
+ * SQS does not publish a receipt handle's longest length; handles seen are a few hundred characters. 1 KiB is
+ * the bound assumed here.
+ */
+const RECEIPT_HANDLE_BYTES = 1024;
 
 const utf8 = (text: string) => Buffer.byteLength(text);
 const longest = (values: readonly string[]) => Math.max(...values.map(utf8));
@@ -60,6 +68,19 @@ const VALUE_BYTES: { readonly [K in Exclude<keyof TaskRecord, 'result'>]-?: numb
   expires_at: NUMBER_BYTES,
   claim_id: UUID_BYTES,
   cancel_id: UUID_BYTES,
+  agent_mode: utf8('async'),
+  token_hash: 64,
+  // One entry per async attempt since the last redrive: at most SQS's largest maxReceiveCount, each a 32-character
+  // hash prefix plus a byte.
+  callback_tokens: 3 + MAX_RECEIVE_COUNT_LIMIT * (TOKEN_ID_CHARS + 1),
+  receipt_handle: RECEIPT_HANDLE_BYTES,
+  receive_count: NUMBER_BYTES,
+  heartbeat_seconds: NUMBER_BYTES,
+  run_deadline: NUMBER_BYTES,
+  heartbeat_at: ISO_TIME_BYTES,
+  progress: mapBytes({ percent: NUMBER_BYTES, message: MAX_PROGRESS_MESSAGE_BYTES }),
+  cancel_requested: 1,
+  completion_hash: 64,
 };
 
 /** Bytes of every attribute but `result`, names included, each at its largest. */

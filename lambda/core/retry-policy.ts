@@ -15,6 +15,17 @@ export interface BackoffPolicy {
   readonly capSeconds: number;
 }
 
+/**
+ * How much earlier than the end of its wait a retry is recorded as due (`retry_at`). The message's own return
+ * after its visibility timeout is timed by SQS, and the claim's `now` by the consumer that receives it: a
+ * consumer whose clock is behind by up to this much still claims the task, instead of putting it back. The
+ * price is that a duplicate copy may start the retry this much early by the consumers' clocks.
+ */
+export const RETRY_CLOCK_SKEW_MS = 1_000;
+
+/** The largest `maxReceiveCount` of an SQS redrive policy. */
+export const MAX_RECEIVE_COUNT_LIMIT = 1000;
+
 /** SQS caps a message's visibility timeout at 12 hours. */
 export const MAX_VISIBILITY_SECONDS = 43_200;
 

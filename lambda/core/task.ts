@@ -63,6 +63,35 @@ export interface TaskRecord {
   readonly claim_id?: string;
   /** The same for a cancellation: a retried DELETE that finds its own cancellation answers 200, not 409. */
   readonly cancel_id?: string;
+
+  // The current attempt of an async agent (async-attempt.ts). An async claim writes these; a sync claim removes
+  // them. For an async attempt, `lease_until` is its deadline: the attempt is lost if nothing reports by then.
+  /** Set while the current attempt is an async one. */
+  readonly agent_mode?: 'async';
+  /** SHA-256 (hex) of the current attempt's callback token. The token itself is never stored. */
+  readonly token_hash?: string;
+  /** The token hashes of every async attempt so far, so that a stale token is told from an unknown one. */
+  readonly callback_tokens?: ReadonlySet<string>;
+  /** The receipt handle of the delivery that holds the message in flight, and its receive count. */
+  readonly receipt_handle?: string;
+  readonly receive_count?: number;
+  /** How far one heartbeat moves the deadline, in seconds. */
+  readonly heartbeat_seconds?: number;
+  /** Epoch milliseconds: the attempt's `maxRunTime` runs out then, heartbeats or not. */
+  readonly run_deadline?: number;
+  /** The last heartbeat (ISO 8601), and the progress it reported. */
+  readonly heartbeat_at?: string;
+  readonly progress?: TaskProgress;
+  /** A client asked to cancel the running attempt; the agent learns it from its next heartbeat's answer. */
+  readonly cancel_requested?: boolean;
+  /** SHA-256 of the completion that settled the attempt, so that the same completion sent again answers 200. */
+  readonly completion_hash?: string;
+}
+
+/** What an async agent reports of its progress. */
+export interface TaskProgress {
+  readonly percent?: number;
+  readonly message?: string;
 }
 
 /** The SQS message body. */
@@ -90,13 +119,27 @@ export const VIEW_FIELDS = [
   'finished_at',
   'result',
   'error',
+  'progress',
+  'heartbeat_at',
+  'cancel_requested',
 ] as const;
-export type TaskView = Pick<TaskRecord, (typeof VIEW_FIELDS)[number]>;
+export type TaskView = Pick<TaskRecord, (typeof VIEW_FIELDS)[number]> & {
+  /** A running async attempt: when it counts as lost (ISO 8601), unless a heartbeat or completion comes first. */
+  readonly deadline?: string;
+};
+
+/** Fields only a running async attempt shows. */
+const RUNNING_ASYNC_FIELDS: readonly string[] = ['progress', 'heartbeat_at', 'cancel_requested'];
 
 export function toTaskView(record: TaskRecord): TaskView {
-  return Object.fromEntries(
-    VIEW_FIELDS.filter((field) => record[field] !== undefined).map((field) => [field, record[field]]),
+  const runningAsync = record.status === TaskStatus.RUNNING && record.agent_mode === 'async';
+  const view = Object.fromEntries(
+    VIEW_FIELDS.filter(
+      (field) => record[field] !== undefined && (runningAsync || !RUNNING_ASYNC_FIELDS.includes(field)),
+    ).map((field) => [field, record[field]]),
   ) as TaskView;
+  if (!runningAsync || record.lease_until === undefined) return view;
+  return { ...view, deadline: new Date(record.lease_until).toISOString() };
 }
 
 /** A task id is a UUID; anything else cannot name a task. */

@@ -11,10 +11,35 @@
  *   RUNNING whose lease expired (its consumer died) may be claimed again; RETRYING only once its retry is due
  *   (`retry_at`), so that a duplicate copy of the message does not start the next attempt during the wait.
  *   The dead-letter sweep abandons (fails) a task that nobody works on; an operator's redrive requeues it.
+ *
+ * An async attempt (async-attempt.ts) is settled by its agent's callbacks while its lease (its deadline) holds,
+ * and lapses once it has run out: the consumer that receives the message again records the loss (RETRYING,
+ * FAILED, or CANCELLED when a cancel was requested). A claim never takes over an async attempt directly, so that
+ * the loss is recorded and the next attempt waits its backoff.
  */
 import { type TaskRecord, TaskStatus } from './task';
 
-export type TransitionName = 'claim' | 'succeed' | 'retry' | 'fail' | 'cancel' | 'abandon' | 'requeue';
+export type TransitionName =
+  | 'claim'
+  | 'succeed'
+  | 'retry'
+  | 'fail'
+  | 'cancel'
+  | 'abandon'
+  | 'requeue'
+  | 'adopt'
+  | 'heartbeat'
+  | 'requestCancel'
+  | 'completeSucceed'
+  | 'completeRetry'
+  | 'completeFail'
+  | 'completeCancel'
+  | 'lapseRetry'
+  | 'lapseFail'
+  | 'lapseCancel';
+
+/** What a rule asks of the lease of the RUNNING record it leaves from. */
+export type LeaseRequirement = 'any' | 'held' | 'expired';
 
 /** One conditional write: the record it may change, and the status it leaves the record in. */
 export interface TransitionRule {
@@ -23,9 +48,17 @@ export interface TransitionRule {
   readonly from: readonly TaskStatus[];
   /**
    * It also leaves from RUNNING once the lease has run out (`lease_until` before now, or no lease): the consumer
-   * that held it died, so nobody is working on the task.
+   * that held it died, so nobody is working on the task. `sync`: only from a sync attempt (no `agent_mode`); an
+   * async attempt whose lease ran out lapses first.
    */
-  readonly fromExpiredLease: boolean;
+  readonly fromExpiredLease: false | 'any' | 'sync';
+  /**
+   * For a rule that leaves from RUNNING: `held`, only while the lease holds (`lease_until` at or after now);
+   * `expired`, only once it has run out.
+   */
+  readonly lease: LeaseRequirement;
+  /** Only a record whose current attempt is an async one (`agent_mode`). */
+  readonly asyncOnly: boolean;
   /**
    * What a missing record means. `create`: the producer's record write failed after its send, and the claim
    * writes the record from the message. `refuse`: there is nothing to change.
@@ -56,6 +89,8 @@ export interface TransitionRule {
 
 const rule = (r: Pick<TransitionRule, 'name' | 'from' | 'to'> & Partial<TransitionRule>): TransitionRule => ({
   fromExpiredLease: false,
+  lease: 'any',
+  asyncOnly: false,
   retryWait: false,
   ifMissing: 'refuse',
   attemptFence: false,
@@ -67,12 +102,19 @@ const rule = (r: Pick<TransitionRule, 'name' | 'from' | 'to'> & Partial<Transiti
 const settle = (name: TransitionName, to: TaskStatus): TransitionRule =>
   rule({ name, from: [TaskStatus.RUNNING], attemptFence: true, to });
 
+/**
+ * A write on the current async attempt: RUNNING, that attempt, and its lease `held` (the agent reports in time)
+ * or `expired` (the consumer records the loss).
+ */
+const onAsync = (name: TransitionName, to: TaskStatus, lease: 'held' | 'expired'): TransitionRule =>
+  rule({ name, from: [TaskStatus.RUNNING], attemptFence: true, asyncOnly: true, lease, to });
+
 export const TRANSITIONS = {
   /** A consumer holding a message for this task starts an attempt (a retry once it is due). */
   claim: rule({
     name: 'claim',
     from: [TaskStatus.QUEUED, TaskStatus.RETRYING],
-    fromExpiredLease: true,
+    fromExpiredLease: 'sync',
     retryWait: true,
     ifMissing: 'create',
     enqueueFence: 'same',
@@ -102,7 +144,7 @@ export const TRANSITIONS = {
   abandon: rule({
     name: 'abandon',
     from: [TaskStatus.QUEUED, TaskStatus.RETRYING],
-    fromExpiredLease: true,
+    fromExpiredLease: 'any',
     enqueueFence: 'same-or-unset',
     redriveGrace: true,
     to: TaskStatus.FAILED,
@@ -114,10 +156,54 @@ export const TRANSITIONS = {
   requeue: rule({
     name: 'requeue',
     from: [TaskStatus.FAILED, TaskStatus.RETRYING],
-    fromExpiredLease: true,
+    fromExpiredLease: 'any',
     to: TaskStatus.QUEUED,
   }),
+  /**
+   * A duplicate delivery of a running async attempt's message records its own receipt handle, so that heartbeats
+   * extend the copy SQS will show next (each receive has its own handle).
+   */
+  adopt: onAsync('adopt', TaskStatus.RUNNING, 'held'),
+  /** The agent reports in time: the deadline moves on. */
+  heartbeat: onAsync('heartbeat', TaskStatus.RUNNING, 'held'),
+  /**
+   * A client asks to cancel a running async attempt; the agent learns it from its next heartbeat's answer. Also
+   * once the lease ran out: the lapse then cancels instead of retrying.
+   */
+  requestCancel: rule({
+    name: 'requestCancel',
+    from: [TaskStatus.RUNNING],
+    asyncOnly: true,
+    to: TaskStatus.RUNNING,
+  }),
+  completeSucceed: onAsync('completeSucceed', TaskStatus.SUCCEEDED, 'held'),
+  completeRetry: onAsync('completeRetry', TaskStatus.RETRYING, 'held'),
+  completeFail: onAsync('completeFail', TaskStatus.FAILED, 'held'),
+  completeCancel: onAsync('completeCancel', TaskStatus.CANCELLED, 'held'),
+  lapseRetry: onAsync('lapseRetry', TaskStatus.RETRYING, 'expired'),
+  lapseFail: onAsync('lapseFail', TaskStatus.FAILED, 'expired'),
+  lapseCancel: onAsync('lapseCancel', TaskStatus.CANCELLED, 'expired'),
 } as const satisfies Record<TransitionName, TransitionRule>;
+
+/** The rule that ends an async attempt in `status`: its agent's completion (`held`) or its lapse (`expired`). */
+export function asyncEndingRule(status: TaskStatus, lease: 'held' | 'expired'): TransitionRule {
+  const rules: Partial<Record<TaskStatus, TransitionRule>> =
+    lease === 'held'
+      ? {
+          SUCCEEDED: TRANSITIONS.completeSucceed,
+          RETRYING: TRANSITIONS.completeRetry,
+          FAILED: TRANSITIONS.completeFail,
+          CANCELLED: TRANSITIONS.completeCancel,
+        }
+      : {
+          RETRYING: TRANSITIONS.lapseRetry,
+          FAILED: TRANSITIONS.lapseFail,
+          CANCELLED: TRANSITIONS.lapseCancel,
+        };
+  const r = rules[status];
+  if (!r) throw new Error(`no rule ends an async attempt as ${status} with its lease ${lease}`);
+  return r;
+}
 
 /** What the caller brings to a transition, which the rule's predicates compare with the record. */
 export interface TransitionFacts {
@@ -134,7 +220,7 @@ export interface TransitionFacts {
 /** The record's fields that the rules read. */
 export type GuardedFields = Pick<
   TaskRecord,
-  'status' | 'attempts' | 'enqueue_id' | 'lease_until' | 'retry_at' | 'redriven_at'
+  'status' | 'attempts' | 'enqueue_id' | 'lease_until' | 'retry_at' | 'redriven_at' | 'agent_mode'
 >;
 
 /** The fact a rule needs, or a programming error: a rule is never evaluated without its facts. */
@@ -149,7 +235,7 @@ export function requiredFact<K extends keyof TransitionFacts>(
 }
 
 /** Whether the lease of a RUNNING record has run out at `nowMs` (a record without a lease has none to hold). */
-function leaseExpired(current: Pick<TaskRecord, 'lease_until'>, nowMs: number): boolean {
+export function leaseExpired(current: Pick<TaskRecord, 'lease_until'>, nowMs: number): boolean {
   return (current.lease_until ?? 0) < nowMs;
 }
 
@@ -181,10 +267,19 @@ export function permits(
     const graceEnd = requiredFact(r, facts, 'redriveGraceEnd');
     if (current.redriven_at !== undefined && current.redriven_at >= graceEnd) return false;
   }
+  if (r.asyncOnly && current.agent_mode !== 'async') return false;
   if (r.from.includes(current.status)) {
+    if (current.status === TaskStatus.RUNNING && r.lease !== 'any') {
+      return leaseExpired(current, facts.nowMs) === (r.lease === 'expired');
+    }
     return !(r.retryWait && current.status === TaskStatus.RETRYING && !retryDue(current, facts.nowMs));
   }
-  return r.fromExpiredLease && current.status === TaskStatus.RUNNING && leaseExpired(current, facts.nowMs);
+  return (
+    r.fromExpiredLease !== false &&
+    current.status === TaskStatus.RUNNING &&
+    leaseExpired(current, facts.nowMs) &&
+    (r.fromExpiredLease === 'any' || current.agent_mode === undefined)
+  );
 }
 
 /**
@@ -218,14 +313,21 @@ export function isTerminal(status: TaskStatus): boolean {
  * Why a claim was refused, so the agent is not run for this delivery. `waiting-retry`: a RETRYING task whose
  * retry is not due yet (a duplicate copy of its message, received during the wait).
  */
-export type SkipReason = 'running' | 'waiting-retry' | 'finished' | 'cancelled' | 'superseded';
+export type SkipReason =
+  | 'running'
+  | 'running-async'
+  | 'lapsed'
+  | 'waiting-retry'
+  | 'finished'
+  | 'cancelled'
+  | 'superseded';
 
+/**
+ * `running-async`: an async attempt holds the task and its deadline has not passed (a duplicate receive, or the
+ * message back early); `lapsed`: an async attempt's deadline passed, so the attempt is lost.
+ */
 export function skipReason(
-  current: {
-    status: TaskStatus;
-    enqueue_id?: string;
-    retry_at?: number;
-  },
+  current: Pick<TaskRecord, 'status' | 'enqueue_id' | 'retry_at' | 'lease_until' | 'agent_mode'>,
   enqueueId: string,
   nowMs: number,
 ): SkipReason {
@@ -233,5 +335,7 @@ export function skipReason(
   if (current.status === TaskStatus.CANCELLED) return 'cancelled';
   if (isTerminal(current.status)) return 'finished';
   if (current.status === TaskStatus.RETRYING && !retryDue(current, nowMs)) return 'waiting-retry';
+  if (current.status === TaskStatus.RUNNING && current.agent_mode === 'async')
+    return leaseExpired(current, nowMs) ? 'lapsed' : 'running-async';
   return 'running';
 }

@@ -28,6 +28,7 @@ const deps: ProcessDeps = {
     },
     maxResultBytes: numberEnv(EnvName.MaxResultBytes),
     retentionSeconds: numberEnv(EnvName.TaskRetentionSeconds),
+    callbackBaseUrl: requireEnv(EnvName.CallbackBaseUrl),
   },
   // One log line per task transition (ids, tier, attempt, error code; never the payload or the result).
   onTransition: (event) => {

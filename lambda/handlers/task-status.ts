@@ -23,15 +23,21 @@ export const handler = middy<HttpEvent>()
     const method = event.requestContext.http.method;
     if (method === 'GET') return json(200, await getTask(store, taskId));
     if (method === 'DELETE') {
-      const task = await cancelTask(store, taskId, { retentionSeconds });
-      metrics.add(MetricName.TasksCancelled, 1, { tier: task.priority, type: task.type });
-      metrics.flush();
-      logger.info('task cancelled', {
+      const { outcome, task } = await cancelTask(store, taskId, { retentionSeconds });
+      const fields = {
         task_id: task.task_id,
         type: task.type,
         priority: task.priority,
         attempt: task.attempts,
-      });
+      };
+      if (outcome === 'requested') {
+        // The running async attempt is asked to stop; the task is not cancelled yet.
+        logger.info('task cancel requested', fields);
+        return json(202, task);
+      }
+      metrics.add(MetricName.TasksCancelled, 1, { tier: task.priority, type: task.type });
+      metrics.flush();
+      logger.info('task cancelled', fields);
       return json(200, task);
     }
     throw new HttpError(ApiErrorCode.MethodNotAllowed, `${method} is not supported on /tasks/{id}`);

@@ -16,7 +16,8 @@ describe('Function: conditionOf', () => {
       'attribute_not_exists(task_id) OR ' +
         '(enqueue_id = :eid AND (#status = :queued OR ' +
         '(#status = :retrying AND (attribute_not_exists(retry_at) OR retry_at <= :nowMs)) OR ' +
-        `${LEASE_EXPIRED}))`,
+        '(#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs) AND ' +
+        'attribute_not_exists(agent_mode))))',
     ],
     ['succeed', 'attribute_exists(task_id) AND attempts = :attempt AND #status = :running'],
     ['retry', 'attribute_exists(task_id) AND attempts = :attempt AND #status = :running'],
@@ -29,6 +30,17 @@ describe('Function: conditionOf', () => {
         `(#status IN (:queued, :retrying) OR ${LEASE_EXPIRED})`,
     ],
     ['requeue', `attribute_exists(task_id) AND (#status IN (:failed, :retrying) OR ${LEASE_EXPIRED})`],
+    [
+      'heartbeat',
+      'attribute_exists(task_id) AND attempts = :attempt AND agent_mode = :async AND ' +
+        '(#status = :running AND lease_until >= :nowMs)',
+    ],
+    [
+      'lapseRetry',
+      'attribute_exists(task_id) AND attempts = :attempt AND agent_mode = :async AND ' +
+        '(#status = :running AND (attribute_not_exists(lease_until) OR lease_until < :nowMs))',
+    ],
+    ['requestCancel', 'attribute_exists(task_id) AND agent_mode = :async AND #status = :running'],
   ])('writes the %s rule as a condition', (name, expected) => {
     // Act
     const condition = conditionOf(TRANSITIONS[name], FACTS);

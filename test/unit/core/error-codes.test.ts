@@ -73,6 +73,7 @@ describe('Catalogue: TASK_ERROR_CODES', () => {
     expect(Object.keys(TASK_ERROR_CODES).filter(isTaskErrorFamily)).toEqual([
       'AgentHttp<status>',
       '<errorType>',
+      '<code>',
     ]);
   });
 

@@ -9,9 +9,9 @@ import {
   type ProcessSettings,
   parseEnvelope,
   processDelivery,
-  RETRY_CLOCK_SKEW_MS,
   type TransitionEvent,
 } from '../../../lambda/core/process-delivery';
+import { RETRY_CLOCK_SKEW_MS } from '../../../lambda/core/retry-policy';
 import {
   ENVELOPE_SCHEMA_VERSION,
   type TaskEnvelope,
@@ -30,6 +30,7 @@ const settings: ProcessSettings = {
   backoff: { baseSeconds: 2, capSeconds: 300 },
   maxResultBytes: 64,
   retentionSeconds: 3600,
+  callbackBaseUrl: 'https://api.example.com',
 };
 
 const envelope: TaskEnvelope = {

@@ -13,6 +13,9 @@ import type { TaskRecord } from '../../../lambda/core/task';
 /** DynamoDB's item size, from its documented rules, for the attribute types a task record uses. */
 function valueBytes(value: unknown): number {
   if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'boolean') return 1;
+  // A string set: the sum of its elements.
+  if (value instanceof Set) return [...value].reduce((sum: number, v) => sum + valueBytes(v), 0);
   if (typeof value === 'number') return Math.ceil(String(value).replace(/\D|^0+/g, '').length / 2) + 1;
   const entries = Object.entries(value as Record<string, unknown>);
   return 3 + entries.reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + valueBytes(v) + 1, 0);
@@ -23,6 +26,22 @@ const itemBytes = (item: Record<string, unknown>) =>
 const time = '2026-12-31T23:59:59.999Z';
 const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
 const big = 9_007_199_254_740_991;
+
+/** What an async attempt adds to a record, every attribute at its largest. */
+const asyncAttempt = {
+  agent_mode: 'async',
+  token_hash: 'f'.repeat(64),
+  // SQS's largest maxReceiveCount of attempts, each a 32-character token id.
+  callback_tokens: new Set(Array.from({ length: 1000 }, (_, i) => i.toString(16).padStart(32, '0'))),
+  receipt_handle: 'r'.repeat(1024),
+  receive_count: big,
+  heartbeat_seconds: big,
+  run_deadline: big,
+  heartbeat_at: time,
+  progress: { percent: 99.99999999999999, message: '€'.repeat(341) + 'x' },
+  cancel_requested: true,
+  completion_hash: 'c'.repeat(64),
+} as const;
 
 /** JSON text of exactly `bytes` UTF-8 bytes, mostly of 3-byte characters. */
 function textOfBytes(bytes: number): string {
@@ -54,6 +73,7 @@ describe('Module: record-size', () => {
       expires_at: big,
       claim_id: uuid,
       cancel_id: uuid,
+      ...asyncAttempt,
     };
 
     // Act
@@ -92,6 +112,7 @@ describe('Module: record-size', () => {
       expires_at: big,
       claim_id: uuid,
       cancel_id: uuid,
+      ...asyncAttempt,
     } satisfies Required<Omit<TaskRecord, 'result'>> & { result: string };
 
     // Act

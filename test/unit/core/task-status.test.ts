@@ -125,9 +125,10 @@ describe('Function: cancelTask', () => {
       const store = new InMemoryTaskStore([record(status)]);
 
       // Act
-      const view = await cancelTask(store, TASK_ID, { retentionSeconds: 60, now: NOW });
+      const { outcome, task: view } = await cancelTask(store, TASK_ID, { retentionSeconds: 60, now: NOW });
 
       // Assess
+      expect(outcome).toBe('cancelled');
       expect(view.status).toBe('CANCELLED');
       expect(view.finished_at).toBe(NOW.toISOString());
       expect(store.records.get(TASK_ID)?.expires_at).toBe(NOW.getTime() / 1000 + 60);

@@ -27,6 +27,7 @@ process.env.BACKOFF_BASE_SECONDS = '4';
 process.env.BACKOFF_CAP_SECONDS = '60';
 process.env.MAX_RESULT_BYTES = '200';
 process.env.TASK_RETENTION_SECONDS = '600';
+process.env.CALLBACK_BASE_URL = 'https://api.example.com';
 const { handler } =
   require('../../../lambda/handlers/consumer') as typeof import('../../../lambda/handlers/consumer');
 

@@ -24,6 +24,7 @@ const VALUES: Record<string, string> = {
   MAX_RESULT_BYTES: '262144',
   REDRIVE_GRACE_SECONDS: '900',
   SWEEP_MAX_MESSAGES: '1000',
+  CALLBACK_BASE_URL: 'https://api.example.com',
 };
 
 const HANDLERS = [
@@ -31,6 +32,8 @@ const HANDLERS = [
   [FunctionRole.Status, 'task-status'],
   [FunctionRole.Consumer, 'consumer'],
   [FunctionRole.Sweeper, 'dead-letter-sweeper'],
+  [FunctionRole.Callback, 'callback'],
+  [FunctionRole.Completion, 'completion'],
 ] as const;
 
 const cases = HANDLERS.flatMap(([role, file]) => FUNCTION_ENV[role].map((name) => [file, name] as const));

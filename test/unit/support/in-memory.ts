@@ -5,15 +5,19 @@
  * that answers whatever a test wants.
  */
 import { randomUUID } from 'node:crypto';
+import type { AgentLimits } from '../../../lambda/contract/agent-target';
 import type { AgentOutcome } from '../../../lambda/core/agent-outcome';
+import { type AsyncClaim, tokenId } from '../../../lambda/core/async-attempt';
 import { parseExactJson } from '../../../lambda/core/json-text';
 import type {
   AgentCallLimits,
   AgentInvoker,
   AgentRequest,
+  AsyncEnding,
   ClaimResult,
   CreateResult,
   RequeueResult,
+  TaskMessages,
   TaskSender,
   TaskStore,
   TierQueue,
@@ -24,10 +28,35 @@ import {
   type Priority,
   type TaskEnvelope,
   type TaskError,
+  type TaskProgress,
   type TaskRecord,
   TaskStatus,
 } from '../../../lambda/core/task';
-import { permits, redriveGraceEnd, TRANSITIONS, type TransitionRule } from '../../../lambda/core/transitions';
+import {
+  asyncEndingRule,
+  permits,
+  redriveGraceEnd,
+  TRANSITIONS,
+  type TransitionRule,
+} from '../../../lambda/core/transitions';
+
+/** A record without what an async attempt left on it (as the DynamoDB store's ASYNC_ATTEMPT_FIELDS). */
+function withoutAsyncAttempt<T extends Partial<TaskRecord>>(record: T): T {
+  const {
+    agent_mode: _mode,
+    token_hash: _hash,
+    receipt_handle: _handle,
+    receive_count: _count,
+    heartbeat_seconds: _hb,
+    run_deadline: _run,
+    heartbeat_at: _at,
+    progress: _progress,
+    cancel_requested: _cancel,
+    completion_hash: _completion,
+    ...rest
+  } = record;
+  return rest as T;
+}
 
 export class InMemoryTaskStore implements TaskStore {
   public readonly records = new Map<string, TaskRecord>();
@@ -47,7 +76,12 @@ export class InMemoryTaskStore implements TaskStore {
     return { created: true };
   }
 
-  public async claim(envelope: TaskEnvelope, now: Date, leaseSeconds: number): Promise<ClaimResult> {
+  public async claim(
+    envelope: TaskEnvelope,
+    now: Date,
+    leaseSeconds: number,
+    async?: AsyncClaim,
+  ): Promise<ClaimResult> {
     const r = TRANSITIONS.claim;
     const current = this.records.get(envelope.task_id);
     if (!permits(r, current, { nowMs: now.getTime(), enqueueId: envelope.enqueue_id })) {
@@ -55,8 +89,22 @@ export class InMemoryTaskStore implements TaskStore {
     }
     const iso = now.toISOString();
     const attempts = (current?.attempts ?? 0) + 1;
-    const { retry_at: _retryAt, ...kept }: Partial<TaskRecord> = current ?? {};
+    const { retry_at: _retryAt, ...rest }: Partial<TaskRecord> = current ?? {};
+    // As the DynamoDB store: an async claim writes its token and deadlines; a sync one removes the last's.
+    const kept = withoutAsyncAttempt(rest);
+    const asyncFields: Partial<TaskRecord> = async
+      ? {
+          agent_mode: 'async',
+          token_hash: async.tokenHash,
+          callback_tokens: new Set([...(current?.callback_tokens ?? []), tokenId(async.tokenHash)]),
+          receipt_handle: async.receiptHandle,
+          receive_count: async.receiveCount,
+          heartbeat_seconds: async.heartbeatSeconds,
+          run_deadline: async.runDeadlineMs,
+        }
+      : {};
     this.records.set(envelope.task_id, {
+      ...asyncFields,
       task_id: envelope.task_id,
       type: envelope.type,
       priority: envelope.priority,
@@ -66,7 +114,7 @@ export class InMemoryTaskStore implements TaskStore {
       ...kept,
       status: r.to,
       attempts,
-      lease_until: now.getTime() + leaseSeconds * 1000,
+      lease_until: async ? async.leaseUntilMs : now.getTime() + leaseSeconds * 1000,
       updated_at: iso,
       started_at: current?.started_at ?? iso,
       claim_id: randomUUID(),
@@ -81,14 +129,99 @@ export class InMemoryTaskStore implements TaskStore {
     now: Date,
     fields: Partial<TaskRecord>,
   ): boolean {
+    return this.settled(r, taskId, attempt, now, fields) !== undefined;
+  }
+
+  /** The record a settle write leaves, or undefined when the rule refuses it. */
+  private settled(
+    r: TransitionRule,
+    taskId: string,
+    attempt: number,
+    now: Date,
+    fields: Partial<TaskRecord>,
+  ): TaskRecord | undefined {
     const current = this.records.get(taskId);
-    if (!current || !permits(r, current, { nowMs: now.getTime(), attempt })) return false;
+    if (!current || !permits(r, current, { nowMs: now.getTime(), attempt })) return undefined;
     // A success clears the error an earlier attempt left, as the DynamoDB store does.
     const { lease_until: _lease, ...rest } = current;
     const { error: _error, ...withoutError } = rest;
     const kept = r.to === TaskStatus.SUCCEEDED ? withoutError : rest;
-    this.records.set(taskId, { ...kept, ...fields, status: r.to, updated_at: now.toISOString() });
-    return true;
+    const record = { ...kept, ...fields, status: r.to, updated_at: now.toISOString() };
+    this.records.set(taskId, record);
+    return record;
+  }
+
+  /** A write that keeps the status (adopt, heartbeat, requestCancel): the record as written, or undefined. */
+  private update(
+    r: TransitionRule,
+    taskId: string,
+    attempt: number,
+    now: Date,
+    fields: Partial<TaskRecord>,
+  ): TaskRecord | undefined {
+    const current = this.records.get(taskId);
+    if (!current || !permits(r, current, { nowMs: now.getTime(), attempt })) return undefined;
+    const record = { ...current, ...fields };
+    this.records.set(taskId, record);
+    return record;
+  }
+
+  public async adopt(
+    taskId: string,
+    attempt: number,
+    receiptHandle: string,
+    receiveCount: number,
+    now: Date,
+  ) {
+    return (
+      this.update(TRANSITIONS.adopt, taskId, attempt, now, {
+        receipt_handle: receiptHandle,
+        receive_count: receiveCount,
+      }) !== undefined
+    );
+  }
+
+  public async heartbeat(
+    taskId: string,
+    attempt: number,
+    now: Date,
+    leaseUntilMs: number,
+    progress: TaskProgress | undefined,
+  ) {
+    const iso = now.toISOString();
+    return this.update(TRANSITIONS.heartbeat, taskId, attempt, now, {
+      lease_until: leaseUntilMs,
+      heartbeat_at: iso,
+      updated_at: iso,
+      ...(progress && { progress }),
+    });
+  }
+
+  public async requestCancel(taskId: string, attempt: number, now: Date) {
+    return this.update(TRANSITIONS.requestCancel, taskId, attempt, now, {
+      cancel_requested: true,
+      updated_at: now.toISOString(),
+    });
+  }
+
+  public async finishAsync(
+    taskId: string,
+    attempt: number,
+    ending: AsyncEnding,
+    now: Date,
+    lease: 'held' | 'expired',
+  ) {
+    const fields: Partial<TaskRecord> =
+      ending.status === TaskStatus.SUCCEEDED ? { result: ending.result } : { error: ending.error };
+    const times: Partial<TaskRecord> =
+      ending.status === TaskStatus.RETRYING
+        ? { retry_at: ending.retryAtMs }
+        : { finished_at: now.toISOString(), expires_at: ending.expiresAt };
+    return this.settled(asyncEndingRule(ending.status, lease), taskId, attempt, now, {
+      ...fields,
+      ...times,
+      ...(ending.completionHash !== undefined && { completion_hash: ending.completionHash }),
+    });
   }
 
   public async succeed(taskId: string, attempt: number, result: unknown, now: Date, expiresAt: number) {
@@ -149,10 +282,11 @@ export class InMemoryTaskStore implements TaskStore {
       expires_at: _expires,
       lease_until: _lease,
       retry_at: _retryAt,
+      callback_tokens: _tokens,
       ...rest
     } = current;
     const record: TaskRecord = {
-      ...rest,
+      ...withoutAsyncAttempt(rest),
       status: r.to,
       redriven_at: iso,
       updated_at: iso,
@@ -220,6 +354,31 @@ export class InMemoryTierQueue implements TierQueue {
   }
 }
 
+export class InMemoryTaskMessages implements TaskMessages {
+  /** Every message operation in call order. */
+  public readonly operations: Array<
+    | {
+        readonly op: 'changeVisibility';
+        readonly priority: Priority;
+        readonly receiptHandle: string;
+        readonly seconds: number;
+      }
+    | { readonly op: 'delete'; readonly priority: Priority; readonly receiptHandle: string }
+  > = [];
+  /** When set, every operation rejects with it (a stale handle, say). */
+  public failure: Error | undefined;
+
+  public async changeVisibility(priority: Priority, receiptHandle: string, seconds: number): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.operations.push({ op: 'changeVisibility', priority, receiptHandle, seconds });
+  }
+
+  public async delete(priority: Priority, receiptHandle: string): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.operations.push({ op: 'delete', priority, receiptHandle });
+  }
+}
+
 /** Agents keyed by task type; each answers with a fixed outcome (or one computed from the request). */
 export class FakeAgents implements AgentInvoker {
   public readonly requests: AgentRequest[] = [];
@@ -231,7 +390,13 @@ export class FakeAgents implements AgentInvoker {
     >,
     /** Every agent's timeout. */
     private readonly agentTimeoutSeconds = 30,
+    /** The async agents' limits, by type; the others are sync. */
+    private readonly asyncAgents: Readonly<Record<string, AgentLimits>> = {},
   ) {}
+
+  public asyncLimits(type: string): AgentLimits | undefined {
+    return this.asyncAgents[type];
+  }
 
   public has(type: string): boolean {
     return Object.hasOwn(this.agents, type);
