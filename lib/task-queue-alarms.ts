@@ -85,7 +85,7 @@ export class TaskQueueAlarms extends Construct {
         threshold: t.queueDepth ?? 1000,
         alarmDescription: `${name} tier: more tasks waiting than the consumers keep up with`,
       });
-      this.add(`${name}InFlight`, tier.metricMessagesInFlight({ period }), {
+      this.add(`${name}InFlightMessages`, tier.metricMessagesInFlight({ period }), {
         threshold: t.inFlightMessages ?? DEFAULT_IN_FLIGHT_ALARM,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         alarmDescription:
