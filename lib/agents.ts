@@ -2,10 +2,42 @@ import { Duration, type Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { type AgentTarget, type AgentTargets, DEFAULTS } from '../lambda/contract';
+import { type AgentMode, type AgentTarget, type AgentTargets, DEFAULTS } from '../lambda/contract';
+
+/**
+ * How the consumer runs an agent, for either kind. `sync` (the default): it waits for the answer, within the
+ * agent timeout. `async`: it hands the task over and returns; the agent reports back through
+ * `POST /tasks/{id}/heartbeat` and `POST /tasks/{id}/complete` (or, for a Lambda agent of the app, through its
+ * destinations) within its heartbeat window, for at most `maxRunTime`. See docs/agents.md.
+ */
+export interface AgentModeOptions {
+  /**
+   * `sync`: the consumer waits for the answer. `async`: the consumer hands the task over (a 202 from an HTTP
+   * agent, an `Event` invoke of a Lambda agent) and the agent reports back; the attempt may run up to
+   * `maxRunTime`, far beyond the consumer's own timeout.
+   * @default 'sync'
+   */
+  readonly mode?: AgentMode;
+  /**
+   * Async agents only: the longest silence allowed between the hand-off, the heartbeats and the completion.
+   * An attempt that stays silent longer fails with the transient `HeartbeatTimeout` and is tried again with
+   * backoff. At most `maxRunTime`.
+   * @default Duration.minutes(5)
+   */
+  readonly heartbeatTimeout?: Duration;
+  /**
+   * Async agents only: the longest one attempt may run, heartbeats or not; past it the attempt fails with the
+   * transient `AgentRunTimeExceeded`. At most 12 hours less the consumer timeout less 60 s
+   * (lambda/contract/agent-target.ts `maxRunTimeLimitSeconds`): an attempt keeps its SQS message in flight, and
+   * SQS holds a received message in flight for at most 12 hours from the receive.
+   * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html
+   * @default Duration.hours(1)
+   */
+  readonly maxRunTime?: Duration;
+}
 
 /** An agent reached over HTTPS (or HTTP, for local use). */
-export interface HttpAgent {
+export interface HttpAgent extends AgentModeOptions {
   readonly kind: 'http';
   readonly url: string;
   /**
@@ -18,18 +50,30 @@ export interface HttpAgent {
    * How long the consumer waits for an answer before it counts a transient failure (`AgentTimeout`). The agent
    * gets the moment as `deadline`; after a time-out the task waits at least this long before its next attempt.
    * At most the consumer timeout less its margin (lambda/core/agent-timeout.ts `maxAgentTimeoutSeconds`).
+   * For an async agent, how long the consumer waits for the hand-off answer (the 202).
    * @default Duration.seconds(60)
    */
   readonly timeout?: Duration;
 }
 
-/** An agent that is a Lambda function, invoked synchronously. */
-export interface LambdaAgent {
+/**
+ * An agent that is a Lambda function: invoked synchronously (`RequestResponse`) in `sync` mode, and with
+ * `InvocationType: 'Event'` in `async` mode.
+ */
+export interface LambdaAgent extends AgentModeOptions {
   readonly kind: 'lambda';
   /**
-   * The agent. When it is a `lambda.Function` of this app, its own timeout must not be longer than the agent
-   * timeout: the consumer stops waiting at the agent timeout, but the function would keep running into the
-   * next attempt (lambda/core/agent-timeout.ts `functionTimeoutFits`).
+   * The agent. In `sync` mode, when it is a `lambda.Function` of this app, its own timeout must not be longer
+   * than the agent timeout: the consumer stops waiting at the agent timeout, but the function would keep running
+   * into the next attempt (lambda/core/agent-timeout.ts `functionTimeoutFits`).
+   *
+   * In `async` mode, a `lambda.Function` of this app completes through Lambda destinations: the construct gives
+   * it its event invoke config (no retries, a maximum event age of `heartbeatTimeout` less its function timeout,
+   * which must leave at least 60 s, and the completion function as its destination on success and on failure),
+   * so the function itself needs no callback code. It must not have an event invoke config of its own. A
+   * function imported by ARN or name gets no event invoke config: it can be async only by reporting through the
+   * callback routes itself (the request carries `callback.url` and `callback.token`). Either way, a Lambda agent
+   * runs for at most Lambda's 15 minutes.
    */
   readonly function: lambda.IFunction;
   /**
@@ -49,8 +93,31 @@ export const DEFAULT_AGENT_TIMEOUT = Duration.seconds(DEFAULTS.agentTimeoutSecon
 /** Task types are the `type` field of the task contract; keep them to the same pattern as the JSON Schema. */
 export const TASK_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
+export const DEFAULT_HEARTBEAT_TIMEOUT = Duration.seconds(DEFAULTS.heartbeatTimeoutSeconds);
+export const DEFAULT_MAX_RUN_TIME = Duration.seconds(DEFAULTS.maxRunTimeSeconds);
+
 export function agentTimeout(agent: AgentDefinition): Duration {
   return agent.timeout ?? DEFAULT_AGENT_TIMEOUT;
+}
+
+/** The resolved limits of an async agent, or `undefined` for a sync one. */
+export function asyncAgentLimits(
+  agent: AgentDefinition,
+): { readonly heartbeatTimeout: Duration; readonly maxRunTime: Duration } | undefined {
+  if (agent.mode !== 'async') return undefined;
+  return {
+    heartbeatTimeout: agent.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
+    maxRunTime: agent.maxRunTime ?? DEFAULT_MAX_RUN_TIME,
+  };
+}
+
+/**
+ * The function of an async Lambda agent that is a `lambda.Function` of this app: the one kind of agent that
+ * completes through Lambda destinations. `undefined` for every other agent.
+ */
+export function destinationAgentFunction(agent: AgentDefinition): lambda.Function | undefined {
+  if (agent.kind !== 'lambda' || agent.mode !== 'async') return undefined;
+  return agent.function instanceof lambda.Function ? agent.function : undefined;
 }
 
 /**
@@ -72,21 +139,32 @@ export function agentFunctionTimeout(agent: AgentDefinition): Duration | undefin
 /** The AGENTS environment variable of the consumers (see lambda/contract/agent-target.ts). */
 export function agentTargetsJson(scope: Stack, agents: AgentRegistry): string {
   const targets: AgentTargets = Object.fromEntries(
-    Object.entries(agents).map(([type, agent]): [string, AgentTarget] => [
-      type,
-      agent.kind === 'http'
-        ? {
-            kind: 'http',
-            url: agent.url,
-            timeoutSeconds: agentTimeout(agent).toSeconds(),
-            ...(agent.authSecret && { authSecretArn: agent.authSecret.secretArn }),
-          }
-        : {
-            kind: 'lambda',
-            functionArn: agent.function.functionArn,
-            timeoutSeconds: agentTimeout(agent).toSeconds(),
-          },
-    ]),
+    Object.entries(agents).map(([type, agent]): [string, AgentTarget] => {
+      // A sync agent's target is written as it always was: no mode field.
+      const limits = asyncAgentLimits(agent);
+      const mode = limits && {
+        mode: 'async' as const,
+        heartbeatTimeoutSeconds: limits.heartbeatTimeout.toSeconds(),
+        maxRunTimeSeconds: limits.maxRunTime.toSeconds(),
+      };
+      return [
+        type,
+        agent.kind === 'http'
+          ? {
+              kind: 'http',
+              url: agent.url,
+              timeoutSeconds: agentTimeout(agent).toSeconds(),
+              ...(agent.authSecret && { authSecretArn: agent.authSecret.secretArn }),
+              ...mode,
+            }
+          : {
+              kind: 'lambda',
+              functionArn: agent.function.functionArn,
+              timeoutSeconds: agentTimeout(agent).toSeconds(),
+              ...mode,
+            },
+      ];
+    }),
   );
   return scope.toJsonString(targets);
 }

@@ -3,20 +3,30 @@
  * uses. Internal helpers (validation, environment wiring) are not exported.
  */
 
-export type { AgentTargetConfig, HttpAgentTarget, LambdaAgentTarget } from '../lambda/contract/agent-target';
+export type {
+  AgentMode,
+  AgentTargetConfig,
+  HttpAgentTarget,
+  LambdaAgentTarget,
+} from '../lambda/contract/agent-target';
 export { METRIC_NAMESPACE, MetricName } from '../lambda/core/metric-names';
 export type { Priority } from '../lambda/core/task';
 export { PRIORITIES } from '../lambda/core/task';
 export {
   type AgentDefinition,
+  type AgentModeOptions,
   type AgentRegistry,
   DEFAULT_AGENT_TIMEOUT,
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  DEFAULT_MAX_RUN_TIME,
   type HttpAgent,
   type LambdaAgent,
   TASK_TYPE_PATTERN,
 } from './agents';
 export { DeadLetterSweeper, type DeadLetterSweeperProps } from './dead-letter-sweeper';
 export { HandlerFunction, type HandlerFunctionProps, type LogLevel } from './handler-function';
+export { LambdaAgentCompletion, type LambdaAgentCompletionProps } from './lambda-agent-completion';
+export { SettleFunction, type SettleFunctionProps, type SettleOptions } from './settle-function';
 export {
   type AgentConfig,
   agentsFromConfig,

@@ -104,7 +104,11 @@ function checkConfig(value: unknown, source: string): StackConfig {
   return config;
 }
 
-/** Turns configured agents into construct definitions; Lambda agents are imported by ARN. */
+/**
+ * Turns configured agents into construct definitions; Lambda agents are imported by ARN (so an async one reports
+ * through the callback routes). `mode`, `heartbeatTimeoutSeconds` and `maxRunTimeSeconds` become the agent's
+ * `mode`, `heartbeatTimeout` and `maxRunTime`; left out, the construct's defaults apply.
+ */
 export function agentsFromConfig(
   scope: Construct,
   agents: Readonly<Record<string, AgentConfig>>,
@@ -112,6 +116,16 @@ export function agentsFromConfig(
   return Object.fromEntries(
     Object.entries(agents).map(([type, agent]): [string, AgentDefinition] => {
       const timeout = agent.timeoutSeconds !== undefined ? Duration.seconds(agent.timeoutSeconds) : undefined;
+      // parseAgentTarget (checkConfig) has checked that the limits come with mode 'async' only.
+      const mode = {
+        mode: agent.mode,
+        heartbeatTimeout:
+          agent.heartbeatTimeoutSeconds !== undefined
+            ? Duration.seconds(agent.heartbeatTimeoutSeconds)
+            : undefined,
+        maxRunTime:
+          agent.maxRunTimeSeconds !== undefined ? Duration.seconds(agent.maxRunTimeSeconds) : undefined,
+      };
       return agent.kind === 'http'
         ? [
             type,
@@ -119,6 +133,7 @@ export function agentsFromConfig(
               kind: 'http',
               url: agent.url,
               timeout,
+              ...mode,
               authSecret: agent.authSecretArn
                 ? secretsmanager.Secret.fromSecretCompleteArn(
                     scope,
@@ -134,6 +149,7 @@ export function agentsFromConfig(
               kind: 'lambda',
               function: lambda.Function.fromFunctionArn(scope, `Agent-${type}`, agent.functionArn),
               timeout,
+              ...mode,
             },
           ];
     }),

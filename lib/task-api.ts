@@ -1,4 +1,4 @@
-import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
 import type { Priority } from '../lambda/core/task';
 import { HandlerFunction, type LogLevel } from './handler-function';
+import { SettleFunction } from './settle-function';
 import { DEFAULT_TASK_RETENTION } from './task-tier';
 
 /** Who may call the API. */
@@ -25,6 +26,9 @@ export interface TaskApiThrottle {
   readonly burstLimit?: number;
 }
 
+/** The routes an async agent reports back on, with their own throttle and no authorizer. */
+export const CALLBACK_ROUTE_KEYS = ['POST /tasks/{id}/heartbeat', 'POST /tasks/{id}/complete'] as const;
+
 export interface TaskApiProps {
   /** The task table the producer records tasks in and the status function reads. */
   readonly table: dynamodb.ITable;
@@ -34,8 +38,29 @@ export interface TaskApiProps {
   readonly taskTypes: readonly string[];
   /** @default { kind: 'iam' }: callers sign requests with SigV4 */
   readonly auth?: TaskApiAuth;
-  /** @default { rateLimit: 100, burstLimit: 200 } */
+  /** The stage's throttle: every route but the callback routes. @default { rateLimit: 100, burstLimit: 200 } */
   readonly throttle?: TaskApiThrottle;
+  /**
+   * The throttle of `POST /tasks/{id}/heartbeat` and `POST /tasks/{id}/complete`, apart from the stage's: a
+   * burst of submissions never crowds out heartbeats (which would time healthy attempts out), and heartbeats
+   * never crowd out submissions. An agent retries a 429 with backoff. Each running async task sends about one
+   * heartbeat per heartbeat window, so the rate bounds the running tasks: about rate × heartbeat seconds.
+   * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html
+   * @default { rateLimit: 500, burstLimit: 1000 }
+   */
+  readonly callbackThrottle?: TaskApiThrottle;
+  /**
+   * Deliveries of a message before SQS moves it to the DLQ; the callback function applies it to a retryable
+   * completion.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+  /** Backoff of a retryable completion. @default Duration.seconds(2) */
+  readonly backoffBase?: Duration;
+  /** @default Duration.minutes(5) */
+  readonly backoffCap?: Duration;
+  /** Largest result a completion may store, in bytes of JSON. @default 262144 */
+  readonly maxResultBytes?: number;
   /** Largest accepted POST /tasks body. @default 262144 (256 KiB) */
   readonly maxBodyBytes?: number;
   /**
@@ -52,13 +77,17 @@ export interface TaskApiProps {
 }
 
 /**
- * The HTTP API: POST /tasks (producer), GET and DELETE /tasks/{id} (status). Every route is authorized.
+ * The HTTP API: POST /tasks (producer), GET and DELETE /tasks/{id} (status), authorized by IAM or JWT; and the
+ * callback routes POST /tasks/{id}/heartbeat and /complete (callback function), which async agents call with
+ * the bearer token of their attempt instead, under their own throttle.
  */
 export class TaskApi extends Construct {
   public readonly httpApi: apigw.HttpApi;
   public readonly stage: apigw.HttpStage;
   public readonly producerFunction: HandlerFunction;
   public readonly statusFunction: HandlerFunction;
+  /** POST /tasks/{id}/heartbeat and /complete: settles async attempts. */
+  public readonly callbackFunction: HandlerFunction;
   public readonly accessLogs: logs.LogGroup;
 
   public constructor(scope: Construct, id: string, props: TaskApiProps) {
@@ -100,6 +129,21 @@ export class TaskApi extends Construct {
       }),
     });
     props.table.grant(this.statusFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+
+    this.callbackFunction = new SettleFunction(this, 'Callback', {
+      role: FunctionRole.Callback,
+      description: 'POST /tasks/{id}/heartbeat and /complete: an async agent reports back',
+      table: props.table,
+      queues: props.queues,
+      maxReceiveCount: props.maxReceiveCount,
+      backoffBase: props.backoffBase,
+      backoffCap: props.backoffCap,
+      maxResultBytes: props.maxResultBytes,
+      taskRetention: props.taskRetention,
+      logLevel: props.logLevel,
+      logRetention: props.logRetention,
+      tracing: props.tracing,
+    });
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
       description: 'agent-task-queue',
@@ -144,6 +188,39 @@ export class TaskApi extends Construct {
       methods: [apigw.HttpMethod.GET, apigw.HttpMethod.DELETE],
       integration: status,
     });
+
+    // The callback routes: the attempt's token (checked by the function) is the credential, not IAM or JWT.
+    const callback = new HttpLambdaIntegration('CallbackIntegration', this.callbackFunction);
+    const callbackRoutes = ['heartbeat', 'complete'].flatMap((action) =>
+      this.httpApi.addRoutes({
+        path: `/tasks/{id}/${action}`,
+        methods: [apigw.HttpMethod.POST],
+        integration: callback,
+        authorizer: new apigw.HttpNoneAuthorizer(),
+      }),
+    );
+    for (const route of callbackRoutes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'The callback routes authenticate with a per-attempt bearer token checked by the callback function (stored only as a hash, compared in constant time); an agent holds no IAM or JWT credential of the API.',
+      });
+    }
+    // Per-route throttling overrides the stage's default for these routes only. A stage's route settings must
+    // name existing routes, so the stage is created after them.
+    const callbackThrottle = props.callbackThrottle ?? {};
+    const stage = this.stage.node.defaultChild as apigw.CfnStage;
+    // RouteSettings is untyped JSON in the L1: the CDK passes it as written, so the keys are CloudFormation's.
+    stage.routeSettings = Object.fromEntries(
+      CALLBACK_ROUTE_KEYS.map((key) => [
+        key,
+        {
+          ThrottlingRateLimit: callbackThrottle.rateLimit ?? DEFAULTS.callbackThrottle.rateLimit,
+          ThrottlingBurstLimit: callbackThrottle.burstLimit ?? DEFAULTS.callbackThrottle.burstLimit,
+        },
+      ]),
+    );
+    for (const route of callbackRoutes) this.stage.node.addDependency(route);
   }
 
   /**
@@ -171,5 +248,13 @@ export class TaskApi extends Construct {
   /** The API's base URL. */
   public get url(): string {
     return this.stage.url;
+  }
+
+  /**
+   * The base URL async agents report back to, without a trailing slash: an attempt's callback URL is
+   * `<base>/tasks/<id>`. The API's endpoint (its `$default` stage has no path of its own).
+   */
+  public get callbackBaseUrl(): string {
+    return this.httpApi.apiEndpoint;
   }
 }

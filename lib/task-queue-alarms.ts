@@ -12,6 +12,15 @@ import type { TaskTier } from './task-tier';
 export interface AlarmThresholds {
   /** Visible messages in a tier queue. @default 1000 */
   readonly queueDepth?: number;
+  /**
+   * Messages in flight in a tier queue (`ApproximateNumberOfMessagesNotVisible`), alarming at or above it. Each
+   * running async task holds one for its whole run; SQS's ceiling is about 120,000 per standard queue, and near
+   * it receives fail and the whole tier stalls, short tasks included. So about 100,000 running async tasks per
+   * tier is the documented ceiling.
+   * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+   * @default 100000
+   */
+  readonly inFlightMessages?: number;
   /** Age of the oldest message in a tier queue. @default Duration.minutes(5) */
   readonly oldestMessageAge?: Duration;
   /** Messages in a DLQ; any is worth a look. @default 0 (alarm on more than 0) */
@@ -43,9 +52,13 @@ export interface TaskQueueAlarmsProps {
   readonly period?: Duration;
 }
 
+/** Alarm at this many in-flight messages per tier queue, well before SQS's ~120,000 (see `inFlightMessages`). */
+export const DEFAULT_IN_FLIGHT_ALARM = 100_000;
+
 /**
- * The alarms an on-call engineer needs, all notifying one SNS topic: per tier, queue depth, oldest message age,
- * dead letters, consumer errors and throttles, and agent failure rate; for the API, the 5xx rate.
+ * The alarms an on-call engineer needs, all notifying one SNS topic: per tier, queue depth, in-flight messages,
+ * oldest message age, dead letters, consumer errors and throttles, and agent failure rate; for the API, the 5xx
+ * rate.
  */
 export class TaskQueueAlarms extends Construct {
   public readonly topic: sns.ITopic;
@@ -71,6 +84,13 @@ export class TaskQueueAlarms extends Construct {
       this.add(`${name}Depth`, tier.metricQueueDepth({ period }), {
         threshold: t.queueDepth ?? 1000,
         alarmDescription: `${name} tier: more tasks waiting than the consumers keep up with`,
+      });
+      this.add(`${name}InFlightMessages`, tier.metricMessagesInFlight({ period }), {
+        threshold: t.inFlightMessages ?? DEFAULT_IN_FLIGHT_ALARM,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        alarmDescription:
+          `${name} tier: in-flight messages near SQS's ~120,000 limit per queue (each running async task holds one); ` +
+          'past it receives fail and the tier stalls',
       });
       this.add(`${name}OldestMessageAge`, tier.metricAgeOfOldestMessage({ period }), {
         threshold: (t.oldestMessageAge ?? Duration.minutes(5)).toSeconds(),
@@ -130,7 +150,12 @@ export class TaskQueueAlarms extends Construct {
   private add(
     id: string,
     metric: cloudwatch.IMetric,
-    props: { threshold: number; alarmDescription: string; evaluationPeriods?: number },
+    props: {
+      threshold: number;
+      alarmDescription: string;
+      evaluationPeriods?: number;
+      comparisonOperator?: cloudwatch.ComparisonOperator;
+    },
   ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       metric,

@@ -1,4 +1,4 @@
-import { type Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type Duration, Lazy, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,11 @@ import { PRIORITIES, type Priority } from '../lambda/core/task';
 import { type AgentRegistry, TASK_TYPE_PATTERN } from './agents';
 import { DeadLetterSweeper } from './dead-letter-sweeper';
 import type { HandlerFunction, LogLevel } from './handler-function';
+import {
+  destinationAgentErrors,
+  hasDestinationAgents,
+  LambdaAgentCompletion,
+} from './lambda-agent-completion';
 import { TaskApi, type TaskApiAuth, type TaskApiThrottle } from './task-api';
 import { type AlarmThresholds, TaskQueueAlarms } from './task-queue-alarms';
 import { TaskQueueDashboard } from './task-queue-dashboard';
@@ -46,8 +51,15 @@ export interface TaskQueueProps {
   readonly tableRemovalPolicy?: RemovalPolicy;
   /** @default { kind: 'iam' } */
   readonly auth?: TaskApiAuth;
-  /** @default { rateLimit: 100, burstLimit: 200 } */
+  /** The API's throttle, for every route but the callback routes. @default { rateLimit: 100, burstLimit: 200 } */
   readonly throttle?: TaskApiThrottle;
+  /**
+   * The throttle of the callback routes (`POST /tasks/{id}/heartbeat` and `/complete`), apart from `throttle`, so
+   * that submissions and heartbeats never crowd each other out. Each running async task sends about one request
+   * per heartbeat window; agents retry a 429 with backoff.
+   * @default { rateLimit: 500, burstLimit: 1000 }
+   */
+  readonly callbackThrottle?: TaskApiThrottle;
   /**
    * Largest POST /tasks body, in bytes. At most `LARGEST_MAX_BODY_BYTES` (lambda/core/queue-message.ts: the
    * 1 MiB SQS message limit less the DLQ copy's attributes and the envelope's own fields at their largest).
@@ -106,10 +118,15 @@ export class TaskQueue extends Construct {
   public readonly alarms: TaskQueueAlarms;
   public readonly dashboard?: TaskQueueDashboard;
   public readonly sweeper: DeadLetterSweeper;
+  /**
+   * The completion of async Lambda agents of the app through Lambda destinations; only when the registry has
+   * one (an agent of `mode: 'async'` whose function is a `lambda.Function` of this stack).
+   */
+  public readonly lambdaAgentCompletion?: LambdaAgentCompletion;
 
   public constructor(scope: Construct, id: string, props: TaskQueueProps) {
     super(scope, id);
-    validateQueueProps(props);
+    validateQueueProps(props, Stack.of(this));
     const taskRetention = props.taskRetention ?? DEFAULT_TASK_RETENTION;
 
     this.table = new TaskTable(this, 'Tasks', {
@@ -125,6 +142,8 @@ export class TaskQueue extends Construct {
           ...props.tiers?.[priority],
           table: this.table,
           agents: props.agents,
+          // The API is built after the tiers (its producer sends to their queues); its endpoint depends on nothing.
+          callbackBaseUrl: Lazy.string({ produce: () => this.api.callbackBaseUrl }),
           maxReceiveCount: props.maxReceiveCount,
           deadLetterRetention: props.deadLetterRetention,
           encryptionKey: props.encryptionKey,
@@ -145,12 +164,33 @@ export class TaskQueue extends Construct {
       taskTypes: Object.keys(props.agents),
       auth: props.auth,
       throttle: props.throttle,
+      callbackThrottle: props.callbackThrottle,
       maxBodyBytes: props.maxBodyBytes,
+      maxReceiveCount: props.maxReceiveCount,
+      backoffBase: props.backoffBase,
+      backoffCap: props.backoffCap,
+      maxResultBytes: props.maxResultBytes,
       taskRetention,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
     });
+
+    if (hasDestinationAgents(props.agents)) {
+      this.lambdaAgentCompletion = new LambdaAgentCompletion(this, 'LambdaAgentCompletion', {
+        agents: props.agents,
+        table: this.table,
+        queues: { high: this.tiers.high.queue, low: this.tiers.low.queue },
+        maxReceiveCount: props.maxReceiveCount,
+        backoffBase: props.backoffBase,
+        backoffCap: props.backoffCap,
+        maxResultBytes: props.maxResultBytes,
+        taskRetention,
+        logLevel: props.logLevel,
+        logRetention: props.logRetention,
+        tracing: props.tracing,
+      });
+    }
 
     this.sweeper = new DeadLetterSweeper(this, 'Sweeper', {
       table: this.table,
@@ -167,6 +207,8 @@ export class TaskQueue extends Construct {
       const functions = [
         this.api.producerFunction,
         this.api.statusFunction,
+        this.api.callbackFunction,
+        ...(this.lambdaAgentCompletion ? [this.lambdaAgentCompletion.completionFunction] : []),
         this.sweeper.sweeperFunction,
         ...this.consumers(),
       ];
@@ -254,7 +296,7 @@ export class TaskQueue extends Construct {
  * Checks the props that span tiers, and each tier's own, before anything is built. Collects every problem,
  * then throws once.
  */
-function validateQueueProps(props: TaskQueueProps): void {
+function validateQueueProps(props: TaskQueueProps, stack: Stack): void {
   const errors: string[] = [];
   const types = Object.keys(props.agents);
   if (types.length === 0) errors.push('agents must register at least one task type, but none was provided');
@@ -282,6 +324,7 @@ function validateQueueProps(props: TaskQueueProps): void {
       }),
     );
   }
+  errors.push(...destinationAgentErrors(props.agents, stack));
   // A problem of a prop both tiers share (maxReceiveCount, maxResultBytes, an agent's function timeout,
   // taskRetention) is reported once.
   const problems = [...new Set(errors)];

@@ -6,7 +6,13 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
+import {
+  DEFAULTS,
+  FunctionRole,
+  functionEnvironment,
+  maxRunTimeLimitSeconds,
+  SQS_MAX_IN_FLIGHT_SECONDS,
+} from '../lambda/contract';
 import {
   consumerMarginSeconds,
   functionTimeoutFits,
@@ -22,6 +28,7 @@ import {
   agentFunctionTimeout,
   agentTargetsJson,
   agentTimeout,
+  asyncAgentLimits,
   grantInvokeAgents,
 } from './agents';
 import { HandlerFunction, type LogLevel } from './handler-function';
@@ -74,6 +81,11 @@ export interface TaskTierProps extends TierOptions {
   readonly table: dynamodb.ITable;
   /** Task types and the agents that run them; the consumer may invoke only these. */
   readonly agents: AgentRegistry;
+  /**
+   * The base URL of the HTTP API that async agents report back to, without a trailing slash (TaskApi's
+   * `callbackBaseUrl`): the consumer sends an async agent `<base>/tasks/<id>` as its callback URL.
+   */
+  readonly callbackBaseUrl: string;
   /**
    * Deliveries of a message before SQS moves it to the DLQ.
    * @default 5
@@ -217,6 +229,7 @@ export function tierErrors(props: TierRulesInput): string[] {
     ...tierSettingsErrors(props.priority, settings),
     ...agentTimeoutErrors(props.priority, settings.consumerTimeout, props.agents),
     ...agentFunctionTimeoutErrors(props.agents),
+    ...asyncAgentErrors(props.priority, settings.consumerTimeout, props.agents),
     ...maxResultBytesErrors(props.maxResultBytes ?? DEFAULTS.maxResultBytes),
     ...taskRetentionErrors(props),
   ];
@@ -243,10 +256,14 @@ function agentTimeoutErrors(priority: Priority, consumerTimeout: Duration, agent
   return errors;
 }
 
-/** A Lambda agent in the app stops by its agent timeout: the consumer stops waiting then. */
+/**
+ * A sync Lambda agent in the app stops by its agent timeout: the consumer stops waiting then. (An async one
+ * runs past it by design; lib/lambda-agent-completion.ts bounds its function timeout by its heartbeat window.)
+ */
 function agentFunctionTimeoutErrors(agents: AgentRegistry): string[] {
   const errors: string[] = [];
   for (const [type, agent] of Object.entries(agents)) {
+    if (agent.mode === 'async') continue;
     const functionTimeout = agentFunctionTimeout(agent)?.toSeconds();
     const seconds = agentTimeout(agent).toSeconds();
     if (
@@ -257,6 +274,53 @@ function agentFunctionTimeoutErrors(agents: AgentRegistry): string[] {
       errors.push(
         `agent '${type}' function timeout must be at most its agent timeout (${seconds} seconds), but ${functionTimeout} was provided: ` +
           'the consumer stops waiting at the agent timeout, and a function still running would overlap the next attempt',
+      );
+    }
+  }
+  return errors;
+}
+
+/**
+ * The limits of async agents: set only in async mode; a heartbeat window within the run time; and a run time
+ * within SQS's in-flight limit. An async attempt keeps its message in flight, and SQS holds a received message
+ * in flight for at most 12 hours counted from the receive, however often its visibility is extended; the
+ * receive comes before the consumer's invocation, which hands off within the consumer timeout
+ * (lambda/contract/agent-target.ts `maxRunTimeLimitSeconds`).
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html
+ */
+function asyncAgentErrors(priority: Priority, consumerTimeout: Duration, agents: AgentRegistry): string[] {
+  const errors: string[] = [];
+  for (const [type, agent] of Object.entries(agents)) {
+    const limits = asyncAgentLimits(agent);
+    if (!limits) {
+      const set = (['heartbeatTimeout', 'maxRunTime'] as const).filter((name) => agent[name] !== undefined);
+      if (set.length > 0) {
+        errors.push(
+          `agent '${type}' ${set.join(' and ')} apply to mode 'async' only, but mode is '${agent.mode ?? 'sync'}'`,
+        );
+      }
+      continue;
+    }
+    const heartbeat = limits.heartbeatTimeout.toSeconds();
+    const maxRunTime = limits.maxRunTime.toSeconds();
+    if (!known(heartbeat) || !known(maxRunTime)) continue;
+    if (heartbeat < 1) {
+      errors.push(
+        `agent '${type}' heartbeatTimeout must be at least 1 second, but ${heartbeat} was provided`,
+      );
+    }
+    if (heartbeat > maxRunTime) {
+      errors.push(
+        `agent '${type}' heartbeatTimeout must be at most its maxRunTime (${maxRunTime} seconds), but ${heartbeat} was provided`,
+      );
+    }
+    const timeout = consumerTimeout.toSeconds();
+    if (known(timeout) && maxRunTime > maxRunTimeLimitSeconds(timeout)) {
+      errors.push(
+        `agent '${type}' maxRunTime must be at most ${SQS_MAX_IN_FLIGHT_SECONDS} − the ${priority} tier's consumerTimeout − 60 = ` +
+          `${SQS_MAX_IN_FLIGHT_SECONDS} − ${timeout} − 60 = ${maxRunTimeLimitSeconds(timeout)} seconds, but ${maxRunTime} was provided: ` +
+          'an async attempt keeps its SQS message in flight, and SQS keeps a message in flight for at most 12 hours from the receive ' +
+          "that returned it, however often its visibility is extended; the receive comes up to the consumer's timeout before the hand-off",
       );
     }
   }
@@ -364,6 +428,7 @@ export class TaskTier extends Construct {
         DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
         MAX_RECEIVE_COUNT: String(this.settings.maxReceiveCount),
         LEASE_SECONDS: String(this.settings.lease.toSeconds()),
+        CALLBACK_BASE_URL: props.callbackBaseUrl,
       }),
     });
     this.consumerFunction.addEventSource(
@@ -388,6 +453,17 @@ export class TaskTier extends Construct {
    */
   public metricQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
+  }
+
+  /**
+   * Messages in flight in the tier queue: received and not yet deleted. Each running async task holds one for
+   * its whole run, and a standard queue holds at most about 120,000; near that limit receives fail and the
+   * whole tier stalls.
+   * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+   * @default - maximum over 5 minutes
+   */
+  public metricMessagesInFlight(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', ...props });
   }
 
   /**

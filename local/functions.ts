@@ -83,6 +83,18 @@ export function localFunctions(
   });
 }
 
+/**
+ * The template's event invoke configs, which run nowhere locally yet: functions are invoked only synchronously
+ * here (by the event sources, the HTTP API and the schedules), so there are no asynchronous invocations to
+ * retry or to send to destinations. Async Lambda agents of the app complete through destinations, so they run
+ * locally once the local Lambda API comes (issue 14); until then the local async proof uses HTTP agents.
+ */
+export function eventInvokeConfigsNotEmulated(ctx: IntrinsicContext): string[] {
+  return resourcesOfType(ctx.template, 'AWS::Lambda::EventInvokeConfig').map(
+    ([id]) => `${id} (event invoke config and Lambda destinations: no asynchronous invocations locally yet)`,
+  );
+}
+
 /** What invokes a function: its pool of execution environments, or a stand-in in tests. */
 export interface Invoker {
   invoke(event: unknown): Promise<InvokeResult>;

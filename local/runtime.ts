@@ -19,7 +19,7 @@ import {
 } from './emulators';
 import { sqsEventSources } from './event-source';
 import { FaultInjector, type FaultPlan, type FaultReport } from './faults';
-import { type LocalFunctions, startFunctions } from './functions';
+import { eventInvokeConfigsNotEmulated, type LocalFunctions, startFunctions } from './functions';
 import { type HttpRoute, type LocalHttpApi, lambdaRoutes, startHttpApi } from './http-api';
 import type { IntrinsicContext } from './intrinsics';
 import { localStackConfig } from './local-config';
@@ -275,7 +275,12 @@ export async function startLocalRuntime(
     });
     stops.push(async () => schedules.stop());
     outputs = resolveOutputs(ctx, api.url);
-    const notEmulated = [...eventSources.notEmulated, ...apiRoutes.notEmulated, ...schedules.notEmulated];
+    const notEmulated = [
+      ...eventSources.notEmulated,
+      ...apiRoutes.notEmulated,
+      ...schedules.notEmulated,
+      ...eventInvokeConfigsNotEmulated(ctx),
+    ];
 
     const queueIds = resourcesOfType(ctx.template, 'AWS::SQS::Queue').map(([id]) => id);
     const runtime: LocalRuntime = {

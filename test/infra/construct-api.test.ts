@@ -12,7 +12,16 @@ import { METRIC_NAMESPACE, MetricName } from '../../lambda/core/metric-names';
 import { PRIORITIES } from '../../lambda/core/task';
 import { TaskQueueStack } from '../../lib/task-queue-stack';
 import { TaskTier } from '../../lib/task-tier';
-import { HTTP_AGENTS, logicalId, queueStack, renderJoin, roleStatements, testApp, testStack } from './synth';
+import {
+  CALLBACK_BASE_URL,
+  HTTP_AGENTS,
+  logicalId,
+  queueStack,
+  renderJoin,
+  roleStatements,
+  testApp,
+  testStack,
+} from './synth';
 
 const variablesOf = (template: Template, fn: IConstruct): Record<string, unknown> =>
   template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables;
@@ -24,6 +33,7 @@ describe('Function environments: the contract with the handlers', () => {
   const functions: [FunctionRole, IConstruct][] = [
     ['producer', q.api.producerFunction],
     ['status', q.api.statusFunction],
+    ['callback', q.api.callbackFunction],
     ['consumer', q.tiers.high.consumerFunction],
     ['consumer', q.tiers.low.consumerFunction],
     ['sweeper', q.sweeper.sweeperFunction],
@@ -176,6 +186,7 @@ describe('TaskTier on its own', () => {
           priority: 'high',
           table,
           agents: HTTP_AGENTS,
+          callbackBaseUrl: CALLBACK_BASE_URL,
           batchSize: 0,
           maxReceiveCount: 0,
         }),
@@ -195,6 +206,7 @@ describe('TaskTier on its own', () => {
       priority: 'high',
       table,
       agents: HTTP_AGENTS,
+      callbackBaseUrl: CALLBACK_BASE_URL,
       backoffBase: Duration.seconds(3),
       // 1 day of queue retention + 900 s + 1 day in the DLQ = 173700 s: the retention rule holds
       retentionPeriod: Duration.days(1),

@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -14,6 +14,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { FunctionRole, functionEnvironment } from '../../lambda/contract';
 import { PRIORITIES } from '../../lambda/core/task';
 import { HandlerFunction } from '../../lib/handler-function';
 import { TaskQueue, type TaskQueueProps } from '../../lib/task-queue';
@@ -174,6 +175,7 @@ function functionsOf(taskQueue: TaskQueue): Record<string, HandlerFunction> {
   return {
     producer: taskQueue.api.producerFunction,
     status: taskQueue.api.statusFunction,
+    callback: taskQueue.api.callbackFunction,
     highConsumer: taskQueue.tiers.high.consumerFunction,
     lowConsumer: taskQueue.tiers.low.consumerFunction,
   };
@@ -215,6 +217,8 @@ const CONSUME = [
   'sqs:GetQueueUrl',
   'sqs:ReceiveMessage',
 ];
+/** What settles an async attempt may do to its tier queue's message. */
+const SETTLE = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'];
 const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
 
 interface PolicyDocument {
@@ -282,6 +286,34 @@ describe('cdk-nag AwsSolutions', () => {
     expect(result.error).toBeUndefined();
   });
 
+  test('a TaskQueue with an async Lambda agent of the app, a key and tracing synthesizes with no finding', () => {
+    // GIVEN: the agent's event invoke config, its grant on the completion function, the completion function
+    const build = (outdir: string) => {
+      const app = testApp(outdir);
+      const stack = new Stack(app, 'Async');
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      const agent = new HandlerFunction(stack, 'ResearchAgent', {
+        handler: 'echo-agent',
+        timeout: Duration.seconds(60),
+        environment: functionEnvironment(FunctionRole.Agent, {}),
+      });
+      const taskQueue = new TaskQueue(stack, 'TaskQueue', {
+        agents: { research: { kind: 'lambda', function: agent, mode: 'async' } },
+        encryptionKey: key,
+        tracing: true,
+      });
+      expect(taskQueue.lambdaAgentCompletion).toBeDefined();
+      return app;
+    };
+
+    // WHEN
+    const result = synthWithNag(build);
+
+    // THEN
+    expect(result.violations).toEqual([]);
+    expect(result.error).toBeUndefined();
+  });
+
   test('a queue without TLS enforcement or a DLQ fails the synth, so a clean synth means something', () => {
     // GIVEN
     const build = (outdir: string) => {
@@ -331,6 +363,7 @@ describe('cdk-nag AwsSolutions', () => {
 
     // THEN
     expect([...new Set(acks.map((a) => a.id))].sort()).toEqual([
+      'AwsSolutions-APIG4',
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
       'AwsSolutions-IAM5[Resource::*]',
@@ -346,9 +379,10 @@ describe('cdk-nag AwsSolutions', () => {
     }
     expect(acks.find((a) => a.id === 'AwsSolutions-IAM5[Resource::*]')?.reason).toMatch(/X-Ray/);
     expect(acks.find((a) => a.id === 'AwsSolutions-L1')?.reason).toMatch(/nodejs22\.x/);
+    expect(acks.find((a) => a.id === 'AwsSolutions-APIG4')?.reason).toMatch(/per-attempt bearer token/);
   });
 
-  test('without a key and without tracing, the only acknowledgement is the pinned runtime', () => {
+  test('without a key and without tracing, the only acknowledgements are the pinned runtime and the token-authenticated callback routes', () => {
     // GIVEN
     const { app } = plain();
 
@@ -356,16 +390,38 @@ describe('cdk-nag AwsSolutions', () => {
     const acks = acknowledgements(app);
 
     // THEN
-    expect([...new Set(acks.map((a) => a.id))]).toEqual(['AwsSolutions-L1']);
-    // One per function the construct builds, and nowhere else.
+    expect([...new Set(acks.map((a) => a.id))].sort()).toEqual(['AwsSolutions-APIG4', 'AwsSolutions-L1']);
+    // L1: one per function the construct builds, and nowhere else.
     const handlerFunctions = app.node.findAll().filter((c) => c instanceof HandlerFunction);
-    expect(handlerFunctions.length).toBeGreaterThanOrEqual(4);
-    expect(acks.map((a) => a.path).sort()).toEqual(handlerFunctions.map((c) => c.node.path).sort());
+    expect(handlerFunctions.length).toBeGreaterThanOrEqual(5);
+    expect(
+      acks
+        .filter((a) => a.id === 'AwsSolutions-L1')
+        .map((a) => a.path)
+        .sort(),
+    ).toEqual(handlerFunctions.map((c) => c.node.path).sort());
+    // APIG4: on the two callback routes, and nowhere else.
+    expect(
+      acks
+        .filter((a) => a.id === 'AwsSolutions-APIG4')
+        .map((a) => a.path)
+        .sort(),
+    ).toEqual([
+      'Plain/TaskQueue/Api/HttpApi/POST--tasks--{id}--complete',
+      'Plain/TaskQueue/Api/HttpApi/POST--tasks--{id}--heartbeat',
+    ]);
   });
 });
 
+/** Route key → authorization type of the template's routes. */
+function authorizationByRoute(routes: ReturnType<Template['findResources']>): Record<string, string> {
+  return Object.fromEntries(
+    Object.values(routes).map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]),
+  );
+}
+
 describe('TaskQueue auth', () => {
-  test('IAM is the default: every route requires AWS_IAM and there is no authorizer', () => {
+  test('IAM is the default: every route but the callback routes requires AWS_IAM and there is no authorizer', () => {
     // GIVEN
     const { template } = defaults();
 
@@ -373,14 +429,13 @@ describe('TaskQueue auth', () => {
     const routes = template.findResources('AWS::ApiGatewayV2::Route');
 
     // THEN
-    expect(
-      Object.values(routes)
-        .map((r) => r.Properties.RouteKey)
-        .sort(),
-    ).toEqual(['DELETE /tasks/{id}', 'GET /tasks/{id}', 'POST /tasks']);
-    for (const route of Object.values(routes)) {
-      expect(route.Properties.AuthorizationType).toBe('AWS_IAM');
-    }
+    expect(authorizationByRoute(routes)).toEqual({
+      'DELETE /tasks/{id}': 'AWS_IAM',
+      'GET /tasks/{id}': 'AWS_IAM',
+      'POST /tasks': 'AWS_IAM',
+      'POST /tasks/{id}/complete': 'NONE',
+      'POST /tasks/{id}/heartbeat': 'NONE',
+    });
     template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
   });
 
@@ -400,10 +455,16 @@ describe('TaskQueue auth', () => {
       IdentitySource: ['$request.header.Authorization'],
       JwtConfiguration: { Issuer: 'https://issuer.example.com/', Audience: ['taskq-api'] },
     });
-    expect(Object.values(routes)).toHaveLength(3);
+    expect(authorizationByRoute(routes)).toEqual({
+      'DELETE /tasks/{id}': 'JWT',
+      'GET /tasks/{id}': 'JWT',
+      'POST /tasks': 'JWT',
+      'POST /tasks/{id}/complete': 'NONE',
+      'POST /tasks/{id}/heartbeat': 'NONE',
+    });
     for (const route of Object.values(routes)) {
-      expect(route.Properties.AuthorizationType).toBe('JWT');
-      expect(route.Properties.AuthorizerId).toEqual({ Ref: authorizerId });
+      const callback = /\/(heartbeat|complete)$/.test(route.Properties.RouteKey);
+      expect(route.Properties.AuthorizerId).toEqual(callback ? undefined : { Ref: authorizerId });
     }
   });
 });
@@ -460,7 +521,7 @@ describe('TaskQueue encryption', () => {
     });
   });
 
-  test.each(['producer', 'status', 'highConsumer', 'lowConsumer'])(
+  test.each(['producer', 'status', 'callback', 'highConsumer', 'lowConsumer'])(
     'with a customer key, the %s role may use that key and no other',
     (name) => {
       // GIVEN
@@ -597,6 +658,25 @@ describe('TaskQueue least privilege', () => {
     expect(allowed).toEqual(
       expectedPermissions(
         [getAtt(fn.logGroup), LOG_WRITE],
+        [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+      ),
+    );
+  });
+
+  test('the callback function may get and update task items and extend or end tier queue messages, nothing more', () => {
+    // GIVEN
+    const { template, taskQueue } = defaults();
+    const fn = taskQueue.api.callbackFunction;
+
+    // WHEN
+    const allowed = permissions(template, fn.role!);
+
+    // THEN: no DLQ, no send, no receive
+    expect(allowed).toEqual(
+      expectedPermissions(
+        [getAtt(fn.logGroup), LOG_WRITE],
+        [getAtt(taskQueue.tiers.high.queue), SETTLE],
+        [getAtt(taskQueue.tiers.low.queue), SETTLE],
         [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
       ),
     );

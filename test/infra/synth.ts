@@ -30,6 +30,9 @@ export const HTTP_AGENTS: AgentRegistry = {
   summarize: { kind: 'http', url: 'https://agents.example.com/summarize' },
 };
 
+/** The callback base URL a standalone TaskTier is given in tests. */
+export const CALLBACK_BASE_URL = 'https://api.example.com';
+
 /** A bare stack with one TaskQueue over `HTTP_AGENTS` and the given props. */
 export function queueStack(props: Partial<TaskQueueProps> = {}): { stack: Stack; taskQueue: TaskQueue } {
   const stack = testStack();

@@ -1,10 +1,16 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { logicalId, queueStack } from './synth';
 
-const ROUTE_KEYS = ['POST /tasks', 'GET /tasks/{id}', 'DELETE /tasks/{id}'];
+const ROUTE_KEYS = [
+  'POST /tasks',
+  'GET /tasks/{id}',
+  'DELETE /tasks/{id}',
+  'POST /tasks/{id}/heartbeat',
+  'POST /tasks/{id}/complete',
+];
 
 describe('TaskQueue HTTP API', () => {
-  test('is an API Gateway v2 HTTP API with POST /tasks, GET /tasks/{id} and DELETE /tasks/{id}', () => {
+  test('is an API Gateway v2 HTTP API with POST /tasks, GET and DELETE /tasks/{id}, and the callback routes', () => {
     // GIVEN
     const { stack } = queueStack();
 

@@ -74,6 +74,12 @@ function tierAlarms(template: Template, taskQueue: TaskQueue, priority: (typeof 
   const tier = taskQueue.tiers[priority];
   return {
     depth: metricAlarm(template, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', queueName(tier.queue)),
+    inFlight: metricAlarm(
+      template,
+      'AWS/SQS',
+      'ApproximateNumberOfMessagesNotVisible',
+      queueName(tier.queue),
+    ),
     oldestAge: metricAlarm(template, 'AWS/SQS', 'ApproximateAgeOfOldestMessage', queueName(tier.queue)),
     deadLetters: metricAlarm(
       template,
@@ -94,7 +100,7 @@ function thresholds(alarms: Record<string, AlarmProperties | undefined>): Record
 
 describe('TaskQueue alarms', () => {
   test.each(PRIORITIES)(
-    'the %s tier has depth, age, DLQ, consumer error and throttle, and agent failure alarms',
+    'the %s tier has depth, in-flight, age, DLQ, consumer error and throttle, and agent failure alarms',
     (priority) => {
       // GIVEN
       const { stack, taskQueue } = queueStack();
@@ -105,6 +111,7 @@ describe('TaskQueue alarms', () => {
       // THEN
       expect(thresholds(alarms)).toEqual({
         depth: 1000,
+        inFlight: 100_000,
         oldestAge: 300,
         deadLetters: 0,
         consumerErrors: 0,
@@ -115,6 +122,26 @@ describe('TaskQueue alarms', () => {
         expect(queueAlarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Period: 60 });
       }
       expect(alarms.deadLetters?.EvaluationPeriods).toBe(1);
+    },
+  );
+
+  test.each(PRIORITIES)(
+    'the %s in-flight alarm fires at 100,000 messages, below SQS in-flight limit of about 120,000 per queue',
+    (priority) => {
+      // GIVEN
+      const { stack, taskQueue } = queueStack();
+
+      // WHEN
+      const alarm = tierAlarms(Template.fromStack(stack), taskQueue, priority).inFlight;
+
+      // THEN
+      expect(alarm).toMatchObject({
+        Threshold: 100_000,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Period: 60,
+        EvaluationPeriods: 1,
+      });
+      expect(alarm).toHaveProperty('Statistic', 'Maximum');
     },
   );
 
@@ -171,6 +198,7 @@ describe('TaskQueue alarms', () => {
     const { stack, taskQueue } = queueStack({
       alarmThresholds: {
         queueDepth: 11,
+        inFlightMessages: 18,
         oldestMessageAge: Duration.seconds(12),
         deadLetterMessages: 13,
         consumerErrors: 14,
@@ -187,6 +215,7 @@ describe('TaskQueue alarms', () => {
     for (const priority of PRIORITIES) {
       expect(thresholds(tierAlarms(template, taskQueue, priority))).toEqual({
         depth: 11,
+        inFlight: 18,
         oldestAge: 12,
         deadLetters: 13,
         consumerErrors: 14,
@@ -209,7 +238,7 @@ describe('TaskQueue alarms', () => {
 
     // THEN
     template.resourceCountIs('AWS::SNS::Topic', 1);
-    expect(alarms).toHaveLength(PRIORITIES.length * 6 + 1);
+    expect(alarms).toHaveLength(PRIORITIES.length * 7 + 1);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions).toEqual([ref(taskQueue.alarms.topic)]);
     }

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { TaskTier, type TaskTierProps } from '../../lib/task-tier';
-import { HTTP_AGENTS, testStack } from './synth';
+import { CALLBACK_BASE_URL, HTTP_AGENTS, testStack } from './synth';
 
 /** The message a standalone TaskTier with these props throws at synth; fails the test when it does not throw. */
 function tierError(
@@ -18,6 +18,7 @@ function tierError(
       priority: 'high',
       table,
       agents: HTTP_AGENTS,
+      callbackBaseUrl: CALLBACK_BASE_URL,
       ...props,
       ...build?.(stack),
     });

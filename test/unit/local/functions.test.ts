@@ -1,7 +1,7 @@
 import { EnvName, FunctionRole } from '../../../lambda/contract';
-import { localFunctions, startFunctions } from '../../../local/functions';
+import { eventInvokeConfigsNotEmulated, localFunctions, startFunctions } from '../../../local/functions';
 import type { TemplateResource } from '../../../local/template';
-import { localContext } from './local-context';
+import { ENDPOINTS, localContext } from './local-context';
 
 const fn = (role: string, properties: Record<string, unknown> = {}): TemplateResource => ({
   Type: 'AWS::Lambda::Function',
@@ -51,6 +51,47 @@ describe('Function: localFunctions', () => {
 
   it('throws for a function without a local bundle', () => {
     expect(() => localFunctions(ctx, new Map(), endpoints)).toThrow('function Producer has no local bundle');
+  });
+
+  it("resolves a consumer's CALLBACK_BASE_URL, the HTTP API's endpoint, to the local API's base URL", () => {
+    // Prepare: as the construct writes it
+    const withApi = localContext({
+      Api: { Type: 'AWS::ApiGatewayV2::Api' },
+      Consumer: fn(FunctionRole.Consumer, {
+        Environment: {
+          Variables: {
+            [EnvName.FunctionRole]: FunctionRole.Consumer,
+            [EnvName.CallbackBaseUrl]: { 'Fn::GetAtt': ['Api', 'ApiEndpoint'] },
+          },
+        },
+      }),
+    });
+
+    // Act
+    const [consumer] = localFunctions(withApi, new Map([['Consumer', '/bundles/Consumer']]), endpoints);
+
+    // Assess: no trailing slash, so `${base}/tasks/${id}` is a local API URL
+    expect(consumer!.env[EnvName.CallbackBaseUrl]).toBe(ENDPOINTS.apiUrl);
+    expect(ENDPOINTS.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+});
+
+describe('Function: eventInvokeConfigsNotEmulated', () => {
+  it('reports every event invoke config: Lambda destinations do not run locally yet', () => {
+    // Prepare
+    const withConfig = localContext({
+      Agent: fn(FunctionRole.Agent),
+      AgentEventInvokeConfig: {
+        Type: 'AWS::Lambda::EventInvokeConfig',
+        Properties: { FunctionName: { Ref: 'Agent' }, Qualifier: '$LATEST', MaximumRetryAttempts: 0 },
+      },
+    });
+
+    // Act / Assess
+    expect(eventInvokeConfigsNotEmulated(withConfig)).toEqual([
+      expect.stringMatching(/^AgentEventInvokeConfig \(.*destinations/),
+    ]);
+    expect(eventInvokeConfigsNotEmulated(ctx)).toEqual([]);
   });
 });
 
