@@ -164,10 +164,13 @@ export function completionHash(attempt: number, completion: Completion): string 
     .digest('hex');
 }
 
-/** The record of a task, or a 404. */
+/**
+ * The record of a task. No task means no token was ever given for it: 401, as for any unknown token, so that
+ * the callback routes (which need no IAM or JWT) do not tell which task ids exist.
+ */
 async function recordOf(store: TaskStore, taskId: string): Promise<TaskRecord> {
   const record = await store.get(taskId);
-  if (!record) throw new HttpError(ApiErrorCode.NotFound, `task ${taskId} does not exist`);
+  if (!record) throw new HttpError(ApiErrorCode.Unauthorized, 'the token is not valid for this task');
   return record;
 }
 
@@ -279,7 +282,8 @@ export type MessageFate = { readonly delete: true } | { readonly visibilitySecon
  * - a result over `maxResultBytes` fails with `ResultTooLarge`;
  * - a retryable error is RETRYING with backoff, or FAILED when the delivery that holds the message
  *   (`receiveCount`) is its last;
- * - after a cancel request, an error (or a lapse) is CANCELLED; a result still succeeds.
+ * - after a cancel request, the error `Cancelled`, a retryable error or a lapse is CANCELLED; a result still
+ * succeeds, and a non-retryable error still fails.
  * The message then follows (the returned fate): deleted when the task is SUCCEEDED or CANCELLED, back after the
  * backoff when it is RETRYING, and visible at once when it FAILED (the consumer that receives it copies it to
  * the DLQ, or SQS moves it there when its receives have run out). Undefined when the rule refused the write.

@@ -200,7 +200,7 @@ describe('Function: heartbeatTask', () => {
     expect(answer).toEqual({ status: 401, code: 'Unauthorized' });
   });
 
-  it('answers 404 for a task that does not exist', async () => {
+  it('answers 401 for a task that does not exist, as for any unknown token', async () => {
     // Prepare
     const { deps } = setup();
 
@@ -210,7 +210,7 @@ describe('Function: heartbeatTask', () => {
     );
 
     // Assess
-    expect(answer).toEqual({ status: 404, code: 'NotFound' });
+    expect(answer).toEqual({ status: 401, code: 'Unauthorized' });
   });
 
   it.each<[string, string, Partial<TaskRecord>]>([
