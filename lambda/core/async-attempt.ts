@@ -132,9 +132,14 @@ export function heartbeatDeadlineMs(
   return record.run_deadline === undefined ? next : Math.min(next, record.run_deadline);
 }
 
-/** The visibility timeout that keeps the message away until just after the deadline `leaseUntilMs`. */
-export function visibilityUntil(leaseUntilMs: number, nowMs: number): number {
-  const seconds = Math.ceil((leaseUntilMs - nowMs) / 1000) + VISIBILITY_MARGIN_SECONDS;
+/**
+ * The visibility timeout that keeps an async attempt's message away until the attempt would be lost and its
+ * retry due: the deadline `leaseUntilMs`, a margin, and the backoff of the attempt (retry-policy.ts, drawn by
+ * whoever sets it). So the delivery that finds the attempt lost is also the next attempt, and an async attempt
+ * costs one delivery of `maxReceiveCount`, as a sync one does.
+ */
+export function visibilityUntil(leaseUntilMs: number, nowMs: number, backoffSeconds: number): number {
+  const seconds = Math.ceil((leaseUntilMs - nowMs) / 1000) + VISIBILITY_MARGIN_SECONDS + backoffSeconds;
   return Math.min(Math.max(seconds, 0), MAX_VISIBILITY_SECONDS);
 }
 

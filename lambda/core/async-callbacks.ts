@@ -19,7 +19,13 @@ import { ApiErrorCode, TaskErrorCode } from './error-codes';
 import { HttpError } from './errors';
 import { canonicalJson, parseExactJson, toDouble } from './json-text';
 import type { AsyncEnding, TaskMessages, TaskStore } from './ports';
-import { type BackoffPolicy, isLastDelivery, RETRY_CLOCK_SKEW_MS, retryDelaySeconds } from './retry-policy';
+import {
+  type BackoffPolicy,
+  backoffSeconds,
+  isLastDelivery,
+  RETRY_CLOCK_SKEW_MS,
+  retryDelaySeconds,
+} from './retry-policy';
 import {
   type Priority,
   type TaskError,
@@ -213,7 +219,11 @@ export async function heartbeatTask(
     deps.messages.changeVisibility(
       written.priority,
       written.receipt_handle!,
-      visibilityUntil(deadline, now.getTime()),
+      visibilityUntil(
+        deadline,
+        now.getTime(),
+        backoffSeconds(written.attempts, deps.settings.backoff, deps.random),
+      ),
     ),
   );
   return { status: 'RUNNING', cancel_requested: written.cancel_requested === true };
@@ -291,7 +301,13 @@ export type MessageFate = { readonly delete: true } | { readonly visibilitySecon
 export async function settleAsync(
   record: TaskRecord,
   completion: Completion | undefined,
-  opts: { lease: 'held' | 'expired'; hash?: string; receiveCount: number },
+  opts: {
+    lease: 'held' | 'expired';
+    hash?: string;
+    receiveCount: number;
+    /** The lapse: the message stayed away for the backoff already, so a retry is due at once. */
+    backoffWaited?: boolean;
+  },
   deps: Pick<CallbackDeps, 'store' | 'settings' | 'now' | 'random' | 'onSettled'>,
 ): Promise<{ record: TaskRecord; fate: MessageFate } | undefined> {
   const now = (deps.now ?? (() => new Date()))();
@@ -300,7 +316,14 @@ export async function settleAsync(
   const { ending, fate } = endingOf(
     record,
     completion ?? { kind: 'error', error: lapseError(record), retryable: true },
-    { settings, nowMs: now.getTime(), expiresAt, receiveCount: opts.receiveCount, random: deps.random },
+    {
+      settings,
+      nowMs: now.getTime(),
+      expiresAt,
+      receiveCount: opts.receiveCount,
+      backoffWaited: opts.backoffWaited === true,
+      random: deps.random,
+    },
   );
   const withHash: AsyncEnding = opts.hash === undefined ? ending : { ...ending, completionHash: opts.hash };
   const written = await deps.store.finishAsync(record.task_id, record.attempts, withHash, now, opts.lease);
@@ -337,6 +360,7 @@ function endingOf(
     nowMs: number;
     expiresAt: number;
     receiveCount: number;
+    backoffWaited: boolean;
     random?: () => number;
   },
 ): { ending: AsyncEnding; fate: MessageFate } {
@@ -365,7 +389,9 @@ function endingOf(
   if (!completion.retryable || isLastDelivery(ctx.receiveCount, settings.maxReceiveCount)) {
     return { ending: { status: TaskStatus.FAILED, error, expiresAt }, fate: visibleNow };
   }
-  const delay = retryDelaySeconds(record.attempts, error, settings.backoff, 0, ctx.random);
+  const delay = ctx.backoffWaited
+    ? 0
+    : retryDelaySeconds(record.attempts, error, settings.backoff, 0, ctx.random);
   return {
     ending: { status: TaskStatus.RETRYING, error, retryAtMs: ctx.nowMs + delay * 1000 - RETRY_CLOCK_SKEW_MS },
     fate: { visibilitySeconds: delay },

@@ -18,6 +18,7 @@ import { parseExactJson, toDouble } from './json-text';
 import type { AgentInvoker, TaskStore, TierQueue } from './ports';
 import {
   type BackoffPolicy,
+  backoffSeconds,
   isLastDelivery,
   MAX_VISIBILITY_SECONDS,
   RETRY_CLOCK_SKEW_MS,
@@ -190,17 +191,23 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
       if (adopted && current.lease_until !== undefined) {
         await deps.queue.changeVisibility(
           delivery.receiptHandle,
-          visibilityUntil(current.lease_until, now().getTime()),
+          visibilityUntil(
+            current.lease_until,
+            now().getTime(),
+            backoffSeconds(current.attempts, settings.backoff, deps.random),
+          ),
         );
       }
       return 'retry';
     }
-    // An async attempt whose deadline passed: it is lost, and this delivery records it as a failed attempt.
+    // An async attempt whose deadline passed: it is lost. The message stayed away for the backoff after the
+    // deadline (visibilityUntil), so this delivery records the loss and is the next attempt at once; on the
+    // last delivery it is the end of the task's retries (FAILED, then the DLQ).
     if (reason === 'lapsed') {
       const settled = await settleAsync(
         current,
         undefined,
-        { lease: 'expired', receiveCount: delivery.receiveCount },
+        { lease: 'expired', receiveCount: delivery.receiveCount, backoffWaited: true },
         { store: deps.store, settings, now, random: deps.random },
       );
       const lapsed = settled?.record.status;
@@ -219,6 +226,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
       });
       if (!settled) return 'retry';
       if ('delete' in settled.fate) return 'ack';
+      if (settled.record.status === TaskStatus.RETRYING) return processDelivery(delivery, deps);
       await deps.queue.changeVisibility(delivery.receiptHandle, settled.fate.visibilitySeconds);
       return 'retry';
     }
@@ -282,8 +290,9 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     // deleted it already; then there is nothing left to hide.
     emit({ ...base, attempt, transition: 'handed-off', ...timing });
     if (async) {
+      const wait = backoffSeconds(attempt, settings.backoff, deps.random);
       await deps.queue
-        .changeVisibility(delivery.receiptHandle, visibilityUntil(async.leaseUntilMs, now().getTime()))
+        .changeVisibility(delivery.receiptHandle, visibilityUntil(async.leaseUntilMs, now().getTime(), wait))
         .catch(() => {});
     }
     return 'retry';

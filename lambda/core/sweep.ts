@@ -6,9 +6,11 @@
  * message to the DLQ and nobody would ever touch the task again. The sweep reads the DLQs on a schedule and
  * fails every task whose message is there but whose record still says it is on its way.
  */
+
+import { lapseError } from './async-attempt';
 import { TaskErrorCode } from './error-codes';
 import type { TaskStore } from './ports';
-import type { TaskError } from './task';
+import { type TaskError, TaskStatus } from './task';
 
 export interface DeadLetter {
   readonly body: string;
@@ -50,6 +52,17 @@ export function deadLetterTaskId(body: string): string | undefined {
   return deadLetterTarget(body)?.taskId;
 }
 
+/**
+ * The error of a task whose async attempt was handed over on its last delivery and then lost: no consumer sees
+ * its message again (SQS moves it to the DLQ on the next receive), so the sweep records why the attempt ended
+ * (`HeartbeatTimeout` or `AgentRunTimeExceeded`) rather than only that the message was dead-lettered.
+ */
+async function strandedAsyncError(store: TaskStore, taskId: string): Promise<TaskError | undefined> {
+  const record = await store.get(taskId);
+  if (record?.status !== TaskStatus.RUNNING || record.agent_mode !== 'async') return undefined;
+  return lapseError(record);
+}
+
 /** Conditional writes in flight at once: the letters are independent, and one receive brings 10. */
 const CONCURRENT_WRITES = 10;
 
@@ -65,10 +78,11 @@ export async function sweepDeadLetters(
   const abandon = async (letter: DeadLetter): Promise<boolean> => {
     const target = deadLetterTarget(letter.body);
     if (!target) return false;
-    const error = letter.error ?? {
-      code: TaskErrorCode.DeadLettered,
-      message: 'the task ran out of deliveries and its message was moved to the dead-letter queue',
-    };
+    const error = letter.error ??
+      (await strandedAsyncError(deps.store, target.taskId)) ?? {
+        code: TaskErrorCode.DeadLettered,
+        message: 'the task ran out of deliveries and its message was moved to the dead-letter queue',
+      };
     return deps.store.abandon(target, error, now, {
       redriveGraceSeconds: deps.settings.redriveGraceSeconds,
       expiresAt: Math.floor(now.getTime() / 1000) + deps.settings.retentionSeconds,
