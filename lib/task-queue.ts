@@ -16,6 +16,7 @@ import {
   hasDestinationAgents,
   LambdaAgentCompletion,
 } from './lambda-agent-completion';
+import type { SettleOptions } from './settle-function';
 import { TaskApi, type TaskApiAuth, type TaskApiThrottle } from './task-api';
 import { type AlarmThresholds, TaskQueueAlarms } from './task-queue-alarms';
 import { TaskQueueDashboard } from './task-queue-dashboard';
@@ -158,14 +159,10 @@ export class TaskQueue extends Construct {
       );
     this.tiers = { high: tier('high'), low: tier('low') };
 
-    this.api = new TaskApi(this, 'Api', {
+    // What settles an async attempt outside the consumer: the callback routes and the Lambda destinations.
+    const settle: SettleOptions = {
       table: this.table,
       queues: { high: this.tiers.high.queue, low: this.tiers.low.queue },
-      taskTypes: Object.keys(props.agents),
-      auth: props.auth,
-      throttle: props.throttle,
-      callbackThrottle: props.callbackThrottle,
-      maxBodyBytes: props.maxBodyBytes,
       maxReceiveCount: props.maxReceiveCount,
       backoffBase: props.backoffBase,
       backoffCap: props.backoffCap,
@@ -174,21 +171,20 @@ export class TaskQueue extends Construct {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
+    };
+    this.api = new TaskApi(this, 'Api', {
+      ...settle,
+      taskTypes: Object.keys(props.agents),
+      auth: props.auth,
+      throttle: props.throttle,
+      callbackThrottle: props.callbackThrottle,
+      maxBodyBytes: props.maxBodyBytes,
     });
 
     if (hasDestinationAgents(props.agents)) {
       this.lambdaAgentCompletion = new LambdaAgentCompletion(this, 'LambdaAgentCompletion', {
+        ...settle,
         agents: props.agents,
-        table: this.table,
-        queues: { high: this.tiers.high.queue, low: this.tiers.low.queue },
-        maxReceiveCount: props.maxReceiveCount,
-        backoffBase: props.backoffBase,
-        backoffCap: props.backoffCap,
-        maxResultBytes: props.maxResultBytes,
-        taskRetention,
-        logLevel: props.logLevel,
-        logRetention: props.logRetention,
-        tracing: props.tracing,
       });
     }
 
