@@ -22,6 +22,8 @@ const NOW_S = NOW_MS / 1000;
 const TOKEN = 'current-token-of-attempt-2';
 const STALE_TOKEN = 'earlier-token-of-attempt-1';
 const HEARTBEAT_SECONDS = 60;
+/** Attempt 2's backoff with base 10 s at random 0.5 (setup): a delay in [0, 20], 10 s. */
+const ATTEMPT_2_BACKOFF = 10;
 
 const settings = {
   maxReceiveCount: 3,
@@ -113,7 +115,7 @@ const failure = (code: string, retryable: boolean): Completion => ({
 });
 
 describe('Function: heartbeatTask', () => {
-  it('moves the deadline one heartbeat window on from now, and the message visibility to it plus the margin', async () => {
+  it("moves the deadline one heartbeat window on from now, and the message visibility to it plus the margin and the attempt's backoff", async () => {
     // Prepare
     const { deps, messages, task } = setup(runningAsync({ lease_until: NOW_MS + 10_000 }));
 
@@ -124,7 +126,12 @@ describe('Function: heartbeatTask', () => {
     expect(answer).toEqual({ status: 'RUNNING', cancel_requested: false });
     expect(task()).toMatchObject({ lease_until: NOW_MS + 60_000, heartbeat_at: NOW.toISOString() });
     expect(messages.operations).toEqual([
-      { op: 'changeVisibility', priority: 'low', receiptHandle: 'receipt-2', seconds: 62 },
+      {
+        op: 'changeVisibility',
+        priority: 'low',
+        receiptHandle: 'receipt-2',
+        seconds: 60 + 2 + ATTEMPT_2_BACKOFF,
+      },
     ]);
   });
 
@@ -138,13 +145,18 @@ describe('Function: heartbeatTask', () => {
     // Assess
     expect(task().lease_until).toBe(NOW_MS + 120_000);
     expect(messages.operations).toEqual([
-      { op: 'changeVisibility', priority: 'low', receiptHandle: 'receipt-2', seconds: 122 },
+      {
+        op: 'changeVisibility',
+        priority: 'low',
+        receiptHandle: 'receipt-2',
+        seconds: 120 + 2 + ATTEMPT_2_BACKOFF,
+      },
     ]);
   });
 
   it('never moves the deadline past the run deadline (maxRunTime)', async () => {
     // Prepare
-    const { deps, task } = setup(
+    const { deps, messages, task } = setup(
       runningAsync({ lease_until: NOW_MS + 10_000, run_deadline: NOW_MS + 30_000 }),
     );
 
@@ -153,6 +165,14 @@ describe('Function: heartbeatTask', () => {
 
     // Assess
     expect(task().lease_until).toBe(NOW_MS + 30_000);
+    expect(messages.operations).toEqual([
+      {
+        op: 'changeVisibility',
+        priority: 'low',
+        receiptHandle: 'receipt-2',
+        seconds: 30 + 2 + ATTEMPT_2_BACKOFF,
+      },
+    ]);
   });
 
   it('records the progress it reports, and keeps the last one when a heartbeat reports none', async () => {

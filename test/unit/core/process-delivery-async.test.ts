@@ -18,6 +18,8 @@ const NOW = new Date('2026-01-01T00:00:00.000Z');
 const NOW_MS = NOW.getTime();
 const AGENT_TIMEOUT_SECONDS = 30;
 const LIMITS: AgentLimits = { heartbeatTimeoutSeconds: 60, maxRunTimeSeconds: 3600 };
+/** Attempt 1's backoff with base 2 s at random 0.5 (setup): a delay in [0, 2], 1 s. */
+const ATTEMPT_1_BACKOFF = 1;
 
 const settings: ProcessSettings = {
   maxReceiveCount: 3,
@@ -155,16 +157,18 @@ describe('Function: processDelivery, async agents', () => {
       expect(Object.values(task())).not.toContain(token);
     });
 
-    it('keeps the message in flight until just after the deadline and leaves it on the queue', async () => {
+    it("keeps the message in flight until the deadline, the margin and the attempt's backoff, and leaves it on the queue", async () => {
       // Prepare
       const { queue, events, deps } = setup();
 
       // Act
       const outcome = await processDelivery(delivery(), deps);
 
-      // Assess
+      // Assess: 30 s hand-off + 60 s window to the deadline, 2 s margin, attempt 1's backoff (1 s at 0.5)
       expect(outcome).toBe('retry');
-      expect(queue.operations).toEqual([{ op: 'changeVisibility', receiptHandle: 'receipt-1', seconds: 92 }]);
+      expect(queue.operations).toEqual([
+        { op: 'changeVisibility', receiptHandle: 'receipt-1', seconds: 90 + 2 + ATTEMPT_1_BACKOFF },
+      ]);
       expect(events.map((e) => e.transition)).toEqual(['claimed', 'handed-off']);
     });
 
@@ -180,7 +184,9 @@ describe('Function: processDelivery, async agents', () => {
 
       // Assess
       expect(task()).toMatchObject({ lease_until: NOW_MS + 45_000, run_deadline: NOW_MS + 45_000 });
-      expect(queue.operations).toEqual([{ op: 'changeVisibility', receiptHandle: 'receipt-1', seconds: 47 }]);
+      expect(queue.operations).toEqual([
+        { op: 'changeVisibility', receiptHandle: 'receipt-1', seconds: 45 + 2 + ATTEMPT_1_BACKOFF },
+      ]);
     });
 
     it('gives every attempt its own token, and keeps the hash of each', async () => {
@@ -245,12 +251,27 @@ describe('Function: processDelivery, async agents', () => {
       // Act
       const outcome = await processDelivery(delivery({ receiptHandle: 'receipt-9', receiveCount: 2 }), deps);
 
-      // Assess
+      // Assess: the time left, the margin and attempt 1's backoff
       expect(outcome).toBe('retry');
       expect(agents.requests).toEqual([]);
       expect(task()).toEqual(runningAsync({ receipt_handle: 'receipt-9', receive_count: 2 }));
-      expect(queue.operations).toEqual([{ op: 'changeVisibility', receiptHandle: 'receipt-9', seconds: 52 }]);
+      expect(queue.operations).toEqual([
+        { op: 'changeVisibility', receiptHandle: 'receipt-9', seconds: 50 + 2 + ATTEMPT_1_BACKOFF },
+      ]);
       expect(events.map((e) => [e.transition, e.detail])).toEqual([['adopted', 'running-async']]);
+    });
+
+    it("adds the backoff of the running attempt, not of the first: attempt 3's is 4 s at 0.5", async () => {
+      // Prepare: attempt 3, base 2 s: a delay in [0, 8], 4 s at random 0.5
+      const { queue, deps } = setup(undefined, [runningAsync({ attempts: 3 })]);
+
+      // Act
+      await processDelivery(delivery({ receiptHandle: 'receipt-9', receiveCount: 3 }), deps);
+
+      // Assess
+      expect(queue.operations).toEqual([
+        { op: 'changeVisibility', receiptHandle: 'receipt-9', seconds: 50 + 2 + 4 },
+      ]);
     });
 
     it('adopts at the very millisecond of the deadline: the attempt still holds it', async () => {
@@ -266,44 +287,82 @@ describe('Function: processDelivery, async agents', () => {
   });
 
   describe('a lapsed attempt', () => {
-    it('records a silent agent as HeartbeatTimeout: RETRYING after the backoff, without a new attempt', async () => {
-      // Prepare: the deadline passed a millisecond ago; attempt 1, base 2 s: 1 s at random 0.5
-      const { agents, queue, events, deps, task } = setup(undefined, [
+    /** The record as the lapse wrote it, before this delivery claims the next attempt. */
+    function recordAtLapse(store: InMemoryTaskStore): () => TaskRecord | undefined {
+      let written: TaskRecord | undefined;
+      const finishAsync = store.finishAsync.bind(store);
+      jest.spyOn(store, 'finishAsync').mockImplementation(async (...args) => {
+        const out = await finishAsync(...args);
+        written = store.records.get(TASK_ID);
+        return out;
+      });
+      return () => written;
+    }
+
+    it('records a silent agent as HeartbeatTimeout and starts attempt 2 in the same delivery', async () => {
+      // Prepare: the deadline passed a millisecond ago; the message stayed away for attempt 1's backoff already
+      const { agents, queue, events, deps, store, task } = setup(undefined, [
         runningAsync({ lease_until: NOW_MS - 1 }),
       ]);
+      const atLapse = recordAtLapse(store);
 
       // Act
       const outcome = await processDelivery(delivery({ receiptHandle: 'receipt-2', receiveCount: 2 }), deps);
 
-      // Assess
-      expect(outcome).toBe('retry');
-      expect(agents.requests).toEqual([]);
-      expect(task()).toMatchObject({
+      // Assess: the loss is recorded as a retry due at once (no second backoff)...
+      expect(atLapse()).toMatchObject({
         status: 'RETRYING',
         attempts: 1,
         error: { code: 'HeartbeatTimeout' },
-        retry_at: NOW_MS + 1000 - RETRY_CLOCK_SKEW_MS,
+        retry_at: NOW_MS - RETRY_CLOCK_SKEW_MS,
       });
-      expect(queue.operations).toEqual([{ op: 'changeVisibility', receiptHandle: 'receipt-2', seconds: 1 }]);
-      expect(events.map((e) => [e.transition, e.detail])).toEqual([['retrying', 'HeartbeatTimeout']]);
+      // ...and this delivery is attempt 2: a new token, its message away until attempt 2's deadline + backoff
+      expect(outcome).toBe('retry');
+      expect(agents.requests.map((r) => r.attempt)).toEqual([2]);
+      const token = agents.requests[0]!.callback!.token;
+      expect(token).not.toBe(OLD_TOKEN);
+      expect(task()).toMatchObject({
+        status: 'RUNNING',
+        attempts: 2,
+        error: { code: 'HeartbeatTimeout' },
+        token_hash: sha256(token),
+        receipt_handle: 'receipt-2',
+        receive_count: 2,
+        lease_until: NOW_MS + (AGENT_TIMEOUT_SECONDS + 60) * 1000,
+      });
+      expect(task().retry_at).toBeUndefined();
+      expect(tokenOwner(task(), OLD_TOKEN)).toBe('stale');
+      // Attempt 2, base 2 s: a delay in [0, 4], 2 s at random 0.5
+      expect(queue.operations).toEqual([
+        { op: 'changeVisibility', receiptHandle: 'receipt-2', seconds: 90 + 2 + 2 },
+      ]);
+      expect(events.map((e) => [e.transition, e.attempt, e.detail])).toEqual([
+        ['retrying', 1, 'HeartbeatTimeout'],
+        ['claimed', 2, undefined],
+        ['handed-off', 2, undefined],
+      ]);
     });
 
     it('fails the task on the last delivery and makes the message visible at once, for the DLQ', async () => {
       // Prepare
-      const { queue, deps, task } = setup(undefined, [runningAsync({ lease_until: NOW_MS - 1 })]);
+      const { agents, queue, events, deps, task } = setup(undefined, [
+        runningAsync({ lease_until: NOW_MS - 1 }),
+      ]);
 
       // Act
       const outcome = await processDelivery(delivery({ receiptHandle: 'receipt-3', receiveCount: 3 }), deps);
 
       // Assess
       expect(outcome).toBe('retry');
-      expect(task()).toMatchObject({ status: 'FAILED', error: { code: 'HeartbeatTimeout' } });
+      expect(agents.requests).toEqual([]);
+      expect(task()).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'HeartbeatTimeout' } });
       expect(queue.operations).toEqual([{ op: 'changeVisibility', receiptHandle: 'receipt-3', seconds: 0 }]);
+      expect(events.map((e) => [e.transition, e.detail])).toEqual([['failed', 'HeartbeatTimeout']]);
     });
 
     it('cancels the task when a cancel was requested, and acks the message', async () => {
       // Prepare
-      const { queue, deps, task } = setup(undefined, [
+      const { agents, queue, deps, task } = setup(undefined, [
         runningAsync({ lease_until: NOW_MS - 1, cancel_requested: true }),
       ]);
 
@@ -312,36 +371,54 @@ describe('Function: processDelivery, async agents', () => {
 
       // Assess
       expect(outcome).toBe('ack');
-      expect(task()).toMatchObject({ status: 'CANCELLED', error: { code: 'Cancelled' } });
+      expect(agents.requests).toEqual([]);
+      expect(task()).toMatchObject({ status: 'CANCELLED', attempts: 1, error: { code: 'Cancelled' } });
       expect(queue.operations).toEqual([]);
     });
 
-    it('records AgentRunTimeExceeded when the deadline had reached the run deadline', async () => {
+    it('records AgentRunTimeExceeded when the deadline had reached the run deadline, then starts the next attempt', async () => {
       // Prepare
-      const { deps, task } = setup(undefined, [
+      const { agents, deps, store, task } = setup(undefined, [
+        runningAsync({ lease_until: NOW_MS - 1, run_deadline: NOW_MS - 1 }),
+      ]);
+      const atLapse = recordAtLapse(store);
+
+      // Act
+      await processDelivery(delivery({ receiptHandle: 'receipt-2', receiveCount: 2 }), deps);
+
+      // Assess
+      expect(atLapse()).toMatchObject({
+        status: 'RETRYING',
+        attempts: 1,
+        error: { code: 'AgentRunTimeExceeded' },
+      });
+      expect(agents.requests.map((r) => r.attempt)).toEqual([2]);
+      // The new attempt has a maxRunTime of its own.
+      expect(task()).toMatchObject({
+        status: 'RUNNING',
+        attempts: 2,
+        error: { code: 'AgentRunTimeExceeded' },
+        run_deadline: NOW_MS + 3_600_000,
+      });
+    });
+
+    it('records AgentRunTimeExceeded on the last delivery as FAILED, without calling the agent', async () => {
+      // Prepare
+      const { agents, queue, deps, task } = setup(undefined, [
         runningAsync({ lease_until: NOW_MS - 1, run_deadline: NOW_MS - 1 }),
       ]);
 
       // Act
-      await processDelivery(delivery({ receiptHandle: 'receipt-2', receiveCount: 2 }), deps);
+      await processDelivery(delivery({ receiptHandle: 'receipt-3', receiveCount: 3 }), deps);
 
       // Assess
-      expect(task()).toMatchObject({ status: 'RETRYING', error: { code: 'AgentRunTimeExceeded' } });
-    });
-
-    it('starts the next attempt only from the retry the lapse recorded, after its backoff', async () => {
-      // Prepare: the lapse, then the message back once the retry is due
-      const { agents, deps, task } = setup(undefined, [runningAsync({ lease_until: NOW_MS - 1 })]);
-      await processDelivery(delivery({ receiptHandle: 'receipt-2', receiveCount: 2 }), deps);
-      const later = { ...deps, now: () => new Date(NOW_MS + 1000) };
-
-      // Act
-      const outcome = await processDelivery(delivery({ receiptHandle: 'receipt-3', receiveCount: 3 }), later);
-
-      // Assess
-      expect(outcome).toBe('retry');
-      expect(agents.requests.map((r) => r.attempt)).toEqual([2]);
-      expect(task()).toMatchObject({ status: 'RUNNING', attempts: 2, receipt_handle: 'receipt-3' });
+      expect(agents.requests).toEqual([]);
+      expect(task()).toMatchObject({
+        status: 'FAILED',
+        attempts: 1,
+        error: { code: 'AgentRunTimeExceeded' },
+      });
+      expect(queue.operations).toEqual([{ op: 'changeVisibility', receiptHandle: 'receipt-3', seconds: 0 }]);
     });
   });
 

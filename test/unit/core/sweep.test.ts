@@ -99,6 +99,81 @@ describe('Function: sweepDeadLetters', () => {
     expect(task).toEqual(before);
   });
 
+  describe('an async attempt handed off on its last delivery and then lost', () => {
+    const lost = (fields: Partial<TaskRecord> = {}): Partial<TaskRecord> => ({
+      status: 'RUNNING',
+      attempts: 3,
+      agent_mode: 'async',
+      token_hash: 'hash-of-attempt-3',
+      receipt_handle: 'receipt-3',
+      receive_count: 3,
+      heartbeat_seconds: 60,
+      run_deadline: NOW.getTime() + 3_600_000,
+      lease_until: NOW.getTime() - 1,
+      ...fields,
+    });
+
+    it('fails it with HeartbeatTimeout: its agent went silent before the run deadline', async () => {
+      // Act
+      const { failed, task } = await sweep(lost());
+
+      // Assess
+      expect(failed).toBe(1);
+      expect(task).toMatchObject({
+        status: 'FAILED',
+        attempts: 3,
+        error: { code: 'HeartbeatTimeout' },
+        finished_at: NOW.toISOString(),
+      });
+      expect(task.lease_until).toBeUndefined();
+    });
+
+    it.each([
+      ['at', 0],
+      ['past', 1],
+    ])(
+      'fails it with AgentRunTimeExceeded when its deadline was %s the run deadline',
+      async (_name, pastMs) => {
+        // Act
+        const { task } = await sweep(lost({ run_deadline: NOW.getTime() - 1 - pastMs }));
+
+        // Assess
+        expect(task).toMatchObject({ status: 'FAILED', error: { code: 'AgentRunTimeExceeded' } });
+      },
+    );
+
+    it('still fails a lost sync attempt as DeadLettered', async () => {
+      // Act: the same record without the async mode
+      const { agent_mode: _mode, ...sync } = lost();
+      const { task } = await sweep(sync);
+
+      // Assess
+      expect(task).toMatchObject({ status: 'FAILED', error: { code: 'DeadLettered' } });
+    });
+
+    it('leaves it while its deadline has not passed', async () => {
+      // Prepare
+      const before = record(lost({ lease_until: NOW.getTime() + 1000 }));
+
+      // Act
+      const { failed, task } = await sweep(lost({ lease_until: NOW.getTime() + 1000 }));
+
+      // Assess
+      expect(failed).toBe(0);
+      expect(task).toEqual(before);
+    });
+
+    it('keeps the error a consumer attached to the letter', async () => {
+      // Act
+      const { task } = await sweep(lost(), [
+        { ...letter(), error: { code: 'UnsupportedEnvelope', message: 'x' } },
+      ]);
+
+      // Assess
+      expect(task.error).toEqual({ code: 'UnsupportedEnvelope', message: 'x' });
+    });
+  });
+
   it('keeps the error a consumer attached when it dead-lettered the message itself', async () => {
     // Act
     const { task } = await sweep({ status: 'RETRYING' }, [
