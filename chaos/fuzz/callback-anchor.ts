@@ -4,11 +4,12 @@
  * carries another one, so none of them may change the task. The fuzz looks at it while it runs and at the
  * end, then cancels it, and the agent's next heartbeat ends it CANCELLED.
  */
+import { randomUUID } from 'node:crypto';
 import type { TaskView } from '../../lambda/core/task';
 import { TaskStatus } from '../../lambda/core/task';
 import type { DemoAgentType } from '../../local/demo-agents';
 import { JSON_CT } from './request';
-import { send } from './wire';
+import { sendLookup } from './wire';
 
 /** The running task the callback requests aim at, and what it showed once its agent had called back. */
 export interface CallbackAnchor {
@@ -30,11 +31,12 @@ export const FUZZ_PROGRESS_MARK = 'fuzz-progress';
  * agent has sent its first heartbeat, so that the attempt is live and its token in use.
  */
 export async function plantCallbackAnchor(apiUrl: string, withinMs = 60_000): Promise<CallbackAnchor> {
-  const res = await send(apiUrl, {
+  // A key of its own, so that sending it again after a network error cannot plant two.
+  const res = await sendLookup(apiUrl, {
     kind: 'anchor',
     method: 'POST',
     path: '/tasks',
-    headers: [JSON_CT],
+    headers: [JSON_CT, ['Idempotency-Key', `fuzz-callback-anchor-${randomUUID()}`]],
     body: Buffer.from(
       JSON.stringify({
         type: CALLBACK_ANCHOR_TYPE,
@@ -42,7 +44,8 @@ export async function plantCallbackAnchor(apiUrl: string, withinMs = 60_000): Pr
       }),
     ),
   });
-  if (res.status !== 202) throw new Error(`the callback anchor task got ${res.status}: ${res.body}`);
+  if (res.status !== 202 && res.status !== 200)
+    throw new Error(`the callback anchor task got ${res.status}: ${res.body}`);
   const taskId = (JSON.parse(res.body) as { task_id: string }).task_id;
   const deadline = Date.now() + withinMs;
   for (;;) {
@@ -89,7 +92,7 @@ export async function finishCallbackAnchor(
   anchor: CallbackAnchor,
   withinMs = 60_000,
 ): Promise<string | undefined> {
-  const res = await send(apiUrl, {
+  const res = await sendLookup(apiUrl, {
     kind: 'anchor',
     method: 'DELETE',
     path: `/tasks/${anchor.taskId}`,
@@ -111,6 +114,11 @@ export async function finishCallbackAnchor(
 }
 
 async function viewOf(apiUrl: string, taskId: string): Promise<Partial<TaskView>> {
-  const res = await send(apiUrl, { kind: 'anchor', method: 'GET', path: `/tasks/${taskId}`, headers: [] });
+  const res = await sendLookup(apiUrl, {
+    kind: 'anchor',
+    method: 'GET',
+    path: `/tasks/${taskId}`,
+    headers: [],
+  });
   return JSON.parse(res.body) as Partial<TaskView>;
 }

@@ -481,21 +481,23 @@ const routeRequests = (targets: CallbackTargets): fc.Arbitrary<FuzzRequest> =>
       answers: [NO_ROUTE],
     }));
 
+/** Every kind of bad callback request, as generated, before noise headers are added. */
+export function callbackRequestKinds(targets: CallbackTargets): fc.Arbitrary<FuzzRequest> {
+  return fc.oneof(
+    authRequests(targets),
+    tokenRequests(targets),
+    bodyRequests(targets),
+    notUtf8Requests(targets),
+    oversizedRequests(targets),
+    contentTypeRequests(targets),
+    pathIdRequests(targets),
+    routeRequests(targets),
+  );
+}
+
 /** Every kind of bad callback request, each with some harmless noise headers. */
 export function callbackRequests(targets: CallbackTargets): fc.Arbitrary<FuzzRequest> {
   return fc
-    .tuple(
-      fc.oneof(
-        authRequests(targets),
-        tokenRequests(targets),
-        bodyRequests(targets),
-        notUtf8Requests(targets),
-        oversizedRequests(targets),
-        contentTypeRequests(targets),
-        pathIdRequests(targets),
-        routeRequests(targets),
-      ),
-      noise,
-    )
+    .tuple(callbackRequestKinds(targets), noise)
     .map(([req, extra]) => ({ ...req, headers: [...req.headers, ...extra] }));
 }

@@ -12,7 +12,7 @@ import { storeCounts } from './probe';
 import { type FuzzReport, type FuzzViolation, requestText } from './report';
 import type { FuzzRequest } from './request';
 import { validTasks } from './valid-tasks';
-import { send } from './wire';
+import { send, sendLookup } from './wire';
 
 export interface FuzzOptions {
   /** Base URL of a running local runtime (it must serve `GET /_local/stack`). */
@@ -174,5 +174,6 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 
 /** GET /tasks/{id} as text, to see that nothing changed a finished task. */
 async function taskText(apiUrl: string, taskId: string): Promise<string> {
-  return (await send(apiUrl, { kind: 'anchor', method: 'GET', path: `/tasks/${taskId}`, headers: [] })).body;
+  return (await sendLookup(apiUrl, { kind: 'anchor', method: 'GET', path: `/tasks/${taskId}`, headers: [] }))
+    .body;
 }
