@@ -124,10 +124,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   }
 
   await watch();
-  if ((await taskText(options.apiUrl, anchor.taskId)) !== anchorView) {
+  const anchorNow = await taskText(options.apiUrl, anchor.taskId);
+  if (anchorNow !== anchorView) {
     violations.push({
       kind: 'anchor',
-      problem: `the anchor task ${anchor.taskId} changed: ${anchorView} → ${await taskText(options.apiUrl, anchor.taskId)}`,
+      problem: `the anchor task ${anchor.taskId} changed: ${anchorView} → ${anchorNow}`,
       request: '(all)',
     });
   }
