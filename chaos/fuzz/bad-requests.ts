@@ -442,6 +442,7 @@ const unknownRoute: fc.Arbitrary<FuzzRequest> = fc
     const pathname = new URL(path, 'http://local').pathname;
     if (pathname === '/_local/stack') return false;
     if (pathname === '/tasks') return method !== 'POST';
+    if (method === 'POST' && /^\/tasks\/[^/]+\/(heartbeat|complete)$/.test(pathname)) return false;
     return !/^\/tasks\/[^/]+$/.test(pathname);
   })
   .map(([method, path, body]) => ({
@@ -456,7 +457,7 @@ const unknownRoute: fc.Arbitrary<FuzzRequest> = fc
  * Headers added to any request; none can make an invalid request valid (no Content-Type, no Idempotency-Key).
  * At most 4 × 2,000 characters, well under node's 16 KiB header limit (over it, node answers 431 itself).
  */
-const noise: fc.Arbitrary<Entries> = fc.array(
+export const noise: fc.Arbitrary<Entries> = fc.array(
   fc.oneof(
     fc.tuple(fc.stringMatching(/^x-[a-z0-9-]{1,20}$/), fc.stringMatching(/^[\x20-\x7e]{0,60}$/)),
     fc.tuple(

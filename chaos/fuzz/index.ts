@@ -7,6 +7,9 @@
  * - Valid tasks whose agent misbehaves (a huge answer, an answer after the timeout): each ends as expected
  *   (`ResultTooLarge`, or SUCCEEDED on a later attempt), and with the demo agents at hand no two executions of
  *   one task overlap.
+ * - Bad callback requests (POST /tasks/{id}/heartbeat and /complete with a token no attempt was given): each
+ *   gets one of the errors its broken parts allow, and none changes a task: the running async task they aim at
+ *   is still RUNNING in its first attempt at the end, and ends CANCELLED when the fuzz cancels it.
  *
  * The parts, one concern each:
  * - request.ts: what a request is, and the pieces every generator builds one from;
@@ -15,13 +18,19 @@
  * - judge.ts: what is wrong with an answer, or with an accepted task once it has finished;
  * - probe.ts: counting what the queues and the task table hold;
  * - anchor.ts: the finished task that conflicting requests aim at;
+ * - callback-requests.ts, callback-anchor.ts: bad POST /tasks/{id}/heartbeat and /complete requests, each with
+ *   a token no attempt was given, and the running async task they aim at, which none of them may change;
  * - runner.ts: the run, with shrinking; report.ts: its report and how it is printed.
  */
 export type { Anchor } from './anchor';
 export { plantAnchor } from './anchor';
 export { badRequests } from './bad-requests';
+export type { CallbackAnchor } from './callback-anchor';
+export { callbackAnchorProblem, plantCallbackAnchor } from './callback-anchor';
+export type { CallbackTargets } from './callback-requests';
+export { callbackRequestKinds, callbackRequests } from './callback-requests';
 export type { Accepted, AgentOverlaps } from './judge';
-export { checkAccepted, judge } from './judge';
+export { answerOf, checkAccepted, judge } from './judge';
 export type { StoreCounts } from './probe';
 export { storeCounts } from './probe';
 export type { FuzzReport, FuzzViolation } from './report';
@@ -31,4 +40,4 @@ export type { FuzzOptions } from './runner';
 export { runFuzz } from './runner';
 export { validTasks } from './valid-tasks';
 export type { FuzzResponse } from './wire';
-export { send } from './wire';
+export { send, sendLookup } from './wire';

@@ -2,6 +2,7 @@
  * Judging the answers: a bad request's answer must be a 4xx JSON error; an accepted task must end as its
  * expectation says.
  */
+import { API_ERROR_CODES, type ApiErrorCode } from '../../lambda/core/error-codes';
 import { parseExactJson } from '../../lambda/core/json-text';
 import { TaskStatus, type TaskView } from '../../lambda/core/task';
 import { isTerminal } from '../../lambda/core/transitions';
@@ -10,8 +11,12 @@ import { type FuzzViolation, requestText } from './report';
 import type { Expectation, FuzzRequest } from './request';
 import { type FuzzResponse, send } from './wire';
 
-/** What is wrong with an answer to a bad request, or undefined when it is a 4xx JSON error. */
-export function judge(res: FuzzResponse): string | undefined {
+/**
+ * What is wrong with an answer to a bad request, or undefined when it is a 4xx JSON error: our handler's
+ * `{ error: { code, message } }` with a known code at that code's one status, or API Gateway's own answer. When
+ * `answers` is given, the answer (as {@link answerOf} writes it) must also be one of them.
+ */
+export function judge(res: FuzzResponse, answers?: readonly string[]): string | undefined {
   if (res.status < 400 || res.status > 499) return `answered ${res.status}: ${res.body.slice(0, 300)}`;
   if (!/^application\/json\b/i.test(res.contentType))
     return `answered ${res.status} with content-type '${res.contentType}'`;
@@ -21,15 +26,36 @@ export function judge(res: FuzzResponse): string | undefined {
   } catch {
     return `answered ${res.status} with a body that is not JSON: ${res.body.slice(0, 300)}`;
   }
-  // API Gateway answers a request that matches no route, or a body over its own limit, itself, with
-  // `{ "message" }` and no code: docs/api.md says so. Only those exact answers are allowed that shape.
-  const gateway = Object.values(GATEWAY_RESPONSES).find((r) => r.status === res.status && r.status < 500);
-  if (gateway && JSON.stringify(body) === JSON.stringify({ message: gateway.message })) return undefined;
-  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  if (typeof error?.code !== 'string' || !error.code || typeof error.message !== 'string' || !error.message) {
+  const answer = answerOf(res.status, body);
+  if (answer === undefined) {
     return `answered ${res.status} without { error: { code, message } }: ${res.body.slice(0, 300)}`;
   }
+  const code = (body as { error?: { code?: string } }).error?.code;
+  if (code !== undefined) {
+    const known = Object.hasOwn(API_ERROR_CODES, code) ? API_ERROR_CODES[code as ApiErrorCode] : undefined;
+    if (!known) return `answered ${res.status} with the unknown error code ${code}`;
+    if (known.status !== res.status)
+      return `answered ${res.status} with the code ${code}, whose status is ${known.status}`;
+  }
+  if (answers && !answers.includes(answer))
+    return `answered ${answer}, not ${answers.join(' or ')}: ${res.body.slice(0, 300)}`;
   return undefined;
+}
+
+/**
+ * An error answer as `<status> <what>`: `401 Unauthorized` for our handler's code, `404 Not Found` for the
+ * message of API Gateway's own answer. Undefined for a body of neither shape.
+ */
+export function answerOf(status: number, body: unknown): string | undefined {
+  // API Gateway answers a request that matches no route, or a body over its own limit, itself, with
+  // `{ "message" }` and no code: docs/api.md says so. Only those exact answers are allowed that shape.
+  const gateway = Object.values(GATEWAY_RESPONSES).find((r) => r.status === status && r.status < 500);
+  if (gateway && JSON.stringify(body) === JSON.stringify({ message: gateway.message }))
+    return `${status} ${gateway.message}`;
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  if (typeof error?.code !== 'string' || !error.code || typeof error.message !== 'string' || !error.message)
+    return undefined;
+  return `${status} ${error.code}`;
 }
 
 /** A valid task the API accepted, to check once it has finished. */

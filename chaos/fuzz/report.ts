@@ -22,6 +22,8 @@ export interface FuzzReport {
   readonly byKind: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Valid tasks accepted (202), each checked once it finished. */
   readonly accepted: number;
+  /** The running async task the callback requests aimed at (one task item more in `after`), cancelled at the end. */
+  readonly callbackAnchor: string;
   /** Messages in the two tier queues and items in the task table, before and after. */
   readonly before: StoreCounts;
   readonly after: StoreCounts;
@@ -60,6 +62,7 @@ export function formatFuzzReport(report: FuzzReport): string {
     ['queued messages before → after', `${report.before.queuedMessages} → ${report.after.queuedMessages}`],
     ['task items before → after', `${report.before.taskItems} → ${report.after.taskItems}`],
     ['valid tasks accepted and checked', report.accepted],
+    ['callback anchor (RUNNING, then cancelled)', report.callbackAnchor],
     ['violations', report.violations.length],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

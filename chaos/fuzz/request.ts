@@ -12,6 +12,11 @@ export interface FuzzRequest {
   readonly body?: Buffer;
   /** Set on a valid task: what must become of it. Unset: a bad request, which must get a 4xx. */
   readonly expect?: Expectation;
+  /**
+   * A bad request's allowed answers, as {@link answerOf} writes them (`401 Unauthorized`, `404 Not Found`).
+   * @default - any 4xx JSON error
+   */
+  readonly answers?: readonly string[];
 }
 
 /** What must become of an accepted task. */

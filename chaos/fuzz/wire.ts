@@ -41,3 +41,18 @@ export function send(apiUrl: string, req: FuzzRequest): Promise<FuzzResponse> {
     outgoing.end(req.body);
   });
 }
+
+/**
+ * Sends one of the fuzz's own look-ups (not a generated request), trying again after a network error: a
+ * kept-alive connection that the server closes as it is reused is reset, and says nothing about the API.
+ */
+export async function sendLookup(apiUrl: string, req: FuzzRequest, tries = 3): Promise<FuzzResponse> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send(apiUrl, req);
+    } catch (error) {
+      if (attempt >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * API fuzzing against the real local runtime: a few hundred generated requests (chaos/fuzz/). Each bad one
- * must get a 4xx JSON error, with nothing enqueued; each valid one (edgy text and numbers, misbehaving agents)
+ * must get a 4xx JSON error, with nothing enqueued; each bad callback (a token no attempt was given) leaves the
+ * running async task it aims at RUNNING; each valid one (edgy text and numbers, misbehaving agents)
  * must be accepted and end as expected. `npm run chaos -- --tasks 0 --fuzz 5000` is the long run.
  * FUZZ_SEED=<n> replays another sequence.
  */
@@ -14,8 +15,19 @@ jest.setTimeout(240_000);
 
 const RUNS = 300;
 const SEED = Number(process.env.FUZZ_SEED ?? 20);
-/** Every bad-request generator (chaos/fuzz/bad-requests.ts); a run of RUNS requests must reach each one. */
+/**
+ * Every bad-request generator (chaos/fuzz/bad-requests.ts and callback-requests.ts); a run of RUNS requests must
+ * reach each one.
+ */
 const KINDS = [
+  'callback-auth',
+  'callback-body',
+  'callback-content-type',
+  'callback-not-utf8',
+  'callback-oversized',
+  'callback-path-id',
+  'callback-route',
+  'callback-token',
   'conflict',
   'content-type',
   'deep-nesting',
@@ -47,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('API fuzzing', () => {
-  it('answers every generated bad request with a 4xx JSON error, and runs every valid task exactly as sent', async () => {
+  it('answers every generated bad request with a 4xx JSON error, lets no wrong token change a task, and runs every valid task exactly as sent', async () => {
     // Act: answers of 5 MB at most here; the long run asks for 300 MB.
     const report = await runFuzz({
       apiUrl: runtime.apiUrl,
@@ -62,7 +74,8 @@ describe('API fuzzing', () => {
     expect(report.requests).toBe(RUNS);
     expect(Object.keys(report.byKind)).toEqual(expect.arrayContaining([...KINDS, ...VALID_KINDS]));
     expect(report.accepted).toBeGreaterThan(0);
-    expect(report.after.taskItems).toBe(report.before.taskItems + report.accepted);
+    // The callback anchor is the one task item besides the accepted ones.
+    expect(report.after.taskItems).toBe(report.before.taskItems + report.accepted + 1);
     expect(report.after.queuedMessages).toBe(report.before.queuedMessages);
   });
 
