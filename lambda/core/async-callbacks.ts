@@ -76,7 +76,8 @@ export type Completion =
 
 /** The token of `Authorization: Bearer <token>`, or a 401. */
 export function bearerToken(authorization: string | undefined): string {
-  const match = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/.exec(authorization?.trim() ?? '');
+  // The scheme name is case-insensitive (RFC 9110 §11.1); the token is not.
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/i.exec(authorization?.trim() ?? '');
   if (!match) {
     throw new HttpError(
       ApiErrorCode.Unauthorized,
@@ -100,6 +101,12 @@ function parseBody(body: string | undefined): unknown {
     throw new HttpError(ApiErrorCode.InvalidJson, 'the body is not JSON');
   }
 }
+
+/**
+ * The most bytes of a heartbeat body read: a progress message at its limit, escaped, with room to spare. A
+ * longer one is refused (413) before it is parsed.
+ */
+export const MAX_HEARTBEAT_BODY_BYTES = 8 * 1024;
 
 /** A heartbeat's body: nothing, `{}`, or `{ "progress": { "percent"?: 0–100, "message"?: ≤ 1 KiB } }`. */
 export function parseHeartbeat(body: string | undefined): TaskProgress | undefined {
@@ -146,6 +153,10 @@ export function parseCompletion(body: string | undefined): Completion {
   if ('result' in value) return { kind: 'result', result: value.result };
   const error = value.error;
   if (!isObject(error)) throw invalid('body.error', 'must be { code, message, retryable }');
+  for (const key of Object.keys(error)) {
+    if (key !== 'code' && key !== 'message' && key !== 'retryable')
+      throw invalid(`body.error.${key}`, 'is not a field');
+  }
   const { code, message, retryable } = error;
   if (!(typeof code === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(code))) {
     throw invalid('body.error.code', `must be 1 to ${MAX_ERROR_CODE_CHARS} letters, digits or ._:-`);

@@ -11,6 +11,7 @@ import {
   completeTask,
   completionByteLimit,
   heartbeatTask,
+  MAX_HEARTBEAT_BODY_BYTES,
   parseCompletion,
   parseHeartbeat,
 } from '../core/async-callbacks';
@@ -56,6 +57,12 @@ export const handler = middy<HttpEvent>()
     const bytes = bodyBytes(event);
     try {
       if (event.rawPath.endsWith('/heartbeat')) {
+        if (bytes.byteLength > MAX_HEARTBEAT_BODY_BYTES) {
+          throw new HttpError(
+            ApiErrorCode.PayloadTooLarge,
+            `a heartbeat body is at most ${MAX_HEARTBEAT_BODY_BYTES} bytes`,
+          );
+        }
         return json(200, await heartbeatTask(taskId, token, parseHeartbeat(bodyText(bytes)), deps));
       }
       return json(200, await completeTask(taskId, token, completionOf(bytes), deps));

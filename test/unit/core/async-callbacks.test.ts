@@ -592,6 +592,14 @@ describe('Function: bearerToken', () => {
     expect(token).toBe('abc-DEF_123');
   });
 
+  it.each(['bearer', 'BEARER', 'bEaReR'])('reads the scheme name %s in any case, as HTTP does', (scheme) => {
+    // Act
+    const token = bearerToken(`${scheme} abc-DEF_123`);
+
+    // Assess
+    expect(token).toBe('abc-DEF_123');
+  });
+
   it.each([
     ['missing', undefined],
     ['empty', ''],
@@ -730,6 +738,11 @@ describe('Function: parseCompletion', () => {
     ],
     ['a retryable that is not a boolean', '{"error":{"code":"X","retryable":"yes"}}', 'body.error.retryable'],
     ['a missing retryable', '{"error":{"code":"X","message":"m"}}', 'body.error.retryable'],
+    [
+      'an unknown field of the error',
+      '{"error":{"code":"X","retryable":true,"extra":1}}',
+      'body.error.extra',
+    ],
   ])('answers 400 ValidationError to %s, naming the field', (_name, body, path) => {
     // Act
     const answer = thrown(() => parseCompletion(body));

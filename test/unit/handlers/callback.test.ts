@@ -140,6 +140,16 @@ describe('Handler: callback', () => {
       });
       expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
     });
+
+    it('answers 413 PayloadTooLarge to a heartbeat body over 8 KiB, before it is parsed, and writes nothing', async () => {
+      // Act
+      const res = await call('heartbeat', { body: `{"progress":{"message":"${'x'.repeat(8 * 1024)}"}}` });
+
+      // Assess
+      expect(res.statusCode).toBe(413);
+      expect(res.json.error).toMatchObject({ code: 'PayloadTooLarge' });
+      expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    });
   });
 
   describe('POST /tasks/{id}/complete', () => {
