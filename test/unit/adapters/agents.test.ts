@@ -350,3 +350,92 @@ describe('Class: ConfiguredAgents (Lambda agents)', () => {
     expect(outcome.error.message).toHaveLength(1000);
   });
 });
+
+describe('Class: ConfiguredAgents (async agents)', () => {
+  const callback = {
+    url: 'https://api.example.com/tasks/0f8fad5b-d9cb-469f-a165-70867728950e',
+    token: 't0k3n',
+    heartbeat_seconds: 300,
+  };
+  const asyncRequest = (): AgentRequest => ({ ...request(), callback });
+
+  it('takes an HTTP 202 as the hand-off, whatever its body, and sends the callback in the request', async () => {
+    // Prepare
+    handler = (_req, res) => {
+      res.writeHead(202, { 'content-type': 'application/json' });
+      res.end('{"not":"a result"}');
+    };
+
+    // Act
+    const outcome = await agents({ kind: 'http' }).invoke(asyncRequest(), limits);
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'accepted' });
+    expect(JSON.parse(received[0]!.body)).toMatchObject({ callback });
+  });
+
+  it('takes an HTTP 200 from an async agent as its result, at once', async () => {
+    // Prepare
+    handler = (_req, res) => res.end('{"done":true}');
+
+    // Act
+    const outcome = await agents({ kind: 'http' }).invoke(asyncRequest(), limits);
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'success', result: { done: true } });
+  });
+
+  it('keeps a sync agent’s 202 a success with its body as the result', async () => {
+    // Prepare
+    handler = (_req, res) => {
+      res.writeHead(202);
+      res.end('{"queued":1}');
+    };
+
+    // Act
+    const outcome = await agents({ kind: 'http' }).invoke(request(), limits);
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'success', result: { queued: 1 } });
+  });
+
+  it('invokes an async Lambda agent with InvocationType Event and takes its 202 as the hand-off', async () => {
+    // Prepare
+    lambdaAnswers(202, '');
+
+    // Act
+    const outcome = await agents({ kind: 'lambda' }).invoke(asyncRequest(), limits);
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'accepted' });
+    expect(received).toHaveLength(1);
+    expect(received[0]!.headers['x-amz-invocation-type']).toBe('Event');
+    expect(JSON.parse(received[0]!.body)).toMatchObject({ task_id: request().task_id, callback });
+  });
+
+  it('invokes a sync Lambda agent with the default RequestResponse', async () => {
+    // Prepare
+    lambdaAnswers(200, { answer: 1 });
+
+    // Act
+    await agents({ kind: 'lambda' }).invoke(request(), limits);
+
+    // Assess
+    expect(received[0]!.headers['x-amz-invocation-type']).toBeUndefined();
+  });
+
+  it('fails a refused Event invoke as AgentInvokeFailed, retried', async () => {
+    // Prepare
+    lambdaAnswers(
+      429,
+      { Type: 'User', message: 'Rate Exceeded.', Reason: 'ConcurrentInvocationLimitExceeded' },
+      { 'x-amzn-errortype': 'TooManyRequestsException' },
+    );
+
+    // Act
+    const outcome = await agents({ kind: 'lambda' }).invoke(asyncRequest(), limits);
+
+    // Assess
+    expect(outcome).toMatchObject({ kind: 'transient', error: { code: 'AgentInvokeFailed' } });
+  });
+});
