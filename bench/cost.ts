@@ -424,7 +424,7 @@ export function agentModeCost(
     assumptions: [
       `us-east-1 list prices, Lambda arm64 (PRICES_USD in bench/cost.ts); consumer ${m.consumerMemoryMB} MB, callback ${m.callbackMemoryMB} MB, as the template sets them`,
       'one task per consumer invocation (each task its own batch, as measured); a sync batch of k tasks that arrive together holds one invocation for its slowest agent, so sync would cost up to k times less',
-      `a ${options.agentSeconds} s async agent heartbeating every ${options.heartbeatSeconds} s sends ${heartbeats} heartbeat(s) and one completion`,
+      `a ${options.agentSeconds} s async agent heartbeating every ${options.heartbeatSeconds} s sends ${heartbeats} heartbeat${heartbeats === 1 ? '' : 's'} and one completion`,
       'the rest of a task (POST /tasks, producer, SendMessage, PutItem, claim, succeed write, receive and delete, their logs) is the same in both modes: figure 5',
       'DynamoDB units from the measured record size; a record over 1 KB (a larger payload or progress message) costs 2 WRU a heartbeat',
       'callback and hand-off durations are the local runtime’s, on a shared machine (DynamoDB Local and the emulators on the same 2 cores): likely above what Lambda would bill',

@@ -386,7 +386,7 @@ export function agentModesSection(r: BenchResults): string {
       `$${mode.extraUsdPerMillion.toFixed(2)}`,
       mode.totalUsdPerMillion === undefined ? '—' : `**$${mode.totalUsdPerMillion.toFixed(2)}**`,
     ]),
-  )}\n\nA running async task heartbeating every ${c.heartbeatSeconds} s costs **US$ ${c.asyncRunningTaskUsdPerHour.toFixed(5)} an hour** (${Math.round(3600 / c.heartbeatSeconds)} heartbeats of $${(c.perHeartbeatUsd * 1e6).toFixed(2)} per million each: HTTP API, callback invocation and its ms, one GetItem, one UpdateItem, one ChangeMessageVisibility, log lines).\n\nAssumptions:\n\n${c.assumptions.map((a) => `- ${a}`).join('\n')}\n`;
+  )}\n\nA running async task heartbeating every ${c.heartbeatSeconds} s costs **US$ ${c.asyncRunningTaskUsdPerHour.toFixed(6)} an hour** (${Math.round(3600 / c.heartbeatSeconds)} heartbeats of $${(c.perHeartbeatUsd * 1e6).toFixed(2)} per million each: HTTP API, callback invocation and its ms, one GetItem, one UpdateItem, one ChangeMessageVisibility, log lines).\n\nAssumptions:\n\n${c.assumptions.map((a) => `- ${a}`).join('\n')}\n`;
   return out;
 }
 

@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: measures figures 1–6 of the benchmark issue, each beside a baseline from the same run, and writes
- * bench/results.json and BENCHMARKS.md.
+ * `npm run bench`: measures figures 1–6 of the benchmark issue, each beside a baseline from the same run, and figure 7
+ * of the async agents issue (Lambda time per task of long agents, sync against async, and the cost of a 60 s agent
+ * in each mode), and writes bench/results.json and BENCHMARKS.md.
  *
  * Options (after `--`): `--quick` (small sizes, a few minutes); `--only 1,3,5` (some figures; 5 needs 2 and 3);
  * `--workers N` (execution environments per function in the local runtime; default 4, the runtime's own);
