@@ -3,6 +3,7 @@
  * counted by the runtime's AWS proxy when it has one, log bytes from the functions' captured output, DynamoDB
  * write units from the real items' sizes, and Lambda GB-s from measured durations.
  */
+import type { AgentModesResult } from './agent-modes';
 import type { EndToEndRun } from './end-to-end';
 import { median, round } from './stats';
 
@@ -264,5 +265,170 @@ export function cost(
     lines,
     totalUsdPerMillion: total,
     meetsTarget: total <= TARGET_USD_PER_MILLION,
+  };
+}
+
+/** One line of a mode's cost per task, beyond what every task costs (figure 5). */
+export interface ModeCostLine {
+  readonly item: string;
+  readonly perTask: number;
+  readonly usdPerMillion: number;
+  readonly basis: string;
+}
+
+export interface AgentModeCost {
+  readonly agentSeconds: number;
+  readonly heartbeatSeconds: number;
+  /** Figure 5's total, for the rest of a task's life (the same in both modes), and where it comes from. */
+  readonly base: { readonly usdPerMillion: number; readonly source: string } | undefined;
+  readonly modes: ReadonlyArray<{
+    readonly mode: 'sync' | 'async';
+    readonly lines: ModeCostLine[];
+    /** The lines' sum: what the mode adds to figure 5's task. */
+    readonly extraUsdPerMillion: number;
+    /** Base plus extra, when the base is known. */
+    readonly totalUsdPerMillion?: number;
+  }>;
+  /** What one running async task costs per hour, heartbeating every `heartbeatSeconds`. */
+  readonly asyncRunningTaskUsdPerHour: number;
+  readonly perHeartbeatUsd: number;
+  readonly assumptions: string[];
+}
+
+/**
+ * US$ per million tasks of an `agentSeconds` agent in each mode, from figure 7's measurements: the consumer's
+ * billed ms (sync: the agent's time plus the measured overhead; async: the measured hand-off, which does not grow
+ * with the agent), and for async the callbacks: one HTTP API request, one callback invocation (its measured ms),
+ * one strongly consistent GetItem and, for a heartbeat, one UpdateItem and one ChangeMessageVisibility. The
+ * completion's UpdateItem and DeleteMessage take the place of the sync consumer's succeed write and
+ * DeleteMessageBatch, which figure 5 already counts, so they are not added again.
+ */
+export function agentModeCost(
+  m: AgentModesResult,
+  options: {
+    agentSeconds: number;
+    heartbeatSeconds: number;
+    base?: { usdPerMillion: number; source: string };
+  },
+): AgentModeCost {
+  const gbSecondUsd = PRICES_USD.lambdaArmGbSecond;
+  const million = (units: number, price: number) => round(units * price, 3);
+  const gbS = (ms: number, memoryMB: number) => (ms / 1000) * (memoryMB / 1024);
+  const logUsdPerMillion = (bytes: number) => ((bytes * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB;
+  const sync = m.cells.filter((c) => c.mode === 'sync');
+  const async = m.cells.filter((c) => c.mode === 'async');
+  const syncOverheadMs = median(sync.map((c) => c.consumerMsPerTask - c.agentSeconds * 1000));
+  const asyncConsumerMs = median(async.map((c) => c.consumerMsPerTask));
+  const syncMs = options.agentSeconds * 1000 + syncOverheadMs;
+  const heartbeats = Math.floor(options.agentSeconds / options.heartbeatSeconds);
+  const rru = Math.max(1, Math.ceil(m.itemBytes / 4096));
+  const wru = Math.max(1, Math.ceil(m.itemBytes / 1024));
+  const logBytes = m.callbackLogBytesPerInvocation + PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const { heartbeat: heartbeatMs, complete: completeMs } = m.callbackMs;
+  const callbacks = heartbeats + 1;
+
+  /** US$ of one heartbeat: its request, invocation, read, write, visibility change and log lines. */
+  const perHeartbeatUsd =
+    (PRICES_USD.httpApiPerMillion +
+      PRICES_USD.lambdaRequestsPerMillion +
+      Math.ceil(heartbeatMs) * (m.callbackMemoryMB / 1024) * (gbSecondUsd * 1e3) +
+      rru * PRICES_USD.dynamodbReadUnitsPerMillion +
+      wru * PRICES_USD.dynamodbWriteUnitsPerMillion +
+      PRICES_USD.sqsPerMillion +
+      logUsdPerMillion(logBytes)) /
+    1e6;
+  const perHour = 3600 / options.heartbeatSeconds;
+
+  const syncLines: ModeCostLine[] = [
+    {
+      item: 'consumer Lambda GB-s',
+      perTask: round(gbS(syncMs, m.consumerMemoryMB), 4),
+      usdPerMillion: round(gbS(syncMs, m.consumerMemoryMB) * 1e6 * gbSecondUsd, 2),
+      basis: `${Math.round(syncMs)} ms (${options.agentSeconds} s agent + ${Math.round(syncOverheadMs)} ms measured overhead) at ${m.consumerMemoryMB} MB`,
+    },
+  ];
+  const asyncLines: ModeCostLine[] = [
+    {
+      item: 'consumer Lambda GB-s',
+      perTask: round(gbS(asyncConsumerMs, m.consumerMemoryMB), 4),
+      usdPerMillion: round(gbS(asyncConsumerMs, m.consumerMemoryMB) * 1e6 * gbSecondUsd, 2),
+      basis: `${Math.round(asyncConsumerMs)} ms (measured hand-off, median of the cells) at ${m.consumerMemoryMB} MB`,
+    },
+    {
+      item: 'SQS ChangeMessageVisibility',
+      perTask: 1 + heartbeats,
+      usdPerMillion: million(1 + heartbeats, PRICES_USD.sqsPerMillion),
+      basis: `1 at hand-off + 1 per heartbeat (${heartbeats})`,
+    },
+    {
+      item: 'HTTP API (callbacks)',
+      perTask: callbacks,
+      usdPerMillion: million(callbacks, PRICES_USD.httpApiPerMillion),
+      basis: `${heartbeats} heartbeat + 1 completion`,
+    },
+    {
+      item: 'callback Lambda requests',
+      perTask: callbacks,
+      usdPerMillion: million(callbacks, PRICES_USD.lambdaRequestsPerMillion),
+      basis: 'one invocation per callback',
+    },
+    {
+      item: 'callback Lambda GB-s',
+      perTask: round(gbS(heartbeats * Math.ceil(heartbeatMs) + Math.ceil(completeMs), m.callbackMemoryMB), 4),
+      usdPerMillion: round(
+        gbS(heartbeats * Math.ceil(heartbeatMs) + Math.ceil(completeMs), m.callbackMemoryMB) *
+          1e6 *
+          gbSecondUsd,
+        2,
+      ),
+      basis: `heartbeat ${heartbeatMs} ms, completion ${completeMs} ms (measured means) at ${m.callbackMemoryMB} MB`,
+    },
+    {
+      item: 'DynamoDB reads (callbacks)',
+      perTask: callbacks * rru,
+      usdPerMillion: million(callbacks * rru, PRICES_USD.dynamodbReadUnitsPerMillion),
+      basis: `one strongly consistent GetItem per callback, ${rru} RRU (record ${m.itemBytes} B)`,
+    },
+    {
+      item: 'DynamoDB writes (heartbeats)',
+      perTask: heartbeats * wru,
+      usdPerMillion: million(heartbeats * wru, PRICES_USD.dynamodbWriteUnitsPerMillion),
+      basis: `one UpdateItem per heartbeat, ${wru} WRU; the completion's write replaces the sync succeed write`,
+    },
+    {
+      item: 'CloudWatch Logs (callbacks)',
+      perTask: round(callbacks * logBytes),
+      usdPerMillion: round(logUsdPerMillion(callbacks * logBytes), 3),
+      basis: `${m.callbackLogBytesPerInvocation} B of handler lines (captured) + ${PLATFORM_LOG_BYTES_PER_INVOCATION} B platform lines per callback`,
+    },
+  ];
+  const mode = (name: 'sync' | 'async', lines: ModeCostLine[]) => {
+    const extra = round(
+      lines.reduce((a, l) => a + l.usdPerMillion, 0),
+      2,
+    );
+    return {
+      mode: name,
+      lines,
+      extraUsdPerMillion: extra,
+      ...(options.base && { totalUsdPerMillion: round(options.base.usdPerMillion + extra, 2) }),
+    };
+  };
+  return {
+    agentSeconds: options.agentSeconds,
+    heartbeatSeconds: options.heartbeatSeconds,
+    base: options.base,
+    modes: [mode('sync', syncLines), mode('async', asyncLines)],
+    asyncRunningTaskUsdPerHour: round(perHeartbeatUsd * perHour, 6),
+    perHeartbeatUsd: round(perHeartbeatUsd, 9),
+    assumptions: [
+      `us-east-1 list prices, Lambda arm64 (PRICES_USD in bench/cost.ts); consumer ${m.consumerMemoryMB} MB, callback ${m.callbackMemoryMB} MB, as the template sets them`,
+      'one task per consumer invocation (each task its own batch, as measured); a sync batch of k tasks that arrive together holds one invocation for its slowest agent, so sync would cost up to k times less',
+      `a ${options.agentSeconds} s async agent heartbeating every ${options.heartbeatSeconds} s sends ${heartbeats} heartbeat${heartbeats === 1 ? '' : 's'} and one completion`,
+      'the rest of a task (POST /tasks, producer, SendMessage, PutItem, claim, succeed write, receive and delete, their logs) is the same in both modes: figure 5',
+      'DynamoDB units from the measured record size; a record over 1 KB (a larger payload or progress message) costs 2 WRU a heartbeat',
+      'callback and hand-off durations are the local runtime’s, on a shared machine (DynamoDB Local and the emulators on the same 2 cores): likely above what Lambda would bill',
+      'holding an SQS message in flight costs nothing; the in-flight ceiling (about 120,000 a queue) is a limit, not a cost',
+    ],
   };
 }

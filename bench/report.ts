@@ -102,7 +102,43 @@ function summary(r: BenchResults): string {
       verdict,
     ]);
   }
+  const flat = agentModesFlatness(r);
+  if (flat) {
+    rows.push([
+      `7. consumer ms per task, agents of ${flat.seconds.join(' / ')} s`,
+      `async ${flat.async.join(' / ')}`,
+      `sync ${flat.sync.join(' / ')}`,
+      `${flat.asyncRatio}× vs ${flat.syncRatio}× (longest ÷ shortest)`,
+      'async under 1 s at every duration, not growing with the agent',
+      met(flat.flat),
+    ]);
+  }
   return table(['figure', 'ours', 'baseline (same run)', 'ratio', 'target', 'met?'], rows);
+}
+
+/**
+ * Consumer ms per task by agent duration, for each mode, and whether async holds flat: under a second at every
+ * duration (the issue's hand-off "in well under a second") and growing less than a tenth as fast as sync.
+ */
+function agentModesFlatness(r: BenchResults) {
+  const cells = r.agentModes?.cells ?? [];
+  const seconds = [...new Set(cells.map((c) => c.agentSeconds))].sort((a, b) => a - b);
+  if (seconds.length < 2) return undefined;
+  const ms = (mode: string) =>
+    seconds.map(
+      (at) => cells.find((c) => c.mode === mode && c.agentSeconds === at)?.consumerMsPerTask ?? Number.NaN,
+    );
+  const [sync, async] = [ms('sync'), ms('async')];
+  const growth = (xs: number[]) => Math.round((xs[xs.length - 1]! / xs[0]!) * 100) / 100;
+  const [syncRatio, asyncRatio] = [growth(sync), growth(async)];
+  return {
+    seconds,
+    sync: sync.map(Math.round),
+    async: async.map(Math.round),
+    syncRatio,
+    asyncRatio,
+    flat: async.every((x) => x < 1000) && (asyncRatio - 1) * 10 < syncRatio - 1,
+  };
 }
 
 function coldStart(r: BenchResults): string {
@@ -285,6 +321,75 @@ function scaling(r: BenchResults): string {
   )}\n`;
 }
 
+/** Figure 7: Lambda time per task for long agents, sync against async, and what a 60 s agent costs in each mode. */
+export function agentModesSection(r: BenchResults): string {
+  const m = r.agentModes;
+  if (!m) return missing(r, '7');
+  let out = `A runtime of its own (agent timeout above 300 s, consumer timeout above that, heartbeat timeout ${m.heartbeatTimeoutSeconds} s, up to 8 environments per function). Per agent duration, ${m.tasksPerCell} sync tasks (a \`sleep\` without the demo's 60 s cap, on the high tier) and ${m.tasksPerCell} async tasks (\`async-echo\` with \`ms\` = the duration and \`heartbeat_ms\` = ${m.heartbeatSeconds * 1000}, on the low tier) run at once; each task is submitted once the one before is RUNNING, so each has a consumer invocation of its own. Milliseconds are the runtime's invocation durations (event handed to the execution environment → answer; waiting for a free environment not counted), rounded up per invocation as Lambda bills them, and charged to the task in the batch or in the callback's path. An unmeasured round first warms every environment a cell uses. GB-s at the template's memory: consumer ${m.consumerMemoryMB} MB, callback ${m.callbackMemoryMB} MB.\n\n`;
+  out += table(
+    [
+      'agent',
+      'mode',
+      'tasks',
+      'consumer invocations',
+      'consumer ms/task',
+      'min–max',
+      'heartbeats/task',
+      'callback ms/task',
+      'Lambda GB-s/task',
+      'ran (median s)',
+    ],
+    m.cells.map((c) => [
+      `${c.agentSeconds} s`,
+      c.mode,
+      c.tasks,
+      c.consumerInvocations,
+      c.consumerMsPerTask,
+      c.consumerMsRange ? `${c.consumerMsRange[0]}–${c.consumerMsRange[1]}` : '—',
+      c.heartbeatsPerTask,
+      c.callbackMsPerTask,
+      c.gbSecondsPerTask,
+      c.runSecondsMedian,
+    ]),
+  );
+  const flat = agentModesFlatness(r);
+  if (flat) {
+    out += `\n\nConsumer ms per task at ${flat.seconds[flat.seconds.length - 1]} s over at ${flat.seconds[0]} s: **async ${flat.asyncRatio}×**, sync ${flat.syncRatio}×. A callback invocation took ${m.callbackMs.heartbeat} ms (heartbeat) and ${m.callbackMs.complete} ms (completion) on average; the callback time grows with the number of heartbeats, one per \`heartbeat_ms\`, not with the consumer.`;
+  }
+  const calls = (x: Record<string, number>) =>
+    Object.entries(x)
+      .sort()
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || '—';
+  out += `\n\nAWS calls seen by the runtime's proxy (the event sources' ReceiveMessage and DeleteMessageBatch are not among them):\n\n${table(
+    ['who', 'calls'],
+    [
+      ['sync consumer, per task', calls(m.awsCalls.syncConsumerPerTask)],
+      ['async consumer (hand-off), per task', calls(m.awsCalls.asyncConsumerPerTask)],
+      ['callback, per heartbeat', calls(m.awsCalls.perHeartbeat)],
+      ['callback, per completion', calls(m.awsCalls.perCompletion)],
+    ],
+  )}\n`;
+  const c = r.agentModeCost;
+  if (!c) return out;
+  out += `\n### Cost per million tasks of a ${c.agentSeconds} s agent\n\nWhat each mode adds to the task of figure 5 (${c.base ? `$${c.base.usdPerMillion.toFixed(2)} per million, ${c.base.source}` : 'figure 5 not measured in this run: add its total'}), with a heartbeat every ${c.heartbeatSeconds} s for async:\n\n`;
+  out += table(
+    ['mode', 'item', 'per task', 'US$ per million tasks', 'basis'],
+    c.modes.flatMap((mode) =>
+      mode.lines.map((l) => [mode.mode, l.item, l.perTask, l.usdPerMillion.toFixed(3), l.basis]),
+    ),
+  );
+  out += `\n\n${table(
+    ['mode', 'added per million', 'total per million'],
+    c.modes.map((mode) => [
+      mode.mode,
+      `$${mode.extraUsdPerMillion.toFixed(2)}`,
+      mode.totalUsdPerMillion === undefined ? '—' : `**$${mode.totalUsdPerMillion.toFixed(2)}**`,
+    ]),
+  )}\n\nA running async task heartbeating every ${c.heartbeatSeconds} s costs **US$ ${c.asyncRunningTaskUsdPerHour.toFixed(6)} an hour** (${Math.round(3600 / c.heartbeatSeconds)} heartbeats of $${(c.perHeartbeatUsd * 1e6).toFixed(2)} per million each: HTTP API, callback invocation and its ms, one GetItem, one UpdateItem, one ChangeMessageVisibility, log lines).\n\nAssumptions:\n\n${c.assumptions.map((a) => `- ${a}`).join('\n')}\n`;
+  return out;
+}
+
 export function renderReport(r: BenchResults): string {
   const m = r.machine;
   const parts = [
@@ -316,7 +421,7 @@ export function renderReport(r: BenchResults): string {
     '',
     summary(r),
     '',
-    `Run again with \`npm run bench\` (full sizes: ${fullSizes()}) or \`npm run bench -- --quick\`; \`-- --only 1,3\` runs some figures (5 needs 2 and 3).`,
+    `Run again with \`npm run bench\` (full sizes: ${fullSizes()}) or \`npm run bench -- --quick\`; \`-- --only 1,3\` runs some figures (5 needs 2 and 3); \`-- --skip-300s\` leaves figure 7's 300 s agents out (5 minutes).`,
     '',
     '## 1. Cold-start proxy',
     '',
@@ -336,6 +441,9 @@ export function renderReport(r: BenchResults): string {
     '## 6. Scaling shape',
     '',
     scaling(r),
+    '## 7. Long agents: Lambda time per task, sync against async',
+    '',
+    agentModesSection(r),
   ];
   if (r.ownTaskReplays) {
     parts.push(
@@ -352,5 +460,5 @@ export function renderReport(r: BenchResults): string {
 }
 
 function fullSizes(): string {
-  return '21 processes per bundle; enqueue 300 requests at c=1 and 3,000 at c=32; 10,000 end to end; 10,000 + 200 for isolation; 1k/5k/10k for scaling';
+  return '21 processes per bundle; enqueue 300 requests at c=1 and 3,000 at c=32; 10,000 end to end; 10,000 + 200 for isolation; 1k/5k/10k for scaling; agents of 1, 30 and 300 s, 4 tasks of each mode';
 }

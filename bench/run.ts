@@ -1,17 +1,20 @@
 /**
- * `npm run bench`: measures figures 1–6 of the benchmark issue, each beside a baseline from the same run, and writes
- * bench/results.json and BENCHMARKS.md.
+ * `npm run bench`: measures figures 1–6 of the benchmark issue, each beside a baseline from the same run, and figure 7
+ * of the async agents issue (Lambda time per task of long agents, sync against async, and the cost of a 60 s agent
+ * in each mode), and writes bench/results.json and BENCHMARKS.md.
  *
  * Options (after `--`): `--quick` (small sizes, a few minutes); `--only 1,3,5` (some figures; 5 needs 2 and 3);
  * `--workers N` (execution environments per function in the local runtime; default 4, the runtime's own);
+ * `--skip-300s` (figure 7 without its 300 s agents, which take 5 minutes; `--quick` skips them too);
  * `--out PATH` (write PATH.json and PATH.md instead); `--render` (re-render BENCHMARKS.md from bench/results.json,
  * e.g. after editing bench/analysis.md).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { type AgentModesResult, agentModes } from './agent-modes';
 import { type ColdStartResult, coldStart } from './cold-start';
-import { type CostResult, cost } from './cost';
+import { type AgentModeCost, agentModeCost, type CostResult, cost } from './cost';
 import { type EndToEndRun, endToEnd } from './end-to-end';
 import { type EnqueueRow, enqueue } from './enqueue';
 import { reportWaitsTo } from './load';
@@ -27,6 +30,8 @@ export interface Sizes {
   readonly endToEnd: number;
   readonly isolation: { flood: number; probe: number };
   readonly scaling: readonly number[];
+  /** Figure 7: agent durations in seconds, and tasks of each mode per duration. */
+  readonly agentModes: { readonly agentSeconds: readonly number[]; readonly tasksPerCell: number };
 }
 
 const FULL: Sizes = {
@@ -38,6 +43,7 @@ const FULL: Sizes = {
   endToEnd: 10_000,
   isolation: { flood: 10_000, probe: 200 },
   scaling: [1000, 5000, 10_000],
+  agentModes: { agentSeconds: [1, 30, 300], tasksPerCell: 4 },
 };
 
 const QUICK: Sizes = {
@@ -49,6 +55,7 @@ const QUICK: Sizes = {
   endToEnd: 400,
   isolation: { flood: 1000, probe: 50 },
   scaling: [100, 200, 400],
+  agentModes: { agentSeconds: [1, 30], tasksPerCell: 3 },
 };
 
 export interface ScalingRow {
@@ -77,6 +84,9 @@ export interface BenchResults {
   readonly isolation?: IsolationResult;
   readonly cost?: CostResult;
   readonly scaling?: ScalingRow[];
+  readonly agentModes?: AgentModesResult;
+  /** US$ per million tasks of a 60 s agent in each mode, from figure 7 (and figure 5 for the rest of a task). */
+  readonly agentModeCost?: AgentModeCost;
   /** Submissions without a key answered 200 because the consumer's claim beat the producer's PutItem. */
   readonly ownTaskReplays?: number;
   readonly errors: Array<{ figure: string; message: string }>;
@@ -86,12 +96,14 @@ export interface BenchResults {
 function args() {
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick');
+  const skip300 = argv.includes('--skip-300s');
   const onlyAt = argv.indexOf('--only');
   const only = onlyAt >= 0 ? new Set(argv[onlyAt + 1]!.split(',').map(Number)) : undefined;
   const outAt = argv.indexOf('--out');
   const workersAt = argv.indexOf('--workers');
   return {
     quick,
+    skip300,
     only,
     out: outAt >= 0 ? argv[outAt + 1]! : undefined,
     workers: workersAt >= 0 ? Number(argv[workersAt + 1]) : DEFAULT_WORKERS,
@@ -109,14 +121,20 @@ function writeReport(file: string, results: BenchResults): void {
 }
 
 async function main(): Promise<void> {
-  const { quick, only, out, workers } = args();
+  const { quick, skip300, only, out, workers } = args();
   if (process.argv.includes('--render')) {
     // Re-renders BENCHMARKS.md from bench/results.json, e.g. after editing bench/analysis.md.
     const saved = JSON.parse(readFileSync(path.join(__dirname, 'results.json'), 'utf8')) as BenchResults;
     writeReport(path.join(__dirname, '..', 'BENCHMARKS.md'), saved);
     return;
   }
-  const sizes = quick ? QUICK : FULL;
+  const base = quick ? QUICK : FULL;
+  const sizes: Sizes = skip300
+    ? {
+        ...base,
+        agentModes: { ...base.agentModes, agentSeconds: base.agentModes.agentSeconds.filter((s) => s < 300) },
+      }
+    : base;
   const wants = (figure: number) => !only || only.has(figure);
   const t0 = Date.now();
   const progress = (line: string) => console.log(line);
@@ -233,6 +251,23 @@ async function main(): Promise<void> {
     }
   }
 
+  if (wants(7)) {
+    const { agentSeconds, tasksPerCell } = sizes.agentModes;
+    progress(`7. consumer Lambda ms per task, sync against async: agents of ${agentSeconds.join(', ')} s`);
+    await attempt('7', async () => {
+      results.agentModes = await agentModes({ durationsSeconds: agentSeconds, tasksPerCell, progress });
+      results.agentModeCost = agentModeCost(results.agentModes, {
+        agentSeconds: 60,
+        heartbeatSeconds: 60,
+        base: costBase(results.cost),
+      });
+      const [sync, asyncMode] = results.agentModeCost.modes;
+      progress(
+        `  60 s agent: sync +$${sync?.extraUsdPerMillion}/M, async +$${asyncMode?.extraUsdPerMillion}/M; async running task $${results.agentModeCost.asyncRunningTaskUsdPerHour}/hour`,
+      );
+    });
+  }
+
   results.finishedAt = new Date().toISOString();
   results.durationSeconds = round((Date.now() - t0) / 1000, 1);
   results.loadAverageAfter = machineInfo().loadAverage;
@@ -244,6 +279,20 @@ async function main(): Promise<void> {
     `wrote ${path.relative(process.cwd(), jsonPath)} and ${path.relative(process.cwd(), mdPath)} in ${results.durationSeconds} s`,
   );
   if (results.errors.length > 0) process.exitCode = 1;
+}
+
+/** Figure 5's total for the rest of a task: from this run when it measured figure 5, else from the last saved run. */
+function costBase(measured: CostResult | undefined): { usdPerMillion: number; source: string } | undefined {
+  if (measured) return { usdPerMillion: measured.totalUsdPerMillion, source: 'figure 5 of this run' };
+  const saved = path.join(__dirname, 'results.json');
+  if (!existsSync(saved)) return undefined;
+  const previous = JSON.parse(readFileSync(saved, 'utf8')) as BenchResults;
+  return previous.cost
+    ? {
+        usdPerMillion: previous.cost.totalUsdPerMillion,
+        source: `figure 5 of the run of ${previous.finishedAt ?? previous.machine.date} (bench/results.json)`,
+      }
+    : undefined;
 }
 
 main().catch((error) => {

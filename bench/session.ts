@@ -15,7 +15,7 @@ import {
   TaskQueueClient,
 } from '../cli/api-client';
 import { PRIORITIES } from '../lambda/core/task';
-import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
+import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '../local/runtime';
 import { runConcurrent, waitFor } from './load';
 import { RawPath } from './raw-path';
 
@@ -47,7 +47,13 @@ export class BenchSession {
   private readonly transport: KeepAliveFetch = keepAliveFetch();
   public readonly raw: RawPath;
   /** Logical ids of the template's functions, by role. */
-  public readonly functions: { producer: string[]; consumer: string[]; status: string[]; all: Set<string> };
+  public readonly functions: {
+    producer: string[];
+    consumer: string[];
+    status: string[];
+    callback: string[];
+    all: Set<string>;
+  };
   private readonly memoryByFunction = new Map<string, number>();
   private capturing = false;
   private captured: CapturedLine[] = [];
@@ -57,6 +63,7 @@ export class BenchSession {
     public readonly runtime: LocalRuntime,
     private readonly startMs: number,
     logs: BenchSessionLogs,
+    outdir: string,
   ) {
     this.api = new TaskQueueClient({ endpoint: runtime.apiUrl, fetch: this.transport });
     this.raw = new RawPath({
@@ -66,9 +73,7 @@ export class BenchSession {
       agentsUrl: runtime.agentsUrl,
     });
     // The template the runtime runs, from its synth cache (local/synth.ts).
-    const { template } = JSON.parse(
-      readFileSync(path.join(__dirname, '..', 'cdk.local.out', 'local-template.json'), 'utf8'),
-    ) as {
+    const { template } = JSON.parse(readFileSync(path.join(outdir, 'local-template.json'), 'utf8')) as {
       template: {
         Resources: Record<
           string,
@@ -84,22 +89,39 @@ export class BenchSession {
       producer: byPath('/Producer/Resource'),
       consumer: byPath('/Consumer/Resource'),
       status: byPath('/Status/Resource'),
+      callback: byPath('/Callback/Resource'),
       all: new Set(fns.map(([id]) => id)),
     };
     logs.sink = (line) => this.onLog(line);
   }
 
-  public static async start(options: { maxWorkersPerFunction?: number }): Promise<BenchSession> {
+  /**
+   * Starts a runtime on free ports. A session with its own configuration (timeouts, agents) should have its own
+   * `outdir`, so that it and the default session keep their synth caches across runs.
+   */
+  public static async start(
+    options: Pick<
+      LocalRuntimeOptions,
+      | 'maxWorkersPerFunction'
+      | 'outdir'
+      | 'timeouts'
+      | 'heartbeatTimeoutSeconds'
+      | 'agentsUrl'
+      | 'onInvocation'
+    >,
+  ): Promise<BenchSession> {
     const logs = new BenchSessionLogs();
     const t0 = Date.now();
+    const outdir = options.outdir ?? path.join(__dirname, '..', 'cdk.local.out');
     const runtime = await startLocalRuntime({
+      ...options,
       port: 0,
       awsPort: 0,
       dynamodbPort: 0,
-      ...(options.maxWorkersPerFunction && { maxWorkersPerFunction: options.maxWorkersPerFunction }),
+      outdir,
       log: (line) => logs.write(line),
     });
-    return new BenchSession(runtime, Date.now() - t0, logs);
+    return new BenchSession(runtime, Date.now() - t0, logs, outdir);
   }
 
   /** The function's configured memory, from the template. */

@@ -43,6 +43,11 @@ export interface AwsProxy {
   endpoint(service: AwsService): string;
   /** Calls seen, keyed `service:Operation`. */
   counts(): Record<string, number>;
+  /**
+   * The same calls by the function that made them (the logical id in its SDK app id, cut at 40 characters as the
+   * runtime sets it), then `service:Operation`; calls without an app id are left out.
+   */
+  countsByFunction(): Record<string, Record<string, number>>;
   resetCounts(): void;
   close(): Promise<void>;
 }
@@ -72,6 +77,7 @@ export async function startAwsProxy(options: {
   interceptor?: AwsInterceptor;
 }): Promise<AwsProxy> {
   const counts = new Map<string, number>();
+  const byFunction = new Map<string, Map<string, number>>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const servers = new Map<AwsService, { server: http.Server; port: number }>();
 
@@ -91,6 +97,11 @@ export async function startAwsProxy(options: {
         };
         const key = `${service}:${call.operation}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
+        if (call.appId) {
+          const fn = call.appId.slice(0, call.appId.lastIndexOf('.'));
+          const mine = byFunction.get(fn) ?? new Map<string, number>();
+          byFunction.set(fn, mine.set(key, (mine.get(key) ?? 0) + 1));
+        }
         try {
           const reply = await options.interceptor?.before?.(call);
           if (reply?.hang) return;
@@ -136,7 +147,12 @@ export async function startAwsProxy(options: {
   return {
     endpoint: (service) => `http://${LOOPBACK}:${servers.get(service)!.port}`,
     counts: () => Object.fromEntries(counts),
-    resetCounts: () => counts.clear(),
+    countsByFunction: () =>
+      Object.fromEntries([...byFunction].map(([fn, calls]) => [fn, Object.fromEntries(calls)])),
+    resetCounts: () => {
+      counts.clear();
+      byFunction.clear();
+    },
     close: async () => {
       agent.destroy();
       await Promise.all(

@@ -32,11 +32,25 @@ export type InvokeResult =
   | { readonly ok: true; readonly result: unknown }
   | { readonly ok: false; readonly error: LambdaError; readonly timedOut: boolean };
 
+/** One invocation that ran in an environment, as Lambda's REPORT line would describe it. */
+export interface Invocation {
+  readonly logicalId: string;
+  readonly event: unknown;
+  /**
+   * From handing the event to the environment to its answer: what Lambda bills (rounded up to 1 ms there). Time
+   * spent waiting for a free environment is not in it.
+   */
+  readonly durationMs: number;
+  readonly ok: boolean;
+}
+
 export interface PoolOptions {
   /** Most concurrent execution environments. @default 4 */
   readonly maxWorkers?: number;
   /** Where the function's log lines go, one call per line. */
   readonly log: (line: string) => void;
+  /** Told of every invocation that ran, once it ends. @default - none */
+  readonly onInvoke?: (invocation: Invocation) => void;
 }
 
 const WORKER_FILE = path.join(__dirname, 'lambda-worker.cjs');
@@ -213,6 +227,7 @@ export class LambdaPool {
       requestId: randomUUID(),
       deadline: Date.now() + timeoutMs,
     };
+    const startedAt = performance.now();
     const result = await new Promise<InvokeResult>((resolve) => {
       const timer = setTimeout(() => {
         env.pending = undefined;
@@ -234,6 +249,12 @@ export class LambdaPool {
         },
       };
       env.worker.send(request);
+    });
+    this.options.onInvoke?.({
+      logicalId: this.fn.logicalId,
+      event,
+      durationMs: performance.now() - startedAt,
+      ok: result.ok,
     });
     if (this.all.has(env)) this.release(env);
     else this.replace(env);

@@ -22,6 +22,7 @@ import { FaultInjector, type FaultPlan, type FaultReport } from './faults';
 import { eventInvokeConfigsNotEmulated, type LocalFunctions, startFunctions } from './functions';
 import { type HttpRoute, type LocalHttpApi, lambdaRoutes, startHttpApi } from './http-api';
 import type { IntrinsicContext } from './intrinsics';
+import type { Invocation } from './lambda-pool';
 import { localStackConfig } from './local-config';
 import { resolvePhysicalIds } from './physical-ids';
 import { reservePort } from './ports';
@@ -58,6 +59,8 @@ export interface LocalRuntimeOptions {
   readonly scheduleIntervalSeconds?: number;
   /** Heartbeat timeout of every async agent, in seconds. @default 10 (local-config.ts) */
   readonly heartbeatTimeoutSeconds?: number;
+  /** Told of every invocation once it ends, with its duration (the benchmark's Lambda milliseconds). @default - none */
+  readonly onInvocation?: (invocation: Invocation) => void;
 }
 
 export interface QueueStatus {
@@ -98,6 +101,8 @@ export interface LocalRuntime {
   queueMessages(queueUrl: string): string[];
   /** AWS calls the functions made, keyed `service:Operation`. */
   awsCalls(): Record<string, number>;
+  /** The same calls by function logical id (cut at 40 characters), then `service:Operation`. */
+  awsCallsByFunction(): Record<string, Record<string, number>>;
   resetAwsCalls(): void;
   stop(): Promise<void>;
 }
@@ -224,7 +229,7 @@ export async function startLocalRuntime(
       ctx,
       assembly.codePaths,
       { aws: proxy.endpoint('sqs'), dynamodb: proxy.endpoint('dynamodb') },
-      { maxWorkers, log },
+      { maxWorkers, log, ...(options.onInvocation && { onInvoke: options.onInvocation }) },
     );
     functions = fns;
     stops.push(fns.stop);
@@ -322,6 +327,7 @@ export async function startLocalRuntime(
         );
       },
       awsCalls: () => proxy.counts(),
+      awsCallsByFunction: () => proxy.countsByFunction(),
       resetAwsCalls: () => proxy.resetCounts(),
       stop: stopAll,
     };

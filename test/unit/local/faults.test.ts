@@ -78,6 +78,7 @@ interface Harness {
   /** Resolves with the app id of the next worker the injector kills. */
   nextKill(): Promise<string>;
   readonly emulator: { readonly seen: string[] };
+  readonly proxy: AwsProxy;
   store(appId: string): DynamoTaskStore;
   sqs(appId: string): SQSClient;
 }
@@ -125,6 +126,7 @@ async function harness(plan: FaultPlan): Promise<Harness> {
     killed,
     nextKill: () => new Promise((resolve) => (onKill = resolve)),
     emulator,
+    proxy,
     store: (appId) => {
       const client = new DynamoDBClient(config('dynamodb', appId));
       clients.push(client);
@@ -412,5 +414,27 @@ describe('Function: seededRandom', () => {
     const xs = Array.from({ length: 100 }, () => a());
     expect(Array.from({ length: 100 }, () => b())).toEqual(xs);
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
+  });
+});
+
+describe('Function: startAwsProxy', () => {
+  it('counts calls by operation and by the function that made them, and forgets both on reset', async () => {
+    // Prepare
+    const { proxy, store, sqs } = await harness({});
+    const send = new SendMessageCommand({ QueueUrl: 'http://127.0.0.1/000000000000/q', MessageBody: '{}' });
+
+    // Act
+    await store(CONSUMER).get(TASK_ID);
+    await store(PRODUCER).get(TASK_ID);
+    await sqs(PRODUCER).send(send);
+
+    // Assess
+    expect(proxy.counts()).toEqual({ 'dynamodb:GetItem': 2, 'sqs:SendMessage': 1 });
+    expect(proxy.countsByFunction()).toEqual({
+      ConsumerFunction: { 'dynamodb:GetItem': 1 },
+      ProducerFunction: { 'dynamodb:GetItem': 1, 'sqs:SendMessage': 1 },
+    });
+    proxy.resetCounts();
+    expect([proxy.counts(), proxy.countsByFunction()]).toEqual([{}, {}]);
   });
 });

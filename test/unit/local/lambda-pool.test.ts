@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { LambdaPool, type LocalFunction } from '../../../local/lambda-pool';
+import { type Invocation, LambdaPool, type LocalFunction } from '../../../local/lambda-pool';
 
 jest.setTimeout(30_000);
 
@@ -26,7 +26,11 @@ afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.stop()));
 });
 
-function pool(overrides: Partial<LocalFunction> = {}, maxWorkers = 2): LambdaPool {
+function pool(
+  overrides: Partial<LocalFunction> = {},
+  maxWorkers = 2,
+  onInvoke?: (invocation: Invocation) => void,
+): LambdaPool {
   const fn: LocalFunction = {
     logicalId: 'EchoFunction',
     name: 'Local-EchoFunction',
@@ -39,7 +43,7 @@ function pool(overrides: Partial<LocalFunction> = {}, maxWorkers = 2): LambdaPoo
     env: { MY_VARIABLE: 'from the template' },
     ...overrides,
   };
-  const p = new LambdaPool(fn, { maxWorkers, log: () => {} });
+  const p = new LambdaPool(fn, { maxWorkers, log: () => {}, ...(onInvoke && { onInvoke }) });
   pools.push(p);
   return p;
 }
@@ -67,6 +71,24 @@ describe('Class: LambdaPool', () => {
       variable: 'from the template',
       functionName: 'Local-EchoFunction',
     });
+  });
+
+  it('tells onInvoke of each invocation once it ends: its event, outcome and the time the handler held it', async () => {
+    // Prepare
+    const seen: Invocation[] = [];
+    const p = pool({}, 2, (invocation) => seen.push(invocation));
+
+    // Act
+    await echo(p, { sleepMs: 50 });
+    await p.invoke({ throw: true });
+
+    // Assess
+    expect(seen).toEqual([
+      expect.objectContaining({ logicalId: 'EchoFunction', event: { sleepMs: 50 }, ok: true }),
+      expect.objectContaining({ logicalId: 'EchoFunction', event: { throw: true }, ok: false }),
+    ]);
+    // A lower bound, not a speed target: the duration covers the handler's 50 ms sleep.
+    expect(seen[0]!.durationMs).toBeGreaterThanOrEqual(45);
   });
 
   it("reports the handler's error as Lambda does, and keeps the environment", async () => {
