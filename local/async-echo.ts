@@ -21,8 +21,8 @@
  * - `complete_twice: true`: sends its completion a second time once the first was answered 200; the API must
  *   answer 200 again and change nothing.
  * - `stale_token: true`: before completing, sends one completion with a token that is not this attempt's: the
- *   token of this task's previous attempt when this server handed one out (the API answers 409: the chaos case
- *   "completes after a newer attempt has started"), else a made-up one (401).
+ *   token of this task's previous attempt when this server handed one out (the API answers 409), else a made-up
+ *   one (401): the chaos case "completes with a stale token".
  * - `complete_late: true`: sends no heartbeat, so that its attempt is declared lost, and completes (with the echo
  *   and its own token) only once a newer attempt of its task has been handed to this server, or after
  *   {@link MAX_LATE_WAIT_MS} if none comes: the chaos case "completes after a newer attempt has started". The API
