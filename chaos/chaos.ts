@@ -2,7 +2,8 @@
  * The chaos run: many tasks through the local runtime with every fault injected at once, then a check of
  * the delivery guarantees (docs/guarantees.md). Used by `npm run chaos` and, smaller, by `npm test`.
  */
-import { TaskQueueClient } from '../cli/api-client';
+import { isDeepStrictEqual } from 'node:util';
+import { ApiError, TaskQueueClient } from '../cli/api-client';
 import { classifyHttpStatus } from '../lambda/core/agent-outcome';
 import {
   agentHttpCode,
@@ -12,12 +13,57 @@ import {
 } from '../lambda/core/error-codes';
 import type { TaskView } from '../lambda/core/task';
 import { isTerminal } from '../lambda/core/transitions';
+import { ASYNC_ECHO_FAILURE_CODE, type CallbackRecord } from '../local/async-echo';
 import type { FaultPlan, InjectedFaults } from '../local/faults';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
 import { getTask, pool, submitWithRetries } from './retries';
 
 /** What kind of task it is decides what the run expects of it. */
-type Kind = 'echo' | 'sleep' | 'flaky' | 'poison' | 'hopeless';
+type Kind = SyncKind | AsyncKind;
+type SyncKind = 'echo' | 'sleep' | 'flaky' | 'poison' | 'hopeless';
+/**
+ * The `async-echo` cases (local/async-echo.ts has the knobs): a plain run, and agents that go silent, crash
+ * between their 202 and their first callback, heartbeat late, complete twice, complete after a newer attempt
+ * has started, complete with a stale token, or are cancelled mid-run by the driver.
+ */
+type AsyncKind =
+  | 'async'
+  | 'async-silent'
+  | 'async-crash'
+  | 'async-late-heartbeat'
+  | 'async-twice'
+  | 'async-late-completion'
+  | 'async-stale-token'
+  | 'async-cancel';
+const ASYNC_KINDS: readonly AsyncKind[] = [
+  'async',
+  'async-silent',
+  'async-crash',
+  'async-late-heartbeat',
+  'async-twice',
+  'async-late-completion',
+  'async-stale-token',
+  'async-cancel',
+];
+const isAsyncKind = (kind: Kind): kind is AsyncKind => (ASYNC_KINDS as readonly string[]).includes(kind);
+/** The share of async tasks in the default mix. */
+export const DEFAULT_ASYNC_SHARE = 0.12;
+/** How long the checks wait, once every task is terminal, for async agents still sending their last callbacks. */
+const ASYNC_RUNS_SETTLE_MS = 15_000;
+
+/**
+ * Heartbeat timeout of the async agents in a chaos run: a silent attempt is declared lost within seconds. An
+ * attempt's first deadline is its claim + the hand-off timeout (the agent timeout, 3 s) + this.
+ */
+export const CHAOS_HEARTBEAT_TIMEOUT_SECONDS = 3;
+const CHAOS_AGENT_TIMEOUT_SECONDS = 3;
+/**
+ * Async agents heartbeat this often: three heartbeats per heartbeat timeout, so a throttled or slow one is not
+ * fatal, and few enough that the callback function keeps up on a busy machine.
+ */
+const CHAOS_HEARTBEAT_MS = 1000;
+/** A late first heartbeat comes well after the attempt's first deadline. */
+const LATE_HEARTBEAT_MS = (CHAOS_AGENT_TIMEOUT_SECONDS + CHAOS_HEARTBEAT_TIMEOUT_SECONDS + 2) * 1000;
 
 interface Planned {
   readonly kind: Kind;
@@ -31,6 +77,8 @@ export interface ChaosOptions {
   readonly concurrency?: number;
   /** Deliveries before the DLQ. @default 4 */
   readonly maxReceiveCount?: number;
+  /** Share of the tasks that run on the async agent `async-echo`. @default 0.12 */
+  readonly asyncShare?: number;
   /** Give up waiting after this long. @default 900 */
   readonly deadlineSeconds?: number;
   readonly seed?: number;
@@ -48,22 +96,78 @@ export interface ChaosReport {
   readonly extraExecutions: number;
   /** Attempts that started while an earlier attempt had not recorded its outcome (deaths, time-outs, failed writes). */
   readonly interruptedAttempts: number;
+  /** Tasks on the async agent, among the accepted ones. */
+  readonly asyncTasks: number;
+  /** Async attempts recorded as lost (`HeartbeatTimeout`, `AgentRunTimeExceeded`). */
+  readonly lostAttempts: number;
+  /** Async agent runs beyond the first of their task: each one follows a lost, interrupted or failed attempt. */
+  readonly extraAsyncRuns: number;
+  /** Callbacks with a token that was not current, or past their attempt, that the API refused (401, 409). */
+  readonly refusedCallbacks: number;
+  /** Exact duplicate completions that the API answered 200 without a change. */
+  readonly duplicateCompletions: number;
+  /** DELETEs of running async tasks: answered 202, then CANCELLED, or SUCCEEDED when the completion won. */
+  readonly cancels: {
+    readonly requested: number;
+    readonly cancelled: number;
+    readonly completionWon: number;
+  };
   readonly deadLettered: number;
   readonly seconds: number;
   readonly violations: readonly string[];
 }
 
-/** The default chaos mix: mostly echo, with slow, flaky, poison and hopeless (always transient) tasks. */
-export function planTasks(count: number, seed = 7): Planned[] {
+/** The async-echo payload of each async case; `chaos_attempts: 1` lets the next attempt succeed. */
+function asyncPayload(kind: AsyncKind, i: number, random: () => number): Record<string, unknown> {
+  const short = { i, ms: Math.floor(random() * 600), heartbeat_ms: CHAOS_HEARTBEAT_MS };
+  switch (kind) {
+    case 'async':
+      return short;
+    case 'async-silent':
+      return { ...short, silent: true, chaos_attempts: 1 };
+    case 'async-crash':
+      return { ...short, crash_after_accept: true, chaos_attempts: 1 };
+    case 'async-late-heartbeat':
+      // Runs past its late heartbeat, so that the heartbeat (not an early completion) finds the attempt gone.
+      return {
+        i,
+        ms: LATE_HEARTBEAT_MS + 1000,
+        heartbeat_ms: CHAOS_HEARTBEAT_MS,
+        heartbeat_late_ms: LATE_HEARTBEAT_MS,
+        chaos_attempts: 1,
+      };
+    case 'async-twice':
+      return { ...short, complete_twice: true };
+    case 'async-late-completion':
+      return { ...short, complete_late: true, chaos_attempts: 1 };
+    case 'async-stale-token':
+      // Attempt 1 sends a made-up token (401), then fails on purpose; attempt 2 sends attempt 1's token (409).
+      return { ...short, stale_token: true, fail_attempts: 1 };
+    case 'async-cancel':
+      // Long enough for the driver to see it RUNNING and cancel it while it heartbeats.
+      return { i, ms: 6000, heartbeat_ms: CHAOS_HEARTBEAT_MS };
+  }
+}
+
+/**
+ * The default chaos mix: mostly echo, with slow, flaky, poison and hopeless (always transient) tasks, and a share
+ * of async tasks (`asyncShare`) spread evenly over the async cases.
+ */
+export function planTasks(count: number, seed = 7, asyncShare = DEFAULT_ASYNC_SHARE): Planned[] {
   let state = seed;
   const random = () => {
     state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
     return state / 2_147_483_648;
   };
   return Array.from({ length: count }, (_, i) => {
-    const roll = random();
     const priority = random() < 0.3 ? 'high' : 'low';
-    const kind: Kind =
+    const pick = random();
+    if (pick < asyncShare) {
+      const kind = ASYNC_KINDS[Math.floor((pick / asyncShare) * ASYNC_KINDS.length)]!;
+      return { kind, body: { type: 'async-echo', payload: asyncPayload(kind, i, random), priority } };
+    }
+    const roll = (pick - asyncShare) / (1 - asyncShare);
+    const kind: SyncKind =
       roll < 0.65
         ? 'echo'
         : roll < 0.75
@@ -120,6 +224,123 @@ function deadLetterTaskIds(runtime: LocalRuntime): Set<string> {
   return ids;
 }
 
+/** What the driver's DELETE of a running async task got. */
+type CancelOutcome = 'requested' | 'cancelled' | 'refused';
+
+/**
+ * Cancels a task mid-run: waits until GET shows it RUNNING, then sends DELETE (retried on 5xx and no answer).
+ * Undefined when the task ended first, or the run's deadline came.
+ */
+async function cancelWhenRunning(
+  api: TaskQueueClient,
+  taskId: string,
+  deadline: number,
+): Promise<CancelOutcome | undefined> {
+  while (Date.now() < deadline) {
+    const view = await getTask(api, taskId).catch(() => undefined);
+    if (view !== undefined && isTerminal(view.status)) return undefined;
+    if (view?.status === 'RUNNING') {
+      for (let attempt = 1; attempt <= 12; attempt++) {
+        try {
+          return (await api.cancel(taskId)).requested ? 'requested' : 'cancelled';
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 409) return 'refused';
+          if (error instanceof ApiError && error.status < 500) throw error;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
+      }
+      return undefined;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return undefined;
+}
+
+/** The async checks of one task: what its agent's runs and callbacks did, and what the API answered them. */
+function checkAsyncTask(
+  id: string,
+  planned: Planned & { kind: AsyncKind },
+  state: TaskView,
+  facts: {
+    readonly runs: readonly number[];
+    readonly callbacks: readonly CallbackRecord[];
+    readonly successes: number;
+    readonly lost: number;
+    readonly interrupted: number;
+    readonly cancel: CancelOutcome | undefined;
+  },
+): { violations: string[]; extraRuns: number; refused: number; duplicates: number } {
+  const violations: string[] = [];
+  const say = (what: string) => violations.push(`task ${id} (${planned.kind}) ${what}`);
+  const { runs, callbacks } = facts;
+  const ok = (r: CallbackRecord) => typeof r.status === 'number' && r.status >= 200 && r.status < 300;
+  let refused = 0;
+  let duplicates = 0;
+
+  // One run per attempt: a duplicate delivery of a running attempt adopts it, it never calls the agent again.
+  const repeated = runs.filter((a, i) => runs.indexOf(a) !== i);
+  if (repeated.length > 0)
+    say(`ran attempt ${repeated.join(', ')} more than once (runs: ${runs.join(', ')})`);
+  // Each further run follows an attempt that is over: lost (HeartbeatTimeout), interrupted, or failed by its agent.
+  const failedByAgent = callbacks.filter(
+    (r) => r.route === 'complete' && r.token === 'current' && r.completion === 'error' && ok(r),
+  ).length;
+  const extraRuns = Math.max(0, runs.length - 1);
+  if (extraRuns > facts.lost + facts.interrupted + failedByAgent)
+    say(
+      `ran its agent ${runs.length} times after ${facts.lost} lost, ${facts.interrupted} interrupted and ` +
+        `${failedByAgent} failed attempts`,
+    );
+
+  for (const r of callbacks) {
+    const answer = `${r.route} of attempt ${r.attempt} with the ${r.token} token got ${r.status}`;
+    if (r.token === 'made-up') {
+      if (r.status !== 401) say(`${answer}, not 401`);
+      else refused += 1;
+    }
+    if (r.token === 'previous') {
+      if (r.status !== 409) say(`${answer}, not 409`);
+      else refused += 1;
+    }
+    const chaosAttempt = r.attempt <= 1;
+    if (planned.kind === 'async-late-completion' && chaosAttempt && r.route === 'complete') {
+      if (r.status !== 409) say(`${answer}: a completion after a newer attempt started must get 409`);
+      else refused += 1;
+    }
+    if (planned.kind === 'async-late-heartbeat' && chaosAttempt) {
+      if (ok(r)) say(`${answer}: its first heartbeat came after the deadline, so the attempt was gone`);
+      else if (r.status === 409) refused += 1;
+    }
+  }
+  // The exact same completion again: 200 with the task, and no change.
+  const byAttempt = new Map<number, CallbackRecord[]>();
+  for (const r of callbacks)
+    if (r.route === 'complete' && r.token === 'current' && r.completion === 'result')
+      byAttempt.set(r.attempt, [...(byAttempt.get(r.attempt) ?? []), r]);
+  for (const [attempt, sent] of byAttempt) {
+    if (sent.length < 2 || !ok(sent[0]!)) continue;
+    if (sent.slice(1).some((r) => !ok(r)))
+      say(
+        `attempt ${attempt}: a duplicate of an accepted completion got ${sent.map((r) => r.status).join(', ')}`,
+      );
+    else duplicates += sent.length - 1;
+  }
+
+  if (state.status === 'SUCCEEDED') {
+    if (facts.successes !== 1)
+      say(`SUCCEEDED with ${facts.successes} accepted completions with a result, not exactly 1`);
+    if (!isDeepStrictEqual(state.result, { echo: planned.body.payload }))
+      say(`SUCCEEDED with ${JSON.stringify(state.result)}, not the echo of its payload`);
+  }
+  if (state.status === 'CANCELLED' && facts.cancel !== 'requested' && facts.cancel !== 'cancelled')
+    say('was CANCELLED, but nobody cancelled it');
+  if (facts.cancel === 'requested' && state.status !== 'CANCELLED' && state.status !== 'SUCCEEDED')
+    say(`ended ${state.status} after its cancel was accepted (202), not CANCELLED or SUCCEEDED`);
+  if (facts.cancel === 'cancelled' && state.status !== 'CANCELLED')
+    say(`ended ${state.status} after DELETE answered 200`);
+  return { violations, extraRuns, refused, duplicates };
+}
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const say = options.progress ?? (() => {});
   const started = Date.now();
@@ -130,20 +351,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     dynamodbPort: 0,
     maxReceiveCount,
     faults: options.faults,
-    // Short timeouts keep a dead consumer's message coming back within seconds.
-    timeouts: { consumerSeconds: 10, agentSeconds: 3 },
+    // Short timeouts keep a dead consumer's message coming back within seconds, and a silent async agent's
+    // attempt declared lost within seconds.
+    timeouts: { consumerSeconds: 10, agentSeconds: CHAOS_AGENT_TIMEOUT_SECONDS },
+    heartbeatTimeoutSeconds: CHAOS_HEARTBEAT_TIMEOUT_SECONDS,
     scheduleIntervalSeconds: 3,
     log: () => {},
   });
   const violations: string[] = [];
   try {
     const api = new TaskQueueClient({ endpoint: runtime.apiUrl });
-    const plan = planTasks(options.tasks, options.seed);
+    const plan = planTasks(options.tasks, options.seed, options.asyncShare);
     const run = `chaos-${Date.now().toString(36)}`;
     say(`submitting ${plan.length} tasks with faults ${JSON.stringify(options.faults)}`);
-    const answers = await pool(plan, options.concurrency ?? 16, (task, i) =>
-      submitWithRetries(api, task.body, `${run}-${i}`),
-    );
+    const deadline = started + (options.deadlineSeconds ?? 900) * 1000;
+    // The driver cancels each async-cancel task mid-run: it watches it from its acceptance until it runs.
+    const cancelling = new Map<string, Promise<CancelOutcome | undefined>>();
+    const answers = await pool(plan, options.concurrency ?? 16, async (task, i) => {
+      const answer = await submitWithRetries(api, task.body, `${run}-${i}`);
+      if (task.kind === 'async-cancel' && answer.taskId && answer.status >= 200 && answer.status < 300)
+        cancelling.set(answer.taskId, cancelWhenRunning(api, answer.taskId, deadline));
+      return answer;
+    });
     const accepted = new Map<string, Planned>();
     let notAccepted = 0;
     answers.forEach((answer, i) => {
@@ -154,7 +383,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
     say(`accepted ${accepted.size}; waiting for terminal states`);
 
-    const deadline = started + (options.deadlineSeconds ?? 900) * 1000;
     const states = new Map<string, TaskView | undefined>();
     let pending = [...accepted.keys()];
     while (pending.length > 0 && Date.now() < deadline) {
@@ -169,18 +397,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       say(`${accepted.size - pending.length}/${accepted.size} terminal`);
       if (pending.length > 0) await new Promise((r) => setTimeout(r, 1000));
     }
+    const cancelOutcomes = new Map<string, CancelOutcome | undefined>();
+    for (const [id, outcome] of cancelling) cancelOutcomes.set(id, await outcome);
     let left = leftInQueues(runtime);
-    while (left > 0 && Date.now() < deadline) {
+    // Async agents may still be sending their last callbacks (a duplicate completion, a late one).
+    const settleBy = Math.min(deadline, Date.now() + ASYNC_RUNS_SETTLE_MS);
+    while (
+      (left > 0 && Date.now() < deadline) ||
+      (runtime.faults.activeAsyncRuns() > 0 && Date.now() < settleBy)
+    ) {
       await new Promise((r) => setTimeout(r, 1000));
       left = leftInQueues(runtime);
     }
 
     const successes = runtime.faults.agentSuccesses();
     const interrupted = runtime.faults.interruptedAttempts();
+    const lost = runtime.faults.lostAttempts();
+    const asyncRuns = runtime.faults.asyncRunAttempts();
+    const callbacks = new Map<string, CallbackRecord[]>();
+    for (const r of runtime.faults.agentCallbacks())
+      callbacks.set(r.taskId, [...(callbacks.get(r.taskId) ?? []), r]);
     const injected = runtime.faults.injected();
     const deadLetters = deadLetterTaskIds(runtime);
     const byStatus: Record<string, number> = {};
     let extraExecutions = 0;
+    let asyncTasks = 0;
+    let extraAsyncRuns = 0;
+    let refusedCallbacks = 0;
+    let duplicateCompletions = 0;
+    const cancels = { requested: 0, cancelled: 0, completionWon: 0 };
     for (const [id, planned] of accepted) {
       const state = states.get(id);
       if (!state) {
@@ -190,7 +435,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       byStatus[state.status] = (byStatus[state.status] ?? 0) + 1;
       if (!isTerminal(state.status)) violations.push(`task ${id} (${planned.kind}) is still ${state.status}`);
       const runs = successes.get(id) ?? 0;
-      if (state.status === 'SUCCEEDED') {
+      const isAsync = isAsyncKind(planned.kind);
+      if (isAsyncKind(planned.kind)) {
+        asyncTasks += 1;
+        const cancel = cancelOutcomes.get(id);
+        const checked = checkAsyncTask(id, { ...planned, kind: planned.kind }, state, {
+          runs: asyncRuns.get(id) ?? [],
+          callbacks: callbacks.get(id) ?? [],
+          successes: runs,
+          lost: lost.get(id) ?? 0,
+          interrupted: interrupted.get(id) ?? 0,
+          cancel,
+        });
+        violations.push(...checked.violations);
+        extraAsyncRuns += checked.extraRuns;
+        refusedCallbacks += checked.refused;
+        duplicateCompletions += checked.duplicates;
+        if (cancel === 'requested') {
+          cancels.requested += 1;
+          if (state.status === 'CANCELLED') cancels.cancelled += 1;
+          if (state.status === 'SUCCEEDED') cancels.completionWon += 1;
+        }
+      } else if (state.status === 'SUCCEEDED') {
         if (runs < 1) violations.push(`task ${id} SUCCEEDED but its agent never answered 2xx`);
         extraExecutions += Math.max(0, runs - 1);
         // A second execution needs an attempt that started while the first had not recorded its outcome.
@@ -207,14 +473,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const explained =
           planned.kind === 'poison'
             ? code === agentHttpCode(422) || exhaustedRetries(code)
-            : exhaustedRetries(code);
+            : isAsync
+              ? // Lost attempts (HeartbeatTimeout, AgentRunTimeExceeded) and the agent's own retryable failure
+                // on the last delivery are retried codes too.
+                exhaustedRetries(code) || code === ASYNC_ECHO_FAILURE_CODE
+              : exhaustedRetries(code);
         if (!explained)
           violations.push(
             `task ${id} (${planned.kind}) FAILED with ${code}, which neither poison nor exhausted retries explain`,
           );
         if (!deadLetters.has(id)) violations.push(`task ${id} FAILED but its message is in no DLQ`);
       }
-      if (state.status === 'CANCELLED') violations.push(`task ${id} was CANCELLED, but nobody cancelled it`);
+      if (state.status === 'CANCELLED' && !isAsync)
+        violations.push(`task ${id} was CANCELLED, but nobody cancelled it`);
     }
     if (left > 0) violations.push(`${left} messages are left in the tier queues`);
 
@@ -226,6 +497,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       injected,
       extraExecutions,
       interruptedAttempts: [...interrupted.values()].reduce((a, b) => a + b, 0),
+      asyncTasks,
+      lostAttempts: [...lost.values()].reduce((a, b) => a + b, 0),
+      extraAsyncRuns,
+      refusedCallbacks,
+      duplicateCompletions,
+      cancels,
       deadLettered: deadLetters.size,
       seconds: Math.round((Date.now() - started) / 1000),
       violations,
@@ -258,6 +535,14 @@ export function formatReport(report: ChaosReport): string {
     ...Object.entries(report.injected).map(([f, n]): [string, number] => [`fault: ${f}`, n]),
     ['interrupted attempts (deaths, time-outs, failed writes)', report.interruptedAttempts],
     ['extra executions (at-least-once window)', report.extraExecutions],
+    ['async tasks', report.asyncTasks],
+    ['async lost attempts (HeartbeatTimeout)', report.lostAttempts],
+    ['async extra agent runs (lost, interrupted or failed attempts)', report.extraAsyncRuns],
+    ['async callbacks refused (stale token, late: 401/409)', report.refusedCallbacks],
+    ['async duplicate completions answered 200', report.duplicateCompletions],
+    ['async cancels accepted (202)', report.cancels.requested],
+    ['  then CANCELLED', report.cancels.cancelled],
+    ['  then SUCCEEDED (completion won)', report.cancels.completionWon],
     ['seconds', report.seconds],
     ['violations', report.violations.length],
   ];

@@ -1,22 +1,33 @@
 /**
- * `npm run chaos -- [--tasks 2000] [--seed 7] [--fuzz 5000]`: every fault at once, then (with `--fuzz`) bad
- * requests against a fresh runtime without faults; `--tasks 0` runs the fuzz alone. Exits 1 on any violation.
+ * `npm run chaos -- [--tasks 2000] [--seed 7] [--async-share 0.12] [--fuzz 5000]`: every fault at once, on sync
+ * and async agents, then (with `--fuzz`) bad requests against a fresh runtime without faults; `--tasks 0` runs the
+ * fuzz alone. Exits 1 on any violation.
  */
 import { Command } from 'commander';
 import { startDemoAgents } from '../local/demo-agents';
 import { startLocalRuntime } from '../local/runtime';
-import { ALL_FAULTS, formatReport, runChaos } from './chaos';
+import { ALL_FAULTS, DEFAULT_ASYNC_SHARE, formatReport, runChaos } from './chaos';
 import { formatFuzzReport, runFuzz } from './fuzz';
 
 const program = new Command('chaos')
   .option('--tasks <n>', 'tasks to submit', (v) => Number.parseInt(v, 10), 2000)
+  .option(
+    '--async-share <r>',
+    'share of the tasks on the async agent async-echo, from 0 to 1',
+    (v) => {
+      const r = Number(v);
+      if (!(r >= 0 && r <= 1)) throw new Error(`--async-share must be a number from 0 to 1, not ${v}`);
+      return r;
+    },
+    DEFAULT_ASYNC_SHARE,
+  )
   .option('--seed <n>', 'seed of the task mix, the fault dice and the fuzz', (v) => Number.parseInt(v, 10), 7)
   .option('--fuzz [n]', 'then send n generated requests, mostly bad (default 5000)', (v) =>
     Number.parseInt(v, 10),
   )
   .parse();
-const opts = program.opts<{ tasks: number; seed: number; fuzz?: number | true }>();
-const { tasks, seed } = opts;
+const opts = program.opts<{ tasks: number; seed: number; asyncShare: number; fuzz?: number | true }>();
+const { tasks, seed, asyncShare } = opts;
 const fuzzRuns = opts.fuzz === true ? 5000 : opts.fuzz;
 
 async function main(): Promise<boolean> {
@@ -25,6 +36,7 @@ async function main(): Promise<boolean> {
     const report = await runChaos({
       tasks,
       seed,
+      asyncShare,
       faults: { ...ALL_FAULTS, seed },
       progress: (line) => console.error(line),
     });

@@ -21,11 +21,15 @@
  * - `complete_twice: true`: sends its completion a second time once the first was answered 200; the API must
  *   answer 200 again and change nothing.
  * - `stale_token: true`: before completing, sends one completion with a token that is not this attempt's: the
- *   token of this task's previous attempt when this server handed one out (the API answers 409: the chaos case
- *   "completes after a newer attempt has started"), else a made-up one (401).
+ *   token of this task's previous attempt when this server handed one out (the API answers 409), else a made-up
+ *   one (401): the chaos case "completes with a stale token".
+ * - `complete_late: true`: sends no heartbeat, so that its attempt is declared lost, and completes (with the echo
+ *   and its own token) only once a newer attempt of its task has been handed to this server, or after
+ *   {@link MAX_LATE_WAIT_MS} if none comes: the chaos case "completes after a newer attempt has started". The API
+ *   must answer 409 `AttemptNotCurrent` and change nothing.
  * - `fail_attempts: n`: attempts 1..n complete with a retryable error (`AsyncEchoFailure`) instead of the echo.
- * - `chaos_attempts: n`: `silent`, `crash_after_accept` and `heartbeat_late_ms` apply only to attempts 1..n, so a
- *   later attempt can succeed. @default - every attempt
+ * - `chaos_attempts: n`: `silent`, `crash_after_accept`, `heartbeat_late_ms` and `complete_late` apply only to
+ *   attempts 1..n, so a later attempt can succeed. @default - every attempt
  */
 import { randomBytes } from 'node:crypto';
 
@@ -47,6 +51,8 @@ export interface AsyncEchoPlan {
   readonly silent: boolean;
   readonly completeTwice: boolean;
   readonly staleToken: boolean;
+  /** No heartbeat; complete only once a newer attempt of the task has started (`complete_late`). */
+  readonly completeLate: boolean;
   /** Complete with a retryable error instead of the echo. */
   readonly fail: boolean;
 }
@@ -64,6 +70,12 @@ export const MAX_ASYNC_RUN_MS = 12 * 3600 * 1000;
 /** Heartbeats closer than this would only load the callback throttle. */
 export const MIN_HEARTBEAT_MS = 10;
 export const DEFAULT_HEARTBEAT_MS = 1000;
+/** The code of the retryable error `fail_attempts` completes with. */
+export const ASYNC_ECHO_FAILURE_CODE = 'AsyncEchoFailure';
+/** The longest a `complete_late` run waits for a newer attempt of its task before it completes anyway. */
+export const MAX_LATE_WAIT_MS = 120_000;
+/** How often a `complete_late` run looks for a newer attempt. */
+const LATE_POLL_MS = 50;
 /** Tries of one callback (the first and its retries) on 429, 5xx or no answer. */
 export const MAX_CALLBACK_TRIES = 8;
 /** The longest one callback request may take. */
@@ -117,6 +129,7 @@ export function asyncEchoPlan(payload: unknown, attempt: number): AsyncEchoPlan 
   const crash = flag(p, 'crash_after_accept');
   const completeTwice = flag(p, 'complete_twice');
   const staleToken = flag(p, 'stale_token');
+  const completeLate = flag(p, 'complete_late');
   const chaos = chaosAttempts === undefined || attempt <= chaosAttempts;
   return {
     ms,
@@ -125,6 +138,7 @@ export function asyncEchoPlan(payload: unknown, attempt: number): AsyncEchoPlan 
     silent: chaos && (silent || crash),
     completeTwice,
     staleToken,
+    completeLate: chaos && completeLate,
     fail: attempt <= failAttempts,
   };
 }
@@ -166,6 +180,8 @@ export interface CallbackRecord {
   readonly status: number | 'unreachable';
   /** Tries it took (retries of 429, 5xx and no answer included). */
   readonly tries: number;
+  /** What a completion carried: the echo, or an error (a retryable failure, or `Cancelled`). */
+  readonly completion?: 'result' | 'error';
 }
 
 /** What a run needs from the server that hosts it, so that stopping the server stops every run. */
@@ -205,6 +221,8 @@ export async function runAsyncEcho(
     readonly plan: AsyncEchoPlan;
     /** The token of this task's previous attempt, if this server saw one. */
     readonly previousToken?: string;
+    /** Whether a newer attempt of this task has been handed to this server since this run started. */
+    readonly newerAttemptStarted?: () => boolean;
   },
   ctx: RunContext,
   onSuccess: () => void,
@@ -240,6 +258,7 @@ export async function runAsyncEcho(
         answer = { status: 'unreachable', body: undefined };
       }
       if (!isRetried(answer.status) || tries >= MAX_CALLBACK_TRIES) {
+        const sent = asObject(body);
         ctx.record({
           taskId: job.taskId,
           attempt: job.attempt,
@@ -247,6 +266,7 @@ export async function runAsyncEcho(
           token: token.kind,
           status: answer.status,
           tries,
+          ...(route === 'complete' && { completion: 'error' in sent ? 'error' : 'result' }),
         });
         return answer;
       }
@@ -256,6 +276,16 @@ export async function runAsyncEcho(
   const current = { value: callback.token, kind: 'current' as const };
 
   const started = Date.now();
+  if (plan.completeLate) {
+    // Silent until overtaken: the queue declares the attempt lost and starts the next one, then this one reports.
+    while (!job.newerAttemptStarted?.() && Date.now() - started < MAX_LATE_WAIT_MS) {
+      await ctx.sleep(LATE_POLL_MS);
+      if (ctx.closing()) return;
+    }
+    const answer = await post('complete', { result: { echo: job.payload } }, current);
+    if (answer !== undefined && isOk(answer)) onSuccess();
+    return;
+  }
   let nextHeartbeatMs = plan.firstHeartbeatMs;
   for (;;) {
     const elapsed = Date.now() - started;
@@ -309,7 +339,7 @@ export async function runAsyncEcho(
   const completion = plan.fail
     ? {
         error: {
-          code: 'AsyncEchoFailure',
+          code: ASYNC_ECHO_FAILURE_CODE,
           message: `attempt ${job.attempt} fails on purpose (payload.fail_attempts)`,
           retryable: true,
         },

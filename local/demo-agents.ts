@@ -72,6 +72,8 @@ export interface DemoAgents {
   callbacks(): readonly CallbackRecord[];
   /** Async runs started (a 202 that reached its caller) and those still going (not yet completed or stopped). */
   asyncRuns(): { readonly started: number; readonly active: number };
+  /** Per task, the attempt numbers of the async runs started for it, in the order they started. */
+  asyncRunAttempts(): ReadonlyMap<string, readonly number[]>;
 }
 
 /** The agent types this server answers. */
@@ -79,7 +81,10 @@ export const DEMO_AGENT_TYPES = ['echo', 'sleep', 'flaky', 'poison', 'async-echo
 export type DemoAgentType = (typeof DEMO_AGENT_TYPES)[number];
 /** The demo types that speak the asynchronous protocol: the local stack registers them with `mode: 'async'`. */
 export const ASYNC_DEMO_AGENT_TYPES: readonly DemoAgentType[] = ['async-echo'];
-/** Tokens of earlier attempts kept for `stale_token` (the oldest task's are dropped past this many tasks). */
+/**
+ * Tokens of earlier attempts kept for `stale_token`, and attempts of runs for `complete_late` and
+ * `asyncRunAttempts()` (the oldest task's are dropped past this many tasks).
+ */
 const MAX_REMEMBERED_TASKS = 10_000;
 
 /** The longest a `sleep` task waits, so a typo cannot hold a consumer for hours. */
@@ -250,6 +255,8 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
   const callbackRecords: CallbackRecord[] = [];
   /** Task id → the callback token of its latest attempt, for `stale_token`. */
   const tokens = new Map<string, string>();
+  /** Task id → the attempts whose async run started. */
+  const runAttempts = new Map<string, number[]>();
   const stopping = new AbortController();
   let closing = false;
 
@@ -320,8 +327,22 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
           tokens.delete(taskId);
           tokens.set(taskId, callback.token);
           if (tokens.size > MAX_REMEMBERED_TASKS) tokens.delete(tokens.keys().next().value!);
+          const attempts = runAttempts.get(taskId) ?? [];
+          attempts.push(attempt);
+          runAttempts.set(taskId, attempts);
+          if (runAttempts.size > MAX_REMEMBERED_TASKS) runAttempts.delete(runAttempts.keys().next().value!);
+          const runsBefore = attempts.length;
           return runAsyncEcho(
-            { taskId, attempt, payload: request.payload, callback, plan, previousToken },
+            {
+              taskId,
+              attempt,
+              payload: request.payload,
+              callback,
+              plan,
+              previousToken,
+              newerAttemptStarted: () =>
+                (runAttempts.get(taskId) ?? []).slice(runsBefore).some((a) => a > attempt),
+            },
             runContext,
             () => countSuccess(taskId),
           );
@@ -427,6 +448,7 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
     overlaps: () => overlaps,
     callbacks: () => callbackRecords,
     asyncRuns: () => ({ started: runsStarted, active: runs.size }),
+    asyncRunAttempts: () => runAttempts,
     calls: (type?: string) =>
       type === undefined ? [...counts.values()].reduce((sum, n) => sum + n, 0) : (counts.get(type) ?? 0),
     close: async () => {

@@ -8,6 +8,7 @@
  */
 import { TaskErrorCode } from '../lambda/core/error-codes';
 import { TRANSITIONS } from '../lambda/core/transitions';
+import type { CallbackRecord } from './async-echo';
 import type { AwsCall, AwsInterceptor, ProxyReply } from './aws-proxy';
 import type { WorkerControl } from './functions';
 
@@ -94,8 +95,16 @@ export interface FaultReport {
   injected(): InjectedFaults;
   /** Per task, attempts claimed while an earlier attempt had not recorded its outcome. */
   interruptedAttempts(): ReadonlyMap<string, number>;
+  /** Per task, async attempts recorded as lost (`HeartbeatTimeout` or `AgentRunTimeExceeded`). */
+  lostAttempts(): ReadonlyMap<string, number>;
   /** Successful agent executions per task id (empty unless the built-in demo agents answer). */
   agentSuccesses(): ReadonlyMap<string, number>;
+  /** Every callback the built-in async demo agents made (empty unless they answer). */
+  agentCallbacks(): readonly CallbackRecord[];
+  /** Per task, the attempts whose async demo agent run started (empty unless the built-in demo agents answer). */
+  asyncRunAttempts(): ReadonlyMap<string, readonly number[]>;
+  /** Async demo agent runs not yet over. */
+  activeAsyncRuns(): number;
 }
 
 const jsonError = (status: number, type: string, message: string): ProxyReply => ({
@@ -115,6 +124,12 @@ interface UpdateRequest {
 }
 
 export type ConsumerWrite = 'claim' | 'completion';
+
+/** The codes that record an async attempt as lost: its agent went silent, or it ran past its longest run time. */
+const LOST_ATTEMPT_CODES: ReadonlySet<string> = new Set([
+  TaskErrorCode.HeartbeatTimeout,
+  TaskErrorCode.AgentRunTimeExceeded,
+]);
 
 /**
  * A consumer's writes, by the status each leaves the task in (the rule's `to`): a claim is the only write to
@@ -197,6 +212,17 @@ export class FaultInjector implements AwsInterceptor {
   private readonly openClaims = new Map<string, number>();
   /** Per task: attempts claimed while an earlier claim never recorded its outcome (a death, a time-out, a failed write). */
   private readonly interrupted = new Map<string, number>();
+  /** Per task: async attempts recorded as lost. */
+  private readonly lost = new Map<string, number>();
+
+  /**
+   * Async attempts recorded as lost (`HeartbeatTimeout`, `AgentRunTimeExceeded`), by the consumer that found the
+   * attempt's deadline passed or by the dead-letter sweep: the agent of such an attempt may have run on, so the
+   * chaos run counts its runs against these.
+   */
+  public lostAttempts(): ReadonlyMap<string, number> {
+    return this.lost;
+  }
 
   /**
    * Attempts that started while an earlier attempt of the same task had not recorded its outcome: the only way a
@@ -248,8 +274,16 @@ export class FaultInjector implements AwsInterceptor {
   }
 
   public after(call: AwsCall, status: number): 'hang' | undefined {
-    if (status !== 200 || !call.appId || this.workers.roleOf(call.appId) !== 'consumer') return undefined;
+    if (status !== 200 || !call.appId) return undefined;
     const { kind: write, taskId, errorCode } = consumerWrite(call) ?? {};
+    if (taskId && write === 'completion' && errorCode !== undefined && LOST_ATTEMPT_CODES.has(errorCode))
+      this.lost.set(taskId, (this.lost.get(taskId) ?? 0) + 1);
+    if (this.workers.roleOf(call.appId) !== 'consumer') {
+      // An async attempt's end written by its agent's callback (or a task the sweep failed): the attempt recorded
+      // its outcome, so the next claim is not an interrupted one. No fault is injected outside the consumer.
+      if (taskId && write === 'completion') this.openClaims.delete(taskId);
+      return undefined;
+    }
     if (taskId && write === 'claim') {
       const open = this.openClaims.get(taskId) ?? 0;
       if (open > 0) this.interrupted.set(taskId, (this.interrupted.get(taskId) ?? 0) + 1);

@@ -336,7 +336,11 @@ export async function startLocalRuntime(
       plan: faults.plan,
       injected: () => faults.injected(),
       interruptedAttempts: () => faults.interruptedAttempts(),
+      lostAttempts: () => faults.lostAttempts(),
       agentSuccesses: () => agents?.successes() ?? new Map(),
+      agentCallbacks: () => agents?.callbacks() ?? [],
+      asyncRunAttempts: () => agents?.asyncRunAttempts() ?? new Map(),
+      activeAsyncRuns: () => agents?.asyncRuns().active ?? 0,
     };
     return { ...runtime, faults: report };
   } catch (error) {

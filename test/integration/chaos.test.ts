@@ -1,7 +1,9 @@
 /**
  * The small chaos run of `npm test`: 300 tasks through the local runtime with every fault injected at once
- * (`npm run chaos` runs 2,000). The run checks the delivery guarantees itself and exits 1 on any violation;
- * it runs in a child process because fauxqs is ESM-only.
+ * (`npm run chaos` runs 2,000), about 12 % of them on the async agent `async-echo` in each of its chaos cases
+ * (silent, crash after accept, late heartbeat, complete twice, complete after a newer attempt, stale token,
+ * cancelled mid-run). The run checks the delivery guarantees itself and exits 1 on any violation; it runs in a
+ * child process because fauxqs is ESM-only.
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -11,7 +13,7 @@ jest.setTimeout(600_000);
 const ROOT = path.join(__dirname, '..', '..');
 
 describe('Chaos: every fault at once', () => {
-  it('keeps every guarantee for 300 tasks', () => {
+  it('keeps every guarantee for 300 tasks, sync and async', () => {
     // Act
     const run = spawnSync(
       path.join(ROOT, 'node_modules/.bin/tsx'),
@@ -33,8 +35,8 @@ describe('Chaos: every fault at once', () => {
       violations: [],
     });
     expect(report).toMatch(/^accepted \(2xx\)\s+\d+$/m);
-    const injected = (fault: string) =>
-      Number(new RegExp(`^fault: ${fault}\\s+(\\d+)$`, 'm').exec(report)?.[1] ?? 0);
+    const figure = (name: string) => Number(new RegExp(`^${name}\\s+(\\d+)$`, 'm').exec(report)?.[1] ?? 0);
+    const injected = (fault: string) => figure(`fault: ${fault}`);
     const deaths = injected('dieBeforeAgent') + injected('dieAfterAgent') + injected('dieAfterCompletion');
     expect({
       sqsSendFailure: injected('sqsSendFailure') > 0,
@@ -42,5 +44,19 @@ describe('Chaos: every fault at once', () => {
       duplicateDelivery: injected('duplicateDelivery') > 0,
       workerDeaths: deaths > 0,
     }).toEqual({ sqsSendFailure: true, dynamodbThrottle: true, duplicateDelivery: true, workerDeaths: true });
+    // The async cases really ran: lost attempts, refused stale and late callbacks, duplicate completions, cancels
+    expect({
+      asyncTasks: figure('async tasks') > 0,
+      lostAttempts: figure('async lost attempts \\(HeartbeatTimeout\\)') > 0,
+      refusedCallbacks: figure('async callbacks refused \\(stale token, late: 401/409\\)') > 0,
+      duplicateCompletions: figure('async duplicate completions answered 200') > 0,
+      cancels: figure('async cancels accepted \\(202\\)') > 0,
+    }).toEqual({
+      asyncTasks: true,
+      lostAttempts: true,
+      refusedCallbacks: true,
+      duplicateCompletions: true,
+      cancels: true,
+    });
   });
 });

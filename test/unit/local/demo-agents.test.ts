@@ -473,16 +473,19 @@ describe('Agent: async-echo', () => {
     expect(agents.asyncRuns().started).toBe(0);
   });
 
-  it.each([['{"ms":-1}'], ['{"heartbeat_ms":0}'], ['{"silent":"yes"}'], ['{"fail_attempts":1.5}']])(
-    'answers 400 when the payload is %s',
-    async (payload) => {
-      // Act
-      const reply = await handOff(payload);
+  it.each([
+    ['{"ms":-1}'],
+    ['{"heartbeat_ms":0}'],
+    ['{"silent":"yes"}'],
+    ['{"complete_late":1}'],
+    ['{"fail_attempts":1.5}'],
+  ])('answers 400 when the payload is %s', async (payload) => {
+    // Act
+    const reply = await handOff(payload);
 
-      // Assess
-      expect(reply.status).toBe(400);
-    },
-  );
+    // Assess
+    expect(reply.status).toBe(400);
+  });
 
   it.each([['silent'], ['crash_after_accept']])(
     'accepts and never calls back when payload.%s is true',
@@ -569,6 +572,57 @@ describe('Agent: async-echo', () => {
     ]);
     expect(callbacks.calls[2]!.token).toBe('token-1');
     expect(callbacks.calls[3]!.body).toEqual({ result: { echo: { stale_token: true, fail_attempts: 1 } } });
+  });
+
+  it('completes with its own token only once a newer attempt has started when payload.complete_late is true', async () => {
+    // Prepare: the API refuses the first attempt's token with 409 once the second attempt holds the task
+    let current = 'token-1';
+    answer = (call) =>
+      call.token === current
+        ? accept(call)
+        : { status: 409, body: { error: { code: 'AttemptNotCurrent', message: 'stale' } } };
+    const payload = '{"complete_late":true,"chaos_attempts":1}';
+
+    // Act
+    await handOff(payload, { attempt: 1, token: 'token-1' });
+    while (agents.asyncRuns().started < 1) await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const callsBeforeNewerAttempt = callbacks.calls.length;
+    current = 'token-2';
+    await handOff(payload, { attempt: 2, token: 'token-2' });
+    await runsOver(2);
+
+    // Assess: no heartbeat and no completion until attempt 2 ran; then attempt 1's completion was refused
+    expect(callsBeforeNewerAttempt).toBe(0);
+    expect(callbacks.calls.map((c) => [c.route, c.token]).sort()).toEqual([
+      ['complete', 'token-1'],
+      ['complete', 'token-2'],
+    ]);
+    expect(
+      agents
+        .callbacks()
+        .map((r) => [r.attempt, r.route, r.token, r.status, r.completion])
+        .sort(),
+    ).toEqual([
+      [1, 'complete', 'current', 409, 'result'],
+      [2, 'complete', 'current', 200, 'result'],
+    ]);
+    expect([...agents.successes()]).toEqual([[TASK_ID, 1]]);
+    expect([...agents.asyncRunAttempts()]).toEqual([[TASK_ID, [1, 2]]]);
+  });
+
+  it('records whether each completion carried the echo or an error', async () => {
+    // Act
+    await handOff('{"fail_attempts":1}', { attempt: 1, token: 'token-1' });
+    await runsOver(1);
+    await handOff('{"fail_attempts":1}', { attempt: 2, token: 'token-2' });
+    await runsOver(2);
+
+    // Assess
+    expect(agents.callbacks().map((r) => [r.attempt, r.completion])).toEqual([
+      [1, 'error'],
+      [2, 'result'],
+    ]);
   });
 
   it('stops its runs, timers and callbacks when the server is closed', async () => {

@@ -25,10 +25,12 @@ const NOW = new Date('2026-01-01T00:00:00.000Z');
 const CONSUMER = 'ConsumerFunction.1';
 const PRODUCER = 'ProducerFunction.1';
 const SWEEPER = 'SweeperFunction.1';
+const CALLBACK = 'CallbackFunction.1';
 const ROLES: Record<string, 'producer' | 'consumer' | 'other'> = {
   [CONSUMER]: 'consumer',
   [PRODUCER]: 'producer',
   [SWEEPER]: 'other',
+  [CALLBACK]: 'other',
 };
 
 const envelope = fixtures.envelope();
@@ -280,6 +282,17 @@ describe('Class: FaultInjector', () => {
       expect(h.faults.interruptedAttempts()).toEqual(new Map([[TASK_ID, 1]]));
     });
 
+    it("counts nothing when an async attempt's callback records its retry before the next claim", async () => {
+      const h = await harness({});
+      const consumer = h.store(CONSUMER);
+      await consumer.claim(envelope, NOW, 60);
+      await h
+        .store(CALLBACK)
+        .finishAsync(TASK_ID, 1, { status: 'RETRYING', error, retryAtMs: 0 }, NOW, 'held');
+      await consumer.claim(envelope, NOW, 60);
+      expect(h.faults.interruptedAttempts()).toEqual(new Map());
+    });
+
     it('counts nothing when each claim is followed by its completion', async () => {
       const h = await harness({});
       const store = h.store(CONSUMER);
@@ -287,6 +300,36 @@ describe('Class: FaultInjector', () => {
       await completions.retry(store);
       await store.claim(envelope, NOW, 60);
       expect(h.faults.interruptedAttempts()).toEqual(new Map());
+    });
+  });
+
+  describe('lostAttempts', () => {
+    it('counts the async attempts the consumer and the sweep record as lost, and no other ending', async () => {
+      const h = await harness({});
+      const lost = (code: string) => ({ code, message: 'lost' });
+      await h
+        .store(CONSUMER)
+        .finishAsync(
+          TASK_ID,
+          1,
+          { status: 'RETRYING', error: lost('HeartbeatTimeout'), retryAtMs: 0 },
+          NOW,
+          'expired',
+        );
+      await h
+        .store(SWEEPER)
+        .finishAsync(
+          TASK_ID,
+          2,
+          { status: 'FAILED', error: lost('AgentRunTimeExceeded'), expiresAt: 0 },
+          NOW,
+          'expired',
+        );
+      await h
+        .store(CALLBACK)
+        .finishAsync('other-task', 1, { status: 'RETRYING', error, retryAtMs: 0 }, NOW, 'held');
+      await completions.retry(h.store(CONSUMER));
+      expect(h.faults.lostAttempts()).toEqual(new Map([[TASK_ID, 2]]));
     });
   });
 
