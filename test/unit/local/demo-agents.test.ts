@@ -201,20 +201,37 @@ describe('Function: startDemoAgents', () => {
   });
 
   it('does not count an answer the caller gave up on', async () => {
-    // Prepare: a second server whose agents hang for a while before answering
+    // Prepare: a second server whose agents wait, before answering, until the test lets them
+    let arrived!: () => void;
+    const called = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const slow = await startDemoAgents({
-      beforeAnswer: () => new Promise((resolve) => setTimeout(resolve, 300)),
+      beforeAnswer: () => {
+        arrived();
+        return held;
+      },
     });
     try {
-      // Act
+      // Act: the caller gives up once the call has reached the agent, and only then may the agent answer
+      const caller = new AbortController();
       const request = fetch(`${slow.url}/echo`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ task_id: TASK_ID, type: 'echo', payload: {}, attempt: 1 }),
-        signal: AbortSignal.timeout(50),
+        signal: caller.signal,
       });
+      await called;
+      caller.abort();
       await expect(request).rejects.toThrow();
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      // The server learns of the closed connection from its socket; give it that moment before it answers.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      release();
+      await new Promise((resolve) => setTimeout(resolve, 300));
 
       // Assess
       expect(slow.calls('echo')).toBe(1);
