@@ -21,6 +21,23 @@ export interface AlarmThresholds {
    * @default 100000
    */
   readonly inFlightMessages?: number;
+  /**
+   * Tenants (SQS message groups, from `tenant_id`) that the tier's fair queue treats as noisy
+   * (`ApproximateNumberOfNoisyGroups`), alarming at or above it for `noisyGroupsFor`. SQS flags a tenant that
+   * holds more than about 10% of the queue's in-flight messages (and at least 30 of its own), or of the
+   * consumers' recent processing time, then serves the quiet tenants first; the flag clears once the tenant's
+   * backlog drains or it sends nothing for 5 minutes. A short flag is fair queues doing their job; one that
+   * lasts means a tenant's backlog has outrun the tier's consumers for that long.
+   * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-fair-queues.html
+   * @default 1
+   */
+  readonly noisyGroups?: number;
+  /**
+   * How long the noisy-groups count must stay at or above `noisyGroups` before the alarm fires, rounded up to
+   * whole alarm periods; at most one day (CloudWatch's limit on an alarm's evaluation window).
+   * @default Duration.minutes(15)
+   */
+  readonly noisyGroupsFor?: Duration;
   /** Age of the oldest message in a tier queue. @default Duration.minutes(5) */
   readonly oldestMessageAge?: Duration;
   /** Messages in a DLQ; any is worth a look. @default 0 (alarm on more than 0) */
@@ -55,9 +72,15 @@ export interface TaskQueueAlarmsProps {
 /** Alarm at this many in-flight messages per tier queue, well before SQS's ~120,000 (see `inFlightMessages`). */
 export const DEFAULT_IN_FLIGHT_ALARM = 100_000;
 
+/** Alarm as soon as SQS fair queues treat one tenant of a tier as noisy (for `noisyGroupsFor`). */
+export const DEFAULT_NOISY_GROUPS_ALARM = 1;
+
+/** CloudWatch's limit on an alarm's evaluation window (periods × period) for periods of a minute or more. */
+const ONE_DAY_SECONDS = 86_400;
+
 /**
  * The alarms an on-call engineer needs, all notifying one SNS topic: per tier, queue depth, in-flight messages,
- * oldest message age, dead letters, consumer errors and throttles, and agent failure rate; for the API, the 5xx
+ * noisy tenants (fair queues), oldest message age, dead letters, consumer errors and throttles, and agent failure rate; for the API, the 5xx
  * rate.
  */
 export class TaskQueueAlarms extends Construct {
@@ -78,6 +101,14 @@ export class TaskQueueAlarms extends Construct {
     this.action = new actions.SnsAction(this.topic);
     const t = props.thresholds ?? {};
     const period = props.period ?? Duration.minutes(1);
+    const noisyFor = t.noisyGroupsFor ?? Duration.minutes(15);
+    const noisyPeriods = Math.max(1, Math.ceil(noisyFor.toSeconds() / period.toSeconds()));
+    if (noisyPeriods * period.toSeconds() > ONE_DAY_SECONDS) {
+      throw new Error(
+        `Invalid TaskQueueAlarms props (${this.node.path}): noisyGroupsFor must be at most one day, but ` +
+          `${noisyFor.toHumanString()} was provided`,
+      );
+    }
 
     for (const tier of props.tiers) {
       const name = tier.node.id;
@@ -91,6 +122,14 @@ export class TaskQueueAlarms extends Construct {
         alarmDescription:
           `${name} tier: in-flight messages near SQS's ~120,000 limit per queue (each running async task holds one); ` +
           'past it receives fail and the tier stalls',
+      });
+      this.add(`${name}NoisyGroups`, tier.metricNoisyGroups({ period }), {
+        threshold: t.noisyGroups ?? DEFAULT_NOISY_GROUPS_ALARM,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: noisyPeriods,
+        alarmDescription:
+          `${name} tier: SQS fair queues have treated a tenant as noisy for ${noisyFor.toHumanString()}: its ` +
+          "backlog outruns the tier's consumers (quiet tenants are served first)",
       });
       this.add(`${name}OldestMessageAge`, tier.metricAgeOfOldestMessage({ period }), {
         threshold: (t.oldestMessageAge ?? Duration.minutes(5)).toSeconds(),

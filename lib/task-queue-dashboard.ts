@@ -16,7 +16,8 @@ export interface TaskQueueDashboardProps {
 }
 
 /**
- * One CloudWatch dashboard: the API at the top, then one screen per tier (queue, DLQ, consumer, task metrics).
+ * One CloudWatch dashboard: the API at the top, then one screen per tier (queue, DLQ, consumer, task metrics,
+ * and the tenants SQS fair queues treat as noisy).
  */
 export class TaskQueueDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
@@ -80,6 +81,9 @@ export class TaskQueueDashboard extends Construct {
           tier.metricEndToEndLatency({ period, statistic: 'p99', label: 'end to end p99' }),
           tier.metricEndToEndLatency({ period, statistic: 'p50', label: 'end to end p50' }),
         ]),
+      );
+      this.dashboard.addWidgets(
+        graph(`${p}: noisy tenants (SQS fair queue)`, [tier.metricNoisyGroups({ period, label: 'noisy groups' })]),
       );
     }
   }

@@ -467,6 +467,17 @@ export class TaskTier extends Construct {
   }
 
   /**
+   * Message groups (tenants, by `tenant_id`) that SQS fair queues currently treat as noisy in the tier queue:
+   * a noisy tenant holds a disproportionate share of the in-flight messages or of the consumers' processing
+   * time, and SQS delivers the quiet tenants' messages ahead of its backlog. Zero when no task has a tenant.
+   * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-fair-queues.html
+   * @default - maximum over 5 minutes
+   */
+  public metricNoisyGroups(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metric('ApproximateNumberOfNoisyGroups', { statistic: 'Maximum', ...props });
+  }
+
+  /**
    * Seconds the oldest task of the tier queue has waited.
    * @default - maximum over 5 minutes
    */

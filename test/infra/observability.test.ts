@@ -40,7 +40,7 @@ function dashboardMetrics(template: Template): string[] {
 }
 
 describe('TaskQueue dashboard', () => {
-  test.each(PRIORITIES)('charts the %s queue, its DLQ and its consumer', (priority) => {
+  test.each(PRIORITIES)('charts the %s queue (its noisy tenants included), its DLQ and its consumer', (priority) => {
     // GIVEN
     const { stack, taskQueue } = queueStack();
     const tier = taskQueue.tiers[priority];
@@ -58,6 +58,7 @@ describe('TaskQueue dashboard', () => {
         `AWS/SQS ApproximateAgeOfOldestMessage ${queue}`,
         `AWS/SQS NumberOfMessagesSent ${queue}`,
         `AWS/SQS NumberOfMessagesDeleted ${queue}`,
+        `AWS/SQS ApproximateNumberOfNoisyGroups ${queue}`,
         `AWS/SQS ApproximateNumberOfMessagesVisible ${dlq}`,
         `AWS/Lambda ConcurrentExecutions ${fn}`,
         `AWS/Lambda Errors ${fn}`,

@@ -80,6 +80,7 @@ function tierAlarms(template: Template, taskQueue: TaskQueue, priority: (typeof 
       'ApproximateNumberOfMessagesNotVisible',
       queueName(tier.queue),
     ),
+    noisyGroups: metricAlarm(template, 'AWS/SQS', 'ApproximateNumberOfNoisyGroups', queueName(tier.queue)),
     oldestAge: metricAlarm(template, 'AWS/SQS', 'ApproximateAgeOfOldestMessage', queueName(tier.queue)),
     deadLetters: metricAlarm(
       template,
@@ -100,7 +101,7 @@ function thresholds(alarms: Record<string, AlarmProperties | undefined>): Record
 
 describe('TaskQueue alarms', () => {
   test.each(PRIORITIES)(
-    'the %s tier has depth, in-flight, age, DLQ, consumer error and throttle, and agent failure alarms',
+    'the %s tier has depth, in-flight, noisy-tenant, age, DLQ, consumer error and throttle, and agent failure alarms',
     (priority) => {
       // GIVEN
       const { stack, taskQueue } = queueStack();
@@ -112,6 +113,7 @@ describe('TaskQueue alarms', () => {
       expect(thresholds(alarms)).toEqual({
         depth: 1000,
         inFlight: 100_000,
+        noisyGroups: 1,
         oldestAge: 300,
         deadLetters: 0,
         consumerErrors: 0,
@@ -144,6 +146,47 @@ describe('TaskQueue alarms', () => {
       expect(alarm).toHaveProperty('Statistic', 'Maximum');
     },
   );
+
+  test.each(PRIORITIES)(
+    'the %s noisy-tenant alarm fires once SQS fair queues have treated a tenant as noisy for 15 minutes',
+    (priority) => {
+      // GIVEN
+      const { stack, taskQueue } = queueStack();
+
+      // WHEN
+      const alarm = tierAlarms(Template.fromStack(stack), taskQueue, priority).noisyGroups;
+
+      // THEN
+      expect(alarm).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Period: 60,
+        EvaluationPeriods: 15,
+        Statistic: 'Maximum',
+        TreatMissingData: 'notBreaching',
+      });
+    },
+  );
+
+  test('noisyGroupsFor sets how long the noisy-tenant alarm waits, in whole minutes rounded up', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack({ alarmThresholds: { noisyGroupsFor: Duration.seconds(150) } });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    for (const priority of PRIORITIES) {
+      expect(tierAlarms(template, taskQueue, priority).noisyGroups?.EvaluationPeriods).toBe(3);
+    }
+  });
+
+  test('noisyGroupsFor beyond one day, past the longest window CloudWatch evaluates, throws', () => {
+    // WHEN / THEN
+    expect(() => queueStack({ alarmThresholds: { noisyGroupsFor: Duration.hours(25) } })).toThrow(
+      /noisyGroupsFor must be at most one day, but 1 day 1 hour was provided/,
+    );
+  });
 
   test.each(PRIORITIES)(
     'the %s agent failure rate is failed and retried attempts over all attempts, from the task metrics',
@@ -199,6 +242,7 @@ describe('TaskQueue alarms', () => {
       alarmThresholds: {
         queueDepth: 11,
         inFlightMessages: 18,
+        noisyGroups: 19,
         oldestMessageAge: Duration.seconds(12),
         deadLetterMessages: 13,
         consumerErrors: 14,
@@ -216,6 +260,7 @@ describe('TaskQueue alarms', () => {
       expect(thresholds(tierAlarms(template, taskQueue, priority))).toEqual({
         depth: 11,
         inFlight: 18,
+        noisyGroups: 19,
         oldestAge: 12,
         deadLetters: 13,
         consumerErrors: 14,
@@ -238,7 +283,7 @@ describe('TaskQueue alarms', () => {
 
     // THEN
     template.resourceCountIs('AWS::SNS::Topic', 1);
-    expect(alarms).toHaveLength(PRIORITIES.length * 7 + 1);
+    expect(alarms).toHaveLength(PRIORITIES.length * 8 + 1);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions).toEqual([ref(taskQueue.alarms.topic)]);
     }
