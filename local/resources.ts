@@ -189,6 +189,26 @@ function createTopicsAndBuckets(ctx: IntrinsicContext, fauxqs: FauxqsServer): vo
   }
 }
 
+/**
+ * SQS fair queues, which the runtime does not emulate. On AWS a standard queue whose messages carry a
+ * `MessageGroupId` (the tier queues, from `tenant_id`) serves the quiet tenants' messages ahead of a noisy
+ * tenant's backlog. fauxqs accepts the group id on a standard queue but delivers in arrival order whatever the
+ * group: the fair ordering is AWS's server-side behaviour, and so is its `ApproximateNumberOfNoisyGroups`
+ * metric (CloudWatch is not emulated either). Reported once when the template has a standard queue.
+ */
+export function fairQueuesNotEmulated(ctx: IntrinsicContext): string[] {
+  const standard = resourcesOfType(ctx.template, 'AWS::SQS::Queue').some(
+    ([, r]) => String(r.Properties?.FifoQueue ?? false) !== 'true',
+  );
+  return standard
+    ? [
+        'SQS fair-queue ordering (MessageGroupId on standard queues): fauxqs delivers a standard queue in ' +
+          "arrival order whatever the group; the fair ordering, and its noisy-groups metric, are AWS's " +
+          'server-side behaviour',
+      ]
+    : [];
+}
+
 export interface CreatedResources {
   readonly queues: readonly string[];
   readonly tables: readonly string[];

@@ -26,7 +26,7 @@ import type { Invocation } from './lambda-pool';
 import { localStackConfig } from './local-config';
 import { resolvePhysicalIds } from './physical-ids';
 import { reservePort } from './ports';
-import { createResources } from './resources';
+import { createResources, fairQueuesNotEmulated } from './resources';
 import { startSchedules } from './schedules';
 import { resolveOutputs } from './stack-outputs';
 import { synthesize } from './synth';
@@ -285,6 +285,7 @@ export async function startLocalRuntime(
       ...apiRoutes.notEmulated,
       ...schedules.notEmulated,
       ...eventInvokeConfigsNotEmulated(ctx),
+      ...fairQueuesNotEmulated(ctx),
     ];
 
     const queueIds = resourcesOfType(ctx.template, 'AWS::SQS::Queue').map(([id]) => id);

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { FauxqsServer } from 'fauxqs';
-import { createResources } from '../../../local/resources';
+import { createResources, fairQueuesNotEmulated } from '../../../local/resources';
 import type { TemplateResource } from '../../../local/template';
 import { localContext } from './local-context';
 
@@ -138,5 +138,27 @@ describe('Function: createResources', () => {
       'subscribe Local-Events → Local-WorkQueue',
       'bucket local-uploads',
     ]);
+  });
+});
+
+describe('Function: fairQueuesNotEmulated', () => {
+  it('reports fair-queue ordering as not emulated, with its reason, once for a template with standard queues', () => {
+    // WHEN
+    const notEmulated = fairQueuesNotEmulated(localContext(template));
+
+    // THEN
+    expect(notEmulated).toEqual([
+      expect.stringMatching(
+        /^SQS fair-queue ordering \(MessageGroupId on standard queues\): fauxqs delivers a standard queue in arrival order whatever the group; .*AWS's server-side behaviour$/,
+      ),
+    ]);
+  });
+
+  it('reports nothing for a template whose only queue is FIFO, where group order is emulated', () => {
+    // GIVEN
+    const fifoOnly = { Orders: { Type: 'AWS::SQS::Queue', Properties: { FifoQueue: true } } };
+
+    // WHEN / THEN
+    expect(fairQueuesNotEmulated(localContext(fifoOnly))).toEqual([]);
   });
 });
