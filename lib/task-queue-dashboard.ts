@@ -83,7 +83,9 @@ export class TaskQueueDashboard extends Construct {
         ]),
       );
       this.dashboard.addWidgets(
-        graph(`${p}: noisy tenants (SQS fair queue)`, [tier.metricNoisyGroups({ period, label: 'noisy groups' })]),
+        graph(`${p}: noisy tenants (SQS fair queue)`, [
+          tier.metricNoisyGroups({ period, label: 'noisy groups' }),
+        ]),
       );
     }
   }

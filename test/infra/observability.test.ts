@@ -40,32 +40,35 @@ function dashboardMetrics(template: Template): string[] {
 }
 
 describe('TaskQueue dashboard', () => {
-  test.each(PRIORITIES)('charts the %s queue (its noisy tenants included), its DLQ and its consumer', (priority) => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-    const tier = taskQueue.tiers[priority];
+  test.each(PRIORITIES)(
+    'charts the %s queue (its noisy tenants included), its DLQ and its consumer',
+    (priority) => {
+      // GIVEN
+      const { stack, taskQueue } = queueStack();
+      const tier = taskQueue.tiers[priority];
 
-    // WHEN
-    const metrics = dashboardMetrics(Template.fromStack(stack));
+      // WHEN
+      const metrics = dashboardMetrics(Template.fromStack(stack));
 
-    // THEN
-    const queue = `QueueName=<GetAtt:${logicalId(tier.queue)}.QueueName>`;
-    const dlq = `QueueName=<GetAtt:${logicalId(tier.deadLetterQueue)}.QueueName>`;
-    const fn = `FunctionName=<Ref:${logicalId(tier.consumerFunction)}>`;
-    expect(metrics).toEqual(
-      expect.arrayContaining([
-        `AWS/SQS ApproximateNumberOfMessagesVisible ${queue}`,
-        `AWS/SQS ApproximateAgeOfOldestMessage ${queue}`,
-        `AWS/SQS NumberOfMessagesSent ${queue}`,
-        `AWS/SQS NumberOfMessagesDeleted ${queue}`,
-        `AWS/SQS ApproximateNumberOfNoisyGroups ${queue}`,
-        `AWS/SQS ApproximateNumberOfMessagesVisible ${dlq}`,
-        `AWS/Lambda ConcurrentExecutions ${fn}`,
-        `AWS/Lambda Errors ${fn}`,
-        `AWS/Lambda Throttles ${fn}`,
-      ]),
-    );
-  });
+      // THEN
+      const queue = `QueueName=<GetAtt:${logicalId(tier.queue)}.QueueName>`;
+      const dlq = `QueueName=<GetAtt:${logicalId(tier.deadLetterQueue)}.QueueName>`;
+      const fn = `FunctionName=<Ref:${logicalId(tier.consumerFunction)}>`;
+      expect(metrics).toEqual(
+        expect.arrayContaining([
+          `AWS/SQS ApproximateNumberOfMessagesVisible ${queue}`,
+          `AWS/SQS ApproximateAgeOfOldestMessage ${queue}`,
+          `AWS/SQS NumberOfMessagesSent ${queue}`,
+          `AWS/SQS NumberOfMessagesDeleted ${queue}`,
+          `AWS/SQS ApproximateNumberOfNoisyGroups ${queue}`,
+          `AWS/SQS ApproximateNumberOfMessagesVisible ${dlq}`,
+          `AWS/Lambda ConcurrentExecutions ${fn}`,
+          `AWS/Lambda Errors ${fn}`,
+          `AWS/Lambda Throttles ${fn}`,
+        ]),
+      );
+    },
+  );
 
   test.each(PRIORITIES)('charts every task metric of the %s tier', (priority) => {
     // GIVEN
