@@ -38,6 +38,7 @@ export class SqsTaskSender implements TaskSender {
         MessageBody: message.body,
         DelaySeconds: delaySeconds,
         MessageAttributes: stringAttributes(message),
+        ...(message.groupId !== undefined && { MessageGroupId: message.groupId }),
       }),
     );
   }

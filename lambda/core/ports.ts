@@ -134,6 +134,8 @@ export interface AgentRequest {
   readonly task_id: string;
   readonly type: string;
   readonly payload: Record<string, unknown>;
+  /** The task's tenant, when it was submitted with one. */
+  readonly tenant_id?: string;
   readonly attempt: number;
   /**
    * When this attempt's answer stops counting (ISO 8601, UTC): the start of the call plus the agent's timeout

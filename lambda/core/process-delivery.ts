@@ -119,7 +119,8 @@ export function parseEnvelope(body: string): TaskEnvelope | TaskError {
     (v.priority !== 'high' && v.priority !== 'low') ||
     typeof v.payload !== 'object' ||
     v.payload === null ||
-    typeof v.created_at !== 'string'
+    typeof v.created_at !== 'string' ||
+    (v.tenant_id !== undefined && typeof v.tenant_id !== 'string')
   ) {
     return { code: TaskErrorCode.MalformedMessage, message: 'the message is not a task envelope' };
   }
@@ -268,6 +269,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
           task_id: envelope.task_id,
           type: envelope.type,
           payload: envelope.payload,
+          ...(envelope.tenant_id !== undefined && { tenant_id: envelope.tenant_id }),
           attempt,
           // The agent is told when its answer stops counting; the adapter stops waiting then.
           deadline: attemptDeadline(new Date(agentStart), agentTimeoutSeconds),

@@ -110,6 +110,7 @@ export class InMemoryTaskStore implements TaskStore {
       created_at: envelope.created_at,
       enqueue_id: envelope.enqueue_id,
       request_hash: envelope.request_hash,
+      ...(envelope.tenant_id !== undefined && { tenant_id: envelope.tenant_id }),
       ...kept,
       // After what the record kept: the kept `callback_tokens` must not hide this attempt's token.
       ...asyncFields,
