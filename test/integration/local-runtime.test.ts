@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { AgentRequest } from '../../lambda/core/ports';
 import { PRIORITIES, type TaskView } from '../../lambda/core/task';
 import { isTerminal } from '../../lambda/core/transitions';
 import { type DemoAgents, startDemoAgents } from '../../local/demo-agents';
@@ -31,6 +32,8 @@ let agents: DemoAgents;
 let runtime: RunningRuntime;
 let sqs: SQSClient;
 let persistDir: string;
+/** Every request the demo agents received, by task id (the last one for a task). */
+const agentRequests = new Map<string, AgentRequest>();
 
 async function post(body: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${runtime.apiUrl}/tasks`, {
@@ -76,7 +79,12 @@ function drained(queueUrl: string): Promise<true> {
 const key = (name: string) => `${name}-${randomUUID()}`;
 
 beforeAll(async () => {
-  agents = await startDemoAgents({ port: 0 });
+  agents = await startDemoAgents({
+    port: 0,
+    beforeAnswer: async (request) => {
+      agentRequests.set(request.task_id, request);
+    },
+  });
   persistDir = mkdtempSync(path.join(tmpdir(), 'taskq-local-'));
   runtime = await bootRuntime({ agentsUrl: agents.url, persistDir, maxReceiveCount: MAX_RECEIVE_COUNT });
   sqs = runtime.sqsClient();
@@ -98,6 +106,26 @@ describe('local runtime: happy path', () => {
 
     const task = await finished(created.body.task_id);
     expect(task).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { echo: { hello: priority } } });
+  });
+});
+
+describe('local runtime: tenants', () => {
+  it("shows a task's tenant_id in GET and passes it to the agent", async () => {
+    const created = await post({ type: 'echo', tenant_id: 'acme', payload: {} });
+    expect(created.status).toBe(202);
+
+    const task = await finished(created.body.task_id);
+    expect(task).toMatchObject({ status: 'SUCCEEDED', tenant_id: 'acme' });
+    expect(agentRequests.get(created.body.task_id)?.tenant_id).toBe('acme');
+  });
+
+  it('leaves tenant_id out of GET and of the agent request for a task without one', async () => {
+    const created = await post({ type: 'echo', payload: {} });
+
+    const task = await finished(created.body.task_id);
+    expect(task.status).toBe('SUCCEEDED');
+    expect(task).not.toHaveProperty('tenant_id');
+    expect(agentRequests.get(created.body.task_id)).not.toHaveProperty('tenant_id');
   });
 });
 

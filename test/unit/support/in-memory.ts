@@ -321,6 +321,8 @@ export interface SentMessage {
   readonly priority: Priority;
   readonly envelope: TaskEnvelope;
   readonly delaySeconds: number;
+  /** The message's `MessageGroupId`, when it has one. */
+  readonly groupId?: string;
 }
 
 export class InMemoryTaskSender implements TaskSender {
@@ -331,7 +333,12 @@ export class InMemoryTaskSender implements TaskSender {
   public async send(priority: Priority, message: QueueMessage, delaySeconds: number): Promise<void> {
     if (this.failure) throw this.failure;
     // Read back as the consumer reads it, so tests see the envelope SQS would carry.
-    this.sent.push({ priority, envelope: parseExactJson(message.body) as TaskEnvelope, delaySeconds });
+    this.sent.push({
+      priority,
+      envelope: parseExactJson(message.body) as TaskEnvelope,
+      delaySeconds,
+      ...(message.groupId !== undefined && { groupId: message.groupId }),
+    });
   }
 }
 
