@@ -169,6 +169,44 @@ describe('Function: processDelivery', () => {
   });
 
   describe('the agent call', () => {
+    it("passes the task's tenant_id to the agent", async () => {
+      // Prepare
+      const { agents, deps } = setup();
+      const body = JSON.stringify({ ...envelope, tenant_id: 'acme' });
+
+      // Act
+      await processDelivery(delivery({ body }), deps);
+
+      // Assess
+      expect(agents.requests).toEqual([expect.objectContaining({ task_id: TASK_ID, tenant_id: 'acme' })]);
+    });
+
+    it('creates a missing record with the tenant_id of the envelope', async () => {
+      // Prepare
+      const { deps, task } = setup(undefined, []);
+      const body = JSON.stringify({ ...envelope, tenant_id: 'acme' });
+
+      // Act
+      await processDelivery(delivery({ body }), deps);
+
+      // Assess
+      expect(task()).toMatchObject({ status: 'SUCCEEDED', tenant_id: 'acme' });
+    });
+
+    it('dead-letters, without calling the agent, an envelope whose tenant_id is not a string', async () => {
+      // Prepare
+      const { agents, queue, deps } = setup();
+      const body = JSON.stringify({ ...envelope, tenant_id: 7 });
+
+      // Act
+      const outcome = await processDelivery(delivery({ body }), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(agents.requests).toEqual([]);
+      expect(queue.operations).toEqual([expect.objectContaining({ op: 'deadLetter' })]);
+    });
+
     it("tells the agent its deadline: the start of the call plus the agent's timeout", async () => {
       // Prepare
       const { agents, deps } = setup(undefined, [queued], 45);
