@@ -61,6 +61,20 @@ describe('Class: SqsTaskSender', () => {
     expect(input.MessageBody).toContain('"x":"\\uffff"');
     expect(input.MessageBody).toContain('"n":9007199254740993,"big":1e400');
     expect(input.MessageAttributes).toEqual({ task_id: { DataType: 'String', StringValue: TASK_ID } });
+    expect(input).not.toHaveProperty('MessageGroupId');
+  });
+
+  it('sends a task with a tenant_id with the tenant as its MessageGroupId, for SQS fair queues', async () => {
+    // Prepare
+    const sender = new SqsTaskSender(client, { high: 'high-url', low: 'low-url' });
+
+    // Act
+    await sender.send('high', envelopeMessage({ ...envelope({}), tenant_id: 'acme:eu-1' }), 5);
+
+    // Assess
+    const input = sent();
+    expect(input).toMatchObject({ QueueUrl: 'high-url', DelaySeconds: 5, MessageGroupId: 'acme:eu-1' });
+    expect(parseExactJson(input.MessageBody!)).toMatchObject({ tenant_id: 'acme:eu-1' });
   });
 });
 

@@ -118,7 +118,10 @@ describe('Function: processDelivery, async agents', () => {
 
       // Assess
       expect(agents.requests).toEqual([
-        expect.objectContaining({ tenant_id: 'acme', callback: expect.objectContaining({ heartbeat_seconds: 60 }) }),
+        expect.objectContaining({
+          tenant_id: 'acme',
+          callback: expect.objectContaining({ heartbeat_seconds: 60 }),
+        }),
       ]);
     });
 
