@@ -125,8 +125,11 @@ export interface TaskSender {
 export interface TierQueue {
   /** Delays the next delivery of an in-flight message. */
   changeVisibility(receiptHandle: string, seconds: number): Promise<void>;
-  /** Puts a copy of a message on the tier's DLQ, annotated with why it failed. */
-  deadLetter(body: string, error: TaskError, taskId: string | undefined): Promise<void>;
+  /**
+   * Puts a copy of a message on the tier's DLQ, annotated with why it failed. `groupId` (the task's tenant) goes
+   * with it, so that a redrive moves it back into its tenant's message group.
+   */
+  deadLetter(body: string, error: TaskError, taskId: string | undefined, groupId?: string): Promise<void>;
 }
 
 /** The agent protocol: the JSON body of an HTTP agent's POST, and the event of a Lambda agent. */

@@ -253,6 +253,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
         delivery.body,
         claim.current.error ?? { code: TaskErrorCode.TaskFailed, message: 'the task had already failed' },
         envelope.task_id,
+        envelope.tenant_id,
       );
     }
     return 'ack';
@@ -331,7 +332,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
 
   if (outcome.kind === 'permanent') {
     // Dead-letter first: if the FAILED write then fails, the redelivery reclaims the task after its lease.
-    await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id);
+    await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
     return (await recordFailure(outcome.error)) ? 'ack' : 'retry';
   }
 

@@ -139,7 +139,12 @@ export function envelopeMessage(envelope: TaskEnvelope): QueueMessage {
  * code-point boundaries, and cut further (`error_message` first) so that the copy fits in SQS whatever the
  * body: a copy that SQS refused would leave a permanent failure to run again on every delivery.
  */
-export function deadLetterMessage(body: string, error: TaskError, taskId: string | undefined): QueueMessage {
+export function deadLetterMessage(
+  body: string,
+  error: TaskError,
+  taskId: string | undefined,
+  groupId?: string,
+): QueueMessage {
   let room = SQS_MAX_MESSAGE_BYTES - Buffer.byteLength(body);
   const attributes: Record<string, string> = {};
   /**
@@ -159,5 +164,5 @@ export function deadLetterMessage(body: string, error: TaskError, taskId: string
     keep: attributeBytes('error_message', 'x'.repeat(ERROR_TEXT_MIN_BYTES)),
   });
   add('error_message', error.message, MAX_DEAD_LETTER_ERROR_CHARS);
-  return { body, attributes };
+  return { body, attributes, ...(groupId !== undefined && { groupId }) };
 }

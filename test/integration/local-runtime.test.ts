@@ -7,10 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { AgentRequest } from '../../lambda/core/ports';
 import { PRIORITIES, type TaskView } from '../../lambda/core/task';
 import { isTerminal } from '../../lambda/core/transitions';
-import { type DemoAgents, startDemoAgents } from '../../local/demo-agents';
+import { type AgentRequest, type DemoAgents, startDemoAgents } from '../../local/demo-agents';
 import { bootRuntime, eventually, peekMessage, type RunningRuntime } from './support/local-runtime';
 
 // Booting the emulators and the JVM takes seconds; retries wait for their backoff.
@@ -82,7 +81,7 @@ beforeAll(async () => {
   agents = await startDemoAgents({
     port: 0,
     beforeAnswer: async (request) => {
-      agentRequests.set(request.task_id, request);
+      agentRequests.set(String(request.task_id), request);
     },
   });
   persistDir = mkdtempSync(path.join(tmpdir(), 'taskq-local-'));

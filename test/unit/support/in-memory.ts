@@ -351,6 +351,7 @@ export class InMemoryTierQueue implements TierQueue {
         readonly body: string;
         readonly error: TaskError;
         readonly taskId: string | undefined;
+        readonly groupId?: string;
       }
   > = [];
 
@@ -358,8 +359,13 @@ export class InMemoryTierQueue implements TierQueue {
     this.operations.push({ op: 'changeVisibility', receiptHandle, seconds });
   }
 
-  public async deadLetter(body: string, error: TaskError, taskId: string | undefined): Promise<void> {
-    this.operations.push({ op: 'deadLetter', body, error, taskId });
+  public async deadLetter(
+    body: string,
+    error: TaskError,
+    taskId: string | undefined,
+    groupId?: string,
+  ): Promise<void> {
+    this.operations.push({ op: 'deadLetter', body, error, taskId, ...(groupId !== undefined && { groupId }) });
   }
 }
 
