@@ -177,7 +177,8 @@ export class DynamoTaskStore implements TaskStore {
           ':tid': new Set([tokenId(async.tokenHash)]),
         }
       : {};
-    const tenantSet = envelope.tenant_id !== undefined ? ', tenant_id = if_not_exists(tenant_id, :tenant)' : '';
+    const tenantSet =
+      envelope.tenant_id !== undefined ? ', tenant_id = if_not_exists(tenant_id, :tenant)' : '';
     const out = await this.transition(
       envelope.task_id,
       r,

@@ -81,6 +81,18 @@ describe('Class: SqsTaskSender', () => {
 describe('Class: SqsTierQueue', () => {
   const queue = new SqsTierQueue(client, 'queue-url', 'dlq-url');
 
+  it("sends a dead letter with the task's tenant as its MessageGroupId, and one without a tenant with none", async () => {
+    // Act
+    await queue.deadLetter('{}', { code: 'AgentRejected', message: 'm' }, TASK_ID, 'acme');
+    await queue.deadLetter('{}', { code: 'AgentRejected', message: 'm' }, TASK_ID);
+
+    // Assess
+    const inputs = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+    expect(inputs.map((input) => input.QueueUrl)).toEqual(['dlq-url', 'dlq-url']);
+    expect(inputs[0]!.MessageGroupId).toBe('acme');
+    expect(inputs[1]).not.toHaveProperty('MessageGroupId');
+  });
+
   it.each([
     ['NUL', 'agent said \u0000'],
     ['ESC colour codes', '\u001b[31mfailed\u001b[0m'],

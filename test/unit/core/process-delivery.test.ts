@@ -334,6 +334,20 @@ describe('Function: processDelivery', () => {
       expect(deadLetter.mock.invocationCallOrder[0]).toBeLessThan(fail.mock.invocationCallOrder[0]!);
     });
 
+    it("dead-letters a failed task's message with its tenant, so that a redrive keeps its message group", async () => {
+      // Prepare
+      const { queue, deps } = setup(permanent);
+      const body = JSON.stringify({ ...envelope, tenant_id: 'acme' });
+
+      // Act
+      await processDelivery(delivery({ body }), deps);
+
+      // Assess
+      expect(queue.operations).toEqual([
+        { op: 'deadLetter', body, error: permanent.error, taskId: TASK_ID, groupId: 'acme' },
+      ]);
+    });
+
     it('fails a task whose type has no configured agent, without invoking any agent', async () => {
       // Prepare
       const { agents, queue, deps, task } = setup();

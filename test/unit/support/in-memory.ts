@@ -365,7 +365,13 @@ export class InMemoryTierQueue implements TierQueue {
     taskId: string | undefined,
     groupId?: string,
   ): Promise<void> {
-    this.operations.push({ op: 'deadLetter', body, error, taskId, ...(groupId !== undefined && { groupId }) });
+    this.operations.push({
+      op: 'deadLetter',
+      body,
+      error,
+      taskId,
+      ...(groupId !== undefined && { groupId }),
+    });
   }
 }
 
