@@ -118,6 +118,15 @@ describe('local runtime: tenants', () => {
     expect(agentRequests.get(created.body.task_id)?.tenant_id).toBe('acme');
   });
 
+  it("dead-letters a failed tenant's task: the emulator takes the DLQ copy with its MessageGroupId", async () => {
+    const created = await post({ type: 'poison', tenant_id: 'acme', payload: {}, priority: 'high' });
+    const task = await finished(created.body.task_id);
+    expect(task).toMatchObject({ status: 'FAILED', tenant_id: 'acme', error: { code: 'AgentHttp422' } });
+
+    const dead = await peekMessage(sqs, runtime.outputs.HighDeadLetterQueueUrl!, created.body.task_id);
+    expect(JSON.parse(dead.Body!)).toMatchObject({ task_id: created.body.task_id, tenant_id: 'acme' });
+  });
+
   it('leaves tenant_id out of GET and of the agent request for a task without one', async () => {
     const created = await post({ type: 'echo', payload: {} });
 
