@@ -103,6 +103,8 @@ export interface AgentRequest {
   /** Sent to async agents only: `{ url, token, heartbeat_seconds }`. */
   readonly callback?: unknown;
   readonly deadline?: unknown;
+  /** Sent when the task has a tenant. */
+  readonly tenant_id?: unknown;
 }
 
 interface Reply {

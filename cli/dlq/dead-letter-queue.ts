@@ -257,6 +257,8 @@ export class DeadLetterQueue {
             VisibilityTimeout: 30,
             WaitTimeSeconds: 1,
             MessageAttributeNames: ['All'],
+            // A task's tenant travels as its message group (SQS fair queues): the copy keeps it.
+            MessageSystemAttributeNames: ['MessageGroupId'],
           }),
         ),
       );
@@ -278,6 +280,7 @@ export class DeadLetterQueue {
               Entries: batch.map((m, i) => ({
                 Id: String(i),
                 MessageBody: m.Body ?? '',
+                ...(m.Attributes?.MessageGroupId && { MessageGroupId: m.Attributes.MessageGroupId }),
                 ...(m.MessageAttributes && {
                   MessageAttributes: m.MessageAttributes as Record<string, MessageAttributeValue>,
                 }),

@@ -177,6 +177,8 @@ export class DynamoTaskStore implements TaskStore {
           ':tid': new Set([tokenId(async.tokenHash)]),
         }
       : {};
+    const tenantSet =
+      envelope.tenant_id !== undefined ? ', tenant_id = if_not_exists(tenant_id, :tenant)' : '';
     const out = await this.transition(
       envelope.task_id,
       r,
@@ -188,11 +190,12 @@ export class DynamoTaskStore implements TaskStore {
           'updated_at = :now, started_at = if_not_exists(started_at, :now), #type = if_not_exists(#type, :type), ' +
           'priority = if_not_exists(priority, :priority), created_at = if_not_exists(created_at, :created), ' +
           'enqueue_id = if_not_exists(enqueue_id, :eid), request_hash = if_not_exists(request_hash, :hash), ' +
-          `${r.marker} = :cid${asyncSets} REMOVE retry_at${asyncRemoves}` +
+          `${r.marker} = :cid${tenantSet}${asyncSets} REMOVE retry_at${asyncRemoves}` +
           (async ? ' ADD callback_tokens :tid' : ''),
         names: { '#type': 'type' },
         values: {
           ...asyncValues,
+          ...(envelope.tenant_id !== undefined && { ':tenant': envelope.tenant_id }),
           [statusPlaceholder(r.to)]: r.to,
           ':eid': envelope.enqueue_id,
           ':lease': async ? async.leaseUntilMs : now.getTime() + leaseSeconds * 1000,

@@ -38,6 +38,7 @@ export class SqsTaskSender implements TaskSender {
         MessageBody: message.body,
         DelaySeconds: delaySeconds,
         MessageAttributes: stringAttributes(message),
+        ...(message.groupId !== undefined && { MessageGroupId: message.groupId }),
       }),
     );
   }
@@ -84,13 +85,19 @@ export class SqsTierQueue implements TierQueue {
     );
   }
 
-  public async deadLetter(body: string, error: TaskError, taskId: string | undefined): Promise<void> {
-    const message = deadLetterMessage(body, error, taskId);
+  public async deadLetter(
+    body: string,
+    error: TaskError,
+    taskId: string | undefined,
+    groupId?: string,
+  ): Promise<void> {
+    const message = deadLetterMessage(body, error, taskId, groupId);
     await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.deadLetterQueueUrl,
         MessageBody: message.body,
         MessageAttributes: stringAttributes(message),
+        ...(message.groupId !== undefined && { MessageGroupId: message.groupId }),
       }),
     );
   }

@@ -82,6 +82,7 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
     payload: submission.payload,
     created_at: createdAt,
     request_hash: hash,
+    ...(submission.tenantId !== undefined && { tenant_id: submission.tenantId }),
   };
   // Serialised once: the size check and the send use the same message.
   const message = envelopeMessage(envelope);
@@ -105,6 +106,7 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
     task_id: taskId,
     type: submission.type,
     priority: submission.priority,
+    ...(submission.tenantId !== undefined && { tenant_id: submission.tenantId }),
     status: TaskStatus.QUEUED,
     attempts: 0,
     created_at: createdAt,

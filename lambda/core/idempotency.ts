@@ -27,10 +27,13 @@ export function newTaskId(): string {
  * Identifies what a request asks for. Equal hashes with one key are a replay; different ones a conflict. The
  * canonical JSON keeps every number's exact value, so bodies that differ past double precision conflict, and
  * is the old sorted-keys `JSON.stringify` for everything a double holds, so stored hashes keep matching.
+ * `tenantId` counts only when given, so that the hash of a request without one is what it was before tenants.
  */
 export function requestHash(submission: Submission): string {
-  const { type, payload, priority, delaySeconds } = submission;
+  const { type, payload, priority, delaySeconds, tenantId } = submission;
   return createHash('sha256')
-    .update(canonicalJson({ type, payload, priority, delaySeconds }))
+    .update(
+      canonicalJson({ type, payload, priority, delaySeconds, ...(tenantId !== undefined && { tenantId }) }),
+    )
     .digest('base64url');
 }

@@ -125,8 +125,11 @@ export interface TaskSender {
 export interface TierQueue {
   /** Delays the next delivery of an in-flight message. */
   changeVisibility(receiptHandle: string, seconds: number): Promise<void>;
-  /** Puts a copy of a message on the tier's DLQ, annotated with why it failed. */
-  deadLetter(body: string, error: TaskError, taskId: string | undefined): Promise<void>;
+  /**
+   * Puts a copy of a message on the tier's DLQ, annotated with why it failed. `groupId` (the task's tenant) goes
+   * with it, so that a redrive moves it back into its tenant's message group.
+   */
+  deadLetter(body: string, error: TaskError, taskId: string | undefined, groupId?: string): Promise<void>;
 }
 
 /** The agent protocol: the JSON body of an HTTP agent's POST, and the event of a Lambda agent. */
@@ -134,6 +137,8 @@ export interface AgentRequest {
   readonly task_id: string;
   readonly type: string;
   readonly payload: Record<string, unknown>;
+  /** The task's tenant, when it was submitted with one. */
+  readonly tenant_id?: string;
   readonly attempt: number;
   /**
    * When this attempt's answer stops counting (ISO 8601, UTC): the start of the call plus the agent's timeout

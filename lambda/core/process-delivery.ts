@@ -119,7 +119,8 @@ export function parseEnvelope(body: string): TaskEnvelope | TaskError {
     (v.priority !== 'high' && v.priority !== 'low') ||
     typeof v.payload !== 'object' ||
     v.payload === null ||
-    typeof v.created_at !== 'string'
+    typeof v.created_at !== 'string' ||
+    (v.tenant_id !== undefined && typeof v.tenant_id !== 'string')
   ) {
     return { code: TaskErrorCode.MalformedMessage, message: 'the message is not a task envelope' };
   }
@@ -252,6 +253,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
         delivery.body,
         claim.current.error ?? { code: TaskErrorCode.TaskFailed, message: 'the task had already failed' },
         envelope.task_id,
+        envelope.tenant_id,
       );
     }
     return 'ack';
@@ -268,6 +270,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
           task_id: envelope.task_id,
           type: envelope.type,
           payload: envelope.payload,
+          ...(envelope.tenant_id !== undefined && { tenant_id: envelope.tenant_id }),
           attempt,
           // The agent is told when its answer stops counting; the adapter stops waiting then.
           deadline: attemptDeadline(new Date(agentStart), agentTimeoutSeconds),
@@ -329,7 +332,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
 
   if (outcome.kind === 'permanent') {
     // Dead-letter first: if the FAILED write then fails, the redelivery reclaims the task after its lease.
-    await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id);
+    await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
     return (await recordFailure(outcome.error)) ? 'ack' : 'retry';
   }
 

@@ -55,6 +55,12 @@ export function sqsBatches<T>(items: readonly T[], bytesOf: (item: T) => number)
 export interface QueueMessage {
   readonly body: string;
   readonly attributes: Readonly<Record<string, string>>;
+  /**
+   * SendMessage's `MessageGroupId`: the task's tenant. On a standard queue it makes SQS fair queues share the
+   * tier between tenants; it is not part of the size SQS checks.
+   * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-fair-queues.html
+   */
+  readonly groupId?: string;
 }
 
 const STRING_TYPE = 'String';
@@ -91,6 +97,7 @@ export const MAX_ENVELOPE_BODY_BYTES = SQS_MAX_MESSAGE_BYTES - DEAD_LETTER_ATTRI
 /**
  * Bytes an envelope adds to the `type` and `payload` of the body it was made from: its other fields at their
  * largest (ids, `created_at`, the longer priority, the request hash, of one length), with the JSON around them.
+ * A `tenant_id` takes no more bytes in the envelope than in the body, as its pattern allows no escapes.
  */
 const ENVELOPE_FIXED_BYTES =
   Buffer.byteLength(
@@ -116,12 +123,14 @@ export const LARGEST_MAX_BODY_BYTES = MAX_ENVELOPE_BODY_BYTES - ENVELOPE_FIXED_B
 
 /**
  * A task's message: the envelope as JSON that SQS accepts (characters it refuses are `\uXXXX` escapes, the
- * same JSON value), every number literal as sent, and the task id as an attribute.
+ * same JSON value), every number literal as sent, the task id as an attribute, and the tenant, if any, as
+ * the message group.
  */
 export function envelopeMessage(envelope: TaskEnvelope): QueueMessage {
   return {
     body: toSqsJson(envelope),
     attributes: { task_id: sqsAttributeText(envelope.task_id, TASK_ID_BYTES) },
+    ...(envelope.tenant_id !== undefined && { groupId: envelope.tenant_id }),
   };
 }
 
@@ -130,7 +139,12 @@ export function envelopeMessage(envelope: TaskEnvelope): QueueMessage {
  * code-point boundaries, and cut further (`error_message` first) so that the copy fits in SQS whatever the
  * body: a copy that SQS refused would leave a permanent failure to run again on every delivery.
  */
-export function deadLetterMessage(body: string, error: TaskError, taskId: string | undefined): QueueMessage {
+export function deadLetterMessage(
+  body: string,
+  error: TaskError,
+  taskId: string | undefined,
+  groupId?: string,
+): QueueMessage {
   let room = SQS_MAX_MESSAGE_BYTES - Buffer.byteLength(body);
   const attributes: Record<string, string> = {};
   /**
@@ -150,5 +164,5 @@ export function deadLetterMessage(body: string, error: TaskError, taskId: string
     keep: attributeBytes('error_message', 'x'.repeat(ERROR_TEXT_MIN_BYTES)),
   });
   add('error_message', error.message, MAX_DEAD_LETTER_ERROR_CHARS);
-  return { body, attributes };
+  return { body, attributes, ...(groupId !== undefined && { groupId }) };
 }

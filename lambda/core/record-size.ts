@@ -52,6 +52,7 @@ const VALUE_BYTES: { readonly [K in Exclude<keyof TaskRecord, 'result'>]-?: numb
   task_id: UUID_BYTES,
   type: 64, // the task contract's type pattern allows 64 ASCII characters
   priority: longest(PRIORITIES),
+  tenant_id: 128, // the task contract's tenant_id pattern allows 128 ASCII characters
   status: longest(Object.values(TaskStatus)),
   attempts: NUMBER_BYTES,
   created_at: ISO_TIME_BYTES,

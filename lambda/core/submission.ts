@@ -40,6 +40,8 @@ export interface Submission {
   readonly priority: Priority;
   readonly idempotencyKey?: string;
   readonly delaySeconds: number;
+  /** Who the task is for (`tenant_id`): passed to the agent, and the message's group on AWS. */
+  readonly tenantId?: string;
 }
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
@@ -180,6 +182,7 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits): 
     priority?: Priority;
     idempotency_key?: string;
     delay_seconds?: number;
+    tenant_id?: string;
   };
   const headerKey = header(request.headers, 'idempotency-key');
   // Header bytes beyond ASCII have no agreed decoding (API Gateway and node read them as Latin-1), so a
@@ -215,5 +218,6 @@ export function parseSubmission(request: RawRequest, limits: SubmissionLimits): 
     priority: task.priority ?? 'low',
     delaySeconds: task.delay_seconds ?? 0,
     ...(idempotencyKey !== undefined && { idempotencyKey }),
+    ...(task.tenant_id !== undefined && { tenantId: task.tenant_id }),
   };
 }

@@ -29,6 +29,8 @@ export interface TaskRecord {
   readonly task_id: string;
   readonly type: string;
   readonly priority: Priority;
+  /** Who the task is for, as submitted (`tenant_id`). */
+  readonly tenant_id?: string;
   readonly status: TaskStatus;
   readonly attempts: number;
   readonly created_at: string;
@@ -104,6 +106,8 @@ export interface TaskEnvelope {
   readonly payload: Record<string, unknown>;
   readonly created_at: string;
   readonly request_hash: string;
+  /** Present when the task was submitted with one; also the message's `MessageGroupId` on AWS. */
+  readonly tenant_id?: string;
 }
 
 /** The fields GET /tasks/{id} returns. Internal bookkeeping fields stay private. */
@@ -111,6 +115,7 @@ export const VIEW_FIELDS = [
   'task_id',
   'type',
   'priority',
+  'tenant_id',
   'status',
   'attempts',
   'created_at',

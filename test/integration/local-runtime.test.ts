@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { PRIORITIES, type TaskView } from '../../lambda/core/task';
 import { isTerminal } from '../../lambda/core/transitions';
-import { type DemoAgents, startDemoAgents } from '../../local/demo-agents';
+import { type AgentRequest, type DemoAgents, startDemoAgents } from '../../local/demo-agents';
 import { bootRuntime, eventually, peekMessage, type RunningRuntime } from './support/local-runtime';
 
 // Booting the emulators and the JVM takes seconds; retries wait for their backoff.
@@ -31,6 +31,8 @@ let agents: DemoAgents;
 let runtime: RunningRuntime;
 let sqs: SQSClient;
 let persistDir: string;
+/** Every request the demo agents received, by task id (the last one for a task). */
+const agentRequests = new Map<string, AgentRequest>();
 
 async function post(body: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${runtime.apiUrl}/tasks`, {
@@ -76,7 +78,12 @@ function drained(queueUrl: string): Promise<true> {
 const key = (name: string) => `${name}-${randomUUID()}`;
 
 beforeAll(async () => {
-  agents = await startDemoAgents({ port: 0 });
+  agents = await startDemoAgents({
+    port: 0,
+    beforeAnswer: async (request) => {
+      agentRequests.set(String(request.task_id), request);
+    },
+  });
   persistDir = mkdtempSync(path.join(tmpdir(), 'taskq-local-'));
   runtime = await bootRuntime({ agentsUrl: agents.url, persistDir, maxReceiveCount: MAX_RECEIVE_COUNT });
   sqs = runtime.sqsClient();
@@ -98,6 +105,35 @@ describe('local runtime: happy path', () => {
 
     const task = await finished(created.body.task_id);
     expect(task).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { echo: { hello: priority } } });
+  });
+});
+
+describe('local runtime: tenants', () => {
+  it("shows a task's tenant_id in GET and passes it to the agent", async () => {
+    const created = await post({ type: 'echo', tenant_id: 'acme', payload: {} });
+    expect(created.status).toBe(202);
+
+    const task = await finished(created.body.task_id);
+    expect(task).toMatchObject({ status: 'SUCCEEDED', tenant_id: 'acme' });
+    expect(agentRequests.get(created.body.task_id)?.tenant_id).toBe('acme');
+  });
+
+  it("dead-letters a failed tenant's task: the emulator takes the DLQ copy with its MessageGroupId", async () => {
+    const created = await post({ type: 'poison', tenant_id: 'acme', payload: {}, priority: 'high' });
+    const task = await finished(created.body.task_id);
+    expect(task).toMatchObject({ status: 'FAILED', tenant_id: 'acme', error: { code: 'AgentHttp422' } });
+
+    const dead = await peekMessage(sqs, runtime.outputs.HighDeadLetterQueueUrl!, created.body.task_id);
+    expect(JSON.parse(dead.Body!)).toMatchObject({ task_id: created.body.task_id, tenant_id: 'acme' });
+  });
+
+  it('leaves tenant_id out of GET and of the agent request for a task without one', async () => {
+    const created = await post({ type: 'echo', payload: {} });
+
+    const task = await finished(created.body.task_id);
+    expect(task.status).toBe('SUCCEEDED');
+    expect(task).not.toHaveProperty('tenant_id');
+    expect(agentRequests.get(created.body.task_id)).not.toHaveProperty('tenant_id');
   });
 });
 

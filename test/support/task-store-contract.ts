@@ -814,6 +814,46 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
       await expectTransition('claim', undefined, 'applied');
     });
 
+    it("claim creates it with the envelope's tenant_id", async () => {
+      // Prepare
+      const store = subject();
+      const taskId = randomUUID();
+
+      // Act
+      const result = await store.claim({ ...envelope(taskId), tenant_id: 'acme' }, NOW, LEASE_SECONDS);
+
+      // Assess
+      expect({ result, stored: await store.get(taskId) }).toEqual({
+        result: { claimed: true, attempt: 1 },
+        stored: {
+          ...createdByClaim(taskId),
+          tenant_id: 'acme',
+          status: 'RUNNING',
+          attempts: 1,
+          lease_until: NOW_MS + LEASE_SECONDS * 1000,
+          started_at: ISO,
+          claim_id: expect.any(String),
+        },
+      });
+    });
+
+    it('claim keeps the tenant_id of a record that exists, and gives none to one that has none', async () => {
+      // Prepare
+      const store = subject();
+      const withTenant = record(randomUUID(), 'QUEUED', { tenant_id: 'acme' });
+      const withoutTenant = record(randomUUID(), 'QUEUED');
+      await store.create(withTenant);
+      await store.create(withoutTenant);
+
+      // Act
+      await store.claim({ ...envelope(withTenant.task_id), tenant_id: 'other' }, NOW, LEASE_SECONDS);
+      await store.claim(envelope(withoutTenant.task_id), NOW, LEASE_SECONDS);
+
+      // Assess
+      expect((await store.get(withTenant.task_id))?.tenant_id).toBe('acme');
+      expect(await store.get(withoutTenant.task_id)).not.toHaveProperty('tenant_id');
+    });
+
     it.each(['succeed', 'retry', 'fail', 'cancel', 'abandon', 'requeue', ...ASYNC_TRANSITIONS] as const)(
       '%s refuses, and creates nothing',
       async (t) => {

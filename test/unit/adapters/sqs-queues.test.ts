@@ -61,11 +61,37 @@ describe('Class: SqsTaskSender', () => {
     expect(input.MessageBody).toContain('"x":"\\uffff"');
     expect(input.MessageBody).toContain('"n":9007199254740993,"big":1e400');
     expect(input.MessageAttributes).toEqual({ task_id: { DataType: 'String', StringValue: TASK_ID } });
+    expect(input).not.toHaveProperty('MessageGroupId');
+  });
+
+  it('sends a task with a tenant_id with the tenant as its MessageGroupId, for SQS fair queues', async () => {
+    // Prepare
+    const sender = new SqsTaskSender(client, { high: 'high-url', low: 'low-url' });
+
+    // Act
+    await sender.send('high', envelopeMessage({ ...envelope({}), tenant_id: 'acme:eu-1' }), 5);
+
+    // Assess
+    const input = sent();
+    expect(input).toMatchObject({ QueueUrl: 'high-url', DelaySeconds: 5, MessageGroupId: 'acme:eu-1' });
+    expect(parseExactJson(input.MessageBody!)).toMatchObject({ tenant_id: 'acme:eu-1' });
   });
 });
 
 describe('Class: SqsTierQueue', () => {
   const queue = new SqsTierQueue(client, 'queue-url', 'dlq-url');
+
+  it("sends a dead letter with the task's tenant as its MessageGroupId, and one without a tenant with none", async () => {
+    // Act
+    await queue.deadLetter('{}', { code: 'AgentRejected', message: 'm' }, TASK_ID, 'acme');
+    await queue.deadLetter('{}', { code: 'AgentRejected', message: 'm' }, TASK_ID);
+
+    // Assess
+    const inputs = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+    expect(inputs.map((input) => input.QueueUrl)).toEqual(['dlq-url', 'dlq-url']);
+    expect(inputs[0]!.MessageGroupId).toBe('acme');
+    expect(inputs[1]).not.toHaveProperty('MessageGroupId');
+  });
 
   it.each([
     ['NUL', 'agent said \u0000'],

@@ -484,6 +484,39 @@ describe('Command: taskq dlq', () => {
       expect(stdout).toContain('moved 2 message(s) back to');
     });
 
+    it("keeps a copied message's MessageGroupId (its tenant), and asks the receive for it", async () => {
+      // Prepare
+      const tenanted = { ...message(1, envelope(TASK_A)), Attributes: { MessageGroupId: 'acme' } };
+      const plain = message(2, envelope(TASK_B));
+      sqs
+        .on(ReceiveMessageCommand, { QueueUrl: HIGH_DLQ })
+        .resolvesOnce({ Messages: [tenanted, plain] }) // the peek
+        .resolvesOnce({}) // the peek's end
+        .resolvesOnce({ Messages: [tenanted, plain] }) // the copy
+        .resolves({});
+      sqs
+        .on(StartMessageMoveTaskCommand)
+        .rejects(Object.assign(new Error('Unknown action: StartMessageMoveTask'), { name: 'InvalidAction' }));
+      sqs.on(SendMessageBatchCommand).resolves({
+        Successful: ['0', '1'].map((Id) => ({ Id, MessageId: `copy-${Id}`, MD5OfMessageBody: 'md5' })),
+        Failed: [],
+      });
+      sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+
+      // Act
+      const code = await taskq('redrive', '--tier', 'high');
+
+      // Assess
+      expect(code).toBe(0);
+      expect(sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries).toEqual([
+        { Id: '0', MessageBody: envelope(TASK_A), MessageGroupId: 'acme' },
+        { Id: '1', MessageBody: envelope(TASK_B) },
+      ]);
+      // The copy's receives come after the peek's.
+      const copyReceive = sqs.commandCalls(ReceiveMessageCommand).at(-1)!.args[0].input;
+      expect(copyReceive.MessageSystemAttributeNames).toEqual(['MessageGroupId']);
+    });
+
     it('copies large messages back in batches that SQS takes (at most 1 MiB per SendMessageBatch)', async () => {
       // Prepare: two dead letters of 600 KB each, which one batch call could not carry
       const big = (taskId: string) =>

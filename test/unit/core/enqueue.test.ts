@@ -89,6 +89,38 @@ describe('Function: enqueueTask', () => {
     });
   });
 
+  it('puts the tenant_id in the envelope and the record, and sends it as the message group', async () => {
+    // Prepare
+    const { store, sender, deps } = setup();
+    const tenanted: Submission = { ...submission, tenantId: 'acme' };
+
+    // Act
+    const result = await enqueueTask(tenanted, deps);
+
+    // Assess
+    expect(result.task.tenant_id).toBe('acme');
+    expect(sender.sent).toEqual([
+      expect.objectContaining({
+        groupId: 'acme',
+        envelope: expect.objectContaining({ tenant_id: 'acme', request_hash: requestHash(tenanted) }),
+      }),
+    ]);
+    expect(store.records.get(id(1))?.tenant_id).toBe('acme');
+  });
+
+  it('sends a task without a tenant with neither tenant_id nor a message group', async () => {
+    // Prepare
+    const { store, sender, deps } = setup();
+
+    // Act
+    await enqueueTask(submission, deps);
+
+    // Assess
+    expect(sender.sent[0]).not.toHaveProperty('groupId');
+    expect(sender.sent[0]!.envelope).not.toHaveProperty('tenant_id');
+    expect(store.records.get(id(1))).not.toHaveProperty('tenant_id');
+  });
+
   it('derives the task id from the idempotency key', async () => {
     // Prepare
     const { deps } = setup();
@@ -142,6 +174,24 @@ describe('Function: enqueueTask', () => {
     // Assess
     expect(error.statusCode).toBe(409);
     expect(error.code).toBe('IdempotencyConflict');
+    expect(sender.sent).toHaveLength(1);
+  });
+
+  it('throws 409 IdempotencyConflict and sends nothing when the same key comes with a different tenant', async () => {
+    // Prepare
+    const { sender, deps } = setup();
+    await enqueueTask({ ...submission, idempotencyKey: 'order-42', tenantId: 'acme' }, deps);
+
+    // Act
+    const other = await rejection(
+      enqueueTask({ ...submission, idempotencyKey: 'order-42', tenantId: 'globex' }, deps),
+    );
+    const none = await rejection(enqueueTask({ ...submission, idempotencyKey: 'order-42' }, deps));
+
+    // Assess
+    expect(other.statusCode).toBe(409);
+    expect(other.code).toBe('IdempotencyConflict');
+    expect(none.statusCode).toBe(409);
     expect(sender.sent).toHaveLength(1);
   });
 

@@ -142,6 +142,7 @@ describe('Function: requestHash', () => {
     ['payload', { payload: { a: 2, b: [1, 2] } }],
     ['priority', { priority: 'high' }],
     ['delay', { delaySeconds: 5 }],
+    ['tenant', { tenantId: 'acme' }],
   ])('changes when the %s changes', (_field, change) => {
     // Act
     const original = requestHash(base);
@@ -149,6 +150,15 @@ describe('Function: requestHash', () => {
 
     // Assess
     expect(changed).not.toBe(original);
+  });
+
+  it('tells one tenant from another', () => {
+    // Act
+    const acme = requestHash({ ...base, tenantId: 'acme' });
+    const globex = requestHash({ ...base, tenantId: 'globex' });
+
+    // Assess
+    expect(acme).not.toBe(globex);
   });
 
   it('is a base64url SHA-256 digest', () => {

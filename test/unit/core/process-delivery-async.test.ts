@@ -108,6 +108,23 @@ function setup(
 
 describe('Function: processDelivery, async agents', () => {
   describe('the hand-off', () => {
+    it("passes the task's tenant_id to an async agent beside its callback", async () => {
+      // Prepare
+      const { agents, deps } = setup();
+      const body = JSON.stringify({ ...envelope, tenant_id: 'acme' });
+
+      // Act
+      await processDelivery(delivery({ body }), deps);
+
+      // Assess
+      expect(agents.requests).toEqual([
+        expect.objectContaining({
+          tenant_id: 'acme',
+          callback: expect.objectContaining({ heartbeat_seconds: 60 }),
+        }),
+      ]);
+    });
+
     it('sends the agent the usual body plus its callback: the task url, a fresh token and the heartbeat window', async () => {
       // Prepare
       const { agents, deps } = setup();

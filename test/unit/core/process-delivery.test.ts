@@ -169,6 +169,44 @@ describe('Function: processDelivery', () => {
   });
 
   describe('the agent call', () => {
+    it("passes the task's tenant_id to the agent", async () => {
+      // Prepare
+      const { agents, deps } = setup();
+      const body = JSON.stringify({ ...envelope, tenant_id: 'acme' });
+
+      // Act
+      await processDelivery(delivery({ body }), deps);
+
+      // Assess
+      expect(agents.requests).toEqual([expect.objectContaining({ task_id: TASK_ID, tenant_id: 'acme' })]);
+    });
+
+    it('creates a missing record with the tenant_id of the envelope', async () => {
+      // Prepare
+      const { deps, task } = setup(undefined, []);
+      const body = JSON.stringify({ ...envelope, tenant_id: 'acme' });
+
+      // Act
+      await processDelivery(delivery({ body }), deps);
+
+      // Assess
+      expect(task()).toMatchObject({ status: 'SUCCEEDED', tenant_id: 'acme' });
+    });
+
+    it('dead-letters, without calling the agent, an envelope whose tenant_id is not a string', async () => {
+      // Prepare
+      const { agents, queue, deps } = setup();
+      const body = JSON.stringify({ ...envelope, tenant_id: 7 });
+
+      // Act
+      const outcome = await processDelivery(delivery({ body }), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(agents.requests).toEqual([]);
+      expect(queue.operations).toEqual([expect.objectContaining({ op: 'deadLetter' })]);
+    });
+
     it("tells the agent its deadline: the start of the call plus the agent's timeout", async () => {
       // Prepare
       const { agents, deps } = setup(undefined, [queued], 45);
@@ -294,6 +332,20 @@ describe('Function: processDelivery', () => {
         { op: 'deadLetter', body: JSON.stringify(envelope), error: permanent.error, taskId: TASK_ID },
       ]);
       expect(deadLetter.mock.invocationCallOrder[0]).toBeLessThan(fail.mock.invocationCallOrder[0]!);
+    });
+
+    it("dead-letters a failed task's message with its tenant, so that a redrive keeps its message group", async () => {
+      // Prepare
+      const { queue, deps } = setup(permanent);
+      const body = JSON.stringify({ ...envelope, tenant_id: 'acme' });
+
+      // Act
+      await processDelivery(delivery({ body }), deps);
+
+      // Assess
+      expect(queue.operations).toEqual([
+        { op: 'deadLetter', body, error: permanent.error, taskId: TASK_ID, groupId: 'acme' },
+      ]);
     });
 
     it('fails a task whose type has no configured agent, without invoking any agent', async () => {

@@ -245,11 +245,18 @@ describe('Function: parseSubmission', () => {
       // Assess
       expect(submission).toEqual({ type: 'echo', payload: { text: 'hi' }, priority: 'low', delaySeconds: 0 });
       expect(submission).not.toHaveProperty('idempotencyKey');
+      expect(submission).not.toHaveProperty('tenantId');
     });
 
     it('keeps every field that was given', () => {
       // Prepare
-      const body = { ...valid, priority: 'high', idempotency_key: 'k-1', delay_seconds: 900 };
+      const body = {
+        ...valid,
+        priority: 'high',
+        idempotency_key: 'k-1',
+        delay_seconds: 900,
+        tenant_id: 'acme',
+      };
 
       // Act
       const submission = parseSubmission(request(body), DEFAULT_LIMITS);
@@ -261,6 +268,7 @@ describe('Function: parseSubmission', () => {
         priority: 'high',
         delaySeconds: 900,
         idempotencyKey: 'k-1',
+        tenantId: 'acme',
       });
     });
 
@@ -332,6 +340,41 @@ describe('Function: parseSubmission', () => {
         { ...valid, delay_seconds: '5' },
         { path: '/delay_seconds', message: expect.any(String) },
       ],
+      [
+        'tenant_id is empty',
+        { ...valid, tenant_id: '' },
+        { path: '/tenant_id', message: expect.any(String) },
+      ],
+      [
+        'tenant_id is over 128 characters',
+        { ...valid, tenant_id: 't'.repeat(129) },
+        { path: '/tenant_id', message: expect.any(String) },
+      ],
+      [
+        'tenant_id has a space',
+        { ...valid, tenant_id: 'acme corp' },
+        { path: '/tenant_id', message: expect.any(String) },
+      ],
+      [
+        'tenant_id has a slash',
+        { ...valid, tenant_id: 'acme/eu' },
+        { path: '/tenant_id', message: expect.any(String) },
+      ],
+      [
+        'tenant_id has a non-ASCII letter',
+        { ...valid, tenant_id: 'acmé' },
+        { path: '/tenant_id', message: expect.any(String) },
+      ],
+      [
+        'tenant_id ends with a newline',
+        { ...valid, tenant_id: 'acme\n' },
+        { path: '/tenant_id', message: expect.any(String) },
+      ],
+      [
+        'tenant_id is not a string',
+        { ...valid, tenant_id: 42 },
+        { path: '/tenant_id', message: expect.any(String) },
+      ],
       ['the body is an array', [valid], { path: '/', message: expect.any(String) }],
       ['the body is null', null, { path: '/', message: expect.any(String) }],
     ])('throws a ValidationError when %s', (_name, body, detail) => {
@@ -370,6 +413,19 @@ describe('Function: parseSubmission', () => {
 
       // Assess
       expect(submission.idempotencyKey).toBe(key);
+    });
+
+    it.each([
+      ['1 character', 't'],
+      ['128 characters', 't'.repeat(128)],
+      ['every allowed character', 'Az09._:-'],
+      ['a leading separator', '-acme'],
+    ])('accepts a tenant_id of %s', (_name, tenantId) => {
+      // Act
+      const submission = parseSubmission(request({ ...valid, tenant_id: tenantId }), DEFAULT_LIMITS);
+
+      // Assess
+      expect(submission.tenantId).toBe(tenantId);
     });
 
     it.each(['echo', 'summarize.v2', 'team:agent_1', 'A-b'])('accepts the task type %s', (type) => {

@@ -89,6 +89,18 @@ describe('Handler: task-status', () => {
       });
     });
 
+    it('shows the tenant_id of a task submitted with one', async () => {
+      // Prepare
+      ddb.on(GetItemCommand).resolves({ Item: marshall({ ...item, tenant_id: 'acme' }) });
+
+      // Act
+      const res = await call('GET', TASK_ID);
+
+      // Assess
+      expect(res.statusCode).toBe(200);
+      expect(res.json).toMatchObject({ task_id: TASK_ID, priority: 'high', tenant_id: 'acme' });
+    });
+
     it('answers a result with every number literal digit for digit', async () => {
       // Prepare
       ddb.on(GetItemCommand).resolves({

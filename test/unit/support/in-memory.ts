@@ -110,6 +110,7 @@ export class InMemoryTaskStore implements TaskStore {
       created_at: envelope.created_at,
       enqueue_id: envelope.enqueue_id,
       request_hash: envelope.request_hash,
+      ...(envelope.tenant_id !== undefined && { tenant_id: envelope.tenant_id }),
       ...kept,
       // After what the record kept: the kept `callback_tokens` must not hide this attempt's token.
       ...asyncFields,
@@ -320,6 +321,8 @@ export interface SentMessage {
   readonly priority: Priority;
   readonly envelope: TaskEnvelope;
   readonly delaySeconds: number;
+  /** The message's `MessageGroupId`, when it has one. */
+  readonly groupId?: string;
 }
 
 export class InMemoryTaskSender implements TaskSender {
@@ -330,7 +333,12 @@ export class InMemoryTaskSender implements TaskSender {
   public async send(priority: Priority, message: QueueMessage, delaySeconds: number): Promise<void> {
     if (this.failure) throw this.failure;
     // Read back as the consumer reads it, so tests see the envelope SQS would carry.
-    this.sent.push({ priority, envelope: parseExactJson(message.body) as TaskEnvelope, delaySeconds });
+    this.sent.push({
+      priority,
+      envelope: parseExactJson(message.body) as TaskEnvelope,
+      delaySeconds,
+      ...(message.groupId !== undefined && { groupId: message.groupId }),
+    });
   }
 }
 
@@ -343,6 +351,7 @@ export class InMemoryTierQueue implements TierQueue {
         readonly body: string;
         readonly error: TaskError;
         readonly taskId: string | undefined;
+        readonly groupId?: string;
       }
   > = [];
 
@@ -350,8 +359,19 @@ export class InMemoryTierQueue implements TierQueue {
     this.operations.push({ op: 'changeVisibility', receiptHandle, seconds });
   }
 
-  public async deadLetter(body: string, error: TaskError, taskId: string | undefined): Promise<void> {
-    this.operations.push({ op: 'deadLetter', body, error, taskId });
+  public async deadLetter(
+    body: string,
+    error: TaskError,
+    taskId: string | undefined,
+    groupId?: string,
+  ): Promise<void> {
+    this.operations.push({
+      op: 'deadLetter',
+      body,
+      error,
+      taskId,
+      ...(groupId !== undefined && { groupId }),
+    });
   }
 }
 
