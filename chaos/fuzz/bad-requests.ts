@@ -213,7 +213,7 @@ function isHostile(key: string): boolean {
 }
 
 /** Bytes that are not UTF-8: overlong, surrogate, truncated, lone continuation, 0xFF. */
-const badUtf8 = fc.constantFrom(
+export const badUtf8 = fc.constantFrom(
   Buffer.from([0xff]),
   Buffer.from([0xc0, 0x80]),
   Buffer.from([0xed, 0xa0, 0x80]),

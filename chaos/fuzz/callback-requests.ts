@@ -19,7 +19,7 @@ import { MAX_PROGRESS_MESSAGE_BYTES } from '../../lambda/core/async-attempt';
 import { completionByteLimit } from '../../lambda/core/async-callbacks';
 import { API_ERROR_CODES, ApiErrorCode } from '../../lambda/core/error-codes';
 import { GATEWAY_RESPONSES } from '../../local/http-api';
-import { noise } from './bad-requests';
+import { badUtf8, noise } from './bad-requests';
 import { FUZZ_PROGRESS_MARK } from './callback-anchor';
 import { type Entries, type FuzzRequest, JSON_CT, object } from './request';
 
@@ -337,15 +337,6 @@ const bodyRequests = (targets: CallbackTargets): fc.Arbitrary<FuzzRequest> =>
           callback('callback-body', id, action, [JSON_CT, ...auth], body, [...BAD_BODY, UNAUTHORIZED]),
         ),
     );
-
-/** Bytes that are not UTF-8, inside an otherwise good body. */
-const badUtf8 = fc.constantFrom(
-  Buffer.from([0xff]),
-  Buffer.from([0xc0, 0x80]),
-  Buffer.from([0xed, 0xa0, 0x80]),
-  Buffer.from([0xe2, 0x82]),
-  Buffer.from([0x80]),
-);
 
 const notUtf8Requests = (targets: CallbackTargets): fc.Arbitrary<FuzzRequest> =>
   fc
