@@ -17,7 +17,7 @@ import {
 } from './async-attempt';
 import { ApiErrorCode, TaskErrorCode } from './error-codes';
 import { HttpError } from './errors';
-import { canonicalJson, parseExactJson, toDouble } from './json-text';
+import { canonicalJson, isJsonObject, parseExactJson, toDouble } from './json-text';
 import type { AsyncEnding, TaskMessages, TaskStore } from './ports';
 import {
   type BackoffPolicy,
@@ -87,9 +87,6 @@ export function bearerToken(authorization: string | undefined): string {
   return match[1]!;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 const invalid = (path: string, message: string) =>
   new HttpError(ApiErrorCode.ValidationError, `${path} ${message}`, [{ path, message }]);
 
@@ -112,12 +109,12 @@ export const MAX_HEARTBEAT_BODY_BYTES = 8 * 1024;
 export function parseHeartbeat(body: string | undefined): TaskProgress | undefined {
   const value = parseBody(body);
   if (value === undefined) return undefined;
-  if (!isObject(value)) throw invalid('body', 'must be a JSON object');
+  if (!isJsonObject(value)) throw invalid('body', 'must be a JSON object');
   for (const key of Object.keys(value))
     if (key !== 'progress') throw invalid(`body.${key}`, 'is not a field');
   if (value.progress === undefined) return undefined;
   const progress = value.progress;
-  if (!isObject(progress)) throw invalid('body.progress', 'must be an object');
+  if (!isJsonObject(progress)) throw invalid('body.progress', 'must be an object');
   for (const key of Object.keys(progress)) {
     if (key !== 'percent' && key !== 'message') throw invalid(`body.progress.${key}`, 'is not a field');
   }
@@ -144,7 +141,7 @@ export function parseHeartbeat(body: string | undefined): TaskProgress | undefin
  */
 export function parseCompletion(body: string | undefined): Completion {
   const value = parseBody(body);
-  if (!isObject(value))
+  if (!isJsonObject(value))
     throw invalid('body', 'must be { "result": … } or { "error": { code, message, retryable } }');
   const keys = Object.keys(value);
   if (keys.length !== 1 || (keys[0] !== 'result' && keys[0] !== 'error')) {
@@ -152,7 +149,7 @@ export function parseCompletion(body: string | undefined): Completion {
   }
   if ('result' in value) return { kind: 'result', result: value.result };
   const error = value.error;
-  if (!isObject(error)) throw invalid('body.error', 'must be { code, message, retryable }');
+  if (!isJsonObject(error)) throw invalid('body.error', 'must be { code, message, retryable }');
   for (const key of Object.keys(error)) {
     if (key !== 'code' && key !== 'message' && key !== 'retryable')
       throw invalid(`body.error.${key}`, 'is not a field');

@@ -8,6 +8,7 @@
 import { classifyAgentFailure } from './agent-outcome';
 import type { Completion } from './async-callbacks';
 import { TaskErrorCode } from './error-codes';
+import { isJsonObject } from './json-text';
 
 /** The fields of a Lambda destination record this reads. */
 export interface DestinationRecord {
@@ -17,13 +18,10 @@ export interface DestinationRecord {
   readonly responsePayload?: unknown;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** The task and token the record's request carried, or undefined for a record that is not one of ours. */
 export function destinationTarget(record: DestinationRecord): { taskId: string; token: string } | undefined {
   const request = record.requestPayload;
-  if (!isObject(request) || typeof request.task_id !== 'string' || !isObject(request.callback))
+  if (!isJsonObject(request) || typeof request.task_id !== 'string' || !isJsonObject(request.callback))
     return undefined;
   const token = request.callback.token;
   return typeof token === 'string' ? { taskId: request.task_id, token } : undefined;
@@ -53,7 +51,7 @@ export function destinationCompletion(record: DestinationRecord): Completion {
   }
   const functionError = record.responseContext?.functionError;
   if (functionError !== undefined) {
-    const payload = isObject(record.responsePayload) ? record.responsePayload : {};
+    const payload = isJsonObject(record.responsePayload) ? record.responsePayload : {};
     const errorType = typeof payload.errorType === 'string' ? payload.errorType : undefined;
     const errorMessage = typeof payload.errorMessage === 'string' ? payload.errorMessage : functionError;
     const outcome = classifyAgentFailure({

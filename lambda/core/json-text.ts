@@ -34,6 +34,14 @@ export function isRawNumber(value: unknown): value is RawJson {
  * number; any other (`9007199254740993`, `1e400`, `1.50`, `-0`) becomes a raw value that
  * `JSON.stringify` writes back unchanged. Throws SyntaxError as JSON.parse does.
  */
+/**
+ * Whether a parsed JSON value is an object (not null, an array, or a number `parseExactJson` kept as raw text,
+ * which is an object to JavaScript).
+ */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isRawNumber(value);
+}
+
 export function parseExactJson(text: string): unknown {
   return NativeJson.parse(text, (_key, value, context) => {
     if (typeof value !== 'number' || context?.source === undefined) return value;
