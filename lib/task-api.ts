@@ -1,17 +1,14 @@
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
-import type { Priority } from '../lambda/core/task';
-import { HandlerFunction, type LogLevel } from './handler-function';
-import { SettleFunction } from './settle-function';
+import { HandlerFunction } from './handler-function';
+import { SettleFunction, type SettleOptions } from './settle-function';
 import { DEFAULT_TASK_RETENTION } from './task-tier';
 
 /** Who may call the API. */
@@ -29,11 +26,11 @@ export interface TaskApiThrottle {
 /** The routes an async agent reports back on, with their own throttle and no authorizer. */
 export const CALLBACK_ROUTE_KEYS = ['POST /tasks/{id}/heartbeat', 'POST /tasks/{id}/complete'] as const;
 
-export interface TaskApiProps {
-  /** The task table the producer records tasks in and the status function reads. */
-  readonly table: dynamodb.ITable;
-  /** The queue of each tier, that the producer sends tasks to. */
-  readonly queues: Readonly<Record<Priority, sqs.IQueue>>;
+/**
+ * The API's functions and routes. The settle options (the table, both tier queues, the outcome rules, logging)
+ * are the callback function's as well as the producer's and the status function's.
+ */
+export interface TaskApiProps extends SettleOptions {
   /** Task types the producer accepts. */
   readonly taskTypes: readonly string[];
   /** @default { kind: 'iam' }: callers sign requests with SigV4 */
@@ -49,31 +46,8 @@ export interface TaskApiProps {
    * @default { rateLimit: 500, burstLimit: 1000 }
    */
   readonly callbackThrottle?: TaskApiThrottle;
-  /**
-   * Deliveries of a message before SQS moves it to the DLQ; the callback function applies it to a retryable
-   * completion.
-   * @default 5
-   */
-  readonly maxReceiveCount?: number;
-  /** Backoff of a retryable completion. @default Duration.seconds(2) */
-  readonly backoffBase?: Duration;
-  /** @default Duration.minutes(5) */
-  readonly backoffCap?: Duration;
-  /** Largest result a completion may store, in bytes of JSON. @default 262144 */
-  readonly maxResultBytes?: number;
   /** Largest accepted POST /tasks body. @default 262144 (256 KiB) */
   readonly maxBodyBytes?: number;
-  /**
-   * How long a cancelled task stays in the table.
-   * @default Duration.days(30)
-   */
-  readonly taskRetention?: Duration;
-  /** @default 'INFO' */
-  readonly logLevel?: LogLevel;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-  /** @default false */
-  readonly tracing?: boolean;
 }
 
 /**
@@ -131,18 +105,9 @@ export class TaskApi extends Construct {
     props.table.grant(this.statusFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
 
     this.callbackFunction = new SettleFunction(this, 'Callback', {
+      ...props,
       role: FunctionRole.Callback,
       description: 'POST /tasks/{id}/heartbeat and /complete: an async agent reports back',
-      table: props.table,
-      queues: props.queues,
-      maxReceiveCount: props.maxReceiveCount,
-      backoffBase: props.backoffBase,
-      backoffCap: props.backoffCap,
-      maxResultBytes: props.maxResultBytes,
-      taskRetention: props.taskRetention,
-      logLevel: props.logLevel,
-      logRetention: props.logRetention,
-      tracing: props.tracing,
     });
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
