@@ -7,7 +7,13 @@
  * to retry is decided in core (agent-outcome.ts), and the deadline it stops waiting at in agent-timeout.ts.
  */
 import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
-import { type AgentLimits, type AgentTarget, type AgentTargets, asyncLimits } from '../contract/agent-target';
+import {
+  type AgentLimits,
+  type AgentTarget,
+  type AgentTargets,
+  asyncLimits,
+  slotLimits,
+} from '../contract/agent-target';
 import {
   type AgentFailure,
   type AgentOutcome,
@@ -17,6 +23,7 @@ import {
 } from '../core/agent-outcome';
 import { millisecondsToDeadline } from '../core/agent-timeout';
 import { parseExactJson } from '../core/json-text';
+import type { AgentLimitConfig } from '../core/limits';
 import type { AgentCallLimits, AgentInvoker, AgentRequest } from '../core/ports';
 
 /** The agent targets are typed and parsed in the contract with lib/ (lambda/contract/agent-target.ts). */
@@ -280,6 +287,10 @@ export class ConfiguredAgents implements AgentInvoker {
 
   public asyncLimits(type: string): AgentLimits | undefined {
     return asyncLimits(this.targets[type]!);
+  }
+
+  public slotLimits(type: string): AgentLimitConfig | undefined {
+    return slotLimits(this.targets[type]!);
   }
 
   public invoke(request: AgentRequest, limits: AgentCallLimits): Promise<AgentOutcome> {

@@ -16,6 +16,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type AsyncClaim, tokenId } from '../core/async-attempt';
 import { parseExactJson } from '../core/json-text';
+import type { TaskWaiting } from '../core/limits';
 import type { AsyncEnding, ClaimResult, CreateResult, RequeueResult, TaskStore } from '../core/ports';
 import type { DeadLetterTarget } from '../core/sweep';
 import {
@@ -32,6 +33,7 @@ import {
   TRANSITIONS,
   type TransitionFacts,
   type TransitionRule,
+  waitRule,
 } from '../core/transitions';
 import { conditionOf, mergeAttributes, statusPlaceholder } from './dynamodb-condition';
 
@@ -154,6 +156,7 @@ export class DynamoTaskStore implements TaskStore {
     now: Date,
     leaseSeconds: number,
     async?: AsyncClaim,
+    slots?: readonly string[],
   ): Promise<ClaimResult> {
     const r = TRANSITIONS.claim;
     const iso = now.toISOString();
@@ -179,6 +182,9 @@ export class DynamoTaskStore implements TaskStore {
       : {};
     const tenantSet =
       envelope.tenant_id !== undefined ? ', tenant_id = if_not_exists(tenant_id, :tenant)' : '';
+    // The slots the attempt holds (limits.ts); `attempts_base` is set so that the answer carries it.
+    const slotSet = `${slots?.length ? ', slots = :slots' : ''}, attempts_base = if_not_exists(attempts_base, :zero)`;
+    const slotRemove = slots?.length ? ', waiting' : ', waiting, slots';
     const out = await this.transition(
       envelope.task_id,
       r,
@@ -190,12 +196,13 @@ export class DynamoTaskStore implements TaskStore {
           'updated_at = :now, started_at = if_not_exists(started_at, :now), #type = if_not_exists(#type, :type), ' +
           'priority = if_not_exists(priority, :priority), created_at = if_not_exists(created_at, :created), ' +
           'enqueue_id = if_not_exists(enqueue_id, :eid), request_hash = if_not_exists(request_hash, :hash), ' +
-          `${r.marker} = :cid${tenantSet}${asyncSets} REMOVE retry_at${asyncRemoves}` +
+          `${r.marker} = :cid${tenantSet}${slotSet}${asyncSets} REMOVE retry_at${slotRemove}${asyncRemoves}` +
           (async ? ' ADD callback_tokens :tid' : ''),
         names: { '#type': 'type' },
         values: {
           ...asyncValues,
           ...(envelope.tenant_id !== undefined && { ':tenant': envelope.tenant_id }),
+          ...(slots?.length && { ':slots': [...slots] }),
           [statusPlaceholder(r.to)]: r.to,
           ':eid': envelope.enqueue_id,
           ':lease': async ? async.leaseUntilMs : now.getTime() + leaseSeconds * 1000,
@@ -211,9 +218,16 @@ export class DynamoTaskStore implements TaskStore {
         returnValues: 'UPDATED_NEW',
       },
     );
-    if (out.applied) return { claimed: true, attempt: Number(unmarshall(out.attributes ?? {}).attempts) };
+    if (out.applied) {
+      const written = unmarshall(out.attributes ?? {});
+      return {
+        claimed: true,
+        attempt: Number(written.attempts),
+        attemptsBase: Number(written.attempts_base ?? 0),
+      };
+    }
     if (out.current && isOwnWrite(r, out.current, claimId))
-      return { claimed: true, attempt: out.current.attempts };
+      return { claimed: true, attempt: out.current.attempts, attemptsBase: out.current.attempts_base ?? 0 };
     if (out.current) return { claimed: false, current: out.current };
     // A claim creates a missing record, so a refusal always has one to return; without it there is no answer.
     throw out.error;
@@ -285,6 +299,22 @@ export class DynamoTaskStore implements TaskStore {
       finished_at: now.toISOString(),
       expires_at: expiresAt,
     });
+  }
+
+  public async wait(
+    taskId: string,
+    status: typeof TaskStatus.QUEUED | typeof TaskStatus.RETRYING,
+    enqueueId: string,
+    waiting: TaskWaiting,
+    now: Date,
+  ): Promise<boolean> {
+    const out = await this.transition(
+      taskId,
+      waitRule(status),
+      { nowMs: now.getTime(), enqueueId },
+      { expression: 'SET waiting = :waiting', values: { ':waiting': waiting } },
+    );
+    return out.applied;
   }
 
   public async adopt(
@@ -402,8 +432,8 @@ export class DynamoTaskStore implements TaskStore {
       {
         expression:
           `SET #status = ${statusPlaceholder(r.to)}, redriven_at = :now, updated_at = :now, ` +
-          'redrive_count = if_not_exists(redrive_count, :zero) + :one ' +
-          `REMOVE finished_at, expires_at, lease_until, retry_at, callback_tokens, ${ASYNC_ATTEMPT_FIELDS.join(', ')}`,
+          'redrive_count = if_not_exists(redrive_count, :zero) + :one, attempts_base = attempts ' +
+          `REMOVE finished_at, expires_at, lease_until, retry_at, callback_tokens, waiting, slots, ${ASYNC_ATTEMPT_FIELDS.join(', ')}`,
         values: { [statusPlaceholder(r.to)]: r.to, ':now': now.toISOString(), ':zero': 0, ':one': 1 },
         returnValues: 'ALL_NEW',
       },

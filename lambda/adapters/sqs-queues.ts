@@ -25,6 +25,17 @@ function stringAttributes(
   );
 }
 
+/** SendMessage of a message built in lambda/core, with its attributes and group. */
+function sendMessage(queueUrl: string, message: QueueMessage, delaySeconds?: number): SendMessageCommand {
+  return new SendMessageCommand({
+    QueueUrl: queueUrl,
+    MessageBody: message.body,
+    ...(delaySeconds !== undefined && { DelaySeconds: delaySeconds }),
+    MessageAttributes: stringAttributes(message),
+    ...(message.groupId !== undefined && { MessageGroupId: message.groupId }),
+  });
+}
+
 export class SqsTaskSender implements TaskSender {
   public constructor(
     private readonly client: SQSClient,
@@ -32,15 +43,7 @@ export class SqsTaskSender implements TaskSender {
   ) {}
 
   public async send(priority: Priority, message: QueueMessage, delaySeconds: number): Promise<void> {
-    await this.client.send(
-      new SendMessageCommand({
-        QueueUrl: this.queueUrls[priority],
-        MessageBody: message.body,
-        DelaySeconds: delaySeconds,
-        MessageAttributes: stringAttributes(message),
-        ...(message.groupId !== undefined && { MessageGroupId: message.groupId }),
-      }),
-    );
+    await this.client.send(sendMessage(this.queueUrls[priority], message, delaySeconds));
   }
 }
 
@@ -85,20 +88,18 @@ export class SqsTierQueue implements TierQueue {
     );
   }
 
+  public async resend(message: QueueMessage, delaySeconds: number): Promise<void> {
+    await this.client.send(sendMessage(this.queueUrl, message, delaySeconds));
+  }
+
   public async deadLetter(
     body: string,
     error: TaskError,
     taskId: string | undefined,
     groupId?: string,
   ): Promise<void> {
-    const message = deadLetterMessage(body, error, taskId, groupId);
     await this.client.send(
-      new SendMessageCommand({
-        QueueUrl: this.deadLetterQueueUrl,
-        MessageBody: message.body,
-        MessageAttributes: stringAttributes(message),
-        ...(message.groupId !== undefined && { MessageGroupId: message.groupId }),
-      }),
+      sendMessage(this.deadLetterQueueUrl, deadLetterMessage(body, error, taskId, groupId)),
     );
   }
 }

@@ -3,6 +3,7 @@
  * task type), and the same shape in the stack's configuration file. lib/ writes it, the agents adapter reads it
  * through `parseAgentTargets`, which validates every field rather than casting.
  */
+import { type AgentLimitConfig, MAX_LIMIT, MAX_RATE_WINDOW_SECONDS } from '../core/limits';
 
 /**
  * How the consumer runs an agent. `sync`: it waits for the answer. `async`: it hands the task over (202, or an
@@ -19,8 +20,25 @@ export interface AgentLimits {
   readonly maxRunTimeSeconds: number;
 }
 
+/**
+ * An agent's rate limit: in any sliding interval of `per` seconds, at most `requests` calls start. The same shape
+ * in AGENTS and in the configuration file (the construct takes a `Duration`).
+ */
+export interface RateLimitConfig {
+  readonly requests: number;
+  readonly per: number;
+}
+
 /** Fields every agent target has, whatever its kind. */
 interface AgentTargetMode {
+  /**
+   * Tasks of this type running at once, across all consumers and both tiers (an async task counts until it
+   * completes or its heartbeat times out).
+   * @default - no limit
+   */
+  readonly maxConcurrency?: number;
+  /** @default - no limit */
+  readonly rateLimit?: RateLimitConfig;
   /** @default 'sync' */
   readonly mode?: AgentMode;
   /** Required with `mode: 'async'` in AGENTS; optional in the configuration file. */
@@ -94,6 +112,7 @@ export function parseAgentTarget(
   const timeout = {
     ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
     ...parseMode(type, value, opts),
+    ...parseSlotLimits(type, value),
   };
   if (value.kind === 'lambda')
     return { kind: 'lambda', functionArn: value.functionArn as string, ...timeout };
@@ -160,6 +179,46 @@ function parseMode(
       heartbeatTimeoutSeconds: heartbeatTimeoutSeconds as number,
     }),
     ...(maxRunTimeSeconds !== undefined && { maxRunTimeSeconds: maxRunTimeSeconds as number }),
+  };
+}
+
+/** The limit fields of a target: `maxConcurrency` and `rateLimit`, each optional, each checked. */
+function parseSlotLimits(
+  type: string,
+  value: Record<string, unknown>,
+): Pick<AgentTargetMode, 'maxConcurrency' | 'rateLimit'> {
+  const { maxConcurrency, rateLimit } = value;
+  if (maxConcurrency !== undefined && !(positiveInteger(maxConcurrency) && maxConcurrency <= MAX_LIMIT))
+    throw new Error(`agent '${type}' maxConcurrency must be an integer from 1 to ${MAX_LIMIT}`);
+  if (rateLimit !== undefined) {
+    if (!isObject(rateLimit)) throw new Error(`agent '${type}' rateLimit must be { "requests": …, "per": … }`);
+    const { requests, per } = rateLimit;
+    if (!(positiveInteger(requests) && requests <= MAX_LIMIT))
+      throw new Error(`agent '${type}' rateLimit.requests must be an integer from 1 to ${MAX_LIMIT}`);
+    if (!(positiveInteger(per) && per <= MAX_RATE_WINDOW_SECONDS))
+      throw new Error(
+        `agent '${type}' rateLimit.per must be a whole number of seconds from 1 to ${MAX_RATE_WINDOW_SECONDS}`,
+      );
+  }
+  return {
+    ...(maxConcurrency !== undefined && { maxConcurrency: maxConcurrency as number }),
+    ...(rateLimit !== undefined && {
+      rateLimit: {
+        requests: (rateLimit as Record<string, number>).requests!,
+        per: (rateLimit as Record<string, number>).per!,
+      },
+    }),
+  };
+}
+
+/** The concurrency and rate limits of a target, or undefined when it has neither. */
+export function slotLimits(target: AgentTargetMode): AgentLimitConfig | undefined {
+  if (target.maxConcurrency === undefined && target.rateLimit === undefined) return undefined;
+  return {
+    ...(target.maxConcurrency !== undefined && { maxConcurrency: target.maxConcurrency }),
+    ...(target.rateLimit !== undefined && {
+      rateLimit: { requests: target.rateLimit.requests, perSeconds: target.rateLimit.per },
+    }),
   };
 }
 

@@ -37,6 +37,12 @@ export const EnvName = {
    * `<base>/tasks/<id>`.
    */
   CallbackBaseUrl: 'CALLBACK_BASE_URL',
+  /** Consumer, callback, completion: the limiter's counters (lambda/core/limits.ts). */
+  LimitsTableName: 'LIMITS_TABLE_NAME',
+  /** Consumer: the most tasks of one tenant running at once; `0`, no cap. */
+  TenantMaxConcurrency: 'TENANT_MAX_CONCURRENCY',
+  /** Consumer: the longest a task waiting for a limit goes between two asks, in seconds. */
+  LimitWakeUpSeconds: 'LIMIT_WAKE_UP_SECONDS',
   /** Sweeper: every tier's DLQ, comma-separated. */
   DeadLetterQueueUrls: 'DEAD_LETTER_QUEUE_URLS',
   RedriveGraceSeconds: 'REDRIVE_GRACE_SECONDS',
@@ -68,6 +74,7 @@ const SETTLE_ENV = [
   EnvName.BackoffCapSeconds,
   EnvName.MaxResultBytes,
   EnvName.TaskRetentionSeconds,
+  EnvName.LimitsTableName,
 ] as const;
 
 /** The variables each function reads, besides its role. */
@@ -93,6 +100,9 @@ export const FUNCTION_ENV = {
     EnvName.MaxResultBytes,
     EnvName.TaskRetentionSeconds,
     EnvName.CallbackBaseUrl,
+    EnvName.LimitsTableName,
+    EnvName.TenantMaxConcurrency,
+    EnvName.LimitWakeUpSeconds,
   ],
   callback: SETTLE_ENV,
   completion: SETTLE_ENV,
@@ -161,6 +171,11 @@ export const DEFAULTS = {
   deadLetterRetentionDays: 14,
   /** Tier queue retention. */
   retentionPeriodDays: 4,
+  /**
+   * A task waiting for a limit asks again after 1 s, 2 s, 4 s, … up to this (jittered): its longest wait after a
+   * slot frees, and how long a waiting high task holds low ones back.
+   */
+  limitWakeUpSeconds: 5,
   /** Messages per consumer invocation. */
   batchSize: 10,
   /** Most consumer invocations at once, per tier: low can never take the account's whole concurrency. */

@@ -18,11 +18,11 @@ import {
 import { ApiErrorCode, TaskErrorCode } from './error-codes';
 import { HttpError } from './errors';
 import { canonicalJson, isJsonObject, parseExactJson, toDouble } from './json-text';
-import type { AsyncEnding, TaskMessages, TaskStore } from './ports';
+import type { AsyncEnding, Limiter, TaskMessages, TaskStore } from './ports';
 import {
   type BackoffPolicy,
   backoffSeconds,
-  isLastDelivery,
+  isLastAttempt,
   RETRY_CLOCK_SKEW_MS,
   retryDelaySeconds,
 } from './retry-policy';
@@ -49,6 +49,8 @@ export interface CallbackDeps {
   readonly store: TaskStore;
   readonly messages: TaskMessages;
   readonly settings: SettleSettings;
+  /** The limiter's counters: an attempt's end gives back its slots, a heartbeat extends them (limits.ts). */
+  readonly limiter?: Limiter;
   readonly now?: () => Date;
   readonly random?: () => number;
   /** A message could not be moved or deleted; the task is settled, and the message comes back to be tidied. */
@@ -223,6 +225,10 @@ export async function heartbeatTask(
     assertRunning(authenticate(await recordOf(deps.store, taskId), token), now.getTime());
     throw notCurrent(taskId, 'it ended while the heartbeat was written');
   }
+  // The attempt's slots are held as long as it is: until its new deadline.
+  if (written.slots?.length && deps.limiter) {
+    await deps.limiter.extend(written.slots, taskId, deadline, now);
+  }
   await moveMessage(deps, () =>
     deps.messages.changeVisibility(
       written.priority,
@@ -298,8 +304,8 @@ export type MessageFate = { readonly delete: true } | { readonly visibilitySecon
  * Ends async attempt `record.attempts` with `completion` (`held`: reported by its agent) or as lost (`expired`:
  * the lapse, with `lapseError`), by the same rules as a synchronous answer:
  * - a result over `maxResultBytes` fails with `ResultTooLarge`;
- * - a retryable error is RETRYING with backoff, or FAILED when the delivery that holds the message
- *   (`receiveCount`) is its last;
+ * - a retryable error is RETRYING with backoff, or FAILED when the attempt is the task's last (the delivery that
+ *   holds the message, `receiveCount`, is its last, or its attempts are used up: retry-policy.ts `isLastAttempt`);
  * - after a cancel request, the error `Cancelled`, a retryable error or a lapse is CANCELLED; a result still
  * succeeds, and a non-retryable error still fails.
  * The message then follows (the returned fate): deleted when the task is SUCCEEDED or CANCELLED, back after the
@@ -316,7 +322,7 @@ export async function settleAsync(
     /** The lapse: the message stayed away for the backoff already, so a retry is due at once. */
     backoffWaited?: boolean;
   },
-  deps: Pick<CallbackDeps, 'store' | 'settings' | 'now' | 'random' | 'onSettled'>,
+  deps: Pick<CallbackDeps, 'store' | 'settings' | 'now' | 'random' | 'onSettled' | 'limiter'>,
 ): Promise<{ record: TaskRecord; fate: MessageFate } | undefined> {
   const now = (deps.now ?? (() => new Date()))();
   const { settings } = deps;
@@ -336,6 +342,11 @@ export async function settleAsync(
   const withHash: AsyncEnding = opts.hash === undefined ? ending : { ...ending, completionHash: opts.hash };
   const written = await deps.store.finishAsync(record.task_id, record.attempts, withHash, now, opts.lease);
   if (!written) return undefined;
+  // Its agent says the attempt is over: its slots are free. A lapsed attempt's slots ran out with its deadline.
+  // If giving them back fails, they are free when the attempt's deadline passes.
+  if (opts.lease === 'held' && written.slots?.length && deps.limiter) {
+    await deps.limiter.release(written.slots, record.task_id, now).catch(() => {});
+  }
   deps.onSettled?.({
     task_id: record.task_id,
     type: record.type,
@@ -394,7 +405,11 @@ function endingOf(
     const cancelled = error.code === TaskErrorCode.Cancelled ? error : cancelledAfter(error);
     return { ending: { status: TaskStatus.CANCELLED, error: cancelled, expiresAt }, fate: deleted };
   }
-  if (!completion.retryable || isLastDelivery(ctx.receiveCount, settings.maxReceiveCount)) {
+  const last = isLastAttempt(
+    { attempt: record.attempts, attemptsBase: record.attempts_base, receiveCount: ctx.receiveCount },
+    settings.maxReceiveCount,
+  );
+  if (!completion.retryable || last) {
     return { ending: { status: TaskStatus.FAILED, error, expiresAt }, fate: visibleNow };
   }
   const delay = ctx.backoffWaited

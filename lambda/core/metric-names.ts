@@ -16,5 +16,15 @@ export const MetricName = {
   QueueWait: 'QueueWait',
   /** Milliseconds from enqueue to the task's terminal state. */
   EndToEndLatency: 'EndToEndLatency',
+  /**
+   * A limit held a task back (limits.ts): one per refused ask. Dimensions `TaskType` and `Reason` (the
+   * LimitReason), rolled up by `TaskType`.
+   */
+  LimitDeferrals: 'LimitDeferrals',
+  /**
+   * An agent type's slots in use, after each grant and release (a gauge: chart its Maximum against the agent's
+   * `maxConcurrency`). Dimension `TaskType` only: the slots are shared by both tiers.
+   */
+  AgentSlotsInUse: 'AgentSlotsInUse',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];

@@ -5,6 +5,7 @@
 import type { AgentLimits } from '../contract/agent-target';
 import type { AgentOutcome } from './agent-outcome';
 import type { AgentCallback, AsyncClaim } from './async-attempt';
+import type { AgentLimitConfig, LimitReason, SlotRequest, TaskWaiting } from './limits';
 import type { QueueMessage } from './queue-message';
 import type { DeadLetterTarget } from './sweep';
 import type { Priority, TaskEnvelope, TaskError, TaskProgress, TaskRecord, TaskStatus } from './task';
@@ -14,7 +15,12 @@ export type CreateResult =
   | { readonly created: false; readonly existing: TaskRecord };
 
 export type ClaimResult =
-  | { readonly claimed: true; readonly attempt: number }
+  | {
+      readonly claimed: true;
+      readonly attempt: number;
+      /** The record's `attempts_base`: its attempts when last redriven (retry-policy.ts `isLastAttempt`). */
+      readonly attemptsBase?: number;
+    }
   | { readonly claimed: false; readonly current: TaskRecord };
 
 /** `requeued: false` carries the record as it was, or nothing when there is no record. */
@@ -33,7 +39,24 @@ export interface TaskStore {
    * Starts an attempt if the state machine allows it (see transitions.ts). With `async`, the attempt is an async
    * one: the record takes its token hash, receipt handle and deadlines, and its lease is `async.leaseUntilMs`.
    */
-  claim(envelope: TaskEnvelope, now: Date, leaseSeconds: number, async?: AsyncClaim): Promise<ClaimResult>;
+  claim(
+    envelope: TaskEnvelope,
+    now: Date,
+    leaseSeconds: number,
+    async?: AsyncClaim,
+    slots?: readonly string[],
+  ): Promise<ClaimResult>;
+  /**
+   * Records that a limit holds the task back (the `waitQueued` / `waitRetrying` rule of the status the caller
+   * read). Returns whether it was written: false when the task is no longer waiting in that status.
+   */
+  wait(
+    taskId: string,
+    status: typeof TaskStatus.QUEUED | typeof TaskStatus.RETRYING,
+    enqueueId: string,
+    waiting: TaskWaiting,
+    now: Date,
+  ): Promise<boolean>;
   /** A duplicate delivery of a running async attempt records its own receipt handle (the `adopt` rule). */
   adopt(
     taskId: string,
@@ -130,6 +153,36 @@ export interface TierQueue {
    * with it, so that a redrive moves it back into its tenant's message group.
    */
   deadLetter(body: string, error: TaskError, taskId: string | undefined, groupId?: string): Promise<void>;
+  /**
+   * Sends a task's message again to the tier's queue, due after `delaySeconds`: a task waiting for a limit
+   * (limits.ts, queue-message.ts `waitingMessage`). The new message's receive count starts afresh.
+   */
+  resend(message: QueueMessage, delaySeconds: number): Promise<void>;
+}
+
+/** What the limiter answers a delivery (limits.ts `decide`, once written). */
+export type SlotGrant =
+  | {
+      readonly granted: true;
+      readonly slots: readonly string[];
+      /** The agent's slots in use after the grant, when it has a concurrency limit. */
+      readonly agentInUse?: number;
+    }
+  | { readonly granted: false; readonly reason: LimitReason; readonly retryAfterMs?: number };
+
+/**
+ * The limiter's counters (limits.ts), shared by every consumer: an agent type's and a tenant's slots, and an agent
+ * type's rate log.
+ */
+export interface Limiter {
+  /** Asks for the slots of `request` (limits.ts `decide`), and writes the grant if there is one. */
+  acquire(request: SlotRequest): Promise<SlotGrant>;
+  /**
+   * Gives back the slots `taskId` holds in `slots`; returns the slots in use after it, per counter key.
+   */
+  release(slots: readonly string[], taskId: string, now: Date): Promise<ReadonlyMap<string, number>>;
+  /** Holds the slots of `taskId` in `slots` until `untilMs` at least (a heartbeat, or a timed-out attempt). */
+  extend(slots: readonly string[], taskId: string, untilMs: number, now: Date): Promise<void>;
 }
 
 /** The agent protocol: the JSON body of an HTTP agent's POST, and the event of a Lambda agent. */
@@ -164,6 +217,8 @@ export interface AgentInvoker {
   timeoutSeconds(type: string): number;
   /** The async limits of the agent of `type`, or undefined for a sync agent (a configured type). */
   asyncLimits(type: string): AgentLimits | undefined;
+  /** The concurrency and rate limits of the agent of `type`, or undefined when it has none (a configured type). */
+  slotLimits(type: string): AgentLimitConfig | undefined;
   /**
    * Calls the agent and waits for its answer until `request.deadline`. Never throws: every failure is
    * classified into the outcome (agent-outcome.ts `classifyAgentFailure`). With `request.callback`, the agent is

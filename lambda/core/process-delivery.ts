@@ -10,15 +10,18 @@
  *   the next delivery can always claim the task again.
  */
 import { answerByteLimit, classifyAgentFailure } from './agent-outcome';
-import { attemptDeadline } from './agent-timeout';
+import { attemptDeadline, lateAnswerAllowanceSeconds } from './agent-timeout';
 import { asyncClaim, callbackUrl, newCallbackToken, visibilityUntil } from './async-attempt';
 import { settleAsync } from './async-callbacks';
 import { TaskErrorCode } from './error-codes';
 import { parseExactJson, toDouble } from './json-text';
-import type { AgentInvoker, TaskStore, TierQueue } from './ports';
+import { agentCounterKey, type SlotRequest, tenantCounterKey, waitDelaySeconds } from './limits';
+import type { AgentInvoker, Limiter, TaskStore, TierQueue } from './ports';
+import { waitingMessage } from './queue-message';
 import {
   type BackoffPolicy,
   backoffSeconds,
+  isLastAttempt,
   isLastDelivery,
   MAX_VISIBILITY_SECONDS,
   RETRY_CLOCK_SKEW_MS,
@@ -31,7 +34,7 @@ import {
   type TaskError,
   TaskStatus,
 } from './task';
-import { skipReason } from './transitions';
+import { permits, skipReason, TRANSITIONS } from './transitions';
 
 export interface ProcessSettings {
   readonly maxReceiveCount: number;
@@ -43,12 +46,18 @@ export interface ProcessSettings {
   readonly retentionSeconds: number;
   /** The HTTP API's base URL: an async agent's callbacks go to `<base>/tasks/<id>`. */
   readonly callbackBaseUrl: string;
+  /** The most tasks of one tenant running at once; 0, no cap. */
+  readonly tenantMaxConcurrency: number;
+  /** The longest a task waiting for a limit goes between two asks (limits.ts `waitDelaySeconds`). */
+  readonly limitWakeUpSeconds: number;
 }
 
 export interface ProcessDeps {
   readonly store: TaskStore;
   readonly queue: TierQueue;
   readonly agents: AgentInvoker;
+  /** The limiter's counters; without it, no limit is enforced (unit tests of other rules). */
+  readonly limiter?: Limiter;
   readonly settings: ProcessSettings;
   readonly now?: () => Date;
   readonly random?: () => number;
@@ -60,6 +69,8 @@ export interface Delivery {
   readonly body: string;
   readonly receiptHandle: string;
   readonly receiveCount: number;
+  /** How many times in a row the task has waited for a limit (the message attribute `waits`); 0 if never. */
+  readonly waits?: number;
 }
 
 export type TransitionEvent = {
@@ -80,8 +91,14 @@ export type TransitionEvent = {
     /** A duplicate receive of a running async attempt's message: its receipt handle is the one recorded now. */
     | 'adopted'
     /** An async attempt's deadline passed without a completion: the attempt is lost. */
-    | 'lapsed';
+    | 'lapsed'
+    /** A limit holds the task back (`detail`: the reason); its message was sent again with a delay. */
+    | 'waiting'
+    /** The attempt gave its slots back (`agent_slots_in_use`: the agent's, after it). */
+    | 'released';
   readonly detail?: string;
+  /** On `claimed` and `released`: the agent's slots in use after it, when the agent has a concurrency limit. */
+  readonly agent_slots_in_use?: number;
   /** On the first claim: milliseconds from enqueue to start. */
   readonly queue_wait_ms?: number;
   /** After an agent call: how long it took. */
@@ -168,7 +185,14 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
       heartbeatTimeoutSeconds: limits.heartbeatTimeoutSeconds,
       maxRunTimeSeconds: limits.maxRunTimeSeconds,
     });
-  const claim = await deps.store.claim(envelope, claimedAt, settings.leaseSeconds, async);
+  const asked = await askForSlots(envelope, delivery, deps, {
+    claimedAt,
+    holdUntilMs: async ? async.leaseUntilMs : claimedAt.getTime() + settings.leaseSeconds * 1000,
+  });
+  if (asked === 'waiting') return 'ack';
+  const slots = asked?.slots;
+  const claim = await deps.store.claim(envelope, claimedAt, settings.leaseSeconds, async, slots);
+  if (!claim.claimed && slots?.length) await releaseSlots(deps, envelope, slots);
   if (!claim.claimed) {
     const { current } = claim;
     const reason = skipReason(current, envelope.enqueue_id, claimedAt.getTime());
@@ -261,7 +285,23 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   const attempt = claim.attempt;
   const enqueuedMs = Date.parse(envelope.created_at);
   const sinceEnqueue = () => Math.max(0, now().getTime() - enqueuedMs);
-  emit({ ...base, attempt, transition: 'claimed', ...(attempt === 1 && { queue_wait_ms: sinceEnqueue() }) });
+  emit({
+    ...base,
+    attempt,
+    transition: 'claimed',
+    ...(attempt === 1 && { queue_wait_ms: sinceEnqueue() }),
+    ...(asked?.agentInUse !== undefined && { agent_slots_in_use: asked.agentInUse }),
+  });
+  /**
+   * The attempt is over: its slots go back, except after an AgentTimeout, when the agent may still be working.
+   * Then they are held until `untilMs`, the end of the retry's wait (or of the late-answer allowance).
+   */
+  const endSlots = async (untilMs?: number) => {
+    if (!slots?.length) return;
+    if (untilMs === undefined) await releaseSlots(deps, envelope, slots);
+    else await deps.limiter?.extend(slots, envelope.task_id, untilMs, now());
+  };
+  const timedOut = (error: TaskError) => error.code === TaskErrorCode.AgentTimeout;
 
   const agentStart = now().getTime();
   let outcome = known
@@ -326,6 +366,8 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
         retentionEnd(),
       );
       emit({ ...base, attempt, transition: settled ? 'succeeded' : 'claim-lost', ...final() });
+      // A lost claim's slots are the new holder's now (the same task id): they are not this attempt's to give.
+      if (settled) await endSlots();
       return settled ? 'ack' : 'retry';
     }
   }
@@ -333,14 +375,33 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   if (outcome.kind === 'permanent') {
     // Dead-letter first: if the FAILED write then fails, the redelivery reclaims the task after its lease.
     await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
-    return (await recordFailure(outcome.error)) ? 'ack' : 'retry';
+    const failed = await recordFailure(outcome.error);
+    if (failed) await endSlots();
+    return failed ? 'ack' : 'retry';
   }
 
-  if (isLastDelivery(delivery.receiveCount, settings.maxReceiveCount)) {
+  const lastDelivery = isLastDelivery(delivery.receiveCount, settings.maxReceiveCount);
+  if (
+    isLastAttempt(
+      { attempt, attemptsBase: claim.attemptsBase, receiveCount: delivery.receiveCount },
+      settings.maxReceiveCount,
+    )
+  ) {
     const settled = await recordFailure(outcome.error);
-    // Visible again at once, so that SQS moves it to the DLQ on its next receive.
-    if (settled) await deps.queue.changeVisibility(delivery.receiptHandle, 0);
-    return 'retry';
+    if (!settled) return 'retry';
+    await endSlots(
+      timedOut(outcome.error)
+        ? now().getTime() + lateAnswerAllowanceSeconds(agentTimeoutSeconds) * 1000
+        : undefined,
+    );
+    // SQS's last delivery: visible again at once, so that SQS moves it to the DLQ on its next receive. The
+    // attempts ran out first (the task waited, so its message was re-sent): the consumer dead-letters it.
+    if (lastDelivery) {
+      await deps.queue.changeVisibility(delivery.receiptHandle, 0);
+      return 'retry';
+    }
+    await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
+    return 'ack';
   }
   // After an AgentTimeout the agent may still be running: retryDelaySeconds leaves it time (agent-timeout.ts).
   // The record says when the wait ends, so that a duplicate copy of the message does not end it early.
@@ -360,6 +421,96 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     detail: outcome.error.code,
     ...timing,
   });
-  if (settled) await deps.queue.changeVisibility(delivery.receiptHandle, delaySeconds);
+  if (settled) {
+    await endSlots(timedOut(outcome.error) ? now().getTime() + delaySeconds * 1000 : undefined);
+    await deps.queue.changeVisibility(delivery.receiptHandle, delaySeconds);
+  }
   return 'retry';
+}
+
+/**
+ * Asks the limiter for the task's slots before its claim, when its agent has limits or its tenant a cap.
+ * - `undefined`: nothing to ask (no limiter, no limit, or the task cannot be claimed now: the claim that follows
+ *   refuses it and says why);
+ * - `{ slots }`: granted; the claim records them, and the attempt's end gives them back;
+ * - `'waiting'`: refused. The task keeps its status and its attempts, and the record says why (`waiting`). Its
+ *   message is sent again, due after a delay that grows up to the wake-up interval, and this one is deleted: a
+ *   new message starts SQS's receive count afresh, so waiting never brings the redrive policy nearer
+ *   (retry-policy.ts `isLastAttempt` bounds the attempts instead).
+ */
+async function askForSlots(
+  envelope: TaskEnvelope,
+  delivery: Delivery,
+  deps: ProcessDeps,
+  at: { readonly claimedAt: Date; readonly holdUntilMs: number },
+): Promise<{ slots: readonly string[]; agentInUse?: number } | 'waiting' | undefined> {
+  const { settings, limiter } = deps;
+  if (!limiter || !deps.agents.has(envelope.type)) return undefined;
+  const agentLimits = deps.agents.slotLimits(envelope.type);
+  const tenantCap =
+    envelope.tenant_id !== undefined && settings.tenantMaxConcurrency > 0
+      ? settings.tenantMaxConcurrency
+      : undefined;
+  if (!agentLimits && tenantCap === undefined) return undefined;
+  const nowMs = at.claimedAt.getTime();
+  const current = await deps.store.get(envelope.task_id);
+  if (!permits(TRANSITIONS.claim, current, { nowMs, enqueueId: envelope.enqueue_id })) return undefined;
+  const request: SlotRequest = {
+    taskId: envelope.task_id,
+    priority: envelope.priority,
+    nowMs,
+    holdUntilMs: at.holdUntilMs,
+    wakeUpMs: settings.limitWakeUpSeconds * 1000,
+    ...(agentLimits && { agent: { key: agentCounterKey(envelope.type), limits: agentLimits } }),
+    ...(tenantCap !== undefined && {
+      tenant: { key: tenantCounterKey(envelope.tenant_id!), maxConcurrency: tenantCap },
+    }),
+  };
+  const grant = await limiter.acquire(request);
+  if (grant.granted) return grant;
+  deps.onTransition?.({
+    task_id: envelope.task_id,
+    type: envelope.type,
+    priority: envelope.priority,
+    transition: 'waiting',
+    detail: grant.reason,
+  });
+  // The record says why it waits (written again only when the reason changes), and since its first wait.
+  if (
+    current &&
+    (current.status === TaskStatus.QUEUED || current.status === TaskStatus.RETRYING) &&
+    current.waiting?.reason !== grant.reason
+  ) {
+    const since = current.waiting?.since ?? at.claimedAt.toISOString();
+    await deps.store.wait(
+      envelope.task_id,
+      current.status,
+      envelope.enqueue_id,
+      { reason: grant.reason, since },
+      at.claimedAt,
+    );
+  }
+  const waits = delivery.waits ?? 0;
+  await deps.queue.resend(
+    waitingMessage(delivery.body, envelope.task_id, waits + 1, envelope.tenant_id),
+    waitDelaySeconds(waits, settings.limitWakeUpSeconds, grant.retryAfterMs, deps.random),
+  );
+  return 'waiting';
+}
+
+/** Gives back an attempt's slots; a failure leaves them to run out with their lease, as a crash would. */
+async function releaseSlots(
+  deps: ProcessDeps,
+  envelope: TaskEnvelope,
+  slots: readonly string[],
+): Promise<void> {
+  const inUse = await deps.limiter?.release(slots, envelope.task_id, new Date()).catch(() => undefined);
+  const agentInUse = inUse?.get(agentCounterKey(envelope.type));
+  deps.onTransition?.({
+    task_id: envelope.task_id,
+    type: envelope.type,
+    priority: envelope.priority,
+    transition: 'released',
+    ...(agentInUse !== undefined && { agent_slots_in_use: agentInUse }),
+  });
 }

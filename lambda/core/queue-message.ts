@@ -139,6 +139,24 @@ export function envelopeMessage(envelope: TaskEnvelope): QueueMessage {
  * code-point boundaries, and cut further (`error_message` first) so that the copy fits in SQS whatever the
  * body: a copy that SQS refused would leave a permanent failure to run again on every delivery.
  */
+/** The attribute that counts a waiting task's waits in a row (process-delivery.ts `askForSlots`). */
+export const WAITS_ATTRIBUTE = 'waits';
+
+/**
+ * A task's message sent again while it waits for a limit: the same body and group, its task id, and how many
+ * times in a row it has waited. The room the DLQ copy's attributes keep is more than these take.
+ */
+export function waitingMessage(body: string, taskId: string, waits: number, groupId?: string): QueueMessage {
+  return {
+    body,
+    attributes: {
+      task_id: sqsAttributeText(taskId, TASK_ID_BYTES),
+      [WAITS_ATTRIBUTE]: String(waits),
+    },
+    ...(groupId !== undefined && { groupId }),
+  };
+}
+
 export function deadLetterMessage(
   body: string,
   error: TaskError,

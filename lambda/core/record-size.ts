@@ -7,6 +7,7 @@
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
  */
+import { LimitReason } from './limits';
 import { MAX_DEAD_LETTER_ERROR_CHARS, MAX_ERROR_CHARS, MAX_ERROR_CODE_CHARS } from './agent-outcome';
 import { MAX_PROGRESS_MESSAGE_BYTES, TOKEN_ID_CHARS } from './async-attempt';
 import { MAX_RECEIVE_COUNT_LIMIT } from './retry-policy';
@@ -82,6 +83,14 @@ const VALUE_BYTES: { readonly [K in Exclude<keyof TaskRecord, 'result'>]-?: numb
   progress: mapBytes({ percent: NUMBER_BYTES, message: MAX_PROGRESS_MESSAGE_BYTES }),
   cancel_requested: 1,
   completion_hash: 64,
+  waiting: mapBytes({
+    reason: longest(Object.values(LimitReason)),
+    since: ISO_TIME_BYTES,
+  }),
+  // A list of counter keys: the agent's (`agent#` and its type) and the tenant's (`tenant#` and its id), each
+  // with a byte of list overhead.
+  slots: 3 + utf8('tenant#') + 128 + 1 + utf8('agent#') + 64 + 1,
+  attempts_base: NUMBER_BYTES,
 };
 
 /** Bytes of every attribute but `result`, names included, each at its largest. */

@@ -75,3 +75,23 @@ export function retryDelaySeconds(
 export function isLastDelivery(receiveCount: number, maxReceiveCount: number): boolean {
   return receiveCount >= maxReceiveCount;
 }
+
+/**
+ * Whether a failed attempt is the task's last: its delivery is the last SQS makes (`isLastDelivery`), or the task
+ * has had `maxReceiveCount` attempts since it was enqueued or last redriven. The second bound is the one that
+ * holds for a task that waited for a limit: a waiting task's message is re-sent, which starts SQS's receive count
+ * afresh (limits.ts), so the record's count of attempts is what ends its retries. Attempts are claims, and every
+ * claim is a receive, so without re-sends the first bound always comes first.
+ *
+ * @param attempt the attempt that failed, from 1
+ * @param attemptsBase the record's attempts when it was last redriven (0 if never)
+ */
+export function isLastAttempt(
+  at: { readonly attempt: number; readonly attemptsBase?: number; readonly receiveCount: number },
+  maxReceiveCount: number,
+): boolean {
+  return (
+    isLastDelivery(at.receiveCount, maxReceiveCount) ||
+    at.attempt - (at.attemptsBase ?? 0) >= maxReceiveCount
+  );
+}

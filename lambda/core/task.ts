@@ -1,3 +1,5 @@
+import type { TaskWaiting } from './limits';
+
 /**
  * The task domain: statuses, priorities, the stored record and the queue envelope.
  * Nothing in lambda/core talks to AWS.
@@ -52,6 +54,21 @@ export interface TaskRecord {
    * part of the view.
    */
   readonly retry_at?: number;
+  /**
+   * A limit holds the task back (limits.ts): why, and since when. Written when a QUEUED or RETRYING task is first
+   * refused a slot (and when the reason changes); removed by the claim.
+   */
+  readonly waiting?: TaskWaiting;
+  /**
+   * The limiter counters (limits.ts keys) in which the current attempt holds a slot, written by the claim: what
+   * the attempt's end gives back, and an async attempt's heartbeats extend. Not part of the view.
+   */
+  readonly slots?: readonly string[];
+  /**
+   * `attempts` when an operator last redrove the task: its retries since are bounded by `maxReceiveCount`
+   * (retry-policy.ts `isLastAttempt`). Not part of the view.
+   */
+  readonly attempts_base?: number;
   /** When an operator last redrove the task from a DLQ (ISO 8601). */
   readonly redriven_at?: string;
   /** How many times an operator redrove the task from a DLQ (`taskq dlq redrive`). */
@@ -127,6 +144,7 @@ export const VIEW_FIELDS = [
   'progress',
   'heartbeat_at',
   'cancel_requested',
+  'waiting',
 ] as const;
 export type TaskView = Pick<TaskRecord, (typeof VIEW_FIELDS)[number]> & {
   /** A running async attempt: when it counts as lost (ISO 8601), unless a heartbeat or completion comes first. */
@@ -138,9 +156,13 @@ const RUNNING_ASYNC_FIELDS: readonly string[] = ['progress', 'heartbeat_at', 'ca
 
 export function toTaskView(record: TaskRecord): TaskView {
   const runningAsync = record.status === TaskStatus.RUNNING && record.agent_mode === 'async';
+  const queued = record.status === TaskStatus.QUEUED || record.status === TaskStatus.RETRYING;
   const view = Object.fromEntries(
     VIEW_FIELDS.filter(
-      (field) => record[field] !== undefined && (runningAsync || !RUNNING_ASYNC_FIELDS.includes(field)),
+      (field) =>
+        record[field] !== undefined &&
+        (runningAsync || !RUNNING_ASYNC_FIELDS.includes(field)) &&
+        (queued || field !== 'waiting'),
     ).map((field) => [field, record[field]]),
   ) as TaskView;
   if (!runningAsync || record.lease_until === undefined) return view;

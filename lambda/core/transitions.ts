@@ -27,6 +27,8 @@ export type TransitionName =
   | 'cancel'
   | 'abandon'
   | 'requeue'
+  | 'waitQueued'
+  | 'waitRetrying'
   | 'adopt'
   | 'heartbeat'
   | 'requestCancel'
@@ -160,6 +162,25 @@ export const TRANSITIONS = {
     to: TaskStatus.QUEUED,
   }),
   /**
+   * A limit holds the task back (limits.ts): the record says why and since when (`waiting`), and keeps its status.
+   * Only the message of the record's own enqueue, and a RETRYING task only once its retry is due (before that, the
+   * delivery is a duplicate copy and waits for the retry, not for a slot). One rule per status, so that each
+   * names its status honestly; the consumer picks the one of the status it read.
+   */
+  waitQueued: rule({
+    name: 'waitQueued',
+    from: [TaskStatus.QUEUED],
+    enqueueFence: 'same',
+    to: TaskStatus.QUEUED,
+  }),
+  waitRetrying: rule({
+    name: 'waitRetrying',
+    from: [TaskStatus.RETRYING],
+    enqueueFence: 'same',
+    retryWait: true,
+    to: TaskStatus.RETRYING,
+  }),
+  /**
    * A duplicate delivery of a running async attempt's message records its own receipt handle, so that heartbeats
    * extend the copy SQS will show next (each receive has its own handle).
    */
@@ -203,6 +224,11 @@ export function asyncEndingRule(status: TaskStatus, lease: 'held' | 'expired'): 
   const r = rules[status];
   if (!r) throw new Error(`no rule ends an async attempt as ${status} with its lease ${lease}`);
   return r;
+}
+
+/** The rule that marks a task of `status` as waiting for a slot. */
+export function waitRule(status: typeof TaskStatus.QUEUED | typeof TaskStatus.RETRYING): TransitionRule {
+  return status === TaskStatus.QUEUED ? TRANSITIONS.waitQueued : TRANSITIONS.waitRetrying;
 }
 
 /** What the caller brings to a transition, which the rule's predicates compare with the record. */

@@ -1,5 +1,6 @@
 /** What the callback routes and the completion destination share: the store, both tiers' messages, settings. */
 import { dynamoClient, sqsClient } from '../adapters/clients';
+import { DynamoLimiter } from '../adapters/dynamodb-limiter';
 import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
@@ -25,6 +26,7 @@ export function callbackDeps(metrics: EmfMetrics): CallbackDeps {
       high: requireEnv(EnvName.HighQueueUrl),
       low: requireEnv(EnvName.LowQueueUrl),
     }),
+    limiter: new DynamoLimiter(dynamoClient(), requireEnv(EnvName.LimitsTableName)),
     settings: {
       maxReceiveCount: numberEnv(EnvName.MaxReceiveCount),
       backoff: {

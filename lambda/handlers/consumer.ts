@@ -6,6 +6,7 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ConfiguredAgents } from '../adapters/agents';
 import { dynamoClient, sqsClient } from '../adapters/clients';
+import { DynamoLimiter } from '../adapters/dynamodb-limiter';
 import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
@@ -13,12 +14,14 @@ import { EmfMetrics, recordTransition } from '../adapters/metrics';
 import { SqsTierQueue } from '../adapters/sqs-queues';
 import { EnvName, parseAgentTargets } from '../contract';
 import { type ProcessDeps, processDelivery } from '../core/process-delivery';
+import { WAITS_ATTRIBUTE } from '../core/queue-message';
 
 const metrics = new EmfMetrics();
 const deps: ProcessDeps = {
   store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName)),
   queue: new SqsTierQueue(sqsClient(), requireEnv(EnvName.QueueUrl), requireEnv(EnvName.DeadLetterQueueUrl)),
   agents: new ConfiguredAgents(parseAgentTargets(requireEnv(EnvName.Agents))),
+  limiter: new DynamoLimiter(dynamoClient(), requireEnv(EnvName.LimitsTableName)),
   settings: {
     maxReceiveCount: numberEnv(EnvName.MaxReceiveCount),
     leaseSeconds: numberEnv(EnvName.LeaseSeconds),
@@ -29,6 +32,8 @@ const deps: ProcessDeps = {
     maxResultBytes: numberEnv(EnvName.MaxResultBytes),
     retentionSeconds: numberEnv(EnvName.TaskRetentionSeconds),
     callbackBaseUrl: requireEnv(EnvName.CallbackBaseUrl),
+    tenantMaxConcurrency: numberEnv(EnvName.TenantMaxConcurrency),
+    limitWakeUpSeconds: numberEnv(EnvName.LimitWakeUpSeconds),
   },
   // One log line per task transition (ids, tier, attempt, error code; never the payload or the result).
   onTransition: (event) => {
@@ -46,6 +51,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event)
           body: record.body,
           receiptHandle: record.receiptHandle,
           receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
+          waits: Number(record.messageAttributes?.[WAITS_ATTRIBUTE]?.stringValue ?? '0') || 0,
         },
         deps,
       ),

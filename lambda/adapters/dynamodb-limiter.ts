@@ -1,0 +1,220 @@
+/**
+ * The limiter's counters in DynamoDB: one item per counter key (lambda/core/limits.ts), read with a consistent
+ * read and written whole, conditioned on the version read. Two counters (an agent's and a tenant's) are granted
+ * together in one transaction. A write that loses a race reads again and decides again.
+ */
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  type CounterState,
+  type CounterWrite,
+  decide,
+  LimitReason,
+  liveHolders,
+  moveHolder,
+  type SlotRequest,
+} from '../core/limits';
+import type { Limiter, SlotGrant } from '../core/ports';
+
+/** The table's partition key. */
+export const COUNTER_KEY = 'counter';
+
+/** An idle counter (no live holder) is removed by TTL this long after its last holder's time. */
+const IDLE_RETENTION_SECONDS = 86_400;
+
+/** Reads and writes of one decision, before the limiter gives up on a contended counter (and the task waits). */
+const MAX_TRIES = 8;
+
+interface CounterItem {
+  readonly counter: string;
+  readonly holders?: Record<string, number>;
+  readonly starts?: number[];
+  readonly high_until?: number;
+  readonly version?: number;
+}
+
+function toState(item: CounterItem | undefined): CounterState | undefined {
+  if (!item) return undefined;
+  return {
+    holders: item.holders ?? {},
+    starts: item.starts ?? [],
+    ...(item.high_until !== undefined && { highUntil: item.high_until }),
+    version: item.version ?? 0,
+  };
+}
+
+/** Whether an error is a lost race: a conditional write, or a transaction, refused by its condition. */
+function lostRace(error: unknown): boolean {
+  if (error instanceof ConditionalCheckFailedException) return true;
+  return (
+    error instanceof TransactionCanceledException &&
+    (error.CancellationReasons ?? []).some(
+      (r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict',
+    )
+  );
+}
+
+const pause = () => new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 10));
+
+export class DynamoLimiter implements Limiter {
+  public constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  private async read(key: string): Promise<CounterState | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: marshall({ [COUNTER_KEY]: key }),
+        ConsistentRead: true,
+      }),
+    );
+    return toState(out.Item ? (unmarshall(out.Item) as CounterItem) : undefined);
+  }
+
+  private put(write: CounterWrite, nowMs: number) {
+    const { next } = write;
+    const lastHold = Math.max(nowMs, ...Object.values(next.holders), next.highUntil ?? 0);
+    return {
+      TableName: this.tableName,
+      Item: marshall(
+        {
+          [COUNTER_KEY]: write.key,
+          holders: next.holders,
+          starts: [...next.starts],
+          ...(next.highUntil !== undefined && { high_until: next.highUntil }),
+          version: next.version,
+          expires_at: Math.ceil(lastHold / 1000) + IDLE_RETENTION_SECONDS,
+        },
+        { removeUndefinedValues: true },
+      ),
+      ConditionExpression:
+        write.expectedVersion === 0 ? 'attribute_not_exists(#key)' : '#version = :version',
+      ExpressionAttributeNames:
+        write.expectedVersion === 0 ? { '#key': COUNTER_KEY } : { '#version': 'version' },
+      ...(write.expectedVersion !== 0 && {
+        ExpressionAttributeValues: marshall({ ':version': write.expectedVersion }),
+      }),
+    };
+  }
+
+  /** Writes all of `writes` or none; false when one lost a race. */
+  private async write(writes: readonly CounterWrite[], nowMs: number): Promise<boolean> {
+    try {
+      if (writes.length === 1) {
+        await this.client.send(new PutItemCommand(this.put(writes[0]!, nowMs)));
+      } else if (writes.length > 1) {
+        await this.client.send(
+          new TransactWriteItemsCommand({ TransactItems: writes.map((w) => ({ Put: this.put(w, nowMs) })) }),
+        );
+      }
+      return true;
+    } catch (error) {
+      if (lostRace(error)) return false;
+      throw error;
+    }
+  }
+
+  public async acquire(request: SlotRequest): Promise<SlotGrant> {
+    const keys = [request.agent?.key, request.tenant?.key].filter((k): k is string => k !== undefined);
+    for (let tries = 1; ; tries++) {
+      const nowMs = Date.now();
+      const states = await Promise.all(keys.map((key) => this.read(key)));
+      const decision = decide(
+        { ...request, nowMs, holdUntilMs: request.holdUntilMs + (nowMs - request.nowMs) },
+        new Map(keys.map((key, i) => [key, states[i]])),
+      );
+      if (!decision.granted) {
+        // A waiting high task's mark: if another write got there first, the next ask writes it.
+        await this.write(decision.writes, nowMs);
+        return {
+          granted: false,
+          reason: decision.reason,
+          ...(decision.retryAfterMs !== undefined && { retryAfterMs: decision.retryAfterMs }),
+        };
+      }
+      if (await this.write(decision.writes, nowMs)) {
+        return {
+          granted: true,
+          slots: decision.slots,
+          ...(decision.agentInUse !== undefined && { agentInUse: decision.agentInUse }),
+        };
+      }
+      if (tries >= MAX_TRIES) {
+        // Contended past reason: the task waits and asks again, as if the limit were reached.
+        return { granted: false, reason: firstReason(request) };
+      }
+      await pause();
+    }
+  }
+
+  private async move(
+    key: string,
+    taskId: string,
+    change: { readonly release: true } | { readonly untilMs: number },
+    now: Date,
+  ): Promise<number> {
+    for (let tries = 1; ; tries++) {
+      const state = await this.read(key);
+      const nowMs = now.getTime();
+      if (!state) return 0;
+      const next = moveHolder(state, taskId, change, nowMs);
+      if (!next) return Object.keys(liveHolders(state, nowMs)).length;
+      if (await this.write([{ key, expectedVersion: state.version, next }], nowMs)) {
+        return Object.keys(liveHolders(next, nowMs)).length;
+      }
+      if (tries >= MAX_TRIES) throw new Error(`the limiter counter ${key} is too contended to update`);
+      await pause();
+    }
+  }
+
+  public async release(
+    slots: readonly string[],
+    taskId: string,
+    now: Date,
+  ): Promise<ReadonlyMap<string, number>> {
+    const inUse = await Promise.all(slots.map((key) => this.move(key, taskId, { release: true }, now)));
+    return new Map(slots.map((key, i) => [key, inUse[i]!]));
+  }
+
+  public async extend(slots: readonly string[], taskId: string, untilMs: number, now: Date): Promise<void> {
+    await Promise.all(slots.map((key) => this.move(key, taskId, { untilMs }, now)));
+  }
+
+  /** Every counter, by key (the chaos run's end check, and `taskq`'s view of the limits). */
+  public async counters(): Promise<Map<string, CounterState>> {
+    const counters = new Map<string, CounterState>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          ...(start && { ExclusiveStartKey: start as never }),
+        }),
+      );
+      for (const raw of out.Items ?? []) {
+        const item = unmarshall(raw) as CounterItem;
+        counters.set(item.counter, toState(item)!);
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return counters;
+  }
+}
+
+/** The reason a contended ask waits under: the agent's first limit, or the tenant's cap. */
+function firstReason(request: SlotRequest): LimitReason {
+  if (request.agent?.limits.maxConcurrency !== undefined) return LimitReason.AgentConcurrencyLimit;
+  if (request.agent?.limits.rateLimit !== undefined) return LimitReason.AgentRateLimit;
+  return LimitReason.TenantConcurrencyLimit;
+}

@@ -1,0 +1,278 @@
+/**
+ * The limiter's rules, whole: per-agent concurrency and rate limits, the per-tenant concurrency cap, and high
+ * before low. Pure: the limiter adapter (adapters/dynamodb-limiter.ts) reads the counters, asks `decide` what to
+ * write, and writes it conditioned on the version it read; the in-memory limiter of the tests does the same.
+ *
+ * One counter item per agent type (`agent#<type>`) and per tenant (`tenant#<id>`):
+ * - `holders`: task id → epoch ms until which the task holds a slot. A holder whose time has passed is gone, so a
+ *   consumer or agent that dies while holding a slot gives it back within one lease, and a crash never shrinks a
+ *   limit for good. A task holds at most one slot per item: acquiring again only moves its time.
+ * - `starts`: epoch ms of the agent calls started within the rate window, oldest first (a sliding log).
+ * - `high_until`: while it is in the future, a high task of this type is waiting, and no low task starts.
+ *
+ * A task held back by a limit is not failing: the consumer re-sends its message with a delay (`waitDelaySeconds`)
+ * and the next delivery asks again. See process-delivery.ts and the README's "Limits and fairness".
+ */
+import type { Priority } from './task';
+
+export const LimitReason = {
+  AgentConcurrencyLimit: 'AgentConcurrencyLimit',
+  AgentRateLimit: 'AgentRateLimit',
+  TenantConcurrencyLimit: 'TenantConcurrencyLimit',
+} as const;
+export type LimitReason = (typeof LimitReason)[keyof typeof LimitReason];
+
+/** What holds a task back, and since when (ISO 8601). Shown by `GET /tasks/{id}` while it waits. */
+export interface TaskWaiting {
+  readonly reason: LimitReason;
+  readonly since: string;
+}
+
+/** An agent type's limits, as configured (construct, configuration file, local runtime). */
+export interface AgentRateLimit {
+  readonly requests: number;
+  readonly perSeconds: number;
+}
+export interface AgentLimitConfig {
+  readonly maxConcurrency?: number;
+  readonly rateLimit?: AgentRateLimit;
+}
+
+/** The largest `maxConcurrency`, `tenantMaxConcurrency` and `rateLimit.requests`: they bound a counter's size. */
+export const MAX_LIMIT = 1000;
+/** The longest rate window (`rateLimit.per`), in seconds. */
+export const MAX_RATE_WINDOW_SECONDS = 3600;
+
+/**
+ * A start is counted for this much longer than the rate window. The limiter grants a start a few writes before
+ * the agent receives the call (the grant, then the claim); the margin keeps the window true at the agent when
+ * those take different times. It costs `requests / (per + margin)` against `requests / per` of throughput.
+ */
+export const RATE_WINDOW_MARGIN_MS = 100;
+
+/** One counter item as read (undefined fields: never written). */
+export interface CounterState {
+  readonly holders: Readonly<Record<string, number>>;
+  readonly starts: readonly number[];
+  readonly highUntil?: number;
+  /** Incremented by every write; a write is conditioned on the version it read. */
+  readonly version: number;
+}
+
+export const EMPTY_COUNTER: CounterState = { holders: {}, starts: [], version: 0 };
+
+export const agentCounterKey = (type: string): string => `agent#${type}`;
+export const tenantCounterKey = (tenantId: string): string => `tenant#${tenantId}`;
+
+/** What one delivery asks of the limiter before it claims its task. */
+export interface SlotRequest {
+  readonly taskId: string;
+  readonly priority: Priority;
+  readonly nowMs: number;
+  /** Until when the slot is held if granted: the claim's lease (a sync attempt) or the async deadline. */
+  readonly holdUntilMs: number;
+  /** The agent's limits and counter key, when the agent type has any. */
+  readonly agent?: { readonly key: string; readonly limits: AgentLimitConfig };
+  /** The tenant's counter key and cap, when the task has a tenant and the queue a cap. */
+  readonly tenant?: { readonly key: string; readonly maxConcurrency: number };
+  /** The limiter's wake-up interval: the longest a waiting task goes between two asks. */
+  readonly wakeUpMs: number;
+}
+
+/** A counter write: the item's next state, conditioned on the version read. */
+export interface CounterWrite {
+  readonly key: string;
+  readonly expectedVersion: number;
+  readonly next: CounterState;
+}
+
+export type SlotDecision =
+  | {
+      readonly granted: true;
+      /** Every write, all or none (a grant of an agent slot and a tenant slot is one transaction). */
+      readonly writes: readonly CounterWrite[];
+      /** The counter keys the task now holds a slot in. */
+      readonly slots: readonly string[];
+      /** The agent's slots in use after the grant, when it has a concurrency limit. */
+      readonly agentInUse?: number;
+    }
+  | {
+      readonly granted: false;
+      readonly reason: LimitReason;
+      /** The earliest a new ask could succeed (for a rate limit), otherwise undefined. */
+      readonly retryAfterMs?: number;
+      /** Writes that do not take a slot: a waiting high task's mark (may be skipped if they conflict). */
+      readonly writes: readonly CounterWrite[];
+    };
+
+/** The holders whose time has not passed. */
+export function liveHolders(state: CounterState, nowMs: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(state.holders).filter(([, until]) => until >= nowMs));
+}
+
+/** The starts still inside the rate window (with its margin). */
+function liveStarts(state: CounterState, nowMs: number, rate: AgentRateLimit): number[] {
+  const windowMs = rate.perSeconds * 1000 + RATE_WINDOW_MARGIN_MS;
+  return state.starts.filter((at) => at > nowMs - windowMs);
+}
+
+/**
+ * Whether the task may start now, and what to write. The rules, in order:
+ * 1. a task already holding a live slot keeps it (a retry whose slot is held through its wait), and is only held
+ *    to the rate;
+ * 2. the tenant's cap: live tenant holders < `tenant.maxConcurrency`;
+ * 3. high before low: a low task does not start while a high task of its type is waiting (`high_until`);
+ * 4. the agent's concurrency: live holders < `maxConcurrency`;
+ * 5. the agent's rate: starts in the last `per` (plus the margin) < `requests`.
+ * A high task refused by 4 or 5 marks the agent item (`high_until = now + 2 × wake-up`) unless its mark already
+ * reaches past one wake-up from now; waiting high tasks ask at least once a wake-up, so the mark holds while any
+ * waits and lapses within two wake-ups of the last one.
+ */
+export function decide(
+  request: SlotRequest,
+  counters: ReadonlyMap<string, CounterState | undefined>,
+): SlotDecision {
+  const { nowMs, taskId } = request;
+  const read = (key: string) => counters.get(key) ?? EMPTY_COUNTER;
+  const agent = request.agent && { ...request.agent, state: read(request.agent.key) };
+  const tenant = request.tenant && { ...request.tenant, state: read(request.tenant.key) };
+
+  const tenantHolders = tenant && liveHolders(tenant.state, nowMs);
+  if (tenant && tenantHolders && !(taskId in tenantHolders)) {
+    if (Object.keys(tenantHolders).length >= tenant.maxConcurrency) {
+      return { granted: false, reason: LimitReason.TenantConcurrencyLimit, writes: [] };
+    }
+  }
+
+  const agentHolders = agent && liveHolders(agent.state, nowMs);
+  const rate = agent?.limits.rateLimit;
+  const starts = agent && rate ? liveStarts(agent.state, nowMs, rate) : (agent?.state.starts ?? []);
+  if (agent && agentHolders) {
+    const max = agent.limits.maxConcurrency;
+    const holds = taskId in agentHolders;
+    const refusal = (reason: LimitReason, retryAfterMs?: number): SlotDecision => {
+      const mark = request.priority === 'high' && (agent.state.highUntil ?? 0) < nowMs + request.wakeUpMs;
+      return {
+        granted: false,
+        reason,
+        ...(retryAfterMs !== undefined && { retryAfterMs }),
+        writes: mark
+          ? [
+              {
+                key: agent.key,
+                expectedVersion: agent.state.version,
+                next: {
+                  ...agent.state,
+                  holders: agentHolders,
+                  starts,
+                  highUntil: nowMs + 2 * request.wakeUpMs,
+                  version: agent.state.version + 1,
+                },
+              },
+            ]
+          : [],
+      };
+    };
+    if (!holds && request.priority === 'low' && (agent.state.highUntil ?? 0) > nowMs) {
+      return refusal(max !== undefined ? LimitReason.AgentConcurrencyLimit : LimitReason.AgentRateLimit);
+    }
+    if (!holds && max !== undefined && Object.keys(agentHolders).length >= max) {
+      return refusal(LimitReason.AgentConcurrencyLimit);
+    }
+    // Every agent call counts against the rate, a retry holding its slot too.
+    if (rate && starts.length >= rate.requests) {
+      const windowMs = rate.perSeconds * 1000 + RATE_WINDOW_MARGIN_MS;
+      // The oldest start that must leave the window for one more to fit.
+      const leaving = starts[starts.length - rate.requests]!;
+      return refusal(LimitReason.AgentRateLimit, leaving + windowMs - nowMs);
+    }
+  }
+
+  const writes: CounterWrite[] = [];
+  const slots: string[] = [];
+  let agentInUse: number | undefined;
+  if (agent && agentHolders) {
+    const limited = agent.limits.maxConcurrency !== undefined;
+    const holders = limited
+      ? { ...agentHolders, [taskId]: Math.max(agentHolders[taskId] ?? 0, request.holdUntilMs) }
+      : {};
+    writes.push({
+      key: agent.key,
+      expectedVersion: agent.state.version,
+      next: {
+        ...agent.state,
+        holders,
+        starts: rate ? [...starts, nowMs] : [],
+        version: agent.state.version + 1,
+      },
+    });
+    // A rate-only agent holds no slot: nothing to give back.
+    if (limited) {
+      slots.push(agent.key);
+      agentInUse = Object.keys(holders).length;
+    }
+  }
+  if (tenant && tenantHolders) {
+    writes.push({
+      key: tenant.key,
+      expectedVersion: tenant.state.version,
+      next: {
+        ...tenant.state,
+        holders: {
+          ...tenantHolders,
+          [taskId]: Math.max(tenantHolders[taskId] ?? 0, request.holdUntilMs),
+        },
+        version: tenant.state.version + 1,
+      },
+    });
+    slots.push(tenant.key);
+  }
+  return { granted: true, writes, slots, ...(agentInUse !== undefined && { agentInUse }) };
+}
+
+/**
+ * The counter after `taskId` moves its slot's time to `untilMs` (`release`: gives it back now). Undefined when
+ * there is nothing to write: the task holds no slot there, or (for an extension) already holds it that long.
+ */
+export function moveHolder(
+  state: CounterState,
+  taskId: string,
+  change: { readonly release: true } | { readonly untilMs: number },
+  nowMs: number,
+): CounterState | undefined {
+  const current = state.holders[taskId];
+  if (current === undefined) return undefined;
+  const holders = liveHolders(state, nowMs);
+  if ('release' in change) {
+    delete holders[taskId];
+  } else {
+    if (current >= change.untilMs) return undefined;
+    holders[taskId] = change.untilMs;
+  }
+  return { ...state, holders, version: state.version + 1 };
+}
+
+/**
+ * How long a waiting task stays away before it asks again, in whole seconds (SQS delays are whole seconds):
+ * doubling from 1 s with each wait, up to the wake-up interval, jittered down by up to half so that the waiters
+ * of a burst do not ask together. Never before a rate limit's `retryAfterMs`, up to the wake-up interval.
+ *
+ * @param waits the waits this task has had in a row before this one (0 for the first)
+ */
+export function waitDelaySeconds(
+  waits: number,
+  wakeUpSeconds: number,
+  retryAfterMs: number | undefined,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(wakeUpSeconds, 2 ** Math.min(waits, 20));
+  const floor = Math.ceil(ceiling / 2);
+  const jittered = floor + Math.floor(random() * (ceiling - floor + 1));
+  const due = retryAfterMs === undefined ? 0 : Math.ceil(retryAfterMs / 1000);
+  return Math.max(1, Math.min(wakeUpSeconds, Math.max(jittered, due)));
+}
+
+/** Whether a counter holds nothing any more at `nowMs` (the chaos run's end check). */
+export function counterIsFree(state: CounterState, nowMs: number): boolean {
+  return Object.keys(liveHolders(state, nowMs)).length === 0;
+}
