@@ -8,6 +8,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  type PutItemCommandInput,
   ScanCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
@@ -81,7 +82,7 @@ export class DynamoLimiter implements Limiter {
     return toState(out.Item ? (unmarshall(out.Item) as CounterItem) : undefined);
   }
 
-  private put(write: CounterWrite, nowMs: number) {
+  private put(write: CounterWrite, nowMs: number): PutItemCommandInput {
     const { next } = write;
     const lastHold = Math.max(nowMs, ...Object.values(next.holders), next.highUntil ?? 0);
     return {
@@ -99,8 +100,9 @@ export class DynamoLimiter implements Limiter {
       ),
       ConditionExpression:
         write.expectedVersion === 0 ? 'attribute_not_exists(#key)' : '#version = :version',
-      ExpressionAttributeNames:
-        write.expectedVersion === 0 ? { '#key': COUNTER_KEY } : { '#version': 'version' },
+      ExpressionAttributeNames: (write.expectedVersion === 0
+        ? { '#key': COUNTER_KEY }
+        : { '#version': 'version' }) as Record<string, string>,
       ...(write.expectedVersion !== 0 && {
         ExpressionAttributeValues: marshall({ ':version': write.expectedVersion }),
       }),

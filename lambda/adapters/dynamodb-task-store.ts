@@ -182,8 +182,8 @@ export class DynamoTaskStore implements TaskStore {
       : {};
     const tenantSet =
       envelope.tenant_id !== undefined ? ', tenant_id = if_not_exists(tenant_id, :tenant)' : '';
-    // The slots the attempt holds (limits.ts); `attempts_base` is set so that the answer carries it.
-    const slotSet = `${slots?.length ? ', slots = :slots' : ''}, attempts_base = if_not_exists(attempts_base, :zero)`;
+    // The slots the attempt holds (limits.ts).
+    const slotSet = slots?.length ? ', slots = :slots' : '';
     const slotRemove = slots?.length ? ', waiting' : ', waiting, slots';
     const out = await this.transition(
       envelope.task_id,
@@ -215,7 +215,8 @@ export class DynamoTaskStore implements TaskStore {
           ':hash': envelope.request_hash ?? '',
           ':cid': claimId,
         },
-        returnValues: 'UPDATED_NEW',
+        // The whole record: the answer carries `attempts_base` too (retry-policy.ts `isLastAttempt`).
+        returnValues: 'ALL_NEW',
       },
     );
     if (out.applied) {

@@ -28,6 +28,8 @@ const settings: ProcessSettings = {
   maxResultBytes: 64,
   retentionSeconds: 3600,
   callbackBaseUrl: 'https://api.example.com/prod',
+  tenantMaxConcurrency: 0,
+  limitWakeUpSeconds: 5,
 };
 
 const envelope: TaskEnvelope = {

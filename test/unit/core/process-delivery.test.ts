@@ -31,6 +31,8 @@ const settings: ProcessSettings = {
   maxResultBytes: 64,
   retentionSeconds: 3600,
   callbackBaseUrl: 'https://api.example.com',
+  tenantMaxConcurrency: 0,
+  limitWakeUpSeconds: 5,
 };
 
 const envelope: TaskEnvelope = {

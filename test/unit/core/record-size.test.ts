@@ -43,6 +43,13 @@ const asyncAttempt = {
   completion_hash: 'c'.repeat(64),
 } as const;
 
+/** The limiter's fields at their largest: the longest reason, both counter keys at their longest, a big base. */
+const limited = {
+  waiting: { reason: 'TenantConcurrencyLimit', since: time },
+  slots: [`agent#${'t'.repeat(64)}`, `tenant#${'n'.repeat(128)}`],
+  attempts_base: Number.MAX_SAFE_INTEGER,
+} as const;
+
 /** JSON text of exactly `bytes` UTF-8 bytes, mostly of 3-byte characters. */
 function textOfBytes(bytes: number): string {
   const text = `"${'€'.repeat(Math.floor((bytes - 2) / 3))}"`;
@@ -75,6 +82,7 @@ describe('Module: record-size', () => {
       claim_id: uuid,
       cancel_id: uuid,
       ...asyncAttempt,
+      ...limited,
     };
 
     // Act
@@ -115,6 +123,7 @@ describe('Module: record-size', () => {
       claim_id: uuid,
       cancel_id: uuid,
       ...asyncAttempt,
+      ...limited,
     } satisfies Required<Omit<TaskRecord, 'result'>> & { result: string };
 
     // Act

@@ -9,12 +9,23 @@ import type { AgentLimits } from '../../../lambda/contract/agent-target';
 import type { AgentOutcome } from '../../../lambda/core/agent-outcome';
 import { type AsyncClaim, tokenId } from '../../../lambda/core/async-attempt';
 import { parseExactJson } from '../../../lambda/core/json-text';
+import {
+  type AgentLimitConfig,
+  type CounterState,
+  decide,
+  liveHolders,
+  moveHolder,
+  type SlotRequest,
+  type TaskWaiting,
+} from '../../../lambda/core/limits';
 import type {
   AgentCallLimits,
   AgentInvoker,
   AgentRequest,
   AsyncEnding,
   ClaimResult,
+  Limiter,
+  SlotGrant,
   CreateResult,
   RequeueResult,
   TaskMessages,
@@ -38,6 +49,7 @@ import {
   redriveGraceEnd,
   TRANSITIONS,
   type TransitionRule,
+  waitRule,
 } from '../../../lambda/core/transitions';
 
 /** A record without what an async attempt left on it (as the DynamoDB store's ASYNC_ATTEMPT_FIELDS). */
@@ -81,6 +93,7 @@ export class InMemoryTaskStore implements TaskStore {
     now: Date,
     leaseSeconds: number,
     async?: AsyncClaim,
+    slots?: readonly string[],
   ): Promise<ClaimResult> {
     const r = TRANSITIONS.claim;
     const current = this.records.get(envelope.task_id);
@@ -89,7 +102,12 @@ export class InMemoryTaskStore implements TaskStore {
     }
     const iso = now.toISOString();
     const attempts = (current?.attempts ?? 0) + 1;
-    const { retry_at: _retryAt, ...rest }: Partial<TaskRecord> = current ?? {};
+    const {
+      retry_at: _retryAt,
+      waiting: _waiting,
+      slots: _slots,
+      ...rest
+    }: Partial<TaskRecord> = current ?? {};
     // As the DynamoDB store: an async claim writes its token and deadlines; a sync one removes the last's.
     const kept = withoutAsyncAttempt(rest);
     const asyncFields: Partial<TaskRecord> = async
@@ -116,12 +134,26 @@ export class InMemoryTaskStore implements TaskStore {
       ...asyncFields,
       status: r.to,
       attempts,
+      ...(slots?.length && { slots: [...slots] }),
       lease_until: async ? async.leaseUntilMs : now.getTime() + leaseSeconds * 1000,
       updated_at: iso,
       started_at: current?.started_at ?? iso,
       claim_id: randomUUID(),
     });
-    return { claimed: true, attempt: attempts };
+    return { claimed: true, attempt: attempts, attemptsBase: current?.attempts_base ?? 0 };
+  }
+
+  public async wait(
+    taskId: string,
+    status: typeof TaskStatus.QUEUED | typeof TaskStatus.RETRYING,
+    enqueueId: string,
+    waiting: TaskWaiting,
+    now: Date,
+  ): Promise<boolean> {
+    const current = this.records.get(taskId);
+    if (!current || !permits(waitRule(status), current, { nowMs: now.getTime(), enqueueId })) return false;
+    this.records.set(taskId, { ...current, waiting });
+    return true;
   }
 
   private settle(
@@ -285,10 +317,13 @@ export class InMemoryTaskStore implements TaskStore {
       lease_until: _lease,
       retry_at: _retryAt,
       callback_tokens: _tokens,
+      waiting: _waiting,
+      slots: _slots,
       ...rest
     } = current;
     const record: TaskRecord = {
       ...withoutAsyncAttempt(rest),
+      attempts_base: current.attempts,
       status: r.to,
       redriven_at: iso,
       updated_at: iso,
@@ -353,10 +388,15 @@ export class InMemoryTierQueue implements TierQueue {
         readonly taskId: string | undefined;
         readonly groupId?: string;
       }
+    | { readonly op: 'resend'; readonly message: QueueMessage; readonly delaySeconds: number }
   > = [];
 
   public async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
     this.operations.push({ op: 'changeVisibility', receiptHandle, seconds });
+  }
+
+  public async resend(message: QueueMessage, delaySeconds: number): Promise<void> {
+    this.operations.push({ op: 'resend', message, delaySeconds });
   }
 
   public async deadLetter(
@@ -413,10 +453,16 @@ export class FakeAgents implements AgentInvoker {
     private readonly agentTimeoutSeconds = 30,
     /** The async agents' limits, by type; the others are sync. */
     private readonly asyncAgents: Readonly<Record<string, AgentLimits>> = {},
+    /** The agents' concurrency and rate limits, by type; the others have none. */
+    private readonly limitedAgents: Readonly<Record<string, AgentLimitConfig>> = {},
   ) {}
 
   public asyncLimits(type: string): AgentLimits | undefined {
     return this.asyncAgents[type];
+  }
+
+  public slotLimits(type: string): AgentLimitConfig | undefined {
+    return this.limitedAgents[type];
   }
 
   public has(type: string): boolean {
@@ -432,5 +478,54 @@ export class FakeAgents implements AgentInvoker {
     this.limits.push(limits);
     const agent = this.agents[request.type]!;
     return typeof agent === 'function' ? agent(request) : agent;
+  }
+}
+
+/**
+ * The limiter's counters in memory, deciding by the same rules as the DynamoDB limiter (limits.ts `decide` and
+ * `moveHolder`), with its writes applied at once (no other writer can race them here).
+ */
+export class InMemoryLimiter implements Limiter {
+  public readonly counters = new Map<string, CounterState>();
+  /** Every grant and refusal, in order. */
+  public readonly asks: Array<{ readonly request: SlotRequest; readonly grant: SlotGrant }> = [];
+
+  public async acquire(request: SlotRequest): Promise<SlotGrant> {
+    const decision = decide(request, this.counters);
+    for (const write of decision.writes) this.counters.set(write.key, write.next);
+    const grant: SlotGrant = decision.granted
+      ? {
+          granted: true,
+          slots: decision.slots,
+          ...(decision.agentInUse !== undefined && { agentInUse: decision.agentInUse }),
+        }
+      : {
+          granted: false,
+          reason: decision.reason,
+          ...(decision.retryAfterMs !== undefined && { retryAfterMs: decision.retryAfterMs }),
+        };
+    this.asks.push({ request, grant });
+    return grant;
+  }
+
+  private move(key: string, taskId: string, change: { release: true } | { untilMs: number }, now: Date) {
+    const state = this.counters.get(key);
+    if (!state) return 0;
+    const next = moveHolder(state, taskId, change, now.getTime());
+    if (next) this.counters.set(key, next);
+    return Object.keys(liveHolders(next ?? state, now.getTime())).length;
+  }
+
+  public async release(slots: readonly string[], taskId: string, now: Date) {
+    return new Map(slots.map((key) => [key, this.move(key, taskId, { release: true }, now)]));
+  }
+
+  public async extend(slots: readonly string[], taskId: string, untilMs: number, now: Date) {
+    for (const key of slots) this.move(key, taskId, { untilMs }, now);
+  }
+
+  /** The holder times of `key`, live or not. */
+  public holders(key: string): Readonly<Record<string, number>> {
+    return this.counters.get(key)?.holders ?? {};
   }
 }
