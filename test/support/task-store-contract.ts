@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AsyncClaim } from '../../lambda/core/async-attempt';
-import type { TaskWaiting } from '../../lambda/core/limits';
+import type { HeldSlots, TaskWaiting } from '../../lambda/core/limits';
 import type { AsyncEnding, TaskStore } from '../../lambda/core/ports';
 import type { TaskEnvelope, TaskError, TaskProgress, TaskRecord, TaskStatus } from '../../lambda/core/task';
 
@@ -43,8 +43,8 @@ const TOKEN_2 = 'b'.repeat(64);
 const TOKEN_3 = 'c'.repeat(64);
 /** What a wait writes: a limit holds the task back (limits.ts). */
 const WAITING: TaskWaiting = { reason: 'AgentConcurrencyLimit', since: '2026-03-01T11:58:00.000Z' };
-/** The limiter counters an attempt holds a slot in. */
-const SLOTS = ['agent#echo', 'tenant#acme'];
+/** The limiter counters an attempt holds a slot in, and the holder id it holds them under. */
+const SLOTS: HeldSlots = { keys: ['agent#echo', 'tenant#acme'], holder: 'task/0123456789ab' };
 
 type Transition = 'claim' | 'succeed' | 'retry' | 'fail' | 'cancel' | 'abandon' | 'requeue';
 const TRANSITIONS: readonly Transition[] = [
@@ -468,7 +468,7 @@ interface CallOptions {
   /** For a claim: the async attempt it starts (a sync one without). */
   readonly async?: AsyncClaim;
   /** For a claim: the limiter counters it holds a slot in. */
-  readonly slots?: readonly string[];
+  readonly slots?: HeldSlots;
   /** For a wait: why the task waits (WAITING without it). */
   readonly waiting?: TaskWaiting;
 }
@@ -720,7 +720,7 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
       // Prepare
       const store = subject();
       const before = STATES['RETRYING, retry due'](randomUUID());
-      await store.create({ ...before, slots: ['agent#echo'] });
+      await store.create({ ...before, slots: { keys: ['agent#echo'], holder: 'task/earlier00000' } });
 
       // Act
       await store.claim(envelope(before.task_id), NOW, LEASE_SECONDS, undefined, SLOTS);

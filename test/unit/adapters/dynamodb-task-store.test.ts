@@ -133,14 +133,17 @@ describe('Class: DynamoTaskStore', () => {
         .resolves({ Attributes: marshall({ ...record, attempts: 1, status: 'RUNNING' }) });
 
       // Act
-      await store.claim(envelope, NOW, 30, undefined, ['agent#echo', 'tenant#acme']);
+      await store.claim(envelope, NOW, 30, undefined, { keys: ['agent#echo', 'tenant#acme'], holder: 'h/1' });
 
       // Assess
       const input = lastUpdate();
       expectConsistentPlaceholders(input);
       const [set, remove] = input.UpdateExpression!.split(' REMOVE ');
       expect(set).toMatch(/\bslots = :slots\b/);
-      expect(unmarshall(input.ExpressionAttributeValues!)[':slots']).toEqual(['agent#echo', 'tenant#acme']);
+      expect(unmarshall(input.ExpressionAttributeValues!)[':slots']).toEqual({
+        keys: ['agent#echo', 'tenant#acme'],
+        holder: 'h/1',
+      });
       expect(remove!.split(/,\s*/)).toEqual(expect.arrayContaining(['waiting']));
       expect(remove!.split(/,\s*/)).not.toEqual(expect.arrayContaining(['slots']));
     });

@@ -26,13 +26,13 @@ const HOLD_UNTIL = NOW + 60_000;
 const AGENT = agentCounterKey('limited');
 const TENANT = tenantCounterKey('acme');
 
-/** A low task `t1` asking for a slot of an agent limited to 2 at once, at NOW. */
+/** A low task asking, as holder `t1`, for a slot of an agent limited to 2 at once, at NOW. */
 function ask(
   fields: Partial<SlotRequest> = {},
   limits: AgentLimitConfig = { maxConcurrency: 2 },
 ): SlotRequest {
   return {
-    taskId: 't1',
+    holder: 't1',
     priority: 'low',
     nowMs: NOW,
     holdUntilMs: HOLD_UNTIL,
@@ -60,7 +60,7 @@ describe('Function: decide', () => {
         writes: [
           { key: AGENT, expectedVersion: 0, next: { holders: { t1: HOLD_UNTIL }, starts: [], version: 1 } },
         ],
-        slots: [AGENT],
+        slots: { keys: [AGENT], holder: 't1' },
         agentInUse: 1,
       });
     });
@@ -79,7 +79,7 @@ describe('Function: decide', () => {
             next: { holders: { other: NOW + 1_000, t1: HOLD_UNTIL }, starts: [], version: 4 },
           },
         ],
-        slots: [AGENT],
+        slots: { keys: [AGENT], holder: 't1' },
         agentInUse: 2,
       });
     });
@@ -107,8 +107,8 @@ describe('Function: decide', () => {
       });
     });
 
-    it('lets a task that holds a live slot keep it, however full the counter, and never shortens it', () => {
-      // Prepare: a retry whose slot was held through its wait (after an AgentTimeout)
+    it('lets a holder that holds a live slot keep it, however full the counter, and never shortens it', () => {
+      // Prepare: the limiter asks again for a holder whose grant it wrote, after a lost answer
       const holders = { t1: HOLD_UNTIL + 5_000, other: NOW + 1_000 };
 
       // Act
@@ -130,7 +130,7 @@ describe('Function: decide', () => {
       expect(decision).toMatchObject({ granted: true, writes: [{ next: { holders: { t1: HOLD_UNTIL } } }] });
     });
 
-    it('treats a task whose own holder ran out as a newcomer', () => {
+    it('treats a holder whose slot ran out as a newcomer', () => {
       // Act
       const decision = decide(
         ask(),
@@ -183,7 +183,7 @@ describe('Function: decide', () => {
         writes: [
           { key: AGENT, expectedVersion: 3, next: { holders: {}, starts: [NOW - 10, NOW], version: 4 } },
         ],
-        slots: [],
+        slots: { keys: [], holder: 't1' },
       });
     });
 
@@ -192,7 +192,11 @@ describe('Function: decide', () => {
       const decision = decide(ask({}, rate), read({ [AGENT]: counter({ holders: { stale: NOW + 9_000 } }) }));
 
       // Assess
-      expect(decision).toMatchObject({ granted: true, slots: [], writes: [{ next: { holders: {} } }] });
+      expect(decision).toMatchObject({
+        granted: true,
+        slots: { keys: [], holder: 't1' },
+        writes: [{ next: { holders: {} } }],
+      });
       expect(decision).not.toHaveProperty('agentInUse');
     });
 
@@ -207,7 +211,7 @@ describe('Function: decide', () => {
       expect(decision).toMatchObject({ granted: false, retryAfterMs: -800 + windowMs });
     });
 
-    it('counts a task that keeps its slot against the rate too: every agent call does', () => {
+    it('counts a holder that keeps its slot against the rate too: every grant starts an agent call', () => {
       // Prepare
       const limits = { maxConcurrency: 2, rateLimit: { requests: 1, perSeconds: 1 } };
       const state = counter({ holders: { t1: HOLD_UNTIL }, starts: [NOW - 500] });
@@ -238,7 +242,7 @@ describe('Function: decide', () => {
       expect(granted).toMatchObject({
         granted: true,
         writes: [{ next: { holders: { t1: HOLD_UNTIL }, starts: [NOW] } }],
-        slots: [AGENT],
+        slots: { keys: [AGENT], holder: 't1' },
         agentInUse: 1,
       });
     });
@@ -257,7 +261,7 @@ describe('Function: decide', () => {
         writes: [
           { key: TENANT, expectedVersion: 0, next: { holders: { t1: HOLD_UNTIL }, starts: [], version: 1 } },
         ],
-        slots: [TENANT],
+        slots: { keys: [TENANT], holder: 't1' },
       });
     });
 
@@ -275,7 +279,7 @@ describe('Function: decide', () => {
       },
     );
 
-    it('lets a task that holds a tenant slot keep it at the cap', () => {
+    it('lets a holder of a tenant slot keep it at the cap', () => {
       // Act
       const decision = decide(
         ask({ agent: undefined, tenant }),
@@ -283,7 +287,7 @@ describe('Function: decide', () => {
       );
 
       // Assess
-      expect(decision).toMatchObject({ granted: true, slots: [TENANT] });
+      expect(decision).toMatchObject({ granted: true, slots: { keys: [TENANT], holder: 't1' } });
     });
 
     it('does not count tenant holders whose time has passed', () => {
@@ -315,7 +319,7 @@ describe('Function: decide', () => {
             next: { holders: { other: NOW + 1, t1: HOLD_UNTIL }, starts: [], version: 8 },
           },
         ],
-        slots: [AGENT, TENANT],
+        slots: { keys: [AGENT, TENANT], holder: 't1' },
         agentInUse: 1,
       });
     });
@@ -416,7 +420,7 @@ describe('Function: decide', () => {
       expect(decision.granted).toBe(true);
     });
 
-    it('lets a low task that already holds its slot keep it while the mark is live', () => {
+    it('lets a low holder that already holds its slot keep it while the mark is live', () => {
       // Act
       const decision = decide(
         ask(),
@@ -460,9 +464,9 @@ describe('Function: moveHolder', () => {
     ['an extension by a task that holds no slot', 'stranger', { untilMs: NOW + 30_000 }],
     ['an extension to the time it holds already', 't1', { untilMs: NOW + 1_000 }],
     ['an extension to an earlier time', 't1', { untilMs: NOW + 500 }],
-  ])('writes nothing for %s', (_name, taskId, change) => {
+  ])('writes nothing for %s', (_name, holder, change) => {
     // Act
-    const next = moveHolder(state, taskId, change, NOW);
+    const next = moveHolder(state, holder, change, NOW);
 
     // Assess
     expect(next).toBeUndefined();
@@ -604,28 +608,28 @@ describe('Properties: InMemoryLimiter (decide and moveHolder, applied)', () => {
           const running = new Map<string, number>();
           const starts: number[] = [];
           for (const s of steps) {
-            const taskId = `t${'task' in s ? s.task : 0}`;
+            const holder = `t${'task' in s ? s.task : 0}`;
             const now = new Date(nowMs);
             if (s.op === 'wait') nowMs += s.ms;
             else if (s.op === 'release') {
-              await limiter.release([AGENT], taskId, now);
-              running.delete(taskId);
+              await limiter.release({ keys: [AGENT], holder }, now);
+              running.delete(holder);
             } else if (s.op === 'extend') {
               // The consumer extends the slots of an attempt it holds (an AgentTimeout, a heartbeat), before their
               // time: a sync claim's lease is twice the consumer's timeout, and a heartbeat needs a live deadline.
-              if (!((running.get(taskId) ?? -1) >= nowMs)) continue;
-              await limiter.extend([AGENT], taskId, nowMs + s.byMs, now);
-              running.set(taskId, Math.max(running.get(taskId)!, nowMs + s.byMs));
+              if (!((running.get(holder) ?? -1) >= nowMs)) continue;
+              await limiter.extend({ keys: [AGENT], holder }, nowMs + s.byMs, now);
+              running.set(holder, Math.max(running.get(holder)!, nowMs + s.byMs));
             } else {
               const grant = await limiter.acquire(
                 ask(
-                  { taskId, priority: s.high ? 'high' : 'low', nowMs, holdUntilMs: nowMs + s.holdMs },
+                  { holder, priority: s.high ? 'high' : 'low', nowMs, holdUntilMs: nowMs + s.holdMs },
                   limits,
                 ),
               );
               if (grant.granted) {
-                const until = running.get(taskId) ?? 0;
-                running.set(taskId, Math.max(until >= nowMs ? until : 0, nowMs + s.holdMs));
+                const until = running.get(holder) ?? 0;
+                running.set(holder, Math.max(until >= nowMs ? until : 0, nowMs + s.holdMs));
                 starts.push(nowMs);
               }
             }
@@ -652,21 +656,21 @@ describe('Properties: InMemoryLimiter (decide and moveHolder, applied)', () => {
           let nowMs = NOW;
           const running = new Map<string, number>();
           for (const s of steps) {
-            const taskId = `t${'task' in s ? s.task : 0}`;
-            const slots = [TENANT];
+            const holder = `t${'task' in s ? s.task : 0}`;
+            const slots = { keys: [TENANT], holder };
             if (s.op === 'wait') nowMs += s.ms;
             else if (s.op === 'release') {
-              await limiter.release(slots, taskId, new Date(nowMs));
-              running.delete(taskId);
+              await limiter.release(slots, new Date(nowMs));
+              running.delete(holder);
             } else if (s.op === 'extend') {
-              if (!((running.get(taskId) ?? -1) >= nowMs)) continue;
-              await limiter.extend(slots, taskId, nowMs + s.byMs, new Date(nowMs));
-              running.set(taskId, Math.max(running.get(taskId)!, nowMs + s.byMs));
+              if (!((running.get(holder) ?? -1) >= nowMs)) continue;
+              await limiter.extend(slots, nowMs + s.byMs, new Date(nowMs));
+              running.set(holder, Math.max(running.get(holder)!, nowMs + s.byMs));
             } else {
               const grant = await limiter.acquire(
                 ask(
                   {
-                    taskId,
+                    holder,
                     nowMs,
                     holdUntilMs: nowMs + s.holdMs,
                     // Half the tasks use an agent without limits: the tenant's cap holds across agents.
@@ -677,8 +681,8 @@ describe('Properties: InMemoryLimiter (decide and moveHolder, applied)', () => {
                 ),
               );
               if (grant.granted) {
-                const until = running.get(taskId) ?? 0;
-                running.set(taskId, Math.max(until >= nowMs ? until : 0, nowMs + s.holdMs));
+                const until = running.get(holder) ?? 0;
+                running.set(holder, Math.max(until >= nowMs ? until : 0, nowMs + s.holdMs));
               }
             }
             expect([...running.values()].filter((until) => until >= nowMs).length).toBeLessThanOrEqual(cap);
