@@ -203,7 +203,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   // A rate-only agent's grant holds no slot: nothing to record or give back.
   const slots = asked?.slots.keys.length ? asked.slots : undefined;
   const claim = await deps.store.claim(envelope, claimedAt, settings.leaseSeconds, async, slots);
-  if (!claim.claimed && slots) await releaseSlots(deps, envelope, slots);
+  if (!claim.claimed && slots) await releaseSlots(deps, envelope, slots, now());
   if (!claim.claimed) {
     const { current } = claim;
     const reason = skipReason(current, envelope.enqueue_id, claimedAt.getTime());
@@ -309,7 +309,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
    */
   const endSlots = async (untilMs?: number) => {
     if (!slots) return;
-    if (untilMs === undefined) await releaseSlots(deps, envelope, slots);
+    if (untilMs === undefined) await releaseSlots(deps, envelope, slots, now());
     else await deps.limiter?.extend(slots, untilMs, now());
   };
   const timedOut = (error: TaskError) => error.code === TaskErrorCode.AgentTimeout;
@@ -509,9 +509,17 @@ async function askForSlots(
   return 'waiting';
 }
 
-/** Gives back an attempt's slots; a failure leaves them to run out with their lease, as a crash would. */
-async function releaseSlots(deps: ProcessDeps, envelope: TaskEnvelope, slots: HeldSlots): Promise<void> {
-  const inUse = await deps.limiter?.release(slots, new Date()).catch(() => undefined);
+/**
+ * Gives back an attempt's slots; a failure leaves them to run out with their lease, as a crash would. `now` is the
+ * consumer's clock (deps.now), the one the grant was asked by: the slots in use after it count the holders live then.
+ */
+async function releaseSlots(
+  deps: ProcessDeps,
+  envelope: TaskEnvelope,
+  slots: HeldSlots,
+  now: Date,
+): Promise<void> {
+  const inUse = await deps.limiter?.release(slots, now).catch(() => undefined);
   const agentInUse = inUse?.get(agentCounterKey(envelope.type));
   deps.onTransition?.({
     task_id: envelope.task_id,
