@@ -212,7 +212,7 @@ describe('Function: slotLimits', () => {
   const http = { kind: 'http', url: 'https://x', timeoutSeconds: 5 } as const;
 
   it('is undefined for a target without limits', () => {
-    expect(slotLimits(http)).toBeUndefined();
+    expect(slotLimits(parseAgentTarget('x', http))).toBeUndefined();
   });
 
   it.each([
@@ -228,6 +228,6 @@ describe('Function: slotLimits', () => {
       { maxConcurrency: 3, rateLimit: { requests: 10, perSeconds: 2 } },
     ],
   ])('gives the limits of a target with %s', (_name, fields, limits) => {
-    expect(slotLimits({ ...http, ...fields })).toEqual(limits);
+    expect(slotLimits(parseAgentTarget('x', { ...http, ...fields }))).toEqual(limits);
   });
 });
