@@ -22,6 +22,7 @@ import {
   LimitReason,
   liveHolders,
   moveHolder,
+  type SlotChange,
   type SlotRequest,
 } from '../core/limits';
 import type { Limiter, SlotGrant } from '../core/ports';
@@ -162,7 +163,7 @@ export class DynamoLimiter implements Limiter {
   private async move(
     key: string,
     holder: string,
-    change: { readonly release: true } | { readonly untilMs: number },
+    change: SlotChange,
     now: Date,
   ): Promise<number> {
     for (let tries = 1; ; tries++) {
@@ -188,6 +189,12 @@ export class DynamoLimiter implements Limiter {
 
   public async extend(slots: HeldSlots, untilMs: number, now: Date): Promise<void> {
     await Promise.all(slots.keys.map((key) => this.move(key, slots.holder, { untilMs }, now)));
+  }
+
+  public async keepUntil(slots: HeldSlots, untilMs: number, now: Date): Promise<void> {
+    await Promise.all(
+      slots.keys.map((key) => this.move(key, slots.holder, { untilMs, exactly: true }, now)),
+    );
   }
 
   /** Every counter, by key (the chaos run's end check, and `taskq`'s view of the limits). */

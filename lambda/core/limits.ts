@@ -254,13 +254,21 @@ export function decide(
 }
 
 /**
+ * What becomes of a held slot: given back now, or held until `untilMs` (at least, or `exactly`: an earlier time
+ * too, to give it back then).
+ */
+export type SlotChange =
+  | { readonly release: true }
+  | { readonly untilMs: number; readonly exactly?: boolean };
+
+/**
  * The counter after `holder` moves its slot's time to `untilMs` (`release`: gives it back now). Undefined when
  * there is nothing to write: the task holds no slot there, or (for an extension) already holds it that long.
  */
 export function moveHolder(
   state: CounterState,
   holder: string,
-  change: { readonly release: true } | { readonly untilMs: number },
+  change: SlotChange,
   nowMs: number,
 ): CounterState | undefined {
   const current = state.holders[holder];
@@ -269,7 +277,7 @@ export function moveHolder(
   if ('release' in change) {
     delete holders[holder];
   } else {
-    if (current >= change.untilMs) return undefined;
+    if (change.exactly ? current === change.untilMs : current >= change.untilMs) return undefined;
     holders[holder] = change.untilMs;
   }
   return { ...state, holders, version: state.version + 1 };

@@ -179,8 +179,10 @@ export interface Limiter {
   acquire(request: SlotRequest): Promise<SlotGrant>;
   /** Gives back `slots`; returns the slots in use after it, per counter key. */
   release(slots: HeldSlots, now: Date): Promise<ReadonlyMap<string, number>>;
-  /** Holds `slots` until `untilMs` at least (a heartbeat, or a timed-out attempt's retry wait). */
+  /** Holds `slots` until `untilMs` at least (an async attempt's heartbeat). */
   extend(slots: HeldSlots, untilMs: number, now: Date): Promise<void>;
+  /** Holds `slots` until `untilMs` exactly, then gives them back (a timed-out attempt, until its retry is due). */
+  keepUntil(slots: HeldSlots, untilMs: number, now: Date): Promise<void>;
 }
 
 /** The agent protocol: the JSON body of an HTTP agent's POST, and the event of a Lambda agent. */

@@ -310,7 +310,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   const endSlots = async (untilMs?: number) => {
     if (!slots) return;
     if (untilMs === undefined) await releaseSlots(deps, envelope, slots, now());
-    else await deps.limiter?.extend(slots, untilMs, now());
+    else await deps.limiter?.keepUntil(slots, untilMs, now());
   };
   const timedOut = (error: TaskError) => error.code === TaskErrorCode.AgentTimeout;
 
@@ -433,7 +433,8 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     ...timing,
   });
   if (settled) {
-    await endSlots(timedOut(outcome.error) ? now().getTime() + delaySeconds * 1000 : undefined);
+    // Due when the retry is (`retry_at`), so that the retry does not wait for its own attempt's slot.
+    await endSlots(timedOut(outcome.error) ? retryAtMs : undefined);
     await deps.queue.changeVisibility(delivery.receiptHandle, delaySeconds);
   }
   return 'retry';

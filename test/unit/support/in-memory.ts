@@ -14,6 +14,7 @@ import {
   type CounterState,
   decide,
   type HeldSlots,
+  type SlotChange,
   liveHolders,
   moveHolder,
   type SlotRequest,
@@ -509,7 +510,7 @@ export class InMemoryLimiter implements Limiter {
     return grant;
   }
 
-  private move(key: string, holder: string, change: { release: true } | { untilMs: number }, now: Date) {
+  private move(key: string, holder: string, change: SlotChange, now: Date) {
     const state = this.counters.get(key);
     if (!state) return 0;
     const next = moveHolder(state, holder, change, now.getTime());
@@ -523,6 +524,10 @@ export class InMemoryLimiter implements Limiter {
 
   public async extend(slots: HeldSlots, untilMs: number, now: Date) {
     for (const key of slots.keys) this.move(key, slots.holder, { untilMs }, now);
+  }
+
+  public async keepUntil(slots: HeldSlots, untilMs: number, now: Date) {
+    for (const key of slots.keys) this.move(key, slots.holder, { untilMs, exactly: true }, now);
   }
 
   /** The holder times of `key`, live or not. */
