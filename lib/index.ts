@@ -17,13 +17,13 @@ export {
   type AgentDefinition,
   type AgentLimitOptions,
   type AgentModeOptions,
-  type AgentRateLimit,
   type AgentRegistry,
   DEFAULT_AGENT_TIMEOUT,
   DEFAULT_HEARTBEAT_TIMEOUT,
   DEFAULT_MAX_RUN_TIME,
   type HttpAgent,
   type LambdaAgent,
+  type RateLimit,
   TASK_TYPE_PATTERN,
 } from './agents';
 export { DeadLetterSweeper, type DeadLetterSweeperProps } from './dead-letter-sweeper';
