@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULTS } from '../lambda/contract';
 import { startAwsProxy } from './aws-proxy';
 import { type DemoAgents, startDemoAgents } from './demo-agents';
 import {
@@ -102,6 +103,8 @@ export interface LocalRuntime {
   readonly agentLimits: Readonly<Record<string, LocalAgentLimits>>;
   /** The queue-wide cap on one tenant's running tasks; undefined, none. */
   readonly tenantMaxConcurrency?: number;
+  /** The longest a task waiting for a limit goes between two asks, in seconds. */
+  readonly limitWakeUpSeconds: number;
   /** `METHOD /path` of every served route. */
   readonly routes: readonly string[];
   /** The stack's outputs, resolved to local values. */
@@ -333,6 +336,7 @@ export async function startLocalRuntime(
         ),
       ),
       ...(config.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: config.tenantMaxConcurrency }),
+      limitWakeUpSeconds: config.limitWakeUpSeconds ?? DEFAULTS.limitWakeUpSeconds,
       routes: routes.map((r) => r.routeKey),
       outputs,
       notEmulated,

@@ -82,7 +82,10 @@ function limitLines(runtime: LocalRuntime): string[] {
     runtime.tenantMaxConcurrency !== undefined
       ? `tenants: ${runtime.tenantMaxConcurrency} at once each`
       : 'no tenant cap; --tenant-max-concurrency N sets one';
-  return [`  Limited      ${agents.length > 0 ? `${agents.join(', ')}; ` : ''}${tenants}`];
+  return [
+    `  Limited      ${agents.length > 0 ? `${agents.join(', ')}; ` : ''}${tenants}`,
+    `               a waiting task asks again within ${runtime.limitWakeUpSeconds} s (--limit-wake-up S)`,
+  ];
 }
 
 function statusText(s: RuntimeStatus): string {

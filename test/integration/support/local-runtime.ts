@@ -29,6 +29,10 @@ export interface BootOptions {
   readonly maxReceiveCount?: number;
   /** `--heartbeat-timeout`: seconds. @default - the runtime's (10) */
   readonly heartbeatTimeoutSeconds?: number;
+  /** `--tenant-max-concurrency`. @default - no tenant cap */
+  readonly tenantMaxConcurrency?: number;
+  /** `--limit-wake-up`: seconds. @default - the construct's (5) */
+  readonly limitWakeUpSeconds?: number;
   /** @default free ports */
   readonly ports?: { readonly api: number; readonly aws: number; readonly dynamodb: number };
   /** @default 150000 */
@@ -71,6 +75,12 @@ export async function bootRuntime(options: BootOptions): Promise<RunningRuntime>
     ...(options.persistDir ? ['--persist', options.persistDir] : []),
     ...(options.heartbeatTimeoutSeconds !== undefined
       ? ['--heartbeat-timeout', String(options.heartbeatTimeoutSeconds)]
+      : []),
+    ...(options.tenantMaxConcurrency !== undefined
+      ? ['--tenant-max-concurrency', String(options.tenantMaxConcurrency)]
+      : []),
+    ...(options.limitWakeUpSeconds !== undefined
+      ? ['--limit-wake-up', String(options.limitWakeUpSeconds)]
       : []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
