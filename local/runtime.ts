@@ -24,7 +24,7 @@ import { eventInvokeConfigsNotEmulated, type LocalFunctions, startFunctions } fr
 import { type HttpRoute, type LocalHttpApi, lambdaRoutes, startHttpApi } from './http-api';
 import type { IntrinsicContext } from './intrinsics';
 import type { Invocation } from './lambda-pool';
-import { localStackConfig } from './local-config';
+import { type DemoAgentLimitsByType, localStackConfig } from './local-config';
 import { resolvePhysicalIds } from './physical-ids';
 import { reservePort } from './ports';
 import { createResources, fairQueuesNotEmulated } from './resources';
@@ -66,6 +66,8 @@ export interface LocalRuntimeOptions {
   readonly tenantMaxConcurrency?: number;
   /** The longest a task waiting for a limit goes between two asks, in seconds. @default - the construct's */
   readonly limitWakeUpSeconds?: number;
+  /** Limits that replace demo types' own. @default - local-config.ts `DEMO_AGENT_LIMITS` */
+  readonly agentLimits?: DemoAgentLimitsByType;
 }
 
 /** An agent type's limits as configured (`per` in seconds). */
@@ -216,6 +218,7 @@ export async function startLocalRuntime(
       heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
       tenantMaxConcurrency: options.tenantMaxConcurrency,
       limitWakeUpSeconds: options.limitWakeUpSeconds,
+      agentLimits: options.agentLimits,
     });
     const assembly = await synthesize({ outdir: options.outdir ?? path.join(ROOT, 'cdk.local.out'), config });
     const dynamo: DynamoEmulator = await dynamoStarting;
