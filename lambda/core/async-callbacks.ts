@@ -226,8 +226,8 @@ export async function heartbeatTask(
     throw notCurrent(taskId, 'it ended while the heartbeat was written');
   }
   // The attempt's slots are held as long as it is: until its new deadline.
-  if (written.slots?.length && deps.limiter) {
-    await deps.limiter.extend(written.slots, taskId, deadline, now);
+  if (written.slots && deps.limiter) {
+    await deps.limiter.extend(written.slots, deadline, now);
   }
   await moveMessage(deps, () =>
     deps.messages.changeVisibility(
@@ -344,8 +344,8 @@ export async function settleAsync(
   if (!written) return undefined;
   // Its agent says the attempt is over: its slots are free. A lapsed attempt's slots ran out with its deadline.
   // If giving them back fails, they are free when the attempt's deadline passes.
-  if (opts.lease === 'held' && written.slots?.length && deps.limiter) {
-    await deps.limiter.release(written.slots, record.task_id, now).catch(() => {});
+  if (opts.lease === 'held' && written.slots && deps.limiter) {
+    await deps.limiter.release(written.slots, now).catch(() => {});
   }
   deps.onSettled?.({
     task_id: record.task_id,
