@@ -54,8 +54,9 @@ export interface SettleFunctionProps extends SettleOptions {
 /**
  * A function that settles async attempts: the callback function and the completion function. Both read the
  * same environment (lambda/contract/environment.ts `SETTLE_ENV`) and get the same grants: read and update the
- * task record, read and write the limiter's counters (to give back or extend an attempt's slots), and change the visibility of or delete a message of a tier queue (never a DLQ: a failed task's
- * message is made visible, and the consumer that receives it copies it to the DLQ as it does today).
+ * task record, read and write the limiter's counters (to give back or extend an attempt's slots), and change
+ * the visibility of or delete a message of a tier queue (never a DLQ: a failed task's message is made visible,
+ * and the consumer that receives it copies it to the DLQ as it does today).
  */
 export class SettleFunction extends HandlerFunction {
   public constructor(scope: Construct, id: string, props: SettleFunctionProps) {
