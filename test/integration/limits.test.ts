@@ -292,7 +292,7 @@ describe('local runtime: limits', () => {
     const leaseEndMs = Date.now() + 5000;
     for (const holder of ['crashed-consumer-1', 'crashed-consumer-2']) {
       const grant = await limiter.acquire({
-        taskId: `${holder}-${randomUUID()}`,
+        holder: `${holder}-${randomUUID()}`,
         priority: 'high',
         nowMs: Date.now(),
         holdUntilMs: leaseEndMs,
