@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULTS } from '../lambda/contract';
 import { startAwsProxy } from './aws-proxy';
 import { type DemoAgents, startDemoAgents } from './demo-agents';
 import {
@@ -23,7 +24,7 @@ import { eventInvokeConfigsNotEmulated, type LocalFunctions, startFunctions } fr
 import { type HttpRoute, type LocalHttpApi, lambdaRoutes, startHttpApi } from './http-api';
 import type { IntrinsicContext } from './intrinsics';
 import type { Invocation } from './lambda-pool';
-import { localStackConfig } from './local-config';
+import { type DemoAgentLimitsByType, localStackConfig } from './local-config';
 import { resolvePhysicalIds } from './physical-ids';
 import { reservePort } from './ports';
 import { createResources, fairQueuesNotEmulated } from './resources';
@@ -61,6 +62,18 @@ export interface LocalRuntimeOptions {
   readonly heartbeatTimeoutSeconds?: number;
   /** Told of every invocation once it ends, with its duration (the benchmark's Lambda milliseconds). @default - none */
   readonly onInvocation?: (invocation: Invocation) => void;
+  /** The most tasks of one tenant running at once, across all agents. @default - no tenant cap */
+  readonly tenantMaxConcurrency?: number;
+  /** The longest a task waiting for a limit goes between two asks, in seconds. @default - the construct's */
+  readonly limitWakeUpSeconds?: number;
+  /** Limits that replace demo types' own. @default - local-config.ts `DEMO_AGENT_LIMITS` */
+  readonly agentLimits?: DemoAgentLimitsByType;
+}
+
+/** An agent type's limits as configured (`per` in seconds). */
+export interface LocalAgentLimits {
+  readonly maxConcurrency?: number;
+  readonly rateLimit?: { readonly requests: number; readonly per: number };
 }
 
 export interface QueueStatus {
@@ -88,6 +101,12 @@ export interface LocalRuntime {
   readonly taskTypes: readonly string[];
   /** The task types whose agents are async, with their heartbeat timeout in seconds. */
   readonly asyncTaskTypes: Readonly<Record<string, number>>;
+  /** The task types with a concurrency or rate limit, and their limits. */
+  readonly agentLimits: Readonly<Record<string, LocalAgentLimits>>;
+  /** The queue-wide cap on one tenant's running tasks; undefined, none. */
+  readonly tenantMaxConcurrency?: number;
+  /** The longest a task waiting for a limit goes between two asks, in seconds. */
+  readonly limitWakeUpSeconds: number;
   /** `METHOD /path` of every served route. */
   readonly routes: readonly string[];
   /** The stack's outputs, resolved to local values. */
@@ -197,6 +216,9 @@ export async function startLocalRuntime(
       consumerTimeoutSeconds: options.timeouts?.consumerSeconds,
       agentTimeoutSeconds: options.timeouts?.agentSeconds,
       heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
+      tenantMaxConcurrency: options.tenantMaxConcurrency,
+      limitWakeUpSeconds: options.limitWakeUpSeconds,
+      agentLimits: options.agentLimits,
     });
     const assembly = await synthesize({ outdir: options.outdir ?? path.join(ROOT, 'cdk.local.out'), config });
     const dynamo: DynamoEmulator = await dynamoStarting;
@@ -301,6 +323,23 @@ export async function startLocalRuntime(
           agent.mode === 'async' ? [[type, agent.heartbeatTimeoutSeconds ?? 0]] : [],
         ),
       ),
+      agentLimits: Object.fromEntries(
+        Object.entries(config.agents ?? {}).flatMap(([type, agent]) =>
+          agent.maxConcurrency !== undefined || agent.rateLimit !== undefined
+            ? [
+                [
+                  type,
+                  {
+                    ...(agent.maxConcurrency !== undefined && { maxConcurrency: agent.maxConcurrency }),
+                    ...(agent.rateLimit !== undefined && { rateLimit: agent.rateLimit }),
+                  },
+                ],
+              ]
+            : [],
+        ),
+      ),
+      ...(config.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: config.tenantMaxConcurrency }),
+      limitWakeUpSeconds: config.limitWakeUpSeconds ?? DEFAULTS.limitWakeUpSeconds,
       routes: routes.map((r) => r.routeKey),
       outputs,
       notEmulated,
