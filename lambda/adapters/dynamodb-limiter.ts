@@ -160,12 +160,7 @@ export class DynamoLimiter implements Limiter {
     }
   }
 
-  private async move(
-    key: string,
-    holder: string,
-    change: SlotChange,
-    now: Date,
-  ): Promise<number> {
+  private async move(key: string, holder: string, change: SlotChange, now: Date): Promise<number> {
     for (let tries = 1; ; tries++) {
       const state = await this.read(key);
       const nowMs = now.getTime();
@@ -192,9 +187,7 @@ export class DynamoLimiter implements Limiter {
   }
 
   public async keepUntil(slots: HeldSlots, untilMs: number, now: Date): Promise<void> {
-    await Promise.all(
-      slots.keys.map((key) => this.move(key, slots.holder, { untilMs, exactly: true }, now)),
-    );
+    await Promise.all(slots.keys.map((key) => this.move(key, slots.holder, { untilMs, exactly: true }, now)));
   }
 
   /** Every counter, by key (the chaos run's end check, and `taskq`'s view of the limits). */

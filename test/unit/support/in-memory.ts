@@ -14,9 +14,9 @@ import {
   type CounterState,
   decide,
   type HeldSlots,
-  type SlotChange,
   liveHolders,
   moveHolder,
+  type SlotChange,
   type SlotRequest,
   type TaskWaiting,
 } from '../../../lambda/core/limits';
