@@ -123,9 +123,9 @@ export type SlotDecision =
       readonly writes: readonly CounterWrite[];
     };
 
-/** The holders whose time has not passed. */
+/** The holders whose time has not come: a slot held until `t` is free at `t` (as a retry due at `t` is due). */
 export function liveHolders(state: CounterState, nowMs: number): Record<string, number> {
-  return Object.fromEntries(Object.entries(state.holders).filter(([, until]) => until >= nowMs));
+  return Object.fromEntries(Object.entries(state.holders).filter(([, until]) => until > nowMs));
 }
 
 /** The starts still inside the rate window (with its margin). */

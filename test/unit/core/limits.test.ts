@@ -86,7 +86,7 @@ describe('Function: decide', () => {
 
     it('refuses when maxConcurrency live holders hold the slots, and a low task writes nothing', () => {
       // Act
-      const decision = decide(ask(), read({ [AGENT]: counter({ holders: { a: NOW + 1, b: NOW } }) }));
+      const decision = decide(ask(), read({ [AGENT]: counter({ holders: { a: NOW + 1, b: NOW + 1 } }) }));
 
       // Assess: a holder whose time is now still holds; no retry time, since a holder may end any moment
       expect(decision).toEqual({ granted: false, reason: LimitReason.AgentConcurrencyLimit, writes: [] });
@@ -134,7 +134,7 @@ describe('Function: decide', () => {
       // Act
       const decision = decide(
         ask(),
-        read({ [AGENT]: counter({ holders: { t1: NOW - 1, a: NOW, b: NOW } }) }),
+        read({ [AGENT]: counter({ holders: { t1: NOW, a: NOW + 1, b: NOW + 1 } }) }),
       );
 
       // Assess
@@ -489,7 +489,8 @@ describe('Function: counterIsFree', () => {
   it.each([
     ['no holder', {}, true],
     ['holders whose time has passed', { a: NOW - 1 }, true],
-    ['a holder whose time is now', { a: NOW }, false],
+    ['a holder whose time is now (free at that time)', { a: NOW }, true],
+    ['a holder whose time is a millisecond away', { a: NOW + 1 }, false],
     ['a live holder', { a: NOW - 1, b: NOW + 1 }, false],
   ])('says whether a counter with %s is free: %s', (_name, holders, free) => {
     // Act
@@ -617,7 +618,7 @@ describe('Properties: InMemoryLimiter (decide and moveHolder, applied)', () => {
             } else if (s.op === 'extend') {
               // The consumer extends the slots of an attempt it holds (an AgentTimeout, a heartbeat), before their
               // time: a sync claim's lease is twice the consumer's timeout, and a heartbeat needs a live deadline.
-              if (!((running.get(holder) ?? -1) >= nowMs)) continue;
+              if (!((running.get(holder) ?? -1) > nowMs)) continue;
               await limiter.extend({ keys: [AGENT], holder }, nowMs + s.byMs, now);
               running.set(holder, Math.max(running.get(holder)!, nowMs + s.byMs));
             } else {
@@ -629,11 +630,11 @@ describe('Properties: InMemoryLimiter (decide and moveHolder, applied)', () => {
               );
               if (grant.granted) {
                 const until = running.get(holder) ?? 0;
-                running.set(holder, Math.max(until >= nowMs ? until : 0, nowMs + s.holdMs));
+                running.set(holder, Math.max(until > nowMs ? until : 0, nowMs + s.holdMs));
                 starts.push(nowMs);
               }
             }
-            const runningNow = [...running.values()].filter((until) => until >= nowMs).length;
+            const runningNow = [...running.values()].filter((until) => until > nowMs).length;
             expect(runningNow).toBeLessThanOrEqual(maxConcurrency);
           }
           for (const at of starts) {
@@ -663,7 +664,7 @@ describe('Properties: InMemoryLimiter (decide and moveHolder, applied)', () => {
               await limiter.release(slots, new Date(nowMs));
               running.delete(holder);
             } else if (s.op === 'extend') {
-              if (!((running.get(holder) ?? -1) >= nowMs)) continue;
+              if (!((running.get(holder) ?? -1) > nowMs)) continue;
               await limiter.extend(slots, nowMs + s.byMs, new Date(nowMs));
               running.set(holder, Math.max(running.get(holder)!, nowMs + s.byMs));
             } else {
@@ -682,10 +683,10 @@ describe('Properties: InMemoryLimiter (decide and moveHolder, applied)', () => {
               );
               if (grant.granted) {
                 const until = running.get(holder) ?? 0;
-                running.set(holder, Math.max(until >= nowMs ? until : 0, nowMs + s.holdMs));
+                running.set(holder, Math.max(until > nowMs ? until : 0, nowMs + s.holdMs));
               }
             }
-            expect([...running.values()].filter((until) => until >= nowMs).length).toBeLessThanOrEqual(cap);
+            expect([...running.values()].filter((until) => until > nowMs).length).toBeLessThanOrEqual(cap);
           }
         },
       ),

@@ -19,7 +19,7 @@ import {
   processDelivery,
   type TransitionEvent,
 } from '../../../lambda/core/process-delivery';
-import { retryDelaySeconds } from '../../../lambda/core/retry-policy';
+import { RETRY_CLOCK_SKEW_MS, retryDelaySeconds } from '../../../lambda/core/retry-policy';
 import { ENVELOPE_SCHEMA_VERSION, type TaskEnvelope, type TaskRecord } from '../../../lambda/core/task';
 import { FakeAgents, InMemoryLimiter, InMemoryTaskStore, InMemoryTierQueue } from '../support/in-memory';
 
@@ -357,52 +357,52 @@ describe('Function: processDelivery, with limits', () => {
       expect(events.at(-1)).toMatchObject({ transition: 'released', agent_slots_in_use: 0 });
     });
 
-    /** A backoff long enough that the retry's wait after an AgentTimeout outlasts the claim's lease. */
-    const longBackoff = { backoff: { baseSeconds: 200, capSeconds: 300 } };
+    /** The retry's wait after an AgentTimeout with the default backoff: shorter than the claim's lease. */
     const timeoutDelay = retryDelaySeconds(
       1,
       timedOut.error,
-      longBackoff.backoff,
+      settings.backoff,
       AGENT_TIMEOUT_SECONDS,
       () => 0.5,
     );
 
-    it('holds its slot through the retry’s wait after an AgentTimeout: the agent may still be working', async () => {
+    it('keeps its slot until the retry is due after an AgentTimeout, not for the rest of its lease', async () => {
       // Prepare
-      const { deps, live, task } = setup({ agent: timedOut, settings: longBackoff });
+      const { deps, live, task } = setup({ agent: timedOut });
 
       // Act
       await processDelivery(delivery(), deps);
 
-      // Assess
-      const delay = timeoutDelay;
-      expect(delay * 1000).toBeGreaterThan(settings.leaseSeconds * 1000);
+      // Assess: held (the agent may still be working) exactly until retry_at, earlier than the claim's lease
+      expect(timeoutDelay * 1000).toBeLessThan(settings.leaseSeconds * 1000);
       expect(task().status).toBe('RETRYING');
-      expect(live(AGENT)).toEqual({ [task().slots!.holder]: NOW_MS + delay * 1000 });
+      expect(task().retry_at).toBe(NOW_MS + timeoutDelay * 1000 - RETRY_CLOCK_SKEW_MS);
+      expect(live(AGENT)).toEqual({ [task().slots!.holder]: task().retry_at });
     });
 
-    it('keeps the retry of a timed-out attempt waiting while that attempt’s slot is held', async () => {
-      // Prepare
-      const { deps, clock, queue, task } = setup({ agent: timedOut, settings: longBackoff });
+    it('lets the retry of a timed-out attempt start when it is due, while other tasks wait for that slot before', async () => {
+      // Prepare: maxConcurrency 1 (setup's agent), attempt 1 times out
+      const { deps, clock, task, limiter } = setup({ agent: timedOut });
       await processDelivery(delivery(), deps);
-      const delay = timeoutDelay;
+      const retryAt = task().retry_at!;
 
-      // Act: the retry is due (a second early, by the clock skew allowance), the slot not yet free
-      clock.ms = task().retry_at!;
-      const atDue = await processDelivery(delivery({ receiveCount: 2 }), deps);
-      const waited = task();
-      clock.ms = NOW_MS + delay * 1000 + 1;
-      const afterSlot = await processDelivery(delivery({ receiveCount: 1 }), deps);
+      // Act: a second task asks a millisecond before the retry is due, then the retry arrives when due
+      clock.ms = retryAt - 1;
+      const other = await limiter.acquire({
+        holder: 'other/000000000000',
+        // Low, so that its refusal leaves no high-before-low mark in the retry's way
+        priority: 'low',
+        nowMs: clock.ms,
+        holdUntilMs: clock.ms + 60_000,
+        agent: { key: AGENT, limits: { maxConcurrency: 1 } },
+        wakeUpMs: 5_000,
+      });
+      clock.ms = retryAt;
+      const retried = await processDelivery(delivery({ receiveCount: 2 }), deps);
 
       // Assess
-      expect(atDue).toBe('ack');
-      expect(waited).toMatchObject({
-        status: 'RETRYING',
-        attempts: 1,
-        waiting: { reason: 'AgentConcurrencyLimit' },
-      });
-      expect(queue.operations.filter((o) => o.op === 'resend')).toHaveLength(1);
-      expect(afterSlot).toBe('retry');
+      expect(other).toMatchObject({ granted: false, reason: 'AgentConcurrencyLimit' });
+      expect(retried).toBe('retry');
       expect(task()).toMatchObject({ status: 'RETRYING', attempts: 2 });
     });
 
