@@ -808,14 +808,15 @@ describe('Limits: the slots of an async attempt', () => {
     ['a non-retryable error', failure('BadInput', false), 'FAILED'],
   ] as const)('a completion with %s gives the slots back', async (_name, completion, status) => {
     // Prepare
-    const { deps, live } = await holding();
+    const { deps, live, settled } = await holding();
 
     // Act
     const view = await completeTask(TASK_ID, TOKEN, completion, deps);
 
-    // Assess
+    // Assess: given back, and the gauge is told how many are left in use
     expect(view.status).toBe(status);
     expect(live()).toEqual({});
+    expect(settled).toEqual([expect.objectContaining({ agent_slots_in_use: 0 })]);
   });
 
   it('a completion refused (a stale token) leaves the slots alone', async () => {
