@@ -127,7 +127,26 @@ export class DynamoLimiter implements Limiter {
     }
   }
 
-  public async acquire(request: SlotRequest): Promise<SlotGrant> {
+  /**
+   * The asks of this process in flight, by the counter they contend for (the agent's, else the tenant's). A
+   * consumer asks for a whole batch at once; in turn, the first takes the free slot and the others read it taken,
+   * instead of all writing and all but one losing (a lost conditional write is billed too).
+   */
+  private readonly inTurn = new Map<string, Promise<unknown>>();
+
+  public acquire(request: SlotRequest): Promise<SlotGrant> {
+    const key = request.agent?.key ?? request.tenant?.key ?? '';
+    const previous = this.inTurn.get(key) ?? Promise.resolve();
+    const ask = previous.catch(() => {}).then(() => this.ask(request));
+    this.inTurn.set(key, ask);
+    const forget = () => {
+      if (this.inTurn.get(key) === ask) this.inTurn.delete(key);
+    };
+    ask.then(forget, forget);
+    return ask;
+  }
+
+  private async ask(request: SlotRequest): Promise<SlotGrant> {
     const keys = [request.agent?.key, request.tenant?.key].filter((k): k is string => k !== undefined);
     for (let tries = 1; ; tries++) {
       const nowMs = Date.now();

@@ -122,15 +122,16 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
     expect(Object.keys((await counter(agent))!.holders).sort()).toEqual(['a', 'b', 'c']);
   });
 
-  it('grants exactly maxConcurrency of many asks made at once: the version condition holds', async () => {
-    // Prepare
+  it('grants exactly maxConcurrency of many asks made at once by many consumers: the version condition holds', async () => {
+    // Prepare: five consumers (limiters of their own, as separate Lambda environments), four asks each
     const { agent } = freshKeys();
     const limits = { key: agent, limits: { maxConcurrency: 3 } };
+    const consumers = Array.from({ length: 5 }, () => new DynamoLimiter(client!, tableName));
     const holders = Array.from({ length: 20 }, (_, i) => `h${i}`);
 
     // Act
     const grants = await Promise.all(
-      holders.map((holder) => limiter.acquire(ask(holder, { agent: limits }))),
+      holders.map((holder, i) => consumers[i % consumers.length]!.acquire(ask(holder, { agent: limits }))),
     );
 
     // Assess: the three granted are the three the counter holds, and no grant was lost to a race
@@ -139,6 +140,40 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
     const stored = (await counter(agent))!;
     expect(Object.keys(stored.holders).sort()).toEqual([...granted].sort());
     expect(stored.version).toBe(3);
+  });
+
+  it('asks in turn within one consumer, so that a batch asking at once loses no conditional write', async () => {
+    // Prepare: count the writes DynamoDB refuses on their condition
+    const { agent } = freshKeys();
+    const limits = { key: agent, limits: { maxConcurrency: 3 } };
+    const counting = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: dynamo!.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    let lost = 0;
+    counting.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          if ((error as Error).name === 'ConditionalCheckFailedException') lost += 1;
+          throw error;
+        }
+      },
+      { step: 'initialize', name: 'countLostWrites' },
+    );
+    const consumer = new DynamoLimiter(counting, tableName);
+
+    // Act: a batch of ten asks at once
+    const grants = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => consumer.acquire(ask(`b${i}`, { agent: limits }))),
+    );
+
+    // Assess
+    expect(grants.filter((g) => g.granted)).toHaveLength(3);
+    expect(lost).toBe(0);
+    counting.destroy();
   });
 
   it('takes an agent slot and a tenant slot in one transaction', async () => {
