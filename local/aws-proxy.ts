@@ -48,6 +48,11 @@ export interface AwsProxy {
    * runtime sets it), then `service:Operation`; calls without an app id are left out.
    */
   countsByFunction(): Record<string, Record<string, number>>;
+  /**
+   * DynamoDB calls by the table they name (the first `TableName` of the request: a transaction's first item's),
+   * then operation; a call that names none (BatchGetItem, BatchWriteItem) is counted under `''`.
+   */
+  countsByTable(): Record<string, Record<string, number>>;
   resetCounts(): void;
   close(): Promise<void>;
 }
@@ -58,6 +63,11 @@ export function operationOf(headers: http.IncomingHttpHeaders, body: Buffer): st
   if (typeof target === 'string' && target.includes('.')) return target.slice(target.lastIndexOf('.') + 1);
   const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString('utf8'));
   return action?.[1] ?? 'Unknown';
+}
+
+/** The first table a DynamoDB request names, or `''`. */
+export function tableOf(body: Buffer): string {
+  return /"TableName"\s*:\s*"([^"]+)"/.exec(body.toString('utf8'))?.[1] ?? '';
 }
 
 function appIdOf(headers: http.IncomingHttpHeaders): string | undefined {
@@ -78,6 +88,7 @@ export async function startAwsProxy(options: {
 }): Promise<AwsProxy> {
   const counts = new Map<string, number>();
   const byFunction = new Map<string, Map<string, number>>();
+  const byTable = new Map<string, Map<string, number>>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const servers = new Map<AwsService, { server: http.Server; port: number }>();
 
@@ -101,6 +112,11 @@ export async function startAwsProxy(options: {
           const fn = call.appId.slice(0, call.appId.lastIndexOf('.'));
           const mine = byFunction.get(fn) ?? new Map<string, number>();
           byFunction.set(fn, mine.set(key, (mine.get(key) ?? 0) + 1));
+        }
+        if (service === 'dynamodb') {
+          const table = tableOf(body);
+          const its = byTable.get(table) ?? new Map<string, number>();
+          byTable.set(table, its.set(call.operation, (its.get(call.operation) ?? 0) + 1));
         }
         try {
           const reply = await options.interceptor?.before?.(call);
@@ -149,9 +165,12 @@ export async function startAwsProxy(options: {
     counts: () => Object.fromEntries(counts),
     countsByFunction: () =>
       Object.fromEntries([...byFunction].map(([fn, calls]) => [fn, Object.fromEntries(calls)])),
+    countsByTable: () =>
+      Object.fromEntries([...byTable].map(([table, calls]) => [table, Object.fromEntries(calls)])),
     resetCounts: () => {
       counts.clear();
       byFunction.clear();
+      byTable.clear();
     },
     close: async () => {
       agent.destroy();

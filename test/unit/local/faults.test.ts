@@ -480,4 +480,20 @@ describe('Function: startAwsProxy', () => {
     proxy.resetCounts();
     expect([proxy.counts(), proxy.countsByFunction()]).toEqual([{}, {}]);
   });
+
+  it('counts DynamoDB calls by the table they name, and forgets them on reset', async () => {
+    // Prepare
+    const { proxy, store, sqs } = await harness({});
+    const send = new SendMessageCommand({ QueueUrl: 'http://127.0.0.1/000000000000/q', MessageBody: '{}' });
+
+    // Act
+    await store(CONSUMER).get(TASK_ID);
+    await store(PRODUCER).get(TASK_ID);
+    await sqs(PRODUCER).send(send);
+
+    // Assess: the SQS call is not a table's
+    expect(proxy.countsByTable()).toEqual({ tasks: { GetItem: 2 } });
+    proxy.resetCounts();
+    expect(proxy.countsByTable()).toEqual({});
+  });
 });
