@@ -50,7 +50,9 @@ export interface AwsProxy {
   countsByFunction(): Record<string, Record<string, number>>;
   /**
    * DynamoDB calls by the table they name (the first `TableName` of the request: a transaction's first item's),
-   * then operation; a call that names none (BatchGetItem, BatchWriteItem) is counted under `''`.
+   * then operation; a call that names none (BatchGetItem, BatchWriteItem) is counted under `''`. Calls the
+   * emulator answered 400 (a condition that failed, a transaction cancelled) are counted again under
+   * `<Operation>:400`.
    */
   countsByTable(): Record<string, Record<string, number>>;
   resetCounts(): void;
@@ -113,11 +115,13 @@ export async function startAwsProxy(options: {
           const mine = byFunction.get(fn) ?? new Map<string, number>();
           byFunction.set(fn, mine.set(key, (mine.get(key) ?? 0) + 1));
         }
-        if (service === 'dynamodb') {
-          const table = tableOf(body);
+        const table = service === 'dynamodb' ? tableOf(body) : undefined;
+        const countByTable = (operation: string) => {
+          if (table === undefined) return;
           const its = byTable.get(table) ?? new Map<string, number>();
-          byTable.set(table, its.set(call.operation, (its.get(call.operation) ?? 0) + 1));
-        }
+          byTable.set(table, its.set(operation, (its.get(operation) ?? 0) + 1));
+        };
+        countByTable(call.operation);
         try {
           const reply = await options.interceptor?.before?.(call);
           if (reply?.hang) return;
@@ -139,6 +143,7 @@ export async function startAwsProxy(options: {
               const out: Buffer[] = [];
               up.on('data', (c: Buffer) => out.push(c));
               up.on('end', async () => {
+                if (up.statusCode === 400) countByTable(`${call.operation}:400`);
                 const verdict = await options.interceptor?.after?.(call, up.statusCode ?? 0);
                 if (verdict === 'hang' || res.destroyed) return;
                 res.writeHead(up.statusCode ?? 502, up.headers);
