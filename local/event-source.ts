@@ -44,6 +44,8 @@ export interface EventSourceStats {
   failed: number;
   /** SQS calls the mapping made (on AWS, Lambda's pollers make them and SQS bills them to the queue's owner). */
   receiveCalls: number;
+  /** Of those, the ReceiveMessage calls that returned no message (long polls that ran out). */
+  emptyReceiveCalls: number;
   deleteBatchCalls: number;
 }
 
@@ -117,6 +119,7 @@ export class SqsEventSource {
     succeeded: 0,
     failed: 0,
     receiveCalls: 0,
+    emptyReceiveCalls: 0,
     deleteBatchCalls: 0,
   };
   private readonly abort = new AbortController();
@@ -157,6 +160,7 @@ export class SqsEventSource {
       }),
       { abortSignal: this.abort.signal },
     );
+    if (!out.Messages?.length) this.stats.emptyReceiveCalls++;
     return out.Messages ?? [];
   }
 

@@ -122,7 +122,8 @@ export interface LocalRuntime {
   resetAwsCalls(): void;
   /**
    * The SQS calls of the event source mappings since the start, keyed `sqs:Operation` (not among `awsCalls`, and
-   * not reset by `resetAwsCalls`: take differences).
+   * not reset by `resetAwsCalls`: take differences); `sqs:ReceiveMessage (empty)` counts the receives among them
+   * that returned no message.
    */
   eventSourceCalls(): Record<string, number>;
   stop(): Promise<void>;
@@ -372,6 +373,7 @@ export async function startLocalRuntime(
       resetAwsCalls: () => proxy.resetCounts(),
       eventSourceCalls: () => ({
         'sqs:ReceiveMessage': sources.reduce((n, s) => n + s.stats.receiveCalls, 0),
+        'sqs:ReceiveMessage (empty)': sources.reduce((n, s) => n + s.stats.emptyReceiveCalls, 0),
         'sqs:DeleteMessageBatch': sources.reduce((n, s) => n + s.stats.deleteBatchCalls, 0),
       }),
       stop: stopAll,
