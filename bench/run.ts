@@ -54,6 +54,7 @@ const FULL: Sizes = {
     throughput: [
       { tasks: 2000, ms: 200 },
       { tasks: 500, ms: 50 },
+      { tasks: 200, ms: 1000 },
     ],
     waiting: { waiters: [1, 20], windowSeconds: 60 },
     handOff: { waiters: [1, 20], reps: 5 },
@@ -74,8 +75,9 @@ const QUICK: Sizes = {
   agentModes: { agentSeconds: [1, 30], tasksPerCell: 3 },
   limits: {
     throughput: [
-      { tasks: 200, ms: 200 },
+      { tasks: 150, ms: 200 },
       { tasks: 100, ms: 50 },
+      { tasks: 40, ms: 1000 },
     ],
     waiting: { waiters: [1, 10], windowSeconds: 30 },
     handOff: { waiters: [1, 10], reps: 3 },
