@@ -6,7 +6,8 @@
  * writes bench/results.json and BENCHMARKS.md.
  *
  * Options (after `--`): `--quick` (small sizes, a few minutes); `--only 1,3,5` (some figures; 5 needs 2 and 3);
- * `--workers N` (execution environments per function in the local runtime; default 4, the runtime's own);
+ * `--workers N` (execution environments per function in the local runtime; default 4, the runtime's own, and for
+ * figure 8 the low tier's maximum concurrency on AWS, 10);
  * `--skip-300s` (figure 7 without its 300 s agents, which take 5 minutes; `--quick` skips them too); figure 8 (the
  * limits of issue 12) takes about 15 minutes at full size, 5 with `--quick`;
  * `--out PATH` (write PATH.json and PATH.md instead); `--render` (re-render BENCHMARKS.md from bench/results.json,
@@ -137,6 +138,7 @@ function args() {
     only,
     out: outAt >= 0 ? argv[outAt + 1]! : undefined,
     workers: workersAt >= 0 ? Number(argv[workersAt + 1]) : DEFAULT_WORKERS,
+    workersGiven: workersAt >= 0,
   };
 }
 
@@ -151,7 +153,7 @@ function writeReport(file: string, results: BenchResults): void {
 }
 
 async function main(): Promise<void> {
-  const { quick, skip300, only, out, workers } = args();
+  const { quick, skip300, only, out, workers, workersGiven } = args();
   if (process.argv.includes('--render')) {
     // Re-renders BENCHMARKS.md from bench/results.json, e.g. after editing bench/analysis.md.
     const saved = JSON.parse(readFileSync(path.join(__dirname, 'results.json'), 'utf8')) as BenchResults;
@@ -304,7 +306,7 @@ async function main(): Promise<void> {
       `8. limits: bursts of ${l.throughput.map((t) => `${t.tasks} × ${t.ms} ms`).join(', ')} limited tasks; waiting cost, hand-off, tenants, per-task cost`,
     );
     await attempt('8', async () => {
-      results.limits = await limits({ sizes: l, workers, progress });
+      results.limits = await limits({ sizes: l, ...(workersGiven && { workers }), progress });
     });
   }
 
