@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PRICES_USD, TARGET_USD_PER_MILLION } from './cost';
+import { requestUnits } from './limits';
 import type { BenchResults } from './run';
 
 const ANALYSIS = path.join(__dirname, 'analysis.md');
@@ -150,6 +151,16 @@ function summary(r: BenchResults): string {
 }
 
 const ratioOf = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+
+/** US$ for a set of requests (per task: per million tasks), DynamoDB units and SQS requests only. */
+function requestsUsd(requests: Record<string, number>): number {
+  const u = requestUnits(requests);
+  return (
+    u.readUnits * PRICES_USD.dynamodbReadUnitsPerMillion +
+    u.writeUnits * PRICES_USD.dynamodbWriteUnitsPerMillion +
+    u.sqsRequests * PRICES_USD.sqsPerMillion
+  );
+}
 
 /**
  * Asks a minute of a task whose delays reached the wake-up interval `w`: each delay is a whole number of seconds
@@ -485,9 +496,13 @@ export function limitsSection(r: BenchResults): string {
       `${t.limiterLostWrites} of ${t.limiterWrites} (${t.limiterWrites > 0 ? Math.round((t.limiterLostWrites / t.limiterWrites) * 1000) / 10 : 0} %)`,
     ]),
   );
-  out += `\n\nConsumer requests per task over the whole burst (the waits included):\n\n${table(
-    ['tasks × ms', 'requests per task'],
-    l.throughput.map((t) => [`${t.tasks} × ${t.agentMs}`, opsText(t.consumerRequestsPerTask)]),
+  out += `\n\nConsumer requests per task over the whole burst, the waits included (\`:400\`: of them, writes that lost a race, which DynamoDB bills too), and what they cost at the prices of 8.2 (requests only, not Lambda or logs):\n\n${table(
+    ['tasks × ms', 'requests per task', 'US$ per million tasks'],
+    l.throughput.map((t) => [
+      `${t.tasks} × ${t.agentMs}`,
+      opsText(t.consumerRequestsPerTask),
+      `$${requestsUsd(t.consumerRequestsPerTask).toFixed(2)}`,
+    ]),
   )}\n`;
 
   out += `\n### 8.2 What a waiting task costs\n\nTwo \`limited\` tasks hold both slots (high tier, a batch each) while W tasks wait (low tier); after ${st.settleSeconds} s, when their delays have grown to the wake-up interval, every request is counted for the window below and divided by W × its minutes. ReceiveMessage counts only the event sources' receives that returned messages (the pollers' empty long polls go on with or without waiting tasks); expected: one ask every ${((Math.ceil(st.wakeUpSeconds / 2) + st.wakeUpSeconds) / 2).toFixed(1)} s on average (delays of ${Math.ceil(st.wakeUpSeconds / 2)}–${st.wakeUpSeconds} whole seconds), ≈ ${expectedWakesPerMinute(st.wakeUpSeconds)} a minute, each one SendMessage, one GetItem of the task record and one of the agent's counter (a task with a tenant reads its tenant's counter too), and its share of a receive, a batch delete and a consumer invocation.\n\n`;
