@@ -39,11 +39,12 @@ export function formatProgress(progress: TaskProgressView): string {
  * bar and whether cancellation was requested.
  */
 export function taskHeadline(
-  task: Pick<TaskDetails, 'task_id' | 'status' | 'attempts' | 'progress' | 'cancel_requested'>,
+  task: Pick<TaskDetails, 'task_id' | 'status' | 'attempts' | 'progress' | 'cancel_requested' | 'waiting'>,
 ): string {
   const progress = task.progress ? formatProgress(task.progress) : '';
   return [
     `task ${task.task_id} ${task.status} (${attempts(task.attempts)})`,
+    ...(task.waiting ? [`waiting: ${task.waiting.reason}`] : []),
     ...(progress ? [progress] : []),
     ...(task.cancel_requested ? ['(cancel requested)'] : []),
   ].join(' ');
@@ -69,6 +70,9 @@ export function formatTask(task: TaskDetails): string {
     `  attempts  ${task.attempts}`,
     `  created   ${task.created_at}`,
   ];
+  if (task.tenant_id) lines.splice(2, 0, `  tenant    ${task.tenant_id}`);
+  if (task.waiting)
+    lines.push(`  waiting   ${task.waiting.reason} since ${task.waiting.since} (held back by a limit)`);
   if (task.started_at) lines.push(`  started   ${task.started_at}`);
   if (task.finished_at) lines.push(`  finished  ${task.finished_at}`);
   if (task.progress) lines.push(`  progress  ${formatProgress(task.progress)}`);

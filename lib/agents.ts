@@ -40,7 +40,7 @@ export interface AgentModeOptions {
 /**
  * An agent's rate limit: in any sliding interval of length `per`, at most `requests` agent calls start.
  */
-export interface AgentRateLimit {
+export interface RateLimit {
   /** Calls that may start within one interval: an integer from 1 to `MAX_LIMIT` (1000). */
   readonly requests: number;
   /** The interval: whole seconds, from 1 second to `MAX_RATE_WINDOW_SECONDS` (1 hour). */
@@ -64,7 +64,7 @@ export interface AgentLimitOptions {
    * At most `requests` agent calls start in any sliding interval of length `per`.
    * @default - no limit
    */
-  readonly rateLimit?: AgentRateLimit;
+  readonly rateLimit?: RateLimit;
 }
 
 /** An agent reached over HTTPS (or HTTP, for local use). */

@@ -9,11 +9,13 @@ export type {
   HttpAgentTarget,
   LambdaAgentTarget,
 } from '../lambda/contract/agent-target';
+export { LimitReason, MAX_LIMIT, MAX_RATE_WINDOW_SECONDS } from '../lambda/core/limits';
 export { METRIC_NAMESPACE, MetricName } from '../lambda/core/metric-names';
 export type { Priority } from '../lambda/core/task';
 export { PRIORITIES } from '../lambda/core/task';
 export {
   type AgentDefinition,
+  type AgentLimitOptions,
   type AgentModeOptions,
   type AgentRegistry,
   DEFAULT_AGENT_TIMEOUT,
@@ -21,11 +23,13 @@ export {
   DEFAULT_MAX_RUN_TIME,
   type HttpAgent,
   type LambdaAgent,
+  type RateLimit,
   TASK_TYPE_PATTERN,
 } from './agents';
 export { DeadLetterSweeper, type DeadLetterSweeperProps } from './dead-letter-sweeper';
 export { HandlerFunction, type HandlerFunctionProps, type LogLevel } from './handler-function';
 export { LambdaAgentCompletion, type LambdaAgentCompletionProps } from './lambda-agent-completion';
+export { LimitTable, type LimitTableProps } from './limit-table';
 export { SettleFunction, type SettleFunctionProps, type SettleOptions } from './settle-function';
 export {
   type AgentConfig,

@@ -6,6 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../lambda/contract';
+import type { LimitReason } from '../lambda/core/limits';
 import { LARGEST_MAX_BODY_BYTES } from '../lambda/core/queue-message';
 import { PRIORITIES, type Priority } from '../lambda/core/task';
 import { type AgentRegistry, TASK_TYPE_PATTERN } from './agents';
@@ -19,6 +20,7 @@ import {
 import { LimitTable } from './limit-table';
 import type { SettleOptions } from './settle-function';
 import { TaskApi, type TaskApiAuth, type TaskApiThrottle } from './task-api';
+import { agentSlotsInUseMetric, limitDeferralsMetric } from './task-metrics';
 import { type AlarmThresholds, TaskQueueAlarms } from './task-queue-alarms';
 import { TaskQueueDashboard } from './task-queue-dashboard';
 import { TaskTable } from './task-table';
@@ -257,7 +259,12 @@ export class TaskQueue extends Construct {
       alarmEmail: props.alarmEmail,
     });
     if (props.dashboard ?? true) {
-      this.dashboard = new TaskQueueDashboard(this, 'Dashboard', { tiers, httpApi: this.api.httpApi });
+      this.dashboard = new TaskQueueDashboard(this, 'Dashboard', {
+        tiers,
+        httpApi: this.api.httpApi,
+        agents: props.agents,
+        tenantMaxConcurrency: props.tenantMaxConcurrency,
+      });
     }
   }
 
@@ -307,6 +314,28 @@ export class TaskQueue extends Construct {
   /** Tasks of a tier that failed for good. @default - sum over 5 minutes */
   public metricTasksFailed(priority: Priority, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.tiers[priority].metricTasksFailed(props);
+  }
+
+  /**
+   * Asks of an agent type's tasks that a limit refused: for one reason, or for all without `reason`. Both tiers
+   * together (an agent's limits are shared by them).
+   * @default - sum over 5 minutes
+   */
+  public metricLimitDeferrals(
+    type: string,
+    reason?: LimitReason,
+    props?: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric {
+    return limitDeferralsMetric(type, reason, props);
+  }
+
+  /**
+   * An agent type's slots in use, after each grant and release; chart or alarm on its Maximum against the
+   * agent's `maxConcurrency`. Only agents with a concurrency limit report it.
+   * @default - maximum over 5 minutes
+   */
+  public metricAgentSlotsInUse(type: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return agentSlotsInUseMetric(type, props);
   }
 }
 

@@ -166,7 +166,7 @@ class BadRequestError extends Error {
 
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
 
-function isDemoAgentType(value: string): value is DemoAgentType {
+export function isDemoAgentType(value: string): value is DemoAgentType {
   return (DEMO_AGENT_TYPES as readonly string[]).includes(value);
 }
 

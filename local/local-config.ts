@@ -1,6 +1,7 @@
 /** The stack configuration `npm start` synthesizes: the demo agents over HTTP, and retries within seconds. */
+import { parseAgentTarget } from '../lambda/contract';
 import type { AgentConfig, StackConfig } from '../lib/stack-config';
-import { ASYNC_DEMO_AGENT_TYPES, DEMO_AGENT_TYPES, type DemoAgentType } from './demo-agents';
+import { ASYNC_DEMO_AGENT_TYPES, DEMO_AGENT_TYPES, type DemoAgentType, isDemoAgentType } from './demo-agents';
 
 export interface LocalConfigOptions {
   /** Base URL of the agent server; agent `t` is at `${agentsUrl}/t`. */
@@ -26,17 +27,62 @@ export interface LocalConfigOptions {
    * @default - the construct's (5 s)
    */
   readonly limitWakeUpSeconds?: number;
+  /**
+   * Limits that replace a demo type's own (`npm start -- --agent-limits JSON`): for an agent under test, or a test
+   * that needs one limit without the other.
+   * @default - {@link DEMO_AGENT_LIMITS}
+   */
+  readonly agentLimits?: DemoAgentLimitsByType;
 }
+
+/** An agent's limits as the configuration file writes them (`rateLimit.per` in seconds). */
+export type DemoAgentLimits = Pick<AgentConfig, 'maxConcurrency' | 'rateLimit'>;
+export type DemoAgentLimitsByType = Readonly<Partial<Record<DemoAgentType, DemoAgentLimits>>>;
 
 /**
  * The limits of the demo types, whoever serves them: with `--agents-url` they stay in force, so that an agent under
  * test can count the calls it receives at once. `rateLimit.per` is in seconds, as in the configuration file.
  */
-export const DEMO_AGENT_LIMITS: Readonly<
-  Partial<Record<DemoAgentType, Pick<AgentConfig, 'maxConcurrency' | 'rateLimit'>>>
-> = {
+export const DEMO_AGENT_LIMITS: DemoAgentLimitsByType = {
   limited: { maxConcurrency: 2, rateLimit: { requests: 10, per: 1 } },
 };
+
+/**
+ * Parses `--agent-limits`: a JSON object from demo type to its limits in the configuration file's shape, e.g.
+ * `{"limited":{"rateLimit":{"requests":2,"per":1}}}`. A type's entry replaces its limits whole (`{}` removes them).
+ * Throws one clear error for anything the configuration file would refuse.
+ */
+export function parseAgentLimits(text: string): DemoAgentLimitsByType {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('must be a JSON object, e.g. {"limited":{"maxConcurrency":4}}');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error('must be a JSON object, e.g. {"limited":{"maxConcurrency":4}}');
+  const limits: Partial<Record<DemoAgentType, DemoAgentLimits>> = {};
+  for (const [type, entry] of Object.entries(value)) {
+    if (!isDemoAgentType(type))
+      throw new Error(`'${type}' is not a demo agent type (${DEMO_AGENT_TYPES.join(', ')})`);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      throw new Error(`'${type}' must be an object with maxConcurrency and/or rateLimit`);
+    const other = Object.keys(entry).find((key) => key !== 'maxConcurrency' && key !== 'rateLimit');
+    if (other !== undefined)
+      throw new Error(`'${type}' has ${other}; only maxConcurrency and rateLimit are limits`);
+    // The configuration file's own checks, on an agent that has only these limits.
+    const { maxConcurrency, rateLimit } = parseAgentTarget(
+      type,
+      { kind: 'http', url: 'http://127.0.0.1', ...entry },
+      { timeout: 'optional' },
+    );
+    limits[type] = {
+      ...(maxConcurrency !== undefined && { maxConcurrency }),
+      ...(rateLimit !== undefined && { rateLimit }),
+    };
+  }
+  return limits;
+}
 
 /** Long enough for the longest demo `sleep` or `limited` call (60 s) plus its HTTP round trip. */
 const SLEEP_AGENT_TIMEOUT_SECONDS = 65;
@@ -59,6 +105,7 @@ const sleeps = (type: DemoAgentType) => type === 'sleep' || type === 'limited';
 
 export function localStackConfig(options: LocalConfigOptions): StackConfig {
   const agentTimeoutSeconds = options.agentTimeoutSeconds ?? 10;
+  const limits = { ...DEMO_AGENT_LIMITS, ...options.agentLimits };
   const agents = Object.fromEntries(
     DEMO_AGENT_TYPES.map((type) => [
       type,
@@ -70,6 +117,7 @@ export function localStackConfig(options: LocalConfigOptions): StackConfig {
             timeoutSeconds: Math.min(ASYNC_HANDOFF_TIMEOUT_SECONDS, agentTimeoutSeconds),
             mode: 'async' as const,
             heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds ?? LOCAL_HEARTBEAT_TIMEOUT_SECONDS,
+            ...limits[type],
           }
         : {
             kind: 'http' as const,
@@ -78,7 +126,7 @@ export function localStackConfig(options: LocalConfigOptions): StackConfig {
               sleeps(type) && options.consumerTimeoutSeconds === undefined
                 ? SLEEP_AGENT_TIMEOUT_SECONDS
                 : agentTimeoutSeconds,
-            ...DEMO_AGENT_LIMITS[type],
+            ...limits[type],
           },
     ]),
   );

@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULTS } from '../lambda/contract';
 import { startAwsProxy } from './aws-proxy';
 import { type DemoAgents, startDemoAgents } from './demo-agents';
 import {
@@ -23,7 +24,7 @@ import { eventInvokeConfigsNotEmulated, type LocalFunctions, startFunctions } fr
 import { type HttpRoute, type LocalHttpApi, lambdaRoutes, startHttpApi } from './http-api';
 import type { IntrinsicContext } from './intrinsics';
 import type { Invocation } from './lambda-pool';
-import { localStackConfig } from './local-config';
+import { type DemoAgentLimitsByType, localStackConfig } from './local-config';
 import { resolvePhysicalIds } from './physical-ids';
 import { reservePort } from './ports';
 import { createResources, fairQueuesNotEmulated } from './resources';
@@ -65,6 +66,8 @@ export interface LocalRuntimeOptions {
   readonly tenantMaxConcurrency?: number;
   /** The longest a task waiting for a limit goes between two asks, in seconds. @default - the construct's */
   readonly limitWakeUpSeconds?: number;
+  /** Limits that replace demo types' own. @default - local-config.ts `DEMO_AGENT_LIMITS` */
+  readonly agentLimits?: DemoAgentLimitsByType;
 }
 
 /** An agent type's limits as configured (`per` in seconds). */
@@ -102,6 +105,8 @@ export interface LocalRuntime {
   readonly agentLimits: Readonly<Record<string, LocalAgentLimits>>;
   /** The queue-wide cap on one tenant's running tasks; undefined, none. */
   readonly tenantMaxConcurrency?: number;
+  /** The longest a task waiting for a limit goes between two asks, in seconds. */
+  readonly limitWakeUpSeconds: number;
   /** `METHOD /path` of every served route. */
   readonly routes: readonly string[];
   /** The stack's outputs, resolved to local values. */
@@ -221,6 +226,7 @@ export async function startLocalRuntime(
       heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
       tenantMaxConcurrency: options.tenantMaxConcurrency,
       limitWakeUpSeconds: options.limitWakeUpSeconds,
+      agentLimits: options.agentLimits,
     });
     const assembly = await synthesize({ outdir: options.outdir ?? path.join(ROOT, 'cdk.local.out'), config });
     const dynamo: DynamoEmulator = await dynamoStarting;
@@ -341,6 +347,7 @@ export async function startLocalRuntime(
         ),
       ),
       ...(config.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: config.tenantMaxConcurrency }),
+      limitWakeUpSeconds: config.limitWakeUpSeconds ?? DEFAULTS.limitWakeUpSeconds,
       routes: routes.map((r) => r.routeKey),
       outputs,
       notEmulated,

@@ -2,7 +2,7 @@
  * `npm start`: runs the whole queue on this machine from the synthesized template, with no AWS and no Docker.
  *
  *   npm start -- [--port 3000] [--aws-port 4566] [--dynamodb-port 8000] [--persist DIR] [--heartbeat-timeout S]
- *                [--tenant-max-concurrency N] [--limit-wake-up S]
+ *                [--tenant-max-concurrency N] [--limit-wake-up S] [--agent-limits JSON]
  */
 
 import { Command, InvalidArgumentError } from 'commander';
@@ -10,6 +10,7 @@ import { maxAgentTimeoutSeconds } from '../lambda/core/agent-timeout';
 import { MAX_LIMIT } from '../lambda/core/limits';
 import { JavaMissingError } from './emulators';
 import { type FaultPlan, parseFaultPlan } from './faults';
+import { type DemoAgentLimitsByType, parseAgentLimits } from './local-config';
 import { PortInUseError } from './ports';
 import { type LocalRuntime, type RuntimeStatus, startLocalRuntime } from './runtime';
 import { type StatusLine, startStatusLine } from './status-line';
@@ -33,6 +34,14 @@ function tenantCap(value: string): number {
   if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT)
     throw new InvalidArgumentError(`must be an integer from 1 to ${MAX_LIMIT}`);
   return n;
+}
+
+function agentLimits(value: string): DemoAgentLimitsByType {
+  try {
+    return parseAgentLimits(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 function banner(runtime: LocalRuntime, persist: string | undefined): string {
@@ -82,7 +91,10 @@ function limitLines(runtime: LocalRuntime): string[] {
     runtime.tenantMaxConcurrency !== undefined
       ? `tenants: ${runtime.tenantMaxConcurrency} at once each`
       : 'no tenant cap; --tenant-max-concurrency N sets one';
-  return [`  Limited      ${agents.length > 0 ? `${agents.join(', ')}; ` : ''}${tenants}`];
+  return [
+    `  Limited      ${agents.length > 0 ? `${agents.join(', ')}; ` : ''}${tenants}`,
+    `               a waiting task asks again within ${runtime.limitWakeUpSeconds} s (--limit-wake-up S)`,
+  ];
 }
 
 function statusText(s: RuntimeStatus): string {
@@ -118,6 +130,11 @@ async function main(): Promise<void> {
       tenantCap,
     )
     .option(
+      '--agent-limits <json>',
+      'replace demo types\' limits, e.g. \'{"limited":{"maxConcurrency":4,"rateLimit":{"requests":20,"per":1}}}\'',
+      agentLimits,
+    )
+    .option(
       '--limit-wake-up <seconds>',
       'the longest a task waiting for a limit goes between two asks (default 5)',
       positiveInteger,
@@ -136,6 +153,7 @@ async function main(): Promise<void> {
     heartbeatTimeout?: number;
     tenantMaxConcurrency?: number;
     limitWakeUp?: number;
+    agentLimits?: DemoAgentLimitsByType;
   }>();
 
   // Until the runtime is up, a signal exits at once; the exit hook still stops DynamoDB Local's JVM.
@@ -160,6 +178,7 @@ async function main(): Promise<void> {
       heartbeatTimeoutSeconds: opts.heartbeatTimeout,
       tenantMaxConcurrency: opts.tenantMaxConcurrency,
       limitWakeUpSeconds: opts.limitWakeUp,
+      agentLimits: opts.agentLimits,
       ...(opts.consumerTimeout && {
         timeouts: {
           consumerSeconds: opts.consumerTimeout,

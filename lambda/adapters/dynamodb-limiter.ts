@@ -18,9 +18,11 @@ import {
   type CounterState,
   type CounterWrite,
   decide,
+  type HeldSlots,
   LimitReason,
   liveHolders,
   moveHolder,
+  type SlotChange,
   type SlotRequest,
 } from '../core/limits';
 import type { Limiter, SlotGrant } from '../core/ports';
@@ -98,8 +100,7 @@ export class DynamoLimiter implements Limiter {
         },
         { removeUndefinedValues: true },
       ),
-      ConditionExpression:
-        write.expectedVersion === 0 ? 'attribute_not_exists(#key)' : '#version = :version',
+      ConditionExpression: write.expectedVersion === 0 ? 'attribute_not_exists(#key)' : '#version = :version',
       ExpressionAttributeNames: (write.expectedVersion === 0
         ? { '#key': COUNTER_KEY }
         : { '#version': 'version' }) as Record<string, string>,
@@ -159,17 +160,12 @@ export class DynamoLimiter implements Limiter {
     }
   }
 
-  private async move(
-    key: string,
-    taskId: string,
-    change: { readonly release: true } | { readonly untilMs: number },
-    now: Date,
-  ): Promise<number> {
+  private async move(key: string, holder: string, change: SlotChange, now: Date): Promise<number> {
     for (let tries = 1; ; tries++) {
       const state = await this.read(key);
       const nowMs = now.getTime();
       if (!state) return 0;
-      const next = moveHolder(state, taskId, change, nowMs);
+      const next = moveHolder(state, holder, change, nowMs);
       if (!next) return Object.keys(liveHolders(state, nowMs)).length;
       if (await this.write([{ key, expectedVersion: state.version, next }], nowMs)) {
         return Object.keys(liveHolders(next, nowMs)).length;
@@ -179,17 +175,19 @@ export class DynamoLimiter implements Limiter {
     }
   }
 
-  public async release(
-    slots: readonly string[],
-    taskId: string,
-    now: Date,
-  ): Promise<ReadonlyMap<string, number>> {
-    const inUse = await Promise.all(slots.map((key) => this.move(key, taskId, { release: true }, now)));
-    return new Map(slots.map((key, i) => [key, inUse[i]!]));
+  public async release(slots: HeldSlots, now: Date): Promise<ReadonlyMap<string, number>> {
+    const inUse = await Promise.all(
+      slots.keys.map((key) => this.move(key, slots.holder, { release: true }, now)),
+    );
+    return new Map(slots.keys.map((key, i) => [key, inUse[i]!]));
   }
 
-  public async extend(slots: readonly string[], taskId: string, untilMs: number, now: Date): Promise<void> {
-    await Promise.all(slots.map((key) => this.move(key, taskId, { untilMs }, now)));
+  public async extend(slots: HeldSlots, untilMs: number, now: Date): Promise<void> {
+    await Promise.all(slots.keys.map((key) => this.move(key, slots.holder, { untilMs }, now)));
+  }
+
+  public async keepUntil(slots: HeldSlots, untilMs: number, now: Date): Promise<void> {
+    await Promise.all(slots.keys.map((key) => this.move(key, slots.holder, { untilMs, exactly: true }, now)));
   }
 
   /** Every counter, by key (the chaos run's end check, and `taskq`'s view of the limits). */

@@ -16,7 +16,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type AsyncClaim, tokenId } from '../core/async-attempt';
 import { parseExactJson } from '../core/json-text';
-import type { TaskWaiting } from '../core/limits';
+import type { HeldSlots, TaskWaiting } from '../core/limits';
 import type { AsyncEnding, ClaimResult, CreateResult, RequeueResult, TaskStore } from '../core/ports';
 import type { DeadLetterTarget } from '../core/sweep';
 import {
@@ -156,7 +156,7 @@ export class DynamoTaskStore implements TaskStore {
     now: Date,
     leaseSeconds: number,
     async?: AsyncClaim,
-    slots?: readonly string[],
+    slots?: HeldSlots,
   ): Promise<ClaimResult> {
     const r = TRANSITIONS.claim;
     const iso = now.toISOString();
@@ -183,8 +183,8 @@ export class DynamoTaskStore implements TaskStore {
     const tenantSet =
       envelope.tenant_id !== undefined ? ', tenant_id = if_not_exists(tenant_id, :tenant)' : '';
     // The slots the attempt holds (limits.ts).
-    const slotSet = slots?.length ? ', slots = :slots' : '';
-    const slotRemove = slots?.length ? ', waiting' : ', waiting, slots';
+    const slotSet = slots ? ', slots = :slots' : '';
+    const slotRemove = slots ? ', waiting' : ', waiting, slots';
     const out = await this.transition(
       envelope.task_id,
       r,
@@ -202,7 +202,7 @@ export class DynamoTaskStore implements TaskStore {
         values: {
           ...asyncValues,
           ...(envelope.tenant_id !== undefined && { ':tenant': envelope.tenant_id }),
-          ...(slots?.length && { ':slots': [...slots] }),
+          ...(slots && { ':slots': { keys: [...slots.keys], holder: slots.holder } }),
           [statusPlaceholder(r.to)]: r.to,
           ':eid': envelope.enqueue_id,
           ':lease': async ? async.leaseUntilMs : now.getTime() + leaseSeconds * 1000,

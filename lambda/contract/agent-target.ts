@@ -191,7 +191,8 @@ function parseSlotLimits(
   if (maxConcurrency !== undefined && !(positiveInteger(maxConcurrency) && maxConcurrency <= MAX_LIMIT))
     throw new Error(`agent '${type}' maxConcurrency must be an integer from 1 to ${MAX_LIMIT}`);
   if (rateLimit !== undefined) {
-    if (!isObject(rateLimit)) throw new Error(`agent '${type}' rateLimit must be { "requests": …, "per": … }`);
+    if (!isObject(rateLimit))
+      throw new Error(`agent '${type}' rateLimit must be { "requests": …, "per": … }`);
     const { requests, per } = rateLimit;
     if (!(positiveInteger(requests) && requests <= MAX_LIMIT))
       throw new Error(`agent '${type}' rateLimit.requests must be an integer from 1 to ${MAX_LIMIT}`);

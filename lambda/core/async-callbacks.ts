@@ -18,6 +18,7 @@ import {
 import { ApiErrorCode, TaskErrorCode } from './error-codes';
 import { HttpError } from './errors';
 import { canonicalJson, isJsonObject, parseExactJson, toDouble } from './json-text';
+import { agentCounterKey } from './limits';
 import type { AsyncEnding, Limiter, TaskMessages, TaskStore } from './ports';
 import {
   type BackoffPolicy,
@@ -69,6 +70,8 @@ export interface AsyncSettledEvent {
   readonly code?: string;
   /** `held`: its agent reported; `expired`: it was lost. */
   readonly lease: 'held' | 'expired';
+  /** The agent's slots in use once this attempt gave its own back, when it held one (limits.ts). */
+  readonly agent_slots_in_use?: number;
 }
 
 /** What an agent (or a Lambda destination record) says at the end of its attempt. */
@@ -226,8 +229,8 @@ export async function heartbeatTask(
     throw notCurrent(taskId, 'it ended while the heartbeat was written');
   }
   // The attempt's slots are held as long as it is: until its new deadline.
-  if (written.slots?.length && deps.limiter) {
-    await deps.limiter.extend(written.slots, taskId, deadline, now);
+  if (written.slots && deps.limiter) {
+    await deps.limiter.extend(written.slots, deadline, now);
   }
   await moveMessage(deps, () =>
     deps.messages.changeVisibility(
@@ -344,9 +347,11 @@ export async function settleAsync(
   if (!written) return undefined;
   // Its agent says the attempt is over: its slots are free. A lapsed attempt's slots ran out with its deadline.
   // If giving them back fails, they are free when the attempt's deadline passes.
-  if (opts.lease === 'held' && written.slots?.length && deps.limiter) {
-    await deps.limiter.release(written.slots, record.task_id, now).catch(() => {});
-  }
+  const inUse =
+    opts.lease === 'held' && written.slots && deps.limiter
+      ? await deps.limiter.release(written.slots, now).catch(() => undefined)
+      : undefined;
+  const agentInUse = inUse?.get(agentCounterKey(record.type));
   deps.onSettled?.({
     task_id: record.task_id,
     type: record.type,
@@ -355,6 +360,7 @@ export async function settleAsync(
     status: withHash.status,
     lease: opts.lease,
     ...('error' in withHash && { code: withHash.error.code }),
+    ...(agentInUse !== undefined && { agent_slots_in_use: agentInUse }),
   });
   return { record: written, fate };
 }

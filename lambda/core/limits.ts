@@ -4,9 +4,10 @@
  * write, and writes it conditioned on the version it read; the in-memory limiter of the tests does the same.
  *
  * One counter item per agent type (`agent#<type>`) and per tenant (`tenant#<id>`):
- * - `holders`: task id → epoch ms until which the task holds a slot. A holder whose time has passed is gone, so a
+ * - `holders`: holder id (`holderId`: the task id and a fresh suffix per ask) → epoch ms until which it holds a
+ *   slot. A holder whose time has passed is gone, so a
  *   consumer or agent that dies while holding a slot gives it back within one lease, and a crash never shrinks a
- *   limit for good. A task holds at most one slot per item: acquiring again only moves its time.
+ *   limit for good. A holder holds at most one slot per item: acquiring again only moves its time.
  * - `starts`: epoch ms of the agent calls started within the rate window, oldest first (a sliding log).
  * - `high_until`: while it is in the future, a high task of this type is waiting, and no low task starts.
  *
@@ -64,9 +65,26 @@ export const EMPTY_COUNTER: CounterState = { holders: {}, starts: [], version: 0
 export const agentCounterKey = (type: string): string => `agent#${type}`;
 export const tenantCounterKey = (tenantId: string): string => `tenant#${tenantId}`;
 
+/**
+ * The slots one attempt holds: the counter keys, and the holder id it holds them under. A holder id is fresh for
+ * every ask (`newHolderId`), so that two copies of one task's message never share a slot: each gives back only its
+ * own, and a slot kept through an AgentTimeout's retry wait is counted apart from the retry's.
+ */
+export interface HeldSlots {
+  readonly keys: readonly string[];
+  readonly holder: string;
+}
+
+/** The length of a holder id's random suffix. */
+export const HOLDER_SUFFIX_CHARS = 12;
+
+/** A fresh holder id for an ask of task `taskId` (`suffix`: HOLDER_SUFFIX_CHARS random characters). */
+export const holderId = (taskId: string, suffix: string): string => `${taskId}/${suffix}`;
+
 /** What one delivery asks of the limiter before it claims its task. */
 export interface SlotRequest {
-  readonly taskId: string;
+  /** The id the slots are held under (`holderId`). */
+  readonly holder: string;
   readonly priority: Priority;
   readonly nowMs: number;
   /** Until when the slot is held if granted: the claim's lease (a sync attempt) or the async deadline. */
@@ -91,8 +109,8 @@ export type SlotDecision =
       readonly granted: true;
       /** Every write, all or none (a grant of an agent slot and a tenant slot is one transaction). */
       readonly writes: readonly CounterWrite[];
-      /** The counter keys the task now holds a slot in. */
-      readonly slots: readonly string[];
+      /** The slots the holder now holds. */
+      readonly slots: HeldSlots;
       /** The agent's slots in use after the grant, when it has a concurrency limit. */
       readonly agentInUse?: number;
     }
@@ -105,9 +123,9 @@ export type SlotDecision =
       readonly writes: readonly CounterWrite[];
     };
 
-/** The holders whose time has not passed. */
+/** The holders whose time has not come: a slot held until `t` is free at `t` (as a retry due at `t` is due). */
 export function liveHolders(state: CounterState, nowMs: number): Record<string, number> {
-  return Object.fromEntries(Object.entries(state.holders).filter(([, until]) => until >= nowMs));
+  return Object.fromEntries(Object.entries(state.holders).filter(([, until]) => until > nowMs));
 }
 
 /** The starts still inside the rate window (with its margin). */
@@ -118,8 +136,8 @@ function liveStarts(state: CounterState, nowMs: number, rate: AgentRateLimit): n
 
 /**
  * Whether the task may start now, and what to write. The rules, in order:
- * 1. a task already holding a live slot keeps it (a retry whose slot is held through its wait), and is only held
- *    to the rate;
+ * 1. a holder that already holds a live slot keeps it (the limiter's own write, retried after a lost answer), and
+ *    is only held to the rate;
  * 2. the tenant's cap: live tenant holders < `tenant.maxConcurrency`;
  * 3. high before low: a low task does not start while a high task of its type is waiting (`high_until`);
  * 4. the agent's concurrency: live holders < `maxConcurrency`;
@@ -132,13 +150,13 @@ export function decide(
   request: SlotRequest,
   counters: ReadonlyMap<string, CounterState | undefined>,
 ): SlotDecision {
-  const { nowMs, taskId } = request;
+  const { nowMs, holder } = request;
   const read = (key: string) => counters.get(key) ?? EMPTY_COUNTER;
   const agent = request.agent && { ...request.agent, state: read(request.agent.key) };
   const tenant = request.tenant && { ...request.tenant, state: read(request.tenant.key) };
 
   const tenantHolders = tenant && liveHolders(tenant.state, nowMs);
-  if (tenant && tenantHolders && !(taskId in tenantHolders)) {
+  if (tenant && tenantHolders && !(holder in tenantHolders)) {
     if (Object.keys(tenantHolders).length >= tenant.maxConcurrency) {
       return { granted: false, reason: LimitReason.TenantConcurrencyLimit, writes: [] };
     }
@@ -149,7 +167,7 @@ export function decide(
   const starts = agent && rate ? liveStarts(agent.state, nowMs, rate) : (agent?.state.starts ?? []);
   if (agent && agentHolders) {
     const max = agent.limits.maxConcurrency;
-    const holds = taskId in agentHolders;
+    const holds = holder in agentHolders;
     const refusal = (reason: LimitReason, retryAfterMs?: number): SlotDecision => {
       const mark = request.priority === 'high' && (agent.state.highUntil ?? 0) < nowMs + request.wakeUpMs;
       return {
@@ -189,12 +207,12 @@ export function decide(
   }
 
   const writes: CounterWrite[] = [];
-  const slots: string[] = [];
+  const keys: string[] = [];
   let agentInUse: number | undefined;
   if (agent && agentHolders) {
     const limited = agent.limits.maxConcurrency !== undefined;
     const holders = limited
-      ? { ...agentHolders, [taskId]: Math.max(agentHolders[taskId] ?? 0, request.holdUntilMs) }
+      ? { ...agentHolders, [holder]: Math.max(agentHolders[holder] ?? 0, request.holdUntilMs) }
       : {};
     writes.push({
       key: agent.key,
@@ -208,7 +226,7 @@ export function decide(
     });
     // A rate-only agent holds no slot: nothing to give back.
     if (limited) {
-      slots.push(agent.key);
+      keys.push(agent.key);
       agentInUse = Object.keys(holders).length;
     }
   }
@@ -220,34 +238,47 @@ export function decide(
         ...tenant.state,
         holders: {
           ...tenantHolders,
-          [taskId]: Math.max(tenantHolders[taskId] ?? 0, request.holdUntilMs),
+          [holder]: Math.max(tenantHolders[holder] ?? 0, request.holdUntilMs),
         },
         version: tenant.state.version + 1,
       },
     });
-    slots.push(tenant.key);
+    keys.push(tenant.key);
   }
-  return { granted: true, writes, slots, ...(agentInUse !== undefined && { agentInUse }) };
+  return {
+    granted: true,
+    writes,
+    slots: { keys, holder },
+    ...(agentInUse !== undefined && { agentInUse }),
+  };
 }
 
 /**
- * The counter after `taskId` moves its slot's time to `untilMs` (`release`: gives it back now). Undefined when
+ * What becomes of a held slot: given back now, or held until `untilMs` (at least, or `exactly`: an earlier time
+ * too, to give it back then).
+ */
+export type SlotChange =
+  | { readonly release: true }
+  | { readonly untilMs: number; readonly exactly?: boolean };
+
+/**
+ * The counter after `holder` moves its slot's time to `untilMs` (`release`: gives it back now). Undefined when
  * there is nothing to write: the task holds no slot there, or (for an extension) already holds it that long.
  */
 export function moveHolder(
   state: CounterState,
-  taskId: string,
-  change: { readonly release: true } | { readonly untilMs: number },
+  holder: string,
+  change: SlotChange,
   nowMs: number,
 ): CounterState | undefined {
-  const current = state.holders[taskId];
+  const current = state.holders[holder];
   if (current === undefined) return undefined;
   const holders = liveHolders(state, nowMs);
   if ('release' in change) {
-    delete holders[taskId];
+    delete holders[holder];
   } else {
-    if (current >= change.untilMs) return undefined;
-    holders[taskId] = change.untilMs;
+    if (change.exactly ? current === change.untilMs : current >= change.untilMs) return undefined;
+    holders[holder] = change.untilMs;
   }
   return { ...state, holders, version: state.version + 1 };
 }

@@ -1,6 +1,7 @@
 /**
  * Custom metrics, shared by the handlers that emit them (EMF) and the constructs that alarm and chart on them.
- * Every metric has the dimensions `Tier` and `TaskType`, and is also rolled up by `Tier` alone.
+ * A task metric has the dimensions `Tier` and `TaskType`, and is also rolled up by `Tier` alone; the limiter's
+ * metrics (`LimitDeferrals`, `AgentSlotsInUse`) say their own.
  */
 export const METRIC_NAMESPACE = 'AgentTaskQueue';
 

@@ -5,7 +5,7 @@
 import type { AgentLimits } from '../contract/agent-target';
 import type { AgentOutcome } from './agent-outcome';
 import type { AgentCallback, AsyncClaim } from './async-attempt';
-import type { AgentLimitConfig, LimitReason, SlotRequest, TaskWaiting } from './limits';
+import type { AgentLimitConfig, HeldSlots, LimitReason, SlotRequest, TaskWaiting } from './limits';
 import type { QueueMessage } from './queue-message';
 import type { DeadLetterTarget } from './sweep';
 import type { Priority, TaskEnvelope, TaskError, TaskProgress, TaskRecord, TaskStatus } from './task';
@@ -44,7 +44,7 @@ export interface TaskStore {
     now: Date,
     leaseSeconds: number,
     async?: AsyncClaim,
-    slots?: readonly string[],
+    slots?: HeldSlots,
   ): Promise<ClaimResult>;
   /**
    * Records that a limit holds the task back (the `waitQueued` / `waitRetrying` rule of the status the caller
@@ -164,7 +164,7 @@ export interface TierQueue {
 export type SlotGrant =
   | {
       readonly granted: true;
-      readonly slots: readonly string[];
+      readonly slots: HeldSlots;
       /** The agent's slots in use after the grant, when it has a concurrency limit. */
       readonly agentInUse?: number;
     }
@@ -177,12 +177,12 @@ export type SlotGrant =
 export interface Limiter {
   /** Asks for the slots of `request` (limits.ts `decide`), and writes the grant if there is one. */
   acquire(request: SlotRequest): Promise<SlotGrant>;
-  /**
-   * Gives back the slots `taskId` holds in `slots`; returns the slots in use after it, per counter key.
-   */
-  release(slots: readonly string[], taskId: string, now: Date): Promise<ReadonlyMap<string, number>>;
-  /** Holds the slots of `taskId` in `slots` until `untilMs` at least (a heartbeat, or a timed-out attempt). */
-  extend(slots: readonly string[], taskId: string, untilMs: number, now: Date): Promise<void>;
+  /** Gives back `slots`; returns the slots in use after it, per counter key. */
+  release(slots: HeldSlots, now: Date): Promise<ReadonlyMap<string, number>>;
+  /** Holds `slots` until `untilMs` at least (an async attempt's heartbeat). */
+  extend(slots: HeldSlots, untilMs: number, now: Date): Promise<void>;
+  /** Holds `slots` until `untilMs` exactly, then gives them back (a timed-out attempt, until its retry is due). */
+  keepUntil(slots: HeldSlots, untilMs: number, now: Date): Promise<void>;
 }
 
 /** The agent protocol: the JSON body of an HTTP agent's POST, and the event of a Lambda agent. */

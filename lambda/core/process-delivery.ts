@@ -9,13 +9,23 @@
  *   otherwise it comes back after the queue's visibility timeout, which is longer than any claim's lease, so
  *   the next delivery can always claim the task again.
  */
+
+import { randomBytes } from 'node:crypto';
 import { answerByteLimit, classifyAgentFailure } from './agent-outcome';
 import { attemptDeadline, lateAnswerAllowanceSeconds } from './agent-timeout';
 import { asyncClaim, callbackUrl, newCallbackToken, visibilityUntil } from './async-attempt';
 import { settleAsync } from './async-callbacks';
 import { TaskErrorCode } from './error-codes';
 import { parseExactJson, toDouble } from './json-text';
-import { agentCounterKey, type SlotRequest, tenantCounterKey, waitDelaySeconds } from './limits';
+import {
+  agentCounterKey,
+  type HeldSlots,
+  HOLDER_SUFFIX_CHARS,
+  holderId,
+  type SlotRequest,
+  tenantCounterKey,
+  waitDelaySeconds,
+} from './limits';
 import type { AgentInvoker, Limiter, TaskStore, TierQueue } from './ports';
 import { waitingMessage } from './queue-message';
 import {
@@ -190,9 +200,10 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     holdUntilMs: async ? async.leaseUntilMs : claimedAt.getTime() + settings.leaseSeconds * 1000,
   });
   if (asked === 'waiting') return 'ack';
-  const slots = asked?.slots;
+  // A rate-only agent's grant holds no slot: nothing to record or give back.
+  const slots = asked?.slots.keys.length ? asked.slots : undefined;
   const claim = await deps.store.claim(envelope, claimedAt, settings.leaseSeconds, async, slots);
-  if (!claim.claimed && slots?.length) await releaseSlots(deps, envelope, slots);
+  if (!claim.claimed && slots) await releaseSlots(deps, envelope, slots, now());
   if (!claim.claimed) {
     const { current } = claim;
     const reason = skipReason(current, envelope.enqueue_id, claimedAt.getTime());
@@ -297,9 +308,9 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
    * Then they are held until `untilMs`, the end of the retry's wait (or of the late-answer allowance).
    */
   const endSlots = async (untilMs?: number) => {
-    if (!slots?.length) return;
-    if (untilMs === undefined) await releaseSlots(deps, envelope, slots);
-    else await deps.limiter?.extend(slots, envelope.task_id, untilMs, now());
+    if (!slots) return;
+    if (untilMs === undefined) await releaseSlots(deps, envelope, slots, now());
+    else await deps.limiter?.keepUntil(slots, untilMs, now());
   };
   const timedOut = (error: TaskError) => error.code === TaskErrorCode.AgentTimeout;
 
@@ -366,8 +377,8 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
         retentionEnd(),
       );
       emit({ ...base, attempt, transition: settled ? 'succeeded' : 'claim-lost', ...final() });
-      // A lost claim's slots are the new holder's now (the same task id): they are not this attempt's to give.
-      if (settled) await endSlots();
+      // A lost claim's slots ran out with its lease; giving them back is harmless (they are this attempt's own).
+      await endSlots();
       return settled ? 'ack' : 'retry';
     }
   }
@@ -376,7 +387,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     // Dead-letter first: if the FAILED write then fails, the redelivery reclaims the task after its lease.
     await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
     const failed = await recordFailure(outcome.error);
-    if (failed) await endSlots();
+    await endSlots();
     return failed ? 'ack' : 'retry';
   }
 
@@ -422,7 +433,8 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     ...timing,
   });
   if (settled) {
-    await endSlots(timedOut(outcome.error) ? now().getTime() + delaySeconds * 1000 : undefined);
+    // Due when the retry is (`retry_at`), so that the retry does not wait for its own attempt's slot.
+    await endSlots(timedOut(outcome.error) ? retryAtMs : undefined);
     await deps.queue.changeVisibility(delivery.receiptHandle, delaySeconds);
   }
   return 'retry';
@@ -443,7 +455,7 @@ async function askForSlots(
   delivery: Delivery,
   deps: ProcessDeps,
   at: { readonly claimedAt: Date; readonly holdUntilMs: number },
-): Promise<{ slots: readonly string[]; agentInUse?: number } | 'waiting' | undefined> {
+): Promise<{ slots: HeldSlots; agentInUse?: number } | 'waiting' | undefined> {
   const { settings, limiter } = deps;
   if (!limiter || !deps.agents.has(envelope.type)) return undefined;
   const agentLimits = deps.agents.slotLimits(envelope.type);
@@ -456,7 +468,7 @@ async function askForSlots(
   const current = await deps.store.get(envelope.task_id);
   if (!permits(TRANSITIONS.claim, current, { nowMs, enqueueId: envelope.enqueue_id })) return undefined;
   const request: SlotRequest = {
-    taskId: envelope.task_id,
+    holder: holderId(envelope.task_id, randomBytes(HOLDER_SUFFIX_CHARS / 2).toString('hex')),
     priority: envelope.priority,
     nowMs,
     holdUntilMs: at.holdUntilMs,
@@ -498,13 +510,17 @@ async function askForSlots(
   return 'waiting';
 }
 
-/** Gives back an attempt's slots; a failure leaves them to run out with their lease, as a crash would. */
+/**
+ * Gives back an attempt's slots; a failure leaves them to run out with their lease, as a crash would. `now` is the
+ * consumer's clock (deps.now), the one the grant was asked by: the slots in use after it count the holders live then.
+ */
 async function releaseSlots(
   deps: ProcessDeps,
   envelope: TaskEnvelope,
-  slots: readonly string[],
+  slots: HeldSlots,
+  now: Date,
 ): Promise<void> {
-  const inUse = await deps.limiter?.release(slots, envelope.task_id, new Date()).catch(() => undefined);
+  const inUse = await deps.limiter?.release(slots, now).catch(() => undefined);
   const agentInUse = inUse?.get(agentCounterKey(envelope.type));
   deps.onTransition?.({
     task_id: envelope.task_id,

@@ -7,9 +7,10 @@
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
  */
-import { LimitReason } from './limits';
+
 import { MAX_DEAD_LETTER_ERROR_CHARS, MAX_ERROR_CHARS, MAX_ERROR_CODE_CHARS } from './agent-outcome';
 import { MAX_PROGRESS_MESSAGE_BYTES, TOKEN_ID_CHARS } from './async-attempt';
+import { HOLDER_SUFFIX_CHARS, LimitReason } from './limits';
 import { MAX_RECEIVE_COUNT_LIMIT } from './retry-policy';
 import { PRIORITIES, type TaskRecord, TaskStatus } from './task';
 
@@ -87,9 +88,12 @@ const VALUE_BYTES: { readonly [K in Exclude<keyof TaskRecord, 'result'>]-?: numb
     reason: longest(Object.values(LimitReason)),
     since: ISO_TIME_BYTES,
   }),
-  // A list of counter keys: the agent's (`agent#` and its type) and the tenant's (`tenant#` and its id), each
-  // with a byte of list overhead.
-  slots: 3 + utf8('tenant#') + 128 + 1 + utf8('agent#') + 64 + 1,
+  // The counter keys, the agent's (`agent#` and its type) and the tenant's (`tenant#` and its id), each with a
+  // byte of list overhead, and the holder id (a task id, `/`, 12 hex characters).
+  slots: mapBytes({
+    keys: 3 + utf8('tenant#') + 128 + 1 + utf8('agent#') + 64 + 1,
+    holder: UUID_BYTES + 1 + HOLDER_SUFFIX_CHARS,
+  }),
   attempts_base: NUMBER_BYTES,
 };
 

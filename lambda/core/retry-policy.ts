@@ -91,7 +91,6 @@ export function isLastAttempt(
   maxReceiveCount: number,
 ): boolean {
   return (
-    isLastDelivery(at.receiveCount, maxReceiveCount) ||
-    at.attempt - (at.attemptsBase ?? 0) >= maxReceiveCount
+    isLastDelivery(at.receiveCount, maxReceiveCount) || at.attempt - (at.attemptsBase ?? 0) >= maxReceiveCount
   );
 }

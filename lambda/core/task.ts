@@ -1,4 +1,4 @@
-import type { TaskWaiting } from './limits';
+import type { HeldSlots, TaskWaiting } from './limits';
 
 /**
  * The task domain: statuses, priorities, the stored record and the queue envelope.
@@ -60,10 +60,11 @@ export interface TaskRecord {
    */
   readonly waiting?: TaskWaiting;
   /**
-   * The limiter counters (limits.ts keys) in which the current attempt holds a slot, written by the claim: what
+   * The limiter counters (limits.ts keys) in which the current attempt holds a slot, and its holder id, written by
+   * the claim: what
    * the attempt's end gives back, and an async attempt's heartbeats extend. Not part of the view.
    */
-  readonly slots?: readonly string[];
+  readonly slots?: HeldSlots;
   /**
    * `attempts` when an operator last redrove the task: its retries since are bounded by `maxReceiveCount`
    * (retry-policy.ts `isLastAttempt`). Not part of the view.

@@ -4,7 +4,7 @@ import { DynamoLimiter } from '../adapters/dynamodb-limiter';
 import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
-import type { EmfMetrics } from '../adapters/metrics';
+import { agentDimensions, type EmfMetrics } from '../adapters/metrics';
 import { SqsTaskMessages } from '../adapters/sqs-queues';
 import { EnvName } from '../contract';
 import type { CallbackDeps } from '../core/async-callbacks';
@@ -42,6 +42,9 @@ export function callbackDeps(metrics: EmfMetrics): CallbackDeps {
       logger.info(`async attempt ended ${event.status}`, { ...event });
       const metric = SETTLED_METRIC[event.status as keyof typeof SETTLED_METRIC];
       if (metric) metrics.add(metric, 1, { tier: event.priority, type: event.type });
+      if (event.agent_slots_in_use !== undefined) {
+        metrics.addTo(agentDimensions(event.type), MetricName.AgentSlotsInUse, event.agent_slots_in_use);
+      }
     },
   };
 }

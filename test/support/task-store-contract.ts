@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AsyncClaim } from '../../lambda/core/async-attempt';
+import type { HeldSlots, TaskWaiting } from '../../lambda/core/limits';
 import type { AsyncEnding, TaskStore } from '../../lambda/core/ports';
 import type { TaskEnvelope, TaskError, TaskProgress, TaskRecord, TaskStatus } from '../../lambda/core/task';
 
@@ -40,6 +41,10 @@ const PROGRESS: TaskProgress = { percent: 37.5, message: 'half way, almost' };
 const TOKEN_1 = 'a'.repeat(64);
 const TOKEN_2 = 'b'.repeat(64);
 const TOKEN_3 = 'c'.repeat(64);
+/** What a wait writes: a limit holds the task back (limits.ts). */
+const WAITING: TaskWaiting = { reason: 'AgentConcurrencyLimit', since: '2026-03-01T11:58:00.000Z' };
+/** The limiter counters an attempt holds a slot in, and the holder id it holds them under. */
+const SLOTS: HeldSlots = { keys: ['agent#echo', 'tenant#acme'], holder: 'task/0123456789ab' };
 
 type Transition = 'claim' | 'succeed' | 'retry' | 'fail' | 'cancel' | 'abandon' | 'requeue';
 const TRANSITIONS: readonly Transition[] = [
@@ -235,6 +240,39 @@ const ASYNC_ALLOWED: Record<State, Record<AsyncTransition, boolean>> = {
   'SUCCEEDED after async':           arow(false, false, false, false, false, false, false, false, false, false),
 };
 
+/** A limit holds the task back: the wait of the status the consumer read (`waitQueued` / `waitRetrying`). */
+type WaitTransition = 'waitQueued' | 'waitRetrying';
+const WAIT_TRANSITIONS: readonly WaitTransition[] = ['waitQueued', 'waitRetrying'];
+
+/**
+ * Status × wait → does the store apply it? A wait keeps the status it names, for the record's own enqueue only,
+ * and a RETRYING task's only once its retry is due (before that the delivery is a duplicate copy, not a waiter).
+ */
+// biome-ignore format: a table reads as a table
+const WAIT_ALLOWED: Record<State, Record<WaitTransition, boolean>> = {
+  //                                      waitQueued waitRetrying
+  QUEUED:                            wrow(true,      false),
+  'RUNNING, lease held':             wrow(false,     false),
+  'RUNNING, lease expired':          wrow(false,     false),
+  RETRYING:                          wrow(false,     true),
+  'RETRYING, retry due':             wrow(false,     true),
+  'RETRYING, retry not due':         wrow(false,     false),
+  SUCCEEDED:                         wrow(false,     false),
+  FAILED:                            wrow(false,     false),
+  CANCELLED:                         wrow(false,     false),
+  'RUNNING async, lease held':       wrow(false,     false),
+  'RUNNING async, lease expired':    wrow(false,     false),
+  'RETRYING after async, retry due': wrow(false,     true),
+  'SUCCEEDED after async':           wrow(false,     false),
+};
+
+function wrow(...allowed: boolean[]): Record<WaitTransition, boolean> {
+  return Object.fromEntries(WAIT_TRANSITIONS.map((t, i) => [t, allowed[i]!])) as Record<
+    WaitTransition,
+    boolean
+  >;
+}
+
 function arow(...allowed: boolean[]): Record<AsyncTransition, boolean> {
   return Object.fromEntries(ASYNC_TRANSITIONS.map((t, i) => [t, allowed[i]!])) as Record<
     AsyncTransition,
@@ -246,12 +284,14 @@ function row(...allowed: boolean[]): Record<Transition, boolean> {
   return Object.fromEntries(TRANSITIONS.map((t, i) => [t, allowed[i]!])) as Record<Transition, boolean>;
 }
 
+type AnyTransition = Transition | AsyncTransition | WaitTransition;
+
 /** The record after the transition was applied to `before`. */
-const AFTER: Record<Transition | AsyncTransition, (before: TaskRecord) => TaskRecord> = {
+const AFTER: Record<AnyTransition, (before: TaskRecord) => TaskRecord> = {
   // A claim clears the retry time of the attempt before it. A sync claim clears what an async attempt left, but
   // keeps the hashes of its tokens (`callback_tokens`), so that an old token is told apart as stale.
   claim: (b) => ({
-    ...without(b, 'retry_at', ...ASYNC_ATTEMPT_FIELDS),
+    ...without(b, 'retry_at', 'waiting', 'slots', ...ASYNC_ATTEMPT_FIELDS),
     status: 'RUNNING',
     attempts: b.attempts + 1,
     lease_until: NOW_MS + LEASE_SECONDS * 1000,
@@ -300,7 +340,8 @@ const AFTER: Record<Transition | AsyncTransition, (before: TaskRecord) => TaskRe
     expires_at: EXPIRES_AT,
   }),
   // The attempt history (attempts, error) stays; an operator's redrive does not wait for the retry time.
-  // A requeue forgets the async attempts: the redriven task starts afresh, and no old token can report.
+  // A requeue forgets the async attempts: the redriven task starts afresh, and no old token can report. Its
+  // retries are counted afresh from `attempts_base`, the attempts so far; a wait or a slot is forgotten too.
   requeue: (b) => ({
     ...without(
       b,
@@ -309,13 +350,19 @@ const AFTER: Record<Transition | AsyncTransition, (before: TaskRecord) => TaskRe
       'expires_at',
       'retry_at',
       'callback_tokens',
+      'waiting',
+      'slots',
       ...ASYNC_ATTEMPT_FIELDS,
     ),
+    attempts_base: b.attempts,
     status: 'QUEUED',
     updated_at: ISO,
     redriven_at: ISO,
     redrive_count: (b.redrive_count ?? 0) + 1,
   }),
+  // A wait records why and since when, nothing else: the status, the attempts and the times stay.
+  waitQueued: (b) => ({ ...b, waiting: WAITING }),
+  waitRetrying: (b) => ({ ...b, waiting: WAITING }),
   // A duplicate receive records its own receipt handle and receive count, nothing else.
   adopt: (b) => ({ ...b, receipt_handle: 'receipt-3', receive_count: 3 }),
   heartbeat: (b) => ({
@@ -420,19 +467,33 @@ interface CallOptions {
   readonly attempt?: number;
   /** For a claim: the async attempt it starts (a sync one without). */
   readonly async?: AsyncClaim;
+  /** For a claim: the limiter counters it holds a slot in. */
+  readonly slots?: HeldSlots;
+  /** For a wait: why the task waits (WAITING without it). */
+  readonly waiting?: TaskWaiting;
 }
 
 /** Calls the transition the way its caller does, with the facts of this table unless `opts` says otherwise. */
-function call(
-  store: TaskStore,
-  t: Transition | AsyncTransition,
-  taskId: string,
-  opts: CallOptions = {},
-): Promise<unknown> {
+function call(store: TaskStore, t: AnyTransition, taskId: string, opts: CallOptions = {}): Promise<unknown> {
   const attempt = opts.attempt ?? ATTEMPT;
   switch (t) {
     case 'claim':
-      return store.claim(envelope(taskId, opts.enqueueId ?? 'e1'), NOW, LEASE_SECONDS, opts.async);
+      return store.claim(
+        envelope(taskId, opts.enqueueId ?? 'e1'),
+        NOW,
+        LEASE_SECONDS,
+        opts.async,
+        opts.slots,
+      );
+    case 'waitQueued':
+    case 'waitRetrying':
+      return store.wait(
+        taskId,
+        t === 'waitQueued' ? 'QUEUED' : 'RETRYING',
+        opts.enqueueId ?? 'e1',
+        opts.waiting ?? WAITING,
+        NOW,
+      );
     case 'adopt':
       return store.adopt(taskId, attempt, 'receipt-3', 3, NOW);
     case 'heartbeat':
@@ -469,14 +530,14 @@ function call(
 }
 
 /** What the transition returns when it applied, leaving `after`. */
-function applied(
-  t: Transition | AsyncTransition,
-  before: TaskRecord | undefined,
-  after: TaskRecord,
-): unknown {
+function applied(t: AnyTransition, before: TaskRecord | undefined, after: TaskRecord): unknown {
   switch (t) {
     case 'claim':
-      return { claimed: true, attempt: (before?.attempts ?? 0) + 1 };
+      return {
+        claimed: true,
+        attempt: (before?.attempts ?? 0) + 1,
+        attemptsBase: before?.attempts_base ?? 0,
+      };
     case 'cancel':
       return { cancelled: after };
     case 'requeue':
@@ -486,6 +547,8 @@ function applied(
     case 'fail':
     case 'abandon':
     case 'adopt':
+    case 'waitQueued':
+    case 'waitRetrying':
       return true;
     // The async writes that keep or end the attempt return the record as written.
     default:
@@ -494,7 +557,7 @@ function applied(
 }
 
 /** What the transition returns when it refused: the record as it was, where the port returns one. */
-function refused(t: Transition | AsyncTransition, current: TaskRecord | undefined): unknown {
+function refused(t: AnyTransition, current: TaskRecord | undefined): unknown {
   switch (t) {
     case 'claim':
       return { claimed: false, current };
@@ -507,6 +570,8 @@ function refused(t: Transition | AsyncTransition, current: TaskRecord | undefine
     case 'fail':
     case 'abandon':
     case 'adopt':
+    case 'waitQueued':
+    case 'waitRetrying':
       return false;
     default:
       return undefined;
@@ -520,7 +585,7 @@ function refused(t: Transition | AsyncTransition, current: TaskRecord | undefine
 export function describeTaskStoreContract(subject: () => TaskStore): void {
   /** Seeds `before` (if any), runs the transition, and checks what it returned and what the store holds. */
   async function expectTransition(
-    t: Transition | AsyncTransition,
+    t: AnyTransition,
     before: TaskRecord | undefined,
     expected: 'applied' | 'refused',
     opts: CallOptions = {},
@@ -574,6 +639,192 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
     );
     it.each(cells)('%s of a %s task %s', async (t, state, verdict) => {
       await expectTransition(t, STATES[state](randomUUID()), verdict === 'applies' ? 'applied' : 'refused');
+    });
+  });
+
+  describe('every wait from every state', () => {
+    const cells = (Object.keys(STATES) as State[]).flatMap((state) =>
+      WAIT_TRANSITIONS.map((t) => [t, state, WAIT_ALLOWED[state][t] ? 'applies' : 'refuses'] as const),
+    );
+    it.each(cells)('%s of a %s task %s', async (t, state, verdict) => {
+      await expectTransition(t, STATES[state](randomUUID()), verdict === 'applies' ? 'applied' : 'refused');
+    });
+  });
+
+  describe('a wait', () => {
+    const retryTimes = [
+      ['a millisecond later', 'refused', NOW_MS + 1],
+      ['right now', 'applied', NOW_MS],
+      ['a millisecond ago', 'applied', NOW_MS - 1],
+      ['missing', 'applied', undefined],
+    ] as const;
+    it.each(retryTimes)(
+      'waitRetrying of a task whose retry time is %s: %s (before it, the delivery is a duplicate copy)',
+      async (_name, verdict, retryAt) => {
+        const before = record(randomUUID(), 'RETRYING', {
+          ...started,
+          error: EARLIER_ERROR,
+          ...(retryAt !== undefined && { retry_at: retryAt }),
+        });
+        await expectTransition('waitRetrying', before, verdict);
+      },
+    );
+
+    it.each([
+      ['waitQueued', 'QUEUED'],
+      ['waitRetrying', 'RETRYING'],
+    ] as const)('%s refuses the message of another enqueue', async (t, state) => {
+      await expectTransition(t, STATES[state](randomUUID()), 'refused', { enqueueId: 'e2' });
+    });
+
+    it('waitQueued refuses a record without an enqueue id', async () => {
+      await expectTransition('waitQueued', without(STATES.QUEUED(randomUUID()), 'enqueue_id'), 'refused');
+    });
+
+    it('replaces the reason of an earlier wait, and keeps the since it is given', async () => {
+      // Prepare
+      const store = subject();
+      const before = record(randomUUID(), 'QUEUED', { waiting: WAITING });
+      await store.create(before);
+      const waiting: TaskWaiting = { reason: 'AgentRateLimit', since: WAITING.since };
+
+      // Act
+      const result = await store.wait(before.task_id, 'QUEUED', 'e1', waiting, NOW);
+
+      // Assess
+      expect({ result, stored: await store.get(before.task_id) }).toEqual({
+        result: true,
+        stored: { ...before, waiting },
+      });
+    });
+  });
+
+  describe('the slots of a claim', () => {
+    it('a claim with slots records them, and removes the waiting that held the task back', async () => {
+      // Prepare
+      const store = subject();
+      const before = record(randomUUID(), 'QUEUED', { waiting: WAITING });
+      await store.create(before);
+
+      // Act
+      const result = await store.claim(envelope(before.task_id), NOW, LEASE_SECONDS, undefined, SLOTS);
+
+      // Assess
+      expect({ result, stored: await store.get(before.task_id) }).toEqual({
+        result: { claimed: true, attempt: ATTEMPT + 1, attemptsBase: 0 },
+        stored: { ...AFTER.claim(before), slots: SLOTS },
+      });
+    });
+
+    it("a claim with slots replaces those of the attempt before (held through its retry's wait)", async () => {
+      // Prepare
+      const store = subject();
+      const before = STATES['RETRYING, retry due'](randomUUID());
+      await store.create({ ...before, slots: { keys: ['agent#echo'], holder: 'task/earlier00000' } });
+
+      // Act
+      await store.claim(envelope(before.task_id), NOW, LEASE_SECONDS, undefined, SLOTS);
+
+      // Assess
+      expect(await store.get(before.task_id)).toEqual({ ...AFTER.claim(before), slots: SLOTS });
+    });
+
+    it('a claim without slots removes the slots and the waiting an earlier attempt or wait left', async () => {
+      // Prepare
+      const store = subject();
+      const before = { ...STATES['RETRYING, retry due'](randomUUID()), slots: SLOTS, waiting: WAITING };
+      await store.create(before);
+
+      // Act
+      await store.claim(envelope(before.task_id), NOW, LEASE_SECONDS);
+
+      // Assess
+      const stored = await store.get(before.task_id);
+      expect(stored).toEqual(AFTER.claim(before));
+      expect(stored).not.toHaveProperty('slots');
+      expect(stored).not.toHaveProperty('waiting');
+    });
+
+    it('an async claim records its slots too', async () => {
+      // Prepare
+      const store = subject();
+      const taskId = randomUUID();
+      const async: AsyncClaim = {
+        tokenHash: TOKEN_3,
+        receiptHandle: 'receipt-1',
+        receiveCount: 1,
+        heartbeatSeconds: 90,
+        runDeadlineMs: NOW_MS + 7_200_000,
+        leaseUntilMs: NOW_MS + 120_000,
+      };
+
+      // Act
+      await store.claim(envelope(taskId), NOW, LEASE_SECONDS, async, SLOTS);
+
+      // Assess
+      expect(await store.get(taskId)).toMatchObject({ status: 'RUNNING', agent_mode: 'async', slots: SLOTS });
+    });
+
+    it('a refused claim leaves the record as it was, waiting included', async () => {
+      await expectTransition(
+        'claim',
+        { ...STATES['RETRYING, retry not due'](randomUUID()), waiting: WAITING },
+        'refused',
+        { slots: SLOTS },
+      );
+    });
+  });
+
+  describe('the attempts since a redrive (attempts_base)', () => {
+    it("a claim answers the record's attempts_base with its attempt", async () => {
+      // Prepare
+      const store = subject();
+      const before = record(randomUUID(), 'QUEUED', { attempts: 5, attempts_base: 5, redrive_count: 1 });
+      await store.create(before);
+
+      // Act
+      const result = await store.claim(envelope(before.task_id), NOW, LEASE_SECONDS);
+
+      // Assess
+      expect(result).toEqual({ claimed: true, attempt: 6, attemptsBase: 5 });
+      expect(await store.get(before.task_id)).toMatchObject({ attempts: 6, attempts_base: 5 });
+    });
+
+    it('a requeue records the attempts so far, again on every redrive', async () => {
+      // Prepare
+      const store = subject();
+      const before = record(randomUUID(), 'FAILED', {
+        ...started,
+        ...finished,
+        error: EARLIER_ERROR,
+        attempts: 9,
+        attempts_base: 4,
+        redrive_count: 1,
+      });
+      await store.create(before);
+
+      // Act
+      const result = await store.requeue(before.task_id, NOW);
+
+      // Assess
+      expect(result).toEqual({ requeued: true, record: expect.objectContaining({ attempts_base: 9 }) });
+      expect(await store.get(before.task_id)).toEqual(AFTER.requeue(before));
+    });
+
+    it('a requeue forgets a wait and the slots of the last attempt', async () => {
+      // Prepare
+      const store = subject();
+      const before = { ...STATES['RETRYING, retry not due'](randomUUID()), waiting: WAITING, slots: SLOTS };
+      await store.create(before);
+
+      // Act
+      await store.requeue(before.task_id, NOW);
+
+      // Assess
+      const stored = await store.get(before.task_id);
+      expect(stored).toEqual(AFTER.requeue(before));
+      expect(stored).not.toHaveProperty('waiting');
+      expect(stored).not.toHaveProperty('slots');
     });
   });
 
@@ -643,7 +894,7 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
 
       // Assess
       expect({ result, stored: await store.get(before.task_id) }).toEqual({
-        result: { claimed: true, attempt: ATTEMPT + 1 },
+        result: { claimed: true, attempt: ATTEMPT + 1, attemptsBase: 0 },
         stored: {
           ...without(before, 'retry_at', 'heartbeat_at', 'progress'),
           status: 'RUNNING',
@@ -672,7 +923,7 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
 
       // Assess
       expect({ result, stored: await store.get(taskId) }).toEqual({
-        result: { claimed: true, attempt: 1 },
+        result: { claimed: true, attempt: 1, attemptsBase: 0 },
         stored: {
           ...createdByClaim(taskId),
           status: 'RUNNING',
@@ -824,7 +1075,7 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
 
       // Assess
       expect({ result, stored: await store.get(taskId) }).toEqual({
-        result: { claimed: true, attempt: 1 },
+        result: { claimed: true, attempt: 1, attemptsBase: 0 },
         stored: {
           ...createdByClaim(taskId),
           tenant_id: 'acme',
@@ -854,11 +1105,17 @@ export function describeTaskStoreContract(subject: () => TaskStore): void {
       expect(await store.get(withoutTenant.task_id)).not.toHaveProperty('tenant_id');
     });
 
-    it.each(['succeed', 'retry', 'fail', 'cancel', 'abandon', 'requeue', ...ASYNC_TRANSITIONS] as const)(
-      '%s refuses, and creates nothing',
-      async (t) => {
-        await expectTransition(t, undefined, 'refused');
-      },
-    );
+    it.each([
+      'succeed',
+      'retry',
+      'fail',
+      'cancel',
+      'abandon',
+      'requeue',
+      ...ASYNC_TRANSITIONS,
+      ...WAIT_TRANSITIONS,
+    ] as const)('%s refuses, and creates nothing', async (t) => {
+      await expectTransition(t, undefined, 'refused');
+    });
   });
 }

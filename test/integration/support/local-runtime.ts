@@ -8,6 +8,7 @@ import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { DemoAgentLimitsByType } from '../../../local/local-config';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 
@@ -29,6 +30,12 @@ export interface BootOptions {
   readonly maxReceiveCount?: number;
   /** `--heartbeat-timeout`: seconds. @default - the runtime's (10) */
   readonly heartbeatTimeoutSeconds?: number;
+  /** `--tenant-max-concurrency`. @default - no tenant cap */
+  readonly tenantMaxConcurrency?: number;
+  /** `--limit-wake-up`: seconds. @default - the construct's (5) */
+  readonly limitWakeUpSeconds?: number;
+  /** `--agent-limits`: limits that replace demo types' own. @default - the demo types' own */
+  readonly agentLimits?: DemoAgentLimitsByType;
   /** @default free ports */
   readonly ports?: { readonly api: number; readonly aws: number; readonly dynamodb: number };
   /** @default 150000 */
@@ -72,6 +79,13 @@ export async function bootRuntime(options: BootOptions): Promise<RunningRuntime>
     ...(options.heartbeatTimeoutSeconds !== undefined
       ? ['--heartbeat-timeout', String(options.heartbeatTimeoutSeconds)]
       : []),
+    ...(options.tenantMaxConcurrency !== undefined
+      ? ['--tenant-max-concurrency', String(options.tenantMaxConcurrency)]
+      : []),
+    ...(options.limitWakeUpSeconds !== undefined
+      ? ['--limit-wake-up', String(options.limitWakeUpSeconds)]
+      : []),
+    ...(options.agentLimits !== undefined ? ['--agent-limits', JSON.stringify(options.agentLimits)] : []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -24,6 +24,8 @@ const queued: TaskRecord = {
   updated_at: envelope.created_at,
   request_hash: 'hash',
   enqueue_id: 'e1',
+  // Redriven once after its first attempt: the claim's answer carries it (retry-policy.ts `isLastAttempt`).
+  attempts_base: 1,
 };
 
 const values = (input: UpdateItemCommandInput) => unmarshall(input.ExpressionAttributeValues!);
@@ -86,7 +88,7 @@ describe('Class: DynamoTaskStore, when a committed write loses its response', ()
       const result = await store.claim(envelope, NOW, 30);
 
       // Assess
-      expect(result).toEqual({ claimed: true, attempt: 3 });
+      expect(result).toEqual({ claimed: true, attempt: 3, attemptsBase: 1 });
     });
 
     it("claim: a condition failure on another consumer's claim is lost", async () => {
@@ -174,7 +176,7 @@ describe('Class: DynamoTaskStore, when a committed write loses its response', ()
 
       // Assess
       expect(bodies).toHaveLength(2);
-      expect(result).toEqual({ claimed: true, attempt: 3 });
+      expect(result).toEqual({ claimed: true, attempt: 3, attemptsBase: 1 });
     });
   });
 });

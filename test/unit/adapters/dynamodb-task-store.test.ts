@@ -90,16 +90,19 @@ describe('Class: DynamoTaskStore', () => {
   describe('Method: claim', () => {
     it('returns the attempt number DynamoDB incremented, with consistent placeholders', async () => {
       // Prepare
-      ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ attempts: 4, status: 'RUNNING' }) });
+      ddb
+        .on(UpdateItemCommand)
+        .resolves({ Attributes: marshall({ ...record, attempts: 4, status: 'RUNNING' }) });
 
       // Act
       const result = await store.claim(envelope, NOW, 30);
 
       // Assess
-      expect(result).toEqual({ claimed: true, attempt: 4 });
+      expect(result).toEqual({ claimed: true, attempt: 4, attemptsBase: 0 });
       const input = lastUpdate();
       expectConsistentPlaceholders(input);
-      expect(input.ReturnValues).toBe('UPDATED_NEW');
+      // The whole record, since `attempts_base` is not among the attributes the claim writes.
+      expect(input.ReturnValues).toBe('ALL_NEW');
       expect(unmarshall(input.ExpressionAttributeValues!)).toMatchObject({
         ':nowMs': NOW.getTime(),
         ':lease': NOW.getTime() + 30_000,
@@ -108,6 +111,59 @@ describe('Class: DynamoTaskStore', () => {
         ':created': envelope.created_at,
         ':hash': 'hash',
       });
+    });
+
+    it("returns the record's attempts_base, which bounds the attempts after a redrive", async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({
+        Attributes: marshall({ ...record, attempts: 7, attempts_base: 5, status: 'RUNNING' }),
+      });
+
+      // Act
+      const result = await store.claim(envelope, NOW, 30);
+
+      // Assess
+      expect(result).toEqual({ claimed: true, attempt: 7, attemptsBase: 5 });
+    });
+
+    it('records the slots it holds and removes waiting, with consistent placeholders', async () => {
+      // Prepare
+      ddb
+        .on(UpdateItemCommand)
+        .resolves({ Attributes: marshall({ ...record, attempts: 1, status: 'RUNNING' }) });
+
+      // Act
+      await store.claim(envelope, NOW, 30, undefined, { keys: ['agent#echo', 'tenant#acme'], holder: 'h/1' });
+
+      // Assess
+      const input = lastUpdate();
+      expectConsistentPlaceholders(input);
+      const [set, remove] = input.UpdateExpression!.split(' REMOVE ');
+      expect(set).toMatch(/\bslots = :slots\b/);
+      expect(unmarshall(input.ExpressionAttributeValues!)[':slots']).toEqual({
+        keys: ['agent#echo', 'tenant#acme'],
+        holder: 'h/1',
+      });
+      expect(remove!.split(/,\s*/)).toEqual(expect.arrayContaining(['waiting']));
+      expect(remove!.split(/,\s*/)).not.toEqual(expect.arrayContaining(['slots']));
+    });
+
+    it('without slots, removes the slots and the waiting an earlier attempt or wait left', async () => {
+      // Prepare
+      ddb
+        .on(UpdateItemCommand)
+        .resolves({ Attributes: marshall({ ...record, attempts: 1, status: 'RUNNING' }) });
+
+      // Act
+      await store.claim(envelope, NOW, 30);
+
+      // Assess
+      const input = lastUpdate();
+      expectConsistentPlaceholders(input);
+      expect(input.UpdateExpression!.split(' REMOVE ')[0]).not.toMatch(/\bslots\b/);
+      expect(input.UpdateExpression!.split(' REMOVE ')[1]!.split(/,\s*/)).toEqual(
+        expect.arrayContaining(['waiting', 'slots']),
+      );
     });
 
     it('returns the current record when the conditional claim fails', async () => {
@@ -124,6 +180,47 @@ describe('Class: DynamoTaskStore', () => {
 
       // Assess
       expect(result).toEqual({ claimed: false, current });
+    });
+  });
+
+  describe('Method: wait', () => {
+    const waiting = { reason: 'AgentConcurrencyLimit', since: NOW.toISOString() } as const;
+
+    it.each([
+      ['QUEUED', TRANSITIONS.waitQueued],
+      ['RETRYING', TRANSITIONS.waitRetrying],
+    ] as const)('writes waiting on a %s task under the rule of that status', async (status, rule) => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({});
+
+      // Act
+      const written = await store.wait(TASK_ID, status, 'e1', waiting, NOW);
+
+      // Assess
+      expect(written).toBe(true);
+      const input = lastUpdate();
+      expectConsistentPlaceholders(input);
+      expect(input.ConditionExpression).toBe(
+        conditionOf(rule, { nowMs: NOW.getTime(), enqueueId: 'e1' }).ConditionExpression,
+      );
+      expect(input.UpdateExpression).toBe('SET waiting = :waiting');
+      expect(unmarshall(input.ExpressionAttributeValues!)).toMatchObject({
+        ':waiting': waiting,
+        ':eid': 'e1',
+      });
+    });
+
+    it('reports a task that no longer waits in that status as false', async () => {
+      // Prepare
+      ddb
+        .on(UpdateItemCommand)
+        .rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
+
+      // Act
+      const written = await store.wait(TASK_ID, 'QUEUED', 'e1', waiting, NOW);
+
+      // Assess
+      expect(written).toBe(false);
     });
   });
 

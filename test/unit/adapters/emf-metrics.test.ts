@@ -1,4 +1,5 @@
 import { EmfMetrics, recordTransition } from '../../../lambda/adapters/metrics';
+import { LimitReason } from '../../../lambda/core/limits';
 import { METRIC_NAMESPACE, MetricName } from '../../../lambda/core/metric-names';
 import type { TransitionEvent } from '../../../lambda/core/process-delivery';
 
@@ -355,5 +356,141 @@ describe('Function: recordTransition', () => {
     const byTier = Object.fromEntries(docs().map((doc) => [doc.Tier as string, doc]));
     expect(values([byTier.high!])).toEqual([{ TasksSucceeded: [1, 1] }]);
     expect(values([byTier.low!])).toEqual([{ TasksFailed: 1 }]);
+  });
+});
+
+describe('Function: recordTransition, limits', () => {
+  it.each(Object.values(LimitReason))(
+    'counts a waiting transition for %s as LimitDeferrals by task type and reason, rolled up by task type, with no tier',
+    (reason) => {
+      // Prepare
+      const { metrics, docs } = capture();
+
+      // Act
+      recordTransition(metrics, transition({ transition: 'waiting', detail: reason }));
+      metrics.flush();
+
+      // Assess
+      expect(docs()).toEqual([
+        {
+          _aws: {
+            Timestamp: expect.any(Number),
+            CloudWatchMetrics: [
+              {
+                Namespace: METRIC_NAMESPACE,
+                Dimensions: [['TaskType', 'Reason'], ['TaskType']],
+                Metrics: [{ Name: 'LimitDeferrals', Unit: 'Count' }],
+              },
+            ],
+          },
+          TaskType: 'echo',
+          Reason: reason,
+          LimitDeferrals: 1,
+        },
+      ]);
+      expectValidEmf(docs()[0]!);
+    },
+  );
+
+  it('adds up the deferrals of one type and reason, and keeps each reason in a document of its own', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+
+    // Act
+    for (const reason of [
+      LimitReason.AgentConcurrencyLimit,
+      LimitReason.AgentConcurrencyLimit,
+      LimitReason.AgentRateLimit,
+    ]) {
+      recordTransition(metrics, transition({ transition: 'waiting', detail: reason }));
+    }
+    recordTransition(
+      metrics,
+      transition({ transition: 'waiting', detail: LimitReason.AgentConcurrencyLimit, priority: 'low' }),
+    );
+    metrics.flush();
+
+    // Assess: both tiers' deferrals of a reason share one document (the limits are shared by the tiers)
+    const byReason = Object.fromEntries(docs().map((doc) => [doc.Reason as string, doc.LimitDeferrals]));
+    expect(byReason).toEqual({ AgentConcurrencyLimit: [1, 1, 1], AgentRateLimit: 1 });
+    for (const doc of docs()) expect(doc).not.toHaveProperty('Tier');
+  });
+
+  it.each(['claimed', 'released'] as const)(
+    'records agent_slots_in_use of a %s transition as the AgentSlotsInUse gauge by task type only',
+    (name) => {
+      // Prepare
+      const { metrics, docs } = capture();
+
+      // Act
+      recordTransition(metrics, transition({ transition: name, agent_slots_in_use: 3 }));
+      metrics.flush();
+
+      // Assess
+      expect(docs()).toEqual([
+        {
+          _aws: {
+            Timestamp: expect.any(Number),
+            CloudWatchMetrics: [
+              {
+                Namespace: METRIC_NAMESPACE,
+                Dimensions: [['TaskType']],
+                Metrics: [{ Name: 'AgentSlotsInUse', Unit: 'Count' }],
+              },
+            ],
+          },
+          TaskType: 'echo',
+          AgentSlotsInUse: 3,
+        },
+      ]);
+      expectValidEmf(docs()[0]!);
+    },
+  );
+
+  it('records zero slots in use rather than dropping it (the last slot given back)', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+
+    // Act
+    recordTransition(metrics, transition({ transition: 'released', agent_slots_in_use: 0 }));
+    metrics.flush();
+
+    // Assess
+    expect(values(docs())).toEqual([{ AgentSlotsInUse: 0 }]);
+  });
+
+  it('keeps the task metrics of a claim by tier and type beside the slots gauge by type', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+
+    // Act
+    recordTransition(
+      metrics,
+      transition({ transition: 'claimed', queue_wait_ms: 40, agent_slots_in_use: 2 }),
+    );
+    metrics.flush();
+
+    // Assess
+    const byDimensions = Object.fromEntries(
+      docs().map((doc) => [JSON.stringify(doc._aws.CloudWatchMetrics[0]!.Dimensions), values([doc])[0]]),
+    );
+    expect(byDimensions).toEqual({
+      [JSON.stringify([['Tier', 'TaskType'], ['Tier']])]: { QueueWait: 40 },
+      [JSON.stringify([['TaskType']])]: { AgentSlotsInUse: 2 },
+    });
+    for (const doc of docs()) expectValidEmf(doc);
+  });
+
+  it('counts no deferral for a waiting transition without a reason, nor a gauge for a release without a count', () => {
+    // Prepare
+    const { metrics, lines } = capture();
+
+    // Act
+    recordTransition(metrics, transition({ transition: 'waiting' }));
+    recordTransition(metrics, transition({ transition: 'released' }));
+    metrics.flush();
+
+    // Assess
+    expect(lines).toEqual([]);
   });
 });

@@ -60,7 +60,35 @@ describe('Class: DynamoTaskStore', () => {
       expect(values).not.toEqual(expect.arrayContaining(['SUCCEEDED']));
       expect(values).not.toEqual(expect.arrayContaining(['CANCELLED']));
       expect(input.ConditionExpression).toMatch(/lease_until < :\w+/);
-      expect(input.UpdateExpression).not.toMatch(/attempts|error/);
+      const [set, remove] = input.UpdateExpression!.split(' REMOVE ');
+      expect(set).not.toMatch(/\b(attempts|error) =/);
+      expect(remove!.split(', ')).not.toEqual(expect.arrayContaining(['attempts']));
+      expect(remove!.split(', ')).not.toEqual(expect.arrayContaining(['error']));
+    });
+
+    it('records the attempts so far as attempts_base, from which the retries start again', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ ...failed, status: 'QUEUED' }) });
+
+      // Act
+      await store.requeue(TASK_ID, NOW);
+
+      // Assess
+      const input: UpdateItemCommandInput = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+      expect(input.UpdateExpression).toMatch(/\battempts_base = attempts\b/);
+    });
+
+    it('removes what a waiting task and its last attempt held: waiting and slots', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ ...failed, status: 'QUEUED' }) });
+
+      // Act
+      await store.requeue(TASK_ID, NOW);
+
+      // Assess
+      const input: UpdateItemCommandInput = ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+      const removed = input.UpdateExpression!.split(' REMOVE ')[1]!.split(', ');
+      expect(removed).toEqual(expect.arrayContaining(['waiting', 'slots']));
     });
 
     it('returns the requeued record', async () => {
@@ -113,6 +141,7 @@ describe('Class: InMemoryTaskStore', () => {
       const { finished_at: _f, expires_at: _e, ...kept } = failed;
       const expected = {
         ...kept,
+        attempts_base: 5,
         status: 'QUEUED',
         updated_at: NOW.toISOString(),
         redriven_at: NOW.toISOString(),

@@ -275,6 +275,27 @@ describe('Function: runCli', () => {
       },
     );
 
+    it('prints why a task waits, and its tenant, when a limit holds it back', async () => {
+      // Prepare
+      const since = '2026-11-28T08:00:00.000Z';
+      const id = api.seed([
+        {
+          status: 'QUEUED',
+          attempts: 0,
+          tenant_id: 'acme',
+          waiting: { reason: 'TenantConcurrencyLimit', since },
+        },
+      ]);
+
+      // Act
+      const code = await taskq('status', id);
+
+      // Assess
+      expect(code).toBe(0);
+      expect(stdout).toContain('tenant    acme');
+      expect(stdout).toContain(`waiting   TenantConcurrencyLimit since ${since}`);
+    });
+
     it('prints the task as JSON when --json comes after the command', async () => {
       // Prepare
       const id = api.seed([{ status: 'SUCCEEDED', attempts: 1, result: { echo: 'x' } }]);

@@ -9,11 +9,13 @@ import {
   heartbeatTask,
   parseCompletion,
   parseHeartbeat,
+  settleAsync,
 } from '../../../lambda/core/async-callbacks';
 import { HttpError } from '../../../lambda/core/errors';
+import { agentCounterKey, type HeldSlots, liveHolders } from '../../../lambda/core/limits';
 import { RETRY_CLOCK_SKEW_MS } from '../../../lambda/core/retry-policy';
 import type { TaskRecord } from '../../../lambda/core/task';
-import { InMemoryTaskMessages, InMemoryTaskStore } from '../support/in-memory';
+import { InMemoryLimiter, InMemoryTaskMessages, InMemoryTaskStore } from '../support/in-memory';
 
 const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 const NOW = new Date('2026-01-01T12:00:00.000Z');
@@ -757,5 +759,122 @@ describe('Function: parseCompletion', () => {
 
     // Assess
     expect(answer).toEqual({ status: 400, code: 'InvalidJson' });
+  });
+});
+
+describe('Limits: the slots of an async attempt', () => {
+  const AGENT = agentCounterKey('research');
+
+  /** Attempt 2 holding a slot of its agent until its deadline, as its claim was granted. */
+  async function holding(fields: Partial<TaskRecord> = {}) {
+    const limiter = new InMemoryLimiter();
+    const record = runningAsync(fields);
+    const grant = await limiter.acquire({
+      holder: `${TASK_ID}/0123456789ab`,
+      priority: 'low',
+      nowMs: NOW_MS - 1_000,
+      holdUntilMs: record.lease_until!,
+      wakeUpMs: 5_000,
+      agent: { key: AGENT, limits: { maxConcurrency: 2 } },
+    });
+    if (!grant.granted) throw new Error('the test could not take a slot');
+    const slots: HeldSlots = grant.slots;
+    const context = setup({ ...record, slots });
+    const deps: CallbackDeps = { ...context.deps, limiter };
+    return {
+      ...context,
+      deps,
+      limiter,
+      slots,
+      live: () => liveHolders(limiter.counters.get(AGENT)!, NOW_MS),
+    };
+  }
+
+  it('a heartbeat holds the slots until the new deadline', async () => {
+    // Prepare
+    const { deps, live, slots, task } = await holding({ lease_until: NOW_MS + 10_000 });
+
+    // Act
+    await heartbeatTask(TASK_ID, TOKEN, undefined, deps);
+
+    // Assess
+    expect(task().lease_until).toBe(NOW_MS + HEARTBEAT_SECONDS * 1000);
+    expect(live()).toEqual({ [slots.holder]: NOW_MS + HEARTBEAT_SECONDS * 1000 });
+  });
+
+  it.each([
+    ['a result', result({ ok: true }), 'SUCCEEDED'],
+    ['a retryable error', failure('AgentBusy', true), 'RETRYING'],
+    ['a non-retryable error', failure('BadInput', false), 'FAILED'],
+  ] as const)('a completion with %s gives the slots back', async (_name, completion, status) => {
+    // Prepare
+    const { deps, live, settled } = await holding();
+
+    // Act
+    const view = await completeTask(TASK_ID, TOKEN, completion, deps);
+
+    // Assess: given back, and the gauge is told how many are left in use
+    expect(view.status).toBe(status);
+    expect(live()).toEqual({});
+    expect(settled).toEqual([expect.objectContaining({ agent_slots_in_use: 0 })]);
+  });
+
+  it('a completion refused (a stale token) leaves the slots alone', async () => {
+    // Prepare
+    const { deps, live, slots } = await holding();
+
+    // Act
+    await completeTask(TASK_ID, STALE_TOKEN, result({ ok: true }), deps).catch(() => undefined);
+
+    // Assess
+    expect(live()).toEqual({ [slots.holder]: NOW_MS + 30_000 });
+  });
+
+  it('a lapse does not touch them: they ran out with the deadline', async () => {
+    // Prepare
+    const { deps, limiter, task } = await holding({ lease_until: NOW_MS - 1 });
+    const before = limiter.counters.get(AGENT);
+    const release = jest.spyOn(limiter, 'release');
+    const extend = jest.spyOn(limiter, 'extend');
+
+    // Act
+    const settled = await settleAsync(
+      task(),
+      undefined,
+      { lease: 'expired', receiveCount: 2, backoffWaited: true },
+      deps,
+    );
+
+    // Assess
+    expect(settled?.record.status).toBe('RETRYING');
+    expect({ release: release.mock.calls, extend: extend.mock.calls }).toEqual({ release: [], extend: [] });
+    expect(limiter.counters.get(AGENT)).toBe(before);
+  });
+});
+
+describe('Limits: the attempts bound of an async attempt', () => {
+  it("fails a retryable error once the attempts since the last redrive reach maxReceiveCount, though SQS's receive count is low", async () => {
+    // Prepare: attempt 3 of 3, its message re-sent after a wait (receive count 1)
+    const { deps, messages, task } = setup(runningAsync({ attempts: 3, receive_count: 1 }));
+
+    // Act
+    await completeTask(TASK_ID, TOKEN, failure('AgentBusy', true), deps);
+
+    // Assess: visible at once, so that the consumer copies it to the DLQ (the FAILED task's message)
+    expect(task()).toMatchObject({ status: 'FAILED', error: { code: 'AgentBusy' } });
+    expect(messages.operations).toEqual([
+      { op: 'changeVisibility', priority: 'low', receiptHandle: 'receipt-2', seconds: 0 },
+    ]);
+  });
+
+  it('retries it when the task was redriven since', async () => {
+    // Prepare
+    const { deps, task } = setup(runningAsync({ attempts: 3, attempts_base: 2, receive_count: 1 }));
+
+    // Act
+    await completeTask(TASK_ID, TOKEN, failure('AgentBusy', true), deps);
+
+    // Assess
+    expect(task().status).toBe('RETRYING');
   });
 });

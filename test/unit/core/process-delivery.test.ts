@@ -282,11 +282,15 @@ describe('Function: processDelivery', () => {
     });
 
     it('grows the backoff with the attempt number', async () => {
-      // Prepare: the task already failed once
+      // Prepare: the task already failed twice; attempt 3 is not its last (maxReceiveCount 5 bounds the attempts too)
       const { queue, deps, task } = setup(transient, [{ ...queued, status: 'RETRYING', attempts: 2 }]);
 
       // Act
-      const outcome = await processDelivery(delivery({ receiveCount: 2 }), { ...deps, random: () => 0.99 });
+      const outcome = await processDelivery(delivery({ receiveCount: 2 }), {
+        ...deps,
+        settings: { ...settings, maxReceiveCount: 5 },
+        random: () => 0.99,
+      });
 
       // Assess: attempt 3 backs off within [0, 8]
       expect(outcome).toBe('retry');

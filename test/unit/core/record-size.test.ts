@@ -46,7 +46,10 @@ const asyncAttempt = {
 /** The limiter's fields at their largest: the longest reason, both counter keys at their longest, a big base. */
 const limited = {
   waiting: { reason: 'TenantConcurrencyLimit', since: time },
-  slots: [`agent#${'t'.repeat(64)}`, `tenant#${'n'.repeat(128)}`],
+  slots: {
+    keys: [`agent#${'t'.repeat(64)}`, `tenant#${'n'.repeat(128)}`],
+    holder: `${uuid}/${'f'.repeat(12)}`,
+  },
   attempts_base: Number.MAX_SAFE_INTEGER,
 } as const;
 

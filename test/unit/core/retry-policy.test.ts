@@ -1,5 +1,6 @@
 import {
   backoffSeconds,
+  isLastAttempt,
   isLastDelivery,
   MAX_VISIBILITY_SECONDS,
   retryDelaySeconds,
@@ -90,6 +91,23 @@ describe('Function: isLastDelivery', () => {
   ])('receive count %i of max %i is the last delivery: %s', (receiveCount, maxReceiveCount, expected) => {
     // Act
     const last = isLastDelivery(receiveCount, maxReceiveCount);
+
+    // Assess
+    expect(last).toBe(expected);
+  });
+});
+
+describe('Function: isLastAttempt', () => {
+  it.each([
+    ["the delivery is SQS's last", { attempt: 1, receiveCount: 5 }, true],
+    ['neither bound is reached', { attempt: 4, receiveCount: 1 }, false],
+    // A task that waited for a limit had its message re-sent: its receive count started afresh.
+    ['the attempts are used up on a fresh message', { attempt: 5, receiveCount: 1 }, true],
+    ['the attempts since a redrive are not used up', { attempt: 9, attemptsBase: 5, receiveCount: 1 }, false],
+    ['the attempts since a redrive are used up', { attempt: 10, attemptsBase: 5, receiveCount: 1 }, true],
+  ])('of max 5, when %s: %s', (_name, at, expected) => {
+    // Act
+    const last = isLastAttempt(at, 5);
 
     // Assess
     expect(last).toBe(expected);

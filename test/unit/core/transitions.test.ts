@@ -10,6 +10,7 @@ import {
   TERMINAL_STATUSES,
   TRANSITIONS,
   type TransitionRule,
+  waitRule,
 } from '../../../lambda/core/transitions';
 
 const NOW_MS = Date.parse('2026-01-01T00:00:00Z');
@@ -125,6 +126,8 @@ describe('Constant: TRANSITIONS', () => {
       TRANSITIONS.fail,
       TRANSITIONS.cancel,
       TRANSITIONS.abandon,
+      TRANSITIONS.waitQueued,
+      TRANSITIONS.waitRetrying,
     ].flatMap((rule) =>
       TERMINAL_STATUSES.filter((s) => rule.from.includes(s)).map((s) => `${rule.name}:${s}`),
     );
@@ -145,6 +148,7 @@ describe('Constant: TRANSITIONS', () => {
 describe('Function: permits (facts)', () => {
   it.each([
     ['an enqueue id', TRANSITIONS.claim, 'enqueueId'],
+    ['an enqueue id', TRANSITIONS.waitQueued, 'enqueueId'],
     ['an attempt', TRANSITIONS.succeed, 'attempt'],
     ['the end of the redrive grace', TRANSITIONS.abandon, 'redriveGraceEnd'],
   ] as const)('throws when a rule that needs %s is evaluated without it', (_name, rule, fact) => {
@@ -158,6 +162,79 @@ describe('Function: permits (facts)', () => {
 
     // Assess
     expect(evaluate).toThrow(`the ${rule.name} rule needs ${fact}`);
+  });
+});
+
+describe('Function: permits (wait)', () => {
+  /** Whether the message of enqueue `e1` may record that a limit holds the task back, by `rule`. */
+  const canWait = (rule: TransitionRule, current: Partial<GuardedFields>, nowMs = NOW_MS) =>
+    permits(
+      rule,
+      { attempts: 1, enqueue_id: 'e1', status: TaskStatus.QUEUED, ...current },
+      { nowMs, enqueueId: 'e1' },
+    );
+
+  it.each(ALL_STATUSES)('waitQueued leaves only from QUEUED, and keeps it: %s', (status) => {
+    // Act
+    const allowed = canWait(TRANSITIONS.waitQueued, { status });
+
+    // Assess
+    expect({ allowed, to: TRANSITIONS.waitQueued.to }).toEqual({
+      allowed: status === TaskStatus.QUEUED,
+      to: TaskStatus.QUEUED,
+    });
+  });
+
+  it.each(ALL_STATUSES)('waitRetrying leaves only from RETRYING, and keeps it: %s', (status) => {
+    // Act
+    const allowed = canWait(TRANSITIONS.waitRetrying, { status, lease_until: NOW_MS - 1 });
+
+    // Assess
+    expect({ allowed, to: TRANSITIONS.waitRetrying.to }).toEqual({
+      allowed: status === TaskStatus.RETRYING,
+      to: TaskStatus.RETRYING,
+    });
+  });
+
+  it.each([
+    ['absent', true, undefined],
+    ['now', true, NOW_MS],
+    ['past', true, NOW_MS - 1],
+    ['a millisecond away', false, NOW_MS + 1],
+  ])(
+    'waitRetrying of a task whose retry time is %s: %s (before it, a delivery is a duplicate copy)',
+    (_name, expected, retryAt) => {
+      // Act
+      const allowed = canWait(TRANSITIONS.waitRetrying, { status: TaskStatus.RETRYING, retry_at: retryAt });
+
+      // Assess
+      expect(allowed).toBe(expected);
+    },
+  );
+
+  it.each([TRANSITIONS.waitQueued, TRANSITIONS.waitRetrying])(
+    '$name refuses the message of another enqueue, and a missing record',
+    (rule) => {
+      // Act
+      const other = canWait(rule, { status: rule.to, enqueue_id: 'e2' });
+      const missing = permits(rule, undefined, { nowMs: NOW_MS, enqueueId: 'e1' });
+
+      // Assess
+      expect({ other, missing }).toEqual({ other: false, missing: false });
+    },
+  );
+});
+
+describe('Function: waitRule', () => {
+  it.each([
+    [TaskStatus.QUEUED, TRANSITIONS.waitQueued],
+    [TaskStatus.RETRYING, TRANSITIONS.waitRetrying],
+  ] as const)('picks the wait of the status read: %s', (status, rule) => {
+    // Act
+    const picked = waitRule(status);
+
+    // Assess
+    expect(picked).toBe(rule);
   });
 });
 

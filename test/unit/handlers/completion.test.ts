@@ -17,6 +17,7 @@ process.env.BACKOFF_BASE_SECONDS = '4';
 process.env.BACKOFF_CAP_SECONDS = '60';
 process.env.MAX_RESULT_BYTES = '200';
 process.env.TASK_RETENTION_SECONDS = '600';
+process.env.LIMITS_TABLE_NAME = 'limits';
 const { handler } =
   require('../../../lambda/handlers/completion') as typeof import('../../../lambda/handlers/completion');
 

@@ -28,6 +28,9 @@ process.env.BACKOFF_CAP_SECONDS = '60';
 process.env.MAX_RESULT_BYTES = '200';
 process.env.TASK_RETENTION_SECONDS = '600';
 process.env.CALLBACK_BASE_URL = 'https://api.example.com';
+process.env.LIMITS_TABLE_NAME = 'limits';
+process.env.TENANT_MAX_CONCURRENCY = '0';
+process.env.LIMIT_WAKE_UP_SECONDS = '5';
 const { handler } =
   require('../../../lambda/handlers/consumer') as typeof import('../../../lambda/handlers/consumer');
 

@@ -25,6 +25,9 @@ const VALUES: Record<string, string> = {
   REDRIVE_GRACE_SECONDS: '900',
   SWEEP_MAX_MESSAGES: '1000',
   CALLBACK_BASE_URL: 'https://api.example.com',
+  LIMITS_TABLE_NAME: 'limits',
+  TENANT_MAX_CONCURRENCY: '0',
+  LIMIT_WAKE_UP_SECONDS: '5',
 };
 
 const HANDLERS = [

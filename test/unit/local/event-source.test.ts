@@ -96,6 +96,71 @@ describe('Function: sqsEventSources', () => {
 });
 
 describe('Class: SqsEventSource', () => {
+  it("hands the function each message's attributes as Lambda does (a waiting task's `waits` count)", async () => {
+    // Prepare: a queue that returns one message, then nothing until the source stops
+    let received = false;
+    const sqs = {
+      send: (command: unknown, options?: { abortSignal?: AbortSignal }) => {
+        if (!(command instanceof ReceiveMessageCommand))
+          return Promise.resolve({ Successful: [{ Id: '0' }] });
+        if (!received) {
+          received = true;
+          return Promise.resolve({
+            Messages: [
+              {
+                MessageId: 'm1',
+                ReceiptHandle: 'rh-1',
+                Body: '{}',
+                Attributes: { ApproximateReceiveCount: '1' },
+                MessageAttributes: {
+                  task_id: { DataType: 'String', StringValue: 't-1' },
+                  waits: { DataType: 'String', StringValue: '3' },
+                },
+              },
+            ],
+          });
+        }
+        return new Promise((_, reject) =>
+          options?.abortSignal?.addEventListener('abort', () => reject(new Error('aborted'))),
+        );
+      },
+    } as unknown as SQSClient;
+    const events: Array<{ Records: SQSRecord[] }> = [];
+    let invoked: () => void = () => {};
+    const done = new Promise<void>((resolve) => (invoked = resolve));
+    const source = new SqsEventSource(
+      {
+        logicalId: 'FromQueue',
+        queueUrl: 'http://127.0.0.1:1/000000000000/work',
+        queueArn: 'arn:aws:sqs:us-east-1:000000000000:work',
+        region: 'us-east-1',
+        batchSize: 10,
+        maxBatchingWindowSeconds: 0,
+        maxConcurrency: 1,
+        reportBatchItemFailures: true,
+        enabled: true,
+      },
+      sqs,
+      async (event) => {
+        events.push(event);
+        invoked();
+        return { ok: true, result: { batchItemFailures: [] } };
+      },
+      () => {},
+    );
+
+    // Act
+    source.start();
+    await done;
+    await source.stop();
+
+    // Assess
+    expect(events[0]?.Records[0]?.messageAttributes).toEqual({
+      task_id: { dataType: 'String', stringValue: 't-1', stringListValues: [], binaryListValues: [] },
+      waits: { dataType: 'String', stringValue: '3', stringListValues: [], binaryListValues: [] },
+    });
+  });
+
   it('counts its ReceiveMessage calls, the empty ones among them, and its DeleteMessageBatch calls', async () => {
     // Prepare: a queue that holds two messages, then none
     let receives = 0;

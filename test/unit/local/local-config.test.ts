@@ -4,6 +4,7 @@ import {
   ASYNC_HANDOFF_TIMEOUT_SECONDS,
   LOCAL_HEARTBEAT_TIMEOUT_SECONDS,
   localStackConfig,
+  parseAgentLimits,
 } from '../../../local/local-config';
 
 const AGENTS_URL = 'http://127.0.0.1:3001';
@@ -117,5 +118,53 @@ describe('Function: localStackConfig', () => {
     expect(plain).not.toHaveProperty('tenantMaxConcurrency');
     expect(plain).not.toHaveProperty('limitWakeUpSeconds');
     expect(capped).toMatchObject({ tenantMaxConcurrency: 3, limitWakeUpSeconds: 2 });
+  });
+});
+
+describe('Function: parseAgentLimits', () => {
+  it("replaces a demo type's limits whole, and leaves the other types' as they are", () => {
+    // Act
+    const agentLimits = parseAgentLimits(
+      '{"limited":{"rateLimit":{"requests":3,"per":2}},"echo":{"maxConcurrency":4}}',
+    );
+    const config = localStackConfig({ agentsUrl: AGENTS_URL, agentLimits });
+
+    // Assess
+    expect(agentLimits).toEqual({
+      limited: { rateLimit: { requests: 3, per: 2 } },
+      echo: { maxConcurrency: 4 },
+    });
+    expect(config.agents?.limited).not.toHaveProperty('maxConcurrency');
+    expect(config.agents?.limited?.rateLimit).toEqual({ requests: 3, per: 2 });
+    expect(config.agents?.echo?.maxConcurrency).toBe(4);
+    expect(config.agents?.sleep).not.toHaveProperty('maxConcurrency');
+  });
+
+  it("removes a type's limits when its entry is empty", () => {
+    // Act
+    const config = localStackConfig({
+      agentsUrl: AGENTS_URL,
+      agentLimits: parseAgentLimits('{"limited":{}}'),
+    });
+
+    // Assess
+    expect(config.agents?.limited).not.toHaveProperty('maxConcurrency');
+    expect(config.agents?.limited).not.toHaveProperty('rateLimit');
+  });
+
+  it.each([
+    ['not JSON', '{', 'must be a JSON object'],
+    ['an array', '[]', 'must be a JSON object'],
+    ['an unknown type', '{"translate":{"maxConcurrency":1}}', "'translate' is not a demo agent type"],
+    ['a field that is no limit', '{"limited":{"timeoutSeconds":3}}', 'only maxConcurrency and rateLimit'],
+    [
+      'a concurrency of 0',
+      '{"limited":{"maxConcurrency":0}}',
+      'maxConcurrency must be an integer from 1 to 1000',
+    ],
+    ['a rate window of 0.5 s', '{"limited":{"rateLimit":{"requests":1,"per":0.5}}}', 'rateLimit.per must be'],
+  ])('throws when given %s', (_what, text, message) => {
+    // Act & Assess
+    expect(() => parseAgentLimits(text)).toThrow(message);
   });
 });

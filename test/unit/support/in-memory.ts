@@ -13,8 +13,10 @@ import {
   type AgentLimitConfig,
   type CounterState,
   decide,
+  type HeldSlots,
   liveHolders,
   moveHolder,
+  type SlotChange,
   type SlotRequest,
   type TaskWaiting,
 } from '../../../lambda/core/limits';
@@ -24,10 +26,10 @@ import type {
   AgentRequest,
   AsyncEnding,
   ClaimResult,
-  Limiter,
-  SlotGrant,
   CreateResult,
+  Limiter,
   RequeueResult,
+  SlotGrant,
   TaskMessages,
   TaskSender,
   TaskStore,
@@ -93,7 +95,7 @@ export class InMemoryTaskStore implements TaskStore {
     now: Date,
     leaseSeconds: number,
     async?: AsyncClaim,
-    slots?: readonly string[],
+    slots?: HeldSlots,
   ): Promise<ClaimResult> {
     const r = TRANSITIONS.claim;
     const current = this.records.get(envelope.task_id);
@@ -134,7 +136,7 @@ export class InMemoryTaskStore implements TaskStore {
       ...asyncFields,
       status: r.to,
       attempts,
-      ...(slots?.length && { slots: [...slots] }),
+      ...(slots && { slots }),
       lease_until: async ? async.leaseUntilMs : now.getTime() + leaseSeconds * 1000,
       updated_at: iso,
       started_at: current?.started_at ?? iso,
@@ -508,20 +510,24 @@ export class InMemoryLimiter implements Limiter {
     return grant;
   }
 
-  private move(key: string, taskId: string, change: { release: true } | { untilMs: number }, now: Date) {
+  private move(key: string, holder: string, change: SlotChange, now: Date) {
     const state = this.counters.get(key);
     if (!state) return 0;
-    const next = moveHolder(state, taskId, change, now.getTime());
+    const next = moveHolder(state, holder, change, now.getTime());
     if (next) this.counters.set(key, next);
     return Object.keys(liveHolders(next ?? state, now.getTime())).length;
   }
 
-  public async release(slots: readonly string[], taskId: string, now: Date) {
-    return new Map(slots.map((key) => [key, this.move(key, taskId, { release: true }, now)]));
+  public async release(slots: HeldSlots, now: Date) {
+    return new Map(slots.keys.map((key) => [key, this.move(key, slots.holder, { release: true }, now)]));
   }
 
-  public async extend(slots: readonly string[], taskId: string, untilMs: number, now: Date) {
-    for (const key of slots) this.move(key, taskId, { untilMs }, now);
+  public async extend(slots: HeldSlots, untilMs: number, now: Date) {
+    for (const key of slots.keys) this.move(key, slots.holder, { untilMs }, now);
+  }
+
+  public async keepUntil(slots: HeldSlots, untilMs: number, now: Date) {
+    for (const key of slots.keys) this.move(key, slots.holder, { untilMs, exactly: true }, now);
   }
 
   /** The holder times of `key`, live or not. */

@@ -1,0 +1,367 @@
+/**
+ * DynamoLimiter against DynamoDB Local: the rules of lambda/core/limits.ts written as conditional puts and
+ * transactions on a real table, so that concurrent asks cannot both take the last slot, an agent slot and a
+ * tenant slot are taken together or not at all, and what the adapter stores reads back as the rules expect.
+ * Every test uses counter keys of its own, so the table is shared.
+ */
+import { randomUUID } from 'node:crypto';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { COUNTER_KEY, DynamoLimiter } from '../../lambda/adapters/dynamodb-limiter';
+import {
+  type AgentLimitConfig,
+  agentCounterKey,
+  counterIsFree,
+  LimitReason,
+  liveHolders,
+  RATE_WINDOW_MARGIN_MS,
+  type SlotRequest,
+  tenantCounterKey,
+} from '../../lambda/core/limits';
+import { type DynamoEmulator, startDynamoEmulator } from '../../local/emulators';
+import { freePort } from './support/local-runtime';
+
+// The JVM of DynamoDB Local takes seconds to start on a busy machine.
+jest.setTimeout(180_000);
+
+const WAKE_UP_MS = 5_000;
+const HOLD_MS = 60_000;
+
+let dynamo: DynamoEmulator | undefined;
+let client: DynamoDBClient | undefined;
+let tableName: string;
+let limiter: DynamoLimiter;
+
+beforeAll(async () => {
+  dynamo = await startDynamoEmulator({ port: await freePort() });
+  client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: dynamo.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  // As the stack's limits table: one item per counter, keyed by `counter`.
+  tableName = `limits-${randomUUID().slice(0, 8)}`;
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: COUNTER_KEY, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: COUNTER_KEY, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  limiter = new DynamoLimiter(client, tableName);
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await dynamo?.stop();
+});
+
+/** Counter keys no other test uses. */
+function freshKeys() {
+  const id = randomUUID().slice(0, 8);
+  return { agent: agentCounterKey(`agent-${id}`), tenant: tenantCounterKey(`tenant-${id}`) };
+}
+
+/** An ask at the current time, held for a minute. */
+function ask(
+  holder: string,
+  fields: {
+    agent?: { key: string; limits: AgentLimitConfig };
+    tenant?: { key: string; maxConcurrency: number };
+    priority?: 'high' | 'low';
+  },
+): SlotRequest {
+  const nowMs = Date.now();
+  return {
+    holder,
+    priority: fields.priority ?? 'low',
+    nowMs,
+    holdUntilMs: nowMs + HOLD_MS,
+    wakeUpMs: WAKE_UP_MS,
+    ...(fields.agent && { agent: fields.agent }),
+    ...(fields.tenant && { tenant: fields.tenant }),
+  };
+}
+
+async function counter(key: string) {
+  return (await limiter.counters()).get(key);
+}
+
+/** Writes a counter item as the adapter stores it, for states a test cannot wait for (old starts, dead holders). */
+async function seed(
+  key: string,
+  item: { holders?: Record<string, number>; starts?: number[]; version: number },
+) {
+  await client!.send(
+    new PutItemCommand({
+      TableName: tableName,
+      Item: marshall({ [COUNTER_KEY]: key, holders: {}, starts: [], ...item }),
+    }),
+  );
+}
+
+describe('Class: DynamoLimiter on DynamoDB Local', () => {
+  it('grants up to maxConcurrency, then refuses', async () => {
+    // Prepare
+    const { agent } = freshKeys();
+    const limits = { key: agent, limits: { maxConcurrency: 3 } };
+
+    // Act
+    const grants = [];
+    for (const holder of ['a', 'b', 'c', 'd'])
+      grants.push(await limiter.acquire(ask(holder, { agent: limits })));
+
+    // Assess
+    expect(grants).toEqual([
+      { granted: true, slots: { keys: [agent], holder: 'a' }, agentInUse: 1 },
+      { granted: true, slots: { keys: [agent], holder: 'b' }, agentInUse: 2 },
+      { granted: true, slots: { keys: [agent], holder: 'c' }, agentInUse: 3 },
+      { granted: false, reason: LimitReason.AgentConcurrencyLimit },
+    ]);
+    expect(Object.keys((await counter(agent))!.holders).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('grants exactly maxConcurrency of many asks made at once: the version condition holds', async () => {
+    // Prepare
+    const { agent } = freshKeys();
+    const limits = { key: agent, limits: { maxConcurrency: 3 } };
+    const holders = Array.from({ length: 20 }, (_, i) => `h${i}`);
+
+    // Act
+    const grants = await Promise.all(
+      holders.map((holder) => limiter.acquire(ask(holder, { agent: limits }))),
+    );
+
+    // Assess: the three granted are the three the counter holds, and no grant was lost to a race
+    const granted = holders.filter((_, i) => grants[i]!.granted);
+    expect(granted).toHaveLength(3);
+    const stored = (await counter(agent))!;
+    expect(Object.keys(stored.holders).sort()).toEqual([...granted].sort());
+    expect(stored.version).toBe(3);
+  });
+
+  it('takes an agent slot and a tenant slot in one transaction', async () => {
+    // Prepare
+    const { agent, tenant } = freshKeys();
+
+    // Act
+    const grant = await limiter.acquire(
+      ask('a', {
+        agent: { key: agent, limits: { maxConcurrency: 5 } },
+        tenant: { key: tenant, maxConcurrency: 1 },
+      }),
+    );
+
+    // Assess
+    expect(grant).toEqual({ granted: true, slots: { keys: [agent, tenant], holder: 'a' }, agentInUse: 1 });
+    expect(Object.keys((await counter(agent))!.holders)).toEqual(['a']);
+    expect(Object.keys((await counter(tenant))!.holders)).toEqual(['a']);
+  });
+
+  it('takes both slots or neither when many asks of one tenant race through different agents', async () => {
+    // Prepare: one agent type per ask, so that only the tenant's counter is shared
+    const { tenant } = freshKeys();
+    const asks = Array.from({ length: 10 }, (_, i) => ({ holder: `h${i}`, agent: freshKeys().agent }));
+
+    // Act
+    const grants = await Promise.all(
+      asks.map(({ holder, agent }) =>
+        limiter.acquire(
+          ask(holder, {
+            agent: { key: agent, limits: { maxConcurrency: 5 } },
+            tenant: { key: tenant, maxConcurrency: 2 },
+          }),
+        ),
+      ),
+    );
+
+    // Assess
+    const counters = await limiter.counters();
+    const granted = asks.filter((_, i) => grants[i]!.granted).map((a) => a.holder);
+    expect(granted).toHaveLength(2);
+    expect(Object.keys(counters.get(tenant)!.holders).sort()).toEqual([...granted].sort());
+    for (const { holder, agent } of asks) {
+      const agentHolders = Object.keys(counters.get(agent)?.holders ?? {});
+      expect({ holder, agentHolders }).toEqual({
+        holder,
+        agentHolders: granted.includes(holder) ? [holder] : [],
+      });
+    }
+  });
+
+  it('writes nothing when the tenant is at its cap', async () => {
+    // Prepare
+    const { agent, tenant } = freshKeys();
+    const fields = {
+      agent: { key: agent, limits: { maxConcurrency: 5 } },
+      tenant: { key: tenant, maxConcurrency: 1 },
+    };
+    await limiter.acquire(ask('a', fields));
+    const before = await limiter.counters();
+
+    // Act
+    const grant = await limiter.acquire(ask('b', fields));
+
+    // Assess
+    expect(grant).toEqual({ granted: false, reason: LimitReason.TenantConcurrencyLimit });
+    const after = await limiter.counters();
+    expect([after.get(agent), after.get(tenant)]).toEqual([before.get(agent), before.get(tenant)]);
+  });
+
+  it('gives a slot back, and moves its time on, writing only when something changes', async () => {
+    // Prepare
+    const { agent, tenant } = freshKeys();
+    const fields = {
+      agent: { key: agent, limits: { maxConcurrency: 5 } },
+      tenant: { key: tenant, maxConcurrency: 5 },
+    };
+    const a = await limiter.acquire(ask('a', fields));
+    const b = await limiter.acquire(ask('b', fields));
+    if (!a.granted || !b.granted) throw new Error('the test could not take its slots');
+    const later = Date.now() + 10 * HOLD_MS;
+
+    // Act
+    await limiter.extend(a.slots, later, new Date());
+    const extended = await counter(agent);
+    await limiter.extend(a.slots, later - 1, new Date());
+    const unchanged = await counter(agent);
+    const inUse = await limiter.release(b.slots, new Date());
+    const afterRelease = await limiter.counters();
+    const again = await limiter.release(b.slots, new Date());
+
+    // Assess
+    expect(extended!.holders.a).toBe(later);
+    expect(unchanged).toEqual(extended);
+    expect(inUse).toEqual(
+      new Map([
+        [agent, 1],
+        [tenant, 1],
+      ]),
+    );
+    expect(Object.keys(afterRelease.get(agent)!.holders)).toEqual(['a']);
+    expect(Object.keys(afterRelease.get(tenant)!.holders)).toEqual(['a']);
+    expect(again).toEqual(
+      new Map([
+        [agent, 1],
+        [tenant, 1],
+      ]),
+    );
+    expect((await counter(agent))!.version).toBe(afterRelease.get(agent)!.version);
+  });
+
+  it('counts starts over the rate window and says when one more fits', async () => {
+    // Prepare
+    const { agent } = freshKeys();
+    const limits = { key: agent, limits: { rateLimit: { requests: 2, perSeconds: 60 } } };
+
+    // Act
+    const grants = [];
+    for (const holder of ['a', 'b', 'c']) grants.push(await limiter.acquire(ask(holder, { agent: limits })));
+
+    // Assess: a rate-only agent holds no slot, and the third start waits about a window (with its margin)
+    expect(grants.slice(0, 2)).toEqual([
+      { granted: true, slots: { keys: [], holder: 'a' } },
+      { granted: true, slots: { keys: [], holder: 'b' } },
+    ]);
+    expect(grants[2]).toMatchObject({ granted: false, reason: LimitReason.AgentRateLimit });
+    const retryAfterMs = (grants[2] as { retryAfterMs: number }).retryAfterMs;
+    expect(retryAfterMs).toBeGreaterThan(0);
+    expect(retryAfterMs).toBeLessThanOrEqual(60_000 + RATE_WINDOW_MARGIN_MS);
+    expect((await counter(agent))!.starts).toHaveLength(2);
+  });
+
+  it('lets a start that left the window go, and drops it from the stored log', async () => {
+    // Prepare: two starts, one well out of a one-second window
+    const { agent } = freshKeys();
+    const nowMs = Date.now();
+    await seed(agent, { starts: [nowMs - 5_000, nowMs - 100], version: 4 });
+    const limits = { key: agent, limits: { rateLimit: { requests: 2, perSeconds: 1 } } };
+
+    // Act
+    const grant = await limiter.acquire(ask('a', { agent: limits }));
+
+    // Assess
+    expect(grant.granted).toBe(true);
+    const stored = (await counter(agent))!;
+    expect(stored.starts).toHaveLength(2);
+    expect(stored.starts[0]).toBe(nowMs - 100);
+    expect(stored.version).toBe(5);
+  });
+
+  it("gives a crashed holder's slot to the next ask once its time has passed", async () => {
+    // Prepare
+    const { agent } = freshKeys();
+    await seed(agent, { holders: { crashed: Date.now() - 1 }, version: 1 });
+
+    // Act
+    const grant = await limiter.acquire(ask('a', { agent: { key: agent, limits: { maxConcurrency: 1 } } }));
+
+    // Assess
+    expect(grant).toMatchObject({ granted: true, agentInUse: 1 });
+    expect(Object.keys((await counter(agent))!.holders)).toEqual(['a']);
+  });
+
+  it('marks the counter for a refused high task, and refuses low tasks while the mark lasts', async () => {
+    // Prepare
+    const { agent } = freshKeys();
+    const limits = { key: agent, limits: { maxConcurrency: 1 } };
+    const first = await limiter.acquire(ask('a', { agent: limits }));
+    if (!first.granted) throw new Error('the test could not take its slot');
+
+    // Act
+    const high = await limiter.acquire(ask('high', { agent: limits, priority: 'high' }));
+    const marked = (await counter(agent))!;
+    await limiter.release(first.slots, new Date());
+    const low = await limiter.acquire(ask('low', { agent: limits }));
+
+    // Assess
+    expect(high).toEqual({ granted: false, reason: LimitReason.AgentConcurrencyLimit });
+    expect(marked.highUntil).toBeGreaterThan(Date.now() + WAKE_UP_MS);
+    expect(low).toEqual({ granted: false, reason: LimitReason.AgentConcurrencyLimit });
+  });
+
+  it('stores an expiry past the last holder, so that an idle counter leaves the table by TTL', async () => {
+    // Prepare
+    const { agent } = freshKeys();
+    const request = ask('a', { agent: { key: agent, limits: { maxConcurrency: 1 } } });
+
+    // Act
+    await limiter.acquire(request);
+
+    // Assess
+    const out = await client!.send(
+      new GetItemCommand({ TableName: tableName, Key: marshall({ [COUNTER_KEY]: agent }) }),
+    );
+    const item = unmarshall(out.Item!);
+    expect(item.expires_at).toBeGreaterThan(Math.ceil(request.holdUntilMs / 1000));
+  });
+
+  it('lists every counter, each free once its holders are gone', async () => {
+    // Prepare
+    const { agent, tenant } = freshKeys();
+    const fields = {
+      agent: { key: agent, limits: { maxConcurrency: 2 } },
+      tenant: { key: tenant, maxConcurrency: 2 },
+    };
+    const grant = await limiter.acquire(ask('a', fields));
+    if (!grant.granted) throw new Error('the test could not take its slots');
+
+    // Act
+    const held = await limiter.counters();
+    await limiter.release(grant.slots, new Date());
+    const released = await limiter.counters();
+
+    // Assess
+    const now = Date.now();
+    expect([counterIsFree(held.get(agent)!, now), counterIsFree(held.get(tenant)!, now)]).toEqual([
+      false,
+      false,
+    ]);
+    expect([counterIsFree(released.get(agent)!, now), counterIsFree(released.get(tenant)!, now)]).toEqual([
+      true,
+      true,
+    ]);
+    expect(liveHolders(released.get(agent)!, now)).toEqual({});
+  });
+});
