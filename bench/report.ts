@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PRICES_USD, TARGET_USD_PER_MILLION } from './cost';
+import { requestUnits } from './limits';
 import type { BenchResults } from './run';
 
 const ANALYSIS = path.join(__dirname, 'analysis.md');
@@ -113,7 +114,60 @@ function summary(r: BenchResults): string {
       met(flat.flat),
     ]);
   }
+  const l = r.limits;
+  for (const t of l?.throughput ?? []) {
+    rows.push([
+      `8. limited throughput, ${t.tasks} tasks of ${t.agentMs} ms`,
+      `${t.startsPerSecond} starts/s`,
+      `${t.allowedPerSecond}/s allowed (${t.ceilingPerSecond}/s with the 100 ms margin)`,
+      `${t.ratioToAllowed}× (${t.ratioToCeiling}×)`,
+      '≥ 0.9× of what the limit allows',
+      met(t.ratioToAllowed >= 0.9),
+    ]);
+  }
+  const [uncapped, capped] = [l?.tenants.find((t) => !t.capped), l?.tenants.find((t) => t.capped)];
+  if (uncapped && capped) {
+    rows.push([
+      `8. quiet tenant p99 wait, flood of ${capped.flood}`,
+      `${capped.quietP99Ms} ms (tenant cap ${l!.settings.tenantMaxConcurrency})`,
+      `${uncapped.quietP99Ms} ms (no cap)`,
+      `${ratioOf(capped.quietP99Ms, uncapped.quietP99Ms)}×`,
+      '—',
+      'n/a',
+    ]);
+  }
+  const many = l?.waiting[l.waiting.length - 1];
+  if (many) {
+    rows.push([
+      `8. a waiting task's cost (${many.waiters} waiting)`,
+      `${many.wakesPerMinute} asks/min, US$ ${many.usdPerHour.total.toFixed(6)}/hour`,
+      `≈ ${expectedWakesPerMinute(l!.settings.wakeUpSeconds)} asks/min expected (wake-up ${l!.settings.wakeUpSeconds} s)`,
+      '—',
+      'stated, not busy polling',
+      'n/a',
+    ]);
+  }
   return table(['figure', 'ours', 'baseline (same run)', 'ratio', 'target', 'met?'], rows);
+}
+
+const ratioOf = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+
+/** US$ for a set of requests (per task: per million tasks), DynamoDB units and SQS requests only. */
+function requestsUsd(requests: Record<string, number>): number {
+  const u = requestUnits(requests);
+  return (
+    u.readUnits * PRICES_USD.dynamodbReadUnitsPerMillion +
+    u.writeUnits * PRICES_USD.dynamodbWriteUnitsPerMillion +
+    u.sqsRequests * PRICES_USD.sqsPerMillion
+  );
+}
+
+/**
+ * Asks a minute of a task whose delays reached the wake-up interval `w`: each delay is a whole number of seconds
+ * from ⌈w/2⌉ to w, evenly (limits.ts `waitDelaySeconds`), so the mean is (⌈w/2⌉ + w) / 2.
+ */
+export function expectedWakesPerMinute(wakeUpSeconds: number): number {
+  return Math.round((60 / ((Math.ceil(wakeUpSeconds / 2) + wakeUpSeconds) / 2)) * 10) / 10;
 }
 
 /**
@@ -390,6 +444,158 @@ export function agentModesSection(r: BenchResults): string {
   return out;
 }
 
+const opsText = (x: Record<string, number>) =>
+  Object.entries(x)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ') || '—';
+
+/** Figure 8: the limits of issue 12. */
+export function limitsSection(r: BenchResults): string {
+  const l = r.limits;
+  if (!l) return missing(r, '8');
+  const st = l.settings;
+  let out = `A runtime of its own, with this benchmark's agent server (bench/limit-agents.ts: \`limited\` and \`sleep\` timed at the agent, calls ended on demand) and the demo types' limits: \`limited\` ${st.maxConcurrency} at once and ${st.rateRequests} starts per ${st.ratePerSeconds} s; tenant cap ${st.tenantMaxConcurrency}; wake-up interval ${st.wakeUpSeconds} s (the default); up to ${st.workersPerFunction} environments per function; consumer ${st.consumerMemoryMB} MB. Started ${l.startedAt.slice(0, 16).replace('T', ' ')} UTC, load average ${l.loadAverageBefore.join(', ')} before. Every figure is counted where it happens: calls at the agent, AWS requests at the runtime's proxy (DynamoDB by table), the event sources' receives and deletes in the event sources.\n\n`;
+
+  out += `### 8.1 Throughput under the limits\n\nA burst of \`limited\` tasks submitted over HTTP at concurrency 32. "Starts/s" is (tasks − 1) ÷ (last call's start − first call's start) at the agent. Allowed: min(${st.rateRequests} ÷ ${st.ratePerSeconds} s, ${st.maxConcurrency} ÷ the agent's seconds); the ceiling counts each start for ${st.ratePerSeconds} s + ${st.rateWindowMarginMs} ms, as the limiter does. "Slot use" is the agents' working time ÷ (${st.maxConcurrency} × the run's wall time): the rest is the claim, the result's write and the release around each call, and the wait for the next waiting task to ask.\n\n`;
+  out += table(
+    [
+      'tasks × ms',
+      'starts/s',
+      'allowed/s',
+      'ratio',
+      'ceiling/s',
+      'ratio',
+      'most at once (agent)',
+      `most starts in ${st.ratePerSeconds} s (agent / claims)`,
+      'claim → call ms p50 / p99 − p1',
+      'slot use',
+      'run ms (record / agent)',
+      'waits/task',
+      'queue wait p50 / max s',
+      'asks per waiting min',
+      'attempts > 1, DLQ, not succeeded',
+      'limiter writes lost',
+    ],
+    l.throughput.map((t) => [
+      `${t.tasks} × ${t.agentMs}`,
+      t.startsPerSecond,
+      t.allowedPerSecond,
+      `**${t.ratioToAllowed}×**`,
+      t.ceilingPerSecond,
+      `${t.ratioToCeiling}×`,
+      t.maxConcurrencySeen,
+      `${t.maxStartsPerWindow} / ${t.maxClaimsPerWindow}`,
+      `${t.claimToCallMs.p50} / ${t.claimToCallMs.spread}`,
+      t.slotUse,
+      `${t.recordRunMsMedian} / ${t.agentCallMsMedian}`,
+      t.waitsPerTask,
+      `${t.queueWaitP50Seconds} / ${t.queueWaitMaxSeconds}`,
+      t.wakesPerWaitingMinute,
+      `${t.attemptsAboveOne}, ${t.deadLettered}, ${t.notSucceeded}`,
+      `${t.limiterLostWrites} of ${t.limiterWrites} (${t.limiterWrites > 0 ? Math.round((t.limiterLostWrites / t.limiterWrites) * 1000) / 10 : 0} %)`,
+    ]),
+  );
+  out += `\n\nConsumer requests per task over the whole burst, the waits included (\`:400\`: of them, writes that lost a race, which DynamoDB bills too), and what they cost at the prices of 8.2 (requests only, not Lambda or logs):\n\n${table(
+    ['tasks × ms', 'requests per task', 'US$ per million tasks'],
+    l.throughput.map((t) => [
+      `${t.tasks} × ${t.agentMs}`,
+      opsText(t.consumerRequestsPerTask),
+      `$${requestsUsd(t.consumerRequestsPerTask).toFixed(2)}`,
+    ]),
+  )}\n`;
+
+  out += `\n### 8.2 What a waiting task costs\n\nTwo \`limited\` tasks hold both slots (high tier, a batch each) while W tasks wait (low tier); after ${st.settleSeconds} s, when their delays have grown to the wake-up interval, every request is counted for the window below and divided by W × its minutes. ReceiveMessage counts only the event sources' receives that returned messages (the pollers' empty long polls go on with or without waiting tasks); expected: one ask every ${((Math.ceil(st.wakeUpSeconds / 2) + st.wakeUpSeconds) / 2).toFixed(1)} s on average (delays of ${Math.ceil(st.wakeUpSeconds / 2)}–${st.wakeUpSeconds} whole seconds), ≈ ${expectedWakesPerMinute(st.wakeUpSeconds)} a minute, each one SendMessage, one GetItem of the task record and one of the agent's counter (a task with a tenant reads its tenant's counter too), and its share of a receive, a batch delete and a consumer invocation.\n\n`;
+  out += table(
+    [
+      'waiting',
+      'window s',
+      'asks/min',
+      's between asks',
+      'requests per waiting task per minute',
+      'messages per invocation',
+      'invocations/min',
+      'consumer ms/min',
+      'log bytes/min',
+      'started in window',
+    ],
+    l.waiting.map((w) => [
+      w.waiters,
+      w.windowSeconds,
+      w.wakesPerMinute,
+      w.secondsBetweenWakes,
+      opsText(w.perWaitingMinute),
+      w.messagesPerInvocation,
+      w.consumerInvocationsPerMinute,
+      w.consumerMsPerMinute,
+      w.logBytesPerMinute,
+      w.startedInWindow,
+    ]),
+  );
+  out += `\n\nUS$ per waiting task per hour, at us-east-1 prices (SQS $${PRICES_USD.sqsPerMillion}/M requests; DynamoDB on-demand $${PRICES_USD.dynamodbReadUnitsPerMillion}/M read units, a strongly consistent GetItem of an item under 4 KB being 1, and $${PRICES_USD.dynamodbWriteUnitsPerMillion}/M write units; Lambda $${PRICES_USD.lambdaRequestsPerMillion}/M requests + $${PRICES_USD.lambdaArmGbSecond}/GB-s arm64 at ${st.consumerMemoryMB} MB, billed ms as measured here; CloudWatch Logs $${PRICES_USD.logsIngestionPerGB}/GB with Lambda's platform lines):\n\n`;
+  out += table(
+    ['waiting', 'SQS', 'DynamoDB', 'Lambda', 'Logs', 'total per hour', 'per million waiting-task-hours'],
+    l.waiting.map((w) => [
+      w.waiters,
+      w.usdPerHour.sqs.toFixed(7),
+      w.usdPerHour.dynamodb.toFixed(7),
+      w.usdPerHour.lambda.toFixed(7),
+      w.usdPerHour.logs.toFixed(7),
+      `**${w.usdPerHour.total.toFixed(6)}**`,
+      `$${Math.round(w.usdPerHour.total * 1e6)}`,
+    ]),
+  );
+  out += '\n';
+
+  out += `\n### 8.3 How soon a waiting task starts once a slot frees\n\nTwo \`limited\` tasks hold both slots; W tasks wait behind them for ${st.settleSeconds}–${st.settleSeconds + st.wakeUpSeconds} s (a random part, so that the waiters' phases differ between repetitions); then the agent answers the first holder. Measured at the agent, from that answer to the next call's start: the consumer's result write and release, the next ask of a waiting task (the bulk of it), its grant, claim and call.\n\n`;
+  out += table(
+    ['waiting', 'repetitions', 'min ms', 'median ms', 'max ms', 'each (ms)'],
+    l.handOff.map((h) => [h.waiters, h.delaysMs.length, h.minMs, h.medianMs, h.maxMs, h.delaysMs.join(', ')]),
+  );
+  out += '\n';
+
+  out += `\n### 8.4 A quiet tenant while another floods\n\nTenant \`flood\` submits ${l.tenants[0]?.flood ?? '?'} \`sleep\` tasks of ${st.floodSleepMs} ms at once (HTTP, concurrency 32) while tenant \`quiet\` submits ${l.tenants[0]?.trickle ?? '?'} of the same, one a second, all on the low tier. Wait is the quiet tasks' \`started_at − created_at\`. Without the cap the same tasks are sent without \`tenant_id\` (so that no cap applies; nothing else differs locally). Fair queues are **not emulated** locally (fauxqs ignores \`MessageGroupId\`), so this compares the cap alone; on AWS, SQS fair queues would also reorder deliveries in the quiet tenant's favour. The flood's remainder is purged once the quiet tenant's last task has started. With ${l.tenants[0]?.trickle ?? '?'} quiet tasks, p99 is their largest wait.\n\n`;
+  out += table(
+    [
+      'design',
+      'quiet p50 ms',
+      'quiet p90 ms',
+      'quiet p99 ms',
+      'flood most at once (agent)',
+      'flood tasks started meanwhile',
+    ],
+    l.tenants.map((t) => [
+      t.design,
+      t.quietP50Ms,
+      t.quietP90Ms,
+      t.quietP99Ms,
+      t.floodMaxConcurrency,
+      t.floodStarted,
+    ]),
+  );
+  out += '\n';
+
+  const p = l.perTask;
+  if (p) {
+    out += `\n### 8.5 The limiter's cost per task\n\n${p.cells[0]?.tasks ?? '?'} tasks per cell, of ${st.perTaskMs} ms, one submitted every ${st.perTaskPaceMs} ms (under both limits, so that few wait), with the consumer's requests counted per task; the limiter's share is a limited cell less the cell without limits. Units as in 8.2; the largest counter item was ${p.counterItemBytesMax} bytes (1 unit per write); a transaction's write costs 2 units per item, ×2 items.\n\n`;
+    out += table(
+      ['cell', 'requests per task', 'waits per task'],
+      p.cells.map((c) => [c.cell, opsText(c.perTask), c.waitsPerTask]),
+    );
+    out += `\n\n${table(
+      ['cell', 'limiter requests per task', 'read units', 'write units', 'US$ per million tasks'],
+      p.extraPerTask.map((e) => [
+        e.cell,
+        opsText(e.requests),
+        e.readUnits,
+        e.writeUnits,
+        `**$${e.usdPerMillion.toFixed(2)}**`,
+      ]),
+    )}\n`;
+  }
+  return out;
+}
+
 export function renderReport(r: BenchResults): string {
   const m = r.machine;
   const parts = [
@@ -444,6 +650,9 @@ export function renderReport(r: BenchResults): string {
     '## 7. Long agents: Lambda time per task, sync against async',
     '',
     agentModesSection(r),
+    '## 8. Limits: throughput, waiting, hand-off, tenants, cost per task',
+    '',
+    limitsSection(r),
   ];
   if (r.ownTaskReplays) {
     parts.push(
@@ -460,5 +669,5 @@ export function renderReport(r: BenchResults): string {
 }
 
 function fullSizes(): string {
-  return '21 processes per bundle; enqueue 300 requests at c=1 and 3,000 at c=32; 10,000 end to end; 10,000 + 200 for isolation; 1k/5k/10k for scaling; agents of 1, 30 and 300 s, 4 tasks of each mode';
+  return '21 processes per bundle; enqueue 300 requests at c=1 and 3,000 at c=32; 10,000 end to end; 10,000 + 200 for isolation; 1k/5k/10k for scaling; agents of 1, 30 and 300 s, 4 tasks of each mode; limits: 2,000 limited tasks of 200 ms, 500 of 50 ms and 200 of 1 s, 1 and 20 waiting, 5 hand-offs each, a flood of 600 against 30 quiet tasks, 100 tasks per cost cell';
 }

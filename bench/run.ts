@@ -1,11 +1,15 @@
 /**
- * `npm run bench`: measures figures 1–6 of the benchmark issue, each beside a baseline from the same run, and figure 7
+ * `npm run bench`: measures figures 1–6 of the benchmark issue, each beside a baseline from the same run, figure 7
  * of the async agents issue (Lambda time per task of long agents, sync against async, and the cost of a 60 s agent
- * in each mode), and writes bench/results.json and BENCHMARKS.md.
+ * in each mode), and figure 8 of the limits issue (throughput under an agent's limits, what a waiting task costs,
+ * how soon it starts once a slot frees, a quiet tenant's wait under a flood, the limiter's cost per task), and
+ * writes bench/results.json and BENCHMARKS.md.
  *
  * Options (after `--`): `--quick` (small sizes, a few minutes); `--only 1,3,5` (some figures; 5 needs 2 and 3);
- * `--workers N` (execution environments per function in the local runtime; default 4, the runtime's own);
- * `--skip-300s` (figure 7 without its 300 s agents, which take 5 minutes; `--quick` skips them too);
+ * `--workers N` (execution environments per function in the local runtime; default 4, the runtime's own, and for
+ * figure 8 the low tier's maximum concurrency on AWS, 10);
+ * `--skip-300s` (figure 7 without its 300 s agents, which take 5 minutes; `--quick` skips them too); figure 8 (the
+ * limits of issue 12) takes about 15 minutes at full size, 5 with `--quick`;
  * `--out PATH` (write PATH.json and PATH.md instead); `--render` (re-render BENCHMARKS.md from bench/results.json,
  * e.g. after editing bench/analysis.md).
  */
@@ -17,6 +21,7 @@ import { type ColdStartResult, coldStart } from './cold-start';
 import { type AgentModeCost, agentModeCost, type CostResult, cost } from './cost';
 import { type EndToEndRun, endToEnd } from './end-to-end';
 import { type EnqueueRow, enqueue } from './enqueue';
+import { type LimitsResult, type LimitsSizes, limits } from './limits';
 import { reportWaitsTo } from './load';
 import { type MachineInfo, machineInfo } from './machine';
 import { type IsolationResult, priorityIsolation } from './priority';
@@ -32,6 +37,8 @@ export interface Sizes {
   readonly scaling: readonly number[];
   /** Figure 7: agent durations in seconds, and tasks of each mode per duration. */
   readonly agentModes: { readonly agentSeconds: readonly number[]; readonly tasksPerCell: number };
+  /** Figure 8: the limits of issue 12. */
+  readonly limits: LimitsSizes;
 }
 
 const FULL: Sizes = {
@@ -44,6 +51,17 @@ const FULL: Sizes = {
   isolation: { flood: 10_000, probe: 200 },
   scaling: [1000, 5000, 10_000],
   agentModes: { agentSeconds: [1, 30, 300], tasksPerCell: 4 },
+  limits: {
+    throughput: [
+      { tasks: 2000, ms: 200 },
+      { tasks: 500, ms: 50 },
+      { tasks: 200, ms: 1000 },
+    ],
+    waiting: { waiters: [1, 20], windowSeconds: 60 },
+    handOff: { waiters: [1, 20], reps: 5 },
+    tenants: { flood: 600, trickle: 30 },
+    perTask: 100,
+  },
 };
 
 const QUICK: Sizes = {
@@ -56,6 +74,17 @@ const QUICK: Sizes = {
   isolation: { flood: 1000, probe: 50 },
   scaling: [100, 200, 400],
   agentModes: { agentSeconds: [1, 30], tasksPerCell: 3 },
+  limits: {
+    throughput: [
+      { tasks: 150, ms: 200 },
+      { tasks: 100, ms: 50 },
+      { tasks: 40, ms: 1000 },
+    ],
+    waiting: { waiters: [1, 10], windowSeconds: 30 },
+    handOff: { waiters: [1, 10], reps: 3 },
+    tenants: { flood: 200, trickle: 15 },
+    perTask: 40,
+  },
 };
 
 export interface ScalingRow {
@@ -87,6 +116,8 @@ export interface BenchResults {
   readonly agentModes?: AgentModesResult;
   /** US$ per million tasks of a 60 s agent in each mode, from figure 7 (and figure 5 for the rest of a task). */
   readonly agentModeCost?: AgentModeCost;
+  /** Figure 8: throughput under the limits, what a waiting task costs, slot hand-off, tenants, per-task cost. */
+  readonly limits?: LimitsResult;
   /** Submissions without a key answered 200 because the consumer's claim beat the producer's PutItem. */
   readonly ownTaskReplays?: number;
   readonly errors: Array<{ figure: string; message: string }>;
@@ -107,6 +138,7 @@ function args() {
     only,
     out: outAt >= 0 ? argv[outAt + 1]! : undefined,
     workers: workersAt >= 0 ? Number(argv[workersAt + 1]) : DEFAULT_WORKERS,
+    workersGiven: workersAt >= 0,
   };
 }
 
@@ -121,7 +153,7 @@ function writeReport(file: string, results: BenchResults): void {
 }
 
 async function main(): Promise<void> {
-  const { quick, skip300, only, out, workers } = args();
+  const { quick, skip300, only, out, workers, workersGiven } = args();
   if (process.argv.includes('--render')) {
     // Re-renders BENCHMARKS.md from bench/results.json, e.g. after editing bench/analysis.md.
     const saved = JSON.parse(readFileSync(path.join(__dirname, 'results.json'), 'utf8')) as BenchResults;
@@ -265,6 +297,16 @@ async function main(): Promise<void> {
       progress(
         `  60 s agent: sync +$${sync?.extraUsdPerMillion}/M, async +$${asyncMode?.extraUsdPerMillion}/M; async running task $${results.agentModeCost.asyncRunningTaskUsdPerHour}/hour`,
       );
+    });
+  }
+
+  if (wants(8)) {
+    const l = sizes.limits;
+    progress(
+      `8. limits: bursts of ${l.throughput.map((t) => `${t.tasks} × ${t.ms} ms`).join(', ')} limited tasks; waiting cost, hand-off, tenants, per-task cost`,
+    );
+    await attempt('8', async () => {
+      results.limits = await limits({ sizes: l, ...(workersGiven && { workers }), progress });
     });
   }
 

@@ -108,6 +108,8 @@ export class BenchSession {
       | 'heartbeatTimeoutSeconds'
       | 'agentsUrl'
       | 'onInvocation'
+      | 'tenantMaxConcurrency'
+      | 'limitWakeUpSeconds'
     >,
   ): Promise<BenchSession> {
     const logs = new BenchSessionLogs();

@@ -48,6 +48,13 @@ export interface AwsProxy {
    * runtime sets it), then `service:Operation`; calls without an app id are left out.
    */
   countsByFunction(): Record<string, Record<string, number>>;
+  /**
+   * DynamoDB calls by the table they name (the first `TableName` of the request: a transaction's first item's),
+   * then operation; a call that names none (BatchGetItem, BatchWriteItem) is counted under `''`. Calls the
+   * emulator answered 400 (a condition that failed, a transaction cancelled) are counted again under
+   * `<Operation>:400`.
+   */
+  countsByTable(): Record<string, Record<string, number>>;
   resetCounts(): void;
   close(): Promise<void>;
 }
@@ -58,6 +65,11 @@ export function operationOf(headers: http.IncomingHttpHeaders, body: Buffer): st
   if (typeof target === 'string' && target.includes('.')) return target.slice(target.lastIndexOf('.') + 1);
   const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString('utf8'));
   return action?.[1] ?? 'Unknown';
+}
+
+/** The first table a DynamoDB request names, or `''`. */
+export function tableOf(body: Buffer): string {
+  return /"TableName"\s*:\s*"([^"]+)"/.exec(body.toString('utf8'))?.[1] ?? '';
 }
 
 function appIdOf(headers: http.IncomingHttpHeaders): string | undefined {
@@ -78,6 +90,7 @@ export async function startAwsProxy(options: {
 }): Promise<AwsProxy> {
   const counts = new Map<string, number>();
   const byFunction = new Map<string, Map<string, number>>();
+  const byTable = new Map<string, Map<string, number>>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const servers = new Map<AwsService, { server: http.Server; port: number }>();
 
@@ -102,6 +115,13 @@ export async function startAwsProxy(options: {
           const mine = byFunction.get(fn) ?? new Map<string, number>();
           byFunction.set(fn, mine.set(key, (mine.get(key) ?? 0) + 1));
         }
+        const table = service === 'dynamodb' ? tableOf(body) : undefined;
+        const countByTable = (operation: string) => {
+          if (table === undefined) return;
+          const its = byTable.get(table) ?? new Map<string, number>();
+          byTable.set(table, its.set(operation, (its.get(operation) ?? 0) + 1));
+        };
+        countByTable(call.operation);
         try {
           const reply = await options.interceptor?.before?.(call);
           if (reply?.hang) return;
@@ -123,6 +143,7 @@ export async function startAwsProxy(options: {
               const out: Buffer[] = [];
               up.on('data', (c: Buffer) => out.push(c));
               up.on('end', async () => {
+                if (up.statusCode === 400) countByTable(`${call.operation}:400`);
                 const verdict = await options.interceptor?.after?.(call, up.statusCode ?? 0);
                 if (verdict === 'hang' || res.destroyed) return;
                 res.writeHead(up.statusCode ?? 502, up.headers);
@@ -149,9 +170,12 @@ export async function startAwsProxy(options: {
     counts: () => Object.fromEntries(counts),
     countsByFunction: () =>
       Object.fromEntries([...byFunction].map(([fn, calls]) => [fn, Object.fromEntries(calls)])),
+    countsByTable: () =>
+      Object.fromEntries([...byTable].map(([table, calls]) => [table, Object.fromEntries(calls)])),
     resetCounts: () => {
       counts.clear();
       byFunction.clear();
+      byTable.clear();
     },
     close: async () => {
       agent.destroy();

@@ -42,6 +42,11 @@ export interface EventSourceStats {
   succeeded: number;
   /** Records left on the queue by a failed invocation or a reported item failure. */
   failed: number;
+  /** SQS calls the mapping made (on AWS, Lambda's pollers make them and SQS bills them to the queue's owner). */
+  receiveCalls: number;
+  /** Of those, the ReceiveMessage calls that returned no message (long polls that ran out). */
+  emptyReceiveCalls: number;
+  deleteBatchCalls: number;
 }
 
 /** SQS's limit per ReceiveMessage call, and per DeleteMessageBatch call (more is TooManyEntriesInBatchRequest). */
@@ -109,7 +114,14 @@ export function recordsToDelete(
 }
 
 export class SqsEventSource {
-  public readonly stats: EventSourceStats = { inFlight: 0, succeeded: 0, failed: 0 };
+  public readonly stats: EventSourceStats = {
+    inFlight: 0,
+    succeeded: 0,
+    failed: 0,
+    receiveCalls: 0,
+    emptyReceiveCalls: 0,
+    deleteBatchCalls: 0,
+  };
   private readonly abort = new AbortController();
   private readonly running = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
@@ -137,6 +149,7 @@ export class SqsEventSource {
   }
 
   private async receive(max: number, waitSeconds: number): Promise<Message[]> {
+    this.stats.receiveCalls++;
     const out = await this.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: this.settings.queueUrl,
@@ -147,6 +160,7 @@ export class SqsEventSource {
       }),
       { abortSignal: this.abort.signal },
     );
+    if (!out.Messages?.length) this.stats.emptyReceiveCalls++;
     return out.Messages ?? [];
   }
 
@@ -226,6 +240,7 @@ export class SqsEventSource {
   }
 
   private async deleteBatch(records: readonly SQSRecord[]): Promise<void> {
+    this.stats.deleteBatchCalls++;
     try {
       const out = await this.sqs.send(
         new DeleteMessageBatchCommand({

@@ -122,7 +122,15 @@ export interface LocalRuntime {
   awsCalls(): Record<string, number>;
   /** The same calls by function logical id (cut at 40 characters), then `service:Operation`. */
   awsCallsByFunction(): Record<string, Record<string, number>>;
+  /** The functions' DynamoDB calls by table name, then operation. */
+  awsCallsByTable(): Record<string, Record<string, number>>;
   resetAwsCalls(): void;
+  /**
+   * The SQS calls of the event source mappings since the start, keyed `sqs:Operation` (not among `awsCalls`, and
+   * not reset by `resetAwsCalls`: take differences); `sqs:ReceiveMessage (empty)` counts the receives among them
+   * that returned no message.
+   */
+  eventSourceCalls(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -368,7 +376,13 @@ export async function startLocalRuntime(
       },
       awsCalls: () => proxy.counts(),
       awsCallsByFunction: () => proxy.countsByFunction(),
+      awsCallsByTable: () => proxy.countsByTable(),
       resetAwsCalls: () => proxy.resetCounts(),
+      eventSourceCalls: () => ({
+        'sqs:ReceiveMessage': sources.reduce((n, s) => n + s.stats.receiveCalls, 0),
+        'sqs:ReceiveMessage (empty)': sources.reduce((n, s) => n + s.stats.emptyReceiveCalls, 0),
+        'sqs:DeleteMessageBatch': sources.reduce((n, s) => n + s.stats.deleteBatchCalls, 0),
+      }),
       stop: stopAll,
     };
     if (!faults) return runtime;

@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { recordsToDelete, SqsEventSource, sqsEventSources } from '../../../local/event-source';
 import { localContext } from './local-context';
@@ -159,5 +159,61 @@ describe('Class: SqsEventSource', () => {
       task_id: { dataType: 'String', stringValue: 't-1', stringListValues: [], binaryListValues: [] },
       waits: { dataType: 'String', stringValue: '3', stringListValues: [], binaryListValues: [] },
     });
+  });
+
+  it('counts its ReceiveMessage calls, the empty ones among them, and its DeleteMessageBatch calls', async () => {
+    // Prepare: a queue that holds two messages, then none
+    let receives = 0;
+    let deleted = 0;
+    const sqs = {
+      send: async (command: unknown) => {
+        if (command instanceof ReceiveMessageCommand) {
+          receives++;
+          if (receives === 1) {
+            return {
+              Messages: ['a', 'b'].map((id) => ({ MessageId: id, ReceiptHandle: `rh-${id}`, Body: '{}' })),
+            };
+          }
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return {};
+        }
+        if (command instanceof DeleteMessageBatchCommand) {
+          deleted += command.input.Entries?.length ?? 0;
+          return { Successful: command.input.Entries?.map((e) => ({ Id: e.Id })) ?? [] };
+        }
+        throw new Error('unexpected command');
+      },
+    } as unknown as SQSClient;
+    const source = new SqsEventSource(
+      {
+        logicalId: 'FromQueue',
+        queueUrl: 'http://127.0.0.1:4566/000000000000/q',
+        queueArn: 'arn:aws:sqs:us-east-1:000000000000:q',
+        region: 'us-east-1',
+        batchSize: 10,
+        maxBatchingWindowSeconds: 0,
+        maxConcurrency: 1,
+        reportBatchItemFailures: true,
+        enabled: true,
+      },
+      sqs,
+      async () => ({ ok: true, result: { batchItemFailures: [] } }),
+      () => {},
+    );
+
+    // Act
+    source.start();
+    while (deleted < 2 || receives < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    await source.stop();
+
+    // Assess
+    expect(source.stats).toEqual(
+      expect.objectContaining({
+        succeeded: 2,
+        receiveCalls: receives,
+        emptyReceiveCalls: receives - 1,
+        deleteBatchCalls: 1,
+      }),
+    );
   });
 });

@@ -37,6 +37,9 @@ const envelope = fixtures.envelope();
 const error = { code: 'AgentHttp503', message: 'unavailable' };
 
 /** A stand-in for the emulators: answers each operation as they would, and records what reached it. */
+/** A task id the stub emulator answers 400 for, as DynamoDB answers a write whose condition failed. */
+const REFUSED_TASK_ID = 'refused';
+
 async function startStubEmulator(): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
   const seen: string[] = [];
   const server = http.createServer((req, res) => {
@@ -46,7 +49,17 @@ async function startStubEmulator(): Promise<{ url: string; seen: string[]; close
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = target.slice(target.lastIndexOf('.') + 1);
       seen.push(operation);
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { MessageBody?: string };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as {
+        MessageBody?: string;
+        Key?: { task_id?: { S?: string } };
+      };
+      if (body.Key?.task_id?.S === REFUSED_TASK_ID) {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(
+          JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException' }),
+        );
+        return;
+      }
       const answer =
         operation === 'SendMessage'
           ? {
@@ -479,5 +492,21 @@ describe('Function: startAwsProxy', () => {
     });
     proxy.resetCounts();
     expect([proxy.counts(), proxy.countsByFunction()]).toEqual([{}, {}]);
+  });
+
+  it('counts DynamoDB calls by the table they name, and those answered 400 again, and forgets them on reset', async () => {
+    // Prepare
+    const { proxy, store, sqs } = await harness({});
+    const send = new SendMessageCommand({ QueueUrl: 'http://127.0.0.1/000000000000/q', MessageBody: '{}' });
+
+    // Act
+    await store(CONSUMER).get(TASK_ID);
+    await expect(store(PRODUCER).get(REFUSED_TASK_ID)).rejects.toThrow();
+    await sqs(PRODUCER).send(send);
+
+    // Assess: the SQS call is not a table's
+    expect(proxy.countsByTable()).toEqual({ tasks: { GetItem: 2, 'GetItem:400': 1 } });
+    proxy.resetCounts();
+    expect(proxy.countsByTable()).toEqual({});
   });
 });
