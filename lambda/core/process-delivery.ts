@@ -303,16 +303,14 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     ...(attempt === 1 && { queue_wait_ms: sinceEnqueue() }),
     ...(asked?.agentInUse !== undefined && { agent_slots_in_use: asked.agentInUse }),
   });
-  /**
-   * The attempt is over: its slots go back, except after an AgentTimeout, when the agent may still be working.
-   * Then they are held until `untilMs`, the end of the retry's wait (or of the late-answer allowance).
-   */
-  const endSlots = async (untilMs?: number) => {
-    if (!slots) return;
-    if (untilMs === undefined) await releaseSlots(deps, envelope, slots, now());
-    else await deps.limiter?.keepUntil(slots, untilMs, now());
-  };
   const timedOut = (error: TaskError) => error.code === TaskErrorCode.AgentTimeout;
+  /**
+   * After an AgentTimeout the agent may still be working: its slots are held until `untilMs`, the end of the retry's
+   * wait (or of the late-answer allowance).
+   */
+  const keepSlots = async (untilMs: number) => {
+    if (slots) await deps.limiter?.keepUntil(slots, untilMs, now());
+  };
 
   const agentStart = now().getTime();
   let outcome = known
@@ -338,106 +336,122 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
       )
     : classifyAgentFailure({ fact: 'no-agent', type: envelope.type });
   const timing = { agent_ms: now().getTime() - agentStart };
-  if (outcome.kind === 'accepted') {
-    // The agent has the task: its message stays in flight until the attempt's deadline, when it comes back to
-    // find the attempt settled (and is deleted) or lost (and is retried). A completion that came first may have
-    // deleted it already; then there is nothing left to hide.
-    emit({ ...base, attempt, transition: 'handed-off', ...timing });
-    if (async) {
-      const wait = backoffSeconds(attempt, settings.backoff, deps.random);
-      await deps.queue
-        .changeVisibility(delivery.receiptHandle, visibilityUntil(async.leaseUntilMs, now().getTime(), wait))
-        .catch(() => {});
-    }
-    return 'retry';
-  }
-  const final = () => ({ ...timing, end_to_end_ms: sinceEnqueue() });
-
-  /** Records FAILED for this attempt, if it still holds the claim. */
-  const recordFailure = async (error: TaskError): Promise<boolean> => {
-    const settled = await deps.store.fail(envelope.task_id, attempt, error, now(), retentionEnd());
-    emit({ ...base, attempt, transition: settled ? 'failed' : 'claim-lost', detail: error.code, ...final() });
-    return settled;
-  };
-
-  if (outcome.kind === 'success') {
-    const size = Buffer.byteLength(JSON.stringify(outcome.result ?? null));
-    if (size > settings.maxResultBytes) {
-      outcome = classifyAgentFailure({
-        fact: 'result-too-large',
-        bytes: size,
-        limitBytes: settings.maxResultBytes,
-      });
-    } else {
-      const settled = await deps.store.succeed(
-        envelope.task_id,
-        attempt,
-        outcome.result,
-        now(),
-        retentionEnd(),
-      );
-      emit({ ...base, attempt, transition: settled ? 'succeeded' : 'claim-lost', ...final() });
-      // A lost claim's slots ran out with its lease; giving them back is harmless (they are this attempt's own).
-      await endSlots();
-      return settled ? 'ack' : 'retry';
-    }
-  }
-
-  if (outcome.kind === 'permanent') {
-    // Dead-letter first: if the FAILED write then fails, the redelivery reclaims the task after its lease.
-    await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
-    const failed = await recordFailure(outcome.error);
-    await endSlots();
-    return failed ? 'ack' : 'retry';
-  }
-
-  const lastDelivery = isLastDelivery(delivery.receiveCount, settings.maxReceiveCount);
-  if (
-    isLastAttempt(
-      { attempt, attemptsBase: claim.attemptsBase, receiveCount: delivery.receiveCount },
-      settings.maxReceiveCount,
-    )
-  ) {
-    const settled = await recordFailure(outcome.error);
-    if (!settled) return 'retry';
-    await endSlots(
-      timedOut(outcome.error)
-        ? now().getTime() + lateAnswerAllowanceSeconds(agentTimeoutSeconds) * 1000
-        : undefined,
-    );
-    // SQS's last delivery: visible again at once, so that SQS moves it to the DLQ on its next receive. The
-    // attempts ran out first (the task waited, so its message was re-sent): the consumer dead-letters it.
-    if (lastDelivery) {
-      await deps.queue.changeVisibility(delivery.receiptHandle, 0);
+  // The agent has answered (but for an AgentTimeout, or the hand-off of an async agent, which keeps them): its
+  // slots go back now, while the outcome is written, so that the next task's ask finds them free sooner.
+  const agentDone =
+    outcome.kind === 'success' ||
+    outcome.kind === 'permanent' ||
+    (outcome.kind === 'transient' && !timedOut(outcome.error));
+  const freed = agentDone && slots ? releaseSlots(deps, envelope, slots, now()) : Promise.resolve();
+  const recordOutcome = async (): Promise<DeliveryOutcome> => {
+    if (outcome.kind === 'accepted') {
+      // The agent has the task: its message stays in flight until the attempt's deadline, when it comes back to
+      // find the attempt settled (and is deleted) or lost (and is retried). A completion that came first may have
+      // deleted it already; then there is nothing left to hide.
+      emit({ ...base, attempt, transition: 'handed-off', ...timing });
+      if (async) {
+        const wait = backoffSeconds(attempt, settings.backoff, deps.random);
+        await deps.queue
+          .changeVisibility(
+            delivery.receiptHandle,
+            visibilityUntil(async.leaseUntilMs, now().getTime(), wait),
+          )
+          .catch(() => {});
+      }
       return 'retry';
     }
-    await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
-    return 'ack';
+    const final = () => ({ ...timing, end_to_end_ms: sinceEnqueue() });
+
+    /** Records FAILED for this attempt, if it still holds the claim. */
+    const recordFailure = async (error: TaskError): Promise<boolean> => {
+      const settled = await deps.store.fail(envelope.task_id, attempt, error, now(), retentionEnd());
+      emit({
+        ...base,
+        attempt,
+        transition: settled ? 'failed' : 'claim-lost',
+        detail: error.code,
+        ...final(),
+      });
+      return settled;
+    };
+
+    if (outcome.kind === 'success') {
+      const size = Buffer.byteLength(JSON.stringify(outcome.result ?? null));
+      if (size > settings.maxResultBytes) {
+        outcome = classifyAgentFailure({
+          fact: 'result-too-large',
+          bytes: size,
+          limitBytes: settings.maxResultBytes,
+        });
+      } else {
+        const settled = await deps.store.succeed(
+          envelope.task_id,
+          attempt,
+          outcome.result,
+          now(),
+          retentionEnd(),
+        );
+        emit({ ...base, attempt, transition: settled ? 'succeeded' : 'claim-lost', ...final() });
+        return settled ? 'ack' : 'retry';
+      }
+    }
+
+    if (outcome.kind === 'permanent') {
+      // Dead-letter first: if the FAILED write then fails, the redelivery reclaims the task after its lease.
+      await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
+      return (await recordFailure(outcome.error)) ? 'ack' : 'retry';
+    }
+
+    const lastDelivery = isLastDelivery(delivery.receiveCount, settings.maxReceiveCount);
+    if (
+      isLastAttempt(
+        { attempt, attemptsBase: claim.attemptsBase, receiveCount: delivery.receiveCount },
+        settings.maxReceiveCount,
+      )
+    ) {
+      const settled = await recordFailure(outcome.error);
+      if (!settled) return 'retry';
+      if (timedOut(outcome.error))
+        await keepSlots(now().getTime() + lateAnswerAllowanceSeconds(agentTimeoutSeconds) * 1000);
+      // SQS's last delivery: visible again at once, so that SQS moves it to the DLQ on its next receive. The
+      // attempts ran out first (the task waited, so its message was re-sent): the consumer dead-letters it.
+      if (lastDelivery) {
+        await deps.queue.changeVisibility(delivery.receiptHandle, 0);
+        return 'retry';
+      }
+      await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
+      return 'ack';
+    }
+    // After an AgentTimeout the agent may still be running: retryDelaySeconds leaves it time (agent-timeout.ts).
+    // The record says when the wait ends, so that a duplicate copy of the message does not end it early.
+    const delaySeconds = retryDelaySeconds(
+      attempt,
+      outcome.error,
+      settings.backoff,
+      agentTimeoutSeconds,
+      deps.random,
+    );
+    const retryAtMs = now().getTime() + delaySeconds * 1000 - RETRY_CLOCK_SKEW_MS;
+    const settled = await deps.store.retry(envelope.task_id, attempt, outcome.error, now(), retryAtMs);
+    emit({
+      ...base,
+      attempt,
+      transition: settled ? 'retrying' : 'claim-lost',
+      detail: outcome.error.code,
+      ...timing,
+    });
+    if (settled) {
+      // Due when the retry is (`retry_at`), so that the retry does not wait for its own attempt's slot.
+      if (timedOut(outcome.error)) await keepSlots(retryAtMs);
+      await deps.queue.changeVisibility(delivery.receiptHandle, delaySeconds);
+    }
+    return 'retry';
+  };
+  try {
+    return await recordOutcome();
+  } finally {
+    await freed;
   }
-  // After an AgentTimeout the agent may still be running: retryDelaySeconds leaves it time (agent-timeout.ts).
-  // The record says when the wait ends, so that a duplicate copy of the message does not end it early.
-  const delaySeconds = retryDelaySeconds(
-    attempt,
-    outcome.error,
-    settings.backoff,
-    agentTimeoutSeconds,
-    deps.random,
-  );
-  const retryAtMs = now().getTime() + delaySeconds * 1000 - RETRY_CLOCK_SKEW_MS;
-  const settled = await deps.store.retry(envelope.task_id, attempt, outcome.error, now(), retryAtMs);
-  emit({
-    ...base,
-    attempt,
-    transition: settled ? 'retrying' : 'claim-lost',
-    detail: outcome.error.code,
-    ...timing,
-  });
-  if (settled) {
-    // Due when the retry is (`retry_at`), so that the retry does not wait for its own attempt's slot.
-    await endSlots(timedOut(outcome.error) ? retryAtMs : undefined);
-    await deps.queue.changeVisibility(delivery.receiptHandle, delaySeconds);
-  }
-  return 'retry';
 }
 
 /**

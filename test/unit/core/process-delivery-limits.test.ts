@@ -354,7 +354,27 @@ describe('Function: processDelivery, with limits', () => {
       // Assess
       expect(outcome).toBe(expected);
       expect(live(AGENT)).toEqual({});
-      expect(events.at(-1)).toMatchObject({ transition: 'released', agent_slots_in_use: 0 });
+      expect(events).toContainEqual(
+        expect.objectContaining({ transition: 'released', agent_slots_in_use: 0 }),
+      );
+    });
+
+    it('gives its slots back as soon as the agent answers, before the outcome is written', async () => {
+      // Prepare: note the agent's holders when the success is written
+      const { deps, live, store } = setup();
+      let atWrite: Record<string, number> | undefined;
+      const succeed = store.succeed.bind(store);
+      jest.spyOn(store, 'succeed').mockImplementation(async (...args) => {
+        atWrite = live(AGENT);
+        return succeed(...args);
+      });
+
+      // Act
+      await processDelivery(delivery(), deps);
+
+      // Assess
+      expect(atWrite).toEqual({});
+      expect(store.records.get(TASK_ID)?.status).toBe('SUCCEEDED');
     });
 
     /** The retry's wait after an AgentTimeout with the default backoff: shorter than the claim's lease. */
