@@ -8,9 +8,10 @@
  * Unlike the demo agents, a call here can be ended early (`finish`), so that a figure can hold a slot for as long
  * as it measures and give it back at a moment it chooses, and see that moment from the agent's side.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type DemoAgents, LIMITED_DEFAULT_MS, startDemoAgents } from '../local/demo-agents';
+import { answer, forwardToDemo, readBody } from './agent-server';
 
 /** The types this server answers itself. */
 export const TIMED_TYPES = ['limited', 'sleep'] as const;
@@ -45,19 +46,6 @@ export interface LimitAgents {
   reset(): void;
   close(): Promise<void>;
 }
-
-const readBody = (req: IncomingMessage) =>
-  new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-
-const answer = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-};
 
 interface OpenCall {
   readonly call: AgentCall;
@@ -112,21 +100,7 @@ export async function startLimitAgents(): Promise<LimitAgents> {
         timed(type, body, res);
         return;
       }
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).filter(
-          (e): e is [string, string] =>
-            typeof e[1] === 'string' && e[0] !== 'host' && e[0] !== 'content-length',
-        ),
-      );
-      const reply = await fetch(`${demo.url}${req.url}`, {
-        method: req.method ?? 'POST',
-        headers,
-        ...(body.length > 0 && { body }),
-      });
-      res.writeHead(reply.status, {
-        'content-type': reply.headers.get('content-type') ?? 'application/json',
-      });
-      res.end(Buffer.from(await reply.arrayBuffer()));
+      await forwardToDemo(demo.url, req, res, body);
     } catch (error) {
       if (!res.headersSent)
         answer(res, 502, { error: { code: 'BadGateway', message: (error as Error).message } });

@@ -6,9 +6,10 @@
  * {@link MAX_BENCH_SLEEP_MS}), and passes every other request to a demo agent server unchanged, so that
  * `async-echo` is the demo agent itself. The runtime is started with `agentsUrl` set to this server.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type DemoAgents, startDemoAgents } from '../local/demo-agents';
+import { answer, forwardToDemo, readBody } from './agent-server';
 
 /** Lambda's longest timeout: no synchronous agent can run longer behind a consumer. */
 export const MAX_BENCH_SLEEP_MS = 15 * 60 * 1000;
@@ -18,19 +19,6 @@ export interface LongAgents {
   readonly url: string;
   close(): Promise<void>;
 }
-
-const readBody = (req: IncomingMessage) =>
-  new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-
-const answer = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-};
 
 export async function startLongAgents(): Promise<LongAgents> {
   const demo: DemoAgents = await startDemoAgents();
@@ -53,21 +41,7 @@ export async function startLongAgents(): Promise<LongAgents> {
         timers.add(timer);
         return;
       }
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).filter(
-          (e): e is [string, string] =>
-            typeof e[1] === 'string' && e[0] !== 'host' && e[0] !== 'content-length',
-        ),
-      );
-      const reply = await fetch(`${demo.url}${req.url}`, {
-        method: req.method ?? 'POST',
-        headers,
-        ...(body.length > 0 && { body }),
-      });
-      res.writeHead(reply.status, {
-        'content-type': reply.headers.get('content-type') ?? 'application/json',
-      });
-      res.end(Buffer.from(await reply.arrayBuffer()));
+      await forwardToDemo(demo.url, req, res, body);
     } catch (error) {
       if (!res.headersSent)
         answer(res, 502, { error: { code: 'BadGateway', message: (error as Error).message } });
