@@ -139,6 +139,8 @@ export interface SubmitTaskInput {
   readonly idempotencyKey?: string;
   /** @default - delivered at once */
   readonly delaySeconds?: number;
+  /** The task's tenant (`tenant_id`): the queue's `tenantMaxConcurrency` caps its running tasks. @default - none */
+  readonly tenantId?: string;
 }
 
 /** What an async agent last reported of its progress (its latest heartbeat). */
@@ -202,6 +204,7 @@ export class TaskQueueClient {
       ...(input.priority !== undefined && { priority: input.priority }),
       ...(input.idempotencyKey !== undefined && { idempotency_key: input.idempotencyKey }),
       ...(input.delaySeconds !== undefined && { delay_seconds: input.delaySeconds }),
+      ...(input.tenantId !== undefined && { tenant_id: input.tenantId }),
     };
     const { status, body: task } = await this.request<SubmittedTask>('POST', '/tasks', body);
     return { task, replayed: status === 200 };

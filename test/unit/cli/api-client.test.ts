@@ -44,6 +44,7 @@ describe('Class: TaskQueueClient', () => {
       priority: 'high',
       idempotencyKey: 'k-1',
       delaySeconds: 30,
+      tenantId: 'tenant-a',
     });
 
     // Assess
@@ -62,6 +63,7 @@ describe('Class: TaskQueueClient', () => {
           priority: 'high',
           idempotency_key: 'k-1',
           delay_seconds: 30,
+          tenant_id: 'tenant-a',
         },
       }),
     ]);
