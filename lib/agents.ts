@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { type AgentMode, type AgentTarget, type AgentTargets, DEFAULTS } from '../lambda/contract';
+import { MAX_LIMIT, MAX_RATE_WINDOW_SECONDS } from '../lambda/core/limits';
 
 /**
  * How the consumer runs an agent, for either kind. `sync` (the default): it waits for the answer, within the
@@ -36,8 +37,38 @@ export interface AgentModeOptions {
   readonly maxRunTime?: Duration;
 }
 
+/**
+ * An agent's rate limit: in any sliding interval of length `per`, at most `requests` agent calls start.
+ */
+export interface AgentRateLimit {
+  /** Calls that may start within one interval: an integer from 1 to `MAX_LIMIT` (1000). */
+  readonly requests: number;
+  /** The interval: whole seconds, from 1 second to `MAX_RATE_WINDOW_SECONDS` (1 hour). */
+  readonly per: Duration;
+}
+
+/**
+ * Limits toward the agent, enforced across all consumers and both tiers by the limiter's table (LimitTable;
+ * lambda/core/limits.ts). A task held back by a limit keeps its status and its attempts, and shows
+ * `waiting: { reason, since }` until a slot frees; see the README's "Limits and fairness".
+ */
+export interface AgentLimitOptions {
+  /**
+   * Tasks of this type running at once, across all consumers and both tiers: an integer from 1 to `MAX_LIMIT`
+   * (1000). A sync task counts from its claim to its outcome; an async task until it completes or its heartbeat
+   * times out; an attempt that timed out until its retry delay has passed (the agent may still be working).
+   * @default - no limit
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * At most `requests` agent calls start in any sliding interval of length `per`.
+   * @default - no limit
+   */
+  readonly rateLimit?: AgentRateLimit;
+}
+
 /** An agent reached over HTTPS (or HTTP, for local use). */
-export interface HttpAgent extends AgentModeOptions {
+export interface HttpAgent extends AgentModeOptions, AgentLimitOptions {
   readonly kind: 'http';
   readonly url: string;
   /**
@@ -60,7 +91,7 @@ export interface HttpAgent extends AgentModeOptions {
  * An agent that is a Lambda function: invoked synchronously (`RequestResponse`) in `sync` mode, and with
  * `InvocationType: 'Event'` in `async` mode.
  */
-export interface LambdaAgent extends AgentModeOptions {
+export interface LambdaAgent extends AgentModeOptions, AgentLimitOptions {
   readonly kind: 'lambda';
   /**
    * The agent. In `sync` mode, when it is a `lambda.Function` of this app, its own timeout must not be longer
@@ -147,6 +178,13 @@ export function agentTargetsJson(scope: Stack, agents: AgentRegistry): string {
         heartbeatTimeoutSeconds: limits.heartbeatTimeout.toSeconds(),
         maxRunTimeSeconds: limits.maxRunTime.toSeconds(),
       };
+      // An agent without limits is written as it always was: no limit fields.
+      const slots = {
+        ...(agent.maxConcurrency !== undefined && { maxConcurrency: agent.maxConcurrency }),
+        ...(agent.rateLimit && {
+          rateLimit: { requests: agent.rateLimit.requests, per: agent.rateLimit.per.toSeconds() },
+        }),
+      };
       return [
         type,
         agent.kind === 'http'
@@ -156,17 +194,55 @@ export function agentTargetsJson(scope: Stack, agents: AgentRegistry): string {
               timeoutSeconds: agentTimeout(agent).toSeconds(),
               ...(agent.authSecret && { authSecretArn: agent.authSecret.secretArn }),
               ...mode,
+              ...slots,
             }
           : {
               kind: 'lambda',
               functionArn: agent.function.functionArn,
               timeoutSeconds: agentTimeout(agent).toSeconds(),
               ...mode,
+              ...slots,
             },
       ];
     }),
   );
   return scope.toJsonString(targets);
+}
+
+/**
+ * Lists every rule the agents' limits break, worded as the CDK does: `maxConcurrency` and `rateLimit.requests`
+ * are integers from 1 to `MAX_LIMIT` (they bound the size of a counter item), `rateLimit.per` is whole seconds
+ * from 1 to `MAX_RATE_WINDOW_SECONDS`. The consumers' parser of AGENTS (lambda/contract/agent-target.ts) holds
+ * them to the same bounds.
+ */
+export function agentLimitErrors(agents: AgentRegistry): string[] {
+  const errors: string[] = [];
+  const inRange = (n: number, max: number) => Number.isInteger(n) && n >= 1 && n <= max;
+  for (const [type, agent] of Object.entries(agents)) {
+    const { maxConcurrency, rateLimit } = agent;
+    if (
+      maxConcurrency !== undefined &&
+      !Token.isUnresolved(maxConcurrency) &&
+      !inRange(maxConcurrency, MAX_LIMIT)
+    ) {
+      errors.push(
+        `agent '${type}' maxConcurrency must be an integer between 1 and ${MAX_LIMIT}, but ${maxConcurrency} was provided`,
+      );
+    }
+    if (!rateLimit) continue;
+    if (!Token.isUnresolved(rateLimit.requests) && !inRange(rateLimit.requests, MAX_LIMIT)) {
+      errors.push(
+        `agent '${type}' rateLimit.requests must be an integer between 1 and ${MAX_LIMIT}, but ${rateLimit.requests} was provided`,
+      );
+    }
+    const per = rateLimit.per.toMilliseconds() / 1000;
+    if (!Token.isUnresolved(rateLimit.per.toMilliseconds()) && !inRange(per, MAX_RATE_WINDOW_SECONDS)) {
+      errors.push(
+        `agent '${type}' rateLimit.per must be a whole number of seconds between 1 and ${MAX_RATE_WINDOW_SECONDS}, but ${per} seconds was provided`,
+      );
+    }
+  }
+  return errors;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { DEFAULTS, type FunctionRole, functionEnvironment } from '../lambda/contract';
 import type { Priority } from '../lambda/core/task';
 import { HandlerFunction, type LogLevel } from './handler-function';
+import { grantLimitCounters } from './limit-table';
 import { DEFAULT_TASK_RETENTION } from './task-tier';
 
 /**
@@ -16,6 +17,11 @@ import { DEFAULT_TASK_RETENTION } from './task-tier';
 export interface SettleOptions {
   /** The task table. */
   readonly table: dynamodb.ITable;
+  /**
+   * The limiter's table (LimitTable): settling an attempt gives back the slots it holds, and a heartbeat extends
+   * them.
+   */
+  readonly limitsTable: dynamodb.ITable;
   /** The queue of each tier; the function extends or ends the in-flight message of an attempt. */
   readonly queues: Readonly<Record<Priority, sqs.IQueue>>;
   /**
@@ -48,8 +54,9 @@ export interface SettleFunctionProps extends SettleOptions {
 /**
  * A function that settles async attempts: the callback function and the completion function. Both read the
  * same environment (lambda/contract/environment.ts `SETTLE_ENV`) and get the same grants: read and update the
- * task record, and change the visibility of or delete a message of a tier queue (never a DLQ: a failed task's
- * message is made visible, and the consumer that receives it copies it to the DLQ as it does today).
+ * task record, read and write the limiter's counters (to give back or extend an attempt's slots), and change
+ * the visibility of or delete a message of a tier queue (never a DLQ: a failed task's message is made visible,
+ * and the consumer that receives it copies it to the DLQ as it does today).
  */
 export class SettleFunction extends HandlerFunction {
   public constructor(scope: Construct, id: string, props: SettleFunctionProps) {
@@ -68,9 +75,11 @@ export class SettleFunction extends HandlerFunction {
         BACKOFF_CAP_SECONDS: String(props.backoffCap?.toSeconds() ?? DEFAULTS.backoffCapSeconds),
         MAX_RESULT_BYTES: String(props.maxResultBytes ?? DEFAULTS.maxResultBytes),
         TASK_RETENTION_SECONDS: String((props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds()),
+        LIMITS_TABLE_NAME: props.limitsTable.tableName,
       }),
     });
     props.table.grant(this, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    grantLimitCounters(props.limitsTable, this);
     for (const queue of [props.queues.high, props.queues.low]) {
       queue.grant(this, 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage');
     }

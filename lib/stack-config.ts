@@ -42,6 +42,14 @@ export interface StackConfig {
   readonly consumerTimeoutSeconds?: number;
   /** @default { high: 50, low: 10 } */
   readonly maxConcurrency?: { readonly high?: number; readonly low?: number };
+  /**
+   * The most tasks of one tenant running at once, across all agents and both tiers (the construct's
+   * `tenantMaxConcurrency`).
+   * @default - no cap
+   */
+  readonly tenantMaxConcurrency?: number;
+  /** The longest a task waiting for a limit goes between two asks (the construct's `limitWakeUp`). @default 5 */
+  readonly limitWakeUpSeconds?: number;
   /** @default 'INFO' */
   readonly logLevel?: LogLevel;
 }
@@ -107,7 +115,8 @@ function checkConfig(value: unknown, source: string): StackConfig {
 /**
  * Turns configured agents into construct definitions; Lambda agents are imported by ARN (so an async one reports
  * through the callback routes). `mode`, `heartbeatTimeoutSeconds` and `maxRunTimeSeconds` become the agent's
- * `mode`, `heartbeatTimeout` and `maxRunTime`; left out, the construct's defaults apply.
+ * `mode`, `heartbeatTimeout` and `maxRunTime`; left out, the construct's defaults apply. `maxConcurrency` is
+ * passed as it is, and `rateLimit: { requests, per }` with `per` in seconds becomes a `per` Duration.
  */
 export function agentsFromConfig(
   scope: Construct,
@@ -116,8 +125,8 @@ export function agentsFromConfig(
   return Object.fromEntries(
     Object.entries(agents).map(([type, agent]): [string, AgentDefinition] => {
       const timeout = agent.timeoutSeconds !== undefined ? Duration.seconds(agent.timeoutSeconds) : undefined;
-      // parseAgentTarget (checkConfig) has checked that the limits come with mode 'async' only.
-      const mode = {
+      // parseAgentTarget (checkConfig) has checked the limits, and that the async ones come with mode 'async' only.
+      const options = {
         mode: agent.mode,
         heartbeatTimeout:
           agent.heartbeatTimeoutSeconds !== undefined
@@ -125,6 +134,11 @@ export function agentsFromConfig(
             : undefined,
         maxRunTime:
           agent.maxRunTimeSeconds !== undefined ? Duration.seconds(agent.maxRunTimeSeconds) : undefined,
+        maxConcurrency: agent.maxConcurrency,
+        rateLimit: agent.rateLimit && {
+          requests: agent.rateLimit.requests,
+          per: Duration.seconds(agent.rateLimit.per),
+        },
       };
       return agent.kind === 'http'
         ? [
@@ -133,7 +147,7 @@ export function agentsFromConfig(
               kind: 'http',
               url: agent.url,
               timeout,
-              ...mode,
+              ...options,
               authSecret: agent.authSecretArn
                 ? secretsmanager.Secret.fromSecretCompleteArn(
                     scope,
@@ -149,7 +163,7 @@ export function agentsFromConfig(
               kind: 'lambda',
               function: lambda.Function.fromFunctionArn(scope, `Agent-${type}`, agent.functionArn),
               timeout,
-              ...mode,
+              ...options,
             },
           ];
     }),

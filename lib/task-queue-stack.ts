@@ -46,6 +46,9 @@ export class TaskQueueStack extends Stack {
         config.backoffBaseSeconds !== undefined ? Duration.seconds(config.backoffBaseSeconds) : undefined,
       backoffCap:
         config.backoffCapSeconds !== undefined ? Duration.seconds(config.backoffCapSeconds) : undefined,
+      tenantMaxConcurrency: config.tenantMaxConcurrency,
+      limitWakeUp:
+        config.limitWakeUpSeconds !== undefined ? Duration.seconds(config.limitWakeUpSeconds) : undefined,
       logLevel: config.logLevel,
       tiers: {
         high: { consumerTimeout, maxConcurrency: config.maxConcurrency?.high },

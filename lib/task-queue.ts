@@ -16,6 +16,7 @@ import {
   hasDestinationAgents,
   LambdaAgentCompletion,
 } from './lambda-agent-completion';
+import { LimitTable } from './limit-table';
 import type { SettleOptions } from './settle-function';
 import { TaskApi, type TaskApiAuth, type TaskApiThrottle } from './task-api';
 import { type AlarmThresholds, TaskQueueAlarms } from './task-queue-alarms';
@@ -100,6 +101,19 @@ export interface TaskQueueProps {
   /** Active X-Ray tracing on every function. @default false */
   readonly tracing?: boolean;
   /**
+   * The most tasks of one tenant (`tenant_id` on `POST /tasks`) running at once, across all agents and both
+   * tiers: an integer from 1 to 1000 (`MAX_LIMIT`). Tasks without a tenant are not capped.
+   * @default - no cap
+   */
+  readonly tenantMaxConcurrency?: number;
+  /**
+   * A task waiting for a limit asks again after 1 s, 2 s, 4 s, … up to this (jittered down by up to half): the
+   * longest it waits after a slot frees, and how long a waiting high task holds back low tasks of its type.
+   * From 1 to 900 seconds (SQS's longest message delay).
+   * @default Duration.seconds(5)
+   */
+  readonly limitWakeUp?: Duration;
+  /**
    * How often the dead-letter sweep runs; it bounds how long a task whose consumer died on its last delivery
    * can show a non-terminal status.
    * @default Duration.minutes(5)
@@ -114,6 +128,8 @@ export interface TaskQueueProps {
 export class TaskQueue extends Construct {
   /** The task table: one item per task, the idempotency and status record. */
   public readonly table: dynamodb.Table;
+  /** The limiter's table: one counter item per limited agent type and per tenant (LimitTable). */
+  public readonly limitsTable: dynamodb.Table;
   public readonly tiers: Readonly<Record<Priority, TaskTier>>;
   public readonly api: TaskApi;
   public readonly alarms: TaskQueueAlarms;
@@ -134,6 +150,8 @@ export class TaskQueue extends Construct {
       removalPolicy: props.tableRemovalPolicy,
       encryptionKey: props.encryptionKey,
     }).table;
+    // Always built: a queue without limits leaves it empty, at no cost but the table's existence.
+    this.limitsTable = new LimitTable(this, 'Limits', { encryptionKey: props.encryptionKey }).table;
     const tier = (priority: Priority) =>
       new TaskTier(
         this,
@@ -142,6 +160,7 @@ export class TaskQueue extends Construct {
           priority,
           ...props.tiers?.[priority],
           table: this.table,
+          limitsTable: this.limitsTable,
           agents: props.agents,
           // The API is built after the tiers (its producer sends to their queues); its endpoint depends on nothing.
           callbackBaseUrl: Lazy.string({ produce: () => this.api.callbackBaseUrl }),
@@ -152,6 +171,8 @@ export class TaskQueue extends Construct {
           backoffCap: props.backoffCap,
           maxResultBytes: props.maxResultBytes,
           taskRetention,
+          tenantMaxConcurrency: props.tenantMaxConcurrency,
+          limitWakeUp: props.limitWakeUp,
           logLevel: props.logLevel,
           logRetention: props.logRetention,
           tracing: props.tracing,
@@ -162,6 +183,7 @@ export class TaskQueue extends Construct {
     // What settles an async attempt outside the consumer: the callback routes and the Lambda destinations.
     const settle: SettleOptions = {
       table: this.table,
+      limitsTable: this.limitsTable,
       queues: { high: this.tiers.high.queue, low: this.tiers.low.queue },
       maxReceiveCount: props.maxReceiveCount,
       backoffBase: props.backoffBase,
@@ -317,12 +339,14 @@ function validateQueueProps(props: TaskQueueProps, stack: Stack): void {
         maxResultBytes: props.maxResultBytes,
         taskRetention: props.taskRetention,
         deadLetterRetention: props.deadLetterRetention,
+        tenantMaxConcurrency: props.tenantMaxConcurrency,
+        limitWakeUp: props.limitWakeUp,
       }),
     );
   }
   errors.push(...destinationAgentErrors(props.agents, stack));
-  // A problem of a prop both tiers share (maxReceiveCount, maxResultBytes, an agent's function timeout,
-  // taskRetention) is reported once.
+  // A problem of a prop both tiers share (maxReceiveCount, maxResultBytes, an agent's function timeout or limits,
+  // taskRetention, tenantMaxConcurrency, limitWakeUp) is reported once.
   const problems = [...new Set(errors)];
   if (problems.length > 0) throw new Error(`Invalid TaskQueue props:\n- ${problems.join('\n- ')}`);
 }

@@ -18,6 +18,7 @@ import {
   functionTimeoutFits,
   maxAgentTimeoutSeconds,
 } from '../lambda/core/agent-timeout';
+import { MAX_LIMIT } from '../lambda/core/limits';
 import { MetricName } from '../lambda/core/metric-names';
 import { SQS_MAX_DELAY_SECONDS } from '../lambda/core/queue-message';
 import { DYNAMODB_ITEM_LIMIT_BYTES, MAX_STORABLE_RESULT_BYTES } from '../lambda/core/record-size';
@@ -26,12 +27,14 @@ import type { Priority } from '../lambda/core/task';
 import {
   type AgentRegistry,
   agentFunctionTimeout,
+  agentLimitErrors,
   agentTargetsJson,
   agentTimeout,
   asyncAgentLimits,
   grantInvokeAgents,
 } from './agents';
 import { HandlerFunction, type LogLevel } from './handler-function';
+import { grantLimitCounters } from './limit-table';
 import { tierMetric } from './task-metrics';
 
 /** Options for one priority tier. */
@@ -79,6 +82,11 @@ export interface TaskTierProps extends TierOptions {
   readonly priority: Priority;
   /** The task table the consumer records attempts and outcomes in. */
   readonly table: dynamodb.ITable;
+  /**
+   * The limiter's table (LimitTable), shared by both tiers' consumers and the functions that settle async
+   * attempts, so that every limit holds across all of them.
+   */
+  readonly limitsTable: dynamodb.ITable;
   /** Task types and the agents that run them; the consumer may invoke only these. */
   readonly agents: AgentRegistry;
   /**
@@ -117,6 +125,19 @@ export interface TaskTierProps extends TierOptions {
    * @default Duration.days(30)
    */
   readonly taskRetention?: Duration;
+  /**
+   * The most tasks of one tenant (`tenant_id`) running at once, across all agents and both tiers: an integer
+   * from 1 to `MAX_LIMIT` (1000). Tasks without a tenant are not capped.
+   * @default - no cap
+   */
+  readonly tenantMaxConcurrency?: number;
+  /**
+   * A task waiting for a limit asks again after 1 s, 2 s, 4 s, … up to this (jittered down by up to half): the
+   * longest it waits after a slot frees, and how long a waiting high task holds back low tasks of its type.
+   * From 1 second to 900 seconds (SQS's longest message delay: the waiting message is re-sent with it).
+   * @default Duration.seconds(5)
+   */
+  readonly limitWakeUp?: Duration;
   /** @default 'INFO' */
   readonly logLevel?: LogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -215,7 +236,13 @@ function tierSettingsErrors(priority: Priority, settings: TierSettings): string[
 export type TierRulesInput = TierSettingsInput &
   Pick<
     TaskTierProps,
-    'agents' | 'maxResultBytes' | 'taskRetention' | 'retentionPeriod' | 'deadLetterRetention'
+    | 'agents'
+    | 'maxResultBytes'
+    | 'taskRetention'
+    | 'retentionPeriod'
+    | 'deadLetterRetention'
+    | 'tenantMaxConcurrency'
+    | 'limitWakeUp'
   >;
 
 /**
@@ -232,7 +259,34 @@ export function tierErrors(props: TierRulesInput): string[] {
     ...asyncAgentErrors(props.priority, settings.consumerTimeout, props.agents),
     ...maxResultBytesErrors(props.maxResultBytes ?? DEFAULTS.maxResultBytes),
     ...taskRetentionErrors(props),
+    ...agentLimitErrors(props.agents),
+    ...queueLimitErrors(props),
   ];
+}
+
+/**
+ * The queue-wide limits: the tenant cap bounds a counter item as an agent's `maxConcurrency` does, and the
+ * wake-up interval is a message delay, which SQS holds to 900 seconds.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-delay-queues.html
+ */
+function queueLimitErrors(props: TierRulesInput): string[] {
+  const errors: string[] = [];
+  const cap = props.tenantMaxConcurrency;
+  if (known(cap) && !(Number.isInteger(cap) && cap >= 1 && cap <= MAX_LIMIT)) {
+    errors.push(
+      `tenantMaxConcurrency must be an integer between 1 and ${MAX_LIMIT}, but ${cap} was provided`,
+    );
+  }
+  if (props.limitWakeUp) {
+    const ms = props.limitWakeUp.toMilliseconds();
+    if (!Token.isUnresolved(ms) && !(ms % 1000 === 0 && ms >= 1000 && ms <= SQS_MAX_DELAY_SECONDS * 1000)) {
+      errors.push(
+        `limitWakeUp must be a whole number of seconds between 1 and ${SQS_MAX_DELAY_SECONDS} (SQS's longest message delay), ` +
+          `but ${ms / 1000} seconds was provided`,
+      );
+    }
+  }
+  return errors;
 }
 
 /**
@@ -429,6 +483,9 @@ export class TaskTier extends Construct {
         MAX_RECEIVE_COUNT: String(this.settings.maxReceiveCount),
         LEASE_SECONDS: String(this.settings.lease.toSeconds()),
         CALLBACK_BASE_URL: props.callbackBaseUrl,
+        LIMITS_TABLE_NAME: props.limitsTable.tableName,
+        TENANT_MAX_CONCURRENCY: String(props.tenantMaxConcurrency ?? 0),
+        LIMIT_WAKE_UP_SECONDS: String(props.limitWakeUp?.toSeconds() ?? DEFAULTS.limitWakeUpSeconds),
       }),
     });
     this.consumerFunction.addEventSource(
@@ -440,10 +497,14 @@ export class TaskTier extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    // The event source grants receive and delete; the consumer also changes visibility (backoff).
-    this.queue.grant(this.consumerFunction, 'sqs:ChangeMessageVisibility');
+    // The event source grants receive and delete; the consumer also changes visibility (backoff), and re-sends
+    // the message of a task waiting for a limit, with a delay, to its own queue.
+    // (With a KMS key, the DLQ's grant below covers encrypting with it.)
+    this.queue.grant(this.consumerFunction, 'sqs:ChangeMessageVisibility', 'sqs:SendMessage');
     this.deadLetterQueue.grantSendMessages(this.consumerFunction);
-    props.table.grant(this.consumerFunction, 'dynamodb:UpdateItem');
+    // GetItem: a task whose agent or tenant has limits is read before the limiter is asked for its slots.
+    props.table.grant(this.consumerFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    grantLimitCounters(props.limitsTable, this.consumerFunction);
     grantInvokeAgents(props.agents, this.consumerFunction);
   }
 

@@ -475,11 +475,12 @@ describe('Async agents: Lambda agents of the app complete through destinations',
     expect(byResource(completion.role!)).toEqual(
       expect.arrayContaining([
         { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [getAtt(taskQueue.table)] },
+        { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [getAtt(taskQueue.limitsTable)] },
         { actions: settle, resources: [getAtt(taskQueue.tiers.high.queue)] },
         { actions: settle, resources: [getAtt(taskQueue.tiers.low.queue)] },
       ]),
     );
-    expect(byResource(completion.role!)).toHaveLength(3);
+    expect(byResource(completion.role!)).toHaveLength(4);
   });
 });
 

@@ -172,12 +172,15 @@ describe('TaskTier on its own', () => {
     const table = new dynamodb.Table(stack, 'Table', {
       partitionKey: { name: 'task_id', type: dynamodb.AttributeType.STRING },
     });
-    return { stack, table };
+    const limitsTable = new dynamodb.Table(stack, 'Limits', {
+      partitionKey: { name: 'counter', type: dynamodb.AttributeType.STRING },
+    });
+    return { stack, table, limitsTable };
   }
 
   test('reports its own name, not TaskQueue, in its errors', () => {
     // GIVEN
-    const { stack, table } = tierStack();
+    const { stack, table, limitsTable } = tierStack();
 
     // WHEN / THEN
     expect(
@@ -185,6 +188,7 @@ describe('TaskTier on its own', () => {
         new TaskTier(stack, 'Urgent', {
           priority: 'high',
           table,
+          limitsTable,
           agents: HTTP_AGENTS,
           callbackBaseUrl: CALLBACK_BASE_URL,
           batchSize: 0,
@@ -199,12 +203,13 @@ describe('TaskTier on its own', () => {
 
   test('builds a consumer with the whole consumer environment and its grants', () => {
     // GIVEN
-    const { stack, table } = tierStack();
+    const { stack, table, limitsTable } = tierStack();
 
     // WHEN
     const tier = new TaskTier(stack, 'Urgent', {
       priority: 'high',
       table,
+      limitsTable,
       agents: HTTP_AGENTS,
       callbackBaseUrl: CALLBACK_BASE_URL,
       backoffBase: Duration.seconds(3),
@@ -224,12 +229,17 @@ describe('TaskTier on its own', () => {
       [EnvName.BackoffCapSeconds]: String(DEFAULTS.backoffCapSeconds),
       [EnvName.TaskRetentionSeconds]: '259200',
       [EnvName.LeaseSeconds]: String(DEFAULTS.consumerTimeoutSeconds * 2),
+      [EnvName.LimitsTableName]: { Ref: logicalId(limitsTable) },
+      [EnvName.TenantMaxConcurrency]: '0',
+      [EnvName.LimitWakeUpSeconds]: String(DEFAULTS.limitWakeUpSeconds),
     });
     const tableArn = { 'Fn::GetAtt': [logicalId(table), 'Arn'] };
     expect(
       roleStatements(template, tier.consumerFunction.role!).filter((s) =>
         s.resources.some((r) => JSON.stringify(r) === JSON.stringify(tableArn)),
       ),
-    ).toEqual([{ effect: 'Allow', actions: ['dynamodb:UpdateItem'], resources: [tableArn] }]);
+    ).toEqual([
+      { effect: 'Allow', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] },
+    ]);
   });
 });

@@ -219,6 +219,8 @@ const CONSUME = [
 ];
 /** What settles an async attempt may do to its tier queue's message. */
 const SETTLE = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'];
+/** The limiter's counters: a consistent read, then a conditional put (a transaction's puts are PutItems to IAM). */
+const COUNTERS = ['dynamodb:GetItem', 'dynamodb:PutItem'];
 const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
 
 interface PolicyDocument {
@@ -229,14 +231,18 @@ interface TemplateResource {
   readonly Properties: { PolicyDocument?: PolicyDocument; Policies?: { PolicyDocument: PolicyDocument }[] };
 }
 
-/** What every consumer may do, whatever the options: write its logs, drain its queue, dead-letter, update tasks. */
+/**
+ * What every consumer may do, whatever the options: write its logs, drain its queue and re-send a waiting task's
+ * message to it, dead-letter, read and update tasks, and use the limiter's counters.
+ */
 function consumerBasics(taskQueue: TaskQueue, priority: 'high' | 'low'): [unknown, string[]][] {
   const tier = taskQueue.tiers[priority];
   return [
     [getAtt(tier.consumerFunction.logGroup), LOG_WRITE],
-    [getAtt(tier.queue), CONSUME],
+    [getAtt(tier.queue), [...CONSUME, 'sqs:SendMessage']],
     [getAtt(tier.deadLetterQueue), SEND],
-    [getAtt(taskQueue.table), ['dynamodb:UpdateItem']],
+    [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+    [getAtt(taskQueue.limitsTable), COUNTERS],
   ];
 }
 
@@ -489,19 +495,23 @@ describe('TaskQueue encryption', () => {
     }
   });
 
-  test('with a customer key, the task table and the alarm topic use it', () => {
+  test('with a customer key, the task table, the limiter table and the alarm topic use it', () => {
     // GIVEN
     const { template, taskQueue, key } = full();
 
     // WHEN
-    const table = template.toJSON().Resources[logicalId(taskQueue.table)];
+    const tables = [taskQueue.table, taskQueue.limitsTable].map(
+      (t) => template.toJSON().Resources[logicalId(t)],
+    );
 
     // THEN
-    expect(table.Properties.SSESpecification).toEqual({
-      SSEEnabled: true,
-      SSEType: 'KMS',
-      KMSMasterKeyId: getAtt(key),
-    });
+    for (const table of tables) {
+      expect(table.Properties.SSESpecification).toEqual({
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: getAtt(key),
+      });
+    }
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: getAtt(key) });
   });
 
@@ -554,7 +564,7 @@ describe('TaskQueue encryption', () => {
     for (const statement of kmsStatements) expect(statement.resources).toEqual([getAtt(key)]);
   });
 
-  test('without a key, queues use SQS-managed SSE, the table the AWS owned key, and no role has kms actions', () => {
+  test('without a key, queues use SQS-managed SSE, the tables the AWS owned key, and no role has kms actions', () => {
     // GIVEN
     const { template, taskQueue } = defaults();
 
@@ -568,8 +578,10 @@ describe('TaskQueue encryption', () => {
       expect(queue.Properties.KmsMasterKeyId).toBeUndefined();
     }
     // DynamoDB always encrypts at rest; SSEEnabled false selects the AWS owned key.
-    const table = template.toJSON().Resources[logicalId(taskQueue.table)];
-    expect(table.Properties.SSESpecification ?? { SSEEnabled: false }).toEqual({ SSEEnabled: false });
+    for (const t of [taskQueue.table, taskQueue.limitsTable]) {
+      const table = template.toJSON().Resources[logicalId(t)];
+      expect(table.Properties.SSESpecification ?? { SSEEnabled: false }).toEqual({ SSEEnabled: false });
+    }
     template.resourceCountIs('AWS::KMS::Key', 0);
     for (const fn of Object.values(functionsOf(taskQueue))) {
       const actions = roleStatements(template, fn.role!).flatMap((s) => s.actions);
@@ -663,7 +675,7 @@ describe('TaskQueue least privilege', () => {
     );
   });
 
-  test('the callback function may get and update task items and extend or end tier queue messages, nothing more', () => {
+  test('the callback function may get and update task items, use the limiter counters and extend or end tier queue messages, nothing more', () => {
     // GIVEN
     const { template, taskQueue } = defaults();
     const fn = taskQueue.api.callbackFunction;
@@ -678,12 +690,13 @@ describe('TaskQueue least privilege', () => {
         [getAtt(taskQueue.tiers.high.queue), SETTLE],
         [getAtt(taskQueue.tiers.low.queue), SETTLE],
         [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+        [getAtt(taskQueue.limitsTable), COUNTERS],
       ),
     );
   });
 
   test.each(PRIORITIES)(
-    'the %s consumer may use only its own queue and DLQ, the table, and the configured agents',
+    'the %s consumer may use only its own queue and DLQ, the two tables, and the configured agents',
     (priority) => {
       // GIVEN
       const { template, taskQueue, secret, agentFunction } = defaults();

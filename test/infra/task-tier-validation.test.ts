@@ -13,10 +13,14 @@ function tierError(
   const table = new dynamodb.Table(stack, 'Table', {
     partitionKey: { name: 'task_id', type: dynamodb.AttributeType.STRING },
   });
+  const limitsTable = new dynamodb.Table(stack, 'Limits', {
+    partitionKey: { name: 'counter', type: dynamodb.AttributeType.STRING },
+  });
   try {
     new TaskTier(stack, 'Urgent', {
       priority: 'high',
       table,
+      limitsTable,
       agents: HTTP_AGENTS,
       callbackBaseUrl: CALLBACK_BASE_URL,
       ...props,
