@@ -11,6 +11,11 @@
  * consumer's limits: `answer_bytes` (a 200 answer of that many bytes, streamed, never held in memory) and
  * `late_ms` (the first `late_attempts` attempts, default 1, answer only after that long).
  *
+ * `limited` sleeps `payload.ms` (default 200) like `sleep`; the local stack registers it with a concurrency and a rate
+ * limit (local-config.ts). It counts its own calls, so that a test can prove the limits with the agent's count rather
+ * than the queue's: in process through `limited()`, and for a person at `GET /limited/stats` (loopback, like every
+ * port of the runtime).
+ *
  * `async-echo` is the asynchronous one (registered with `mode: 'async'`): it answers 202 at once, then heartbeats
  * and completes through the task's callback routes. Its protocol and its chaos knobs are in async-echo.ts; its runs
  * are held here, so that `close()` stops their timers and callbacks with the server.
@@ -74,10 +79,36 @@ export interface DemoAgents {
   asyncRuns(): { readonly started: number; readonly active: number };
   /** Per task, the attempt numbers of the async runs started for it, in the order they started. */
   asyncRunAttempts(): ReadonlyMap<string, readonly number[]>;
+  /** The `limited` agent's own count of its calls (also served at `GET /limited/stats`). */
+  limited(): LimitedStats;
+}
+
+/** One call of the `limited` agent, as the agent saw it. */
+export interface LimitedCall {
+  readonly task_id: string;
+  /** The task's tenant, when it has one. */
+  readonly tenant_id?: string;
+  readonly attempt: number;
+  /** Epoch milliseconds when the agent started on the call. */
+  readonly received_ms: number;
+  /** Epoch milliseconds when it answered; absent while it runs. */
+  answered_ms?: number;
+  /** `limited` calls running when this one started, itself included. */
+  readonly in_flight: number;
+  /** Calls of the same tenant running when this one started, itself included; absent without a tenant. */
+  readonly tenant_in_flight?: number;
+}
+
+/** What the `limited` agent counted: calls running now, the most it ever ran at once, and each call. */
+export interface LimitedStats {
+  readonly current: number;
+  readonly max: number;
+  /** The calls in the order they started (the latest {@link MAX_REMEMBERED_CALLS}). */
+  readonly calls: readonly LimitedCall[];
 }
 
 /** The agent types this server answers. */
-export const DEMO_AGENT_TYPES = ['echo', 'sleep', 'flaky', 'poison', 'async-echo'] as const;
+export const DEMO_AGENT_TYPES = ['echo', 'sleep', 'flaky', 'poison', 'limited', 'async-echo'] as const;
 export type DemoAgentType = (typeof DEMO_AGENT_TYPES)[number];
 /** The demo types that speak the asynchronous protocol: the local stack registers them with `mode: 'async'`. */
 export const ASYNC_DEMO_AGENT_TYPES: readonly DemoAgentType[] = ['async-echo'];
@@ -86,6 +117,10 @@ export const ASYNC_DEMO_AGENT_TYPES: readonly DemoAgentType[] = ['async-echo'];
  * `asyncRunAttempts()` (the oldest task's are dropped past this many tasks).
  */
 const MAX_REMEMBERED_TASKS = 10_000;
+/** Calls of `limited` kept for `limited()` (the oldest are dropped past this many): a bench's run fits. */
+export const MAX_REMEMBERED_CALLS = 100_000;
+/** How long `limited` works when the payload does not say (`payload.ms`). */
+export const LIMITED_DEFAULT_MS = 200;
 
 /** The longest a `sleep` task waits, so a typo cannot hold a consumer for hours. */
 export const MAX_SLEEP_MS = 60_000;
@@ -94,6 +129,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** The largest `echo` answer `payload.answer_bytes` may ask for (1 GiB): streamed, so it costs no memory. */
 export const MAX_ANSWER_BYTES = 1024 ** 3;
 const ANSWER_CHUNK_BYTES = 64 * 1024;
+/** Where the `limited` agent's own count is served. */
+export const LIMITED_STATS_PATH = '/limited/stats';
 
 export interface AgentRequest {
   readonly task_id?: unknown;
@@ -179,11 +216,12 @@ function requireAttempt(request: AgentRequest): number {
 }
 
 /**
- * How long `sleep` waits for a payload: `payload.ms`, a finite number of 0 or more, capped at
- * {@link MAX_SLEEP_MS}. Throws for anything else; the server answers that with 400.
+ * How long `sleep` (and `limited`) waits for a payload: `payload.ms`, a finite number of 0 or more, capped at
+ * {@link MAX_SLEEP_MS}; `defaultMs` when the payload has no `ms`. Throws for anything else; the server answers
+ * that with 400.
  */
-export function sleepDurationMs(payload: unknown): number {
-  const ms = asObject(payload).ms;
+export function sleepDurationMs(payload: unknown, defaultMs?: number): number {
+  const ms = asObject(payload).ms ?? defaultMs;
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
     throw new BadRequestError(`payload.ms must be a number of 0 or more, but ${JSON.stringify(ms)} was sent`);
   return Math.min(Math.round(ms), MAX_SLEEP_MS);
@@ -243,7 +281,7 @@ async function streamAnswer(res: ServerResponse, bytes: number): Promise<void> {
 }
 
 /**
- * Starts the demo agent server: `echo`, `sleep`, `flaky`, `poison` and `async-echo`.
+ * Starts the demo agent server: `echo`, `sleep`, `flaky`, `poison`, `limited` and `async-echo`.
  * Resolves once it listens; `url` is ready to be written into the agent registry.
  */
 export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<DemoAgents> {
@@ -261,6 +299,11 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
   const runAttempts = new Map<string, number[]>();
   const stopping = new AbortController();
   let closing = false;
+  const limitedCalls: LimitedCall[] = [];
+  let limitedCurrent = 0;
+  let limitedMax = 0;
+  /** Tenant id → its `limited` calls running now. */
+  const limitedTenants = new Map<string, number>();
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -312,6 +355,36 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
         };
       return { status: 200, body: { attempt } };
     },
+    limited: async (request) => {
+      const ms = sleepDurationMs(request.payload, LIMITED_DEFAULT_MS);
+      const tenant = typeof request.tenant_id === 'string' ? request.tenant_id : undefined;
+      limitedCurrent += 1;
+      limitedMax = Math.max(limitedMax, limitedCurrent);
+      const tenantInFlight = tenant === undefined ? undefined : (limitedTenants.get(tenant) ?? 0) + 1;
+      if (tenant !== undefined) limitedTenants.set(tenant, tenantInFlight!);
+      const call: LimitedCall = {
+        task_id: String(request.task_id),
+        ...(tenant !== undefined && { tenant_id: tenant, tenant_in_flight: tenantInFlight }),
+        attempt: typeof request.attempt === 'number' ? request.attempt : 0,
+        received_ms: Date.now(),
+        in_flight: limitedCurrent,
+      };
+      limitedCalls.push(call);
+      if (limitedCalls.length > MAX_REMEMBERED_CALLS) limitedCalls.shift();
+      try {
+        await sleep(ms);
+      } finally {
+        limitedCurrent -= 1;
+        if (tenant !== undefined) {
+          const left = (limitedTenants.get(tenant) ?? 1) - 1;
+          if (left > 0) limitedTenants.set(tenant, left);
+          else limitedTenants.delete(tenant);
+        }
+        call.answered_ms = Date.now();
+      }
+      if (closing) return { status: 503, body: errorBody('ShuttingDown', 'the agent server is stopping') };
+      return { status: 200, body: { slept_ms: ms, in_flight: call.in_flight } };
+    },
     poison: async () => ({
       status: 422,
       body: errorBody('PoisonTask', 'this task always fails permanently'),
@@ -359,8 +432,24 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
     res.end(JSON.stringify(reply.body));
   };
 
+  const limitedStats = (): LimitedStats => ({
+    current: limitedCurrent,
+    max: limitedMax,
+    calls: limitedCalls,
+  });
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://agents.local').pathname;
+    if (path === LIMITED_STATS_PATH) {
+      if (req.method === 'GET') send(res, { status: 200, body: limitedStats() });
+      else
+        send(
+          res,
+          { status: 405, body: errorBody('MethodNotAllowed', `${req.method} is not supported; use GET`) },
+          { allow: 'GET' },
+        );
+      return;
+    }
     const type = path.slice(1);
     if (!isDemoAgentType(type)) {
       send(res, { status: 404, body: errorBody('NotFound', `no demo agent at ${path}`) });
@@ -451,6 +540,7 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
     callbacks: () => callbackRecords,
     asyncRuns: () => ({ started: runsStarted, active: runs.size }),
     asyncRunAttempts: () => runAttempts,
+    limited: limitedStats,
     calls: (type?: string) =>
       type === undefined ? [...counts.values()].reduce((sum, n) => sum + n, 0) : (counts.get(type) ?? 0),
     close: async () => {

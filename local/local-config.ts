@@ -1,5 +1,5 @@
 /** The stack configuration `npm start` synthesizes: the demo agents over HTTP, and retries within seconds. */
-import type { StackConfig } from '../lib/stack-config';
+import type { AgentConfig, StackConfig } from '../lib/stack-config';
 import { ASYNC_DEMO_AGENT_TYPES, DEMO_AGENT_TYPES, type DemoAgentType } from './demo-agents';
 
 export interface LocalConfigOptions {
@@ -16,9 +16,29 @@ export interface LocalConfigOptions {
    * @default 10 - {@link LOCAL_HEARTBEAT_TIMEOUT_SECONDS}
    */
   readonly heartbeatTimeoutSeconds?: number;
+  /**
+   * The most tasks of one tenant running at once, across all agents (`npm start -- --tenant-max-concurrency N`).
+   * @default - no tenant cap
+   */
+  readonly tenantMaxConcurrency?: number;
+  /**
+   * The longest a task waiting for a limit goes between two asks (`npm start -- --limit-wake-up S`).
+   * @default - the construct's (5 s)
+   */
+  readonly limitWakeUpSeconds?: number;
 }
 
-/** Long enough for the longest demo `sleep` (60 s) plus its HTTP round trip. */
+/**
+ * The limits of the demo types, whoever serves them: with `--agents-url` they stay in force, so that an agent under
+ * test can count the calls it receives at once. `rateLimit.per` is in seconds, as in the configuration file.
+ */
+export const DEMO_AGENT_LIMITS: Readonly<
+  Partial<Record<DemoAgentType, Pick<AgentConfig, 'maxConcurrency' | 'rateLimit'>>>
+> = {
+  limited: { maxConcurrency: 2, rateLimit: { requests: 10, per: 1 } },
+};
+
+/** Long enough for the longest demo `sleep` or `limited` call (60 s) plus its HTTP round trip. */
 const SLEEP_AGENT_TIMEOUT_SECONDS = 65;
 /** Must exceed every agent timeout (a synth-time rule of the construct). */
 export const LOCAL_CONSUMER_TIMEOUT_SECONDS = 75;
@@ -34,6 +54,8 @@ export const LOCAL_HEARTBEAT_TIMEOUT_SECONDS = 10;
 export const ASYNC_HANDOFF_TIMEOUT_SECONDS = 5;
 
 const isAsync = (type: DemoAgentType) => ASYNC_DEMO_AGENT_TYPES.includes(type);
+/** The types that sleep for as long as their payload says (up to a minute). */
+const sleeps = (type: DemoAgentType) => type === 'sleep' || type === 'limited';
 
 export function localStackConfig(options: LocalConfigOptions): StackConfig {
   const agentTimeoutSeconds = options.agentTimeoutSeconds ?? 10;
@@ -53,9 +75,10 @@ export function localStackConfig(options: LocalConfigOptions): StackConfig {
             kind: 'http' as const,
             url: `${options.agentsUrl}/${type}`,
             timeoutSeconds:
-              type === 'sleep' && options.consumerTimeoutSeconds === undefined
+              sleeps(type) && options.consumerTimeoutSeconds === undefined
                 ? SLEEP_AGENT_TIMEOUT_SECONDS
                 : agentTimeoutSeconds,
+            ...DEMO_AGENT_LIMITS[type],
           },
     ]),
   );
@@ -67,5 +90,7 @@ export function localStackConfig(options: LocalConfigOptions): StackConfig {
     backoffCapSeconds: 5,
     consumerTimeoutSeconds: options.consumerTimeoutSeconds ?? LOCAL_CONSUMER_TIMEOUT_SECONDS,
     logLevel: 'INFO',
+    ...(options.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: options.tenantMaxConcurrency }),
+    ...(options.limitWakeUpSeconds !== undefined && { limitWakeUpSeconds: options.limitWakeUpSeconds }),
   };
 }

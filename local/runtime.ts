@@ -61,6 +61,16 @@ export interface LocalRuntimeOptions {
   readonly heartbeatTimeoutSeconds?: number;
   /** Told of every invocation once it ends, with its duration (the benchmark's Lambda milliseconds). @default - none */
   readonly onInvocation?: (invocation: Invocation) => void;
+  /** The most tasks of one tenant running at once, across all agents. @default - no tenant cap */
+  readonly tenantMaxConcurrency?: number;
+  /** The longest a task waiting for a limit goes between two asks, in seconds. @default - the construct's */
+  readonly limitWakeUpSeconds?: number;
+}
+
+/** An agent type's limits as configured (`per` in seconds). */
+export interface LocalAgentLimits {
+  readonly maxConcurrency?: number;
+  readonly rateLimit?: { readonly requests: number; readonly per: number };
 }
 
 export interface QueueStatus {
@@ -88,6 +98,10 @@ export interface LocalRuntime {
   readonly taskTypes: readonly string[];
   /** The task types whose agents are async, with their heartbeat timeout in seconds. */
   readonly asyncTaskTypes: Readonly<Record<string, number>>;
+  /** The task types with a concurrency or rate limit, and their limits. */
+  readonly agentLimits: Readonly<Record<string, LocalAgentLimits>>;
+  /** The queue-wide cap on one tenant's running tasks; undefined, none. */
+  readonly tenantMaxConcurrency?: number;
   /** `METHOD /path` of every served route. */
   readonly routes: readonly string[];
   /** The stack's outputs, resolved to local values. */
@@ -197,6 +211,8 @@ export async function startLocalRuntime(
       consumerTimeoutSeconds: options.timeouts?.consumerSeconds,
       agentTimeoutSeconds: options.timeouts?.agentSeconds,
       heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
+      tenantMaxConcurrency: options.tenantMaxConcurrency,
+      limitWakeUpSeconds: options.limitWakeUpSeconds,
     });
     const assembly = await synthesize({ outdir: options.outdir ?? path.join(ROOT, 'cdk.local.out'), config });
     const dynamo: DynamoEmulator = await dynamoStarting;
@@ -301,6 +317,22 @@ export async function startLocalRuntime(
           agent.mode === 'async' ? [[type, agent.heartbeatTimeoutSeconds ?? 0]] : [],
         ),
       ),
+      agentLimits: Object.fromEntries(
+        Object.entries(config.agents ?? {}).flatMap(([type, agent]) =>
+          agent.maxConcurrency !== undefined || agent.rateLimit !== undefined
+            ? [
+                [
+                  type,
+                  {
+                    ...(agent.maxConcurrency !== undefined && { maxConcurrency: agent.maxConcurrency }),
+                    ...(agent.rateLimit !== undefined && { rateLimit: agent.rateLimit }),
+                  },
+                ],
+              ]
+            : [],
+        ),
+      ),
+      ...(config.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: config.tenantMaxConcurrency }),
       routes: routes.map((r) => r.routeKey),
       outputs,
       notEmulated,

@@ -2,10 +2,12 @@
  * `npm start`: runs the whole queue on this machine from the synthesized template, with no AWS and no Docker.
  *
  *   npm start -- [--port 3000] [--aws-port 4566] [--dynamodb-port 8000] [--persist DIR] [--heartbeat-timeout S]
+ *                [--tenant-max-concurrency N] [--limit-wake-up S]
  */
 
 import { Command, InvalidArgumentError } from 'commander';
 import { maxAgentTimeoutSeconds } from '../lambda/core/agent-timeout';
+import { MAX_LIMIT } from '../lambda/core/limits';
 import { JavaMissingError } from './emulators';
 import { type FaultPlan, parseFaultPlan } from './faults';
 import { PortInUseError } from './ports';
@@ -25,6 +27,14 @@ function positiveInteger(value: string): number {
   return n;
 }
 
+/** The largest tenant cap the limiter takes (lambda/core/limits.ts `MAX_LIMIT`). */
+function tenantCap(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT)
+    throw new InvalidArgumentError(`must be an integer from 1 to ${MAX_LIMIT}`);
+  return n;
+}
+
 function banner(runtime: LocalRuntime, persist: string | undefined): string {
   const lines = [
     `agent-task-queue local runtime (stack ${runtime.stackName}; synth cache: ${runtime.synthCache})`,
@@ -34,6 +44,7 @@ function banner(runtime: LocalRuntime, persist: string | undefined): string {
     `  DynamoDB     ${runtime.dynamodbEndpoint}  (DynamoDB Local)`,
     `  Agents       ${runtime.agentsUrl}  (types: ${runtime.taskTypes.join(', ')})`,
     ...asyncLines(runtime),
+    ...limitLines(runtime),
     `  State        ${persist ? `persisted in ${persist}` : 'in memory (use --persist DIR to keep it)'}`,
     '  Every port listens on 127.0.0.1 only; the emulators refuse requests from web pages.',
     '  Authorizers and API throttling are not enforced locally: requests need no signature or JWT',
@@ -56,6 +67,22 @@ function asyncLines(runtime: LocalRuntime): string[] {
     `               host networking (docker run --network host) or a forward of 127.0.0.1:${port} inside the`,
     "               container to this host's loopback (socat, ssh -L): see docs/local-mode.md",
   ];
+}
+
+/** The agents' limits and the tenant cap, and how to change the cap. */
+function limitLines(runtime: LocalRuntime): string[] {
+  const agents = Object.entries(runtime.agentLimits).map(([type, limits]) => {
+    const parts = [
+      ...(limits.maxConcurrency !== undefined ? [`${limits.maxConcurrency} at once`] : []),
+      ...(limits.rateLimit ? [`${limits.rateLimit.requests} per ${limits.rateLimit.per} s`] : []),
+    ];
+    return `${type} (${parts.join(', ')})`;
+  });
+  const tenants =
+    runtime.tenantMaxConcurrency !== undefined
+      ? `tenants: ${runtime.tenantMaxConcurrency} at once each`
+      : 'no tenant cap; --tenant-max-concurrency N sets one';
+  return [`  Limited      ${agents.length > 0 ? `${agents.join(', ')}; ` : ''}${tenants}`];
 }
 
 function statusText(s: RuntimeStatus): string {
@@ -85,6 +112,16 @@ async function main(): Promise<void> {
       'heartbeat timeout of every async agent, e.g. async-echo (default 10)',
       positiveInteger,
     )
+    .option(
+      '--tenant-max-concurrency <n>',
+      "the most tasks of one tenant (POST /tasks's tenant_id) running at once, across all agents",
+      tenantCap,
+    )
+    .option(
+      '--limit-wake-up <seconds>',
+      'the longest a task waiting for a limit goes between two asks (default 5)',
+      positiveInteger,
+    )
     .parse();
   const opts = program.opts<{
     port: number;
@@ -97,6 +134,8 @@ async function main(): Promise<void> {
     faults?: FaultPlan;
     consumerTimeout?: number;
     heartbeatTimeout?: number;
+    tenantMaxConcurrency?: number;
+    limitWakeUp?: number;
   }>();
 
   // Until the runtime is up, a signal exits at once; the exit hook still stops DynamoDB Local's JVM.
@@ -119,6 +158,8 @@ async function main(): Promise<void> {
       log,
       faults: opts.faults,
       heartbeatTimeoutSeconds: opts.heartbeatTimeout,
+      tenantMaxConcurrency: opts.tenantMaxConcurrency,
+      limitWakeUpSeconds: opts.limitWakeUp,
       ...(opts.consumerTimeout && {
         timeouts: {
           consumerSeconds: opts.consumerTimeout,

@@ -1,6 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DemoAgents, MAX_SLEEP_MS, sleepDurationMs, startDemoAgents } from '../../../local/demo-agents';
+import {
+  type DemoAgents,
+  LIMITED_DEFAULT_MS,
+  MAX_SLEEP_MS,
+  sleepDurationMs,
+  startDemoAgents,
+} from '../../../local/demo-agents';
 
 const TASK_ID = '8f14e45f-ceea-4e67-a2c3-2f1a3c1d9b10';
 
@@ -130,6 +136,88 @@ describe('Function: startDemoAgents', () => {
       });
     },
   );
+
+  it('answers limited with slept_ms and the calls in flight, sleeping 200 ms when payload.ms is left out', async () => {
+    // Act
+    const given = await call('limited', { ms: 5 });
+    const defaulted = await call('limited', {});
+
+    // Assess
+    expect(given).toEqual({ status: 200, body: { slept_ms: 5, in_flight: 1 } });
+    expect(defaulted).toEqual({ status: 200, body: { slept_ms: LIMITED_DEFAULT_MS, in_flight: 1 } });
+    expect(LIMITED_DEFAULT_MS).toBe(200);
+  });
+
+  it.each([[{ ms: 'soon' }], [{ ms: -1 }]])(
+    'answers limited with 400 when the payload is %j',
+    async (payload) => {
+      // Act
+      const reply = await call('limited', payload);
+
+      // Assess
+      expect(reply.status).toBe(400);
+      expect(agents.limited().calls).toHaveLength(0);
+    },
+  );
+
+  it('counts the limited calls running at once, overall and per tenant, with when each started and answered', async () => {
+    // Prepare
+    const limited = (taskId: string, tenant?: string) =>
+      fetch(`${agents.url}/limited`, {
+        method: 'POST',
+        body: JSON.stringify({
+          task_id: taskId,
+          type: 'limited',
+          payload: { ms: 300 },
+          attempt: 1,
+          ...(tenant && { tenant_id: tenant }),
+        }),
+      }).then((r) => r.json());
+
+    // Act: three at once, two of them for tenant a; then one more once they are done
+    const replies = await Promise.all([limited('t1', 'a'), limited('t2', 'a'), limited('t3')]);
+    await limited('t4', 'a');
+    const stats = agents.limited();
+
+    // Assess
+    expect(replies.map((r) => (r as { in_flight: number }).in_flight).sort()).toEqual([1, 2, 3]);
+    expect(stats.current).toBe(0);
+    expect(stats.max).toBe(3);
+    expect(stats.calls.map((c) => c.task_id).slice(-1)).toEqual(['t4']);
+    const byTask = new Map(stats.calls.map((c) => [c.task_id, c]));
+    expect([byTask.get('t1')?.tenant_in_flight, byTask.get('t2')?.tenant_in_flight].sort()).toEqual([1, 2]);
+    expect(byTask.get('t3')).not.toHaveProperty('tenant_in_flight');
+    expect(byTask.get('t4')).toMatchObject({ tenant_id: 'a', tenant_in_flight: 1, in_flight: 1, attempt: 1 });
+    for (const c of stats.calls) expect(c.answered_ms).toBeGreaterThanOrEqual(c.received_ms);
+  });
+
+  it('serves the limited count at GET /limited/stats, and refuses other methods there', async () => {
+    // Prepare
+    await call('limited', { ms: 1 });
+
+    // Act
+    const got = await fetch(`${agents.url}/limited/stats`);
+    const posted = await fetch(`${agents.url}/limited/stats`, { method: 'POST', body: '{}' });
+
+    // Assess
+    expect(got.status).toBe(200);
+    expect(await got.json()).toEqual({
+      current: 0,
+      max: 1,
+      calls: [
+        {
+          task_id: TASK_ID,
+          attempt: 1,
+          received_ms: expect.any(Number),
+          answered_ms: expect.any(Number),
+          in_flight: 1,
+        },
+      ],
+    });
+    expect(posted.status).toBe(405);
+    expect(posted.headers.get('allow')).toBe('GET');
+    expect(agents.calls()).toBe(1);
+  });
 
   it('answers flaky with 503 while attempt <= payload.failures and 200 after', async () => {
     // Act

@@ -78,4 +78,44 @@ describe('Function: localStackConfig', () => {
     for (const [type, agent] of Object.entries(config.agents ?? {}))
       expect(parseAgentTarget(type, agent, { timeout: 'optional' })).toEqual(agent);
   });
+
+  it('limits limited to 2 at once and 10 calls per 1 s, and no other demo type', () => {
+    // Act
+    const config = localStackConfig({ agentsUrl: AGENTS_URL });
+
+    // Assess
+    expect(config.agents?.limited).toMatchObject({ maxConcurrency: 2, rateLimit: { requests: 10, per: 1 } });
+    for (const [type, agent] of Object.entries(config.agents ?? {})) {
+      if (type === 'limited') continue;
+      expect(agent.maxConcurrency).toBeUndefined();
+      expect(agent.rateLimit).toBeUndefined();
+    }
+  });
+
+  it("keeps the demo types' limits when the agents are external (--agents-url)", () => {
+    // Act
+    const config = localStackConfig({ agentsUrl: 'http://127.0.0.1:9999/agents' });
+
+    // Assess
+    expect(config.agents?.limited).toMatchObject({
+      url: 'http://127.0.0.1:9999/agents/limited',
+      maxConcurrency: 2,
+      rateLimit: { requests: 10, per: 1 },
+    });
+  });
+
+  it('sets the tenant cap and the wake-up interval only when given', () => {
+    // Act
+    const plain = localStackConfig({ agentsUrl: AGENTS_URL });
+    const capped = localStackConfig({
+      agentsUrl: AGENTS_URL,
+      tenantMaxConcurrency: 3,
+      limitWakeUpSeconds: 2,
+    });
+
+    // Assess
+    expect(plain).not.toHaveProperty('tenantMaxConcurrency');
+    expect(plain).not.toHaveProperty('limitWakeUpSeconds');
+    expect(capped).toMatchObject({ tenantMaxConcurrency: 3, limitWakeUpSeconds: 2 });
+  });
 });
