@@ -10,6 +10,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiError, TaskQueueClient } from '../cli/api-client';
+import { DynamoLimiter } from '../lambda/adapters/dynamodb-limiter';
 import { classifyHttpStatus } from '../lambda/core/agent-outcome';
 import {
   agentHttpCode,
@@ -17,7 +18,6 @@ import {
   TaskErrorCode,
   type TaskErrorCodeInfo,
 } from '../lambda/core/error-codes';
-import { DynamoLimiter } from '../lambda/adapters/dynamodb-limiter';
 import type { LimitReason } from '../lambda/core/limits';
 import type { TaskView } from '../lambda/core/task';
 import { isTerminal } from '../lambda/core/transitions';
@@ -690,7 +690,8 @@ async function checkSlotsAtEnd(
   statusOf: (taskId: string) => string | undefined,
 ): Promise<{ violations: string[]; heldAtEnd: number; waitedMs: number }> {
   const tableName = runtime.outputs.LimitsTableName;
-  if (!tableName) return { violations: ['the stack has no LimitsTableName output'], heldAtEnd: 0, waitedMs: 0 };
+  if (!tableName)
+    return { violations: ['the stack has no LimitsTableName output'], heldAtEnd: 0, waitedMs: 0 };
   const client = new DynamoDBClient({
     region: 'us-east-1',
     endpoint: runtime.dynamodbEndpoint,

@@ -11,6 +11,7 @@ import { LimitReason } from '../lambda/core/limits';
 import { TRANSITIONS } from '../lambda/core/transitions';
 import type { CallbackRecord } from './async-echo';
 import type { AwsCall, AwsInterceptor, ProxyReply } from './aws-proxy';
+import type { LimitedStats } from './demo-agents';
 import type { WorkerControl } from './functions';
 
 export interface FaultPlan {

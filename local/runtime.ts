@@ -374,6 +374,9 @@ export async function startLocalRuntime(
       agentCallbacks: () => agents?.callbacks() ?? [],
       asyncRunAttempts: () => agents?.asyncRunAttempts() ?? new Map(),
       activeAsyncRuns: () => agents?.asyncRuns().active ?? 0,
+      deaths: () => faults.deaths(),
+      waits: () => faults.waits(),
+      limited: () => agents?.limited() ?? { current: 0, max: 0, calls: [] },
     };
     return { ...runtime, faults: report };
   } catch (error) {
