@@ -321,19 +321,41 @@ function leftInQueues(runtime: LocalRuntime): number {
   );
 }
 
-/** Task ids of every message in the DLQs. */
-function deadLetterTaskIds(runtime: LocalRuntime): Set<string> {
-  const ids = new Set<string>();
+/** A message in a DLQ: a consumer's copy says why (`error_code`); a redrive by SQS says nothing. */
+interface DeadLetter {
+  readonly errorCode?: string;
+  readonly receiveCount: number;
+}
+
+/** Every message in the DLQs, by task id. */
+function deadLettersByTask(runtime: LocalRuntime): Map<string, DeadLetter[]> {
+  const letters = new Map<string, DeadLetter[]>();
   for (const key of ['HighDeadLetterQueueUrl', 'LowDeadLetterQueueUrl']) {
-    for (const body of runtime.queueMessages(runtime.outputs[key]!)) {
+    for (const message of runtime.queueMessages(runtime.outputs[key]!)) {
+      let taskId: string;
       try {
-        ids.add((JSON.parse(body) as { task_id: string }).task_id);
+        taskId = (JSON.parse(message.body) as { task_id: string }).task_id;
       } catch {
-        // not an envelope: not ours to check
+        continue; // not an envelope: not ours to check
       }
+      const letter = { errorCode: message.attributes.error_code, receiveCount: message.receiveCount };
+      letters.set(taskId, [...(letters.get(taskId) ?? []), letter]);
     }
   }
-  return ids;
+  return letters;
+}
+
+/** What a violation of a task's attempts names: its end, and how it reached a DLQ. */
+function attemptsContext(state: TaskView, letters: readonly DeadLetter[] | undefined): string {
+  const dlq = (letters ?? []).map((l) =>
+    l.errorCode !== undefined
+      ? `a consumer's copy (${l.errorCode})`
+      : `an SQS redrive after ${l.receiveCount} receives`,
+  );
+  return (
+    ` [${state.status} after ${state.attempts} attempts` +
+    `${state.error ? `, last error ${state.error.code}` : ''}${dlq.length ? `; DLQ: ${dlq.join(', ')}` : ''}]`
+  );
 }
 
 /** What the driver's DELETE of a running async task got. */
@@ -540,7 +562,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const r of runtime.faults.agentCallbacks())
       callbacks.set(r.taskId, [...(callbacks.get(r.taskId) ?? []), r]);
     const injected = runtime.faults.injected();
-    const deadLetters = deadLetterTaskIds(runtime);
+    const deadLetters = deadLettersByTask(runtime);
     const byStatus: Record<string, number> = {};
     let extraExecutions = 0;
     let asyncTasks = 0;
@@ -574,7 +596,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             ...attemptsOfKind(planned.kind, maxReceiveCount),
           },
           maxReceiveCount,
-        ).map((v) => `task ${id} (${planned.kind}) ${v}`),
+        ).map((v) => `task ${id} (${planned.kind}) ${v}${attemptsContext(state, deadLetters.get(id))}`),
       );
       if (
         planned.kind === 'limited' &&
