@@ -23,6 +23,7 @@ import type { TaskView } from '../lambda/core/task';
 import { isTerminal } from '../lambda/core/transitions';
 import { ASYNC_ECHO_FAILURE_CODE, type CallbackRecord } from '../local/async-echo';
 import type { FaultPlan, InjectedFaults } from '../local/faults';
+import type { Invocation } from '../local/lambda-pool';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
 import {
   checkAttempts,
@@ -66,16 +67,18 @@ export const DEFAULT_ASYNC_SHARE = 0.12;
 /** The share of tasks on the `limited` agent in the default mix. */
 export const DEFAULT_LIMITED_SHARE = 0.05;
 /** The share of tasks, of every kind, that belong to a tenant. */
-export const DEFAULT_TENANT_SHARE = 0.4;
+export const DEFAULT_TENANT_SHARE = 0.3;
 /** Few tenants, so that each often has as many tasks running as its cap allows. */
-export const CHAOS_TENANTS = ['tenant-a', 'tenant-b', 'tenant-c'] as const;
+export const CHAOS_TENANTS = ['tenant-a', 'tenant-b', 'tenant-c', 'tenant-d'] as const;
 /** The chaos stack's `tenantMaxConcurrency`. */
 export const CHAOS_TENANT_MAX_CONCURRENCY = 3;
 /**
- * The chaos stack's limiter wake-up interval (the default is 5 s): short, so that a slot freed by a short `limited`
- * call does not sit idle while its waiters are away (they wait 1 s, then 1 to 2 s). It changes nothing else.
+ * The chaos stack's limiter wake-up interval (the default is 5 s): shorter, so that a slot freed by a short `limited`
+ * call does not sit idle while its waiters are away (they wait 1 s, 1 to 2 s, then 2 to 3 s); not much shorter,
+ * since every waiter asks again each time (its message is delivered), and hundreds of waiters asking each second
+ * would swamp the local runtime. It changes nothing else.
  */
-const CHAOS_LIMIT_WAKE_UP_SECONDS = 2;
+const CHAOS_LIMIT_WAKE_UP_SECONDS = 3;
 /** The `limited` demo agent's concurrency limit (local-config.ts), which its own count is checked against. */
 const LIMITED_MAX_CONCURRENCY = 2;
 /**
@@ -129,7 +132,7 @@ export interface ChaosOptions {
   readonly asyncShare?: number;
   /** Share of the tasks that run on the `limited` agent. @default 0.05 */
   readonly limitedShare?: number;
-  /** Share of the tasks, of every kind, that belong to one of {@link CHAOS_TENANTS}. @default 0.4 */
+  /** Share of the tasks, of every kind, that belong to one of {@link CHAOS_TENANTS}. @default 0.3 */
   readonly tenantShare?: number;
   /** Give up waiting after this long. @default 900 */
   readonly deadlineSeconds?: number;
@@ -183,6 +186,13 @@ export interface LimitsReport {
   readonly waits: Readonly<Record<LimitReason, number>>;
   /** Consumer deaths injected while the attempt held slots (tasks on `limited` or with a tenant). */
   readonly deathsHoldingSlots: number;
+  /** Deliveries that died with their consumer invocation (a death or a time-out, their own or a batch mate's). */
+  readonly diedDeliveries: number;
+  /**
+   * Tasks whose agent never fails that reached a DLQ with no interrupted attempt: their deliveries died (while they
+   * waited, say) until SQS's redrive policy took the message.
+   */
+  readonly deadLetteredByDeaths: number;
   /** Slots still held once every task was terminal, that went back with their lease. */
   readonly heldAtEnd: number;
   /** How long the end check waited for them. */
@@ -363,6 +373,21 @@ function attemptsContext(state: TaskView, letters: readonly DeadLetter[] | undef
   );
 }
 
+/** The task ids of an SQS event's records (a consumer's batch); none for any other event. */
+function batchTaskIds(event: unknown): string[] {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  if (!Array.isArray(records)) return [];
+  return records.flatMap((record: { eventSource?: unknown; body?: unknown }) => {
+    if (record?.eventSource !== 'aws:sqs' || typeof record.body !== 'string') return [];
+    try {
+      const { task_id } = JSON.parse(record.body) as { task_id?: unknown };
+      return typeof task_id === 'string' ? [task_id] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** What the driver's DELETE of a running async task got. */
 type CancelOutcome = 'requested' | 'cancelled' | 'refused';
 
@@ -485,6 +510,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const progress = options.progress ?? (() => {});
   const say = (line: string) => progress(`${Math.round((Date.now() - started) / 1000)} s: ${line}`);
   const maxReceiveCount = options.maxReceiveCount ?? 4;
+  // Per task, its deliveries whose consumer invocation ended without an answer (a death or a time-out).
+  const diedDeliveries = new Map<string, number>();
+  const countDied = (invocation: Invocation) => {
+    if (invocation.ok) return;
+    for (const id of batchTaskIds(invocation.event))
+      diedDeliveries.set(id, (diedDeliveries.get(id) ?? 0) + 1);
+  };
   const runtime = await startLocalRuntime({
     port: 0,
     awsPort: 0,
@@ -498,6 +530,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     limitWakeUpSeconds: CHAOS_LIMIT_WAKE_UP_SECONDS,
     heartbeatTimeoutSeconds: CHAOS_HEARTBEAT_TIMEOUT_SECONDS,
     scheduleIntervalSeconds: 3,
+    onInvocation: countDied,
     log: () => {},
   });
   const violations: string[] = [];
@@ -582,6 +615,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let limitedTasks = 0;
     let tenantTasks = 0;
     let deathsHoldingSlots = 0;
+    let deadLetteredByDeaths = 0;
     for (const [id, planned] of accepted) {
       const state = states.get(id);
       if (!state) {
@@ -594,14 +628,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (planned.kind === 'limited') limitedTasks += 1;
       if (planned.body.tenantId !== undefined) tenantTasks += 1;
       if (holdsSlots) deathsHoldingSlots += deaths.get(id) ?? 0;
+      const kind = attemptsOfKind(planned.kind, maxReceiveCount);
+      if (kind.neverFails && deadLetters.has(id) && !interrupted.get(id) && diedDeliveries.get(id))
+        deadLetteredByDeaths += 1;
       violations.push(
         ...checkAttempts(
           {
             status: state.status,
             attempts: state.attempts,
             interrupted: interrupted.get(id) ?? 0,
+            diedDeliveries: diedDeliveries.get(id) ?? 0,
             inDeadLetterQueue: deadLetters.has(id),
-            ...attemptsOfKind(planned.kind, maxReceiveCount),
+            ...kind,
           },
           maxReceiveCount,
         ).map((v) => `task ${id} (${planned.kind}) ${v}${attemptsContext(state, deadLetters.get(id))}`),
@@ -698,6 +736,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         tenantPeak: Math.max(0, ...limited.calls.map((c) => c.tenant_in_flight ?? 0)),
         waits: runtime.faults.waits(),
         deathsHoldingSlots,
+        diedDeliveries: [...diedDeliveries.values()].reduce((a, b) => a + b, 0),
+        deadLetteredByDeaths,
         heldAtEnd: slots.heldAtEnd,
         lapseWaitMs: slots.waitedMs,
       },
@@ -782,6 +822,8 @@ export function formatReport(report: ChaosReport): string {
     [`one tenant's limited calls at once (cap ${CHAOS_TENANT_MAX_CONCURRENCY})`, report.limits.tenantPeak],
     ...Object.entries(report.limits.waits).map(([r, n]): [string, number] => [`waits: ${r}`, n]),
     ['worker deaths while holding slots', report.limits.deathsHoldingSlots],
+    ['deliveries that died with their consumer (own or batch mate)', report.limits.diedDeliveries],
+    ['  tasks that never fail dead-lettered by them, no attempt cut', report.limits.deadLetteredByDeaths],
     ['slots held when all tasks ended (lapse by lease)', report.limits.heldAtEnd],
     ['ms waited for them to lapse', report.limits.lapseWaitMs],
     ['seconds', report.seconds],

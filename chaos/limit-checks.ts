@@ -53,6 +53,11 @@ export interface AttemptFacts {
   /** Attempts that started while an earlier one had not recorded its outcome (deaths, time-outs, failed writes). */
   readonly interrupted: number;
   /**
+   * Its deliveries that ended with their consumer invocation (a death, a time-out, its own or a batch mate's): they
+   * recorded nothing and were not acknowledged, so each one counts towards the redrive policy.
+   */
+  readonly diedDeliveries: number;
+  /**
    * The attempts its agent needs to end the task when nothing else goes wrong (1 for an agent that answers at
    * once, 2 for one that fails once); undefined when that is not known ahead (async agents).
    */
@@ -68,10 +73,10 @@ export interface AttemptFacts {
  *   last attempt, which the run cannot tell from other interrupted attempts, so each interrupted attempt allows one.
  * - A task whose agent needs a known number of attempts makes no more than that, plus one per interrupted attempt:
  *   a wait that used an attempt would show as one more.
- * - A task whose agent never fails reaches a DLQ (or FAILED) only if one of its attempts was interrupted: a wait
- *   that SQS counted towards the redrive policy would send it there without one. (The record's error code is the
- *   DLQ copy's: the consumer writes both from one error; an SQS redrive has none, and the sweep records
- *   `DeadLettered`.)
+ * - A task whose agent never fails reaches a DLQ (or FAILED) only if one of its attempts was interrupted or one of
+ *   its deliveries died with its consumer: a wait that SQS counted towards the redrive policy would send it there
+ *   without either. (The record's error code is the DLQ copy's: the consumer writes both from one error; an SQS
+ *   redrive has none, and the sweep records `DeadLettered`.)
  */
 export function checkAttempts(facts: AttemptFacts, maxReceiveCount: number): string[] {
   const violations: string[] = [];
@@ -85,11 +90,10 @@ export function checkAttempts(facts: AttemptFacts, maxReceiveCount: number): str
       `made ${attempts} attempts where its agent needs ${facts.attemptsNeeded} and ${interrupted} were ` +
         'interrupted: an attempt went without an agent failure (a wait?)',
     );
-  if (facts.neverFails && interrupted === 0) {
-    if (facts.inDeadLetterQueue)
-      violations.push('reached a DLQ, though its agent never fails and none of its attempts was interrupted');
-    else if (facts.status === 'FAILED')
-      violations.push('FAILED, though its agent never fails and none of its attempts was interrupted');
+  if (facts.neverFails && interrupted === 0 && facts.diedDeliveries === 0) {
+    const unexplained = 'though its agent never fails, no attempt was interrupted and no delivery died';
+    if (facts.inDeadLetterQueue) violations.push(`reached a DLQ, ${unexplained}`);
+    else if (facts.status === 'FAILED') violations.push(`FAILED, ${unexplained}`);
   }
   return violations;
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run chaos -- [--tasks 2000] [--seed 7] [--async-share 0.12] [--limited-share 0.05] [--tenant-share 0.4]
+ * `npm run chaos -- [--tasks 2000] [--seed 7] [--async-share 0.12] [--limited-share 0.05] [--tenant-share 0.3]
  * [--fuzz 5000]`: every fault at once, on sync, async and limited agents and on tenants under a cap, then (with
  * `--fuzz`) bad requests against a fresh runtime without faults; `--tasks 0` runs the fuzz alone. Exits 1 on any
  * violation.

@@ -2,7 +2,7 @@
  * The small chaos run of `npm test`: 300 tasks through the local runtime with every fault injected at once
  * (`npm run chaos` runs 2,000), about 12 % of them on the async agent `async-echo` in each of its chaos cases
  * (silent, crash after accept, late heartbeat, complete twice, complete after a newer attempt, stale token,
- * cancelled mid-run), about 5 % on the `limited` agent (2 at once, 10 a second), and 40 % of all of them in three
+ * cancelled mid-run), about 5 % on the `limited` agent (2 at once, 10 a second), and 30 % of all of them in four
  * tenants under a cap of 3 running tasks each. The run checks the delivery guarantees and the limits' promises
  * itself and exits 1 on any violation; it runs in a child process because fauxqs is ESM-only.
  */

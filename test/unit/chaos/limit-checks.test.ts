@@ -66,6 +66,7 @@ describe('Function: checkAttempts', () => {
     status: 'SUCCEEDED',
     attempts: 1,
     interrupted: 0,
+    diedDeliveries: 0,
     attemptsNeeded: 1,
     neverFails: true,
     inDeadLetterQueue: false,
@@ -97,7 +98,7 @@ describe('Function: checkAttempts', () => {
     ).toEqual([]);
   });
 
-  it('flags a task whose agent never fails in a DLQ, or FAILED, with no interrupted attempt', () => {
+  it('flags a task whose agent never fails in a DLQ, or FAILED, with no interrupted attempt nor died delivery', () => {
     // Act & Assess
     expect(checkAttempts({ ...facts, inDeadLetterQueue: true }, 4)).toEqual([
       expect.stringMatching(/^reached a DLQ/),
@@ -108,6 +109,7 @@ describe('Function: checkAttempts', () => {
     expect(checkAttempts({ ...facts, status: 'FAILED', inDeadLetterQueue: true, interrupted: 1 }, 4)).toEqual(
       [],
     );
+    expect(checkAttempts({ ...facts, inDeadLetterQueue: true, diedDeliveries: 4 }, 4)).toEqual([]);
   });
 
   it('leaves the DLQ to the other checks for a task whose agent fails', () => {
