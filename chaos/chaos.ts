@@ -1,9 +1,16 @@
 /**
  * The chaos run: many tasks through the local runtime with every fault injected at once, then a check of
  * the delivery guarantees (docs/guarantees.md). Used by `npm run chaos` and, smaller, by `npm test`.
+ *
+ * Limits are under fire too: a share of the tasks run on the `limited` demo agent (maxConcurrency 2, rateLimit 10
+ * per second), and a share belong to a few tenants under a tenant cap, so that tasks wait for slots while workers
+ * die holding them. The run then checks the limits' promises (limit-checks.ts): the agent never counted more calls
+ * at once than its limit, waiting used no attempt and sent no task to a DLQ, and once it is over every slot is free.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiError, TaskQueueClient } from '../cli/api-client';
+import { DynamoLimiter } from '../lambda/adapters/dynamodb-limiter';
 import { classifyHttpStatus } from '../lambda/core/agent-outcome';
 import {
   agentHttpCode,
@@ -11,16 +18,25 @@ import {
   TaskErrorCode,
   type TaskErrorCodeInfo,
 } from '../lambda/core/error-codes';
+import type { LimitReason } from '../lambda/core/limits';
 import type { TaskView } from '../lambda/core/task';
 import { isTerminal } from '../lambda/core/transitions';
 import { ASYNC_ECHO_FAILURE_CODE, type CallbackRecord } from '../local/async-echo';
 import type { FaultPlan, InjectedFaults } from '../local/faults';
+import type { Invocation } from '../local/lambda-pool';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
+import {
+  checkAttempts,
+  checkHeldSlots,
+  checkLimitedConcurrency,
+  heldSlots,
+  leakedCounters,
+} from './limit-checks';
 import { getTask, pool, submitWithRetries } from './retries';
 
 /** What kind of task it is decides what the run expects of it. */
 type Kind = SyncKind | AsyncKind;
-type SyncKind = 'echo' | 'sleep' | 'flaky' | 'poison' | 'hopeless';
+type SyncKind = 'echo' | 'sleep' | 'limited' | 'flaky' | 'poison' | 'hopeless';
 /**
  * The `async-echo` cases (local/async-echo.ts has the knobs): a plain run, and agents that go silent, crash
  * between their 202 and their first callback, heartbeat late, complete twice, complete after a newer attempt
@@ -48,6 +64,28 @@ const ASYNC_KINDS: readonly AsyncKind[] = [
 const isAsyncKind = (kind: Kind): kind is AsyncKind => (ASYNC_KINDS as readonly string[]).includes(kind);
 /** The share of async tasks in the default mix. */
 export const DEFAULT_ASYNC_SHARE = 0.12;
+/** The share of tasks on the `limited` agent in the default mix. */
+export const DEFAULT_LIMITED_SHARE = 0.05;
+/** The share of tasks, of every kind, that belong to a tenant. */
+export const DEFAULT_TENANT_SHARE = 0.3;
+/** Few tenants, so that each often has as many tasks running as its cap allows. */
+export const CHAOS_TENANTS = ['tenant-a', 'tenant-b', 'tenant-c', 'tenant-d'] as const;
+/** The chaos stack's `tenantMaxConcurrency`. */
+export const CHAOS_TENANT_MAX_CONCURRENCY = 3;
+/**
+ * The chaos stack's limiter wake-up interval (the default is 5 s): shorter, so that a slot freed by a short `limited`
+ * call does not sit idle while its waiters are away (they wait 1 s, 1 to 2 s, then 2 to 3 s); not much shorter,
+ * since every waiter asks again each time (its message is delivered), and hundreds of waiters asking each second
+ * would swamp the local runtime. It changes nothing else.
+ */
+const CHAOS_LIMIT_WAKE_UP_SECONDS = 3;
+/** The `limited` demo agent's concurrency limit (local-config.ts), which its own count is checked against. */
+const LIMITED_MAX_CONCURRENCY = 2;
+/**
+ * How long a `limited` call sleeps: long enough that worker deaths and duplicate deliveries find its attempt
+ * holding slots, short enough that its two slots get through the run's share in seconds.
+ */
+const LIMITED_MS = { min: 300, spread: 400 } as const;
 /** How long the checks wait, once every task is terminal, for async agents still sending their last callbacks. */
 const ASYNC_RUNS_SETTLE_MS = 15_000;
 
@@ -57,6 +95,14 @@ const ASYNC_RUNS_SETTLE_MS = 15_000;
  */
 export const CHAOS_HEARTBEAT_TIMEOUT_SECONDS = 3;
 const CHAOS_AGENT_TIMEOUT_SECONDS = 3;
+/** Short, so that a dead consumer's message comes back within a minute (the visibility timeout is 6 ×). */
+const CHAOS_CONSUMER_TIMEOUT_SECONDS = 10;
+/**
+ * A sync claim's lease in the chaos stack (lib/task-tier.ts: twice the consumer timeout): the longest any attempt
+ * holds a limiter slot without giving it back, as when its consumer died. Async deadlines and the retry wait that
+ * keeps a timed-out attempt's slots are shorter.
+ */
+const CHAOS_LEASE_MS = 2 * CHAOS_CONSUMER_TIMEOUT_SECONDS * 1000;
 /**
  * Async agents heartbeat this often: three heartbeats per heartbeat timeout, so a throttled or slow one is not
  * fatal, and few enough that the callback function keeps up on a busy machine.
@@ -67,7 +113,12 @@ const LATE_HEARTBEAT_MS = (CHAOS_AGENT_TIMEOUT_SECONDS + CHAOS_HEARTBEAT_TIMEOUT
 
 interface Planned {
   readonly kind: Kind;
-  readonly body: { type: string; payload: Record<string, unknown>; priority: 'high' | 'low' };
+  readonly body: {
+    type: string;
+    payload: Record<string, unknown>;
+    priority: 'high' | 'low';
+    tenantId?: string;
+  };
 }
 
 export interface ChaosOptions {
@@ -79,6 +130,10 @@ export interface ChaosOptions {
   readonly maxReceiveCount?: number;
   /** Share of the tasks that run on the async agent `async-echo`. @default 0.12 */
   readonly asyncShare?: number;
+  /** Share of the tasks that run on the `limited` agent. @default 0.05 */
+  readonly limitedShare?: number;
+  /** Share of the tasks, of every kind, that belong to one of {@link CHAOS_TENANTS}. @default 0.3 */
+  readonly tenantShare?: number;
   /** Give up waiting after this long. @default 900 */
   readonly deadlineSeconds?: number;
   readonly seed?: number;
@@ -113,8 +168,35 @@ export interface ChaosReport {
     readonly completionWon: number;
   };
   readonly deadLettered: number;
+  readonly limits: LimitsReport;
   readonly seconds: number;
   readonly violations: readonly string[];
+}
+
+/** What the limits did in a run. */
+export interface LimitsReport {
+  /** Tasks on the `limited` agent, and tasks with a tenant, among the accepted ones. */
+  readonly limitedTasks: number;
+  readonly tenantTasks: number;
+  /** The most `limited` calls the agent itself counted at once. */
+  readonly limitedPeak: number;
+  /** The most calls of one tenant the `limited` agent counted at once. */
+  readonly tenantPeak: number;
+  /** Waits recorded on task records (a first wait, or a change of reason), by reason. */
+  readonly waits: Readonly<Record<LimitReason, number>>;
+  /** Consumer deaths injected while the attempt held slots (tasks on `limited` or with a tenant). */
+  readonly deathsHoldingSlots: number;
+  /** Deliveries that died with their consumer invocation (a death or a time-out, their own or a batch mate's). */
+  readonly diedDeliveries: number;
+  /**
+   * Tasks whose agent never fails that reached a DLQ with no interrupted attempt: their deliveries died (while they
+   * waited, say) until SQS's redrive policy took the message.
+   */
+  readonly deadLetteredByDeaths: number;
+  /** Slots still held once every task was terminal, that went back with their lease. */
+  readonly heldAtEnd: number;
+  /** How long the end check waited for them. */
+  readonly lapseWaitMs: number;
 }
 
 /** The async-echo payload of each async case; `chaos_attempts: 1` lets the next attempt succeed. */
@@ -149,24 +231,39 @@ function asyncPayload(kind: AsyncKind, i: number, random: () => number): Record<
   }
 }
 
+/** The shares of the mix: async tasks, `limited` tasks, and tasks with a tenant (of every kind). */
+export interface TaskShares {
+  readonly async?: number;
+  readonly limited?: number;
+  readonly tenant?: number;
+}
+
 /**
- * The default chaos mix: mostly echo, with slow, flaky, poison and hopeless (always transient) tasks, and a share
- * of async tasks (`asyncShare`) spread evenly over the async cases.
+ * The default chaos mix: mostly echo, with slow, flaky, poison and hopeless (always transient) tasks, a share of
+ * async tasks (`async`) spread evenly over the async cases, a share of `limited` tasks, and a share of all of them
+ * (`tenant`) spread over {@link CHAOS_TENANTS}.
  */
-export function planTasks(count: number, seed = 7, asyncShare = DEFAULT_ASYNC_SHARE): Planned[] {
+export function planTasks(count: number, seed = 7, shares: TaskShares = {}): Planned[] {
+  const asyncShare = shares.async ?? DEFAULT_ASYNC_SHARE;
+  const limitedShare = shares.limited ?? DEFAULT_LIMITED_SHARE;
+  const tenantShare = shares.tenant ?? DEFAULT_TENANT_SHARE;
   let state = seed;
   const random = () => {
     state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
     return state / 2_147_483_648;
   };
-  return Array.from({ length: count }, (_, i) => {
+  const plan = (i: number): Planned => {
     const priority = random() < 0.3 ? 'high' : 'low';
     const pick = random();
     if (pick < asyncShare) {
       const kind = ASYNC_KINDS[Math.floor((pick / asyncShare) * ASYNC_KINDS.length)]!;
       return { kind, body: { type: 'async-echo', payload: asyncPayload(kind, i, random), priority } };
     }
-    const roll = (pick - asyncShare) / (1 - asyncShare);
+    if (pick < asyncShare + limitedShare) {
+      const ms = LIMITED_MS.min + Math.floor(random() * LIMITED_MS.spread);
+      return { kind: 'limited', body: { type: 'limited', payload: { i, ms }, priority } };
+    }
+    const roll = (pick - asyncShare - limitedShare) / (1 - asyncShare - limitedShare);
     const kind: SyncKind =
       roll < 0.65
         ? 'echo'
@@ -187,7 +284,37 @@ export function planTasks(count: number, seed = 7, asyncShare = DEFAULT_ASYNC_SH
             : { i };
     const type = kind === 'hopeless' ? 'flaky' : kind;
     return { kind, body: { type, payload, priority } };
+  };
+  return Array.from({ length: count }, (_, i) => {
+    const planned = plan(i);
+    if (random() >= tenantShare) return planned;
+    const tenantId = CHAOS_TENANTS[Math.floor(random() * CHAOS_TENANTS.length)]!;
+    return { ...planned, body: { ...planned.body, tenantId } };
   });
+}
+
+/**
+ * The attempts a kind's agent needs to end its task when nothing goes wrong, and whether it ever fails by itself
+ * (limit-checks.ts `checkAttempts`); async kinds are checked by `checkAsyncTask`.
+ */
+function attemptsOfKind(
+  kind: Kind,
+  maxReceiveCount: number,
+): { attemptsNeeded?: number; neverFails: boolean } {
+  switch (kind) {
+    case 'echo':
+    case 'sleep':
+    case 'limited':
+      return { attemptsNeeded: 1, neverFails: true };
+    case 'poison':
+      return { attemptsNeeded: 1, neverFails: false };
+    case 'flaky':
+      return { attemptsNeeded: Math.min(2, maxReceiveCount), neverFails: false };
+    case 'hopeless':
+      return { attemptsNeeded: maxReceiveCount, neverFails: false };
+    default:
+      return { neverFails: false };
+  }
 }
 
 /**
@@ -209,19 +336,56 @@ function leftInQueues(runtime: LocalRuntime): number {
   );
 }
 
-/** Task ids of every message in the DLQs. */
-function deadLetterTaskIds(runtime: LocalRuntime): Set<string> {
-  const ids = new Set<string>();
+/** A message in a DLQ: a consumer's copy says why (`error_code`); a redrive by SQS says nothing. */
+interface DeadLetter {
+  readonly errorCode?: string;
+  readonly receiveCount: number;
+}
+
+/** Every message in the DLQs, by task id. */
+function deadLettersByTask(runtime: LocalRuntime): Map<string, DeadLetter[]> {
+  const letters = new Map<string, DeadLetter[]>();
   for (const key of ['HighDeadLetterQueueUrl', 'LowDeadLetterQueueUrl']) {
-    for (const body of runtime.queueMessages(runtime.outputs[key]!)) {
+    for (const message of runtime.queueMessages(runtime.outputs[key]!)) {
+      let taskId: string;
       try {
-        ids.add((JSON.parse(body) as { task_id: string }).task_id);
+        taskId = (JSON.parse(message.body) as { task_id: string }).task_id;
       } catch {
-        // not an envelope: not ours to check
+        continue; // not an envelope: not ours to check
       }
+      const letter = { errorCode: message.attributes.error_code, receiveCount: message.receiveCount };
+      letters.set(taskId, [...(letters.get(taskId) ?? []), letter]);
     }
   }
-  return ids;
+  return letters;
+}
+
+/** What a violation of a task's attempts names: its end, and how it reached a DLQ. */
+function attemptsContext(state: TaskView, letters: readonly DeadLetter[] | undefined): string {
+  const dlq = (letters ?? []).map((l) =>
+    l.errorCode !== undefined
+      ? `a consumer's copy (${l.errorCode})`
+      : `an SQS redrive after ${l.receiveCount} receives`,
+  );
+  return (
+    ` [${state.status} after ${state.attempts} attempts` +
+    `${state.error ? `, last error ${state.error.code}` : ''}${dlq.length ? `; DLQ: ${dlq.join(', ')}` : ''}]`
+  );
+}
+
+/** The task ids of an SQS event's records (a consumer's batch); none for any other event. */
+function batchTaskIds(event: unknown): string[] {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  if (!Array.isArray(records)) return [];
+  return records.flatMap((record: { eventSource?: unknown; body?: unknown }) => {
+    if (record?.eventSource !== 'aws:sqs' || typeof record.body !== 'string') return [];
+    try {
+      const { task_id } = JSON.parse(record.body) as { task_id?: unknown };
+      return typeof task_id === 'string' ? [task_id] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** What the driver's DELETE of a running async task got. */
@@ -342,9 +506,17 @@ function checkAsyncTask(
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  const say = options.progress ?? (() => {});
   const started = Date.now();
+  const progress = options.progress ?? (() => {});
+  const say = (line: string) => progress(`${Math.round((Date.now() - started) / 1000)} s: ${line}`);
   const maxReceiveCount = options.maxReceiveCount ?? 4;
+  // Per task, its deliveries whose consumer invocation ended without an answer (a death or a time-out).
+  const diedDeliveries = new Map<string, number>();
+  const countDied = (invocation: Invocation) => {
+    if (invocation.ok) return;
+    for (const id of batchTaskIds(invocation.event))
+      diedDeliveries.set(id, (diedDeliveries.get(id) ?? 0) + 1);
+  };
   const runtime = await startLocalRuntime({
     port: 0,
     awsPort: 0,
@@ -353,15 +525,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     faults: options.faults,
     // Short timeouts keep a dead consumer's message coming back within seconds, and a silent async agent's
     // attempt declared lost within seconds.
-    timeouts: { consumerSeconds: 10, agentSeconds: CHAOS_AGENT_TIMEOUT_SECONDS },
+    timeouts: { consumerSeconds: CHAOS_CONSUMER_TIMEOUT_SECONDS, agentSeconds: CHAOS_AGENT_TIMEOUT_SECONDS },
+    tenantMaxConcurrency: CHAOS_TENANT_MAX_CONCURRENCY,
+    limitWakeUpSeconds: CHAOS_LIMIT_WAKE_UP_SECONDS,
     heartbeatTimeoutSeconds: CHAOS_HEARTBEAT_TIMEOUT_SECONDS,
     scheduleIntervalSeconds: 3,
+    onInvocation: countDied,
     log: () => {},
   });
   const violations: string[] = [];
   try {
     const api = new TaskQueueClient({ endpoint: runtime.apiUrl });
-    const plan = planTasks(options.tasks, options.seed, options.asyncShare);
+    const plan = planTasks(options.tasks, options.seed, {
+      async: options.asyncShare,
+      limited: options.limitedShare,
+      tenant: options.tenantShare,
+    });
     const run = `chaos-${Date.now().toString(36)}`;
     say(`submitting ${plan.length} tasks with faults ${JSON.stringify(options.faults)}`);
     const deadline = started + (options.deadlineSeconds ?? 900) * 1000;
@@ -409,6 +588,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await new Promise((r) => setTimeout(r, 1000));
       left = leftInQueues(runtime);
     }
+    say(`settled (${left} messages left in the tier queues); checking the limiter's counters`);
+    // Every slot is free at the end: the holders left go back within one lease, and then nothing is held.
+    const slots = await checkSlotsAtEnd(runtime, (taskId) =>
+      accepted.has(taskId) ? (states.get(taskId)?.status ?? 'lost') : undefined,
+    );
+    violations.push(...slots.violations);
 
     const successes = runtime.faults.agentSuccesses();
     const interrupted = runtime.faults.interruptedAttempts();
@@ -418,7 +603,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const r of runtime.faults.agentCallbacks())
       callbacks.set(r.taskId, [...(callbacks.get(r.taskId) ?? []), r]);
     const injected = runtime.faults.injected();
-    const deadLetters = deadLetterTaskIds(runtime);
+    const deadLetters = deadLettersByTask(runtime);
     const byStatus: Record<string, number> = {};
     let extraExecutions = 0;
     let asyncTasks = 0;
@@ -426,6 +611,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let refusedCallbacks = 0;
     let duplicateCompletions = 0;
     const cancels = { requested: 0, cancelled: 0, completionWon: 0 };
+    const deaths = runtime.faults.deaths();
+    let limitedTasks = 0;
+    let tenantTasks = 0;
+    let deathsHoldingSlots = 0;
+    let deadLetteredByDeaths = 0;
     for (const [id, planned] of accepted) {
       const state = states.get(id);
       if (!state) {
@@ -434,6 +624,34 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       byStatus[state.status] = (byStatus[state.status] ?? 0) + 1;
       if (!isTerminal(state.status)) violations.push(`task ${id} (${planned.kind}) is still ${state.status}`);
+      const holdsSlots = planned.kind === 'limited' || planned.body.tenantId !== undefined;
+      if (planned.kind === 'limited') limitedTasks += 1;
+      if (planned.body.tenantId !== undefined) tenantTasks += 1;
+      if (holdsSlots) deathsHoldingSlots += deaths.get(id) ?? 0;
+      const kind = attemptsOfKind(planned.kind, maxReceiveCount);
+      if (kind.neverFails && deadLetters.has(id) && !interrupted.get(id) && diedDeliveries.get(id))
+        deadLetteredByDeaths += 1;
+      violations.push(
+        ...checkAttempts(
+          {
+            status: state.status,
+            attempts: state.attempts,
+            interrupted: interrupted.get(id) ?? 0,
+            diedDeliveries: diedDeliveries.get(id) ?? 0,
+            inDeadLetterQueue: deadLetters.has(id),
+            ...kind,
+          },
+          maxReceiveCount,
+        ).map((v) => `task ${id} (${planned.kind}) ${v}${attemptsContext(state, deadLetters.get(id))}`),
+      );
+      if (
+        planned.kind === 'limited' &&
+        state.status === 'SUCCEEDED' &&
+        (state.result as { slept_ms?: unknown } | undefined)?.slept_ms !== planned.body.payload.ms
+      )
+        violations.push(
+          `task ${id} (limited) SUCCEEDED with ${JSON.stringify(state.result)}, not its ${planned.body.payload.ms} ms`,
+        );
       const runs = successes.get(id) ?? 0;
       const isAsync = isAsyncKind(planned.kind);
       if (isAsyncKind(planned.kind)) {
@@ -488,6 +706,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         violations.push(`task ${id} was CANCELLED, but nobody cancelled it`);
     }
     if (left > 0) violations.push(`${left} messages are left in the tier queues`);
+    const limited = runtime.faults.limited();
+    violations.push(
+      ...checkLimitedConcurrency(limited, {
+        maxConcurrency: LIMITED_MAX_CONCURRENCY,
+        tenantMaxConcurrency: CHAOS_TENANT_MAX_CONCURRENCY,
+      }),
+    );
 
     return {
       tasks: plan.length,
@@ -504,11 +729,56 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       duplicateCompletions,
       cancels,
       deadLettered: deadLetters.size,
+      limits: {
+        limitedTasks,
+        tenantTasks,
+        limitedPeak: limited.max,
+        tenantPeak: Math.max(0, ...limited.calls.map((c) => c.tenant_in_flight ?? 0)),
+        waits: runtime.faults.waits(),
+        deathsHoldingSlots,
+        diedDeliveries: [...diedDeliveries.values()].reduce((a, b) => a + b, 0),
+        deadLetteredByDeaths,
+        heldAtEnd: slots.heldAtEnd,
+        lapseWaitMs: slots.waitedMs,
+      },
       seconds: Math.round((Date.now() - started) / 1000),
       violations,
     };
   } finally {
     await runtime.stop();
+  }
+}
+
+/**
+ * The end check of the limiter's counters, once every task is terminal: the slots still held must belong to
+ * terminal tasks and go back within one lease (limit-checks.ts `checkHeldSlots`); the check waits until the last
+ * of them lapses (at most one lease, and usually nothing: a dead consumer's message comes back only after the
+ * visibility timeout, three leases), then every counter must be free.
+ */
+async function checkSlotsAtEnd(
+  runtime: LocalRuntime,
+  statusOf: (taskId: string) => string | undefined,
+): Promise<{ violations: string[]; heldAtEnd: number; waitedMs: number }> {
+  const tableName = runtime.outputs.LimitsTableName;
+  if (!tableName)
+    return { violations: ['the stack has no LimitsTableName output'], heldAtEnd: 0, waitedMs: 0 };
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: runtime.dynamodbEndpoint,
+    credentials: { accessKeyId: 'chaos', secretAccessKey: 'chaos' },
+  });
+  try {
+    const limiter = new DynamoLimiter(client, tableName);
+    const startMs = Date.now();
+    const held = heldSlots(await limiter.counters(), startMs);
+    const violations = checkHeldSlots(held, startMs, { statusOf, longestHoldMs: CHAOS_LEASE_MS });
+    // A holder is live up to its time, included (limits.ts `liveHolders`).
+    const lapsedAt = Math.min(held[0]?.untilMs ?? 0, startMs + CHAOS_LEASE_MS) + 1;
+    if (lapsedAt > Date.now()) await new Promise((r) => setTimeout(r, lapsedAt - Date.now()));
+    violations.push(...leakedCounters(await limiter.counters(), Date.now()));
+    return { violations, heldAtEnd: held.length, waitedMs: Date.now() - startMs };
+  } finally {
+    client.destroy();
   }
 }
 
@@ -543,6 +813,19 @@ export function formatReport(report: ChaosReport): string {
     ['async cancels accepted (202)', report.cancels.requested],
     ['  then CANCELLED', report.cancels.cancelled],
     ['  then SUCCEEDED (completion won)', report.cancels.completionWon],
+    ['limited tasks', report.limits.limitedTasks],
+    ['tasks with a tenant', report.limits.tenantTasks],
+    [
+      `limited calls at once, counted by the agent (limit ${LIMITED_MAX_CONCURRENCY})`,
+      report.limits.limitedPeak,
+    ],
+    [`one tenant's limited calls at once (cap ${CHAOS_TENANT_MAX_CONCURRENCY})`, report.limits.tenantPeak],
+    ...Object.entries(report.limits.waits).map(([r, n]): [string, number] => [`waits: ${r}`, n]),
+    ['worker deaths while holding slots', report.limits.deathsHoldingSlots],
+    ['deliveries that died with their consumer (own or batch mate)', report.limits.diedDeliveries],
+    ['  tasks that never fail dead-lettered by them, no attempt cut', report.limits.deadLetteredByDeaths],
+    ['slots held when all tasks ended (lapse by lease)', report.limits.heldAtEnd],
+    ['ms waited for them to lapse', report.limits.lapseWaitMs],
     ['seconds', report.seconds],
     ['violations', report.violations.length],
   ];

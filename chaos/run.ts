@@ -1,33 +1,64 @@
 /**
- * `npm run chaos -- [--tasks 2000] [--seed 7] [--async-share 0.12] [--fuzz 5000]`: every fault at once, on sync
- * and async agents, then (with `--fuzz`) bad requests against a fresh runtime without faults; `--tasks 0` runs the
- * fuzz alone. Exits 1 on any violation.
+ * `npm run chaos -- [--tasks 2000] [--seed 7] [--async-share 0.12] [--limited-share 0.05] [--tenant-share 0.3]
+ * [--fuzz 5000]`: every fault at once, on sync, async and limited agents and on tenants under a cap, then (with
+ * `--fuzz`) bad requests against a fresh runtime without faults; `--tasks 0` runs the fuzz alone. Exits 1 on any
+ * violation.
  */
 import { Command } from 'commander';
 import { startDemoAgents } from '../local/demo-agents';
 import { startLocalRuntime } from '../local/runtime';
-import { ALL_FAULTS, DEFAULT_ASYNC_SHARE, formatReport, runChaos } from './chaos';
+import {
+  ALL_FAULTS,
+  DEFAULT_ASYNC_SHARE,
+  DEFAULT_LIMITED_SHARE,
+  DEFAULT_TENANT_SHARE,
+  formatReport,
+  runChaos,
+} from './chaos';
 import { formatFuzzReport, runFuzz } from './fuzz';
+
+/** A share option's parser: a number from 0 to 1. */
+const share = (flag: string) => (v: string) => {
+  const r = Number(v);
+  if (!(r >= 0 && r <= 1)) throw new Error(`${flag} must be a number from 0 to 1, not ${v}`);
+  return r;
+};
 
 const program = new Command('chaos')
   .option('--tasks <n>', 'tasks to submit', (v) => Number.parseInt(v, 10), 2000)
   .option(
     '--async-share <r>',
     'share of the tasks on the async agent async-echo, from 0 to 1',
-    (v) => {
-      const r = Number(v);
-      if (!(r >= 0 && r <= 1)) throw new Error(`--async-share must be a number from 0 to 1, not ${v}`);
-      return r;
-    },
+    share('--async-share'),
     DEFAULT_ASYNC_SHARE,
+  )
+  .option(
+    '--limited-share <r>',
+    'share of the tasks on the limited agent, from 0 to 1 (with --async-share, at most 1)',
+    share('--limited-share'),
+    DEFAULT_LIMITED_SHARE,
+  )
+  .option(
+    '--tenant-share <r>',
+    'share of the tasks, of every kind, that belong to a tenant under the tenant cap, from 0 to 1',
+    share('--tenant-share'),
+    DEFAULT_TENANT_SHARE,
   )
   .option('--seed <n>', 'seed of the task mix, the fault dice and the fuzz', (v) => Number.parseInt(v, 10), 7)
   .option('--fuzz [n]', 'then send n generated requests, mostly bad (default 5000)', (v) =>
     Number.parseInt(v, 10),
   )
   .parse();
-const opts = program.opts<{ tasks: number; seed: number; asyncShare: number; fuzz?: number | true }>();
-const { tasks, seed, asyncShare } = opts;
+const opts = program.opts<{
+  tasks: number;
+  seed: number;
+  asyncShare: number;
+  limitedShare: number;
+  tenantShare: number;
+  fuzz?: number | true;
+}>();
+const { tasks, seed, asyncShare, limitedShare, tenantShare } = opts;
+if (asyncShare + limitedShare > 1) program.error('--async-share and --limited-share add up to more than 1');
 const fuzzRuns = opts.fuzz === true ? 5000 : opts.fuzz;
 
 async function main(): Promise<boolean> {
@@ -37,6 +68,8 @@ async function main(): Promise<boolean> {
       tasks,
       seed,
       asyncShare,
+      limitedShare,
+      tenantShare,
       faults: { ...ALL_FAULTS, seed },
       progress: (line) => console.error(line),
     });

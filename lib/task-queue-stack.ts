@@ -64,6 +64,7 @@ export class TaskQueueStack extends Stack {
     new CfnOutput(this, 'HighDeadLetterQueueUrl', { value: q.tiers.high.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'LowDeadLetterQueueUrl', { value: q.tiers.low.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'TaskTableName', { value: q.table.tableName });
+    new CfnOutput(this, 'LimitsTableName', { value: q.limitsTable.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: q.alarms.topic.topicArn });
   }
 }

@@ -7,9 +7,11 @@
  * demo agent server. Every injected fault is counted.
  */
 import { TaskErrorCode } from '../lambda/core/error-codes';
+import { LimitReason } from '../lambda/core/limits';
 import { TRANSITIONS } from '../lambda/core/transitions';
 import type { CallbackRecord } from './async-echo';
 import type { AwsCall, AwsInterceptor, ProxyReply } from './aws-proxy';
+import type { LimitedStats } from './demo-agents';
 import type { WorkerControl } from './functions';
 
 export interface FaultPlan {
@@ -105,6 +107,12 @@ export interface FaultReport {
   asyncRunAttempts(): ReadonlyMap<string, readonly number[]>;
   /** Async demo agent runs not yet over. */
   activeAsyncRuns(): number;
+  /** Per task, the consumer deaths injected at its claim or completion write (not the deliveries they took along). */
+  deaths(): ReadonlyMap<string, number>;
+  /** Waits the consumers recorded on task records (a first wait, or a change of reason), by reason. */
+  waits(): Readonly<Record<LimitReason, number>>;
+  /** The `limited` demo agent's own count of its calls (empty unless the built-in demo agents answer). */
+  limited(): LimitedStats;
 }
 
 const jsonError = (status: number, type: string, message: string): ProxyReply => ({
@@ -119,7 +127,13 @@ interface UpdateRequest {
   readonly UpdateExpression?: string;
   readonly ExpressionAttributeNames?: Readonly<Record<string, string>>;
   readonly ExpressionAttributeValues?: Readonly<
-    Record<string, { readonly S?: string; readonly M?: { readonly code?: { readonly S?: string } } }>
+    Record<
+      string,
+      {
+        readonly S?: string;
+        readonly M?: { readonly code?: { readonly S?: string }; readonly reason?: { readonly S?: string } };
+      }
+    >
   >;
 }
 
@@ -165,17 +179,29 @@ function valueWritten(request: UpdateRequest, attribute: string) {
   return undefined;
 }
 
+/** The UpdateItem request of a DynamoDB call; undefined for any other call. */
+function updateRequest(call: AwsCall): UpdateRequest | undefined {
+  if (call.service !== 'dynamodb' || call.operation !== 'UpdateItem') return undefined;
+  try {
+    return JSON.parse(call.body.toString('utf8')) as UpdateRequest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The reason a task store's `wait` write records (`waiting: { reason, since }`); undefined for any other call. */
+export function waitWritten(call: AwsCall): LimitReason | undefined {
+  const request = updateRequest(call);
+  const reason = request && valueWritten(request, 'waiting')?.M?.reason?.S;
+  return reason !== undefined && reason in LimitReason ? (reason as LimitReason) : undefined;
+}
+
 /** Which of the consumer's writes a DynamoDB call is, and the task it names; undefined for any other call. */
 export function consumerWrite(
   call: AwsCall,
 ): { kind: ConsumerWrite; taskId?: string; errorCode?: string } | undefined {
-  if (call.service !== 'dynamodb' || call.operation !== 'UpdateItem') return undefined;
-  let request: UpdateRequest;
-  try {
-    request = JSON.parse(call.body.toString('utf8')) as UpdateRequest;
-  } catch {
-    return undefined;
-  }
+  const request = updateRequest(call);
+  if (!request) return undefined;
   const status = statusWritten(request);
   const kind = status === undefined ? undefined : CONSUMER_WRITES.get(status);
   if (!kind) return undefined;
@@ -214,6 +240,33 @@ export class FaultInjector implements AwsInterceptor {
   private readonly interrupted = new Map<string, number>();
   /** Per task: async attempts recorded as lost. */
   private readonly lost = new Map<string, number>();
+  /** Per task: consumer deaths injected at its writes. */
+  private readonly died = new Map<string, number>();
+  /** Waits recorded on task records, by reason. */
+  private readonly waited: Record<LimitReason, number> = {
+    AgentConcurrencyLimit: 0,
+    AgentRateLimit: 0,
+    TenantConcurrencyLimit: 0,
+  };
+
+  /**
+   * Consumer deaths injected at a task's claim or completion write: its attempt held whatever limiter slots it had
+   * been granted (they go back by lease). A death also ends the other deliveries its worker ran; those are not here,
+   * they show as interrupted attempts.
+   */
+  public deaths(): ReadonlyMap<string, number> {
+    return this.died;
+  }
+
+  /** Waits the consumers recorded on task records (the first of a task's waits, or a change of its reason). */
+  public waits(): Readonly<Record<LimitReason, number>> {
+    return { ...this.waited };
+  }
+
+  private kill(appId: string, taskId: string | undefined): void {
+    if (taskId) this.died.set(taskId, (this.died.get(taskId) ?? 0) + 1);
+    this.workers.killWorker(appId);
+  }
 
   /**
    * Async attempts recorded as lost (`HeartbeatTimeout`, `AgentRunTimeExceeded`), by the consumer that found the
@@ -261,13 +314,9 @@ export class FaultInjector implements AwsInterceptor {
         'injected fault: throughput exceeded',
       );
     }
-    if (
-      role === 'consumer' &&
-      call.appId &&
-      consumerWrite(call)?.kind === 'completion' &&
-      this.roll('dieAfterAgent')
-    ) {
-      this.workers.killWorker(call.appId);
+    const write = role === 'consumer' ? consumerWrite(call) : undefined;
+    if (call.appId && write?.kind === 'completion' && this.roll('dieAfterAgent')) {
+      this.kill(call.appId, write.taskId);
       return { hang: true, status: 0, body: '' }; // the write never happens; the worker is gone
     }
     return undefined;
@@ -275,6 +324,8 @@ export class FaultInjector implements AwsInterceptor {
 
   public after(call: AwsCall, status: number): 'hang' | undefined {
     if (status !== 200 || !call.appId) return undefined;
+    const reason = waitWritten(call);
+    if (reason !== undefined) this.waited[reason] += 1;
     const { kind: write, taskId, errorCode } = consumerWrite(call) ?? {};
     if (taskId && write === 'completion' && errorCode !== undefined && LOST_ATTEMPT_CODES.has(errorCode))
       this.lost.set(taskId, (this.lost.get(taskId) ?? 0) + 1);
@@ -298,7 +349,7 @@ export class FaultInjector implements AwsInterceptor {
       (write === 'claim' && this.roll('dieBeforeAgent')) ||
       (write === 'completion' && this.roll('dieAfterCompletion'));
     if (!dies) return undefined;
-    this.workers.killWorker(call.appId);
+    this.kill(call.appId, taskId);
     return 'hang';
   }
 

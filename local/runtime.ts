@@ -76,6 +76,15 @@ export interface LocalAgentLimits {
   readonly rateLimit?: { readonly requests: number; readonly per: number };
 }
 
+/** A message as a queue holds it. */
+export interface QueuedMessage {
+  readonly body: string;
+  /** Its String message attributes. */
+  readonly attributes: Readonly<Record<string, string>>;
+  /** How many times it was received (SQS's `ApproximateReceiveCount`). */
+  readonly receiveCount: number;
+}
+
 export interface QueueStatus {
   readonly label: string;
   readonly name: string;
@@ -116,8 +125,8 @@ export interface LocalRuntime {
   /** What the synth took from its cache: nothing, the Lambda bundles, or the whole template. */
   readonly synthCache: 'none' | 'bundles' | 'template';
   status(): RuntimeStatus;
-  /** Bodies of every message of a queue (named by its URL), visible or not: for checks, not for consumers. */
-  queueMessages(queueUrl: string): string[];
+  /** Every message of a queue (named by its URL), visible or not: for checks, not for consumers. */
+  queueMessages(queueUrl: string): QueuedMessage[];
   /** AWS calls the functions made, keyed `service:Operation`. */
   awsCalls(): Record<string, number>;
   /** The same calls by function logical id (cut at 40 characters), then `service:Operation`. */
@@ -371,7 +380,15 @@ export async function startLocalRuntime(
         const messages = aws.server.inspectQueue(queueUrl.slice(queueUrl.lastIndexOf('/') + 1))?.messages;
         if (!messages) return [];
         return [...messages.ready, ...messages.delayed, ...messages.inflight.map((m) => m.message)].map(
-          (m) => m.body,
+          (m) => ({
+            body: m.body,
+            attributes: Object.fromEntries(
+              Object.entries(m.messageAttributes).flatMap(([name, value]) =>
+                value.StringValue !== undefined ? [[name, value.StringValue]] : [],
+              ),
+            ),
+            receiveCount: m.approximateReceiveCount,
+          }),
         );
       },
       awsCalls: () => proxy.counts(),
@@ -395,6 +412,9 @@ export async function startLocalRuntime(
       agentCallbacks: () => agents?.callbacks() ?? [],
       asyncRunAttempts: () => agents?.asyncRunAttempts() ?? new Map(),
       activeAsyncRuns: () => agents?.asyncRuns().active ?? 0,
+      deaths: () => faults.deaths(),
+      waits: () => faults.waits(),
+      limited: () => agents?.limited() ?? { current: 0, max: 0, calls: [] },
     };
     return { ...runtime, faults: report };
   } catch (error) {

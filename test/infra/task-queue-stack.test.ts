@@ -71,6 +71,7 @@ describe('TaskQueueStack outputs', () => {
     template.hasOutput('HighDeadLetterQueueUrl', { Value: { Ref: logicalId(q.tiers.high.deadLetterQueue) } });
     template.hasOutput('LowDeadLetterQueueUrl', { Value: { Ref: logicalId(q.tiers.low.deadLetterQueue) } });
     template.hasOutput('TaskTableName', { Value: { Ref: logicalId(q.table) } });
+    template.hasOutput('LimitsTableName', { Value: { Ref: logicalId(q.limitsTable) } });
     template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(q.alarms.topic) } });
   });
 });

@@ -2,8 +2,9 @@
  * The small chaos run of `npm test`: 300 tasks through the local runtime with every fault injected at once
  * (`npm run chaos` runs 2,000), about 12 % of them on the async agent `async-echo` in each of its chaos cases
  * (silent, crash after accept, late heartbeat, complete twice, complete after a newer attempt, stale token,
- * cancelled mid-run). The run checks the delivery guarantees itself and exits 1 on any violation; it runs in a
- * child process because fauxqs is ESM-only.
+ * cancelled mid-run), about 5 % on the `limited` agent (2 at once, 10 a second), and 30 % of all of them in four
+ * tenants under a cap of 3 running tasks each. The run checks the delivery guarantees and the limits' promises
+ * itself and exits 1 on any violation; it runs in a child process because fauxqs is ESM-only.
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -13,7 +14,7 @@ jest.setTimeout(600_000);
 const ROOT = path.join(__dirname, '..', '..');
 
 describe('Chaos: every fault at once', () => {
-  it('keeps every guarantee for 300 tasks, sync and async', () => {
+  it('keeps every guarantee for 300 tasks, sync, async and limited', () => {
     // Act
     const run = spawnSync(
       path.join(ROOT, 'node_modules/.bin/tsx'),
@@ -57,6 +58,22 @@ describe('Chaos: every fault at once', () => {
       refusedCallbacks: true,
       duplicateCompletions: true,
       cancels: true,
+    });
+    // The limits were under fire: tasks waited for the agent's and the tenants' slots, and workers died holding
+    // slots (the report's own checks: the agent never counted more than 2 at once, no wait used an attempt or
+    // reached a DLQ, and every slot was free at the end)
+    expect({
+      limitedTasks: figure('limited tasks') > 0,
+      tenantTasks: figure('tasks with a tenant') > 0,
+      agentWaits: figure('waits: AgentConcurrencyLimit') > 0,
+      tenantWaits: figure('waits: TenantConcurrencyLimit') > 0,
+      deathsHoldingSlots: figure('worker deaths while holding slots') > 0,
+    }).toEqual({
+      limitedTasks: true,
+      tenantTasks: true,
+      agentWaits: true,
+      tenantWaits: true,
+      deathsHoldingSlots: true,
     });
   });
 });

@@ -346,6 +346,44 @@ describe('Class: FaultInjector', () => {
     });
   });
 
+  describe('deaths', () => {
+    it('names the task at whose claim or completion write a death was injected', async () => {
+      // Prepare
+      const h = await harness({ dieBeforeAgent: 1, dieAfterAgent: 1 });
+      const claimKill = h.nextKill();
+      abandoned(h.store(CONSUMER).claim(envelope, NOW, 60));
+      await claimKill;
+      const completionKill = h.nextKill();
+
+      // Act
+      abandoned(completions.succeed(h.store(CONSUMER)));
+      await completionKill;
+
+      // Assess
+      expect(h.faults.deaths()).toEqual(new Map([[TASK_ID, 2]]));
+    });
+  });
+
+  describe('waits', () => {
+    it("counts a consumer's wait write by the reason it records on the task", async () => {
+      // Prepare
+      const h = await harness({});
+      const since = NOW.toISOString();
+
+      // Act
+      await h.store(CONSUMER).wait(TASK_ID, 'QUEUED', 'e1', { reason: 'TenantConcurrencyLimit', since }, NOW);
+      await h.store(CONSUMER).wait(TASK_ID, 'RETRYING', 'e1', { reason: 'AgentRateLimit', since }, NOW);
+      await h.store(CONSUMER).claim(envelope, NOW, 60);
+
+      // Assess
+      expect(h.faults.waits()).toEqual({
+        AgentConcurrencyLimit: 0,
+        AgentRateLimit: 1,
+        TenantConcurrencyLimit: 1,
+      });
+    });
+  });
+
   describe('agentTimeout and slowAgent', () => {
     beforeEach(() => jest.useFakeTimers());
     afterEach(() => jest.useRealTimers());
