@@ -149,8 +149,10 @@ export class DynamoLimiter implements Limiter {
   private async ask(request: SlotRequest): Promise<SlotGrant> {
     const keys = [request.agent?.key, request.tenant?.key].filter((k): k is string => k !== undefined);
     for (let tries = 1; ; tries++) {
-      const nowMs = Date.now();
       const states = await Promise.all(keys.map((key) => this.read(key)));
+      // The clock is read once the counters are in: a start is stamped as near its grant's write as can be, so
+      // that a slow read does not date it earlier than the call it allows.
+      const nowMs = Date.now();
       const decision = decide(
         { ...request, nowMs, holdUntilMs: request.holdUntilMs + (nowMs - request.nowMs) },
         new Map(keys.map((key, i) => [key, states[i]])),
