@@ -59,7 +59,22 @@ export interface RunningRuntime {
   stop(): Promise<number | null>;
 }
 
+/**
+ * Boots the runtime. A free port is found by listening and closing, so another process can take it before the
+ * runtime listens; when the runtime then exits with EADDRINUSE, it is booted again on other free ports.
+ */
 export async function bootRuntime(options: BootOptions): Promise<RunningRuntime> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await bootOnce(options);
+    } catch (error) {
+      const portTaken = /EADDRINUSE/.test((error as Error).message);
+      if (!portTaken || options.ports !== undefined || tries >= 3) throw error;
+    }
+  }
+}
+
+async function bootOnce(options: BootOptions): Promise<RunningRuntime> {
   const ports = options.ports ?? { api: await freePort(), aws: await freePort(), dynamodb: await freePort() };
   const args = [
     '--import',

@@ -181,7 +181,7 @@ describe('Function: leakedCounters', () => {
     // Prepare
     const counters = new Map([
       ['agent#limited', counter({ [`${T1}/a`]: NOW - 1 })],
-      ['tenant#a', counter({ [`${T2}/c`]: NOW })],
+      ['tenant#a', counter({ [`${T2}/c`]: NOW + 1 })],
     ]);
 
     // Act & Assess
