@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { queueTableSettings } from './task-table';
 
 export interface LimitTableProps {
   /**
@@ -30,13 +31,7 @@ export class LimitTable extends Construct {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
       // lambda/adapters/dynamodb-limiter.ts `COUNTER_KEY`; the infra test holds the two together.
-      partitionKey: { name: 'counter', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: 'expires_at',
-      ...(props.encryptionKey
-        ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }
-        : { encryption: dynamodb.TableEncryption.DEFAULT }),
+      ...queueTableSettings('counter', props.encryptionKey),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
   }

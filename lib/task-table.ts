@@ -11,6 +11,25 @@ export interface TaskTableProps {
 }
 
 /**
+ * What each of the queue's tables shares: one string partition key, on-demand billing, point-in-time recovery, TTL
+ * on `expires_at`, and the queue's encryption.
+ */
+export function queueTableSettings(
+  partitionKey: string,
+  encryptionKey: kms.IKey | undefined,
+): Omit<dynamodb.TableProps, 'removalPolicy'> {
+  return {
+    partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    timeToLiveAttribute: 'expires_at',
+    ...(encryptionKey
+      ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey }
+      : { encryption: dynamodb.TableEncryption.DEFAULT }),
+  };
+}
+
+/**
  * The task table: one item per task, keyed by `task_id`. It is both the idempotency record and the
  * status record. Items expire through TTL on `expires_at`, which is set when a task ends.
  */
@@ -20,13 +39,7 @@ export class TaskTable extends Construct {
   public constructor(scope: Construct, id: string, props: TaskTableProps = {}) {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: 'task_id', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: 'expires_at',
-      ...(props.encryptionKey
-        ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }
-        : { encryption: dynamodb.TableEncryption.DEFAULT }),
+      ...queueTableSettings('task_id', props.encryptionKey),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
   }
