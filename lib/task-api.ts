@@ -6,7 +6,13 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
+import {
+  DEFAULTS,
+  encodeTopics,
+  FunctionRole,
+  functionEnvironment,
+  type TopicDefinitions,
+} from '../lambda/contract';
 import { HandlerFunction } from './handler-function';
 import { SettleFunction, type SettleOptions } from './settle-function';
 import { DEFAULT_TASK_RETENTION } from './task-tier';
@@ -33,6 +39,8 @@ export const CALLBACK_ROUTE_KEYS = ['POST /tasks/{id}/heartbeat', 'POST /tasks/{
 export interface TaskApiProps extends SettleOptions {
   /** Task types the producer accepts. */
   readonly taskTypes: readonly string[];
+  /** Topics a task can be published to (contract/topics.ts). @default - none */
+  readonly topics?: TopicDefinitions;
   /** @default { kind: 'iam' }: callers sign requests with SigV4 */
   readonly auth?: TaskApiAuth;
   /** The stage's throttle: every route but the callback routes. @default { rateLimit: 100, burstLimit: 200 } */
@@ -83,13 +91,16 @@ export class TaskApi extends Construct {
         HIGH_QUEUE_URL: props.queues.high.queueUrl,
         LOW_QUEUE_URL: props.queues.low.queueUrl,
         TASK_TYPES: props.taskTypes.join(','),
+        TOPICS: encodeTopics(props.topics),
         MAX_BODY_BYTES: String(props.maxBodyBytes ?? DEFAULTS.maxBodyBytes),
         MAX_JSON_DEPTH: String(DEFAULTS.maxJsonDepth),
+        TASK_RETENTION_SECONDS: String((props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds()),
       }),
     });
     props.queues.high.grantSendMessages(this.producerFunction);
     props.queues.low.grantSendMessages(this.producerFunction);
-    props.table.grant(this.producerFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // BatchGetItem: a replayed publish answers with its deliveries (topics.ts).
+    props.table.grant(this.producerFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchGetItem');
 
     this.statusFunction = new HandlerFunction(this, 'Status', {
       handler: 'task-status',
@@ -102,7 +113,14 @@ export class TaskApi extends Construct {
         TASK_RETENTION_SECONDS: String((props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds()),
       }),
     });
-    props.table.grant(this.statusFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // BatchGetItem reads a published task's deliveries; PutItem writes a delivery cancelled before its first claim.
+    props.table.grant(
+      this.statusFunction,
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:PutItem',
+    );
 
     this.callbackFunction = new SettleFunction(this, 'Callback', {
       ...props,

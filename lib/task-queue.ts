@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULTS } from '../lambda/contract';
+import { DEFAULTS, type TopicDefinitions, topicErrors } from '../lambda/contract';
 import type { LimitReason } from '../lambda/core/limits';
 import { LARGEST_MAX_BODY_BYTES } from '../lambda/core/queue-message';
 import { PRIORITIES, type Priority } from '../lambda/core/task';
@@ -35,6 +35,14 @@ import {
 export interface TaskQueueProps {
   /** Task types and the agents that run them. At least one. */
   readonly agents: AgentRegistry;
+  /**
+   * Topics: a task submitted with a topic as its `type` is published, and runs once per subscriber, each delivery
+   * with its own status, attempts, retries, limits and DLQ path (README, "Routing: queues and topics"). A topic
+   * name follows the task type pattern and is not an agent type; its subscribers (1 to 20) are agent types.
+   * @example { 'document.uploaded': { subscribers: ['summarize', 'index'] } }
+   * @default - no topics
+   */
+  readonly topics?: TopicDefinitions;
   /** @default - the defaults of TierOptions, with maxConcurrency 50 for high and 10 for low */
   readonly tiers?: Partial<Record<Priority, TierOptions>>;
   /**
@@ -199,6 +207,7 @@ export class TaskQueue extends Construct {
     this.api = new TaskApi(this, 'Api', {
       ...settle,
       taskTypes: Object.keys(props.agents),
+      topics: props.topics,
       auth: props.auth,
       throttle: props.throttle,
       callbackThrottle: props.callbackThrottle,
@@ -352,6 +361,7 @@ function validateQueueProps(props: TaskQueueProps, stack: Stack): void {
       errors.push(`agent type '${type}' must match ${TASK_TYPE_PATTERN} (the task contract's type pattern)`);
     }
   }
+  errors.push(...topicErrors(props.topics, types, TASK_TYPE_PATTERN));
   const maxBody = props.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
   if (maxBody < 1 || maxBody > LARGEST_MAX_BODY_BYTES) {
     errors.push(

@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -62,6 +64,9 @@ const ASYNC_ATTEMPT_FIELDS = [
   'completion_hash',
 ] as const;
 
+/** The most keys one BatchGetItem takes. */
+const BATCH_GET_KEYS = 100;
+
 const oldItem = (error: unknown): TaskRecord | undefined =>
   error instanceof ConditionalCheckFailedException ? toRecord(error.Item) : undefined;
 
@@ -80,6 +85,30 @@ export class DynamoTaskStore implements TaskStore {
       }),
     );
     return toRecord(out.Item);
+  }
+
+  /** BatchGetItem, 100 keys a call, with what DynamoDB left unprocessed asked again. */
+  public async getMany(taskIds: readonly string[]): Promise<ReadonlyMap<string, TaskRecord>> {
+    const found = new Map<string, TaskRecord>();
+    for (let i = 0; i < taskIds.length; i += BATCH_GET_KEYS) {
+      let keys: Record<string, AttributeValue>[] | undefined = [
+        ...new Set(taskIds.slice(i, i + BATCH_GET_KEYS)),
+      ].map((id) => marshall({ task_id: id }));
+      for (let round = 0; keys?.length; round++) {
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** round)));
+        const out: BatchGetItemCommandOutput = await this.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const record = toRecord(item);
+          if (record) found.set(record.task_id, record);
+        }
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return found;
   }
 
   public async create(record: TaskRecord): Promise<CreateResult> {
@@ -182,6 +211,11 @@ export class DynamoTaskStore implements TaskStore {
       : {};
     const tenantSet =
       envelope.tenant_id !== undefined ? ', tenant_id = if_not_exists(tenant_id, :tenant)' : '';
+    // A delivery of a published task (topics.ts) keeps what ties it to that task.
+    const deliverySet =
+      envelope.published_task_id !== undefined && envelope.topic !== undefined
+        ? ', topic = if_not_exists(topic, :topic), published_task_id = if_not_exists(published_task_id, :pid)'
+        : '';
     // The slots the attempt holds (limits.ts).
     const slotSet = slots ? ', slots = :slots' : '';
     const slotRemove = slots ? ', waiting' : ', waiting, slots';
@@ -196,12 +230,13 @@ export class DynamoTaskStore implements TaskStore {
           'updated_at = :now, started_at = if_not_exists(started_at, :now), #type = if_not_exists(#type, :type), ' +
           'priority = if_not_exists(priority, :priority), created_at = if_not_exists(created_at, :created), ' +
           'enqueue_id = if_not_exists(enqueue_id, :eid), request_hash = if_not_exists(request_hash, :hash), ' +
-          `${r.marker} = :cid${tenantSet}${slotSet}${asyncSets} REMOVE retry_at${slotRemove}${asyncRemoves}` +
+          `${r.marker} = :cid${tenantSet}${deliverySet}${slotSet}${asyncSets} REMOVE retry_at${slotRemove}${asyncRemoves}` +
           (async ? ' ADD callback_tokens :tid' : ''),
         names: { '#type': 'type' },
         values: {
           ...asyncValues,
           ...(envelope.tenant_id !== undefined && { ':tenant': envelope.tenant_id }),
+          ...(deliverySet && { ':topic': envelope.topic, ':pid': envelope.published_task_id }),
           ...(slots && { ':slots': { keys: [...slots.keys], holder: slots.holder } }),
           [statusPlaceholder(r.to)]: r.to,
           ':eid': envelope.enqueue_id,

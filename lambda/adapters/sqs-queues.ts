@@ -5,11 +5,12 @@ import {
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { TaskMessages, TaskSender, TierQueue } from '../core/ports';
-import { deadLetterMessage, type QueueMessage } from '../core/queue-message';
+import { deadLetterMessage, messageBytes, type QueueMessage, sqsBatches } from '../core/queue-message';
 import type { DeadLetter } from '../core/sweep';
 import type { Priority, TaskError } from '../core/task';
 
@@ -90,6 +91,33 @@ export class SqsTierQueue implements TierQueue {
 
   public async resend(message: QueueMessage, delaySeconds: number): Promise<void> {
     await this.client.send(sendMessage(this.queueUrl, message, delaySeconds));
+  }
+
+  /** SendMessageBatch calls, all at once; entries SQS refused are sent again once, then the call throws. */
+  public async sendAll(messages: readonly QueueMessage[]): Promise<void> {
+    const sendBatch = async (batch: readonly QueueMessage[], retry: boolean): Promise<void> => {
+      const out = await this.client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: batch.map((message, i) => ({
+            Id: String(i),
+            MessageBody: message.body,
+            MessageAttributes: stringAttributes(message),
+            ...(message.groupId !== undefined && { MessageGroupId: message.groupId }),
+          })),
+        }),
+      );
+      const failed = (out.Failed ?? []).map((entry) => batch[Number(entry.Id)]!);
+      if (failed.length === 0) return;
+      if (!retry) {
+        const first = out.Failed?.[0];
+        throw new Error(
+          `SQS refused ${failed.length} of ${batch.length} messages: ${first?.Code} ${first?.Message ?? ''}`,
+        );
+      }
+      await sendBatch(failed, false);
+    };
+    await Promise.all(sqsBatches(messages, messageBytes).map((batch) => sendBatch(batch, true)));
   }
 
   public async deadLetter(

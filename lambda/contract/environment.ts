@@ -18,6 +18,8 @@ export const EnvName = {
   LowQueueUrl: 'LOW_QUEUE_URL',
   /** Producer: the registered task types, comma-separated. */
   TaskTypes: 'TASK_TYPES',
+  /** Producer: the topics and their subscribers, as JSON (contract/topics.ts `encodeTopics`). */
+  Topics: 'TOPICS',
   MaxBodyBytes: 'MAX_BODY_BYTES',
   MaxJsonDepth: 'MAX_JSON_DEPTH',
   /** Seconds a finished or cancelled task stays in the table. */
@@ -84,8 +86,10 @@ export const FUNCTION_ENV = {
     EnvName.HighQueueUrl,
     EnvName.LowQueueUrl,
     EnvName.TaskTypes,
+    EnvName.Topics,
     EnvName.MaxBodyBytes,
     EnvName.MaxJsonDepth,
+    EnvName.TaskRetentionSeconds,
   ],
   status: [EnvName.TaskTableName, EnvName.TaskRetentionSeconds],
   consumer: [

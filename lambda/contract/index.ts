@@ -1,3 +1,4 @@
 /** The typed contract between lib/ and the handlers (see environment.ts). */
 export * from './agent-target';
 export * from './environment';
+export * from './topics';

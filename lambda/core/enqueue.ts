@@ -11,10 +11,16 @@
  * So a record exists only when its message was sent (no QUEUED task without a message), and every
  * agent execution needs a successful conditional claim on the one record (never run twice).
  *
+ * A topic's type publishes the task (topics.ts): the message is a publish message, which its tier's consumer fans
+ * out into one delivery per subscriber, and the record is the published record. The size check then measures the
+ * largest delivery message too, so that every delivery fits where the publish message did.
+ *
  * The type check comes after the replay check: a replay of an accepted task is a 200 even if its type was
  * removed since. The size check measures the message as SQS will (escapes included) before sending: a task
  * that cannot fit is the client's 413, never a 503 that every retry would meet again.
  */
+
+import type { TopicSubscribers } from '../contract/topics';
 import { ApiErrorCode } from './error-codes';
 import { HttpError, serviceUnavailable } from './errors';
 import { newTaskId, requestHash, taskIdForKey } from './idempotency';
@@ -29,11 +35,18 @@ import {
   type TaskView,
   toTaskView,
 } from './task';
+import { viewOf } from './task-status';
+import { deliveryEnvelopes, publishedExpiresAt, publishedRecord, publishedView } from './topics';
 
 export interface EnqueueDeps {
   readonly store: TaskStore;
   readonly sender: TaskSender;
   readonly isRegistered: (type: string) => boolean;
+  /**
+   * The configured topics: a submission whose type is one of them is published to its subscribers. A published
+   * record stays twice `retentionSeconds` (how long a finished task stays in the table; topics.ts).
+   */
+  readonly publish?: { readonly topics: TopicSubscribers; readonly retentionSeconds: number };
   readonly now?: () => Date;
   readonly newId?: () => string;
 }
@@ -42,14 +55,14 @@ export type EnqueueResult =
   | { readonly outcome: 'created'; readonly task: TaskView }
   | { readonly outcome: 'replayed'; readonly task: TaskView };
 
-function replay(existing: TaskRecord, hash: string): EnqueueResult {
+async function replay(store: TaskStore, existing: TaskRecord, hash: string): Promise<EnqueueResult> {
   if (existing.request_hash !== undefined && existing.request_hash !== hash) {
     throw new HttpError(
       ApiErrorCode.IdempotencyConflict,
       'this idempotency key was already used with a different request body',
     );
   }
-  return { outcome: 'replayed', task: toTaskView(existing) };
+  return { outcome: 'replayed', task: await viewOf(store, existing) };
 }
 
 export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Promise<EnqueueResult> {
@@ -58,19 +71,24 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
   const hash = requestHash(submission);
   const taskId = submission.idempotencyKey !== undefined ? taskIdForKey(submission.idempotencyKey) : newId();
 
+  const topics = deps.publish?.topics ?? {};
+  const subscribers = Object.hasOwn(topics, submission.type) ? topics[submission.type] : undefined;
+  const isRegistered = (type: string) => subscribers !== undefined || deps.isRegistered(type);
   const unknownType = () =>
-    new HttpError(ApiErrorCode.UnknownTaskType, `no agent is registered for task type '${submission.type}'`, [
-      { path: '/type', message: 'is not a registered task type' },
-    ]);
+    new HttpError(
+      ApiErrorCode.UnknownTaskType,
+      `no agent or topic is registered for task type '${submission.type}'`,
+      [{ path: '/type', message: 'is not a registered task type or topic' }],
+    );
   if (submission.idempotencyKey !== undefined) {
     const existing = await deps.store.get(taskId).catch((error: unknown) => {
       // Bad input never gets a 5xx: a type that cannot run is refused even while the store is down.
-      if (!deps.isRegistered(submission.type)) throw unknownType();
+      if (!isRegistered(submission.type)) throw unknownType();
       throw serviceUnavailable('the task store is unavailable; retry with the same idempotency key', error);
     });
-    if (existing) return replay(existing, hash);
+    if (existing) return replay(deps.store, existing, hash);
   }
-  if (!deps.isRegistered(submission.type)) throw unknownType();
+  if (!isRegistered(submission.type)) throw unknownType();
 
   const createdAt = now.toISOString();
   const envelope: TaskEnvelope = {
@@ -83,10 +101,14 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
     created_at: createdAt,
     request_hash: hash,
     ...(submission.tenantId !== undefined && { tenant_id: submission.tenantId }),
+    ...(subscribers !== undefined && { subscribers }),
   };
   // Serialised once: the size check and the send use the same message.
   const message = envelopeMessage(envelope);
-  const bodyBytes = Buffer.byteLength(message.body);
+  const bodyBytes = Math.max(
+    Buffer.byteLength(message.body),
+    ...deliveryEnvelopes(envelope).map((delivery) => Buffer.byteLength(envelopeMessage(delivery).body)),
+  );
   if (bodyBytes > MAX_ENVELOPE_BODY_BYTES) {
     throw new HttpError(
       ApiErrorCode.PayloadTooLarge,
@@ -102,18 +124,25 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
     );
   }
 
-  const record: TaskRecord = {
-    task_id: taskId,
-    type: submission.type,
-    priority: submission.priority,
-    ...(submission.tenantId !== undefined && { tenant_id: submission.tenantId }),
-    status: TaskStatus.QUEUED,
-    attempts: 0,
-    created_at: createdAt,
-    updated_at: createdAt,
-    request_hash: hash,
-    enqueue_id: envelope.enqueue_id,
-  };
+  const record: TaskRecord =
+    subscribers !== undefined
+      ? publishedRecord(envelope, publishedExpiresAt(now, deps.publish?.retentionSeconds ?? 0))
+      : {
+          task_id: taskId,
+          type: submission.type,
+          priority: submission.priority,
+          ...(submission.tenantId !== undefined && { tenant_id: submission.tenantId }),
+          status: TaskStatus.QUEUED,
+          attempts: 0,
+          created_at: createdAt,
+          updated_at: createdAt,
+          request_hash: hash,
+          enqueue_id: envelope.enqueue_id,
+        };
+  const view = (r: TaskRecord): TaskView =>
+    r.subscribers !== undefined
+      ? publishedView({ ...r, subscribers: r.subscribers }, new Map())
+      : toTaskView(r);
   let created: Awaited<ReturnType<TaskStore['create']>>;
   try {
     created = await deps.store.create(record);
@@ -127,8 +156,8 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
   // A consumer that claims our own message before this write creates the record from the envelope:
   // the task is still ours, so it is a creation (202), not a replay.
   if (!created.created && created.existing.enqueue_id === envelope.enqueue_id) {
-    return { outcome: 'created', task: toTaskView(record) };
+    return { outcome: 'created', task: view(record) };
   }
-  if (!created.created) return replay(created.existing, hash);
-  return { outcome: 'created', task: toTaskView(record) };
+  if (!created.created) return replay(deps.store, created.existing, hash);
+  return { outcome: 'created', task: view(record) };
 }

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { canonicalJson } from './json-text';
 import type { Submission } from './submission';
 
-function uuidFromDigest(digest: Buffer): string {
+export function uuidFromDigest(digest: Buffer): string {
   const hex = digest.subarray(0, 16).toString('hex').split('');
   hex[12] = '8'; // RFC 9562 version 8: a custom, name-based UUID
   hex[16] = ((Number.parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);

@@ -33,6 +33,8 @@ export type Settled = boolean;
 
 export interface TaskStore {
   get(taskId: string): Promise<TaskRecord | undefined>;
+  /** The records of `taskIds` that exist, by task id (a published task's deliveries). */
+  getMany(taskIds: readonly string[]): Promise<ReadonlyMap<string, TaskRecord>>;
   /** Writes a new record unless one with this id exists. */
   create(record: TaskRecord): Promise<CreateResult>;
   /**
@@ -158,6 +160,11 @@ export interface TierQueue {
    * (limits.ts, queue-message.ts `waitingMessage`). The new message's receive count starts afresh.
    */
   resend(message: QueueMessage, delaySeconds: number): Promise<void>;
+  /**
+   * Sends new messages to the tier's queue, due at once: a publish message's deliveries (topics.ts). Throws unless
+   * every one was sent.
+   */
+  sendAll(messages: readonly QueueMessage[]): Promise<void>;
 }
 
 /** What the limiter answers a delivery (limits.ts `decide`, once written). */
@@ -192,6 +199,9 @@ export interface AgentRequest {
   readonly payload: Record<string, unknown>;
   /** The task's tenant, when it was submitted with one. */
   readonly tenant_id?: string;
+  /** A delivery of a published task: the topic, and the published task's id (`task_id` is the delivery's own). */
+  readonly topic?: string;
+  readonly published_task_id?: string;
   readonly attempt: number;
   /**
    * When this attempt's answer stops counting (ISO 8601, UTC): the start of the call plus the agent's timeout

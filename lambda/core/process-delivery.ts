@@ -27,7 +27,7 @@ import {
   waitDelaySeconds,
 } from './limits';
 import type { AgentInvoker, Limiter, TaskStore, TierQueue } from './ports';
-import { waitingMessage } from './queue-message';
+import { envelopeMessage, waitingMessage } from './queue-message';
 import {
   type BackoffPolicy,
   backoffSeconds,
@@ -44,7 +44,8 @@ import {
   type TaskError,
   TaskStatus,
 } from './task';
-import { permits, skipReason, TRANSITIONS } from './transitions';
+import { deliveryEnvelopes, isPublishEnvelope, publishedExpiresAt, publishedRecord } from './topics';
+import { isTerminal, permits, skipReason, TRANSITIONS } from './transitions';
 
 export interface ProcessSettings {
   readonly maxReceiveCount: number;
@@ -105,7 +106,9 @@ export type TransitionEvent = {
     /** A limit holds the task back (`detail`: the reason); its message was sent again with a delay. */
     | 'waiting'
     /** The attempt gave its slots back (`agent_slots_in_use`: the agent's, after it). */
-    | 'released';
+    | 'released'
+    /** A publish message was fanned out: one delivery message per subscriber (`detail`: how many). */
+    | 'fanned-out';
   readonly detail?: string;
   /** On `claimed` and `released`: the agent's slots in use after it, when the agent has a concurrency limit. */
   readonly agent_slots_in_use?: number;
@@ -162,6 +165,49 @@ export function parseEnvelope(body: string): TaskEnvelope | TaskError {
 
 const isError = (x: TaskEnvelope | TaskError): x is TaskError => 'code' in x && !('task_id' in x);
 
+/**
+ * A publish message (topics.ts): makes sure its published record exists (the producer's write may have failed after
+ * its send), then sends one delivery message per subscriber and acks. A failure part-way throws, so the message
+ * comes back and the fan-out runs again; the deliveries sent twice are duplicates, which their claims tell apart.
+ * A message that lost a race for its task id (another `enqueue_id` is recorded) fans nothing out, and neither does
+ * one whose published record has ended (the sweep failed it: its message was dead-lettered).
+ */
+async function fanOut(
+  envelope: TaskEnvelope,
+  delivery: Delivery,
+  deps: ProcessDeps,
+): Promise<DeliveryOutcome> {
+  const emit = deps.onTransition ?? (() => {});
+  const base = { task_id: envelope.task_id, type: envelope.type, priority: envelope.priority };
+  const created = await deps.store.create(
+    publishedRecord(
+      envelope,
+      publishedExpiresAt(new Date(envelope.created_at), deps.settings.retentionSeconds),
+    ),
+  );
+  const current = created.created ? undefined : created.existing;
+  if (current && (current.enqueue_id !== envelope.enqueue_id || isTerminal(current.status))) {
+    emit({
+      ...base,
+      transition: 'skipped',
+      detail: current.enqueue_id !== envelope.enqueue_id ? 'superseded' : 'finished',
+    });
+    if (current.status === TaskStatus.FAILED && current.enqueue_id === envelope.enqueue_id) {
+      await deps.queue.deadLetter(
+        delivery.body,
+        current.error ?? { code: TaskErrorCode.TaskFailed, message: 'the published task had already failed' },
+        envelope.task_id,
+        envelope.tenant_id,
+      );
+    }
+    return 'ack';
+  }
+  const messages = deliveryEnvelopes(envelope).map(envelopeMessage);
+  await deps.queue.sendAll(messages);
+  emit({ ...base, transition: 'fanned-out', detail: String(messages.length) });
+  return 'ack';
+}
+
 export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Promise<DeliveryOutcome> {
   const now = deps.now ?? (() => new Date());
   const emit = deps.onTransition ?? (() => {});
@@ -176,6 +222,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     return 'ack';
   }
   const base = { task_id: envelope.task_id, type: envelope.type, priority: envelope.priority };
+  if (isPublishEnvelope(envelope)) return fanOut(envelope, delivery, deps);
 
   // One reading of the clock for the claim and the reason it was refused: the reason must be the claim's own.
   const claimedAt = now();
@@ -320,6 +367,8 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
           type: envelope.type,
           payload: envelope.payload,
           ...(envelope.tenant_id !== undefined && { tenant_id: envelope.tenant_id }),
+          ...(envelope.topic !== undefined && { topic: envelope.topic }),
+          ...(envelope.published_task_id !== undefined && { published_task_id: envelope.published_task_id }),
           attempt,
           // The agent is told when its answer stops counting; the adapter stops waiting then.
           deadline: attemptDeadline(new Date(agentStart), agentTimeoutSeconds),

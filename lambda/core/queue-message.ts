@@ -7,6 +7,7 @@
  * value; the total must not exceed 1 MiB.
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
  */
+import { MAX_TOPIC_SUBSCRIBERS } from '../contract/topics';
 import { MAX_DEAD_LETTER_ERROR_CHARS, MAX_ERROR_CODE_CHARS } from './agent-outcome';
 import { requestHash } from './idempotency';
 import { sqsAttributeText, toSqsJson } from './json-text';
@@ -95,11 +96,27 @@ const DEAD_LETTER_ATTRIBUTE_BYTES =
 export const MAX_ENVELOPE_BODY_BYTES = SQS_MAX_MESSAGE_BYTES - DEAD_LETTER_ATTRIBUTE_BYTES;
 
 /**
+ * What publishing adds to an envelope at most (topics.ts): the publish message's `subscribers` (every one at the
+ * longest type), or a delivery's `topic` and `published_task_id` and its `type` (the subscriber) longer than the
+ * body's (the topic), whichever is more.
+ */
+function topicEnvelopeBytes(): number {
+  const longestType = 'x'.repeat(64);
+  const json = (value: object) => Buffer.byteLength(JSON.stringify(value)) - Buffer.byteLength('{}') + 1;
+  const publish = json({ subscribers: Array.from({ length: MAX_TOPIC_SUBSCRIBERS }, () => longestType) });
+  const delivery =
+    json({ topic: longestType, published_task_id: 'x'.repeat(TASK_ID_BYTES) }) +
+    Buffer.byteLength(longestType);
+  return Math.max(publish, delivery);
+}
+
+/**
  * Bytes an envelope adds to the `type` and `payload` of the body it was made from: its other fields at their
  * largest (ids, `created_at`, the longer priority, the request hash, of one length), with the JSON around them.
  * A `tenant_id` takes no more bytes in the envelope than in the body, as its pattern allows no escapes.
  */
 const ENVELOPE_FIXED_BYTES =
+  topicEnvelopeBytes() +
   Buffer.byteLength(
     toSqsJson({
       schema_version: ENVELOPE_SCHEMA_VERSION,
@@ -111,7 +128,8 @@ const ENVELOPE_FIXED_BYTES =
       created_at: '2026-01-01T00:00:00.000Z',
       request_hash: requestHash({ type: '', payload: {}, priority: 'high', delaySeconds: 0 }),
     } satisfies TaskEnvelope),
-  ) - Buffer.byteLength('{}');
+  ) -
+  Buffer.byteLength('{}');
 
 /**
  * The largest `maxBodyBytes` (POST /tasks) whose tasks fit in SQS: the envelope holds the body's `type` and

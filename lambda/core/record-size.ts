@@ -8,6 +8,7 @@
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
  */
 
+import { MAX_TOPIC_SUBSCRIBERS } from '../contract/topics';
 import { MAX_DEAD_LETTER_ERROR_CHARS, MAX_ERROR_CHARS, MAX_ERROR_CODE_CHARS } from './agent-outcome';
 import { MAX_PROGRESS_MESSAGE_BYTES, TOKEN_ID_CHARS } from './async-attempt';
 import { HOLDER_SUFFIX_CHARS, LimitReason } from './limits';
@@ -55,6 +56,10 @@ const VALUE_BYTES: { readonly [K in Exclude<keyof TaskRecord, 'result'>]-?: numb
   type: 64, // the task contract's type pattern allows 64 ASCII characters
   priority: longest(PRIORITIES),
   tenant_id: 128, // the task contract's tenant_id pattern allows 128 ASCII characters
+  topic: 64, // a topic name follows the type pattern
+  // A list: 3 bytes, plus each subscriber (a type) and a byte.
+  subscribers: 3 + MAX_TOPIC_SUBSCRIBERS * (64 + 1),
+  published_task_id: UUID_BYTES,
   status: longest(Object.values(TaskStatus)),
   attempts: NUMBER_BYTES,
   created_at: ISO_TIME_BYTES,

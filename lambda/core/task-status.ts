@@ -2,7 +2,8 @@
 import { ApiErrorCode } from './error-codes';
 import { HttpError } from './errors';
 import type { TaskStore } from './ports';
-import { TASK_ID_PATTERN, TaskStatus, type TaskView, toTaskView } from './task';
+import { TASK_ID_PATTERN, type TaskRecord, TaskStatus, type TaskView, toTaskView } from './task';
+import { cancelledDeliveryRecord, deliveryTaskId, isPublishedRecord, publishedView } from './topics';
 
 export function parseTaskId(raw: string | undefined): string {
   const id = raw ?? '';
@@ -14,11 +15,30 @@ export function parseTaskId(raw: string | undefined): string {
   return id;
 }
 
+/** What GET /tasks/{id} shows of a record: a published task's view reads its deliveries' records too. */
+export async function viewOf(store: TaskStore, record: TaskRecord): Promise<TaskView> {
+  if (!isPublishedRecord(record)) return toTaskView(record);
+  const deliveries = await store.getMany(
+    record.subscribers.map((subscriber) => deliveryTaskId(record.task_id, subscriber)),
+  );
+  return publishedView(record, deliveries);
+}
+
 export async function getTask(store: TaskStore, taskId: string): Promise<TaskView> {
   const record = await store.get(taskId);
   if (!record) throw new HttpError(ApiErrorCode.NotFound, `task ${taskId} does not exist`);
-  return toTaskView(record);
+  return viewOf(store, record);
 }
+
+/** What a cancellation did: the task as it is now, and the tasks (a published task's deliveries) it cancelled. */
+export interface Cancellation {
+  readonly outcome: 'cancelled' | 'requested';
+  readonly task: TaskView;
+  /** Each task cancelled: the task itself, or the deliveries of a published task. */
+  readonly cancelled: readonly TaskView[];
+}
+
+type CancelOptions = { readonly retentionSeconds: number; readonly now?: Date };
 
 /**
  * DELETE /tasks/{id}. A task that has not started its current attempt is cancelled at once (`cancelled`; its
@@ -29,20 +49,80 @@ export async function getTask(store: TaskStore, taskId: string): Promise<TaskVie
 export async function cancelTask(
   store: TaskStore,
   taskId: string,
-  opts: { retentionSeconds: number; now?: Date },
-): Promise<{ outcome: 'cancelled' | 'requested'; task: TaskView }> {
+  opts: CancelOptions,
+): Promise<Cancellation> {
+  const record = await store.get(taskId);
+  if (!record) throw new HttpError(ApiErrorCode.NotFound, `task ${taskId} does not exist`);
+  if (isPublishedRecord(record)) return cancelPublished(store, record, opts);
+  const one = await cancelOne(store, taskId, opts);
+  // Gone between the read and the write (its retention ran out).
+  if (one.outcome === 'missing') throw new HttpError(ApiErrorCode.NotFound, `task ${taskId} does not exist`);
+  if (one.outcome === 'refused') {
+    throw new HttpError(
+      ApiErrorCode.NotCancellable,
+      `task ${taskId} is ${one.record.status} and can no longer be cancelled`,
+    );
+  }
+  const task = toTaskView(one.record);
+  return { outcome: one.outcome, task, cancelled: one.outcome === 'cancelled' ? [task] : [] };
+}
+
+type OneCancellation =
+  | { readonly outcome: 'cancelled' | 'requested' | 'refused'; readonly record: TaskRecord }
+  | { readonly outcome: 'missing' };
+
+/**
+ * Cancels one task record: at once if it has not started its current attempt, by asking a running async attempt to
+ * stop otherwise; `refused` when neither can be done.
+ */
+async function cancelOne(store: TaskStore, taskId: string, opts: CancelOptions): Promise<OneCancellation> {
   const now = opts.now ?? new Date();
   const out = await store.cancel(taskId, now, Math.floor(now.getTime() / 1000) + opts.retentionSeconds);
-  if (out.cancelled) return { outcome: 'cancelled', task: toTaskView(out.cancelled) };
-  if (!out.current) throw new HttpError(ApiErrorCode.NotFound, `task ${taskId} does not exist`);
+  if (out.cancelled) return { outcome: 'cancelled', record: out.cancelled };
+  if (!out.current) return { outcome: 'missing' };
   if (out.current.status === TaskStatus.RUNNING && out.current.agent_mode === 'async') {
     const requested = await store.requestCancel(taskId, out.current.attempts, now);
-    if (requested) return { outcome: 'requested', task: toTaskView(requested) };
+    if (requested) return { outcome: 'requested', record: requested };
     // The attempt ended between the two writes: answer from what it is now.
-    return cancelTask(store, taskId, opts);
+    return cancelOne(store, taskId, opts);
   }
-  throw new HttpError(
-    ApiErrorCode.NotCancellable,
-    `task ${taskId} is ${out.current.status} and can no longer be cancelled`,
-  );
+  return { outcome: 'refused', record: out.current };
+}
+
+/**
+ * DELETE of a published task cancels each delivery that can still be cancelled. A delivery not yet claimed has no
+ * record: its cancellation writes one, CANCELLED, and its message is acknowledged unrun when it arrives. 200 when at
+ * least one delivery was cancelled, 202 when the only thing done was to ask running async ones to stop, and 409
+ * otherwise.
+ */
+async function cancelPublished(
+  store: TaskStore,
+  published: TaskRecord & { readonly subscribers: readonly string[] },
+  opts: CancelOptions,
+): Promise<Cancellation> {
+  const now = opts.now ?? new Date();
+  const expiresAt = Math.floor(now.getTime() / 1000) + opts.retentionSeconds;
+  const cancelDelivery = async (subscriber: string): Promise<OneCancellation> => {
+    const id = deliveryTaskId(published.task_id, subscriber);
+    const one = await cancelOne(store, id, opts);
+    if (one.outcome !== 'missing') return one;
+    const record = cancelledDeliveryRecord(published, subscriber, now, expiresAt);
+    const created = await store.create(record);
+    // Its first claim wrote the record in between: cancel what is there now.
+    return created.created ? { outcome: 'cancelled', record } : cancelOne(store, id, opts);
+  };
+  const outcomes = await Promise.all(published.subscribers.map(cancelDelivery));
+  const cancelled = outcomes.flatMap((o) => (o.outcome === 'cancelled' ? [toTaskView(o.record)] : []));
+  const requested = outcomes.some((o) => o.outcome === 'requested');
+  if (cancelled.length === 0 && !requested) {
+    throw new HttpError(
+      ApiErrorCode.NotCancellable,
+      `no delivery of published task ${published.task_id} can still be cancelled`,
+    );
+  }
+  return {
+    outcome: cancelled.length > 0 ? 'cancelled' : 'requested',
+    task: await viewOf(store, published),
+    cancelled,
+  };
 }

@@ -1,4 +1,5 @@
 import type { HeldSlots, TaskWaiting } from './limits';
+import type { DeliveryView } from './topics';
 
 /**
  * The task domain: statuses, priorities, the stored record and the queue envelope.
@@ -33,6 +34,15 @@ export interface TaskRecord {
   readonly priority: Priority;
   /** Who the task is for, as submitted (`tenant_id`). */
   readonly tenant_id?: string;
+  /**
+   * Publish/subscribe (topics.ts). A published task: the topic (its `type`). A delivery: the topic it was
+   * published to.
+   */
+  readonly topic?: string;
+  /** A published task: the agent types it is delivered to, one delivery each. Its own status is the fan-out's. */
+  readonly subscribers?: readonly string[];
+  /** A delivery: the published task it belongs to. */
+  readonly published_task_id?: string;
   readonly status: TaskStatus;
   readonly attempts: number;
   readonly created_at: string;
@@ -126,6 +136,11 @@ export interface TaskEnvelope {
   readonly request_hash: string;
   /** Present when the task was submitted with one; also the message's `MessageGroupId` on AWS. */
   readonly tenant_id?: string;
+  /** A publish message (topics.ts): the topic's subscribers, one delivery each. Its `type` is the topic. */
+  readonly subscribers?: readonly string[];
+  /** A delivery message: the topic, and the published task's id; its `type` is the subscriber. */
+  readonly topic?: string;
+  readonly published_task_id?: string;
 }
 
 /** The fields GET /tasks/{id} returns. Internal bookkeeping fields stay private. */
@@ -134,6 +149,8 @@ export const VIEW_FIELDS = [
   'type',
   'priority',
   'tenant_id',
+  'topic',
+  'published_task_id',
   'status',
   'attempts',
   'created_at',
@@ -150,6 +167,8 @@ export const VIEW_FIELDS = [
 export type TaskView = Pick<TaskRecord, (typeof VIEW_FIELDS)[number]> & {
   /** A running async attempt: when it counts as lost (ISO 8601), unless a heartbeat or completion comes first. */
   readonly deadline?: string;
+  /** A published task: each subscriber's delivery (topics.ts `publishedView`). */
+  readonly deliveries?: Readonly<Record<string, DeliveryView>>;
 };
 
 /** Fields only a running async attempt shows. */

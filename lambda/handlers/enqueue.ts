@@ -6,7 +6,7 @@ import { listEnv, numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
 import { EmfMetrics } from '../adapters/metrics';
 import { SqsTaskSender } from '../adapters/sqs-queues';
-import { EnvName } from '../contract';
+import { EnvName, parseTopics } from '../contract';
 import { enqueueTask } from '../core/enqueue';
 import { MetricName } from '../core/metric-names';
 import { parseSubmission } from '../core/submission';
@@ -25,6 +25,10 @@ const deps = {
     low: requireEnv(EnvName.LowQueueUrl),
   }),
   isRegistered: (type: string) => taskTypes.has(type),
+  publish: {
+    topics: parseTopics(requireEnv(EnvName.Topics)),
+    retentionSeconds: numberEnv(EnvName.TaskRetentionSeconds),
+  },
 };
 
 export const handler = middy<HttpEvent>()

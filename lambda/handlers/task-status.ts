@@ -9,6 +9,7 @@ import { EnvName } from '../contract';
 import { ApiErrorCode } from '../core/error-codes';
 import { HttpError } from '../core/errors';
 import { MetricName } from '../core/metric-names';
+import type { TaskView } from '../core/task';
 import { cancelTask, getTask, parseTaskId } from '../core/task-status';
 import { type HttpEvent, httpErrors, json } from './http';
 
@@ -23,21 +24,24 @@ export const handler = middy<HttpEvent>()
     const method = event.requestContext.http.method;
     if (method === 'GET') return json(200, await getTask(store, taskId));
     if (method === 'DELETE') {
-      const { outcome, task } = await cancelTask(store, taskId, { retentionSeconds });
-      const fields = {
-        task_id: task.task_id,
-        type: task.type,
-        priority: task.priority,
-        attempt: task.attempts,
-      };
+      const { outcome, task, cancelled } = await cancelTask(store, taskId, { retentionSeconds });
+      const fields = (t: TaskView) => ({
+        task_id: t.task_id,
+        type: t.type,
+        priority: t.priority,
+        attempt: t.attempts,
+        ...(t.published_task_id !== undefined && { published_task_id: t.published_task_id }),
+      });
       if (outcome === 'requested') {
         // The running async attempt is asked to stop; the task is not cancelled yet.
-        logger.info('task cancel requested', fields);
+        logger.info('task cancel requested', fields(task));
         return json(202, task);
       }
-      metrics.add(MetricName.TasksCancelled, 1, { tier: task.priority, type: task.type });
+      for (const t of cancelled) {
+        metrics.add(MetricName.TasksCancelled, 1, { tier: t.priority, type: t.type });
+        logger.info('task cancelled', fields(t));
+      }
       metrics.flush();
-      logger.info('task cancelled', fields);
       return json(200, task);
     }
     throw new HttpError(ApiErrorCode.MethodNotAllowed, `${method} is not supported on /tasks/{id}`);

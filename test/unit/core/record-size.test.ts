@@ -1,3 +1,4 @@
+import { MAX_TOPIC_SUBSCRIBERS } from '../../../lambda/contract/topics';
 import {
   MAX_DEAD_LETTER_ERROR_CHARS,
   MAX_ERROR_CHARS,
@@ -67,6 +68,9 @@ describe('Module: record-size', () => {
       type: 't'.repeat(64),
       priority: 'high',
       tenant_id: 'n'.repeat(128),
+      topic: 'p'.repeat(64),
+      subscribers: Array.from({ length: MAX_TOPIC_SUBSCRIBERS }, (_, i) => `${i}`.padEnd(64, 's')),
+      published_task_id: uuid,
       status: 'SUCCEEDED',
       attempts: big,
       created_at: time,
@@ -108,6 +112,9 @@ describe('Module: record-size', () => {
       type: 't'.repeat(64),
       priority: 'high',
       tenant_id: 'n'.repeat(128),
+      topic: 'p'.repeat(64),
+      subscribers: Array.from({ length: MAX_TOPIC_SUBSCRIBERS }, (_, i) => `${i}`.padEnd(64, 's')),
+      published_task_id: uuid,
       status: 'SUCCEEDED',
       attempts: big,
       created_at: time,

@@ -83,6 +83,12 @@ export class InMemoryTaskStore implements TaskStore {
     return this.records.get(taskId);
   }
 
+  public async getMany(taskIds: readonly string[]): Promise<ReadonlyMap<string, TaskRecord>> {
+    return new Map(
+      taskIds.flatMap((id) => (this.records.has(id) ? [[id, this.records.get(id)!] as const] : [])),
+    );
+  }
+
   public async create(record: TaskRecord): Promise<CreateResult> {
     const existing = this.records.get(record.task_id);
     if (existing) return { created: false, existing };
@@ -131,6 +137,10 @@ export class InMemoryTaskStore implements TaskStore {
       enqueue_id: envelope.enqueue_id,
       request_hash: envelope.request_hash,
       ...(envelope.tenant_id !== undefined && { tenant_id: envelope.tenant_id }),
+      ...(envelope.published_task_id !== undefined && {
+        topic: envelope.topic,
+        published_task_id: envelope.published_task_id,
+      }),
       ...kept,
       // After what the record kept: the kept `callback_tokens` must not hide this attempt's token.
       ...asyncFields,
@@ -391,7 +401,12 @@ export class InMemoryTierQueue implements TierQueue {
         readonly groupId?: string;
       }
     | { readonly op: 'resend'; readonly message: QueueMessage; readonly delaySeconds: number }
+    | { readonly op: 'sendAll'; readonly messages: readonly QueueMessage[] }
   > = [];
+
+  public async sendAll(messages: readonly QueueMessage[]): Promise<void> {
+    this.operations.push({ op: 'sendAll', messages });
+  }
 
   public async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
     this.operations.push({ op: 'changeVisibility', receiptHandle, seconds });
