@@ -219,6 +219,10 @@ describe('TaskQueueStack agents', () => {
     expect(Object.keys(consumerAgents(template, stack.taskQueue.tiers.high.consumerFunction)).sort()).toEqual(
       ['classify', 'echo', 'summarize'],
     );
+    const producer = template.toJSON().Resources[logicalId(stack.taskQueue.api.producerFunction)];
+    expect(JSON.parse(producer.Properties.Environment.Variables.TOPICS)).toEqual({
+      'document.uploaded': ['summarize', 'classify'],
+    });
   });
 
   test('stack settings from the config reach the construct', () => {
