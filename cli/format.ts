@@ -71,6 +71,9 @@ export function formatTask(task: TaskDetails): string {
     `  created   ${task.created_at}`,
   ];
   if (task.tenant_id) lines.splice(2, 0, `  tenant    ${task.tenant_id}`);
+  if (task.published_task_id)
+    lines.push(`  topic     ${task.topic ?? '-'} (a delivery of published task ${task.published_task_id})`);
+  else if (task.deliveries) lines.push(`  topic     ${task.topic ?? task.type} (published)`);
   if (task.waiting)
     lines.push(`  waiting   ${task.waiting.reason} since ${task.waiting.since} (held back by a limit)`);
   if (task.started_at) lines.push(`  started   ${task.started_at}`);
@@ -82,7 +85,26 @@ export function formatTask(task: TaskDetails): string {
   if (task.error) lines.push(`  error     ${task.error.code}: ${indent(task.error.message, pad)}`);
   if (task.result !== undefined)
     lines.push(`  result    ${indent(JSON.stringify(task.result, null, 2), pad)}`);
+  if (task.deliveries) lines.push(...deliveryLines(task.deliveries));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A published task's deliveries, one per subscriber: its status, attempts and last error, then its own task id
+ * (for `taskq status`, and what `taskq dlq` names).
+ */
+function deliveryLines(deliveries: NonNullable<TaskDetails['deliveries']>): string[] {
+  const entries = Object.entries(deliveries);
+  const width = Math.max(...entries.map(([subscriber]) => subscriber.length));
+  const lines = ['  deliveries'];
+  for (const [subscriber, d] of entries) {
+    lines.push(
+      `    ${subscriber.padEnd(width)}  ${d.status.padEnd(9)}  ${attempts(d.attempts)}` +
+        (d.error ? `  ${d.error.code}: ${d.error.message.replace(/\s+/g, ' ')}` : ''),
+    );
+    lines.push(`    ${' '.repeat(width)}  task ${d.task_id}`);
+  }
+  return lines;
 }
 
 export function formatError(code: string, message: string, details?: readonly ErrorDetail[]): string {

@@ -3,8 +3,13 @@ import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { type AgentTargetConfig, parseAgentTarget } from '../lambda/contract';
-import type { AgentDefinition, AgentRegistry } from './agents';
+import {
+  type AgentTargetConfig,
+  parseAgentTarget,
+  type TopicDefinitions,
+  topicErrors,
+} from '../lambda/contract';
+import { type AgentDefinition, type AgentRegistry, TASK_TYPE_PATTERN } from './agents';
 import type { LogLevel } from './handler-function';
 import type { TaskApiAuth } from './task-api';
 
@@ -28,6 +33,13 @@ export interface StackConfig {
    * @default - none besides the echo agent
    */
   readonly agents?: Readonly<Record<string, AgentConfig>>;
+  /**
+   * Topics: a task submitted with a topic as its `type` runs once per subscriber (the construct's `topics`).
+   * Each subscriber is an agent type of this configuration (`echo` included while `echoAgent` is on).
+   * @example { "document.uploaded": { "subscribers": ["summarize", "index"] } }
+   * @default - no topics
+   */
+  readonly topics?: TopicDefinitions;
   /** Register the built-in `echo` Lambda agent. @default true */
   readonly echoAgent?: boolean;
   /** @default { kind: 'iam' } */
@@ -109,7 +121,32 @@ function checkConfig(value: unknown, source: string): StackConfig {
       `${source}: auth must be { "kind": "iam" } or { "kind": "jwt", "issuer": "https://…", "audience": ["…"] }`,
     );
   }
+  checkTopics(config, source);
   return config;
+}
+
+/**
+ * `topics`: an object of topic name to `{ "subscribers": [agent types] }`, with the construct's rules (contract/
+ * topics.ts `topicErrors`), checked here so that the error names the file or context value it came from.
+ */
+function checkTopics(config: StackConfig, source: string): void {
+  const topics: unknown = config.topics;
+  if (topics === undefined) return;
+  const example = '{ "<topic>": { "subscribers": ["<agent type>", …] } }';
+  if (typeof topics !== 'object' || topics === null || Array.isArray(topics)) {
+    throw new Error(`${source}: topics must be an object ${example}`);
+  }
+  for (const [name, topic] of Object.entries(topics)) {
+    if (typeof topic !== 'object' || topic === null || Array.isArray(topic)) {
+      throw new Error(`${source}: topic '${name}' must be an object { "subscribers": [...] }`);
+    }
+  }
+  const agentTypes = [
+    ...Object.keys(config.agents ?? {}),
+    ...((config.echoAgent ?? true) && !config.agents?.echo ? ['echo'] : []),
+  ];
+  const errors = topicErrors(topics as TopicDefinitions, agentTypes, TASK_TYPE_PATTERN);
+  if (errors.length > 0) throw new Error(`${source}: ${errors.join('; ')}`);
 }
 
 /**

@@ -40,6 +40,7 @@ export class TaskQueueStack extends Stack {
       : undefined;
     this.taskQueue = new TaskQueue(this, 'TaskQueue', {
       agents,
+      topics: config.topics,
       auth: config.auth,
       maxReceiveCount: config.maxReceiveCount,
       backoffBase:

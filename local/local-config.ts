@@ -1,5 +1,5 @@
 /** The stack configuration `npm start` synthesizes: the demo agents over HTTP, and retries within seconds. */
-import { parseAgentTarget } from '../lambda/contract';
+import { parseAgentTarget, type TopicDefinitions, topicErrors } from '../lambda/contract';
 import type { AgentConfig, StackConfig } from '../lib/stack-config';
 import { ASYNC_DEMO_AGENT_TYPES, DEMO_AGENT_TYPES, type DemoAgentType, isDemoAgentType } from './demo-agents';
 
@@ -33,6 +33,43 @@ export interface LocalConfigOptions {
    * @default - {@link DEMO_AGENT_LIMITS}
    */
   readonly agentLimits?: DemoAgentLimitsByType;
+  /**
+   * Topics besides the demo's (`npm start -- --topics JSON`), e.g. for a test that needs a subscriber that fails;
+   * one named like a demo topic replaces it.
+   * @default - only {@link DEMO_TOPICS}
+   */
+  readonly topics?: TopicDefinitions;
+}
+
+/** The demo's topics: a task published to `demo.fanout` runs on `echo` and on `sleep` (give it `{"ms": …}`). */
+export const DEMO_TOPICS: TopicDefinitions = {
+  'demo.fanout': { subscribers: ['echo', 'sleep'] },
+};
+
+/**
+ * Parses `--topics`: a JSON object of topic name to `{ "subscribers": [demo agent types] }`, as the configuration
+ * file writes it, e.g. `{"t.mixed":{"subscribers":["echo","flaky"]}}`. Throws one clear error for anything the
+ * construct would refuse.
+ */
+export function parseTopicsOption(text: string): TopicDefinitions {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('must be a JSON object, e.g. {"t.mixed":{"subscribers":["echo","flaky"]}}');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error('must be a JSON object, e.g. {"t.mixed":{"subscribers":["echo","flaky"]}}');
+  for (const [name, topic] of Object.entries(value)) {
+    if (typeof topic !== 'object' || topic === null || Array.isArray(topic))
+      throw new Error(`topic '${name}' must be an object { "subscribers": [...] }`);
+  }
+  const topics = value as TopicDefinitions;
+  // Loaded only when topics are given: lib/agents.ts loads aws-cdk-lib, which takes a second or more (synth.ts).
+  const { TASK_TYPE_PATTERN } = require('../lib/agents') as typeof import('../lib/agents');
+  const errors = topicErrors(topics, DEMO_AGENT_TYPES, TASK_TYPE_PATTERN);
+  if (errors.length > 0) throw new Error(errors.join('; '));
+  return topics;
 }
 
 /** An agent's limits as the configuration file writes them (`rateLimit.per` in seconds). */
@@ -133,6 +170,7 @@ export function localStackConfig(options: LocalConfigOptions): StackConfig {
   return {
     echoAgent: false,
     agents,
+    topics: { ...DEMO_TOPICS, ...options.topics },
     maxReceiveCount: options.maxReceiveCount ?? 5,
     backoffBaseSeconds: 1,
     backoffCapSeconds: 5,

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DEFAULTS } from '../lambda/contract';
+import { DEFAULTS, type TopicDefinitions } from '../lambda/contract';
 import { startAwsProxy } from './aws-proxy';
 import { type DemoAgents, startDemoAgents } from './demo-agents';
 import {
@@ -68,6 +68,8 @@ export interface LocalRuntimeOptions {
   readonly limitWakeUpSeconds?: number;
   /** Limits that replace demo types' own. @default - local-config.ts `DEMO_AGENT_LIMITS` */
   readonly agentLimits?: DemoAgentLimitsByType;
+  /** Topics besides the demo's (a same-named one replaces it). @default - local-config.ts `DEMO_TOPICS` only */
+  readonly topics?: TopicDefinitions;
 }
 
 /** An agent type's limits as configured (`per` in seconds). */
@@ -108,6 +110,8 @@ export interface LocalRuntime {
   readonly stackName: string;
   /** The task types of the local configuration. */
   readonly taskTypes: readonly string[];
+  /** The topics of the local configuration: name → subscribers. */
+  readonly topics: Readonly<Record<string, readonly string[]>>;
   /** The task types whose agents are async, with their heartbeat timeout in seconds. */
   readonly asyncTaskTypes: Readonly<Record<string, number>>;
   /** The task types with a concurrency or rate limit, and their limits. */
@@ -236,6 +240,7 @@ export async function startLocalRuntime(
       tenantMaxConcurrency: options.tenantMaxConcurrency,
       limitWakeUpSeconds: options.limitWakeUpSeconds,
       agentLimits: options.agentLimits,
+      topics: options.topics,
     });
     const assembly = await synthesize({ outdir: options.outdir ?? path.join(ROOT, 'cdk.local.out'), config });
     const dynamo: DynamoEmulator = await dynamoStarting;
@@ -335,6 +340,9 @@ export async function startLocalRuntime(
       agentsUrl,
       stackName: assembly.stackName,
       taskTypes: Object.keys(config.agents ?? {}),
+      topics: Object.fromEntries(
+        Object.entries(config.topics ?? {}).map(([name, topic]) => [name, topic.subscribers]),
+      ),
       asyncTaskTypes: Object.fromEntries(
         Object.entries(config.agents ?? {}).flatMap(([type, agent]) =>
           agent.mode === 'async' ? [[type, agent.heartbeatTimeoutSeconds ?? 0]] : [],

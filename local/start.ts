@@ -2,15 +2,16 @@
  * `npm start`: runs the whole queue on this machine from the synthesized template, with no AWS and no Docker.
  *
  *   npm start -- [--port 3000] [--aws-port 4566] [--dynamodb-port 8000] [--persist DIR] [--heartbeat-timeout S]
- *                [--tenant-max-concurrency N] [--limit-wake-up S] [--agent-limits JSON]
+ *                [--tenant-max-concurrency N] [--limit-wake-up S] [--agent-limits JSON] [--topics JSON]
  */
 
 import { Command, InvalidArgumentError } from 'commander';
+import type { TopicDefinitions } from '../lambda/contract';
 import { maxAgentTimeoutSeconds } from '../lambda/core/agent-timeout';
 import { MAX_LIMIT } from '../lambda/core/limits';
 import { JavaMissingError } from './emulators';
 import { type FaultPlan, parseFaultPlan } from './faults';
-import { type DemoAgentLimitsByType, parseAgentLimits } from './local-config';
+import { type DemoAgentLimitsByType, parseAgentLimits, parseTopicsOption } from './local-config';
 import { PortInUseError } from './ports';
 import { type LocalRuntime, type RuntimeStatus, startLocalRuntime } from './runtime';
 import { type StatusLine, startStatusLine } from './status-line';
@@ -44,6 +45,14 @@ function agentLimits(value: string): DemoAgentLimitsByType {
   }
 }
 
+function topics(value: string): TopicDefinitions {
+  try {
+    return parseTopicsOption(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 function banner(runtime: LocalRuntime, persist: string | undefined): string {
   const lines = [
     `agent-task-queue local runtime (stack ${runtime.stackName}; synth cache: ${runtime.synthCache})`,
@@ -52,6 +61,7 @@ function banner(runtime: LocalRuntime, persist: string | undefined): string {
     `  SQS/SNS/S3   ${runtime.awsEndpoint}  (fauxqs)`,
     `  DynamoDB     ${runtime.dynamodbEndpoint}  (DynamoDB Local)`,
     `  Agents       ${runtime.agentsUrl}  (types: ${runtime.taskTypes.join(', ')})`,
+    ...topicLines(runtime),
     ...asyncLines(runtime),
     ...limitLines(runtime),
     `  State        ${persist ? `persisted in ${persist}` : 'in memory (use --persist DIR to keep it)'}`,
@@ -63,6 +73,16 @@ function banner(runtime: LocalRuntime, persist: string | undefined): string {
     ...Object.entries(runtime.outputs).map(([name, value]) => `  ${name} = ${value}`),
   ];
   return lines.join('\n');
+}
+
+/** The topics, each with its subscribers: `demo.fanout → echo, sleep`. */
+function topicLines(runtime: LocalRuntime): string[] {
+  const topics = Object.entries(runtime.topics);
+  if (topics.length === 0) return [];
+  return [
+    `  Topics       ${topics.map(([name, subscribers]) => `${name} → ${subscribers.join(', ')}`).join('; ')}`,
+    '               a task whose type is a topic runs once on each subscriber (--topics JSON adds topics)',
+  ];
 }
 
 /** The async agents, and how an agent that is not a process of this machine reaches the callback routes. */
@@ -135,6 +155,11 @@ async function main(): Promise<void> {
       agentLimits,
     )
     .option(
+      '--topics <json>',
+      'topics besides demo.fanout, e.g. \'{"t.mixed":{"subscribers":["echo","flaky"]}}\'',
+      topics,
+    )
+    .option(
       '--limit-wake-up <seconds>',
       'the longest a task waiting for a limit goes between two asks (default 5)',
       positiveInteger,
@@ -154,6 +179,7 @@ async function main(): Promise<void> {
     tenantMaxConcurrency?: number;
     limitWakeUp?: number;
     agentLimits?: DemoAgentLimitsByType;
+    topics?: TopicDefinitions;
   }>();
 
   // Until the runtime is up, a signal exits at once; the exit hook still stops DynamoDB Local's JVM.
@@ -179,6 +205,7 @@ async function main(): Promise<void> {
       tenantMaxConcurrency: opts.tenantMaxConcurrency,
       limitWakeUpSeconds: opts.limitWakeUp,
       agentLimits: opts.agentLimits,
+      topics: opts.topics,
       ...(opts.consumerTimeout && {
         timeouts: {
           consumerSeconds: opts.consumerTimeout,

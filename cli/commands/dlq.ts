@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DynamoTaskStore } from '../../lambda/adapters/dynamodb-task-store';
-import { PRIORITIES, type Priority } from '../../lambda/core/task';
+import { PRIORITIES, type Priority, TASK_ID_PATTERN } from '../../lambda/core/task';
 import { createAwsClients } from '../dlq/aws';
 import { DeadLetterQueue } from '../dlq/dead-letter-queue';
 import { formatList, formatPurge, formatRedrive, toRow } from '../dlq/format';
@@ -43,6 +43,17 @@ function integerBetween(min: number, max: number) {
 const tierOption = () =>
   new Option('--tier <tier>', 'only this priority tier (default: both)').choices(PRIORITIES);
 
+/** `--task <id>`: one task's dead letters, or a published task's deliveries (all, or one by its own id). */
+const taskOption = (what: string) =>
+  new Option(
+    '--task <id>',
+    `only ${what} of this task: a task id, a published task's id (all its deliveries) or one delivery's id`,
+  ).argParser((value: string) => {
+    if (!TASK_ID_PATTERN.test(value))
+      throw new InvalidArgumentError('it must be a task id (a lowercase UUID).');
+    return value;
+  });
+
 /** Finds the resources: `--stack` through CloudFormation, otherwise the local runtime at the endpoint. */
 async function resolve(session: Session, options: DlqOptions): Promise<StackResources> {
   if (options.stack !== undefined) {
@@ -72,8 +83,12 @@ const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 function registerList(dlq: Command, action: ActionFactory): void {
   dlq
     .command('list')
-    .description('peek at dead letters without consuming them: task id, type, attempts, last error, age')
+    .description(
+      'peek at dead letters without consuming them: task id, type, attempts, last error, age; for a delivery of ' +
+        'a published task, its topic, subscriber and published task',
+    )
     .addOption(tierOption())
+    .addOption(taskOption('the dead letters'))
     .option(
       '--limit <n>',
       `at most this many messages per tier (default ${DEFAULT_LIST_LIMIT})`,
@@ -81,9 +96,12 @@ function registerList(dlq: Command, action: ActionFactory): void {
     )
     .action(
       action(async (session, command) => {
-        const options = command.optsWithGlobals<DlqOptions & { limit?: number }>();
+        const options = command.optsWithGlobals<DlqOptions & { limit?: number; task?: string }>();
         const { targets: list, store } = await targets(session, options);
-        const tiers = await listDeadLetters(list, store, { limit: options.limit ?? DEFAULT_LIST_LIMIT });
+        const tiers = await listDeadLetters(list, store, {
+          limit: options.limit ?? DEFAULT_LIST_LIMIT,
+          ...(options.task !== undefined && { taskId: options.task }),
+        });
         const now = session.now();
         const rows = tiers.flatMap((t) => t.letters.map((letter) => toRow(t.tier, letter, now)));
         const document = {
@@ -108,6 +126,7 @@ function registerRedrive(dlq: Command, action: ActionFactory): void {
         'back to the source queue with an SQS message move task; exit code 1 unless every move completes',
     )
     .addOption(tierOption())
+    .addOption(taskOption('the messages'))
     .option(
       '--rate <n>',
       `messages per second, 1-${MAX_MOVE_RATE} (default: SQS's own pace)`,
@@ -115,13 +134,14 @@ function registerRedrive(dlq: Command, action: ActionFactory): void {
     )
     .action(
       action(async (session, command) => {
-        const options = command.optsWithGlobals<DlqOptions & { rate?: number }>();
+        const options = command.optsWithGlobals<DlqOptions & { rate?: number; task?: string }>();
         const { targets: list, store } = await targets(session, options);
         const results: RedriveTierResult[] = [];
         for (const target of list)
           results.push(
             await redriveTier(target, store, {
               ...(options.rate !== undefined && { ratePerSecond: options.rate }),
+              ...(options.task !== undefined && { taskId: options.task }),
               now: () => session.now(),
               pollIntervalMs: session.deps.poll?.intervalMs ?? DEFAULT_MOVE_POLL_MS,
               sleep,

@@ -40,6 +40,15 @@ export interface DeadLetterMessage {
   /** From the envelope, else from the `task_id` attribute a consumer sets when it dead-letters a message. */
   readonly taskId?: string;
   readonly type?: string;
+  /**
+   * The topic, when the message is part of a published task (read from the envelope): a delivery message names it
+   * in `topic`; a publish message (dead-lettered before its fan-out) is addressed to it.
+   */
+  readonly topic?: string;
+  /** A delivery message: the subscriber it is for (its `type`, an agent type). */
+  readonly subscriber?: string;
+  /** A delivery message: the published task it belongs to. */
+  readonly publishedTaskId?: string;
   /** Receives of this message so far, this peek included. */
   readonly receiveCount: number;
   readonly sentAt?: Date;
@@ -67,20 +76,40 @@ export function isUnsupportedOperation(error: unknown): boolean {
   );
 }
 
-function envelopeField(body: string, field: 'type'): string | undefined {
+/** The envelope fields a dead letter is listed by; whatever is missing or not a string is left out. */
+function envelopeFields(body: string): {
+  type?: string;
+  topic?: string;
+  publishedTaskId?: string;
+  publish: boolean;
+} {
+  let envelope: Record<string, unknown> | null;
   try {
-    const value = (JSON.parse(body) as Record<string, unknown> | null)?.[field];
-    return typeof value === 'string' ? value : undefined;
+    envelope = JSON.parse(body) as Record<string, unknown> | null;
   } catch {
-    return undefined;
+    return { publish: false };
   }
+  const text = (field: string) => {
+    const value = envelope?.[field];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const publishedTaskId = text('published_task_id');
+  const publish = Array.isArray(envelope?.subscribers);
+  return {
+    ...(text('type') !== undefined && { type: text('type') }),
+    ...(text('topic') !== undefined && { topic: text('topic') }),
+    ...(publishedTaskId !== undefined && { publishedTaskId }),
+    publish,
+  };
 }
 
 function toDeadLetter(message: Message): DeadLetterMessage {
   const body = message.Body ?? '';
   const attributes = message.MessageAttributes ?? {};
   const taskId = deadLetterTaskId(body) ?? attributes.task_id?.StringValue;
-  const type = envelopeField(body, 'type');
+  const { type, topic, publishedTaskId, publish } = envelopeFields(body);
+  // A delivery names its topic and published task; a publish message is addressed to its topic.
+  const delivery = topic !== undefined && publishedTaskId !== undefined;
   const code = attributes.error_code?.StringValue;
   const sent = Number(message.Attributes?.SentTimestamp);
   return {
@@ -88,6 +117,8 @@ function toDeadLetter(message: Message): DeadLetterMessage {
     body,
     ...(taskId && { taskId }),
     ...(type && { type }),
+    ...(delivery && { topic, publishedTaskId, ...(type && { subscriber: type }) }),
+    ...(!delivery && publish && type && { topic: type }),
     receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0),
     ...(Number.isFinite(sent) && sent > 0 && { sentAt: new Date(sent) }),
     ...(code && { error: { code, message: attributes.error_message?.StringValue ?? code } }),

@@ -8,6 +8,12 @@ export interface DeadLetterRow {
   readonly message_id: string;
   readonly task_id: string | null;
   readonly type: string | null;
+  /** The topic of a published task's message (a delivery, or a publish message not yet fanned out); else null. */
+  readonly topic: string | null;
+  /** A delivery: the subscriber (agent type) it is for; else null. */
+  readonly subscriber: string | null;
+  /** A delivery: the published task it belongs to (GET /tasks/{it} shows every delivery); else null. */
+  readonly published_task_id: string | null;
   /** The task's status in the table; null when the table has no record of it. */
   readonly status: string | null;
   /** Attempts from the task record; the message's receive count when there is no record. */
@@ -24,6 +30,9 @@ export function toRow(tier: string, { message, record }: ListedDeadLetter, now: 
     message_id: message.messageId,
     task_id: message.taskId ?? null,
     type: record?.type ?? message.type ?? null,
+    topic: message.topic ?? null,
+    subscriber: message.subscriber ?? null,
+    published_task_id: message.publishedTaskId ?? null,
     status: record?.status ?? null,
     attempts: record?.attempts ?? message.receiveCount,
     receive_count: message.receiveCount,
@@ -71,12 +80,29 @@ export function formatList(tiers: readonly ListedTier[], rows: readonly DeadLett
     )
     .join('\n');
   if (rows.length === 0) return `${summary}\n`;
+  // Columns for published tasks only when some message is one: the topic, the subscriber (a publish message not
+  // fanned out is for all of them) and the published task.
+  const published = rows.some((r) => r.topic !== null);
+  const topicCells = (r: DeadLetterRow) =>
+    published
+      ? [r.topic ?? '-', r.topic === null ? '-' : (r.subscriber ?? '(all)'), r.published_task_id ?? '-']
+      : [];
   const body = table(
-    ['TIER', 'TASK ID', 'TYPE', 'STATUS', 'ATTEMPTS', 'AGE', 'LAST ERROR'],
+    [
+      'TIER',
+      'TASK ID',
+      'TYPE',
+      ...(published ? ['TOPIC', 'SUBSCRIBER', 'PUBLISHED TASK'] : []),
+      'STATUS',
+      'ATTEMPTS',
+      'AGE',
+      'LAST ERROR',
+    ],
     rows.map((r) => [
       r.tier,
       r.task_id ?? '-',
       r.type ?? '-',
+      ...topicCells(r),
       r.status ?? '-',
       String(r.attempts),
       formatAge(r.age_seconds),
@@ -90,7 +116,11 @@ export function formatRedrive(results: readonly RedriveTierResult[]): string {
   const lines: string[] = [];
   for (const r of results) {
     if (r.messages === 0) {
-      lines.push(`${r.tier}: the dead-letter queue is empty; nothing to redrive`);
+      lines.push(
+        r.task_id !== undefined
+          ? `${r.tier}: no dead letter of task ${r.task_id}; nothing to redrive`
+          : `${r.tier}: the dead-letter queue is empty; nothing to redrive`,
+      );
       continue;
     }
     lines.push(

@@ -38,6 +38,14 @@ export const DEFAULT_REDRIVE_GRACE_SECONDS = DEFAULTS.redriveGraceSeconds;
 /** How long a task failed by `purge` is kept, as TASK_RETENTION_SECONDS defaults to in the stack. */
 export const DEFAULT_TASK_RETENTION_SECONDS = DEFAULTS.taskRetentionSeconds;
 
+/**
+ * Whether a dead letter belongs to task `taskId`: its own message, or, for a published task, the message of any
+ * of its deliveries (so that `--task <published id>` takes them all, and `--task <delivery id>` one).
+ */
+export function belongsToTask(message: DeadLetterMessage, taskId: string): boolean {
+  return message.taskId === taskId || message.publishedTaskId === taskId;
+}
+
 function uniqueTaskIds(messages: readonly DeadLetterMessage[]): string[] {
   return [...new Set(messages.flatMap((m) => (m.taskId ? [m.taskId] : [])))];
 }
@@ -56,15 +64,24 @@ export interface ListedTier {
   readonly letters: readonly ListedDeadLetter[];
 }
 
-/** Peeks at up to `limit` messages of each tier's DLQ and looks up their tasks. */
+/**
+ * Peeks at up to `limit` messages of each tier's DLQ and looks up their tasks. With `taskId`, the whole DLQ is
+ * peeked and only the messages of that task (belongsToTask) are kept, up to `limit`.
+ */
 export async function listDeadLetters(
   targets: readonly TierTarget[],
   store: TaskStore,
-  opts: { limit: number },
+  opts: { limit: number; taskId?: string },
 ): Promise<ListedTier[]> {
   const tiers: ListedTier[] = [];
+  const { taskId: only } = opts;
   for (const { tier, deadLetterQueue } of targets) {
-    const messages = await deadLetterQueue.peek({ limit: opts.limit, hideSeconds: PEEK_HIDE_SECONDS });
+    const peeked = await deadLetterQueue.peek({
+      limit: only === undefined ? opts.limit : Number.POSITIVE_INFINITY,
+      hideSeconds: PEEK_HIDE_SECONDS,
+    });
+    const messages =
+      only === undefined ? peeked : peeked.filter((m) => belongsToTask(m, only)).slice(0, opts.limit);
     const records = new Map<string, TaskRecord>();
     for (const taskId of uniqueTaskIds(messages)) {
       const record = await attempt(`DynamoDB GetItem for task ${taskId}`, () => store.get(taskId));
@@ -74,7 +91,8 @@ export async function listDeadLetters(
     tiers.push({
       tier,
       deadLetterQueueUrl: deadLetterQueue.url,
-      approximateCount: Math.max(approximateCount, messages.length),
+      // Filtered, the queue's count says nothing about the task's: what the peek found is exact.
+      approximateCount: only === undefined ? Math.max(approximateCount, messages.length) : messages.length,
       letters: messages.map((message) => {
         const record = message.taskId ? records.get(message.taskId) : undefined;
         return { message, ...(record && { record }) };
@@ -111,7 +129,9 @@ export interface RedriveTierResult {
   readonly tier: Priority;
   readonly dead_letter_queue_url: string;
   readonly source_queue_url: string;
-  /** Messages found in the DLQ before the move. */
+  /** `--task`: only this task's messages (belongsToTask) were redriven. */
+  readonly task_id?: string;
+  /** Messages found in the DLQ before the move (with `task_id`, that task's only). */
   readonly messages: number;
   readonly requeued: readonly string[];
   readonly skipped: readonly SkippedTask[];
@@ -128,6 +148,12 @@ export interface RedriveOptions {
   readonly progressBar: (label: string, total: number) => ProgressBar;
   /** Told when the endpoint has no message move tasks and the messages are copied instead. */
   readonly warn: (text: string) => void;
+  /**
+   * Redrive only this task's messages (belongsToTask): one delivery of a published task by its own id, or all of a
+   * published task's. A message move task moves a whole queue, so these messages are copied back instead.
+   * @default - every message of the tier
+   */
+  readonly taskId?: string;
 }
 
 /**
@@ -142,10 +168,12 @@ export async function redriveTier(
   opts: RedriveOptions,
 ): Promise<RedriveTierResult> {
   const { tier, deadLetterQueue, sourceQueueUrl } = target;
-  const messages = await deadLetterQueue.peek({
+  const only = opts.taskId;
+  const peeked = await deadLetterQueue.peek({
     limit: Number.POSITIVE_INFINITY,
     hideSeconds: PEEK_HIDE_SECONDS,
   });
+  const messages = only === undefined ? peeked : peeked.filter((m) => belongsToTask(m, only));
   const requeued: string[] = [];
   const skipped: SkippedTask[] = [];
   for (const taskId of uniqueTaskIds(messages)) {
@@ -159,6 +187,7 @@ export async function redriveTier(
     tier,
     dead_letter_queue_url: deadLetterQueue.url,
     source_queue_url: sourceQueueUrl,
+    ...(only !== undefined && { task_id: only }),
     messages: messages.length,
     requeued,
     skipped,
@@ -173,17 +202,8 @@ export async function redriveTier(
         `(${DEFAULT_REDRIVE_GRACE_SECONDS} s by default): tasks still waiting in the DLQ then may be failed again`,
     );
 
-  const sourceArn = await deadLetterQueue.arn();
   const bar = opts.progressBar(`${tier}: moving`, messages.length);
-  let taskHandle: string;
-  try {
-    taskHandle = await deadLetterQueue.startMove(sourceArn, opts.ratePerSecond);
-  } catch (error) {
-    if (!isUnsupportedOperation(error)) {
-      bar.stop(`${tier}: the move did not start`);
-      throw error;
-    }
-    opts.warn(`${tier}: the endpoint has no SQS message move tasks; copying the messages back instead`);
+  const copy = async (): Promise<RedriveTierResult> => {
     const moved = await deadLetterQueue.moveByCopy(
       sourceQueueUrl,
       new Set(messages.map((m) => m.messageId)),
@@ -195,6 +215,21 @@ export async function redriveTier(
     );
     bar.stop(`${tier}: copied ${moved} message(s) back to ${sourceQueueUrl}`);
     return { ...base, move: { method: 'copy', status: 'COMPLETED', moved } };
+  };
+  // A move task cannot pick messages: one task's are copied back, the others stay where they are.
+  if (only !== undefined) return copy();
+
+  const sourceArn = await deadLetterQueue.arn();
+  let taskHandle: string;
+  try {
+    taskHandle = await deadLetterQueue.startMove(sourceArn, opts.ratePerSecond);
+  } catch (error) {
+    if (!isUnsupportedOperation(error)) {
+      bar.stop(`${tier}: the move did not start`);
+      throw error;
+    }
+    opts.warn(`${tier}: the endpoint has no SQS message move tasks; copying the messages back instead`);
+    return copy();
   }
 
   for (;;) {

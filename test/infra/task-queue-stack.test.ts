@@ -219,6 +219,10 @@ describe('TaskQueueStack agents', () => {
     expect(Object.keys(consumerAgents(template, stack.taskQueue.tiers.high.consumerFunction)).sort()).toEqual(
       ['classify', 'echo', 'summarize'],
     );
+    const producer = template.toJSON().Resources[logicalId(stack.taskQueue.api.producerFunction)];
+    expect(JSON.parse(producer.Properties.Environment.Variables.TOPICS)).toEqual({
+      'document.uploaded': ['summarize', 'classify'],
+    });
   });
 
   test('stack settings from the config reach the construct', () => {
@@ -259,6 +263,95 @@ describe('TaskQueueStack agents', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       JwtConfiguration: { Issuer: 'https://issuer.example.com/', Audience: ['tasks'] },
     });
+  });
+});
+
+describe('TaskQueueStack topics', () => {
+  test("topics from the config file reach the producer's TOPICS, beside the agents they name", () => {
+    // GIVEN
+    const dir = mkdtempSync(path.join(tmpdir(), 'taskq-config-'));
+    const file = path.join(dir, 'agents.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        agents: { summarize: { kind: 'http', url: 'https://agents.example.com/summarize' } },
+        topics: { 'document.uploaded': { subscribers: ['summarize', 'echo'] } },
+      }),
+    );
+
+    try {
+      // WHEN
+      const stack = stackWith({ context: { configFile: file } });
+      const template = Template.fromStack(stack);
+
+      // THEN
+      const producer = template.toJSON().Resources[logicalId(stack.taskQueue.api.producerFunction)];
+      expect(JSON.parse(producer.Properties.Environment.Variables.TOPICS)).toEqual({
+        'document.uploaded': ['summarize', 'echo'],
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a stack without topics gives the producer an empty TOPICS', () => {
+    const stack = stackWith({ config: {} });
+    const producer =
+      Template.fromStack(stack).toJSON().Resources[logicalId(stack.taskQueue.api.producerFunction)];
+    expect(JSON.parse(producer.Properties.Environment.Variables.TOPICS)).toEqual({});
+  });
+
+  test.each([
+    ['not an object', { topics: ['a'] }, /context 'taskQueue': topics must be an object/],
+    [
+      'a topic that is not an object',
+      { topics: { t: ['echo'] } },
+      /context 'taskQueue': topic 't' must be an object/,
+    ],
+    [
+      'a topic without subscribers',
+      { topics: { t: { subscribers: [] } } },
+      /context 'taskQueue': topic 't' needs at least one subscriber/,
+    ],
+    [
+      'a subscriber that is not an agent type',
+      { topics: { t: { subscribers: ['echo', 'index'] } } },
+      /context 'taskQueue': topic 't': subscriber 'index' is not a registered agent type/,
+    ],
+    [
+      'the echo subscriber with the echo agent off',
+      {
+        echoAgent: false,
+        agents: { a: { kind: 'http', url: 'https://a' } },
+        topics: { t: { subscribers: ['echo'] } },
+      },
+      /subscriber 'echo' is not a registered agent type/,
+    ],
+    [
+      'a topic named like an agent type',
+      { topics: { echo: { subscribers: ['echo'] } } },
+      /context 'taskQueue': topic 'echo' clashes with the agent type of the same name/,
+    ],
+    [
+      'a topic name outside the task type pattern',
+      { topics: { 'no spaces': { subscribers: ['echo'] } } },
+      /topic 'no spaces' must match/,
+    ],
+  ])('throws one clear error naming the source when topics are %s', (_, taskQueue, message) => {
+    expect(() => stackWith({ context: { taskQueue: JSON.stringify(taskQueue) } })).toThrow(message);
+  });
+
+  test('names the config file when its topics are malformed', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'taskq-config-'));
+    const file = path.join(dir, 'agents.json');
+    writeFileSync(file, JSON.stringify({ topics: { t: { subscribers: ['echo', 'echo'] } } }));
+    try {
+      expect(() => stackWith({ context: { configFile: file } })).toThrow(
+        `${file}: topic 't': subscriber 'echo' is listed twice`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { TopicDefinitions } from '../../../lambda/contract';
 import type { DemoAgentLimitsByType } from '../../../local/local-config';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -36,6 +37,8 @@ export interface BootOptions {
   readonly limitWakeUpSeconds?: number;
   /** `--agent-limits`: limits that replace demo types' own. @default - the demo types' own */
   readonly agentLimits?: DemoAgentLimitsByType;
+  /** `--topics`: topics besides the demo's. @default - the demo's (`demo.fanout`) */
+  readonly topics?: TopicDefinitions;
   /** @default free ports */
   readonly ports?: { readonly api: number; readonly aws: number; readonly dynamodb: number };
   /** @default 150000 */
@@ -101,6 +104,7 @@ async function bootOnce(options: BootOptions): Promise<RunningRuntime> {
       ? ['--limit-wake-up', String(options.limitWakeUpSeconds)]
       : []),
     ...(options.agentLimits !== undefined ? ['--agent-limits', JSON.stringify(options.agentLimits)] : []),
+    ...(options.topics !== undefined ? ['--topics', JSON.stringify(options.topics)] : []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

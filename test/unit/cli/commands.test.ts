@@ -296,6 +296,58 @@ describe('Function: runCli', () => {
       expect(stdout).toContain(`waiting   TenantConcurrencyLimit since ${since}`);
     });
 
+    it("prints a published task's deliveries: subscriber, status, attempts, error and the delivery's task id", async () => {
+      // Prepare
+      const echoId = '0f8fad5b-d9cb-469f-a165-70867728950e';
+      const flakyId = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+      const id = api.seed(
+        [
+          {
+            status: 'FAILED',
+            attempts: 4,
+            topic: 't.mixed',
+            deliveries: {
+              echo: { task_id: echoId, status: 'SUCCEEDED', attempts: 1, result: { echo: {} } },
+              flaky: {
+                task_id: flakyId,
+                status: 'FAILED',
+                attempts: 3,
+                error: { code: 'AgentHttp503', message: 'the agent\nanswered 503' },
+              },
+            },
+          },
+        ],
+        't.mixed',
+      );
+
+      // Act
+      const code = await taskq('status', id);
+
+      // Assess: FAILED, as the top-level status derived from the deliveries says
+      expect(code).toBe(1);
+      expect(stdout).toContain('topic     t.mixed (published)');
+      expect(stdout).toMatch(/deliveries\n {4}echo {3}SUCCEEDED {2}1 attempt\n/);
+      expect(stdout).toContain(`task ${echoId}`);
+      expect(stdout).toContain('    flaky  FAILED     3 attempts  AgentHttp503: the agent answered 503\n');
+      expect(stdout).toContain(`task ${flakyId}`);
+    });
+
+    it('names the topic and the published task of a delivery', async () => {
+      // Prepare
+      const publishedId = '3b241101-e2bb-4255-8caf-4136c566a962';
+      const id = api.seed(
+        [{ status: 'SUCCEEDED', attempts: 1, topic: 't.mixed', published_task_id: publishedId }],
+        'echo',
+      );
+
+      // Act
+      await taskq('status', id);
+
+      // Assess
+      expect(stdout).toContain(`topic     t.mixed (a delivery of published task ${publishedId})`);
+      expect(stdout).not.toContain('deliveries');
+    });
+
     it('prints the task as JSON when --json comes after the command', async () => {
       // Prepare
       const id = api.seed([{ status: 'SUCCEEDED', attempts: 1, result: { echo: 'x' } }]);

@@ -24,7 +24,8 @@ import { lineProgress, lineProgressBar } from '../../../cli/progress';
 import type { CliDeps } from '../../../cli/session';
 import type { LocalStackDocument } from '../../../cli/stack-resources';
 import { conditionOf, statusPlaceholder } from '../../../lambda/adapters/dynamodb-condition';
-import { type TaskRecord, TaskStatus } from '../../../lambda/core/task';
+import { type TaskEnvelope, type TaskRecord, TaskStatus } from '../../../lambda/core/task';
+import { deliveryEnvelope, deliveryTaskId } from '../../../lambda/core/topics';
 import { redriveGraceEnd, TRANSITIONS } from '../../../lambda/core/transitions';
 import { type FakeLocalStack, startFakeLocalStack } from './fake-local-stack';
 
@@ -220,6 +221,9 @@ describe('Command: taskq dlq', () => {
           message_id: 'm1',
           task_id: TASK_A,
           type: 'echo',
+          topic: null,
+          subscriber: null,
+          published_task_id: null,
           status: 'FAILED',
           attempts: 3,
           receive_count: 4,
@@ -232,6 +236,9 @@ describe('Command: taskq dlq', () => {
           message_id: 'm2',
           task_id: TASK_B,
           type: 'summarize',
+          topic: null,
+          subscriber: null,
+          published_task_id: null,
           status: null,
           attempts: 4,
           receive_count: 4,
@@ -556,6 +563,169 @@ describe('Command: taskq dlq', () => {
       expect(code).toBe(2);
       expect(stderr).toContain('it must be a whole number from 1 to 500');
       expect(sqs.calls()).toHaveLength(0);
+    });
+  });
+
+  describe('published tasks (topics)', () => {
+    const PUBLISHED = '3b241101-e2bb-4255-8caf-4136c566a962';
+    const publish: TaskEnvelope = {
+      ...(JSON.parse(envelope(PUBLISHED, 'document.uploaded')) as TaskEnvelope),
+      subscribers: ['summarize', 'index'],
+    };
+    const toSummarize = JSON.stringify(deliveryEnvelope(publish, 'summarize'));
+    const toIndex = JSON.stringify(deliveryEnvelope(publish, 'index'));
+    const SUMMARIZE = deliveryTaskId(PUBLISHED, 'summarize');
+    const INDEX = deliveryTaskId(PUBLISHED, 'index');
+
+    it("lists a delivery's topic, subscriber and published task from its envelope, and a publish message's topic", async () => {
+      // Prepare
+      dlqHolds(HIGH_DLQ, [
+        message(1, toSummarize),
+        message(2, JSON.stringify(publish)),
+        message(3, envelope(TASK_A)),
+      ]);
+
+      // Act
+      const code = await taskq('--json', 'list', '--tier', 'high');
+
+      // Assess
+      expect(code).toBe(0);
+      const { dead_letters } = JSON.parse(stdout) as { dead_letters: Record<string, unknown>[] };
+      expect(
+        dead_letters.map(({ task_id, type, topic, subscriber, published_task_id }) => ({
+          task_id,
+          type,
+          topic,
+          subscriber,
+          published_task_id,
+        })),
+      ).toEqual([
+        {
+          task_id: SUMMARIZE,
+          type: 'summarize',
+          topic: 'document.uploaded',
+          subscriber: 'summarize',
+          published_task_id: PUBLISHED,
+        },
+        {
+          task_id: PUBLISHED,
+          type: 'document.uploaded',
+          topic: 'document.uploaded',
+          subscriber: null,
+          published_task_id: null,
+        },
+        { task_id: TASK_A, type: 'echo', topic: null, subscriber: null, published_task_id: null },
+      ]);
+    });
+
+    it('adds the topic columns to the table when a dead letter is part of a published task', async () => {
+      // Prepare
+      dlqHolds(HIGH_DLQ, [message(1, toSummarize), message(2, envelope(TASK_A))]);
+
+      // Act
+      const code = await taskq('list', '--tier', 'high');
+
+      // Assess
+      expect(code).toBe(0);
+      const lines = stdout.split('\n');
+      expect(lines[0]).toMatch(
+        /^TIER\s+TASK ID\s+TYPE\s+TOPIC\s+SUBSCRIBER\s+PUBLISHED TASK\s+STATUS\s+ATTEMPTS\s+AGE\s+LAST ERROR$/,
+      );
+      expect(lines[1]).toMatch(
+        new RegExp(
+          `^high\\s+${SUMMARIZE}\\s+summarize\\s+document\\.uploaded\\s+summarize\\s+${PUBLISHED}\\s`,
+        ),
+      );
+      expect(lines[2]).toMatch(new RegExp(`^high\\s+${TASK_A}\\s+echo\\s+-\\s+-\\s+-\\s`));
+    });
+
+    it("list --task keeps one task's dead letters: a published task's id takes all its deliveries", async () => {
+      // Prepare
+      dlqHolds(HIGH_DLQ, [message(1, toSummarize), message(2, envelope(TASK_A)), message(3, toIndex)]);
+
+      // Act
+      const code = await taskq('--json', 'list', '--tier', 'high', '--task', PUBLISHED);
+
+      // Assess
+      expect(code).toBe(0);
+      const { dead_letters, queues } = JSON.parse(stdout) as {
+        dead_letters: { task_id: string }[];
+        queues: { approximate_messages: number }[];
+      };
+      expect(dead_letters.map((d) => d.task_id)).toEqual([SUMMARIZE, INDEX]);
+      expect(queues[0]!.approximate_messages).toBe(2);
+    });
+
+    it("redrive --task <delivery id> requeues that delivery's record and copies back its message alone", async () => {
+      // Prepare
+      const messages = [message(1, toSummarize), message(2, toIndex), message(3, envelope(TASK_A))];
+      sqs
+        .on(ReceiveMessageCommand, { QueueUrl: HIGH_DLQ })
+        .resolvesOnce({ Messages: messages }) // the peek
+        .resolvesOnce({}) // the peek's end
+        .resolvesOnce({ Messages: messages }) // the copy
+        .resolves({});
+      sqs.on(SendMessageBatchCommand).resolves({
+        Successful: [{ Id: '0', MessageId: 'copy-0', MD5OfMessageBody: 'md5' }],
+        Failed: [],
+      });
+      sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+      ddb.on(UpdateItemCommand).resolves({
+        Attributes: marshall({
+          ...failedRecord,
+          task_id: SUMMARIZE,
+          type: 'summarize',
+          topic: 'document.uploaded',
+          published_task_id: PUBLISHED,
+          status: 'QUEUED',
+          redriven_at: NOW.toISOString(),
+          redrive_count: 1,
+        }),
+      });
+
+      // Act
+      const code = await taskq('--json', 'redrive', '--tier', 'high', '--task', SUMMARIZE);
+
+      // Assess
+      expect(code).toBe(0);
+      const updates = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+      expect(updates.map((u) => unmarshall(u.Key!))).toEqual([{ task_id: SUMMARIZE }]);
+      // A move task would move the whole queue: the one message is copied instead.
+      expect(sqs.commandCalls(StartMessageMoveTaskCommand)).toHaveLength(0);
+      expect(sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input)).toEqual([
+        { QueueUrl: HIGH_QUEUE, Entries: [{ Id: '0', MessageBody: toSummarize }] },
+      ]);
+      expect(sqs.commandCalls(DeleteMessageBatchCommand).map((c) => c.args[0].input)).toEqual([
+        { QueueUrl: HIGH_DLQ, Entries: [{ Id: '0', ReceiptHandle: 'rh1' }] },
+      ]);
+      const { tiers } = JSON.parse(stdout) as { tiers: Record<string, unknown>[] };
+      expect(tiers[0]).toMatchObject({
+        task_id: SUMMARIZE,
+        messages: 1,
+        requeued: [SUMMARIZE],
+        move: { method: 'copy', status: 'COMPLETED', moved: 1 },
+      });
+    });
+
+    it('redrive --task says so when the task has no dead letter, and moves nothing', async () => {
+      // Prepare
+      dlqHolds(HIGH_DLQ, [message(1, envelope(TASK_A))]);
+
+      // Act
+      const code = await taskq('redrive', '--tier', 'high', '--task', INDEX);
+
+      // Assess
+      expect(code).toBe(0);
+      expect(stdout).toContain(`high: no dead letter of task ${INDEX}; nothing to redrive`);
+      expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+      expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+      expect(sqs.commandCalls(StartMessageMoveTaskCommand)).toHaveLength(0);
+    });
+
+    it('refuses a --task that is not a task id', async () => {
+      const code = await taskq('list', '--task', 'not-a-uuid');
+      expect(code).toBe(2);
+      expect(stderr).toContain('it must be a task id');
     });
   });
 

@@ -5,6 +5,7 @@ import {
   LOCAL_HEARTBEAT_TIMEOUT_SECONDS,
   localStackConfig,
   parseAgentLimits,
+  parseTopicsOption,
 } from '../../../local/local-config';
 
 const AGENTS_URL = 'http://127.0.0.1:3001';
@@ -166,5 +167,46 @@ describe('Function: parseAgentLimits', () => {
   ])('throws when given %s', (_what, text, message) => {
     // Act & Assess
     expect(() => parseAgentLimits(text)).toThrow(message);
+  });
+});
+
+describe('Local topics', () => {
+  it('the demo publishes demo.fanout to echo and sleep', () => {
+    // Act
+    const config = localStackConfig({ agentsUrl: AGENTS_URL });
+
+    // Assess
+    expect(config.topics).toEqual({ 'demo.fanout': { subscribers: ['echo', 'sleep'] } });
+  });
+
+  it("adds a test's topics beside the demo's, and a same-named one replaces the demo's", () => {
+    // Act
+    const config = localStackConfig({
+      agentsUrl: AGENTS_URL,
+      topics: parseTopicsOption(
+        '{"t.mixed":{"subscribers":["echo","flaky"]},"demo.fanout":{"subscribers":["poison"]}}',
+      ),
+    });
+
+    // Assess
+    expect(config.topics).toEqual({
+      'demo.fanout': { subscribers: ['poison'] },
+      't.mixed': { subscribers: ['echo', 'flaky'] },
+    });
+  });
+
+  it.each([
+    ['not JSON', '{t:', /must be a JSON object/],
+    ['a list', '["t"]', /must be a JSON object/],
+    ['a topic that is a list', '{"t":["echo"]}', /topic 't' must be an object/],
+    [
+      'a subscriber that is no demo type',
+      '{"t":{"subscribers":["index"]}}',
+      /subscriber 'index' is not a registered/,
+    ],
+    ['a topic named like a demo type', '{"echo":{"subscribers":["sleep"]}}', /clashes with the agent type/],
+    ['no subscribers', '{"t":{"subscribers":[]}}', /needs at least one subscriber/],
+  ])('parseTopicsOption throws when given %s', (_what, text, message) => {
+    expect(() => parseTopicsOption(text)).toThrow(message);
   });
 });
