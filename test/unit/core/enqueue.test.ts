@@ -230,7 +230,7 @@ describe('Function: enqueueTask', () => {
     // Assess
     expect(error.statusCode).toBe(400);
     expect(error.code).toBe('UnknownTaskType');
-    expect(error.details).toEqual([{ path: '/type', message: 'is not a registered task type' }]);
+    expect(error.details).toEqual([{ path: '/type', message: 'is not a registered task type or topic' }]);
     expect(sender.sent).toHaveLength(0);
     expect(store.records.size).toBe(0);
   });

@@ -20,6 +20,8 @@ process.env.LOW_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/lo
 process.env.TASK_TYPES = 'echo,summarize';
 process.env.MAX_BODY_BYTES = '512';
 process.env.MAX_JSON_DEPTH = '32';
+process.env.TOPICS = JSON.stringify({ 'document.uploaded': ['echo', 'summarize'] });
+process.env.TASK_RETENTION_SECONDS = '600';
 const { handler } =
   require('../../../lambda/handlers/enqueue') as typeof import('../../../lambda/handlers/enqueue');
 

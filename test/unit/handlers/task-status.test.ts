@@ -154,6 +154,7 @@ describe('Handler: task-status', () => {
     it('cancels with a write conditioned on a cancellable status and answers 200 CANCELLED', async () => {
       // Prepare
       const cancelled = { ...item, status: 'CANCELLED', result: undefined, error: undefined };
+      ddb.on(GetItemCommand).resolves({ Item: marshall({ ...item, status: 'QUEUED' }) });
       ddb
         .on(UpdateItemCommand)
         .resolves({ Attributes: marshall(cancelled, { removeUndefinedValues: true }) });
@@ -182,6 +183,7 @@ describe('Handler: task-status', () => {
 
     it('answers 409 NotCancellable with the status the failed condition returned', async () => {
       // Prepare: which statuses may be cancelled is core's rule (test/unit/core/task-queries.test.ts)
+      ddb.on(GetItemCommand).resolves({ Item: marshall({ ...item, status: 'QUEUED' }) });
       ddb.on(UpdateItemCommand).rejects(
         new ConditionalCheckFailedException({
           message: 'The conditional request failed',
@@ -198,8 +200,22 @@ describe('Handler: task-status', () => {
       expect(res.json.error).toEqual({ code: 'NotCancellable', message: expect.stringContaining('RUNNING') });
     });
 
-    it('answers 404 when the failed condition returns no item', async () => {
+    it('answers 404 without writing when the task does not exist', async () => {
       // Prepare
+      ddb.on(GetItemCommand).resolves({});
+
+      // Act
+      const res = await call('DELETE', TASK_ID);
+
+      // Assess
+      expect(res.statusCode).toBe(404);
+      expect(res.json.error.code).toBe('NotFound');
+      expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    });
+
+    it('answers 404 when the task expired between the read and the failed condition, which returns no item', async () => {
+      // Prepare
+      ddb.on(GetItemCommand).resolves({ Item: marshall({ ...item, status: 'QUEUED' }) });
       ddb
         .on(UpdateItemCommand)
         .rejects(
@@ -216,6 +232,7 @@ describe('Handler: task-status', () => {
 
     it('answers 500 when the table fails for another reason', async () => {
       // Prepare
+      ddb.on(GetItemCommand).resolves({ Item: marshall({ ...item, status: 'QUEUED' }) });
       ddb.on(UpdateItemCommand).rejects(new Error('throttled'));
 
       // Act
@@ -223,6 +240,7 @@ describe('Handler: task-status', () => {
 
       // Assess
       expect(res.statusCode).toBe(500);
+      expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
     });
   });
 
