@@ -127,8 +127,9 @@ describe('TaskQueue HTTP API', () => {
     });
 
     // WHEN
-    const variables = Template.fromStack(stack).toJSON().Resources[logicalId(taskQueue.api.producerFunction)]
-      .Properties.Environment.Variables;
+    const variables =
+      Template.fromStack(stack).toJSON().Resources[logicalId(taskQueue.api.producerFunction)].Properties
+        .Environment.Variables;
 
     // THEN
     expect(JSON.parse(variables.TOPICS)).toEqual({ 'document.uploaded': ['summarize', 'index'] });
@@ -140,8 +141,9 @@ describe('TaskQueue HTTP API', () => {
     const { stack, taskQueue } = queueStack();
 
     // WHEN
-    const variables = Template.fromStack(stack).toJSON().Resources[logicalId(taskQueue.api.producerFunction)]
-      .Properties.Environment.Variables;
+    const variables =
+      Template.fromStack(stack).toJSON().Resources[logicalId(taskQueue.api.producerFunction)].Properties
+        .Environment.Variables;
 
     // THEN
     expect(variables.TOPICS).toBe('{}');

@@ -450,7 +450,10 @@ describe('TaskQueue prop validation: topics', () => {
 
   test('throws when a subscriber is not a registered agent type', () => {
     // GIVEN / WHEN
-    const message = synthError({ agents, topics: { 'document.uploaded': { subscribers: ['summarize', 'ocr'] } } });
+    const message = synthError({
+      agents,
+      topics: { 'document.uploaded': { subscribers: ['summarize', 'ocr'] } },
+    });
 
     // THEN
     expect(message).toContain("topic 'document.uploaded': subscriber 'ocr' is not a registered agent type");

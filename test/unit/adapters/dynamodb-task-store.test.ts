@@ -419,7 +419,9 @@ describe('Class: DynamoTaskStore', () => {
     it('keeps its topic and published task id on the record, with consistent placeholders', async () => {
       // Prepare
       const delivery = { ...envelope, topic: 'demo.fanout', published_task_id: PUBLISHED_ID };
-      ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ ...record, attempts: 1, status: 'RUNNING' }) });
+      ddb
+        .on(UpdateItemCommand)
+        .resolves({ Attributes: marshall({ ...record, attempts: 1, status: 'RUNNING' }) });
 
       // Act
       await store.claim(delivery, NOW, 30);
@@ -437,7 +439,9 @@ describe('Class: DynamoTaskStore', () => {
 
     it('writes neither for a task that is not a delivery', async () => {
       // Prepare
-      ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ ...record, attempts: 1, status: 'RUNNING' }) });
+      ddb
+        .on(UpdateItemCommand)
+        .resolves({ Attributes: marshall({ ...record, attempts: 1, status: 'RUNNING' }) });
 
       // Act
       await store.claim(envelope, NOW, 30);

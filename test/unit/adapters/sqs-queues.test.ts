@@ -249,7 +249,9 @@ describe('Class: SqsTierQueue, sendAll', () => {
       .resolves({ Failed: [{ Id: '0', Code: 'InternalError', Message: 'try again', SenderFault: false }] });
 
     // Act / Assess
-    await expect(queue.sendAll(messages(2))).rejects.toThrow(/SQS refused 1 of 1 messages: InternalError try again/);
+    await expect(queue.sendAll(messages(2))).rejects.toThrow(
+      /SQS refused 1 of 1 messages: InternalError try again/,
+    );
     expect(batchInputs()).toHaveLength(2);
   });
 

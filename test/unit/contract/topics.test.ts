@@ -71,7 +71,10 @@ describe('Function: topicErrors', () => {
 
   it(`accepts ${MAX_TOPIC_SUBSCRIBERS} subscribers and refuses one more`, () => {
     // Prepare
-    const agents = Array.from({ length: MAX_TOPIC_SUBSCRIBERS + 1 }, (_, i) => `agent-${String.fromCharCode(97 + i)}`);
+    const agents = Array.from(
+      { length: MAX_TOPIC_SUBSCRIBERS + 1 },
+      (_, i) => `agent-${String.fromCharCode(97 + i)}`,
+    );
 
     // Act
     const atMost = topicErrors(
@@ -104,7 +107,10 @@ describe('Function: topicErrors', () => {
 describe('Functions: encodeTopics and parseTopics', () => {
   it('round-trip the topics as topic name to subscriber list', () => {
     // Prepare
-    const topics = { 'document.uploaded': { subscribers: ['summarize', 'index'] }, solo: { subscribers: ['echo'] } };
+    const topics = {
+      'document.uploaded': { subscribers: ['summarize', 'index'] },
+      solo: { subscribers: ['echo'] },
+    };
 
     // Act
     const text = encodeTopics(topics);

@@ -523,7 +523,12 @@ describe('Function: enqueueTask, exact payloads', () => {
 
 describe('Function: enqueueTask, publishing to a topic', () => {
   const RETENTION_SECONDS = 600;
-  const published: Submission = { type: 'document.uploaded', payload: { doc: 'a.pdf' }, priority: 'low', delaySeconds: 0 };
+  const published: Submission = {
+    type: 'document.uploaded',
+    payload: { doc: 'a.pdf' },
+    priority: 'low',
+    delaySeconds: 0,
+  };
 
   function publishSetup(store = new InMemoryTaskStore(), subscribers = ['echo', 'summarize']) {
     const { sender, deps } = setup(store);
@@ -645,7 +650,9 @@ describe('Function: enqueueTask, publishing to a topic', () => {
       const envelope = sender.sent[0]!.envelope;
       return {
         publish: Buffer.byteLength(envelopeMessage(envelope).body),
-        delivery: Math.max(...deliveryEnvelopes(envelope).map((e) => Buffer.byteLength(envelopeMessage(e).body))),
+        delivery: Math.max(
+          ...deliveryEnvelopes(envelope).map((e) => Buffer.byteLength(envelopeMessage(e).body)),
+        ),
       };
     }
     // A subscriber whose name is longer than the topic's: its delivery message is the larger one.

@@ -81,7 +81,10 @@ function setup(
 }
 
 /** The messages of the queue's only sendAll, read back as the consumer would read them. */
-function fannedOut(queue: InMemoryTierQueue): { messages: readonly QueueMessage[]; envelopes: TaskEnvelope[] } {
+function fannedOut(queue: InMemoryTierQueue): {
+  messages: readonly QueueMessage[];
+  envelopes: TaskEnvelope[];
+} {
   const sends = queue.operations.filter((o) => o.op === 'sendAll');
   expect(sends).toHaveLength(1);
   const messages = sends[0]!.messages;
@@ -231,7 +234,11 @@ describe('Function: processDelivery, publish messages', () => {
     // Assess
     expect(outcome).toBe('ack');
     expect(queue.operations).toEqual([
-      expect.objectContaining({ op: 'deadLetter', body, error: expect.objectContaining({ code: 'MalformedMessage' }) }),
+      expect.objectContaining({
+        op: 'deadLetter',
+        body,
+        error: expect.objectContaining({ code: 'MalformedMessage' }),
+      }),
     ]);
     expect(store.records.size).toBe(0);
   });

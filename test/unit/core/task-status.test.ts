@@ -210,7 +210,12 @@ describe('Published tasks (topics)', () => {
       const view = await getTask(store, PUBLISHED_ID);
 
       // Assess
-      expect(view).toMatchObject({ task_id: PUBLISHED_ID, topic: 'demo.fanout', status: 'RUNNING', attempts: 3 });
+      expect(view).toMatchObject({
+        task_id: PUBLISHED_ID,
+        topic: 'demo.fanout',
+        status: 'RUNNING',
+        attempts: 3,
+      });
       expect(view.deliveries).toEqual({
         echo: { task_id: ECHO_ID, status: 'SUCCEEDED', attempts: 1, result: { echo: 1 } },
         sleep: { task_id: SLEEP_ID, status: 'RUNNING', attempts: 2 },
@@ -277,7 +282,10 @@ describe('Published tasks (topics)', () => {
       // Assess
       expect(out.outcome).toBe('cancelled');
       expect(out.cancelled).toHaveLength(2);
-      expect(out.task.deliveries).toMatchObject({ echo: { status: 'CANCELLED' }, sleep: { status: 'CANCELLED' } });
+      expect(out.task.deliveries).toMatchObject({
+        echo: { status: 'CANCELLED' },
+        sleep: { status: 'CANCELLED' },
+      });
     });
 
     it('answers requested when the only thing it could do was ask a running async delivery to stop', async () => {
@@ -301,7 +309,11 @@ describe('Published tasks (topics)', () => {
 
     it('throws 409 NotCancellable when every delivery has finished, and changes none', async () => {
       // Prepare
-      const records = [published, delivery('echo', TaskStatus.SUCCEEDED), delivery('sleep', TaskStatus.FAILED)];
+      const records = [
+        published,
+        delivery('echo', TaskStatus.SUCCEEDED),
+        delivery('sleep', TaskStatus.FAILED),
+      ];
       const store = new InMemoryTaskStore(records);
 
       // Act

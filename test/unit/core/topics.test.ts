@@ -10,8 +10,8 @@ import {
   deliveryEnvelope,
   deliveryEnvelopes,
   deliveryTaskId,
-  isPublishedRecord,
   isPublishEnvelope,
+  isPublishedRecord,
   publishedExpiresAt,
   publishedRecord,
   publishedStatus,
@@ -342,7 +342,10 @@ describe('Function: publishedView', () => {
 
   it('ignores records that are not deliveries of this task', () => {
     // Prepare: a record of another published task's delivery
-    const stranger = { ...delivery('index', TaskStatus.SUCCEEDED), task_id: deliveryTaskId(OTHER_ID, 'index') };
+    const stranger = {
+      ...delivery('index', TaskStatus.SUCCEEDED),
+      task_id: deliveryTaskId(OTHER_ID, 'index'),
+    };
 
     // Act
     const view = publishedView(published, byId(stranger));
