@@ -503,7 +503,8 @@ export class TaskTier extends Construct {
     this.queue.grant(this.consumerFunction, 'sqs:ChangeMessageVisibility', 'sqs:SendMessage');
     this.deadLetterQueue.grantSendMessages(this.consumerFunction);
     // GetItem: a task whose agent or tenant has limits is read before the limiter is asked for its slots.
-    props.table.grant(this.consumerFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // PutItem: a publish message creates its published record when the producer's write failed (topics.ts).
+    props.table.grant(this.consumerFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     grantLimitCounters(props.limitsTable, this.consumerFunction);
     grantInvokeAgents(props.agents, this.consumerFunction);
   }

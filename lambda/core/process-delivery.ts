@@ -150,7 +150,12 @@ export function parseEnvelope(body: string): TaskEnvelope | TaskError {
     typeof v.payload !== 'object' ||
     v.payload === null ||
     typeof v.created_at !== 'string' ||
-    (v.tenant_id !== undefined && typeof v.tenant_id !== 'string')
+    (v.tenant_id !== undefined && typeof v.tenant_id !== 'string') ||
+    // A publish message's fan-out reads its subscribers, a delivery's claim its topic (topics.ts).
+    (v.subscribers !== undefined &&
+      (!Array.isArray(v.subscribers) || v.subscribers.some((s) => typeof s !== 'string'))) ||
+    (v.topic !== undefined && typeof v.topic !== 'string') ||
+    (v.published_task_id !== undefined && typeof v.published_task_id !== 'string')
   ) {
     return { code: TaskErrorCode.MalformedMessage, message: 'the message is not a task envelope' };
   }

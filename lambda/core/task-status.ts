@@ -4,6 +4,7 @@ import { HttpError } from './errors';
 import type { TaskStore } from './ports';
 import { TASK_ID_PATTERN, type TaskRecord, TaskStatus, type TaskView, toTaskView } from './task';
 import { cancelledDeliveryRecord, deliveryTaskId, isPublishedRecord, publishedView } from './topics';
+import { isTerminal } from './transitions';
 
 export function parseTaskId(raw: string | undefined): string {
   const id = raw ?? '';
@@ -106,6 +107,9 @@ async function cancelPublished(
     const id = deliveryTaskId(published.task_id, subscriber);
     const one = await cancelOne(store, id, opts);
     if (one.outcome !== 'missing') return one;
+    // A published task that ended (the sweep failed it: its publish message was dead-lettered before it fanned
+    // out) never delivers the ones without a record: there is nothing left to cancel, and its status stays.
+    if (isTerminal(published.status)) return { outcome: 'refused', record: published };
     const record = cancelledDeliveryRecord(published, subscriber, now, expiresAt);
     const created = await store.create(record);
     // Its first claim wrote the record in between: cancel what is there now.

@@ -239,7 +239,11 @@ describe('TaskTier on its own', () => {
         s.resources.some((r) => JSON.stringify(r) === JSON.stringify(tableArn)),
       ),
     ).toEqual([
-      { effect: 'Allow', actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [tableArn] },
+      {
+        effect: 'Allow',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [tableArn],
+      },
     ]);
   });
 });

@@ -200,9 +200,10 @@ describe('Limits: grants', () => {
         'sqs:SendMessage',
       );
       expect(allowedActions(template, role, getAtt(taskQueue.tiers[other].queue))).toEqual([]);
-      // It reads a limited task's record before asking for its slots.
+      // It reads a limited task's record before asking for its slots, and creates a published record (topics).
       expect(allowedActions(template, role, getAtt(taskQueue.table))).toEqual([
         'dynamodb:GetItem',
+        'dynamodb:PutItem',
         'dynamodb:UpdateItem',
       ]);
     },

@@ -233,7 +233,8 @@ interface TemplateResource {
 
 /**
  * What every consumer may do, whatever the options: write its logs, drain its queue and re-send a waiting task's
- * message to it, dead-letter, read and update tasks, and use the limiter's counters.
+ * message to it (and a publish message's deliveries), dead-letter, read, update and put tasks (a publish message
+ * whose producer's write failed creates its published record), and use the limiter's counters.
  */
 function consumerBasics(taskQueue: TaskQueue, priority: 'high' | 'low'): [unknown, string[]][] {
   const tier = taskQueue.tiers[priority];
@@ -241,7 +242,7 @@ function consumerBasics(taskQueue: TaskQueue, priority: 'high' | 'low'): [unknow
     [getAtt(tier.consumerFunction.logGroup), LOG_WRITE],
     [getAtt(tier.queue), [...CONSUME, 'sqs:SendMessage']],
     [getAtt(tier.deadLetterQueue), SEND],
-    [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+    [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']],
     [getAtt(taskQueue.limitsTable), COUNTERS],
   ];
 }
@@ -639,7 +640,7 @@ describe('TaskQueue encryption', () => {
 });
 
 describe('TaskQueue least privilege', () => {
-  test('the producer may send to the two tier queues and read and put task items, nothing more', () => {
+  test('the producer may send to the two tier queues and read (one or many) and put task items, nothing more', () => {
     // GIVEN
     const { template, taskQueue } = defaults();
     const fn = taskQueue.api.producerFunction;
@@ -653,12 +654,13 @@ describe('TaskQueue least privilege', () => {
         [getAtt(fn.logGroup), LOG_WRITE],
         [getAtt(taskQueue.tiers.high.queue), SEND],
         [getAtt(taskQueue.tiers.low.queue), SEND],
-        [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:PutItem']],
+        // BatchGetItem: a replayed publish answers with its deliveries.
+        [getAtt(taskQueue.table), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem']],
       ),
     );
   });
 
-  test('the status function may get and update task items, nothing more', () => {
+  test('the status function may get (one or many), put and update task items, nothing more', () => {
     // GIVEN
     const { template, taskQueue } = defaults();
     const fn = taskQueue.api.statusFunction;
@@ -670,7 +672,11 @@ describe('TaskQueue least privilege', () => {
     expect(allowed).toEqual(
       expectedPermissions(
         [getAtt(fn.logGroup), LOG_WRITE],
-        [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+        // BatchGetItem: a published task's deliveries; PutItem: a delivery cancelled before its first claim.
+        [
+          getAtt(taskQueue.table),
+          ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        ],
       ),
     );
   });

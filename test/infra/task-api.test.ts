@@ -115,4 +115,37 @@ describe('TaskQueue HTTP API', () => {
       },
     });
   });
+
+  test('the producer gets the topics as JSON (topic → subscribers) and the task retention', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack({
+      agents: {
+        summarize: { kind: 'http', url: 'https://agents.example.com/summarize' },
+        index: { kind: 'http', url: 'https://agents.example.com/index' },
+      },
+      topics: { 'document.uploaded': { subscribers: ['summarize', 'index'] } },
+    });
+
+    // WHEN
+    const variables =
+      Template.fromStack(stack).toJSON().Resources[logicalId(taskQueue.api.producerFunction)].Properties
+        .Environment.Variables;
+
+    // THEN
+    expect(JSON.parse(variables.TOPICS)).toEqual({ 'document.uploaded': ['summarize', 'index'] });
+    expect(variables.TASK_RETENTION_SECONDS).toBe('2592000');
+  });
+
+  test('the producer gets no topics when none is declared', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack();
+
+    // WHEN
+    const variables =
+      Template.fromStack(stack).toJSON().Resources[logicalId(taskQueue.api.producerFunction)].Properties
+        .Environment.Variables;
+
+    // THEN
+    expect(variables.TOPICS).toBe('{}');
+  });
 });

@@ -417,3 +417,67 @@ describe('TaskQueue prop validation: a task record outlives its messages', () =>
     ).not.toThrow();
   });
 });
+
+describe('TaskQueue prop validation: topics', () => {
+  const agents = {
+    summarize: { kind: 'http', url: 'https://agents.example.com/summarize' },
+    index: { kind: 'http', url: 'https://agents.example.com/index' },
+  } as const;
+
+  test('accepts a topic whose subscribers are registered agent types', () => {
+    // GIVEN
+    const props = { agents, topics: { 'document.uploaded': { subscribers: ['summarize', 'index'] } } };
+
+    // WHEN / THEN
+    expect(() => queueStack(props)).not.toThrow();
+  });
+
+  test('throws when a topic name does not follow the task type pattern', () => {
+    // GIVEN / WHEN
+    const message = synthError({ agents, topics: { 'document uploaded!': { subscribers: ['index'] } } });
+
+    // THEN
+    expect(message).toMatch(/topic 'document uploaded!' must match .* \(the task type pattern\)/);
+  });
+
+  test('throws when a topic is named like an agent type', () => {
+    // GIVEN / WHEN
+    const message = synthError({ agents, topics: { index: { subscribers: ['summarize'] } } });
+
+    // THEN
+    expect(message).toContain("topic 'index' clashes with the agent type of the same name");
+  });
+
+  test('throws when a subscriber is not a registered agent type', () => {
+    // GIVEN / WHEN
+    const message = synthError({
+      agents,
+      topics: { 'document.uploaded': { subscribers: ['summarize', 'ocr'] } },
+    });
+
+    // THEN
+    expect(message).toContain("topic 'document.uploaded': subscriber 'ocr' is not a registered agent type");
+  });
+
+  test('throws when a topic has no subscribers', () => {
+    // GIVEN / WHEN
+    const message = synthError({ agents, topics: { 'document.uploaded': { subscribers: [] } } });
+
+    // THEN
+    expect(message).toContain("topic 'document.uploaded' needs at least one subscriber");
+  });
+
+  test('reports every topic problem in one error, with the other props errors', () => {
+    // GIVEN / WHEN
+    const message = synthError({
+      agents,
+      topics: { index: { subscribers: ['ocr'] }, 'a b': { subscribers: ['index', 'index'] } },
+    });
+
+    // THEN
+    expect(message).toContain("topic 'index' clashes");
+    expect(message).toContain("subscriber 'ocr' is not a registered agent type");
+    expect(message).toContain("topic 'a b' must match");
+    expect(message).toContain("subscriber 'index' is listed twice");
+  });
+});

@@ -1,4 +1,5 @@
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DynamoDBClient,
   GetItemCommand,
@@ -18,6 +19,7 @@ const ddb = mockClient(DynamoDBClient);
 const store = new DynamoTaskStore(new DynamoDBClient({ region: 'eu-west-1' }), 'tasks');
 
 const { TASK_ID } = fixtures;
+const PUBLISHED_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 const NOW = new Date('2026-01-01T00:00:00.000Z');
 
 const envelope = fixtures.envelope();
@@ -410,6 +412,122 @@ describe('Class: DynamoTaskStore', () => {
       // Assess
       expect(result.cancelled?.status).toBe('CANCELLED');
       expectConsistentPlaceholders(lastUpdate());
+    });
+  });
+
+  describe('Method: claim, a delivery of a published task', () => {
+    it('keeps its topic and published task id on the record, with consistent placeholders', async () => {
+      // Prepare
+      const delivery = { ...envelope, topic: 'demo.fanout', published_task_id: PUBLISHED_ID };
+      ddb
+        .on(UpdateItemCommand)
+        .resolves({ Attributes: marshall({ ...record, attempts: 1, status: 'RUNNING' }) });
+
+      // Act
+      await store.claim(delivery, NOW, 30);
+
+      // Assess
+      const input = lastUpdate();
+      expectConsistentPlaceholders(input);
+      expect(input.UpdateExpression).toContain('topic = if_not_exists(topic, :topic)');
+      expect(input.UpdateExpression).toContain('published_task_id = if_not_exists(published_task_id, :pid)');
+      expect(unmarshall(input.ExpressionAttributeValues!)).toMatchObject({
+        ':topic': 'demo.fanout',
+        ':pid': PUBLISHED_ID,
+      });
+    });
+
+    it('writes neither for a task that is not a delivery', async () => {
+      // Prepare
+      ddb
+        .on(UpdateItemCommand)
+        .resolves({ Attributes: marshall({ ...record, attempts: 1, status: 'RUNNING' }) });
+
+      // Act
+      await store.claim(envelope, NOW, 30);
+
+      // Assess
+      const input = lastUpdate();
+      expect(input.UpdateExpression).not.toContain('topic');
+      expect(input.UpdateExpression).not.toContain('published_task_id');
+    });
+  });
+
+  describe('Method: getMany', () => {
+    const ids = (n: number) =>
+      Array.from({ length: n }, (_, i) => `0f8fad5b-d9cb-469f-a165-${String(i).padStart(12, '0')}`);
+    const item = (taskId: string) => marshall({ ...record, task_id: taskId, result: '{"n":1}' });
+    const keysOf = (call: number) =>
+      ddb
+        .commandCalls(BatchGetItemCommand)
+        [call]!.args[0].input.RequestItems!.tasks!.Keys!.map((k) => unmarshall(k).task_id as string);
+
+    it('reads the records by id with consistent reads, and returns those that exist, results parsed', async () => {
+      // Prepare
+      const [a, b] = ids(2);
+      ddb.on(BatchGetItemCommand).resolves({ Responses: { tasks: [item(a!)] } });
+
+      // Act
+      const found = await store.getMany([a!, b!]);
+
+      // Assess
+      expect([...found.keys()]).toEqual([a]);
+      expect(found.get(a!)).toMatchObject({ task_id: a, status: 'QUEUED', result: { n: 1 } });
+      const input = ddb.commandCalls(BatchGetItemCommand)[0]!.args[0].input;
+      expect(input.RequestItems?.tasks?.ConsistentRead).toBe(true);
+      expect(keysOf(0)).toEqual([a, b]);
+    });
+
+    it('asks again for the keys DynamoDB left unprocessed, and only those', async () => {
+      // Prepare
+      const [a, b, c] = ids(3);
+      ddb
+        .on(BatchGetItemCommand)
+        .resolvesOnce({
+          Responses: { tasks: [item(a!)] },
+          UnprocessedKeys: { tasks: { Keys: [marshall({ task_id: b }), marshall({ task_id: c })] } },
+        })
+        .resolves({ Responses: { tasks: [item(b!), item(c!)] } });
+
+      // Act
+      const found = await store.getMany([a!, b!, c!]);
+
+      // Assess
+      expect([...found.keys()].sort()).toEqual([a, b, c]);
+      expect(ddb.commandCalls(BatchGetItemCommand)).toHaveLength(2);
+      expect(keysOf(1)).toEqual([b, c]);
+    });
+
+    it('splits more than 100 ids into calls of at most 100 keys', async () => {
+      // Prepare
+      const all = ids(230);
+      ddb.on(BatchGetItemCommand).callsFake((input: { RequestItems: { tasks: { Keys: never[] } } }) => ({
+        Responses: { tasks: input.RequestItems.tasks.Keys.map((k) => item(unmarshall(k).task_id as string)) },
+      }));
+
+      // Act
+      const found = await store.getMany(all);
+
+      // Assess
+      expect([0, 1, 2].map((i) => keysOf(i).length)).toEqual([100, 100, 30]);
+      expect(found.size).toBe(230);
+    });
+
+    it('makes no call for no ids', async () => {
+      // Act
+      const found = await store.getMany([]);
+
+      // Assess
+      expect(found.size).toBe(0);
+      expect(ddb.commandCalls(BatchGetItemCommand)).toHaveLength(0);
+    });
+
+    it('throws when DynamoDB fails', async () => {
+      // Prepare
+      ddb.on(BatchGetItemCommand).rejects(new Error('throttled'));
+
+      // Act / Assess
+      await expect(store.getMany(ids(1))).rejects.toThrow('throttled');
     });
   });
 });

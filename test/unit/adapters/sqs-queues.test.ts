@@ -1,4 +1,9 @@
-import { SendMessageCommand, type SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SendMessageCommandInput,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SqsTaskSender, SqsTierQueue } from '../../../lambda/adapters/sqs-queues';
 import { isSqsText, parseExactJson } from '../../../lambda/core/json-text';
@@ -140,5 +145,121 @@ describe('Class: SqsTierQueue', () => {
     expect(input.MessageBody).toBe(body);
     expect(sentBytes(input)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
     expect(input.MessageAttributes!.error_message!.StringValue).toMatch(/^€+$/);
+  });
+});
+
+describe('Class: SqsTierQueue, sendAll', () => {
+  const queue = new SqsTierQueue(client, 'queue-url', 'dlq-url');
+
+  /** `n` messages of about `bytes` each, every one its own task, the odd ones with a tenant. */
+  const messages = (n: number, bytes = 10) =>
+    Array.from({ length: n }, (_, i) =>
+      envelopeMessage({
+        ...envelope({ n: i, pad: 'x'.repeat(bytes) }),
+        task_id: `0f8fad5b-d9cb-469f-a165-${String(i).padStart(12, '0')}`,
+        ...(i % 2 === 1 && { tenant_id: 'acme' }),
+      }),
+    );
+  const batchInputs = () => sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
+
+  beforeEach(() => {
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+  });
+
+  it('sends every message to the tier queue in batches of at most 10, each with its body, attributes and group', async () => {
+    // Prepare
+    const all = messages(23);
+
+    // Act
+    await queue.sendAll(all);
+
+    // Assess
+    const inputs = batchInputs();
+    expect(inputs.map((i) => i.Entries?.length)).toEqual([10, 10, 3]);
+    for (const input of inputs) {
+      expect(input.QueueUrl).toBe('queue-url');
+      const ids = input.Entries!.map((e) => e.Id);
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+    const entries = inputs.flatMap((i) => i.Entries!);
+    expect(entries.map((e) => e.MessageBody)).toEqual(all.map((m) => m.body));
+    expect(entries.map((e) => e.MessageAttributes?.task_id?.StringValue)).toEqual(
+      all.map((m) => m.attributes.task_id),
+    );
+    expect(entries.map((e) => e.MessageGroupId)).toEqual(all.map((m) => m.groupId));
+    expect(entries[0]).not.toHaveProperty('MessageGroupId');
+    expect(entries.some((e) => 'DelaySeconds' in e)).toBe(false);
+  });
+
+  it('keeps each batch within the 1 MiB SQS checks', async () => {
+    // Prepare: each message is a little over a third of the limit, so two fit in a batch and three do not.
+    const all = messages(5, Math.ceil(SQS_MAX_MESSAGE_BYTES / 3));
+
+    // Act
+    await queue.sendAll(all);
+
+    // Assess
+    const inputs = batchInputs();
+    expect(inputs.map((i) => i.Entries?.length)).toEqual([2, 2, 1]);
+    for (const input of inputs) {
+      const bytes = input.Entries!.reduce(
+        (sum, e) =>
+          sum +
+          messageBytes({
+            body: e.MessageBody ?? '',
+            attributes: Object.fromEntries(
+              Object.entries(e.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']),
+            ),
+          }),
+        0,
+      );
+      expect(bytes).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+    }
+  });
+
+  it('sends nothing for no messages', async () => {
+    // Act
+    await queue.sendAll([]);
+
+    // Assess
+    expect(batchInputs()).toEqual([]);
+  });
+
+  it('sends the entries SQS refused once more, and only those', async () => {
+    // Prepare
+    const all = messages(3);
+    sqs
+      .on(SendMessageBatchCommand)
+      .resolvesOnce({ Failed: [{ Id: '1', Code: 'InternalError', SenderFault: false }] })
+      .resolves({ Failed: [] });
+
+    // Act
+    await queue.sendAll(all);
+
+    // Assess
+    const inputs = batchInputs();
+    expect(inputs).toHaveLength(2);
+    expect(inputs[1]!.Entries!.map((e) => e.MessageBody)).toEqual([all[1]!.body]);
+  });
+
+  it('throws, naming what SQS said, when an entry is refused twice', async () => {
+    // Prepare
+    sqs
+      .on(SendMessageBatchCommand)
+      .resolves({ Failed: [{ Id: '0', Code: 'InternalError', Message: 'try again', SenderFault: false }] });
+
+    // Act / Assess
+    await expect(queue.sendAll(messages(2))).rejects.toThrow(
+      /SQS refused 1 of 1 messages: InternalError try again/,
+    );
+    expect(batchInputs()).toHaveLength(2);
+  });
+
+  it('throws when a batch call itself fails', async () => {
+    // Prepare
+    sqs.on(SendMessageBatchCommand).rejects(new Error('network'));
+
+    // Act / Assess
+    await expect(queue.sendAll(messages(2))).rejects.toThrow('network');
   });
 });

@@ -10,6 +10,7 @@ import {
 } from '../../../lambda/core/queue-message';
 import { DEFAULT_LIMITS, parseSubmission, type Submission } from '../../../lambda/core/submission';
 import { ENVELOPE_SCHEMA_VERSION, type TaskRecord } from '../../../lambda/core/task';
+import { deliveryEnvelopes, deliveryTaskId, publishedRecord } from '../../../lambda/core/topics';
 import { InMemoryTaskSender, InMemoryTaskStore } from '../support/in-memory';
 
 const NOW = new Date('2026-01-01T00:00:00.000Z');
@@ -230,7 +231,7 @@ describe('Function: enqueueTask', () => {
     // Assess
     expect(error.statusCode).toBe(400);
     expect(error.code).toBe('UnknownTaskType');
-    expect(error.details).toEqual([{ path: '/type', message: 'is not a registered task type' }]);
+    expect(error.details).toEqual([{ path: '/type', message: 'is not a registered task type or topic' }]);
     expect(sender.sent).toHaveLength(0);
     expect(store.records.size).toBe(0);
   });
@@ -517,5 +518,244 @@ describe('Function: enqueueTask, exact payloads', () => {
     expect(Buffer.byteLength(envelopeMessage(sender.sent[0]!.envelope).body)).toBeLessThanOrEqual(
       MAX_ENVELOPE_BODY_BYTES,
     );
+  });
+});
+
+describe('Function: enqueueTask, publishing to a topic', () => {
+  const RETENTION_SECONDS = 600;
+  const published: Submission = {
+    type: 'document.uploaded',
+    payload: { doc: 'a.pdf' },
+    priority: 'low',
+    delaySeconds: 0,
+  };
+
+  function publishSetup(store = new InMemoryTaskStore(), subscribers = ['echo', 'summarize']) {
+    const { sender, deps } = setup(store);
+    const publishing: EnqueueDeps = {
+      ...deps,
+      publish: { topics: { 'document.uploaded': subscribers }, retentionSeconds: RETENTION_SECONDS },
+    };
+    return { store, sender, deps: publishing };
+  }
+
+  it('sends ONE publish message listing the subscribers, to the tier of its priority', async () => {
+    // Prepare
+    const { sender, deps } = publishSetup();
+
+    // Act
+    await enqueueTask(published, deps);
+
+    // Assess
+    expect(sender.sent).toEqual([
+      {
+        priority: 'low',
+        delaySeconds: 0,
+        envelope: {
+          schema_version: ENVELOPE_SCHEMA_VERSION,
+          task_id: id(1),
+          enqueue_id: id(2),
+          type: 'document.uploaded',
+          priority: 'low',
+          payload: { doc: 'a.pdf' },
+          created_at: NOW.toISOString(),
+          request_hash: requestHash(published),
+          subscribers: ['echo', 'summarize'],
+        },
+      },
+    ]);
+  });
+
+  it('writes the published record, with its subscribers and topic, expiring twice the retention after its creation', async () => {
+    // Prepare
+    const { store, deps } = publishSetup();
+
+    // Act
+    await enqueueTask(published, deps);
+
+    // Assess
+    expect(store.records.get(id(1))).toEqual({
+      task_id: id(1),
+      type: 'document.uploaded',
+      priority: 'low',
+      status: 'QUEUED',
+      attempts: 0,
+      created_at: NOW.toISOString(),
+      updated_at: NOW.toISOString(),
+      request_hash: requestHash(published),
+      enqueue_id: id(2),
+      topic: 'document.uploaded',
+      subscribers: ['echo', 'summarize'],
+      expires_at: NOW.getTime() / 1000 + 2 * RETENTION_SECONDS,
+    });
+    expect(store.records.size).toBe(1);
+  });
+
+  it('answers created with every delivery QUEUED', async () => {
+    // Prepare
+    const { deps } = publishSetup();
+
+    // Act
+    const result = await enqueueTask(published, deps);
+
+    // Assess
+    expect(result.outcome).toBe('created');
+    expect(result.task).toMatchObject({
+      task_id: id(1),
+      type: 'document.uploaded',
+      topic: 'document.uploaded',
+      status: 'QUEUED',
+      attempts: 0,
+      deliveries: {
+        echo: { task_id: deliveryTaskId(id(1), 'echo'), status: 'QUEUED', attempts: 0 },
+        summarize: { task_id: deliveryTaskId(id(1), 'summarize'), status: 'QUEUED', attempts: 0 },
+      },
+    });
+  });
+
+  it('accepts a topic that is not an agent type, and still refuses a type that is neither', async () => {
+    // Prepare: isRegistered knows only 'echo'
+    const { sender, deps } = publishSetup();
+
+    // Act
+    const error = await rejection(enqueueTask({ ...published, type: 'document.deleted' }, deps));
+
+    // Assess
+    expect(error.statusCode).toBe(400);
+    expect(error.code).toBe('UnknownTaskType');
+    expect(error.message).toContain("no agent or topic is registered for task type 'document.deleted'");
+    expect(sender.sent).toHaveLength(0);
+  });
+
+  it('throws 503, not 400, when the lookup of a keyed publish fails', async () => {
+    // Prepare
+    const store = new InMemoryTaskStore();
+    store.get = async () => {
+      throw new Error('down');
+    };
+    const { deps } = publishSetup(store);
+
+    // Act
+    const error = await rejection(enqueueTask({ ...published, idempotencyKey: 'k' }, deps));
+
+    // Assess
+    expect(error.statusCode).toBe(503);
+  });
+
+  describe('sizes: every delivery message fits where a task message would', () => {
+    /** The body bytes of the publish message, and of its largest delivery message, for a payload `text`. */
+    async function sizes(text: string, subscribers: string[]) {
+      const { sender, deps } = publishSetup(undefined, subscribers);
+      await enqueueTask({ ...published, payload: { text } }, deps);
+      const envelope = sender.sent[0]!.envelope;
+      return {
+        publish: Buffer.byteLength(envelopeMessage(envelope).body),
+        delivery: Math.max(
+          ...deliveryEnvelopes(envelope).map((e) => Buffer.byteLength(envelopeMessage(e).body)),
+        ),
+      };
+    }
+    // A subscriber whose name is longer than the topic's: its delivery message is the larger one.
+    const LONG = 'summarize-every-uploaded-document-in-three-sentences-or-fewer-xx';
+
+    it('throws 413 PayloadTooLarge and sends nothing when a delivery message would exceed the largest envelope', async () => {
+      // Prepare: the publish message is exactly MAX_ENVELOPE_BODY_BYTES; a delivery is larger.
+      const small = await sizes('', ['echo', LONG]);
+      expect(small.delivery).toBeGreaterThan(small.publish);
+      const text = 'x'.repeat(MAX_ENVELOPE_BODY_BYTES - small.publish);
+      const { store, sender, deps } = publishSetup(undefined, ['echo', LONG]);
+
+      // Act
+      const error = await rejection(enqueueTask({ ...published, payload: { text } }, deps));
+
+      // Assess
+      expect(error.statusCode).toBe(413);
+      expect(error.code).toBe('PayloadTooLarge');
+      expect(sender.sent).toHaveLength(0);
+      expect(store.records.size).toBe(0);
+    });
+
+    it('accepts a task whose largest delivery message is exactly the largest envelope', async () => {
+      // Prepare
+      const small = await sizes('', ['echo', LONG]);
+      const text = 'x'.repeat(MAX_ENVELOPE_BODY_BYTES - small.delivery);
+
+      // Act
+      const big = await sizes(text, ['echo', LONG]);
+
+      // Assess
+      expect(big.delivery).toBe(MAX_ENVELOPE_BODY_BYTES);
+    });
+  });
+
+  describe('idempotency covers the publish as a whole', () => {
+    const keyed = { ...published, idempotencyKey: 'upload-7' };
+
+    it('replays with the derived view, read from the deliveries, and sends nothing', async () => {
+      // Prepare
+      const { store, sender, deps } = publishSetup();
+      const first = await enqueueTask(keyed, deps);
+      const taskId = first.task.task_id;
+      const echoId = deliveryTaskId(taskId, 'echo');
+      store.records.set(echoId, {
+        task_id: echoId,
+        type: 'echo',
+        priority: 'low',
+        status: 'SUCCEEDED',
+        attempts: 1,
+        created_at: NOW.toISOString(),
+        updated_at: NOW.toISOString(),
+        result: { ok: true },
+        topic: 'document.uploaded',
+        published_task_id: taskId,
+      });
+
+      // Act
+      const replay = await enqueueTask(keyed, deps);
+
+      // Assess
+      expect(replay.outcome).toBe('replayed');
+      expect(replay.task.task_id).toBe(taskId);
+      expect(replay.task.status).toBe('QUEUED');
+      expect(replay.task.deliveries).toEqual({
+        echo: { task_id: echoId, status: 'SUCCEEDED', attempts: 1, result: { ok: true } },
+        summarize: { task_id: deliveryTaskId(taskId, 'summarize'), status: 'QUEUED', attempts: 0 },
+      });
+      expect(sender.sent).toHaveLength(1);
+      expect(store.records.size).toBe(2);
+    });
+
+    it('throws 409 IdempotencyConflict and sends nothing when the same key comes with another body', async () => {
+      // Prepare
+      const { sender, deps } = publishSetup();
+      await enqueueTask(keyed, deps);
+
+      // Act
+      const error = await rejection(enqueueTask({ ...keyed, payload: { doc: 'b.pdf' } }, deps));
+
+      // Assess
+      expect(error.statusCode).toBe(409);
+      expect(error.code).toBe('IdempotencyConflict');
+      expect(sender.sent).toHaveLength(1);
+    });
+
+    it('answers created when the consumer fanned out its own message and wrote the record first', async () => {
+      // Prepare: the consumer creates the published record from the envelope before the producer's write.
+      const store = new InMemoryTaskStore();
+      const { sender, deps } = publishSetup(store);
+      const realSend = sender.send.bind(sender);
+      sender.send = async (priority, message, delaySeconds) => {
+        await realSend(priority, message, delaySeconds);
+        const envelope = sender.sent[0]!.envelope;
+        await store.create(publishedRecord(envelope, 1));
+      };
+
+      // Act
+      const result = await enqueueTask(keyed, deps);
+
+      // Assess
+      expect(result.outcome).toBe('created');
+      expect(result.task.deliveries).toBeDefined();
+    });
   });
 });

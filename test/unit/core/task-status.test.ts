@@ -1,6 +1,7 @@
 import type { HttpError } from '../../../lambda/core/errors';
 import { type TaskRecord, TaskStatus } from '../../../lambda/core/task';
 import { cancelTask, getTask, parseTaskId } from '../../../lambda/core/task-status';
+import { deliveryTaskId } from '../../../lambda/core/topics';
 import { InMemoryTaskStore } from '../support/in-memory';
 
 const TASK_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -159,5 +160,235 @@ describe('Function: cancelTask', () => {
     // Assess
     expect(error.statusCode).toBe(404);
     expect(error.code).toBe('NotFound');
+  });
+});
+
+describe('Published tasks (topics)', () => {
+  const PUBLISHED_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+  const ECHO_ID = deliveryTaskId(PUBLISHED_ID, 'echo');
+  const SLEEP_ID = deliveryTaskId(PUBLISHED_ID, 'sleep');
+  const RETENTION = { retentionSeconds: 60, now: NOW };
+
+  const published: TaskRecord = {
+    task_id: PUBLISHED_ID,
+    type: 'demo.fanout',
+    priority: 'high',
+    status: TaskStatus.QUEUED,
+    attempts: 0,
+    created_at: '2025-12-31T23:59:00.000Z',
+    updated_at: '2025-12-31T23:59:00.000Z',
+    request_hash: 'hash',
+    enqueue_id: 'e1',
+    topic: 'demo.fanout',
+    subscribers: ['echo', 'sleep'],
+    expires_at: 1_000_000,
+  };
+
+  function delivery(subscriber: 'echo' | 'sleep', status: TaskStatus, extra: Partial<TaskRecord> = {}) {
+    return record(status, {
+      task_id: deliveryTaskId(PUBLISHED_ID, subscriber),
+      type: subscriber,
+      attempts: status === TaskStatus.QUEUED ? 0 : 1,
+      topic: 'demo.fanout',
+      published_task_id: PUBLISHED_ID,
+      ...extra,
+    });
+  }
+  const runningAsync = (subscriber: 'echo' | 'sleep') =>
+    delivery(subscriber, TaskStatus.RUNNING, { agent_mode: 'async', lease_until: NOW.getTime() + 60_000 });
+
+  describe('Function: getTask', () => {
+    it('returns the published view: the derived status, summed attempts and each delivery', async () => {
+      // Prepare
+      const store = new InMemoryTaskStore([
+        published,
+        delivery('echo', TaskStatus.SUCCEEDED, { result: { echo: 1 } }),
+        delivery('sleep', TaskStatus.RUNNING, { attempts: 2 }),
+      ]);
+
+      // Act
+      const view = await getTask(store, PUBLISHED_ID);
+
+      // Assess
+      expect(view).toMatchObject({
+        task_id: PUBLISHED_ID,
+        topic: 'demo.fanout',
+        status: 'RUNNING',
+        attempts: 3,
+      });
+      expect(view.deliveries).toEqual({
+        echo: { task_id: ECHO_ID, status: 'SUCCEEDED', attempts: 1, result: { echo: 1 } },
+        sleep: { task_id: SLEEP_ID, status: 'RUNNING', attempts: 2 },
+      });
+    });
+
+    it('returns a delivery as a task of its own, with its topic and published task id', async () => {
+      // Prepare
+      const store = new InMemoryTaskStore([published, delivery('echo', TaskStatus.SUCCEEDED)]);
+
+      // Act
+      const view = await getTask(store, ECHO_ID);
+
+      // Assess
+      expect(view).toMatchObject({
+        task_id: ECHO_ID,
+        type: 'echo',
+        status: 'SUCCEEDED',
+        topic: 'demo.fanout',
+        published_task_id: PUBLISHED_ID,
+      });
+      expect(view).not.toHaveProperty('deliveries');
+    });
+  });
+
+  describe('Function: cancelTask', () => {
+    it('cancels every delivery when none has a record yet: it writes each CANCELLED, and answers cancelled', async () => {
+      // Prepare
+      const store = new InMemoryTaskStore([published]);
+
+      // Act
+      const out = await cancelTask(store, PUBLISHED_ID, RETENTION);
+
+      // Assess
+      expect(out.outcome).toBe('cancelled');
+      expect(out.task.status).toBe('CANCELLED');
+      expect(out.cancelled.map((t) => t.task_id).sort()).toEqual([ECHO_ID, SLEEP_ID].sort());
+      for (const [id, type] of [
+        [ECHO_ID, 'echo'],
+        [SLEEP_ID, 'sleep'],
+      ]) {
+        expect(store.records.get(id!)).toMatchObject({
+          type,
+          status: 'CANCELLED',
+          topic: 'demo.fanout',
+          published_task_id: PUBLISHED_ID,
+          finished_at: NOW.toISOString(),
+          expires_at: NOW.getTime() / 1000 + 60,
+        });
+      }
+    });
+
+    it('cancels QUEUED and RETRYING deliveries that have records', async () => {
+      // Prepare
+      const store = new InMemoryTaskStore([
+        published,
+        delivery('echo', TaskStatus.QUEUED),
+        delivery('sleep', TaskStatus.RETRYING),
+      ]);
+
+      // Act
+      const out = await cancelTask(store, PUBLISHED_ID, RETENTION);
+
+      // Assess
+      expect(out.outcome).toBe('cancelled');
+      expect(out.cancelled).toHaveLength(2);
+      expect(out.task.deliveries).toMatchObject({
+        echo: { status: 'CANCELLED' },
+        sleep: { status: 'CANCELLED' },
+      });
+    });
+
+    it('answers requested when the only thing it could do was ask a running async delivery to stop', async () => {
+      // Prepare
+      const store = new InMemoryTaskStore([
+        published,
+        runningAsync('echo'),
+        delivery('sleep', TaskStatus.SUCCEEDED),
+      ]);
+
+      // Act
+      const out = await cancelTask(store, PUBLISHED_ID, RETENTION);
+
+      // Assess
+      expect(out.outcome).toBe('requested');
+      expect(out.cancelled).toEqual([]);
+      expect(out.task.status).toBe('RUNNING');
+      expect(store.records.get(ECHO_ID)).toMatchObject({ status: 'RUNNING', cancel_requested: true });
+      expect(store.records.get(SLEEP_ID)?.status).toBe('SUCCEEDED');
+    });
+
+    it('throws 409 NotCancellable when every delivery has finished, and changes none', async () => {
+      // Prepare
+      const records = [
+        published,
+        delivery('echo', TaskStatus.SUCCEEDED),
+        delivery('sleep', TaskStatus.FAILED),
+      ];
+      const store = new InMemoryTaskStore(records);
+
+      // Act
+      const error = await rejection(cancelTask(store, PUBLISHED_ID, RETENTION));
+
+      // Assess
+      expect(error.statusCode).toBe(409);
+      expect(error.code).toBe('NotCancellable');
+      expect([...store.records.values()]).toEqual(records);
+    });
+
+    it('throws 409 NotCancellable when the only unfinished delivery runs a sync attempt, which cannot be stopped', async () => {
+      // Prepare
+      const store = new InMemoryTaskStore([
+        published,
+        delivery('echo', TaskStatus.RUNNING),
+        delivery('sleep', TaskStatus.CANCELLED),
+      ]);
+
+      // Act
+      const error = await rejection(cancelTask(store, PUBLISHED_ID, RETENTION));
+
+      // Assess
+      expect(error.statusCode).toBe(409);
+    });
+
+    it('answers cancelled for a mix: cancels the queued one, asks the running async one to stop, leaves the finished', async () => {
+      // Prepare
+      const store = new InMemoryTaskStore([published, runningAsync('echo')]);
+
+      // Act
+      const out = await cancelTask(store, PUBLISHED_ID, RETENTION);
+
+      // Assess
+      expect(out.outcome).toBe('cancelled');
+      expect(out.cancelled.map((t) => t.task_id)).toEqual([SLEEP_ID]);
+      expect(store.records.get(ECHO_ID)).toMatchObject({ status: 'RUNNING', cancel_requested: true });
+      expect(store.records.get(SLEEP_ID)?.status).toBe('CANCELLED');
+      expect(out.task.status).toBe('RUNNING');
+    });
+
+    it('cancels the record a first claim wrote between its read and its create', async () => {
+      // Prepare: the delivery has no record when its cancel is tried; its first claim writes one before the create
+      const store = new InMemoryTaskStore([published, delivery('sleep', TaskStatus.SUCCEEDED)]);
+      const create = store.create.bind(store);
+      store.create = async (r) => {
+        if (r.task_id === ECHO_ID) store.records.set(ECHO_ID, delivery('echo', TaskStatus.RETRYING));
+        return create(r);
+      };
+
+      // Act
+      const out = await cancelTask(store, PUBLISHED_ID, RETENTION);
+
+      // Assess
+      expect(out.outcome).toBe('cancelled');
+      expect(store.records.get(ECHO_ID)).toMatchObject({ status: 'CANCELLED', attempts: 1 });
+    });
+
+    it('throws 409 NotCancellable, and writes nothing, for a published task that failed before it fanned out', async () => {
+      // Prepare: its publish message was dead-lettered; the sweep failed it; its deliveries will never run.
+      const failed = {
+        ...published,
+        status: TaskStatus.FAILED,
+        error: { code: 'MaxReceivesExceeded', message: 'dead-lettered' },
+      };
+      const store = new InMemoryTaskStore([failed]);
+
+      // Act
+      const error = await rejection(cancelTask(store, PUBLISHED_ID, RETENTION));
+
+      // Assess
+      expect(error.statusCode).toBe(409);
+      expect(error.code).toBe('NotCancellable');
+      expect(store.records.size).toBe(1);
+      expect((await getTask(store, PUBLISHED_ID)).status).toBe('FAILED');
+    });
   });
 });

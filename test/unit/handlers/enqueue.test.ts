@@ -20,6 +20,8 @@ process.env.LOW_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/lo
 process.env.TASK_TYPES = 'echo,summarize';
 process.env.MAX_BODY_BYTES = '512';
 process.env.MAX_JSON_DEPTH = '32';
+process.env.TOPICS = JSON.stringify({ 'document.uploaded': ['echo', 'summarize'] });
+process.env.TASK_RETENTION_SECONDS = '600';
 const { handler } =
   require('../../../lambda/handlers/enqueue') as typeof import('../../../lambda/handlers/enqueue');
 
@@ -64,6 +66,31 @@ describe('Handler: enqueue', () => {
     jest.restoreAllMocks();
     ddb.reset();
     sqs.reset();
+  });
+
+  it('publishes a task to a topic of TOPICS: one message listing the subscribers, one published record, 202', async () => {
+    // Act
+    const res = await post({ type: 'document.uploaded', payload: { doc: 'a.pdf' }, priority: 'low' });
+
+    // Assess
+    expect(res.statusCode).toBe(202);
+    expect(res.json).toMatchObject({ type: 'document.uploaded', status: 'QUEUED', priority: 'low' });
+    const sends = sqs.commandCalls(SendMessageCommand);
+    expect(sends).toHaveLength(1);
+    expect(sends[0]!.args[0].input.QueueUrl).toBe(process.env.LOW_QUEUE_URL);
+    expect(JSON.parse(sends[0]!.args[0].input.MessageBody!)).toMatchObject({
+      task_id: res.json.task_id,
+      type: 'document.uploaded',
+      subscribers: ['echo', 'summarize'],
+    });
+    const put = unmarshall(ddb.commandCalls(PutItemCommand)[0]!.args[0].input.Item!);
+    expect(put).toMatchObject({
+      task_id: res.json.task_id,
+      subscribers: ['echo', 'summarize'],
+      topic: 'document.uploaded',
+    });
+    // Twice TASK_RETENTION_SECONDS after its creation.
+    expect(put.expires_at).toBe(Math.floor(Date.parse(put.created_at) / 1000) + 1200);
   });
 
   it('queues a high-priority task on the high queue with its delay, records it, and answers 202', async () => {

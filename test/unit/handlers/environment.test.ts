@@ -10,6 +10,7 @@ const VALUES: Record<string, string> = {
   HIGH_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/high',
   LOW_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/low',
   TASK_TYPES: 'echo',
+  TOPICS: JSON.stringify({ 'echo.twice': ['echo'] }),
   MAX_BODY_BYTES: '262144',
   MAX_JSON_DEPTH: '32',
   TASK_RETENTION_SECONDS: '600',

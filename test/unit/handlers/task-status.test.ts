@@ -1,13 +1,16 @@
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { conditionOf } from '../../../lambda/adapters/dynamodb-condition';
+import { deliveryTaskId } from '../../../lambda/core/topics';
 import { TRANSITIONS } from '../../../lambda/core/transitions';
 import { context, httpEvent } from '../support/events';
 
@@ -89,6 +92,55 @@ describe('Handler: task-status', () => {
       });
     });
 
+    it("answers a published task with its deliveries, read in one BatchGetItem of the deliveries' ids", async () => {
+      // Prepare
+      const published = {
+        ...item,
+        type: 'demo.fanout',
+        status: 'QUEUED',
+        attempts: 0,
+        result: undefined,
+        error: undefined,
+        finished_at: undefined,
+        started_at: undefined,
+        topic: 'demo.fanout',
+        subscribers: ['echo', 'sleep'],
+      };
+      const echoId = deliveryTaskId(TASK_ID, 'echo');
+      ddb.on(GetItemCommand).resolves({ Item: marshall(published, { removeUndefinedValues: true }) });
+      ddb.on(BatchGetItemCommand).resolves({
+        Responses: {
+          tasks: [
+            marshall({
+              ...item,
+              task_id: echoId,
+              type: 'echo',
+              published_task_id: TASK_ID,
+              topic: 'demo.fanout',
+            }),
+          ],
+        },
+      });
+
+      // Act
+      const res = await call('GET', TASK_ID);
+
+      // Assess
+      expect(res.statusCode).toBe(200);
+      expect(res.json).toMatchObject({
+        task_id: TASK_ID,
+        topic: 'demo.fanout',
+        status: 'QUEUED',
+        attempts: 2,
+        deliveries: {
+          echo: { task_id: echoId, status: 'SUCCEEDED', attempts: 2, result: { echo: { n: 1e300, '': [] } } },
+          sleep: { task_id: deliveryTaskId(TASK_ID, 'sleep'), status: 'QUEUED', attempts: 0 },
+        },
+      });
+      const keys = ddb.commandCalls(BatchGetItemCommand)[0]!.args[0].input.RequestItems!.tasks!.Keys!;
+      expect(keys.map((k) => unmarshall(k).task_id)).toEqual([echoId, deliveryTaskId(TASK_ID, 'sleep')]);
+    });
+
     it('shows the tenant_id of a task submitted with one', async () => {
       // Prepare
       ddb.on(GetItemCommand).resolves({ Item: marshall({ ...item, tenant_id: 'acme' }) });
@@ -154,6 +206,7 @@ describe('Handler: task-status', () => {
     it('cancels with a write conditioned on a cancellable status and answers 200 CANCELLED', async () => {
       // Prepare
       const cancelled = { ...item, status: 'CANCELLED', result: undefined, error: undefined };
+      ddb.on(GetItemCommand).resolves({ Item: marshall({ ...item, status: 'QUEUED' }) });
       ddb
         .on(UpdateItemCommand)
         .resolves({ Attributes: marshall(cancelled, { removeUndefinedValues: true }) });
@@ -182,6 +235,7 @@ describe('Handler: task-status', () => {
 
     it('answers 409 NotCancellable with the status the failed condition returned', async () => {
       // Prepare: which statuses may be cancelled is core's rule (test/unit/core/task-queries.test.ts)
+      ddb.on(GetItemCommand).resolves({ Item: marshall({ ...item, status: 'QUEUED' }) });
       ddb.on(UpdateItemCommand).rejects(
         new ConditionalCheckFailedException({
           message: 'The conditional request failed',
@@ -198,8 +252,63 @@ describe('Handler: task-status', () => {
       expect(res.json.error).toEqual({ code: 'NotCancellable', message: expect.stringContaining('RUNNING') });
     });
 
-    it('answers 404 when the failed condition returns no item', async () => {
+    it('cancels a published task whose deliveries have no record yet by creating each CANCELLED, and answers 200', async () => {
       // Prepare
+      const published = {
+        task_id: TASK_ID,
+        type: 'demo.fanout',
+        priority: 'high',
+        status: 'QUEUED',
+        attempts: 0,
+        created_at: item.created_at,
+        updated_at: item.created_at,
+        request_hash: 'hash',
+        enqueue_id: 'e1',
+        topic: 'demo.fanout',
+        subscribers: ['echo', 'sleep'],
+      };
+      ddb.on(GetItemCommand).resolves({ Item: marshall(published) });
+      ddb
+        .on(UpdateItemCommand)
+        .rejects(
+          new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+        );
+      ddb.on(PutItemCommand).resolves({});
+      ddb.on(BatchGetItemCommand).resolves({ Responses: { tasks: [] } });
+
+      // Act
+      const res = await call('DELETE', TASK_ID);
+
+      // Assess
+      expect(res.statusCode).toBe(200);
+      expect(res.json).toMatchObject({ task_id: TASK_ID, deliveries: expect.any(Object) });
+      const puts = ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input);
+      expect(puts.map((p) => p.ConditionExpression)).toEqual([
+        'attribute_not_exists(task_id)',
+        'attribute_not_exists(task_id)',
+      ]);
+      expect(puts.map((p) => unmarshall(p.Item!)).map((r) => [r.task_id, r.type, r.status])).toEqual([
+        [deliveryTaskId(TASK_ID, 'echo'), 'echo', 'CANCELLED'],
+        [deliveryTaskId(TASK_ID, 'sleep'), 'sleep', 'CANCELLED'],
+      ]);
+    });
+
+    it('answers 404 without writing when the task does not exist', async () => {
+      // Prepare
+      ddb.on(GetItemCommand).resolves({});
+
+      // Act
+      const res = await call('DELETE', TASK_ID);
+
+      // Assess
+      expect(res.statusCode).toBe(404);
+      expect(res.json.error.code).toBe('NotFound');
+      expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    });
+
+    it('answers 404 when the task expired between the read and the failed condition, which returns no item', async () => {
+      // Prepare
+      ddb.on(GetItemCommand).resolves({ Item: marshall({ ...item, status: 'QUEUED' }) });
       ddb
         .on(UpdateItemCommand)
         .rejects(
@@ -216,6 +325,7 @@ describe('Handler: task-status', () => {
 
     it('answers 500 when the table fails for another reason', async () => {
       // Prepare
+      ddb.on(GetItemCommand).resolves({ Item: marshall({ ...item, status: 'QUEUED' }) });
       ddb.on(UpdateItemCommand).rejects(new Error('throttled'));
 
       // Act
@@ -223,6 +333,7 @@ describe('Handler: task-status', () => {
 
       // Assess
       expect(res.statusCode).toBe(500);
+      expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
     });
   });
 
