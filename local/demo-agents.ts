@@ -121,6 +121,8 @@ const MAX_REMEMBERED_TASKS = 10_000;
 export const MAX_REMEMBERED_CALLS = 100_000;
 /** How long `limited` works when the payload does not say (`payload.ms`). */
 export const LIMITED_DEFAULT_MS = 200;
+/** What `sleep` waits when the payload has no `ms`: so that a task published to `demo.fanout` with any payload succeeds. */
+export const SLEEP_DEFAULT_MS = 100;
 
 /** The longest a `sleep` task waits, so a typo cannot hold a consumer for hours. */
 export const MAX_SLEEP_MS = 60_000;
@@ -340,7 +342,7 @@ export async function startDemoAgents(options: DemoAgentsOptions = {}): Promise<
       return { status: 200, body: { echo: request.payload } };
     },
     sleep: async (request) => {
-      const ms = sleepDurationMs(request.payload);
+      const ms = sleepDurationMs(request.payload, SLEEP_DEFAULT_MS);
       await sleep(ms);
       if (closing) return { status: 503, body: errorBody('ShuttingDown', 'the agent server is stopping') };
       return { status: 200, body: { slept_ms: ms } };

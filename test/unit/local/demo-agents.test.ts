@@ -4,6 +4,7 @@ import {
   type DemoAgents,
   LIMITED_DEFAULT_MS,
   MAX_SLEEP_MS,
+  SLEEP_DEFAULT_MS,
   sleepDurationMs,
   startDemoAgents,
 } from '../../../local/demo-agents';
@@ -123,7 +124,7 @@ describe('Function: startDemoAgents', () => {
     expect(reply).toEqual({ status: 200, body: { slept_ms: 5 } });
   });
 
-  it.each([[{ ms: 'soon' }], [{ ms: -1 }], [{}], [null]])(
+  it.each([[{ ms: 'soon' }], [{ ms: -1 }]])(
     'answers sleep with 400 when the payload is %j',
     async (payload) => {
       // Act
@@ -136,6 +137,16 @@ describe('Function: startDemoAgents', () => {
       });
     },
   );
+
+  it('answers sleep after SLEEP_DEFAULT_MS when the payload has no ms, so that any payload published to demo.fanout succeeds', async () => {
+    // Act
+    const started = Date.now();
+    const reply = await call('sleep', {});
+
+    // Assess
+    expect(reply.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SLEEP_DEFAULT_MS - 5);
+  });
 
   it('answers limited with slept_ms and the calls in flight, sleeping 200 ms when payload.ms is left out', async () => {
     // Act
