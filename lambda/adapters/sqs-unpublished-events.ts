@@ -26,7 +26,10 @@ export class SqsUnpublishedEvents implements UnpublishedEventQueue {
   }
 
   private async sendBatch(
-    batch: readonly { refused: RefusedEvent; message: { body: string; attributes: Readonly<Record<string, string>> } }[],
+    batch: readonly {
+      refused: RefusedEvent;
+      message: { body: string; attributes: Readonly<Record<string, string>> };
+    }[],
   ): Promise<RefusedEvent[]> {
     try {
       const out = await this.client.send(

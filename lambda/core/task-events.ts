@@ -102,7 +102,9 @@ export function taskEvent(
   const body: TaskEventBody = {
     schema_version: TASK_EVENT_SCHEMA_VERSION,
     event: eventName(newRecord.status),
-    event_id: [newRecord.task_id, newRecord.status, newRecord.attempts, newRecord.redrive_count ?? 0].join(':'),
+    event_id: [newRecord.task_id, newRecord.status, newRecord.attempts, newRecord.redrive_count ?? 0].join(
+      ':',
+    ),
     task_id: delivery ? (newRecord.published_task_id as string) : newRecord.task_id,
     type: delivery && topic !== undefined ? topic : newRecord.type,
     ...(topic !== undefined && { topic }),
@@ -112,7 +114,9 @@ export function taskEvent(
     status: newRecord.status,
     attempts: newRecord.attempts,
     occurred_at: newRecord.updated_at,
-    ...(newRecord.error !== undefined && { error: { code: newRecord.error.code, message: newRecord.error.message } }),
+    ...(newRecord.error !== undefined && {
+      error: { code: newRecord.error.code, message: newRecord.error.message },
+    }),
   };
   return { body, attributes: eventAttributes(body) };
 }
@@ -142,14 +146,18 @@ export const eventText = (event: TaskEvent): string => toSqsJson(event.body);
 export function eventTransitionErrors(transitions: readonly unknown[]): string[] {
   const statuses: readonly string[] = Object.values(TaskStatus);
   const errors: string[] = [];
-  if (transitions.length === 0) errors.push('events.transitions must name at least one status, but none was provided');
+  if (transitions.length === 0)
+    errors.push('events.transitions must name at least one status, but none was provided');
   for (const t of transitions) {
     if (typeof t !== 'string' || !statuses.includes(t)) {
-      errors.push(`events.transitions must be task statuses (${statuses.join(', ')}), but '${String(t)}' was provided`);
+      errors.push(
+        `events.transitions must be task statuses (${statuses.join(', ')}), but '${String(t)}' was provided`,
+      );
     }
   }
   const duplicates = transitions.filter((t, i) => transitions.indexOf(t) !== i);
-  if (duplicates.length > 0) errors.push(`events.transitions names '${String(duplicates[0])}' more than once`);
+  if (duplicates.length > 0)
+    errors.push(`events.transitions names '${String(duplicates[0])}' more than once`);
   return errors;
 }
 

@@ -140,7 +140,11 @@ describe('Class: SqsUnpublishedEvents', () => {
     sqs
       .on(SendMessageBatchCommand)
       .resolvesOnce({
-        Successful: Array.from({ length: 9 }, (_, i) => ({ Id: String(i + 1), MessageId: 'm', MD5OfMessageBody: 'x' })),
+        Successful: Array.from({ length: 9 }, (_, i) => ({
+          Id: String(i + 1),
+          MessageId: 'm',
+          MD5OfMessageBody: 'x',
+        })),
         Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }],
       })
       .rejectsOnce(Object.assign(new Error('down'), { name: 'ServiceUnavailable' }));

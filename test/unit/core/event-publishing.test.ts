@@ -51,8 +51,10 @@ function queue(lose: (e: TaskEvent) => boolean = () => false) {
   return { port, kept };
 }
 
-const nth = (items: PendingEvent[], ...indexes: number[]) => (e: TaskEvent) =>
-  indexes.some((i) => items[i]!.event === e);
+const nth =
+  (items: PendingEvent[], ...indexes: number[]) =>
+  (e: TaskEvent) =>
+    indexes.some((i) => items[i]!.event === e);
 
 describe('Function: publishEvents', () => {
   it('publishes every event and keeps nothing when the topic takes them all', async () => {
@@ -107,8 +109,18 @@ describe('Function: publishEvents', () => {
     // Prepare
     const calls: string[] = [];
     const ports = {
-      topic: { publish: async () => (calls.push('publish'), []) },
-      unpublished: { keep: async () => (calls.push('keep'), []) },
+      topic: {
+        publish: async () => {
+          calls.push('publish');
+          return [];
+        },
+      },
+      unpublished: {
+        keep: async () => {
+          calls.push('keep');
+          return [];
+        },
+      },
     };
 
     // Act

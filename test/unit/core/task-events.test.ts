@@ -1,3 +1,4 @@
+import { TaskStatus } from '../../../lambda/core/task';
 import {
   DEFAULT_EVENT_TRANSITIONS,
   type EventRecord,
@@ -7,7 +8,6 @@ import {
   TASK_EVENT_SCHEMA_VERSION,
   taskEvent,
 } from '../../../lambda/core/task-events';
-import { TaskStatus } from '../../../lambda/core/task';
 import { TASK_ID } from '../../support/fixtures';
 
 const PUBLISHED_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
@@ -48,15 +48,20 @@ describe('Function: taskEvent (which writes make an event)', () => {
     expect(event?.body.event).toBe('task.succeeded');
   });
 
-  it.each(
-    ALL_STATUSES.filter((s) => !DEFAULT_EVENT_TRANSITIONS.includes(s)),
-  )('makes no event for a task reaching %s when the set leaves it out', (status) => {
-    // Act
-    const event = taskEvent(record({ status: TaskStatus.QUEUED, attempts: 0 }), record({ status }), DEFAULT_EVENT_TRANSITIONS);
+  it.each(ALL_STATUSES.filter((s) => !DEFAULT_EVENT_TRANSITIONS.includes(s)))(
+    'makes no event for a task reaching %s when the set leaves it out',
+    (status) => {
+      // Act
+      const event = taskEvent(
+        record({ status: TaskStatus.QUEUED, attempts: 0 }),
+        record({ status }),
+        DEFAULT_EVENT_TRANSITIONS,
+      );
 
-    // Assess
-    expect(event).toBeUndefined();
-  });
+      // Assess
+      expect(event).toBeUndefined();
+    },
+  );
 
   it.each(ALL_STATUSES)('makes an event for %s when the set names it', (status) => {
     // Prepare: an INSERT, so that any status is a change
@@ -112,7 +117,11 @@ describe('Function: taskEvent (which writes make an event)', () => {
 
   it('makes an event for an INSERT in a status of the set (a delivery cancelled before it was claimed)', () => {
     // Act
-    const event = taskEvent(undefined, record({ status: TaskStatus.CANCELLED, attempts: 0 }), DEFAULT_EVENT_TRANSITIONS);
+    const event = taskEvent(
+      undefined,
+      record({ status: TaskStatus.CANCELLED, attempts: 0 }),
+      DEFAULT_EVENT_TRANSITIONS,
+    );
 
     // Assess
     expect(event?.body.event).toBe('task.cancelled');
@@ -157,7 +166,12 @@ describe('Function: taskEvent (what the event says)', () => {
       occurred_at: '2026-01-01T00:01:00.000Z',
       error: { code: 'AgentError', message: 'the agent said no' },
     });
-    expect(event?.attributes).toEqual({ type: 'echo', priority: 'high', status: 'FAILED', event: 'task.failed' });
+    expect(event?.attributes).toEqual({
+      type: 'echo',
+      priority: 'high',
+      status: 'FAILED',
+      event: 'task.failed',
+    });
   });
 
   it('names a delivery by its published task and topic, with the subscriber that ran it', () => {
@@ -194,7 +208,13 @@ describe('Function: taskEvent (what the event says)', () => {
   it('gives two deliveries of one published task different event ids', () => {
     // Prepare
     const delivery = (id: string, type: string) =>
-      record({ task_id: id, type, topic: 't', published_task_id: PUBLISHED_ID, status: TaskStatus.SUCCEEDED });
+      record({
+        task_id: id,
+        type,
+        topic: 't',
+        published_task_id: PUBLISHED_ID,
+        status: TaskStatus.SUCCEEDED,
+      });
 
     // Act
     const a = taskEvent(undefined, delivery(DELIVERY_ID, 'summarize'), DEFAULT_EVENT_TRANSITIONS);
@@ -216,17 +236,29 @@ describe('Function: taskEvent (what the event says)', () => {
     });
 
     // Act
-    const event = taskEvent(record({ task_id: PUBLISHED_ID, status: TaskStatus.QUEUED }), after, DEFAULT_EVENT_TRANSITIONS);
+    const event = taskEvent(
+      record({ task_id: PUBLISHED_ID, status: TaskStatus.QUEUED }),
+      after,
+      DEFAULT_EVENT_TRANSITIONS,
+    );
 
     // Assess
-    expect(event?.body).toMatchObject({ task_id: PUBLISHED_ID, type: 'document.uploaded', topic: 'document.uploaded' });
+    expect(event?.body).toMatchObject({
+      task_id: PUBLISHED_ID,
+      type: 'document.uploaded',
+      topic: 'document.uploaded',
+    });
     expect(event?.body).not.toHaveProperty('subscriber');
     expect(event?.attributes).not.toHaveProperty('subscriber');
   });
 
   it('gives a task failed again after a redrive a new event id', () => {
     // Prepare: the same status and attempts, one redrive later
-    const first = taskEvent(record(), record({ status: TaskStatus.FAILED, attempts: 5 }), DEFAULT_EVENT_TRANSITIONS);
+    const first = taskEvent(
+      record(),
+      record({ status: TaskStatus.FAILED, attempts: 5 }),
+      DEFAULT_EVENT_TRANSITIONS,
+    );
     const again = taskEvent(
       record({ status: TaskStatus.RUNNING, attempts: 5, redrive_count: 1 }),
       record({ status: TaskStatus.FAILED, attempts: 5, redrive_count: 1 }),

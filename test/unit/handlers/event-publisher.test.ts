@@ -58,8 +58,7 @@ function streamRecord(
 const finished = (n: number, sequence = `seq-${n}`) =>
   streamRecord(sequence, 'MODIFY', task(n), task(n, { status: 'SUCCEEDED', result: '{"ok":true}' }));
 
-const invoke = (records: DynamoDBRecord[]) =>
-  handler({ Records: records } as DynamoDBStreamEvent, context);
+const invoke = (records: DynamoDBRecord[]) => handler({ Records: records } as DynamoDBStreamEvent, context);
 
 /** SNS takes every entry but those of the given tasks. */
 function snsRefuses(...refused: number[]) {
@@ -151,7 +150,9 @@ describe('Handler: event-publisher', () => {
     // Prepare: SNS is down, and the queue refuses the second event
     sns.on(PublishBatchCommand).rejects(Object.assign(new Error('down'), { name: 'InternalErrorException' }));
     sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
-      Successful: input.Entries!.filter((e) => e.Id !== '1').map((e) => ({ Id: e.Id, MessageId: 'm', MD5OfMessageBody: 'x' })),
+      Successful: input
+        .Entries!.filter((e) => e.Id !== '1')
+        .map((e) => ({ Id: e.Id, MessageId: 'm', MD5OfMessageBody: 'x' })),
       Failed: [{ Id: '1', Code: 'InternalError', SenderFault: false }],
     }));
 
