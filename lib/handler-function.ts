@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel as BundlingLogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -93,5 +94,21 @@ export class HandlerFunction extends NodejsFunction {
         reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions.',
       });
     }
+  }
+}
+
+/**
+ * Lets a function use the queue's customer managed key: encrypt and decrypt on that key only, which SQS,
+ * DynamoDB and SNS need to read and write what the key protects.
+ */
+export function grantKeyUse(key: kms.IKey, fn: lambda.IFunction): void {
+  key.grantEncryptDecrypt(fn);
+  if (!fn.role) return;
+  for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+    Validations.of(fn.role).acknowledge({
+      id: `AwsSolutions-IAM5[Action::${action}]`,
+      reason:
+        'Data-key actions that SQS and DynamoDB need to use the customer managed key; granted on that one key only (resource is the key ARN).',
+    });
   }
 }

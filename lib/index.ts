@@ -12,7 +12,13 @@ export type {
 export { LimitReason, MAX_LIMIT, MAX_RATE_WINDOW_SECONDS } from '../lambda/core/limits';
 export { METRIC_NAMESPACE, MetricName } from '../lambda/core/metric-names';
 export type { Priority } from '../lambda/core/task';
-export { PRIORITIES } from '../lambda/core/task';
+export { PRIORITIES, TaskStatus } from '../lambda/core/task';
+export {
+  DEFAULT_EVENT_TRANSITIONS,
+  TASK_EVENT_SCHEMA_VERSION,
+  type TaskEventBody,
+  type TaskEventName,
+} from '../lambda/core/task-events';
 export {
   type AgentDefinition,
   type AgentLimitOptions,
@@ -35,10 +41,19 @@ export {
   type AgentConfig,
   agentsFromConfig,
   DEFAULT_CONFIG_FILE,
+  type EventSubscriptionConfig,
+  type EventsConfig,
+  eventSubscriptionsFromConfig,
   loadStackConfig,
   type StackConfig,
 } from './stack-config';
 export { TaskApi, type TaskApiAuth, type TaskApiProps, type TaskApiThrottle } from './task-api';
+export {
+  type TaskEventFilter,
+  TaskEvents,
+  type TaskEventsOptions,
+  type TaskEventsProps,
+} from './task-events';
 export { TaskQueue, type TaskQueueProps } from './task-queue';
 export { type AlarmThresholds, TaskQueueAlarms, type TaskQueueAlarmsProps } from './task-queue-alarms';
 export { TaskQueueDashboard, type TaskQueueDashboardProps } from './task-queue-dashboard';

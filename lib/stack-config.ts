@@ -1,7 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions_ from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
   type AgentTargetConfig,
@@ -9,9 +13,12 @@ import {
   type TopicDefinitions,
   topicErrors,
 } from '../lambda/contract';
+import type { TaskStatus } from '../lambda/core/task';
+import { eventTransitionErrors } from '../lambda/core/task-events';
 import { type AgentDefinition, type AgentRegistry, TASK_TYPE_PATTERN } from './agents';
 import type { LogLevel } from './handler-function';
 import type { TaskApiAuth } from './task-api';
+import type { TaskEventFilter } from './task-events';
 
 /**
  * One agent as written in a config file or in CDK context: the consumers' agent target (the same shape and
@@ -64,7 +71,49 @@ export interface StackConfig {
   readonly limitWakeUpSeconds?: number;
   /** @default 'INFO' */
   readonly logLevel?: LogLevel;
+  /**
+   * Task lifecycle events. Present, it turns publishing on (the construct's `events.publish`), and subscribes
+   * what it lists. See docs/events.md.
+   * @default - no events published
+   */
+  readonly events?: EventsConfig;
 }
+
+/** The config file's `events`. */
+export interface EventsConfig {
+  /** Statuses whose transitions make an event. @default ["SUCCEEDED", "FAILED", "CANCELLED"] */
+  readonly transitions?: readonly TaskStatus[];
+  /** Subscribers outside the stack, imported by ARN or URL. @default - none */
+  readonly subscriptions?: readonly EventSubscriptionConfig[];
+}
+
+/**
+ * One subscriber of the events topic. The subscriber's own resource policy must let the topic deliver (a queue
+ * policy for `sqs`, a function permission for `lambda`): an imported resource's policy is not the stack's to
+ * change. See docs/events.md.
+ */
+export type EventSubscriptionConfig = (
+  | {
+      readonly kind: 'sqs';
+      readonly queueArn: string /** @default true */;
+      readonly rawMessageDelivery?: boolean;
+    }
+  | { readonly kind: 'lambda'; readonly functionArn: string }
+  | {
+      readonly kind: 'https';
+      readonly url: string /** @default false */;
+      readonly rawMessageDelivery?: boolean;
+    }
+  | {
+      readonly kind: 'firehose';
+      readonly deliveryStreamArn: string;
+      /** @default true */
+      readonly rawMessageDelivery?: boolean;
+    }
+) & {
+  /** @default - every event */
+  readonly filter?: TaskEventFilter;
+};
 
 export const DEFAULT_CONFIG_FILE = 'config/agents.json';
 
@@ -122,7 +171,72 @@ function checkConfig(value: unknown, source: string): StackConfig {
     );
   }
   checkTopics(config, source);
+  const eventErrors = eventsConfigErrors(config.events);
+  if (eventErrors.length > 0) throw new Error(`${source}: ${eventErrors.join('; ')}`);
   return config;
+}
+
+const SUBSCRIPTION_TARGET = {
+  sqs: 'queueArn',
+  lambda: 'functionArn',
+  https: 'url',
+  firehose: 'deliveryStreamArn',
+} as const;
+const FILTER_FIELDS = ['type', 'priority', 'status', 'event'] as const;
+
+/**
+ * The shape problems of the config file's `events`. The values of a filter are checked by the construct
+ * (eventFilterPolicy), which knows the published transitions.
+ */
+function eventsConfigErrors(events: unknown): string[] {
+  if (events === undefined) return [];
+  if (typeof events !== 'object' || events === null || Array.isArray(events)) {
+    return ['events must be an object: { "transitions"?: [...], "subscriptions"?: [...] }'];
+  }
+  const { transitions, subscriptions } = events as { transitions?: unknown; subscriptions?: unknown };
+  const errors: string[] = [];
+  if (transitions !== undefined) {
+    if (!Array.isArray(transitions)) errors.push('events.transitions must be a list of task statuses');
+    else errors.push(...eventTransitionErrors(transitions));
+  }
+  if (subscriptions === undefined) return errors;
+  if (!Array.isArray(subscriptions)) return [...errors, 'events.subscriptions must be a list'];
+  subscriptions.forEach((raw: unknown, i) => {
+    const at = `events.subscriptions[${i}]`;
+    const sub = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const kind = sub.kind as keyof typeof SUBSCRIPTION_TARGET;
+    if (!Object.hasOwn(SUBSCRIPTION_TARGET, kind)) {
+      errors.push(`${at}.kind must be one of ${Object.keys(SUBSCRIPTION_TARGET).join(', ')}`);
+      return;
+    }
+    const target = SUBSCRIPTION_TARGET[kind];
+    const value = sub[target];
+    if (typeof value !== 'string' || value === '')
+      errors.push(`${at}: a '${kind}' subscription needs ${target}`);
+    else if (kind === 'https' && !value.startsWith('https://'))
+      errors.push(`${at}.url must start with https://`);
+    else if (kind !== 'https' && !value.startsWith('arn:')) errors.push(`${at}.${target} must be an ARN`);
+    if (
+      sub.rawMessageDelivery !== undefined &&
+      (kind === 'lambda' || typeof sub.rawMessageDelivery !== 'boolean')
+    ) {
+      errors.push(`${at}.rawMessageDelivery must be true or false, and is not for a 'lambda' subscription`);
+    }
+    const filter = sub.filter;
+    if (filter === undefined) return;
+    if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+      errors.push(`${at}.filter must be an object`);
+      return;
+    }
+    for (const [field, values] of Object.entries(filter)) {
+      if (!(FILTER_FIELDS as readonly string[]).includes(field)) {
+        errors.push(`${at}.filter.${field} is not a filter field (${FILTER_FIELDS.join(', ')})`);
+      } else if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) {
+        errors.push(`${at}.filter.${field} must be a list of strings`);
+      }
+    }
+  });
+  return errors;
 }
 
 /**
@@ -205,4 +319,46 @@ export function agentsFromConfig(
           ];
     }),
   );
+}
+
+/**
+ * Turns configured event subscriptions into SNS subscriptions of resources imported by ARN or URL, each with
+ * its filter. Queues and Firehose streams get raw message delivery unless told otherwise: they then hold the
+ * event JSON itself rather than SNS's envelope around it.
+ */
+export function eventSubscriptionsFromConfig(
+  scope: Construct,
+  subscriptions: readonly EventSubscriptionConfig[],
+): { subscription: sns.ITopicSubscription; filter?: TaskEventFilter }[] {
+  return subscriptions.map((sub, i) => {
+    const id = `EventSubscriber${i}`;
+    const subscription = ((): sns.ITopicSubscription => {
+      switch (sub.kind) {
+        case 'sqs':
+          return new subscriptions_.SqsSubscription(sqs.Queue.fromQueueArn(scope, id, sub.queueArn), {
+            rawMessageDelivery: sub.rawMessageDelivery ?? true,
+          });
+        case 'lambda':
+          return new subscriptions_.LambdaSubscription(
+            lambda.Function.fromFunctionArn(scope, id, sub.functionArn),
+          );
+        case 'https':
+          return new subscriptions_.UrlSubscription(sub.url, {
+            protocol: sns.SubscriptionProtocol.HTTPS,
+            rawMessageDelivery: sub.rawMessageDelivery ?? false,
+          });
+        case 'firehose':
+          Validations.of(Stack.of(scope)).acknowledge({
+            id: 'CloudFormation-Validate::W7001',
+            reason:
+              'aws-kinesisfirehose adds its region-to-CIDR mapping to any stack that imports a delivery stream; the events subscription uses no VPC connection, so the mapping stays unreferenced.',
+          });
+          return new subscriptions_.FirehoseSubscription(
+            firehose.DeliveryStream.fromDeliveryStreamArn(scope, id, sub.deliveryStreamArn),
+            { rawMessageDelivery: sub.rawMessageDelivery ?? true },
+          );
+      }
+    })();
+    return { subscription, ...(sub.filter && { filter: sub.filter }) };
+  });
 }

@@ -6,6 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import type { TaskEvents } from './task-events';
 import type { TaskTier } from './task-tier';
 
 /** Alarm thresholds. */
@@ -67,6 +68,8 @@ export interface TaskQueueAlarmsProps {
   readonly alarmEmail?: string;
   /** @default Duration.minutes(1) */
   readonly period?: Duration;
+  /** The task events, for the unpublished-events queue. @default - no events alarm */
+  readonly events?: TaskEvents;
 }
 
 /** Alarm at this many in-flight messages per tier queue, well before SQS's ~120,000 (see `inFlightMessages`). */
@@ -81,7 +84,7 @@ const ONE_DAY_SECONDS = 86_400;
 /**
  * The alarms an on-call engineer needs, all notifying one SNS topic: per tier, queue depth, in-flight messages,
  * noisy tenants (fair queues), oldest message age, dead letters, consumer errors and throttles, and agent failure rate; for the API, the 5xx
- * rate.
+ * rate; for task events, any event waiting in the unpublished-events queue.
  */
 export class TaskQueueAlarms extends Construct {
   public readonly topic: sns.ITopic;
@@ -184,6 +187,17 @@ export class TaskQueueAlarms extends Construct {
         alarmDescription: 'The task API answers 5xx: SQS, DynamoDB or a handler is failing',
       },
     );
+    if (props.events) this.addEventAlarms(props.events, period);
+  }
+
+  private addEventAlarms(events: TaskEvents, period: Duration): void {
+    this.add('UnpublishedEvents', events.metricUnpublishedEvents({ period }), {
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      alarmDescription:
+        'Task events could not be published and wait in the unpublished-events queue (kept 14 days); ' +
+        'publish them with taskq events replay',
+    });
   }
 
   private add(

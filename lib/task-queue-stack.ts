@@ -3,7 +3,12 @@ import type { Construct } from 'constructs';
 import { FunctionRole, functionEnvironment } from '../lambda/contract';
 import type { AgentRegistry } from './agents';
 import { HandlerFunction } from './handler-function';
-import { agentsFromConfig, loadStackConfig, type StackConfig } from './stack-config';
+import {
+  agentsFromConfig,
+  eventSubscriptionsFromConfig,
+  loadStackConfig,
+  type StackConfig,
+} from './stack-config';
 import { TaskQueue, type TaskQueueProps } from './task-queue';
 
 export interface TaskQueueStackProps extends StackProps {
@@ -55,8 +60,15 @@ export class TaskQueueStack extends Stack {
         high: { consumerTimeout, maxConcurrency: config.maxConcurrency?.high },
         low: { consumerTimeout, maxConcurrency: config.maxConcurrency?.low },
       },
+      ...(config.events && { events: { transitions: config.events.transitions, publish: true } }),
       ...props.taskQueue,
     });
+    for (const { subscription, filter } of eventSubscriptionsFromConfig(
+      this,
+      config.events?.subscriptions ?? [],
+    )) {
+      this.taskQueue.addEventSubscription(subscription, filter);
+    }
 
     const q = this.taskQueue;
     new CfnOutput(this, 'ApiUrl', { value: q.api.url, description: 'Base URL of the task API' });
@@ -67,5 +79,13 @@ export class TaskQueueStack extends Stack {
     new CfnOutput(this, 'TaskTableName', { value: q.table.tableName });
     new CfnOutput(this, 'LimitsTableName', { value: q.limitsTable.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: q.alarms.topic.topicArn });
+    new CfnOutput(this, 'TaskEventsTopicArn', {
+      value: q.events.topicArn,
+      description: 'The task lifecycle events topic (docs/events.md)',
+    });
+    new CfnOutput(this, 'UnpublishedEventsQueueUrl', {
+      value: q.taskEvents.unpublishedEvents.queueUrl,
+      description: 'Task events waiting for taskq events replay',
+    });
   }
 }

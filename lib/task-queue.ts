@@ -1,17 +1,19 @@
-import { type Duration, Lazy, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type Duration, Lazy, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEFAULTS, type TopicDefinitions, topicErrors } from '../lambda/contract';
 import type { LimitReason } from '../lambda/core/limits';
 import { LARGEST_MAX_BODY_BYTES } from '../lambda/core/queue-message';
 import { PRIORITIES, type Priority } from '../lambda/core/task';
+import { eventTransitionErrors } from '../lambda/core/task-events';
 import { type AgentRegistry, TASK_TYPE_PATTERN } from './agents';
 import { DeadLetterSweeper } from './dead-letter-sweeper';
-import type { HandlerFunction, LogLevel } from './handler-function';
+import { grantKeyUse, type HandlerFunction, type LogLevel } from './handler-function';
 import {
   destinationAgentErrors,
   hasDestinationAgents,
@@ -20,6 +22,7 @@ import {
 import { LimitTable } from './limit-table';
 import type { SettleOptions } from './settle-function';
 import { TaskApi, type TaskApiAuth, type TaskApiThrottle } from './task-api';
+import { type TaskEventFilter, TaskEvents, type TaskEventsOptions } from './task-events';
 import { agentSlotsInUseMetric, limitDeferralsMetric } from './task-metrics';
 import { type AlarmThresholds, TaskQueueAlarms } from './task-queue-alarms';
 import { TaskQueueDashboard } from './task-queue-dashboard';
@@ -129,6 +132,12 @@ export interface TaskQueueProps {
    * @default Duration.minutes(5)
    */
   readonly sweepInterval?: Duration;
+  /**
+   * Task lifecycle events on the `events` topic: which transitions make one, and whether to publish them without
+   * a subscriber of the app. Publishing turns on by itself with `addEventSubscription`.
+   * @default - SUCCEEDED, FAILED and CANCELLED, published once the app subscribes
+   */
+  readonly events?: TaskEventsOptions;
 }
 
 /**
@@ -150,6 +159,13 @@ export class TaskQueue extends Construct {
    * one (an agent of `mode: 'async'` whose function is a `lambda.Function` of this stack).
    */
   public readonly lambdaAgentCompletion?: LambdaAgentCompletion;
+  /**
+   * The task events topic: one event per task transition of `events.transitions`, once publishing is on.
+   * Subscribe with `addEventSubscription`.
+   */
+  public readonly events: sns.Topic;
+  /** The events topic, the unpublished-events queue and the publisher (TaskEvents). */
+  public readonly taskEvents: TaskEvents;
 
   public constructor(scope: Construct, id: string, props: TaskQueueProps) {
     super(scope, id);
@@ -231,8 +247,20 @@ export class TaskQueue extends Construct {
       tracing: props.tracing,
     });
 
+    this.taskEvents = new TaskEvents(this, 'Events', {
+      table: this.table,
+      transitions: props.events?.transitions,
+      encryptionKey: props.encryptionKey,
+      logLevel: props.logLevel,
+      logRetention: props.logRetention,
+      tracing: props.tracing,
+    });
+    this.events = this.taskEvents.topic;
+    if (props.events?.publish) this.taskEvents.enablePublishing();
+
     if (props.encryptionKey) {
-      // Table grants cover the table only; the key is granted on its own.
+      // Table grants cover the table only; the key is granted on its own. (The event publisher, built when
+      // publishing turns on, gets it from TaskEvents.)
       const functions = [
         this.api.producerFunction,
         this.api.statusFunction,
@@ -241,16 +269,7 @@ export class TaskQueue extends Construct {
         this.sweeper.sweeperFunction,
         ...this.consumers(),
       ];
-      for (const fn of functions) {
-        props.encryptionKey.grantEncryptDecrypt(fn);
-        for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
-          Validations.of(fn.role!).acknowledge({
-            id: `AwsSolutions-IAM5[Action::${action}]`,
-            reason:
-              'Data-key actions that SQS and DynamoDB need to use the customer managed key; granted on that one key only (resource is the key ARN).',
-          });
-        }
-      }
+      for (const fn of functions) grantKeyUse(props.encryptionKey, fn);
       // CloudWatch alarms publish to the encrypted topic.
       props.encryptionKey.grant(
         new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
@@ -266,11 +285,13 @@ export class TaskQueue extends Construct {
       thresholds: props.alarmThresholds,
       encryptionKey: props.encryptionKey,
       alarmEmail: props.alarmEmail,
+      events: this.taskEvents,
     });
     if (props.dashboard ?? true) {
       this.dashboard = new TaskQueueDashboard(this, 'Dashboard', {
         tiers,
         httpApi: this.api.httpApi,
+        events: this.taskEvents,
         agents: props.agents,
         tenantMaxConcurrency: props.tenantMaxConcurrency,
       });
@@ -280,6 +301,17 @@ export class TaskQueue extends Construct {
   /** Both tiers' consumer functions. */
   public consumers(): HandlerFunction[] {
     return PRIORITIES.map((p) => this.tiers[p].consumerFunction);
+  }
+
+  /**
+   * Subscribes to the task events (`events`): an SQS queue, a Lambda function, an HTTPS endpoint or a Firehose
+   * stream (aws-sns-subscriptions), receiving only what `filter` selects. Turns publishing on. See docs/events.md.
+   */
+  public addEventSubscription(
+    subscription: sns.ITopicSubscription,
+    filter?: TaskEventFilter,
+  ): sns.Subscription {
+    return this.taskEvents.addSubscription(subscription, filter);
   }
 
   /**
@@ -384,6 +416,7 @@ function validateQueueProps(props: TaskQueueProps, stack: Stack): void {
     );
   }
   errors.push(...destinationAgentErrors(props.agents, stack));
+  if (props.events?.transitions) errors.push(...eventTransitionErrors(props.events.transitions));
   // A problem of a prop both tiers share (maxReceiveCount, maxResultBytes, an agent's function timeout or limits,
   // taskRetention, tenantMaxConcurrency, limitWakeUp) is reported once.
   const problems = [...new Set(errors)];

@@ -32,6 +32,10 @@ export function queueTableSettings(
 /**
  * The task table: one item per task, keyed by `task_id`. It is both the idempotency record and the
  * status record. Items expire through TTL on `expires_at`, which is set when a task ends.
+ *
+ * Its stream (new and old images) is always on: task events are derived from it (TaskEvents). A stream costs
+ * nothing until something reads it, and Lambda's reads of it are free.
+ * @see https://aws.amazon.com/dynamodb/pricing/on-demand/ (DynamoDB Streams: GetRecords by Lambda triggers are free)
  */
 export class TaskTable extends Construct {
   public readonly table: dynamodb.Table;
@@ -41,6 +45,7 @@ export class TaskTable extends Construct {
     this.table = new dynamodb.Table(this, 'Table', {
       ...queueTableSettings('task_id', props.encryptionKey),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
     });
   }
 }

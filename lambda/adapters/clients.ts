@@ -4,10 +4,12 @@
  * which is how the local runtime points handlers at its emulators without a local-mode branch.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 let dynamo: DynamoDBClient | undefined;
 let sqs: SQSClient | undefined;
+let sns: SNSClient | undefined;
 
 export const dynamoClient = (): DynamoDBClient => {
   dynamo ??= new DynamoDBClient({});
@@ -17,4 +19,9 @@ export const dynamoClient = (): DynamoDBClient => {
 export const sqsClient = (): SQSClient => {
   sqs ??= new SQSClient({});
   return sqs;
+};
+
+export const snsClient = (): SNSClient => {
+  sns ??= new SNSClient({});
+  return sns;
 };

@@ -44,6 +44,12 @@ export const agentDimensions = (type: string): MetricDimensions => ({
   sets: [['TaskType']],
 });
 
+/** `EventsPublished` and `EventsUnpublished`: by event name (`task.failed`, …). */
+export const eventDimensions = (event: string): MetricDimensions => ({
+  values: { Event: event },
+  sets: [['Event']],
+});
+
 export class EmfMetrics {
   private readonly groups = new Map<
     string,

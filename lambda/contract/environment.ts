@@ -49,6 +49,12 @@ export const EnvName = {
   DeadLetterQueueUrls: 'DEAD_LETTER_QUEUE_URLS',
   RedriveGraceSeconds: 'REDRIVE_GRACE_SECONDS',
   SweepMaxMessages: 'SWEEP_MAX_MESSAGES',
+  /** Event publisher: the events topic it publishes to. */
+  EventsTopicArn: 'EVENTS_TOPIC_ARN',
+  /** Event publisher: where events the topic refused are kept for replay. */
+  UnpublishedEventsQueueUrl: 'UNPUBLISHED_EVENTS_QUEUE_URL',
+  /** Event publisher: the statuses whose transitions make an event, comma-separated. */
+  EventTransitions: 'EVENT_TRANSITIONS',
 } as const;
 export type EnvName = (typeof EnvName)[keyof typeof EnvName];
 
@@ -63,6 +69,8 @@ export const FunctionRole = {
   /** The destination of async Lambda agents of the app: their invocation records complete the attempt. */
   Completion: 'completion',
   Agent: 'agent',
+  /** Reads the task table's stream and publishes task lifecycle events. */
+  EventPublisher: 'event-publisher',
 } as const;
 export type FunctionRole = (typeof FunctionRole)[keyof typeof FunctionRole];
 
@@ -119,6 +127,7 @@ export const FUNCTION_ENV = {
   ],
   /** The built-in echo agent reads nothing. */
   agent: [],
+  'event-publisher': [EnvName.EventsTopicArn, EnvName.UnpublishedEventsQueueUrl, EnvName.EventTransitions],
 } as const satisfies Record<FunctionRole, readonly EnvName[]>;
 
 /** The environment of one function: every variable it reads, as the strings Lambda passes. */

@@ -27,5 +27,12 @@ export const MetricName = {
    * `maxConcurrency`). Dimension `TaskType` only: the slots are shared by both tiers.
    */
   AgentSlotsInUse: 'AgentSlotsInUse',
+  /** Task events published to the events topic. Dimension `Event` (`task.failed`, …). */
+  EventsPublished: 'EventsPublished',
+  /**
+   * Task events the topic refused, kept in the unpublished-events queue for `taskq events replay`. Dimension
+   * `Event`.
+   */
+  EventsUnpublished: 'EventsUnpublished',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];

@@ -44,7 +44,8 @@ interface Built {
 
 /**
  * A TaskQueue with every security option on: a customer managed key, JWT auth, tracing, an alarm email, an
- * HTTP agent with a bearer-token secret and a Lambda agent, both imported by ARN as the stack config does.
+ * HTTP agent with a bearer-token secret and a Lambda agent, both imported by ARN as the stack config does, and
+ * task events published (the stream's publisher).
  */
 function fullyOptioned(extra: Partial<TaskQueueProps> = {}, outdir?: string): Required<Built> {
   const app = testApp(outdir);
@@ -66,6 +67,7 @@ function fullyOptioned(extra: Partial<TaskQueueProps> = {}, outdir?: string): Re
     auth: { kind: 'jwt', issuer: 'https://issuer.example.com/', audience: ['taskq-api'] },
     tracing: true,
     alarmEmail: 'oncall@example.com',
+    events: { publish: true },
     ...extra,
   });
   return { app, stack, taskQueue, key };
@@ -321,6 +323,40 @@ describe('cdk-nag AwsSolutions', () => {
     expect(result.error).toBeUndefined();
   });
 
+  test('a TaskQueueStack publishing events to subscribers of every kind synthesizes with no finding', () => {
+    // GIVEN: the publisher, its stream mapping, a Firehose subscription's role, filters
+    const build = (outdir: string) => {
+      const app = testApp(outdir);
+      new TaskQueueStack(app, 'AgentTaskQueue', {
+        config: {
+          events: {
+            subscriptions: [
+              {
+                kind: 'sqs',
+                queueArn: 'arn:aws:sqs:us-east-1:123456789012:audit',
+                filter: { type: ['echo'] },
+              },
+              { kind: 'lambda', functionArn: AGENT_FUNCTION_ARN },
+              { kind: 'https', url: 'https://hooks.example.com/tasks' },
+              {
+                kind: 'firehose',
+                deliveryStreamArn: 'arn:aws:firehose:us-east-1:123456789012:deliverystream/a',
+              },
+            ],
+          },
+        },
+      });
+      return app;
+    };
+
+    // WHEN
+    const result = synthWithNag(build);
+
+    // THEN
+    expect(result.violations).toEqual([]);
+    expect(result.error).toBeUndefined();
+  });
+
   test('a queue without TLS enforcement or a DLQ fails the synth, so a clean synth means something', () => {
     // GIVEN
     const build = (outdir: string) => {
@@ -375,6 +411,7 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-L1',
+      'AwsSolutions-SQS3',
     ]);
     for (const ack of acks) {
       expect(ack.reason.length).toBeGreaterThan(40);
@@ -389,7 +426,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acks.find((a) => a.id === 'AwsSolutions-APIG4')?.reason).toMatch(/per-attempt bearer token/);
   });
 
-  test('without a key and without tracing, the only acknowledgements are the pinned runtime and the token-authenticated callback routes', () => {
+  test('without a key and without tracing, the only acknowledgements are the pinned runtime, the token-authenticated callback routes and the unpublished-events queue', () => {
     // GIVEN
     const { app } = plain();
 
@@ -397,7 +434,15 @@ describe('cdk-nag AwsSolutions', () => {
     const acks = acknowledgements(app);
 
     // THEN
-    expect([...new Set(acks.map((a) => a.id))].sort()).toEqual(['AwsSolutions-APIG4', 'AwsSolutions-L1']);
+    expect([...new Set(acks.map((a) => a.id))].sort()).toEqual([
+      'AwsSolutions-APIG4',
+      'AwsSolutions-L1',
+      'AwsSolutions-SQS3',
+    ]);
+    // SQS3: on the unpublished-events queue (itself a dead-letter destination), and nowhere else.
+    expect(acks.filter((a) => a.id === 'AwsSolutions-SQS3').map((a) => a.path)).toEqual([
+      'Plain/TaskQueue/Events/UnpublishedEvents',
+    ]);
     // L1: one per function the construct builds, and nowhere else.
     const handlerFunctions = app.node.findAll().filter((c) => c instanceof HandlerFunction);
     expect(handlerFunctions.length).toBeGreaterThanOrEqual(5);
@@ -486,9 +531,10 @@ describe('TaskQueue encryption', () => {
 
     // THEN
     expect(Object.keys(queues).sort()).toEqual(
-      Object.values(taskQueue.tiers)
-        .flatMap((t) => [logicalId(t.queue), logicalId(t.deadLetterQueue)])
-        .sort(),
+      [
+        ...Object.values(taskQueue.tiers).flatMap((t) => [logicalId(t.queue), logicalId(t.deadLetterQueue)]),
+        logicalId(taskQueue.taskEvents.unpublishedEvents),
+      ].sort(),
     );
     for (const queue of Object.values(queues)) {
       expect(queue.Properties.KmsMasterKeyId).toEqual(getAtt(key));
@@ -573,7 +619,8 @@ describe('TaskQueue encryption', () => {
     const queues = Object.values(template.findResources('AWS::SQS::Queue'));
 
     // THEN
-    expect(queues).toHaveLength(4);
+    // both tiers' queues and DLQs, and the unpublished-events queue
+    expect(queues).toHaveLength(5);
     for (const queue of queues) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
       expect(queue.Properties.KmsMasterKeyId).toBeUndefined();

@@ -2,6 +2,9 @@
  * Shared set-up for the infra tests: apps that skip asset bundling, a bare stack holding one TaskQueue,
  * and readers for the parts of a synthesized template that are built from tokens.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -19,6 +22,28 @@ export function testApp(context: Record<string, unknown> = {}): App {
     context: { 'aws:cdk:bundling-stacks': [], ...context },
     builtinCloudFormationValidation: false,
   });
+}
+
+/**
+ * Synthesizes what `build` puts in a fresh app with CDK's built-in CloudFormation validation on, its findings made
+ * fatal (`validateAgainstDefaultRules`), and returns the violations of the validation report. Skips bundling.
+ */
+export function defaultRulesViolations(build: (app: App) => void): unknown[] {
+  const outdir = mkdtempSync(path.join(tmpdir(), 'taskq-validate-'));
+  try {
+    const app = new App({
+      outdir,
+      context: { 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:validateAgainstDefaultRules': true },
+    });
+    build(app);
+    app.synth();
+    const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { violations?: unknown[] }[];
+    };
+    return report.pluginReports.flatMap((r) => r.violations ?? []);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 export function testStack(): Stack {

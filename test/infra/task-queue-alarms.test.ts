@@ -282,8 +282,10 @@ describe('TaskQueue alarms', () => {
     const alarms = alarmsOf(template);
 
     // THEN
-    template.resourceCountIs('AWS::SNS::Topic', 1);
-    expect(alarms).toHaveLength(PRIORITIES.length * 8 + 1);
+    // the alarm topic and the events topic
+    template.resourceCountIs('AWS::SNS::Topic', 2);
+    // per tier, the API's error rate, the unpublished events
+    expect(alarms).toHaveLength(PRIORITIES.length * 8 + 2);
     for (const alarm of alarms) {
       expect(alarm.AlarmActions).toEqual([ref(taskQueue.alarms.topic)]);
     }

@@ -11,8 +11,8 @@ describe('TaskQueue tiers: queues and dead-letter queues', () => {
     // WHEN
     const template = Template.fromStack(stack);
 
-    // THEN
-    template.resourceCountIs('AWS::SQS::Queue', 4);
+    // THEN: and the unpublished-events queue (TaskEvents)
+    template.resourceCountIs('AWS::SQS::Queue', 5);
     for (const priority of PRIORITIES) {
       const tier = taskQueue.tiers[priority];
       const queue = template.toJSON().Resources[logicalId(tier.queue)];
@@ -84,7 +84,8 @@ describe('TaskQueue tiers: queues and dead-letter queues', () => {
 
     // THEN
     const queues = template.findResources('AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(4);
+    // both tiers' queues and DLQs, and the unpublished-events queue
+    expect(Object.keys(queues)).toHaveLength(5);
     for (const queue of Object.values(queues)) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     }
@@ -98,9 +99,9 @@ describe('TaskQueue tiers: queues and dead-letter queues', () => {
     const template = Template.fromStack(stack);
 
     // THEN
-    template.resourceCountIs('AWS::SQS::QueuePolicy', 4);
+    template.resourceCountIs('AWS::SQS::QueuePolicy', 5);
     for (const tier of Object.values(taskQueue.tiers)) {
-      for (const queue of [tier.queue, tier.deadLetterQueue]) {
+      for (const queue of [tier.queue, tier.deadLetterQueue, taskQueue.taskEvents.unpublishedEvents]) {
         template.hasResourceProperties('AWS::SQS::QueuePolicy', {
           Queues: [{ Ref: logicalId(queue) }],
           PolicyDocument: {

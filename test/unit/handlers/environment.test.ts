@@ -29,6 +29,9 @@ const VALUES: Record<string, string> = {
   LIMITS_TABLE_NAME: 'limits',
   TENANT_MAX_CONCURRENCY: '0',
   LIMIT_WAKE_UP_SECONDS: '5',
+  EVENTS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:events',
+  UNPUBLISHED_EVENTS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/unpublished',
+  EVENT_TRANSITIONS: 'SUCCEEDED,FAILED,CANCELLED',
 };
 
 const HANDLERS = [
@@ -38,6 +41,7 @@ const HANDLERS = [
   [FunctionRole.Sweeper, 'dead-letter-sweeper'],
   [FunctionRole.Callback, 'callback'],
   [FunctionRole.Completion, 'completion'],
+  [FunctionRole.EventPublisher, 'event-publisher'],
 ] as const;
 
 const cases = HANDLERS.flatMap(([role, file]) => FUNCTION_ENV[role].map((name) => [file, name] as const));
