@@ -172,7 +172,12 @@ describe('Function: streamEventSources', () => {
       dynamodb: {} as never,
       streams: {} as never,
       sqs: {} as never,
-      functions: (name) => ({ invoke: async () => (invoked.push(name), { ok: true, result: null }) }),
+      functions: (name) => ({
+        invoke: async () => {
+          invoked.push(name);
+          return { ok: true, result: null };
+        },
+      }),
       log: () => {},
     });
     expect(sources).toHaveLength(1);
