@@ -102,7 +102,7 @@ async function createTables(ctx: IntrinsicContext, dynamodb: DynamoDBClient): Pr
     const name = ctx.resources.get(id)!.ref;
     names.push(name);
     const existing = await dynamodb.send(new DescribeTableCommand({ TableName: name })).then(
-      (out) => out.Table,
+      (out) => out.Table ?? {},
       (error: unknown) => {
         if (error instanceof ResourceNotFoundException) return undefined;
         throw error;
