@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerCancel } from './commands/cancel';
 import { registerDlq } from './commands/dlq';
+import { registerEvents } from './commands/events';
 import { registerStatus } from './commands/status';
 import { registerSubmit } from './commands/submit';
 import { registerWatch } from './commands/watch';
@@ -19,7 +20,9 @@ import {
 
 export function buildProgram(deps: CliDeps, action: ActionFactory): Command {
   const program = new Command('taskq')
-    .description('Submit and follow tasks on an agent-task-queue API; inspect and redrive its dead letters.')
+    .description(
+      'Submit and follow tasks on an agent-task-queue API; inspect and redrive its dead letters; tail and replay its events.',
+    )
     .addOption(
       new Option('--endpoint <url>', `task API base URL (env ${ENDPOINT_ENV}; default ${DEFAULT_ENDPOINT})`),
     )
@@ -28,7 +31,14 @@ export function buildProgram(deps: CliDeps, action: ActionFactory): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   // Subcommands made with .command() inherit the output and exit settings above.
-  for (const register of [registerSubmit, registerStatus, registerWatch, registerCancel, registerDlq])
+  for (const register of [
+    registerSubmit,
+    registerStatus,
+    registerWatch,
+    registerCancel,
+    registerDlq,
+    registerEvents,
+  ])
     register(program, action);
   return program;
 }

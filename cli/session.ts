@@ -53,6 +53,8 @@ export interface CliDeps {
   readonly progressBar?: ProgressBarFactory;
   /** @default - the system clock */
   readonly now?: () => Date;
+  /** Stops a command that runs until stopped (`events tail`). @default - SIGINT or SIGTERM of this process */
+  readonly signal?: AbortSignal;
 }
 
 export interface Session {

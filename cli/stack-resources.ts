@@ -30,7 +30,7 @@ export interface AwsConnection {
   /** @default - the SDK's region chain (AWS_REGION, the profile) */
   readonly region?: string;
   /** @default - the AWS endpoints */
-  readonly endpoints?: { readonly sqs: string; readonly dynamodb: string };
+  readonly endpoints?: { readonly sqs: string; readonly dynamodb: string; readonly sns?: string };
   /**
    * The emulators accept any credentials, and a machine without an AWS profile must still reach them.
    * @default - the SDK's default credential chain
@@ -49,8 +49,18 @@ export interface StackResources {
 /** What `GET <endpoint>/_local/stack` answers. */
 export interface LocalStackDocument {
   readonly outputs: Readonly<Record<string, string>>;
-  readonly endpoints: { readonly sqs: string; readonly dynamodb: string };
+  /** SNS is fauxqs, as SQS: an older runtime that names no `sns` endpoint serves it at `sqs`. */
+  readonly endpoints: { readonly sqs: string; readonly dynamodb: string; readonly sns?: string };
   readonly region: string;
+  /** The template's topics, label → ARN. @default - none listed */
+  readonly topics?: Readonly<Record<string, string>>;
+}
+
+/** A stack's outputs and how to reach its resources: what every command that calls AWS directly starts from. */
+export interface StackOutputs {
+  readonly description: string;
+  readonly outputs: Readonly<Record<string, string | undefined>>;
+  readonly aws: AwsConnection;
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
@@ -91,6 +101,15 @@ export async function resourcesFromStack(
   stackName: string,
   client: CloudFormationClient = new CloudFormationClient({}),
 ): Promise<StackResources> {
+  const { outputs, description, aws } = await outputsFromStack(stackName, client);
+  return fromOutputs(outputs, description, aws);
+}
+
+/** A deployed stack's outputs (DescribeStacks), to be reached in the stack's own region. */
+export async function outputsFromStack(
+  stackName: string,
+  client: CloudFormationClient = new CloudFormationClient({}),
+): Promise<StackOutputs> {
   const description = `stack ${stackName}`;
   let stack: DescribeStacksCommandOutput['Stacks'];
   try {
@@ -111,7 +130,7 @@ export async function resourcesFromStack(
   for (const { OutputKey, OutputValue } of found.Outputs ?? [])
     if (OutputKey) outputs[OutputKey] = OutputValue;
   const region = regionOf(found.StackId);
-  return fromOutputs(outputs, description, region ? { region } : {});
+  return { description, outputs, aws: region ? { region } : {} };
 }
 
 function isLocalStackDocument(value: unknown): value is LocalStackDocument {
@@ -132,6 +151,15 @@ export async function resourcesFromLocalRuntime(
   endpoint: string,
   fetch: FetchLike = (url, init) => globalThis.fetch(url, init),
 ): Promise<StackResources> {
+  const { outputs, description, aws } = await outputsFromLocalRuntime(endpoint, fetch);
+  return fromOutputs(outputs, description, aws);
+}
+
+/** The local runtime's outputs, and its emulators' endpoints, from `GET <endpoint>/_local/stack`. */
+export async function outputsFromLocalRuntime(
+  endpoint: string,
+  fetch: FetchLike = (url, init) => globalThis.fetch(url, init),
+): Promise<StackOutputs & { readonly topics: Readonly<Record<string, string>> }> {
   const url = `${endpoint.replace(/\/+$/, '')}/_local/stack`;
   const description = `the local runtime at ${endpoint}`;
   let response: Response;
@@ -151,7 +179,7 @@ export async function resourcesFromLocalRuntime(
   if (!response.ok)
     throw new CommandError(
       'NotLocalRuntime',
-      `GET ${url} answered ${response.status}: the DLQ commands need the local runtime there, or --stack NAME for a deployed stack`,
+      `GET ${url} answered ${response.status}: these commands need the local runtime there, or --stack NAME for a deployed stack`,
     );
   let document: unknown;
   try {
@@ -164,9 +192,18 @@ export async function resourcesFromLocalRuntime(
       'InvalidResponse',
       `GET ${url} did not answer { outputs, endpoints: { sqs, dynamodb }, region }`,
     );
-  return fromOutputs(document.outputs, description, {
-    region: document.region,
-    endpoints: { sqs: document.endpoints.sqs, dynamodb: document.endpoints.dynamodb },
-    staticCredentials: LOCAL_CREDENTIALS,
-  });
+  return {
+    description,
+    outputs: document.outputs,
+    topics: document.topics ?? {},
+    aws: {
+      region: document.region,
+      endpoints: {
+        sqs: document.endpoints.sqs,
+        dynamodb: document.endpoints.dynamodb,
+        sns: document.endpoints.sns ?? document.endpoints.sqs,
+      },
+      staticCredentials: LOCAL_CREDENTIALS,
+    },
+  };
 }

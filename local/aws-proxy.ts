@@ -8,7 +8,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LOOPBACK, refuseForeign } from './loopback';
 
-export type AwsService = 'sqs' | 'dynamodb';
+/** SNS calls get a port of their own, so that a fault plan can tell a Publish from an SQS call by its service. */
+export type AwsService = 'sqs' | 'dynamodb' | 'sns';
 
 export interface AwsCall {
   readonly service: AwsService;
@@ -83,9 +84,9 @@ async function listen(server: http.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** Starts one proxy port per service, forwarding to `targets`. */
+/** Starts one proxy port per service given in `targets`, forwarding to its target. */
 export async function startAwsProxy(options: {
-  targets: Readonly<Record<AwsService, string>>;
+  targets: Readonly<Partial<Record<AwsService, string>>>;
   interceptor?: AwsInterceptor;
 }): Promise<AwsProxy> {
   const counts = new Map<string, number>();
@@ -95,7 +96,7 @@ export async function startAwsProxy(options: {
   const servers = new Map<AwsService, { server: http.Server; port: number }>();
 
   for (const service of Object.keys(options.targets) as AwsService[]) {
-    const target = new URL(options.targets[service]);
+    const target = new URL(options.targets[service]!);
     const server = http.createServer((req, res) => {
       if (refuseForeign(req, res)) return;
       const chunks: Buffer[] = [];
@@ -166,7 +167,11 @@ export async function startAwsProxy(options: {
   }
 
   return {
-    endpoint: (service) => `http://${LOOPBACK}:${servers.get(service)!.port}`,
+    endpoint: (service) => {
+      const server = servers.get(service);
+      if (!server) throw new Error(`the AWS proxy has no ${service} port`);
+      return `http://${LOOPBACK}:${server.port}`;
+    },
     counts: () => Object.fromEntries(counts),
     countsByFunction: () =>
       Object.fromEntries([...byFunction].map(([fn, calls]) => [fn, Object.fromEntries(calls)])),

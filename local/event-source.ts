@@ -17,6 +17,7 @@ import type { SQSRecord } from 'aws-lambda';
 import type { FunctionLookup } from './functions';
 import { type IntrinsicContext, resolveIntrinsics } from './intrinsics';
 import type { InvokeResult } from './lambda-pool';
+import { streamTables } from './stream-source';
 import { resourcesOfType } from './template';
 
 export interface EventSourceSettings {
@@ -279,8 +280,8 @@ export interface EventSourceOptions {
 }
 
 /**
- * The template's AWS::Lambda::EventSourceMapping resources on its own SQS queues, not yet started; any other
- * event source is reported as not emulated.
+ * The template's AWS::Lambda::EventSourceMapping resources on its own SQS queues, not yet started. Those on its
+ * tables' streams are stream-source.ts's; any other event source is reported as not emulated.
  */
 export function sqsEventSources(
   ctx: IntrinsicContext,
@@ -292,10 +293,12 @@ export function sqsEventSources(
       ctx.resources.get(id)!,
     ]),
   );
+  const streams = streamTables(ctx);
   const sources: SqsEventSource[] = [];
   const notEmulated: string[] = [];
   for (const [id, resource] of resourcesOfType(ctx.template, 'AWS::Lambda::EventSourceMapping')) {
     const props = resolveIntrinsics(resource.Properties ?? {}, ctx) as Record<string, unknown>;
+    if (streams.has(String(props.EventSourceArn))) continue;
     const queue = queueByArn.get(String(props.EventSourceArn));
     if (!queue) {
       notEmulated.push(`${id} (event source ${String(props.EventSourceArn)})`);

@@ -6,6 +6,7 @@
  * fauxqs: new receipt handle, receive count + 1), and slow agents from the
  * demo agent server. Every injected fault is counted.
  */
+import { randomUUID } from 'node:crypto';
 import { TaskErrorCode } from '../lambda/core/error-codes';
 import { LimitReason } from '../lambda/core/limits';
 import { TRANSITIONS } from '../lambda/core/transitions';
@@ -32,6 +33,12 @@ export interface FaultPlan {
   readonly slowAgentMs?: number;
   /** Share of agent calls that never answer within the agent's timeout. */
   readonly agentTimeout?: number;
+  /**
+   * Share of the functions' SNS Publish and PublishBatch calls that fail, as SNS fails them: a Publish gets a 500
+   * InternalError (which the SDK retries), a PublishBatch a 200 whose every entry is `Failed` with InternalError
+   * (which the SDK does not retry: the caller must).
+   */
+  readonly snsPublishFailure?: number;
   /** Seed of the fault dice, for repeatable runs. @default 1 */
   readonly seed?: number;
 }
@@ -45,6 +52,7 @@ export const FAULT_NAMES = [
   'duplicateDelivery',
   'slowAgent',
   'agentTimeout',
+  'snsPublishFailure',
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 export type InjectedFaults = Record<FaultName, number> & { readonly completionWritesThrottled: number };
@@ -120,6 +128,43 @@ const jsonError = (status: number, type: string, message: string): ProxyReply =>
   body: JSON.stringify({ __type: type, message }),
   headers: { 'x-amzn-query-error': `${type.split('#')[1]};Sender` },
 });
+
+const SNS_XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
+
+/** SNS's query-protocol error answer. */
+const snsError = (status: number, code: string, message: string): ProxyReply => ({
+  status,
+  body:
+    `<ErrorResponse xmlns="${SNS_XMLNS}"><Error><Type>Receiver</Type><Code>${code}</Code>` +
+    `<Message>${message}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+  headers: { 'content-type': 'text/xml' },
+});
+
+/**
+ * A PublishBatch answer in which every entry of the request failed with InternalError, as SNS reports entries it
+ * could not publish (a 200: the SDK sees no error, only `Failed`).
+ */
+export function publishBatchAllFailed(body: Buffer): ProxyReply {
+  const params = new URLSearchParams(body.toString('utf8'));
+  const ids: string[] = [];
+  for (const [key, value] of params) {
+    if (/^PublishBatchRequestEntries\.member\.\d+\.Id$/.test(key)) ids.push(value);
+  }
+  const failed = ids
+    .map(
+      (id) =>
+        `<member><Id>${id}</Id><Code>InternalError</Code><Message>injected fault: publish failed</Message>` +
+        '<SenderFault>false</SenderFault></member>',
+    )
+    .join('');
+  return {
+    status: 200,
+    body:
+      `<PublishBatchResponse xmlns="${SNS_XMLNS}"><PublishBatchResult><Successful/><Failed>${failed}</Failed>` +
+      `</PublishBatchResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></PublishBatchResponse>`,
+    headers: { 'content-type': 'text/xml' },
+  };
+}
 
 /** The parts of a DynamoDB UpdateItem request (its JSON wire body) that tell which write it is. */
 interface UpdateRequest {
@@ -296,6 +341,12 @@ export class FaultInjector implements AwsInterceptor {
   }
 
   public before(call: AwsCall): ProxyReply | undefined {
+    if (call.service === 'sns' && (call.operation === 'Publish' || call.operation === 'PublishBatch')) {
+      if (!this.roll('snsPublishFailure')) return undefined;
+      return call.operation === 'Publish'
+        ? snsError(500, 'InternalError', 'injected fault: publish failed')
+        : publishBatchAllFailed(call.body);
+    }
     const role = call.appId ? this.workers.roleOf(call.appId) : 'other';
     if (
       call.service === 'sqs' &&

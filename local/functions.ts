@@ -12,9 +12,11 @@ import { type InvokeResult, LambdaPool, type LocalFunction, type PoolOptions } f
 import { resourcesOfType } from './template';
 
 export interface EmulatorEndpoints {
-  /** SQS, SNS and S3. */
+  /** SQS and S3, and SNS unless `sns` is given. */
   readonly aws: string;
   readonly dynamodb: string;
+  /** SNS. @default - `aws` */
+  readonly sns?: string;
 }
 
 /** Lambda's default timeout and memory when the template leaves them out. */
@@ -34,7 +36,7 @@ export function runtimeEnvironment(
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_SESSION_TOKEN: 'local',
     AWS_ENDPOINT_URL_SQS: endpoints.aws,
-    AWS_ENDPOINT_URL_SNS: endpoints.aws,
+    AWS_ENDPOINT_URL_SNS: endpoints.sns ?? endpoints.aws,
     AWS_ENDPOINT_URL_S3: endpoints.aws,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_LAMBDA_FUNCTION_NAME: fn.name,

@@ -10,6 +10,7 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -100,14 +101,25 @@ async function createTables(ctx: IntrinsicContext, dynamodb: DynamoDBClient): Pr
     const props = resolveIntrinsics(resource.Properties ?? {}, ctx) as TableProps;
     const name = ctx.resources.get(id)!.ref;
     names.push(name);
-    const exists = await dynamodb.send(new DescribeTableCommand({ TableName: name })).then(
-      () => true,
+    const existing = await dynamodb.send(new DescribeTableCommand({ TableName: name })).then(
+      (out) => out.Table ?? {},
       (error: unknown) => {
-        if (error instanceof ResourceNotFoundException) return false;
+        if (error instanceof ResourceNotFoundException) return undefined;
         throw error;
       },
     );
-    if (exists) continue;
+    if (existing) {
+      // A persisted table from a configuration without a stream: the stream starts now, as UpdateTable does.
+      if (props.StreamSpecification && existing.StreamSpecification?.StreamEnabled !== true) {
+        await dynamodb.send(
+          new UpdateTableCommand({
+            TableName: name,
+            StreamSpecification: { ...props.StreamSpecification, StreamEnabled: true },
+          }),
+        );
+      }
+      continue;
+    }
     const onDemand = props.BillingMode === 'PAY_PER_REQUEST';
     const throughput = onDemand
       ? undefined

@@ -1,12 +1,13 @@
 /**
  * The local runtime: synthesizes the app, starts the emulators, creates the template's resources in
  * them, and wires the emulated services, each of which reads its own part of the template: the functions
- * (functions.ts), the HTTP API (http-api.ts), the SQS event sources (event-source.ts) and the schedules
- * (schedules.ts). `npm start` (local/start.ts) is a thin CLI over `startLocalRuntime`; tests and benchmarks
+ * (functions.ts), the HTTP API (http-api.ts), the SQS event sources (event-source.ts), the table stream event
+ * sources (stream-source.ts) and the schedules (schedules.ts). `npm start` (local/start.ts) is a thin CLI over `startLocalRuntime`; tests and benchmarks
  * call it too.
  */
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS, type TopicDefinitions } from '../lambda/contract';
 import { startAwsProxy } from './aws-proxy';
@@ -30,6 +31,7 @@ import { reservePort } from './ports';
 import { createResources, fairQueuesNotEmulated } from './resources';
 import { startSchedules } from './schedules';
 import { resolveOutputs } from './stack-outputs';
+import { streamEventSources } from './stream-source';
 import { synthesize } from './synth';
 import { resourcesOfType, type Template } from './template';
 
@@ -124,6 +126,8 @@ export interface LocalRuntime {
   readonly routes: readonly string[];
   /** The stack's outputs, resolved to local values. */
   readonly outputs: Readonly<Record<string, string>>;
+  /** The template's SNS topics: label (e.g. `TaskQueue/Events`) → topic ARN. */
+  readonly topics: Readonly<Record<string, string>>;
   /** What the template declares that runs nowhere locally (e.g. a non-SQS event source). */
   readonly notEmulated: readonly string[];
   /** What the synth took from its cache: nothing, the Lambda bundles, or the whole template. */
@@ -226,7 +230,7 @@ export async function startLocalRuntime(
     // Functions reach the emulators through a proxy that counts their calls and injects faults. Queue URLs
     // name the proxy too: the SQS client sends each call to its queue URL's host.
     const proxy = await startAwsProxy({
-      targets: { sqs: aws.endpoint, dynamodb: `http://127.0.0.1:${dynamodbPort}` },
+      targets: { sqs: aws.endpoint, sns: aws.endpoint, dynamodb: `http://127.0.0.1:${dynamodbPort}` },
       interceptor: faults,
     });
     stops.push(proxy.close);
@@ -262,9 +266,12 @@ export async function startLocalRuntime(
     const clientConfig = { region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
     const sqs = new SQSClient({ ...clientConfig, endpoint: aws.endpoint });
     const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
+    // DynamoDB Local serves its streams API on the same port as DynamoDB.
+    const streams = new DynamoDBStreamsClient({ ...clientConfig, endpoint: dynamo.endpoint });
     stops.push(async () => {
       sqs.destroy();
       dynamodb.destroy();
+      streams.destroy();
     });
     await createResources(ctx, { sqs, dynamodb, fauxqs: aws.server });
 
@@ -272,7 +279,7 @@ export async function startLocalRuntime(
     const fns = startFunctions(
       ctx,
       assembly.codePaths,
-      { aws: proxy.endpoint('sqs'), dynamodb: proxy.endpoint('dynamodb') },
+      { aws: proxy.endpoint('sqs'), sns: proxy.endpoint('sns'), dynamodb: proxy.endpoint('dynamodb') },
       { maxWorkers, log, ...(options.onInvocation && { onInvoke: options.onInvocation }) },
     );
     functions = fns;
@@ -292,6 +299,21 @@ export async function startLocalRuntime(
     });
     const sources = eventSources.sources;
     for (const source of sources) stops.push(() => source.stop());
+    const streamSources = streamEventSources(ctx, {
+      dynamodb,
+      streams,
+      sqs,
+      functions: fns.lookup,
+      log,
+      ...(persist && { checkpointDir: path.join(persist, 'streams') }),
+    });
+    for (const source of streamSources) stops.push(() => source.stop());
+    const topics = Object.fromEntries(
+      resourcesOfType(ctx.template, 'AWS::SNS::Topic').map(([id]) => [
+        label(ctx.template, id),
+        ctx.resources.get(id)!.ref,
+      ]),
+    );
     const apiRoutes = lambdaRoutes(ctx, fns.lookup);
     const routes: HttpRoute[] = [...apiRoutes.routes];
 
@@ -307,7 +329,8 @@ export async function startLocalRuntime(
           body: JSON.stringify({
             stackName: assembly.stackName,
             outputs,
-            endpoints: { sqs: aws.endpoint, dynamodb: dynamo.endpoint },
+            topics,
+            endpoints: { sqs: aws.endpoint, sns: aws.endpoint, dynamodb: dynamo.endpoint },
             region: REGION,
           }),
         },
@@ -318,6 +341,7 @@ export async function startLocalRuntime(
     const api: LocalHttpApi = await startHttpApi({ port, routes, log });
     stops.push(api.stop);
     for (const source of sources) source.start();
+    for (const source of streamSources) source.start();
     const schedules = startSchedules(ctx, fns.lookup, {
       intervalSeconds: options.scheduleIntervalSeconds,
       log,
@@ -367,6 +391,7 @@ export async function startLocalRuntime(
       limitWakeUpSeconds: config.limitWakeUpSeconds ?? DEFAULTS.limitWakeUpSeconds,
       routes: routes.map((r) => r.routeKey),
       outputs,
+      topics,
       notEmulated,
       synthCache: assembly.cached,
       status: () => {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoTaskStore } from '../../../lambda/adapters/dynamodb-task-store';
 import { type AwsCall, type AwsProxy, startAwsProxy } from '../../../local/aws-proxy';
@@ -546,5 +547,79 @@ describe('Function: startAwsProxy', () => {
     expect(proxy.countsByTable()).toEqual({ tasks: { GetItem: 2, 'GetItem:400': 1 } });
     proxy.resetCounts();
     expect(proxy.countsByTable()).toEqual({});
+  });
+});
+
+describe('snsPublishFailure', () => {
+  /** The real SNS client through the proxy, to a stub SNS that publishes everything. */
+  async function snsHarness(plan: FaultPlan) {
+    const upstream = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const action = new URLSearchParams(Buffer.concat(chunks).toString()).get('Action');
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(
+          action === 'Publish'
+            ? '<PublishResponse><PublishResult><MessageId>m1</MessageId></PublishResult></PublishResponse>'
+            : '<PublishBatchResponse><PublishBatchResult><Successful><member><Id>a</Id><MessageId>m1</MessageId></member>' +
+                '<member><Id>b</Id><MessageId>m2</MessageId></member></Successful><Failed/></PublishBatchResult></PublishBatchResponse>',
+        );
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const faults = new FaultInjector(plan, { killWorker: () => {}, roleOf: () => 'other' });
+    const proxy = await startAwsProxy({
+      targets: { sns: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` },
+      interceptor: faults,
+    });
+    const sns = new SNSClient({
+      region: 'us-east-1',
+      endpoint: proxy.endpoint('sns'),
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    const close = async () => {
+      sns.destroy();
+      await proxy.close();
+      await new Promise((resolve) => upstream.close(resolve));
+    };
+    return { sns, faults, close };
+  }
+  const topic = 'arn:aws:sns:us-east-1:000000000000:events';
+  const batch = new PublishBatchCommand({
+    TopicArn: topic,
+    PublishBatchRequestEntries: [
+      { Id: 'a', Message: '{}' },
+      { Id: 'b', Message: '{}' },
+    ],
+  });
+
+  it('fails a Publish with an InternalError and every entry of a PublishBatch, and counts each call', async () => {
+    const { sns, faults, close } = await snsHarness({ snsPublishFailure: 1 });
+    try {
+      await expect(sns.send(new PublishCommand({ TopicArn: topic, Message: '{}' }))).rejects.toMatchObject({
+        name: 'InternalErrorException', // SNS's modelled name for the query code InternalError
+      });
+      const out = await sns.send(batch);
+      expect(out.Successful ?? []).toEqual([]);
+      expect(out.Failed).toEqual([
+        expect.objectContaining({ Id: 'a', Code: 'InternalError', SenderFault: false }),
+        expect.objectContaining({ Id: 'b', Code: 'InternalError', SenderFault: false }),
+      ]);
+      expect(faults.injected().snsPublishFailure).toBe(2);
+    } finally {
+      await close();
+    }
+  });
+
+  it('forwards publishes to SNS at a rate of 0', async () => {
+    const { sns, close } = await snsHarness({});
+    try {
+      expect((await sns.send(new PublishCommand({ TopicArn: topic, Message: '{}' }))).MessageId).toBe('m1');
+      expect((await sns.send(batch)).Successful).toHaveLength(2);
+    } finally {
+      await close();
+    }
   });
 });

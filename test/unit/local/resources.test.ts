@@ -3,6 +3,7 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -128,6 +129,53 @@ describe('Function: createResources', () => {
     ddbMock.on(DescribeTableCommand).resolves({});
     await create();
     expect(ddbMock.commandCalls(CreateTableCommand)).toHaveLength(0);
+    expect(ddbMock.commandCalls(UpdateTableCommand)).toHaveLength(0);
+  });
+
+  describe('a table with a stream', () => {
+    const streamed = {
+      Tasks: {
+        ...template.Tasks,
+        Properties: {
+          ...template.Tasks!.Properties,
+          StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        },
+      },
+    };
+    const createStreamed = () =>
+      createResources(localContext(streamed), {
+        sqs: new SQSClient({ region: 'us-east-1' }),
+        dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
+        fauxqs: fauxqs().server,
+      });
+
+    it('is created with its stream', async () => {
+      ddbMock
+        .on(DescribeTableCommand)
+        .rejects(new ResourceNotFoundException({ message: 'no', $metadata: {} }));
+      await createStreamed();
+      expect(ddbMock.commandCalls(CreateTableCommand)[0]!.args[0].input.StreamSpecification).toEqual({
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
+        StreamEnabled: true,
+      });
+    });
+
+    it('gets its stream when a persisted table has none, and keeps a stream it has', async () => {
+      ddbMock.on(DescribeTableCommand).resolves({ Table: { TableName: 'Local-Tasks' } });
+      await createStreamed();
+      expect(ddbMock.commandCalls(UpdateTableCommand)[0]!.args[0].input).toEqual({
+        TableName: 'Local-Tasks',
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES', StreamEnabled: true },
+      });
+      ddbMock.resetHistory();
+      ddbMock
+        .on(DescribeTableCommand)
+        .resolves({
+          Table: { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } },
+        });
+      await createStreamed();
+      expect(ddbMock.commandCalls(UpdateTableCommand)).toHaveLength(0);
+    });
   });
 
   it('creates topics, their SQS subscriptions only, and buckets in fauxqs', async () => {
