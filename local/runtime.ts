@@ -126,8 +126,8 @@ export interface LocalRuntime {
   readonly routes: readonly string[];
   /** The stack's outputs, resolved to local values. */
   readonly outputs: Readonly<Record<string, string>>;
-  /** The template's SNS topics: label (e.g. `TaskQueue/Events`) → topic ARN. */
-  readonly topics: Readonly<Record<string, string>>;
+  /** The template's SNS topics: label (e.g. `TaskQueue/Events`) → topic ARN (`topics` in `GET /_local/stack`). */
+  readonly snsTopics: Readonly<Record<string, string>>;
   /** What the template declares that runs nowhere locally (e.g. a non-SQS event source). */
   readonly notEmulated: readonly string[];
   /** What the synth took from its cache: nothing, the Lambda bundles, or the whole template. */
@@ -308,7 +308,7 @@ export async function startLocalRuntime(
       ...(persist && { checkpointDir: path.join(persist, 'streams') }),
     });
     for (const source of streamSources) stops.push(() => source.stop());
-    const topics = Object.fromEntries(
+    const snsTopics = Object.fromEntries(
       resourcesOfType(ctx.template, 'AWS::SNS::Topic').map(([id]) => [
         label(ctx.template, id),
         ctx.resources.get(id)!.ref,
@@ -329,7 +329,7 @@ export async function startLocalRuntime(
           body: JSON.stringify({
             stackName: assembly.stackName,
             outputs,
-            topics,
+            topics: snsTopics,
             endpoints: { sqs: aws.endpoint, sns: aws.endpoint, dynamodb: dynamo.endpoint },
             region: REGION,
           }),
@@ -391,7 +391,7 @@ export async function startLocalRuntime(
       limitWakeUpSeconds: config.limitWakeUpSeconds ?? DEFAULTS.limitWakeUpSeconds,
       routes: routes.map((r) => r.routeKey),
       outputs,
-      topics,
+      snsTopics,
       notEmulated,
       synthCache: assembly.cached,
       status: () => {

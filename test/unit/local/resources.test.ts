@@ -168,11 +168,9 @@ describe('Function: createResources', () => {
         StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES', StreamEnabled: true },
       });
       ddbMock.resetHistory();
-      ddbMock
-        .on(DescribeTableCommand)
-        .resolves({
-          Table: { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } },
-        });
+      ddbMock.on(DescribeTableCommand).resolves({
+        Table: { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } },
+      });
       await createStreamed();
       expect(ddbMock.commandCalls(UpdateTableCommand)).toHaveLength(0);
     });
