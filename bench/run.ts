@@ -3,7 +3,9 @@
  * of the async agents issue (Lambda time per task of long agents, sync against async, and the cost of a 60 s agent
  * in each mode), and figure 8 of the limits issue (throughput under an agent's limits, what a waiting task costs,
  * how soon it starts once a slot frees, a quiet tenant's wait under a flood, the limiter's cost per task), and
- * writes bench/results.json and BENCHMARKS.md.
+ * writes bench/results.json and BENCHMARKS.md. Figure 5 also measures, for issue 13, tasks published to `demo.fanout`
+ * (two subscribers) beside two queued tasks, and, in a second runtime with events on, what each event costs and
+ * what the default transitions add per million tasks (the main runtime keeps events off, as the default does).
  *
  * Options (after `--`): `--quick` (small sizes, a few minutes); `--only 1,3,5` (some figures; 5 needs 2 and 3);
  * `--workers N` (execution environments per function in the local runtime; default 4, the runtime's own, and for
