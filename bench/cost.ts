@@ -533,8 +533,10 @@ export function publishedCost(
   };
   const claimWru = per(sumOf(deliveries.map((d) => wruOf(withoutResult(d)))));
   const resultWru = per(sumOf(deliveries.map(wruOf)));
-  const wru = createWru + claimWru + resultWru;
-  const writesModelled = 1 + 2 * run.subscribers.length;
+  // The producer's PutItem and the fan-out's conditional create of the same record (which fails, as the producer
+  // wrote it first, and is billed all the same).
+  const writesModelled = 2 + 2 * run.subscribers.length;
+  const wru = 2 * createWru + claimWru + resultWru;
   const writesCounted = per(
     sumOf(
       Object.entries(run.awsCalls)
@@ -601,7 +603,7 @@ export function publishedCost(
       'DynamoDB writes',
       round(wru, 3),
       million(wru, PRICES_USD.dynamodbWriteUnitsPerMillion),
-      `published record ${round(createWru, 2)} + delivery claims ${round(claimWru, 2)} + delivery results ${round(resultWru, 2)} WRU (records: published ${Math.round(meanOf(published.map(dynamoItemBytes)))} B, ${Object.entries(
+      `published record ${round(createWru, 2)} (producer) + ${round(createWru, 2)} (the fan-out's conditional create, failed and billed) + delivery claims ${round(claimWru, 2)} + delivery results ${round(resultWru, 2)} WRU (records: published ${Math.round(meanOf(published.map(dynamoItemBytes)))} B, ${Object.entries(
         deliveryBytes,
       )
         .map(([s, b]) => `${s} ${b} B`)
