@@ -1,5 +1,6 @@
 /** The stack configuration `npm start` synthesizes: the demo agents over HTTP, and retries within seconds. */
 import { parseAgentTarget, type TopicDefinitions, topicErrors } from '../lambda/contract';
+import type { TaskStatus } from '../lambda/core/task';
 import type { AgentConfig, StackConfig } from '../lib/stack-config';
 import { ASYNC_DEMO_AGENT_TYPES, DEMO_AGENT_TYPES, type DemoAgentType, isDemoAgentType } from './demo-agents';
 
@@ -39,6 +40,13 @@ export interface LocalConfigOptions {
    * @default - only {@link DEMO_TOPICS}
    */
   readonly topics?: TopicDefinitions;
+  /**
+   * Task lifecycle events: an object turns publishing on (the EventPublisher on the table's stream, the events
+   * topic) for its transitions (the construct's default set when left out); `false` keeps it off. The benchmark
+   * measures what events cost with it.
+   * @default - no events published
+   */
+  readonly events?: { readonly transitions?: readonly TaskStatus[] } | false;
 }
 
 /** The demo's topics: a task published to `demo.fanout` runs on `echo` and on `sleep` (give it `{"ms": …}`). */
@@ -176,6 +184,9 @@ export function localStackConfig(options: LocalConfigOptions): StackConfig {
     backoffCapSeconds: 5,
     consumerTimeoutSeconds: options.consumerTimeoutSeconds ?? LOCAL_CONSUMER_TIMEOUT_SECONDS,
     logLevel: 'INFO',
+    ...(options.events && {
+      events: { ...(options.events.transitions && { transitions: options.events.transitions }) },
+    }),
     ...(options.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: options.tenantMaxConcurrency }),
     ...(options.limitWakeUpSeconds !== undefined && { limitWakeUpSeconds: options.limitWakeUpSeconds }),
   };
