@@ -36,6 +36,12 @@ const IDLE_RETENTION_SECONDS = 86_400;
 /** Reads and writes of one decision, before the limiter gives up on a contended counter (and the task waits). */
 const MAX_TRIES = 8;
 
+/**
+ * Reads and writes of one release or extension before the limiter gives up. Far more than an ask's: a release that
+ * gives up leaves its slot taken until its lease runs out (minutes), which a burst of asks must not cause.
+ */
+const MAX_MOVE_TRIES = 40;
+
 interface CounterItem {
   readonly counter: string;
   readonly holders?: Record<string, number>;
@@ -65,7 +71,9 @@ function lostRace(error: unknown): boolean {
   );
 }
 
-const pause = () => new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 10));
+/** A random pause before the next try, growing with the tries (up to about 50 ms). */
+const pause = (tries = 1) =>
+  new Promise((resolve) => setTimeout(resolve, Math.min(50, 2 * tries) + Math.random() * 10));
 
 export class DynamoLimiter implements Limiter {
   public constructor(
@@ -191,8 +199,8 @@ export class DynamoLimiter implements Limiter {
       if (await this.write([{ key, expectedVersion: state.version, next }], nowMs)) {
         return Object.keys(liveHolders(next, nowMs)).length;
       }
-      if (tries >= MAX_TRIES) throw new Error(`the limiter counter ${key} is too contended to update`);
-      await pause();
+      if (tries >= MAX_MOVE_TRIES) throw new Error(`the limiter counter ${key} is too contended to update`);
+      await pause(tries);
     }
   }
 
