@@ -1,5 +1,7 @@
 /** The stack configuration `npm start` synthesizes: the demo agents over HTTP, and retries within seconds. */
 import { parseAgentTarget, type TopicDefinitions, topicErrors } from '../lambda/contract';
+import type { TaskStatus } from '../lambda/core/task';
+import { DEFAULT_EVENT_TRANSITIONS } from '../lambda/core/task-events';
 import type { AgentConfig, StackConfig } from '../lib/stack-config';
 import { ASYNC_DEMO_AGENT_TYPES, DEMO_AGENT_TYPES, type DemoAgentType, isDemoAgentType } from './demo-agents';
 
@@ -40,6 +42,13 @@ export interface LocalConfigOptions {
    */
   readonly topics?: TopicDefinitions;
 }
+
+/**
+ * The transitions the demo publishes as events: the construct's default set (SUCCEEDED, FAILED, CANCELLED),
+ * named here so that the demo keeps them if the default changes. Events are on in the demo, so that
+ * `taskq events tail`, and any queue subscribed to the events topic at run time, receive them.
+ */
+export const DEMO_EVENT_TRANSITIONS: readonly TaskStatus[] = DEFAULT_EVENT_TRANSITIONS;
 
 /** The demo's topics: a task published to `demo.fanout` runs on `echo` and on `sleep` (give it `{"ms": …}`). */
 export const DEMO_TOPICS: TopicDefinitions = {
@@ -176,6 +185,9 @@ export function localStackConfig(options: LocalConfigOptions): StackConfig {
     backoffCapSeconds: 5,
     consumerTimeoutSeconds: options.consumerTimeoutSeconds ?? LOCAL_CONSUMER_TIMEOUT_SECONDS,
     logLevel: 'INFO',
+    // Present, `events` turns publishing on (the publisher and its mapping on the table's stream), with no
+    // subscription of the stack: subscribers come at run time (taskq events tail, a test's queue).
+    events: { transitions: [...DEMO_EVENT_TRANSITIONS] },
     ...(options.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: options.tenantMaxConcurrency }),
     ...(options.limitWakeUpSeconds !== undefined && { limitWakeUpSeconds: options.limitWakeUpSeconds }),
   };

@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS, type TopicDefinitions } from '../lambda/contract';
+import { DEFAULT_EVENT_TRANSITIONS } from '../lambda/core/task-events';
 import { startAwsProxy } from './aws-proxy';
 import { type DemoAgents, startDemoAgents } from './demo-agents';
 import {
@@ -122,6 +123,8 @@ export interface LocalRuntime {
   readonly tenantMaxConcurrency?: number;
   /** The longest a task waiting for a limit goes between two asks, in seconds. */
   readonly limitWakeUpSeconds: number;
+  /** The statuses whose transitions the events topic publishes; empty when publishing is off. */
+  readonly eventTransitions: readonly string[];
   /** `METHOD /path` of every served route. */
   readonly routes: readonly string[];
   /** The stack's outputs, resolved to local values. */
@@ -389,6 +392,7 @@ export async function startLocalRuntime(
       ),
       ...(config.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: config.tenantMaxConcurrency }),
       limitWakeUpSeconds: config.limitWakeUpSeconds ?? DEFAULTS.limitWakeUpSeconds,
+      eventTransitions: config.events ? [...(config.events.transitions ?? DEFAULT_EVENT_TRANSITIONS)] : [],
       routes: routes.map((r) => r.routeKey),
       outputs,
       snsTopics,
