@@ -214,7 +214,10 @@ class Inbox {
    */
   public async await(ids: readonly string[], count: number, settleMs = 1500): Promise<Received[]> {
     await eventually(
-      async () => ((await this.drain(), this.of(ids).length >= count) ? true : undefined),
+      async () => {
+        await this.drain();
+        return this.of(ids).length >= count ? true : undefined;
+      },
       `${count} events of ${ids.length} tasks on ${this.queueUrl}`,
       90_000,
     );
