@@ -5,6 +5,7 @@
  */
 import type { AgentModesResult } from './agent-modes';
 import type { EndToEndRun } from './end-to-end';
+import type { EventsRun, PublishedRun } from './published';
 import { median, round } from './stats';
 
 /**
@@ -20,6 +21,13 @@ export const PRICES_USD = {
   dynamodbWriteUnitsPerMillion: 0.625,
   dynamodbReadUnitsPerMillion: 0.125,
   logsIngestionPerGB: 0.5,
+  /**
+   * SNS standard topic, per million publish requests; each 64 KB chunk of a request's payload is one request
+   * (https://aws.amazon.com/sns/pricing/). A PublishBatch of up to 10 messages is one request per 64 KB of its
+   * total: the SNS guide's "reduce costs by a factor of up to 10"
+   * (https://docs.aws.amazon.com/sns/latest/dg/sns-batch-api-actions.html). Delivery to SQS and Lambda is free.
+   */
+  snsPublishPerMillion: 0.5,
 } as const;
 
 export const TARGET_USD_PER_MILLION = 3.9;
@@ -430,5 +438,379 @@ export function agentModeCost(
       'callback and hand-off durations are the local runtime’s, on a shared machine (DynamoDB Local and the emulators on the same 2 cores): likely above what Lambda would bill',
       'holding an SQS message in flight costs nothing; the in-flight ceiling (about 120,000 a queue) is a limit, not a cost',
     ],
+  };
+}
+
+const logUsdPerMillionOf = (bytes: number) => ((bytes * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB;
+const sumOf = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+/** The invocations of some functions in a counted run. */
+const invocationsOf = (run: { invocations: Record<string, number[]> }, ids: ReadonlySet<string>) =>
+  Object.entries(run.invocations)
+    .filter(([id]) => ids.has(id))
+    .flatMap(([, ms]) => ms);
+/** DynamoDB write units of writing `item` (1 KB each, rounded up, at least 1). */
+const wruOf = (item: Record<string, unknown>) => Math.max(1, Math.ceil(dynamoItemBytes(item) / 1024));
+
+export interface PublishedCostLine extends CostLine {
+  /** The same item for two queued tasks (figure 5's line × 2). */
+  readonly twoQueuedUsdPerMillion: number;
+}
+
+export interface PublishedCost {
+  readonly tasks: number;
+  readonly topic: string;
+  readonly subscribers: readonly string[];
+  readonly payloadBytes: number;
+  readonly requestCounts: { readonly source: string; readonly perPublishedTask: Record<string, number> };
+  /** The event sources' own SQS calls as counted (the lines use figure 5's rule, for a like-for-like difference). */
+  readonly eventSourceCallsPerPublishedTask: Record<string, number>;
+  readonly consumerInvocations: number;
+  readonly meanMessagesPerConsumerInvocation: number;
+  readonly itemBytes: { readonly published: number; readonly delivery: Record<string, number> };
+  /** Writes the DynamoDB line assumes (1 create + claim and result per delivery) against the counted ones. */
+  readonly writesModelledPerTask: number;
+  readonly writesCountedPerTask: number;
+  readonly lines: PublishedCostLine[];
+  readonly totalUsdPerMillion: number;
+  readonly twoQueuedUsdPerMillion: number;
+  /** total − two queued tasks: negative when publishing once is cheaper than enqueuing twice. */
+  readonly differenceUsdPerMillion: number;
+}
+
+/**
+ * US$ per million published tasks of a topic with two subscribers, itemised as figure 5 and beside two queued
+ * tasks of figure 5 (`queued`). Requests counted by the runtime's proxy; the event source's ReceiveMessage and
+ * DeleteMessageBatch taken as one each per consumer invocation, as figure 5 takes them; DynamoDB units from the
+ * records' sizes; consumer ms per invocation from figure 5 (the raw loop's batch), producer ms likewise.
+ */
+export function publishedCost(
+  run: PublishedRun,
+  options: {
+    consumerIds: ReadonlySet<string>;
+    producerIds: ReadonlySet<string>;
+    memoryMB: number;
+    producerMs: number;
+    /** Figure 5's consumer ms per invocation. */
+    consumerMs: number;
+    payloadBytes: number;
+    queued: CostResult;
+  },
+): PublishedCost {
+  const n = run.tasks;
+  const per = (x: number) => x / n;
+  const million = (units: number, price: number) => round(units * price, 3);
+  const producerInvocations = invocationsOf(run, options.producerIds).length;
+  const consumerInvocations = invocationsOf(run, options.consumerIds).length;
+  const counts: Record<string, number> = {
+    ...run.awsCalls,
+    'sqs:ReceiveMessage': consumerInvocations,
+    'sqs:DeleteMessageBatch': consumerInvocations,
+  };
+  const perPublishedTask = Object.fromEntries(
+    Object.entries(counts)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => [k, round(per(v), 3)]),
+  );
+  const sqsRequests = sumOf(
+    Object.entries(counts)
+      .filter(([k]) => k.startsWith('sqs:'))
+      .map(([, v]) => v),
+  );
+  // A SendMessageBatch of the deliveries carries every subscriber's copy: its chunks are of their sum.
+  const sqsChunks = Math.max(
+    1,
+    Math.ceil(((options.payloadBytes + 600) * Math.max(1, run.subscribers.length)) / 65_536),
+  );
+
+  const published = run.publishedRecords.map((r) => r.item);
+  const deliveries = run.deliveryRecords.map((r) => r.item);
+  const meanOf = (xs: number[]) => (xs.length ? sumOf(xs) / xs.length : 0);
+  const createWru = meanOf(published.map(wruOf));
+  // A delivery's record is written by its claim (without the result), then by its result.
+  const withoutResult = (item: Record<string, unknown>) => {
+    const { result: _r, error: _e, finished_at: _f, ...rest } = item;
+    return { ...rest, status: 'RUNNING' };
+  };
+  const claimWru = per(sumOf(deliveries.map((d) => wruOf(withoutResult(d)))));
+  const resultWru = per(sumOf(deliveries.map(wruOf)));
+  // The producer's PutItem and the fan-out's conditional create of the same record (which fails, as the producer
+  // wrote it first, and is billed all the same).
+  const writesModelled = 2 + 2 * run.subscribers.length;
+  const wru = 2 * createWru + claimWru + resultWru;
+  const writesCounted = per(
+    sumOf(
+      Object.entries(run.awsCalls)
+        .filter(([k]) =>
+          /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/.test(k),
+        )
+        .map(([, v]) => v),
+    ),
+  );
+  const reads = sumOf(
+    Object.entries(counts)
+      .filter(([k]) => /dynamodb:(GetItem|Query|BatchGetItem)/.test(k))
+      .map(([, v]) => v),
+  );
+  const deliveryBytes: Record<string, number> = {};
+  for (const s of run.subscribers) {
+    deliveryBytes[s] = Math.round(meanOf(deliveries.filter((d) => d.type === s).map(dynamoItemBytes)));
+  }
+
+  const handlerLogBytes = sumOf(
+    run.logLines
+      .filter((l) => options.producerIds.has(l.source) || options.consumerIds.has(l.source))
+      .map((l) => Buffer.byteLength(l.line) + 1),
+  );
+  const platformBytes = (producerInvocations + consumerInvocations) * PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const gb = options.memoryMB / 1024;
+  const producerMs = Math.ceil(options.producerMs);
+  const consumerMs = Math.ceil(options.consumerMs);
+  const gbSeconds =
+    gb * ((producerMs * per(producerInvocations) + consumerMs * per(consumerInvocations)) / 1000);
+  const queuedLine = (item: string) =>
+    round(2 * (options.queued.lines.find((l) => l.item === item)?.usdPerMillion ?? 0), 3);
+  const line = (item: string, perTask: number, usdPerMillion: number, basis: string): PublishedCostLine => ({
+    item,
+    perTask,
+    usdPerMillion,
+    basis,
+    twoQueuedUsdPerMillion: queuedLine(item),
+  });
+  const lines: PublishedCostLine[] = [
+    line('HTTP API', 1, million(1, PRICES_USD.httpApiPerMillion), '1 request per published task'),
+    line(
+      'Lambda requests',
+      round(per(producerInvocations + consumerInvocations), 3),
+      million(per(producerInvocations + consumerInvocations), PRICES_USD.lambdaRequestsPerMillion),
+      `${producerInvocations} producer + ${consumerInvocations} consumer invocations / ${n} published tasks (${round((n * (1 + run.subscribers.length)) / consumerInvocations, 2)} messages per consumer invocation: the publish message and ${run.subscribers.length} deliveries)`,
+    ),
+    line(
+      'Lambda GB-s',
+      round(gbSeconds, 5),
+      round(gbSeconds * 1e6 * PRICES_USD.lambdaArmGbSecond, 3),
+      `${options.memoryMB} MB; producer ${producerMs} ms, consumer ${consumerMs} ms per invocation (figure 5's estimates)`,
+    ),
+    line(
+      'SQS',
+      round(per(sqsRequests) * sqsChunks, 3),
+      million(per(sqsRequests) * sqsChunks, PRICES_USD.sqsPerMillion),
+      Object.entries(perPublishedTask)
+        .filter(([k]) => k.startsWith('sqs:'))
+        .map(([k, v]) => `${k.slice(4)} ${v}`)
+        .join(', '),
+    ),
+    line(
+      'DynamoDB writes',
+      round(wru, 3),
+      million(wru, PRICES_USD.dynamodbWriteUnitsPerMillion),
+      `published record ${round(createWru, 2)} (producer) + ${round(createWru, 2)} (the fan-out's conditional create, failed and billed) + delivery claims ${round(claimWru, 2)} + delivery results ${round(resultWru, 2)} WRU (records: published ${Math.round(meanOf(published.map(dynamoItemBytes)))} B, ${Object.entries(
+        deliveryBytes,
+      )
+        .map(([s, b]) => `${s} ${b} B`)
+        .join(', ')})`,
+    ),
+    line(
+      'DynamoDB reads',
+      round(per(reads), 3),
+      million(per(reads), PRICES_USD.dynamodbReadUnitsPerMillion),
+      'no GetItem without an idempotency key',
+    ),
+    line(
+      'CloudWatch Logs (handlers)',
+      round(per(handlerLogBytes)),
+      round(logUsdPerMillionOf(per(handlerLogBytes)), 3),
+      'bytes per published task of the producer’s and consumers’ lines, captured',
+    ),
+    line(
+      'CloudWatch Logs (Lambda platform, estimate)',
+      round(per(platformBytes)),
+      round(logUsdPerMillionOf(per(platformBytes)), 3),
+      `${PLATFORM_LOG_BYTES_PER_INVOCATION} B per invocation`,
+    ),
+  ];
+  const total = round(sumOf(lines.map((l) => l.usdPerMillion)), 3);
+  const twoQueued = round(2 * options.queued.totalUsdPerMillion, 3);
+  return {
+    tasks: n,
+    topic: run.topic,
+    subscribers: run.subscribers,
+    payloadBytes: options.payloadBytes,
+    requestCounts: {
+      source:
+        'counted by the runtime AWS proxy; the event sources’ ReceiveMessage and DeleteMessageBatch taken as one each per consumer invocation, as in the table above',
+      perPublishedTask,
+    },
+    eventSourceCallsPerPublishedTask: Object.fromEntries(
+      Object.entries(run.eventSourceCalls).map(([k, v]) => [k, round(per(v), 3)]),
+    ),
+    consumerInvocations,
+    meanMessagesPerConsumerInvocation: round((n * (1 + run.subscribers.length)) / consumerInvocations, 2),
+    itemBytes: { published: Math.round(meanOf(published.map(dynamoItemBytes))), delivery: deliveryBytes },
+    writesModelledPerTask: writesModelled,
+    writesCountedPerTask: round(writesCounted, 3),
+    lines,
+    totalUsdPerMillion: total,
+    twoQueuedUsdPerMillion: twoQueued,
+    differenceUsdPerMillion: round(total - twoQueued, 3),
+  };
+}
+
+export interface EventCostRun {
+  readonly pacing: 'burst' | 'paced';
+  /** Tasks published to this topic; echo tasks when absent. */
+  readonly topic?: string;
+  readonly tasks: number;
+  readonly events: number;
+  readonly eventsPerTask: number;
+  readonly publisherInvocations: number;
+  /** Events per publisher invocation: mean, and the sizes seen (size → invocations). */
+  readonly meanEventsPerInvocation: number;
+  readonly batchSizes: Record<string, number>;
+  /** The publisher's SNS calls (`sns:PublishBatch`, `sns:Publish`) per event. */
+  readonly snsRequestsPerEvent: Record<string, number>;
+  readonly publisherMsMedian: number;
+  /** Every other function's requests per task, which events must not change (compare figure 5). */
+  readonly otherRequestsPerTask: Record<string, number>;
+  readonly lines: CostLine[];
+  readonly usdPerMillionEvents: number;
+}
+
+export interface EventCost {
+  readonly memoryMB: number;
+  readonly runs: EventCostRun[];
+  /** One SQS subscriber's own receives per event, at 10 and at 1 message per receive, US$ per million events. */
+  readonly sqsSubscriberUsdPerMillion: { readonly batchOf10: number; readonly oneByOne: number };
+  /** Figure 5's default task with events on for the default transitions (one event per task that succeeds). */
+  readonly perMillionTasks: {
+    readonly defaultUsd: number;
+    readonly busyUsd: number;
+    readonly quietUsd: number;
+  };
+  readonly eventsPerPublishedTask?: number;
+}
+
+/** US$ per event of one events run: the publisher's invocations, ms and logs, and its SNS requests. */
+export function eventCostRun(
+  run: EventsRun,
+  options: { memoryMB: number; publisherIds: ReadonlySet<string> },
+): EventCostRun {
+  const events = sumOf(run.batches.map((b) => b.published));
+  const perEvent = (x: number) => x / events;
+  const durations = invocationsOf(run, options.publisherIds);
+  const invocations = durations.length;
+  const cut = new Set([...options.publisherIds].map((id) => id.slice(0, 40)));
+  const publisherCalls: Record<string, number> = {};
+  const otherCalls: Record<string, number> = {};
+  for (const [fn, calls] of Object.entries(run.awsCallsByFunction)) {
+    const into = cut.has(fn.slice(0, 40)) ? publisherCalls : otherCalls;
+    for (const [op, v] of Object.entries(calls)) into[op] = (into[op] ?? 0) + v;
+  }
+  const snsCalls = Object.fromEntries(Object.entries(publisherCalls).filter(([k]) => k.startsWith('sns:')));
+  const snsRequests = sumOf(Object.values(snsCalls));
+  const billedMs = sumOf(durations.map((ms) => Math.ceil(ms)));
+  const gbSeconds = (billedMs / 1000) * (options.memoryMB / 1024);
+  const logBytes = sumOf(
+    run.logLines.filter((l) => options.publisherIds.has(l.source)).map((l) => Buffer.byteLength(l.line) + 1),
+  );
+  const platformBytes = invocations * PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const batchSizes: Record<string, number> = {};
+  for (const b of run.batches) batchSizes[b.published] = (batchSizes[b.published] ?? 0) + 1;
+  const sortedMs = [...durations].sort((a, b) => a - b);
+  const lines: CostLine[] = [
+    {
+      item: 'Lambda requests (EventPublisher)',
+      perTask: round(perEvent(invocations), 4),
+      usdPerMillion: round(perEvent(invocations) * PRICES_USD.lambdaRequestsPerMillion, 3),
+      basis: `${invocations} invocations for ${events} events (mean ${round(events / invocations, 2)} a batch)`,
+    },
+    {
+      item: 'Lambda GB-s (EventPublisher)',
+      perTask: round(perEvent(gbSeconds), 6),
+      usdPerMillion: round(perEvent(gbSeconds) * 1e6 * PRICES_USD.lambdaArmGbSecond, 3),
+      basis: `${options.memoryMB} MB; measured local durations, median ${round(median(sortedMs), 1)} ms an invocation, rounded up to 1 ms each`,
+    },
+    {
+      item: 'SNS publish requests',
+      perTask: round(perEvent(snsRequests), 4),
+      usdPerMillion: round(perEvent(snsRequests) * PRICES_USD.snsPublishPerMillion, 3),
+      basis: `${Object.entries(snsCalls)
+        .map(([k, v]) => `${k.slice(4)} ${v}`)
+        .join(', ')} for ${events} events; one 64 KB chunk each (10 events are well under 64 KB)`,
+    },
+    {
+      item: 'DynamoDB stream reads',
+      perTask: 0,
+      usdPerMillion: 0,
+      basis: 'GetRecords by a Lambda event source mapping are free',
+    },
+    {
+      item: 'CloudWatch Logs (EventPublisher)',
+      perTask: round(perEvent(logBytes)),
+      usdPerMillion: round(logUsdPerMillionOf(perEvent(logBytes)), 3),
+      basis: 'bytes per event of its `stream batch` line and EMF metrics, captured',
+    },
+    {
+      item: 'CloudWatch Logs (Lambda platform, estimate)',
+      perTask: round(perEvent(platformBytes)),
+      usdPerMillion: round(logUsdPerMillionOf(perEvent(platformBytes)), 3),
+      basis: `${PLATFORM_LOG_BYTES_PER_INVOCATION} B per invocation`,
+    },
+    {
+      item: 'SNS delivery to SQS or Lambda subscribers',
+      perTask: 0,
+      usdPerMillion: 0,
+      basis: 'free; the subscriber pays its own receives or invocations',
+    },
+  ];
+  return {
+    pacing: run.pacing,
+    ...(run.topic && { topic: run.topic }),
+    tasks: run.tasks,
+    events,
+    eventsPerTask: round(events / run.tasks, 3),
+    publisherInvocations: invocations,
+    meanEventsPerInvocation: round(events / invocations, 2),
+    batchSizes,
+    snsRequestsPerEvent: Object.fromEntries(
+      Object.entries(snsCalls).map(([k, v]) => [k, round(perEvent(v), 4)]),
+    ),
+    publisherMsMedian: round(median(sortedMs), 1),
+    otherRequestsPerTask: Object.fromEntries(
+      Object.entries(otherCalls).map(([k, v]) => [k, round(v / run.tasks, 3)]),
+    ),
+    lines,
+    usdPerMillionEvents: round(sumOf(lines.map((l) => l.usdPerMillion)), 3),
+  };
+}
+
+/** Figure 5 with events: per event (busy and quiet), per million default tasks, and a subscriber queue's receives. */
+export function eventCost(
+  runs: EventsRun[],
+  options: {
+    memoryMB: number;
+    publisherIds: ReadonlySet<string>;
+    queued: CostResult;
+  },
+): EventCost {
+  const costed = runs.map((r) => eventCostRun(r, options));
+  const echo = costed.filter((r) => r.topic === undefined);
+  const busy = echo.find((r) => r.pacing === 'burst') ?? echo[0] ?? costed[0]!;
+  const quiet = echo.find((r) => r.pacing === 'paced') ?? busy;
+  const publishedRun = costed.find((r) => r.topic !== undefined);
+  const base = options.queued.totalUsdPerMillion;
+  return {
+    memoryMB: options.memoryMB,
+    runs: costed,
+    sqsSubscriberUsdPerMillion: {
+      // ReceiveMessage of up to 10 and one DeleteMessageBatch per 10 events; or one of each per event.
+      batchOf10: round((2 / 10) * PRICES_USD.sqsPerMillion, 3),
+      oneByOne: round(2 * PRICES_USD.sqsPerMillion, 3),
+    },
+    perMillionTasks: {
+      defaultUsd: base,
+      busyUsd: round(base + busy.eventsPerTask * busy.usdPerMillionEvents, 3),
+      quietUsd: round(base + quiet.eventsPerTask * quiet.usdPerMillionEvents, 3),
+    },
+    ...(publishedRun && { eventsPerPublishedTask: publishedRun.eventsPerTask }),
   };
 }

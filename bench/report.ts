@@ -355,7 +355,117 @@ function cost(r: BenchResults): string {
   out += `\n\n${table(
     ['item', 'per task', 'US$ per million tasks', 'basis'],
     c.lines.map((l) => [l.item, l.perTask, l.usdPerMillion.toFixed(3), l.basis]),
-  )}\n\n**Total: $${c.totalUsdPerMillion.toFixed(2)} per million tasks** (target ≤ $${TARGET_USD_PER_MILLION.toFixed(2)}: ${met(c.meetsTarget)}). Baseline for comparison: the straightforward design (REST API, Powertools idempotency, a status write) at about $6, the issue's estimate, which this harness does not measure.\n`;
+  )}\n\n**Total: $${c.totalUsdPerMillion.toFixed(2)} per million tasks** (target ≤ $${TARGET_USD_PER_MILLION.toFixed(2)}: ${met(c.meetsTarget)}). Baseline for comparison: the straightforward design (REST API, Powertools idempotency, a status write) at about $6, the issue's estimate, which this harness does not measure. Events are off in this run, as they are by default.\n`;
+  out += publishedCostSection(r);
+  out += eventCostSection(r);
+  return out;
+}
+
+/** Figure 5, issue 13: a task published to a topic with two subscribers, beside two queued tasks. */
+function publishedCostSection(r: BenchResults): string {
+  const p = r.publishedCost;
+  let out = '\n### 5.1 Published tasks: a topic with two subscribers\n\n';
+  if (!p) return `${out}${missing(r, '5 (published tasks)')}`;
+  out += `${p.tasks} tasks of 1 KB published to \`${p.topic}\` (subscribers ${p.subscribers.map((s) => `\`${s}\``).join(' and ')}, with \`ms: 0\` so that \`sleep\` answers at once), over HTTP at concurrency 32, in the same runtime as the table above (events off). The producer sends one publish message; the tier consumer fans it out with one SendMessageBatch into one delivery message per subscriber; each delivery is a task of its own (claim, agent call, result). Requests per published task (${p.requestCounts.source}; the event sources' own counts were ${Object.entries(
+    p.eventSourceCallsPerPublishedTask,
+  )
+    .map(([k, v]) => `${k.slice(4)} ${v}`)
+    .join(', ')}):\n\n`;
+  out += table(
+    ['operation', 'per published task'],
+    Object.entries(p.requestCounts.perPublishedTask)
+      .sort()
+      .map(([k, v]) => [k, v]),
+  );
+  out += `\n\n${table(
+    [
+      'item',
+      'per published task',
+      'US$ per million published tasks',
+      'two queued tasks (2 × the table above)',
+      'difference',
+      'basis',
+    ],
+    p.lines.map((l) => [
+      l.item,
+      l.perTask,
+      l.usdPerMillion.toFixed(3),
+      l.twoQueuedUsdPerMillion.toFixed(3),
+      (l.usdPerMillion - l.twoQueuedUsdPerMillion).toFixed(3),
+      l.basis,
+    ]),
+  )}\n\n**Total: $${p.totalUsdPerMillion.toFixed(2)} per million published tasks with two subscribers**, against $${p.twoQueuedUsdPerMillion.toFixed(2)} for two queued tasks: ${p.differenceUsdPerMillion <= 0 ? `$${(-p.differenceUsdPerMillion).toFixed(2)} less` : `$${p.differenceUsdPerMillion.toFixed(2)} more`}. DynamoDB writes counted: ${p.writesCountedPerTask} per published task (the line assumes ${p.writesModelledPerTask}: the producer's PutItem of the published record, the fan-out's conditional create of it, and a claim and a result per delivery).\n`;
+  return out;
+}
+
+/** Figure 5, issue 13: what the events publisher costs per event, and per million tasks with events on. */
+function eventCostSection(r: BenchResults): string {
+  const e = r.eventCost;
+  let out = '\n### 5.2 Task lifecycle events: cost per event, and per million tasks with events on\n\n';
+  if (!e) return `${out}${missing(r, '5 (events)')}`;
+  const echo = e.runs.filter((x) => x.topic === undefined);
+  out += `A second runtime with events on for the default transitions (SUCCEEDED, FAILED, CANCELLED): the EventPublisher reads the task table's stream (batches of up to 100 records, 1 s batching window; the mapping's filter drops non-transitions before any invocation) and publishes with SNS PublishBatch, 10 events a request. Runs: ${e.runs
+    .map(
+      (x) =>
+        `${x.tasks} ${x.topic ? `tasks published to \`${x.topic}\`` : 'echo tasks'} ${x.pacing === 'burst' ? 'at concurrency 32' : 'one at a time, more than the batching window apart'}`,
+    )
+    .join(
+      '; ',
+    )}. SNS $${PRICES_USD.snsPublishPerMillion}/M publish requests (per 64 KB; a PublishBatch is one request per 64 KB of its total, the SNS guide's "up to 10×" saving); delivery to SQS and Lambda subscribers is free.\n\n`;
+  out += table(
+    [
+      'run',
+      'tasks',
+      'events',
+      'events per task',
+      'publisher invocations',
+      'events per invocation (sizes seen: invocations)',
+      'SNS requests per event',
+      'other requests per task (must match the table above)',
+      'US$ per million events',
+    ],
+    e.runs.map((x) => [
+      `${x.pacing}${x.topic ? ` (${x.topic})` : ''}`,
+      x.tasks,
+      x.events,
+      x.eventsPerTask,
+      x.publisherInvocations,
+      `${x.meanEventsPerInvocation} (${Object.entries(x.batchSizes)
+        .sort((a, b) => Number(b[0]) - Number(a[0]))
+        .slice(0, 6)
+        .map(([size, k]) => `${size}: ${k}`)
+        .join(', ')}${Object.keys(x.batchSizes).length > 6 ? ', …' : ''})`,
+      Object.entries(x.snsRequestsPerEvent)
+        .map(([k, v]) => `${k.slice(4)} ${v}`)
+        .join(', '),
+      Object.entries(x.otherRequestsPerTask)
+        .sort()
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+      x.usdPerMillionEvents.toFixed(2),
+    ]),
+  );
+  for (const x of echo) {
+    out += `\n\nPer event, ${x.pacing === 'burst' ? 'busy' : 'quiet'} (${x.meanEventsPerInvocation} events per invocation):\n\n${table(
+      ['item', 'per event', 'US$ per million events', 'basis'],
+      x.lines.map((l) => [l.item, l.perTask, l.usdPerMillion.toFixed(3), l.basis]),
+    )}`;
+  }
+  const [busy, quiet] = [echo.find((x) => x.pacing === 'burst'), echo.find((x) => x.pacing === 'paced')];
+  out += `\n\n**Per million events: $${busy?.usdPerMillionEvents.toFixed(2) ?? '?'} on a busy queue, $${quiet?.usdPerMillionEvents.toFixed(2) ?? '?'} on a quiet one.** A subscriber queue pays its own receives on top: raw delivery into it is free, and reading it costs a ReceiveMessage and a DeleteMessageBatch per batch, $${e.sqsSubscriberUsdPerMillion.batchOf10.toFixed(2)} per million events at 10 a receive, up to $${e.sqsSubscriberUsdPerMillion.oneByOne.toFixed(2)} one by one (a Lambda subscriber pays its invocations instead). ${e.eventsPerPublishedTask !== undefined ? `A task published to a topic with two subscribers makes ${e.eventsPerPublishedTask} events (one per delivery; the published record's own status is derived, not written). ` : ''}\n\n${table(
+    ['configuration', 'US$ per million tasks'],
+    [
+      ['default (events off): the table above', e.perMillionTasks.defaultUsd.toFixed(2)],
+      [
+        `events on, default transitions, busy queue (${busy?.eventsPerTask ?? '?'} event per task)`,
+        e.perMillionTasks.busyUsd.toFixed(2),
+      ],
+      [
+        `events on, default transitions, quiet queue (${quiet?.eventsPerTask ?? '?'} event per task)`,
+        e.perMillionTasks.quietUsd.toFixed(2),
+      ],
+    ],
+  )}\n`;
   return out;
 }
 

@@ -3,7 +3,9 @@
  * of the async agents issue (Lambda time per task of long agents, sync against async, and the cost of a 60 s agent
  * in each mode), and figure 8 of the limits issue (throughput under an agent's limits, what a waiting task costs,
  * how soon it starts once a slot frees, a quiet tenant's wait under a flood, the limiter's cost per task), and
- * writes bench/results.json and BENCHMARKS.md.
+ * writes bench/results.json and BENCHMARKS.md. Figure 5 also measures, for issue 13, tasks published to `demo.fanout`
+ * (two subscribers) beside two queued tasks, and, in a second runtime with events on, what each event costs and
+ * what the default transitions add per million tasks (the main runtime keeps events off, as the default does).
  *
  * Options (after `--`): `--quick` (small sizes, a few minutes); `--only 1,3,5` (some figures; 5 needs 2 and 3);
  * `--workers N` (execution environments per function in the local runtime; default 4, the runtime's own, and for
@@ -18,16 +20,26 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type AgentModesResult, agentModes } from './agent-modes';
 import { type ColdStartResult, coldStart } from './cold-start';
-import { type AgentModeCost, agentModeCost, type CostResult, cost } from './cost';
+import {
+  type AgentModeCost,
+  agentModeCost,
+  type CostResult,
+  cost,
+  type EventCost,
+  eventCost,
+  type PublishedCost,
+  publishedCost,
+} from './cost';
 import { type EndToEndRun, endToEnd } from './end-to-end';
 import { type EnqueueRow, enqueue } from './enqueue';
 import { type LimitsResult, type LimitsSizes, limits } from './limits';
 import { reportWaitsTo } from './load';
 import { type MachineInfo, machineInfo } from './machine';
 import { type IsolationResult, priorityIsolation } from './priority';
+import { type EventsRun, eventsRun, publishedRun } from './published';
 import { renderReport } from './report';
 import { BenchSession } from './session';
-import { ratio, round } from './stats';
+import { median, ratio, round } from './stats';
 
 export interface Sizes {
   readonly coldStartRuns: number;
@@ -39,7 +51,21 @@ export interface Sizes {
   readonly agentModes: { readonly agentSeconds: readonly number[]; readonly tasksPerCell: number };
   /** Figure 8: the limits of issue 12. */
   readonly limits: LimitsSizes;
+  /**
+   * Figure 5, issue 13: tasks published to `demo.fanout` (two subscribers); in a session with events on, echo
+   * tasks at once (busy), one every `pauseMs` (quiet), and published tasks (events per published task).
+   */
+  readonly published: number;
+  readonly events: {
+    readonly burst: number;
+    readonly paced: number;
+    readonly pauseMs: number;
+    readonly published: number;
+  };
 }
+
+/** The topic of figure 5's published tasks: the demo's, whose subscribers are echo and sleep (`ms: 0`). */
+const PUBLISH_TOPIC = 'demo.fanout';
 
 const FULL: Sizes = {
   coldStartRuns: 21,
@@ -62,6 +88,8 @@ const FULL: Sizes = {
     tenants: { flood: 600, trickle: 30 },
     perTask: 100,
   },
+  published: 2000,
+  events: { burst: 2000, paced: 30, pauseMs: 1500, published: 300 },
 };
 
 const QUICK: Sizes = {
@@ -85,6 +113,8 @@ const QUICK: Sizes = {
     tenants: { flood: 200, trickle: 15 },
     perTask: 40,
   },
+  published: 200,
+  events: { burst: 200, paced: 8, pauseMs: 1500, published: 50 },
 };
 
 export interface ScalingRow {
@@ -112,6 +142,10 @@ export interface BenchResults {
   readonly endToEnd?: Omit<EndToEndRun, 'detail'>;
   readonly isolation?: IsolationResult;
   readonly cost?: CostResult;
+  /** Figure 5: tasks published to a topic with two subscribers, beside two queued tasks. */
+  readonly publishedCost?: PublishedCost;
+  /** Figure 5: what events cost, per event and per million tasks with events on (off by default). */
+  readonly eventCost?: EventCost;
   readonly scaling?: ScalingRow[];
   readonly agentModes?: AgentModesResult;
   /** US$ per million tasks of a 60 s agent in each mode, from figure 7 (and figure 5 for the rest of a task). */
@@ -202,7 +236,8 @@ async function main(): Promise<void> {
 
   if ([2, 3, 4, 5, 6].some(wants)) {
     progress('starting the local runtime');
-    const session = await BenchSession.start({ maxWorkersPerFunction: workers });
+    // Events stay off here, as they are by default: figures 2–6 measure the default configuration.
+    const session = await BenchSession.start({ maxWorkersPerFunction: workers, events: false });
     results.runtimeStartupSeconds = round(session.startupMs / 1000, 1);
     progress(`  ready in ${results.runtimeStartupSeconds} s at ${session.runtime.apiUrl}`);
     const timeoutMs = quick ? 120_000 : 600_000;
@@ -243,6 +278,28 @@ async function main(): Promise<void> {
           });
           progress(`  US$ ${results.cost.totalUsdPerMillion} per million tasks`);
         });
+        progress(`5. published tasks: ${sizes.published} to ${PUBLISH_TOPIC}`);
+        await attempt('5 (published tasks)', async () => {
+          if (!results.cost || !e2e) throw new Error('needs figure 5’s queued tasks');
+          const run = await publishedRun(session, sizes.published, {
+            topic: PUBLISH_TOPIC,
+            timeoutMs,
+            progress,
+          });
+          results.publishedCost = publishedCost(run, {
+            consumerIds: new Set(session.functions.consumer),
+            producerIds: new Set(session.functions.producer),
+            memoryMB: session.memoryMB(session.functions.producer[0]!),
+            producerMs: results.enqueue!.find((r) => r.concurrency === 1)!.runtime.p50Ms,
+            consumerMs: median(e2e.detail.rawBatchMs),
+            payloadBytes: 1024,
+            queued: results.cost,
+          });
+          const p = results.publishedCost;
+          progress(
+            `  US$ ${p.totalUsdPerMillion} per million published tasks; two queued tasks US$ ${p.twoQueuedUsdPerMillion}`,
+          );
+        });
       }
       if (wants(6)) {
         progress(`6. scaling shape: ${sizes.scaling.join(', ')} tasks`);
@@ -281,6 +338,40 @@ async function main(): Promise<void> {
     } finally {
       await session.stop();
     }
+  }
+
+  if (wants(5) && results.cost) {
+    const e = sizes.events;
+    progress(
+      `5. events: a runtime with events on; ${e.burst} echo tasks at once, ${e.paced} one every ${e.pauseMs} ms, ${e.published} published`,
+    );
+    await attempt('5 (events)', async () => {
+      const session = await BenchSession.start({
+        maxWorkersPerFunction: workers,
+        outdir: path.join(__dirname, '..', 'cdk.bench-events.out'),
+        events: {},
+      });
+      try {
+        const timeoutMs = quick ? 120_000 : 600_000;
+        await session.warmUp(timeoutMs);
+        const runs: EventsRun[] = [];
+        runs.push(await eventsRun(session, e.burst, { timeoutMs, progress }));
+        runs.push(await eventsRun(session, e.paced, { timeoutMs, progress, pauseMs: e.pauseMs }));
+        runs.push(await eventsRun(session, e.published, { timeoutMs, progress, topic: PUBLISH_TOPIC }));
+        const publisherIds = new Set(session.functions.publisher);
+        results.eventCost = eventCost(runs, {
+          memoryMB: session.memoryMB(session.functions.publisher[0]!),
+          publisherIds,
+          queued: results.cost!,
+        });
+        const [busy, quiet] = results.eventCost.runs;
+        progress(
+          `  US$ ${busy?.usdPerMillionEvents} per million events (busy), ${quiet?.usdPerMillionEvents} (quiet)`,
+        );
+      } finally {
+        await session.stop();
+      }
+    });
   }
 
   if (wants(7)) {

@@ -52,11 +52,15 @@ export class BenchSession {
     consumer: string[];
     status: string[];
     callback: string[];
+    /** The events publisher on the table's stream, when events are on. */
+    publisher: string[];
     all: Set<string>;
   };
   private readonly memoryByFunction = new Map<string, number>();
   private capturing = false;
   private captured: CapturedLine[] = [];
+  /** Durations (ms) of the invocations that ended while capturing, by function logical id. */
+  private capturedInvocations = new Map<string, number[]>();
   public readonly runtimeMessages: string[] = [];
 
   private constructor(
@@ -64,6 +68,7 @@ export class BenchSession {
     private readonly startMs: number,
     logs: BenchSessionLogs,
     outdir: string,
+    invocations: BenchSessionInvocations,
   ) {
     this.api = new TaskQueueClient({ endpoint: runtime.apiUrl, fetch: this.transport });
     this.raw = new RawPath({
@@ -90,9 +95,16 @@ export class BenchSession {
       consumer: byPath('/Consumer/Resource'),
       status: byPath('/Status/Resource'),
       callback: byPath('/Callback/Resource'),
+      publisher: byPath('/EventPublisher/Resource'),
       all: new Set(fns.map(([id]) => id)),
     };
     logs.sink = (line) => this.onLog(line);
+    invocations.sink = (logicalId, durationMs) => {
+      if (!this.capturing) return;
+      const list = this.capturedInvocations.get(logicalId) ?? [];
+      list.push(durationMs);
+      this.capturedInvocations.set(logicalId, list);
+    };
   }
 
   /**
@@ -110,20 +122,28 @@ export class BenchSession {
       | 'onInvocation'
       | 'tenantMaxConcurrency'
       | 'limitWakeUpSeconds'
+      | 'events'
     >,
   ): Promise<BenchSession> {
     const logs = new BenchSessionLogs();
+    const invocations = new BenchSessionInvocations();
     const t0 = Date.now();
     const outdir = options.outdir ?? path.join(__dirname, '..', 'cdk.local.out');
     const runtime = await startLocalRuntime({
       ...options,
+      // The demo publishes events; a benchmark measures without them unless it asks (figure 5 does).
+      events: options.events ?? false,
       port: 0,
       awsPort: 0,
       dynamodbPort: 0,
       outdir,
       log: (line) => logs.write(line),
+      onInvocation: (invocation) => {
+        invocations.sink?.(invocation.logicalId, invocation.durationMs);
+        options.onInvocation?.(invocation);
+      },
     });
-    return new BenchSession(runtime, Date.now() - t0, logs, outdir);
+    return new BenchSession(runtime, Date.now() - t0, logs, outdir, invocations);
   }
 
   /** The function's configured memory, from the template. */
@@ -156,7 +176,18 @@ export class BenchSession {
   /** Starts keeping the functions' log lines, forgetting earlier ones. */
   public startCapture(): void {
     this.captured = [];
+    this.capturedInvocations = new Map();
     this.capturing = true;
+  }
+
+  /** The lines captured so far, without stopping. */
+  public peekCaptured(): readonly CapturedLine[] {
+    return this.captured;
+  }
+
+  /** The invocations since `startCapture`: their durations (ms) by function logical id. */
+  public invocationsSinceCapture(): Record<string, number[]> {
+    return Object.fromEntries([...this.capturedInvocations].map(([id, ms]) => [id, [...ms]]));
   }
 
   public stopCapture(): CapturedLine[] {
@@ -340,4 +371,9 @@ class BenchSessionLogs {
     if (this.sink) this.sink(line);
     else this.early.push(line);
   }
+}
+
+/** Passes the runtime's invocations to the session once it exists (none end before it does: no task runs). */
+class BenchSessionInvocations {
+  public sink?: (logicalId: string, durationMs: number) => void;
 }

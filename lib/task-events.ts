@@ -115,7 +115,7 @@ export class TaskEvents extends Construct {
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'agent-task-queue task events',
       enforceSSL: true,
-      // cdk-nag (SNS2) wants the topic encrypted; without a key of the app, SNS's own managed key does it free.
+      // cdk-nag (SNS2) wants the topic encrypted; without a key of the app, SNS's AWS managed key does it at no key cost.
       masterKey: props.encryptionKey ?? kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
     });
     this.unpublishedEvents = new sqs.Queue(this, 'UnpublishedEvents', {

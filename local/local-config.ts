@@ -41,6 +41,13 @@ export interface LocalConfigOptions {
    * @default - only {@link DEMO_TOPICS}
    */
   readonly topics?: TopicDefinitions;
+  /**
+   * Task lifecycle events: an object turns publishing on (the EventPublisher on the table's stream, the events
+   * topic) for its transitions (the construct's default set when left out); `false` keeps it off, as the
+   * benchmark's sessions that measure something else do.
+   * @default - on for {@link DEMO_EVENT_TRANSITIONS}, as `npm start` runs the demo
+   */
+  readonly events?: { readonly transitions?: readonly TaskStatus[] } | false;
 }
 
 /**
@@ -152,6 +159,8 @@ const sleeps = (type: DemoAgentType) => type === 'sleep' || type === 'limited';
 export function localStackConfig(options: LocalConfigOptions): StackConfig {
   const agentTimeoutSeconds = options.agentTimeoutSeconds ?? 10;
   const limits = { ...DEMO_AGENT_LIMITS, ...options.agentLimits };
+  const events =
+    options.events === false ? undefined : (options.events ?? { transitions: DEMO_EVENT_TRANSITIONS });
   const agents = Object.fromEntries(
     DEMO_AGENT_TYPES.map((type) => [
       type,
@@ -187,7 +196,7 @@ export function localStackConfig(options: LocalConfigOptions): StackConfig {
     logLevel: 'INFO',
     // Present, `events` turns publishing on (the publisher and its mapping on the table's stream), with no
     // subscription of the stack: subscribers come at run time (taskq events tail, a test's queue).
-    events: { transitions: [...DEMO_EVENT_TRANSITIONS] },
+    ...(events && { events: { ...(events.transitions && { transitions: [...events.transitions] }) } }),
     ...(options.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: options.tenantMaxConcurrency }),
     ...(options.limitWakeUpSeconds !== undefined && { limitWakeUpSeconds: options.limitWakeUpSeconds }),
   };

@@ -26,7 +26,7 @@ import { eventInvokeConfigsNotEmulated, type LocalFunctions, startFunctions } fr
 import { type HttpRoute, type LocalHttpApi, lambdaRoutes, startHttpApi } from './http-api';
 import type { IntrinsicContext } from './intrinsics';
 import type { Invocation } from './lambda-pool';
-import { type DemoAgentLimitsByType, localStackConfig } from './local-config';
+import { type DemoAgentLimitsByType, type LocalConfigOptions, localStackConfig } from './local-config';
 import { resolvePhysicalIds } from './physical-ids';
 import { reservePort } from './ports';
 import { createResources, fairQueuesNotEmulated } from './resources';
@@ -73,6 +73,8 @@ export interface LocalRuntimeOptions {
   readonly agentLimits?: DemoAgentLimitsByType;
   /** Topics besides the demo's (a same-named one replaces it). @default - local-config.ts `DEMO_TOPICS` only */
   readonly topics?: TopicDefinitions;
+  /** Task lifecycle events on (an object, its transitions) or off (`false`): local-config.ts. @default - on for SUCCEEDED, FAILED, CANCELLED, as the demo */
+  readonly events?: LocalConfigOptions['events'];
 }
 
 /** An agent type's limits as configured (`per` in seconds). */
@@ -248,6 +250,7 @@ export async function startLocalRuntime(
       limitWakeUpSeconds: options.limitWakeUpSeconds,
       agentLimits: options.agentLimits,
       topics: options.topics,
+      events: options.events,
     });
     const assembly = await synthesize({ outdir: options.outdir ?? path.join(ROOT, 'cdk.local.out'), config });
     const dynamo: DynamoEmulator = await dynamoStarting;

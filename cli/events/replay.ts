@@ -11,7 +11,6 @@
  * that had been published after all): subscribers deduplicate on `event_id`.
  */
 
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBStreamsClient,
   GetRecordsCommand,
@@ -24,11 +23,11 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { streamWrite } from '../../lambda/adapters/dynamodb-stream';
 import type { EventTopic } from '../../lambda/core/event-publishing';
 import type { TaskStatus } from '../../lambda/core/task';
 import {
-  type EventRecord,
   eventAttributes,
   type TaskEvent,
   type TaskEventBody,
@@ -116,15 +115,9 @@ export async function eventsOfStreamRange(
     for (const record of records) {
       const sequence = record.dynamodb?.SequenceNumber ?? '0';
       if (bySequence(sequence, batch.endSequenceNumber) > 0) return events;
-      const image = (value: Record<string, unknown> | undefined) =>
-        value === undefined
-          ? undefined
-          : (unmarshall(value as Record<string, AttributeValue>) as EventRecord);
-      const event = taskEvent(
-        image(record.dynamodb?.OldImage),
-        record.eventName === 'REMOVE' ? undefined : image(record.dynamodb?.NewImage),
-        transitions,
-      );
+      // The SDK's stream record has the shape of Lambda's: the publisher's own decoding reads it.
+      const write = streamWrite(record as unknown as DynamoDBRecord);
+      const event = taskEvent(write.oldRecord, write.newRecord, transitions);
       if (event) events.push(event);
       if (bySequence(sequence, batch.endSequenceNumber) === 0) return events;
     }

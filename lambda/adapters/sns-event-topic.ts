@@ -5,8 +5,10 @@ import { eventText, type TaskEvent } from '../core/task-events';
 
 /**
  * PublishBatch takes at most 10 entries, whose messages and attributes add up to at most 256 KiB. An event is a
- * few KiB at most (error messages are capped at 1,000 characters), so 10 always fit.
+ * few KiB at most (error messages are capped at 1,000 characters), so 10 always fit. SNS bills a call by each
+ * 64 KB of its payload, so 10 events in one call cost what one does alone.
  * @see https://docs.aws.amazon.com/sns/latest/api/API_PublishBatch.html
+ * @see https://docs.aws.amazon.com/sns/latest/dg/sns-batch-api-actions.html
  */
 export const SNS_MAX_BATCH_ENTRIES = 10;
 

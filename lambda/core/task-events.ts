@@ -15,21 +15,8 @@
 import { toSqsJson } from './json-text';
 import { type Priority, type TaskError, type TaskRecord, TaskStatus } from './task';
 
-/**
- * The fields of a published task (lambda/core/topics.ts, issue 13 part 1) that an event reads: written on the
- * published record (`topic` = its type, `subscribers`) and on each delivery (`topic`, `published_task_id`).
- */
-export interface TopicFields {
-  /** The topic: of a published record (= `type`), and of a delivery (the topic it was published to). */
-  readonly topic?: string;
-  /** A delivery: the id of the published task it delivers. */
-  readonly published_task_id?: string;
-  /** A published record: the agent types the topic delivers to. */
-  readonly subscribers?: readonly string[];
-}
-
-/** A task record as the stream shows it. */
-export type EventRecord = TaskRecord & TopicFields;
+/** A task record as the stream shows it: a task, a published task (topics.ts) or a delivery. */
+export type EventRecord = TaskRecord;
 
 /** Version of the event body. Subscribers ignore fields they do not know; a change of meaning bumps it. */
 export const TASK_EVENT_SCHEMA_VERSION = 1;

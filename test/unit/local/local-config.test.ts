@@ -120,6 +120,18 @@ describe('Function: localStackConfig', () => {
     expect(plain).not.toHaveProperty('limitWakeUpSeconds');
     expect(capped).toMatchObject({ tenantMaxConcurrency: 3, limitWakeUpSeconds: 2 });
   });
+
+  it('turns events on when given (the default transitions unless named), and keeps them off with false', () => {
+    // Act
+    const off = localStackConfig({ agentsUrl: AGENTS_URL, events: false });
+    const defaults = localStackConfig({ agentsUrl: AGENTS_URL, events: {} });
+    const named = localStackConfig({ agentsUrl: AGENTS_URL, events: { transitions: ['FAILED'] } });
+
+    // Assess
+    expect(off).not.toHaveProperty('events');
+    expect(defaults.events).toEqual({});
+    expect(named.events).toEqual({ transitions: ['FAILED'] });
+  });
 });
 
 describe('Function: parseAgentLimits', () => {
