@@ -131,6 +131,8 @@ export class BenchSession {
     const outdir = options.outdir ?? path.join(__dirname, '..', 'cdk.local.out');
     const runtime = await startLocalRuntime({
       ...options,
+      // The demo publishes events; a benchmark measures without them unless it asks (figure 5 does).
+      events: options.events ?? false,
       port: 0,
       awsPort: 0,
       dynamodbPort: 0,

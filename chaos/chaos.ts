@@ -20,11 +20,18 @@ import {
 } from '../lambda/core/error-codes';
 import type { LimitReason } from '../lambda/core/limits';
 import type { TaskView } from '../lambda/core/task';
+import { deliveryTaskId } from '../lambda/core/topics';
 import { isTerminal } from '../lambda/core/transitions';
 import { ASYNC_ECHO_FAILURE_CODE, type CallbackRecord } from '../local/async-echo';
 import type { FaultPlan, InjectedFaults } from '../local/faults';
 import type { Invocation } from '../local/lambda-pool';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
+import {
+  checkPublishedTask,
+  EventCollector,
+  type EventCounts,
+  type TerminalTransition,
+} from './event-checks';
 import {
   checkAttempts,
   checkHeldSlots,
@@ -35,8 +42,23 @@ import {
 import { getTask, pool, submitWithRetries } from './retries';
 
 /** What kind of task it is decides what the run expects of it. */
-type Kind = SyncKind | AsyncKind;
+type Kind = SyncKind | AsyncKind | PublishKind;
 type SyncKind = 'echo' | 'sleep' | 'limited' | 'flaky' | 'poison' | 'hopeless';
+/**
+ * A task published to {@link CHAOS_TOPIC}, whose subscribers are `echo` and `flaky`: its `flaky` delivery fails
+ * once and then succeeds (`fanout`), or fails until its retries run out (`fanout-exhausting`). Each delivery is then
+ * checked as a task of its kind (`echo`, `flaky`, `hopeless`).
+ */
+type PublishKind = 'fanout' | 'fanout-exhausting';
+const isPublishKind = (kind: Kind): kind is PublishKind => kind === 'fanout' || kind === 'fanout-exhausting';
+/** The chaos stack's topic, and its subscribers. */
+export const CHAOS_TOPIC = 'chaos.fanout';
+const CHAOS_TOPIC_SUBSCRIBERS = ['echo', 'flaky'] as const;
+/** The kind each delivery of a published task is checked as. */
+function deliveryKind(kind: PublishKind, subscriber: (typeof CHAOS_TOPIC_SUBSCRIBERS)[number]): SyncKind {
+  if (subscriber === 'echo') return 'echo';
+  return kind === 'fanout' ? 'flaky' : 'hopeless';
+}
 /**
  * The `async-echo` cases (local/async-echo.ts has the knobs): a plain run, and agents that go silent, crash
  * between their 202 and their first callback, heartbeat late, complete twice, complete after a newer attempt
@@ -66,6 +88,10 @@ const isAsyncKind = (kind: Kind): kind is AsyncKind => (ASYNC_KINDS as readonly 
 export const DEFAULT_ASYNC_SHARE = 0.12;
 /** The share of tasks on the `limited` agent in the default mix. */
 export const DEFAULT_LIMITED_SHARE = 0.05;
+/** The share of tasks published to {@link CHAOS_TOPIC} in the default mix. */
+export const DEFAULT_FANOUT_SHARE = 0.08;
+/** How long the end check waits for the publisher (and the replay) to give every terminal transition its event. */
+const EVENTS_SETTLE_MS = 60_000;
 /** The share of tasks, of every kind, that belong to a tenant. */
 export const DEFAULT_TENANT_SHARE = 0.3;
 /** Few tenants, so that each often has as many tasks running as its cap allows. */
@@ -132,6 +158,8 @@ export interface ChaosOptions {
   readonly asyncShare?: number;
   /** Share of the tasks that run on the `limited` agent. @default 0.05 */
   readonly limitedShare?: number;
+  /** Share of the tasks published to the topic `chaos.fanout` (subscribers `echo`, `flaky`). @default 0.08 */
+  readonly fanoutShare?: number;
   /** Share of the tasks, of every kind, that belong to one of {@link CHAOS_TENANTS}. @default 0.3 */
   readonly tenantShare?: number;
   /** Give up waiting after this long. @default 900 */
@@ -169,8 +197,20 @@ export interface ChaosReport {
   };
   readonly deadLettered: number;
   readonly limits: LimitsReport;
+  readonly published: PublishedReport;
+  readonly events: EventCounts;
   readonly seconds: number;
   readonly violations: readonly string[];
+}
+
+/** What the published tasks and their deliveries did in a run. */
+export interface PublishedReport {
+  /** Tasks published to the chaos topic, among the accepted ones. */
+  readonly tasks: number;
+  /** Their deliveries (one per subscriber), by status. */
+  readonly deliveriesByStatus: Readonly<Record<string, number>>;
+  /** Published tasks by their derived top-level status. */
+  readonly byStatus: Readonly<Record<string, number>>;
 }
 
 /** What the limits did in a run. */
@@ -235,6 +275,7 @@ function asyncPayload(kind: AsyncKind, i: number, random: () => number): Record<
 export interface TaskShares {
   readonly async?: number;
   readonly limited?: number;
+  readonly fanout?: number;
   readonly tenant?: number;
 }
 
@@ -246,6 +287,7 @@ export interface TaskShares {
 export function planTasks(count: number, seed = 7, shares: TaskShares = {}): Planned[] {
   const asyncShare = shares.async ?? DEFAULT_ASYNC_SHARE;
   const limitedShare = shares.limited ?? DEFAULT_LIMITED_SHARE;
+  const fanoutShare = shares.fanout ?? DEFAULT_FANOUT_SHARE;
   const tenantShare = shares.tenant ?? DEFAULT_TENANT_SHARE;
   let state = seed;
   const random = () => {
@@ -263,7 +305,14 @@ export function planTasks(count: number, seed = 7, shares: TaskShares = {}): Pla
       const ms = LIMITED_MS.min + Math.floor(random() * LIMITED_MS.spread);
       return { kind: 'limited', body: { type: 'limited', payload: { i, ms }, priority } };
     }
-    const roll = (pick - asyncShare - limitedShare) / (1 - asyncShare - limitedShare);
+    if (pick < asyncShare + limitedShare + fanoutShare) {
+      // A quarter of them exhaust their flaky delivery's retries; echo ignores `failures`.
+      const kind: PublishKind = random() < 0.75 ? 'fanout' : 'fanout-exhausting';
+      const failures = kind === 'fanout' ? 1 : 99;
+      return { kind, body: { type: CHAOS_TOPIC, payload: { i, failures }, priority } };
+    }
+    const used = asyncShare + limitedShare + fanoutShare;
+    const roll = (pick - used) / (1 - used);
     const kind: SyncKind =
       roll < 0.65
         ? 'echo'
@@ -530,15 +579,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     limitWakeUpSeconds: CHAOS_LIMIT_WAKE_UP_SECONDS,
     heartbeatTimeoutSeconds: CHAOS_HEARTBEAT_TIMEOUT_SECONDS,
     scheduleIntervalSeconds: 3,
+    topics: { [CHAOS_TOPIC]: { subscribers: [...CHAOS_TOPIC_SUBSCRIBERS] } },
     onInvocation: countDied,
     log: () => {},
   });
   const violations: string[] = [];
+  const collector = new EventCollector(runtime);
   try {
+    // Subscribed before the first task: every event of the run reaches it, or the unpublished-events queue.
+    await collector.subscribe();
     const api = new TaskQueueClient({ endpoint: runtime.apiUrl });
     const plan = planTasks(options.tasks, options.seed, {
       async: options.asyncShare,
       limited: options.limitedShare,
+      fanout: options.fanoutShare,
       tenant: options.tenantShare,
     });
     const run = `chaos-${Date.now().toString(36)}`;
@@ -616,13 +670,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let tenantTasks = 0;
     let deathsHoldingSlots = 0;
     let deadLetteredByDeaths = 0;
-    for (const [id, planned] of accepted) {
-      const state = states.get(id);
+    // A published task's deliveries are checked as tasks of their kind; the published task against them.
+    const published = await checkPublishedTasks(api, accepted, states);
+    violations.push(...published.violations);
+    const subjects: Array<[string, Planned, TaskView | undefined, boolean]> = [
+      ...[...accepted]
+        .filter(([, planned]) => !isPublishKind(planned.kind))
+        .map(([id, planned]): [string, Planned, TaskView | undefined, boolean] => [
+          id,
+          planned,
+          states.get(id),
+          false,
+        ]),
+      ...published.deliveries.map(
+        ({ id, planned, state }): [string, Planned, TaskView | undefined, boolean] => [
+          id,
+          planned,
+          state,
+          true,
+        ],
+      ),
+    ];
+    const deliveriesByStatus: Record<string, number> = {};
+    for (const [id, planned, state, isDelivery] of subjects) {
       if (!state) {
-        violations.push(`task ${id} was accepted but is lost (404)`);
+        violations.push(`${isDelivery ? 'delivery' : 'task'} ${id} was accepted but is lost (404)`);
         continue;
       }
-      byStatus[state.status] = (byStatus[state.status] ?? 0) + 1;
+      const counts = isDelivery ? deliveriesByStatus : byStatus;
+      counts[state.status] = (counts[state.status] ?? 0) + 1;
       if (!isTerminal(state.status)) violations.push(`task ${id} (${planned.kind}) is still ${state.status}`);
       const holdsSlots = planned.kind === 'limited' || planned.body.tenantId !== undefined;
       if (planned.kind === 'limited') limitedTasks += 1;
@@ -706,6 +782,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         violations.push(`task ${id} was CANCELLED, but nobody cancelled it`);
     }
     if (left > 0) violations.push(`${left} messages are left in the tier queues`);
+
+    // Every terminal transition of every task and delivery has its event, once the publisher and the replay are
+    // through.
+    const transitions: TerminalTransition[] = subjects.flatMap(([id, planned, state, isDelivery]) =>
+      state && isTerminal(state.status)
+        ? [
+            {
+              recordId: id,
+              status: state.status,
+              attempts: state.attempts,
+              label: `${isDelivery ? 'delivery' : 'task'} ${id} (${planned.kind})`,
+            },
+          ]
+        : [],
+    );
+    say(`checking the events of ${transitions.length} terminal transitions`);
+    const coverage = await collector.collect(transitions, EVENTS_SETTLE_MS);
+    violations.push(...coverage.violations);
+    if (collector.keptAfterReplay > 0)
+      violations.push(
+        `the replay left ${collector.keptAfterReplay} messages in the unpublished-events queue`,
+      );
     const limited = runtime.faults.limited();
     violations.push(
       ...checkLimitedConcurrency(limited, {
@@ -741,12 +839,70 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         heldAtEnd: slots.heldAtEnd,
         lapseWaitMs: slots.waitedMs,
       },
+      published: {
+        tasks: published.tasks,
+        deliveriesByStatus,
+        byStatus: published.byStatus,
+      },
+      events: {
+        expected: transitions.length,
+        received: collector.events.length,
+        distinct: coverage.distinct,
+        replayed: collector.replayed,
+        keptAfterReplay: collector.keptAfterReplay,
+        missing: coverage.missing,
+      },
       seconds: Math.round((Date.now() - started) / 1000),
       violations,
     };
   } finally {
+    await collector.close();
     await runtime.stop();
   }
+}
+
+/**
+ * Reads each published task's deliveries (GET of each delivery's own id) and checks the published task against
+ * them (event-checks.ts `checkPublishedTask`); returns the deliveries to check as tasks of their kind.
+ */
+async function checkPublishedTasks(
+  api: TaskQueueClient,
+  accepted: ReadonlyMap<string, Planned>,
+  states: ReadonlyMap<string, TaskView | undefined>,
+): Promise<{
+  tasks: number;
+  byStatus: Record<string, number>;
+  deliveries: Array<{ id: string; planned: Planned; state: TaskView | undefined }>;
+  violations: string[];
+}> {
+  const publishedTasks = [...accepted].filter((entry): entry is [string, Planned & { kind: PublishKind }] =>
+    isPublishKind(entry[1].kind),
+  );
+  const byStatus: Record<string, number> = {};
+  const violations: string[] = [];
+  const deliveries: Array<{ id: string; planned: Planned; state: TaskView | undefined }> = [];
+  const views = await pool(publishedTasks, 16, async ([id]) =>
+    Promise.all(CHAOS_TOPIC_SUBSCRIBERS.map((s) => getTask(api, deliveryTaskId(id, s)))),
+  );
+  publishedTasks.forEach(([id, planned], i) => {
+    const state = states.get(id);
+    if (state) byStatus[state.status] = (byStatus[state.status] ?? 0) + 1;
+    const own = new Map<string, TaskView | undefined>();
+    CHAOS_TOPIC_SUBSCRIBERS.forEach((subscriber, j) => {
+      const view = views[i]![j];
+      own.set(subscriber, view);
+      deliveries.push({
+        id: deliveryTaskId(id, subscriber),
+        planned: {
+          kind: deliveryKind(planned.kind, subscriber),
+          body: { ...planned.body, type: subscriber },
+        },
+        state: view,
+      });
+    });
+    if (state) violations.push(...checkPublishedTask(id, state, CHAOS_TOPIC_SUBSCRIBERS, own));
+  });
+  return { tasks: publishedTasks.length, byStatus, deliveries, violations };
 }
 
 /**
@@ -793,6 +949,7 @@ export const ALL_FAULTS: FaultPlan = {
   slowAgent: 0.05,
   slowAgentMs: 500,
   agentTimeout: 0.01,
+  snsPublishFailure: 0.2,
 };
 
 export function formatReport(report: ChaosReport): string {
@@ -826,6 +983,18 @@ export function formatReport(report: ChaosReport): string {
     ['  tasks that never fail dead-lettered by them, no attempt cut', report.limits.deadLetteredByDeaths],
     ['slots held when all tasks ended (lapse by lease)', report.limits.heldAtEnd],
     ['ms waited for them to lapse', report.limits.lapseWaitMs],
+    [`published tasks (${CHAOS_TOPIC}: ${CHAOS_TOPIC_SUBSCRIBERS.join(', ')})`, report.published.tasks],
+    ...Object.entries(report.published.byStatus).map(([s, n]): [string, number] => [`  published ${s}`, n]),
+    ['deliveries', Object.values(report.published.deliveriesByStatus).reduce((a, b) => a + b, 0)],
+    ...Object.entries(report.published.deliveriesByStatus).map(([s, n]): [string, number] => [
+      `  delivery ${s}`,
+      n,
+    ]),
+    ['terminal transitions (tasks and deliveries)', report.events.expected],
+    ['events received by the subscriber queue', report.events.received],
+    ['  distinct event_ids', report.events.distinct],
+    ['events replayed from UnpublishedEvents', report.events.replayed],
+    ['terminal transitions without their event', report.events.missing],
     ['seconds', report.seconds],
     ['violations', report.violations.length],
   ];

@@ -1,6 +1,7 @@
 /**
- * `npm run chaos -- [--tasks 2000] [--seed 7] [--async-share 0.12] [--limited-share 0.05] [--tenant-share 0.3]
- * [--fuzz 5000]`: every fault at once, on sync, async and limited agents and on tenants under a cap, then (with
+ * `npm run chaos -- [--tasks 2000] [--seed 7] [--async-share 0.12] [--limited-share 0.05] [--fanout-share 0.08]
+ * [--tenant-share 0.3] [--fuzz 5000]`: every fault at once (SNS publish failures included), on sync, async and
+ * limited agents, on tasks published to a topic and on tenants under a cap, then (with
  * `--fuzz`) bad requests against a fresh runtime without faults; `--tasks 0` runs the fuzz alone. Exits 1 on any
  * violation.
  */
@@ -10,6 +11,7 @@ import { startLocalRuntime } from '../local/runtime';
 import {
   ALL_FAULTS,
   DEFAULT_ASYNC_SHARE,
+  DEFAULT_FANOUT_SHARE,
   DEFAULT_LIMITED_SHARE,
   DEFAULT_TENANT_SHARE,
   formatReport,
@@ -39,6 +41,12 @@ const program = new Command('chaos')
     DEFAULT_LIMITED_SHARE,
   )
   .option(
+    '--fanout-share <r>',
+    'share of the tasks published to the topic chaos.fanout (echo, flaky), from 0 to 1 (with the others, at most 1)',
+    share('--fanout-share'),
+    DEFAULT_FANOUT_SHARE,
+  )
+  .option(
     '--tenant-share <r>',
     'share of the tasks, of every kind, that belong to a tenant under the tenant cap, from 0 to 1',
     share('--tenant-share'),
@@ -54,11 +62,13 @@ const opts = program.opts<{
   seed: number;
   asyncShare: number;
   limitedShare: number;
+  fanoutShare: number;
   tenantShare: number;
   fuzz?: number | true;
 }>();
-const { tasks, seed, asyncShare, limitedShare, tenantShare } = opts;
-if (asyncShare + limitedShare > 1) program.error('--async-share and --limited-share add up to more than 1');
+const { tasks, seed, asyncShare, limitedShare, fanoutShare, tenantShare } = opts;
+if (asyncShare + limitedShare + fanoutShare > 1)
+  program.error('--async-share, --limited-share and --fanout-share add up to more than 1');
 const fuzzRuns = opts.fuzz === true ? 5000 : opts.fuzz;
 
 async function main(): Promise<boolean> {
@@ -69,6 +79,7 @@ async function main(): Promise<boolean> {
       seed,
       asyncShare,
       limitedShare,
+      fanoutShare,
       tenantShare,
       faults: { ...ALL_FAULTS, seed },
       progress: (line) => console.error(line),

@@ -1,6 +1,7 @@
 /** The stack configuration `npm start` synthesizes: the demo agents over HTTP, and retries within seconds. */
 import { parseAgentTarget, type TopicDefinitions, topicErrors } from '../lambda/contract';
 import type { TaskStatus } from '../lambda/core/task';
+import { DEFAULT_EVENT_TRANSITIONS } from '../lambda/core/task-events';
 import type { AgentConfig, StackConfig } from '../lib/stack-config';
 import { ASYNC_DEMO_AGENT_TYPES, DEMO_AGENT_TYPES, type DemoAgentType, isDemoAgentType } from './demo-agents';
 
@@ -42,12 +43,19 @@ export interface LocalConfigOptions {
   readonly topics?: TopicDefinitions;
   /**
    * Task lifecycle events: an object turns publishing on (the EventPublisher on the table's stream, the events
-   * topic) for its transitions (the construct's default set when left out); `false` keeps it off. The benchmark
-   * measures what events cost with it.
-   * @default - no events published
+   * topic) for its transitions (the construct's default set when left out); `false` keeps it off, as the
+   * benchmark's sessions that measure something else do.
+   * @default - on for {@link DEMO_EVENT_TRANSITIONS}, as `npm start` runs the demo
    */
   readonly events?: { readonly transitions?: readonly TaskStatus[] } | false;
 }
+
+/**
+ * The transitions the demo publishes as events: the construct's default set (SUCCEEDED, FAILED, CANCELLED),
+ * named here so that the demo keeps them if the default changes. Events are on in the demo, so that
+ * `taskq events tail`, and any queue subscribed to the events topic at run time, receive them.
+ */
+export const DEMO_EVENT_TRANSITIONS: readonly TaskStatus[] = DEFAULT_EVENT_TRANSITIONS;
 
 /** The demo's topics: a task published to `demo.fanout` runs on `echo` and on `sleep` (give it `{"ms": …}`). */
 export const DEMO_TOPICS: TopicDefinitions = {
@@ -151,6 +159,8 @@ const sleeps = (type: DemoAgentType) => type === 'sleep' || type === 'limited';
 export function localStackConfig(options: LocalConfigOptions): StackConfig {
   const agentTimeoutSeconds = options.agentTimeoutSeconds ?? 10;
   const limits = { ...DEMO_AGENT_LIMITS, ...options.agentLimits };
+  const events =
+    options.events === false ? undefined : (options.events ?? { transitions: DEMO_EVENT_TRANSITIONS });
   const agents = Object.fromEntries(
     DEMO_AGENT_TYPES.map((type) => [
       type,
@@ -184,9 +194,9 @@ export function localStackConfig(options: LocalConfigOptions): StackConfig {
     backoffCapSeconds: 5,
     consumerTimeoutSeconds: options.consumerTimeoutSeconds ?? LOCAL_CONSUMER_TIMEOUT_SECONDS,
     logLevel: 'INFO',
-    ...(options.events && {
-      events: { ...(options.events.transitions && { transitions: options.events.transitions }) },
-    }),
+    // Present, `events` turns publishing on (the publisher and its mapping on the table's stream), with no
+    // subscription of the stack: subscribers come at run time (taskq events tail, a test's queue).
+    ...(events && { events: { ...(events.transitions && { transitions: [...events.transitions] }) } }),
     ...(options.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: options.tenantMaxConcurrency }),
     ...(options.limitWakeUpSeconds !== undefined && { limitWakeUpSeconds: options.limitWakeUpSeconds }),
   };

@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS, type TopicDefinitions } from '../lambda/contract';
+import { DEFAULT_EVENT_TRANSITIONS } from '../lambda/core/task-events';
 import { startAwsProxy } from './aws-proxy';
 import { type DemoAgents, startDemoAgents } from './demo-agents';
 import {
@@ -72,7 +73,7 @@ export interface LocalRuntimeOptions {
   readonly agentLimits?: DemoAgentLimitsByType;
   /** Topics besides the demo's (a same-named one replaces it). @default - local-config.ts `DEMO_TOPICS` only */
   readonly topics?: TopicDefinitions;
-  /** Task lifecycle events on (an object, its transitions) or off (`false`): local-config.ts. @default - off */
+  /** Task lifecycle events on (an object, its transitions) or off (`false`): local-config.ts. @default - on for SUCCEEDED, FAILED, CANCELLED, as the demo */
   readonly events?: LocalConfigOptions['events'];
 }
 
@@ -124,6 +125,8 @@ export interface LocalRuntime {
   readonly tenantMaxConcurrency?: number;
   /** The longest a task waiting for a limit goes between two asks, in seconds. */
   readonly limitWakeUpSeconds: number;
+  /** The statuses whose transitions the events topic publishes; empty when publishing is off. */
+  readonly eventTransitions: readonly string[];
   /** `METHOD /path` of every served route. */
   readonly routes: readonly string[];
   /** The stack's outputs, resolved to local values. */
@@ -392,6 +395,7 @@ export async function startLocalRuntime(
       ),
       ...(config.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: config.tenantMaxConcurrency }),
       limitWakeUpSeconds: config.limitWakeUpSeconds ?? DEFAULTS.limitWakeUpSeconds,
+      eventTransitions: config.events ? [...(config.events.transitions ?? DEFAULT_EVENT_TRANSITIONS)] : [],
       routes: routes.map((r) => r.routeKey),
       outputs,
       snsTopics,

@@ -62,6 +62,7 @@ function banner(runtime: LocalRuntime, persist: string | undefined): string {
     `  DynamoDB     ${runtime.dynamodbEndpoint}  (DynamoDB Local)`,
     `  Agents       ${runtime.agentsUrl}  (types: ${runtime.taskTypes.join(', ')})`,
     ...topicLines(runtime),
+    ...eventLines(runtime),
     ...asyncLines(runtime),
     ...limitLines(runtime),
     `  State        ${persist ? `persisted in ${persist}` : 'in memory (use --persist DIR to keep it)'}`,
@@ -82,6 +83,16 @@ function topicLines(runtime: LocalRuntime): string[] {
   return [
     `  Topics       ${topics.map(([name, subscribers]) => `${name} → ${subscribers.join(', ')}`).join('; ')}`,
     '               a task whose type is a topic runs once on each subscriber (--topics JSON adds topics)',
+  ];
+}
+
+/** The events topic, what it publishes, and how to watch it. */
+function eventLines(runtime: LocalRuntime): string[] {
+  const topicArn = runtime.outputs.TaskEventsTopicArn;
+  if (runtime.eventTransitions.length === 0 || topicArn === undefined) return [];
+  return [
+    `  Events       ${topicArn}  (${runtime.eventTransitions.join(', ')})`,
+    `               npx taskq events tail --endpoint ${runtime.apiUrl} prints them; a queue subscribed at run time gets them`,
   ];
 }
 

@@ -15,6 +15,7 @@ import type { StackConfig } from '../../lib/stack-config';
 import { STREAM_BATCH_SIZE, STREAM_RETRY_ATTEMPTS } from '../../lib/task-events';
 import { TaskQueue } from '../../lib/task-queue';
 import { TaskQueueStack } from '../../lib/task-queue-stack';
+import { localStackConfig } from '../../local/local-config';
 import { defaultRulesViolations, HTTP_AGENTS, logicalId, queueStack, roleStatements, testApp } from './synth';
 
 const getAtt = (construct: Parameters<typeof logicalId>[0], attribute = 'Arn') => ({
@@ -364,6 +365,30 @@ describe('TaskEvents: the config file', () => {
 
     // THEN
     expect(stack.taskQueue.taskEvents.publisherFunction).toBeDefined();
+  });
+
+  test("the local demo's configuration (npm start) publishes SUCCEEDED, FAILED and CANCELLED from the table's stream", () => {
+    // WHEN
+    const stack = stackWith(localStackConfig({ agentsUrl: 'http://127.0.0.1:3001' }));
+    const template = Template.fromStack(stack);
+
+    // THEN
+    expect(stack.taskQueue.taskEvents.publisherFunction).toBeDefined();
+    expect(stack.taskQueue.taskEvents.transitions).toEqual(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: Match.anyValue(),
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: Match.serializedJson(
+              Match.objectLike({
+                dynamodb: { NewImage: { status: { S: ['SUCCEEDED', 'FAILED', 'CANCELLED'] } } },
+              }),
+            ),
+          },
+        ],
+      },
+    });
   });
 
   test('no events leaves publishing off', () => {

@@ -3,8 +3,10 @@
  * (`npm run chaos` runs 2,000), about 12 % of them on the async agent `async-echo` in each of its chaos cases
  * (silent, crash after accept, late heartbeat, complete twice, complete after a newer attempt, stale token,
  * cancelled mid-run), about 5 % on the `limited` agent (2 at once, 10 a second), and 30 % of all of them in four
- * tenants under a cap of 3 running tasks each. The run checks the delivery guarantees and the limits' promises
- * itself and exits 1 on any violation; it runs in a child process because fauxqs is ESM-only.
+ * tenants under a cap of 3 running tasks each, and about 8 % published to a topic with a succeeding and a flaky
+ * subscriber while a fifth of the SNS publishes of task events fail. The run checks the delivery guarantees, the
+ * limits' promises, each delivery of a published task, and that every terminal transition has its event, itself,
+ * and exits 1 on any violation; it runs in a child process because fauxqs is ESM-only.
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -14,7 +16,7 @@ jest.setTimeout(600_000);
 const ROOT = path.join(__dirname, '..', '..');
 
 describe('Chaos: every fault at once', () => {
-  it('keeps every guarantee for 300 tasks, sync, async and limited', () => {
+  it('keeps every guarantee for 300 tasks, sync, async, limited and published, and every event', () => {
     // Act
     const run = spawnSync(
       path.join(ROOT, 'node_modules/.bin/tsx'),
@@ -44,7 +46,31 @@ describe('Chaos: every fault at once', () => {
       dynamodbThrottle: injected('dynamodbThrottle') > 0,
       duplicateDelivery: injected('duplicateDelivery') > 0,
       workerDeaths: deaths > 0,
-    }).toEqual({ sqsSendFailure: true, dynamodbThrottle: true, duplicateDelivery: true, workerDeaths: true });
+      snsPublishFailure: injected('snsPublishFailure') > 0,
+    }).toEqual({
+      sqsSendFailure: true,
+      dynamodbThrottle: true,
+      duplicateDelivery: true,
+      workerDeaths: true,
+      snsPublishFailure: true,
+    });
+    // Tasks were published and their flaky deliveries failed too; events were lost to SNS and replayed, and every
+    // terminal transition had its event (the report's own check, a violation otherwise)
+    expect({
+      publishedTasks: figure('published tasks \\(chaos.fanout: echo, flaky\\)') > 0,
+      deliveries: figure('deliveries') === 2 * figure('published tasks \\(chaos.fanout: echo, flaky\\)'),
+      failedDeliveries: figure('  delivery FAILED') > 0,
+      transitions: figure('terminal transitions \\(tasks and deliveries\\)') > 0,
+      replayed: figure('events replayed from UnpublishedEvents') > 0,
+      missing: figure('terminal transitions without their event'),
+    }).toEqual({
+      publishedTasks: true,
+      deliveries: true,
+      failedDeliveries: true,
+      transitions: true,
+      replayed: true,
+      missing: 0,
+    });
     // The async cases really ran: lost attempts, refused stale and late callbacks, duplicate completions, cancels
     expect({
       asyncTasks: figure('async tasks') > 0,

@@ -39,6 +39,8 @@ export interface BootOptions {
   readonly agentLimits?: DemoAgentLimitsByType;
   /** `--topics`: topics besides the demo's. @default - the demo's (`demo.fanout`) */
   readonly topics?: TopicDefinitions;
+  /** `--faults`, e.g. `snsPublishFailure=1`. @default - no faults */
+  readonly faults?: string;
   /** @default free ports */
   readonly ports?: { readonly api: number; readonly aws: number; readonly dynamodb: number };
   /** @default 150000 */
@@ -105,6 +107,7 @@ async function bootOnce(options: BootOptions): Promise<RunningRuntime> {
       : []),
     ...(options.agentLimits !== undefined ? ['--agent-limits', JSON.stringify(options.agentLimits)] : []),
     ...(options.topics !== undefined ? ['--topics', JSON.stringify(options.topics)] : []),
+    ...(options.faults !== undefined ? ['--faults', options.faults] : []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -182,6 +182,16 @@ describe('Function: parseAgentLimits', () => {
   });
 });
 
+describe('Local events', () => {
+  it('the demo turns events on for SUCCEEDED, FAILED and CANCELLED, with no subscription of its own', () => {
+    // Act
+    const config = localStackConfig({ agentsUrl: AGENTS_URL });
+
+    // Assess
+    expect(config.events).toEqual({ transitions: ['SUCCEEDED', 'FAILED', 'CANCELLED'] });
+  });
+});
+
 describe('Local topics', () => {
   it('the demo publishes demo.fanout to echo and sleep', () => {
     // Act
