@@ -26,14 +26,12 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { runCli } from '../../cli/program';
-import type { CliDeps } from '../../cli/session';
 import type { TaskView } from '../../lambda/core/task';
 import type { TaskEventBody } from '../../lambda/core/task-events';
 import { deliveryTaskId } from '../../lambda/core/topics';
 import { isTerminal } from '../../lambda/core/transitions';
 import { type DemoAgents, startDemoAgents } from '../../local/demo-agents';
-import { bootRuntime, eventually, type RunningRuntime } from './support/local-runtime';
+import { bootRuntime, eventually, type RunningRuntime, runTaskq } from './support/local-runtime';
 
 jest.setTimeout(240_000);
 
@@ -147,22 +145,8 @@ class Harness {
   }
 
   /** `taskq --endpoint <runtime> ...args` in this process; its exit code and output. */
-  public async taskq(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const deps: CliDeps = {
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-      env: {},
-      cwd: process.cwd(),
-      poll: { intervalMs: 100, maxIntervalMs: 500 },
-    };
-    const code = await runCli(['--endpoint', this.runtime.apiUrl, ...args], deps);
-    return { code, stdout, stderr };
+  public taskq(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return runTaskq(this.runtime.apiUrl, ...args);
   }
 }
 

@@ -10,14 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { runCli } from '../../cli/program';
-import type { CliDeps } from '../../cli/session';
 import { DEFAULTS } from '../../lambda/contract';
 import type { TaskView } from '../../lambda/core/task';
 import { deliveryTaskId } from '../../lambda/core/topics';
 import { isTerminal } from '../../lambda/core/transitions';
 import { type DemoAgents, startDemoAgents } from '../../local/demo-agents';
-import { bootRuntime, eventually, type RunningRuntime } from './support/local-runtime';
+import { bootRuntime, eventually, type RunningRuntime, runTaskq } from './support/local-runtime';
 
 jest.setTimeout(240_000);
 
@@ -81,22 +79,8 @@ async function queueBodies(queueUrl: string): Promise<string[]> {
 }
 
 /** `taskq --endpoint <runtime> ...args`, in process; resolves with the exit code and what it printed. */
-async function taskq(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const deps: CliDeps = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    env: {},
-    cwd: process.cwd(),
-    poll: { intervalMs: 100, maxIntervalMs: 500 },
-  };
-  const code = await runCli(['--endpoint', runtime.apiUrl, ...args], deps);
-  return { code, stdout, stderr };
+function taskq(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runTaskq(runtime.apiUrl, ...args);
 }
 
 beforeAll(async () => {

@@ -8,6 +8,8 @@ import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { runCli } from '../../../cli/program';
+import type { CliDeps } from '../../../cli/session';
 import type { TopicDefinitions } from '../../../lambda/contract';
 import type { DemoAgentLimitsByType } from '../../../local/local-config';
 
@@ -271,4 +273,26 @@ export function peekMessage(sqs: SQSClient, queueUrl: string, taskId: string): P
     );
     return out.Messages?.find((m) => m.Body?.includes(taskId));
   }, `the message of task ${taskId} reaching ${queueUrl}`);
+}
+
+/** `taskq --endpoint <apiUrl> ...args`, in this process: its exit code and what it printed. */
+export async function runTaskq(
+  apiUrl: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const deps: CliDeps = {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    env: {},
+    cwd: process.cwd(),
+    poll: { intervalMs: 100, maxIntervalMs: 500 },
+  };
+  const code = await runCli(['--endpoint', apiUrl, ...args], deps);
+  return { code, stdout, stderr };
 }
