@@ -184,12 +184,16 @@ async function fanOut(
 ): Promise<DeliveryOutcome> {
   const emit = deps.onTransition ?? (() => {});
   const base = { task_id: envelope.task_id, type: envelope.type, priority: envelope.priority };
-  const created = await deps.store.create(
-    publishedRecord(
-      envelope,
-      publishedExpiresAt(new Date(envelope.created_at), deps.settings.retentionSeconds),
-    ),
-  );
+  // Read first: the producer's write is almost always there, and a read costs a fifth of a refused create.
+  const existing = await deps.store.get(envelope.task_id);
+  const created = existing
+    ? { created: false as const, existing }
+    : await deps.store.create(
+        publishedRecord(
+          envelope,
+          publishedExpiresAt(new Date(envelope.created_at), deps.settings.retentionSeconds),
+        ),
+      );
   const current = created.created ? undefined : created.existing;
   if (current && (current.enqueue_id !== envelope.enqueue_id || isTerminal(current.status))) {
     emit({
