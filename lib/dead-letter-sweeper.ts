@@ -70,7 +70,9 @@ export class DeadLetterSweeper extends Construct {
         'sqs:ChangeMessageVisibility',
       );
     }
-    props.table.grant(this.sweeperFunction, 'dynamodb:UpdateItem');
+    // GetItem: why an async attempt ended, and whether a dead-lettered delivery has a record; PutItem: the FAILED
+    // record of a delivery dead-lettered before any claim (core/sweep.ts); UpdateItem: the abandon rule.
+    props.table.grant(this.sweeperFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Sweeps the task DLQs',

@@ -36,6 +36,7 @@ import {
   type TaskView,
   toTaskView,
 } from './task';
+import { retentionEnd } from './topics';
 import { leaseExpired } from './transitions';
 
 /** What settling an async attempt needs to know of the queue's settings. */
@@ -329,7 +330,7 @@ export async function settleAsync(
 ): Promise<{ record: TaskRecord; fate: MessageFate } | undefined> {
   const now = (deps.now ?? (() => new Date()))();
   const { settings } = deps;
-  const expiresAt = Math.floor(now.getTime() / 1000) + settings.retentionSeconds;
+  const expiresAt = retentionEnd(now, settings.retentionSeconds, record);
   const { ending, fate } = endingOf(
     record,
     completion ?? { kind: 'error', error: lapseError(record), retryable: true },

@@ -44,7 +44,13 @@ import {
   type TaskError,
   TaskStatus,
 } from './task';
-import { deliveryEnvelopes, isPublishEnvelope, publishedExpiresAt, publishedRecord } from './topics';
+import {
+  deliveryEnvelopes,
+  isPublishEnvelope,
+  publishedExpiresAt,
+  publishedRecord,
+  retentionEnd as retentionEndOf,
+} from './topics';
 import { isTerminal, permits, skipReason, TRANSITIONS } from './transitions';
 
 export interface ProcessSettings {
@@ -221,7 +227,6 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   const now = deps.now ?? (() => new Date());
   const emit = deps.onTransition ?? (() => {});
   const { settings } = deps;
-  const retentionEnd = () => Math.floor(now().getTime() / 1000) + settings.retentionSeconds;
 
   const envelope = parseEnvelope(delivery.body);
   if (isError(envelope)) {
@@ -231,6 +236,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     return 'ack';
   }
   const base = { task_id: envelope.task_id, type: envelope.type, priority: envelope.priority };
+  const retentionEnd = () => retentionEndOf(now(), settings.retentionSeconds, envelope);
   if (isPublishEnvelope(envelope)) return fanOut(envelope, delivery, deps);
 
   // One reading of the clock for the claim and the reason it was refused: the reason must be the claim's own.

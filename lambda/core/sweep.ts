@@ -10,7 +10,9 @@
 import { lapseError } from './async-attempt';
 import { TaskErrorCode } from './error-codes';
 import type { TaskStore } from './ports';
+import { parseEnvelope } from './process-delivery';
 import { type TaskError, TaskStatus } from './task';
+import { retentionEnd, unclaimedFailedDelivery } from './topics';
 
 export interface DeadLetter {
   readonly body: string;
@@ -83,10 +85,21 @@ export async function sweepDeadLetters(
         code: TaskErrorCode.DeadLettered,
         message: 'the task ran out of deliveries and its message was moved to the dead-letter queue',
       };
-    return deps.store.abandon(target, error, now, {
+    const envelope = parseEnvelope(letter.body);
+    const task = 'task_id' in envelope ? envelope : undefined;
+    const expiresAt = task
+      ? retentionEnd(now, deps.settings.retentionSeconds, task)
+      : Math.floor(now.getTime() / 1000) + deps.settings.retentionSeconds;
+    const abandoned = await deps.store.abandon(target, error, now, {
       redriveGraceSeconds: deps.settings.redriveGraceSeconds,
-      expiresAt: Math.floor(now.getTime() / 1000) + deps.settings.retentionSeconds,
+      expiresAt,
     });
+    if (abandoned || task?.published_task_id === undefined) return abandoned;
+    // A delivery has no record until its first claim: one dead-lettered before any claim is written FAILED, so
+    // that it and its published task end (topics.ts). A record there already was the abandon rule's to judge.
+    if (await deps.store.get(task.task_id)) return false;
+    const created = await deps.store.create(unclaimedFailedDelivery(task, error, now, expiresAt));
+    return created.created;
   };
   let failed = 0;
   for (let i = 0; i < letters.length; i += CONCURRENT_WRITES) {

@@ -3,7 +3,13 @@ import { ApiErrorCode } from './error-codes';
 import { HttpError } from './errors';
 import type { TaskStore } from './ports';
 import { TASK_ID_PATTERN, type TaskRecord, TaskStatus, type TaskView, toTaskView } from './task';
-import { cancelledDeliveryRecord, deliveryTaskId, isPublishedRecord, publishedView } from './topics';
+import {
+  cancelledDeliveryRecord,
+  deliveryTaskId,
+  isPublishedRecord,
+  publishedView,
+  retentionEnd,
+} from './topics';
 import { isTerminal } from './transitions';
 
 export function parseTaskId(raw: string | undefined): string {
@@ -55,7 +61,7 @@ export async function cancelTask(
   const record = await store.get(taskId);
   if (!record) throw new HttpError(ApiErrorCode.NotFound, `task ${taskId} does not exist`);
   if (isPublishedRecord(record)) return cancelPublished(store, record, opts);
-  const one = await cancelOne(store, taskId, opts);
+  const one = await cancelOne(store, record, opts);
   // Gone between the read and the write (its retention ran out).
   if (one.outcome === 'missing') throw new HttpError(ApiErrorCode.NotFound, `task ${taskId} does not exist`);
   if (one.outcome === 'refused') {
@@ -76,16 +82,21 @@ type OneCancellation =
  * Cancels one task record: at once if it has not started its current attempt, by asking a running async attempt to
  * stop otherwise; `refused` when neither can be done.
  */
-async function cancelOne(store: TaskStore, taskId: string, opts: CancelOptions): Promise<OneCancellation> {
+async function cancelOne(
+  store: TaskStore,
+  task: Pick<TaskRecord, 'task_id' | 'created_at' | 'published_task_id'>,
+  opts: CancelOptions,
+): Promise<OneCancellation> {
+  const taskId = task.task_id;
   const now = opts.now ?? new Date();
-  const out = await store.cancel(taskId, now, Math.floor(now.getTime() / 1000) + opts.retentionSeconds);
+  const out = await store.cancel(taskId, now, retentionEnd(now, opts.retentionSeconds, task));
   if (out.cancelled) return { outcome: 'cancelled', record: out.cancelled };
   if (!out.current) return { outcome: 'missing' };
   if (out.current.status === TaskStatus.RUNNING && out.current.agent_mode === 'async') {
     const requested = await store.requestCancel(taskId, out.current.attempts, now);
     if (requested) return { outcome: 'requested', record: requested };
     // The attempt ended between the two writes: answer from what it is now.
-    return cancelOne(store, taskId, opts);
+    return cancelOne(store, task, opts);
   }
   return { outcome: 'refused', record: out.current };
 }
@@ -102,10 +113,11 @@ async function cancelPublished(
   opts: CancelOptions,
 ): Promise<Cancellation> {
   const now = opts.now ?? new Date();
-  const expiresAt = Math.floor(now.getTime() / 1000) + opts.retentionSeconds;
+  const delivery = { created_at: published.created_at, published_task_id: published.task_id };
+  const expiresAt = retentionEnd(now, opts.retentionSeconds, delivery);
   const cancelDelivery = async (subscriber: string): Promise<OneCancellation> => {
     const id = deliveryTaskId(published.task_id, subscriber);
-    const one = await cancelOne(store, id, opts);
+    const one = await cancelOne(store, { ...delivery, task_id: id }, opts);
     if (one.outcome !== 'missing') return one;
     // A published task that ended (the sweep failed it: its publish message was dead-lettered before it fanned
     // out) never delivers the ones without a record: there is nothing left to cancel, and its status stays.
@@ -113,7 +125,9 @@ async function cancelPublished(
     const record = cancelledDeliveryRecord(published, subscriber, now, expiresAt);
     const created = await store.create(record);
     // Its first claim wrote the record in between: cancel what is there now.
-    return created.created ? { outcome: 'cancelled', record } : cancelOne(store, id, opts);
+    return created.created
+      ? { outcome: 'cancelled', record }
+      : cancelOne(store, { ...delivery, task_id: id }, opts);
   };
   const outcomes = await Promise.all(published.subscribers.map(cancelDelivery));
   const cancelled = outcomes.flatMap((o) => (o.outcome === 'cancelled' ? [toTaskView(o.record)] : []));

@@ -91,6 +91,50 @@ export function publishedExpiresAt(createdAt: Date, retentionSeconds: number): n
   return Math.floor(createdAt.getTime() / 1000) + 2 * retentionSeconds;
 }
 
+/**
+ * Until when a finished task's record stays (epoch seconds): `retentionSeconds` after now, and for a delivery at
+ * least as long as its published record (publishedExpiresAt), so that the published task never shows a finished
+ * delivery as one not claimed yet.
+ */
+export function retentionEnd(
+  now: Date,
+  retentionSeconds: number,
+  task: { readonly created_at: string; readonly published_task_id?: string },
+): number {
+  const end = Math.floor(now.getTime() / 1000) + retentionSeconds;
+  if (task.published_task_id === undefined) return end;
+  return Math.max(end, publishedExpiresAt(new Date(task.created_at), retentionSeconds));
+}
+
+/**
+ * A delivery whose message was dead-lettered before any claim wrote its record: the record the sweep writes for it,
+ * FAILED with the dead letter's error, so that it and its published task end.
+ */
+export function unclaimedFailedDelivery(
+  envelope: TaskEnvelope,
+  error: TaskError,
+  now: Date,
+  expiresAt: number,
+): TaskRecord {
+  return {
+    task_id: envelope.task_id,
+    type: envelope.type,
+    priority: envelope.priority,
+    ...(envelope.tenant_id !== undefined && { tenant_id: envelope.tenant_id }),
+    status: TaskStatus.FAILED,
+    attempts: 0,
+    created_at: envelope.created_at,
+    updated_at: now.toISOString(),
+    finished_at: now.toISOString(),
+    error,
+    request_hash: envelope.request_hash,
+    enqueue_id: envelope.enqueue_id,
+    ...(envelope.topic !== undefined && { topic: envelope.topic }),
+    ...(envelope.published_task_id !== undefined && { published_task_id: envelope.published_task_id }),
+    expires_at: expiresAt,
+  };
+}
+
 /** A delivery cancelled before its first claim: the record its cancellation writes. */
 export function cancelledDeliveryRecord(
   published: TaskRecord,

@@ -19,6 +19,21 @@ describe('DeadLetterSweeper', () => {
     }
   });
 
+  test('may read, create and update task items: every call of core/sweep.ts, and nothing else of the table', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack();
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    expect(
+      allowedActions(template, taskQueue.sweeper.sweeperFunction.role!, {
+        'Fn::GetAtt': [logicalId(taskQueue.table), 'Arn'],
+      }).sort(),
+    ).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+  });
+
   test('runs for 3 minutes, reading up to 10,000 messages per DLQ, with a 15-minute redrive grace', () => {
     // GIVEN
     const { stack, taskQueue } = queueStack();

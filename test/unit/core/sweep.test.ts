@@ -10,6 +10,7 @@ import {
   sweepDeadLetters,
 } from '../../../lambda/core/sweep';
 import type { TaskRecord } from '../../../lambda/core/task';
+import { deliveryTaskId, publishedExpiresAt } from '../../../lambda/core/topics';
 import { InMemoryTaskStore } from '../support/in-memory';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
@@ -268,5 +269,58 @@ describe('Function: sweepAll', () => {
       ['high', { maxMessages: 100, waitSeconds: SWEEP_WAIT_SECONDS, deadlineMs: NOW.getTime() + 80_000 }],
       ['low', { maxMessages: 100, waitSeconds: SWEEP_WAIT_SECONDS, deadlineMs: NOW.getTime() + 160_000 }],
     ]);
+  });
+});
+
+describe('Function: sweepDeadLetters, a delivery of a published task', () => {
+  const PUBLISHED = '99999999-2222-4333-8444-555555555555';
+  const DELIVERY = deliveryTaskId(PUBLISHED, 'echo');
+  const deliveryLetter = {
+    body: JSON.stringify({
+      schema_version: 1,
+      task_id: DELIVERY,
+      enqueue_id: 'e1',
+      type: 'echo',
+      priority: 'high',
+      payload: {},
+      created_at: '2026-06-01T11:00:00.000Z',
+      request_hash: 'h',
+      topic: 'doc.uploaded',
+      published_task_id: PUBLISHED,
+    }),
+  };
+
+  it('writes a FAILED record for a delivery dead-lettered before any claim, kept as long as its published task', async () => {
+    // Prepare
+    const store = new InMemoryTaskStore();
+
+    // Act
+    const failed = await sweepDeadLetters([deliveryLetter], { store, settings, now: () => NOW });
+
+    // Assess
+    const written = store.records.get(DELIVERY);
+    expect(failed).toBe(1);
+    expect(written).toMatchObject({
+      status: 'FAILED',
+      attempts: 0,
+      type: 'echo',
+      topic: 'doc.uploaded',
+      published_task_id: PUBLISHED,
+      error: { code: 'DeadLettered' },
+    });
+    expect(written?.expires_at).toBe(publishedExpiresAt(new Date('2026-06-01T11:00:00.000Z'), 86_400));
+  });
+
+  it('leaves a delivery whose record exists to the abandon rule', async () => {
+    // Prepare: a delivery that succeeded (its message was dead-lettered by a late duplicate)
+    const done = { ...record({ status: 'SUCCEEDED' }), task_id: DELIVERY, published_task_id: PUBLISHED };
+    const store = new InMemoryTaskStore([done]);
+
+    // Act
+    const failed = await sweepDeadLetters([deliveryLetter], { store, settings, now: () => NOW });
+
+    // Assess
+    expect(failed).toBe(0);
+    expect(store.records.get(DELIVERY)).toEqual(done);
   });
 });

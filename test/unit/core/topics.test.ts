@@ -16,6 +16,7 @@ import {
   publishedRecord,
   publishedStatus,
   publishedView,
+  retentionEnd,
 } from '../../../lambda/core/topics';
 
 const PUBLISHED_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -353,5 +354,24 @@ describe('Function: publishedView', () => {
     // Assess
     expect(view.deliveries?.index?.status).toBe('QUEUED');
     expect(view.status).toBe('QUEUED');
+  });
+});
+
+describe('Function: retentionEnd', () => {
+  const now = new Date('2026-06-01T01:00:00.000Z');
+  const created = '2026-06-01T00:00:00.000Z';
+
+  it('keeps a finished task retentionSeconds after now', () => {
+    // Act & Assess
+    expect(retentionEnd(now, 100, { created_at: created })).toBe(now.getTime() / 1000 + 100);
+  });
+
+  it('keeps a finished delivery at least as long as its published record, so the view never shows it unclaimed', () => {
+    // Act
+    const end = retentionEnd(now, 86_400, { created_at: created, published_task_id: 'p' });
+
+    // Assess
+    expect(end).toBe(publishedExpiresAt(new Date(created), 86_400));
+    expect(end).toBeGreaterThan(now.getTime() / 1000 + 86_400);
   });
 });
