@@ -11,16 +11,16 @@
  * be the one the issue's rule derives from its deliveries' (written here again from the rule, not imported).
  */
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { SNSClient, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { SNSClient, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteQueueCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { replayUnpublished } from '../cli/events/replay';
+import { subscribeQueue } from '../cli/events/tail';
 import { SnsEventTopic } from '../lambda/adapters/sns-event-topic';
 import type { TaskStatus, TaskView } from '../lambda/core/task';
 import type { TaskEventBody } from '../lambda/core/task-events';
@@ -168,19 +168,9 @@ export class EventCollector {
   public async subscribe(): Promise<void> {
     const { QueueUrl } = await this.sqs.send(new CreateQueueCommand({ QueueName: 'chaos-task-events' }));
     this.queueUrl = QueueUrl!;
-    const { Attributes } = await this.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    const { SubscriptionArn } = await this.sns.send(
-      new SubscribeCommand({
-        TopicArn: this.topicArn,
-        Protocol: 'sqs',
-        Endpoint: Attributes!.QueueArn,
-        Attributes: { RawMessageDelivery: 'true' },
-        ReturnSubscriptionArn: true,
-      }),
-    );
-    this.subscriptionArn = SubscriptionArn!;
+    this.subscriptionArn = (
+      await subscribeQueue({ sns: this.sns, sqs: this.sqs, topicArn: this.topicArn, queueUrl: this.queueUrl })
+    ).subscriptionArn;
   }
 
   /** Takes every event the queue holds now. */

@@ -41,6 +41,51 @@ export function tailQueuePolicy(queueArn: string, topicArn: string): string {
   });
 }
 
+/**
+ * Subscribes an SQS queue to the events topic with raw message delivery (each message is the event's JSON, its
+ * attributes the event's), and a filter policy on the message attributes when given. On AWS the queue's policy must
+ * let the topic send to it: this sets it.
+ */
+export async function subscribeQueue(options: {
+  readonly sns: SNSClient;
+  readonly sqs: SQSClient;
+  readonly topicArn: string;
+  readonly queueUrl: string;
+  readonly filterPolicy?: Readonly<Record<string, readonly string[]>>;
+}): Promise<{ readonly queueArn: string; readonly subscriptionArn: string }> {
+  const { sns, sqs, topicArn, queueUrl, filterPolicy } = options;
+  const attributes = await attempt('GetQueueAttributes', () =>
+    sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })),
+  );
+  const queueArn = attributes.Attributes?.QueueArn ?? '';
+  await attempt('SetQueueAttributes', () =>
+    sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        Attributes: { Policy: tailQueuePolicy(queueArn, topicArn) },
+      }),
+    ),
+  );
+  const subscribed = await attempt('Subscribe', () =>
+    sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: queueArn,
+        ReturnSubscriptionArn: true,
+        Attributes: {
+          RawMessageDelivery: 'true',
+          ...(filterPolicy && {
+            FilterPolicyScope: 'MessageAttributes',
+            FilterPolicy: JSON.stringify(filterPolicy),
+          }),
+        },
+      }),
+    ),
+  );
+  return { queueArn, subscriptionArn: subscribed.SubscriptionArn ?? '' };
+}
+
 export interface TailOptions {
   readonly sns: SNSClient;
   readonly sqs: SQSClient;
@@ -79,36 +124,9 @@ export async function tailEvents(options: TailOptions): Promise<TailResult> {
   let subscriptionArn: string | undefined;
   let events = 0;
   try {
-    const attributes = await attempt('GetQueueAttributes', () =>
-      sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })),
-    );
-    const queueArn = attributes.Attributes?.QueueArn ?? '';
-    await attempt('SetQueueAttributes', () =>
-      sqs.send(
-        new SetQueueAttributesCommand({
-          QueueUrl: queueUrl,
-          Attributes: { Policy: tailQueuePolicy(queueArn, topicArn) },
-        }),
-      ),
-    );
-    const subscribed = await attempt('Subscribe', () =>
-      sns.send(
-        new SubscribeCommand({
-          TopicArn: topicArn,
-          Protocol: 'sqs',
-          Endpoint: queueArn,
-          ReturnSubscriptionArn: true,
-          Attributes: {
-            RawMessageDelivery: 'true',
-            ...(options.filterPolicy && {
-              FilterPolicyScope: 'MessageAttributes',
-              FilterPolicy: JSON.stringify(options.filterPolicy),
-            }),
-          },
-        }),
-      ),
-    );
-    subscriptionArn = subscribed.SubscriptionArn;
+    subscriptionArn = (
+      await subscribeQueue({ sns, sqs, topicArn, queueUrl: queueUrl!, filterPolicy: options.filterPolicy })
+    ).subscriptionArn;
     options.onReady?.(queueUrl!, subscriptionArn ?? '');
     while (!signal.aborted && (options.limit === undefined || events < options.limit)) {
       let messages: Message[] | undefined;

@@ -11,21 +11,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import {
-  ListSubscriptionsByTopicCommand,
-  SNSClient,
-  SubscribeCommand,
-  UnsubscribeCommand,
-} from '@aws-sdk/client-sns';
+import { ListSubscriptionsByTopicCommand, SNSClient, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteQueueCommand,
-  GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { subscribeQueue } from '../../cli/events/tail';
 import type { TaskView } from '../../lambda/core/task';
 import type { TaskEventBody } from '../../lambda/core/task-events';
 import { deliveryTaskId } from '../../lambda/core/topics';
@@ -99,22 +94,14 @@ class Harness {
     const { QueueUrl } = await this.sqs.send(
       new CreateQueueCommand({ QueueName: `events-test-${randomUUID().slice(0, 8)}` }),
     );
-    const { Attributes } = await this.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
-    );
-    const { SubscriptionArn } = await this.sns.send(
-      new SubscribeCommand({
-        TopicArn: this.topicArn,
-        Protocol: 'sqs',
-        Endpoint: Attributes!.QueueArn,
-        Attributes: {
-          RawMessageDelivery: 'true',
-          ...(filterPolicy && { FilterPolicy: JSON.stringify(filterPolicy) }),
-        },
-        ReturnSubscriptionArn: true,
-      }),
-    );
-    this.queues.push({ url: QueueUrl!, subscription: SubscriptionArn! });
+    const { subscriptionArn } = await subscribeQueue({
+      sns: this.sns,
+      sqs: this.sqs,
+      topicArn: this.topicArn,
+      queueUrl: QueueUrl!,
+      ...(filterPolicy && { filterPolicy }),
+    });
+    this.queues.push({ url: QueueUrl!, subscription: subscriptionArn });
     return new Inbox(this.sqs, QueueUrl!);
   }
 
