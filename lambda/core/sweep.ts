@@ -8,9 +8,9 @@
  */
 
 import { lapseError } from './async-attempt';
+import { parseEnvelope } from './envelope';
 import { TaskErrorCode } from './error-codes';
 import type { TaskStore } from './ports';
-import { parseEnvelope } from './process-delivery';
 import { type TaskError, TaskStatus } from './task';
 import { retentionEnd, unclaimedFailedDelivery } from './topics';
 
@@ -33,16 +33,26 @@ export interface SweepSettings {
 export interface DeadLetterTarget {
   readonly taskId: string;
   readonly enqueueId?: string;
+  /** When the task was submitted, and, for a delivery, its published task: how long its record stays (topics.ts). */
+  readonly createdAt?: string;
+  readonly publishedTaskId?: string;
 }
 
 /** The task a dead letter names, or undefined for a message that never was a task envelope. */
 export function deadLetterTarget(body: string): DeadLetterTarget | undefined {
   try {
-    const value = JSON.parse(body) as { task_id?: unknown; enqueue_id?: unknown };
+    const value = JSON.parse(body) as {
+      task_id?: unknown;
+      enqueue_id?: unknown;
+      created_at?: unknown;
+      published_task_id?: unknown;
+    };
     if (typeof value?.task_id !== 'string') return undefined;
     return {
       taskId: value.task_id,
       ...(typeof value.enqueue_id === 'string' && { enqueueId: value.enqueue_id }),
+      ...(typeof value.created_at === 'string' && { createdAt: value.created_at }),
+      ...(typeof value.published_task_id === 'string' && { publishedTaskId: value.published_task_id }),
     };
   } catch {
     return undefined;
@@ -85,20 +95,23 @@ export async function sweepDeadLetters(
         code: TaskErrorCode.DeadLettered,
         message: 'the task ran out of deliveries and its message was moved to the dead-letter queue',
       };
-    const envelope = parseEnvelope(letter.body);
-    const task = 'task_id' in envelope ? envelope : undefined;
-    const expiresAt = task
-      ? retentionEnd(now, deps.settings.retentionSeconds, task)
-      : Math.floor(now.getTime() / 1000) + deps.settings.retentionSeconds;
+    const expiresAt =
+      target.createdAt !== undefined
+        ? retentionEnd(now, deps.settings.retentionSeconds, {
+            created_at: target.createdAt,
+            published_task_id: target.publishedTaskId,
+          })
+        : Math.floor(now.getTime() / 1000) + deps.settings.retentionSeconds;
     const abandoned = await deps.store.abandon(target, error, now, {
       redriveGraceSeconds: deps.settings.redriveGraceSeconds,
       expiresAt,
     });
-    if (abandoned || task?.published_task_id === undefined) return abandoned;
+    if (abandoned || target.publishedTaskId === undefined) return abandoned;
     // A delivery has no record until its first claim: one dead-lettered before any claim is written FAILED, so
     // that it and its published task end (topics.ts). A record there already was the abandon rule's to judge.
-    if (await deps.store.get(task.task_id)) return false;
-    const created = await deps.store.create(unclaimedFailedDelivery(task, error, now, expiresAt));
+    const envelope = parseEnvelope(letter.body);
+    if (!('task_id' in envelope) || (await deps.store.get(envelope.task_id))) return false;
+    const created = await deps.store.create(unclaimedFailedDelivery(envelope, error, now, expiresAt));
     return created.created;
   };
   let failed = 0;
