@@ -302,8 +302,9 @@ describe('local runtime: limits', () => {
       expect(grant).toMatchObject({ granted: true });
     }
 
-    // Act
-    const ids = await submitMany(6, { ms: 300 }, { priority: 'high' });
+    // Act: tasks of 3 s, longer than the wake-up interval, so that every other waiter asks while the first runs:
+    // with short tasks, waiters that happen to ask apart never overlap, whole limit or not
+    const ids = await submitMany(6, { ms: 3000 }, { priority: 'high' });
     const tasks = await allFinished(ids);
 
     // Assess: nothing ran while the crashed holders' leases lasted, all ran after, two at once again
