@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { type AgentMode, type AgentTarget, type AgentTargets, DEFAULTS } from '../lambda/contract';
+import { LAMBDA_DEFAULT_TIMEOUT_SECONDS } from '../lambda/contract/settings-rules';
 import { MAX_LIMIT, MAX_RATE_WINDOW_SECONDS } from '../lambda/core/limits';
 
 /**
@@ -151,11 +152,8 @@ export function destinationAgentFunction(agent: AgentDefinition): lambda.Functio
   return agent.function instanceof lambda.Function ? agent.function : undefined;
 }
 
-/**
- * Lambda's own default function timeout, when a function sets none.
- * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
- */
-const LAMBDA_DEFAULT_TIMEOUT = Duration.seconds(3);
+/** Lambda's own default function timeout, when a function sets none (settings-rules.ts). */
+const LAMBDA_DEFAULT_TIMEOUT = Duration.seconds(LAMBDA_DEFAULT_TIMEOUT_SECONDS);
 
 /**
  * The function timeout of a Lambda agent built in this app (a `lambda.Function`); `undefined` for HTTP agents,

@@ -4,6 +4,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { FunctionRole } from '../lambda/contract';
 import {
+  destinationHeartbeatError,
+  MAX_EVENT_AGE_SECONDS,
+  MIN_EVENT_AGE_SECONDS,
+  maxEventAgeSeconds,
+} from '../lambda/contract/settings-rules';
+import {
   type AgentRegistry,
   agentFunctionTimeout,
   asyncAgentLimits,
@@ -11,12 +17,9 @@ import {
 } from './agents';
 import { SettleFunction, type SettleOptions } from './settle-function';
 
-/**
- * Lambda's bounds on an event invoke config's `MaximumEventAgeInSeconds`.
- * @see https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html
- */
-export const MIN_EVENT_AGE_SECONDS = 60;
-export const MAX_EVENT_AGE_SECONDS = 21_600;
+// Lambda's bounds on an event invoke config's event age, and the rules of its heartbeat window, live in
+// lambda/contract/settings-rules.ts (the local runtime's template rewrites apply them too).
+export { MAX_EVENT_AGE_SECONDS, MIN_EVENT_AGE_SECONDS, maxEventAgeSeconds };
 
 /** The id the CDK gives a function's event invoke config (`configureAsyncInvoke`), so that there is one. */
 const EVENT_INVOKE_CONFIG_ID = 'EventInvokeConfig';
@@ -55,15 +58,6 @@ export function hasDestinationAgents(agents: AgentRegistry): boolean {
 }
 
 /**
- * How long Lambda may keep an agent's event queued: what is left of the heartbeat window once the function has
- * run for its whole timeout, so that a completion (a destination record) always arrives within the window and
- * an event never starts after its attempt was declared lost. At most Lambda's own limit.
- */
-export function maxEventAgeSeconds(heartbeatSeconds: number, functionTimeoutSeconds: number): number {
-  return Math.min(heartbeatSeconds - functionTimeoutSeconds, MAX_EVENT_AGE_SECONDS);
-}
-
-/**
  * Lists every rule the async Lambda agents of the app break: one event invoke config per function, so one
  * heartbeat window per function; a window long enough for the function's timeout and Lambda's shortest event
  * age; a function of the same stack (its config names the completion function) with no event invoke config of
@@ -98,13 +92,8 @@ export function destinationAgentErrors(agents: AgentRegistry, stack: Stack): str
       continue;
     }
     if (Token.isUnresolved(heartbeatSeconds)) continue;
-    if (heartbeatSeconds - functionTimeout < MIN_EVENT_AGE_SECONDS) {
-      errors.push(
-        `agent ${names}: a Lambda agent completed through destinations cannot heartbeat; its heartbeatTimeout must be at least ` +
-          `its function timeout + ${MIN_EVENT_AGE_SECONDS} s = ${functionTimeout + MIN_EVENT_AGE_SECONDS} seconds, but ${heartbeatSeconds} was provided ` +
-          "(Lambda's shortest maximum event age is 60 s, and the event's age and the function's run must both fit the window)",
-      );
-    }
+    const windowError = destinationHeartbeatError(names, heartbeatSeconds, functionTimeout);
+    if (windowError) errors.push(windowError);
   }
   return errors;
 }

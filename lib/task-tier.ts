@@ -6,19 +6,21 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
 import {
-  DEFAULTS,
-  FunctionRole,
-  functionEnvironment,
-  maxRunTimeLimitSeconds,
-  SQS_MAX_IN_FLIGHT_SECONDS,
-} from '../lambda/contract';
+  asyncAgentLimitErrors,
+  consumerTimeoutError,
+  leaseSeconds,
+  limitWakeUpError,
+  maxReceiveCountError,
+  minimumVisibilitySeconds,
+  tenantMaxConcurrencyError,
+} from '../lambda/contract/settings-rules';
 import {
   consumerMarginSeconds,
   functionTimeoutFits,
   maxAgentTimeoutSeconds,
 } from '../lambda/core/agent-timeout';
-import { MAX_LIMIT } from '../lambda/core/limits';
 import { MetricName } from '../lambda/core/metric-names';
 import { SQS_MAX_DELAY_SECONDS } from '../lambda/core/queue-message';
 import { DYNAMODB_ITEM_LIMIT_BYTES, MAX_STORABLE_RESULT_BYTES } from '../lambda/core/record-size';
@@ -75,9 +77,6 @@ export const DEFAULT_CONSUMER_TIMEOUT = Duration.seconds(DEFAULTS.consumerTimeou
 export const DEFAULT_QUEUE_RETENTION = Duration.days(DEFAULTS.retentionPeriodDays);
 export const DEFAULT_DEAD_LETTER_RETENTION = Duration.days(DEFAULTS.deadLetterRetentionDays);
 export const DEFAULT_TASK_RETENTION = Duration.seconds(DEFAULTS.taskRetentionSeconds);
-/** Lambda's longest function timeout. */
-const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
-
 export interface TaskTierProps extends TierOptions {
   readonly priority: Priority;
   /** The task table the consumer records attempts and outcomes in. */
@@ -167,7 +166,10 @@ const known = (n: number | undefined): n is number => n !== undefined && !Token.
 function resolveTierSettings(props: TierSettingsInput): TierSettings {
   const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
   const consumerTimeout = props.consumerTimeout ?? DEFAULT_CONSUMER_TIMEOUT;
-  const minimumVisibility = consumerTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds();
+  const minimumVisibility = minimumVisibilitySeconds(
+    consumerTimeout.toSeconds(),
+    maxBatchingWindow.toSeconds(),
+  );
   return {
     batchSize: props.batchSize ?? DEFAULTS.batchSize,
     maxBatchingWindow,
@@ -175,10 +177,8 @@ function resolveTierSettings(props: TierSettingsInput): TierSettings {
     consumerTimeout,
     visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(minimumVisibility),
     maxReceiveCount: props.maxReceiveCount ?? DEFAULTS.maxReceiveCount,
-    // A claim outlives the invocation that made it, and is over before the message can be seen again.
-    // Twice the timeout: longer than any live invocation, and at most a third of the visibility timeout, so a
-    // redelivered message always finds the claim of a dead consumer expired.
-    lease: Duration.seconds(consumerTimeout.toSeconds() * 2),
+    // Longer than any live invocation, over before the message can be seen again (settings-rules.ts).
+    lease: Duration.seconds(leaseSeconds(consumerTimeout.toSeconds())),
   };
 }
 
@@ -193,7 +193,10 @@ function tierSettingsErrors(priority: Priority, settings: TierSettings): string[
     visibilityTimeout,
     maxReceiveCount,
   } = settings;
-  const minimumVisibility = consumerTimeout.toSeconds() * 6 + maxBatchingWindow.toSeconds();
+  const minimumVisibility = minimumVisibilitySeconds(
+    consumerTimeout.toSeconds(),
+    maxBatchingWindow.toSeconds(),
+  );
   const tier = `${priority} tier:`;
 
   if (known(batchSize) && (batchSize < 1 || batchSize > 10_000)) {
@@ -210,14 +213,10 @@ function tierSettingsErrors(priority: Priority, settings: TierSettings): string[
   if (known(maxConcurrency) && (maxConcurrency < 2 || maxConcurrency > 1000)) {
     errors.push(`${tier} maxConcurrency must be between 2 and 1000, but ${maxConcurrency} was provided`);
   }
-  if (known(maxReceiveCount) && maxReceiveCount < 1) {
-    errors.push(`maxReceiveCount must be 1 or more, but ${maxReceiveCount} was provided`);
-  }
-  if (consumerTimeout.toSeconds() < 1 || consumerTimeout.toSeconds() > LAMBDA_MAX_TIMEOUT_SECONDS) {
-    errors.push(
-      `${tier} consumerTimeout must be between 1 and ${LAMBDA_MAX_TIMEOUT_SECONDS} seconds, but ${consumerTimeout.toSeconds()} was provided`,
-    );
-  }
+  const receiveCountError = known(maxReceiveCount) ? maxReceiveCountError(maxReceiveCount) : undefined;
+  if (receiveCountError) errors.push(receiveCountError);
+  const timeoutError = consumerTimeoutError(tier, consumerTimeout.toSeconds());
+  if (timeoutError) errors.push(timeoutError);
   if (visibilityTimeout.toSeconds() < minimumVisibility) {
     errors.push(
       `${tier} visibilityTimeout must be at least 6 × consumerTimeout + maxBatchingWindow = ${minimumVisibility} seconds, ` +
@@ -272,19 +271,12 @@ export function tierErrors(props: TierRulesInput): string[] {
 function queueLimitErrors(props: TierRulesInput): string[] {
   const errors: string[] = [];
   const cap = props.tenantMaxConcurrency;
-  if (known(cap) && !(Number.isInteger(cap) && cap >= 1 && cap <= MAX_LIMIT)) {
-    errors.push(
-      `tenantMaxConcurrency must be an integer between 1 and ${MAX_LIMIT}, but ${cap} was provided`,
-    );
-  }
+  const capError = known(cap) ? tenantMaxConcurrencyError(cap) : undefined;
+  if (capError) errors.push(capError);
   if (props.limitWakeUp) {
     const ms = props.limitWakeUp.toMilliseconds();
-    if (!Token.isUnresolved(ms) && !(ms % 1000 === 0 && ms >= 1000 && ms <= SQS_MAX_DELAY_SECONDS * 1000)) {
-      errors.push(
-        `limitWakeUp must be a whole number of seconds between 1 and ${SQS_MAX_DELAY_SECONDS} (SQS's longest message delay), ` +
-          `but ${ms / 1000} seconds was provided`,
-      );
-    }
+    const wakeUpError = Token.isUnresolved(ms) ? undefined : limitWakeUpError(ms / 1000);
+    if (wakeUpError) errors.push(wakeUpError);
   }
   return errors;
 }
@@ -358,25 +350,15 @@ function asyncAgentErrors(priority: Priority, consumerTimeout: Duration, agents:
     const heartbeat = limits.heartbeatTimeout.toSeconds();
     const maxRunTime = limits.maxRunTime.toSeconds();
     if (!known(heartbeat) || !known(maxRunTime)) continue;
-    if (heartbeat < 1) {
-      errors.push(
-        `agent '${type}' heartbeatTimeout must be at least 1 second, but ${heartbeat} was provided`,
-      );
-    }
-    if (heartbeat > maxRunTime) {
-      errors.push(
-        `agent '${type}' heartbeatTimeout must be at most its maxRunTime (${maxRunTime} seconds), but ${heartbeat} was provided`,
-      );
-    }
     const timeout = consumerTimeout.toSeconds();
-    if (known(timeout) && maxRunTime > maxRunTimeLimitSeconds(timeout)) {
-      errors.push(
-        `agent '${type}' maxRunTime must be at most ${SQS_MAX_IN_FLIGHT_SECONDS} − the ${priority} tier's consumerTimeout − 60 = ` +
-          `${SQS_MAX_IN_FLIGHT_SECONDS} − ${timeout} − 60 = ${maxRunTimeLimitSeconds(timeout)} seconds, but ${maxRunTime} was provided: ` +
-          'an async attempt keeps its SQS message in flight, and SQS keeps a message in flight for at most 12 hours from the receive ' +
-          "that returned it, however often its visibility is extended; the receive comes up to the consumer's timeout before the hand-off",
-      );
-    }
+    errors.push(
+      ...asyncAgentLimitErrors(
+        type,
+        { heartbeatTimeoutSeconds: heartbeat, maxRunTimeSeconds: maxRunTime },
+        known(timeout) ? timeout : undefined,
+        `the ${priority} tier's consumerTimeout`,
+      ),
+    );
   }
   return errors;
 }
