@@ -15,6 +15,8 @@ export interface JoinedJson {
   toTemplate(value: unknown): unknown;
   /** The intrinsic a placeholder string stands for, if `text` is exactly one placeholder. */
   intrinsicOf(text: string): unknown;
+  /** A string of `value` with each placeholder in it written by `show` (e.g. for a message). */
+  render(text: string, show: (intrinsic: unknown) => string): string;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -79,6 +81,11 @@ export function readJoinedJson(templateValue: unknown): JoinedJson | undefined {
     intrinsicOf(placeholder) {
       const match = /^@@taskq:(\d+)(:value)?@@$/.exec(placeholder);
       return match ? intrinsics[Number(match[1])] : undefined;
+    },
+    render(text, show) {
+      return text.replace(PLACEHOLDER, (_, value?: string, inString?: string) =>
+        show(intrinsics[Number(value ?? inString)]),
+      );
     },
     toTemplate(changed) {
       const json = JSON.stringify(changed);

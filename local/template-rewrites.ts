@@ -502,8 +502,7 @@ class Rewrite {
       for (const [type, agent] of Object.entries(env.agents)) {
         if (agent.kind !== 'lambda' || this.agentFunction(env, agent) !== undefined) continue;
         const arn = typeof agent.functionArn === 'string' ? agent.functionArn : '';
-        const intrinsic = env.json.intrinsicOf(arn);
-        lines.add(`${type} → ${intrinsic === undefined ? arn : describe(intrinsic)}`);
+        lines.add(`${type} → ${env.json.render(arn, describe)}`);
       }
     }
     return [...lines];
