@@ -350,7 +350,8 @@ export interface AsyncQueueOptions {
  * the on-success or on-failure destination. One request id for all attempts of an event, as on Lambda.
  */
 export class AsyncQueue {
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** The retries waiting for their delay: stopping ends the wait (and the event). */
+  private readonly waits = new Map<NodeJS.Timeout, () => void>();
   private readonly running = new Set<Promise<void>>();
   private stopped = false;
 
@@ -379,10 +380,10 @@ export class AsyncQueue {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.timers.delete(timer);
+        this.waits.delete(timer);
         resolve();
       }, ms);
-      this.timers.add(timer);
+      this.waits.set(timer, resolve);
     });
   }
 
@@ -435,8 +436,11 @@ export class AsyncQueue {
   /** Drops the events still waiting for a retry; running attempts end with their pools. */
   public stop(): void {
     this.stopped = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    for (const [timer, resolve] of this.waits) {
+      clearTimeout(timer);
+      resolve();
+    }
+    this.waits.clear();
   }
 }
 
