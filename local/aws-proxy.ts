@@ -6,10 +6,14 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AwsHttpRequest, HttpReply } from './lambda-api';
 import { LOOPBACK, refuseForeign } from './loopback';
 
-/** SNS calls get a port of their own, so that a fault plan can tell a Publish from an SQS call by its service. */
-export type AwsService = 'sqs' | 'dynamodb' | 'sns';
+/**
+ * SNS calls get a port of their own, so that a fault plan can tell a Publish from an SQS call by its service.
+ * Lambda calls (a function invoking another) are answered by the local Lambda API (lambda-api.ts).
+ */
+export type AwsService = 'sqs' | 'dynamodb' | 'sns' | 'lambda';
 
 export interface AwsCall {
   readonly service: AwsService;
@@ -60,8 +64,12 @@ export interface AwsProxy {
   close(): Promise<void>;
 }
 
-/** The operation of an AWS JSON-protocol request (`X-Amz-Target: DynamoDB_20120810.PutItem`) or a query-protocol one. */
-export function operationOf(headers: http.IncomingHttpHeaders, body: Buffer): string {
+/**
+ * The operation of an AWS JSON-protocol request (`X-Amz-Target: DynamoDB_20120810.PutItem`), a query-protocol
+ * one, or a Lambda rest-json one (`POST /2015-03-31/functions/{name}/invocations` is `Invoke`).
+ */
+export function operationOf(headers: http.IncomingHttpHeaders, body: Buffer, url = ''): string {
+  if (/^\/2015-03-31\/functions\/[^/]+\/invocations/.test(url)) return 'Invoke';
   const target = headers['x-amz-target'];
   if (typeof target === 'string' && target.includes('.')) return target.slice(target.lastIndexOf('.') + 1);
   const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString('utf8'));
@@ -84,9 +92,16 @@ async function listen(server: http.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** Starts one proxy port per service given in `targets`, forwarding to its target. */
+/** Answers a service's calls in this process instead of forwarding them. */
+export type LocalService = (request: AwsHttpRequest) => Promise<HttpReply>;
+
+/**
+ * Starts one proxy port per service given in `targets`, forwarding to its target, and one per service given in
+ * `serve`, answered in this process (counted and intercepted all the same).
+ */
 export async function startAwsProxy(options: {
   targets: Readonly<Partial<Record<AwsService, string>>>;
+  serve?: Readonly<Partial<Record<AwsService, LocalService>>>;
   interceptor?: AwsInterceptor;
 }): Promise<AwsProxy> {
   const counts = new Map<string, number>();
@@ -95,8 +110,10 @@ export async function startAwsProxy(options: {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const servers = new Map<AwsService, { server: http.Server; port: number }>();
 
-  for (const service of Object.keys(options.targets) as AwsService[]) {
-    const target = new URL(options.targets[service]!);
+  const services = new Set([...Object.keys(options.targets), ...Object.keys(options.serve ?? {})]);
+  for (const service of services as Set<AwsService>) {
+    const local = options.serve?.[service];
+    const target = local ? undefined : new URL(options.targets[service]!);
     const server = http.createServer((req, res) => {
       if (refuseForeign(req, res)) return;
       const chunks: Buffer[] = [];
@@ -105,7 +122,7 @@ export async function startAwsProxy(options: {
         const body = Buffer.concat(chunks);
         const call: AwsCall = {
           service,
-          operation: operationOf(req.headers, body),
+          operation: operationOf(req.headers, body, req.url),
           body,
           appId: appIdOf(req.headers),
         };
@@ -129,6 +146,19 @@ export async function startAwsProxy(options: {
           if (reply) {
             res.writeHead(reply.status, { 'content-type': 'application/x-amz-json-1.0', ...reply.headers });
             res.end(reply.body);
+            return;
+          }
+          if (local || !target) {
+            const answer = await local!({
+              method: req.method ?? 'GET',
+              url: req.url ?? '/',
+              headers: req.headers,
+              body,
+            });
+            const verdict = await options.interceptor?.after?.(call, answer.status);
+            if (verdict === 'hang' || res.destroyed) return;
+            res.writeHead(answer.status, answer.headers);
+            res.end(answer.body);
             return;
           }
           const upstream = http.request(

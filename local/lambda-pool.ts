@@ -28,6 +28,15 @@ export interface LocalFunction {
   readonly env: Readonly<Record<string, string>>;
 }
 
+/** How one invocation is made. */
+export interface InvokeOptions {
+  /**
+   * The request id the function sees as `context.awsRequestId` and that a timeout names: the Lambda API gives
+   * one id to every attempt of an asynchronous event, as Lambda does. @default - a new UUID
+   */
+  readonly requestId?: string;
+}
+
 export type InvokeResult =
   | { readonly ok: true; readonly result: unknown }
   | { readonly ok: false; readonly error: LambdaError; readonly timedOut: boolean };
@@ -205,7 +214,7 @@ export class LambdaPool {
   }
 
   /** Runs one invocation, as Lambda's synchronous Invoke does: the result, or the function's error. */
-  public async invoke(event: unknown): Promise<InvokeResult> {
+  public async invoke(event: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
     if (this.stopped) {
       return {
         ok: false,
@@ -224,7 +233,7 @@ export class LambdaPool {
     const request: InvokeRequest = {
       id: this.nextId++,
       event,
-      requestId: randomUUID(),
+      requestId: options.requestId ?? randomUUID(),
       deadline: Date.now() + timeoutMs,
     };
     const startedAt = performance.now();
@@ -236,8 +245,9 @@ export class LambdaPool {
           ok: false,
           timedOut: true,
           error: {
+            // As Lambda reports it (aws-behaviour.md §1, recorded 2025-11).
             errorType: 'Sandbox.Timedout',
-            errorMessage: `Task timed out after ${this.fn.timeoutSeconds.toFixed(2)} seconds`,
+            errorMessage: `RequestId: ${request.requestId} Error: Task timed out after ${this.fn.timeoutSeconds.toFixed(2)} seconds`,
           },
         });
       }, timeoutMs);

@@ -22,9 +22,10 @@ import {
 } from './emulators';
 import { sqsEventSources } from './event-source';
 import { FaultInjector, type FaultPlan, type FaultReport } from './faults';
-import { eventInvokeConfigsNotEmulated, type LocalFunctions, startFunctions } from './functions';
+import { type LocalFunctions, startFunctions } from './functions';
 import { type HttpRoute, type LocalHttpApi, lambdaRoutes, startHttpApi } from './http-api';
 import type { IntrinsicContext } from './intrinsics';
+import { lambdaApiSlot, startLambdaApi } from './lambda-api';
 import type { Invocation } from './lambda-pool';
 import { type DemoAgentLimitsByType, type LocalConfigOptions, localStackConfig } from './local-config';
 import { resolvePhysicalIds } from './physical-ids';
@@ -110,6 +111,8 @@ export interface RuntimeStatus {
 export interface LocalRuntime {
   readonly apiUrl: string;
   readonly awsEndpoint: string;
+  /** The Lambda API (Invoke) of the app's functions: the AWS endpoint, for `AWS_ENDPOINT_URL_LAMBDA`. */
+  readonly lambdaEndpoint: string;
   readonly dynamodbEndpoint: string;
   readonly agentsUrl: string;
   readonly stackName: string;
@@ -226,8 +229,11 @@ export async function startLocalRuntime(
       stops.push(agents.close);
     }
     const agentsUrl = options.agentsUrl ?? agents!.url;
+    // The Lambda API (lambda-api.ts) is served on the AWS endpoint and the proxy; it runs once the functions do.
+    const lambda = lambdaApiSlot();
     const aws: AwsEmulator = await startAwsEmulator({
       port: awsPort,
+      lambda: lambda.handle,
       ...(persist && { dataDir: path.join(persist, 'fauxqs') }),
     });
     stops.push(aws.stop);
@@ -235,7 +241,12 @@ export async function startLocalRuntime(
     // Functions reach the emulators through a proxy that counts their calls and injects faults. Queue URLs
     // name the proxy too: the SQS client sends each call to its queue URL's host.
     const proxy = await startAwsProxy({
-      targets: { sqs: aws.endpoint, sns: aws.endpoint, dynamodb: `http://127.0.0.1:${dynamodbPort}` },
+      targets: {
+        sqs: aws.internalEndpoint,
+        sns: aws.internalEndpoint,
+        dynamodb: `http://127.0.0.1:${dynamodbPort}`,
+      },
+      serve: { lambda: lambda.handle },
       interceptor: faults,
     });
     stops.push(proxy.close);
@@ -270,7 +281,7 @@ export async function startLocalRuntime(
       }),
     };
     const clientConfig = { region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-    const sqs = new SQSClient({ ...clientConfig, endpoint: aws.endpoint });
+    const sqs = new SQSClient({ ...clientConfig, endpoint: aws.internalEndpoint });
     const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
     // DynamoDB Local serves its streams API on the same port as DynamoDB.
     const streams = new DynamoDBStreamsClient({ ...clientConfig, endpoint: dynamo.endpoint });
@@ -285,11 +296,19 @@ export async function startLocalRuntime(
     const fns = startFunctions(
       ctx,
       assembly.codePaths,
-      { aws: proxy.endpoint('sqs'), sns: proxy.endpoint('sns'), dynamodb: proxy.endpoint('dynamodb') },
+      {
+        aws: proxy.endpoint('sqs'),
+        sns: proxy.endpoint('sns'),
+        dynamodb: proxy.endpoint('dynamodb'),
+        lambda: proxy.endpoint('lambda'),
+      },
       { maxWorkers, log, ...(options.onInvocation && { onInvoke: options.onInvocation }) },
     );
     functions = fns;
     stops.push(fns.stop);
+    const lambdaApi = startLambdaApi({ ctx, find: fns.find, awsEndpoint: aws.internalEndpoint, log });
+    lambda.attach(lambdaApi);
+    stops.push(lambdaApi.stop);
     const warming = fns.warm();
     warming.catch(() => {}); // awaited below; a failure before then must not go unhandled
 
@@ -358,7 +377,7 @@ export async function startLocalRuntime(
       ...eventSources.notEmulated,
       ...apiRoutes.notEmulated,
       ...schedules.notEmulated,
-      ...eventInvokeConfigsNotEmulated(ctx),
+      ...lambdaApi.notEmulated,
       ...fairQueuesNotEmulated(ctx),
     ];
 
@@ -366,6 +385,7 @@ export async function startLocalRuntime(
     const runtime: LocalRuntime = {
       apiUrl: api.url,
       awsEndpoint: aws.endpoint,
+      lambdaEndpoint: aws.endpoint,
       dynamodbEndpoint: dynamo.endpoint,
       agentsUrl,
       stackName: assembly.stackName,

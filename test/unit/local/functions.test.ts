@@ -1,5 +1,5 @@
 import { EnvName, FunctionRole } from '../../../lambda/contract';
-import { eventInvokeConfigsNotEmulated, localFunctions, startFunctions } from '../../../local/functions';
+import { localFunctions, startFunctions } from '../../../local/functions';
 import type { TemplateResource } from '../../../local/template';
 import { ENDPOINTS, localContext } from './local-context';
 
@@ -39,6 +39,8 @@ describe('Function: localFunctions', () => {
       QUEUE_URL: 'http://127.0.0.1:4566/000000000000/Local-Queue',
       AWS_ENDPOINT_URL_SQS: endpoints.aws,
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      // The local Lambda API is on the AWS endpoint unless given its own.
+      AWS_ENDPOINT_URL_LAMBDA: endpoints.aws,
       AWS_LAMBDA_FUNCTION_NAME: 'Local-Producer',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
     });
@@ -73,25 +75,6 @@ describe('Function: localFunctions', () => {
     // Assess: no trailing slash, so `${base}/tasks/${id}` is a local API URL
     expect(consumer!.env[EnvName.CallbackBaseUrl]).toBe(ENDPOINTS.apiUrl);
     expect(ENDPOINTS.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-  });
-});
-
-describe('Function: eventInvokeConfigsNotEmulated', () => {
-  it('reports every event invoke config: Lambda destinations do not run locally yet', () => {
-    // Prepare
-    const withConfig = localContext({
-      Agent: fn(FunctionRole.Agent),
-      AgentEventInvokeConfig: {
-        Type: 'AWS::Lambda::EventInvokeConfig',
-        Properties: { FunctionName: { Ref: 'Agent' }, Qualifier: '$LATEST', MaximumRetryAttempts: 0 },
-      },
-    });
-
-    // Act / Assess
-    expect(eventInvokeConfigsNotEmulated(withConfig)).toEqual([
-      expect.stringMatching(/^AgentEventInvokeConfig \(.*destinations/),
-    ]);
-    expect(eventInvokeConfigsNotEmulated(ctx)).toEqual([]);
   });
 });
 

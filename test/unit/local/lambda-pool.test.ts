@@ -108,7 +108,12 @@ describe('Class: LambdaPool', () => {
     expect(await p.invoke({ sleepMs: 20_000 })).toMatchObject({
       ok: false,
       timedOut: true,
-      error: { errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 0.50 seconds' },
+      error: {
+        errorType: 'Sandbox.Timedout',
+        errorMessage: expect.stringMatching(
+          /^RequestId: [0-9a-f-]{36} Error: Task timed out after 0\.50 seconds$/,
+        ),
+      },
     });
     expect((await echo(p)).pid).not.toBe(first.pid);
   });
