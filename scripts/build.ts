@@ -30,7 +30,9 @@ function filesUnder(dir: string): string[] {
 
 function compile(): void {
   const tsc = require.resolve('typescript/bin/tsc');
-  const run = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const run = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
   if (run.status !== 0) throw new Error(`tsc failed (exit ${run.status})`);
 }
 

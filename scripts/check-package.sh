@@ -44,6 +44,8 @@ const shout = new NodejsFunction(stack, 'Shout', { entry: 'shout.ts' });
 new TaskQueue(stack, 'Queue', { agents: { shout: { kind: 'lambda', function: shout } } });
 EOF
 echo '{"app": "npx tsx app.ts"}' >cdk.json
+# ESNext.Disposable: aws-cdk-lib's own declarations name `Disposable`. No skipLibCheck: the package's declarations
+# must type-check in a project that has neither @types/node nor @types/aws-lambda.
 cat >tsconfig.json <<'EOF'
 {
   "compilerOptions": {
