@@ -1,5 +1,6 @@
 /**
- * Entry point of the `taskq` CLI (bin/taskq runs it through tsx). All logic is in cli/.
+ * Entry point of the `taskq` CLI (bin/taskq runs it through tsx in this repository, compiled once installed).
+ * All logic is in cli/.
  * Requests go out unsigned: fine for the local runtime; an IAM-authorized stack needs a signing
  * `fetch` passed in `deps` (see cli/api-client.ts, `FetchLike`).
  */

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,7 +8,37 @@ import { LogLevel as BundlingLogLevel, NodejsFunction, OutputFormat } from 'aws-
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
-const ROOT = path.join(__dirname, '..');
+/**
+ * This module runs from lib/handler-function.ts in this repository (tsx, ts-jest), and from
+ * dist/lib/handler-function.js once built (the installed package).
+ */
+const COMPILED = __filename.endsWith('.js');
+/** The package's root: where lambda/ (the sources) and dist/handlers (the prebuilt bundles) are. */
+const ROOT = path.join(__dirname, COMPILED ? '../..' : '..');
+
+/**
+ * The esbuild options of every handler bundle: NodejsFunction's bundling when the construct runs from source,
+ * and `npm run build` (scripts/build.ts) when it makes the package's prebuilt bundles. Minified, with source
+ * maps, CommonJS for nodejs22.x, and no external module: the AWS SDK is bundled at the version in
+ * package-lock.json rather than taken from the runtime, so that what is tested is what runs.
+ */
+export const HANDLER_BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  format: OutputFormat.CJS,
+  target: 'node22',
+} as const;
+
+/**
+ * The folder of a handler's prebuilt bundle (`dist/handlers/<handler>`, holding index.js), when this module
+ * runs compiled and the build made that bundle; undefined otherwise, and the handler is bundled from its source.
+ * @param moduleFile the file of the running handler-function module (its own, but for tests)
+ */
+export function prebuiltBundle(handler: string, moduleFile: string = __filename): string | undefined {
+  if (!moduleFile.endsWith('.js')) return undefined;
+  const dir = path.join(path.dirname(moduleFile), '..', 'handlers', handler);
+  return existsSync(path.join(dir, 'index.js')) ? dir : undefined;
+}
 
 /** The level a function logs at (Powertools' `POWERTOOLS_LOG_LEVEL`): one type for every construct's `logLevel`. */
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -38,9 +69,10 @@ export interface HandlerFunctionProps {
 }
 
 /**
- * A Lambda function for one file of lambda/handlers, bundled by the local esbuild (no Docker):
- * minified, with source maps, and with the AWS SDK bundled at the version in package-lock.json
- * rather than taken from the runtime, so that what is tested is what runs.
+ * A Lambda function for one file of lambda/handlers, bundled with {@link HANDLER_BUNDLING}. From source (this
+ * repository) NodejsFunction bundles it with the local esbuild (no Docker); from the built package its code is
+ * the bundle that `npm run build` made (dist/handlers/<handler>), so a user's project needs no bundler setup
+ * for the construct's own functions.
  */
 export class HandlerFunction extends NodejsFunction {
   public constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
@@ -55,32 +87,30 @@ export class HandlerFunction extends NodejsFunction {
       description: `Execution role of ${id}`,
     });
     logGroup.grantWrite(role);
+    const bundle = prebuiltBundle(props.handler);
     super(scope, id, {
+      ...(bundle
+        ? { code: lambda.Code.fromAsset(bundle), handler: 'index.handler' }
+        : {
+            entry: path.join(ROOT, 'lambda', 'handlers', `${props.handler}.ts`),
+            handler: 'handler',
+            projectRoot: ROOT,
+            depsLockFilePath: path.join(ROOT, 'package-lock.json'),
+            bundling: { ...HANDLER_BUNDLING, externalModules: [], logLevel: BundlingLogLevel.ERROR },
+          }),
       role,
       tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-      entry: path.join(ROOT, 'lambda', 'handlers', `${props.handler}.ts`),
-      handler: 'handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
       description: props.description,
       logGroup,
-      projectRoot: ROOT,
-      depsLockFilePath: path.join(ROOT, 'package-lock.json'),
       environment: {
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         POWERTOOLS_SERVICE_NAME: 'agent-task-queue',
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
-      },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        format: OutputFormat.CJS,
-        target: 'node22',
-        externalModules: [],
-        logLevel: BundlingLogLevel.ERROR,
       },
     });
     Validations.of(this).acknowledge({
