@@ -154,7 +154,7 @@ function agentLines(agents: readonly AgentOverview[]): string[] {
 }
 
 /** Pads or cuts a line to exactly `width` characters. */
-const fit = (line: string, width: number) =>
+const fitWidth = (line: string, width: number) =>
   line.length > width ? line.slice(0, width) : line.padEnd(width);
 
 /** `HH:MM:SS` of an ISO timestamp, in UTC as the API gives it; the text itself when it is not one. */
@@ -184,5 +184,5 @@ export function renderFrame(overview: Overview | undefined, context: FrameContex
   }
   if (context.error !== undefined) lines.push('', `last refresh failed: ${context.error}`);
   if (context.hint !== undefined) lines.push('', context.hint);
-  return lines.map((line) => fit(line, width));
+  return lines.map((line) => fitWidth(line, width));
 }
