@@ -69,7 +69,7 @@ export function formatLimit(limit: AgentLimitOverview | undefined): string {
   else if (limit.in_use !== null) parts.push(`slots ${formatCount(limit.in_use)}`);
   if (limit.rate_limit)
     parts.push(
-      `rate ${formatCount(limit.rate_limit.requests)}/${formatSeconds(limit.rate_limit.per_seconds)}`,
+      `rate ${formatCount(limit.rate_limit.requests)}/${formatCount(limit.rate_limit.per_seconds)}s`,
     );
   return parts.length > 0 ? parts.join('  ') : UNKNOWN;
 }
