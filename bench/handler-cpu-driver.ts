@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import {
   DeleteItemCommand,
   GetItemCommand,
@@ -48,12 +49,19 @@ export interface DriverConfig {
   readonly body: string;
   /** Where to write the DriverResult. */
   readonly out: string;
+  /**
+   * After the measurement, profile `invocations` more invocations of the handler, then as many of the raw path (one
+   * at a time), and write their V8 CPU profiles to `<prefix>-handler.cpuprofile` and `<prefix>-raw.cpuprofile`.
+   */
+  readonly profile?: { readonly prefix: string; readonly invocations: number };
 }
 
 export interface PathFigure {
   readonly invocations: number;
-  /** CPU ms (user + system) per invocation. */
+  /** CPU ms (user + system) per invocation: the median over blocks of invocations. */
   readonly cpuMsPerInvocation: number;
+  /** The same, as total CPU ÷ invocations. */
+  readonly meanCpuMsPerInvocation: number;
   /** Wall ms per invocation (sequential: each one's own; concurrent: elapsed ÷ invocations). */
   readonly wallMsPerInvocation: number;
   readonly invocationsPerSecond: number;
@@ -63,10 +71,12 @@ export interface DriverResult {
   readonly node: string;
   readonly role: DriverConfig['role'];
   readonly batchSize: number;
-  readonly sequential: { readonly handler: PathFigure; readonly raw: PathFigure };
+  /** `cpuRatio`: handler ÷ raw, the median over pairs of neighbouring blocks. */
+  readonly sequential: { readonly handler: PathFigure; readonly raw: PathFigure; readonly cpuRatio: number };
   readonly concurrent: {
     readonly handler: PathFigure;
     readonly raw: PathFigure;
+    readonly cpuRatio: number;
     readonly concurrency: number;
   };
   /** The requests one handler invocation sent (and the raw path replays). */
@@ -124,7 +134,7 @@ function lambdaContext(): Context {
   };
 }
 
-/** API Gateway HTTP API (payload 2.0) event of POST /tasks, as the producer receives it. */
+/** API Gateway HTTP API (payload 2.0) event of POST /tasks, as the producer receives it (built before it is timed). */
 function httpEvent(body: string): APIGatewayProxyEventV2 {
   const now = Date.now();
   const requestId = randomUUID().slice(0, 18);
@@ -288,12 +298,16 @@ interface Tally {
   cpuUs: number;
   wallMs: number;
   count: number;
+  /** CPU µs per invocation of each block. */
+  blocks: number[];
 }
 
 const cpuNow = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
+
+const newTally = (): Tally => ({ cpuUs: 0, wallMs: 0, count: 0, blocks: [] });
 
 async function runBlock(side: Side, from: number, count: number, concurrency: number, tally: Tally) {
   const cpu0 = cpuNow();
@@ -307,19 +321,33 @@ async function runBlock(side: Side, from: number, count: number, concurrency: nu
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  const cpuUs = cpuNow() - cpu0;
   tally.wallMs += performance.now() - t0;
-  tally.cpuUs += cpuNow() - cpu0;
+  tally.cpuUs += cpuUs;
   tally.count += count;
+  tally.blocks.push(cpuUs / count);
 }
+
+const median = (xs: readonly number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 const figure = (t: Tally): PathFigure => ({
   invocations: t.count,
-  cpuMsPerInvocation: Math.round((t.cpuUs / 1000 / t.count) * 1000) / 1000,
-  wallMsPerInvocation: Math.round((t.wallMs / t.count) * 1000) / 1000,
+  cpuMsPerInvocation: r3(median(t.blocks) / 1000),
+  meanCpuMsPerInvocation: r3(t.cpuUs / 1000 / t.count),
+  wallMsPerInvocation: r3(t.wallMs / t.count),
   invocationsPerSecond: Math.round((t.count / (t.wallMs / 1000)) * 10) / 10,
 });
 
-/** Alternates blocks of the two sides over `count` invocations each, starting each side at `offset`. */
+/**
+ * Alternates blocks of the two sides over `count` invocations each, starting each side at `offset`. The ratio is
+ * the median over pairs of neighbouring blocks: a burst of load from another process moves one pair, not the figure.
+ */
 async function measure(
   handler: Side,
   raw: Side,
@@ -327,9 +355,9 @@ async function measure(
   count: number,
   concurrency: number,
   block: number,
-): Promise<{ handler: PathFigure; raw: PathFigure }> {
-  const h: Tally = { cpuUs: 0, wallMs: 0, count: 0 };
-  const r: Tally = { cpuUs: 0, wallMs: 0, count: 0 };
+): Promise<{ handler: PathFigure; raw: PathFigure; cpuRatio: number }> {
+  const h = newTally();
+  const r = newTally();
   for (let done = 0; done < count; done += block) {
     const n = Math.min(block, count - done);
     // Who goes first alternates too, so that neither side always follows a garbage-heavy block of the other.
@@ -346,7 +374,8 @@ async function measure(
       await runBlock(side, offset + done, n, concurrency, tally);
     }
   }
-  return { handler: figure(h), raw: figure(r) };
+  const pairRatios = h.blocks.map((cpu, i) => cpu / r.blocks[i]!);
+  return { handler: figure(h), raw: figure(r), cpuRatio: Math.round(median(pairRatios) * 100) / 100 };
 }
 
 async function loadHandlers(): Promise<{ producer: Handler; consumer: Handler }> {
@@ -356,24 +385,21 @@ async function loadHandlers(): Promise<{ producer: Handler; consumer: Handler }>
 }
 
 async function producerRun(config: DriverConfig, producer: Handler) {
-  const submit = async () => {
-    const out = (await producer(httpEvent(config.body), lambdaContext())) as {
-      statusCode: number;
-      body: string;
-    };
+  const total = config.warmup + config.sequential + config.concurrent + (config.profile?.invocations ?? 0);
+  // Events and contexts are ready before the clock starts: Lambda's runtime builds them, not the handler.
+  const events = Array.from({ length: total }, () => ({
+    event: httpEvent(config.body),
+    context: lambdaContext(),
+  }));
+  const submit = async ({ event, context }: { event: APIGatewayProxyEventV2; context: Context }) => {
+    const out = (await producer(event, context)) as { statusCode: number; body: string };
     if (out.statusCode !== 202) throw new Error(`POST /tasks answered ${out.statusCode}: ${out.body}`);
-    return JSON.parse(out.body) as { task_id: string };
   };
-  let template: Recorded[] = [];
-  const recordedTask = { id: '' };
-  template = await record(async () => {
-    recordedTask.id = (await submit()).task_id;
-  });
-  // The recorded task's enqueue_id is in its message; both map to fresh ids in each replay.
-  const total = config.warmup + config.sequential + config.concurrent;
+  const template = await record(() => submit({ event: httpEvent(config.body), context: lambdaContext() }));
+  // The recorded task's ids (in its message and its record) map to fresh ones in each replay.
   const replays = Array.from({ length: total }, () => rewrite(template, new Map()));
   const built = replays.map(commandsOf);
-  const handlerSide: Side = { invoke: async () => void (await submit()) };
+  const handlerSide: Side = { invoke: (i) => submit(events[i]!) };
   const rawSide: Side = { invoke: (i) => replay(replays[i]!, built[i]!()) };
   return { template, handlerSide, rawSide };
 }
@@ -417,13 +443,13 @@ async function producedEvents(config: DriverConfig, producer: Handler, count: nu
 }
 
 async function consumerRun(config: DriverConfig, producer: Handler, consumer: Handler) {
-  const total = config.warmup + config.sequential + config.concurrent;
+  const total = config.warmup + config.sequential + config.concurrent + (config.profile?.invocations ?? 0);
   // One recorded event, then a handler event and a raw "event" (tasks of its own) per invocation.
   const batches = await producedEvents(config, producer, config.batchSize * (1 + 2 * total));
   const arn = `arn:aws:sqs:${REGION}:000000000000:${process.env.QUEUE_URL!.split('/').pop()}`;
   const eventOf = (messages: Message[]): SQSEvent => ({ Records: messages.map((m) => sqsRecord(m, arn)) });
-  const consume = async (messages: Message[]) => {
-    const out = (await consumer(eventOf(messages), lambdaContext())) as {
+  const consume = async (event: SQSEvent) => {
+    const out = (await consumer(event, lambdaContext())) as {
       batchItemFailures: Array<{ itemIdentifier: string }>;
     };
     if (out.batchItemFailures.length > 0) {
@@ -432,7 +458,7 @@ async function consumerRun(config: DriverConfig, producer: Handler, consumer: Ha
   };
   const ids = (m: Message) => JSON.parse(m.Body!) as { task_id: string; enqueue_id: string };
   const recordedBatch = batches[0]!;
-  const template = await record(() => consume(recordedBatch));
+  const template = await record(() => consume(eventOf(recordedBatch)));
   // The recorded requests of each record of the batch, in the order that record sent them.
   const recordedIds = recordedBatch.map(ids);
   const perRecord = recordedIds.map((own) =>
@@ -443,7 +469,7 @@ async function consumerRun(config: DriverConfig, producer: Handler, consumer: Ha
   );
   if (stray.length > 0)
     throw new Error(`requests of no task in the recording: ${stray.map(describe).join(', ')}`);
-  const handlerBatches = batches.slice(1, 1 + total);
+  const handlerEvents = batches.slice(1, 1 + total).map(eventOf);
   const rawBatches = batches.slice(1 + total, 1 + 2 * total);
   if (rawBatches.length < total)
     throw new Error(`only ${batches.length} batches of ${config.batchSize} were received`);
@@ -461,7 +487,7 @@ async function consumerRun(config: DriverConfig, producer: Handler, consumer: Ha
     }),
   );
   const built = replays.map((records) => records.map(commandsOf));
-  const handlerSide: Side = { invoke: (i) => consume(handlerBatches[i]!) };
+  const handlerSide: Side = { invoke: (i) => consume(handlerEvents[i]!) };
   // The records of a batch run at once, as the handler runs them (Promise.allSettled over the records).
   const rawSide: Side = {
     invoke: async (i) => {
@@ -490,6 +516,23 @@ async function main(): Promise<void> {
     config.concurrency,
     config.block * config.concurrency,
   );
+  if (config.profile) {
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 100 });
+    const from = config.warmup + config.sequential + config.concurrent;
+    for (const [name, side] of [
+      ['handler', handlerSide],
+      ['raw', rawSide],
+    ] as const) {
+      await session.post('Profiler.start');
+      for (let i = from; i < from + config.profile.invocations; i++) await side.invoke(i);
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(`${config.profile.prefix}-${name}.cpuprofile`, JSON.stringify(profile));
+    }
+    session.disconnect();
+  }
   const result: DriverResult = {
     node: process.version,
     role: config.role,

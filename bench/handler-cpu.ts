@@ -32,6 +32,7 @@ const REGION = 'us-east-1';
 export const HANDLER_CPU_TARGET = 1.25;
 
 export interface HandlerCpuSizes {
+  /** Unmeasured invocations of each path first, in tasks: a consumer of batches of 10 warms up on a tenth as many. */
   readonly warmup: number;
   readonly block: number;
   readonly concurrency: number;
@@ -86,11 +87,14 @@ export function payloadOfBytes(bytes: number): Record<string, unknown> {
   };
 }
 
-/** Builds the driver as lib/handler-function.ts builds the functions, for Node `major`. */
-async function buildDriver(major: number): Promise<string> {
+/**
+ * Builds the driver as lib/handler-function.ts builds the functions, for Node `major`; unminified for a profile,
+ * whose frames then keep their names.
+ */
+async function buildDriver(major: number, minify = true): Promise<string> {
   const dir = path.join(os.tmpdir(), 'agent-task-queue-bench');
   mkdirSync(dir, { recursive: true });
-  const outfile = path.join(dir, `handler-cpu-driver-node${major}.js`);
+  const outfile = path.join(dir, `handler-cpu-driver-node${major}${minify ? '' : '-profile'}.js`);
   await build({
     entryPoints: [path.join(__dirname, 'handler-cpu-driver.ts')],
     outfile,
@@ -98,7 +102,8 @@ async function buildDriver(major: number): Promise<string> {
     platform: 'node',
     format: 'cjs',
     target: `node${major}`,
-    minify: true,
+    minify,
+    keepNames: !minify,
     sourcemap: true,
     logLevel: 'error',
   });
@@ -213,10 +218,9 @@ function runDriver(
   driver: string,
   config: DriverConfig,
   env: Record<string, string>,
-  extraNodeArgs: readonly string[] = [],
 ): Promise<{ result: DriverResult; logBytes: { producer: number; consumer: number } }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(node.path, [...extraNodeArgs, driver, JSON.stringify(config)], {
+    const child = spawn(node.path, [driver, JSON.stringify(config)], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -246,8 +250,13 @@ export async function handlerCpu(options: {
   sizes: HandlerCpuSizes;
   nodes: readonly NodeRuntime[];
   payloadBytes?: number;
-  /** Extra node arguments for the drivers (e.g. `--cpu-prof`), and an unminified build for readable profiles. */
-  profile?: { nodeArgs: string[] };
+  /** The functions' log level. @default 'INFO', the construct's default */
+  logLevel?: string;
+  /**
+   * Profiles each driver's handler for `invocations` more invocations after the measurement, into `dir`, with an
+   * unminified build whose frames keep their names.
+   */
+  profile?: { dir: string; invocations: number };
   progress: (line: string) => void;
 }): Promise<HandlerCpuResult> {
   const { sizes, progress } = options;
@@ -257,7 +266,8 @@ export async function handlerCpu(options: {
   const rows: HandlerCpuRow[] = [];
   try {
     const drivers = new Map<number, string>();
-    for (const node of options.nodes) drivers.set(node.major, await buildDriver(node.major));
+    for (const node of options.nodes)
+      drivers.set(node.major, await buildDriver(node.major, !options.profile));
     const runs: Array<{
       role: 'producer' | 'consumer';
       batchSize: number;
@@ -271,6 +281,7 @@ export async function handlerCpu(options: {
     for (const run of runs) {
       for (const node of options.nodes) {
         const name = `hcpu-${process.pid}-${n++}`;
+        const warmup = Math.max(5, Math.ceil(sizes.warmup / run.batchSize));
         const env = {
           AWS_REGION: REGION,
           AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
@@ -281,7 +292,7 @@ export async function handlerCpu(options: {
           AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(
             run.role === 'consumer' ? DEFAULTS.consumerMemorySize : 256,
           ),
-          POWERTOOLS_LOG_LEVEL: 'INFO',
+          POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
           POWERTOOLS_SERVICE_NAME: 'agent-task-queue',
           NODE_OPTIONS: '--enable-source-maps',
           ...(await resources(emulators, name)),
@@ -289,23 +300,23 @@ export async function handlerCpu(options: {
         const config: DriverConfig = {
           role: run.role,
           batchSize: run.batchSize,
-          warmup: sizes.warmup,
+          warmup,
           sequential: run.sequential,
           concurrent: run.concurrent,
           concurrency: sizes.concurrency,
           block: sizes.block,
           body,
           out: path.join(os.tmpdir(), 'agent-task-queue-bench', `${name}.json`),
+          ...(options.profile && {
+            profile: {
+              prefix: path.join(options.profile.dir, `${run.role}-${run.batchSize}-node${node.major}`),
+              invocations: Math.ceil(options.profile.invocations / run.batchSize),
+            },
+          }),
         };
-        const { result, logBytes } = await runDriver(
-          node,
-          drivers.get(node.major)!,
-          config,
-          env,
-          options.profile?.nodeArgs,
-        );
+        const { result, logBytes } = await runDriver(node, drivers.get(node.major)!, config, env);
         // The raw path logs nothing: the lines are the recorded invocation's, the warm-up's and the measured ones'.
-        const invocations = 1 + sizes.warmup + run.sequential + run.concurrent;
+        const invocations = 1 + warmup + run.sequential + run.concurrent + (config.profile?.invocations ?? 0);
         const s = result.sequential;
         const c = result.concurrent;
         const row: HandlerCpuRow = {
@@ -313,15 +324,14 @@ export async function handlerCpu(options: {
           handler: run.role,
           batchSize: result.batchSize,
           requests: result.requests,
-          sequential: { ...s, cpuRatio: ratio(s.handler.cpuMsPerInvocation, s.raw.cpuMsPerInvocation) },
+          sequential: s,
           concurrent: {
             ...c,
-            cpuRatio: ratio(c.handler.cpuMsPerInvocation, c.raw.cpuMsPerInvocation),
             throughputRatio: ratio(c.handler.invocationsPerSecond, c.raw.invocationsPerSecond),
           },
           // The consumer's driver also ran the producer to make its tasks: those lines are the producer's.
           logBytesPerInvocation: round(logBytes[run.role] / invocations, 0),
-          meetsTarget: ratio(s.handler.cpuMsPerInvocation, s.raw.cpuMsPerInvocation) <= HANDLER_CPU_TARGET,
+          meetsTarget: s.cpuRatio <= HANDLER_CPU_TARGET,
         };
         rows.push(row);
         progress(
