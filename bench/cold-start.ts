@@ -47,6 +47,11 @@ const HANDLER_ENV = {
   BACKOFF_BASE_SECONDS: String(DEFAULTS.backoffBaseSeconds),
   BACKOFF_CAP_SECONDS: String(DEFAULTS.backoffCapSeconds),
   MAX_RESULT_BYTES: String(DEFAULTS.maxResultBytes),
+  TOPICS: '{}',
+  CALLBACK_BASE_URL: 'https://abc123def4.execute-api.us-east-1.amazonaws.com',
+  LIMITS_TABLE_NAME: 'bench-limits',
+  TENANT_MAX_CONCURRENCY: '0',
+  LIMIT_WAKE_UP_SECONDS: String(DEFAULTS.limitWakeUpSeconds),
   POWERTOOLS_LOG_LEVEL: 'INFO',
   POWERTOOLS_SERVICE_NAME: 'agent-task-queue',
 };
