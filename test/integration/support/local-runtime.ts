@@ -1,5 +1,5 @@
 /**
- * Boots `local/start.ts` as a child process on free ports and drives it over HTTP.
+ * Boots `taskq local --demo-agents` (what `npm start` runs) as a child process on free ports and drives it over HTTP.
  * A child process, because fauxqs is ESM-only and the runtime runs handlers in worker threads,
  * neither of which jest's module system hosts well; it is also exactly what `npm start` runs.
  */
@@ -86,7 +86,9 @@ async function bootOnce(options: BootOptions): Promise<RunningRuntime> {
   const args = [
     '--import',
     'tsx',
-    'local/start.ts',
+    'bin/taskq.ts',
+    'local',
+    '--demo-agents',
     '--port',
     String(ports.api),
     '--aws-port',
