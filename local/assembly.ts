@@ -5,8 +5,9 @@
  *
  * A synth costs seconds (loading aws-cdk-lib, and above all bundling the functions), so its result is cached in
  * the output folder, under two keys:
- * - the bundles, on the command and a hash of the app folder's files (every file but node_modules, .git, the
- *   CDK output folders and dot-folders). While it holds, a synth skips bundling (`aws:cdk:bundling-stacks: []`)
+ * - the bundles, on the command and a hash of the app folder's source files (every file git does not ignore, but
+ *   those under node_modules, .git, the CDK output folders and dot-folders, documentation, images and test files
+ *   by name). While it holds, a synth skips bundling (`aws:cdk:bundling-stacks: []`)
  *   and each function runs from the asset folder its code went to last time, found by construct path;
  * - the stacks, on the same plus the context. While it holds, there is no synth at all.
  * A change of context alone (e.g. another agents URL) thus costs a synth without bundling.
@@ -34,6 +35,8 @@ const CONTEXT_ENV = 'CDK_CONTEXT_JSON';
 const METADATA_CONTEXT = { 'aws:cdk:enable-path-metadata': true, 'aws:cdk:enable-asset-metadata': true };
 /** Folders whose files are not the app's sources. */
 const SKIPPED_FOLDERS = new Set(['node_modules', 'cdk.out', 'cdk.local.out']);
+/** Files that neither the app nor its bundles load: documentation, images, logs, and test files by their names. */
+const NOT_SOURCES = /(\.(md|markdown|txt|log|png|jpe?g|gif|svg)|\.(test|spec)\.[cm]?[jt]sx?)$/i;
 const STACKS_CACHE_FILE = 'local-stacks.json';
 /** Also read by bench/cold-start.ts. */
 const ASSETS_CACHE_FILE = 'local-bundles.json';
@@ -150,6 +153,7 @@ function sourceFiles(appDir: string, ignore: readonly string[]): string[] {
   const skipped = (relative: string) => {
     const parts = relative.split(/[\\/]/);
     if (parts.slice(0, -1).some((p) => SKIPPED_FOLDERS.has(p) || p.startsWith('.'))) return true;
+    if (NOT_SOURCES.test(relative)) return true;
     return ignore.some((folder) => relative === folder || relative.startsWith(`${folder}${path.sep}`));
   };
   let listed: string[] | undefined;

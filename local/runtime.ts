@@ -252,7 +252,13 @@ type AppSource =
 
 function resolveApp(options: LocalRuntimeOptions): AppSource {
   const appDir = path.resolve(options.appDir ?? (options.app === undefined ? ROOT : process.cwd()));
-  if (options.app === undefined) return { kind: 'command', command: cdkJsonApp(appDir), appDir };
+  if (options.app === undefined) {
+    try {
+      return { kind: 'command', command: cdkJsonApp(appDir), appDir };
+    } catch (error) {
+      throw new LocalOptionsError((error as Error).message);
+    }
+  }
   const asFolder = path.resolve(appDir, options.app);
   if (isAssemblyDir(options.app, appDir)) {
     if (options.demoAgents)

@@ -361,10 +361,14 @@ export function registerLocal(program: Command, action: ActionFactory): void {
       action(async (session, command) => {
         const deps = session.deps;
         const options = runtimeOptions(command.opts<LocalOptions>(), deps.cwd);
-        const { startLocalRuntime, LocalOptionsError } = await import('../../local/runtime');
-        const { JavaMissingError } = await import('../../local/emulators');
-        const { PortInUseError } = await import('../../local/ports');
-        const { startStatusLine } = await import('../../local/status-line');
+        // require, not import(): bin/taskq runs this file through tsx's CommonJS hook, which import() bypasses.
+        const { startLocalRuntime, LocalOptionsError } =
+          require('../../local/runtime') as typeof import('../../local/runtime');
+        const { JavaMissingError } =
+          require('../../local/emulators') as typeof import('../../local/emulators');
+        const { PortInUseError } = require('../../local/ports') as typeof import('../../local/ports');
+        const { startStatusLine } =
+          require('../../local/status-line') as typeof import('../../local/status-line');
         const signals = stopSignal(deps);
         const realProcess = deps.signal === undefined;
         let status: StatusLine | undefined;

@@ -27,6 +27,14 @@ export function freePort(): Promise<number> {
 }
 
 export interface BootOptions {
+  /** `--demo-agents`, as `npm start` runs. @default true */
+  readonly demoAgents?: boolean;
+  /** More flags of `taskq local`, e.g. `['--stack', 'S']`. @default - none */
+  readonly args?: readonly string[];
+  /** The folder `taskq local` runs in (whose cdk.json names the app). @default - this repository */
+  readonly cwd?: string;
+  /** Environment variables besides this process's. @default - none */
+  readonly env?: Readonly<Record<string, string>>;
   /** @default - the runtime starts its demo agents */
   readonly agentsUrl?: string;
   readonly persistDir?: string;
@@ -86,9 +94,10 @@ async function bootOnce(options: BootOptions): Promise<RunningRuntime> {
   const args = [
     '--import',
     'tsx',
-    'bin/taskq.ts',
+    path.join(ROOT, 'bin', 'taskq.ts'),
     'local',
-    '--demo-agents',
+    ...(options.demoAgents === false ? [] : ['--demo-agents']),
+    ...(options.args ?? []),
     '--port',
     String(ports.api),
     '--aws-port',
@@ -113,7 +122,11 @@ async function bootOnce(options: BootOptions): Promise<RunningRuntime> {
     ...(options.topics !== undefined ? ['--topics', JSON.stringify(options.topics)] : []),
     ...(options.faults !== undefined ? ['--faults', options.faults] : []),
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: options.cwd ?? ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   let output = '';
   // LOCAL_RUNTIME_LOG=FILE keeps the runtime's output, to read after a failure.
   const logFile = process.env.LOCAL_RUNTIME_LOG;
