@@ -280,6 +280,10 @@ function removeStaleSynths(outdir: string, keep: string): void {
 export async function synthesize(options: SynthOptions): Promise<LocalAssembly> {
   const appDir = path.resolve(options.appDir);
   const outdir = path.resolve(options.outdir ?? path.join(appDir, 'cdk.local.out'));
+  if (outdir.split(path.sep).includes('node_modules'))
+    throw new Error(
+      `the synth cache ${outdir} would be inside node_modules: run in the app's folder, or give --outdir`,
+    );
   const ignore = [
     path.relative(appDir, outdir),
     ...(options.ignore ?? []).map((d) => path.relative(appDir, d)),
