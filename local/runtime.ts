@@ -5,7 +5,8 @@
  * stream event sources (stream-source.ts) and the schedules (schedules.ts). `taskq local` (cli/commands/local.ts,
  * and `npm start`) is a thin CLI over `startLocalRuntime`; tests and benchmarks call it too.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -31,6 +32,7 @@ import {
 } from './emulators';
 import { sqsEventSources } from './event-source';
 import { FaultInjector, type FaultPlan, type FaultReport } from './faults';
+import { functionCode } from './function-code';
 import { eventInvokeConfigsNotEmulated, type LocalFunctions, startFunctions } from './functions';
 import { type HttpRoute, type LocalHttpApi, lambdaRoutes, startHttpApi } from './http-api';
 import type { IntrinsicContext } from './intrinsics';
@@ -483,10 +485,14 @@ export async function startLocalRuntime(
     });
     await createResources(ctx, { sqs, dynamodb, fauxqs: aws.server });
 
+    // Inline code and the stand-ins of functions that cannot run go to a folder of this runtime's own.
+    const scratch = mkdtempSync(path.join(tmpdir(), 'taskq-local-code-'));
+    stops.push(async () => rmSync(scratch, { recursive: true, force: true }));
+    const code = functionCode(ctx.template, stack.codePaths, scratch);
     const maxWorkers = options.maxWorkersPerFunction ?? 4;
     const fns = startFunctions(
       ctx,
-      stack.codePaths,
+      code.codePaths,
       { aws: proxy.endpoint('sqs'), sns: proxy.endpoint('sns'), dynamodb: proxy.endpoint('dynamodb') },
       { maxWorkers, log, ...(options.onInvocation && { onInvoke: options.onInvocation }) },
     );
@@ -575,6 +581,7 @@ export async function startLocalRuntime(
     const notRunnable = [...new Set([...rewritten.notRunnable, ...info.notRunnable])];
     const notEmulated = [
       ...coverage.notEmulated,
+      ...code.notEmulated,
       ...eventSources.notEmulated,
       ...apiRoutes.notEmulated,
       ...schedules.notEmulated,

@@ -141,6 +141,9 @@ describe('taskq local on a CDK app of another team', () => {
       const output = runtime.output();
       expect(output).toContain('Agents       types: alpha-echo, beta-echo');
       expect(output).toMatch(/^ {2}Not emulated: AWS::SSM::Parameter \(Greeting\w*\)$/m);
+      expect(output).toMatch(
+        /^ {2}Not emulated: PyTool\w* \(runtime python3\.12: only Node\.js functions run locally/m,
+      );
       expect(output).toMatch(/^ {2}Ignored {6}.*AWS::IAM::Role.*: no local effect/m);
     });
   });
