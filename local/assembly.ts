@@ -23,6 +23,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import * as path from 'node:path';
@@ -40,7 +41,7 @@ const NOT_SOURCES = /(\.(md|markdown|txt|log|png|jpe?g|gif|svg)|\.(test|spec)\.[
 const STACKS_CACHE_FILE = 'local-stacks.json';
 /** Also read by bench/cold-start.ts. */
 const ASSETS_CACHE_FILE = 'local-bundles.json';
-/** A synth folder this old, not the one the cache names, is deleted at the next synth that bundles. */
+/** A synth folder no runtime started from for this long is deleted at the next synth that bundles. */
 const STALE_SYNTH_MS = 24 * 3600 * 1000;
 
 /** One stack of the assembly. */
@@ -263,7 +264,22 @@ function synthDir(outdir: string): string {
   return mkdtempSync(path.join(outdir, 'synth-'));
 }
 
-/** Deletes synth folders of earlier bundles that no cache names any more and that nothing wrote to for a day. */
+/** Marks the synth folders whose bundles a runtime starts from as in use (their modification time). */
+function touchSynths(outdir: string, codePaths: Iterable<string>): void {
+  const now = new Date();
+  for (const code of codePaths) {
+    const relative = path.relative(outdir, code);
+    const top = relative.split(path.sep)[0];
+    if (!top?.startsWith('synth-')) continue;
+    try {
+      utimesSync(path.join(outdir, top), now, now);
+    } catch {
+      // removed meanwhile: the cache check finds it missing next time
+    }
+  }
+}
+
+/** Deletes the synth folders of earlier bundles that no runtime started from for a day. */
 function removeStaleSynths(outdir: string, keep: string): void {
   for (const entry of readdirSync(outdir)) {
     const dir = path.join(outdir, entry);
@@ -301,12 +317,20 @@ export async function synthesize(options: SynthOptions): Promise<LocalAssembly> 
     saved?.key === stacksKey &&
     saved.stacks.every((s) => Object.values(s.codePaths).every((dir) => existsSync(dir)))
   ) {
+    touchSynths(
+      outdir,
+      saved.stacks.flatMap((s) => Object.values(s.codePaths)),
+    );
     return {
       stacks: saved.stacks.map((s) => ({ ...s, codePaths: new Map(Object.entries(s.codePaths)) })),
       cached: 'template',
     };
   }
   const assembly = await synthesizeApp(options.command, appDir, outdir, context, bundleKey);
+  touchSynths(
+    outdir,
+    assembly.stacks.flatMap((s) => [...s.codePaths.values()]),
+  );
   const cache: StacksCache = {
     key: stacksKey,
     stacks: assembly.stacks.map((s) => ({ ...s, codePaths: Object.fromEntries(s.codePaths) })),

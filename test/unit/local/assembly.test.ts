@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
@@ -7,6 +7,7 @@ import {
   projectContext,
   readAssembly,
   sourcesHash,
+  synthesize,
 } from '../../../local/assembly';
 
 let dir: string;
@@ -118,5 +119,91 @@ describe('Function: projectContext and cdkJsonApp', () => {
     expect(() => cdkJsonApp(dir)).toThrow(`no cdk.json in ${dir}`);
     write('cdk.json', '{}');
     expect(() => cdkJsonApp(dir)).toThrow('has no "app"');
+  });
+});
+
+/**
+ * A CDK app in miniature: it writes a one-stack assembly to CDK_OUTDIR, with one function whose code is bundled
+ * into an asset folder unless the context skips bundling, and logs each run (outside the app's folder).
+ */
+const FAKE_APP = `
+const fs = require('node:fs');
+const path = require('node:path');
+const out = process.env.CDK_OUTDIR;
+const context = JSON.parse(process.env.CDK_CONTEXT_JSON);
+const bundle = context['aws:cdk:bundling-stacks'] === undefined;
+fs.appendFileSync(process.env.FAKE_APP_RUNS, (bundle ? 'bundle' : 'template') + '\\n');
+if (bundle) {
+  fs.mkdirSync(path.join(out, 'asset.1'));
+  fs.writeFileSync(path.join(out, 'asset.1', 'index.js'), fs.readFileSync(path.join(__dirname, 'handler.js')));
+}
+fs.writeFileSync(path.join(out, 'S.template.json'), JSON.stringify({ Resources: {
+  Fn: { Type: 'AWS::Lambda::Function', Properties: { Description: context.greeting + '/' + context.fromCdkJson },
+        Metadata: { 'aws:cdk:path': 'S/Fn/Resource', 'aws:asset:path': bundle ? 'asset.1' : __dirname } } } }));
+fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify({ artifacts: {
+  S: { type: 'aws:cloudformation:stack', properties: { templateFile: 'S.template.json' } } } }));
+`;
+
+describe('Function: synthesize', () => {
+  let runs: string;
+  beforeEach(() => {
+    write('app.js', FAKE_APP);
+    write('handler.js', 'exports.handler = async () => 1;');
+    write('cdk.json', JSON.stringify({ app: 'node app.js', context: { fromCdkJson: 'yes' } }));
+    runs = path.join(mkdtempSync(path.join(tmpdir(), 'assembly-runs-')), 'runs.log');
+    process.env.FAKE_APP_RUNS = runs;
+  });
+  afterEach(() => {
+    rmSync(path.dirname(runs), { recursive: true, force: true });
+    delete process.env.FAKE_APP_RUNS;
+  });
+  const runsSoFar = () => (existsSync(runs) ? readFileSync(runs, 'utf8').trim().split('\n') : []);
+  const synth = (greeting: string) =>
+    synthesize({ command: `"${process.execPath}" app.js`, appDir: dir, context: { greeting } });
+
+  it('synthesizes once, then takes the stacks from the cache while the command, context and sources hold', async () => {
+    const first = await synth('hi');
+    expect(first.cached).toBe('none');
+    const [stack] = first.stacks;
+    expect(stack!.template.Resources.Fn!.Properties!.Description).toBe('hi/yes');
+    expect(readFileSync(path.join(stack!.codePaths.get('Fn')!, 'index.js'), 'utf8')).toContain('=> 1');
+    expect(path.relative(path.join(dir, 'cdk.local.out'), stack!.codePaths.get('Fn')!)).toMatch(/^synth-/);
+
+    const second = await synth('hi');
+    expect(second.cached).toBe('template');
+    expect(second.stacks[0]!.codePaths).toEqual(stack!.codePaths);
+    expect(runsSoFar()).toEqual(['bundle']);
+  });
+
+  it('synthesizes without bundling when only the context changed, and reuses the bundles by construct path', async () => {
+    const first = await synth('hi');
+    const other = await synth('hello');
+    expect(other.cached).toBe('bundles');
+    expect(other.stacks[0]!.template.Resources.Fn!.Properties!.Description).toBe('hello/yes');
+    expect(other.stacks[0]!.codePaths).toEqual(first.stacks[0]!.codePaths);
+    expect(runsSoFar()).toEqual(['bundle', 'template']);
+  });
+
+  it('bundles again when a source file changed', async () => {
+    await synth('hi');
+    write('handler.js', 'exports.handler = async () => 2;');
+    const again = await synth('hi');
+    expect(again.cached).toBe('none');
+    expect(readFileSync(path.join(again.stacks[0]!.codePaths.get('Fn')!, 'index.js'), 'utf8')).toContain(
+      '=> 2',
+    );
+    expect(runsSoFar()).toEqual(['bundle', 'bundle']);
+  });
+
+  it('keeps two synths at once apart: each reads its own assembly', async () => {
+    await synth('warm');
+    const [a, b] = await Promise.all([synth('one'), synth('two')]);
+    expect(a.stacks[0]!.template.Resources.Fn!.Properties!.Description).toBe('one/yes');
+    expect(b.stacks[0]!.template.Resources.Fn!.Properties!.Description).toBe('two/yes');
+  });
+
+  it('reports a failing app command with its output', async () => {
+    write('app.js', 'console.error("no luck"); process.exit(3);');
+    await expect(synth('hi')).rejects.toThrow(/failed \(exit code 3\):\nno luck/);
   });
 });
