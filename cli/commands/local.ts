@@ -108,6 +108,7 @@ function banner(runtime: LocalRuntime, persist: string | undefined): string {
       `  Routes       ${api.routes.join(', ') || 'none'}`,
     ]),
     `  SQS/SNS/S3   ${runtime.awsEndpoint}  (fauxqs)`,
+    `  Lambda       ${runtime.lambdaEndpoint}  (Invoke: RequestResponse, Event with destinations, DryRun)`,
     `  DynamoDB     ${runtime.dynamodbEndpoint}  (DynamoDB Local)`,
     runtime.agentsUrl !== undefined
       ? `  Agents       ${runtime.agentsUrl}  (types: ${runtime.taskTypes.join(', ')})`
