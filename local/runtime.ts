@@ -28,6 +28,7 @@ import type { IntrinsicContext } from './intrinsics';
 import { lambdaApiSlot, startLambdaApi } from './lambda-api';
 import type { Invocation } from './lambda-pool';
 import { type DemoAgentLimitsByType, type LocalConfigOptions, localStackConfig } from './local-config';
+import { openApiRoute } from './openapi-route';
 import { resolvePhysicalIds } from './physical-ids';
 import { reservePort } from './ports';
 import { createResources, fairQueuesNotEmulated } from './resources';
@@ -361,6 +362,9 @@ export async function startLocalRuntime(
         },
       }),
     });
+
+    // Not in the template either: the API's OpenAPI document (local/openapi-route.ts).
+    routes.push(openApiRoute(apiUrl));
 
     await warming;
     const api: LocalHttpApi = await startHttpApi({ port, routes, log });
