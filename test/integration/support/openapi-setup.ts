@@ -12,6 +12,7 @@ import { checkFetchResponse, OpenApiChecker } from './openapi-check';
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const checker = OpenApiChecker.fromFile();
 const problems: string[] = [];
+let checked = 0;
 const unwrapped = globalThis.fetch;
 
 function requestOf(input: string | URL | Request, init?: RequestInit): { method: string; url: URL } {
@@ -23,10 +24,20 @@ function requestOf(input: string | URL | Request, init?: RequestInit): { method:
 globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
   const response = await unwrapped(input, init);
   const { method, url } = requestOf(input, init);
-  if (LOOPBACK_HOSTS.has(url.hostname))
+  if (LOOPBACK_HOSTS.has(url.hostname) && checker.operation(method, url.pathname)) {
+    checked += 1;
     problems.push(...(await checkFetchResponse(checker, method, url, response)));
+  }
   return response;
 };
+
+/**
+ * How many responses were checked so far, and takes the problems found since the last test ended: for a test that
+ * shows the check runs, and fails, by design.
+ */
+export function responseChecks(): { readonly checked: number; takeProblems(): string[] } {
+  return { checked, takeProblems: () => problems.splice(0) };
+}
 
 function assertNoProblems(): void {
   if (problems.length === 0) return;
