@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DEFAULTS } from '../../../lambda/contract/environment';
 import { API_ERROR_CODES } from '../../../lambda/core/error-codes';
 import { VIEW_FIELDS } from '../../../lambda/core/task';
-import { localOpenApi } from '../../../local/openapi-route';
+import { localOpenApi, openApiRoutes } from '../../../local/openapi-route';
 import { buildOpenApi, renderOpenApi } from '../../../scripts/openapi';
 import { type CheckedResponse, OpenApiChecker } from '../../integration/support/openapi-check';
 
@@ -114,6 +114,20 @@ describe('Function: localOpenApi', () => {
       'https://{apiId}.execute-api.{region}.amazonaws.com',
     ]);
     expect(document.paths).toEqual((buildOpenApi() as Json).paths);
+  });
+});
+
+describe('Function: openApiRoutes', () => {
+  const route = (routeKey: string) => ({ routeKey, invoke: async () => ({ ok: true as const, result: {} }) });
+
+  it("adds GET /openapi.json to a task queue's API (it has POST /tasks), and to no other API", () => {
+    // Assess
+    expect(
+      openApiRoutes([route('POST /tasks'), route('GET /tasks/{id}')], 'http://127.0.0.1:3000').map(
+        (r) => r.routeKey,
+      ),
+    ).toEqual(['GET /openapi.json']);
+    expect(openApiRoutes([route('GET /orders')], 'http://127.0.0.1:3001')).toEqual([]);
   });
 });
 
