@@ -19,6 +19,8 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      // Every response of the task API a test receives is checked against openapi.json.
+      setupFilesAfterEnv: ['<rootDir>/test/integration/support/openapi-setup.ts'],
     },
   ],
 };

@@ -141,8 +141,8 @@ export class TaskApi extends Construct {
       stageName: '$default',
       autoDeploy: true,
       throttle: {
-        rateLimit: props.throttle?.rateLimit ?? 100,
-        burstLimit: props.throttle?.burstLimit ?? 200,
+        rateLimit: props.throttle?.rateLimit ?? DEFAULTS.throttle.rateLimit,
+        burstLimit: props.throttle?.burstLimit ?? DEFAULTS.throttle.burstLimit,
       },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(this.accessLogs),

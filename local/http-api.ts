@@ -36,7 +36,7 @@ interface CompiledRoute extends HttpRoute {
 }
 
 /** API Gateway's own limit on a request body. */
-const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 /** HTTP API's longest integration timeout; past it API Gateway answers 503 while the function runs on. */
 const INTEGRATION_TIMEOUT_MS = 30_000;
 

@@ -45,6 +45,7 @@ import {
   type LocalConfigOptions,
   localStackConfig,
 } from './local-config';
+import { openApiRoutes } from './openapi-route';
 import { resolvePhysicalIds } from './physical-ids';
 import { reservePort } from './ports';
 import { createResources, fairQueuesNotEmulated } from './resources';
@@ -577,7 +578,8 @@ export async function startLocalRuntime(
       const routes = apiRoutes.routes.filter((r) => apiId === undefined || r.apiId === apiId);
       const api: LocalHttpApi = await startHttpApi({
         port: apiPorts[i]!,
-        routes: [...routes, localStackRoute],
+        // A task queue's API also serves its OpenAPI document (local/openapi-route.ts).
+        routes: [...routes, localStackRoute, ...openApiRoutes(routes, `http://127.0.0.1:${apiPorts[i]}`)],
         log,
       });
       stops.push(api.stop);

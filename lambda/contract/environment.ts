@@ -159,6 +159,8 @@ export const DEFAULTS = {
   heartbeatTimeoutSeconds: 300,
   /** Async agents: the longest one attempt may run. */
   maxRunTimeSeconds: 3600,
+  /** The API stage's throttle: every route but the callback routes. */
+  throttle: { rateLimit: 100, burstLimit: 200 },
   /** POST /tasks/{id}/heartbeat and /complete: their own throttle, apart from POST /tasks. */
   callbackThrottle: { rateLimit: 500, burstLimit: 1000 },
   /** Deliveries of a message before SQS moves it to the DLQ. */

@@ -141,6 +141,9 @@ export function parseHeartbeat(body: string | undefined): TaskProgress | undefin
   };
 }
 
+/** The `error.code` of a completion. */
+export const COMPLETION_ERROR_CODE = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /**
  * A completion's body: `{ "result": any }` or `{ "error": { "code", "message", "retryable" } }`; the stop after a
  * cancel request may leave `retryable` out (`{ "error": { "code": "Cancelled" } }`).
@@ -161,7 +164,7 @@ export function parseCompletion(body: string | undefined): Completion {
       throw invalid(`body.error.${key}`, 'is not a field');
   }
   const { code, message, retryable } = error;
-  if (!(typeof code === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(code))) {
+  if (!(typeof code === 'string' && COMPLETION_ERROR_CODE.test(code))) {
     throw invalid('body.error.code', `must be 1 to ${MAX_ERROR_CODE_CHARS} letters, digits or ._:-`);
   }
   if (message !== undefined && typeof message !== 'string')

@@ -131,7 +131,8 @@ function schemaDetails(): ErrorDetail[] {
   });
 }
 
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+/** What an `Idempotency-Key` header may hold. */
+export const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** The body with its top-level values as doubles where they are exact numbers, for the schema check. */
 function topLevelByValue(body: unknown): unknown {

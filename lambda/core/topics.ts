@@ -190,7 +190,8 @@ export interface DeliveryView {
   readonly waiting?: TaskView['waiting'];
 }
 
-const DELIVERY_VIEW_FIELDS = [
+/** The fields of a published task's delivery that its view shows (besides the delivery's `task_id`). */
+export const DELIVERY_VIEW_FIELDS = [
   'status',
   'attempts',
   'result',
