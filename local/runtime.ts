@@ -21,6 +21,8 @@ import {
   startDynamoEmulator,
 } from './emulators';
 import { sqsEventSources } from './event-source';
+import { consumerFunctions, taskQueuesOf } from './dashboard/layout';
+import { createDashboard } from './dashboard/server';
 import { FaultInjector, type FaultPlan, type FaultReport } from './faults';
 import { type LocalFunctions, startFunctions } from './functions';
 import { type HttpRoute, type LocalHttpApi, lambdaRoutes, startHttpApi } from './http-api';
@@ -110,6 +112,8 @@ export interface RuntimeStatus {
 
 export interface LocalRuntime {
   readonly apiUrl: string;
+  /** The dashboard's URL with this run's secret (local/dashboard): print it, never log it elsewhere. */
+  readonly dashboardUrl: string;
   readonly awsEndpoint: string;
   /** The Lambda API (Invoke) of the app's functions: the AWS endpoint, for `AWS_ENDPOINT_URL_LAMBDA`. */
   readonly lambdaEndpoint: string;
@@ -362,6 +366,20 @@ export async function startLocalRuntime(
       }),
     });
 
+    // The dashboard (local/dashboard/server.ts): its page, its data API and its actions, under /_local/dashboard.
+    const dashboard = createDashboard({
+      stackName: assembly.stackName,
+      layouts: taskQueuesOf(consumerFunctions(ctx)),
+      apiUrl,
+      fauxqs: aws.server,
+      sqs,
+      dynamodb,
+      log,
+    });
+    routes.push(...dashboard.routes);
+    dashboard.start();
+    stops.push(dashboard.stop);
+
     await warming;
     const api: LocalHttpApi = await startHttpApi({ port, routes, log });
     stops.push(api.stop);
@@ -384,6 +402,7 @@ export async function startLocalRuntime(
     const queueIds = resourcesOfType(ctx.template, 'AWS::SQS::Queue').map(([id]) => id);
     const runtime: LocalRuntime = {
       apiUrl: api.url,
+      dashboardUrl: dashboard.url,
       awsEndpoint: aws.endpoint,
       lambdaEndpoint: aws.endpoint,
       dynamodbEndpoint: dynamo.endpoint,

@@ -57,6 +57,7 @@ function banner(runtime: LocalRuntime, persist: string | undefined): string {
   const lines = [
     `agent-task-queue local runtime (stack ${runtime.stackName}; synth cache: ${runtime.synthCache})`,
     `  API          ${runtime.apiUrl}`,
+    `  Dashboard    ${runtime.dashboardUrl}  (the token enables its actions: keep it to yourself)`,
     `  Routes       ${runtime.routes.join(', ')}`,
     `  SQS/SNS/S3   ${runtime.awsEndpoint}  (fauxqs)`,
     `  DynamoDB     ${runtime.dynamodbEndpoint}  (DynamoDB Local)`,
