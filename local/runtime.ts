@@ -12,6 +12,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS, type TopicDefinitions } from '../lambda/contract';
 import { DEFAULT_EVENT_TRANSITIONS } from '../lambda/core/task-events';
 import { startAwsProxy } from './aws-proxy';
+import { consumerFunctions, taskQueuesOf } from './dashboard/layout';
+import { createDashboard } from './dashboard/server';
 import { type DemoAgents, startDemoAgents } from './demo-agents';
 import {
   type AwsEmulator,
@@ -21,8 +23,6 @@ import {
   startDynamoEmulator,
 } from './emulators';
 import { sqsEventSources } from './event-source';
-import { consumerFunctions, taskQueuesOf } from './dashboard/layout';
-import { createDashboard } from './dashboard/server';
 import { FaultInjector, type FaultPlan, type FaultReport } from './faults';
 import { type LocalFunctions, startFunctions } from './functions';
 import { type HttpRoute, type LocalHttpApi, lambdaRoutes, startHttpApi } from './http-api';
