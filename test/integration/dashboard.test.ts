@@ -424,6 +424,7 @@ describe('dashboard in chromium', () => {
       expect(await answer.text()).toMatch(/"code":"ForeignOrigin"/);
     } finally {
       await attacker.close();
+      evil.closeAllConnections(); // chromium keeps its connection alive: close would wait for it
       await new Promise<void>((resolve) => evil.close(() => resolve()));
     }
     expect(await queueCount(runtime.outputs.LowDeadLetterQueueUrl!)).toBe(1);
