@@ -5,8 +5,9 @@ const tsJest = {
 const common = {
   testEnvironment: 'node',
   transform: tsJest,
-  // middy v5+ ships ESM only; let ts-jest transpile it to CommonJS.
-  transformIgnorePatterns: ['node_modules/(?!(@middy)/)'],
+  // middy v5+ and puppeteer-core (with @puppeteer/browsers and chromium-bidi) ship ESM only; let ts-jest
+  // transpile them to CommonJS.
+  transformIgnorePatterns: ['node_modules/(?!(@middy|puppeteer-core|@puppeteer|chromium-bidi)/)'],
   // @middy packages export only an `import` condition, which jest's CommonJS resolver does not match.
   moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },
 };

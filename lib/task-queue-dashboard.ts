@@ -73,14 +73,24 @@ export class TaskQueueDashboard extends Construct {
       const fn = tier.consumerFunction;
       this.dashboard.addWidgets(
         new cloudwatch.TextWidget({ markdown: `# ${p} tier`, width: 24, height: 1 }),
+        // The seed's figures, as the local dashboard shows them: depth (visible, in flight, delayed) and lag (age of
+        // the oldest message), produce and consume rates (messages sent and deleted), and the DLQ's depth.
         graph(
-          `${p}: depth and oldest message`,
-          [tier.metricQueueDepth({ period, label: 'visible' })],
-          [tier.metricAgeOfOldestMessage({ period, label: 'oldest age (s)' })],
+          `${p}: depth and lag (oldest message)`,
+          [
+            tier.metricQueueDepth({ period, label: 'visible' }),
+            tier.metricMessagesInFlight({ period, label: 'in flight' }),
+            tier.queue.metricApproximateNumberOfMessagesDelayed({
+              period,
+              statistic: 'Maximum',
+              label: 'delayed',
+            }),
+          ],
+          [tier.metricAgeOfOldestMessage({ period, label: 'lag: oldest age (s)' })],
         ),
-        graph(`${p}: throughput`, [
-          tier.queue.metricNumberOfMessagesSent({ period, statistic: 'Sum', label: 'sent' }),
-          tier.queue.metricNumberOfMessagesDeleted({ period, statistic: 'Sum', label: 'deleted' }),
+        graph(`${p}: produce and consume rates (messages per period)`, [
+          tier.queue.metricNumberOfMessagesSent({ period, statistic: 'Sum', label: 'produced (sent)' }),
+          tier.queue.metricNumberOfMessagesDeleted({ period, statistic: 'Sum', label: 'consumed (deleted)' }),
         ]),
         graph(`${p}: dead letters`, [tier.metricDeadLetterDepth({ period, label: 'DLQ depth' })]),
       );

@@ -173,6 +173,9 @@ export async function startAwsEmulator(options: {
     startFauxqs({
       port: options.lambda ? 0 : options.port,
       logger: false,
+      // The dashboard counts sends and deletes per queue through the spy (local/dashboard/sources.ts); it keeps
+      // the last event only.
+      messageSpies: { bufferSize: 1 },
       ...(options.dataDir && { dataDir: options.dataDir }),
     }),
   );

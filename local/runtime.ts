@@ -22,6 +22,8 @@ import {
 } from './assembly';
 import { startAwsProxy } from './aws-proxy';
 import { resourceCoverage, snsSubscriptionsNotEmulated } from './coverage';
+import { consumerFunctions, taskQueuesOf } from './dashboard/layout';
+import { createDashboard } from './dashboard/server';
 import { type DemoAgents, startDemoAgents } from './demo-agents';
 import {
   type AwsEmulator,
@@ -178,6 +180,8 @@ export interface LocalRuntime {
   readonly apiUrl: string;
   /** Every HTTP API of the stack, the first at `apiUrl`. */
   readonly apis: readonly LocalApi[];
+  /** The dashboard's URL, at `apiUrl`, with this run's secret (local/dashboard): print it, never log it elsewhere. */
+  readonly dashboardUrl: string;
   readonly awsEndpoint: string;
   /** The Lambda API (Invoke) of the app's functions: the AWS endpoint, for `AWS_ENDPOINT_URL_LAMBDA`. */
   readonly lambdaEndpoint: string;
@@ -570,6 +574,20 @@ export async function startLocalRuntime(
       }),
     };
 
+    // The dashboard (local/dashboard/server.ts): its page, its data API and its actions, under /_local/dashboard
+    // of the first API; it shows every TaskQueue of the stack (none: an empty page).
+    const dashboard = createDashboard({
+      stackName: stack.stackName,
+      layouts: taskQueuesOf(consumerFunctions(ctx)),
+      apiUrl: `http://127.0.0.1:${port}`,
+      fauxqs: aws.server,
+      sqs,
+      dynamodb,
+      log,
+    });
+    dashboard.start();
+    stops.push(dashboard.stop);
+
     await warming;
     // With no HTTP API in the stack, one server still answers the runtime's own route on --port.
     const served = apiIds.length > 0 ? apiIds : [undefined];
@@ -578,8 +596,13 @@ export async function startLocalRuntime(
       const routes = apiRoutes.routes.filter((r) => apiId === undefined || r.apiId === apiId);
       const api: LocalHttpApi = await startHttpApi({
         port: apiPorts[i]!,
-        // A task queue's API also serves its OpenAPI document (local/openapi-route.ts).
-        routes: [...routes, localStackRoute, ...openApiRoutes(routes, `http://127.0.0.1:${apiPorts[i]}`)],
+        // A task queue's API also serves its OpenAPI document (local/openapi-route.ts); the first, the dashboard.
+        routes: [
+          ...routes,
+          localStackRoute,
+          ...openApiRoutes(routes, `http://127.0.0.1:${apiPorts[i]}`),
+          ...(i === 0 ? dashboard.routes : []),
+        ],
         log,
       });
       stops.push(api.stop);
@@ -619,6 +642,7 @@ export async function startLocalRuntime(
     const runtime: LocalRuntime = {
       apiUrl: apis[0]!.url,
       apis,
+      dashboardUrl: dashboard.url,
       awsEndpoint: aws.endpoint,
       lambdaEndpoint: aws.endpoint,
       dynamodbEndpoint: dynamo.endpoint,

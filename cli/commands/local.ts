@@ -107,6 +107,7 @@ function banner(runtime: LocalRuntime, persist: string | undefined): string {
       `  API          ${api.url}${runtime.apis.length > 1 ? `  (${api.label})` : ''}`,
       `  Routes       ${api.routes.join(', ') || 'none'}`,
     ]),
+    `  Dashboard    ${runtime.dashboardUrl}  (the token enables its actions: keep it to yourself)`,
     `  SQS/SNS/S3   ${runtime.awsEndpoint}  (fauxqs)`,
     `  Lambda       ${runtime.lambdaEndpoint}  (Invoke: RequestResponse, Event with destinations, DryRun)`,
     `  DynamoDB     ${runtime.dynamodbEndpoint}  (DynamoDB Local)`,

@@ -103,7 +103,8 @@ function envelopeFields(body: string): {
   };
 }
 
-function toDeadLetter(message: Message): DeadLetterMessage {
+/** A received message as the DLQ commands list it (also the dashboard, from the messages the emulator holds). */
+export function toDeadLetter(message: Message): DeadLetterMessage {
   const body = message.Body ?? '';
   const attributes = message.MessageAttributes ?? {};
   const taskId = deadLetterTaskId(body) ?? attributes.task_id?.StringValue;

@@ -39,6 +39,62 @@ function dashboardMetrics(template: Template): string[] {
   );
 }
 
+/** Each graph of the dashboard by title: its metrics (`namespace metricName dim=value… stat`), left then right axis. */
+function dashboardWidgets(template: Template): Map<string, string[]> {
+  const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  const body = JSON.parse(renderJoin(dashboards[0]!.Properties.DashboardBody)) as {
+    widgets: { properties: { title?: string; metrics?: unknown[][] } }[];
+  };
+  return new Map(
+    body.widgets
+      .filter((w) => w.properties.title !== undefined && w.properties.metrics)
+      .map((w) => [
+        w.properties.title!,
+        w.properties.metrics!.map((metric) => {
+          const parts = metric.filter((p): p is string => typeof p === 'string');
+          const options = metric.find((p) => typeof p === 'object' && p !== null) as
+            | { stat?: string }
+            | undefined;
+          const [namespace, name, ...dims] = parts;
+          const pairs: string[] = [];
+          for (let i = 0; i + 1 < dims.length; i += 2) pairs.push(`${dims[i]}=${dims[i + 1]}`);
+          return [namespace, name, ...pairs, options?.stat ?? ''].join(' ').trim();
+        }),
+      ]),
+  );
+}
+
+describe("TaskQueue dashboard: the seed's figures per tier", () => {
+  test.each(PRIORITIES)(
+    '%s: depth (visible, in flight, delayed) and lag, produce and consume rates, DLQ depth',
+    (priority) => {
+      // GIVEN
+      const { stack, taskQueue } = queueStack();
+      const tier = taskQueue.tiers[priority];
+
+      // WHEN
+      const widgets = dashboardWidgets(Template.fromStack(stack));
+
+      // THEN
+      const queue = `QueueName=<GetAtt:${logicalId(tier.queue)}.QueueName>`;
+      const dlq = `QueueName=<GetAtt:${logicalId(tier.deadLetterQueue)}.QueueName>`;
+      expect(widgets.get(`${priority}: depth and lag (oldest message)`)).toEqual([
+        `AWS/SQS ApproximateNumberOfMessagesVisible ${queue} Maximum`,
+        `AWS/SQS ApproximateNumberOfMessagesNotVisible ${queue} Maximum`,
+        `AWS/SQS ApproximateNumberOfMessagesDelayed ${queue} Maximum`,
+        `AWS/SQS ApproximateAgeOfOldestMessage ${queue} Maximum`,
+      ]);
+      expect(widgets.get(`${priority}: produce and consume rates (messages per period)`)).toEqual([
+        `AWS/SQS NumberOfMessagesSent ${queue} Sum`,
+        `AWS/SQS NumberOfMessagesDeleted ${queue} Sum`,
+      ]);
+      expect(widgets.get(`${priority}: dead letters`)).toEqual([
+        `AWS/SQS ApproximateNumberOfMessagesVisible ${dlq} Maximum`,
+      ]);
+    },
+  );
+});
+
 describe('TaskQueue dashboard', () => {
   test.each(PRIORITIES)(
     'charts the %s queue (its noisy tenants included), its DLQ and its consumer',

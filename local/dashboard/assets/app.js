@@ -1,0 +1,635 @@
+// The local dashboard's page script: polls the data API once a second and draws what it answers. No build step,
+// no library: plain DOM (text only, never HTML from data) and SVG charts. Served by the runtime at
+// /_local/dashboard/assets/app.js (local/dashboard/server.ts).
+
+const BASE = '/_local/dashboard';
+const API = `${BASE}/api`;
+const POLL_MS = 1000;
+const COLORS = ['#2457c5', '#d9730d', '#1e7b34', '#8e3ab8', '#b3261e', '#0f8a8a'];
+
+/** An element with attributes and children (strings become text nodes, never HTML). */
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [name, value] of Object.entries(attrs ?? {})) node.setAttribute(name, String(value));
+  for (const child of children.flat()) {
+    if (child === undefined || child === null) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function num(value, digits = 0) {
+  if (value === null || value === undefined) return '–';
+  return Number(value).toFixed(digits);
+}
+
+function age(seconds) {
+  if (seconds === null || seconds === undefined) return '–';
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
+  return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+}
+
+function ms(value) {
+  if (value === null || value === undefined) return '–';
+  return value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(2)} s`;
+}
+
+function time(iso) {
+  return iso ? new Date(iso).toLocaleTimeString() : '–';
+}
+
+/** A number cell that keeps its raw value in data-value (what the browser tests compare with the API). */
+function numCell(field, value, text) {
+  return el('td', { class: 'num', 'data-field': field, 'data-value': value ?? '' }, text ?? num(value));
+}
+
+function taskLink(id) {
+  return el('a', { href: `${BASE}/tasks/${id}`, class: 'task-link' }, el('code', {}, id.slice(0, 8)));
+}
+
+function notice(text, isError) {
+  const box = document.getElementById('notice');
+  box.hidden = false;
+  box.className = isError ? 'error' : '';
+  box.textContent = text;
+}
+
+async function getJson(path) {
+  const response = await fetch(`${API}${path}`, { headers: { accept: 'application/json' } });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body?.error?.message ?? `${response.status}`);
+  return body;
+}
+
+/** An action: the browser sends the secret's cookie itself (SameSite=Strict, HttpOnly). */
+async function postJson(path, body) {
+  const response = await fetch(`${API}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body ?? {}),
+  });
+  const text = await response.text();
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = { error: { message: text } };
+  }
+  if (!response.ok) throw new Error(parsed?.error?.message ?? parsed?.message ?? `${response.status}`);
+  return parsed;
+}
+
+let actionsAllowed = false;
+
+async function loadSession() {
+  const session = await getJson('/session');
+  actionsAllowed = session.actions;
+  const box = document.getElementById('session');
+  box.textContent = session.actions
+    ? 'actions enabled'
+    : 'read-only: open the URL the runtime printed (…?token=…) to enable actions';
+  box.dataset.actions = String(session.actions);
+}
+
+// ---------- charts ----------
+
+/** A line chart of `series` ([{ label, values: [{ t, v }] }]) over the last 15 minutes. */
+function lineChart(container, series, unit) {
+  const width = 600;
+  const height = 170;
+  const pad = { left: 44, right: 10, top: 10, bottom: 20 };
+  const now = Date.now();
+  const from = now - 15 * 60 * 1000;
+  const max = Math.max(1, ...series.flatMap((s) => s.values.map((p) => p.v)));
+  const x = (t) => pad.left + ((t - from) / (now - from)) * (width - pad.left - pad.right);
+  const y = (v) => height - pad.bottom - (v / max) * (height - pad.top - pad.bottom);
+  const grid = [0, 0.5, 1].map((f) => {
+    const v = max * f;
+    return [
+      svg('line', { class: 'grid', x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v) }),
+      svg(
+        'text',
+        { class: 'axis', x: pad.left - 4, y: y(v) + 3, 'text-anchor': 'end' },
+        `${num(v, max < 10 ? 1 : 0)}${unit}`,
+      ),
+    ];
+  });
+  const lines = series.map((s, i) =>
+    svg('polyline', {
+      fill: 'none',
+      stroke: COLORS[i % COLORS.length],
+      'stroke-width': 2,
+      'data-series': s.label,
+      points: s.values.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' '),
+    }),
+  );
+  const chart = svg(
+    'svg',
+    { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', role: 'img' },
+    grid,
+    svg('text', { class: 'axis', x: pad.left, y: height - 5 }, '-15 min'),
+    svg('text', { class: 'axis', x: width - pad.right, y: height - 5, 'text-anchor': 'end' }, 'now'),
+    lines,
+  );
+  const legend = el(
+    'div',
+    { class: 'legend' },
+    series.map((s, i) => {
+      // A style attribute would be refused by the page's CSP (style-src 'self'); the CSSOM is not.
+      const swatch = el('i', {});
+      swatch.style.background = COLORS[i % COLORS.length];
+      return el('span', {}, swatch, s.label);
+    }),
+  );
+  container.replaceChildren(chart, legend);
+}
+
+function drawCharts(series) {
+  const keys = [...new Set(series.points.flatMap((p) => Object.keys(p.tiers)))];
+  const values = (key, field) =>
+    series.points.filter((p) => p.tiers[key]).map((p) => ({ t: Date.parse(p.t), v: p.tiers[key][field] }));
+  lineChart(
+    document.getElementById('chart-depth'),
+    keys.flatMap((k) => [
+      { label: `${k} depth`, values: values(k, 'depth') },
+      { label: `${k} DLQ`, values: values(k, 'dlq_depth') },
+    ]),
+    '',
+  );
+  lineChart(
+    document.getElementById('chart-rates'),
+    keys.flatMap((k) => [
+      { label: `${k} produced`, values: values(k, 'produced') },
+      { label: `${k} consumed`, values: values(k, 'consumed') },
+    ]),
+    '/s',
+  );
+}
+
+// ---------- overview ----------
+
+function tierName(t, many) {
+  return many ? `${t.queue}/${t.tier}` : t.tier;
+}
+
+function drawTiers(tiers) {
+  const many = new Set(tiers.map((t) => t.queue)).size > 1;
+  document
+    .querySelector('#tiers tbody')
+    .replaceChildren(
+      ...tiers.map((t) =>
+        el(
+          'tr',
+          { 'data-tier': tierName(t, many) },
+          el('td', {}, tierName(t, many)),
+          numCell('visible', t.visible),
+          numCell('in_flight', t.in_flight),
+          numCell('delayed', t.delayed),
+          numCell(
+            'produced_per_second',
+            t.produced_per_second,
+            `${num(t.produced_per_second, 2)} (${t.produced_last_minute})`,
+          ),
+          numCell(
+            'consumed_per_second',
+            t.consumed_per_second,
+            `${num(t.consumed_per_second, 2)} (${t.consumed_last_minute})`,
+          ),
+          numCell('oldest_age_seconds', t.oldest_age_seconds, age(t.oldest_age_seconds)),
+          numCell('dlq_depth', t.dlq_depth),
+        ),
+      ),
+    );
+}
+
+function limitText(limit) {
+  if (!limit) return 'none';
+  const parts = [];
+  if (limit.max_concurrency !== undefined) parts.push(`${limit.in_use} / ${limit.max_concurrency} at once`);
+  else parts.push(`${limit.in_use} running`);
+  if (limit.rate_limit)
+    parts.push(
+      `${limit.rate_limit.used} / ${limit.rate_limit.requests} per ${limit.rate_limit.per_seconds} s`,
+    );
+  return parts.join(', ');
+}
+
+function drawAgents(agents) {
+  document
+    .querySelector('#agents tbody')
+    .replaceChildren(
+      ...agents.map((a) =>
+        el(
+          'tr',
+          { 'data-agent': a.type },
+          el('td', {}, a.type),
+          el('td', {}, a.mode),
+          numCell('running', a.running),
+          numCell('succeeded_per_minute', a.succeeded_per_minute),
+          numCell('failed_per_minute', a.failed_per_minute),
+          numCell('p50', a.latency_ms.p50, ms(a.latency_ms.p50)),
+          numCell('p95', a.latency_ms.p95, ms(a.latency_ms.p95)),
+          el(
+            'td',
+            { 'data-field': 'limit', 'data-value': a.limit ? a.limit.in_use : '' },
+            limitText(a.limit),
+          ),
+        ),
+      ),
+    );
+  const running = agents.flatMap((a) => (a.async_running ?? []).map((r) => ({ ...r, type: a.type })));
+  document.getElementById('async-running').replaceChildren(
+    running.length === 0
+      ? el('p', { class: 'hint' }, 'No async task running.')
+      : el(
+          'table',
+          { id: 'async' },
+          el(
+            'thead',
+            {},
+            el(
+              'tr',
+              {},
+              el('th', {}, 'Async task'),
+              el('th', {}, 'Type'),
+              el('th', {}, 'Progress'),
+              el('th', {}, 'Last heartbeat'),
+              el('th', {}, 'Deadline'),
+            ),
+          ),
+          el(
+            'tbody',
+            {},
+            running.map((r) =>
+              el(
+                'tr',
+                { 'data-task': r.task_id },
+                el('td', {}, taskLink(r.task_id)),
+                el('td', {}, r.type),
+                el(
+                  'td',
+                  {},
+                  r.progress.percent !== undefined
+                    ? el('progress', { max: 100, value: r.progress.percent })
+                    : null,
+                  ` ${r.progress.percent !== undefined ? `${r.progress.percent}%` : ''} ${r.progress.message ?? ''}`,
+                ),
+                el('td', {}, time(r.heartbeat_at)),
+                el('td', {}, time(r.deadline)),
+              ),
+            ),
+          ),
+        ),
+  );
+}
+
+async function dlqAction(tier, queue, kind) {
+  const question =
+    kind === 'redrive'
+      ? `Redrive every dead letter of the ${tier} tier back to its queue? (the same as taskq dlq redrive --tier ${tier})`
+      : `Purge the ${tier} dead-letter queue? Its messages are deleted for good, and unfinished tasks among them are failed. (taskq dlq purge --tier ${tier} --yes)`;
+  if (!window.confirm(question)) return;
+  try {
+    const query = queue ? `?queue=${encodeURIComponent(queue)}` : '';
+    const result = await postJson(`/dlq/${encodeURIComponent(tier)}/${kind}${query}`);
+    notice(
+      kind === 'redrive'
+        ? `${tier}: ${result.requeued.length} task(s) requeued, ${result.move?.moved ?? 0} message(s) moved back${result.skipped.length ? `, ${result.skipped.length} skipped` : ''}`
+        : `${tier}: ${result.messages} message(s) purged, ${result.failed_tasks} unfinished task(s) failed`,
+      false,
+    );
+  } catch (error) {
+    notice(`${kind} ${tier}: ${error.message}`, true);
+  }
+  refresh();
+}
+
+function drawDlq(doc) {
+  const many = new Set(doc.tiers.map((t) => t.queue)).size > 1;
+  document.getElementById('dlq').replaceChildren(
+    ...doc.tiers.map((t) =>
+      el(
+        'div',
+        { class: 'tier-dlq', 'data-dlq': tierName(t, many) },
+        el(
+          'h3',
+          {},
+          `${tierName(t, many)}: `,
+          el('span', { 'data-field': 'depth', 'data-value': t.depth }, `${t.depth} message(s)`),
+          el(
+            'button',
+            {
+              type: 'button',
+              class: 'redrive',
+              disabled: !actionsAllowed || t.depth === 0,
+              onclick: () => dlqAction(t.tier, many ? t.queue : undefined, 'redrive'),
+            },
+            'Redrive',
+          ),
+          el(
+            'button',
+            {
+              type: 'button',
+              class: 'purge danger',
+              disabled: !actionsAllowed || t.depth === 0,
+              onclick: () => dlqAction(t.tier, many ? t.queue : undefined, 'purge'),
+            },
+            'Purge',
+          ),
+        ),
+        t.dead_letters.length === 0
+          ? null
+          : el(
+              'table',
+              {},
+              el(
+                'thead',
+                {},
+                el(
+                  'tr',
+                  {},
+                  ['Task', 'Type', 'Status', 'Attempts', 'Error', 'Age'].map((h) => el('th', {}, h)),
+                ),
+              ),
+              el(
+                'tbody',
+                {},
+                t.dead_letters.map((d) =>
+                  el(
+                    'tr',
+                    { 'data-task': d.task_id ?? '' },
+                    el(
+                      'td',
+                      {},
+                      d.task_id ? taskLink(d.task_id) : el('span', { class: 'muted' }, d.message_id),
+                    ),
+                    el('td', {}, d.type ?? '–'),
+                    el('td', { class: `status-${d.status}` }, d.status ?? '–'),
+                    numCell('attempts', d.attempts),
+                    el('td', {}, d.error ? `${d.error.code}: ${d.error.message}` : '–'),
+                    el('td', {}, age(d.age_seconds)),
+                  ),
+                ),
+              ),
+            ),
+      ),
+    ),
+  );
+}
+
+function fillSelect(select, values) {
+  const known = new Set([...select.options].map((o) => o.value));
+  for (const value of values) if (!known.has(value)) select.append(el('option', { value }, value));
+}
+
+async function drawTasks() {
+  const form = document.getElementById('filters');
+  const params = new URLSearchParams();
+  for (const name of ['status', 'type', 'tier'])
+    if (form.elements[name].value) params.set(name, form.elements[name].value);
+  const doc = await getJson(`/tasks?${params}`);
+  document.getElementById('tasks-count').textContent =
+    `${doc.tasks.length} shown of ${doc.matching} matching`;
+  document
+    .querySelector('#tasks tbody')
+    .replaceChildren(
+      ...doc.tasks.map((t) =>
+        el(
+          'tr',
+          { 'data-task': t.task_id },
+          el('td', {}, taskLink(t.task_id)),
+          el('td', { 'data-field': 'type' }, t.type),
+          el('td', { 'data-field': 'tier' }, t.priority),
+          el('td', { 'data-field': 'status', class: `status-${t.status}` }, t.status),
+          numCell('attempts', t.attempts),
+          el('td', {}, time(t.created_at)),
+          el('td', {}, time(t.finished_at)),
+          el('td', {}, t.error ? t.error.code : ''),
+        ),
+      ),
+    );
+}
+
+let busy = false;
+
+async function refresh() {
+  if (busy) return;
+  busy = true;
+  try {
+    const overview = await getJson('/overview');
+    document.getElementById('stack').textContent = overview.stack;
+    const updated = document.getElementById('updated');
+    updated.textContent = `updated ${time(overview.generated_at)}`;
+    drawTiers(overview.tiers);
+    drawCharts(overview.series);
+    drawAgents(overview.agents);
+    const form = document.getElementById('filters');
+    fillSelect(
+      form.elements.type,
+      overview.agents.map((a) => a.type),
+    );
+    fillSelect(
+      form.elements.tier,
+      overview.tiers.map((t) => t.tier),
+    );
+    drawDlq(await getJson('/dlq'));
+    await drawTasks();
+    // Set last: a test that waits for a newer generated_at then reads a page drawn from that answer.
+    updated.dataset.generatedAt = overview.generated_at;
+  } catch (error) {
+    document.getElementById('updated').textContent = `cannot reach the runtime: ${error.message}`;
+  } finally {
+    busy = false;
+  }
+}
+
+// ---------- task page ----------
+
+function field(name, value) {
+  return [el('dt', {}, name), el('dd', { 'data-field': name }, value ?? '–')];
+}
+
+async function cancelTask(id) {
+  if (!window.confirm(`Cancel task ${id}? (the same as DELETE /tasks/${id}, or taskq cancel ${id})`)) return;
+  try {
+    await postJson(`/tasks/${id}/cancel`);
+    notice(`task ${id}: cancelled`, false);
+  } catch (error) {
+    notice(`cancel ${id}: ${error.message}`, true);
+  }
+  refreshTask(id);
+}
+
+async function refreshTask(id) {
+  if (busy) return;
+  busy = true;
+  try {
+    const doc = await getJson(`/tasks/${encodeURIComponent(id)}`);
+    const r = doc.record;
+    const view = doc.view ?? {};
+    const status = view.status ?? r.status;
+    const finished = ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(status);
+    const parts = [
+      el(
+        'dl',
+        { class: 'fields', id: 'task-fields' },
+        field('status', el('span', { class: `status-${status}` }, status)),
+        field('type', r.type),
+        field('tier', r.priority),
+        field('queue', doc.queue),
+        field('tenant', r.tenant_id),
+        field('attempts', String(view.attempts ?? r.attempts)),
+        field('redrives', r.redrive_count !== undefined ? String(r.redrive_count) : undefined),
+        field('created', r.created_at),
+        field('started', r.started_at),
+        field('finished', r.finished_at),
+        field('error', r.error ? `${r.error.code}: ${r.error.message}` : undefined),
+        field('waiting', r.waiting ? `${r.waiting.reason} since ${r.waiting.since}` : undefined),
+        field('topic', r.topic),
+        field('published task', r.published_task_id ? taskLink(r.published_task_id) : undefined),
+      ),
+      finished
+        ? null
+        : el(
+            'p',
+            {},
+            el(
+              'button',
+              {
+                type: 'button',
+                id: 'cancel',
+                class: 'danger',
+                disabled: !actionsAllowed,
+                onclick: () => cancelTask(id),
+              },
+              'Cancel task',
+            ),
+          ),
+    ];
+    if (r.progress || view.progress) {
+      const p = view.progress ?? r.progress;
+      parts.push(
+        el('h3', {}, 'Progress'),
+        el(
+          'p',
+          { id: 'progress' },
+          p.percent !== undefined ? el('progress', { max: 100, value: p.percent }) : null,
+          ` ${p.percent ?? ''}% ${p.message ?? ''}`,
+        ),
+      );
+    }
+    if (view.deliveries) {
+      parts.push(
+        el('h3', {}, 'Deliveries'),
+        el(
+          'table',
+          { id: 'deliveries' },
+          el(
+            'thead',
+            {},
+            el(
+              'tr',
+              {},
+              ['Subscriber', 'Task', 'Status', 'Attempts', 'Error'].map((h) => el('th', {}, h)),
+            ),
+          ),
+          el(
+            'tbody',
+            {},
+            Object.entries(view.deliveries).map(([subscriber, d]) =>
+              el(
+                'tr',
+                { 'data-subscriber': subscriber },
+                el('td', {}, subscriber),
+                el('td', {}, d.task_id ? taskLink(d.task_id) : '–'),
+                el('td', { class: `status-${d.status}` }, d.status ?? '–'),
+                el('td', {}, d.attempts ?? '–'),
+                el('td', {}, d.error ? `${d.error.code}: ${d.error.message}` : ''),
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+    parts.push(el('h3', {}, 'Payload'), el('p', { class: 'hint', id: 'payload-note' }, doc.payload_note));
+    for (const m of doc.messages)
+      parts.push(
+        el(
+          'div',
+          { class: 'message', 'data-message': m.message_id },
+          el(
+            'p',
+            {},
+            `${m.tier} ${m.kind}, ${m.state}, received ${m.receive_count} time(s), sent ${time(m.sent_at)}`,
+          ),
+          el('pre', { class: 'payload' }, JSON.stringify(m.payload, null, 2)),
+        ),
+      );
+    if (r.result !== undefined)
+      parts.push(
+        el(
+          'details',
+          { id: 'result' },
+          el('summary', {}, 'Result'),
+          el('pre', {}, JSON.stringify(r.result, null, 2)),
+        ),
+      );
+    parts.push(
+      el(
+        'details',
+        { id: 'record' },
+        el('summary', {}, 'Record (task table item)'),
+        el('pre', {}, JSON.stringify(r, null, 2)),
+      ),
+    );
+    const body = document.getElementById('task-body');
+    // Redrawn every second: what the reader unfolded stays unfolded.
+    const open = new Set([...body.querySelectorAll('details[open]')].map((d) => d.id));
+    body.replaceChildren(...parts.filter(Boolean));
+    for (const id of open) document.getElementById(id)?.setAttribute('open', '');
+    document.getElementById('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
+    body.dataset.loaded = 'true';
+  } catch (error) {
+    document.getElementById('task-body').replaceChildren(el('p', { class: 'error' }, error.message));
+  } finally {
+    busy = false;
+  }
+}
+
+function poll(fn) {
+  fn();
+  setInterval(fn, POLL_MS);
+}
+
+async function main() {
+  await loadSession().catch(() => {});
+  const match = /^\/_local\/dashboard\/tasks\/([^/]+)$/.exec(location.pathname);
+  if (match) {
+    const id = decodeURIComponent(match[1]);
+    document.getElementById('task').hidden = false;
+    document.getElementById('task-id').textContent = id;
+    document.title = `task ${id.slice(0, 8)} · taskq`;
+    poll(() => refreshTask(id));
+    return;
+  }
+  document.getElementById('overview').hidden = false;
+  document.getElementById('filters').addEventListener('change', () => drawTasks().catch(() => {}));
+  poll(refresh);
+}
+
+main();
