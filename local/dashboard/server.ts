@@ -1,6 +1,7 @@
 /**
- * The local dashboard (`GET /_local/dashboard`): a page of plain HTML, CSS and one script, all served from
- * local/dashboard/assets by the runtime itself (no build step, no CDN), and the JSON it polls:
+ * The local dashboard (`GET /_local/dashboard`): a page of plain HTML, CSS and one script, with uPlot for its charts,
+ * all served by the runtime itself from local/dashboard/assets and the uplot package (no build step, no CDN), and
+ * the JSON it polls:
  *
  *   GET  /_local/dashboard/api/overview             tiers, agents, 15-minute series (collector.ts)
  *   GET  /_local/dashboard/api/tasks?status=&type=&tier=&limit=
@@ -93,10 +94,23 @@ export interface DashboardResponse {
   readonly cookies?: string[];
 }
 
-const ASSETS: Readonly<Record<string, string>> = {
-  'app.js': 'text/javascript; charset=utf-8',
-  'style.css': 'text/css; charset=utf-8',
-};
+const JS = 'text/javascript; charset=utf-8';
+const CSS = 'text/css; charset=utf-8';
+
+/**
+ * The files under /_local/dashboard/assets/, read once at start. uPlot draws the charts: its browser-ready build
+ * (about 50 KB minified, no dependencies) is served as the package ships it, so the page needs no build step and no
+ * CDN. It is found through its package.json, which resolves from this repository and from an installed taskq alike.
+ */
+function assetFiles(assetsDir: string): Readonly<Record<string, { type: string; file: string }>> {
+  const uplot = path.join(path.dirname(require.resolve('uplot/package.json')), 'dist');
+  return {
+    'app.js': { type: JS, file: path.join(assetsDir, 'app.js') },
+    'style.css': { type: CSS, file: path.join(assetsDir, 'style.css') },
+    'uplot.js': { type: JS, file: path.join(uplot, 'uPlot.iife.min.js') },
+    'uplot.css': { type: CSS, file: path.join(uplot, 'uPlot.min.css') },
+  };
+}
 
 const json = (
   statusCode: number,
@@ -139,9 +153,9 @@ export function createDashboard(options: DashboardOptions): LocalDashboard {
   const assetsDir = path.join(__dirname, 'assets');
   const page = readFileSync(path.join(assetsDir, 'index.html'), 'utf8');
   const assets = new Map(
-    Object.entries(ASSETS).map(([file, type]) => [
-      file,
-      { type, body: readFileSync(path.join(assetsDir, file), 'utf8') },
+    Object.entries(assetFiles(assetsDir)).map(([name, { type, file }]) => [
+      name,
+      { type, body: readFileSync(file, 'utf8') },
     ]),
   );
 

@@ -8,7 +8,7 @@
  *
  * Screenshots of each page go to test-artifacts/dashboard/ (gitignored; CI keeps it as an artifact).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import * as path from 'node:path';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -19,13 +19,24 @@ jest.setTimeout(300_000);
 
 /** The page's document, as the functions run in the browser use it (this project compiles without the DOM lib). */
 declare const document: {
-  getElementById(
-    id: string,
-  ): { dataset: Record<string, string | undefined>; textContent: string | null } | null;
-  querySelectorAll(selector: string): { length: number };
+  getElementById(id: string): {
+    dataset: Record<string, string | undefined>;
+    textContent: string | null;
+    /** On a chart's container: its uPlot instance (app.js keeps it there). */
+    uplot?: ChartInstance;
+  } | null;
+  querySelectorAll(selector: string): { length: number } & Iterable<{ textContent: string | null }>;
   readonly body: { textContent: string | null };
   readonly cookie: string;
 };
+
+/** What the tests read of a uPlot instance. */
+interface ChartInstance {
+  readonly series: ReadonlyArray<{ readonly label?: string }>;
+  readonly data: ReadonlyArray<ReadonlyArray<number | null>>;
+  /** Set by a test to recognise the same instance after more polls. */
+  mark?: string;
+}
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.join(__dirname, '..', '..', 'test-artifacts', 'dashboard');
@@ -74,8 +85,11 @@ async function api<T>(urlPath: string): Promise<T> {
   return (await response.json()) as T;
 }
 
+type SeriesFigures = Record<'depth' | 'in_flight' | 'produced' | 'consumed' | 'dlq_depth', number>;
+
 interface Overview {
   generated_at: string;
+  series: { interval_seconds: number; points: Array<{ t: string; tiers: Record<string, SeriesFigures> }> };
   tiers: Array<Record<string, number | string>>;
   agents: Array<{ type: string; running: number; succeeded_per_minute: number; failed_per_minute: number }>;
 }
@@ -265,9 +279,14 @@ describe('dashboard security (HTTP)', () => {
 
 describe('dashboard in chromium', () => {
   let page: Page;
+  /** What Chromium refused under the page's CSP (a script, a style…): nothing, or the page is not whole. */
+  const cspViolations: string[] = [];
 
   beforeAll(async () => {
     page = await browser.newPage();
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
     await page.setViewport({ width: 1280, height: 1200 });
     await page.goto(`${runtime.apiUrl}${DASHBOARD}?token=${token}`);
   });
@@ -334,8 +353,93 @@ describe('dashboard in chromium', () => {
     expect(
       await page.$eval('#agents tr[data-agent="limited"] [data-field="limit"]', (c) => c.textContent),
     ).toMatch(/0 \/ 2 at once, \d+ \/ 10 per 1 s/);
-    await page.waitForFunction(() => document.querySelectorAll('#chart-depth polyline').length === 4);
     await shot(page, '1-overview');
+  });
+
+  it('charts the series with uPlot, served by the runtime, and updates the charts in place', async () => {
+    // The library is the uplot package's own browser build, served by the runtime under the page's CSP.
+    for (const [asset, file, type] of [
+      ['uplot.js', 'uplot/dist/uPlot.iife.min.js', 'text/javascript; charset=utf-8'],
+      ['uplot.css', 'uplot/dist/uPlot.min.css', 'text/css; charset=utf-8'],
+    ] as const) {
+      const served = await raw('GET', `${DASHBOARD}/assets/${asset}`, {});
+      expect(served.status).toBe(200);
+      expect(served.headers['content-type']).toBe(type);
+      expect(served.headers['content-security-policy']).toContain("script-src 'self';");
+      expect(served.body).toBe(readFileSync(require.resolve(file), 'utf8'));
+    }
+
+    const read = () =>
+      page.evaluate(() =>
+        ['chart-depth', 'chart-rates'].map((id) => {
+          const chart = document.getElementById(id)?.uplot;
+          return {
+            mark: chart?.mark,
+            labels: chart?.series.slice(1).map((s) => s.label) ?? [],
+            legend: [...document.querySelectorAll(`#${id} .u-legend .u-series .u-label`)].map(
+              (l) => l.textContent,
+            ),
+            canvases: document.querySelectorAll(`#${id} canvas`).length,
+            x: chart?.data[0] ?? [],
+            latest: chart?.data.map((d) => d[d.length - 1] ?? null) ?? [],
+          };
+        }),
+      );
+    await page.waitForFunction(
+      () => (document.getElementById('chart-depth')?.uplot?.data[0]?.length ?? 0) > 0,
+      {
+        timeout: 20_000,
+      },
+    );
+    const before = await api<Overview>('/overview');
+    await drawnAfter(page, before.generated_at);
+    const [depth, rates] = await read();
+    const after = await api<Overview>('/overview');
+
+    const tiers = after.tiers.map((t) => String(t.tier));
+    expect(tiers).toEqual(['high', 'low']);
+    const depthLabels = tiers.flatMap((t) => [`${t} depth`, `${t} in flight`, `${t} DLQ`]);
+    const rateLabels = tiers.flatMap((t) => [`${t} produced`, `${t} consumed`]);
+    expect(depth!.labels).toEqual(depthLabels);
+    expect(rates!.labels).toEqual(rateLabels);
+    expect(depth!.legend).toEqual(['time', ...depthLabels]);
+    expect(rates!.legend).toEqual(['time', ...rateLabels]);
+    expect(depth!.canvases).toBe(1);
+
+    // The charts' latest point is a point of the API's series, at least as new as the last one before the draw.
+    const seconds = (iso: string) => Date.parse(iso) / 1000;
+    const latestX = depth!.latest[0]!;
+    expect(rates!.latest[0]).toBe(latestX);
+    expect(latestX).toBeGreaterThanOrEqual(seconds(before.series.points.at(-1)!.t));
+    const point = after.series.points.find((p) => seconds(p.t) === latestX);
+    expect(point).toBeDefined();
+    expect(depth!.latest.slice(1)).toEqual(
+      tiers.flatMap((t) => [point!.tiers[t]!.depth, point!.tiers[t]!.in_flight, point!.tiers[t]!.dlq_depth]),
+    );
+    expect(rates!.latest.slice(1)).toEqual(
+      tiers.flatMap((t) => [point!.tiers[t]!.produced, point!.tiers[t]!.consumed]),
+    );
+    expect(point!.tiers.low!.dlq_depth).toBe(1); // poison's dead letter
+    expect(depth!.x).toEqual(
+      after.series.points.filter((p) => seconds(p.t) <= latestX).map((p) => seconds(p.t)),
+    );
+
+    // A new sample (every 5 s) reaches the same chart instance: setData, not a new chart.
+    await page.evaluate(() => {
+      document.getElementById('chart-depth')!.uplot!.mark = 'first';
+    });
+    await page.waitForFunction(
+      (x: number) => {
+        const data = document.getElementById('chart-depth')?.uplot?.data[0];
+        return data !== undefined && (data[data.length - 1] ?? 0) > x;
+      },
+      { timeout: 20_000 },
+      latestX,
+    );
+    const [later] = await read();
+    expect(later!.mark).toBe('first');
+    expect(later!.canvases).toBe(1);
+    expect(cspViolations).toEqual([]);
   });
 
   it('lists recent tasks, filtered by status, type and tier', async () => {

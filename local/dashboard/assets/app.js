@@ -1,6 +1,6 @@
-// The local dashboard's page script: polls the data API once a second and draws what it answers. No build step,
-// no library: plain DOM (text only, never HTML from data) and SVG charts. Served by the runtime at
-// /_local/dashboard/assets/app.js (local/dashboard/server.ts).
+// The local dashboard's page script: polls the data API once a second and draws what it answers. No build step:
+// plain DOM (text only, never HTML from data), and charts drawn by uPlot (the global `uPlot` of uplot.js, loaded
+// before this script). Served by the runtime at /_local/dashboard/assets/app.js (local/dashboard/server.ts).
 
 const BASE = '/_local/dashboard';
 const API = `${BASE}/api`;
@@ -17,16 +17,6 @@ function el(tag, attrs, ...children) {
   }
   for (const child of children.flat()) {
     if (child === undefined || child === null || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function svg(tag, attrs, ...children) {
-  const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
-  for (const [name, value] of Object.entries(attrs ?? {})) node.setAttribute(name, String(value));
-  for (const child of children.flat()) {
-    if (child === undefined || child === null) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
@@ -108,76 +98,100 @@ async function loadSession() {
 
 // ---------- charts ----------
 
-/** A line chart of `series` ([{ label, values: [{ t, v }] }]) over the last 15 minutes. */
-function lineChart(container, series, unit) {
-  const width = 600;
-  const height = 170;
-  const pad = { left: 44, right: 10, top: 10, bottom: 20 };
-  const now = Date.now();
-  const from = now - 15 * 60 * 1000;
-  const max = Math.max(1, ...series.flatMap((s) => s.values.map((p) => p.v)));
-  const x = (t) => pad.left + ((t - from) / (now - from)) * (width - pad.left - pad.right);
-  const y = (v) => height - pad.bottom - (v / max) * (height - pad.top - pad.bottom);
-  const grid = [0, 0.5, 1].map((f) => {
-    const v = max * f;
-    return [
-      svg('line', { class: 'grid', x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v) }),
-      svg(
-        'text',
-        { class: 'axis', x: pad.left - 4, y: y(v) + 3, 'text-anchor': 'end' },
-        `${num(v, max < 10 ? 1 : 0)}${unit}`,
-      ),
-    ];
-  });
-  const lines = series.map((s, i) =>
-    svg('polyline', {
-      fill: 'none',
-      stroke: COLORS[i % COLORS.length],
-      'stroke-width': 2,
-      'data-series': s.label,
-      points: s.values.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' '),
-    }),
-  );
-  const chart = svg(
-    'svg',
-    { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', role: 'img' },
-    grid,
-    svg('text', { class: 'axis', x: pad.left, y: height - 5 }, '-15 min'),
-    svg('text', { class: 'axis', x: width - pad.right, y: height - 5, 'text-anchor': 'end' }, 'now'),
-    lines,
-  );
-  const legend = el(
-    'div',
-    { class: 'legend' },
-    series.map((s, i) => {
-      // A style attribute would be refused by the page's CSP (style-src 'self'); the CSSOM is not.
-      const swatch = el('i', {});
-      swatch.style.background = COLORS[i % COLORS.length];
-      return el('span', {}, swatch, s.label);
-    }),
-  );
-  container.replaceChildren(chart, legend);
+const CHART_HEIGHT = 200;
+const WINDOW_SECONDS = 15 * 60;
+/** How each line of a tier is drawn: its tier's color, and a dash per figure. */
+const DASHES = { solid: undefined, dashed: [6, 4], dotted: [2, 3] };
+
+/**
+ * A uPlot chart in `container`, created once for a set of lines and then updated in place with setData. The
+ * instance stays on the container (`container.uplot`), where the browser tests read its series and data.
+ */
+function updateChart(container, lines, unit, digits, x, ys) {
+  const signature = lines.map((l) => l.label).join('\n');
+  let chart = container.uplot;
+  if (!chart || container.dataset.series !== signature) {
+    chart?.destroy();
+    chart = new uPlot(
+      {
+        width: Math.max(container.clientWidth, 200),
+        height: CHART_HEIGHT,
+        cursor: { drag: { x: false, y: false } },
+        scales: {
+          // The last 15 minutes, whatever the points cover; rates and depths start at 0.
+          x: { time: true, range: () => [Date.now() / 1000 - WINDOW_SECONDS, Date.now() / 1000] },
+          y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        },
+        axes: [{}, { size: 56, values: (_u, ticks) => ticks.map((v) => `${v}${unit}`) }],
+        series: [
+          { label: 'time' },
+          ...lines.map((l) => ({
+            label: l.label,
+            stroke: l.color,
+            width: 2,
+            dash: DASHES[l.dash],
+            points: { show: false },
+            value: (_u, v) => (v === null || v === undefined ? '–' : `${num(v, digits)}${unit}`),
+          })),
+        ],
+      },
+      [x, ...ys],
+      container,
+    );
+    container.uplot = chart;
+    container.dataset.series = signature;
+  } else {
+    chart.setData([x, ...ys]);
+  }
 }
 
-function drawCharts(series) {
-  const keys = [...new Set(series.points.flatMap((p) => Object.keys(p.tiers)))];
-  const values = (key, field) =>
-    series.points.filter((p) => p.tiers[key]).map((p) => ({ t: Date.parse(p.t), v: p.tiers[key][field] }));
-  lineChart(
+/** Keeps each chart as wide as its container. */
+function followWidth(container) {
+  new ResizeObserver(() => {
+    const width = container.clientWidth;
+    if (container.uplot && width > 0 && width !== container.uplot.width)
+      container.uplot.setSize({ width, height: CHART_HEIGHT });
+  }).observe(container);
+}
+
+function drawCharts(tiers, series) {
+  const many = new Set(tiers.map((t) => t.queue)).size > 1;
+  const keys = [...new Set(tiers.map((t) => tierName(t, many)))];
+  const x = series.points.map((p) => Date.parse(p.t) / 1000);
+  const column = (key, field) => series.points.map((p) => p.tiers[key]?.[field] ?? null);
+  const lines = (figures) =>
+    keys.flatMap((key, i) =>
+      figures.map(([field, name, dash]) => ({
+        label: `${key} ${name}`,
+        color: COLORS[i % COLORS.length],
+        dash,
+        values: column(key, field),
+      })),
+    );
+  const depth = lines([
+    ['depth', 'depth', 'solid'],
+    ['in_flight', 'in flight', 'dashed'],
+    ['dlq_depth', 'DLQ', 'dotted'],
+  ]);
+  const rates = lines([
+    ['produced', 'produced', 'solid'],
+    ['consumed', 'consumed', 'dashed'],
+  ]);
+  updateChart(
     document.getElementById('chart-depth'),
-    keys.flatMap((k) => [
-      { label: `${k} depth`, values: values(k, 'depth') },
-      { label: `${k} DLQ`, values: values(k, 'dlq_depth') },
-    ]),
+    depth,
     '',
+    0,
+    x,
+    depth.map((l) => l.values),
   );
-  lineChart(
+  updateChart(
     document.getElementById('chart-rates'),
-    keys.flatMap((k) => [
-      { label: `${k} produced`, values: values(k, 'produced') },
-      { label: `${k} consumed`, values: values(k, 'consumed') },
-    ]),
+    rates,
     '/s',
+    2,
+    x,
+    rates.map((l) => l.values),
   );
 }
 
@@ -436,7 +450,7 @@ async function refresh() {
     const updated = document.getElementById('updated');
     updated.textContent = `updated ${time(overview.generated_at)}`;
     drawTiers(overview.tiers);
-    drawCharts(overview.series);
+    drawCharts(overview.tiers, overview.series);
     drawAgents(overview.agents);
     const form = document.getElementById('filters');
     fillSelect(
@@ -628,6 +642,7 @@ async function main() {
     return;
   }
   document.getElementById('overview').hidden = false;
+  for (const id of ['chart-depth', 'chart-rates']) followWidth(document.getElementById(id));
   document.getElementById('filters').addEventListener('change', () => drawTasks().catch(() => {}));
   poll(refresh);
 }
