@@ -47,6 +47,11 @@ const HANDLER_ENV = {
   BACKOFF_BASE_SECONDS: String(DEFAULTS.backoffBaseSeconds),
   BACKOFF_CAP_SECONDS: String(DEFAULTS.backoffCapSeconds),
   MAX_RESULT_BYTES: String(DEFAULTS.maxResultBytes),
+  TOPICS: '{}',
+  CALLBACK_BASE_URL: 'https://abc123def4.execute-api.us-east-1.amazonaws.com',
+  LIMITS_TABLE_NAME: 'bench-limits',
+  TENANT_MAX_CONCURRENCY: '0',
+  LIMIT_WAKE_UP_SECONDS: String(DEFAULTS.limitWakeUpSeconds),
   POWERTOOLS_LOG_LEVEL: 'INFO',
   POWERTOOLS_SERVICE_NAME: 'agent-task-queue',
 };
@@ -107,6 +112,7 @@ async function bundle(
   entry: string,
   outfile: string,
   external: string[] = [],
+  target = 'node22',
 ): Promise<{ kb: number; composition: Record<string, number> }> {
   const result = await build({
     entryPoints: [path.join(ROOT, entry)],
@@ -114,7 +120,7 @@ async function bundle(
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    target: 'node22',
+    target,
     minify: true,
     sourcemap: true,
     metafile: true,
@@ -165,8 +171,8 @@ interface Sample {
   readonly cpuMs: number;
 }
 
-function requireOnce(file: string, nodeOptions: string): Sample {
-  const out = spawnSync(process.execPath, [PROBE, file], {
+function requireOnce(file: string, nodeOptions: string, node = process.execPath): Sample {
+  const out = spawnSync(node, [PROBE, file], {
     env: { ...HANDLER_ENV, NODE_OPTIONS: nodeOptions, PATH: process.env.PATH ?? '' },
     encoding: 'utf8',
   });
@@ -189,15 +195,21 @@ function figure(kb: number, samples: Sample[], composition?: Record<string, numb
 }
 
 /** Interleaves handler and floor runs, so that drift in the machine's speed hits both alike. */
-function measurePair(handlerFile: string, floorFile: string, runs: number, nodeOptions: string) {
+function measurePair(
+  handlerFile: string,
+  floorFile: string,
+  runs: number,
+  nodeOptions: string,
+  node = process.execPath,
+) {
   // One unmeasured run each warms the file cache.
-  requireOnce(handlerFile, nodeOptions);
-  requireOnce(floorFile, nodeOptions);
+  requireOnce(handlerFile, nodeOptions, node);
+  requireOnce(floorFile, nodeOptions, node);
   const h: Sample[] = [];
   const f: Sample[] = [];
   for (let i = 0; i < runs; i++) {
-    h.push(requireOnce(handlerFile, nodeOptions));
-    f.push(requireOnce(floorFile, nodeOptions));
+    h.push(requireOnce(handlerFile, nodeOptions, node));
+    f.push(requireOnce(floorFile, nodeOptions, node));
   }
   return { h, f };
 }
@@ -282,4 +294,89 @@ export async function coldStart(options: {
     ...(options.withoutSourceMaps && { withoutSourceMaps: plain }),
     ...(consumerWithoutLazyClients && { consumerWithoutLazyClients }),
   };
+}
+
+export interface RuntimeInitRow {
+  readonly node: string;
+  readonly handler: string;
+  readonly bundleKB: number;
+  readonly handlerCpuMs: number;
+  readonly floorCpuMs: number;
+  readonly handlerWallMs: number;
+  readonly floorWallMs: number;
+  /** Handler CPU ÷ floor CPU, both built for and run on this Node; target ≤ 1.15. */
+  readonly ratio: number;
+}
+
+/**
+ * Figure 10's init: every handler bundle and its floor, built for each Node's esbuild target (`node22`, `node24`)
+ * and required in fresh processes of that Node, with the functions' NODE_OPTIONS. Nodes are interleaved per handler,
+ * so that drift in the machine's speed hits both alike.
+ */
+export async function initByRuntime(options: {
+  runs: number;
+  nodes: ReadonlyArray<{ major: number; path: string; version: string }>;
+  progress: (line: string) => void;
+}): Promise<RuntimeInitRow[]> {
+  const outDir = path.join(os.tmpdir(), 'agent-task-queue-bench');
+  mkdirSync(outDir, { recursive: true });
+  const nodeOptions = '--enable-source-maps';
+  const built = new Map<
+    number,
+    { floors: Record<Subject['floor'], string>; handlers: Map<string, { file: string; kb: number }> }
+  >();
+  for (const node of options.nodes) {
+    const target = `node${node.major}`;
+    const floors = {
+      dynamodb: path.join(outDir, `floor-dynamodb-${target}.js`),
+      'sqs-dynamodb': path.join(outDir, `floor-sqs-dynamodb-${target}.js`),
+    };
+    await bundle('bench/floors/dynamodb.ts', floors.dynamodb, [], target);
+    await bundle('bench/floors/sqs-dynamodb.ts', floors['sqs-dynamodb'], [], target);
+    const handlers = new Map<string, { file: string; kb: number }>();
+    for (const subject of HANDLERS) {
+      const file = path.join(outDir, `${path.basename(subject.entry, '.ts')}-${target}.js`);
+      handlers.set(subject.entry, { file, kb: (await bundle(subject.entry, file, [], target)).kb });
+    }
+    built.set(node.major, { floors, handlers });
+  }
+  const rows: RuntimeInitRow[] = [];
+  for (const subject of HANDLERS) {
+    const samples = new Map<number, { h: Sample[]; f: Sample[] }>();
+    for (const node of options.nodes) samples.set(node.major, { h: [], f: [] });
+    const files = (major: number) => {
+      const b = built.get(major)!;
+      return { handler: b.handlers.get(subject.entry)!.file, floor: b.floors[subject.floor] };
+    };
+    // One unmeasured require of each warms the file cache; then rounds of one pair per Node, so that both Nodes
+    // see the same stretch of the machine's load.
+    for (const node of options.nodes)
+      measurePair(files(node.major).handler, files(node.major).floor, 0, nodeOptions, node.path);
+    for (let round = 0; round < options.runs; round++) {
+      for (const node of options.nodes) {
+        const { handler, floor } = files(node.major);
+        samples.get(node.major)!.h.push(requireOnce(handler, nodeOptions, node.path));
+        samples.get(node.major)!.f.push(requireOnce(floor, nodeOptions, node.path));
+      }
+    }
+    for (const node of options.nodes) {
+      const { h, f } = samples.get(node.major)!;
+      const v = variant(subject.name, built.get(node.major)!.handlers.get(subject.entry)!.kb, h, f);
+      const row: RuntimeInitRow = {
+        node: node.version,
+        handler: subject.name,
+        bundleKB: v.bundleKB,
+        handlerCpuMs: v.handlerCpuMs,
+        floorCpuMs: v.floorCpuMs,
+        handlerWallMs: v.handlerWallMs,
+        floorWallMs: v.floorWallMs,
+        ratio: v.ratio,
+      };
+      rows.push(row);
+      options.progress(
+        `  ${subject.name} on ${node.version}: init CPU ${row.handlerCpuMs} ms vs floor ${row.floorCpuMs} ms (${row.ratio}×), wall ${row.handlerWallMs} vs ${row.floorWallMs} ms`,
+      );
+    }
+  }
+  return rows;
 }

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PRICES_USD, TARGET_USD_PER_MILLION } from './cost';
+import { HANDLER_CPU_TARGET } from './handler-cpu';
 import { requestUnits } from './limits';
 import type { BenchResults } from './run';
 
@@ -43,7 +44,7 @@ function summary(r: BenchResults): string {
   const c32 = r.enqueue?.find((e) => e.concurrency === 32);
   if (c32) {
     rows.push([
-      '2. enqueue throughput, c=32',
+      '2. local runtime: enqueue throughput, c=32 (what the dev loop pays)',
       `${c32.runtime.requestsPerSecond} rps`,
       `${c32.raw.requestsPerSecond} rps (raw SDK)`,
       `${c32.throughputRatio}×`,
@@ -147,7 +148,127 @@ function summary(r: BenchResults): string {
       'n/a',
     ]);
   }
+  for (const row of r.handlerCpu?.rows ?? []) {
+    rows.push([
+      `9. handler CPU per invocation, ${handlerLabel(row)}, ${row.node}`,
+      `${row.sequential.handler.cpuMsPerInvocation} ms`,
+      `${row.sequential.raw.cpuMsPerInvocation} ms (its raw requests)`,
+      `${row.sequential.cpuRatio}×`,
+      `≤ ${HANDLER_CPU_TARGET}×`,
+      met(row.meetsTarget),
+    ]);
+  }
+  for (const row of r.runtimeInit ?? []) {
+    rows.push([
+      `10. init (CPU), ${row.handler}, ${row.node}`,
+      `${row.handlerCpuMs} ms`,
+      `${row.floorCpuMs} ms (floor built for it)`,
+      `${row.ratio}×`,
+      '≤ 1.15×',
+      met(row.ratio <= 1.15),
+    ]);
+  }
   return table(['figure', 'ours', 'baseline (same run)', 'ratio', 'target', 'met?'], rows);
+}
+
+const handlerLabel = (row: { handler: string; batchSize: number }) =>
+  row.handler === 'producer' ? 'producer (POST /tasks)' : `consumer (batch of ${row.batchSize})`;
+
+function handlerCpuSection(r: BenchResults): string {
+  const h = r.handlerCpu;
+  if (!h) return missing(r, '9');
+  const s = h.sizes;
+  let out = `Each handler called in-process, as Lambda's runtime calls it, beside its raw path in the same process: the producer with an API Gateway HTTP API (payload 2.0) event of \`POST /tasks\` carrying a ${h.payloadBytes}-byte \`echo\` payload; the consumer with SQS events built from the producer's own messages (received from the queue, with their attributes), its \`echo\` agent the demo agent over HTTP. The raw path is the requests the handler sent, recorded from one invocation (an SDK middleware on the handler's own clients, and a wrapper of \`fetch\`) and replayed with each task's own ids: the same SendMessage, PutItem and UpdateItem inputs on the same clients, the same agent request, and nothing else. Both run against fauxqs and DynamoDB Local (AWS_ENDPOINT_URL_*), with no local runtime, no HTTP API emulation and no worker threads. Each driver is built as the functions are (bench/handler-cpu-driver.ts, esbuild minified CJS for the Node it runs on) and runs with the functions' \`NODE_OPTIONS=--enable-source-maps\` and log level (INFO); its log lines go to a pipe, as on Lambda.\n\n`;
+  out += `"CPU ms" is \`process.cpuUsage()\` (user + system, all threads of the process) per invocation, the median over blocks of ${s.block} invocations; handler and raw blocks alternate (${s.warmup} tasks' warm-up first), and the ratio is the median of the ratios of neighbouring blocks, so that a burst of load from another process moves one pair, not the figure. The concurrent columns run ${s.concurrency} invocations at once in the one process, for throughput; Lambda runs one invocation per execution environment, so the sequential ratio is the one judged.\n\n`;
+  out += table(
+    [
+      'handler',
+      'Node',
+      'requests per invocation',
+      'invocations',
+      'CPU ms',
+      'raw CPU ms',
+      `CPU ratio (≤ ${HANDLER_CPU_TARGET}×)`,
+      'wall ms',
+      'raw wall ms',
+      `c=${s.concurrency} inv/s`,
+      `raw c=${s.concurrency} inv/s`,
+      `c=${s.concurrency} CPU ratio`,
+      'log bytes / inv',
+    ],
+    h.rows.map((row) => [
+      handlerLabel(row),
+      row.node,
+      countRequests(row.requests),
+      row.sequential.handler.invocations,
+      row.sequential.handler.cpuMsPerInvocation,
+      row.sequential.raw.cpuMsPerInvocation,
+      `${row.sequential.cpuRatio}× ${met(row.meetsTarget)}`,
+      row.sequential.handler.wallMsPerInvocation,
+      row.sequential.raw.wallMsPerInvocation,
+      row.concurrent.handler.invocationsPerSecond,
+      row.concurrent.raw.invocationsPerSecond,
+      `${row.concurrent.cpuRatio}×`,
+      row.logBytesPerInvocation,
+    ]),
+  );
+  return `${out}\n`;
+}
+
+/** `2 × dynamodb UpdateItemCommand, 1 × agent POST …` from the list of one invocation's requests. */
+function countRequests(requests: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const r of requests) {
+    const key = r.replace(/^agent (\w+) .*$/, 'agent $1').replace(/Command$/, '');
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => `${n} × ${k}`).join(', ');
+}
+
+function runtimeSection(r: BenchResults): string {
+  const init = r.runtimeInit;
+  if (!init && !r.handlerCpu) return missing(r, '10');
+  const nodes = r.runtimes ?? [];
+  let out = `The same bundles on Lambda's two newest Node runtimes. Node 22 is the one running the bench (the \`node@22\` devDependency); Node 24 is the npm package \`node@24\`, installed on first use into the OS temp folder (bench/node-runtime.ts; \`BENCH_NODE_24=/path/to/node\` uses another). ${nodes.map((n) => `${n.version}: ${n.source}.`).join(' ')}\n\n`;
+  if (init) {
+    out += `Init: the median CPU time of \`require\` in ${r.sizes.runtimeInitRuns} fresh processes per bundle and Node, each bundle and floor built with esbuild's target for that Node, Nodes interleaved.\n\n`;
+    out += table(
+      [
+        'handler',
+        'Node',
+        'bundle KB',
+        'CPU ms',
+        'floor CPU ms',
+        'CPU ratio (≤ 1.15×)',
+        'wall ms',
+        'floor wall ms',
+      ],
+      init.map((row) => [
+        row.handler,
+        row.node,
+        row.bundleKB,
+        row.handlerCpuMs,
+        row.floorCpuMs,
+        `${row.ratio}× ${met(row.ratio <= 1.15)}`,
+        row.handlerWallMs,
+        row.floorWallMs,
+      ]),
+    );
+    out += '\n\n';
+  } else out += missing(r, '10');
+  if (r.handlerCpu) {
+    out += `Handler CPU per invocation on each Node (figure 9):\n\n${table(
+      ['handler', 'Node', 'CPU ms', 'raw CPU ms', 'ratio'],
+      r.handlerCpu.rows.map((row) => [
+        handlerLabel(row),
+        row.node,
+        row.sequential.handler.cpuMsPerInvocation,
+        row.sequential.raw.cpuMsPerInvocation,
+        `${row.sequential.cpuRatio}×`,
+      ]),
+    )}\n`;
+  }
+  return out;
 }
 
 const ratioOf = (a: number, b: number) => Math.round((a / b) * 100) / 100;
@@ -276,7 +397,7 @@ function enqueue(r: BenchResults): string {
     e.runtime.cpuMsPerRequest ?? '—',
     e.raw.cpuMsPerRequest ?? '—',
   ]);
-  return `\`POST /tasks\` (1 KB payload) against the local runtime, beside the raw path: the producer's SendMessage and conditional PutItem sent with the SDK straight to the same emulators, at the same concurrency. Both paths send with \`delay_seconds: 900\`, so no consumer runs during the measurement; the queues are purged afterwards. The load generator, the HTTP API, fauxqs, the event sources and the runtime's AWS proxy (which the functions' calls pass through, and the raw path does not) share the benchmark's main thread; handlers run in up to ${r.maxWorkersPerFunction} worker threads per function. "CPU ms/req" is the CPU time of the benchmark process (all its threads, but not DynamoDB Local's JVM) per request: the difference between the two columns is what the HTTP API, the worker hop, middy, validation and logging cost.\n\n${table(
+  return `What the dev loop pays: the local runtime's own throughput (\`npm test\` and \`taskq local\` run through it), not what a user pays on AWS; figure 9 measures the handlers where Lambda bills them. \`POST /tasks\` (1 KB payload) against the local runtime, beside the raw path: the producer's SendMessage and conditional PutItem sent with the SDK straight to the same emulators, at the same concurrency. Both paths send with \`delay_seconds: 900\`, so no consumer runs during the measurement; the queues are purged afterwards. The load generator, the HTTP API, fauxqs, the event sources and the runtime's AWS proxy (which the functions' calls pass through, and the raw path does not) share the benchmark's main thread; handlers run in up to ${r.maxWorkersPerFunction} worker threads per function. "CPU ms/req" is the CPU time of the benchmark process (all its threads, but not DynamoDB Local's JVM) per request: the difference between the two columns is what the HTTP API, the worker hop, middy, validation and logging cost.\n\n${table(
     [
       'concurrency',
       'requests',
@@ -742,7 +863,7 @@ export function renderReport(r: BenchResults): string {
     '## 1. Cold-start proxy',
     '',
     coldStart(r),
-    '## 2. Enqueue',
+    '## 2. Enqueue through the local runtime (what the dev loop pays)',
     '',
     enqueue(r),
     '## 3. End to end',
@@ -763,6 +884,12 @@ export function renderReport(r: BenchResults): string {
     '## 8. Limits: throughput, waiting, hand-off, tenants, cost per task',
     '',
     limitsSection(r),
+    '## 9. Handler overhead where Lambda bills it',
+    '',
+    handlerCpuSection(r),
+    '## 10. Runtime by numbers: Node 22 against Node 24',
+    '',
+    runtimeSection(r),
   ];
   if (r.ownTaskReplays) {
     parts.push(

@@ -7,6 +7,10 @@
  * (two subscribers) beside two queued tasks, and, in a second runtime with events on, what each event costs and
  * what the default transitions add per million tasks (the main runtime keeps events off, as the default does).
  *
+ * Issue 16 adds figure 9, handler overhead where Lambda bills it (each handler called in-process beside the raw SDK
+ * and agent requests it sends, CPU per invocation, on Node 22 and Node 24), and figure 10, init of each bundle on
+ * Node 22 and Node 24 against floors built for each (bench/node-runtime.ts finds or installs Node 24).
+ *
  * Options (after `--`): `--quick` (small sizes, a few minutes); `--only 1,3,5` (some figures; 5 needs 2 and 3);
  * `--workers N` (execution environments per function in the local runtime; default 4, the runtime's own, and for
  * figure 8 the low tier's maximum concurrency on AWS, 10);
@@ -19,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type AgentModesResult, agentModes } from './agent-modes';
-import { type ColdStartResult, coldStart } from './cold-start';
+import { type ColdStartResult, coldStart, initByRuntime, type RuntimeInitRow } from './cold-start';
 import {
   type AgentModeCost,
   agentModeCost,
@@ -32,9 +36,11 @@ import {
 } from './cost';
 import { type EndToEndRun, endToEnd } from './end-to-end';
 import { type EnqueueRow, enqueue } from './enqueue';
+import { type HandlerCpuResult, type HandlerCpuSizes, handlerCpu } from './handler-cpu';
 import { type LimitsResult, type LimitsSizes, limits } from './limits';
 import { reportWaitsTo } from './load';
 import { type MachineInfo, machineInfo } from './machine';
+import { type NodeRuntime, nodeRuntime } from './node-runtime';
 import { type IsolationResult, priorityIsolation } from './priority';
 import { type EventsRun, eventsRun, publishedRun } from './published';
 import { renderReport } from './report';
@@ -62,7 +68,14 @@ export interface Sizes {
     readonly pauseMs: number;
     readonly published: number;
   };
+  /** Figure 9: handler CPU in-process, beside the raw path. */
+  readonly handlerCpu: HandlerCpuSizes;
+  /** Figure 10: fresh processes per bundle and Node. */
+  readonly runtimeInitRuns: number;
 }
+
+/** The Node majors figures 9 and 10 compare: Lambda's nodejs22.x (what the functions run on) and nodejs24.x. */
+const RUNTIME_MAJORS = [22, 24];
 
 /** The topic of figure 5's published tasks: the demo's, whose subscribers are echo and sleep (`ms: 0`). */
 const PUBLISH_TOPIC = 'demo.fanout';
@@ -90,6 +103,17 @@ const FULL: Sizes = {
   },
   published: 2000,
   events: { burst: 2000, paced: 30, pauseMs: 1500, published: 300 },
+  handlerCpu: {
+    warmup: 50,
+    block: 10,
+    concurrency: 4,
+    producer: { sequential: 600, concurrent: 600 },
+    consumer: [
+      { batchSize: 1, sequential: 400, concurrent: 400 },
+      { batchSize: 10, sequential: 80, concurrent: 80 },
+    ],
+  },
+  runtimeInitRuns: 21,
 };
 
 const QUICK: Sizes = {
@@ -115,6 +139,17 @@ const QUICK: Sizes = {
   },
   published: 200,
   events: { burst: 200, paced: 8, pauseMs: 1500, published: 50 },
+  handlerCpu: {
+    warmup: 20,
+    block: 10,
+    concurrency: 4,
+    producer: { sequential: 150, concurrent: 150 },
+    consumer: [
+      { batchSize: 1, sequential: 100, concurrent: 100 },
+      { batchSize: 10, sequential: 20, concurrent: 20 },
+    ],
+  },
+  runtimeInitRuns: 11,
 };
 
 export interface ScalingRow {
@@ -152,6 +187,12 @@ export interface BenchResults {
   readonly agentModeCost?: AgentModeCost;
   /** Figure 8: throughput under the limits, what a waiting task costs, slot hand-off, tenants, per-task cost. */
   readonly limits?: LimitsResult;
+  /** Figure 9: each handler called in-process beside the raw SDK and agent requests it sends, on each Node. */
+  readonly handlerCpu?: HandlerCpuResult;
+  /** Figures 9 and 10: the Nodes compared, and how each was found. */
+  readonly runtimes?: NodeRuntime[];
+  /** Figure 10: init of each bundle and its floor, built for and run on each Node. */
+  readonly runtimeInit?: RuntimeInitRow[];
   /** Submissions without a key answered 200 because the consumer's claim beat the producer's PutItem. */
   readonly ownTaskReplays?: number;
   readonly errors: Array<{ figure: string; message: string }>;
@@ -398,6 +439,33 @@ async function main(): Promise<void> {
     );
     await attempt('8', async () => {
       results.limits = await limits({ sizes: l, ...(workersGiven && { workers }), progress });
+    });
+  }
+
+  let runtimes: NodeRuntime[] | undefined;
+  if (wants(9) || wants(10)) {
+    runtimes = [];
+    for (const major of RUNTIME_MAJORS) {
+      await attempt(`9/10 (Node ${major})`, async () => {
+        runtimes!.push(nodeRuntime(major, progress));
+      });
+    }
+    results.runtimes = runtimes;
+  }
+
+  if (wants(9) && runtimes && runtimes.length > 0) {
+    progress(
+      `9. handler overhead in-process: producer and consumer beside their raw requests, on ${runtimes.map((n) => n.version).join(' and ')}`,
+    );
+    await attempt('9', async () => {
+      results.handlerCpu = await handlerCpu({ sizes: sizes.handlerCpu, nodes: runtimes!, progress });
+    });
+  }
+
+  if (wants(10) && runtimes && runtimes.length > 0) {
+    progress(`10. init by runtime: ${sizes.runtimeInitRuns} fresh processes per bundle on each Node`);
+    await attempt('10', async () => {
+      results.runtimeInit = await initByRuntime({ runs: sizes.runtimeInitRuns, nodes: runtimes!, progress });
     });
   }
 

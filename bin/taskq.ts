@@ -7,10 +7,13 @@
 
 import { runCli } from '../cli/program';
 import { lineProgress, spinnerProgress, terminalProgressBar } from '../cli/progress';
+import { processTerminal } from '../cli/top/terminal';
 
 // A terminal that reports no width (some pseudo-terminals) would make nanospinner's redraw loop forever.
 const interactive =
   process.stdout.isTTY === true && process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
+// `taskq top` redraws a screen only when both stdin and stdout are a terminal.
+const terminal = processTerminal();
 const write = (stream: NodeJS.WriteStream) => (text: string) => {
   stream.write(text);
 };
@@ -22,6 +25,7 @@ runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   progress: interactive ? spinnerProgress(process.stderr) : lineProgress(write(process.stderr)),
   ...(interactive && { progressBar: terminalProgressBar(process.stderr) }),
+  ...(terminal && { terminal }),
 }).then(
   (code) => {
     process.exitCode = code;

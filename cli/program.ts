@@ -8,6 +8,7 @@ import { registerDlq } from './commands/dlq';
 import { registerEvents } from './commands/events';
 import { registerStatus } from './commands/status';
 import { registerSubmit } from './commands/submit';
+import { registerTop } from './commands/top';
 import { registerWatch } from './commands/watch';
 import {
   type ActionFactory,
@@ -21,7 +22,7 @@ import {
 export function buildProgram(deps: CliDeps, action: ActionFactory): Command {
   const program = new Command('taskq')
     .description(
-      'Submit and follow tasks on an agent-task-queue API; inspect and redrive its dead letters; tail and replay its events.',
+      'Submit and follow tasks on an agent-task-queue API; inspect and redrive its dead letters; tail and replay its events; watch its queues.',
     )
     .addOption(
       new Option('--endpoint <url>', `task API base URL (env ${ENDPOINT_ENV}; default ${DEFAULT_ENDPOINT})`),
@@ -38,6 +39,7 @@ export function buildProgram(deps: CliDeps, action: ActionFactory): Command {
     registerCancel,
     registerDlq,
     registerEvents,
+    registerTop,
   ])
     register(program, action);
   return program;

@@ -17,6 +17,7 @@ import {
   silentProgress,
   silentProgressBar,
 } from './progress';
+import type { TopTerminal } from './top/screen';
 import type { PollOptions } from './wait';
 
 /** Exit codes: the task (or request) succeeded, it failed or the API refused, the command line was wrong. */
@@ -55,6 +56,11 @@ export interface CliDeps {
   readonly now?: () => Date;
   /** Stops a command that runs until stopped (`events tail`). @default - SIGINT or SIGTERM of this process */
   readonly signal?: AbortSignal;
+  /**
+   * The terminal `top` redraws its screen on and reads `q` from.
+   * @default - none: `top` prints one frame and exits
+   */
+  readonly terminal?: TopTerminal;
 }
 
 export interface Session {
@@ -132,6 +138,25 @@ function report(error: unknown, json: boolean, deps: CliDeps): ExitCode {
     return ExitCode.Failure;
   }
   throw error;
+}
+
+/**
+ * The signal that stops a command that runs until stopped (`events tail`, `top`): the deps' (tests), else the
+ * process's SIGINT or SIGTERM. Call `dispose` when the command ends.
+ */
+export function stopSignal(deps: CliDeps): { signal: AbortSignal; dispose: () => void } {
+  if (deps.signal) return { signal: deps.signal, dispose: () => {} };
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
 }
 
 /**

@@ -61,6 +61,7 @@ export { TaskQueueStack, type TaskQueueStackProps } from './task-queue-stack';
 export { TaskTable, type TaskTableProps } from './task-table';
 export {
   DEFAULT_CONSUMER_TIMEOUT,
+  type ProvisionedPollers,
   TaskTier,
   type TaskTierProps,
   type TierOptions,

@@ -19,6 +19,7 @@ import { type AgentDefinition, type AgentRegistry, TASK_TYPE_PATTERN } from './a
 import type { LogLevel } from './handler-function';
 import type { TaskApiAuth } from './task-api';
 import type { TaskEventFilter } from './task-events';
+import type { ProvisionedPollers } from './task-tier';
 
 /**
  * One agent as written in a config file or in CDK context: the consumers' agent target (the same shape and
@@ -61,6 +62,13 @@ export interface StackConfig {
   readonly consumerTimeoutSeconds?: number;
   /** @default { high: 50, low: 10 } */
   readonly maxConcurrency?: { readonly high?: number; readonly low?: number };
+  /**
+   * A tier's event source in provisioned mode (the construct's `TierOptions.provisionedPollers`), e.g.
+   * `{ "high": { "minimum": 2, "maximum": 100 } }`: the minimum pollers are an always-on cost (docs/operating.md).
+   * Mutually exclusive with that tier's `maxConcurrency`.
+   * @default - the default polling on both tiers
+   */
+  readonly provisionedPollers?: { readonly high?: ProvisionedPollers; readonly low?: ProvisionedPollers };
   /**
    * The most tasks of one tenant running at once, across all agents and both tiers (the construct's
    * `tenantMaxConcurrency`).
@@ -170,10 +178,30 @@ function checkConfig(value: unknown, source: string): StackConfig {
       `${source}: auth must be { "kind": "iam" } or { "kind": "jwt", "issuer": "https://…", "audience": ["…"] }`,
     );
   }
+  checkProvisionedPollers(config.provisionedPollers, source);
   checkTopics(config, source);
   const eventErrors = eventsConfigErrors(config.events);
   if (eventErrors.length > 0) throw new Error(`${source}: ${eventErrors.join('; ')}`);
   return config;
+}
+
+/** The shape of `provisionedPollers`; its bounds are the construct's to check (TierOptions). */
+function checkProvisionedPollers(value: unknown, source: string): void {
+  if (value === undefined) return;
+  const shape = 'provisionedPollers must be { "high"?: { "minimum": n, "maximum"?: n }, "low"?: … }';
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`${source}: ${shape}`);
+  for (const [tier, pollers] of Object.entries(value)) {
+    const p = pollers as { minimum?: unknown; maximum?: unknown } | null;
+    const ok =
+      (tier === 'high' || tier === 'low') &&
+      typeof p === 'object' &&
+      p !== null &&
+      typeof p.minimum === 'number' &&
+      (p.maximum === undefined || typeof p.maximum === 'number') &&
+      Object.keys(p).every((k) => k === 'minimum' || k === 'maximum');
+    if (!ok) throw new Error(`${source}: ${shape}, but ${JSON.stringify({ [tier]: pollers })} was given`);
+  }
 }
 
 const SUBSCRIPTION_TARGET = {

@@ -57,8 +57,16 @@ export class TaskQueueStack extends Stack {
         config.limitWakeUpSeconds !== undefined ? Duration.seconds(config.limitWakeUpSeconds) : undefined,
       logLevel: config.logLevel,
       tiers: {
-        high: { consumerTimeout, maxConcurrency: config.maxConcurrency?.high },
-        low: { consumerTimeout, maxConcurrency: config.maxConcurrency?.low },
+        high: {
+          consumerTimeout,
+          maxConcurrency: config.maxConcurrency?.high,
+          provisionedPollers: config.provisionedPollers?.high,
+        },
+        low: {
+          consumerTimeout,
+          maxConcurrency: config.maxConcurrency?.low,
+          provisionedPollers: config.provisionedPollers?.low,
+        },
       },
       ...(config.events && { events: { transitions: config.events.transitions, publish: true } }),
       ...props.taskQueue,

@@ -39,6 +39,23 @@ import { HandlerFunction, type LogLevel } from './handler-function';
 import { grantLimitCounters } from './limit-table';
 import { tierMetric } from './task-metrics';
 
+/**
+ * Provisioned mode of a tier's SQS event source: event pollers kept ready, and scaled between the two bounds.
+ * On AWS each SQS event poller is one event poller unit (EPU), billed per second while it exists: US$ 0.00925 per
+ * EPU-hour in us-east-1 (https://aws.amazon.com/lambda/pricing/, "Provisioned Mode for Event Source Mapping"), so the
+ * minimum is an always-on cost of about US$ 6.75 a month per poller (US$ 13.50 for the 2 that SQS requires at least).
+ */
+export interface ProvisionedPollers {
+  /** Event pollers kept at all times, whether messages arrive or not: 2 to 200 (SQS's bounds). */
+  readonly minimum: number;
+  /**
+   * Most event pollers under load: 2 to 2000, at least `minimum`. With provisioned pollers it is what bounds the tier's
+   * consumer concurrency, instead of `maxConcurrency`.
+   * @default 200 (the event source mapping's own default)
+   */
+  readonly maximum?: number;
+}
+
 /** Options for one priority tier. */
 export interface TierOptions {
   /**
@@ -52,10 +69,19 @@ export interface TierOptions {
    */
   readonly maxBatchingWindow?: Duration;
   /**
-   * Most consumer invocations of this tier at once (2 to 1000).
-   * @default 50 for `high`, 10 for `low`
+   * Most consumer invocations of this tier at once (2 to 1000). Not with `provisionedPollers`, which replaces it.
+   * @default 50 for `high`, 10 for `low`; none with `provisionedPollers`
    */
   readonly maxConcurrency?: number;
+  /**
+   * The event source's provisioned mode, for a tier that must start work at once under bursts (the `high` tier): the
+   * minimum pollers wait on the queue at all times, and Lambda scales them up about three times faster than the
+   * default polling. It pays off when a burst's wait for the default pollers to scale up costs more than the minimum
+   * pollers' always-on price (see ProvisionedPollers, and docs/operating.md); for steady or light traffic the default
+   * polling costs nothing extra. Mutually exclusive with `maxConcurrency` (an SQS rule): `maximum` bounds the tier then.
+   * @default - the default (on-demand) polling, bounded by `maxConcurrency`
+   */
+  readonly provisionedPollers?: ProvisionedPollers;
   /**
    * Consumer Lambda timeout. Must exceed the slowest agent timeout of the registry by max(5 s, 10 %
    * of the consumer timeout), the room the claim and completion writes need.
@@ -149,7 +175,10 @@ export interface TaskTierProps extends TierOptions {
 export interface TierSettings {
   readonly batchSize: number;
   readonly maxBatchingWindow: Duration;
-  readonly maxConcurrency: number;
+  /** Undefined in provisioned mode, where the pollers' maximum bounds the tier instead. */
+  readonly maxConcurrency: number | undefined;
+  /** The event source's provisioned mode; undefined for the default polling. */
+  readonly provisionedPollers: ProvisionedPollers | undefined;
   readonly consumerTimeout: Duration;
   readonly visibilityTimeout: Duration;
   readonly maxReceiveCount: number;
@@ -173,7 +202,10 @@ function resolveTierSettings(props: TierSettingsInput): TierSettings {
   return {
     batchSize: props.batchSize ?? DEFAULTS.batchSize,
     maxBatchingWindow,
-    maxConcurrency: props.maxConcurrency ?? DEFAULTS.maxConcurrency[props.priority],
+    maxConcurrency: props.provisionedPollers
+      ? props.maxConcurrency
+      : (props.maxConcurrency ?? DEFAULTS.maxConcurrency[props.priority]),
+    provisionedPollers: props.provisionedPollers,
     consumerTimeout,
     visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(minimumVisibility),
     maxReceiveCount: props.maxReceiveCount ?? DEFAULTS.maxReceiveCount,
@@ -231,6 +263,41 @@ function tierSettingsErrors(priority: Priority, settings: TierSettings): string[
   return errors;
 }
 
+/** SQS's bounds of provisioned pollers (https://docs.aws.amazon.com/lambda/latest/api/API_ProvisionedPollerConfig.html). */
+const SQS_POLLERS = { minimum: [2, 200], maximum: [2, 2000] } as const;
+
+/** The rules of provisioned mode: its bounds, and no `maxConcurrency` beside it. */
+function provisionedPollerErrors(props: TierSettingsInput): string[] {
+  const pollers = props.provisionedPollers;
+  if (!pollers) return [];
+  const tier = `${props.priority} tier:`;
+  const errors: string[] = [];
+  if (props.maxConcurrency !== undefined) {
+    errors.push(
+      `${tier} provisionedPollers and maxConcurrency are mutually exclusive (an SQS rule): in provisioned mode provisionedPollers.maximum bounds the tier, so leave maxConcurrency out`,
+    );
+  }
+  const { minimum, maximum } = pollers;
+  const outside = (n: number, [lo, hi]: readonly [number, number]) =>
+    !Number.isInteger(n) || n < lo || n > hi;
+  if (known(minimum) && outside(minimum, SQS_POLLERS.minimum)) {
+    errors.push(
+      `${tier} provisionedPollers.minimum must be an integer between ${SQS_POLLERS.minimum[0]} and ${SQS_POLLERS.minimum[1]}, but ${minimum} was provided`,
+    );
+  }
+  if (known(maximum) && outside(maximum, SQS_POLLERS.maximum)) {
+    errors.push(
+      `${tier} provisionedPollers.maximum must be an integer between ${SQS_POLLERS.maximum[0]} and ${SQS_POLLERS.maximum[1]}, but ${maximum} was provided`,
+    );
+  }
+  if (known(minimum) && known(maximum) && minimum > maximum) {
+    errors.push(
+      `${tier} provisionedPollers.minimum (${minimum}) must be at most provisionedPollers.maximum (${maximum})`,
+    );
+  }
+  return errors;
+}
+
 /** The props of a tier that its rules span: its settings, its agents and its retention and size limits. */
 export type TierRulesInput = TierSettingsInput &
   Pick<
@@ -253,6 +320,7 @@ export function tierErrors(props: TierRulesInput): string[] {
   const settings = resolveTierSettings(props);
   return [
     ...tierSettingsErrors(props.priority, settings),
+    ...provisionedPollerErrors(props),
     ...agentTimeoutErrors(props.priority, settings.consumerTimeout, props.agents),
     ...agentFunctionTimeoutErrors(props.agents),
     ...asyncAgentErrors(props.priority, settings.consumerTimeout, props.agents),
@@ -476,6 +544,14 @@ export class TaskTier extends Construct {
         maxBatchingWindow:
           this.settings.maxBatchingWindow.toSeconds() > 0 ? this.settings.maxBatchingWindow : undefined,
         maxConcurrency: this.settings.maxConcurrency,
+        ...(this.settings.provisionedPollers && {
+          provisionedPollerConfig: {
+            minimumPollers: this.settings.provisionedPollers.minimum,
+            ...(this.settings.provisionedPollers.maximum !== undefined && {
+              maximumPollers: this.settings.provisionedPollers.maximum,
+            }),
+          },
+        }),
         reportBatchItemFailures: true,
       }),
     );

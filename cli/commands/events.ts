@@ -14,7 +14,7 @@ import { buildFilterPolicy } from '../events/filter-policy';
 import { formatEvent, formatReplay } from '../events/format';
 import { replayUnpublished } from '../events/replay';
 import { tailEvents } from '../events/tail';
-import { type ActionFactory, type CliDeps, ExitCode, type Session } from '../session';
+import { type ActionFactory, ExitCode, type Session, stopSignal } from '../session';
 import {
   type AwsConnection,
   outputsFromLocalRuntime,
@@ -95,22 +95,6 @@ function transitionList(value: string): TaskStatus[] {
   const errors = eventTransitionErrors(list);
   if (errors.length > 0) throw new InvalidArgumentError(errors.join('; '));
   return list as TaskStatus[];
-}
-
-/** The signal that stops a tail: the deps' (tests), else the process's SIGINT or SIGTERM. */
-function stopSignal(deps: CliDeps): { signal: AbortSignal; dispose: () => void } {
-  if (deps.signal) return { signal: deps.signal, dispose: () => {} };
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    },
-  };
 }
 
 function registerTail(events: Command, action: ActionFactory): void {

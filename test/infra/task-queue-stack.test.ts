@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { type App, Duration } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import type { StackConfig } from '../../lib/stack-config';
@@ -421,6 +421,63 @@ describe('TaskQueueStack configuration errors', () => {
     ],
   ])('throws a clear error when the context config is %s', (_, taskQueue, message) => {
     expect(() => stackWith({ context: { taskQueue } })).toThrow(message);
+  });
+
+  test('a config file with provisionedPollers puts the high tier in provisioned mode', () => {
+    // GIVEN
+    const dir = mkdtempSync(path.join(tmpdir(), 'taskq-config-'));
+    const file = path.join(dir, 'agents.json');
+    writeFileSync(file, JSON.stringify({ provisionedPollers: { high: { minimum: 3, maximum: 60 } } }));
+
+    try {
+      // WHEN
+      const stack = stackWith({ context: { configFile: file } });
+      const template = Template.fromStack(stack);
+
+      // THEN
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.taskQueue.tiers.high.queue), 'Arn'] },
+        ProvisionedPollerConfig: { MinimumPollers: 3, MaximumPollers: 60 },
+        ScalingConfig: Match.absent(),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.each([
+    ['a tier that does not exist', { urgent: { minimum: 2 } }],
+    ['a minimum that is not a number', { high: { minimum: '2' } }],
+    ['an unknown field', { high: { minimum: 2, min: 2 } }],
+  ])('names the config file and the shape when provisionedPollers has %s', (_, provisionedPollers) => {
+    // GIVEN
+    const dir = mkdtempSync(path.join(tmpdir(), 'taskq-config-'));
+    const file = path.join(dir, 'agents.json');
+    writeFileSync(file, JSON.stringify({ provisionedPollers }));
+
+    try {
+      // WHEN / THEN
+      expect(() => stackWith({ context: { configFile: file } })).toThrow(
+        new RegExp(
+          `${file}: provisionedPollers must be \\{ "high"\\?: \\{ "minimum": n, "maximum"\\?: n \\}`,
+        ),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('config maxConcurrency and provisionedPollers on the same tier are refused by the construct', () => {
+    // GIVEN
+    const config: StackConfig = {
+      maxConcurrency: { high: 80 },
+      provisionedPollers: { high: { minimum: 2 } },
+    };
+
+    // WHEN / THEN
+    expect(() => stackWith({ config })).toThrow(
+      /high tier: provisionedPollers and maxConcurrency are mutually exclusive/,
+    );
   });
 
   test('throws when the configured config file does not exist', () => {

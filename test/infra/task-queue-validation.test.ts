@@ -481,3 +481,45 @@ describe('TaskQueue prop validation: topics', () => {
     expect(message).toContain("subscriber 'index' is listed twice");
   });
 });
+
+describe('TaskQueue prop validation: provisioned pollers', () => {
+  test('refuses provisionedPollers beside maxConcurrency on the same tier, naming both', () => {
+    // GIVEN
+    const props = { tiers: { high: { maxConcurrency: 100, provisionedPollers: { minimum: 2 } } } };
+
+    // WHEN / THEN
+    expect(synthError(props)).toMatch(
+      /high tier: provisionedPollers and maxConcurrency are mutually exclusive \(an SQS rule\): in provisioned mode provisionedPollers\.maximum bounds the tier, so leave maxConcurrency out/,
+    );
+  });
+
+  test('accepts maxConcurrency on one tier and provisionedPollers on the other', () => {
+    // GIVEN
+    const props = { tiers: { high: { provisionedPollers: { minimum: 2 } }, low: { maxConcurrency: 20 } } };
+
+    // WHEN / THEN
+    expect(() => queueStack(props)).not.toThrow();
+  });
+
+  test.each([
+    [
+      { minimum: 1 },
+      /high tier: provisionedPollers\.minimum must be an integer between 2 and 200, but 1 was provided/,
+    ],
+    [
+      { minimum: 201 },
+      /high tier: provisionedPollers\.minimum must be an integer between 2 and 200, but 201 was provided/,
+    ],
+    [
+      { minimum: 2, maximum: 2001 },
+      /high tier: provisionedPollers\.maximum must be an integer between 2 and 2000, but 2001 was provided/,
+    ],
+    [
+      { minimum: 10, maximum: 5 },
+      /high tier: provisionedPollers\.minimum \(10\) must be at most provisionedPollers\.maximum \(5\)/,
+    ],
+  ])('refuses pollers outside SQS bounds: %j', (provisionedPollers, message) => {
+    // GIVEN / WHEN / THEN
+    expect(synthError({ tiers: { high: { provisionedPollers } } })).toMatch(message);
+  });
+});

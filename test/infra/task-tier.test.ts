@@ -248,6 +248,42 @@ describe('TaskQueue tiers: consumers', () => {
     });
   });
 
+  test('provisioned mode: the high tier keeps its minimum pollers, scales to its maximum, and sets no maximum concurrency', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack({
+      tiers: { high: { provisionedPollers: { minimum: 2, maximum: 40 } } },
+    });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(taskQueue.tiers.high.queue), 'Arn'] },
+      ProvisionedPollerConfig: { MinimumPollers: 2, MaximumPollers: 40 },
+      ScalingConfig: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(taskQueue.tiers.low.queue), 'Arn'] },
+      ProvisionedPollerConfig: Match.absent(),
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+  });
+
+  test('provisioned mode without a maximum leaves the event source mapping its own default', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack({ tiers: { high: { provisionedPollers: { minimum: 5 } } } });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(taskQueue.tiers.high.queue), 'Arn'] },
+      ProvisionedPollerConfig: { MinimumPollers: 5, MaximumPollers: Match.absent() },
+    });
+  });
+
   test('each consumer has the tier timeout and knows its own queue, DLQ and receive limit', () => {
     // GIVEN
     const { stack, taskQueue } = queueStack({
