@@ -2,7 +2,6 @@
  * One local runtime for the whole benchmark, with its function logs captured (for the log-bytes figure) and the
  * helpers the figures share: submitting tasks over HTTP, reading task records, waiting for queues to drain.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
@@ -67,7 +66,6 @@ export class BenchSession {
     public readonly runtime: LocalRuntime,
     private readonly startMs: number,
     logs: BenchSessionLogs,
-    outdir: string,
     invocations: BenchSessionInvocations,
   ) {
     this.api = new TaskQueueClient({ endpoint: runtime.apiUrl, fetch: this.transport });
@@ -75,17 +73,10 @@ export class BenchSession {
       aws: runtime.awsEndpoint,
       dynamodb: runtime.dynamodbEndpoint,
       tableName: this.tableName,
-      agentsUrl: runtime.agentsUrl,
+      agentsUrl: runtime.agentsUrl!,
     });
-    // The template the runtime runs, from its synth cache (local/synth.ts).
-    const { template } = JSON.parse(readFileSync(path.join(outdir, 'local-template.json'), 'utf8')) as {
-      template: {
-        Resources: Record<
-          string,
-          { Type: string; Metadata?: Record<string, unknown>; Properties?: { MemorySize?: number } }
-        >;
-      };
-    };
+    // The template the runtime runs.
+    const { template } = runtime;
     const fns = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
     for (const [id, r] of fns) this.memoryByFunction.set(id, Number(r.Properties?.MemorySize ?? 128));
     const byPath = (suffix: string) =>
@@ -131,6 +122,7 @@ export class BenchSession {
     const outdir = options.outdir ?? path.join(__dirname, '..', 'cdk.local.out');
     const runtime = await startLocalRuntime({
       ...options,
+      demoAgents: true,
       // The demo publishes events; a benchmark measures without them unless it asks (figure 5 does).
       events: options.events ?? false,
       port: 0,
@@ -143,7 +135,7 @@ export class BenchSession {
         options.onInvocation?.(invocation);
       },
     });
-    return new BenchSession(runtime, Date.now() - t0, logs, outdir, invocations);
+    return new BenchSession(runtime, Date.now() - t0, logs, invocations);
   }
 
   /** The function's configured memory, from the template. */

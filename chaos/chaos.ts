@@ -567,6 +567,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       diedDeliveries.set(id, (diedDeliveries.get(id) ?? 0) + 1);
   };
   const runtime = await startLocalRuntime({
+    demoAgents: true,
     port: 0,
     awsPort: 0,
     dynamodbPort: 0,

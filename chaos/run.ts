@@ -95,6 +95,7 @@ async function main(): Promise<boolean> {
       port: 0,
       awsPort: 0,
       dynamodbPort: 0,
+      demoAgents: true,
       agentsUrl: agents.url,
       log: () => {},
     });

@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerCancel } from './commands/cancel';
 import { registerDlq } from './commands/dlq';
 import { registerEvents } from './commands/events';
+import { registerLocal } from './commands/local';
 import { registerStatus } from './commands/status';
 import { registerSubmit } from './commands/submit';
 import { registerTop } from './commands/top';
@@ -22,7 +23,7 @@ import {
 export function buildProgram(deps: CliDeps, action: ActionFactory): Command {
   const program = new Command('taskq')
     .description(
-      'Submit and follow tasks on an agent-task-queue API; inspect and redrive its dead letters; tail and replay its events; watch its queues.',
+      'Submit and follow tasks on an agent-task-queue API; inspect and redrive its dead letters; tail and replay its events; watch its queues; run a CDK app locally.',
     )
     .addOption(
       new Option('--endpoint <url>', `task API base URL (env ${ENDPOINT_ENV}; default ${DEFAULT_ENDPOINT})`),
@@ -40,6 +41,7 @@ export function buildProgram(deps: CliDeps, action: ActionFactory): Command {
     registerDlq,
     registerEvents,
     registerTop,
+    registerLocal,
   ])
     register(program, action);
   return program;

@@ -22,6 +22,8 @@ import { resourcesOfType } from './template';
 export interface HttpRoute {
   /** `METHOD /path/{param}`, `ANY /path/{proxy+}` or `$default`. */
   readonly routeKey: string;
+  /** The logical id of the AWS::ApiGatewayV2::Api the route belongs to. @default - the runtime's own route */
+  readonly apiId?: string;
   readonly invoke: (event: APIGatewayProxyEventV2) => Promise<InvokeResult>;
 }
 
@@ -266,7 +268,11 @@ export function lambdaRoutes(
   const routes: HttpRoute[] = [];
   const notEmulated: string[] = [];
   for (const [id, resource] of resourcesOfType(ctx.template, 'AWS::ApiGatewayV2::Route')) {
-    const props = resolveIntrinsics(resource.Properties ?? {}, ctx) as { RouteKey: string; Target?: string };
+    const props = resolveIntrinsics(resource.Properties ?? {}, ctx) as {
+      RouteKey: string;
+      Target?: string;
+      ApiId?: string;
+    };
     const integration = integrations.get(String(props.Target ?? '').replace(/^integrations\//, ''));
     const uri = String(integration?.IntegrationUri ?? '');
     // Either the function ARN, or arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<arn>/invocations.
@@ -276,9 +282,20 @@ export function lambdaRoutes(
       continue;
     }
     const fn = functions(functionArn, id);
-    routes.push({ routeKey: props.RouteKey, invoke: (event) => fn.invoke(event) });
+    routes.push({
+      routeKey: props.RouteKey,
+      ...(props.ApiId !== undefined && { apiId: apiLogicalId(ctx, String(props.ApiId)) }),
+      invoke: (event) => fn.invoke(event),
+    });
   }
   return { routes, notEmulated };
+}
+
+/** The logical id of the API whose `Ref` (its local id) is `ref`. */
+function apiLogicalId(ctx: IntrinsicContext, ref: string): string {
+  for (const [id] of resourcesOfType(ctx.template, 'AWS::ApiGatewayV2::Api'))
+    if (ctx.resources.get(id)?.ref === ref) return id;
+  return ref;
 }
 
 export interface LocalHttpApi {

@@ -1,4 +1,9 @@
-/** The stack configuration `npm start` synthesizes: the demo agents over HTTP, and retries within seconds. */
+/**
+ * The stack configuration `taskq local --demo-agents` gives this repository's app (as its `taskQueue` context): the
+ * demo agents over HTTP, and retries within seconds, over the agents and topics of the app's configuration file.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { parseAgentTarget, type TopicDefinitions, topicErrors } from '../lambda/contract';
 import type { TaskStatus } from '../lambda/core/task';
 import { DEFAULT_EVENT_TRANSITIONS } from '../lambda/core/task-events';
@@ -199,5 +204,49 @@ export function localStackConfig(options: LocalConfigOptions): StackConfig {
     ...(events && { events: { ...(events.transitions && { transitions: [...events.transitions] }) } }),
     ...(options.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: options.tenantMaxConcurrency }),
     ...(options.limitWakeUpSeconds !== undefined && { limitWakeUpSeconds: options.limitWakeUpSeconds }),
+  };
+}
+
+/** lib/stack-config.ts `DEFAULT_CONFIG_FILE`, not imported: that module loads aws-cdk-lib, which takes seconds. */
+export const DEFAULT_CONFIG_FILE = 'config/agents.json';
+
+/**
+ * The agents and topics of the app's configuration file, read as the app reads it (lib/stack-config.ts
+ * `loadStackConfig`): the file of the `configFile` context, else config/agents.json, relative to the app's folder.
+ * No file, no agents: the demo runs on its own. The app checks the file's contents when it synthesizes.
+ */
+export function configFileAgents(
+  appDir: string,
+  context: Readonly<Record<string, unknown>>,
+): Pick<StackConfig, 'agents' | 'topics'> {
+  const named = context.configFile;
+  const file = path.resolve(appDir, typeof named === 'string' ? named : DEFAULT_CONFIG_FILE);
+  if (!existsSync(file)) {
+    if (typeof named === 'string') throw new Error(`config file ${file} does not exist`);
+    return {};
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const config = (typeof value === 'object' && value !== null ? value : {}) as StackConfig;
+  return { ...(config.agents && { agents: config.agents }), ...(config.topics && { topics: config.topics }) };
+}
+
+/**
+ * The demo configuration over the configuration file's: its agents and topics, with the demo's besides (a demo type
+ * or topic of the same name replaces the file's), and everything else the demo's. The demo's `echoAgent: false`
+ * makes its HTTP `echo` the only one.
+ */
+export function demoStackConfig(
+  file: Pick<StackConfig, 'agents' | 'topics'>,
+  demo: StackConfig,
+): StackConfig {
+  return {
+    ...demo,
+    agents: { ...file.agents, ...demo.agents },
+    topics: { ...file.topics, ...demo.topics },
   };
 }

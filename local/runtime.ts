@@ -1,17 +1,27 @@
 /**
- * The local runtime: synthesizes the app, starts the emulators, creates the template's resources in
+ * The local runtime: synthesizes a CDK app (assembly.ts), starts the emulators, creates one stack's resources in
  * them, and wires the emulated services, each of which reads its own part of the template: the functions
- * (functions.ts), the HTTP API (http-api.ts), the SQS event sources (event-source.ts), the table stream event
- * sources (stream-source.ts) and the schedules (schedules.ts). `npm start` (local/start.ts) is a thin CLI over `startLocalRuntime`; tests and benchmarks
- * call it too.
+ * (functions.ts), the HTTP APIs (http-api.ts, one port each), the SQS event sources (event-source.ts), the table
+ * stream event sources (stream-source.ts) and the schedules (schedules.ts). `taskq local` (cli/commands/local.ts,
+ * and `npm start`) is a thin CLI over `startLocalRuntime`; tests and benchmarks call it too.
  */
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS, type TopicDefinitions } from '../lambda/contract';
-import { DEFAULT_EVENT_TRANSITIONS } from '../lambda/core/task-events';
+import {
+  cdkJsonApp,
+  isAssemblyDir,
+  type LocalAssembly,
+  projectContext,
+  readAssembly,
+  synthesize,
+} from './assembly';
 import { startAwsProxy } from './aws-proxy';
+import { resourceCoverage, snsSubscriptionsNotEmulated } from './coverage';
 import { type DemoAgents, startDemoAgents } from './demo-agents';
 import {
   type AwsEmulator,
@@ -22,23 +32,52 @@ import {
 } from './emulators';
 import { sqsEventSources } from './event-source';
 import { FaultInjector, type FaultPlan, type FaultReport } from './faults';
+import { functionCode } from './function-code';
 import { type LocalFunctions, startFunctions } from './functions';
 import { type HttpRoute, type LocalHttpApi, lambdaRoutes, startHttpApi } from './http-api';
 import type { IntrinsicContext } from './intrinsics';
 import { lambdaApiSlot, startLambdaApi } from './lambda-api';
 import type { Invocation } from './lambda-pool';
-import { type DemoAgentLimitsByType, type LocalConfigOptions, localStackConfig } from './local-config';
+import {
+  configFileAgents,
+  type DemoAgentLimitsByType,
+  demoStackConfig,
+  type LocalConfigOptions,
+  localStackConfig,
+} from './local-config';
 import { resolvePhysicalIds } from './physical-ids';
 import { reservePort } from './ports';
 import { createResources, fairQueuesNotEmulated } from './resources';
 import { startSchedules } from './schedules';
 import { resolveOutputs } from './stack-outputs';
 import { streamEventSources } from './stream-source';
-import { synthesize } from './synth';
 import { resourcesOfType, type Template } from './template';
+import { type AgentLimitsInfo, taskQueueInfo } from './template-info';
+import { applyLocalOverrides, type LocalOverrides, type RewrittenTemplate } from './template-rewrites';
 
 export interface LocalRuntimeOptions {
-  /** HTTP API port. @default 3000 */
+  /**
+   * The CDK app, as the CDK CLI's `--app` takes it: a command that synthesizes it (run in `appDir` with
+   * `CDK_OUTDIR` and `CDK_CONTEXT_JSON`), or a folder that holds a cloud assembly.
+   * @default - `app` of this repository's cdk.json (bin/agent-task-queue.ts, the app `cdk deploy` deploys)
+   */
+  readonly app?: string;
+  /**
+   * The app's folder: a command runs there, with its cdk.json's context, and the cache (`cdk.local.out`) is there.
+   * @default - this repository when `app` is left out, else the current folder
+   */
+  readonly appDir?: string;
+  /** The stack to run, by stack name or construct path. @default - the app's only stack (required when it has several) */
+  readonly stack?: string;
+  /**
+   * Runs the demo agents and gives the app the demo configuration as its `taskQueue` context (local-config.ts):
+   * for this repository's app, or any app whose stack reads that context as lib/task-queue-stack.ts does.
+   * @default false
+   */
+  readonly demoAgents?: boolean;
+  /** `--agent TYPE=URL`: the agent of TYPE, HTTP or Lambda, becomes an HTTP agent at URL. @default - none */
+  readonly agentOverrides?: Readonly<Record<string, string>>;
+  /** The first HTTP API's port; the others take the next free ones. @default 3000 */
   readonly port?: number;
   /** fauxqs (SQS, SNS, S3) port. @default 4566 */
   readonly awsPort?: number;
@@ -46,11 +85,11 @@ export interface LocalRuntimeOptions {
   readonly dynamodbPort?: number;
   /** Keep queues, messages and tasks in this folder across restarts. @default - state is in memory */
   readonly persistDir?: string;
-  /** CDK output folder; also holds the bundle cache. @default 'cdk.local.out' in the project */
+  /** CDK output folder; also holds the synth cache. @default 'cdk.local.out' in the app's folder */
   readonly outdir?: string;
-  /** Deliveries before a message goes to its DLQ. @default 5 */
+  /** Deliveries before a message goes to its DLQ. @default - as synthesized (5 with `demoAgents`) */
   readonly maxReceiveCount?: number;
-  /** Base URL of already running agents. @default - the demo agents are started on a free port */
+  /** Base URL of already running agents (`demoAgents` only). @default - the demo agents are started on a free port */
   readonly agentsUrl?: string;
   /** Most execution environments per function. @default 4 */
   readonly maxWorkersPerFunction?: number;
@@ -58,31 +97,56 @@ export interface LocalRuntimeOptions {
   readonly log?: (line: string) => void;
   /** Faults to inject (local/faults.ts). @default - none */
   readonly faults?: FaultPlan;
-  /** Shorter consumer and agent timeouts, for runs that kill consumers. @default - see local-config.ts */
+  /**
+   * Shorter timeouts, for runs that kill consumers: the consumers' timeout on any app; the demo agents' own
+   * timeout with `demoAgents` only. @default - as synthesized (see local-config.ts with `demoAgents`)
+   */
   readonly timeouts?: { readonly consumerSeconds?: number; readonly agentSeconds?: number };
   /** Run every scheduled rule at this interval instead of its own rate. @default - the rule's rate */
   readonly scheduleIntervalSeconds?: number;
-  /** Heartbeat timeout of every async agent, in seconds. @default 10 (local-config.ts) */
+  /** Heartbeat timeout of every async agent, in seconds. @default - as synthesized (10 with `demoAgents`) */
   readonly heartbeatTimeoutSeconds?: number;
   /** Told of every invocation once it ends, with its duration (the benchmark's Lambda milliseconds). @default - none */
   readonly onInvocation?: (invocation: Invocation) => void;
-  /** The most tasks of one tenant running at once, across all agents. @default - no tenant cap */
+  /** The most tasks of one tenant running at once, across all agents. @default - as synthesized */
   readonly tenantMaxConcurrency?: number;
-  /** The longest a task waiting for a limit goes between two asks, in seconds. @default - the construct's */
+  /** The longest a task waiting for a limit goes between two asks, in seconds. @default - as synthesized */
   readonly limitWakeUpSeconds?: number;
-  /** Limits that replace demo types' own. @default - local-config.ts `DEMO_AGENT_LIMITS` */
+  /** Limits that replace demo types' own (`demoAgents` only). @default - local-config.ts `DEMO_AGENT_LIMITS` */
   readonly agentLimits?: DemoAgentLimitsByType;
-  /** Topics besides the demo's (a same-named one replaces it). @default - local-config.ts `DEMO_TOPICS` only */
+  /** Topics besides the demo's, a same-named one replacing it (`demoAgents` only). @default - local-config.ts `DEMO_TOPICS` only */
   readonly topics?: TopicDefinitions;
-  /** Task lifecycle events on (an object, its transitions) or off (`false`): local-config.ts. @default - on for SUCCEEDED, FAILED, CANCELLED, as the demo */
+  /** Task lifecycle events on (an object, its transitions) or off (`false`) (`demoAgents` only): local-config.ts. @default - on for SUCCEEDED, FAILED, CANCELLED, as the demo */
   readonly events?: LocalConfigOptions['events'];
 }
 
-/** An agent type's limits as configured (`per` in seconds). */
-export interface LocalAgentLimits {
-  readonly maxConcurrency?: number;
-  readonly rateLimit?: { readonly requests: number; readonly per: number };
+/** Options that configure the demo, refused without `demoAgents`, with the flag that sets each. */
+const DEMO_ONLY: ReadonlyArray<[keyof LocalRuntimeOptions, string]> = [
+  ['agentsUrl', '--agents-url'],
+  ['agentLimits', '--agent-limits'],
+  ['topics', '--topics'],
+  ['events', 'events'],
+];
+
+/** An option that does not apply: a demo option without `demoAgents`, a stack the app does not have… */
+export class LocalOptionsError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'LocalOptionsError';
+  }
 }
+
+/** An HTTP API of the stack, served on a port of its own. */
+export interface LocalApi {
+  /** Its construct path, e.g. `TaskQueue/Api/HttpApi`. */
+  readonly label: string;
+  readonly url: string;
+  /** `METHOD /path` of each of its routes. */
+  readonly routes: readonly string[];
+}
+
+/** An agent type's limits as configured (`per` in seconds). */
+export type LocalAgentLimits = AgentLimitsInfo;
 
 /** A message as a queue holds it. */
 export interface QueuedMessage {
@@ -109,16 +173,22 @@ export interface RuntimeStatus {
 }
 
 export interface LocalRuntime {
+  /** The first HTTP API's URL (a server of the runtime's own routes alone when the stack has no HTTP API). */
   readonly apiUrl: string;
+  /** Every HTTP API of the stack, the first at `apiUrl`. */
+  readonly apis: readonly LocalApi[];
   readonly awsEndpoint: string;
   /** The Lambda API (Invoke) of the app's functions: the AWS endpoint, for `AWS_ENDPOINT_URL_LAMBDA`. */
   readonly lambdaEndpoint: string;
   readonly dynamodbEndpoint: string;
-  readonly agentsUrl: string;
+  /** The demo agents' base URL (or `--agents-url`); undefined without `demoAgents`. */
+  readonly agentsUrl?: string;
   readonly stackName: string;
-  /** The task types of the local configuration. */
+  /** The template the runtime runs: the stack's, with the overrides applied. */
+  readonly template: Template;
+  /** The task types of the stack's TaskQueues, read from the template (template-info.ts). */
   readonly taskTypes: readonly string[];
-  /** The topics of the local configuration: name → subscribers. */
+  /** The topics of the stack's TaskQueues: name → subscribers. */
   readonly topics: Readonly<Record<string, readonly string[]>>;
   /** The task types whose agents are async, with their heartbeat timeout in seconds. */
   readonly asyncTaskTypes: Readonly<Record<string, number>>;
@@ -126,7 +196,7 @@ export interface LocalRuntime {
   readonly agentLimits: Readonly<Record<string, LocalAgentLimits>>;
   /** The queue-wide cap on one tenant's running tasks; undefined, none. */
   readonly tenantMaxConcurrency?: number;
-  /** The longest a task waiting for a limit goes between two asks, in seconds. */
+  /** The longest a task waiting for a limit goes between two asks, in seconds (the construct's default without a TaskQueue). */
   readonly limitWakeUpSeconds: number;
   /** The statuses whose transitions the events topic publishes; empty when publishing is off. */
   readonly eventTransitions: readonly string[];
@@ -136,10 +206,14 @@ export interface LocalRuntime {
   readonly outputs: Readonly<Record<string, string>>;
   /** The template's SNS topics: label (e.g. `TaskQueue/Events`) → topic ARN (`topics` in `GET /_local/stack`). */
   readonly snsTopics: Readonly<Record<string, string>>;
-  /** What the template declares that runs nowhere locally (e.g. a non-SQS event source). */
+  /** What the template declares that runs nowhere locally (e.g. a non-SQS event source, an unknown resource type). */
   readonly notEmulated: readonly string[];
-  /** What the synth took from its cache: nothing, the Lambda bundles, or the whole template. */
-  readonly synthCache: 'none' | 'bundles' | 'template';
+  /** The template's resource types that the runtime ignores as having no local effect (IAM, logs, alarms…). */
+  readonly ignoredTypes: readonly string[];
+  /** Lines about the `--agent` overrides (template-rewrites.ts). */
+  readonly overrideNotes: readonly string[];
+  /** What the synth took from its cache: nothing, the Lambda bundles, or the whole template; `assembly`, read from a folder. */
+  readonly synthCache: LocalAssembly['cached'];
   status(): RuntimeStatus;
   /** Every message of a queue (named by its URL), visible or not: for checks, not for consumers. */
   queueMessages(queueUrl: string): QueuedMessage[];
@@ -176,6 +250,133 @@ function label(template: Template, id: string): string {
   return p.length > 2 ? p.slice(-2).join('/') : id;
 }
 
+/** Where the app comes from: a command to synthesize it in its folder, or an assembly already synthesized. */
+type AppSource =
+  | { readonly kind: 'command'; readonly command: string; readonly appDir: string }
+  | { readonly kind: 'assembly'; readonly dir: string };
+
+function resolveApp(options: LocalRuntimeOptions): AppSource {
+  const appDir = path.resolve(options.appDir ?? (options.app === undefined ? ROOT : process.cwd()));
+  if (options.app === undefined) {
+    try {
+      return { kind: 'command', command: cdkJsonApp(appDir), appDir };
+    } catch (error) {
+      throw new LocalOptionsError((error as Error).message);
+    }
+  }
+  const asFolder = path.resolve(appDir, options.app);
+  if (isAssemblyDir(options.app, appDir)) {
+    if (options.demoAgents)
+      throw new LocalOptionsError(
+        `--demo-agents gives the app its configuration as context when it synthesizes, but ${asFolder} is a cloud assembly already synthesized: give the app's command instead`,
+      );
+    return { kind: 'assembly', dir: asFolder };
+  }
+  if (existsSync(asFolder) && statSync(asFolder).isDirectory())
+    throw new LocalOptionsError(`${asFolder} is a folder but not a cloud assembly: it has no manifest.json`);
+  return { kind: 'command', command: options.app, appDir };
+}
+
+/** The demo configuration over the app's configuration file, with the options that tune it (local-config.ts). */
+function demoConfig(appDir: string, agentsUrl: string, options: LocalRuntimeOptions) {
+  return demoStackConfig(
+    configFileAgents(appDir, projectContext(appDir)),
+    localStackConfig({
+      agentsUrl,
+      maxReceiveCount: options.maxReceiveCount,
+      consumerTimeoutSeconds: options.timeouts?.consumerSeconds,
+      agentTimeoutSeconds: options.timeouts?.agentSeconds,
+      heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
+      tenantMaxConcurrency: options.tenantMaxConcurrency,
+      limitWakeUpSeconds: options.limitWakeUpSeconds,
+      agentLimits: options.agentLimits,
+      topics: options.topics,
+      events: options.events,
+    }),
+  );
+}
+
+function appAssembly(
+  app: AppSource,
+  options: LocalRuntimeOptions,
+  agentsUrl: string | undefined,
+): Promise<LocalAssembly> {
+  if (app.kind === 'assembly') return Promise.resolve({ stacks: readAssembly(app.dir), cached: 'assembly' });
+  return synthesize({
+    command: app.command,
+    appDir: app.appDir,
+    context: agentsUrl !== undefined ? { taskQueue: demoConfig(app.appDir, agentsUrl, options) } : {},
+    ...(options.outdir && { outdir: path.resolve(options.outdir) }),
+    ...(options.persistDir && { ignore: [path.resolve(options.persistDir)] }),
+  });
+}
+
+/** The stack to run: the one named, or the app's only one. The runtime runs one stack at a time. */
+function selectStack(assembly: LocalAssembly, name: string | undefined): LocalAssembly['stacks'][number] {
+  const { stacks } = assembly;
+  const names = stacks
+    .map((s) => (s.displayName === s.stackName ? s.stackName : `${s.stackName} (${s.displayName})`))
+    .join(', ');
+  if (stacks.length === 0) throw new LocalOptionsError('the app has no stack');
+  if (name !== undefined) {
+    const found = stacks.find((s) => s.stackName === name || s.displayName === name);
+    if (!found) throw new LocalOptionsError(`the app has no stack '${name}'; its stacks: ${names}`);
+    return found;
+  }
+  if (stacks.length > 1)
+    throw new LocalOptionsError(
+      `the app has ${stacks.length} stacks; the local runtime runs one at a time: choose it with --stack NAME (${names})`,
+    );
+  return stacks[0]!;
+}
+
+/**
+ * The template with the timing, limit and agent overrides applied (template-rewrites.ts). With `demoAgents`, the
+ * timings and limits are the demo configuration's already (the construct derived the template from them), so only
+ * `--agent` rewrites it.
+ */
+function rewriteTemplate(template: Template, options: LocalRuntimeOptions): RewrittenTemplate {
+  const tuning: LocalOverrides = options.demoAgents
+    ? {}
+    : {
+        ...(options.timeouts?.consumerSeconds !== undefined && {
+          consumerTimeoutSeconds: options.timeouts.consumerSeconds,
+        }),
+        ...(options.maxReceiveCount !== undefined && { maxReceiveCount: options.maxReceiveCount }),
+        ...(options.heartbeatTimeoutSeconds !== undefined && {
+          heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
+        }),
+        ...(options.tenantMaxConcurrency !== undefined && {
+          tenantMaxConcurrency: options.tenantMaxConcurrency,
+        }),
+        ...(options.limitWakeUpSeconds !== undefined && { limitWakeUpSeconds: options.limitWakeUpSeconds }),
+      };
+  const overrides: LocalOverrides = {
+    ...tuning,
+    ...(options.agentOverrides &&
+      Object.keys(options.agentOverrides).length > 0 && { agentUrls: options.agentOverrides }),
+  };
+  // No override: the template runs as synthesized (the Lambda agents that cannot run come from template-info.ts).
+  if (Object.keys(overrides).length === 0) return { template, notes: [], notRunnable: [] };
+  return applyLocalOverrides(template, overrides);
+}
+
+/** The first free port after `after` that the runtime does not use already. */
+async function nextFreePort(after: number, taken: Set<number>): Promise<number> {
+  for (let candidate = after + 1; candidate <= 65_535; candidate++) {
+    if (taken.has(candidate)) continue;
+    const free = await reservePort(candidate, '--port').then(
+      () => true,
+      () => false,
+    );
+    if (free) {
+      taken.add(candidate);
+      return candidate;
+    }
+  }
+  throw new Error(`no free port after ${after} for the next HTTP API`);
+}
+
 export function startLocalRuntime(
   options: LocalRuntimeOptions & { readonly faults: FaultPlan },
 ): Promise<FaultyLocalRuntime>;
@@ -193,6 +394,11 @@ export async function startLocalRuntime(
     await dynamoStarting?.then((d) => d.stop()).catch(() => {});
   };
   try {
+    for (const [option, flag] of DEMO_ONLY) {
+      if (options[option] !== undefined && !options.demoAgents)
+        throw new LocalOptionsError(`${flag} configures the demo agents: it needs --demo-agents`);
+    }
+    const app = resolveApp(options);
     checkJava();
     const [port, awsPort, dynamodbPort] = [
       await reservePort(options.port ?? 3000, '--port'),
@@ -216,19 +422,20 @@ export async function startLocalRuntime(
         })
       : undefined;
     const agentSeconds = options.timeouts?.agentSeconds ?? 10;
+    const taken = new Set([port, awsPort, dynamodbPort]);
     let agents: DemoAgents | undefined;
-    if (!options.agentsUrl) {
+    if (options.demoAgents && !options.agentsUrl) {
       // The port next to the API's when free: a stable agents URL keeps the synth cache valid across runs.
       const next = port + 1;
-      const preferred =
-        next === awsPort || next === dynamodbPort ? 0 : await reservePort(next, '').catch(() => 0);
+      const preferred = taken.has(next) ? 0 : await reservePort(next, '').catch(() => 0);
       agents = await startDemoAgents({
         port: preferred,
         ...(faults && { beforeAnswer: () => faults.agentDelay(agentSeconds) }),
       });
       stops.push(agents.close);
+      taken.add(Number(new URL(agents.url).port));
     }
-    const agentsUrl = options.agentsUrl ?? agents!.url;
+    const agentsUrl = options.demoAgents ? (options.agentsUrl ?? agents!.url) : undefined;
     // The Lambda API (lambda-api.ts) is served on the AWS endpoint and the proxy; it runs once the functions do.
     const lambda = lambdaApiSlot();
     const aws: AwsEmulator = await startAwsEmulator({
@@ -251,34 +458,31 @@ export async function startLocalRuntime(
     });
     stops.push(proxy.close);
 
-    const config = localStackConfig({
-      agentsUrl,
-      maxReceiveCount: options.maxReceiveCount,
-      consumerTimeoutSeconds: options.timeouts?.consumerSeconds,
-      agentTimeoutSeconds: options.timeouts?.agentSeconds,
-      heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
-      tenantMaxConcurrency: options.tenantMaxConcurrency,
-      limitWakeUpSeconds: options.limitWakeUpSeconds,
-      agentLimits: options.agentLimits,
-      topics: options.topics,
-      events: options.events,
-    });
-    const assembly = await synthesize({ outdir: options.outdir ?? path.join(ROOT, 'cdk.local.out'), config });
+    const assembly = await appAssembly(app, options, agentsUrl);
+    const stack = selectStack(assembly, options.stack);
+    const rewritten = rewriteTemplate(stack.template, options);
     const dynamo: DynamoEmulator = await dynamoStarting;
 
-    const apiUrl = `http://127.0.0.1:${port}`;
-    const ctx: IntrinsicContext = {
-      template: assembly.template,
+    // Each HTTP API on a port of its own: the first on --port, the others on the next free ones.
+    const apiIds = resourcesOfType(rewritten.template, 'AWS::ApiGatewayV2::Api').map(([id]) => id);
+    const apiPorts = [port];
+    for (let i = 1; i < apiIds.length; i++) apiPorts.push(await nextFreePort(apiPorts[i - 1]!, taken));
+    const apiUrls = new Map(apiIds.map((id, i) => [id, `http://127.0.0.1:${apiPorts[i]}`]));
+    const resources = resolvePhysicalIds(rewritten.template, {
       region: REGION,
       accountId: ACCOUNT_ID,
-      stackName: assembly.stackName,
-      resources: resolvePhysicalIds(assembly.template, {
-        region: REGION,
-        accountId: ACCOUNT_ID,
-        stackName: assembly.stackName,
-        awsEndpoint: proxy.endpoint('sqs'),
-        apiUrl,
-      }),
+      stackName: stack.stackName,
+      awsEndpoint: proxy.endpoint('sqs'),
+      apiUrl: `http://127.0.0.1:${port}`,
+    });
+    for (const [id, url] of apiUrls)
+      resources.set(id, { ref: id, attributes: { ApiEndpoint: url, ApiId: id } });
+    const ctx: IntrinsicContext = {
+      template: rewritten.template,
+      region: REGION,
+      accountId: ACCOUNT_ID,
+      stackName: stack.stackName,
+      resources,
     };
     const clientConfig = { region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
     const sqs = new SQSClient({ ...clientConfig, endpoint: aws.internalEndpoint });
@@ -292,10 +496,14 @@ export async function startLocalRuntime(
     });
     await createResources(ctx, { sqs, dynamodb, fauxqs: aws.server });
 
+    // Inline code and the stand-ins of functions that cannot run go to a folder of this runtime's own.
+    const scratch = mkdtempSync(path.join(tmpdir(), 'taskq-local-code-'));
+    stops.push(async () => rmSync(scratch, { recursive: true, force: true }));
+    const code = functionCode(ctx.template, stack.codePaths, scratch);
     const maxWorkers = options.maxWorkersPerFunction ?? 4;
     const fns = startFunctions(
       ctx,
-      assembly.codePaths,
+      code.codePaths,
       {
         aws: proxy.endpoint('sqs'),
         sns: proxy.endpoint('sns'),
@@ -340,11 +548,10 @@ export async function startLocalRuntime(
       ]),
     );
     const apiRoutes = lambdaRoutes(ctx, fns.lookup);
-    const routes: HttpRoute[] = [...apiRoutes.routes];
 
-    // Not in the template: tells local tools (taskq dlq) where the stack's resources are.
+    // Not in the template: tells local tools (taskq dlq) where the stack's resources are. Every API serves it.
     let outputs: Record<string, string> = {};
-    routes.push({
+    const localStackRoute: HttpRoute = {
       routeKey: 'GET /_local/stack',
       invoke: async () => ({
         ok: true,
@@ -352,7 +559,7 @@ export async function startLocalRuntime(
           statusCode: 200,
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({
-            stackName: assembly.stackName,
+            stackName: stack.stackName,
             outputs,
             topics: snsTopics,
             endpoints: { sqs: aws.endpoint, sns: aws.endpoint, dynamodb: dynamo.endpoint },
@@ -360,11 +567,26 @@ export async function startLocalRuntime(
           }),
         },
       }),
-    });
+    };
 
     await warming;
-    const api: LocalHttpApi = await startHttpApi({ port, routes, log });
-    stops.push(api.stop);
+    // With no HTTP API in the stack, one server still answers the runtime's own route on --port.
+    const served = apiIds.length > 0 ? apiIds : [undefined];
+    const apis: LocalApi[] = [];
+    for (const [i, apiId] of served.entries()) {
+      const routes = apiRoutes.routes.filter((r) => apiId === undefined || r.apiId === apiId);
+      const api: LocalHttpApi = await startHttpApi({
+        port: apiPorts[i]!,
+        routes: [...routes, localStackRoute],
+        log,
+      });
+      stops.push(api.stop);
+      apis.push({
+        label: apiId === undefined ? '(no HTTP API)' : label(ctx.template, apiId),
+        url: api.url,
+        routes: routes.map((r) => r.routeKey),
+      });
+    }
     for (const source of sources) source.start();
     for (const source of streamSources) source.start();
     const schedules = startSchedules(ctx, fns.lookup, {
@@ -372,51 +594,45 @@ export async function startLocalRuntime(
       log,
     });
     stops.push(async () => schedules.stop());
-    outputs = resolveOutputs(ctx, api.url);
+    outputs = resolveOutputs(ctx, new Map(apiIds.map((id, i) => [id, apis[i]!.url])));
+    const info = taskQueueInfo(ctx);
+    const coverage = resourceCoverage(ctx.template);
+    const notRunnable = [...new Set([...rewritten.notRunnable, ...info.notRunnable])];
     const notEmulated = [
+      ...coverage.notEmulated,
+      ...code.notEmulated,
       ...eventSources.notEmulated,
       ...apiRoutes.notEmulated,
       ...schedules.notEmulated,
       ...lambdaApi.notEmulated,
+      ...snsSubscriptionsNotEmulated(ctx),
       ...fairQueuesNotEmulated(ctx),
+      ...notRunnable.map(
+        (agent) =>
+          `Lambda agent ${agent} (a function outside the app: not runnable locally; --agent TYPE=URL maps it)`,
+      ),
     ];
 
     const queueIds = resourcesOfType(ctx.template, 'AWS::SQS::Queue').map(([id]) => id);
     const runtime: LocalRuntime = {
-      apiUrl: api.url,
+      apiUrl: apis[0]!.url,
+      apis,
       awsEndpoint: aws.endpoint,
       lambdaEndpoint: aws.endpoint,
       dynamodbEndpoint: dynamo.endpoint,
-      agentsUrl,
-      stackName: assembly.stackName,
-      taskTypes: Object.keys(config.agents ?? {}),
-      topics: Object.fromEntries(
-        Object.entries(config.topics ?? {}).map(([name, topic]) => [name, topic.subscribers]),
-      ),
-      asyncTaskTypes: Object.fromEntries(
-        Object.entries(config.agents ?? {}).flatMap(([type, agent]) =>
-          agent.mode === 'async' ? [[type, agent.heartbeatTimeoutSeconds ?? 0]] : [],
-        ),
-      ),
-      agentLimits: Object.fromEntries(
-        Object.entries(config.agents ?? {}).flatMap(([type, agent]) =>
-          agent.maxConcurrency !== undefined || agent.rateLimit !== undefined
-            ? [
-                [
-                  type,
-                  {
-                    ...(agent.maxConcurrency !== undefined && { maxConcurrency: agent.maxConcurrency }),
-                    ...(agent.rateLimit !== undefined && { rateLimit: agent.rateLimit }),
-                  },
-                ],
-              ]
-            : [],
-        ),
-      ),
-      ...(config.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: config.tenantMaxConcurrency }),
-      limitWakeUpSeconds: config.limitWakeUpSeconds ?? DEFAULTS.limitWakeUpSeconds,
-      eventTransitions: config.events ? [...(config.events.transitions ?? DEFAULT_EVENT_TRANSITIONS)] : [],
-      routes: routes.map((r) => r.routeKey),
+      ...(agentsUrl !== undefined && { agentsUrl }),
+      stackName: stack.stackName,
+      template: ctx.template,
+      taskTypes: info.taskTypes,
+      topics: info.topics,
+      asyncTaskTypes: info.asyncTaskTypes,
+      agentLimits: info.agentLimits,
+      ...(info.tenantMaxConcurrency !== undefined && { tenantMaxConcurrency: info.tenantMaxConcurrency }),
+      limitWakeUpSeconds: info.limitWakeUpSeconds ?? DEFAULTS.limitWakeUpSeconds,
+      eventTransitions: info.eventTransitions,
+      routes: [...new Set(apis.flatMap((api) => api.routes))],
+      ignoredTypes: coverage.ignored,
+      overrideNotes: rewritten.notes,
       outputs,
       snsTopics,
       notEmulated,

@@ -1,7 +1,7 @@
 /**
  * Crash and restart (issue 4, section 5): the whole local runtime is killed with SIGKILL in the middle of a
  * 1,000-task run, restarted on the same ports and state folder, and every task a client got a 2xx for
- * must still finish. The runtime runs as `local/start.ts` in its own process group, with its own demo
+ * must still finish. The runtime runs as `taskq local --demo-agents` in its own process group, with its own demo
  * agents, so that one `kill(-pgid)` takes down the API, the consumers, fauxqs, the agents and DynamoDB
  * Local's JVM at once, as a power cut or an OOM kill would.
  */
@@ -75,7 +75,9 @@ function startRuntime(ports: Ports): Promise<Started> {
   const args = [
     '--import',
     'tsx',
-    'local/start.ts',
+    'bin/taskq.ts',
+    'local',
+    '--demo-agents',
     '--port',
     String(ports.api),
     '--aws-port',

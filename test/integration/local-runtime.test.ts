@@ -1,5 +1,5 @@
 /**
- * The local runtime end to end: `local/start.ts` with real emulators (fauxqs, DynamoDB Local), driven
+ * The local runtime end to end: `taskq local --demo-agents` (`npm start`) with real emulators (fauxqs, DynamoDB Local), driven
  * over HTTP and the AWS SDK. The demo agents run in this process, so that the tests can count calls.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Boots `local/start.ts` as a child process on free ports and drives it over HTTP.
+ * Boots `taskq local --demo-agents` (what `npm start` runs) as a child process on free ports and drives it over HTTP.
  * A child process, because fauxqs is ESM-only and the runtime runs handlers in worker threads,
  * neither of which jest's module system hosts well; it is also exactly what `npm start` runs.
  */
@@ -27,6 +27,14 @@ export function freePort(): Promise<number> {
 }
 
 export interface BootOptions {
+  /** `--demo-agents`, as `npm start` runs. @default true */
+  readonly demoAgents?: boolean;
+  /** More flags of `taskq local`, e.g. `['--stack', 'S']`. @default - none */
+  readonly args?: readonly string[];
+  /** The folder `taskq local` runs in (whose cdk.json names the app). @default - this repository */
+  readonly cwd?: string;
+  /** Environment variables besides this process's. @default - none */
+  readonly env?: Readonly<Record<string, string>>;
   /** @default - the runtime starts its demo agents */
   readonly agentsUrl?: string;
   readonly persistDir?: string;
@@ -86,7 +94,10 @@ async function bootOnce(options: BootOptions): Promise<RunningRuntime> {
   const args = [
     '--import',
     'tsx',
-    'local/start.ts',
+    path.join(ROOT, 'bin', 'taskq.ts'),
+    'local',
+    ...(options.demoAgents === false ? [] : ['--demo-agents']),
+    ...(options.args ?? []),
     '--port',
     String(ports.api),
     '--aws-port',
@@ -111,7 +122,11 @@ async function bootOnce(options: BootOptions): Promise<RunningRuntime> {
     ...(options.topics !== undefined ? ['--topics', JSON.stringify(options.topics)] : []),
     ...(options.faults !== undefined ? ['--faults', options.faults] : []),
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: options.cwd ?? ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   let output = '';
   // LOCAL_RUNTIME_LOG=FILE keeps the runtime's output, to read after a failure.
   const logFile = process.env.LOCAL_RUNTIME_LOG;

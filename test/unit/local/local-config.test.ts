@@ -1,7 +1,13 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { parseAgentTarget } from '../../../lambda/contract';
 import { ASYNC_DEMO_AGENT_TYPES, DEMO_AGENT_TYPES } from '../../../local/demo-agents';
 import {
   ASYNC_HANDOFF_TIMEOUT_SECONDS,
+  configFileAgents,
+  DEFAULT_CONFIG_FILE,
+  demoStackConfig,
   LOCAL_HEARTBEAT_TIMEOUT_SECONDS,
   localStackConfig,
   parseAgentLimits,
@@ -230,5 +236,56 @@ describe('Local topics', () => {
     ['no subscribers', '{"t":{"subscribers":[]}}', /needs at least one subscriber/],
   ])('parseTopicsOption throws when given %s', (_what, text, message) => {
     expect(() => parseTopicsOption(text)).toThrow(message);
+  });
+});
+
+describe('Function: configFileAgents and demoStackConfig', () => {
+  let appDir: string;
+  beforeEach(() => {
+    appDir = mkdtempSync(path.join(tmpdir(), 'demo-config-'));
+  });
+  afterEach(() => rmSync(appDir, { recursive: true, force: true }));
+
+  it("adds the demo's agents and topic to the configuration file's, echo the demo's own", () => {
+    mkdirSync(path.join(appDir, 'config'));
+    writeFileSync(
+      path.join(appDir, 'config', 'agents.json'),
+      JSON.stringify({
+        agents: {
+          summarize: { kind: 'lambda', functionArn: 'arn:aws:lambda:us-east-1:1:function:s' },
+          echo: { kind: 'http', url: 'https://theirs.example.com' },
+        },
+        topics: { 'doc.new': { subscribers: ['summarize'] } },
+        maxReceiveCount: 9,
+      }),
+    );
+    const demo = localStackConfig({ agentsUrl: 'http://127.0.0.1:3001' });
+    const config = demoStackConfig(configFileAgents(appDir, {}), demo);
+    expect(Object.keys(config.agents!)).toEqual([
+      'summarize',
+      'echo',
+      'sleep',
+      'flaky',
+      'poison',
+      'limited',
+      'async-echo',
+    ]);
+    expect(config.agents!.echo).toEqual(demo.agents!.echo);
+    expect(config.topics).toEqual({
+      'doc.new': { subscribers: ['summarize'] },
+      'demo.fanout': { subscribers: ['echo', 'sleep'] },
+    });
+    expect(config).toMatchObject({ echoAgent: false, maxReceiveCount: 5 });
+  });
+
+  it("reads the file the app reads by default (lib/stack-config.ts's DEFAULT_CONFIG_FILE)", () => {
+    const { DEFAULT_CONFIG_FILE: appDefault } =
+      require('../../../lib/stack-config') as typeof import('../../../lib/stack-config');
+    expect(DEFAULT_CONFIG_FILE).toBe(appDefault);
+  });
+
+  it('runs the demo alone without a configuration file, and names a configFile that does not exist', () => {
+    expect(configFileAgents(appDir, {})).toEqual({});
+    expect(() => configFileAgents(appDir, { configFile: 'nope.json' })).toThrow('does not exist');
   });
 });
