@@ -24,26 +24,32 @@ started=$(date +%s%N)
 work=$(mktemp -d "${TMPDIR:-/tmp}/taskq-example-XXXX")
 app="$work/examples/minimal-app"
 runtime_pid=''
+npx_pid=''
 dynamodb_port=''
 
-# The JVMs of DynamoDB Local started for this run: their command line names the port it was given.
-# Read from /proc: a bare Debian has no pgrep.
-dynamodb_jvms() {
-  [ -n "$dynamodb_port" ] || return 0
+# The processes whose command line (arguments joined by spaces) matches a case pattern, read from /proc: a bare
+# Debian has no pgrep.
+processes_matching() {
   local f cmd
   for f in /proc/[0-9]*/cmdline; do
     cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
-    case "$cmd" in *java*" -port $dynamodb_port "*) f=${f#/proc/} && echo "${f%/cmdline}" ;; esac
+    case "$cmd" in $1) f=${f#/proc/} && echo "${f%/cmdline}" ;; esac
   done
+}
+
+# The JVMs of DynamoDB Local started for this run: their command line names the port it was given.
+dynamodb_jvms() {
+  [ -z "$dynamodb_port" ] || processes_matching "*java* -port $dynamodb_port *"
 }
 
 cleanup() {
   local status=$?
-  if [ -n "$runtime_pid" ] && kill -0 "$runtime_pid" 2>/dev/null; then
-    kill -TERM "$runtime_pid" 2>/dev/null || true
-    for _ in $(seq 1 20); do kill -0 "$runtime_pid" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL "$runtime_pid" 2>/dev/null || true
-  fi
+  for pid in $runtime_pid $npx_pid; do
+    kill -0 "$pid" 2>/dev/null || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   for pid in $(dynamodb_jvms); do kill -KILL "$pid" 2>/dev/null || true; done
   if [ "$status" -ne 0 ] && [ -f "$work/local.log" ]; then
     echo "check-example: the output of taskq local:"
@@ -166,15 +172,20 @@ aws_port=$(free_port)
 dynamodb_port=$(free_port)
 [ "$port" != "$aws_port" ] && [ "$port" != "$dynamodb_port" ] && [ "$aws_port" != "$dynamodb_port" ] ||
   fail "free_port gave the same port twice ($port $aws_port $dynamodb_port)"
-# It reads `app` from cdk.json, as `cdk synth` does. npx forwards SIGTERM to it.
+# It reads `app` from cdk.json, as `cdk synth` does.
 npx taskq local --port "$port" --aws-port "$aws_port" --dynamodb-port "$dynamodb_port" >"$work/local.log" 2>&1 &
-runtime_pid=$!
+npx_pid=$!
 deadline=$(($(date +%s) + 240))
 until grep -q 'ready in' "$work/local.log"; do
-  kill -0 "$runtime_pid" 2>/dev/null || fail 'taskq local exited before it was ready'
+  kill -0 "$npx_pid" 2>/dev/null || fail 'taskq local exited before it was ready'
   [ "$(date +%s)" -lt "$deadline" ] || fail 'taskq local was not ready within 240 s'
   sleep 0.5
 done
+# npx does not pass SIGTERM on to the command it runs (in a terminal, Ctrl-C reaches both): the runtime is the
+# node process that npx started, found by its command line.
+runtime_pid=$(processes_matching "*node_modules/.bin/taskq local --port $port *")
+[ -n "$runtime_pid" ] && [ "$(echo "$runtime_pid" | wc -l)" -eq 1 ] ||
+  fail "not one taskq local process on port $port (${runtime_pid:-none})"
 sed 's/^/  | /' "$work/local.log"
 grep -q "summarize" "$work/local.log" || fail 'the banner does not list the summarize agent'
 
@@ -184,7 +195,7 @@ result=$(npx taskq submit --type summarize --payload '{"text":"Queues shave peak
 echo "$result"
 RESULT="$result" node -e '
 const task = JSON.parse(process.env.RESULT);
-const expected = { words: 6, summary: "Queues shave peaks." };
+const expected = { words: 7, summary: "Queues shave peaks." };
 if (task.status !== "SUCCEEDED" || JSON.stringify(task.result) !== JSON.stringify(expected)) {
   console.error(`check-example: FAIL: expected SUCCEEDED with ${JSON.stringify(expected)}, got ${task.status} with ${JSON.stringify(task.result ?? task.error)}`);
   process.exit(1);
@@ -193,13 +204,22 @@ if (task.status !== "SUCCEEDED" || JSON.stringify(task.result) !== JSON.stringif
 step 'stop taskq local (SIGTERM)'
 [ -n "$(dynamodb_jvms)" ] || fail "no DynamoDB Local JVM on port $dynamodb_port while the runtime ran"
 kill -TERM "$runtime_pid"
+stop_started=$(date +%s%N)
 deadline=$(($(date +%s) + 20))
 while kill -0 "$runtime_pid" 2>/dev/null; do
   [ "$(date +%s)" -lt "$deadline" ] || fail 'taskq local did not stop within 20 s of SIGTERM'
+  sleep 0.1
+done
+echo "check-example: the runtime ended $((($(date +%s%N) - stop_started) / 1000000)) ms after SIGTERM"
+while kill -0 "$npx_pid" 2>/dev/null; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail 'taskq local did not stop within 20 s of SIGTERM'
   sleep 0.2
 done
-wait "$runtime_pid" || fail "taskq local exited with $? on SIGTERM"
+code=0
+wait "$npx_pid" || code=$?
+[ "$code" -eq 0 ] || fail "taskq local exited with $code on SIGTERM"
 runtime_pid=''
+npx_pid=''
 for _ in $(seq 1 25); do [ -z "$(dynamodb_jvms)" ] && break; sleep 0.2; done
 [ -z "$(dynamodb_jvms)" ] || fail "DynamoDB Local's JVM still runs after taskq local stopped"
 grep -q 'stopping' "$work/local.log" || fail 'taskq local did not say it was stopping'
