@@ -305,6 +305,11 @@ export function sqsEventSources(
       continue;
     }
     const fn = options.functions(String(props.FunctionName), id);
+    // Filters run on table streams (stream-source.ts), not here: the mapping runs, and the banner says so.
+    if (props.FilterCriteria !== undefined)
+      notEmulated.push(
+        `${id} (FilterCriteria of an SQS event source: not applied, every message reaches the function)`,
+      );
     const scaling = props.ScalingConfig as { MaximumConcurrency?: number } | undefined;
     const queueName = queue.attributes.QueueName!;
     const duplicate = options.duplicate;

@@ -93,6 +93,36 @@ describe('Function: sqsEventSources', () => {
       'FromStream (event source arn:aws:kinesis:us-east-1:000000000000:stream/s)',
     ]);
   });
+
+  it('runs an SQS mapping with FilterCriteria unfiltered, and lists its filter as not emulated', () => {
+    // Arrange
+    const filtered = localContext({
+      WorkQueue: { Type: 'AWS::SQS::Queue' },
+      Consumer: { Type: 'AWS::Lambda::Function' },
+      Filtered: {
+        Type: 'AWS::Lambda::EventSourceMapping',
+        Properties: {
+          EventSourceArn: queueArn,
+          FunctionName: { Ref: 'Consumer' },
+          FilterCriteria: { Filters: [{ Pattern: '{"body":{"kind":["a"]}}' }] },
+        },
+      },
+    });
+
+    // Act
+    const { sources, notEmulated } = sqsEventSources(filtered, {
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      functions: () => ({ invoke: async () => ({ ok: true, result: null }) }),
+      maxWorkers: 4,
+      log: () => {},
+    });
+
+    // Assess
+    expect(sources.map((s) => s.settings.logicalId)).toEqual(['Filtered']);
+    expect(notEmulated).toEqual([
+      'Filtered (FilterCriteria of an SQS event source: not applied, every message reaches the function)',
+    ]);
+  });
 });
 
 describe('Class: SqsEventSource', () => {
