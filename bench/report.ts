@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { RATE_WINDOW_MARGIN_MS } from '../lambda/core/limits';
 import { PRICES_USD, TARGET_USD_PER_MILLION } from './cost';
 import { HANDLER_CPU_TARGET } from './handler-cpu';
 import { requestUnits } from './limits';
@@ -120,7 +121,7 @@ function summary(r: BenchResults): string {
     rows.push([
       `8. limited throughput, ${t.tasks} tasks of ${t.agentMs} ms`,
       `${t.startsPerSecond} starts/s`,
-      `${t.allowedPerSecond}/s allowed (${t.ceilingPerSecond}/s with the 100 ms margin)`,
+      `${t.allowedPerSecond}/s allowed (${t.ceilingPerSecond}/s with the ${RATE_WINDOW_MARGIN_MS} ms margin)`,
       `${t.ratioToAllowed}× (${t.ratioToCeiling}×)`,
       '≥ 0.9× of what the limit allows',
       met(t.ratioToAllowed >= 0.9),

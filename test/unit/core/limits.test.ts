@@ -147,14 +147,15 @@ describe('Function: decide', () => {
     const windowMs = 1_000 + RATE_WINDOW_MARGIN_MS;
 
     it('counts a start for per plus the margin', () => {
-      // Act: the older start is still inside per + 100 ms, though outside per
-      const decision = decide(ask({}, rate), read({ [AGENT]: counter({ starts: [NOW - 1_050, NOW - 10] }) }));
+      // Act: the older start is still inside per + the margin, though outside per
+      const older = NOW - 1_000 - RATE_WINDOW_MARGIN_MS / 2;
+      const decision = decide(ask({}, rate), read({ [AGENT]: counter({ starts: [older, NOW - 10] }) }));
 
-      // Assess: it leaves the window 50 ms from now
+      // Assess: it leaves the window half a margin from now
       expect(decision).toEqual({
         granted: false,
         reason: LimitReason.AgentRateLimit,
-        retryAfterMs: 50,
+        retryAfterMs: RATE_WINDOW_MARGIN_MS / 2,
         writes: [],
       });
     });
@@ -366,7 +367,7 @@ describe('Function: decide', () => {
       // Act
       const decision = decide(
         ask({ priority: 'high' }, { rateLimit: { requests: 1, perSeconds: 1 } }),
-        read({ [AGENT]: counter({ starts: [NOW - 100] }) }),
+        read({ [AGENT]: counter({ starts: [NOW - RATE_WINDOW_MARGIN_MS] }) }),
       );
 
       // Assess

@@ -247,7 +247,7 @@ describe('Function: processDelivery, with limits', () => {
       // Act
       await processDelivery(delivery(), deps);
 
-      // Assess: the start leaves the window (60 s and its 100 ms margin) in 59.1 s; the wake-up comes first
+      // Assess: the start leaves the window (60 s and its 250 ms margin) in 59.25 s; the wake-up comes first
       expect(queue.operations).toEqual([expect.objectContaining({ op: 'resend', delaySeconds: 30 })]);
       expect(task().waiting?.reason).toBe('AgentRateLimit');
     });
