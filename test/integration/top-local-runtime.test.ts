@@ -17,32 +17,13 @@ import {
   formatSeconds,
 } from '../../cli/top/render';
 import { Ansi } from '../../cli/top/screen';
-import { stripAnsi } from '../unit/cli/top/fake-terminal';
 import { bootRuntime, eventually, type RunningRuntime } from './support/local-runtime';
-import { type PtyRun, runUnderPty } from './support/pty';
+import { frames, type PtyRun, row, runUnderPty } from './support/pty';
 
 jest.setTimeout(240_000);
 
 const ROOT = path.join(__dirname, '..', '..');
 const TASKQ = path.join(ROOT, 'bin', 'taskq');
-
-function frames(output: string): string[][] {
-  return output
-    .split(Ansi.home)
-    .slice(1)
-    .filter((frame) => frame.includes(Ansi.clearToEnd))
-    .map((frame) =>
-      stripAnsi(frame.split(Ansi.clearToEnd)[0]!)
-        .split(/\r?\n/)
-        .map((line) => line.trimEnd()),
-    );
-}
-
-const row = (frame: readonly string[], first: string) =>
-  frame
-    .find((l) => l.startsWith(`${first} `))
-    ?.trim()
-    .split(/ {2,}/);
 
 const perMinute = (n: number) => (Number.isInteger(n) ? formatCount(n) : formatRate(n));
 const tierCells = (t: TierOverview) => [

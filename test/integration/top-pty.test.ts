@@ -8,31 +8,12 @@ import { Ansi } from '../../cli/top/screen';
 import { type FakeDashboard, startFakeDashboard } from '../unit/cli/top/fake-dashboard';
 import { stripAnsi } from '../unit/cli/top/fake-terminal';
 import { overviewDocument } from '../unit/cli/top/overview-fixture';
-import { type PtyRun, runUnderPty } from './support/pty';
+import { frames, type PtyRun, row, runUnderPty } from './support/pty';
 
 jest.setTimeout(90_000);
 
 const ROOT = path.join(__dirname, '..', '..');
 const TASKQ = path.join(ROOT, 'bin', 'taskq');
-
-/** The frames drawn so far, each as lines without escape sequences and trailing blanks. */
-function frames(output: string): string[][] {
-  return output
-    .split(Ansi.home)
-    .slice(1)
-    .map((frame) =>
-      stripAnsi(frame.split(Ansi.clearToEnd)[0]!)
-        .split(/\r?\n/)
-        .map((line) => line.trimEnd()),
-    );
-}
-
-/** The cells of the frame's line whose first cell is `first`. */
-const row = (frame: readonly string[], first: string) =>
-  frame
-    .find((l) => l.startsWith(`${first} `))
-    ?.trim()
-    .split(/ {2,}/);
 
 describe('taskq top under a pseudo-terminal, against a stand-in dashboard API', () => {
   let dashboard: FakeDashboard;

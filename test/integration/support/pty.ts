@@ -7,6 +7,8 @@
  * left behind) and its exit code, so that a test can check that the terminal was restored.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { Ansi } from '../../../cli/top/screen';
+import { stripAnsi } from '../../unit/cli/top/fake-terminal';
 
 export const EXIT_MARK = 'PTY_EXIT=';
 
@@ -76,3 +78,23 @@ export function runUnderPty(
     },
   };
 }
+
+/** The complete frames `taskq top` drew (each ends with its clear-to-end), as lines without escape sequences. */
+export function frames(output: string): string[][] {
+  return output
+    .split(Ansi.home)
+    .slice(1)
+    .filter((frame) => frame.includes(Ansi.clearToEnd))
+    .map((frame) =>
+      stripAnsi(frame.split(Ansi.clearToEnd)[0]!)
+        .split(/\r?\n/)
+        .map((line) => line.trimEnd()),
+    );
+}
+
+/** The cells of the frame's line whose first cell is `first`. */
+export const row = (frame: readonly string[], first: string) =>
+  frame
+    .find((l) => l.startsWith(`${first} `))
+    ?.trim()
+    .split(/ {2,}/);
