@@ -2,7 +2,7 @@ import { Duration, type Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { type AgentMode, type AgentTarget, type AgentTargets, DEFAULTS } from '../lambda/contract';
+import { type AgentMode, type AgentTarget, type AgentTargets, BundlePart, DEFAULTS } from '../lambda/contract';
 import { LAMBDA_DEFAULT_TIMEOUT_SECONDS } from '../lambda/contract/settings-rules';
 import { MAX_LIMIT, MAX_RATE_WINDOW_SECONDS } from '../lambda/core/limits';
 
@@ -241,6 +241,20 @@ export function agentLimitErrors(agents: AgentRegistry): string[] {
     }
   }
   return errors;
+}
+
+/**
+ * The consumer's bundle parts (lambda/contract/bundle-parts.ts) that no agent of the registry needs: the Lambda
+ * client without a Lambda agent, the Secrets Manager client without an HTTP agent that has an auth secret.
+ */
+export function unusedAgentClients(agents: AgentRegistry): BundlePart[] {
+  const all = Object.values(agents);
+  return [
+    ...(all.some((agent) => agent.kind === 'http' && agent.authSecret !== undefined)
+      ? []
+      : [BundlePart.AgentSecrets]),
+    ...(all.some((agent) => agent.kind === 'lambda') ? [] : [BundlePart.LambdaAgents]),
+  ];
 }
 
 /**

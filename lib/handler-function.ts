@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel as BundlingLogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { BundlePart, omitDefines } from '../lambda/contract/bundle-parts';
 
 /**
  * This module runs from lib/handler-function.ts in this repository (tsx, ts-jest), and from
@@ -19,24 +20,52 @@ const ROOT = path.join(__dirname, COMPILED ? '../..' : '..');
 /**
  * The esbuild options of every handler bundle: NodejsFunction's bundling when the construct runs from source,
  * and `npm run build` (scripts/build.ts) when it makes the package's prebuilt bundles. Minified, with source
- * maps, CommonJS for nodejs22.x, and no external module: the AWS SDK is bundled at the version in
+ * maps, CommonJS for nodejs24.x, and no external module: the AWS SDK is bundled at the version in
  * package-lock.json rather than taken from the runtime, so that what is tested is what runs.
  */
 export const HANDLER_BUNDLING = {
   minify: true,
   sourceMap: true,
   format: OutputFormat.CJS,
-  target: 'node22',
+  target: 'node24',
 } as const;
 
 /**
- * The folder of a handler's prebuilt bundle (`dist/handlers/<handler>`, holding index.js), when this module
+ * The parts (lambda/contract/bundle-parts.ts) each handler can be bundled without. `npm run build` prebuilds a
+ * bundle for every combination of them, so that the built construct needs no bundler for any stack.
+ */
+export const OPTIONAL_BUNDLE_PARTS: Readonly<Record<string, readonly BundlePart[]>> = {
+  consumer: [BundlePart.AgentSecrets, BundlePart.LambdaAgents],
+};
+
+/**
+ * The name of a handler's bundle without `omit`: the handler's name, then `-without-<part>` per part, in
+ * alphabetical order (`consumer-without-agent-secrets-without-lambda-agents`). The folder of its prebuilt bundle.
+ */
+export function bundleName(handler: string, omit: readonly BundlePart[] = []): string {
+  return [handler, ...[...new Set(omit)].sort().map((part) => `without-${part}`)].join('-');
+}
+
+/** Every subset of `parts`, the empty one first. */
+export function bundleVariants(parts: readonly BundlePart[]): BundlePart[][] {
+  return parts.reduce<BundlePart[][]>(
+    (subsets, part) => [...subsets, ...subsets.map((subset) => [...subset, part])],
+    [[]],
+  );
+}
+
+/**
+ * The folder of a handler's prebuilt bundle (`dist/handlers/<bundleName>`, holding index.js), when this module
  * runs compiled and the build made that bundle; undefined otherwise, and the handler is bundled from its source.
  * @param moduleFile the file of the running handler-function module (its own, but for tests)
  */
-export function prebuiltBundle(handler: string, moduleFile: string = __filename): string | undefined {
+export function prebuiltBundle(
+  handler: string,
+  moduleFile: string = __filename,
+  omit: readonly BundlePart[] = [],
+): string | undefined {
   if (!moduleFile.endsWith('.js')) return undefined;
-  const dir = path.join(path.dirname(moduleFile), '..', 'handlers', handler);
+  const dir = path.join(path.dirname(moduleFile), '..', 'handlers', bundleName(handler, omit));
   return existsSync(path.join(dir, 'index.js')) ? dir : undefined;
 }
 
@@ -66,6 +95,12 @@ export interface HandlerFunctionProps {
    * @default false
    */
   readonly tracing?: boolean;
+  /**
+   * Parts of the bundle to leave out because this function's stack cannot use them (the clients of agent kinds
+   * it does not have): init compiles less. Only parts of {@link OPTIONAL_BUNDLE_PARTS} for this handler.
+   * @default - none: the bundle holds every part
+   */
+  readonly omit?: readonly BundlePart[];
 }
 
 /**
@@ -75,6 +110,9 @@ export interface HandlerFunctionProps {
  * for the construct's own functions.
  */
 export class HandlerFunction extends NodejsFunction {
+  /** The parts its bundle was built without (sorted). */
+  public readonly omittedParts: readonly BundlePart[];
+
   public constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -87,7 +125,15 @@ export class HandlerFunction extends NodejsFunction {
       description: `Execution role of ${id}`,
     });
     logGroup.grantWrite(role);
-    const bundle = prebuiltBundle(props.handler);
+    const omit = [...new Set(props.omit ?? [])].sort();
+    const optional = OPTIONAL_BUNDLE_PARTS[props.handler] ?? [];
+    const unknown = omit.filter((part) => !optional.includes(part));
+    if (unknown.length > 0) {
+      throw new Error(
+        `HandlerFunction ${id}: ${props.handler} cannot be bundled without ${unknown.join(', ')} (optional parts: ${optional.join(', ') || 'none'})`,
+      );
+    }
+    const bundle = prebuiltBundle(props.handler, undefined, omit);
     super(scope, id, {
       ...(bundle
         ? { code: lambda.Code.fromAsset(bundle), handler: 'index.handler' }
@@ -96,11 +142,16 @@ export class HandlerFunction extends NodejsFunction {
             handler: 'handler',
             projectRoot: ROOT,
             depsLockFilePath: path.join(ROOT, 'package-lock.json'),
-            bundling: { ...HANDLER_BUNDLING, externalModules: [], logLevel: BundlingLogLevel.ERROR },
+            bundling: {
+              ...HANDLER_BUNDLING,
+              externalModules: [],
+              logLevel: BundlingLogLevel.ERROR,
+              ...(omit.length > 0 && { define: omitDefines(omit) }),
+            },
           }),
       role,
       tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
@@ -113,11 +164,7 @@ export class HandlerFunction extends NodejsFunction {
         ...props.environment,
       },
     });
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Pinned to nodejs22.x on purpose: the tests and the local runtime run the same bundles on Node 22 (see DEVELOPERS.md). Newer runtimes are a deliberate upgrade, not a silent one.',
-    });
+    this.omittedParts = omit;
     if (props.tracing) {
       Validations.of(role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',

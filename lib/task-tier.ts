@@ -34,6 +34,7 @@ import {
   agentTimeout,
   asyncAgentLimits,
   grantInvokeAgents,
+  unusedAgentClients,
 } from './agents';
 import { HandlerFunction, type LogLevel } from './handler-function';
 import { grantLimitCounters } from './limit-table';
@@ -521,6 +522,8 @@ export class TaskTier extends Construct {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
+      // The clients of agent kinds this tier has not are left out: less to compile at each cold start.
+      omit: unusedAgentClients(props.agents),
       environment: functionEnvironment(FunctionRole.Consumer, {
         TASK_TABLE_NAME: props.table.tableName,
         AGENTS: agentTargetsJson(Stack.of(this), props.agents),

@@ -32,7 +32,10 @@ const DEFAULT_TIMEOUT_SECONDS = 3;
 const DEFAULT_MEMORY_MB = 128;
 
 export function runtimeEnvironment(
-  fn: Pick<LocalFunction, 'name' | 'memorySize' | 'logGroupName' | 'codePath'>,
+  fn: Pick<LocalFunction, 'name' | 'memorySize' | 'logGroupName' | 'codePath'> & {
+    /** The template's `Runtime` (`nodejs24.x`, …). The handler runs on the Node that runs this runtime. */
+    readonly runtime: string;
+  },
   region: string,
   endpoints: EmulatorEndpoints,
 ): Record<string, string> {
@@ -53,7 +56,7 @@ export function runtimeEnvironment(
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
     AWS_LAMBDA_LOG_GROUP_NAME: fn.logGroupName,
     AWS_LAMBDA_LOG_STREAM_NAME: `local/${fn.name}`,
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
     LAMBDA_TASK_ROOT: fn.codePath,
     ...(process.env.PATH && { PATH: process.env.PATH }),
   };
@@ -88,7 +91,8 @@ export function localFunctions(
     };
     const env = {
       ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
-      ...runtimeEnvironment(base, ctx.region, endpoints),
+      // A function without a Node runtime has a stand-in (function-code.ts); its runtime is named all the same.
+      ...runtimeEnvironment({ ...base, runtime: String(props.Runtime ?? 'nodejs') }, ctx.region, endpoints),
     };
     return { ...base, env };
   });

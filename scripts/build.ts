@@ -4,7 +4,8 @@
  * 2. the files those modules read at run time beside themselves (local/lambda-worker.cjs, local/java/…,
  *    lambda/core/generated/…), copied to the same place under dist/;
  * 3. one bundle per handler of lambda/handlers, dist/handlers/<name>/index.js (+ .map), made with the esbuild
- *    options of HandlerFunction (HANDLER_BUNDLING): the built construct deploys these as they are.
+ *    options of HandlerFunction (HANDLER_BUNDLING), and one per combination of the parts it can be built without
+ *    (OPTIONAL_BUNDLE_PARTS, dist/handlers/<bundleName>): the built construct deploys these as they are.
  *
  *   npx tsx scripts/build.ts
  */
@@ -12,7 +13,8 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { build } from 'esbuild';
-import { HANDLER_BUNDLING } from '../lib/handler-function';
+import { type BundlePart, omitDefines } from '../lambda/contract/bundle-parts';
+import { bundleName, bundleVariants, HANDLER_BUNDLING, OPTIONAL_BUNDLE_PARTS } from '../lib/handler-function';
 
 const ROOT = path.join(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -53,12 +55,23 @@ export function handlerNames(): string[] {
     .sort();
 }
 
+/** Every bundle to prebuild: each handler whole, and without each combination of its optional parts. */
+export function prebuiltBundles(): Array<{ name: string; handler: string; omit: BundlePart[] }> {
+  return handlerNames().flatMap((handler) =>
+    bundleVariants(OPTIONAL_BUNDLE_PARTS[handler] ?? []).map((omit) => ({
+      name: bundleName(handler, omit),
+      handler,
+      omit,
+    })),
+  );
+}
+
 async function bundleHandlers(): Promise<string[]> {
-  const names = handlerNames();
+  const bundles = prebuiltBundles();
   await Promise.all(
-    names.map((name) =>
+    bundles.map(({ name, handler, omit }) =>
       build({
-        entryPoints: [path.join(ROOT, 'lambda', 'handlers', `${name}.ts`)],
+        entryPoints: [path.join(ROOT, 'lambda', 'handlers', `${handler}.ts`)],
         outfile: path.join(DIST, 'handlers', name, 'index.js'),
         absWorkingDir: ROOT,
         bundle: true,
@@ -67,11 +80,12 @@ async function bundleHandlers(): Promise<string[]> {
         format: HANDLER_BUNDLING.format,
         minify: HANDLER_BUNDLING.minify,
         sourcemap: HANDLER_BUNDLING.sourceMap,
+        define: omitDefines(omit),
         logLevel: 'error',
       }),
     ),
   );
-  return names;
+  return bundles.map((b) => b.name);
 }
 
 async function main(): Promise<void> {
@@ -82,7 +96,7 @@ async function main(): Promise<void> {
   const handlers = await bundleHandlers();
   console.log(
     `dist/: compiled ${SOURCE_DIRS.join(', ')}, bin/taskq.ts; copied ${copied.join(', ')}; ` +
-      `bundled ${handlers.length} handlers (${handlers.join(', ')}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `bundled ${handlers.length} handler bundles (${handlers.join(', ')}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
 }
 

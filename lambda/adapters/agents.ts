@@ -14,6 +14,7 @@ import {
   asyncLimits,
   slotLimits,
 } from '../contract/agent-target';
+import { BundlePart, omittedPartMessage } from '../contract/bundle-parts';
 import {
   type AgentFailure,
   type AgentOutcome,
@@ -111,12 +112,20 @@ let secretsSdk:
   | Promise<{ sdk: SecretsModule; client: InstanceType<SecretsModule['SecretsManagerClient']> }>
   | undefined;
 
-/** The Secrets Manager client is loaded on first use: agents without a secret never pay for it. */
+/**
+ * The Secrets Manager client is loaded on first use: agents without a secret never pay for it. A consumer whose
+ * stack has no agent with a secret is bundled without it (lambda/contract/bundle-parts.ts): the comparison is
+ * then of two literals, true at build time, and esbuild drops the import. Both sides are written out here, the
+ * flag and OMITTED's value, because esbuild folds literals only.
+ */
 function secretsClient() {
-  secretsSdk ??= import('@aws-sdk/client-secrets-manager').then((sdk) => ({
-    sdk,
-    client: new sdk.SecretsManagerClient({}),
-  }));
+  secretsSdk ??=
+    process.env.TASKQ_BUNDLE_AGENT_SECRETS === 'omitted'
+      ? Promise.reject(new Error(omittedPartMessage(BundlePart.AgentSecrets)))
+      : import('@aws-sdk/client-secrets-manager').then((sdk) => ({
+          sdk,
+          client: new sdk.SecretsManagerClient({}),
+        }));
   return secretsSdk;
 }
 
@@ -211,10 +220,14 @@ let lambdaSdk: Promise<{ sdk: LambdaModule; client: InstanceType<LambdaModule['L
  * with its backoff and its claim, is the only retry.
  */
 function lambdaClient() {
-  lambdaSdk ??= import('@aws-sdk/client-lambda').then((sdk) => ({
-    sdk,
-    client: new sdk.LambdaClient({ maxAttempts: 1 }),
-  }));
+  // Left out of a consumer whose stack has no Lambda agent, as the Secrets Manager client above.
+  lambdaSdk ??=
+    process.env.TASKQ_BUNDLE_LAMBDA_AGENTS === 'omitted'
+      ? Promise.reject(new Error(omittedPartMessage(BundlePart.LambdaAgents)))
+      : import('@aws-sdk/client-lambda').then((sdk) => ({
+          sdk,
+          client: new sdk.LambdaClient({ maxAttempts: 1 }),
+        }));
   return lambdaSdk;
 }
 
@@ -223,7 +236,13 @@ async function invokeLambda(
   request: AgentRequest,
   limits: AgentCallLimits,
 ): Promise<AgentOutcome> {
-  const { sdk, client } = await lambdaClient();
+  let loaded: Awaited<ReturnType<typeof lambdaClient>>;
+  try {
+    loaded = await lambdaClient();
+  } catch (error) {
+    return classifyAgentFailure({ fact: 'invoke-failed', detail: (error as Error).message });
+  }
+  const { sdk, client } = loaded;
   const signal = deadlineSignal(request);
   // An async Lambda agent is invoked with `Event`: Lambda queues the event and answers 202 at once. It reports
   // through its destinations (a function of the app) or the callback routes.

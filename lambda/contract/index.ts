@@ -1,4 +1,5 @@
 /** The typed contract between lib/ and the handlers (see environment.ts). */
 export * from './agent-target';
+export * from './bundle-parts';
 export * from './environment';
 export * from './topics';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { HandlerFunction } from '../../lib/handler-function';
+import { HANDLER_BUNDLING, HandlerFunction } from '../../lib/handler-function';
 import { logicalId } from './synth';
 
 /**
@@ -26,7 +26,7 @@ describe('HandlerFunction bundling', () => {
     rmSync(outdir, { recursive: true, force: true });
   });
 
-  test('bundles the handler with the local esbuild: minified, with a source map, for nodejs22.x', () => {
+  test('bundles the handler with the local esbuild: minified, with a source map, for nodejs24.x', () => {
     // GIVEN
     const app = new App({ outdir, builtinCloudFormationValidation: false });
     const stack = new Stack(app, 'BundleStack');
@@ -38,7 +38,9 @@ describe('HandlerFunction bundling', () => {
 
     // THEN
     const properties = template.toJSON().Resources[logicalId(consumer)].Properties;
-    expect(properties.Runtime).toBe('nodejs22.x');
+    expect(properties.Runtime).toBe('nodejs24.x');
+    // esbuild's target is the Node of that runtime, so that what the bundle keeps of new syntax runs there.
+    expect(HANDLER_BUNDLING.target).toBe(properties.Runtime.replace(/^nodejs(\d+)\.x$/, 'node$1'));
     expect(properties.Environment.Variables.NODE_OPTIONS).toContain('--enable-source-maps');
     const assetHash = (properties.Code.S3Key as string).replace(/\.zip$/, '');
     const bundleDir = path.join(outdir, `asset.${assetHash}`);

@@ -65,7 +65,7 @@ describe('HandlerFunction from the built package', () => {
     // THEN the function's code is an asset holding exactly the bundle, and its handler is the bundle's export
     const properties = template.toJSON().Resources[logicalId(consumer)].Properties;
     expect(properties.Handler).toBe('index.handler');
-    expect(properties.Runtime).toBe('nodejs22.x');
+    expect(properties.Runtime).toBe('nodejs24.x');
     const assetDir = path.join(outdir, `asset.${String(properties.Code.S3Key).replace(/\.zip$/, '')}`);
     expect(readFileSync(path.join(assetDir, 'index.js'), 'utf8')).toBe(bundleCode);
   });

@@ -553,7 +553,7 @@ describe('TaskQueueStack template validation', () => {
 });
 
 describe('TaskQueueStack functions', () => {
-  test('every function runs on nodejs22.x or newer', () => {
+  test('every function runs on nodejs24.x, Lambda’s newest Node runtime', () => {
     // GIVEN
     const stack = stackWith({ config: {} });
 
@@ -564,9 +564,7 @@ describe('TaskQueueStack functions', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions.length).toBeGreaterThanOrEqual(5);
     for (const fn of functions) {
-      const match = /^nodejs(\d+)\.x$/.exec(fn.Properties.Runtime);
-      expect(match).not.toBeNull();
-      expect(Number(match![1])).toBeGreaterThanOrEqual(22);
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
     }
   });
 });

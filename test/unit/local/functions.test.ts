@@ -12,6 +12,7 @@ const ctx = localContext({
     Timeout: 29,
     MemorySize: 512,
     Handler: 'index.handler',
+    Runtime: 'nodejs24.x',
     Environment: {
       Variables: { [EnvName.FunctionRole]: FunctionRole.Producer, QUEUE_URL: { Ref: 'Queue' } },
     },
@@ -43,6 +44,8 @@ describe('Function: localFunctions', () => {
       AWS_ENDPOINT_URL_LAMBDA: endpoints.aws,
       AWS_LAMBDA_FUNCTION_NAME: 'Local-Producer',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+      // As Lambda sets it: the function's own runtime.
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
     });
   });
 
