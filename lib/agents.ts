@@ -2,7 +2,13 @@ import { Duration, type Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { type AgentMode, type AgentTarget, type AgentTargets, BundlePart, DEFAULTS } from '../lambda/contract';
+import {
+  type AgentMode,
+  type AgentTarget,
+  type AgentTargets,
+  BundlePart,
+  DEFAULTS,
+} from '../lambda/contract';
 import { LAMBDA_DEFAULT_TIMEOUT_SECONDS } from '../lambda/contract/settings-rules';
 import { MAX_LIMIT, MAX_RATE_WINDOW_SECONDS } from '../lambda/core/limits';
 

@@ -48,10 +48,11 @@ export function bundleName(handler: string, omit: readonly BundlePart[] = []): s
 
 /** Every subset of `parts`, the empty one first. */
 export function bundleVariants(parts: readonly BundlePart[]): BundlePart[][] {
-  return parts.reduce<BundlePart[][]>(
-    (subsets, part) => [...subsets, ...subsets.map((subset) => [...subset, part])],
-    [[]],
-  );
+  const subsets: BundlePart[][] = [[]];
+  for (const part of parts) {
+    for (const subset of subsets.slice()) subsets.push([...subset, part]);
+  }
+  return subsets;
 }
 
 /**

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { HANDLER_BUNDLING, HandlerFunction } from '../../lib/handler-function';
+import {
+  bundleName,
+  bundleVariants,
+  HANDLER_BUNDLING,
+  HandlerFunction,
+  OPTIONAL_BUNDLE_PARTS,
+} from '../../lib/handler-function';
 import { logicalId } from './synth';
 
 /**
@@ -62,5 +68,65 @@ describe('HandlerFunction bundling', () => {
     expect(map.sources.some((s) => s.endsWith('lambda/contract/environment.ts'))).toBe(true);
     expect(map.sources.filter((s) => s.includes('aws-cdk-lib'))).toEqual([]);
     expect(map.sources.filter((s) => !s.includes('node_modules') && !s.includes('lambda/'))).toEqual([]);
+    // Every part is in a bundle that omits none: the clients the consumer loads on first use.
+    expect(map.sources.some((s) => s.includes('@aws-sdk/client-lambda/'))).toBe(true);
+    expect(map.sources.some((s) => s.includes('@aws-sdk/client-secrets-manager/'))).toBe(true);
+  });
+
+  test.each([
+    [['lambda-agents'], ['@aws-sdk/client-secrets-manager/'], ['@aws-sdk/client-lambda/']],
+    [['agent-secrets'], ['@aws-sdk/client-lambda/'], ['@aws-sdk/client-secrets-manager/']],
+    [['agent-secrets', 'lambda-agents'], [], ['@aws-sdk/client-lambda/', '@aws-sdk/client-secrets-manager/']],
+  ] as const)(
+    'bundles the consumer without %j: the clients of those parts are not in it',
+    (omit, kept, left) => {
+      // GIVEN
+      const app = new App({ outdir, builtinCloudFormationValidation: false });
+      const stack = new Stack(app, 'OmitStack');
+      const consumer = new HandlerFunction(stack, 'Consumer', { handler: 'consumer', omit });
+
+      // WHEN
+      const assembly = app.synth();
+      const template = Template.fromJSON(assembly.getStackByName('OmitStack').template);
+
+      // THEN
+      const properties = template.toJSON().Resources[logicalId(consumer)].Properties;
+      const bundleDir = path.join(outdir, `asset.${(properties.Code.S3Key as string).replace(/\.zip$/, '')}`);
+      const { sources } = JSON.parse(readFileSync(path.join(bundleDir, 'index.js.map'), 'utf8')) as {
+        sources: string[];
+      };
+      for (const pkg of kept) expect(sources.some((s) => s.includes(pkg))).toBe(true);
+      for (const pkg of left) expect(sources.filter((s) => s.includes(pkg))).toEqual([]);
+    },
+  );
+
+  test('refuses to leave out a part the handler does not have', () => {
+    const stack = new Stack(new App(), 'RefuseStack');
+    expect(
+      () => new HandlerFunction(stack, 'Producer', { handler: 'enqueue', omit: ['lambda-agents'] }),
+    ).toThrow(
+      'HandlerFunction Producer: enqueue cannot be bundled without lambda-agents (optional parts: none)',
+    );
+  });
+});
+
+describe('bundle names and variants', () => {
+  test('a bundle is named by its handler and the parts it omits, in alphabetical order', () => {
+    expect(bundleName('consumer')).toBe('consumer');
+    expect(bundleName('consumer', ['lambda-agents', 'agent-secrets'])).toBe(
+      'consumer-without-agent-secrets-without-lambda-agents',
+    );
+  });
+
+  test('the variants are every subset of the optional parts, once each', () => {
+    const variants = bundleVariants(OPTIONAL_BUNDLE_PARTS.consumer!).map((omit) =>
+      bundleName('consumer', omit),
+    );
+    expect(variants.sort()).toEqual([
+      'consumer',
+      'consumer-without-agent-secrets',
+      'consumer-without-agent-secrets-without-lambda-agents',
+      'consumer-without-lambda-agents',
+    ]);
   });
 });

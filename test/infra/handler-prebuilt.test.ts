@@ -17,23 +17,78 @@ const ROOT = path.join(__dirname, '..', '..');
 describe('HandlerFunction from the built package', () => {
   let pkg: string;
   const bundleCode = 'exports.handler = async () => "the prebuilt consumer";\n';
+  const leanBundleCode = 'exports.handler = async () => "the prebuilt consumer without the Lambda client";\n';
 
   beforeAll(() => {
     pkg = mkdtempSync(path.join(tmpdir(), 'taskq-package-'));
     // The compiled module finds aws-cdk-lib as an installed package does: in a node_modules above it.
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'), 'dir');
-    const source = readFileSync(path.join(ROOT, 'lib', 'handler-function.ts'), 'utf8');
-    const compiled = ts.transpileModule(source, {
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS,
-        target: ts.ScriptTarget.ES2022,
-        esModuleInterop: true,
-      },
-    }).outputText;
-    mkdirSync(path.join(pkg, 'dist', 'lib'), { recursive: true });
-    writeFileSync(path.join(pkg, 'dist', 'lib', 'handler-function.js'), compiled);
-    mkdirSync(path.join(pkg, 'dist', 'handlers', 'consumer'), { recursive: true });
-    writeFileSync(path.join(pkg, 'dist', 'handlers', 'consumer', 'index.js'), bundleCode);
+    // The module and what it imports of lambda/, each where tsc puts it.
+    for (const file of ['lib/handler-function.ts', 'lambda/contract/bundle-parts.ts']) {
+      const compiled = ts.transpileModule(readFileSync(path.join(ROOT, file), 'utf8'), {
+        compilerOptions: {
+          module: ts.ModuleKind.CommonJS,
+          target: ts.ScriptTarget.ES2022,
+          esModuleInterop: true,
+        },
+      }).outputText;
+      const out = path.join(pkg, 'dist', file.replace(/\.ts$/, '.js'));
+      mkdirSync(path.dirname(out), { recursive: true });
+      writeFileSync(out, compiled);
+    }
+    for (const [name, code] of [
+      ['consumer', bundleCode],
+      ['consumer-without-lambda-agents', leanBundleCode],
+    ]) {
+      mkdirSync(path.join(pkg, 'dist', 'handlers', name!), { recursive: true });
+      writeFileSync(path.join(pkg, 'dist', 'handlers', name!, 'index.js'), code!);
+    }
+  });
+
+  /** Synthesizes `build`'s stack with a Docker that cannot run: any bundling would fail the synth. */
+  function synthPrebuilt(build: (stack: Stack) => HandlerFunction): {
+    template: Template;
+    fn: HandlerFunction;
+    outdir: string;
+  } {
+    const outdir = mkdtempSync(path.join(pkg, 'cdk.out-'));
+    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': ['**'] } });
+    const stack = new Stack(app, 'PrebuiltStack');
+    const fn = build(stack);
+    const docker = process.env.CDK_DOCKER;
+    process.env.CDK_DOCKER = path.join(pkg, 'no-docker');
+    try {
+      return {
+        template: Template.fromJSON(app.synth().getStackByName('PrebuiltStack').template),
+        fn,
+        outdir,
+      };
+    } finally {
+      if (docker === undefined) delete process.env.CDK_DOCKER;
+      else process.env.CDK_DOCKER = docker;
+    }
+  }
+
+  const assetCode = (outdir: string, template: Template, fn: HandlerFunction): string => {
+    const properties = template.toJSON().Resources[logicalId(fn)].Properties;
+    const assetDir = path.join(outdir, `asset.${String(properties.Code.S3Key).replace(/\.zip$/, '')}`);
+    return readFileSync(path.join(assetDir, 'index.js'), 'utf8');
+  };
+
+  test('deploys the prebuilt bundle without the parts the function omits', () => {
+    // GIVEN the construct as the package ships it
+    const compiled = require(path.join(pkg, 'dist', 'lib', 'handler-function.js')) as {
+      HandlerFunction: typeof HandlerFunction;
+    };
+
+    // WHEN
+    const { template, fn, outdir } = synthPrebuilt(
+      (stack) =>
+        new compiled.HandlerFunction(stack, 'Consumer', { handler: 'consumer', omit: ['lambda-agents'] }),
+    );
+
+    // THEN
+    expect(assetCode(outdir, template, fn)).toBe(leanBundleCode);
   });
 
   afterAll(() => {
@@ -73,6 +128,11 @@ describe('HandlerFunction from the built package', () => {
   test('a handler is prebuilt only when the module runs compiled and its bundle exists', () => {
     const compiledModule = path.join(pkg, 'dist', 'lib', 'handler-function.js');
     expect(prebuiltBundle('consumer', compiledModule)).toBe(path.join(pkg, 'dist', 'handlers', 'consumer'));
+    expect(prebuiltBundle('consumer', compiledModule, ['lambda-agents'])).toBe(
+      path.join(pkg, 'dist', 'handlers', 'consumer-without-lambda-agents'),
+    );
+    // A combination the build did not make: bundled from the source.
+    expect(prebuiltBundle('consumer', compiledModule, ['agent-secrets'])).toBeUndefined();
     // No bundle for it: bundled from the source, as in this repository.
     expect(prebuiltBundle('enqueue', compiledModule)).toBeUndefined();
     // From source (tsx, ts-jest), a bundle beside it is not used: the sources are what runs.

@@ -1,7 +1,10 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { PRIORITIES } from '../../lambda/core/task';
-import { allowedActions, logicalId, queueStack } from './synth';
+import type { AgentRegistry } from '../../lib/agents';
+import { TaskQueue } from '../../lib/task-queue';
+import { allowedActions, inlineFunction, logicalId, queueStack, testStack } from './synth';
 
 describe('TaskQueue tiers: queues and dead-letter queues', () => {
   test('creates a standard queue and a dead-letter queue for each of the high and low tiers', () => {
@@ -335,5 +338,53 @@ describe('TaskQueue tiers: consumers', () => {
     expect(
       allowedActions(template, high, { 'Fn::GetAtt': [logicalId(taskQueue.tiers.low.queue), 'Arn'] }),
     ).toEqual([]);
+  });
+});
+
+describe('TaskQueue tiers: what the consumer is bundled without', () => {
+  const secret = (stack: Stack) =>
+    secretsmanager.Secret.fromSecretCompleteArn(
+      stack,
+      'Token',
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:agent-token-AbCdEf',
+    );
+
+  test.each<[string, (stack: Stack) => AgentRegistry, string[]]>([
+    [
+      'HTTP agents only',
+      () => ({ echo: { kind: 'http', url: 'https://agents.example.com/echo' } }),
+      ['agent-secrets', 'lambda-agents'],
+    ],
+    [
+      'an HTTP agent with an auth secret',
+      (stack) => ({
+        echo: { kind: 'http', url: 'https://agents.example.com/echo', authSecret: secret(stack) },
+      }),
+      ['lambda-agents'],
+    ],
+    [
+      'a Lambda agent',
+      (stack) => ({ echo: { kind: 'lambda', function: inlineFunction(stack, 'Agent') } }),
+      ['agent-secrets'],
+    ],
+    [
+      'both kinds, with a secret',
+      (stack) => ({
+        echo: { kind: 'lambda', function: inlineFunction(stack, 'Agent') },
+        summarize: { kind: 'http', url: 'https://agents.example.com/s', authSecret: secret(stack) },
+      }),
+      [],
+    ],
+  ])('with %s, each consumer omits the clients no agent needs', (_name, agents, omitted) => {
+    // GIVEN
+    const stack = testStack();
+
+    // WHEN
+    const taskQueue = new TaskQueue(stack, 'TaskQueue', { agents: agents(stack) });
+
+    // THEN
+    for (const priority of PRIORITIES) {
+      expect(taskQueue.tiers[priority].consumerFunction.omittedParts).toEqual(omitted);
+    }
   });
 });
