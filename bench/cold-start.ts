@@ -1,31 +1,50 @@
 /**
  * Figure 1, the cold-start proxy: each handler's minified bundle size, and the median time to `require` it in a
- * fresh `node` process, beside a floor bundle that only constructs the SDK clients the handler uses. Bundles
- * are built here with the options of lib/handler-function.ts (esbuild: minify, source map, CJS, node22,
- * everything bundled), and the probe runs with the NODE_OPTIONS the functions get (`--enable-source-maps`).
+ * fresh process of the Node the functions run on (lib/handler-function.ts: nodejs24.x), beside a floor bundle
+ * that only constructs the SDK clients the handler uses. Bundles and floors are built here with the options of
+ * lib/handler-function.ts (esbuild: minify, source map, CJS, its target, everything bundled), the consumer
+ * without the parts the bench's stack does not use as the construct leaves them out (HTTP agents without a
+ * secret: no Lambda or Secrets Manager client), and the probe runs with the NODE_OPTIONS the functions get
+ * (`--enable-source-maps`).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
-import { DEFAULTS } from '../lambda/contract';
+import {
+  type AgentTargets,
+  type BundlePart,
+  DEFAULTS,
+  omitDefines,
+  parseAgentTargets,
+} from '../lambda/contract';
+import { bundleName, HANDLER_BUNDLING, OPTIONAL_BUNDLE_PARTS } from '../lib/handler-function';
 import { median, ratio, round } from './stats';
 
 const ROOT = path.join(__dirname, '..');
 const PROBE = path.join(__dirname, 'require-probe.cjs');
 
+/** The floor bundles of bench/floors: the SDK clients a handler constructs, and nothing else. */
+type Floor = 'dynamodb' | 'sqs-dynamodb' | 'sqs-dynamodb-lambda';
+
 interface Subject {
   readonly name: string;
   readonly entry: string;
-  readonly floor: 'dynamodb' | 'sqs-dynamodb';
+  readonly floor: Floor;
+  /** Parts the construct leaves out of this bundle for the bench's stack (see `omitFor`). */
+  readonly omit?: readonly BundlePart[];
 }
 
-export const HANDLERS: readonly Subject[] = [
-  { name: 'producer (enqueue)', entry: 'lambda/handlers/enqueue.ts', floor: 'sqs-dynamodb' },
-  { name: 'status/cancel (task-status)', entry: 'lambda/handlers/task-status.ts', floor: 'dynamodb' },
-  { name: 'consumer', entry: 'lambda/handlers/consumer.ts', floor: 'sqs-dynamodb' },
-];
+/** The esbuild target of the functions' runtime (`node24`), and its major version: the Node figure 1 runs on. */
+export const FUNCTION_TARGET = HANDLER_BUNDLING.target;
+export const FUNCTION_NODE_MAJOR = Number(FUNCTION_TARGET.replace(/^node/, ''));
+
+const FLOOR_NAMES: Record<Floor, string> = {
+  dynamodb: 'DynamoDB client',
+  'sqs-dynamodb': 'SQS + DynamoDB clients',
+  'sqs-dynamodb-lambda': 'SQS + DynamoDB + Lambda clients',
+};
 
 /** What requireEnv asks for at init; the values are never used by a require. */
 const HANDLER_ENV = {
@@ -55,6 +74,34 @@ const HANDLER_ENV = {
   POWERTOOLS_LOG_LEVEL: 'INFO',
   POWERTOOLS_SERVICE_NAME: 'agent-task-queue',
 };
+
+/**
+ * The parts of `handler` that no agent of `agents` needs: what the construct leaves out of that handler's bundle
+ * (lib/agents.ts `unusedAgentClients`, here read from the consumer's `AGENTS`).
+ */
+export function omitFor(handler: string, agents: AgentTargets): BundlePart[] {
+  const all = Object.values(agents);
+  const used = new Set<BundlePart>([
+    ...(all.some((agent) => agent.kind === 'lambda') ? (['lambda-agents'] as const) : []),
+    ...(all.some((agent) => agent.kind === 'http' && agent.authSecretArn !== undefined)
+      ? (['agent-secrets'] as const)
+      : []),
+  ]);
+  return (OPTIONAL_BUNDLE_PARTS[handler] ?? []).filter((part) => !used.has(part));
+}
+
+const BENCH_AGENTS = parseAgentTargets(HANDLER_ENV.AGENTS);
+
+export const HANDLERS: readonly Subject[] = [
+  { name: 'producer (enqueue)', entry: 'lambda/handlers/enqueue.ts', floor: 'sqs-dynamodb' },
+  { name: 'status/cancel (task-status)', entry: 'lambda/handlers/task-status.ts', floor: 'dynamodb' },
+  {
+    name: 'consumer',
+    entry: 'lambda/handlers/consumer.ts',
+    floor: 'sqs-dynamodb',
+    omit: omitFor('consumer', BENCH_AGENTS),
+  },
+];
 
 export interface BundleFigure {
   readonly bundleKB: number;
@@ -98,33 +145,31 @@ export interface ColdStartResult {
   readonly rows: ColdStartRow[];
   /** The same without --enable-source-maps: what the source-map option costs at init. */
   readonly withoutSourceMaps?: VariantFigure[];
+  /** The Node the bundles were required with (`process.version` of the binary), and how it was found. */
+  readonly node?: { readonly version: string; readonly source: string };
   /**
-   * An experiment, not the shipped bundle: the consumer with the clients it only imports lazily (Lambda agents,
-   * Secrets Manager auth) left out of the bundle, as a separately loaded chunk would leave them.
+   * The consumer as a stack with Lambda agents and agent secrets gets it (every part bundled), against its own
+   * floor: the SQS, DynamoDB and Lambda clients.
    */
-  readonly consumerWithoutLazyClients?: VariantFigure;
+  readonly consumerWithEveryPart?: VariantFigure & { readonly floor: string };
 }
-
-/** Clients the consumer imports only when an agent needs them (see lambda/adapters/agents.ts). */
-const LAZY_CLIENTS = ['@aws-sdk/client-lambda', '@aws-sdk/client-secrets-manager'];
 
 async function bundle(
   entry: string,
   outfile: string,
-  external: string[] = [],
-  target = 'node22',
+  options: { omit?: readonly BundlePart[]; target?: string } = {},
 ): Promise<{ kb: number; composition: Record<string, number> }> {
   const result = await build({
     entryPoints: [path.join(ROOT, entry)],
     outfile,
     bundle: true,
     platform: 'node',
-    format: 'cjs',
-    target,
-    minify: true,
-    sourcemap: true,
+    format: HANDLER_BUNDLING.format,
+    target: options.target ?? FUNCTION_TARGET,
+    minify: HANDLER_BUNDLING.minify,
+    sourcemap: HANDLER_BUNDLING.sourceMap,
     metafile: true,
-    external,
+    define: omitDefines(options.omit ?? []),
     logLevel: 'error',
   });
   const byPackage = new Map<string, number>();
@@ -228,38 +273,57 @@ function variant(handler: string, kb: number, h: Sample[], f: Sample[]): Variant
   };
 }
 
+/** Builds the floor bundles of `floors` into `outDir` for `target`: file and KB of each. */
+async function buildFloors(
+  outDir: string,
+  floors: readonly Floor[],
+  target: string,
+): Promise<Record<Floor, { file: string; kb: number }>> {
+  const built: Partial<Record<Floor, { file: string; kb: number }>> = {};
+  for (const floor of floors) {
+    const file = path.join(outDir, `floor-${floor}-${target}.js`);
+    built[floor] = { file, kb: (await bundle(`bench/floors/${floor}.ts`, file, { target })).kb };
+  }
+  return built as Record<Floor, { file: string; kb: number }>;
+}
+
 export async function coldStart(options: {
   runs: number;
   withoutSourceMaps: boolean;
-  /** Also measure the consumer without its lazily used clients. */
+  /** Also measure the consumer with every part, as a stack with Lambda agents and agent secrets gets it. */
   experiments: boolean;
+  /** The Node the functions run on (FUNCTION_NODE_MAJOR). @default - the Node running the bench */
+  node?: { readonly path: string; readonly version: string; readonly source: string };
   progress: (line: string) => void;
 }): Promise<ColdStartResult> {
   const outDir = path.join(os.tmpdir(), 'agent-task-queue-bench');
   mkdirSync(outDir, { recursive: true });
-  const floors = {
-    dynamodb: path.join(outDir, 'floor-dynamodb.js'),
-    'sqs-dynamodb': path.join(outDir, 'floor-sqs-dynamodb.js'),
+  const node = options.node ?? {
+    path: process.execPath,
+    version: process.version,
+    source: 'the Node running the bench',
   };
-  const floorKB = {
-    dynamodb: (await bundle('bench/floors/dynamodb.ts', floors.dynamodb)).kb,
-    'sqs-dynamodb': (await bundle('bench/floors/sqs-dynamodb.ts', floors['sqs-dynamodb'])).kb,
-  };
+  const floors = await buildFloors(
+    outDir,
+    ['dynamodb', 'sqs-dynamodb', ...(options.experiments ? (['sqs-dynamodb-lambda'] as const) : [])],
+    FUNCTION_TARGET,
+  );
   const assets = cdkAssetSizes();
   const nodeOptions = '--enable-source-maps';
   const rows: ColdStartRow[] = [];
   const plain: VariantFigure[] = [];
   for (const subject of HANDLERS) {
-    const file = path.join(outDir, `${path.basename(subject.entry, '.ts')}.js`);
-    const { kb, composition } = await bundle(subject.entry, file);
-    const floorFile = floors[subject.floor];
-    const { h, f } = measurePair(file, floorFile, options.runs, nodeOptions);
+    const handler = path.basename(subject.entry, '.ts');
+    const file = path.join(outDir, `${bundleName(handler, subject.omit)}-${FUNCTION_TARGET}.js`);
+    const { kb, composition } = await bundle(subject.entry, file, { omit: subject.omit });
+    const floor = floors[subject.floor];
+    const { h, f } = measurePair(file, floor.file, options.runs, nodeOptions, node.path);
     const handlerBundle = figure(kb, h, composition);
-    const floorBundle = figure(floorKB[subject.floor], f);
+    const floorBundle = figure(floor.kb, f);
     const cpuRatio = handlerBundle.cpuMedianMs / floorBundle.cpuMedianMs;
     const row: ColdStartRow = {
       handler: subject.name,
-      floor: subject.floor === 'dynamodb' ? 'DynamoDB client' : 'SQS + DynamoDB clients',
+      floor: FLOOR_NAMES[subject.floor],
       handlerBundle,
       floorBundle,
       ratio: round(cpuRatio, 2),
@@ -273,26 +337,31 @@ export async function coldStart(options: {
         `wall ${handlerBundle.initMedianMs} vs ${floorBundle.initMedianMs} ms (${row.wallRatio}×)`,
     );
     if (options.withoutSourceMaps) {
-      const p = measurePair(file, floorFile, options.runs, '');
+      const p = measurePair(file, floor.file, options.runs, '', node.path);
       plain.push(variant(subject.name, kb, p.h, p.f));
     }
   }
-  let consumerWithoutLazyClients: VariantFigure | undefined;
+  let consumerWithEveryPart: ColdStartResult['consumerWithEveryPart'];
   if (options.experiments) {
-    const file = path.join(outDir, 'consumer-without-lazy-clients.js');
-    const { kb } = await bundle('lambda/handlers/consumer.ts', file, LAZY_CLIENTS);
-    const { h, f } = measurePair(file, floors['sqs-dynamodb'], options.runs, nodeOptions);
-    consumerWithoutLazyClients = variant(`consumer without ${LAZY_CLIENTS.join(', ')}`, kb, h, f);
+    const file = path.join(outDir, `consumer-${FUNCTION_TARGET}.js`);
+    const { kb } = await bundle('lambda/handlers/consumer.ts', file);
+    const floor = floors['sqs-dynamodb-lambda'];
+    const { h, f } = measurePair(file, floor.file, options.runs, nodeOptions, node.path);
+    consumerWithEveryPart = {
+      ...variant('consumer with every part (Lambda agents, agent secrets)', kb, h, f),
+      floor: FLOOR_NAMES['sqs-dynamodb-lambda'],
+    };
     options.progress(
-      `  experiment, ${consumerWithoutLazyClients.handler}: ${kb} KB, CPU ${consumerWithoutLazyClients.handlerCpuMs} ms vs floor ${consumerWithoutLazyClients.floorCpuMs} ms (${consumerWithoutLazyClients.ratio}×)`,
+      `  ${consumerWithEveryPart.handler}: ${kb} KB, CPU ${consumerWithEveryPart.handlerCpuMs} ms vs floor ${consumerWithEveryPart.floorCpuMs} ms (${consumerWithEveryPart.ratio}×)`,
     );
   }
   return {
     runs: options.runs,
     nodeOptions,
+    node: { version: node.version, source: node.source },
     rows,
     ...(options.withoutSourceMaps && { withoutSourceMaps: plain }),
-    ...(consumerWithoutLazyClients && { consumerWithoutLazyClients }),
+    ...(consumerWithEveryPart && { consumerWithEveryPart }),
   };
 }
 
@@ -323,20 +392,22 @@ export async function initByRuntime(options: {
   const nodeOptions = '--enable-source-maps';
   const built = new Map<
     number,
-    { floors: Record<Subject['floor'], string>; handlers: Map<string, { file: string; kb: number }> }
+    {
+      floors: Record<Floor, { file: string; kb: number }>;
+      handlers: Map<string, { file: string; kb: number }>;
+    }
   >();
   for (const node of options.nodes) {
     const target = `node${node.major}`;
-    const floors = {
-      dynamodb: path.join(outDir, `floor-dynamodb-${target}.js`),
-      'sqs-dynamodb': path.join(outDir, `floor-sqs-dynamodb-${target}.js`),
-    };
-    await bundle('bench/floors/dynamodb.ts', floors.dynamodb, [], target);
-    await bundle('bench/floors/sqs-dynamodb.ts', floors['sqs-dynamodb'], [], target);
+    const floors = await buildFloors(outDir, ['dynamodb', 'sqs-dynamodb'], target);
     const handlers = new Map<string, { file: string; kb: number }>();
     for (const subject of HANDLERS) {
-      const file = path.join(outDir, `${path.basename(subject.entry, '.ts')}-${target}.js`);
-      handlers.set(subject.entry, { file, kb: (await bundle(subject.entry, file, [], target)).kb });
+      const handler = path.basename(subject.entry, '.ts');
+      const file = path.join(outDir, `${bundleName(handler, subject.omit)}-${target}.js`);
+      handlers.set(subject.entry, {
+        file,
+        kb: (await bundle(subject.entry, file, { omit: subject.omit, target })).kb,
+      });
     }
     built.set(node.major, { floors, handlers });
   }
@@ -346,7 +417,7 @@ export async function initByRuntime(options: {
     for (const node of options.nodes) samples.set(node.major, { h: [], f: [] });
     const files = (major: number) => {
       const b = built.get(major)!;
-      return { handler: b.handlers.get(subject.entry)!.file, floor: b.floors[subject.floor] };
+      return { handler: b.handlers.get(subject.entry)!.file, floor: b.floors[subject.floor].file };
     };
     // One unmeasured require of each warms the file cache; then rounds of one pair per Node, so that both Nodes
     // see the same stretch of the machine's load.

@@ -17,7 +17,8 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { build } from 'esbuild';
 import { COUNTER_KEY } from '../lambda/adapters/dynamodb-limiter';
-import { DEFAULTS, EnvName } from '../lambda/contract';
+import { DEFAULTS, EnvName, omitDefines } from '../lambda/contract';
+import { OPTIONAL_BUNDLE_PARTS } from '../lib/handler-function';
 import { startDemoAgents } from '../local/demo-agents';
 import { startAwsEmulator, startDynamoEmulator } from '../local/emulators';
 import { reservePort } from '../local/ports';
@@ -105,6 +106,9 @@ async function buildDriver(major: number, minify = true): Promise<string> {
     minify,
     keepNames: !minify,
     sourcemap: true,
+    // Its consumer's agent is an HTTP agent without a secret: built without those clients, as the construct
+    // builds such a stack's consumer.
+    define: omitDefines(OPTIONAL_BUNDLE_PARTS.consumer ?? []),
     logLevel: 'error',
   });
   return outfile;

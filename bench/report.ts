@@ -334,7 +334,7 @@ function coldStart(r: BenchResults): string {
     `${row.wallRatio}×`,
     met(row.meetsTarget),
   ]);
-  let out = `Time to \`require\` each minified bundle in a fresh \`node\` process, median of ${c.runs} processes, run alternately with its floor (a bundle that only constructs the SDK clients the handler uses), with \`NODE_OPTIONS=${c.nodeOptions}\` as the functions are deployed. Both CPU time (user + system of the process) and wall-clock time are recorded; the target is judged on CPU time, because on a shared 2-core machine the wall clock measures the scheduler as much as the bundle (see the load average above). Bundles are built by bench/cold-start.ts with the options of lib/handler-function.ts; "cdk asset KB" is the same handler's bundle in cdk.local.out, a check that the measured bundle is the shipped one.\n\n`;
+  let out = `Time to \`require\` each minified bundle in a fresh \`node\` process, median of ${c.runs} processes, run alternately with its floor (a bundle that only constructs the SDK clients the handler uses), with \`NODE_OPTIONS=${c.nodeOptions}\` as the functions are deployed, on ${c.node ? `${c.node.version} (${c.node.source})` : 'the Node running the bench'}, the Node of the functions' runtime. Both CPU time (user + system of the process) and wall-clock time are recorded; the target is judged on CPU time, because on a shared 2-core machine the wall clock measures the scheduler as much as the bundle (see the load average above). Bundles and floors are built by bench/cold-start.ts with the options of lib/handler-function.ts (its esbuild target too); the consumer is built as the construct builds it for this bench's stack, whose agents are HTTP agents without an auth secret: without the Lambda and Secrets Manager clients (lambda/contract/bundle-parts.ts). "cdk asset KB" is the same handler's bundle in cdk.local.out, a check that the measured bundle is the shipped one.\n\n`;
   out += table(
     [
       'handler',
@@ -361,9 +361,9 @@ function coldStart(r: BenchResults): string {
         .join(', '),
     ]),
   )}`;
-  if (c.consumerWithoutLazyClients) {
-    const x = c.consumerWithoutLazyClients;
-    out += `\n\nExperiment (not shipped): ${x.handler}, ${x.bundleKB} KB: CPU ${x.handlerCpuMs} ms vs floor ${x.floorCpuMs} ms, **${x.ratio}×** (wall ${x.handlerWallMs} vs ${x.floorWallMs} ms).`;
+  if (c.consumerWithEveryPart) {
+    const x = c.consumerWithEveryPart;
+    out += `\n\nThe consumer a stack with Lambda agents and agent secrets gets (every part bundled), against the floor of the clients it then uses (${x.floor}), ${x.bundleKB} KB: CPU ${x.handlerCpuMs} ms vs floor ${x.floorCpuMs} ms, **${x.ratio}×** (wall ${x.handlerWallMs} vs ${x.floorWallMs} ms).`;
   }
   if (c.withoutSourceMaps) {
     out += `\n\nThe same without \`--enable-source-maps\` (what the source-map option costs at init, and the ratio on plain code):\n\n`;

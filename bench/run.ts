@@ -23,7 +23,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type AgentModesResult, agentModes } from './agent-modes';
-import { type ColdStartResult, coldStart, initByRuntime, type RuntimeInitRow } from './cold-start';
+import {
+  type ColdStartResult,
+  coldStart,
+  FUNCTION_NODE_MAJOR,
+  initByRuntime,
+  type RuntimeInitRow,
+} from './cold-start';
 import {
   type AgentModeCost,
   agentModeCost,
@@ -74,7 +80,7 @@ export interface Sizes {
   readonly runtimeInitRuns: number;
 }
 
-/** The Node majors figures 9 and 10 compare: Lambda's nodejs22.x (what the functions run on) and nodejs24.x. */
+/** The Node majors figures 9 and 10 compare: Lambda's nodejs22.x and nodejs24.x (what the functions run on). */
 const RUNTIME_MAJORS = [22, 24];
 
 /** The topic of figure 5's published tasks: the demo's, whose subscribers are echo and sleep (`ms: 0`). */
@@ -264,12 +270,15 @@ async function main(): Promise<void> {
   };
 
   if (wants(1)) {
-    progress(`1. cold-start proxy (${sizes.coldStartRuns} fresh processes per bundle)`);
+    progress(
+      `1. cold-start proxy (${sizes.coldStartRuns} fresh processes per bundle, on Node ${FUNCTION_NODE_MAJOR})`,
+    );
     await attempt('1', async () => {
       results.coldStart = await coldStart({
         runs: sizes.coldStartRuns,
         withoutSourceMaps: !quick,
         experiments: !quick,
+        node: nodeRuntime(FUNCTION_NODE_MAJOR, progress),
         progress,
       });
     });
