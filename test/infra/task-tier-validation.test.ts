@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { TaskResults } from '../../lib/task-results';
 import { TaskTier, type TaskTierProps } from '../../lib/task-tier';
 import { CALLBACK_BASE_URL, HTTP_AGENTS, testStack } from './synth';
 
@@ -21,6 +22,7 @@ function tierError(
       priority: 'high',
       table,
       limitsTable,
+      results: new TaskResults(stack, 'Results'),
       agents: HTTP_AGENTS,
       callbackBaseUrl: CALLBACK_BASE_URL,
       ...props,
