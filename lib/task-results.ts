@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -26,6 +26,9 @@ export interface TaskResultsProps {
  */
 export const TTL_SLACK_DAYS = 2;
 
+/** How long objects live when the task retention is a deploy-time value (a parameter). */
+export const UNKNOWN_RETENTION_DAYS = 365;
+
 /** Where the results are, under the bucket: lambda/core/result-storage.ts `resultObjectKey`. */
 export const RESULT_KEY_PREFIX = 'results/';
 
@@ -41,9 +44,13 @@ export class TaskResults extends Construct {
 
   public constructor(scope: Construct, id: string, props: TaskResultsProps = {}) {
     super(scope, id);
-    const retentionDays = Math.ceil(
-      (props.taskRetention ?? Duration.seconds(DEFAULTS.taskRetentionSeconds)).toSeconds() / 86_400,
-    );
+    const retentionSeconds = (
+      props.taskRetention ?? Duration.seconds(DEFAULTS.taskRetentionSeconds)
+    ).toSeconds();
+    // A retention known only at deploy time cannot be rounded to whole days here: the objects then live a year.
+    const retentionDays = Token.isUnresolved(retentionSeconds)
+      ? UNKNOWN_RETENTION_DAYS
+      : Math.ceil(retentionSeconds / 86_400);
     this.bucket = new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
