@@ -41,6 +41,8 @@ export const RESULT_KEY_PREFIX = 'results/';
  */
 export class TaskResults extends Construct {
   public readonly bucket: s3.Bucket;
+  /** The roles already acknowledged for the results prefix: one acknowledgement each, however many grants. */
+  private readonly acknowledged = new Set<iam.IRole>();
 
   public constructor(scope: Construct, id: string, props: TaskResultsProps = {}) {
     super(scope, id);
@@ -96,7 +98,8 @@ export class TaskResults extends Construct {
         resources: [this.bucket.arnForObjects(`${RESULT_KEY_PREFIX}*`)],
       }),
     );
-    if (!fn.role) return;
+    if (!fn.role || this.acknowledged.has(fn.role)) return;
+    this.acknowledged.add(fn.role);
     const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
     Validations.of(fn.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${RESULT_KEY_PREFIX}*]`,
