@@ -3,8 +3,11 @@
  * counted by the runtime's AWS proxy when it has one, log bytes from the functions' captured output, DynamoDB
  * write units from the real items' sizes, and Lambda GB-s from measured durations.
  */
+import { compressResult } from '../lambda/adapters/result-codec';
+import { mayCompress, resultForm } from '../lambda/core/result-storage';
 import type { AgentModesResult } from './agent-modes';
 import type { EndToEndRun } from './end-to-end';
+import { PAYLOADS } from './payloads';
 import type { EventsRun, PublishedRun } from './published';
 import { median, round } from './stats';
 
@@ -50,6 +53,8 @@ export const PLATFORM_LOG_BYTES_PER_INVOCATION = PLATFORM_LINES.reduce(
 /** DynamoDB's item size: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html */
 export function dynamoValueBytes(value: unknown): number {
   if (value === null || value === undefined || typeof value === 'boolean') return 1;
+  // A result stored compressed (lambda/core/result-storage.ts `result_z`): binary counts its bytes.
+  if (value instanceof Uint8Array) return value.byteLength;
   if (typeof value === 'string') return Buffer.byteLength(value);
   if (typeof value === 'number') {
     const digits = String(Math.abs(value)).replace('.', '').replace(/^0+/, '').replace(/0+$/, '').length || 1;
@@ -103,6 +108,37 @@ export function writeUnits(finalItem: Record<string, unknown>): {
   const units = (...items: Record<string, unknown>[]) =>
     Math.max(1, Math.ceil(Math.max(...items.map(dynamoItemBytes)) / 1024));
   return { create: units(created), claim: units(created, claimed), succeed: units(claimed, finalItem) };
+}
+
+/**
+ * The item `item` would be with `result` stored instead of its own, in the form the store chooses
+ * (lambda/core/result-storage.ts, the codec of lambda/adapters/result-codec.ts): what another payload's echo would
+ * have cost in the same records.
+ */
+export function withStoredResult(item: Record<string, unknown>, result: unknown): Record<string, unknown> {
+  const { result: _t, result_z: _z, result_object: _o, ...rest } = item;
+  const text = JSON.stringify(result);
+  const base = { otherBytes: dynamoItemBytes(rest), textBytes: Buffer.byteLength(text), objectStore: true };
+  const compressed = mayCompress(base) ? compressResult(text) : undefined;
+  const form = resultForm({ ...base, compressedBytes: compressed?.byteLength });
+  if (form === 'compressed') return { ...rest, result_z: compressed };
+  if (form === 'object')
+    return { ...rest, result_object: `results/${String(item.task_id)}/1-${'0'.repeat(36)}.json` };
+  return { ...rest, result: text };
+}
+
+/** How the records store their results: `text 3, compressed 97` (lambda/core/result-storage.ts). */
+export function resultForms(items: readonly Record<string, unknown>[]): string {
+  const forms = { text: 0, compressed: 0, object: 0 };
+  for (const item of items) {
+    if (item.result_z !== undefined) forms.compressed += 1;
+    else if (item.result_object !== undefined) forms.object += 1;
+    else if (item.result !== undefined) forms.text += 1;
+  }
+  return Object.entries(forms)
+    .filter(([, n]) => n > 0)
+    .map(([form, n]) => `${form} ${n}`)
+    .join(', ');
 }
 
 export interface CostLine {
@@ -189,6 +225,13 @@ export function cost(
   const wus = items.map(writeUnits);
   const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const wruPerTask = meanOf(wus.map((w) => w.create + w.claim + w.succeed));
+  // The same records with the echo of the repeated-'x' payload instead, each stored as the store would.
+  const repeatedWru = meanOf(
+    items.map((item, i) => {
+      const w = writeUnits(withStoredResult(item, { echo: PAYLOADS.repeated(i) }));
+      return w.create + w.claim + w.succeed;
+    }),
+  );
   const reads = Object.entries(counts)
     .filter(([k]) => /dynamodb:(GetItem|Query|BatchGetItem)/.test(k))
     .reduce((a, [, v]) => a + v, 0);
@@ -237,7 +280,7 @@ export function cost(
       item: 'DynamoDB writes',
       perTask: round(wruPerTask, 3),
       usdPerMillion: million(wruPerTask, PRICES_USD.dynamodbWriteUnitsPerMillion),
-      basis: `create ${round(meanOf(wus.map((w) => w.create)), 2)} + claim ${round(meanOf(wus.map((w) => w.claim)), 2)} + succeed ${round(meanOf(wus.map((w) => w.succeed)), 2)} WRU (final item ${Math.round(meanOf(items.map(dynamoItemBytes)))} B with the 1 KB echo result)`,
+      basis: `create ${round(meanOf(wus.map((w) => w.create)), 2)} + claim ${round(meanOf(wus.map((w) => w.claim)), 2)} + succeed ${round(meanOf(wus.map((w) => w.succeed)), 2)} WRU (final item ${Math.round(meanOf(items.map(dynamoItemBytes)))} B as stored, with the 1 KB echo result of the prose payload; ${resultForms(items)}). The repeated-'x' payload of earlier runs, stored the same way in the same records: ${round(repeatedWru, 3)} WRU a task`,
     },
     {
       item: 'DynamoDB reads',

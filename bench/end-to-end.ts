@@ -3,8 +3,9 @@
  * timed from each record's created_at to its finished_at, beside a raw loop that makes the same SQS and DynamoDB
  * calls and the same agent call with the SDK, without Lambda emulation.
  */
-import { payloadKB } from './enqueue';
+
 import { runConcurrent } from './load';
+import { PAYLOADS } from './payloads';
 import { uniqueName } from './raw-path';
 import type { BenchSession, CapturedLine, TaskRecordTimes } from './session';
 import { type LatencySummary, ratio, round, summarize } from './stats';
@@ -53,7 +54,7 @@ async function runtimeRun(session: BenchSession, count: number, timeoutMs: numbe
   const before = session.succeeded();
   const submitted = await session.submitMany(count, SUBMIT_CONCURRENCY, (i) => ({
     type: 'echo',
-    payload: payloadKB(i),
+    payload: PAYLOADS.prose(i),
   }));
   await session.waitSucceeded(before, count, timeoutMs);
   // The last DeleteMessageBatch and log lines land just after the count moves.
@@ -74,7 +75,12 @@ async function rawRun(session: BenchSession, count: number, loops: number) {
   const queue = await session.raw.createQueue(uniqueName('bench-raw-e2e'), 60);
   const consuming = session.raw.consume(queue, count, loops);
   const submitted = await runConcurrent(count, SUBMIT_CONCURRENCY, () =>
-    session.raw.enqueue(queue, { type: 'echo', payload: payloadKB(0), priority: 'low', delaySeconds: 0 }),
+    session.raw.enqueue(queue, {
+      type: 'echo',
+      payload: PAYLOADS.prose(0),
+      priority: 'low',
+      delaySeconds: 0,
+    }),
   );
   if (submitted.errors > 0) throw new Error(`raw enqueue failed: ${submitted.firstError}`);
   const consumed = await consuming;

@@ -58,6 +58,7 @@ export { TaskQueue, type TaskQueueProps } from './task-queue';
 export { type AlarmThresholds, TaskQueueAlarms, type TaskQueueAlarmsProps } from './task-queue-alarms';
 export { TaskQueueDashboard, type TaskQueueDashboardProps } from './task-queue-dashboard';
 export { TaskQueueStack, type TaskQueueStackProps } from './task-queue-stack';
+export { TaskResults, type TaskResultsProps } from './task-results';
 export { TaskTable, type TaskTableProps } from './task-table';
 export {
   DEFAULT_CONSUMER_TIMEOUT,

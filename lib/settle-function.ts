@@ -7,6 +7,7 @@ import { DEFAULTS, type FunctionRole, functionEnvironment } from '../lambda/cont
 import type { Priority } from '../lambda/core/task';
 import { HandlerFunction, type LogLevel } from './handler-function';
 import { grantLimitCounters } from './limit-table';
+import type { TaskResults } from './task-results';
 import { DEFAULT_TASK_RETENTION } from './task-tier';
 
 /**
@@ -22,6 +23,8 @@ export interface SettleOptions {
    * them.
    */
   readonly limitsTable: dynamodb.ITable;
+  /** The results bucket (TaskResults): a completion's result is stored there when its record would cost more. */
+  readonly results: TaskResults;
   /** The queue of each tier; the function extends or ends the in-flight message of an attempt. */
   readonly queues: Readonly<Record<Priority, sqs.IQueue>>;
   /**
@@ -76,10 +79,14 @@ export class SettleFunction extends HandlerFunction {
         MAX_RESULT_BYTES: String(props.maxResultBytes ?? DEFAULTS.maxResultBytes),
         TASK_RETENTION_SECONDS: String((props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds()),
         LIMITS_TABLE_NAME: props.limitsTable.tableName,
+        RESULT_BUCKET_NAME: props.results.bucket.bucketName,
       }),
     });
     props.table.grant(this, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     grantLimitCounters(props.limitsTable, this);
+    // Put: the result of a completion; get: the answer to the same completion sent again.
+    props.results.grantWrite(this);
+    props.results.grantRead(this);
     for (const queue of [props.queues.high, props.queues.low]) {
       queue.grant(this, 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage');
     }

@@ -95,12 +95,15 @@ export class TaskApi extends Construct {
         MAX_BODY_BYTES: String(props.maxBodyBytes ?? DEFAULTS.maxBodyBytes),
         MAX_JSON_DEPTH: String(DEFAULTS.maxJsonDepth),
         TASK_RETENTION_SECONDS: String((props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds()),
+        RESULT_BUCKET_NAME: props.results.bucket.bucketName,
       }),
     });
     props.queues.high.grantSendMessages(this.producerFunction);
     props.queues.low.grantSendMessages(this.producerFunction);
     // BatchGetItem: a replayed publish answers with its deliveries (topics.ts).
     props.table.grant(this.producerFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchGetItem');
+    // A replay answers the task as it is, its result read back from the results bucket when it is there.
+    props.results.grantRead(this.producerFunction);
 
     this.statusFunction = new HandlerFunction(this, 'Status', {
       handler: 'task-status',
@@ -111,8 +114,10 @@ export class TaskApi extends Construct {
       environment: functionEnvironment(FunctionRole.Status, {
         TASK_TABLE_NAME: props.table.tableName,
         TASK_RETENTION_SECONDS: String((props.taskRetention ?? DEFAULT_TASK_RETENTION).toSeconds()),
+        RESULT_BUCKET_NAME: props.results.bucket.bucketName,
       }),
     });
+    props.results.grantRead(this.statusFunction);
     // BatchGetItem reads a published task's deliveries; PutItem writes a delivery cancelled before its first claim.
     props.table.grant(
       this.statusFunction,

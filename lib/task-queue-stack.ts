@@ -86,6 +86,10 @@ export class TaskQueueStack extends Stack {
     new CfnOutput(this, 'LowDeadLetterQueueUrl', { value: q.tiers.low.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'TaskTableName', { value: q.table.tableName });
     new CfnOutput(this, 'LimitsTableName', { value: q.limitsTable.tableName });
+    new CfnOutput(this, 'ResultBucketName', {
+      value: q.results.bucket.bucketName,
+      description: 'Results too large to store in their task record cheaply',
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: q.alarms.topic.topicArn });
     new CfnOutput(this, 'TaskEventsTopicArn', {
       value: q.events.topicArn,

@@ -26,6 +26,7 @@ import { type TaskEventFilter, TaskEvents, type TaskEventsOptions } from './task
 import { agentSlotsInUseMetric, limitDeferralsMetric } from './task-metrics';
 import { type AlarmThresholds, TaskQueueAlarms } from './task-queue-alarms';
 import { TaskQueueDashboard } from './task-queue-dashboard';
+import { TaskResults } from './task-results';
 import { TaskTable } from './task-table';
 import {
   checkedTierProps,
@@ -62,7 +63,7 @@ export interface TaskQueueProps {
    * @default Duration.days(30)
    */
   readonly taskRetention?: Duration;
-  /** @default RemovalPolicy.RETAIN */
+  /** The task table's and the results bucket's. @default RemovalPolicy.RETAIN */
   readonly tableRemovalPolicy?: RemovalPolicy;
   /** @default { kind: 'iam' } */
   readonly auth?: TaskApiAuth;
@@ -83,8 +84,9 @@ export interface TaskQueueProps {
   readonly maxBodyBytes?: number;
   /**
    * Largest agent result stored on a task, in bytes of JSON; a larger one fails the task with ResultTooLarge.
-   * The record with its result must fit one DynamoDB item (400 KB), so at most `MAX_STORABLE_RESULT_BYTES`
-   * (lambda/core/record-size.ts: the item limit less the record's other attributes at their limits).
+   * A result that would make its record cost more than an S3 PUT is kept in the results bucket (TaskResults), so
+   * DynamoDB's item limit does not bound it; `GET /tasks/{id}` answers it inline, within Lambda's 6 MB response:
+   * at most `LARGEST_MAX_RESULT_BYTES` (lambda/core/record-size.ts).
    * @default 262144
    */
   readonly maxResultBytes?: number;
@@ -149,6 +151,8 @@ export class TaskQueue extends Construct {
   public readonly table: dynamodb.Table;
   /** The limiter's table: one counter item per limited agent type and per tenant (LimitTable). */
   public readonly limitsTable: dynamodb.Table;
+  /** The results bucket: results too large to store in their task record cheaply (TaskResults). */
+  public readonly results: TaskResults;
   public readonly tiers: Readonly<Record<Priority, TaskTier>>;
   public readonly api: TaskApi;
   public readonly alarms: TaskQueueAlarms;
@@ -178,6 +182,11 @@ export class TaskQueue extends Construct {
     }).table;
     // Always built: a queue without limits leaves it empty, at no cost but the table's existence.
     this.limitsTable = new LimitTable(this, 'Limits', { encryptionKey: props.encryptionKey }).table;
+    this.results = new TaskResults(this, 'Results', {
+      taskRetention,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: props.tableRemovalPolicy,
+    });
     const tier = (priority: Priority) =>
       new TaskTier(
         this,
@@ -187,6 +196,7 @@ export class TaskQueue extends Construct {
           ...props.tiers?.[priority],
           table: this.table,
           limitsTable: this.limitsTable,
+          results: this.results,
           agents: props.agents,
           // The API is built after the tiers (its producer sends to their queues); its endpoint depends on nothing.
           callbackBaseUrl: Lazy.string({ produce: () => this.api.callbackBaseUrl }),
@@ -210,6 +220,7 @@ export class TaskQueue extends Construct {
     const settle: SettleOptions = {
       table: this.table,
       limitsTable: this.limitsTable,
+      results: this.results,
       queues: { high: this.tiers.high.queue, low: this.tiers.low.queue },
       maxReceiveCount: props.maxReceiveCount,
       backoffBase: props.backoffBase,

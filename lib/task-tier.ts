@@ -23,7 +23,7 @@ import {
 } from '../lambda/core/agent-timeout';
 import { MetricName } from '../lambda/core/metric-names';
 import { SQS_MAX_DELAY_SECONDS } from '../lambda/core/queue-message';
-import { DYNAMODB_ITEM_LIMIT_BYTES, MAX_STORABLE_RESULT_BYTES } from '../lambda/core/record-size';
+import { LAMBDA_SYNC_PAYLOAD_BYTES, LARGEST_MAX_RESULT_BYTES } from '../lambda/core/record-size';
 import { MAX_VISIBILITY_SECONDS } from '../lambda/core/retry-policy';
 import type { Priority } from '../lambda/core/task';
 import {
@@ -39,6 +39,7 @@ import {
 import { HandlerFunction, type LogLevel } from './handler-function';
 import { grantLimitCounters } from './limit-table';
 import { tierMetric } from './task-metrics';
+import type { TaskResults } from './task-results';
 
 /**
  * Provisioned mode of a tier's SQS event source: event pollers kept ready, and scaled between the two bounds.
@@ -113,6 +114,8 @@ export interface TaskTierProps extends TierOptions {
    * attempts, so that every limit holds across all of them.
    */
   readonly limitsTable: dynamodb.ITable;
+  /** The results bucket (TaskResults): the consumer stores a result there when its record would cost more. */
+  readonly results: TaskResults;
   /** Task types and the agents that run them; the consumer may invoke only these. */
   readonly agents: AgentRegistry;
   /**
@@ -140,8 +143,8 @@ export interface TaskTierProps extends TierOptions {
   readonly backoffCap?: Duration;
   /**
    * Largest agent result stored on a task, in bytes of JSON; a larger one fails the task with ResultTooLarge.
-   * The record with its result must fit one DynamoDB item (400 KB), so at most `MAX_STORABLE_RESULT_BYTES`
-   * (lambda/core/record-size.ts).
+   * A large result is kept in the results bucket, and `GET /tasks/{id}` answers it within Lambda's 6 MB
+   * response, so at most `LARGEST_MAX_RESULT_BYTES` (lambda/core/record-size.ts).
    * @default 262144
    */
   readonly maxResultBytes?: number;
@@ -432,12 +435,16 @@ function asyncAgentErrors(priority: Priority, consumerTimeout: Duration, agents:
   return errors;
 }
 
-/** The task record with its result must fit one DynamoDB item (lambda/core/record-size.ts). */
+/**
+ * A result must fit the answer of `GET /tasks/{id}`: Lambda's 6 MB response, where the result's text may be
+ * escaped twice over (lambda/core/record-size.ts `LARGEST_MAX_RESULT_BYTES`). A large one is kept in the results
+ * bucket, so DynamoDB's item limit does not bound it.
+ */
 function maxResultBytesErrors(maxResult: number): string[] {
-  if (Token.isUnresolved(maxResult) || (maxResult >= 1 && maxResult <= MAX_STORABLE_RESULT_BYTES)) return [];
+  if (Token.isUnresolved(maxResult) || (maxResult >= 1 && maxResult <= LARGEST_MAX_RESULT_BYTES)) return [];
   return [
-    `maxResultBytes must be between 1 and ${MAX_STORABLE_RESULT_BYTES} (DynamoDB's ${DYNAMODB_ITEM_LIMIT_BYTES}-byte item limit ` +
-      `less ${DYNAMODB_ITEM_LIMIT_BYTES - MAX_STORABLE_RESULT_BYTES} bytes for the task record's other attributes at their limits), ` +
+    `maxResultBytes must be between 1 and ${LARGEST_MAX_RESULT_BYTES} (Lambda's ${LAMBDA_SYNC_PAYLOAD_BYTES}-byte response ` +
+      'limit, in which GET /tasks/{id} answers the result, escaped up to twice its size), ' +
       `but ${maxResult} was provided`,
   ];
 }
@@ -539,6 +546,7 @@ export class TaskTier extends Construct {
         LIMITS_TABLE_NAME: props.limitsTable.tableName,
         TENANT_MAX_CONCURRENCY: String(props.tenantMaxConcurrency ?? 0),
         LIMIT_WAKE_UP_SECONDS: String(props.limitWakeUp?.toSeconds() ?? DEFAULTS.limitWakeUpSeconds),
+        RESULT_BUCKET_NAME: props.results.bucket.bucketName,
       }),
     });
     this.consumerFunction.addEventSource(
@@ -568,6 +576,7 @@ export class TaskTier extends Construct {
     props.table.grant(this.consumerFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     grantLimitCounters(props.limitsTable, this.consumerFunction);
     grantInvokeAgents(props.agents, this.consumerFunction);
+    props.results.grantWrite(this.consumerFunction);
   }
 
   /**

@@ -13,7 +13,7 @@ import { LOOPBACK, refuseForeign } from './loopback';
  * SNS calls get a port of their own, so that a fault plan can tell a Publish from an SQS call by its service.
  * Lambda calls (a function invoking another) are answered by the local Lambda API (lambda-api.ts).
  */
-export type AwsService = 'sqs' | 'dynamodb' | 'sns' | 'lambda';
+export type AwsService = 'sqs' | 'dynamodb' | 'sns' | 'lambda' | 's3';
 
 export interface AwsCall {
   readonly service: AwsService;
@@ -68,13 +68,29 @@ export interface AwsProxy {
  * The operation of an AWS JSON-protocol request (`X-Amz-Target: DynamoDB_20120810.PutItem`), a query-protocol
  * one, or a Lambda rest-json one (`POST /2015-03-31/functions/{name}/invocations` is `Invoke`).
  */
-export function operationOf(headers: http.IncomingHttpHeaders, body: Buffer, url = ''): string {
+export function operationOf(
+  headers: http.IncomingHttpHeaders,
+  body: Buffer,
+  url = '',
+  method = 'POST',
+): string {
   if (/^\/2015-03-31\/functions\/[^/]+\/invocations/.test(url)) return 'Invoke';
+  const object = S3_OBJECT_OPERATIONS[method];
+  // S3's REST protocol: an object's operation is its method on a path-style `/<bucket>/<key>`.
+  if (object && /^\/[^/?]+\/[^?]/.test(url) && headers['x-amz-target'] === undefined) return object;
   const target = headers['x-amz-target'];
   if (typeof target === 'string' && target.includes('.')) return target.slice(target.lastIndexOf('.') + 1);
   const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString('utf8'));
   return action?.[1] ?? 'Unknown';
 }
+
+/** S3 object operations by HTTP method (path-style requests, as the SDK sends them to an IP endpoint). */
+const S3_OBJECT_OPERATIONS: Readonly<Record<string, string>> = {
+  PUT: 'PutObject',
+  GET: 'GetObject',
+  HEAD: 'HeadObject',
+  DELETE: 'DeleteObject',
+};
 
 /** The first table a DynamoDB request names, or `''`. */
 export function tableOf(body: Buffer): string {
@@ -122,7 +138,7 @@ export async function startAwsProxy(options: {
         const body = Buffer.concat(chunks);
         const call: AwsCall = {
           service,
-          operation: operationOf(req.headers, body, req.url),
+          operation: operationOf(req.headers, body, req.url, req.method),
           body,
           appId: appIdOf(req.headers),
         };

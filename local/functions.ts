@@ -23,6 +23,8 @@ export interface EmulatorEndpoints {
   readonly dynamodb: string;
   /** SNS. @default - `aws` */
   readonly sns?: string;
+  /** S3. @default - `aws` */
+  readonly s3?: string;
   /** The local Lambda API (lambda-api.ts). @default - `aws` */
   readonly lambda?: string;
 }
@@ -48,7 +50,7 @@ export function runtimeEnvironment(
     AWS_SESSION_TOKEN: 'local',
     AWS_ENDPOINT_URL_SQS: endpoints.aws,
     AWS_ENDPOINT_URL_SNS: endpoints.sns ?? endpoints.aws,
-    AWS_ENDPOINT_URL_S3: endpoints.aws,
+    AWS_ENDPOINT_URL_S3: endpoints.s3 ?? endpoints.aws,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda ?? endpoints.aws,
     AWS_LAMBDA_FUNCTION_NAME: fn.name,

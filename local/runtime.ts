@@ -456,6 +456,7 @@ export async function startLocalRuntime(
       targets: {
         sqs: aws.internalEndpoint,
         sns: aws.internalEndpoint,
+        s3: aws.internalEndpoint,
         dynamodb: `http://127.0.0.1:${dynamodbPort}`,
       },
       serve: { lambda: lambda.handle },
@@ -512,6 +513,7 @@ export async function startLocalRuntime(
       {
         aws: proxy.endpoint('sqs'),
         sns: proxy.endpoint('sns'),
+        s3: proxy.endpoint('s3'),
         dynamodb: proxy.endpoint('dynamodb'),
         lambda: proxy.endpoint('lambda'),
       },

@@ -20,6 +20,15 @@ import { type AsyncClaim, tokenId } from '../core/async-attempt';
 import { parseExactJson } from '../core/json-text';
 import type { HeldSlots, TaskWaiting } from '../core/limits';
 import type { AsyncEnding, ClaimResult, CreateResult, RequeueResult, TaskStore } from '../core/ports';
+import { itemBytes } from '../core/record-size';
+import {
+  mayCompress,
+  RESULT_COMPRESSED_ATTRIBUTE,
+  RESULT_TEXT_ATTRIBUTE,
+  resultForm,
+  resultObjectKey,
+  SETTLED_ADDED_BYTES,
+} from '../core/result-storage';
 import type { DeadLetterTarget } from '../core/sweep';
 import {
   type TaskEnvelope,
@@ -38,16 +47,39 @@ import {
   waitRule,
 } from '../core/transitions';
 import { conditionOf, mergeAttributes, statusPlaceholder } from './dynamodb-condition';
+import { compressResult, decompressResult } from './result-codec';
+import type { ResultObjects } from './s3-result-objects';
 
 /**
- * Results are stored as a JSON string: any JSON an agent returns round-trips exactly, including
- * numbers outside DynamoDB's range and empty map keys. It is read back exactly too (json-text.ts), so
- * `GET /tasks/{id}` answers `9007199254740993` as the agent sent it.
+ * Results are stored as JSON text: any JSON an agent returns round-trips exactly, including numbers outside
+ * DynamoDB's range and empty map keys. It is read back exactly too (json-text.ts), so `GET /tasks/{id}` answers
+ * `9007199254740993` as the agent sent it. The text is in `result`, compressed in `result_z`, or in the results
+ * bucket under `result_object` (result-storage.ts); the first two are decoded here, the third by `loadResult`.
  */
 function toRecord(item: Record<string, unknown> | undefined): TaskRecord | undefined {
   if (!item) return undefined;
-  const record = unmarshall(item as never) as TaskRecord & { result?: unknown };
+  const { [RESULT_COMPRESSED_ATTRIBUTE]: compressed, ...record } = unmarshall(item as never) as TaskRecord & {
+    result?: unknown;
+    result_z?: Uint8Array;
+  };
+  if (compressed instanceof Uint8Array)
+    return { ...record, result: parseExactJson(decompressResult(compressed)) };
   return typeof record.result === 'string' ? { ...record, result: parseExactJson(record.result) } : record;
+}
+
+/** Every attribute a result may be stored in: a success write removes the ones its form does not use. */
+const RESULT_ATTRIBUTES = [RESULT_TEXT_ATTRIBUTE, RESULT_COMPRESSED_ATTRIBUTE, 'result_object'] as const;
+
+/** A result in its stored form: the attribute that holds it, and its value. */
+type StoredResult = { readonly attribute: (typeof RESULT_ATTRIBUTES)[number]; readonly value: unknown };
+
+/** What the store needs besides its table. */
+export interface TaskStoreOptions {
+  /**
+   * The results bucket (result-storage.ts `object`).
+   * @default - none: every result is stored in its record
+   */
+  readonly results?: ResultObjects;
 }
 
 /** What an async attempt leaves on the record; a sync claim and a requeue remove it. */
@@ -71,10 +103,51 @@ const oldItem = (error: unknown): TaskRecord | undefined =>
   error instanceof ConditionalCheckFailedException ? toRecord(error.Item) : undefined;
 
 export class DynamoTaskStore implements TaskStore {
+  private readonly results?: ResultObjects;
+
   public constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
-  ) {}
+    options: TaskStoreOptions = {},
+  ) {
+    this.results = options.results;
+  }
+
+  public async loadResult(record: TaskRecord): Promise<TaskRecord> {
+    if (record.result_object === undefined || record.result !== undefined) return record;
+    if (!this.results)
+      throw new Error(`task ${record.task_id}'s result is in the results bucket, which this store has not`);
+    return { ...record, result: parseExactJson(await this.results.get(record.result_object)) };
+  }
+
+  /**
+   * A result in the form result-storage.ts chooses for a record of `recordBytes` (the claimed record; 0 when
+   * unknown). An object is written before the record that points to it, so a pointer never dangles; a write that
+   * then loses its claim leaves an object nothing points to, which the bucket's lifecycle removes.
+   */
+  private async storedResult(
+    taskId: string,
+    attempt: number,
+    result: unknown,
+    recordBytes: number | undefined,
+  ): Promise<StoredResult> {
+    const text = JSON.stringify(result ?? null);
+    const base = {
+      otherBytes: (recordBytes ?? 0) + SETTLED_ADDED_BYTES,
+      textBytes: Buffer.byteLength(text),
+      objectStore: this.results !== undefined,
+    };
+    const compressed = mayCompress(base) ? compressResult(text) : undefined;
+    const form = resultForm({ ...base, compressedBytes: compressed?.byteLength });
+    if (form === 'compressed' && compressed)
+      return { attribute: RESULT_COMPRESSED_ATTRIBUTE, value: compressed };
+    if (form === 'object' && this.results) {
+      const key = resultObjectKey(taskId, attempt, randomUUID());
+      await this.results.put(key, text);
+      return { attribute: 'result_object', value: key };
+    }
+    return { attribute: RESULT_TEXT_ATTRIBUTE, value: text };
+  }
 
   public async get(taskId: string): Promise<TaskRecord | undefined> {
     const out = await this.client.send(
@@ -260,10 +333,16 @@ export class DynamoTaskStore implements TaskStore {
         claimed: true,
         attempt: Number(written.attempts),
         attemptsBase: Number(written.attempts_base ?? 0),
+        recordBytes: itemBytes(written),
       };
     }
     if (out.current && isOwnWrite(r, out.current, claimId))
-      return { claimed: true, attempt: out.current.attempts, attemptsBase: out.current.attempts_base ?? 0 };
+      return {
+        claimed: true,
+        attempt: out.current.attempts,
+        attemptsBase: out.current.attempts_base ?? 0,
+        recordBytes: itemBytes(out.current),
+      };
     if (out.current) return { claimed: false, current: out.current };
     // A claim creates a missing record, so a refusal always has one to return; without it there is no answer.
     throw out.error;
@@ -296,11 +375,17 @@ export class DynamoTaskStore implements TaskStore {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':next': r.to, ':now': now.toISOString() };
     const sets = ['#status = :next', 'updated_at = :now'];
-    // A success clears the error an earlier attempt left, so that the record does not read as a failure.
+    // A success clears the error an earlier attempt left, so that the record does not read as a failure, and keeps
+    // its result in one attribute only.
     const removes = ['lease_until'];
     if (r.to === TaskStatus.SUCCEEDED) {
       names['#error'] = 'error';
       removes.push('#error');
+      for (const attribute of RESULT_ATTRIBUTES) {
+        if (attribute in fields) continue;
+        names[`#${attribute}`] = attribute;
+        removes.push(`#${attribute}`);
+      }
     }
     for (const [key, value] of Object.entries(fields)) {
       names[`#${key}`] = key;
@@ -317,9 +402,17 @@ export class DynamoTaskStore implements TaskStore {
     return out.applied ? toRecord(out.attributes) : undefined;
   }
 
-  public succeed(taskId: string, attempt: number, result: unknown, now: Date, expiresAt: number) {
+  public async succeed(
+    taskId: string,
+    attempt: number,
+    result: unknown,
+    now: Date,
+    expiresAt: number,
+    recordBytes?: number,
+  ) {
+    const stored = await this.storedResult(taskId, attempt, result, recordBytes);
     return this.settle(TRANSITIONS.succeed, taskId, attempt, now, {
-      result: JSON.stringify(result ?? null),
+      [stored.attribute]: stored.value,
       finished_at: now.toISOString(),
       expires_at: expiresAt,
     });
@@ -418,14 +511,19 @@ export class DynamoTaskStore implements TaskStore {
     lease: 'held' | 'expired',
   ): Promise<TaskRecord | undefined> {
     const r = asyncEndingRule(ending.status, lease);
-    const fields: Record<string, unknown> =
-      ending.status === TaskStatus.SUCCEEDED
-        ? { result: JSON.stringify(ending.result ?? null) }
-        : { error: ending.error };
+    const fields: Record<string, unknown> = {};
+    if (ending.status === TaskStatus.SUCCEEDED) {
+      const stored = await this.storedResult(taskId, attempt, ending.result, ending.recordBytes);
+      fields[stored.attribute] = stored.value;
+    } else fields.error = ending.error;
     if (ending.status === TaskStatus.RETRYING) fields.retry_at = ending.retryAtMs;
     else Object.assign(fields, { finished_at: now.toISOString(), expires_at: ending.expiresAt });
     if (ending.completionHash !== undefined) fields.completion_hash = ending.completionHash;
-    return this.settle(r, taskId, attempt, now, fields, 'ALL_NEW');
+    const written = await this.settle(r, taskId, attempt, now, fields, 'ALL_NEW');
+    // The result just written, as it was given: no read of the bucket for what the caller already has.
+    return written && ending.status === TaskStatus.SUCCEEDED
+      ? { ...written, result: written.result ?? parseExactJson(JSON.stringify(ending.result ?? null)) }
+      : written;
   }
 
   public async abandon(

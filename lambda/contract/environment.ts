@@ -24,6 +24,11 @@ export const EnvName = {
   MaxJsonDepth: 'MAX_JSON_DEPTH',
   /** Seconds a finished or cancelled task stays in the table. */
   TaskRetentionSeconds: 'TASK_RETENTION_SECONDS',
+  /**
+   * The results bucket: a result too large to store in its record cheaply is kept there (result-storage.ts).
+   * Written by what records results (consumer, callback, completion), read by what answers them (producer, status).
+   */
+  ResultBucketName: 'RESULT_BUCKET_NAME',
   /** Consumer: its tier's queue and DLQ. */
   QueueUrl: 'QUEUE_URL',
   DeadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
@@ -85,6 +90,7 @@ const SETTLE_ENV = [
   EnvName.MaxResultBytes,
   EnvName.TaskRetentionSeconds,
   EnvName.LimitsTableName,
+  EnvName.ResultBucketName,
 ] as const;
 
 /** The variables each function reads, besides its role. */
@@ -98,8 +104,9 @@ export const FUNCTION_ENV = {
     EnvName.MaxBodyBytes,
     EnvName.MaxJsonDepth,
     EnvName.TaskRetentionSeconds,
+    EnvName.ResultBucketName,
   ],
-  status: [EnvName.TaskTableName, EnvName.TaskRetentionSeconds],
+  status: [EnvName.TaskTableName, EnvName.TaskRetentionSeconds, EnvName.ResultBucketName],
   consumer: [
     EnvName.TaskTableName,
     EnvName.QueueUrl,
@@ -115,6 +122,7 @@ export const FUNCTION_ENV = {
     EnvName.LimitsTableName,
     EnvName.TenantMaxConcurrency,
     EnvName.LimitWakeUpSeconds,
+    EnvName.ResultBucketName,
   ],
   callback: SETTLE_ENV,
   completion: SETTLE_ENV,

@@ -20,6 +20,7 @@ import { HttpError } from './errors';
 import { canonicalJson, isJsonObject, parseExactJson, toDouble } from './json-text';
 import { agentCounterKey } from './limits';
 import type { AsyncEnding, Limiter, TaskMessages, TaskStore } from './ports';
+import { itemBytes } from './record-size';
 import {
   type BackoffPolicy,
   backoffSeconds,
@@ -260,9 +261,10 @@ export async function completeTask(
   const now = (deps.now ?? (() => new Date()))();
   const record = authenticate(await recordOf(deps.store, taskId), token);
   const hash = completionHash(record.attempts, completion);
-  const replay = (current: TaskRecord): TaskView | undefined => {
+  const replay = async (current: TaskRecord): Promise<TaskView | undefined> => {
     if (current.status === TaskStatus.RUNNING) return undefined;
-    if (current.completion_hash === hash) return toTaskView(current);
+    // The same completion again: answered as the first was, its result read back wherever it is stored.
+    if (current.completion_hash === hash) return toTaskView(await deps.store.loadResult(current));
     if (current.completion_hash !== undefined) {
       throw new HttpError(
         ApiErrorCode.CompletionConflict,
@@ -271,7 +273,7 @@ export async function completeTask(
     }
     throw notCurrent(taskId, `the task is ${current.status}`);
   };
-  const early = replay(record);
+  const early = await replay(record);
   if (early) return early;
   assertRunning(record, now.getTime());
   const settled = await settleAsync(
@@ -287,7 +289,7 @@ export async function completeTask(
   // Refused: something settled the attempt between the read and the write (the same completion, sent twice at
   // once, or the lapse).
   const current = authenticate(await recordOf(deps.store, taskId), token);
-  const again = replay(current);
+  const again = await replay(current);
   if (again) return again;
   throw notCurrent(taskId, 'its deadline has passed');
 }
@@ -400,7 +402,12 @@ function endingOf(
     const bytes = Buffer.byteLength(JSON.stringify(completion.result ?? null));
     if (bytes <= settings.maxResultBytes) {
       return {
-        ending: { status: TaskStatus.SUCCEEDED, result: completion.result, expiresAt },
+        ending: {
+          status: TaskStatus.SUCCEEDED,
+          result: completion.result,
+          expiresAt,
+          recordBytes: itemBytes(record),
+        },
         fate: deleted,
       };
     }

@@ -20,6 +20,11 @@ export type ClaimResult =
       readonly attempt: number;
       /** The record's `attempts_base`: its attempts when last redriven (retry-policy.ts `isLastAttempt`). */
       readonly attemptsBase?: number;
+      /**
+       * The size of the record the claim left (record-size.ts `itemBytes`): what the success write of this attempt
+       * weighs to choose its result's stored form (result-storage.ts).
+       */
+      readonly recordBytes?: number;
     }
   | { readonly claimed: false; readonly current: TaskRecord };
 
@@ -92,7 +97,23 @@ export interface TaskStore {
     now: Date,
     lease: 'held' | 'expired',
   ): Promise<TaskRecord | undefined>;
-  succeed(taskId: string, attempt: number, result: unknown, now: Date, expiresAt: number): Promise<Settled>;
+  /**
+   * Records SUCCEEDED with `result`, stored in the form result-storage.ts chooses: `recordBytes` is the claimed
+   * record's size (ClaimResult); without it, only the result's own size is weighed.
+   */
+  succeed(
+    taskId: string,
+    attempt: number,
+    result: unknown,
+    now: Date,
+    expiresAt: number,
+    recordBytes?: number,
+  ): Promise<Settled>;
+  /**
+   * The record with its result read back from the results bucket, when the record holds only its key
+   * (`result_object`); the record as it is otherwise.
+   */
+  loadResult(record: TaskRecord): Promise<TaskRecord>;
   /** Records RETRYING, with `retryAtMs` (epoch ms) as the record's `retry_at`: no claim before it. */
   retry(taskId: string, attempt: number, error: TaskError, now: Date, retryAtMs: number): Promise<Settled>;
   fail(taskId: string, attempt: number, error: TaskError, now: Date, expiresAt: number): Promise<Settled>;
@@ -126,7 +147,13 @@ export interface TaskStore {
 
 /** How an async attempt ends, and what the record keeps of it. */
 export type AsyncEnding = (
-  | { readonly status: typeof TaskStatus.SUCCEEDED; readonly result: unknown; readonly expiresAt: number }
+  | {
+      readonly status: typeof TaskStatus.SUCCEEDED;
+      readonly result: unknown;
+      readonly expiresAt: number;
+      /** The record's size before the write (record-size.ts `itemBytes`), as `succeed` weighs it. */
+      readonly recordBytes?: number;
+    }
   | { readonly status: typeof TaskStatus.RETRYING; readonly error: TaskError; readonly retryAtMs: number }
   | { readonly status: typeof TaskStatus.FAILED; readonly error: TaskError; readonly expiresAt: number }
   | { readonly status: typeof TaskStatus.CANCELLED; readonly error: TaskError; readonly expiresAt: number }

@@ -404,6 +404,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
           outcome.result,
           now(),
           retentionEnd(),
+          claim.recordBytes,
         );
         emit({ ...base, attempt, transition: settled ? 'succeeded' : 'claim-lost', ...final() });
         return settled ? 'ack' : 'retry';

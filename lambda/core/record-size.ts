@@ -12,6 +12,7 @@ import { MAX_TOPIC_SUBSCRIBERS } from '../contract/topics';
 import { MAX_DEAD_LETTER_ERROR_CHARS, MAX_ERROR_CHARS, MAX_ERROR_CODE_CHARS } from './agent-outcome';
 import { MAX_PROGRESS_MESSAGE_BYTES, TOKEN_ID_CHARS } from './async-attempt';
 import { HOLDER_SUFFIX_CHARS, LimitReason } from './limits';
+import { RESULT_OBJECT_KEY_BYTES, SETTLED_ADDED_BYTES } from './result-storage';
 import { MAX_RECEIVE_COUNT_LIMIT } from './retry-policy';
 import { PRIORITIES, type TaskRecord, TaskStatus } from './task';
 
@@ -100,6 +101,7 @@ const VALUE_BYTES: { readonly [K in Exclude<keyof TaskRecord, 'result'>]-?: numb
     holder: UUID_BYTES + 1 + HOLDER_SUFFIX_CHARS,
   }),
   attempts_base: NUMBER_BYTES,
+  result_object: RESULT_OBJECT_KEY_BYTES,
 };
 
 /** Bytes of every attribute but `result`, names included, each at its largest. */
@@ -114,4 +116,63 @@ export const MAX_STORABLE_RESULT_BYTES = DYNAMODB_ITEM_LIMIT_BYTES - RECORD_OVER
 /** The largest item a task record with a result of `maxResultBytes` bytes of JSON text can become. */
 export function largestRecordBytes(maxResultBytes: number): number {
   return RECORD_OVERHEAD_BYTES + utf8('result') + maxResultBytes;
+}
+
+/**
+ * Lambda's limit on a synchronous response (and request) payload: 6 MB. `GET /tasks/{id}` answers a result inline,
+ * and an async agent's completion carries one in its request.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+ */
+export const LAMBDA_SYNC_PAYLOAD_BYTES = 6_291_456;
+
+/**
+ * The largest `maxResultBytes` when results above the inline limit go to the results bucket (result-storage.ts):
+ * the response of `GET /tasks/{id}` must fit Lambda's 6 MB. The handler's answer carries the view as a JSON string
+ * inside Lambda's JSON response, where each `"` and `\` of the result's text is escaped again, so a result takes
+ * up to twice its bytes there; the record's other fields are bounded by `RECORD_OVERHEAD_BYTES`, twice over too.
+ */
+export const LARGEST_MAX_RESULT_BYTES =
+  Math.floor((LAMBDA_SYNC_PAYLOAD_BYTES - 2 * RECORD_OVERHEAD_BYTES) / 2 / 1024) * 1024;
+
+/**
+ * DynamoDB's size of an item, from the record as read (strings, numbers, booleans, sets, lists, maps, binary).
+ * Numbers count a byte per two significant digits, plus one.
+ */
+export function itemBytes(item: object): number {
+  return Object.entries(item).reduce(
+    (sum, [name, value]) => (value === undefined ? sum : sum + utf8(name) + valueBytes(value)),
+    0,
+  );
+}
+
+function valueBytes(value: unknown): number {
+  if (value === null || typeof value === 'boolean') return 1;
+  if (typeof value === 'string') return utf8(value);
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    const digits = String(value).replace(/^-/, '').replace(/e.*$/i, '').replace('.', '');
+    const significant = digits.replace(/^0+/, '').replace(/0+$/, '').length || 1;
+    return Math.ceil(significant / 2) + 1;
+  }
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (value instanceof Set) return [...value].reduce((sum: number, v) => sum + valueBytes(v), 0);
+  if (Array.isArray(value)) return 3 + value.reduce((sum: number, v) => sum + valueBytes(v) + 1, 0);
+  if (typeof value === 'object') {
+    return (
+      3 +
+      Object.entries(value as Record<string, unknown>).reduce(
+        (sum, [name, v]) => (v === undefined ? sum : sum + utf8(name) + valueBytes(v) + 1),
+        0,
+      )
+    );
+  }
+  return utf8(String(value));
+}
+
+/**
+ * The bytes of the record a successful write leaves, but for its result (result-storage.ts `otherBytes`): the
+ * record as read (`record`, a claimed one), without any result, plus what the write adds.
+ */
+export function settledOtherBytes(record: TaskRecord): number {
+  const { result: _result, result_object: _object, ...rest } = record;
+  return itemBytes(rest) + SETTLED_ADDED_BYTES;
 }

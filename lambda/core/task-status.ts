@@ -22,11 +22,19 @@ export function parseTaskId(raw: string | undefined): string {
   return id;
 }
 
-/** What GET /tasks/{id} shows of a record: a published task's view reads its deliveries' records too. */
+/**
+ * What GET /tasks/{id} shows of a record: a published task's view reads its deliveries' records too. A result kept
+ * in the results bucket (result-storage.ts) is read back, so that the view carries every result inline.
+ */
 export async function viewOf(store: TaskStore, record: TaskRecord): Promise<TaskView> {
-  if (!isPublishedRecord(record)) return toTaskView(record);
-  const deliveries = await store.getMany(
+  if (!isPublishedRecord(record)) return toTaskView(await store.loadResult(record));
+  const found = await store.getMany(
     record.subscribers.map((subscriber) => deliveryTaskId(record.task_id, subscriber)),
+  );
+  const deliveries = new Map(
+    await Promise.all(
+      [...found].map(async ([id, delivery]) => [id, await store.loadResult(delivery)] as const),
+    ),
   );
   return publishedView(record, deliveries);
 }

@@ -49,7 +49,13 @@ export interface TaskRecord {
   readonly updated_at: string;
   readonly started_at?: string;
   readonly finished_at?: string;
+  /** The agent's result, as read back (however it is stored: result-storage.ts). */
   readonly result?: unknown;
+  /**
+   * The key of the results bucket's object that holds the result, when the record does not (result-storage.ts):
+   * `result` is then absent until it is read back (task-status.ts `withResult`). Not part of the view.
+   */
+  readonly result_object?: string;
   readonly error?: TaskError;
   /** Hash of the canonical request, to tell a replay from a conflicting reuse of an idempotency key. */
   readonly request_hash?: string;

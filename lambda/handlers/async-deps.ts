@@ -5,6 +5,7 @@ import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
 import { agentDimensions, type EmfMetrics } from '../adapters/metrics';
+import { S3ResultObjects } from '../adapters/s3-result-objects';
 import { SqsTaskMessages } from '../adapters/sqs-queues';
 import { EnvName } from '../contract';
 import type { CallbackDeps } from '../core/async-callbacks';
@@ -21,7 +22,9 @@ const SETTLED_METRIC = {
 /** The dependencies of a function of role `callback` or `completion` (FUNCTION_ENV's SETTLE_ENV). */
 export function callbackDeps(metrics: EmfMetrics): CallbackDeps {
   return {
-    store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName)),
+    store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName), {
+      results: new S3ResultObjects(requireEnv(EnvName.ResultBucketName)),
+    }),
     messages: new SqsTaskMessages(sqsClient(), {
       high: requireEnv(EnvName.HighQueueUrl),
       low: requireEnv(EnvName.LowQueueUrl),

@@ -11,6 +11,7 @@ import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
 import { EmfMetrics, recordTransition } from '../adapters/metrics';
+import { S3ResultObjects } from '../adapters/s3-result-objects';
 import { SqsTierQueue } from '../adapters/sqs-queues';
 import { EnvName, parseAgentTargets } from '../contract';
 import { type ProcessDeps, processDelivery } from '../core/process-delivery';
@@ -18,7 +19,9 @@ import { WAITS_ATTRIBUTE } from '../core/queue-message';
 
 const metrics = new EmfMetrics();
 const deps: ProcessDeps = {
-  store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName)),
+  store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName), {
+    results: new S3ResultObjects(requireEnv(EnvName.ResultBucketName)),
+  }),
   queue: new SqsTierQueue(sqsClient(), requireEnv(EnvName.QueueUrl), requireEnv(EnvName.DeadLetterQueueUrl)),
   agents: new ConfiguredAgents(parseAgentTargets(requireEnv(EnvName.Agents))),
   limiter: new DynamoLimiter(dynamoClient(), requireEnv(EnvName.LimitsTableName)),

@@ -5,6 +5,7 @@ import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { listEnv, numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
 import { EmfMetrics } from '../adapters/metrics';
+import { S3ResultObjects } from '../adapters/s3-result-objects';
 import { SqsTaskSender } from '../adapters/sqs-queues';
 import { EnvName, parseTopics } from '../contract';
 import { enqueueTask } from '../core/enqueue';
@@ -19,7 +20,9 @@ const limits = {
 };
 const metrics = new EmfMetrics();
 const deps = {
-  store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName)),
+  store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName), {
+    results: new S3ResultObjects(requireEnv(EnvName.ResultBucketName)),
+  }),
   sender: new SqsTaskSender(sqsClient(), {
     high: requireEnv(EnvName.HighQueueUrl),
     low: requireEnv(EnvName.LowQueueUrl),

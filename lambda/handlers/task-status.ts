@@ -5,6 +5,7 @@ import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
 import { EmfMetrics } from '../adapters/metrics';
+import { S3ResultObjects } from '../adapters/s3-result-objects';
 import { EnvName } from '../contract';
 import { ApiErrorCode } from '../core/error-codes';
 import { HttpError } from '../core/errors';
@@ -13,7 +14,9 @@ import type { TaskView } from '../core/task';
 import { cancelTask, getTask, parseTaskId } from '../core/task-status';
 import { type HttpEvent, httpErrors, json } from './http';
 
-const store = new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName));
+const store = new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName), {
+  results: new S3ResultObjects(requireEnv(EnvName.ResultBucketName)),
+});
 const metrics = new EmfMetrics();
 const retentionSeconds = numberEnv(EnvName.TaskRetentionSeconds);
 

@@ -448,6 +448,7 @@ describe('Async agents: Lambda agents of the app complete through destinations',
       },
     }));
     const completion = taskQueue.lambdaAgentCompletion!.completionFunction;
+    const resultObjects = { 'Fn::Join': ['', [getAtt(taskQueue.results.bucket), '/results/*']] };
 
     // WHEN
     const variables = variablesOf(template, completion);
@@ -466,9 +467,12 @@ describe('Async agents: Lambda agents of the app complete through destinations',
         { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [getAtt(taskQueue.limitsTable)] },
         { actions: settle, resources: [getAtt(taskQueue.tiers.high.queue)] },
         { actions: settle, resources: [getAtt(taskQueue.tiers.low.queue)] },
+        // A completion's result, and the answer to the same completion again (TaskResults).
+        { actions: ['s3:PutObject'], resources: [resultObjects] },
+        { actions: ['s3:GetObject'], resources: [resultObjects] },
       ]),
     );
-    expect(byResource(completion.role!)).toHaveLength(4);
+    expect(byResource(completion.role!)).toHaveLength(6);
   });
 });
 

@@ -2,6 +2,7 @@
  * The construct API in the CDK's conventions: grants, metric methods, a TaskTier on its own, and the environment
  * each function gets from the contract in lambda/contract.
  */
+
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -11,6 +12,7 @@ import { DEFAULTS, EnvName, FUNCTION_ENV, type FunctionRole } from '../../lambda
 import { METRIC_NAMESPACE, MetricName } from '../../lambda/core/metric-names';
 import { PRIORITIES } from '../../lambda/core/task';
 import { TaskQueueStack } from '../../lib/task-queue-stack';
+import { TaskResults } from '../../lib/task-results';
 import { TaskTier } from '../../lib/task-tier';
 import {
   CALLBACK_BASE_URL,
@@ -175,12 +177,13 @@ describe('TaskTier on its own', () => {
     const limitsTable = new dynamodb.Table(stack, 'Limits', {
       partitionKey: { name: 'counter', type: dynamodb.AttributeType.STRING },
     });
-    return { stack, table, limitsTable };
+    const results = new TaskResults(stack, 'Results');
+    return { stack, table, limitsTable, results };
   }
 
   test('reports its own name, not TaskQueue, in its errors', () => {
     // GIVEN
-    const { stack, table, limitsTable } = tierStack();
+    const { stack, table, limitsTable, results } = tierStack();
 
     // WHEN / THEN
     expect(
@@ -189,6 +192,7 @@ describe('TaskTier on its own', () => {
           priority: 'high',
           table,
           limitsTable,
+          results,
           agents: HTTP_AGENTS,
           callbackBaseUrl: CALLBACK_BASE_URL,
           batchSize: 0,
@@ -203,13 +207,14 @@ describe('TaskTier on its own', () => {
 
   test('builds a consumer with the whole consumer environment and its grants', () => {
     // GIVEN
-    const { stack, table, limitsTable } = tierStack();
+    const { stack, table, limitsTable, results } = tierStack();
 
     // WHEN
     const tier = new TaskTier(stack, 'Urgent', {
       priority: 'high',
       table,
       limitsTable,
+      results,
       agents: HTTP_AGENTS,
       callbackBaseUrl: CALLBACK_BASE_URL,
       backoffBase: Duration.seconds(3),
@@ -232,6 +237,7 @@ describe('TaskTier on its own', () => {
       [EnvName.LimitsTableName]: { Ref: logicalId(limitsTable) },
       [EnvName.TenantMaxConcurrency]: '0',
       [EnvName.LimitWakeUpSeconds]: String(DEFAULTS.limitWakeUpSeconds),
+      [EnvName.ResultBucketName]: { Ref: logicalId(results.bucket) },
     });
     const tableArn = { 'Fn::GetAtt': [logicalId(table), 'Arn'] };
     expect(

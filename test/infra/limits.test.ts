@@ -3,6 +3,7 @@
  * settling functions' environment and grants, the limits in AGENTS and in the configuration file, their
  * validation, and the dashboard's limits rows.
  */
+
 import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -17,6 +18,7 @@ import { LimitTable } from '../../lib/limit-table';
 import type { StackConfig } from '../../lib/stack-config';
 import { TaskQueue, type TaskQueueProps } from '../../lib/task-queue';
 import { TaskQueueStack } from '../../lib/task-queue-stack';
+import { TaskResults } from '../../lib/task-results';
 import { TaskTier } from '../../lib/task-tier';
 import {
   allowedActions,
@@ -381,6 +383,7 @@ describe('Limits: validation', () => {
           priority: 'high',
           table,
           limitsTable: new LimitTable(stack, 'Limits').table,
+          results: new TaskResults(stack, 'Results'),
           agents: httpAgent({ maxConcurrency: 0 })(),
           callbackBaseUrl: CALLBACK_BASE_URL,
           tenantMaxConcurrency: 0,

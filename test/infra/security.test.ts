@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -246,7 +246,20 @@ function consumerBasics(taskQueue: TaskQueue, priority: 'high' | 'low'): [unknow
     [getAtt(tier.deadLetterQueue), SEND],
     [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']],
     [getAtt(taskQueue.limitsTable), COUNTERS],
+    [resultObjects(taskQueue), ['s3:PutObject']],
   ];
+}
+
+/** The one IAM5 finding of TaskResults' grants: its results prefix. */
+function resultObjectsAck(taskQueue: TaskQueue): string {
+  const bucket = taskQueue.results.bucket;
+  const id = Stack.of(bucket).getLogicalId(bucket.node.defaultChild as CfnElement);
+  return `AwsSolutions-IAM5[Resource::<${id}.Arn>/results/*]`;
+}
+
+/** The objects of the results bucket, as the template names them (TaskResults grants on its results prefix only). */
+function resultObjects(taskQueue: TaskQueue): unknown {
+  return { 'Fn::Join': ['', [getAtt(taskQueue.results.bucket), '/results/*']] };
 }
 
 /** Every IAM statement of the template: of AWS::IAM::Policy resources and of roles' inline policies. */
@@ -399,7 +412,7 @@ describe('cdk-nag AwsSolutions', () => {
 
   test('every acknowledgement names one finding and gives a specific reason', () => {
     // GIVEN
-    const { app } = fullyOptioned();
+    const { app, taskQueue } = fullyOptioned();
 
     // WHEN
     const acks = acknowledgements(app);
@@ -410,6 +423,8 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
       'AwsSolutions-IAM5[Resource::*]',
+      resultObjectsAck(taskQueue),
+      'AwsSolutions-S1',
       'AwsSolutions-SQS3',
     ]);
     for (const ack of acks) {
@@ -424,15 +439,40 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acks.find((a) => a.id === 'AwsSolutions-APIG4')?.reason).toMatch(/per-attempt bearer token/);
   });
 
-  test('without a key and without tracing, the only acknowledgements are the token-authenticated callback routes and the unpublished-events queue', () => {
+  test('without a key and without tracing, the only acknowledgements are the token-authenticated callback routes, the unpublished-events queue and the results bucket', () => {
     // GIVEN
-    const { app } = plain();
+    const { app, taskQueue } = plain();
 
     // WHEN
     const acks = acknowledgements(app);
 
     // THEN
-    expect([...new Set(acks.map((a) => a.id))].sort()).toEqual(['AwsSolutions-APIG4', 'AwsSolutions-SQS3']);
+    expect([...new Set(acks.map((a) => a.id))].sort()).toEqual([
+      'AwsSolutions-APIG4',
+      resultObjectsAck(taskQueue),
+      'AwsSolutions-S1',
+      'AwsSolutions-SQS3',
+    ]);
+    // S1 (access logs): on the results bucket, and nowhere else.
+    expect(acks.filter((a) => a.id === 'AwsSolutions-S1').map((a) => a.path)).toEqual([
+      'Plain/TaskQueue/Results/Bucket',
+    ]);
+    // The results prefix: on the roles of the functions that put or get results, and nowhere else.
+    expect(
+      acks
+        .filter((a) => a.id === resultObjectsAck(taskQueue))
+        .map((a) => a.path)
+        .sort(),
+    ).toEqual(
+      [
+        taskQueue.api.producerFunction,
+        taskQueue.api.statusFunction,
+        taskQueue.api.callbackFunction,
+        ...taskQueue.consumers(),
+      ]
+        .map((fn) => fn.role!.node.path)
+        .sort(),
+    );
     // SQS3: on the unpublished-events queue (itself a dead-letter destination), and nowhere else.
     expect(acks.filter((a) => a.id === 'AwsSolutions-SQS3').map((a) => a.path)).toEqual([
       'Plain/TaskQueue/Events/UnpublishedEvents',
@@ -694,6 +734,8 @@ describe('TaskQueue least privilege', () => {
         [getAtt(taskQueue.tiers.low.queue), SEND],
         // BatchGetItem: a replayed publish answers with its deliveries.
         [getAtt(taskQueue.table), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem']],
+        // A replay answers a result kept in the results bucket.
+        [resultObjects(taskQueue), ['s3:GetObject']],
       ),
     );
   });
@@ -715,6 +757,7 @@ describe('TaskQueue least privilege', () => {
           getAtt(taskQueue.table),
           ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         ],
+        [resultObjects(taskQueue), ['s3:GetObject']],
       ),
     );
   });
@@ -735,6 +778,8 @@ describe('TaskQueue least privilege', () => {
         [getAtt(taskQueue.tiers.low.queue), SETTLE],
         [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
         [getAtt(taskQueue.limitsTable), COUNTERS],
+        // A completion's result; the answer to the same completion again.
+        [resultObjects(taskQueue), ['s3:GetObject', 's3:PutObject']],
       ),
     );
   });

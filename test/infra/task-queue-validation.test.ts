@@ -2,6 +2,7 @@ import { CfnParameter, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LARGEST_MAX_BODY_BYTES, SQS_MAX_MESSAGE_BYTES } from '../../lambda/core/queue-message';
+import { LARGEST_MAX_RESULT_BYTES } from '../../lambda/core/record-size';
 import { TaskQueue, type TaskQueueProps } from '../../lib/task-queue';
 import { HTTP_AGENTS, inlineFunction, logicalId, queueStack, testStack } from './synth';
 
@@ -349,25 +350,26 @@ describe('TaskQueue prop validation: one error for every problem', () => {
   });
 });
 
-describe('TaskQueue prop validation: the task record fits one DynamoDB item', () => {
-  test('throws when maxResultBytes leaves no room in the 400 KB item for the rest of the record', () => {
-    // GIVEN: a result as large as the whole item
-    const props = { maxResultBytes: 409_600 };
+describe('TaskQueue prop validation: a result fits the answer of GET /tasks/{id}', () => {
+  test("throws when maxResultBytes cannot be answered within Lambda's 6 MB response", () => {
+    // GIVEN: a result as large as the whole response
+    const props = { maxResultBytes: 6_291_456 };
 
     // WHEN / THEN
     expect(() => queueStack(props)).toThrow(
-      /maxResultBytes must be between 1 and \d+ \(DynamoDB's 409600-byte item limit less \d+ bytes for the task record's other attributes at their limits\), but 409600 was provided/,
+      /maxResultBytes must be between 1 and \d+ \(Lambda's 6291456-byte response limit, in which GET \/tasks\/\{id\} answers the result, escaped up to twice its size\), but 6291456 was provided/,
     );
   });
 
-  test('accepts the largest maxResultBytes the item limit allows, and refuses one byte more', () => {
+  test('accepts results past the 400 KB item (the results bucket holds them), up to the largest the response allows', () => {
     // GIVEN
     const largest = Number(
-      synthError({ maxResultBytes: 409_600 }).match(/maxResultBytes must be between 1 and (\d+)/)![1],
+      synthError({ maxResultBytes: 6_291_456 }).match(/maxResultBytes must be between 1 and (\d+)/)![1],
     );
 
     // WHEN / THEN
-    expect(largest).toBeGreaterThan(262_144);
+    expect(largest).toBe(LARGEST_MAX_RESULT_BYTES);
+    expect(largest).toBeGreaterThan(409_600 * 7);
     expect(() => queueStack({ maxResultBytes: largest })).not.toThrow();
     expect(() => queueStack({ maxResultBytes: largest + 1 })).toThrow(/maxResultBytes must be between 1 and/);
   });

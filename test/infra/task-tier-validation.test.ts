@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { TaskResults } from '../../lib/task-results';
 import { TaskTier, type TaskTierProps } from '../../lib/task-tier';
 import { CALLBACK_BASE_URL, HTTP_AGENTS, testStack } from './synth';
 
@@ -21,6 +22,7 @@ function tierError(
       priority: 'high',
       table,
       limitsTable,
+      results: new TaskResults(stack, 'Results'),
       agents: HTTP_AGENTS,
       callbackBaseUrl: CALLBACK_BASE_URL,
       ...props,
@@ -68,14 +70,17 @@ describe('TaskTier on its own checks the rules that span its props', () => {
     );
   });
 
-  test('maxResultBytes item rule: refuses a result that cannot fit the 400 KB DynamoDB item', () => {
+  test("maxResultBytes rule: refuses a result that GET /tasks/{id} cannot answer within Lambda's 6 MB response", () => {
     // GIVEN / WHEN
-    const message = tierError({ maxResultBytes: 409_600 });
+    const message = tierError({ maxResultBytes: 6_291_456 });
+    const pastTheItem = tierError({ maxResultBytes: 1_048_576, maxReceiveCount: 0 });
 
     // THEN
     expect(message).toMatch(
-      /^Invalid TaskTier props \(TestStack\/Urgent\):\n- maxResultBytes must be between 1 and \d+ \(DynamoDB's 409600-byte item limit/,
+      /^Invalid TaskTier props \(TestStack\/Urgent\):\n- maxResultBytes must be between 1 and \d+ \(Lambda's 6291456-byte response limit/,
     );
+    expect(pastTheItem).toMatch(/maxReceiveCount/);
+    expect(pastTheItem).not.toMatch(/maxResultBytes/);
   });
 
   test('taskRetention rule: refuses a retention shorter than queue retention + 900 s + DLQ retention', () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
@@ -11,6 +12,9 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { conditionOf } from '../../../lambda/adapters/dynamodb-condition';
 import { DynamoTaskStore } from '../../../lambda/adapters/dynamodb-task-store';
+import type { ResultObjects } from '../../../lambda/adapters/s3-result-objects';
+import { parseExactJson } from '../../../lambda/core/json-text';
+import { itemBytes } from '../../../lambda/core/record-size';
 import type { TaskRecord } from '../../../lambda/core/task';
 import { TRANSITIONS } from '../../../lambda/core/transitions';
 import * as fixtures from '../../support/fixtures';
@@ -100,7 +104,13 @@ describe('Class: DynamoTaskStore', () => {
       const result = await store.claim(envelope, NOW, 30);
 
       // Assess
-      expect(result).toEqual({ claimed: true, attempt: 4, attemptsBase: 0 });
+      expect(result).toEqual({
+        claimed: true,
+        attempt: 4,
+        attemptsBase: 0,
+        // What the success write weighs to choose its result's form (result-storage.ts).
+        recordBytes: itemBytes({ ...record, attempts: 4, status: 'RUNNING' }),
+      });
       const input = lastUpdate();
       expectConsistentPlaceholders(input);
       // The whole record, since `attempts_base` is not among the attributes the claim writes.
@@ -125,7 +135,7 @@ describe('Class: DynamoTaskStore', () => {
       const result = await store.claim(envelope, NOW, 30);
 
       // Assess
-      expect(result).toEqual({ claimed: true, attempt: 7, attemptsBase: 5 });
+      expect(result).toMatchObject({ claimed: true, attempt: 7, attemptsBase: 5 });
     });
 
     it('records the slots it holds and removes waiting, with consistent placeholders', async () => {
@@ -233,7 +243,7 @@ describe('Class: DynamoTaskStore', () => {
         'succeed',
         () => store.succeed(TASK_ID, 2, { answer: [1] }, NOW, 99),
         'SUCCEEDED',
-        / REMOVE lease_until, #error$/,
+        / REMOVE lease_until, #error, #result_z, #result_object$/,
       ],
       [
         'retry',
@@ -317,6 +327,167 @@ describe('Class: DynamoTaskStore', () => {
 
       // Assess
       await expect(settled).rejects.toThrow('throttled');
+    });
+  });
+
+  describe('Result storage', () => {
+    /** A bucket in memory, which records the order of its puts among the table's writes. */
+    function bucket() {
+      const objects = new Map<string, string>();
+      const order: string[] = [];
+      const results: ResultObjects = {
+        put: async (key, text) => {
+          order.push(`put ${key}`);
+          objects.set(key, text);
+        },
+        get: async (key) => {
+          const text = objects.get(key);
+          if (text === undefined) throw new Error(`no object ${key}`);
+          return text;
+        },
+      };
+      return { objects, order, results };
+    }
+    const exactText =
+      '{"n":9007199254740993,"big":1e400,"text":"' + 'a summary of what was found. '.repeat(40) + '"}';
+
+    it('keeps a result whose record fits one write unit as text, and removes the other forms', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({});
+
+      // Act
+      await store.succeed(TASK_ID, 1, { ok: true }, NOW, 99, 400);
+
+      // Assess
+      const input = lastUpdate();
+      expectConsistentPlaceholders(input);
+      expect(unmarshall(input.ExpressionAttributeValues!)[':result']).toBe('{"ok":true}');
+      expect(input.UpdateExpression).toMatch(/ REMOVE lease_until, #error, #result_z, #result_object$/);
+    });
+
+    it('compresses a 1 KB result into result_z when that saves a write unit, and reads it back digit for digit', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({});
+      const result = parseExactJson(exactText);
+
+      // Act
+      await store.succeed(TASK_ID, 1, result, NOW, 99, 400);
+      const input = lastUpdate();
+      const written = input.ExpressionAttributeValues![':result_z'];
+      ddb.on(GetItemCommand).resolves({
+        Item: { ...marshall({ ...record, status: 'SUCCEEDED' }), result_z: written! },
+      });
+      const found = await store.get(TASK_ID);
+
+      // Assess
+      expectConsistentPlaceholders(input);
+      expect(written?.B).toBeInstanceOf(Uint8Array);
+      expect(input.UpdateExpression).toMatch(/ REMOVE lease_until, #error, #result, #result_object$/);
+      expect(400 + 'result_z'.length + written!.B!.byteLength).toBeLessThanOrEqual(1024);
+      expect(Buffer.byteLength(exactText)).toBeGreaterThan(1024 - 400);
+      expect(JSON.stringify(found?.result)).toBe(exactText);
+      expect(found).not.toHaveProperty('result_z');
+    });
+
+    it('stores the text when the compressed form would take as many write units', async () => {
+      // Prepare: 300 hex digits (4 bits of entropy a byte) in a 2,100-byte record: 3 units as text, and as
+      // compressed
+      ddb.on(UpdateItemCommand).resolves({});
+      const hex = { id: randomBytes(150).toString('hex') };
+
+      // Act
+      await store.succeed(TASK_ID, 1, hex, NOW, 99, 2100);
+
+      // Assess
+      expect(unmarshall(lastUpdate().ExpressionAttributeValues!)[':result']).toBe(JSON.stringify(hex));
+    });
+
+    it('puts a result over 9 write units in the bucket before the write that points to it', async () => {
+      // Prepare: 20 KB of text that does not compress (random hex)
+      const { objects, order, results } = bucket();
+      const withBucket = new DynamoTaskStore(new DynamoDBClient({ region: 'eu-west-1' }), 'tasks', {
+        results,
+      });
+      ddb.on(UpdateItemCommand).callsFake(() => {
+        order.push('update');
+        return {};
+      });
+      const big = { data: randomBytes(10_000).toString('hex') };
+
+      // Act
+      await withBucket.succeed(TASK_ID, 2, big, NOW, 99, 400);
+
+      // Assess
+      const key = unmarshall(lastUpdate().ExpressionAttributeValues!)[':result_object'] as string;
+      expect(key).toMatch(new RegExp(`^results/${TASK_ID}/2-[0-9a-f-]{36}\\.json$`));
+      expect(order).toEqual([`put ${key}`, 'update']);
+      expect(objects.get(key)).toBe(JSON.stringify(big));
+      expect(lastUpdate().UpdateExpression).toMatch(/ REMOVE lease_until, #error, #result, #result_z$/);
+    });
+
+    it('keeps a large result in its record without a bucket', async () => {
+      // Prepare
+      ddb.on(UpdateItemCommand).resolves({});
+      const big = { data: randomBytes(10_000).toString('hex') };
+
+      // Act
+      await store.succeed(TASK_ID, 1, big, NOW, 99, 400);
+
+      // Assess
+      expect(unmarshall(lastUpdate().ExpressionAttributeValues!)).not.toHaveProperty(':result_object');
+    });
+
+    it('reads a result back from the bucket only when asked, exactly', async () => {
+      // Prepare
+      const { objects, results } = bucket();
+      const withBucket = new DynamoTaskStore(new DynamoDBClient({ region: 'eu-west-1' }), 'tasks', {
+        results,
+      });
+      const key = `results/${TASK_ID}/1-x.json`;
+      objects.set(key, exactText);
+      ddb.on(GetItemCommand).resolves({
+        Item: marshall({ ...record, status: 'SUCCEEDED', result_object: key }),
+      });
+
+      // Act
+      const found = await withBucket.get(TASK_ID);
+      const loaded = await withBucket.loadResult(found!);
+
+      // Assess
+      expect(found).not.toHaveProperty('result');
+      expect(found?.result_object).toBe(key);
+      expect(JSON.stringify(loaded.result)).toBe(exactText);
+      expect(await withBucket.loadResult({ ...record, result: 1 })).toEqual({ ...record, result: 1 });
+    });
+
+    it("answers an async completion's record with the result it wrote, without reading the bucket", async () => {
+      // Prepare
+      const { results } = bucket();
+      const get = jest.spyOn(results, 'get');
+      const withBucket = new DynamoTaskStore(new DynamoDBClient({ region: 'eu-west-1' }), 'tasks', {
+        results,
+      });
+      ddb.on(UpdateItemCommand).callsFake((input: UpdateItemCommandInput) => ({
+        Attributes: {
+          ...marshall({ ...record, status: 'SUCCEEDED', attempts: 1 }),
+          result_object: input.ExpressionAttributeValues![':result_object']!,
+        },
+      }));
+      const big = { data: randomBytes(10_000).toString('hex') };
+
+      // Act
+      const written = await withBucket.finishAsync(
+        TASK_ID,
+        1,
+        { status: 'SUCCEEDED', result: big, expiresAt: 99, recordBytes: 700 },
+        NOW,
+        'held',
+      );
+
+      // Assess
+      expect(written?.result).toEqual(big);
+      expect(written?.result_object).toMatch(/^results\//);
+      expect(get).not.toHaveBeenCalled();
     });
   });
 

@@ -9,6 +9,7 @@ import {
   largestRecordBytes,
   MAX_STORABLE_RESULT_BYTES,
 } from '../../../lambda/core/record-size';
+import { RESULT_OBJECT_KEY_BYTES } from '../../../lambda/core/result-storage';
 import type { TaskRecord } from '../../../lambda/core/task';
 
 /** DynamoDB's item size, from its documented rules, for the attribute types a task record uses. */
@@ -88,6 +89,7 @@ describe('Module: record-size', () => {
       expires_at: big,
       claim_id: uuid,
       cancel_id: uuid,
+      result_object: 'k'.repeat(RESULT_OBJECT_KEY_BYTES),
       ...asyncAttempt,
       ...limited,
     };
@@ -132,6 +134,7 @@ describe('Module: record-size', () => {
       expires_at: big,
       claim_id: uuid,
       cancel_id: uuid,
+      result_object: 'k'.repeat(RESULT_OBJECT_KEY_BYTES),
       ...asyncAttempt,
       ...limited,
     } satisfies Required<Omit<TaskRecord, 'result'>> & { result: string };

@@ -15,6 +15,7 @@ const AGENT_FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:agent
 process.env.AWS_REGION = 'eu-west-1';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.TASK_TABLE_NAME = 'tasks';
+process.env.RESULT_BUCKET_NAME = 'results';
 process.env.QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/high';
 process.env.DEAD_LETTER_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/high-dlq';
 process.env.AGENTS = JSON.stringify({

@@ -15,6 +15,7 @@ import { context, httpEvent } from '../support/events';
 process.env.AWS_REGION = 'eu-west-1';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.TASK_TABLE_NAME = 'tasks';
+process.env.RESULT_BUCKET_NAME = 'results';
 process.env.HIGH_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/high';
 process.env.LOW_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/low';
 process.env.TASK_TYPES = 'echo,summarize';

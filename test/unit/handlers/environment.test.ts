@@ -14,6 +14,7 @@ const VALUES: Record<string, string> = {
   MAX_BODY_BYTES: '262144',
   MAX_JSON_DEPTH: '32',
   TASK_RETENTION_SECONDS: '600',
+  RESULT_BUCKET_NAME: 'results',
   QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/high',
   DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/high-dlq',
   DEAD_LETTER_QUEUE_URLS: 'https://sqs.eu-west-1.amazonaws.com/123456789012/high-dlq',

@@ -18,6 +18,7 @@ import { context, httpEvent } from '../support/events';
 process.env.AWS_REGION = 'eu-west-1';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.TASK_TABLE_NAME = 'tasks';
+process.env.RESULT_BUCKET_NAME = 'results';
 process.env.TASK_RETENTION_SECONDS = '600';
 const { handler } =
   require('../../../lambda/handlers/task-status') as typeof import('../../../lambda/handlers/task-status');

@@ -1,0 +1,46 @@
+/**
+ * The results bucket: the JSON text of a result too large to store in its record cheaply (result-storage.ts), one
+ * object per successful write. The S3 client is loaded on first use: most tasks never store a result here, and a
+ * function that does not pay the client's load at cold start.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+
+/** What the task store needs of the bucket. */
+export interface ResultObjects {
+  put(key: string, text: string): Promise<void>;
+  /** The object's text; throws when there is none. */
+  get(key: string): Promise<string>;
+}
+
+type S3Module = typeof import('@aws-sdk/client-s3');
+
+let loaded: Promise<{ sdk: S3Module; client: S3Client }> | undefined;
+
+/** The client, created once per execution environment; its endpoint comes from the SDK's configuration. */
+function s3(): Promise<{ sdk: S3Module; client: S3Client }> {
+  loaded ??= import('@aws-sdk/client-s3').then((sdk) => ({ sdk, client: new sdk.S3Client({}) }));
+  return loaded;
+}
+
+export class S3ResultObjects implements ResultObjects {
+  public constructor(private readonly bucketName: string) {}
+
+  public async put(key: string, text: string): Promise<void> {
+    const { sdk, client } = await s3();
+    await client.send(
+      new sdk.PutObjectCommand({
+        Bucket: this.bucketName,
+        Key: key,
+        Body: text,
+        ContentType: 'application/json; charset=utf-8',
+      }),
+    );
+  }
+
+  public async get(key: string): Promise<string> {
+    const { sdk, client } = await s3();
+    const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucketName, Key: key }));
+    if (!out.Body) throw new Error(`the result object ${key} has no body`);
+    return out.Body.transformToString('utf-8');
+  }
+}
