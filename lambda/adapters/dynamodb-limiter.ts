@@ -18,8 +18,8 @@ import {
   type CounterState,
   type CounterWrite,
   decide,
-  handOff,
   type HeldSlots,
+  handOff,
   LimitReason,
   liveHolders,
   moveHolder,
@@ -274,7 +274,8 @@ export class DynamoLimiter implements Limiter {
               },
         };
       }
-      if (tries >= MAX_MOVE_TRIES) throw new Error('the limiter counters are too contended to hand a slot over');
+      if (tries >= MAX_MOVE_TRIES)
+        throw new Error('the limiter counters are too contended to hand a slot over');
       await pause(tries);
     }
   }
@@ -291,7 +292,10 @@ export class DynamoLimiter implements Limiter {
         await new Promise((resolve) => setTimeout(resolve, moved.waitMs));
         continue;
       }
-      const written = await this.write([{ key: start.key, expectedVersion: state.version, next: moved.next }], t0);
+      const written = await this.write(
+        [{ key: start.key, expectedVersion: state.version, next: moved.next }],
+        t0,
+      );
       const late = Date.now() - toMs;
       if (written && late <= RATE_STAMP_TOLERANCE_MS) return toMs;
       if (written) {
@@ -299,7 +303,8 @@ export class DynamoLimiter implements Limiter {
         start = { ...start, atMs: toMs };
         leadMs = Math.min(1000, Date.now() - t0 + RATE_STAMP_TOLERANCE_MS / 2);
       }
-      if (tries >= MAX_MOVE_TRIES) throw new Error(`the limiter counter ${start.key} is too contended to restamp`);
+      if (tries >= MAX_MOVE_TRIES)
+        throw new Error(`the limiter counter ${start.key} is too contended to restamp`);
       if (!written) await pause(tries);
     }
   }

@@ -5,14 +5,7 @@
 import type { AgentLimits } from '../contract/agent-target';
 import type { AgentOutcome } from './agent-outcome';
 import type { AgentCallback, AsyncClaim } from './async-attempt';
-import type {
-  AgentLimitConfig,
-  HeldSlots,
-  LimitReason,
-  RateStart,
-  SlotRequest,
-  TaskWaiting,
-} from './limits';
+import type { AgentLimitConfig, HeldSlots, LimitReason, RateStart, SlotRequest, TaskWaiting } from './limits';
 import type { QueueMessage } from './queue-message';
 import type { DeadLetterTarget } from './sweep';
 import type { Priority, TaskEnvelope, TaskError, TaskProgress, TaskRecord, TaskStatus } from './task';

@@ -13,13 +13,13 @@ import {
   type AgentLimitConfig,
   type CounterState,
   decide,
-  handOff,
-  type RateStart,
-  restamp,
+  EMPTY_COUNTER,
   type HeldSlots,
+  handOff,
   liveHolders,
   moveHolder,
-  EMPTY_COUNTER,
+  type RateStart,
+  restamp,
   type SlotChange,
   type SlotDecision,
   type SlotRequest,
@@ -564,7 +564,8 @@ export class InMemoryLimiter implements Limiter {
   public async restamp(start: RateStart): Promise<number> {
     const toMs = this.clock();
     const moved = restamp(this.counters.get(start.key) ?? EMPTY_COUNTER, start.atMs, toMs, start.rate);
-    if (!moved.ok) throw new Error(`the in-memory limiter does not wait: the restamp must wait ${moved.waitMs} ms`);
+    if (!moved.ok)
+      throw new Error(`the in-memory limiter does not wait: the restamp must wait ${moved.waitMs} ms`);
     this.counters.set(start.key, moved.next);
     this.restamps.push({ start, toMs });
     return toMs;
