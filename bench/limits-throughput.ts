@@ -16,7 +16,12 @@ const cells = (process.argv.slice(2).length ? process.argv.slice(2) : ['2000x200
 
 async function main(): Promise<void> {
   const started = Date.now();
-  console.log(`load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}`);
+  console.log(
+    `load average before: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}`,
+  );
   const result = await limits({
     sizes: {
       throughput: cells,
@@ -27,7 +32,12 @@ async function main(): Promise<void> {
     },
     progress: (line) => console.log(line),
   });
-  console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}`);
+  console.log(
+    `load average after: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ')}`,
+  );
   console.log(`took ${Math.round((Date.now() - started) / 1000)} s`);
   console.log(JSON.stringify(result.throughput, null, 2));
 }
