@@ -23,7 +23,7 @@ import { RATE_WINDOW_MARGIN_MS } from '../lambda/core/limits';
 import type { Invocation } from '../local/lambda-pool';
 import { dynamoItemBytes, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES_USD } from './cost';
 import { type AgentCall, type LimitAgents, startLimitAgents } from './limit-agents';
-import { sleep, waitFor } from './load';
+import { runConcurrent, sleep, waitFor } from './load';
 import { BenchSession } from './session';
 import { median, percentile, round } from './stats';
 
@@ -353,6 +353,10 @@ export async function limits(options: {
 
     // Warm-up: echo tasks bring every function to its pool of environments; a few limited tasks run the limiter's
     // code path in each consumer environment once.
+    // On a loaded machine ten producers starting at once time out: they start a few at a time first.
+    for (const concurrency of [2, 4, 8]) {
+      await runConcurrent(4 * concurrency, concurrency, () => s.submit({ type: 'echo', payload: {} }));
+    }
     await s.warmUp(120_000);
     const warm = await s.submitMany(12, 6, (i) => ({
       type: 'limited',

@@ -11,8 +11,12 @@
  * - `starts`: epoch ms of the agent calls started within the rate window, oldest first (a sliding log).
  * - `high_until`: while it is in the future, a high task of this type is waiting, and no low task starts.
  *
- * A task held back by a limit is not failing: the consumer re-sends its message with a delay (`waitDelaySeconds`)
- * and the next delivery asks again. See process-delivery.ts and the README's "Limits and fairness".
+ * A task held back by a limit is not failing. It waits in its consumer invocation while a slot can come there soon
+ * (slot-waits.ts: an attempt of the same process hands its slot over as it ends, `handOff`; or its rate's time
+ * comes), for at most the wake-up interval; then the consumer re-sends its message with a delay
+ * (`waitDelaySeconds`) and the next delivery asks again. A granted start is stamped in the rate log, and the call is
+ * held within RATE_STAMP_TOLERANCE_MS after its stamp (`restamp`). See process-delivery.ts and the README's "Limits
+ * and fairness".
  */
 import type { Priority } from './task';
 
