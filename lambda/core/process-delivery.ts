@@ -635,24 +635,22 @@ async function waitInProcess(
 ): Promise<SlotGrant> {
   const { slotWaits: room, limiter } = deps;
   if (!room || !limiter || !delivery.remainingMs) return refusal;
-  const boundMs = inProcessWaitMs(request.wakeUpMs, delivery.remainingMs(), agentTimeoutMs);
+  // The invocation's own time: the real clock, whatever clock the rules are given.
+  const endMs = Date.now() + inProcessWaitMs(request.wakeUpMs, delivery.remainingMs(), agentTimeoutMs);
   const clock = () => (deps.now ?? (() => new Date()))().getTime();
-  const endMs = clock() + boundMs;
   let last: SlotGrant = refusal;
-  let finalAsk = false;
-  while (!last.granted && !finalAsk) {
-    const key = last.reason === LimitReason.TenantConcurrencyLimit ? request.tenant?.key : request.agent?.key;
-    const leftMs = endMs - clock();
+  while (!last.granted) {
+    const key =
+      last.reason === LimitReason.TenantConcurrencyLimit ? request.tenant?.key : request.agent?.key;
+    const leftMs = endMs - Date.now();
     if (!key || leftMs <= 0) break;
     const rateDue = last.reason === LimitReason.AgentRateLimit ? last.retryAfterMs : undefined;
-    if (rateDue === undefined && !room.holds(key)) break;
-    if (rateDue !== undefined && rateDue > leftMs && !room.holds(key)) break;
-    const askInMs = Math.min(rateDue ?? leftMs, leftMs);
-    finalAsk = askInMs >= leftMs;
-    const woke = await room.wait(key, request, askInMs);
+    // Nothing can come here in time: no attempt of this process holds the slot, and no rate time is due.
+    if (!room.holds(key) && (rateDue === undefined || rateDue > leftMs)) break;
+    // Handed a slot, or woken to ask: when its rate time comes, or at the end of its wait (its last ask).
+    const woke = await room.wait(key, request, Math.min(rateDue ?? leftMs, leftMs));
     if (woke.kind === 'handed') {
       last = woke.grant;
-      finalAsk = false;
       continue;
     }
     const nowMs = clock();
