@@ -640,8 +640,7 @@ async function waitInProcess(
   const clock = () => (deps.now ?? (() => new Date()))().getTime();
   let last: SlotGrant = refusal;
   while (!last.granted) {
-    const key =
-      last.reason === LimitReason.TenantConcurrencyLimit ? request.tenant?.key : request.agent?.key;
+    const key = last.reason === LimitReason.TenantConcurrencyLimit ? request.tenant?.key : request.agent?.key;
     const leftMs = endMs - Date.now();
     if (!key || leftMs <= 0) break;
     const rateDue = last.reason === LimitReason.AgentRateLimit ? last.retryAfterMs : undefined;
