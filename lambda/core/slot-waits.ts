@@ -21,6 +21,8 @@ interface Waiter {
   /** What the one handing it a slot asks for it. */
   readonly request: SlotRequest;
   readonly wake: (event: WakeUp) => void;
+  /** Stops its timer: once taken, it wakes only with the outcome it is given, never lost to a timer. */
+  readonly stopTimer: () => void;
 }
 
 /**
@@ -71,6 +73,7 @@ export class SlotWaits {
           clearTimeout(timer);
           resolve(event);
         },
+        stopTimer: () => clearTimeout(timer),
       };
       const timer = setTimeout(
         () => {
@@ -101,7 +104,10 @@ export class SlotWaits {
   private first(keys: readonly string[]): Waiter | undefined {
     const matches = this.waiters.filter((w) => keys.includes(w.key));
     const next = matches.find((w) => w.request.priority === 'high') ?? matches[0];
-    if (next) this.waiters.splice(this.waiters.indexOf(next), 1);
+    if (next) {
+      this.waiters.splice(this.waiters.indexOf(next), 1);
+      next.stopTimer();
+    }
     return next;
   }
 
