@@ -23,7 +23,7 @@ import { RATE_WINDOW_MARGIN_MS } from '../lambda/core/limits';
 import type { Invocation } from '../local/lambda-pool';
 import { dynamoItemBytes, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES_USD } from './cost';
 import { type AgentCall, type LimitAgents, startLimitAgents } from './limit-agents';
-import { sleep, waitFor } from './load';
+import { runConcurrent, sleep, waitFor } from './load';
 import { BenchSession } from './session';
 import { median, percentile, round } from './stats';
 
@@ -111,6 +111,10 @@ export interface ThroughputRow {
   readonly limiterWrites: number;
   readonly limiterLostWrites: number;
   readonly consumerRequestsPerTask: Record<string, number>;
+  /** Consumer GB-s per task over the burst (billed ms × memory): the waits inside invocations included. */
+  readonly consumerGbSecondsPerTask?: number;
+  /** The machine's 1-minute load average when the burst started and when its last call ended. */
+  readonly loadAverage1m?: readonly number[];
 }
 
 export interface WaitingCostRow {
@@ -349,6 +353,10 @@ export async function limits(options: {
 
     // Warm-up: echo tasks bring every function to its pool of environments; a few limited tasks run the limiter's
     // code path in each consumer environment once.
+    // On a loaded machine ten producers starting at once time out: they start a few at a time first.
+    for (const concurrency of [2, 4, 8]) {
+      await runConcurrent(4 * concurrency, concurrency, () => s.submit({ type: 'echo', payload: {} }));
+    }
     await s.warmUp(120_000);
     const warm = await s.submitMany(12, 6, (i) => ({
       type: 'limited',
@@ -563,6 +571,9 @@ export async function limits(options: {
       agents.reset();
       const counted = mark();
       const deadBefore = deadLettered();
+      invocations.length = 0;
+      recording = true;
+      const loadBefore = os.loadavg()[0]!;
       const t0 = Date.now();
       const ids = (await s.submitMany(tasks, 32, () => ({ type: 'limited', payload: { ms } }))).results;
       const submitSeconds = (Date.now() - t0) / 1000;
@@ -572,8 +583,13 @@ export async function limits(options: {
       );
       // Generous: on a loaded machine the slots' overhead, not the agent, sets the pace (see the report).
       await waitCallsDone('limited', ids, (tasks / allowed) * 10_000 + 120_000);
+      const loadAfter = os.loadavg()[0]!;
       await s.waitIdle(120_000);
+      recording = false;
       const calls = withoutProducer(counted(), tasks);
+      const consumerBilledMs = invocations
+        .filter((i) => consumers.has(i.logicalId))
+        .reduce((n, i) => n + Math.ceil(i.durationMs), 0);
       const mine = new Set(ids);
       const agentCalls = agents.calls('limited').filter((c) => mine.has(c.taskId)) as Array<
         Required<AgentCall>
@@ -642,6 +658,11 @@ export async function limits(options: {
           (calls['dynamodb:PutItem:400 (limiter)'] ?? 0) +
           (calls['dynamodb:TransactWriteItems:400 (limiter)'] ?? 0),
         consumerRequestsPerTask: perUnit(calls, tasks, 2),
+        consumerGbSecondsPerTask: round(
+          ((consumerBilledMs / 1000) * (settings.consumerMemoryMB / 1024)) / tasks,
+          4,
+        ),
+        loadAverage1m: [round(loadBefore, 2), round(loadAfter, 2)],
       };
       throughput.push(row);
       progress(
@@ -652,7 +673,7 @@ export async function limits(options: {
     // 4. A quiet tenant's queue wait while another floods the tier: without the cap (tasks without a tenant), then
     // with it. Fair queues are not emulated locally, so this compares the cap alone.
     const tenants: TenantRow[] = [];
-    for (const capped of [false, true]) {
+    for (const capped of sizes.tenants.flood > 0 ? [false, true] : []) {
       const design = capped ? `tenant cap ${TENANT_CAP}` : 'no cap (no tenant_id)';
       progress(
         `  4. tenants, ${design}: ${sizes.tenants.flood} flood tasks, ${sizes.tenants.trickle} quiet ones at 1/s`,

@@ -19,10 +19,15 @@ import {
   type CounterWrite,
   decide,
   type HeldSlots,
+  handOff,
   LimitReason,
   liveHolders,
   moveHolder,
+  RATE_STAMP_TOLERANCE_MS,
+  type RateStart,
+  restamp,
   type SlotChange,
+  type SlotDecision,
   type SlotRequest,
 } from '../core/limits';
 import type { Limiter, SlotGrant } from '../core/ports';
@@ -81,6 +86,9 @@ export class DynamoLimiter implements Limiter {
     private readonly tableName: string,
   ) {}
 
+  /** The last state of each counter this limiter read or wrote. */
+  private readonly latest = new Map<string, CounterState>();
+
   private async read(key: string): Promise<CounterState | undefined> {
     const out = await this.client.send(
       new GetItemCommand({
@@ -89,7 +97,16 @@ export class DynamoLimiter implements Limiter {
         ConsistentRead: true,
       }),
     );
-    return toState(out.Item ? (unmarshall(out.Item) as CounterItem) : undefined);
+    const state = toState(out.Item ? (unmarshall(out.Item) as CounterItem) : undefined);
+    if (state) this.latest.set(key, state);
+    else this.latest.delete(key);
+    return state;
+  }
+
+  /** The remembered state on a first try, else a fresh read. */
+  private state(key: string, tries: number): Promise<CounterState | undefined> {
+    const remembered = tries === 1 ? this.latest.get(key) : undefined;
+    return remembered ? Promise.resolve(remembered) : this.read(key);
   }
 
   private put(write: CounterWrite, nowMs: number): PutItemCommandInput {
@@ -128,9 +145,13 @@ export class DynamoLimiter implements Limiter {
           new TransactWriteItemsCommand({ TransactItems: writes.map((w) => ({ Put: this.put(w, nowMs) })) }),
         );
       }
+      for (const w of writes) this.latest.set(w.key, w.next);
       return true;
     } catch (error) {
-      if (lostRace(error)) return false;
+      if (lostRace(error)) {
+        for (const w of writes) this.latest.delete(w.key);
+        return false;
+      }
       throw error;
     }
   }
@@ -174,13 +195,7 @@ export class DynamoLimiter implements Limiter {
           ...(decision.retryAfterMs !== undefined && { retryAfterMs: decision.retryAfterMs }),
         };
       }
-      if (await this.write(decision.writes, nowMs)) {
-        return {
-          granted: true,
-          slots: decision.slots,
-          ...(decision.agentInUse !== undefined && { agentInUse: decision.agentInUse }),
-        };
-      }
+      if (await this.write(decision.writes, nowMs)) return toGrant(decision);
       if (tries >= MAX_TRIES) {
         // Contended past reason: the task waits and asks again, as if the limit were reached.
         return { granted: false, reason: firstReason(request) };
@@ -191,10 +206,15 @@ export class DynamoLimiter implements Limiter {
 
   private async move(key: string, holder: string, change: SlotChange, now: Date): Promise<number> {
     for (let tries = 1; ; tries++) {
-      const state = await this.read(key);
+      const state = await this.state(key, tries);
       const nowMs = now.getTime();
       if (!state) return 0;
       const next = moveHolder(state, holder, change, nowMs);
+      // Nothing to write by the remembered state: make sure with a read.
+      if (!next && tries === 1 && this.latest.get(key) === state) {
+        this.latest.delete(key);
+        continue;
+      }
       if (!next) return Object.keys(liveHolders(state, nowMs)).length;
       if (await this.write([{ key, expectedVersion: state.version, next }], nowMs)) {
         return Object.keys(liveHolders(next, nowMs)).length;
@@ -219,6 +239,76 @@ export class DynamoLimiter implements Limiter {
     await Promise.all(slots.keys.map((key) => this.move(key, slots.holder, { untilMs, exactly: true }, now)));
   }
 
+  public async handOff(
+    slots: HeldSlots,
+    request: SlotRequest,
+  ): Promise<{ inUse: ReadonlyMap<string, number>; grant: SlotGrant }> {
+    const keys = [...new Set([...slots.keys, request.agent?.key, request.tenant?.key])].filter(
+      (k): k is string => k !== undefined,
+    );
+    for (let tries = 1; ; tries++) {
+      const states = await Promise.all(keys.map((key) => this.state(key, tries)));
+      const nowMs = Date.now();
+      const { decision, writes } = handOff(
+        slots,
+        { ...request, nowMs, holdUntilMs: request.holdUntilMs + (nowMs - request.nowMs) },
+        new Map(keys.map((key, i) => [key, states[i]])),
+      );
+      if (await this.write(writes, nowMs)) {
+        const inUse = new Map(
+          slots.keys.map((key) => {
+            const state = writes.find((w) => w.key === key)?.next ?? states[keys.indexOf(key)];
+            const holders = state ? liveHolders(state, nowMs) : {};
+            // The slots in use once this attempt's is given back: the waiting task's counts as the next grant's.
+            return [key, Object.keys(holders).filter((h) => h !== request.holder).length] as const;
+          }),
+        );
+        return {
+          inUse,
+          grant: decision.granted
+            ? toGrant(decision)
+            : {
+                granted: false,
+                reason: decision.reason,
+                ...(decision.retryAfterMs !== undefined && { retryAfterMs: decision.retryAfterMs }),
+              },
+        };
+      }
+      if (tries >= MAX_MOVE_TRIES)
+        throw new Error('the limiter counters are too contended to hand a slot over');
+      await pause(tries);
+    }
+  }
+
+  public async restamp(start: RateStart): Promise<number> {
+    // Stamped this far ahead of the clock: about the write's own time, so that the call goes at its stamp.
+    let leadMs = 0;
+    for (let tries = 1; ; tries++) {
+      const state = (await this.state(start.key, tries)) ?? { holders: {}, starts: [], version: 0 };
+      const t0 = Date.now();
+      const toMs = t0 + leadMs;
+      const moved = restamp(state, start.atMs, toMs, start.rate);
+      if (!moved.ok) {
+        await new Promise((resolve) => setTimeout(resolve, moved.waitMs));
+        continue;
+      }
+      const written = await this.write(
+        [{ key: start.key, expectedVersion: state.version, next: moved.next }],
+        t0,
+      );
+      const late = Date.now() - toMs;
+      if (written && late <= RATE_STAMP_TOLERANCE_MS) return toMs;
+      if (written) {
+        // The write took longer than the tolerance: the stamp is moved again, further ahead.
+        start = { ...start, atMs: toMs };
+        leadMs = Math.min(1000, Date.now() - t0 + RATE_STAMP_TOLERANCE_MS / 2);
+      }
+      if (tries >= MAX_MOVE_TRIES)
+        throw new Error(`the limiter counter ${start.key} is too contended to restamp`);
+      if (!written) await pause(tries);
+    }
+  }
+
   /** Every counter, by key (the chaos run's end check, and `taskq`'s view of the limits). */
   public async counters(): Promise<Map<string, CounterState>> {
     const counters = new Map<string, CounterState>();
@@ -239,6 +329,15 @@ export class DynamoLimiter implements Limiter {
     } while (start);
     return counters;
   }
+}
+
+function toGrant(decision: SlotDecision & { granted: true }): SlotGrant {
+  return {
+    granted: true,
+    slots: decision.slots,
+    ...(decision.agentInUse !== undefined && { agentInUse: decision.agentInUse }),
+    ...(decision.start && { start: decision.start }),
+  };
 }
 
 /** The reason a contended ask waits under: the agent's first limit, or the tenant's cap. */

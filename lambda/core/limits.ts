@@ -11,8 +11,12 @@
  * - `starts`: epoch ms of the agent calls started within the rate window, oldest first (a sliding log).
  * - `high_until`: while it is in the future, a high task of this type is waiting, and no low task starts.
  *
- * A task held back by a limit is not failing: the consumer re-sends its message with a delay (`waitDelaySeconds`)
- * and the next delivery asks again. See process-delivery.ts and the README's "Limits and fairness".
+ * A task held back by a limit is not failing. It waits in its consumer invocation while a slot can come there soon
+ * (slot-waits.ts: an attempt of the same process hands its slot over as it ends, `handOff`; or its rate's time
+ * comes), for at most the wake-up interval; then the consumer re-sends its message with a delay
+ * (`waitDelaySeconds`) and the next delivery asks again. A granted start is stamped in the rate log, and the call is
+ * held within RATE_STAMP_TOLERANCE_MS after its stamp (`restamp`). See process-delivery.ts and the README's "Limits
+ * and fairness".
  */
 import type { Priority } from './task';
 
@@ -45,13 +49,21 @@ export const MAX_LIMIT = 1000;
 export const MAX_RATE_WINDOW_SECONDS = 3600;
 
 /**
- * A start is counted for this much longer than the rate window. The limiter grants a start a few writes before
- * the agent receives the call (the grant, then the claim); the margin keeps the window true at the agent when
- * those take different times. It costs `requests / (per + margin)` against `requests / per` of throughput.
- * 100 ms was too little: on a loaded 2-core machine the grant-to-call time of two calls differed by up to 119 ms,
- * and the agent saw 3 calls of a 2-per-second limit within 981 ms (test/integration/limits.test.ts, in CI).
+ * How late an agent call may be against the start the limiter stamped for it. The grant stamps a start a few writes
+ * before the call (the grant, then the claim); right before the call, a consumer whose call is later than its stamp by
+ * more than this moves its stamp to the call's time (`restamp`, one more conditional write), and one that is early
+ * waits for its stamp. So every call reaches the agent between its stamp and this much after it.
  */
-export const RATE_WINDOW_MARGIN_MS = 250;
+export const RATE_STAMP_TOLERANCE_MS = 20;
+
+/**
+ * A start is counted for this much longer than the rate window: the stamp tolerance, and 5 ms for the hop from the
+ * consumer's last look at its clock to the agent's receipt of the call (a local request; more on a slow network).
+ * Calls reach the agent between their stamp and the tolerance after it, so two calls' gap at the agent is at most
+ * the tolerance shorter than their stamps' gap, and stamps kept `per + margin` apart keep calls `per` apart. It costs
+ * `requests / (per + margin)` against `requests / per` of throughput: 2.4 % for a 1 s window.
+ */
+export const RATE_WINDOW_MARGIN_MS = RATE_STAMP_TOLERANCE_MS + 5;
 
 /** One counter item as read (undefined fields: never written). */
 export interface CounterState {
@@ -82,6 +94,13 @@ export const HOLDER_SUFFIX_CHARS = 12;
 
 /** A fresh holder id for an ask of task `taskId` (`suffix`: HOLDER_SUFFIX_CHARS random characters). */
 export const holderId = (taskId: string, suffix: string): string => `${taskId}/${suffix}`;
+
+/** A start stamped in an agent's rate log: the counter, the stamp, and the rate it was granted under. */
+export interface RateStart {
+  readonly key: string;
+  readonly atMs: number;
+  readonly rate: AgentRateLimit;
+}
 
 /** What one delivery asks of the limiter before it claims its task. */
 export interface SlotRequest {
@@ -115,6 +134,8 @@ export type SlotDecision =
       readonly slots: HeldSlots;
       /** The agent's slots in use after the grant, when it has a concurrency limit. */
       readonly agentInUse?: number;
+      /** The start stamped in the agent's rate log, when it has a rate limit. */
+      readonly start?: RateStart;
     }
   | {
       readonly granted: false;
@@ -130,10 +151,61 @@ export function liveHolders(state: CounterState, nowMs: number): Record<string, 
   return Object.fromEntries(Object.entries(state.holders).filter(([, until]) => until > nowMs));
 }
 
-/** The starts still inside the rate window (with its margin). */
+/** The rate window with its margin, in ms. */
+const rateWindowMs = (rate: AgentRateLimit): number => rate.perSeconds * 1000 + RATE_WINDOW_MARGIN_MS;
+
+/** The starts still inside the rate window (with its margin), oldest first. */
 function liveStarts(state: CounterState, nowMs: number, rate: AgentRateLimit): number[] {
-  const windowMs = rate.perSeconds * 1000 + RATE_WINDOW_MARGIN_MS;
-  return state.starts.filter((at) => at > nowMs - windowMs);
+  const windowMs = rateWindowMs(rate);
+  return state.starts.filter((at) => at > nowMs - windowMs).sort((a, b) => a - b);
+}
+
+/**
+ * Whether one more start stamped at `atMs` keeps every window of the rate (with its margin) at `requests` starts
+ * or fewer, checking every window that would hold it: those with earlier starts and those with later ones (a
+ * stamp moved later, `restamp`, can fall before starts granted after it). Returns 0 when it fits, otherwise the
+ * least wait after `atMs` at which it would.
+ */
+export function rateWaitMs(starts: readonly number[], atMs: number, rate: AgentRateLimit): number {
+  const windowMs = rateWindowMs(rate);
+  const sorted = [...starts].sort((a, b) => a - b);
+  const fits = (at: number) => {
+    const all = [...sorted, at].sort((a, b) => a - b);
+    const i = all.lastIndexOf(at);
+    // Every run of requests + 1 starts that holds this one must span the whole window.
+    for (let j = Math.max(0, i - rate.requests); j <= i && j + rate.requests < all.length; j++) {
+      if (all[j + rate.requests]! - all[j]! < windowMs) return false;
+    }
+    return true;
+  };
+  if (fits(atMs)) return 0;
+  // The first moment it fits is one where some start leaves a window that would hold it.
+  const candidates = sorted.map((s) => s + windowMs).filter((t) => t > atMs);
+  for (const t of [...new Set(candidates)].sort((a, b) => a - b)) if (fits(t)) return t - atMs;
+  return Math.max(0, (sorted[sorted.length - 1] ?? atMs) + windowMs - atMs);
+}
+
+/**
+ * The rate log after a call that was stamped `fromMs` moves its stamp to `toMs` (its actual call time, when later
+ * than its stamp by more than RATE_STAMP_TOLERANCE_MS). Every window holding the new stamp must keep `requests`
+ * starts or fewer, later starts included; when one would not, `waitMs` says how long after `toMs` the move fits, and
+ * the call waits for it. A stamp no longer in the log (a counter written anew) is added.
+ */
+export function restamp(
+  state: CounterState,
+  fromMs: number,
+  toMs: number,
+  rate: AgentRateLimit,
+): { readonly ok: true; readonly next: CounterState } | { readonly ok: false; readonly waitMs: number } {
+  const starts = liveStarts(state, toMs, rate);
+  const at = starts.indexOf(fromMs);
+  if (at >= 0) starts.splice(at, 1);
+  const waitMs = rateWaitMs(starts, toMs, rate);
+  if (waitMs > 0) return { ok: false, waitMs };
+  return {
+    ok: true,
+    next: { ...state, starts: [...starts, toMs].sort((a, b) => a - b), version: state.version + 1 },
+  };
 }
 
 /**
@@ -200,12 +272,8 @@ export function decide(
       return refusal(LimitReason.AgentConcurrencyLimit);
     }
     // Every agent call counts against the rate, a retry holding its slot too.
-    if (rate && starts.length >= rate.requests) {
-      const windowMs = rate.perSeconds * 1000 + RATE_WINDOW_MARGIN_MS;
-      // The oldest start that must leave the window for one more to fit.
-      const leaving = starts[starts.length - rate.requests]!;
-      return refusal(LimitReason.AgentRateLimit, leaving + windowMs - nowMs);
-    }
+    const rateWait = rate ? rateWaitMs(starts, nowMs, rate) : 0;
+    if (rateWait > 0) return refusal(LimitReason.AgentRateLimit, rateWait);
   }
 
   const writes: CounterWrite[] = [];
@@ -222,7 +290,7 @@ export function decide(
       next: {
         ...agent.state,
         holders,
-        starts: rate ? [...starts, nowMs] : [],
+        starts: rate ? [...starts, nowMs].sort((a, b) => a - b) : [],
         version: agent.state.version + 1,
       },
     });
@@ -252,6 +320,7 @@ export function decide(
     writes,
     slots: { keys, holder },
     ...(agentInUse !== undefined && { agentInUse }),
+    ...(agent && rate && { start: { key: agent.key, atMs: nowMs, rate } }),
   };
 }
 
@@ -283,6 +352,35 @@ export function moveHolder(
     holders[holder] = change.untilMs;
   }
   return { ...state, holders, version: state.version + 1 };
+}
+
+/**
+ * A slot handed straight from one attempt to a task waiting in the same consumer: `slots` are given back and
+ * `request` decided on the counters as they are after that, in one write per counter, all conditioned on the versions
+ * read. Granted or not, the release is written; a refusal (a waiting high task's mark, the rate) leaves the slot free.
+ */
+export function handOff(
+  slots: HeldSlots,
+  request: SlotRequest,
+  counters: ReadonlyMap<string, CounterState | undefined>,
+): { readonly decision: SlotDecision; readonly writes: readonly CounterWrite[] } {
+  const released = new Map<string, CounterState | undefined>(counters);
+  for (const key of slots.keys) {
+    const state = counters.get(key);
+    const next = state && moveHolder(state, slots.holder, { release: true }, request.nowMs);
+    if (next) released.set(key, next);
+  }
+  const decision = decide(request, released);
+  const byKey = new Map<string, CounterState>();
+  for (const key of slots.keys) {
+    if (released.get(key) !== counters.get(key)) byKey.set(key, released.get(key)!);
+  }
+  for (const write of decision.writes) byKey.set(write.key, write.next);
+  const writes = [...byKey].map(([key, next]) => {
+    const version = counters.get(key)?.version ?? 0;
+    return { key, expectedVersion: version, next: { ...next, version: version + 1 } };
+  });
+  return { decision, writes };
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { AgentLimits } from '../contract/agent-target';
 import type { AgentOutcome } from './agent-outcome';
 import type { AgentCallback, AsyncClaim } from './async-attempt';
-import type { AgentLimitConfig, HeldSlots, LimitReason, SlotRequest, TaskWaiting } from './limits';
+import type { AgentLimitConfig, HeldSlots, LimitReason, RateStart, SlotRequest, TaskWaiting } from './limits';
 import type { QueueMessage } from './queue-message';
 import type { DeadLetterTarget } from './sweep';
 import type { Priority, TaskEnvelope, TaskError, TaskProgress, TaskRecord, TaskStatus } from './task';
@@ -201,6 +201,8 @@ export type SlotGrant =
       readonly slots: HeldSlots;
       /** The agent's slots in use after the grant, when it has a concurrency limit. */
       readonly agentInUse?: number;
+      /** The start stamped in the agent's rate log, when it has a rate limit: the call is held to it (`restamp`). */
+      readonly start?: RateStart;
     }
   | { readonly granted: false; readonly reason: LimitReason; readonly retryAfterMs?: number };
 
@@ -217,6 +219,21 @@ export interface Limiter {
   extend(slots: HeldSlots, untilMs: number, now: Date): Promise<void>;
   /** Holds `slots` until `untilMs` exactly, then gives them back (a timed-out attempt, until its retry is due). */
   keepUntil(slots: HeldSlots, untilMs: number, now: Date): Promise<void>;
+  /**
+   * Gives back `slots` and asks for `request`'s in the same write (limits.ts `handOff`): the slot of an attempt that
+   * ended goes straight to a task waiting in the same consumer. Returns the slots in use after it, as `release`
+   * does, and the waiting task's grant or refusal.
+   */
+  handOff(
+    slots: HeldSlots,
+    request: SlotRequest,
+  ): Promise<{ readonly inUse: ReadonlyMap<string, number>; readonly grant: SlotGrant }>;
+  /**
+   * Moves a granted start to the time of its call (limits.ts `restamp`), right before the call, when the call is
+   * later than its stamp by more than RATE_STAMP_TOLERANCE_MS; waits while the move would overfill a window.
+   * Returns the new stamp: the caller calls the agent no earlier than it, and within the tolerance after it.
+   */
+  restamp(start: RateStart): Promise<number>;
 }
 
 /** The agent protocol: the JSON body of an HTTP agent's POST, and the event of a Lambda agent. */

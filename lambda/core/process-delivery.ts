@@ -22,11 +22,14 @@ import {
   type HeldSlots,
   HOLDER_SUFFIX_CHARS,
   holderId,
+  LimitReason,
+  RATE_STAMP_TOLERANCE_MS,
+  type RateStart,
   type SlotRequest,
   tenantCounterKey,
   waitDelaySeconds,
 } from './limits';
-import type { AgentInvoker, Limiter, TaskStore, TierQueue } from './ports';
+import type { AgentInvoker, Limiter, SlotGrant, TaskStore, TierQueue } from './ports';
 import { envelopeMessage, waitingMessage } from './queue-message';
 import {
   type BackoffPolicy,
@@ -37,6 +40,7 @@ import {
   RETRY_CLOCK_SKEW_MS,
   retryDelaySeconds,
 } from './retry-policy';
+import type { SlotWaits } from './slot-waits';
 import { type TaskEnvelope, type TaskError, TaskStatus } from './task';
 import {
   deliveryEnvelopes,
@@ -46,6 +50,22 @@ import {
   retentionEnd as retentionEndOf,
 } from './topics';
 import { isTerminal, permits, skipReason, TRANSITIONS } from './transitions';
+
+/**
+ * Time a consumer invocation keeps for everything but the agent call once a task has waited in it: the claim, the
+ * result's write and the release. The construct's smallest room for them (lib/task-tier.ts: the consumer timeout
+ * exceeds every agent timeout by max(5 s, 10 %)).
+ */
+export const IN_PROCESS_WAIT_RESERVE_MS = 5000;
+
+/**
+ * The longest a task refused by a limit waits inside its consumer invocation: the limiter's wake-up interval (so
+ * that a waiting high task asks at least once a wake-up), and never into the time its own agent call needs, the
+ * agent's timeout and IN_PROCESS_WAIT_RESERVE_MS, out of what is left of the invocation. 0: no wait here.
+ */
+export function inProcessWaitMs(wakeUpMs: number, remainingMs: number, agentTimeoutMs: number): number {
+  return Math.max(0, Math.min(wakeUpMs, remainingMs - agentTimeoutMs - IN_PROCESS_WAIT_RESERVE_MS));
+}
 
 export interface ProcessSettings {
   readonly maxReceiveCount: number;
@@ -69,6 +89,11 @@ export interface ProcessDeps {
   readonly agents: AgentInvoker;
   /** The limiter's counters; without it, no limit is enforced (unit tests of other rules). */
   readonly limiter?: Limiter;
+  /**
+   * The tasks of this process waiting for a slot (one per process, as the limiter): a slot given back here goes
+   * straight to one of them. Without it, a refused task is sent again at once.
+   */
+  readonly slotWaits?: SlotWaits;
   readonly settings: ProcessSettings;
   readonly now?: () => Date;
   readonly random?: () => number;
@@ -82,6 +107,8 @@ export interface Delivery {
   readonly receiveCount: number;
   /** How many times in a row the task has waited for a limit (the message attribute `waits`); 0 if never. */
   readonly waits?: number;
+  /** What is left of the invocation, in ms (Lambda's `getRemainingTimeInMillis`); without it, no in-process wait. */
+  readonly remainingMs?: () => number;
 }
 
 export type TransitionEvent = {
@@ -189,17 +216,15 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
   const retentionEnd = () => retentionEndOf(now(), settings.retentionSeconds, envelope);
   if (isPublishEnvelope(envelope)) return fanOut(envelope, delivery, deps);
 
-  // One reading of the clock for the claim and the reason it was refused: the reason must be the claim's own.
-  const claimedAt = now();
   const known = deps.agents.has(envelope.type);
   const agentTimeoutSeconds = known ? deps.agents.timeoutSeconds(envelope.type) : 0;
   const limits = known ? deps.agents.asyncLimits(envelope.type) : undefined;
   const token = limits && newCallbackToken();
-  const async =
+  const asyncClaimAt = (at: Date) =>
     limits &&
     token &&
     asyncClaim({
-      nowMs: claimedAt.getTime(),
+      nowMs: at.getTime(),
       tokenHash: token.hash,
       receiptHandle: delivery.receiptHandle,
       receiveCount: delivery.receiveCount,
@@ -207,273 +232,317 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
       heartbeatTimeoutSeconds: limits.heartbeatTimeoutSeconds,
       maxRunTimeSeconds: limits.maxRunTimeSeconds,
     });
+  // One reading of the clock for the claim and the reason it was refused: the reason must be the claim's own.
+  let claimedAt = now();
+  let async = asyncClaimAt(claimedAt);
   const asked = await askForSlots(envelope, delivery, deps, {
     claimedAt,
     holdUntilMs: async ? async.leaseUntilMs : claimedAt.getTime() + settings.leaseSeconds * 1000,
+    agentTimeoutMs: agentTimeoutSeconds * 1000,
   });
   if (asked === 'waiting') return 'ack';
+  if (asked?.waited) {
+    // It waited in this invocation: its claim is as of now.
+    claimedAt = now();
+    async = asyncClaimAt(claimedAt);
+  }
   // A rate-only agent's grant holds no slot: nothing to record or give back.
   const slots = asked?.slots.keys.length ? asked.slots : undefined;
-  const claim = await deps.store.claim(envelope, claimedAt, settings.leaseSeconds, async, slots);
-  if (!claim.claimed && slots) await releaseSlots(deps, envelope, slots, now());
-  if (!claim.claimed) {
-    const { current } = claim;
-    const reason = skipReason(current, envelope.enqueue_id, claimedAt.getTime());
-    // A running async attempt: this is a second receive of its message (or the message is back early). Record
-    // this receive's handle, so that heartbeats extend the copy SQS shows next, and keep it away until the
-    // deadline; without this, heartbeats would extend a stale handle and a healthy task would be dead-lettered.
-    if (reason === 'running-async') {
-      const adopted = await deps.store.adopt(
-        envelope.task_id,
-        current.attempts,
-        delivery.receiptHandle,
-        delivery.receiveCount,
-        now(),
-      );
-      emit({
-        ...base,
-        attempt: current.attempts,
-        transition: adopted ? 'adopted' : 'skipped',
-        detail: reason,
-      });
-      if (adopted && current.lease_until !== undefined) {
-        await deps.queue.changeVisibility(
-          delivery.receiptHandle,
-          visibilityUntil(
-            current.lease_until,
-            now().getTime(),
-            backoffSeconds(current.attempts, settings.backoff, deps.random),
-          ),
-        );
-      }
-      return 'retry';
-    }
-    // An async attempt whose deadline passed: it is lost. The message stayed away for the backoff after the
-    // deadline (visibilityUntil), so this delivery records the loss and is the next attempt at once; on the
-    // last delivery it is the end of the task's retries (FAILED, then the DLQ).
-    if (reason === 'lapsed') {
-      const settled = await settleAsync(
-        current,
-        undefined,
-        { lease: 'expired', receiveCount: delivery.receiveCount, backoffWaited: true },
-        { store: deps.store, settings, now, random: deps.random },
-      );
-      const lapsed = settled?.record.status;
-      emit({
-        ...base,
-        attempt: current.attempts,
-        // Counted as the attempt's failure; a cancelled one is only logged.
-        transition: !settled
-          ? 'claim-lost'
-          : lapsed === TaskStatus.RETRYING
-            ? 'retrying'
-            : lapsed === TaskStatus.FAILED
-              ? 'failed'
-              : 'lapsed',
-        detail: settled?.record.error?.code,
-      });
-      if (!settled) return 'retry';
-      if ('delete' in settled.fate) return 'ack';
-      if (settled.record.status === TaskStatus.RETRYING) return processDelivery(delivery, deps);
-      await deps.queue.changeVisibility(delivery.receiptHandle, settled.fate.visibilitySeconds);
-      return 'retry';
-    }
-    emit({ ...base, transition: 'skipped', detail: reason });
-    // A duplicate copy received while the task waits for its retry (the last attempt's agent may still be
-    // running): not deleted, as above, and back when the retry is due, as the message itself.
-    if (reason === 'waiting-retry') {
-      const dueMs = (claim.current.retry_at ?? 0) + RETRY_CLOCK_SKEW_MS - now().getTime();
-      await deps.queue.changeVisibility(
-        delivery.receiptHandle,
-        Math.min(Math.ceil(dueMs / 1000), MAX_VISIBILITY_SECONDS),
-      );
-      return 'retry';
-    }
-    // A second copy of a message whose task is running must not be deleted: with SQS, deleting any copy
-    // deletes the message, and the running attempt may still need it for its retry. Leave it invisible;
-    // it comes back after the visibility timeout, when the running attempt is over either way.
-    if (reason === 'running') return 'retry';
-    // A FAILED task's message belongs in the DLQ. Deleting this copy could delete the message that SQS was
-    // about to redrive there (its retries ran out), so park a copy on the DLQ first.
-    if (reason === 'finished' && claim.current.status === TaskStatus.FAILED) {
-      await deps.queue.deadLetter(
-        delivery.body,
-        claim.current.error ?? { code: TaskErrorCode.TaskFailed, message: 'the task had already failed' },
-        envelope.task_id,
-        envelope.tenant_id,
-      );
-    }
-    return 'ack';
-  }
-  const attempt = claim.attempt;
-  const enqueuedMs = Date.parse(envelope.created_at);
-  const sinceEnqueue = () => Math.max(0, now().getTime() - enqueuedMs);
-  emit({
-    ...base,
-    attempt,
-    transition: 'claimed',
-    ...(attempt === 1 && { queue_wait_ms: sinceEnqueue() }),
-    ...(asked?.agentInUse !== undefined && { agent_slots_in_use: asked.agentInUse }),
-  });
-  const timedOut = (error: TaskError) => error.code === TaskErrorCode.AgentTimeout;
-  /**
-   * After an AgentTimeout the agent may still be working: its slots are held until `untilMs`, the end of the retry's
-   * wait (or of the late-answer allowance).
-   */
-  const keepSlots = async (untilMs: number) => {
-    if (slots) await deps.limiter?.keepUntil(slots, untilMs, now());
+  let held = slots !== undefined;
+  const letGo = () => {
+    if (held && slots) deps.slotWaits?.unhold(slots.keys);
+    held = false;
   };
-
-  const agentStart = now().getTime();
-  let outcome = known
-    ? await deps.agents.invoke(
-        {
-          task_id: envelope.task_id,
-          type: envelope.type,
-          payload: envelope.payload,
-          ...(envelope.tenant_id !== undefined && { tenant_id: envelope.tenant_id }),
-          ...(envelope.topic !== undefined && { topic: envelope.topic }),
-          ...(envelope.published_task_id !== undefined && { published_task_id: envelope.published_task_id }),
-          attempt,
-          // The agent is told when its answer stops counting; the adapter stops waiting then.
-          deadline: attemptDeadline(new Date(agentStart), agentTimeoutSeconds),
-          ...(limits &&
-            token && {
-              callback: {
-                url: callbackUrl(settings.callbackBaseUrl, envelope.task_id),
-                token: token.token,
-                heartbeat_seconds: limits.heartbeatTimeoutSeconds,
-              },
-            }),
-        },
-        { maxAnswerBytes: answerByteLimit(settings.maxResultBytes) },
-      )
-    : classifyAgentFailure({ fact: 'no-agent', type: envelope.type });
-  const timing = { agent_ms: now().getTime() - agentStart };
-  // The agent has answered (but for an AgentTimeout, or the hand-off of an async agent, which keeps them): its
-  // slots go back now, while the outcome is written, so that the next task's ask finds them free sooner.
-  const agentDone =
-    outcome.kind === 'success' ||
-    outcome.kind === 'permanent' ||
-    (outcome.kind === 'transient' && !timedOut(outcome.error));
-  const freed = agentDone && slots ? releaseSlots(deps, envelope, slots, now()) : Promise.resolve();
-  const recordOutcome = async (): Promise<DeliveryOutcome> => {
-    if (outcome.kind === 'accepted') {
-      // The agent has the task: its message stays in flight until the attempt's deadline, when it comes back to
-      // find the attempt settled (and is deleted) or lost (and is retried). A completion that came first may have
-      // deleted it already; then there is nothing left to hide.
-      emit({ ...base, attempt, transition: 'handed-off', ...timing });
-      if (async) {
-        const wait = backoffSeconds(attempt, settings.backoff, deps.random);
-        await deps.queue
-          .changeVisibility(
-            delivery.receiptHandle,
-            visibilityUntil(async.leaseUntilMs, now().getTime(), wait),
-          )
-          .catch(() => {});
-      }
-      return 'retry';
-    }
-    const final = () => ({ ...timing, end_to_end_ms: sinceEnqueue() });
-
-    /** Records FAILED for this attempt, if it still holds the claim. */
-    const recordFailure = async (error: TaskError): Promise<boolean> => {
-      const settled = await deps.store.fail(envelope.task_id, attempt, error, now(), retentionEnd());
-      emit({
-        ...base,
-        attempt,
-        transition: settled ? 'failed' : 'claim-lost',
-        detail: error.code,
-        ...final(),
-      });
-      return settled;
-    };
-
-    if (outcome.kind === 'success') {
-      const size = Buffer.byteLength(JSON.stringify(outcome.result ?? null));
-      if (size > settings.maxResultBytes) {
-        outcome = classifyAgentFailure({
-          fact: 'result-too-large',
-          bytes: size,
-          limitBytes: settings.maxResultBytes,
-        });
-      } else {
-        const settled = await deps.store.succeed(
+  const runClaimed = async (): Promise<DeliveryOutcome> => {
+    const claim = await deps.store.claim(envelope, claimedAt, settings.leaseSeconds, async, slots);
+    if (!claim.claimed && slots) await releaseSlots(deps, envelope, slots, now(), letGo);
+    if (!claim.claimed) {
+      const { current } = claim;
+      const reason = skipReason(current, envelope.enqueue_id, claimedAt.getTime());
+      // A running async attempt: this is a second receive of its message (or the message is back early). Record
+      // this receive's handle, so that heartbeats extend the copy SQS shows next, and keep it away until the
+      // deadline; without this, heartbeats would extend a stale handle and a healthy task would be dead-lettered.
+      if (reason === 'running-async') {
+        const adopted = await deps.store.adopt(
           envelope.task_id,
-          attempt,
-          outcome.result,
+          current.attempts,
+          delivery.receiptHandle,
+          delivery.receiveCount,
           now(),
-          retentionEnd(),
-          claim.recordBytes,
         );
-        emit({ ...base, attempt, transition: settled ? 'succeeded' : 'claim-lost', ...final() });
-        return settled ? 'ack' : 'retry';
-      }
-    }
-
-    if (outcome.kind === 'permanent') {
-      // Dead-letter first: if the FAILED write then fails, the redelivery reclaims the task after its lease.
-      await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
-      return (await recordFailure(outcome.error)) ? 'ack' : 'retry';
-    }
-
-    const lastDelivery = isLastDelivery(delivery.receiveCount, settings.maxReceiveCount);
-    if (
-      isLastAttempt(
-        { attempt, attemptsBase: claim.attemptsBase, receiveCount: delivery.receiveCount },
-        settings.maxReceiveCount,
-      )
-    ) {
-      const settled = await recordFailure(outcome.error);
-      if (!settled) return 'retry';
-      if (timedOut(outcome.error))
-        await keepSlots(now().getTime() + lateAnswerAllowanceSeconds(agentTimeoutSeconds) * 1000);
-      // SQS's last delivery: visible again at once, so that SQS moves it to the DLQ on its next receive. The
-      // attempts ran out first (the task waited, so its message was re-sent): the consumer dead-letters it.
-      if (lastDelivery) {
-        await deps.queue.changeVisibility(delivery.receiptHandle, 0);
+        emit({
+          ...base,
+          attempt: current.attempts,
+          transition: adopted ? 'adopted' : 'skipped',
+          detail: reason,
+        });
+        if (adopted && current.lease_until !== undefined) {
+          await deps.queue.changeVisibility(
+            delivery.receiptHandle,
+            visibilityUntil(
+              current.lease_until,
+              now().getTime(),
+              backoffSeconds(current.attempts, settings.backoff, deps.random),
+            ),
+          );
+        }
         return 'retry';
       }
-      await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
+      // An async attempt whose deadline passed: it is lost. The message stayed away for the backoff after the
+      // deadline (visibilityUntil), so this delivery records the loss and is the next attempt at once; on the
+      // last delivery it is the end of the task's retries (FAILED, then the DLQ).
+      if (reason === 'lapsed') {
+        const settled = await settleAsync(
+          current,
+          undefined,
+          { lease: 'expired', receiveCount: delivery.receiveCount, backoffWaited: true },
+          { store: deps.store, settings, now, random: deps.random },
+        );
+        const lapsed = settled?.record.status;
+        emit({
+          ...base,
+          attempt: current.attempts,
+          // Counted as the attempt's failure; a cancelled one is only logged.
+          transition: !settled
+            ? 'claim-lost'
+            : lapsed === TaskStatus.RETRYING
+              ? 'retrying'
+              : lapsed === TaskStatus.FAILED
+                ? 'failed'
+                : 'lapsed',
+          detail: settled?.record.error?.code,
+        });
+        if (!settled) return 'retry';
+        if ('delete' in settled.fate) return 'ack';
+        if (settled.record.status === TaskStatus.RETRYING) return processDelivery(delivery, deps);
+        await deps.queue.changeVisibility(delivery.receiptHandle, settled.fate.visibilitySeconds);
+        return 'retry';
+      }
+      emit({ ...base, transition: 'skipped', detail: reason });
+      // A duplicate copy received while the task waits for its retry (the last attempt's agent may still be
+      // running): not deleted, as above, and back when the retry is due, as the message itself.
+      if (reason === 'waiting-retry') {
+        const dueMs = (claim.current.retry_at ?? 0) + RETRY_CLOCK_SKEW_MS - now().getTime();
+        await deps.queue.changeVisibility(
+          delivery.receiptHandle,
+          Math.min(Math.ceil(dueMs / 1000), MAX_VISIBILITY_SECONDS),
+        );
+        return 'retry';
+      }
+      // A second copy of a message whose task is running must not be deleted: with SQS, deleting any copy
+      // deletes the message, and the running attempt may still need it for its retry. Leave it invisible;
+      // it comes back after the visibility timeout, when the running attempt is over either way.
+      if (reason === 'running') return 'retry';
+      // A FAILED task's message belongs in the DLQ. Deleting this copy could delete the message that SQS was
+      // about to redrive there (its retries ran out), so park a copy on the DLQ first.
+      if (reason === 'finished' && claim.current.status === TaskStatus.FAILED) {
+        await deps.queue.deadLetter(
+          delivery.body,
+          claim.current.error ?? { code: TaskErrorCode.TaskFailed, message: 'the task had already failed' },
+          envelope.task_id,
+          envelope.tenant_id,
+        );
+      }
       return 'ack';
     }
-    // After an AgentTimeout the agent may still be running: retryDelaySeconds leaves it time (agent-timeout.ts).
-    // The record says when the wait ends, so that a duplicate copy of the message does not end it early.
-    const delaySeconds = retryDelaySeconds(
-      attempt,
-      outcome.error,
-      settings.backoff,
-      agentTimeoutSeconds,
-      deps.random,
-    );
-    const retryAtMs = now().getTime() + delaySeconds * 1000 - RETRY_CLOCK_SKEW_MS;
-    const settled = await deps.store.retry(envelope.task_id, attempt, outcome.error, now(), retryAtMs);
+    const attempt = claim.attempt;
+    const enqueuedMs = Date.parse(envelope.created_at);
+    const sinceEnqueue = () => Math.max(0, now().getTime() - enqueuedMs);
     emit({
       ...base,
       attempt,
-      transition: settled ? 'retrying' : 'claim-lost',
-      detail: outcome.error.code,
-      ...timing,
+      transition: 'claimed',
+      ...(attempt === 1 && { queue_wait_ms: sinceEnqueue() }),
+      ...(asked?.agentInUse !== undefined && { agent_slots_in_use: asked.agentInUse }),
     });
-    if (settled) {
-      // Due when the retry is (`retry_at`), so that the retry does not wait for its own attempt's slot.
-      if (timedOut(outcome.error)) await keepSlots(retryAtMs);
-      await deps.queue.changeVisibility(delivery.receiptHandle, delaySeconds);
+    const timedOut = (error: TaskError) => error.code === TaskErrorCode.AgentTimeout;
+    /**
+     * After an AgentTimeout the agent may still be working: its slots are held until `untilMs`, the end of the retry's
+     * wait (or of the late-answer allowance).
+     */
+    const keepSlots = async (untilMs: number) => {
+      if (slots) await deps.limiter?.keepUntil(slots, untilMs, now());
+    };
+
+    if (asked?.start) await holdToStamp(asked.start, deps, now);
+    const agentStart = now().getTime();
+    let outcome = known
+      ? await deps.agents.invoke(
+          {
+            task_id: envelope.task_id,
+            type: envelope.type,
+            payload: envelope.payload,
+            ...(envelope.tenant_id !== undefined && { tenant_id: envelope.tenant_id }),
+            ...(envelope.topic !== undefined && { topic: envelope.topic }),
+            ...(envelope.published_task_id !== undefined && {
+              published_task_id: envelope.published_task_id,
+            }),
+            attempt,
+            // The agent is told when its answer stops counting; the adapter stops waiting then.
+            deadline: attemptDeadline(new Date(agentStart), agentTimeoutSeconds),
+            ...(limits &&
+              token && {
+                callback: {
+                  url: callbackUrl(settings.callbackBaseUrl, envelope.task_id),
+                  token: token.token,
+                  heartbeat_seconds: limits.heartbeatTimeoutSeconds,
+                },
+              }),
+          },
+          { maxAnswerBytes: answerByteLimit(settings.maxResultBytes) },
+        )
+      : classifyAgentFailure({ fact: 'no-agent', type: envelope.type });
+    const timing = { agent_ms: now().getTime() - agentStart };
+    // The agent has answered (but for an AgentTimeout, or the hand-off of an async agent, which keeps them): its
+    // slots go back now, while the outcome is written, so that the next task's ask finds them free sooner.
+    const agentDone =
+      outcome.kind === 'success' ||
+      outcome.kind === 'permanent' ||
+      (outcome.kind === 'transient' && !timedOut(outcome.error));
+    const freed = agentDone && slots ? releaseSlots(deps, envelope, slots, now(), letGo) : Promise.resolve();
+    const recordOutcome = async (): Promise<DeliveryOutcome> => {
+      if (outcome.kind === 'accepted') {
+        // The agent has the task: its message stays in flight until the attempt's deadline, when it comes back to
+        // find the attempt settled (and is deleted) or lost (and is retried). A completion that came first may have
+        // deleted it already; then there is nothing left to hide.
+        emit({ ...base, attempt, transition: 'handed-off', ...timing });
+        if (async) {
+          const wait = backoffSeconds(attempt, settings.backoff, deps.random);
+          await deps.queue
+            .changeVisibility(
+              delivery.receiptHandle,
+              visibilityUntil(async.leaseUntilMs, now().getTime(), wait),
+            )
+            .catch(() => {});
+        }
+        return 'retry';
+      }
+      const final = () => ({ ...timing, end_to_end_ms: sinceEnqueue() });
+
+      /** Records FAILED for this attempt, if it still holds the claim. */
+      const recordFailure = async (error: TaskError): Promise<boolean> => {
+        const settled = await deps.store.fail(envelope.task_id, attempt, error, now(), retentionEnd());
+        emit({
+          ...base,
+          attempt,
+          transition: settled ? 'failed' : 'claim-lost',
+          detail: error.code,
+          ...final(),
+        });
+        return settled;
+      };
+
+      if (outcome.kind === 'success') {
+        const size = Buffer.byteLength(JSON.stringify(outcome.result ?? null));
+        if (size > settings.maxResultBytes) {
+          outcome = classifyAgentFailure({
+            fact: 'result-too-large',
+            bytes: size,
+            limitBytes: settings.maxResultBytes,
+          });
+        } else {
+          const settled = await deps.store.succeed(
+            envelope.task_id,
+            attempt,
+            outcome.result,
+            now(),
+            retentionEnd(),
+            claim.recordBytes,
+          );
+          emit({ ...base, attempt, transition: settled ? 'succeeded' : 'claim-lost', ...final() });
+          return settled ? 'ack' : 'retry';
+        }
+      }
+
+      if (outcome.kind === 'permanent') {
+        // Dead-letter first: if the FAILED write then fails, the redelivery reclaims the task after its lease.
+        await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
+        return (await recordFailure(outcome.error)) ? 'ack' : 'retry';
+      }
+
+      const lastDelivery = isLastDelivery(delivery.receiveCount, settings.maxReceiveCount);
+      if (
+        isLastAttempt(
+          { attempt, attemptsBase: claim.attemptsBase, receiveCount: delivery.receiveCount },
+          settings.maxReceiveCount,
+        )
+      ) {
+        const settled = await recordFailure(outcome.error);
+        if (!settled) return 'retry';
+        if (timedOut(outcome.error))
+          await keepSlots(now().getTime() + lateAnswerAllowanceSeconds(agentTimeoutSeconds) * 1000);
+        // SQS's last delivery: visible again at once, so that SQS moves it to the DLQ on its next receive. The
+        // attempts ran out first (the task waited, so its message was re-sent): the consumer dead-letters it.
+        if (lastDelivery) {
+          await deps.queue.changeVisibility(delivery.receiptHandle, 0);
+          return 'retry';
+        }
+        await deps.queue.deadLetter(delivery.body, outcome.error, envelope.task_id, envelope.tenant_id);
+        return 'ack';
+      }
+      // After an AgentTimeout the agent may still be running: retryDelaySeconds leaves it time (agent-timeout.ts).
+      // The record says when the wait ends, so that a duplicate copy of the message does not end it early.
+      const delaySeconds = retryDelaySeconds(
+        attempt,
+        outcome.error,
+        settings.backoff,
+        agentTimeoutSeconds,
+        deps.random,
+      );
+      const retryAtMs = now().getTime() + delaySeconds * 1000 - RETRY_CLOCK_SKEW_MS;
+      const settled = await deps.store.retry(envelope.task_id, attempt, outcome.error, now(), retryAtMs);
+      emit({
+        ...base,
+        attempt,
+        transition: settled ? 'retrying' : 'claim-lost',
+        detail: outcome.error.code,
+        ...timing,
+      });
+      if (settled) {
+        // Due when the retry is (`retry_at`), so that the retry does not wait for its own attempt's slot.
+        if (timedOut(outcome.error)) await keepSlots(retryAtMs);
+        await deps.queue.changeVisibility(delivery.receiptHandle, delaySeconds);
+      }
+      return 'retry';
+    };
+    try {
+      return await recordOutcome();
+    } finally {
+      await freed;
     }
-    return 'retry';
   };
   try {
-    return await recordOutcome();
+    return await runClaimed();
   } finally {
-    await freed;
+    // Whatever became of them (given back, kept for a retry, held by an async agent), no attempt of this process
+    // gives them back any more.
+    letGo();
   }
 }
+
+/**
+ * Right before the agent call: keeps the call within RATE_STAMP_TOLERANCE_MS after the start its grant stamped in
+ * the rate log. A call later than that moves its stamp to now (`Limiter.restamp`, waiting if the move would overfill
+ * a window); one earlier than its stamp waits for it.
+ */
+async function holdToStamp(start: RateStart, deps: ProcessDeps, now: () => Date): Promise<void> {
+  let stampMs = start.atMs;
+  if (deps.limiter && now().getTime() - stampMs > RATE_STAMP_TOLERANCE_MS) {
+    stampMs = await deps.limiter.restamp(start);
+  }
+  const earlyMs = stampMs - now().getTime();
+  if (earlyMs > 0) await new Promise((resolve) => setTimeout(resolve, earlyMs));
+}
+
+/** A grant as processDelivery uses it: the slots, and whether the task waited in this invocation for it. */
+type Asked = Extract<SlotGrant, { granted: true }> & { readonly waited: boolean };
 
 /**
  * Asks the limiter for the task's slots before its claim, when its agent has limits or its tenant a cap.
  * - `undefined`: nothing to ask (no limiter, no limit, or the task cannot be claimed now: the claim that follows
  *   refuses it and says why);
- * - `{ slots }`: granted; the claim records them, and the attempt's end gives them back;
+ * - `{ slots }`: granted, at once or after a wait in this invocation (`waitInProcess`); the claim records them, and
+ *   the attempt's end gives them back (or hands them to a task waiting here);
  * - `'waiting'`: refused. The task keeps its status and its attempts, and the record says why (`waiting`). Its
  *   message is sent again, due after a delay that grows up to the wake-up interval, and this one is deleted: a
  *   new message starts SQS's receive count afresh, so waiting never brings the redrive policy nearer
@@ -483,8 +552,8 @@ async function askForSlots(
   envelope: TaskEnvelope,
   delivery: Delivery,
   deps: ProcessDeps,
-  at: { readonly claimedAt: Date; readonly holdUntilMs: number },
-): Promise<{ slots: HeldSlots; agentInUse?: number } | 'waiting' | undefined> {
+  at: { readonly claimedAt: Date; readonly holdUntilMs: number; readonly agentTimeoutMs: number },
+): Promise<Asked | 'waiting' | undefined> {
   const { settings, limiter } = deps;
   if (!limiter || !deps.agents.has(envelope.type)) return undefined;
   const agentLimits = deps.agents.slotLimits(envelope.type);
@@ -507,8 +576,12 @@ async function askForSlots(
       tenant: { key: tenantCounterKey(envelope.tenant_id!), maxConcurrency: tenantCap },
     }),
   };
+  const granted = (grant: SlotGrant & { granted: true }, waited: boolean): Asked => {
+    if (grant.slots.keys.length) deps.slotWaits?.hold(grant.slots.keys);
+    return { ...grant, waited };
+  };
   const grant = await limiter.acquire(request);
-  if (grant.granted) return grant;
+  if (grant.granted) return granted(grant, false);
   deps.onTransition?.({
     task_id: envelope.task_id,
     type: envelope.type,
@@ -516,40 +589,105 @@ async function askForSlots(
     transition: 'waiting',
     detail: grant.reason,
   });
-  // The record says why it waits (written again only when the reason changes), and since its first wait.
-  if (
+  // The record says why it waits (written again only when the reason changes), and since its first wait. Written
+  // while the task waits here: a slot given back meanwhile finds it waiting.
+  const recorded =
     current &&
     (current.status === TaskStatus.QUEUED || current.status === TaskStatus.RETRYING) &&
     current.waiting?.reason !== grant.reason
-  ) {
-    const since = current.waiting?.since ?? at.claimedAt.toISOString();
-    await deps.store.wait(
-      envelope.task_id,
-      current.status,
-      envelope.enqueue_id,
-      { reason: grant.reason, since },
-      at.claimedAt,
-    );
-  }
+      ? deps.store.wait(
+          envelope.task_id,
+          current.status,
+          envelope.enqueue_id,
+          { reason: grant.reason, since: current.waiting?.since ?? at.claimedAt.toISOString() },
+          at.claimedAt,
+        )
+      : Promise.resolve();
+  const recordError = recorded.then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
+  const waitedFor = await waitInProcess(request, grant, delivery, deps, at.agentTimeoutMs);
+  const failed = await recordError;
+  // Granted: the claim clears `waiting` (a failed write of it changes nothing then).
+  if (waitedFor.granted) return granted(waitedFor, true);
+  if (failed) throw failed.error;
   const waits = delivery.waits ?? 0;
   await deps.queue.resend(
     waitingMessage(delivery.body, envelope.task_id, waits + 1, envelope.tenant_id),
-    waitDelaySeconds(waits, settings.limitWakeUpSeconds, grant.retryAfterMs, deps.random),
+    waitDelaySeconds(waits, settings.limitWakeUpSeconds, waitedFor.retryAfterMs, deps.random),
   );
   return 'waiting';
 }
 
 /**
- * Gives back an attempt's slots; a failure leaves them to run out with their lease, as a crash would. `now` is the
- * consumer's clock (deps.now), the one the grant was asked by: the slots in use after it count the holders live then.
+ * A refused task's wait inside its consumer invocation, for at most `inProcessWaitMs`: only while a slot can come
+ * within it. It waits for the slot of an attempt of this process (handed over as that attempt ends), or for its
+ * rate limit's `retryAfterMs` (a timer), and asks again then, and once more at the end of its wait. A task refused
+ * for a slot that no attempt of this process holds, or for a rate that frees no start in time, does not wait here.
+ * Returns the grant, or the last refusal (the task is then sent again, as before).
+ */
+async function waitInProcess(
+  request: SlotRequest,
+  refusal: SlotGrant & { granted: false },
+  delivery: Delivery,
+  deps: ProcessDeps,
+  agentTimeoutMs: number,
+): Promise<SlotGrant> {
+  const { slotWaits: room, limiter } = deps;
+  if (!room || !limiter || !delivery.remainingMs) return refusal;
+  // The invocation's own time: the real clock, whatever clock the rules are given.
+  const endMs = Date.now() + inProcessWaitMs(request.wakeUpMs, delivery.remainingMs(), agentTimeoutMs);
+  const clock = () => (deps.now ?? (() => new Date()))().getTime();
+  let last: SlotGrant = refusal;
+  while (!last.granted) {
+    const key = last.reason === LimitReason.TenantConcurrencyLimit ? request.tenant?.key : request.agent?.key;
+    const leftMs = endMs - Date.now();
+    if (!key || leftMs <= 0) break;
+    const rateDue = last.reason === LimitReason.AgentRateLimit ? last.retryAfterMs : undefined;
+    // Nothing can come here in time: no attempt of this process holds the slot, and no rate time is due.
+    if (!room.holds(key) && (rateDue === undefined || rateDue > leftMs)) break;
+    // Handed a slot, or woken to ask: when its rate time comes, or at the end of its wait (its last ask).
+    const woke = await room.wait(key, request, Math.min(rateDue ?? leftMs, leftMs));
+    if (woke.kind === 'handed') {
+      last = woke.grant;
+      continue;
+    }
+    const nowMs = clock();
+    last = await limiter.acquire({
+      ...request,
+      nowMs,
+      holdUntilMs: request.holdUntilMs + (nowMs - request.nowMs),
+    });
+  }
+  return last;
+}
+
+/**
+ * Gives back an attempt's slots, straight to a task of this process waiting for one of them when there is one (one
+ * write: `Limiter.handOff`); a failure leaves them to run out with their lease, as a crash would, and the waiting
+ * task asks for itself. `letGo` tells this process's waiting tasks that the attempt no longer holds them (before
+ * the hand-off: a task it refuses must not wait for this attempt). `now` is the consumer's clock (deps.now), the one the grant was asked by: the slots in use
+ * after it count the holders live then.
  */
 async function releaseSlots(
   deps: ProcessDeps,
   envelope: TaskEnvelope,
   slots: HeldSlots,
   now: Date,
+  letGo: () => void,
 ): Promise<void> {
-  const inUse = await deps.limiter?.release(slots, now).catch(() => undefined);
+  letGo();
+  const waiting = deps.slotWaits?.take(slots.keys);
+  let inUse: ReadonlyMap<string, number> | undefined;
+  if (waiting && deps.limiter) {
+    const handed = await deps.limiter.handOff(slots, waiting.request).catch(() => undefined);
+    inUse = handed?.inUse;
+    waiting.give(handed?.grant);
+  } else {
+    inUse = await deps.limiter?.release(slots, now).catch(() => undefined);
+    deps.slotWaits?.nudge(slots.keys);
+  }
   const agentInUse = inUse?.get(agentCounterKey(envelope.type));
   deps.onTransition?.({
     task_id: envelope.task_id,

@@ -16,6 +16,7 @@ import { SqsTierQueue } from '../adapters/sqs-queues';
 import { EnvName, parseAgentTargets } from '../contract';
 import { type ProcessDeps, processDelivery } from '../core/process-delivery';
 import { WAITS_ATTRIBUTE } from '../core/queue-message';
+import { SlotWaits } from '../core/slot-waits';
 
 const metrics = new EmfMetrics();
 const deps: ProcessDeps = {
@@ -25,6 +26,8 @@ const deps: ProcessDeps = {
   queue: new SqsTierQueue(sqsClient(), requireEnv(EnvName.QueueUrl), requireEnv(EnvName.DeadLetterQueueUrl)),
   agents: new ConfiguredAgents(parseAgentTargets(requireEnv(EnvName.Agents))),
   limiter: new DynamoLimiter(dynamoClient(), requireEnv(EnvName.LimitsTableName)),
+  // The tasks of this execution environment waiting for a slot: a slot given back here goes straight to one.
+  slotWaits: new SlotWaits(),
   settings: {
     maxReceiveCount: numberEnv(EnvName.MaxReceiveCount),
     leaseSeconds: numberEnv(EnvName.LeaseSeconds),
@@ -46,7 +49,7 @@ const deps: ProcessDeps = {
   },
 };
 
-export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event, context) => {
   const outcomes = await Promise.allSettled(
     event.Records.map((record) =>
       processDelivery(
@@ -55,6 +58,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event)
           receiptHandle: record.receiptHandle,
           receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
           waits: Number(record.messageAttributes?.[WAITS_ATTRIBUTE]?.stringValue ?? '0') || 0,
+          remainingMs: () => context.getRemainingTimeInMillis(),
         },
         deps,
       ),

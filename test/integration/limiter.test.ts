@@ -295,9 +295,9 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
     for (const holder of ['a', 'b', 'c']) grants.push(await limiter.acquire(ask(holder, { agent: limits })));
 
     // Assess: a rate-only agent holds no slot, and the third start waits about a window (with its margin)
-    expect(grants.slice(0, 2)).toEqual([
-      { granted: true, slots: { keys: [], holder: 'a' } },
-      { granted: true, slots: { keys: [], holder: 'b' } },
+    expect(grants.slice(0, 2)).toMatchObject([
+      { granted: true, slots: { keys: [], holder: 'a' }, start: { key: agent } },
+      { granted: true, slots: { keys: [], holder: 'b' }, start: { key: agent } },
     ]);
     expect(grants[2]).toMatchObject({ granted: false, reason: LimitReason.AgentRateLimit });
     const retryAfterMs = (grants[2] as { retryAfterMs: number }).retryAfterMs;
@@ -398,5 +398,97 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
       true,
     ]);
     expect(liveHolders(released.get(agent)!, now)).toEqual({});
+  });
+
+  describe('hand-off and restamp', () => {
+    /** A limiter on a client that counts its requests by command. */
+    function countingLimiter() {
+      const counting = new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: dynamo!.endpoint,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      const calls: string[] = [];
+      counting.middlewareStack.add(
+        (next, context) => async (args) => {
+          calls.push(context.commandName ?? '?');
+          return next(args);
+        },
+        { step: 'initialize', name: 'countCalls' },
+      );
+      return { limiter: new DynamoLimiter(counting, tableName), calls, close: () => counting.destroy() };
+    }
+
+    it('hands a slot from one holder to another in one write, without a read when its state is current', async () => {
+      // Prepare
+      const { agent } = freshKeys();
+      const limits = { key: agent, limits: { maxConcurrency: 1 } };
+      const consumer = countingLimiter();
+      const first = await consumer.limiter.acquire(ask('a', { agent: limits }));
+      if (!first.granted) throw new Error('the test could not take its slot');
+      consumer.calls.length = 0;
+
+      // Act
+      const handed = await consumer.limiter.handOff(first.slots, ask('b', { agent: limits }));
+
+      // Assess
+      expect(handed.grant).toEqual({ granted: true, slots: { keys: [agent], holder: 'b' }, agentInUse: 1 });
+      expect(handed.inUse).toEqual(new Map([[agent, 0]]));
+      expect(consumer.calls).toEqual(['PutItemCommand']);
+      const stored = (await counter(agent))!;
+      expect(Object.keys(stored.holders)).toEqual(['b']);
+      expect(stored.version).toBe(2);
+      consumer.close();
+    });
+
+    it('reads again and still hands over when another consumer wrote the counter since', async () => {
+      // Prepare: two slots, one taken by this consumer, one by another after it
+      const { agent } = freshKeys();
+      const limits = { key: agent, limits: { maxConcurrency: 2 } };
+      const mine = await limiter.acquire(ask('a', { agent: limits }));
+      if (!mine.granted) throw new Error('the test could not take its slot');
+      await new DynamoLimiter(client!, tableName).acquire(ask('other', { agent: limits }));
+
+      // Act
+      const handed = await limiter.handOff(mine.slots, ask('b', { agent: limits }));
+
+      // Assess
+      expect(handed.grant).toMatchObject({ granted: true, agentInUse: 2 });
+      expect(Object.keys((await counter(agent))!.holders).sort()).toEqual(['b', 'other']);
+    });
+
+    it('gives the slot back without granting it to a low task while a high task waits elsewhere', async () => {
+      // Prepare
+      const { agent } = freshKeys();
+      const limits = { key: agent, limits: { maxConcurrency: 1 } };
+      const mine = await limiter.acquire(ask('a', { agent: limits }));
+      if (!mine.granted) throw new Error('the test could not take its slot');
+      await new DynamoLimiter(client!, tableName).acquire(ask('high', { agent: limits, priority: 'high' }));
+
+      // Act
+      const handed = await limiter.handOff(mine.slots, ask('low', { agent: limits }));
+
+      // Assess
+      expect(handed.grant).toEqual({ granted: false, reason: LimitReason.AgentConcurrencyLimit });
+      expect((await counter(agent))!.holders).toEqual({});
+    });
+
+    it('moves a late start to its call time, in place of its old stamp', async () => {
+      // Prepare: 2 starts per 60 s; the first granted, the second too
+      const { agent } = freshKeys();
+      const rate = { requests: 2, perSeconds: 60 };
+      const limits = { key: agent, limits: { rateLimit: rate } };
+      const first = await limiter.acquire(ask('a', { agent: limits }));
+      if (!first.granted || !first.start) throw new Error('the test could not start');
+
+      // Act
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const stamped = await limiter.restamp(first.start);
+
+      // Assess: the log holds the new stamp in place of the old one
+      expect(stamped).toBeGreaterThanOrEqual(first.start.atMs + 50);
+      expect((await counter(agent))!.starts).toEqual([stamped]);
+      expect(Date.now() - stamped).toBeLessThan(1000);
+    });
   });
 });

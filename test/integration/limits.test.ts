@@ -189,13 +189,15 @@ describe('local runtime: limits', () => {
     expect(runtime.output()).toContain(`a waiting task asks again within ${WAKE_UP_SECONDS} s`);
   });
 
-  describe('a burst of 12 limited tasks of 400 ms', () => {
+  // Calls of 2 s: the last tasks wait about 10 s, longer than a wait inside a consumer invocation (at most the 2 s
+  // wake-up), so they are sent again more often than SQS would deliver them before the redrive.
+  describe('a burst of 12 limited tasks of 2 s', () => {
     let ids: string[];
     let tasks: TaskView[];
     let waitingViews: TaskView[];
 
     beforeAll(async () => {
-      ids = await submitMany(12, { ms: 400 });
+      ids = await submitMany(12, { ms: 2000 });
       const watch = watchWaiting(ids);
       try {
         tasks = await allFinished(ids);
@@ -245,6 +247,8 @@ describe('local runtime: limits', () => {
     });
   });
 
+  // The limiter counts a start for per + RATE_WINDOW_MARGIN_MS (25 ms), and holds each call within 20 ms after its
+  // stamp: the agent's own receipt times must keep every window.
   it('starts at most rateLimit.requests calls in any window of rateLimit.per, counted by the agent', async () => {
     // Act
     const ids = await submitMany(12, { ms: 0 });

@@ -185,6 +185,7 @@ describe('Function: decide', () => {
           { key: AGENT, expectedVersion: 3, next: { holders: {}, starts: [NOW - 10, NOW], version: 4 } },
         ],
         slots: { keys: [], holder: 't1' },
+        start: { key: AGENT, atMs: NOW, rate: rate.rateLimit },
       });
     });
 

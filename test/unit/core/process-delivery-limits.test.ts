@@ -11,7 +11,7 @@ import {
   liveHolders,
   tenantCounterKey,
 } from '../../../lambda/core/limits';
-import type { AgentRequest } from '../../../lambda/core/ports';
+import type { AgentCallLimits, AgentRequest } from '../../../lambda/core/ports';
 import {
   type Delivery,
   type ProcessDeps,
@@ -20,6 +20,7 @@ import {
   type TransitionEvent,
 } from '../../../lambda/core/process-delivery';
 import { RETRY_CLOCK_SKEW_MS, retryDelaySeconds } from '../../../lambda/core/retry-policy';
+import { SlotWaits } from '../../../lambda/core/slot-waits';
 import { ENVELOPE_SCHEMA_VERSION, type TaskEnvelope, type TaskRecord } from '../../../lambda/core/task';
 import { FakeAgents, InMemoryLimiter, InMemoryTaskStore, InMemoryTierQueue } from '../support/in-memory';
 
@@ -624,6 +625,118 @@ describe('Function: processDelivery, with limits', () => {
       // Assess
       expect(low).toMatchObject({ status: 'QUEUED', waiting: { reason: 'AgentConcurrencyLimit' } });
       expect(store.records.get(high.task_id)).toMatchObject({ status: 'SUCCEEDED' });
+    });
+  });
+
+  describe('a task held back by a slot of this process (in-process wait)', () => {
+    const second: TaskEnvelope = {
+      ...envelope,
+      task_id: '1e2b3c4d-0000-4000-8000-000000000002',
+      tenant_id: undefined,
+    };
+    const secondRecord: TaskRecord = { ...queued, task_id: second.task_id, tenant_id: undefined };
+    /** Until the macrotask queue has run `check` true (a few rounds of timers). */
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setImmediate(resolve));
+      if (!check()) throw new Error('the condition never held');
+    };
+
+    /** `limited` agents whose call for the first task waits until `open` is called. */
+    function gated(deps: ProcessDeps) {
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      let entered = false;
+      const agents = new (class extends FakeAgents {
+        public override async invoke(request: AgentRequest, limits: AgentCallLimits) {
+          if (request.task_id === TASK_ID) {
+            entered = true;
+            await gate;
+          }
+          return super.invoke(request, limits);
+        }
+      })({ limited: success }, AGENT_TIMEOUT_SECONDS, {}, { limited: { maxConcurrency: 1 } });
+      const room = new SlotWaits();
+      return {
+        deps: { ...deps, agents, slotWaits: room },
+        room,
+        agents,
+        open: () => open(),
+        entered: () => entered,
+      };
+    }
+
+    it('gets the slot handed over as the holding attempt ends, in one write, and is not sent again', async () => {
+      // Prepare
+      const base = setup({ records: [queued, secondRecord], settings: { tenantMaxConcurrency: 0 } });
+      const { deps, room, agents, open, entered } = gated(base.deps);
+      const remainingMs = () => 120_000;
+
+      // Act: the first task takes the slot and calls its agent; the second is refused and waits here
+      const first = processDelivery(delivery({ remainingMs }), deps);
+      await until(entered);
+      const waiting = processDelivery(delivery({ remainingMs, receiptHandle: 'receipt-2' }, second), deps);
+      await until(() => room.size === 1);
+      const secondWhileWaiting = base.store.records.get(second.task_id);
+      open();
+      const outcomes = await Promise.all([first, waiting]);
+
+      // Assess
+      expect(outcomes).toEqual(['ack', 'ack']);
+      expect(secondWhileWaiting).toMatchObject({
+        status: 'QUEUED',
+        attempts: 0,
+        waiting: { reason: 'AgentConcurrencyLimit' },
+      });
+      expect(base.store.records.get(second.task_id)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+      expect(agents.requests.map((r) => r.task_id)).toEqual([TASK_ID, second.task_id]);
+      expect(base.queue.operations.filter((o) => o.op === 'resend')).toEqual([]);
+      expect(base.limiter.handOffs).toHaveLength(1);
+      expect(base.limiter.handOffs[0]).toMatchObject({
+        slots: { keys: [AGENT], holder: expect.stringMatching(HOLDER) },
+        grant: { granted: true },
+      });
+      expect(base.live(AGENT)).toEqual({});
+      expect(room.size).toBe(0);
+      expect(room.holds(AGENT)).toBe(false);
+    });
+
+    it('is sent again at once when no attempt of this process holds the slot it waits for', async () => {
+      // Prepare: another consumer holds the slot
+      const base = setup({ records: [secondRecord] });
+      const { deps, room } = gated(base.deps);
+      await base.occupy('elsewhere', { agent: { maxConcurrency: 1 } });
+
+      // Act
+      const outcome = await processDelivery(delivery({ remainingMs: () => 120_000 }, second), deps);
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(base.queue.operations.filter((o) => o.op === 'resend')).toHaveLength(1);
+      expect(base.limiter.asks.map((a) => a.grant.granted)).toEqual([true, false]);
+      expect(room.size).toBe(0);
+    });
+
+    it('does not wait into the time its own agent call needs', async () => {
+      // Prepare: an attempt of this process holds the slot, but the invocation has only the agent's time left
+      const base = setup({ records: [queued, secondRecord] });
+      const { deps, room, open, entered } = gated(base.deps);
+      const first = processDelivery(delivery({ remainingMs: () => 120_000 }), deps);
+      await until(entered);
+
+      // Act
+      const outcome = await processDelivery(
+        delivery({ remainingMs: () => AGENT_TIMEOUT_SECONDS * 1000 + 1000 }, second),
+        deps,
+      );
+      open();
+      await first;
+
+      // Assess
+      expect(outcome).toBe('ack');
+      expect(base.queue.operations.filter((o) => o.op === 'resend')).toHaveLength(1);
+      expect(room.size).toBe(0);
     });
   });
 });

@@ -13,10 +13,15 @@ import {
   type AgentLimitConfig,
   type CounterState,
   decide,
+  EMPTY_COUNTER,
   type HeldSlots,
+  handOff,
   liveHolders,
   moveHolder,
+  type RateStart,
+  restamp,
   type SlotChange,
+  type SlotDecision,
   type SlotRequest,
   type TaskWaiting,
 } from '../../../lambda/core/limits';
@@ -512,22 +517,63 @@ export class InMemoryLimiter implements Limiter {
   /** Every grant and refusal, in order. */
   public readonly asks: Array<{ readonly request: SlotRequest; readonly grant: SlotGrant }> = [];
 
-  public async acquire(request: SlotRequest): Promise<SlotGrant> {
-    const decision = decide(request, this.counters);
-    for (const write of decision.writes) this.counters.set(write.key, write.next);
-    const grant: SlotGrant = decision.granted
+  /** Every hand-off: the slots given back, the waiting task's request and what it got. */
+  public readonly handOffs: Array<{
+    readonly slots: HeldSlots;
+    readonly request: SlotRequest;
+    readonly grant: SlotGrant;
+  }> = [];
+  /** Every restamp: the start moved and its new stamp. */
+  public readonly restamps: Array<{ readonly start: RateStart; readonly toMs: number }> = [];
+  /** The clock of hand-offs and restamps (a test's fake clock). */
+  public clock: () => number = Date.now;
+
+  private static toGrant(decision: SlotDecision): SlotGrant {
+    return decision.granted
       ? {
           granted: true,
           slots: decision.slots,
           ...(decision.agentInUse !== undefined && { agentInUse: decision.agentInUse }),
+          ...(decision.start && { start: decision.start }),
         }
       : {
           granted: false,
           reason: decision.reason,
           ...(decision.retryAfterMs !== undefined && { retryAfterMs: decision.retryAfterMs }),
         };
+  }
+
+  public async acquire(request: SlotRequest): Promise<SlotGrant> {
+    const decision = decide(request, this.counters);
+    for (const write of decision.writes) this.counters.set(write.key, write.next);
+    const grant = InMemoryLimiter.toGrant(decision);
     this.asks.push({ request, grant });
     return grant;
+  }
+
+  public async handOff(slots: HeldSlots, request: SlotRequest) {
+    const nowMs = this.clock();
+    const { decision, writes } = handOff(slots, { ...request, nowMs }, this.counters);
+    for (const write of writes) this.counters.set(write.key, write.next);
+    const grant = InMemoryLimiter.toGrant(decision);
+    this.handOffs.push({ slots, request, grant });
+    const inUse = new Map(
+      slots.keys.map((key) => [
+        key,
+        Object.keys(liveHolders(this.counters.get(key)!, nowMs)).filter((h) => h !== request.holder).length,
+      ]),
+    );
+    return { inUse, grant };
+  }
+
+  public async restamp(start: RateStart): Promise<number> {
+    const toMs = this.clock();
+    const moved = restamp(this.counters.get(start.key) ?? EMPTY_COUNTER, start.atMs, toMs, start.rate);
+    if (!moved.ok)
+      throw new Error(`the in-memory limiter does not wait: the restamp must wait ${moved.waitMs} ms`);
+    this.counters.set(start.key, moved.next);
+    this.restamps.push({ start, toMs });
+    return toMs;
   }
 
   private move(key: string, holder: string, change: SlotChange, now: Date) {
