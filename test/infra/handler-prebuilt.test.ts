@@ -22,16 +22,19 @@ describe('HandlerFunction from the built package', () => {
     pkg = mkdtempSync(path.join(tmpdir(), 'taskq-package-'));
     // The compiled module finds aws-cdk-lib as an installed package does: in a node_modules above it.
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'), 'dir');
-    const source = readFileSync(path.join(ROOT, 'lib', 'handler-function.ts'), 'utf8');
-    const compiled = ts.transpileModule(source, {
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS,
-        target: ts.ScriptTarget.ES2022,
-        esModuleInterop: true,
-      },
-    }).outputText;
-    mkdirSync(path.join(pkg, 'dist', 'lib'), { recursive: true });
-    writeFileSync(path.join(pkg, 'dist', 'lib', 'handler-function.js'), compiled);
+    // The module and the one file of the contract it reads (the environment's names), compiled beside it.
+    for (const file of ['lib/handler-function', 'lambda/contract/environment']) {
+      const source = readFileSync(path.join(ROOT, `${file}.ts`), 'utf8');
+      const compiled = ts.transpileModule(source, {
+        compilerOptions: {
+          module: ts.ModuleKind.CommonJS,
+          target: ts.ScriptTarget.ES2022,
+          esModuleInterop: true,
+        },
+      }).outputText;
+      mkdirSync(path.join(pkg, 'dist', path.dirname(file)), { recursive: true });
+      writeFileSync(path.join(pkg, 'dist', `${file}.js`), compiled);
+    }
     mkdirSync(path.join(pkg, 'dist', 'handlers', 'consumer'), { recursive: true });
     writeFileSync(path.join(pkg, 'dist', 'handlers', 'consumer', 'index.js'), bundleCode);
   });
