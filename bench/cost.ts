@@ -42,10 +42,42 @@ const PLATFORM_LINES = [
   'END RequestId: 00000000-0000-0000-0000-000000000000',
   'REPORT RequestId: 00000000-0000-0000-0000-000000000000\tDuration: 23.45 ms\tBilled Duration: 24 ms\tMemory Size: 256 MB\tMax Memory Used: 98 MB\t',
 ];
-export const PLATFORM_LOG_BYTES_PER_INVOCATION = PLATFORM_LINES.reduce(
-  (n, l) => n + Buffer.byteLength(l) + 1,
-  0,
-);
+/**
+ * The same records in Lambda's JSON log format (its `platform.start`, `platform.runtimeDone` and `platform.report`
+ * system log events), with the same typical values: an estimate, as the local runtime prints none of them.
+ */
+const PLATFORM_JSON_LINES = [
+  '{"time":"2026-01-01T00:00:00.000Z","type":"platform.start","record":{"requestId":"00000000-0000-0000-0000-000000000000","version":"$LATEST"}}',
+  '{"time":"2026-01-01T00:00:00.024Z","type":"platform.runtimeDone","record":{"requestId":"00000000-0000-0000-0000-000000000000","status":"success","spans":[{"name":"responseLatency","start":"2026-01-01T00:00:00.023Z","durationMs":0.5},{"name":"responseDuration","start":"2026-01-01T00:00:00.023Z","durationMs":0.1}],"metrics":{"durationMs":23.45,"producedBytes":150}}}',
+  '{"time":"2026-01-01T00:00:00.025Z","type":"platform.report","record":{"requestId":"00000000-0000-0000-0000-000000000000","metrics":{"durationMs":23.45,"billedDurationMs":24,"memorySizeMB":256,"maxMemoryUsedMB":98},"status":"success"}}',
+];
+const bytesOfLines = (lines: readonly string[]) => lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+/** Lambda's START, END and REPORT lines per invocation in its text format (its default). */
+export const PLATFORM_LOG_BYTES_PER_INVOCATION = bytesOfLines(PLATFORM_LINES);
+
+/** A function's `LoggingConfig` in the template (AWS::Lambda::Function). */
+export interface LoggingConfig {
+  readonly LogFormat?: string;
+  readonly SystemLogLevel?: string;
+}
+
+/**
+ * Bytes of Lambda's own records per invocation of a function with this logging configuration: none at
+ * `SystemLogLevel` WARN (they are INFO events; the construct's default); in the JSON format otherwise; and Lambda's
+ * text lines without a configuration (Lambda's default).
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+ */
+export function platformLogBytesPerInvocation(config: LoggingConfig | undefined): number {
+  if (config?.LogFormat !== 'JSON') return PLATFORM_LOG_BYTES_PER_INVOCATION;
+  return config.SystemLogLevel === 'WARN' ? 0 : bytesOfLines(PLATFORM_JSON_LINES);
+}
+
+/** The basis of a platform-records line, as the tables print it. */
+function platformBasis(bytesPerInvocation: number): string {
+  return bytesPerInvocation === 0
+    ? 'none: SystemLogLevel WARN drops Lambda’s START/END/REPORT records (systemLogLevel, the default)'
+    : `${bytesPerInvocation} B of START/END/REPORT per invocation (not printed locally)`;
+}
 
 /** DynamoDB's item size: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html */
 export function dynamoValueBytes(value: unknown): number {
@@ -125,14 +157,18 @@ export interface CostResult {
   readonly meetsTarget: boolean;
 }
 
-/** Consumer invocations and their batch sizes, from the one EMF line each consumer invocation writes. */
+/**
+ * Consumer invocations and their batch sizes, from the one EMF line each consumer invocation writes (its tasks'
+ * tier and type are the same in this run): `TasksSucceeded` is the invocation's count of successes.
+ */
 function consumerBatches(run: EndToEndRun, consumerIds: ReadonlySet<string>): number[] {
   const sizes: number[] = [];
   for (const { source, line } of run.detail.logLines) {
-    if (!consumerIds.has(source) || !line.startsWith('{"_aws"')) continue;
+    if (!consumerIds.has(source) || !line.includes('"_aws"')) continue;
     const doc = JSON.parse(line) as { TasksSucceeded?: number | number[] };
     const s = doc.TasksSucceeded;
-    sizes.push(Array.isArray(s) ? s.length : s === undefined ? 0 : 1);
+    // A count since issue 16; an array of ones before it.
+    sizes.push(Array.isArray(s) ? s.length : (s ?? 0));
   }
   return sizes;
 }
@@ -146,6 +182,8 @@ export function cost(
     /** The producer's duration estimate (ms): the runtime's enqueue p50 at concurrency 1. */
     producerMs: number;
     payloadBytes: number;
+    /** Lambda's own records per invocation of the producer and the consumers (`platformLogBytesPerInvocation`). */
+    platformLogBytesPerInvocation: number;
   },
 ): CostResult {
   const n = run.tasks;
@@ -153,8 +191,12 @@ export function cost(
   /** US$ per million tasks of `units` per task at `price` per million units. */
   const million = (units: number, price: number) => round(units * price, 3);
   const batches = consumerBatches(run, options.consumerIds);
-  const consumerInvocations = batches.length;
-  const meanBatch = batches.length ? batches.reduce((a, b) => a + b, 0) / batches.length : Number.NaN;
+  // The runtime's own count of invocations when it has one; else one EMF line per invocation.
+  const counted = run.detail.invocations
+    ? invocationsOf({ invocations: run.detail.invocations }, options.consumerIds).length
+    : undefined;
+  const consumerInvocations = counted ?? batches.length;
+  const meanBatch = consumerInvocations ? n / consumerInvocations : Number.NaN;
 
   // Requests by service and operation: counted by the runtime's proxy if it has one, else from the code path.
   let source: string;
@@ -180,6 +222,14 @@ export function cost(
     };
   }
   const perTask = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, round(per(v), 3)]));
+  // What the local event sources did, beside the model's one receive and one delete per invocation: with a
+  // batching window they receive more than once per batch (Lambda's pollers do too, by an unpublished pattern).
+  const sourceCalls = run.detail.eventSourceCalls;
+  const eventSourceNote = sourceCalls
+    ? ` (the local event sources: ${Object.entries(sourceCalls)
+        .map(([k, v]) => `${k.slice(4)} ${round(per(v), 3)}`)
+        .join(', ')} per task)`
+    : '';
   const sqsRequests = Object.entries(counts)
     .filter(([k]) => k.startsWith('sqs:'))
     .reduce((a, [, v]) => a + v, 0);
@@ -194,11 +244,14 @@ export function cost(
     .reduce((a, [, v]) => a + v, 0);
 
   // The producer's and consumers' lines only: a scheduled function's logs are not a cost per task.
-  const handlerLogBytes = run.detail.logLines
-    .filter((l) => options.producerIds.has(l.source) || options.consumerIds.has(l.source))
-    .reduce((a, l) => a + Buffer.byteLength(l.line) + 1, 0);
+  const bytesOf = (ids: ReadonlySet<string>) =>
+    run.detail.logLines
+      .filter((l) => ids.has(l.source))
+      .reduce((a, l) => a + Buffer.byteLength(l.line) + 1, 0);
+  const producerLogBytes = bytesOf(options.producerIds);
+  const handlerLogBytes = producerLogBytes + bytesOf(options.consumerIds);
   const producerInvocations = n;
-  const platformBytes = (producerInvocations + consumerInvocations) * PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const platformBytes = (producerInvocations + consumerInvocations) * options.platformLogBytesPerInvocation;
 
   const gb = options.memoryMB / 1024;
   const consumerMs = Math.ceil(median(run.detail.rawBatchMs));
@@ -228,10 +281,11 @@ export function cost(
       item: 'SQS',
       perTask: round(per(sqsRequests) * sqsChunks, 3),
       usdPerMillion: million(per(sqsRequests) * sqsChunks, PRICES_USD.sqsPerMillion),
-      basis: Object.entries(perTask)
-        .filter(([k]) => k.startsWith('sqs:'))
-        .map(([k, v]) => `${k.slice(4)} ${v}`)
-        .join(', '),
+      basis:
+        Object.entries(perTask)
+          .filter(([k]) => k.startsWith('sqs:'))
+          .map(([k, v]) => `${k.slice(4)} ${v}`)
+          .join(', ') + eventSourceNote,
     },
     {
       item: 'DynamoDB writes',
@@ -249,13 +303,13 @@ export function cost(
       item: 'CloudWatch Logs (handlers)',
       perTask: round(per(handlerLogBytes)),
       usdPerMillion: round(((per(handlerLogBytes) * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB, 3),
-      basis: 'bytes per task of the handlers’ log and EMF lines, captured',
+      basis: `bytes per task of the handlers’ log and EMF lines, captured: producer ${round(per(producerLogBytes))}, consumers ${round(per(handlerLogBytes - producerLogBytes))}`,
     },
     {
       item: 'CloudWatch Logs (Lambda platform, estimate)',
       perTask: round(per(platformBytes)),
       usdPerMillion: round(((per(platformBytes) * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB, 3),
-      basis: `${PLATFORM_LOG_BYTES_PER_INVOCATION} B of START/END/REPORT per invocation (not printed locally)`,
+      basis: platformBasis(options.platformLogBytesPerInvocation),
     },
   ];
   const total = round(
@@ -317,6 +371,8 @@ export function agentModeCost(
     agentSeconds: number;
     heartbeatSeconds: number;
     base?: { usdPerMillion: number; source: string };
+    /** Lambda's own records per invocation of these functions (`platformLogBytesPerInvocation`). */
+    platformLogBytesPerInvocation: number;
   },
 ): AgentModeCost {
   const gbSecondUsd = PRICES_USD.lambdaArmGbSecond;
@@ -331,7 +387,7 @@ export function agentModeCost(
   const heartbeats = Math.floor(options.agentSeconds / options.heartbeatSeconds);
   const rru = Math.max(1, Math.ceil(m.itemBytes / 4096));
   const wru = Math.max(1, Math.ceil(m.itemBytes / 1024));
-  const logBytes = m.callbackLogBytesPerInvocation + PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const logBytes = m.callbackLogBytesPerInvocation + options.platformLogBytesPerInvocation;
   const { heartbeat: heartbeatMs, complete: completeMs } = m.callbackMs;
   const callbacks = heartbeats + 1;
 
@@ -407,7 +463,7 @@ export function agentModeCost(
       item: 'CloudWatch Logs (callbacks)',
       perTask: round(callbacks * logBytes),
       usdPerMillion: round(logUsdPerMillion(callbacks * logBytes), 3),
-      basis: `${m.callbackLogBytesPerInvocation} B of handler lines (captured) + ${PLATFORM_LOG_BYTES_PER_INVOCATION} B platform lines per callback`,
+      basis: `${m.callbackLogBytesPerInvocation} B of handler lines (captured) + ${options.platformLogBytesPerInvocation} B platform lines per callback`,
     },
   ];
   const mode = (name: 'sync' | 'async', lines: ModeCostLine[]) => {
@@ -494,6 +550,8 @@ export function publishedCost(
     consumerMs: number;
     payloadBytes: number;
     queued: CostResult;
+    /** Lambda's own records per invocation of these functions (`platformLogBytesPerInvocation`). */
+    platformLogBytesPerInvocation: number;
   },
 ): PublishedCost {
   const n = run.tasks;
@@ -561,7 +619,7 @@ export function publishedCost(
       .filter((l) => options.producerIds.has(l.source) || options.consumerIds.has(l.source))
       .map((l) => Buffer.byteLength(l.line) + 1),
   );
-  const platformBytes = (producerInvocations + consumerInvocations) * PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const platformBytes = (producerInvocations + consumerInvocations) * options.platformLogBytesPerInvocation;
   const gb = options.memoryMB / 1024;
   const producerMs = Math.ceil(options.producerMs);
   const consumerMs = Math.ceil(options.consumerMs);
@@ -625,7 +683,7 @@ export function publishedCost(
       'CloudWatch Logs (Lambda platform, estimate)',
       round(per(platformBytes)),
       round(logUsdPerMillionOf(per(platformBytes)), 3),
-      `${PLATFORM_LOG_BYTES_PER_INVOCATION} B per invocation`,
+      platformBasis(options.platformLogBytesPerInvocation),
     ),
   ];
   const total = round(sumOf(lines.map((l) => l.usdPerMillion)), 3);
@@ -692,7 +750,7 @@ export interface EventCost {
 /** US$ per event of one events run: the publisher's invocations, ms and logs, and its SNS requests. */
 export function eventCostRun(
   run: EventsRun,
-  options: { memoryMB: number; publisherIds: ReadonlySet<string> },
+  options: { memoryMB: number; publisherIds: ReadonlySet<string>; platformLogBytesPerInvocation: number },
 ): EventCostRun {
   const events = sumOf(run.batches.map((b) => b.published));
   const perEvent = (x: number) => x / events;
@@ -712,7 +770,7 @@ export function eventCostRun(
   const logBytes = sumOf(
     run.logLines.filter((l) => options.publisherIds.has(l.source)).map((l) => Buffer.byteLength(l.line) + 1),
   );
-  const platformBytes = invocations * PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const platformBytes = invocations * options.platformLogBytesPerInvocation;
   const batchSizes: Record<string, number> = {};
   for (const b of run.batches) batchSizes[b.published] = (batchSizes[b.published] ?? 0) + 1;
   const sortedMs = [...durations].sort((a, b) => a - b);
@@ -753,7 +811,7 @@ export function eventCostRun(
       item: 'CloudWatch Logs (Lambda platform, estimate)',
       perTask: round(perEvent(platformBytes)),
       usdPerMillion: round(logUsdPerMillionOf(perEvent(platformBytes)), 3),
-      basis: `${PLATFORM_LOG_BYTES_PER_INVOCATION} B per invocation`,
+      basis: platformBasis(options.platformLogBytesPerInvocation),
     },
     {
       item: 'SNS delivery to SQS or Lambda subscribers',
@@ -790,6 +848,8 @@ export function eventCost(
     memoryMB: number;
     publisherIds: ReadonlySet<string>;
     queued: CostResult;
+    /** Lambda's own records per invocation of these functions (`platformLogBytesPerInvocation`). */
+    platformLogBytesPerInvocation: number;
   },
 ): EventCost {
   const costed = runs.map((r) => eventCostRun(r, options));
