@@ -72,6 +72,33 @@ export function platformLogBytesPerInvocation(config: LoggingConfig | undefined)
   return config.SystemLogLevel === 'WARN' ? 0 : bytesOfLines(PLATFORM_JSON_LINES);
 }
 
+/**
+ * Typical values of the API Gateway context variables an access log format may use, for `POST /tasks`: a 16-character
+ * request id, an IPv4 address, the 202 answer's length. A variable not listed here counts as `-`.
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
+ */
+const ACCESS_LOG_VALUES: Readonly<Record<string, string>> = {
+  '$context.requestId': 'Ab1Cd2EfGhIJk0A=',
+  '$context.identity.sourceIp': '203.0.113.10',
+  '$context.requestTime': '02/Dec/2026:17:24:30 +0000',
+  '$context.routeKey': 'POST /tasks',
+  '$context.status': '202',
+  '$context.protocol': 'HTTP/1.1',
+  '$context.responseLength': '170',
+  '$context.responseLatency': '25',
+  '$context.integrationErrorMessage': '-',
+};
+
+/**
+ * Bytes of the HTTP API's access log line for one `POST /tasks`, from the stage's format (its AccessLogSettings in
+ * the template) with typical values: 0 without access logs. An estimate, as the local runtime writes none.
+ */
+export function accessLogBytesPerRequest(format: string | undefined): number {
+  if (!format) return 0;
+  const line = format.replace(/\$context\.[A-Za-z.]+/g, (name) => ACCESS_LOG_VALUES[name] ?? '-');
+  return Buffer.byteLength(line) + 1;
+}
+
 /** The basis of a platform-records line, as the tables print it. */
 function platformBasis(bytesPerInvocation: number): string {
   return bytesPerInvocation === 0
@@ -184,6 +211,8 @@ export function cost(
     payloadBytes: number;
     /** Lambda's own records per invocation of the producer and the consumers (`platformLogBytesPerInvocation`). */
     platformLogBytesPerInvocation: number;
+    /** The HTTP API's access log line per request (`accessLogBytesPerRequest`). */
+    accessLogBytesPerRequest: number;
   },
 ): CostResult {
   const n = run.tasks;
@@ -310,6 +339,15 @@ export function cost(
       perTask: round(per(platformBytes)),
       usdPerMillion: round(((per(platformBytes) * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB, 3),
       basis: platformBasis(options.platformLogBytesPerInvocation),
+    },
+    {
+      item: 'CloudWatch Logs (API access log, estimate)',
+      perTask: options.accessLogBytesPerRequest,
+      usdPerMillion: round(
+        ((options.accessLogBytesPerRequest * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB,
+        3,
+      ),
+      basis: `${options.accessLogBytesPerRequest} B: the stage's access log line for POST /tasks, its format with typical values (not written locally)`,
     },
   ];
   const total = round(
@@ -686,6 +724,10 @@ export function publishedCost(
       platformBasis(options.platformLogBytesPerInvocation),
     ),
   ];
+  // One POST /tasks, as for a queued task: the queued task's access log line, once.
+  const accessLog = options.queued.lines.find((l) => l.item === 'CloudWatch Logs (API access log, estimate)');
+  if (accessLog)
+    lines.push(line(accessLog.item, accessLog.perTask, accessLog.usdPerMillion, accessLog.basis));
   const total = round(sumOf(lines.map((l) => l.usdPerMillion)), 3);
   const twoQueued = round(2 * options.queued.totalUsdPerMillion, 3);
   return {
