@@ -71,8 +71,7 @@ const HANDLER_ENV = {
   LIMITS_TABLE_NAME: 'bench-limits',
   TENANT_MAX_CONCURRENCY: '0',
   LIMIT_WAKE_UP_SECONDS: String(DEFAULTS.limitWakeUpSeconds),
-  POWERTOOLS_LOG_LEVEL: 'INFO',
-  POWERTOOLS_SERVICE_NAME: 'agent-task-queue',
+  LOG_LEVEL: 'INFO',
 };
 
 /**

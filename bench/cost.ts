@@ -45,10 +45,69 @@ const PLATFORM_LINES = [
   'END RequestId: 00000000-0000-0000-0000-000000000000',
   'REPORT RequestId: 00000000-0000-0000-0000-000000000000\tDuration: 23.45 ms\tBilled Duration: 24 ms\tMemory Size: 256 MB\tMax Memory Used: 98 MB\t',
 ];
-export const PLATFORM_LOG_BYTES_PER_INVOCATION = PLATFORM_LINES.reduce(
-  (n, l) => n + Buffer.byteLength(l) + 1,
-  0,
-);
+/**
+ * The same records in Lambda's JSON log format (its `platform.start`, `platform.runtimeDone` and `platform.report`
+ * system log events), with the same typical values: an estimate, as the local runtime prints none of them.
+ */
+const PLATFORM_JSON_LINES = [
+  '{"time":"2026-01-01T00:00:00.000Z","type":"platform.start","record":{"requestId":"00000000-0000-0000-0000-000000000000","version":"$LATEST"}}',
+  '{"time":"2026-01-01T00:00:00.024Z","type":"platform.runtimeDone","record":{"requestId":"00000000-0000-0000-0000-000000000000","status":"success","spans":[{"name":"responseLatency","start":"2026-01-01T00:00:00.023Z","durationMs":0.5},{"name":"responseDuration","start":"2026-01-01T00:00:00.023Z","durationMs":0.1}],"metrics":{"durationMs":23.45,"producedBytes":150}}}',
+  '{"time":"2026-01-01T00:00:00.025Z","type":"platform.report","record":{"requestId":"00000000-0000-0000-0000-000000000000","metrics":{"durationMs":23.45,"billedDurationMs":24,"memorySizeMB":256,"maxMemoryUsedMB":98},"status":"success"}}',
+];
+const bytesOfLines = (lines: readonly string[]) => lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+/** Lambda's START, END and REPORT lines per invocation in its text format (its default). */
+export const PLATFORM_LOG_BYTES_PER_INVOCATION = bytesOfLines(PLATFORM_LINES);
+
+/** A function's `LoggingConfig` in the template (AWS::Lambda::Function). */
+export interface LoggingConfig {
+  readonly LogFormat?: string;
+  readonly SystemLogLevel?: string;
+}
+
+/**
+ * Bytes of Lambda's own records per invocation of a function with this logging configuration: none at
+ * `SystemLogLevel` WARN (they are INFO events; the construct's default); in the JSON format otherwise; and Lambda's
+ * text lines without a configuration (Lambda's default).
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+ */
+export function platformLogBytesPerInvocation(config: LoggingConfig | undefined): number {
+  if (config?.LogFormat !== 'JSON') return PLATFORM_LOG_BYTES_PER_INVOCATION;
+  return config.SystemLogLevel === 'WARN' ? 0 : bytesOfLines(PLATFORM_JSON_LINES);
+}
+
+/**
+ * Typical values of the API Gateway context variables an access log format may use, for `POST /tasks`: a 16-character
+ * request id, an IPv4 address, the 202 answer's length. A variable not listed here counts as `-`.
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
+ */
+const ACCESS_LOG_VALUES: Readonly<Record<string, string>> = {
+  '$context.requestId': 'Ab1Cd2EfGhIJk0A=',
+  '$context.identity.sourceIp': '203.0.113.10',
+  '$context.requestTime': '02/Dec/2026:17:24:30 +0000',
+  '$context.routeKey': 'POST /tasks',
+  '$context.status': '202',
+  '$context.protocol': 'HTTP/1.1',
+  '$context.responseLength': '170',
+  '$context.responseLatency': '25',
+  '$context.integrationErrorMessage': '-',
+};
+
+/**
+ * Bytes of the HTTP API's access log line for one `POST /tasks`, from the stage's format (its AccessLogSettings in
+ * the template) with typical values: 0 without access logs. An estimate, as the local runtime writes none.
+ */
+export function accessLogBytesPerRequest(format: string | undefined): number {
+  if (!format) return 0;
+  const line = format.replace(/\$context\.[A-Za-z.]+/g, (name) => ACCESS_LOG_VALUES[name] ?? '-');
+  return Buffer.byteLength(line) + 1;
+}
+
+/** The basis of a platform-records line, as the tables print it. */
+function platformBasis(bytesPerInvocation: number): string {
+  return bytesPerInvocation === 0
+    ? 'none: SystemLogLevel WARN drops Lambda’s START/END/REPORT records (systemLogLevel, the default)'
+    : `${bytesPerInvocation} B of START/END/REPORT per invocation (not printed locally)`;
+}
 
 /** DynamoDB's item size: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html */
 export function dynamoValueBytes(value: unknown): number {
@@ -161,14 +220,18 @@ export interface CostResult {
   readonly meetsTarget: boolean;
 }
 
-/** Consumer invocations and their batch sizes, from the one EMF line each consumer invocation writes. */
+/**
+ * Consumer invocations and their batch sizes, from the one EMF line each consumer invocation writes (its tasks'
+ * tier and type are the same in this run): `TasksSucceeded` is the invocation's count of successes.
+ */
 function consumerBatches(run: EndToEndRun, consumerIds: ReadonlySet<string>): number[] {
   const sizes: number[] = [];
   for (const { source, line } of run.detail.logLines) {
-    if (!consumerIds.has(source) || !line.startsWith('{"_aws"')) continue;
+    if (!consumerIds.has(source) || !line.includes('"_aws"')) continue;
     const doc = JSON.parse(line) as { TasksSucceeded?: number | number[] };
     const s = doc.TasksSucceeded;
-    sizes.push(Array.isArray(s) ? s.length : s === undefined ? 0 : 1);
+    // A count since issue 16; an array of ones before it.
+    sizes.push(Array.isArray(s) ? s.length : (s ?? 0));
   }
   return sizes;
 }
@@ -182,6 +245,10 @@ export function cost(
     /** The producer's duration estimate (ms): the runtime's enqueue p50 at concurrency 1. */
     producerMs: number;
     payloadBytes: number;
+    /** Lambda's own records per invocation of the producer and the consumers (`platformLogBytesPerInvocation`). */
+    platformLogBytesPerInvocation: number;
+    /** The HTTP API's access log line per request (`accessLogBytesPerRequest`). */
+    accessLogBytesPerRequest: number;
   },
 ): CostResult {
   const n = run.tasks;
@@ -189,8 +256,12 @@ export function cost(
   /** US$ per million tasks of `units` per task at `price` per million units. */
   const million = (units: number, price: number) => round(units * price, 3);
   const batches = consumerBatches(run, options.consumerIds);
-  const consumerInvocations = batches.length;
-  const meanBatch = batches.length ? batches.reduce((a, b) => a + b, 0) / batches.length : Number.NaN;
+  // The runtime's own count of invocations when it has one; else one EMF line per invocation.
+  const counted = run.detail.invocations
+    ? invocationsOf({ invocations: run.detail.invocations }, options.consumerIds).length
+    : undefined;
+  const consumerInvocations = counted ?? batches.length;
+  const meanBatch = consumerInvocations ? n / consumerInvocations : Number.NaN;
 
   // Requests by service and operation: counted by the runtime's proxy if it has one, else from the code path.
   let source: string;
@@ -216,6 +287,14 @@ export function cost(
     };
   }
   const perTask = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, round(per(v), 3)]));
+  // What the local event sources did, beside the model's one receive and one delete per invocation: with a
+  // batching window they receive more than once per batch (Lambda's pollers do too, by an unpublished pattern).
+  const sourceCalls = run.detail.eventSourceCalls;
+  const eventSourceNote = sourceCalls
+    ? ` (the local event sources: ${Object.entries(sourceCalls)
+        .map(([k, v]) => `${k.slice(4)} ${round(per(v), 3)}`)
+        .join(', ')} per task)`
+    : '';
   const sqsRequests = Object.entries(counts)
     .filter(([k]) => k.startsWith('sqs:'))
     .reduce((a, [, v]) => a + v, 0);
@@ -237,11 +316,14 @@ export function cost(
     .reduce((a, [, v]) => a + v, 0);
 
   // The producer's and consumers' lines only: a scheduled function's logs are not a cost per task.
-  const handlerLogBytes = run.detail.logLines
-    .filter((l) => options.producerIds.has(l.source) || options.consumerIds.has(l.source))
-    .reduce((a, l) => a + Buffer.byteLength(l.line) + 1, 0);
+  const bytesOf = (ids: ReadonlySet<string>) =>
+    run.detail.logLines
+      .filter((l) => ids.has(l.source))
+      .reduce((a, l) => a + Buffer.byteLength(l.line) + 1, 0);
+  const producerLogBytes = bytesOf(options.producerIds);
+  const handlerLogBytes = producerLogBytes + bytesOf(options.consumerIds);
   const producerInvocations = n;
-  const platformBytes = (producerInvocations + consumerInvocations) * PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const platformBytes = (producerInvocations + consumerInvocations) * options.platformLogBytesPerInvocation;
 
   const gb = options.memoryMB / 1024;
   const consumerMs = Math.ceil(median(run.detail.rawBatchMs));
@@ -271,10 +353,11 @@ export function cost(
       item: 'SQS',
       perTask: round(per(sqsRequests) * sqsChunks, 3),
       usdPerMillion: million(per(sqsRequests) * sqsChunks, PRICES_USD.sqsPerMillion),
-      basis: Object.entries(perTask)
-        .filter(([k]) => k.startsWith('sqs:'))
-        .map(([k, v]) => `${k.slice(4)} ${v}`)
-        .join(', '),
+      basis:
+        Object.entries(perTask)
+          .filter(([k]) => k.startsWith('sqs:'))
+          .map(([k, v]) => `${k.slice(4)} ${v}`)
+          .join(', ') + eventSourceNote,
     },
     {
       item: 'DynamoDB writes',
@@ -292,13 +375,22 @@ export function cost(
       item: 'CloudWatch Logs (handlers)',
       perTask: round(per(handlerLogBytes)),
       usdPerMillion: round(((per(handlerLogBytes) * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB, 3),
-      basis: 'bytes per task of the handlers’ log and EMF lines, captured',
+      basis: `bytes per task of the handlers’ log and EMF lines, captured: producer ${round(per(producerLogBytes))}, consumers ${round(per(handlerLogBytes - producerLogBytes))}`,
     },
     {
       item: 'CloudWatch Logs (Lambda platform, estimate)',
       perTask: round(per(platformBytes)),
       usdPerMillion: round(((per(platformBytes) * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB, 3),
-      basis: `${PLATFORM_LOG_BYTES_PER_INVOCATION} B of START/END/REPORT per invocation (not printed locally)`,
+      basis: platformBasis(options.platformLogBytesPerInvocation),
+    },
+    {
+      item: 'CloudWatch Logs (API access log, estimate)',
+      perTask: options.accessLogBytesPerRequest,
+      usdPerMillion: round(
+        ((options.accessLogBytesPerRequest * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB,
+        3,
+      ),
+      basis: `${options.accessLogBytesPerRequest} B: the stage's access log line for POST /tasks, its format with typical values (not written locally)`,
     },
   ];
   const total = round(
@@ -360,6 +452,8 @@ export function agentModeCost(
     agentSeconds: number;
     heartbeatSeconds: number;
     base?: { usdPerMillion: number; source: string };
+    /** Lambda's own records per invocation of these functions (`platformLogBytesPerInvocation`). */
+    platformLogBytesPerInvocation: number;
   },
 ): AgentModeCost {
   const gbSecondUsd = PRICES_USD.lambdaArmGbSecond;
@@ -374,7 +468,7 @@ export function agentModeCost(
   const heartbeats = Math.floor(options.agentSeconds / options.heartbeatSeconds);
   const rru = Math.max(1, Math.ceil(m.itemBytes / 4096));
   const wru = Math.max(1, Math.ceil(m.itemBytes / 1024));
-  const logBytes = m.callbackLogBytesPerInvocation + PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const logBytes = m.callbackLogBytesPerInvocation + options.platformLogBytesPerInvocation;
   const { heartbeat: heartbeatMs, complete: completeMs } = m.callbackMs;
   const callbacks = heartbeats + 1;
 
@@ -450,7 +544,7 @@ export function agentModeCost(
       item: 'CloudWatch Logs (callbacks)',
       perTask: round(callbacks * logBytes),
       usdPerMillion: round(logUsdPerMillion(callbacks * logBytes), 3),
-      basis: `${m.callbackLogBytesPerInvocation} B of handler lines (captured) + ${PLATFORM_LOG_BYTES_PER_INVOCATION} B platform lines per callback`,
+      basis: `${m.callbackLogBytesPerInvocation} B of handler lines (captured) + ${options.platformLogBytesPerInvocation} B platform lines per callback`,
     },
   ];
   const mode = (name: 'sync' | 'async', lines: ModeCostLine[]) => {
@@ -537,6 +631,8 @@ export function publishedCost(
     consumerMs: number;
     payloadBytes: number;
     queued: CostResult;
+    /** Lambda's own records per invocation of these functions (`platformLogBytesPerInvocation`). */
+    platformLogBytesPerInvocation: number;
   },
 ): PublishedCost {
   const n = run.tasks;
@@ -604,7 +700,7 @@ export function publishedCost(
       .filter((l) => options.producerIds.has(l.source) || options.consumerIds.has(l.source))
       .map((l) => Buffer.byteLength(l.line) + 1),
   );
-  const platformBytes = (producerInvocations + consumerInvocations) * PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const platformBytes = (producerInvocations + consumerInvocations) * options.platformLogBytesPerInvocation;
   const gb = options.memoryMB / 1024;
   const producerMs = Math.ceil(options.producerMs);
   const consumerMs = Math.ceil(options.consumerMs);
@@ -668,9 +764,13 @@ export function publishedCost(
       'CloudWatch Logs (Lambda platform, estimate)',
       round(per(platformBytes)),
       round(logUsdPerMillionOf(per(platformBytes)), 3),
-      `${PLATFORM_LOG_BYTES_PER_INVOCATION} B per invocation`,
+      platformBasis(options.platformLogBytesPerInvocation),
     ),
   ];
+  // One POST /tasks, as for a queued task: the queued task's access log line, once.
+  const accessLog = options.queued.lines.find((l) => l.item === 'CloudWatch Logs (API access log, estimate)');
+  if (accessLog)
+    lines.push(line(accessLog.item, accessLog.perTask, accessLog.usdPerMillion, accessLog.basis));
   const total = round(sumOf(lines.map((l) => l.usdPerMillion)), 3);
   const twoQueued = round(2 * options.queued.totalUsdPerMillion, 3);
   return {
@@ -735,7 +835,7 @@ export interface EventCost {
 /** US$ per event of one events run: the publisher's invocations, ms and logs, and its SNS requests. */
 export function eventCostRun(
   run: EventsRun,
-  options: { memoryMB: number; publisherIds: ReadonlySet<string> },
+  options: { memoryMB: number; publisherIds: ReadonlySet<string>; platformLogBytesPerInvocation: number },
 ): EventCostRun {
   const events = sumOf(run.batches.map((b) => b.published));
   const perEvent = (x: number) => x / events;
@@ -755,7 +855,7 @@ export function eventCostRun(
   const logBytes = sumOf(
     run.logLines.filter((l) => options.publisherIds.has(l.source)).map((l) => Buffer.byteLength(l.line) + 1),
   );
-  const platformBytes = invocations * PLATFORM_LOG_BYTES_PER_INVOCATION;
+  const platformBytes = invocations * options.platformLogBytesPerInvocation;
   const batchSizes: Record<string, number> = {};
   for (const b of run.batches) batchSizes[b.published] = (batchSizes[b.published] ?? 0) + 1;
   const sortedMs = [...durations].sort((a, b) => a - b);
@@ -796,7 +896,7 @@ export function eventCostRun(
       item: 'CloudWatch Logs (Lambda platform, estimate)',
       perTask: round(perEvent(platformBytes)),
       usdPerMillion: round(logUsdPerMillionOf(perEvent(platformBytes)), 3),
-      basis: `${PLATFORM_LOG_BYTES_PER_INVOCATION} B per invocation`,
+      basis: platformBasis(options.platformLogBytesPerInvocation),
     },
     {
       item: 'SNS delivery to SQS or Lambda subscribers',
@@ -833,6 +933,8 @@ export function eventCost(
     memoryMB: number;
     publisherIds: ReadonlySet<string>;
     queued: CostResult;
+    /** Lambda's own records per invocation of these functions (`platformLogBytesPerInvocation`). */
+    platformLogBytesPerInvocation: number;
   },
 ): EventCost {
   const costed = runs.map((r) => eventCostRun(r, options));

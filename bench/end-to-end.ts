@@ -32,6 +32,10 @@ export interface EndToEndRun {
     readonly records: TaskRecordTimes[];
     readonly rawBatchMs: number[];
     readonly rawBatchSizes: number[];
+    /** The runtime's invocations while capturing: their durations (ms) by function logical id. */
+    readonly invocations?: Record<string, number[]>;
+    /** The local event sources' own SQS calls (ReceiveMessage, DeleteMessageBatch) during the run. */
+    readonly eventSourceCalls?: Record<string, number>;
   };
 }
 
@@ -50,6 +54,7 @@ async function runtimeRun(session: BenchSession, count: number, timeoutMs: numbe
   await session.waitIdle(timeoutMs);
   const counting = session.awsCounting;
   counting?.resetAwsCalls();
+  const sourcesBefore = session.runtime.eventSourceCalls();
   session.startCapture();
   const before = session.succeeded();
   const submitted = await session.submitMany(count, SUBMIT_CONCURRENCY, (i) => ({
@@ -60,6 +65,11 @@ async function runtimeRun(session: BenchSession, count: number, timeoutMs: numbe
   // The last DeleteMessageBatch and log lines land just after the count moves.
   await session.waitIdle(timeoutMs);
   const awsCalls = counting?.awsCalls();
+  const sourcesAfter = session.runtime.eventSourceCalls();
+  const eventSourceCalls = Object.fromEntries(
+    Object.entries(sourcesAfter).map(([k, v]) => [k, v - (sourcesBefore[k] ?? 0)]),
+  );
+  const invocations = session.invocationsSinceCapture();
   const logLines = session.stopCapture();
   const records = await session.records(submitted.results);
   const done = records.filter((r) => r.status === 'SUCCEEDED' && r.finished_at);
@@ -68,7 +78,7 @@ async function runtimeRun(session: BenchSession, count: number, timeoutMs: numbe
     done.map((r) => Date.parse(r.created_at)),
     done.map((r) => Date.parse(r.finished_at!)),
   );
-  return { point, logLines, awsCalls, records };
+  return { point, logLines, awsCalls, records, invocations, eventSourceCalls };
 }
 
 async function rawRun(session: BenchSession, count: number, loops: number) {
@@ -107,6 +117,8 @@ export async function endToEnd(
       records: runtime.records,
       rawBatchMs: raw.consumed.batchMs,
       rawBatchSizes: raw.consumed.batchSizes,
+      invocations: runtime.invocations,
+      eventSourceCalls: runtime.eventSourceCalls,
     },
   };
   options.progress(

@@ -296,8 +296,7 @@ export async function handlerCpu(options: {
           AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(
             run.role === 'consumer' ? DEFAULTS.consumerMemorySize : 256,
           ),
-          POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
-          POWERTOOLS_SERVICE_NAME: 'agent-task-queue',
+          LOG_LEVEL: options.logLevel ?? 'INFO',
           NODE_OPTIONS: '--enable-source-maps',
           ...(await resources(emulators, name)),
         };

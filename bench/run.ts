@@ -22,6 +22,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { DEFAULT_SYSTEM_LOG_LEVEL } from '../lib/handler-function';
 import { type AgentModesResult, agentModes } from './agent-modes';
 import {
   type ColdStartResult,
@@ -32,12 +33,14 @@ import {
 } from './cold-start';
 import {
   type AgentModeCost,
+  accessLogBytesPerRequest,
   agentModeCost,
   type CostResult,
   cost,
   type EventCost,
   eventCost,
   type PublishedCost,
+  platformLogBytesPerInvocation,
   publishedCost,
 } from './cost';
 import { type EndToEndRun, endToEnd } from './end-to-end';
@@ -325,6 +328,8 @@ async function main(): Promise<void> {
             memoryMB: session.memoryMB(session.functions.producer[0]!),
             producerMs,
             payloadBytes: 1024,
+            platformLogBytesPerInvocation: platformLogBytes(session),
+            accessLogBytesPerRequest: accessLogBytes(session),
           });
           progress(`  US$ ${results.cost.totalUsdPerMillion} per million tasks`);
         });
@@ -344,6 +349,7 @@ async function main(): Promise<void> {
             consumerMs: median(e2e.detail.rawBatchMs),
             payloadBytes: 1024,
             queued: results.cost,
+            platformLogBytesPerInvocation: platformLogBytes(session),
           });
           const p = results.publishedCost;
           progress(
@@ -413,6 +419,7 @@ async function main(): Promise<void> {
           memoryMB: session.memoryMB(session.functions.publisher[0]!),
           publisherIds,
           queued: results.cost!,
+          platformLogBytesPerInvocation: platformLogBytes(session),
         });
         const [busy, quiet] = results.eventCost.runs;
         progress(
@@ -433,6 +440,11 @@ async function main(): Promise<void> {
         agentSeconds: 60,
         heartbeatSeconds: 60,
         base: costBase(results.cost),
+        // Figure 7's runtime runs the default configuration: Lambda's own records as the construct sets them.
+        platformLogBytesPerInvocation: platformLogBytesPerInvocation({
+          LogFormat: 'JSON',
+          SystemLogLevel: DEFAULT_SYSTEM_LOG_LEVEL,
+        }),
       });
       const [sync, asyncMode] = results.agentModeCost.modes;
       progress(
@@ -489,6 +501,26 @@ async function main(): Promise<void> {
     `wrote ${path.relative(process.cwd(), jsonPath)} and ${path.relative(process.cwd(), mdPath)} in ${results.durationSeconds} s`,
   );
   if (results.errors.length > 0) process.exitCode = 1;
+}
+
+/**
+ * Lambda's own records per invocation of the session's functions, from their LoggingConfig in the template it runs
+ * (the producer's; every function of the construct has the same).
+ */
+function platformLogBytes(session: BenchSession): number {
+  const resource = session.runtime.template.Resources[session.functions.producer[0]!];
+  return platformLogBytesPerInvocation(
+    resource?.Properties?.LoggingConfig as Parameters<typeof platformLogBytesPerInvocation>[0],
+  );
+}
+
+/** The HTTP API stage's access log line per request, from its format in the template the session runs. */
+function accessLogBytes(session: BenchSession): number {
+  const stage = Object.values(session.runtime.template.Resources).find(
+    (r) => r.Type === 'AWS::ApiGatewayV2::Stage' && r.Properties?.AccessLogSettings,
+  );
+  const format = (stage?.Properties?.AccessLogSettings as { Format?: unknown } | undefined)?.Format;
+  return accessLogBytesPerRequest(typeof format === 'string' ? format : undefined);
 }
 
 /** Figure 5's total for the rest of a task: from this run when it measured figure 5, else from the last saved run. */

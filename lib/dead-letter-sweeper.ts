@@ -6,7 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS, FunctionRole, functionEnvironment } from '../lambda/contract';
-import { HandlerFunction, type LogLevel } from './handler-function';
+import { HandlerFunction, type LogLevel, type SystemLogLevel } from './handler-function';
 import { DEFAULT_TASK_RETENTION } from './task-tier';
 
 export interface DeadLetterSweeperProps {
@@ -27,6 +27,12 @@ export interface DeadLetterSweeperProps {
   readonly taskRetention?: Duration;
   /** @default 'INFO' */
   readonly logLevel?: LogLevel;
+  /**
+   * Lambda's own start, end and report records of every invocation of the functions (HandlerFunction's
+   * `systemLogLevel`): `INFO` writes them, `WARN` none.
+   * @default 'WARN'
+   */
+  readonly systemLogLevel?: SystemLogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default false */
@@ -51,6 +57,7 @@ export class DeadLetterSweeper extends Construct {
       description: 'Fails tasks whose messages reached a DLQ without a terminal status',
       timeout: SWEEP_TIMEOUT,
       logLevel: props.logLevel,
+      systemLogLevel: props.systemLogLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
       environment: functionEnvironment(FunctionRole.Sweeper, {

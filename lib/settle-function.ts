@@ -5,7 +5,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEFAULTS, type FunctionRole, functionEnvironment } from '../lambda/contract';
 import type { Priority } from '../lambda/core/task';
-import { HandlerFunction, type LogLevel } from './handler-function';
+import { HandlerFunction, type LogLevel, type SystemLogLevel } from './handler-function';
 import { grantLimitCounters } from './limit-table';
 import type { TaskResults } from './task-results';
 import { DEFAULT_TASK_RETENTION } from './task-tier';
@@ -42,6 +42,12 @@ export interface SettleOptions {
   readonly taskRetention?: Duration;
   /** @default 'INFO' */
   readonly logLevel?: LogLevel;
+  /**
+   * Lambda's own start, end and report records of every invocation of the functions (HandlerFunction's
+   * `systemLogLevel`): `INFO` writes them, `WARN` none.
+   * @default 'WARN'
+   */
+  readonly systemLogLevel?: SystemLogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default false */
@@ -67,6 +73,7 @@ export class SettleFunction extends HandlerFunction {
       handler: props.role,
       description: props.description,
       logLevel: props.logLevel,
+      systemLogLevel: props.systemLogLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
       environment: functionEnvironment(props.role, {

@@ -16,7 +16,7 @@ import {
 import type { TaskStatus } from '../lambda/core/task';
 import { eventTransitionErrors } from '../lambda/core/task-events';
 import { type AgentDefinition, type AgentRegistry, TASK_TYPE_PATTERN } from './agents';
-import type { LogLevel } from './handler-function';
+import type { LogLevel, SystemLogLevel } from './handler-function';
 import type { TaskApiAuth } from './task-api';
 import type { TaskEventFilter } from './task-events';
 import type { ProvisionedPollers } from './task-tier';
@@ -79,6 +79,12 @@ export interface StackConfig {
   readonly limitWakeUpSeconds?: number;
   /** @default 'INFO' */
   readonly logLevel?: LogLevel;
+  /**
+   * Lambda's own start, end and report records of every invocation (the construct's `systemLogLevel`): `INFO`
+   * writes them, `WARN` none.
+   * @default 'WARN'
+   */
+  readonly systemLogLevel?: SystemLogLevel;
   /**
    * Task lifecycle events. Present, it turns publishing on (the construct's `events.publish`), and subscribes
    * what it lists. See docs/events.md.

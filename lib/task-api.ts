@@ -84,6 +84,7 @@ export class TaskApi extends Construct {
       handler: 'enqueue',
       description: 'POST /tasks: validates a task and queues it',
       logLevel: props.logLevel,
+      systemLogLevel: props.systemLogLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
       environment: functionEnvironment(FunctionRole.Producer, {
@@ -109,6 +110,7 @@ export class TaskApi extends Construct {
       handler: 'task-status',
       description: 'GET and DELETE /tasks/{id}',
       logLevel: props.logLevel,
+      systemLogLevel: props.systemLogLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
       environment: functionEnvironment(FunctionRole.Status, {

@@ -18,7 +18,7 @@ import {
   type TaskEventName,
 } from '../lambda/core/task-events';
 import { TASK_TYPE_PATTERN } from './agents';
-import { grantKeyUse, HandlerFunction, type LogLevel } from './handler-function';
+import { grantKeyUse, HandlerFunction, type LogLevel, type SystemLogLevel } from './handler-function';
 
 /** What a TaskQueue publishes as events (`TaskQueueProps.events`). */
 export interface TaskEventsOptions {
@@ -62,6 +62,12 @@ export interface TaskEventsProps {
   readonly encryptionKey?: kms.IKey;
   /** @default 'INFO' */
   readonly logLevel?: LogLevel;
+  /**
+   * Lambda's own start, end and report records of every invocation of the functions (HandlerFunction's
+   * `systemLogLevel`): `INFO` writes them, `WARN` none.
+   * @default 'WARN'
+   */
+  readonly systemLogLevel?: SystemLogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default false */
@@ -149,6 +155,7 @@ export class TaskEvents extends Construct {
       description: 'Publishes task lifecycle events from the task table stream',
       timeout: Duration.seconds(60),
       logLevel: props.logLevel,
+      systemLogLevel: props.systemLogLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
       environment: functionEnvironment(FunctionRole.EventPublisher, {

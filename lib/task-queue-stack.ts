@@ -56,6 +56,7 @@ export class TaskQueueStack extends Stack {
       limitWakeUp:
         config.limitWakeUpSeconds !== undefined ? Duration.seconds(config.limitWakeUpSeconds) : undefined,
       logLevel: config.logLevel,
+      systemLogLevel: config.systemLogLevel,
       tiers: {
         high: {
           consumerTimeout,

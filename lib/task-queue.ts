@@ -13,7 +13,7 @@ import { PRIORITIES, type Priority } from '../lambda/core/task';
 import { eventTransitionErrors } from '../lambda/core/task-events';
 import { type AgentRegistry, TASK_TYPE_PATTERN } from './agents';
 import { DeadLetterSweeper } from './dead-letter-sweeper';
-import { grantKeyUse, type HandlerFunction, type LogLevel } from './handler-function';
+import { grantKeyUse, type HandlerFunction, type LogLevel, type SystemLogLevel } from './handler-function';
 import {
   destinationAgentErrors,
   hasDestinationAgents,
@@ -101,6 +101,12 @@ export interface TaskQueueProps {
   readonly alarmThresholds?: AlarmThresholds;
   /** @default 'INFO' */
   readonly logLevel?: LogLevel;
+  /**
+   * Lambda's own start, end and report records of every invocation of the functions (HandlerFunction's
+   * `systemLogLevel`): `INFO` writes them, `WARN` none.
+   * @default 'WARN'
+   */
+  readonly systemLogLevel?: SystemLogLevel;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -210,6 +216,7 @@ export class TaskQueue extends Construct {
           tenantMaxConcurrency: props.tenantMaxConcurrency,
           limitWakeUp: props.limitWakeUp,
           logLevel: props.logLevel,
+          systemLogLevel: props.systemLogLevel,
           logRetention: props.logRetention,
           tracing: props.tracing,
         }),
@@ -228,6 +235,7 @@ export class TaskQueue extends Construct {
       maxResultBytes: props.maxResultBytes,
       taskRetention,
       logLevel: props.logLevel,
+      systemLogLevel: props.systemLogLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
     };
@@ -254,6 +262,7 @@ export class TaskQueue extends Construct {
       interval: props.sweepInterval,
       taskRetention,
       logLevel: props.logLevel,
+      systemLogLevel: props.systemLogLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
     });
@@ -263,6 +272,7 @@ export class TaskQueue extends Construct {
       transitions: props.events?.transitions,
       encryptionKey: props.encryptionKey,
       logLevel: props.logLevel,
+      systemLogLevel: props.systemLogLevel,
       logRetention: props.logRetention,
       tracing: props.tracing,
     });

@@ -55,6 +55,8 @@ const MAX_RECEIVE = 10;
 const MAX_BATCH_ENTRIES = 10;
 /** SQS's longest long poll. */
 const LONG_POLL_SECONDS = 20;
+/** Between two receives that do not wait, in the last second of a batching window. */
+const SHORT_POLL_PAUSE_MS = 50;
 
 function toRecord(message: Message, settings: EventSourceSettings): SQSRecord {
   const a = message.Attributes ?? {};
@@ -165,16 +167,25 @@ export class SqsEventSource {
     return out.Messages ?? [];
   }
 
-  /** One batch: long-poll for the first message, then gather up to BatchSize within the batching window. */
+  /**
+   * One batch: long-poll for the first message, then gather up to BatchSize within the batching window.
+   * ReceiveMessage waits in whole seconds, so the window's last fraction of a second (all of a 1 s window, once
+   * the first receive has taken a few milliseconds) is gathered by receives that do not wait, a short pause apart.
+   */
   private async batch(): Promise<Message[]> {
     const { batchSize, maxBatchingWindowSeconds } = this.settings;
     const messages = await this.receive(batchSize, LONG_POLL_SECONDS);
     if (messages.length === 0 || maxBatchingWindowSeconds <= 0) return messages;
     const windowEnd = Date.now() + maxBatchingWindowSeconds * 1000;
     while (messages.length < batchSize && !this.stopping) {
-      const left = Math.floor((windowEnd - Date.now()) / 1000);
-      if (left <= 0) break;
-      messages.push(...(await this.receive(batchSize - messages.length, Math.min(left, LONG_POLL_SECONDS))));
+      const leftMs = windowEnd - Date.now();
+      if (leftMs <= 0) break;
+      const waitSeconds = Math.min(Math.floor(leftMs / 1000), LONG_POLL_SECONDS);
+      const got = await this.receive(batchSize - messages.length, waitSeconds);
+      messages.push(...got);
+      if (got.length === 0 && waitSeconds === 0) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(leftMs, SHORT_POLL_PAUSE_MS)));
+      }
     }
     return messages;
   }

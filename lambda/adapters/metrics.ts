@@ -50,47 +50,63 @@ export const eventDimensions = (event: string): MetricDimensions => ({
   sets: [['Event']],
 });
 
+/** A counter holds one running total; a sampled metric (a timing, a gauge) every value, up to `MAX_VALUES`. */
+type Metric = { unit: Unit; counter: boolean; values: number[] };
+
+/**
+ * Gathers an invocation's metrics and writes them as few EMF documents as CloudWatch allows: one per set of
+ * dimension values. Counters are summed (a batch of 10 successes is `TasksSucceeded: 10`, whose Sum is what the
+ * alarms and the dashboard read); timings and gauges keep each value, for their percentiles and maximum.
+ */
 export class EmfMetrics {
   private readonly groups = new Map<
     string,
-    { dimensions: MetricDimensions; values: Map<MetricName, { unit: Unit; values: number[] }> }
+    { dimensions: MetricDimensions; values: Map<MetricName, Metric> }
   >();
 
+  /**
+   * @param write where each document goes, one line each: a handler passes its logger's `raw`, so that its
+   * metrics and log lines leave in one write
+   */
   public constructor(
     private readonly write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   ) {}
 
-  /** Adds a value of a task metric of one tier and type (`tierDimensions`). */
+  /** Counts `n` of a task counter of one tier and type (`tierDimensions`): summed until the flush. */
+  public count(name: MetricName, dims: { tier: string; type: string }, n = 1): void {
+    this.countTo(tierDimensions(dims), name, n);
+  }
+
+  /** Counts `n` of a counter with dimensions of its own. */
+  public countTo(dimensions: MetricDimensions, name: MetricName, n = 1): void {
+    const metric = this.metric(dimensions, name, 'Count', true);
+    metric.values[0] = (metric.values[0] ?? 0) + n;
+  }
+
+  /** Adds a value of a sampled task metric (a timing) of one tier and type (`tierDimensions`). */
   public add(
     name: MetricName,
     value: number,
     dims: { tier: string; type: string },
-    unit: Unit = 'Count',
+    unit: Unit = 'Milliseconds',
   ): void {
     this.addTo(tierDimensions(dims), name, value, unit);
   }
 
-  /** Adds a value of a metric with dimensions of its own. */
+  /** Adds a value of a sampled metric (a timing, a gauge) with dimensions of its own. */
   public addTo(dimensions: MetricDimensions, name: MetricName, value: number, unit: Unit = 'Count'): void {
-    const key = JSON.stringify([dimensions.values, dimensions.sets]);
-    let group = this.groups.get(key);
-    if (!group) {
-      group = { dimensions, values: new Map() };
-      this.groups.set(key, group);
-    }
-    const metric = group.values.get(name) ?? { unit, values: [] };
+    const metric = this.metric(dimensions, name, unit, false);
     metric.values.push(value);
-    group.values.set(name, metric);
     if (metric.values.length >= MAX_VALUES) this.flush();
   }
 
   /**
-   * Writes one EMF line per set of dimension values and forgets what was written. Call at the end of every
-   * invocation.
+   * The EMF documents of what was gathered, one per set of dimension values, and forgets them: for a caller
+   * that writes them itself (logger.ts `infoWith`, which puts a document on a log line).
    */
-  public flush(): void {
+  public takeDocuments(): Record<string, unknown>[] {
     const timestamp = Date.now();
-    for (const group of this.groups.values()) {
+    const docs = [...this.groups.values()].map((group) => {
       const doc: Record<string, unknown> = {
         _aws: {
           Timestamp: timestamp,
@@ -105,9 +121,35 @@ export class EmfMetrics {
         ...group.dimensions.values,
       };
       for (const [name, m] of group.values) doc[name] = m.values.length === 1 ? m.values[0] : m.values;
-      this.write(JSON.stringify(doc));
-    }
+      return doc;
+    });
     this.groups.clear();
+    return docs;
+  }
+
+  /**
+   * Writes one EMF line per set of dimension values and forgets what was written. Call at the end of every
+   * invocation.
+   */
+  public flush(): void {
+    for (const doc of this.takeDocuments()) this.write(JSON.stringify(doc));
+  }
+
+  private metric(dimensions: MetricDimensions, name: MetricName, unit: Unit, counter: boolean): Metric {
+    const key = JSON.stringify([dimensions.values, dimensions.sets]);
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { dimensions, values: new Map() };
+      this.groups.set(key, group);
+    }
+    let metric = group.values.get(name);
+    if (!metric) {
+      metric = { unit, counter, values: [] };
+      group.values.set(name, metric);
+    } else if (metric.counter !== counter) {
+      throw new Error(`metric ${name} is ${metric.counter ? 'a counter' : 'sampled'}; it cannot be both`);
+    }
+    return metric;
   }
 }
 
@@ -119,7 +161,7 @@ export function recordTransition(metrics: EmfMetrics, event: TransitionEvent): v
   if (event.priority === undefined || event.type === undefined) return;
   const dims = { tier: event.priority, type: event.type };
   if (event.transition === 'waiting' && event.detail !== undefined) {
-    metrics.addTo(deferralDimensions(event.type, event.detail), MetricName.LimitDeferrals, 1);
+    metrics.countTo(deferralDimensions(event.type, event.detail), MetricName.LimitDeferrals);
   }
   if (event.agent_slots_in_use !== undefined) {
     metrics.addTo(agentDimensions(event.type), MetricName.AgentSlotsInUse, event.agent_slots_in_use);
@@ -130,12 +172,8 @@ export function recordTransition(metrics: EmfMetrics, event: TransitionEvent): v
     retrying: MetricName.TasksRetried,
   };
   const counted = count[event.transition];
-  if (counted) metrics.add(counted, 1, dims);
-  if (event.queue_wait_ms !== undefined)
-    metrics.add(MetricName.QueueWait, event.queue_wait_ms, dims, 'Milliseconds');
-  if (event.agent_ms !== undefined)
-    metrics.add(MetricName.AgentLatency, event.agent_ms, dims, 'Milliseconds');
-  if (event.end_to_end_ms !== undefined) {
-    metrics.add(MetricName.EndToEndLatency, event.end_to_end_ms, dims, 'Milliseconds');
-  }
+  if (counted) metrics.count(counted, dims);
+  if (event.queue_wait_ms !== undefined) metrics.add(MetricName.QueueWait, event.queue_wait_ms, dims);
+  if (event.agent_ms !== undefined) metrics.add(MetricName.AgentLatency, event.agent_ms, dims);
+  if (event.end_to_end_ms !== undefined) metrics.add(MetricName.EndToEndLatency, event.end_to_end_ms, dims);
 }

@@ -12,6 +12,8 @@
 export const EnvName = {
   /** Which of our functions this is; the local runtime tells functions apart by it. */
   FunctionRole: 'TASKQ_FUNCTION_ROLE',
+  /** Every function: the level it logs at (the construct's `logLevel`), read by lambda/adapters/logger.ts. */
+  LogLevel: 'LOG_LEVEL',
   TaskTableName: 'TASK_TABLE_NAME',
   /** Producer: the queue of each tier. */
   HighQueueUrl: 'HIGH_QUEUE_URL',
@@ -201,6 +203,11 @@ export const DEFAULTS = {
   limitWakeUpSeconds: 5,
   /** Messages per consumer invocation. */
   batchSize: 10,
+  /**
+   * How long a tier's event source gathers messages before it invokes the consumer. Low waits up to a second for a
+   * fuller batch (fewer receives, deletes and invocations per task); high invokes at once.
+   */
+  maxBatchingWindowSeconds: { high: 0, low: 1 },
   /** Most consumer invocations at once, per tier: low can never take the account's whole concurrency. */
   maxConcurrency: { high: 50, low: 10 },
   consumerMemorySize: 256,

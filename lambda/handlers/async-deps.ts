@@ -44,7 +44,7 @@ export function callbackDeps(metrics: EmfMetrics): CallbackDeps {
     onSettled: (event) => {
       logger.info(`async attempt ended ${event.status}`, { ...event });
       const metric = SETTLED_METRIC[event.status as keyof typeof SETTLED_METRIC];
-      if (metric) metrics.add(metric, 1, { tier: event.priority, type: event.type });
+      if (metric) metrics.count(metric, { tier: event.priority, type: event.type });
       if (event.agent_slots_in_use !== undefined) {
         metrics.addTo(agentDimensions(event.type), MetricName.AgentSlotsInUse, event.agent_slots_in_use);
       }

@@ -4,6 +4,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import middy from '@middy/core';
+import { logger } from '../adapters/logger';
 import { EmfMetrics } from '../adapters/metrics';
 import {
   bearerToken,
@@ -21,7 +22,7 @@ import { parseTaskId } from '../core/task-status';
 import { callbackDeps } from './async-deps';
 import { type HttpEvent, httpErrors, json } from './http';
 
-const metrics = new EmfMetrics();
+const metrics = new EmfMetrics(logger.raw);
 const deps = callbackDeps(metrics);
 
 /** The body as bytes (API Gateway may pass it base64-encoded). */
@@ -68,5 +69,6 @@ export const handler = middy<HttpEvent>()
       return json(200, await completeTask(taskId, token, completionOf(bytes), deps));
     } finally {
       metrics.flush();
+      logger.flush();
     }
   });

@@ -11,7 +11,7 @@ import { type DestinationRecord, destinationCompletion, destinationTarget } from
 import { HttpError } from '../core/errors';
 import { callbackDeps } from './async-deps';
 
-const metrics = new EmfMetrics();
+const metrics = new EmfMetrics(logger.raw);
 const deps = callbackDeps(metrics);
 
 export const handler = middy<DestinationRecord>().handler(async (record) => {
@@ -29,5 +29,6 @@ export const handler = middy<DestinationRecord>().handler(async (record) => {
     logger.warn('completion refused; dropped', { task_id: target.taskId, code: error.code });
   } finally {
     metrics.flush();
+    logger.flush();
   }
 });

@@ -13,12 +13,14 @@ import { logger } from '../adapters/logger';
 import { EmfMetrics, recordTransition } from '../adapters/metrics';
 import { S3ResultObjects } from '../adapters/s3-result-objects';
 import { SqsTierQueue } from '../adapters/sqs-queues';
+import { TransitionLog } from '../adapters/transition-log';
 import { EnvName, parseAgentTargets } from '../contract';
 import { type ProcessDeps, processDelivery } from '../core/process-delivery';
 import { WAITS_ATTRIBUTE } from '../core/queue-message';
 import { SlotWaits } from '../core/slot-waits';
 
-const metrics = new EmfMetrics();
+const metrics = new EmfMetrics(logger.raw);
+const transitions = new TransitionLog(logger);
 const deps: ProcessDeps = {
   store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName), {
     results: new S3ResultObjects(requireEnv(EnvName.ResultBucketName)),
@@ -41,10 +43,10 @@ const deps: ProcessDeps = {
     tenantMaxConcurrency: numberEnv(EnvName.TenantMaxConcurrency),
     limitWakeUpSeconds: numberEnv(EnvName.LimitWakeUpSeconds),
   },
-  // One log line per task transition (ids, tier, attempt, error code; never the payload or the result).
+  // One log line per task transition (ids, tier, attempt, error code; never the payload or the result), a claim
+  // folded into its attempt's end (transition-log.ts).
   onTransition: (event) => {
-    const { transition, ...fields } = event;
-    logger.info(`task ${transition}`, fields);
+    transitions.record(event);
     recordTransition(metrics, event);
   },
 };
@@ -64,6 +66,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event,
       ),
     ),
   );
+  // Every delivery has settled: a claim whose attempt did not end here is logged now, before any failure.
+  transitions.flush();
   const batchItemFailures = event.Records.flatMap((record, i) => {
     const outcome = outcomes[i]!;
     if (outcome.status === 'fulfilled' && outcome.value === 'ack') return [];
@@ -75,6 +79,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event,
     }
     return [{ itemIdentifier: record.messageId }];
   });
+  // The invocation's lines and metrics leave in one write.
   metrics.flush();
+  logger.flush();
   return { batchItemFailures };
 });

@@ -18,7 +18,7 @@ const limits = {
   maxBodyBytes: numberEnv(EnvName.MaxBodyBytes),
   maxJsonDepth: numberEnv(EnvName.MaxJsonDepth),
 };
-const metrics = new EmfMetrics();
+const metrics = new EmfMetrics(logger.raw);
 const deps = {
   store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName), {
     results: new S3ResultObjects(requireEnv(EnvName.ResultBucketName)),
@@ -42,16 +42,21 @@ export const handler = middy<HttpEvent>()
       limits,
     );
     const { outcome, task } = await enqueueTask(submission, deps);
-    logger.info(outcome === 'created' ? 'task accepted' : 'task replayed', {
+    const fields = {
       task_id: task.task_id,
       type: task.type,
       priority: task.priority,
       attempt: task.attempts,
-    });
+    };
     if (outcome === 'created') {
-      metrics.add(MetricName.TasksAccepted, 1, { tier: task.priority, type: task.type });
-      metrics.flush();
+      // The transition and its metric on one line, in one write: the producer's whole log for a task.
+      metrics.count(MetricName.TasksAccepted, { tier: task.priority, type: task.type });
+      const [document] = metrics.takeDocuments();
+      logger.infoWith(document!, 'task accepted', fields);
+    } else {
+      logger.info('task replayed', fields);
     }
+    logger.flush();
     const body = {
       task_id: task.task_id,
       status: task.status,

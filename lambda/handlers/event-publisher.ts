@@ -22,7 +22,7 @@ const ports = {
   unpublished: new SqsUnpublishedEvents(sqsClient(), requireEnv(EnvName.UnpublishedEventsQueueUrl)),
 };
 const transitions = new Set(parseEventTransitions(requireEnv(EnvName.EventTransitions)));
-const metrics = new EmfMetrics();
+const metrics = new EmfMetrics(logger.raw);
 
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>().handler(async (stream) => {
   const pending: PendingEvent[] = [];
@@ -33,10 +33,10 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>().handl
   }
   const outcome = await publishEvents(pending, ports);
   for (const e of outcome.published) {
-    metrics.addTo(eventDimensions(e.body.event), MetricName.EventsPublished, 1);
+    metrics.countTo(eventDimensions(e.body.event), MetricName.EventsPublished);
   }
   for (const u of outcome.unpublished) {
-    metrics.addTo(eventDimensions(u.event.body.event), MetricName.EventsUnpublished, 1);
+    metrics.countTo(eventDimensions(u.event.body.event), MetricName.EventsUnpublished);
   }
   metrics.flush();
   logger.info('stream batch', {
@@ -56,5 +56,6 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>().handl
       sequence_numbers: outcome.failedItemIds,
     });
   }
+  logger.flush();
   return { batchItemFailures: outcome.failedItemIds.map((itemIdentifier) => ({ itemIdentifier })) };
 });

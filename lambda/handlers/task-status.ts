@@ -17,7 +17,7 @@ import { type HttpEvent, httpErrors, json } from './http';
 const store = new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName), {
   results: new S3ResultObjects(requireEnv(EnvName.ResultBucketName)),
 });
-const metrics = new EmfMetrics();
+const metrics = new EmfMetrics(logger.raw);
 const retentionSeconds = numberEnv(EnvName.TaskRetentionSeconds);
 
 export const handler = middy<HttpEvent>()
@@ -38,13 +38,15 @@ export const handler = middy<HttpEvent>()
       if (outcome === 'requested') {
         // The running async attempt is asked to stop; the task is not cancelled yet.
         logger.info('task cancel requested', fields(task));
+        logger.flush();
         return json(202, task);
       }
       for (const t of cancelled) {
-        metrics.add(MetricName.TasksCancelled, 1, { tier: t.priority, type: t.type });
+        metrics.count(MetricName.TasksCancelled, { tier: t.priority, type: t.type });
         logger.info('task cancelled', fields(t));
       }
       metrics.flush();
+      logger.flush();
       return json(200, task);
     }
     throw new HttpError(ApiErrorCode.MethodNotAllowed, `${method} is not supported on /tasks/{id}`);

@@ -1,6 +1,7 @@
 /**
  * What an on-call engineer gets from the construct besides the alarms (test/infra/task-queue-alarms.test.ts):
- * the dashboard, log retention, tracing and the log level. Issue 5, "Observability".
+ * the dashboard, log retention, tracing, the log level and Lambda's own log records. Issues 5 ("Observability")
+ * and 16 (cost per task).
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -216,7 +217,7 @@ describe('TaskQueue logs and tracing', () => {
     ];
     for (const fn of functions) {
       const properties = template.toJSON().Resources[logicalId(fn)].Properties;
-      expect(properties.LoggingConfig).toEqual({ LogGroup: ref(fn.logGroup) });
+      expect(properties.LoggingConfig).toMatchObject({ LogGroup: ref(fn.logGroup) });
     }
   });
 
@@ -249,7 +250,7 @@ describe('TaskQueue logs and tracing', () => {
   test.each([
     [undefined, 'INFO'],
     ['DEBUG', 'DEBUG'],
-  ] as const)('logLevel %s reaches every function as POWERTOOLS_LOG_LEVEL %s', (logLevel, expected) => {
+  ] as const)('logLevel %s reaches every function as LOG_LEVEL %s', (logLevel, expected) => {
     // GIVEN
     const { stack, taskQueue } = queueStack({ logLevel });
 
@@ -259,7 +260,46 @@ describe('TaskQueue logs and tracing', () => {
     // THEN
     expect(functions).toHaveLength(functionsOf(taskQueue).length);
     for (const fn of functions) {
-      expect(fn.Properties.Environment.Variables.POWERTOOLS_LOG_LEVEL).toBe(expected);
+      expect(fn.Properties.Environment.Variables.LOG_LEVEL).toBe(expected);
+      expect(fn.Properties.Environment.Variables).not.toHaveProperty('POWERTOOLS_LOG_LEVEL');
     }
   });
+
+  test.each([
+    [undefined, 'WARN'],
+    ['INFO', 'INFO'],
+  ] as const)(
+    "systemLogLevel %s reaches every function as Lambda's SystemLogLevel %s, in the JSON log format",
+    (systemLogLevel, expected) => {
+      // GIVEN
+      const { stack, taskQueue } = queueStack({ systemLogLevel });
+
+      // WHEN
+      const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+
+      // THEN
+      expect(functions).toHaveLength(functionsOf(taskQueue).length);
+      for (const fn of functions) {
+        expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', SystemLogLevel: expected });
+      }
+    },
+  );
+
+  test.each(['WARN', 'ERROR'] as const)(
+    'at logLevel %s Lambda still passes every line a function writes, the EMF lines (which Lambda counts as INFO) included',
+    (logLevel) => {
+      // GIVEN
+      const { stack, taskQueue } = queueStack({ logLevel });
+
+      // WHEN
+      const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+
+      // THEN: Lambda's application filter lets DEBUG and up through; the function's own logger filters by LOG_LEVEL
+      expect(functions).toHaveLength(functionsOf(taskQueue).length);
+      for (const fn of functions) {
+        expect(fn.Properties.LoggingConfig.ApplicationLogLevel).toBe('DEBUG');
+        expect(fn.Properties.Environment.Variables.LOG_LEVEL).toBe(logLevel);
+      }
+    },
+  );
 });

@@ -235,23 +235,25 @@ describe('TaskQueueStack agents', () => {
       backoffBaseSeconds: 1,
       backoffCapSeconds: 30,
       auth: { kind: 'jwt', issuer: 'https://issuer.example.com/', audience: ['tasks'] },
+      systemLogLevel: 'INFO',
     };
 
     // WHEN
     const stack = stackWith({ config });
     const template = Template.fromStack(stack);
 
-    // THEN
+    // THEN: the visibility timeout is 6 × the consumer timeout + the tier's batching window (low's default 1 s)
     const { high, low } = stack.taskQueue.tiers;
-    for (const [tier, concurrency] of [
-      [high, 80],
-      [low, 4],
+    for (const [tier, concurrency, visibility] of [
+      [high, 80, 600],
+      [low, 4, 601],
     ] as const) {
       const queue = template.toJSON().Resources[logicalId(tier.queue)].Properties;
       expect(queue.RedrivePolicy.maxReceiveCount).toBe(3);
-      expect(queue.VisibilityTimeout).toBe(600);
+      expect(queue.VisibilityTimeout).toBe(visibility);
       const consumer = template.toJSON().Resources[logicalId(tier.consumerFunction)].Properties;
       expect(consumer.Timeout).toBe(100);
+      expect(consumer.LoggingConfig).toMatchObject({ LogFormat: 'JSON', SystemLogLevel: 'INFO' });
       expect(consumer.Environment.Variables).toMatchObject({
         BACKOFF_BASE_SECONDS: '1',
         BACKOFF_CAP_SECONDS: '30',

@@ -74,8 +74,8 @@ describe('TaskQueue prop validation: tiers and redrive', () => {
   });
 
   test('throws when batchSize is above 10 without a batching window', () => {
-    expect(() => queueStack({ tiers: { low: { batchSize: 11 } } })).toThrow(
-      /low tier: batchSize above 10 needs a maxBatchingWindow/,
+    expect(() => queueStack({ tiers: { high: { batchSize: 11 } } })).toThrow(
+      /high tier: batchSize above 10 needs a maxBatchingWindow/,
     );
   });
 

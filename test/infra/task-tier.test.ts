@@ -125,7 +125,7 @@ describe('TaskQueue tiers: queues and dead-letter queues', () => {
 });
 
 describe('TaskQueue tiers: visibility timeout', () => {
-  test('defaults to 6 × the consumer timeout (120 s by default)', () => {
+  test("defaults to 6 × the consumer timeout (120 s by default) plus the tier's default batching window", () => {
     // GIVEN
     const { stack, taskQueue } = queueStack();
 
@@ -133,9 +133,10 @@ describe('TaskQueue tiers: visibility timeout', () => {
     const template = Template.fromStack(stack);
 
     // THEN
-    for (const tier of Object.values(taskQueue.tiers)) {
-      expect(template.toJSON().Resources[logicalId(tier.queue)].Properties.VisibilityTimeout).toBe(720);
-    }
+    const visibility = (tier: keyof typeof taskQueue.tiers) =>
+      template.toJSON().Resources[logicalId(taskQueue.tiers[tier].queue)].Properties.VisibilityTimeout;
+    expect(visibility('high')).toBe(720);
+    expect(visibility('low')).toBe(721);
   });
 
   test('defaults to 6 × the consumer timeout plus the batching window, per tier', () => {
@@ -201,8 +202,41 @@ describe('TaskQueue tiers: consumers', () => {
     for (const mapping of Object.values(mappings)) {
       expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
       expect(mapping.Properties.BatchSize).toBe(10);
-      expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeUndefined();
     }
+  });
+
+  test('the low tier gathers a batch for up to 1 s by default; high invokes at once', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack();
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(taskQueue.tiers.low.queue), 'Arn'] },
+      MaximumBatchingWindowInSeconds: 1,
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(taskQueue.tiers.high.queue), 'Arn'] },
+      MaximumBatchingWindowInSeconds: Match.absent(),
+    });
+    expect(taskQueue.tiers.low.settings.maxBatchingWindow.toSeconds()).toBe(1);
+    expect(taskQueue.tiers.high.settings.maxBatchingWindow.toSeconds()).toBe(0);
+  });
+
+  test('a zero batching window on the low tier turns the default off', () => {
+    // GIVEN
+    const { stack, taskQueue } = queueStack({ tiers: { low: { maxBatchingWindow: Duration.seconds(0) } } });
+
+    // WHEN
+    const template = Template.fromStack(stack);
+
+    // THEN
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(taskQueue.tiers.low.queue), 'Arn'] },
+      MaximumBatchingWindowInSeconds: Match.absent(),
+    });
   });
 
   test('maximum concurrency is 50 for high and 10 for low by default', () => {

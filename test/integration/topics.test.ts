@@ -278,13 +278,14 @@ describe('Topics on the local runtime', () => {
         expect(delivery.deliveries).toBeUndefined();
       }
     }
-    // Each delivery was claimed by its tier's consumer, which reads that tier's queue only: the runtime prefixes
-    // every log line with the function's logical id.
+    // Each delivery was claimed and run by its tier's consumer, which reads that tier's queue only: its
+    // `task succeeded` line (which carries the claim, README "Logs") is in that consumer's log. The runtime
+    // prefixes every log line with the function's logical id.
     const claimers = (taskId: string) =>
       runtime
         .output()
         .split('\n')
-        .filter((line) => line.includes(taskId) && line.includes('"message":"task claimed"'))
+        .filter((line) => line.includes(taskId) && line.includes('"message":"task succeeded"'))
         .map((line) => /^\[TaskQueue(High|Low)Consumer/.exec(line)?.[1]);
     for (const subscriber of ['echo', 'sleep']) {
       expect(claimers(deliveryTaskId(high.body.task_id, subscriber))).toEqual(['High']);

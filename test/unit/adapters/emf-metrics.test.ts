@@ -83,8 +83,8 @@ describe('Class: EmfMetrics', () => {
     const { metrics, docs } = capture();
 
     // Act
-    metrics.add(MetricName.TasksSucceeded, 1, HIGH_ECHO);
-    metrics.add(MetricName.AgentLatency, 250, HIGH_ECHO, 'Milliseconds');
+    metrics.count(MetricName.TasksSucceeded, HIGH_ECHO);
+    metrics.add(MetricName.AgentLatency, 250, HIGH_ECHO);
     metrics.flush();
 
     // Assess
@@ -117,8 +117,8 @@ describe('Class: EmfMetrics', () => {
     const { metrics, lines } = capture();
 
     // Act
-    metrics.add(MetricName.TasksAccepted, 1, HIGH_ECHO);
-    metrics.add(MetricName.TasksAccepted, 1, { tier: 'low', type: 'echo' });
+    metrics.count(MetricName.TasksAccepted, HIGH_ECHO);
+    metrics.count(MetricName.TasksAccepted, { tier: 'low', type: 'echo' });
     metrics.flush();
 
     // Assess
@@ -131,7 +131,7 @@ describe('Class: EmfMetrics', () => {
     const { metrics, docs } = capture();
 
     // Act
-    for (const ms of [30, 10, 20]) metrics.add(MetricName.QueueWait, ms, HIGH_ECHO, 'Milliseconds');
+    for (const ms of [30, 10, 20]) metrics.add(MetricName.QueueWait, ms, HIGH_ECHO);
     metrics.flush();
 
     // Assess
@@ -144,10 +144,10 @@ describe('Class: EmfMetrics', () => {
     const { metrics, docs } = capture();
 
     // Act
-    metrics.add(MetricName.TasksSucceeded, 1, HIGH_ECHO);
-    metrics.add(MetricName.TasksSucceeded, 1, { tier: 'high', type: 'summarize' });
-    metrics.add(MetricName.TasksSucceeded, 1, { tier: 'low', type: 'echo' });
-    metrics.add(MetricName.TasksFailed, 1, HIGH_ECHO);
+    metrics.count(MetricName.TasksSucceeded, HIGH_ECHO);
+    metrics.count(MetricName.TasksSucceeded, { tier: 'high', type: 'summarize' });
+    metrics.count(MetricName.TasksSucceeded, { tier: 'low', type: 'echo' });
+    metrics.count(MetricName.TasksFailed, HIGH_ECHO);
     metrics.flush();
 
     // Assess
@@ -162,7 +162,7 @@ describe('Class: EmfMetrics', () => {
   it('forgets what it flushed: a second flush writes nothing', () => {
     // Prepare
     const { metrics, lines } = capture();
-    metrics.add(MetricName.TasksAccepted, 1, HIGH_ECHO);
+    metrics.count(MetricName.TasksAccepted, HIGH_ECHO);
     metrics.flush();
 
     // Act
@@ -186,11 +186,11 @@ describe('Class: EmfMetrics', () => {
   it('starts afresh after a flush', () => {
     // Prepare
     const { metrics, docs } = capture();
-    metrics.add(MetricName.TasksRetried, 1, HIGH_ECHO);
+    metrics.count(MetricName.TasksRetried, HIGH_ECHO);
     metrics.flush();
 
     // Act
-    metrics.add(MetricName.TasksFailed, 1, HIGH_ECHO);
+    metrics.count(MetricName.TasksFailed, HIGH_ECHO);
     metrics.flush();
 
     // Assess
@@ -200,11 +200,11 @@ describe('Class: EmfMetrics', () => {
   it('flushes by itself when a metric reaches 100 values, the most one EMF document may hold', () => {
     // Prepare
     const { metrics, docs } = capture();
-    for (let i = 0; i < 99; i++) metrics.add(MetricName.AgentLatency, i, HIGH_ECHO, 'Milliseconds');
+    for (let i = 0; i < 99; i++) metrics.add(MetricName.AgentLatency, i, HIGH_ECHO);
     expect(docs()).toEqual([]);
 
     // Act
-    metrics.add(MetricName.AgentLatency, 99, HIGH_ECHO, 'Milliseconds');
+    metrics.add(MetricName.AgentLatency, 99, HIGH_ECHO);
 
     // Assess
     expect(docs()).toHaveLength(1);
@@ -215,16 +215,57 @@ describe('Class: EmfMetrics', () => {
   it('keeps no value twice: after the automatic flush, the next values go to a new document', () => {
     // Prepare
     const { metrics, docs } = capture();
-    for (let i = 0; i < 100; i++) metrics.add(MetricName.TasksSucceeded, 1, HIGH_ECHO);
+    for (let i = 0; i < 100; i++) metrics.add(MetricName.AgentLatency, i, HIGH_ECHO);
 
     // Act
-    metrics.add(MetricName.TasksSucceeded, 1, HIGH_ECHO);
+    metrics.add(MetricName.AgentLatency, 100, HIGH_ECHO);
     metrics.flush();
 
     // Assess
     expect(docs()).toHaveLength(2);
-    expect((docs()[0]!.TasksSucceeded as number[]).length).toBe(100);
-    expect(docs()[1]!.TasksSucceeded).toBe(1);
+    expect((docs()[0]!.AgentLatency as number[]).length).toBe(100);
+    expect(docs()[1]!.AgentLatency).toBe(100);
+  });
+
+  it('sums a counter into one value, however many were counted: its Sum is what alarms and the dashboard read', () => {
+    // Prepare
+    const { metrics, docs } = capture();
+
+    // Act: a batch of 150 successes, more than the 100 values a document may hold
+    for (let i = 0; i < 150; i++) metrics.count(MetricName.TasksSucceeded, HIGH_ECHO);
+    metrics.count(MetricName.TasksRetried, HIGH_ECHO, 3);
+    metrics.flush();
+
+    // Assess
+    expect(values(docs())).toEqual([{ TasksSucceeded: 150, TasksRetried: 3 }]);
+    expectValidEmf(docs()[0]!);
+  });
+
+  it('refuses a metric counted and sampled in one document, which CloudWatch would read as one or the other', () => {
+    // Prepare
+    const { metrics } = capture();
+    metrics.count(MetricName.TasksSucceeded, HIGH_ECHO);
+
+    // Act / Assess
+    expect(() => metrics.add(MetricName.TasksSucceeded, 1, HIGH_ECHO)).toThrow(
+      'metric TasksSucceeded is a counter; it cannot be both',
+    );
+  });
+
+  it('hands its documents to a caller that writes them itself, and forgets them', () => {
+    // Prepare
+    const { metrics, lines } = capture();
+    metrics.count(MetricName.TasksAccepted, HIGH_ECHO);
+
+    // Act
+    const taken = metrics.takeDocuments();
+    metrics.flush();
+
+    // Assess
+    expect(taken).toHaveLength(1);
+    expect(taken[0]).toMatchObject({ Tier: 'high', TaskType: 'echo', TasksAccepted: 1 });
+    expectValidEmf(taken[0] as unknown as EmfDocument);
+    expect(lines).toEqual([]);
   });
 
   it('writes to stdout by default', () => {
@@ -233,7 +274,7 @@ describe('Class: EmfMetrics', () => {
     const metrics = new EmfMetrics();
 
     // Act
-    metrics.add(MetricName.TasksCancelled, 1, HIGH_ECHO);
+    metrics.count(MetricName.TasksCancelled, HIGH_ECHO);
     metrics.flush();
 
     // Assess
@@ -354,7 +395,7 @@ describe('Function: recordTransition', () => {
 
     // Assess
     const byTier = Object.fromEntries(docs().map((doc) => [doc.Tier as string, doc]));
-    expect(values([byTier.high!])).toEqual([{ TasksSucceeded: [1, 1] }]);
+    expect(values([byTier.high!])).toEqual([{ TasksSucceeded: 2 }]);
     expect(values([byTier.low!])).toEqual([{ TasksFailed: 1 }]);
   });
 });
@@ -412,7 +453,7 @@ describe('Function: recordTransition, limits', () => {
 
     // Assess: both tiers' deferrals of a reason share one document (the limits are shared by the tiers)
     const byReason = Object.fromEntries(docs().map((doc) => [doc.Reason as string, doc.LimitDeferrals]));
-    expect(byReason).toEqual({ AgentConcurrencyLimit: [1, 1, 1], AgentRateLimit: 1 });
+    expect(byReason).toEqual({ AgentConcurrencyLimit: 3, AgentRateLimit: 1 });
     for (const doc of docs()) expect(doc).not.toHaveProperty('Tier');
   });
 

@@ -8,7 +8,7 @@ import { context } from '../support/events';
 
 // The handler reads its configuration at module load, so set it before requiring the handler.
 process.env.AWS_REGION = 'eu-west-1';
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.LOG_LEVEL = 'SILENT';
 process.env.TASK_TABLE_NAME = 'tasks';
 process.env.RESULT_BUCKET_NAME = 'results';
 process.env.HIGH_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/high';

@@ -11,9 +11,10 @@ import { context, sqsRecord } from '../support/events';
 
 const AGENT_FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:agent-fn';
 
-// The handler reads its configuration at module load, so set it before requiring the handler.
+// The handler reads its configuration at module load, so set it before requiring the handler. Its logs go to
+// the stdout spy of each test.
 process.env.AWS_REGION = 'eu-west-1';
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.LOG_LEVEL = 'INFO';
 process.env.TASK_TABLE_NAME = 'tasks';
 process.env.RESULT_BUCKET_NAME = 'results';
 process.env.QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/high';
@@ -97,9 +98,19 @@ function httpAgent() {
 }
 
 describe('Handler: consumer', () => {
+  let stdout: jest.SpyInstance;
+  /** Every line the handler wrote, parsed. */
+  const written = () =>
+    stdout.mock.calls
+      .map(([text]) => String(text))
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
   beforeEach(() => {
-    // The handlers write EMF metric lines to stdout; keep the test output readable.
-    jest.spyOn(process.stdout, 'write').mockReturnValue(true);
+    // The handlers write their log and EMF metric lines to stdout; keep the test output readable.
+    stdout = jest.spyOn(process.stdout, 'write').mockReturnValue(true);
     ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ attempts: 1 }) });
     ddb.on(UpdateItemCommand, { ConditionExpression: SETTLE_CONDITION }).resolves({});
     sqs.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
@@ -164,6 +175,59 @@ describe('Handler: consumer', () => {
     });
     expect(settle.UpdateExpression).toContain('REMOVE lease_until');
     expect(sqs.calls()).toHaveLength(0);
+  });
+
+  it('logs a batch of tasks that succeed as one `task succeeded` line each, claim fields folded in, and one EMF line, in one write', async () => {
+    // Prepare
+    httpAgent();
+
+    // Act
+    await consume(sqsRecord('a', envelope(TASK_A)), sqsRecord('b', envelope(TASK_B)));
+
+    // Assess
+    expect(stdout).toHaveBeenCalledTimes(1);
+    const lines = written();
+    const taskLines = lines.filter((l) => l.message !== undefined);
+    expect(taskLines.map((l) => [l.level, l.message, l.task_id]).sort()).toEqual([
+      ['INFO', 'task succeeded', TASK_A],
+      ['INFO', 'task succeeded', TASK_B],
+    ]);
+    for (const line of taskLines) {
+      expect(line).toEqual({
+        level: 'INFO',
+        message: 'task succeeded',
+        timestamp: expect.stringMatching(ISO_TIME),
+        task_id: line.task_id,
+        type: 'echo',
+        priority: 'high',
+        attempt: 1,
+        queue_wait_ms: expect.any(Number),
+        agent_ms: expect.any(Number),
+        end_to_end_ms: expect.any(Number),
+      });
+    }
+    const metrics = lines.filter((l) => '_aws' in l);
+    expect(metrics).toHaveLength(1);
+    expect(metrics[0]).toMatchObject({ Tier: 'high', TaskType: 'echo', TasksSucceeded: 2 });
+    expect(metrics[0]!.QueueWait).toHaveLength(2);
+  });
+
+  it('logs at INFO the claim of a delivery that threw before its outcome was written, then the failure', async () => {
+    // Prepare: the claim succeeds, the agent answers, the result write fails with no answer to classify
+    httpAgent();
+    ddb.on(UpdateItemCommand, { ConditionExpression: SETTLE_CONDITION }).rejects(new Error('socket hang up'));
+
+    // Act
+    const response = await consume(sqsRecord('a', envelope(TASK_A)));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'a' }]);
+    const logLines = written().filter((l) => l.message !== undefined);
+    expect(logLines.map((l) => [l.level, l.message])).toEqual([
+      ['INFO', 'task claimed'],
+      ['ERROR', 'delivery failed; it will be retried'],
+    ]);
+    expect(logLines[0]).toMatchObject({ task_id: TASK_A, attempt: 1, queue_wait_ms: expect.any(Number) });
   });
 
   it('reports only the failed record of a batch, and backs its message off with ChangeMessageVisibility', async () => {

@@ -13,7 +13,7 @@ import { context } from '../support/events';
 const HIGH_DLQ = 'https://sqs.eu-west-1.amazonaws.com/123456789012/high-dlq';
 const LOW_DLQ = 'https://sqs.eu-west-1.amazonaws.com/123456789012/low-dlq';
 process.env.AWS_REGION = 'eu-west-1';
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.LOG_LEVEL = 'SILENT';
 process.env.TASK_TABLE_NAME = 'tasks';
 process.env.DEAD_LETTER_QUEUE_URLS = `${HIGH_DLQ},${LOW_DLQ}`;
 process.env.SWEEP_MAX_MESSAGES = '10000';

@@ -11,9 +11,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { requestHash, taskIdForKey } from '../../../lambda/core/idempotency';
 import { context, httpEvent } from '../support/events';
 
-// The handler reads its configuration at module load, so set it before requiring the handler.
+// The handler reads its configuration at module load, so set it before requiring the handler. Its logs go to
+// the stdout spy of each test.
 process.env.AWS_REGION = 'eu-west-1';
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.LOG_LEVEL = 'INFO';
 process.env.TASK_TABLE_NAME = 'tasks';
 process.env.RESULT_BUCKET_NAME = 'results';
 process.env.HIGH_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/high';
@@ -55,9 +56,11 @@ function existingItem(key: string, hash: string) {
 }
 
 describe('Handler: enqueue', () => {
+  let stdout: jest.SpyInstance;
+
   beforeEach(() => {
-    // The handlers write EMF metric lines to stdout; keep the test output readable.
-    jest.spyOn(process.stdout, 'write').mockReturnValue(true);
+    // The handlers write their log and EMF metric lines to stdout; keep the test output readable.
+    stdout = jest.spyOn(process.stdout, 'write').mockReturnValue(true);
     ddb.on(GetItemCommand).resolves({});
     ddb.on(PutItemCommand).resolves({});
     sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
@@ -142,6 +145,39 @@ describe('Handler: enqueue', () => {
       request_hash: envelope.request_hash,
     });
     expect(ddb.commandCalls(GetItemCommand)).toHaveLength(0);
+  });
+
+  it('logs an accepted task as one line in one write: `task accepted`, its fields and its TasksAccepted metric', async () => {
+    // Act
+    const res = await post({ type: 'echo', priority: 'high', payload: { text: 'not logged' } });
+
+    // Assess
+    expect(stdout).toHaveBeenCalledTimes(1);
+    const text = String(stdout.mock.calls[0]![0]);
+    expect(text.endsWith('\n')).toBe(true);
+    expect(text.trimEnd()).not.toContain('\n');
+    const line = JSON.parse(text) as Record<string, unknown>;
+    expect(line).toMatchObject({
+      level: 'INFO',
+      message: 'task accepted',
+      task_id: res.json.task_id,
+      type: 'echo',
+      priority: 'high',
+      attempt: 0,
+      Tier: 'high',
+      TaskType: 'echo',
+      TasksAccepted: 1,
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Namespace: 'AgentTaskQueue',
+            Dimensions: [['Tier', 'TaskType'], ['Tier']],
+            Metrics: [{ Name: 'TasksAccepted', Unit: 'Count' }],
+          },
+        ],
+      },
+    });
+    expect(text).not.toContain('not logged');
   });
 
   it('queues a task on the low queue with no delay by default', async () => {

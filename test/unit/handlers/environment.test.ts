@@ -52,7 +52,7 @@ describe('Handlers: configuration from the environment', () => {
 
   beforeEach(() => {
     process.env.AWS_REGION = 'eu-west-1';
-    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    process.env.LOG_LEVEL = 'SILENT';
     for (const name of Object.keys(VALUES)) delete process.env[name];
   });
 
@@ -80,5 +80,18 @@ describe('Handlers: configuration from the environment', () => {
 
     // Act / Assess
     expect(() => load(file)).toThrow(`${missing} environment variable is not set`);
+  });
+
+  test.each(HANDLERS)('the %s handler throws when LOG_LEVEL is not set or is no level', (role, file) => {
+    // Prepare: the function's environment, set by HandlerFunction for every function, but its log level
+    for (const name of FUNCTION_ENV[role]) process.env[name] = VALUES[name];
+    delete process.env.LOG_LEVEL;
+
+    // Act / Assess
+    expect(() => load(file)).toThrow('LOG_LEVEL environment variable is not set');
+    process.env.LOG_LEVEL = 'VERBOSE';
+    expect(() => load(file)).toThrow(
+      "LOG_LEVEL environment variable must be one of DEBUG, INFO, WARN, ERROR, SILENT, but 'VERBOSE' was set",
+    );
   });
 });

@@ -10,7 +10,7 @@ import { context } from '../support/events';
 const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:events';
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/unpublished';
 process.env.AWS_REGION = 'eu-west-1';
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.LOG_LEVEL = 'SILENT';
 process.env.EVENTS_TOPIC_ARN = TOPIC_ARN;
 process.env.UNPUBLISHED_EVENTS_QUEUE_URL = QUEUE_URL;
 process.env.EVENT_TRANSITIONS = 'SUCCEEDED,FAILED,CANCELLED';
@@ -189,6 +189,6 @@ describe('Handler: event-publisher', () => {
     // Assess
     const docs = emf();
     expect(docs).toHaveLength(1);
-    expect(docs[0]).toMatchObject({ Event: 'task.succeeded', EventsPublished: [1, 1], EventsUnpublished: 1 });
+    expect(docs[0]).toMatchObject({ Event: 'task.succeeded', EventsPublished: 2, EventsUnpublished: 1 });
   });
 });

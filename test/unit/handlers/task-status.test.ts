@@ -16,7 +16,7 @@ import { context, httpEvent } from '../support/events';
 
 // The handler reads its configuration at module load, so set it before requiring the handler.
 process.env.AWS_REGION = 'eu-west-1';
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.LOG_LEVEL = 'SILENT';
 process.env.TASK_TABLE_NAME = 'tasks';
 process.env.RESULT_BUCKET_NAME = 'results';
 process.env.TASK_RETENTION_SECONDS = '600';

@@ -246,4 +246,64 @@ describe('Class: SqsEventSource', () => {
       }),
     );
   });
+
+  it('gathers the messages that arrive within a 1 s batching window into one batch, though ReceiveMessage waits whole seconds', async () => {
+    // Prepare: a queue whose three messages arrive 0, 100 and 300 ms after the first receive, then no more. A
+    // receive answers at once with what has arrived, or waits up to its WaitTimeSeconds for a message, as SQS does.
+    const arrivalsMs = [0, 100, 300];
+    let firstReceiveAt: number | undefined;
+    let taken = 0;
+    const arrived = () => arrivalsMs.filter((ms) => Date.now() - firstReceiveAt! >= ms).length;
+    const sqs = {
+      send: async (command: unknown, options?: { abortSignal?: AbortSignal }) => {
+        if (command instanceof DeleteMessageBatchCommand) {
+          return { Successful: command.input.Entries?.map((e) => ({ Id: e.Id })) ?? [] };
+        }
+        if (!(command instanceof ReceiveMessageCommand)) throw new Error('unexpected command');
+        firstReceiveAt ??= Date.now();
+        const waitUntil = Date.now() + (command.input.WaitTimeSeconds ?? 0) * 1000;
+        while (arrived() === taken && Date.now() < waitUntil) {
+          if (options?.abortSignal?.aborted) throw new Error('aborted');
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        const from = taken;
+        taken = arrived();
+        return {
+          Messages: arrivalsMs.slice(from, taken).map((_, i) => ({
+            MessageId: `m${from + i}`,
+            ReceiptHandle: `rh-${from + i}`,
+            Body: '{}',
+          })),
+        };
+      },
+    } as unknown as SQSClient;
+    const batches: number[] = [];
+    const source = new SqsEventSource(
+      {
+        logicalId: 'FromQueue',
+        queueUrl: 'http://127.0.0.1:4566/000000000000/q',
+        queueArn: 'arn:aws:sqs:us-east-1:000000000000:q',
+        region: 'us-east-1',
+        batchSize: 10,
+        maxBatchingWindowSeconds: 1,
+        maxConcurrency: 1,
+        reportBatchItemFailures: true,
+        enabled: true,
+      },
+      sqs,
+      async (event) => {
+        batches.push(event.Records.length);
+        return { ok: true, result: { batchItemFailures: [] } };
+      },
+      () => {},
+    );
+
+    // Act
+    source.start();
+    while (source.stats.succeeded < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+    await source.stop();
+
+    // Assess: one invocation with all three
+    expect(batches).toEqual([3]);
+  });
 });
