@@ -345,6 +345,15 @@ async function appAssembly(
   return placeholder ? withAgentsUrl(assembly, agentsUrl) : assembly;
 }
 
+/**
+ * Synthesizes this repository's app in the demo configuration (`taskq local --demo-agents` with `options`) into
+ * its synth cache, and starts nothing: for a test run to bundle once before its runtimes start side by side.
+ */
+export async function synthesizeDemo(options: LocalRuntimeOptions = {}): Promise<LocalAssembly['cached']> {
+  const demo = { ...options, demoAgents: true };
+  return (await appAssembly(resolveApp(demo), demo, SYNTH_AGENTS_URL)).cached;
+}
+
 /** The stack to run: the one named, or the app's only one. The runtime runs one stack at a time. */
 function selectStack(assembly: LocalAssembly, name: string | undefined): LocalAssembly['stacks'][number] {
   const { stacks } = assembly;
