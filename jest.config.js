@@ -25,6 +25,8 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       // Every response of the task API a test receives is checked against openapi.json.
       setupFilesAfterEnv: ['<rootDir>/test/integration/support/openapi-setup.ts'],
+      // The demo app synthesized and bundled once, before the suites' runtimes start side by side.
+      globalSetup: '<rootDir>/test/integration/support/global-setup.ts',
     },
   ],
 };

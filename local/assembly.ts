@@ -9,8 +9,9 @@
  *   those under node_modules, .git, the CDK output folders and dot-folders, documentation, images and test files
  *   by name). While it holds, a synth skips bundling (`aws:cdk:bundling-stacks: []`)
  *   and each function runs from the asset folder its code went to last time, found by construct path;
- * - the stacks, on the same plus the context. While it holds, there is no synth at all.
- * A change of context alone (e.g. another agents URL) thus costs a synth without bundling.
+ * - the stacks, on the same plus the context, one file per context (so that runtimes of different configurations,
+ *   e.g. test suites side by side, do not evict each other's). While it holds, there is no synth at all.
+ * A new context alone (e.g. another agents URL) thus costs a synth without bundling.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -38,7 +39,8 @@ const METADATA_CONTEXT = { 'aws:cdk:enable-path-metadata': true, 'aws:cdk:enable
 const SKIPPED_FOLDERS = new Set(['node_modules', 'cdk.out', 'cdk.local.out']);
 /** Files that neither the app nor its bundles load: documentation, images, logs, and test files by their names. */
 const NOT_SOURCES = /(\.(md|markdown|txt|log|png|jpe?g|gif|svg)|\.(test|spec)\.[cm]?[jt]sx?)$/i;
-const STACKS_CACHE_FILE = 'local-stacks.json';
+/** The folder of the stacks' cache files, one per stacks key. */
+const STACKS_CACHE_DIR = 'local-stacks';
 /** Also read by bench/cold-start.ts. */
 const ASSETS_CACHE_FILE = 'local-bundles.json';
 /** A synth folder no runtime started from for this long is deleted at the next synth that bundles. */
@@ -279,8 +281,23 @@ function touchSynths(outdir: string, codePaths: Iterable<string>): void {
   }
 }
 
-/** Deletes the synth folders of earlier bundles that no runtime started from for a day. */
+/** The stacks' cache file of a key. */
+const stacksCacheFile = (outdir: string, key: string) => path.join(outdir, STACKS_CACHE_DIR, `${key}.json`);
+
+/**
+ * Deletes the synth folders of earlier bundles that no runtime started from for a day, and the stacks' cache files
+ * no runtime read for as long.
+ */
 function removeStaleSynths(outdir: string, keep: string): void {
+  const stacksDir = path.join(outdir, STACKS_CACHE_DIR);
+  for (const entry of existsSync(stacksDir) ? readdirSync(stacksDir) : []) {
+    const file = path.join(stacksDir, entry);
+    try {
+      if (Date.now() - statSync(file).mtimeMs > STALE_SYNTH_MS) rmSync(file, { force: true });
+    } catch {
+      // another runtime removed it first
+    }
+  }
   for (const entry of readdirSync(outdir)) {
     const dir = path.join(outdir, entry);
     if (!entry.startsWith('synth-') || dir === keep) continue;
@@ -312,7 +329,8 @@ export async function synthesize(options: SynthOptions): Promise<LocalAssembly> 
     .digest('hex');
   const stacksKey = createHash('sha256').update(bundleKey).update(JSON.stringify(context)).digest('hex');
 
-  const saved = readJson<StacksCache>(path.join(outdir, STACKS_CACHE_FILE));
+  const cacheFile = stacksCacheFile(outdir, stacksKey);
+  const saved = readJson<StacksCache>(cacheFile);
   if (
     saved?.key === stacksKey &&
     saved.stacks.every((s) => Object.values(s.codePaths).every((dir) => existsSync(dir)))
@@ -321,6 +339,12 @@ export async function synthesize(options: SynthOptions): Promise<LocalAssembly> 
       outdir,
       saved.stacks.flatMap((s) => Object.values(s.codePaths)),
     );
+    try {
+      const now = new Date();
+      utimesSync(cacheFile, now, now);
+    } catch {
+      // removed meanwhile: the stacks were read already
+    }
     return {
       stacks: saved.stacks.map((s) => ({ ...s, codePaths: new Map(Object.entries(s.codePaths)) })),
       cached: 'template',
@@ -335,7 +359,8 @@ export async function synthesize(options: SynthOptions): Promise<LocalAssembly> 
     key: stacksKey,
     stacks: assembly.stacks.map((s) => ({ ...s, codePaths: Object.fromEntries(s.codePaths) })),
   };
-  writeAtomically(path.join(outdir, STACKS_CACHE_FILE), JSON.stringify(cache));
+  mkdirSync(path.dirname(cacheFile), { recursive: true });
+  writeAtomically(cacheFile, JSON.stringify(cache));
   return assembly;
 }
 

@@ -36,8 +36,15 @@ export class JavaMissingError extends Error {
   }
 }
 
-/** Throws JavaMissingError unless `java -version` reports 17 or newer. */
+/** Set once a check passed: the runtime checks before it starts, and again as DynamoDB Local starts. */
+let javaChecked = false;
+
+/**
+ * Throws JavaMissingError unless `java -version` reports 17 or newer. Two JVM starts: done once per process when
+ * it passes.
+ */
 export function checkJava(): void {
+  if (javaChecked) return;
   const probe = spawnSync('java', ['-version'], { encoding: 'utf8' });
   if ((probe.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
     throw new JavaMissingError('java was not found on PATH');
@@ -54,6 +61,7 @@ export function checkJava(): void {
       'found a JRE; its missing jdk.compiler module builds the launcher that keeps DynamoDB Local on 127.0.0.1',
     );
   }
+  javaChecked = true;
 }
 
 export interface AwsEmulator {

@@ -301,19 +301,57 @@ function demoConfig(appDir: string, agentsUrl: string, options: LocalRuntimeOpti
   );
 }
 
-function appAssembly(
+/**
+ * The agents URL the demo configuration is synthesized with when the real one is a loopback origin
+ * (`http://127.0.0.1:PORT`, as the demo agents' and a test's agents are): the runtime then puts the real one into
+ * the template. The agents' port changes with every start on free ports; synthesizing with this one instead keeps
+ * the synth cache valid across such starts (a synth without bundling costs seconds of CPU). Same scheme and host,
+ * so the app checks the configuration as it would the real one. Port 9 (discard): never a demo agent's.
+ */
+const SYNTH_AGENTS_URL = 'http://127.0.0.1:9';
+const LOOPBACK_ORIGIN = /^http:\/\/127\.0\.0\.1:\d{1,5}$/;
+
+/** The stacks with the agents URL they were synthesized with replaced by `agentsUrl`, in every string. */
+function withAgentsUrl(assembly: LocalAssembly, agentsUrl: string): LocalAssembly {
+  const from = `${SYNTH_AGENTS_URL}/`;
+  const to = `${agentsUrl}/`;
+  return {
+    ...assembly,
+    stacks: assembly.stacks.map((stack) => ({
+      ...stack,
+      // A loopback origin needs no escaping in JSON text: the replacement cannot break it.
+      template: JSON.parse(JSON.stringify(stack.template).split(from).join(to)) as Template,
+    })),
+  };
+}
+
+async function appAssembly(
   app: AppSource,
   options: LocalRuntimeOptions,
   agentsUrl: string | undefined,
 ): Promise<LocalAssembly> {
-  if (app.kind === 'assembly') return Promise.resolve({ stacks: readAssembly(app.dir), cached: 'assembly' });
-  return synthesize({
+  if (app.kind === 'assembly') return { stacks: readAssembly(app.dir), cached: 'assembly' };
+  const placeholder = agentsUrl !== undefined && LOOPBACK_ORIGIN.test(agentsUrl);
+  const assembly = await synthesize({
     command: app.command,
     appDir: app.appDir,
-    context: agentsUrl !== undefined ? { taskQueue: demoConfig(app.appDir, agentsUrl, options) } : {},
+    context:
+      agentsUrl !== undefined
+        ? { taskQueue: demoConfig(app.appDir, placeholder ? SYNTH_AGENTS_URL : agentsUrl, options) }
+        : {},
     ...(options.outdir && { outdir: path.resolve(options.outdir) }),
     ...(options.persistDir && { ignore: [path.resolve(options.persistDir)] }),
   });
+  return placeholder ? withAgentsUrl(assembly, agentsUrl) : assembly;
+}
+
+/**
+ * Synthesizes this repository's app in the demo configuration (`taskq local --demo-agents` with `options`) into
+ * its synth cache, and starts nothing: for a test run to bundle once before its runtimes start side by side.
+ */
+export async function synthesizeDemo(options: LocalRuntimeOptions = {}): Promise<LocalAssembly['cached']> {
+  const demo = { ...options, demoAgents: true };
+  return (await appAssembly(resolveApp(demo), demo, SYNTH_AGENTS_URL)).cached;
 }
 
 /** The stack to run: the one named, or the app's only one. The runtime runs one stack at a time. */

@@ -184,6 +184,15 @@ describe('Function: synthesize', () => {
     expect(runsSoFar()).toEqual(['bundle', 'template']);
   });
 
+  it('keeps the stacks of each context: going back to an earlier context synthesizes nothing', async () => {
+    await synth('hi');
+    await synth('hello');
+    const back = await synth('hi');
+    expect(back.cached).toBe('template');
+    expect(back.stacks[0]!.template.Resources.Fn!.Properties!.Description).toBe('hi/yes');
+    expect(runsSoFar()).toEqual(['bundle', 'template']);
+  });
+
   it('bundles again when a source file changed', async () => {
     await synth('hi');
     write('handler.js', 'exports.handler = async () => 2;');
