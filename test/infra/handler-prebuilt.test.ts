@@ -24,7 +24,11 @@ describe('HandlerFunction from the built package', () => {
     // The compiled module finds aws-cdk-lib as an installed package does: in a node_modules above it.
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'), 'dir');
     // The module and what it imports of lambda/ (the bundle parts, the environment's names), each where tsc puts it.
-    for (const file of ['lib/handler-function.ts', 'lambda/contract/bundle-parts.ts', 'lambda/contract/environment.ts']) {
+    for (const file of [
+      'lib/handler-function.ts',
+      'lambda/contract/bundle-parts.ts',
+      'lambda/contract/environment.ts',
+    ]) {
       const compiled = ts.transpileModule(readFileSync(path.join(ROOT, file), 'utf8'), {
         compilerOptions: {
           module: ts.ModuleKind.CommonJS,
