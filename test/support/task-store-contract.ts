@@ -582,7 +582,27 @@ function refused(t: AnyTransition, current: TaskRecord | undefined): unknown {
  * Defines the contract's tests against the store `subject()` returns (called inside each test, so a store set
  * up in `beforeAll` works). Every case uses a fresh task id, so the store may be shared.
  */
-export function describeTaskStoreContract(subject: () => TaskStore): void {
+export function describeTaskStoreContract(makeStore: () => TaskStore): void {
+  /**
+   * The store under test, its claims' `recordBytes` checked and set aside: the size is optional in the port (a
+   * store that does not weigh its records leaves it out), so the cases below compare the rest of a claim's answer.
+   * When a store gives it, it is the size of the record the claim left: positive, and as large as the record's
+   * task id at least.
+   */
+  const subject = (): TaskStore => {
+    const store = makeStore();
+    // A view of the (possibly shared) store whose own `claim` is the checked one; the rest is the store's.
+    const checked: TaskStore = Object.create(store);
+    checked.claim = async (...args: Parameters<TaskStore['claim']>) => {
+      const answer = await store.claim(...args);
+      if (!answer.claimed || answer.recordBytes === undefined) return answer;
+      const { recordBytes, ...rest } = answer;
+      expect(Number.isInteger(recordBytes)).toBe(true);
+      expect(recordBytes).toBeGreaterThan(args[0].task_id.length);
+      return rest;
+    };
+    return checked;
+  };
   /** Seeds `before` (if any), runs the transition, and checks what it returned and what the store holds. */
   async function expectTransition(
     t: AnyTransition,
