@@ -153,16 +153,15 @@ export class TaskApi extends Construct {
       },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(this.accessLogs),
-        // HTTP APIs support a subset of the REST API's context variables; these are all in that subset.
+        // HTTP APIs support a subset of the REST API's context variables; these are all in that subset. Who asked
+        // what, the answer and how long it took: each request pays for its line (about 120 B, $0.06 per million
+        // tasks), so no more. The log event's own timestamp is the request's time.
         format: AccessLogFormat.custom(
           JSON.stringify({
             requestId: '$context.requestId',
             ip: '$context.identity.sourceIp',
-            requestTime: '$context.requestTime',
             routeKey: '$context.routeKey',
             status: '$context.status',
-            protocol: '$context.protocol',
-            responseLength: '$context.responseLength',
             latencyMs: '$context.responseLatency',
             integrationError: '$context.integrationErrorMessage',
           }),

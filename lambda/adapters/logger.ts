@@ -75,11 +75,12 @@ export class Logger {
    * the log level.
    */
   public infoWith(document: LogFields, message: string, fields?: LogFields): void {
-    if (!this.enabled('INFO')) {
-      this.raw(JSON.stringify(document));
-      return;
-    }
-    this.gather(this.line('INFO', message, { ...fields, ...document }));
+    this.withDocument('INFO', document, message, fields);
+  }
+
+  /** As `infoWith`, for a DEBUG line: at INFO and above, only the document is written. */
+  public debugWith(document: LogFields, message: string, fields?: LogFields): void {
+    this.withDocument('DEBUG', document, message, fields);
   }
 
   /** A line written as it is (an EMF document), whatever the level, with the next flush. Passable as it is. */
@@ -93,6 +94,19 @@ export class Logger {
     const text = this.pending;
     this.pending = '';
     this.write(text);
+  }
+
+  private withDocument(
+    level: 'DEBUG' | 'INFO',
+    document: LogFields,
+    message: string,
+    fields: LogFields | undefined,
+  ): void {
+    if (!this.enabled(level)) {
+      this.raw(JSON.stringify(document));
+      return;
+    }
+    this.gather(this.line(level, message, { ...fields, ...document }));
   }
 
   private log(level: LineLevel, message: string, fields: LogFields | undefined): void {

@@ -49,10 +49,12 @@ export const handler = middy<HttpEvent>()
       attempt: task.attempts,
     };
     if (outcome === 'created') {
-      // The transition and its metric on one line, in one write: the producer's whole log for a task.
+      // The producer's whole log for a task, in one write: its TasksAccepted metric, and at DEBUG the transition on
+      // the same line. At INFO the metric line alone: the record, the access log and the consumer's line for the
+      // task say the rest (README, "Logs"), and each byte is paid once per task.
       metrics.count(MetricName.TasksAccepted, { tier: task.priority, type: task.type });
       const [document] = metrics.takeDocuments();
-      logger.infoWith(document!, 'task accepted', fields);
+      logger.debugWith(document!, 'task accepted', fields);
     } else {
       logger.info('task replayed', fields);
     }

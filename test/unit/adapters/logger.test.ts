@@ -172,6 +172,25 @@ describe('Class: Logger', () => {
     },
   );
 
+  it('puts an EMF document on a DEBUG line at DEBUG, and writes the document alone at INFO', () => {
+    // Prepare
+    const debug = capture('DEBUG');
+    const info = capture('INFO');
+    const document = { _aws: { Timestamp: 1 }, Tier: 'low', TaskType: 'echo', TasksAccepted: 1 };
+
+    // Act
+    for (const { logger } of [debug, info]) {
+      logger.debugWith(document, 'task accepted', { task_id: 't-1' });
+      logger.flush();
+    }
+
+    // Assess
+    expect(debug.lines()).toEqual([
+      { level: 'DEBUG', message: 'task accepted', timestamp: NOW.toISOString(), task_id: 't-1', ...document },
+    ]);
+    expect(info.lines()).toEqual([document]);
+  });
+
   it('writes early when an invocation gathers more than 64 KiB, so that a long batch holds little', () => {
     // Prepare
     const { logger, writes } = capture('INFO');

@@ -147,23 +147,18 @@ describe('Handler: enqueue', () => {
     expect(ddb.commandCalls(GetItemCommand)).toHaveLength(0);
   });
 
-  it('logs an accepted task as one line in one write: `task accepted`, its fields and its TasksAccepted metric', async () => {
+  it("writes an accepted task's TasksAccepted metric as its one line at INFO, without the DEBUG transition line", async () => {
     // Act
     const res = await post({ type: 'echo', priority: 'high', payload: { text: 'not logged' } });
 
     // Assess
+    expect(res.statusCode).toBe(202);
     expect(stdout).toHaveBeenCalledTimes(1);
     const text = String(stdout.mock.calls[0]![0]);
     expect(text.endsWith('\n')).toBe(true);
     expect(text.trimEnd()).not.toContain('\n');
     const line = JSON.parse(text) as Record<string, unknown>;
     expect(line).toMatchObject({
-      level: 'INFO',
-      message: 'task accepted',
-      task_id: res.json.task_id,
-      type: 'echo',
-      priority: 'high',
-      attempt: 0,
       Tier: 'high',
       TaskType: 'echo',
       TasksAccepted: 1,
@@ -177,6 +172,7 @@ describe('Handler: enqueue', () => {
         ],
       },
     });
+    expect(line).not.toHaveProperty('message');
     expect(text).not.toContain('not logged');
   });
 
