@@ -1,12 +1,14 @@
 /** Three jest projects: fast pure tests, CDK template tests, and the local-runtime integration suite. */
-const tsJest = {
-  '^.+\\.[tj]sx?$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true } }],
+// esbuild, file by file (test/support/esbuild-transform.cjs): with ts-jest's TypeScript transpiler the unit and
+// infra projects took 69 s and 113 s of CPU on a cold cache, as on every clean clone; 62 s and 98 s with esbuild.
+const transform = {
+  '^.+\\.[tj]sx?$': '<rootDir>/test/support/esbuild-transform.cjs',
 };
 const common = {
   testEnvironment: 'node',
-  transform: tsJest,
-  // middy v5+ and puppeteer-core (with @puppeteer/browsers and chromium-bidi) ship ESM only; let ts-jest
-  // transpile them to CommonJS.
+  transform,
+  // middy v5+ and puppeteer-core (with @puppeteer/browsers and chromium-bidi) ship ESM only; let the transform
+  // turn them into CommonJS.
   transformIgnorePatterns: ['node_modules/(?!(@middy|puppeteer-core|@puppeteer|chromium-bidi)/)'],
   // @middy packages export only an `import` condition, which jest's CommonJS resolver does not match.
   moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },

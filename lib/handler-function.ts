@@ -11,7 +11,7 @@ import { BundlePart, omitDefines } from '../lambda/contract/bundle-parts';
 import { EnvName } from '../lambda/contract/environment';
 
 /**
- * This module runs from lib/handler-function.ts in this repository (tsx, ts-jest), and from
+ * This module runs from lib/handler-function.ts in this repository (tsx, jest), and from
  * dist/lib/handler-function.js once built (the installed package).
  */
 const COMPILED = __filename.endsWith('.js');

@@ -139,7 +139,7 @@ describe('HandlerFunction from the built package', () => {
     expect(prebuiltBundle('consumer', compiledModule, ['agent-secrets'])).toBeUndefined();
     // No bundle for it: bundled from the source, as in this repository.
     expect(prebuiltBundle('enqueue', compiledModule)).toBeUndefined();
-    // From source (tsx, ts-jest), a bundle beside it is not used: the sources are what runs.
+    // From source (tsx, jest), a bundle beside it is not used: the sources are what runs.
     expect(prebuiltBundle('consumer', path.join(pkg, 'dist', 'lib', 'handler-function.ts'))).toBeUndefined();
     expect(prebuiltBundle('consumer')).toBeUndefined();
   });

@@ -43,9 +43,22 @@ async function finished(runtime: RunningRuntime, id: string, withinMs = 60_000):
 
 describe('taskq local on an app with Lambda agents', () => {
   let runtime: RunningRuntime;
+  /**
+   * The tasks of the tests below, submitted together as soon as the runtime is up: each test then awaits its own,
+   * so that the slow ones (an AgentTimeout after its retries, an agent outside the app) run side by side.
+   */
+  let ids: Record<'shout' | 'shoutAsync' | 'slow' | 'refuse' | 'elsewhere', string>;
 
   beforeAll(async () => {
     runtime = await bootRuntime({ cwd: APP_DIR, demoAgents: false });
+    const [shout, shoutAsync, slow, refuse, elsewhere] = await Promise.all([
+      submit(runtime, 'shout', { text: 'hello' }),
+      submit(runtime, 'shout.async', { text: 'later' }),
+      submit(runtime, 'slow', { ms: 10_000 }),
+      submit(runtime, 'refuse', { why: 'no such document' }),
+      submit(runtime, 'elsewhere', {}),
+    ]);
+    ids = { shout, shoutAsync, slow, refuse, elsewhere };
   }, 240_000);
 
   afterAll(async () => {
@@ -58,25 +71,25 @@ describe('taskq local on an app with Lambda agents', () => {
   });
 
   it('runs a sync Lambda agent from its asset and stores its answer', async () => {
-    const id = await submit(runtime, 'shout', { text: 'hello' });
+    const id = ids.shout;
     const task = await finished(runtime, id);
     expect(task).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { text: 'HELLO', task_id: id } });
   });
 
   it('runs an async Lambda agent through Event invocation and its destination', async () => {
-    const id = await submit(runtime, 'shout.async', { text: 'later' });
+    const id = ids.shoutAsync;
     const task = await finished(runtime, id);
     expect(task).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { text: 'LATER', task_id: id } });
   });
 
   it('ends a function that outlives its timeout, and the task fails with AgentTimeout after its retries', async () => {
-    const id = await submit(runtime, 'slow', { ms: 10_000 });
+    const id = ids.slow;
     const task = await finished(runtime, id, 120_000);
     expect(task).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'AgentTimeout' } });
   }, 150_000);
 
   it('does not retry a Lambda agent that throws a PermanentError', async () => {
-    const id = await submit(runtime, 'refuse', { why: 'no such document' });
+    const id = ids.refuse;
     const task = await finished(runtime, id);
     expect(task.status).toBe('FAILED');
     expect(task.attempts).toBe(1);
@@ -85,7 +98,7 @@ describe('taskq local on an app with Lambda agents', () => {
   });
 
   it('fails a task of an agent outside the app with an error that says how to map it', async () => {
-    const id = await submit(runtime, 'elsewhere', {});
+    const id = ids.elsewhere;
     const task = await finished(runtime, id, 120_000);
     expect(task.status).toBe('FAILED');
     expect(task.error?.message).toMatch(/--agent/);

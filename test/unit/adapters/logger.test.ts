@@ -1,6 +1,5 @@
 // The logger module builds the function's logger when it loads, from LOG_LEVEL.
-process.env.LOG_LEVEL = 'INFO';
-
+import '../support/log-level-info';
 import { Logger } from '../../../lambda/adapters/logger';
 
 const NOW = new Date('2026-01-01T00:00:00.000Z');

@@ -1,6 +1,5 @@
 // The logger module builds the function's logger when it loads, from LOG_LEVEL.
-process.env.LOG_LEVEL = 'INFO';
-
+import '../support/log-level-info';
 import { Logger } from '../../../lambda/adapters/logger';
 import { TransitionLog } from '../../../lambda/adapters/transition-log';
 import type { TransitionEvent } from '../../../lambda/core/process-delivery';
