@@ -105,6 +105,7 @@ export class TaskApi extends Construct {
     props.table.grant(this.producerFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchGetItem');
     // A replay answers the task as it is, its result read back from the results bucket when it is there.
     props.results.grantRead(this.producerFunction);
+    props.results.grantPayloadWrite(this.producerFunction);
 
     this.statusFunction = new HandlerFunction(this, 'Status', {
       handler: 'task-status',

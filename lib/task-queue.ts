@@ -8,7 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEFAULTS, type TopicDefinitions, topicErrors } from '../lambda/contract';
 import type { LimitReason } from '../lambda/core/limits';
-import { LARGEST_MAX_BODY_BYTES } from '../lambda/core/queue-message';
+import { LARGEST_MAX_BODY_BYTES } from '../lambda/core/payload-storage';
 import { PRIORITIES, type Priority } from '../lambda/core/task';
 import { eventTransitionErrors } from '../lambda/core/task-events';
 import { type AgentRegistry, TASK_TYPE_PATTERN } from './agents';
@@ -77,8 +77,10 @@ export interface TaskQueueProps {
    */
   readonly callbackThrottle?: TaskApiThrottle;
   /**
-   * Largest POST /tasks body, in bytes. At most `LARGEST_MAX_BODY_BYTES` (lambda/core/queue-message.ts: the
-   * 1 MiB SQS message limit less the DLQ copy's attributes and the envelope's own fields at their largest).
+   * Largest POST /tasks body, in bytes. At most `LARGEST_MAX_BODY_BYTES` (3,112,960; lambda/core/payload-storage.ts:
+   * half of Lambda's 6 MB request, which carries the body escaped inside API Gateway's event). A payload whose
+   * message would be over 7 SQS billing chunks (458,752 bytes) is put in the task bucket and read back by the
+   * consumer, which costs less and lifts SQS's 1 MiB message limit.
    * @default 262144
    */
   readonly maxBodyBytes?: number;
@@ -418,7 +420,7 @@ function validateQueueProps(props: TaskQueueProps, stack: Stack): void {
   const maxBody = props.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
   if (maxBody < 1 || maxBody > LARGEST_MAX_BODY_BYTES) {
     errors.push(
-      `maxBodyBytes must be between 1 and ${LARGEST_MAX_BODY_BYTES} (the 1 MiB SQS message limit less the envelope), but ${maxBody} was provided`,
+      `maxBodyBytes must be between 1 and ${LARGEST_MAX_BODY_BYTES} (half of Lambda's 6 MB request, which carries the body escaped), but ${maxBody} was provided`,
     );
   }
   for (const priority of PRIORITIES) {

@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../lambda/contract';
+import { PAYLOAD_KEY_PREFIX } from '../lambda/core/payload-storage';
 
 export interface TaskResultsProps {
   /**
@@ -41,8 +42,8 @@ export const RESULT_KEY_PREFIX = 'results/';
  */
 export class TaskResults extends Construct {
   public readonly bucket: s3.Bucket;
-  /** The roles already acknowledged for the results prefix: one acknowledgement each, however many grants. */
-  private readonly acknowledged = new Set<iam.IRole>();
+  /** The roles already acknowledged for a prefix: one acknowledgement each, however many grants. */
+  private readonly acknowledged = new Map<string, Set<iam.IRole>>();
 
   public constructor(scope: Construct, id: string, props: TaskResultsProps = {}) {
     super(scope, id);
@@ -83,28 +84,42 @@ export class TaskResults extends Construct {
 
   /** Lets `fn` store results: s3:PutObject under the results prefix. */
   public grantWrite(fn: lambda.IFunction): void {
-    this.grant(fn, 's3:PutObject');
+    this.grant(fn, 's3:PutObject', RESULT_KEY_PREFIX);
   }
 
   /** Lets `fn` read results back: s3:GetObject under the results prefix. */
   public grantRead(fn: lambda.IFunction): void {
-    this.grant(fn, 's3:GetObject');
+    this.grant(fn, 's3:GetObject', RESULT_KEY_PREFIX);
   }
 
-  private grant(fn: lambda.IFunction, action: string): void {
+  /** Lets `fn` store large payloads (the producer): s3:PutObject under the payloads prefix. */
+  public grantPayloadWrite(fn: lambda.IFunction): void {
+    this.grant(fn, 's3:PutObject', PAYLOAD_KEY_PREFIX);
+  }
+
+  /** Lets `fn` read large payloads (the consumers): s3:GetObject under the payloads prefix. */
+  public grantPayloadRead(fn: lambda.IFunction): void {
+    this.grant(fn, 's3:GetObject', PAYLOAD_KEY_PREFIX);
+  }
+
+  private grant(fn: lambda.IFunction, action: string, prefix: string): void {
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: [action],
-        resources: [this.bucket.arnForObjects(`${RESULT_KEY_PREFIX}*`)],
+        resources: [this.bucket.arnForObjects(`${prefix}*`)],
       }),
     );
-    if (!fn.role || this.acknowledged.has(fn.role)) return;
-    this.acknowledged.add(fn.role);
+    const acknowledged = this.acknowledged.get(prefix) ?? new Set<iam.IRole>();
+    this.acknowledged.set(prefix, acknowledged);
+    if (!fn.role || acknowledged.has(fn.role)) return;
+    acknowledged.add(fn.role);
     const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
     Validations.of(fn.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${RESULT_KEY_PREFIX}*]`,
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
       reason:
-        'Result objects are keyed by task id and write id, unknown until the task ends; the grant is one action on the results prefix of the one bucket.',
+        prefix === RESULT_KEY_PREFIX
+          ? 'Result objects are keyed by task id and write id, unknown until the task ends; the grant is one action on the results prefix of the one bucket.'
+          : 'Payload objects are keyed by task id and enqueue id, unknown until a task is submitted; the grant is one action on the payloads prefix of the one bucket.',
     });
   }
 }

@@ -590,6 +590,7 @@ export class TaskTier extends Construct {
     grantLimitCounters(props.limitsTable, this.consumerFunction);
     grantInvokeAgents(props.agents, this.consumerFunction);
     props.results.grantWrite(this.consumerFunction);
+    props.results.grantPayloadRead(this.consumerFunction);
   }
 
   /**

@@ -26,7 +26,7 @@ import {
   TASK_ERROR_CODES,
 } from '../lambda/core/error-codes';
 import { LimitReason } from '../lambda/core/limits';
-import { LARGEST_MAX_BODY_BYTES } from '../lambda/core/queue-message';
+import { LARGEST_MAX_BODY_BYTES } from '../lambda/core/payload-storage';
 import { PRINTABLE_ASCII } from '../lambda/core/submission';
 import { PRIORITIES, TASK_ID_PATTERN, TaskStatus, type TaskView, VIEW_FIELDS } from '../lambda/core/task';
 import { DELIVERY_VIEW_FIELDS, type DeliveryView } from '../lambda/core/topics';

@@ -1,6 +1,7 @@
 /**
- * The results bucket: the JSON text of a result too large to store in its record cheaply (result-storage.ts), one
- * object per successful write. The S3 client is loaded on first use: most tasks never store a result here, and a
+ * The task bucket (the results bucket): the JSON text of a result too large to store in its record cheaply
+ * (result-storage.ts), one object per successful write, and of a payload too large to travel in its queue message
+ * cheaply (payload-storage.ts), one object per accepted request. The S3 client is loaded on first use: most tasks never store a result here, and a
  * function that does not pay the client's load at cold start.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -40,7 +41,7 @@ export class S3ResultObjects implements ResultObjects {
   public async get(key: string): Promise<string> {
     const { sdk, client } = await s3();
     const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucketName, Key: key }));
-    if (!out.Body) throw new Error(`the result object ${key} has no body`);
+    if (!out.Body) throw new Error(`the object ${key} has no body`);
     return out.Body.transformToString('utf-8');
   }
 }

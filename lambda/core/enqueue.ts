@@ -15,6 +15,9 @@
  * out into one delivery per subscriber, and the record is the published record. The size check then measures the
  * largest delivery message too, so that every delivery fits where the publish message did.
  *
+ * A payload whose message would be large is put in the task bucket first, and the message names its object
+ * (payload-storage.ts): if the put fails, nothing was sent (503, and a retry is safe).
+ *
  * The type check comes after the replay check: a replay of an accepted task is a 200 even if its type was
  * removed since. The size check measures the message as SQS will (escapes included) before sending: a task
  * that cannot fit is the client's 413, never a 503 that every retry would meet again.
@@ -24,11 +27,14 @@ import type { TopicSubscribers } from '../contract/topics';
 import { ApiErrorCode } from './error-codes';
 import { HttpError, serviceUnavailable } from './errors';
 import { newTaskId, requestHash, taskIdForKey } from './idempotency';
+import { toSqsJson } from './json-text';
+import { payloadGoesToObject, payloadObjectKey } from './payload-storage';
 import type { TaskSender, TaskStore } from './ports';
 import { envelopeMessage, MAX_ENVELOPE_BODY_BYTES } from './queue-message';
 import type { Submission } from './submission';
 import {
   ENVELOPE_SCHEMA_VERSION,
+  OBJECT_PAYLOAD_SCHEMA_VERSION,
   type TaskEnvelope,
   type TaskRecord,
   TaskStatus,
@@ -47,6 +53,11 @@ export interface EnqueueDeps {
    * record stays twice `retentionSeconds` (how long a finished task stays in the table; topics.ts).
    */
   readonly publish?: { readonly topics: TopicSubscribers; readonly retentionSeconds: number };
+  /**
+   * The task bucket, where a payload too large to travel in its message cheaply is put (payload-storage.ts).
+   * Without it, every payload travels in its message, up to SQS's limit.
+   */
+  readonly payloads?: { put(key: string, text: string): Promise<void> };
   readonly now?: () => Date;
   readonly newId?: () => string;
 }
@@ -91,7 +102,7 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
   if (!isRegistered(submission.type)) throw unknownType();
 
   const createdAt = now.toISOString();
-  const envelope: TaskEnvelope = {
+  const inlineEnvelope: TaskEnvelope = {
     schema_version: ENVELOPE_SCHEMA_VERSION,
     task_id: taskId,
     enqueue_id: newId(),
@@ -104,11 +115,33 @@ export async function enqueueTask(submission: Submission, deps: EnqueueDeps): Pr
     ...(subscribers !== undefined && { subscribers }),
   };
   // Serialised once: the size check and the send use the same message.
-  const message = envelopeMessage(envelope);
-  const bodyBytes = Math.max(
-    Buffer.byteLength(message.body),
-    ...deliveryEnvelopes(envelope).map((delivery) => Buffer.byteLength(envelopeMessage(delivery).body)),
-  );
+  const largestBodyBytes = (e: TaskEnvelope, m: { body: string }) =>
+    Math.max(
+      Buffer.byteLength(m.body),
+      ...deliveryEnvelopes(e).map((delivery) => Buffer.byteLength(envelopeMessage(delivery).body)),
+    );
+  let envelope = inlineEnvelope;
+  let message = envelopeMessage(envelope);
+  let bodyBytes = largestBodyBytes(envelope, message);
+  if (deps.payloads && payloadGoesToObject(bodyBytes)) {
+    const key = payloadObjectKey(taskId, inlineEnvelope.enqueue_id);
+    try {
+      await deps.payloads.put(key, toSqsJson(submission.payload));
+    } catch (error) {
+      throw serviceUnavailable(
+        'the task could not be queued (its payload could not be stored); nothing was accepted, so retrying is safe',
+        error,
+      );
+    }
+    envelope = {
+      ...inlineEnvelope,
+      schema_version: OBJECT_PAYLOAD_SCHEMA_VERSION,
+      payload: {},
+      payload_object: key,
+    };
+    message = envelopeMessage(envelope);
+    bodyBytes = largestBodyBytes(envelope, message);
+  }
   if (bodyBytes > MAX_ENVELOPE_BODY_BYTES) {
     throw new HttpError(
       ApiErrorCode.PayloadTooLarge,

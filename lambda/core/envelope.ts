@@ -1,7 +1,8 @@
 /** The queue message's envelope, read back: what the consumer and the dead-letter sweep parse a message body with. */
 import { TaskErrorCode } from './error-codes';
 import { parseExactJson, toDouble } from './json-text';
-import { ENVELOPE_SCHEMA_VERSION, TASK_ID_PATTERN, type TaskEnvelope, type TaskError } from './task';
+import { isPayloadObjectKey } from './payload-storage';
+import { NEWEST_ENVELOPE_SCHEMA_VERSION, TASK_ID_PATTERN, type TaskEnvelope, type TaskError } from './task';
 
 /**
  * Parses a queue message. Fields the consumer does not know are ignored, so the envelope can grow. The payload
@@ -36,14 +37,15 @@ export function parseEnvelope(body: string): TaskEnvelope | TaskError {
     (v.subscribers !== undefined &&
       (!Array.isArray(v.subscribers) || v.subscribers.some((s) => typeof s !== 'string'))) ||
     (v.topic !== undefined && typeof v.topic !== 'string') ||
-    (v.published_task_id !== undefined && typeof v.published_task_id !== 'string')
+    (v.published_task_id !== undefined && typeof v.published_task_id !== 'string') ||
+    (v.payload_object !== undefined && !isPayloadObjectKey(v.payload_object))
   ) {
     return { code: TaskErrorCode.MalformedMessage, message: 'the message is not a task envelope' };
   }
-  if (Math.trunc(v.schema_version) > ENVELOPE_SCHEMA_VERSION) {
+  if (Math.trunc(v.schema_version) > NEWEST_ENVELOPE_SCHEMA_VERSION) {
     return {
       code: TaskErrorCode.UnsupportedEnvelope,
-      message: `envelope schema_version ${v.schema_version} is newer than this consumer (${ENVELOPE_SCHEMA_VERSION})`,
+      message: `envelope schema_version ${v.schema_version} is newer than this consumer (${NEWEST_ENVELOPE_SCHEMA_VERSION})`,
     };
   }
   return v as TaskEnvelope;

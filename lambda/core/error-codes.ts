@@ -57,6 +57,11 @@ export const TASK_ERROR_CODES = {
     retried: true,
     meaning: 'The Lambda `Invoke` call failed (throttled, a service error, a missing permission).',
   },
+  PayloadUnavailable: {
+    retried: true,
+    meaning:
+      "The task's payload, kept in the task bucket because it was large (`payload_object`), could not be read; the agent was not called.",
+  },
   '<errorType>': {
     retried: 'yes, unless it is `PermanentError`',
     meaning:

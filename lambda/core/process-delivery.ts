@@ -17,6 +17,7 @@ import { asyncClaim, callbackUrl, newCallbackToken, visibilityUntil } from './as
 import { settleAsync } from './async-callbacks';
 import { parseEnvelope } from './envelope';
 import { TaskErrorCode } from './error-codes';
+import { parseExactJson } from './json-text';
 import {
   agentCounterKey,
   type HeldSlots,
@@ -94,6 +95,8 @@ export interface ProcessDeps {
    * straight to one of them. Without it, a refused task is sent again at once.
    */
   readonly slotWaits?: SlotWaits;
+  /** The task bucket: a large payload is read from it before the agent call (payload-storage.ts). */
+  readonly payloads?: { get(key: string): Promise<string> };
   readonly settings: ProcessSettings;
   readonly now?: () => Date;
   readonly random?: () => number;
@@ -365,33 +368,38 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     };
 
     if (asked?.start) await holdToStamp(asked.start, deps, now);
+    // A payload kept in the task bucket is read now, once the attempt is the task's: a wait or a duplicate reads
+    // nothing. A failed read fails the attempt (PayloadUnavailable), which is retried.
+    const payload = known ? await payloadOf(envelope, deps) : undefined;
     const agentStart = now().getTime();
-    let outcome = known
-      ? await deps.agents.invoke(
-          {
-            task_id: envelope.task_id,
-            type: envelope.type,
-            payload: envelope.payload,
-            ...(envelope.tenant_id !== undefined && { tenant_id: envelope.tenant_id }),
-            ...(envelope.topic !== undefined && { topic: envelope.topic }),
-            ...(envelope.published_task_id !== undefined && {
-              published_task_id: envelope.published_task_id,
-            }),
-            attempt,
-            // The agent is told when its answer stops counting; the adapter stops waiting then.
-            deadline: attemptDeadline(new Date(agentStart), agentTimeoutSeconds),
-            ...(limits &&
-              token && {
-                callback: {
-                  url: callbackUrl(settings.callbackBaseUrl, envelope.task_id),
-                  token: token.token,
-                  heartbeat_seconds: limits.heartbeatTimeoutSeconds,
-                },
+    let outcome = !payload
+      ? classifyAgentFailure({ fact: 'no-agent', type: envelope.type })
+      : !payload.read
+        ? ({ kind: 'transient', error: payload.error } as const)
+        : await deps.agents.invoke(
+            {
+              task_id: envelope.task_id,
+              type: envelope.type,
+              payload: payload.payload,
+              ...(envelope.tenant_id !== undefined && { tenant_id: envelope.tenant_id }),
+              ...(envelope.topic !== undefined && { topic: envelope.topic }),
+              ...(envelope.published_task_id !== undefined && {
+                published_task_id: envelope.published_task_id,
               }),
-          },
-          { maxAnswerBytes: answerByteLimit(settings.maxResultBytes) },
-        )
-      : classifyAgentFailure({ fact: 'no-agent', type: envelope.type });
+              attempt,
+              // The agent is told when its answer stops counting; the adapter stops waiting then.
+              deadline: attemptDeadline(new Date(agentStart), agentTimeoutSeconds),
+              ...(limits &&
+                token && {
+                  callback: {
+                    url: callbackUrl(settings.callbackBaseUrl, envelope.task_id),
+                    token: token.token,
+                    heartbeat_seconds: limits.heartbeatTimeoutSeconds,
+                  },
+                }),
+            },
+            { maxAnswerBytes: answerByteLimit(settings.maxResultBytes) },
+          );
     const timing = { agent_ms: now().getTime() - agentStart };
     // The agent has answered (but for an AgentTimeout, or the hand-off of an async agent, which keeps them): its
     // slots go back now, while the outcome is written, so that the next task's ask finds them free sooner.
@@ -532,6 +540,41 @@ async function holdToStamp(start: RateStart, deps: ProcessDeps, now: () => Date)
   }
   const earlyMs = stampMs - now().getTime();
   if (earlyMs > 0) await new Promise((resolve) => setTimeout(resolve, earlyMs));
+}
+
+/**
+ * The task's payload: the envelope's own, or the JSON text of its object in the task bucket, read with every
+ * number literal kept (as the envelope is). A failed read is the attempt's PayloadUnavailable.
+ */
+async function payloadOf(
+  envelope: TaskEnvelope,
+  deps: ProcessDeps,
+): Promise<
+  | { readonly read: true; readonly payload: Record<string, unknown> }
+  | { readonly read: false; readonly error: TaskError }
+> {
+  const key = envelope.payload_object;
+  if (key === undefined) return { read: true, payload: envelope.payload };
+  const unavailable = (why: string) => ({
+    read: false as const,
+    error: { code: TaskErrorCode.PayloadUnavailable, message: `the payload object ${key} ${why}` },
+  });
+  if (!deps.payloads) return unavailable('cannot be read: this consumer has no task bucket');
+  let text: string;
+  try {
+    text = await deps.payloads.get(key);
+  } catch (error) {
+    return unavailable(`could not be read: ${(error as Error).message}`);
+  }
+  try {
+    const payload = parseExactJson(text);
+    if (payload !== null && typeof payload === 'object' && !Array.isArray(payload)) {
+      return { read: true, payload: payload as Record<string, unknown> };
+    }
+  } catch {
+    // answered below
+  }
+  return unavailable('is not a JSON object');
 }
 
 /** A grant as processDelivery uses it: the slots, and whether the task waited in this invocation for it. */

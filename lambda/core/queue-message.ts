@@ -132,12 +132,12 @@ const ENVELOPE_FIXED_BYTES =
   Buffer.byteLength('{}');
 
 /**
- * The largest `maxBodyBytes` (POST /tasks) whose tasks fit in SQS: the envelope holds the body's `type` and
+ * The largest body whose task fits in one SQS message with its payload in it: the envelope holds the body's `type` and
  * `payload` in at most the bytes the body gave them, plus {@link ENVELOPE_FIXED_BYTES}, within
  * {@link MAX_ENVELOPE_BODY_BYTES}. One case still grows: a character SQS refuses (U+FFFE, U+FFFF written raw,
  * 3 bytes) becomes a 6-byte `\uXXXX` escape; a task that no longer fits then gets the producer's 413.
  */
-export const LARGEST_MAX_BODY_BYTES = MAX_ENVELOPE_BODY_BYTES - ENVELOPE_FIXED_BYTES;
+export const LARGEST_INLINE_BODY_BYTES = MAX_ENVELOPE_BODY_BYTES - ENVELOPE_FIXED_BYTES;
 
 /**
  * A task's message: the envelope as JSON that SQS accepts (characters it refuses are `\uXXXX` escapes, the

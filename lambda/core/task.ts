@@ -19,8 +19,21 @@ export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
 export const PRIORITIES = ['high', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-/** Version of the queue message envelope. Consumers ignore envelope fields they do not know. */
+/**
+ * Version of the queue message envelope whose payload is in it. Consumers ignore envelope fields they do not
+ * know.
+ */
 export const ENVELOPE_SCHEMA_VERSION = 1;
+
+/**
+ * Version of an envelope whose payload is an object of the task bucket (`payload_object`, payload-storage.ts): a
+ * consumer that reads only version 1 refuses it (UnsupportedEnvelope) instead of calling its agent without the
+ * payload.
+ */
+export const OBJECT_PAYLOAD_SCHEMA_VERSION = 2;
+
+/** The newest envelope version this consumer reads. */
+export const NEWEST_ENVELOPE_SCHEMA_VERSION = OBJECT_PAYLOAD_SCHEMA_VERSION;
 
 export interface TaskError {
   readonly code: string;
@@ -137,7 +150,13 @@ export interface TaskEnvelope {
   readonly enqueue_id: string;
   readonly type: string;
   readonly priority: Priority;
+  /** The payload; `{}` when it is in the task bucket (`payload_object`). */
   readonly payload: Record<string, unknown>;
+  /**
+   * The key of the task bucket's object holding the payload's JSON text, when the message does not carry it
+   * (payload-storage.ts): the consumer reads it before it calls the agent.
+   */
+  readonly payload_object?: string;
   readonly created_at: string;
   readonly request_hash: string;
   /** Present when the task was submitted with one; also the message's `MessageGroupId` on AWS. */

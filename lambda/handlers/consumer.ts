@@ -21,10 +21,11 @@ import { SlotWaits } from '../core/slot-waits';
 
 const metrics = new EmfMetrics(logger.raw);
 const transitions = new TransitionLog(logger);
+// The task bucket: large results are put there, large payloads read from there.
+const taskObjects = new S3ResultObjects(requireEnv(EnvName.ResultBucketName));
 const deps: ProcessDeps = {
-  store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName), {
-    results: new S3ResultObjects(requireEnv(EnvName.ResultBucketName)),
-  }),
+  store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName), { results: taskObjects }),
+  payloads: taskObjects,
   queue: new SqsTierQueue(sqsClient(), requireEnv(EnvName.QueueUrl), requireEnv(EnvName.DeadLetterQueueUrl)),
   agents: new ConfiguredAgents(parseAgentTargets(requireEnv(EnvName.Agents))),
   limiter: new DynamoLimiter(dynamoClient(), requireEnv(EnvName.LimitsTableName)),

@@ -19,10 +19,11 @@ const limits = {
   maxJsonDepth: numberEnv(EnvName.MaxJsonDepth),
 };
 const metrics = new EmfMetrics(logger.raw);
+// The task bucket: a replay's large result is read from it, a large payload put in it.
+const taskObjects = new S3ResultObjects(requireEnv(EnvName.ResultBucketName));
 const deps = {
-  store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName), {
-    results: new S3ResultObjects(requireEnv(EnvName.ResultBucketName)),
-  }),
+  store: new DynamoTaskStore(dynamoClient(), requireEnv(EnvName.TaskTableName), { results: taskObjects }),
+  payloads: taskObjects,
   sender: new SqsTaskSender(sqsClient(), {
     high: requireEnv(EnvName.HighQueueUrl),
     low: requireEnv(EnvName.LowQueueUrl),

@@ -247,6 +247,8 @@ function consumerBasics(taskQueue: TaskQueue, priority: 'high' | 'low'): [unknow
     [getAtt(taskQueue.table), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']],
     [getAtt(taskQueue.limitsTable), COUNTERS],
     [resultObjects(taskQueue), ['s3:PutObject']],
+    // A large payload, put by the producer in the task bucket (lambda/core/payload-storage.ts).
+    [payloadObjects(taskQueue), ['s3:GetObject']],
   ];
 }
 
@@ -260,6 +262,16 @@ function resultObjectsAck(taskQueue: TaskQueue): string {
 /** The objects of the results bucket, as the template names them (TaskResults grants on its results prefix only). */
 function resultObjects(taskQueue: TaskQueue): unknown {
   return { 'Fn::Join': ['', [getAtt(taskQueue.results.bucket), '/results/*']] };
+}
+
+/** The bucket's payload objects: put by the producer, read by the consumers. */
+function payloadObjects(taskQueue: TaskQueue): unknown {
+  return { 'Fn::Join': ['', [getAtt(taskQueue.results.bucket), '/payloads/*']] };
+}
+
+/** The IAM5 finding of the payloads prefix. */
+function payloadObjectsAck(taskQueue: TaskQueue): string {
+  return resultObjectsAck(taskQueue).replace('/results/*]', '/payloads/*]');
 }
 
 /** Every IAM statement of the template: of AWS::IAM::Policy resources and of roles' inline policies. */
@@ -418,15 +430,18 @@ describe('cdk-nag AwsSolutions', () => {
     const acks = acknowledgements(app);
 
     // THEN
-    expect([...new Set(acks.map((a) => a.id))].sort()).toEqual([
-      'AwsSolutions-APIG4',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-      'AwsSolutions-IAM5[Resource::*]',
-      resultObjectsAck(taskQueue),
-      'AwsSolutions-S1',
-      'AwsSolutions-SQS3',
-    ]);
+    expect([...new Set(acks.map((a) => a.id))].sort()).toEqual(
+      [
+        'AwsSolutions-APIG4',
+        'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+        'AwsSolutions-IAM5[Resource::*]',
+        payloadObjectsAck(taskQueue),
+        resultObjectsAck(taskQueue),
+        'AwsSolutions-S1',
+        'AwsSolutions-SQS3',
+      ].sort(),
+    );
     for (const ack of acks) {
       expect(ack.reason.length).toBeGreaterThan(40);
     }
@@ -447,12 +462,15 @@ describe('cdk-nag AwsSolutions', () => {
     const acks = acknowledgements(app);
 
     // THEN
-    expect([...new Set(acks.map((a) => a.id))].sort()).toEqual([
-      'AwsSolutions-APIG4',
-      resultObjectsAck(taskQueue),
-      'AwsSolutions-S1',
-      'AwsSolutions-SQS3',
-    ]);
+    expect([...new Set(acks.map((a) => a.id))].sort()).toEqual(
+      [
+        'AwsSolutions-APIG4',
+        payloadObjectsAck(taskQueue),
+        resultObjectsAck(taskQueue),
+        'AwsSolutions-S1',
+        'AwsSolutions-SQS3',
+      ].sort(),
+    );
     // S1 (access logs): on the results bucket, and nowhere else.
     expect(acks.filter((a) => a.id === 'AwsSolutions-S1').map((a) => a.path)).toEqual([
       'Plain/TaskQueue/Results/Bucket',
@@ -472,6 +490,15 @@ describe('cdk-nag AwsSolutions', () => {
       ]
         .map((fn) => fn.role!.node.path)
         .sort(),
+    );
+    // The payloads prefix: on the producer's role, which puts large payloads, and the consumers', which read them.
+    expect(
+      acks
+        .filter((a) => a.id === payloadObjectsAck(taskQueue))
+        .map((a) => a.path)
+        .sort(),
+    ).toEqual(
+      [taskQueue.api.producerFunction, ...taskQueue.consumers()].map((fn) => fn.role!.node.path).sort(),
     );
     // SQS3: on the unpublished-events queue (itself a dead-letter destination), and nowhere else.
     expect(acks.filter((a) => a.id === 'AwsSolutions-SQS3').map((a) => a.path)).toEqual([
@@ -736,6 +763,8 @@ describe('TaskQueue least privilege', () => {
         [getAtt(taskQueue.table), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem']],
         // A replay answers a result kept in the results bucket.
         [resultObjects(taskQueue), ['s3:GetObject']],
+        // A large payload goes to the task bucket (lambda/core/payload-storage.ts).
+        [payloadObjects(taskQueue), ['s3:PutObject']],
       ),
     );
   });

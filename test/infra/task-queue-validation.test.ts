@@ -1,7 +1,8 @@
 import { CfnParameter, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { LARGEST_MAX_BODY_BYTES, SQS_MAX_MESSAGE_BYTES } from '../../lambda/core/queue-message';
+import { LARGEST_MAX_BODY_BYTES } from '../../lambda/core/payload-storage';
+import { SQS_MAX_MESSAGE_BYTES } from '../../lambda/core/queue-message';
 import { LARGEST_MAX_RESULT_BYTES } from '../../lambda/core/record-size';
 import { TaskQueue, type TaskQueueProps } from '../../lib/task-queue';
 import { HTTP_AGENTS, inlineFunction, logicalId, queueStack, testStack } from './synth';
@@ -294,7 +295,7 @@ describe('TaskQueue prop validation: agents and limits', () => {
     ).not.toThrow();
   });
 
-  test.each([SQS_MAX_MESSAGE_BYTES, 2_000_000, 0])('throws when maxBodyBytes is %d', (maxBodyBytes) => {
+  test.each([4_000_000, 6_291_456, 0])('throws when maxBodyBytes is %d', (maxBodyBytes) => {
     expect(() => queueStack({ maxBodyBytes })).toThrow(
       new RegExp(
         `maxBodyBytes must be between 1 and ${LARGEST_MAX_BODY_BYTES} .*, but ${maxBodyBytes} was provided`,
@@ -302,7 +303,8 @@ describe('TaskQueue prop validation: agents and limits', () => {
     );
   });
 
-  test('accepts maxBodyBytes up to the largest whose envelope always fits, and no more', () => {
+  test('accepts maxBodyBytes up to the largest that reaches the producer within a Lambda request, and no more', () => {
+    expect(() => queueStack({ maxBodyBytes: SQS_MAX_MESSAGE_BYTES })).not.toThrow();
     expect(() => queueStack({ maxBodyBytes: LARGEST_MAX_BODY_BYTES })).not.toThrow();
     expect(() => queueStack({ maxBodyBytes: LARGEST_MAX_BODY_BYTES + 1 })).toThrow(
       /maxBodyBytes must be between/,
@@ -328,7 +330,7 @@ describe('TaskQueue prop validation: one error for every problem', () => {
   test('reports the problems of the queue props and of both tiers in one message', () => {
     // WHEN
     const message = synthError({
-      maxBodyBytes: 2_000_000,
+      maxBodyBytes: 4_000_000,
       maxReceiveCount: 0,
       agents: { 'bad type!': { kind: 'http', url: 'https://agents.example.com' } },
       tiers: {

@@ -25,11 +25,13 @@ let outdir: string;
 
 beforeAll(async () => {
   agents = createServer((req, res) => {
-    let body = '';
+    // Whole bytes first: a character split between two chunks must not be decoded in halves.
+    const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => {
-      body += chunk.toString();
+      chunks.push(chunk);
     });
     req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
       const parsed = JSON.parse(body || '{}') as unknown;
       calls.push({ path: req.url ?? '', body: parsed });
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -135,6 +137,30 @@ describe('taskq local on a CDK app of another team', () => {
       // Each API knows its own queue's types only.
       const wrong = await runTaskq(alpha!, 'submit', '--type', 'beta-echo');
       expect(wrong.code).toBe(1);
+    });
+
+    it('carries a payload larger than an SQS message to its agent whole, through the task bucket', async () => {
+      // Prepare: 1.2 MB of UTF-8 (two bytes a character), over SQS's 1 MiB; Alpha takes the largest bodies
+      const [alpha] = apiUrls(runtime.output());
+      const payload = { text: 'ü'.repeat(600_000), n: 1 };
+
+      // Act
+      const response = await fetch(`${alpha}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'alpha-echo', payload }),
+      });
+      const { task_id: id } = (await response.json()) as { task_id: string };
+      const task = await eventually(async () => {
+        const view = (await (await fetch(`${alpha}/tasks/${id}`)).json()) as { status: string };
+        return ['SUCCEEDED', 'FAILED'].includes(view.status) ? view : undefined;
+      }, `task ${id} ending`);
+
+      // Assess
+      expect(response.status).toBe(202);
+      expect(task).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+      const call = calls.find((c) => (c.body as { task_id?: string }).task_id === id);
+      expect((call?.body as { payload?: unknown }).payload).toEqual(payload);
     });
 
     it('reads the task types from the template, and lists what it cannot run and what it ignores', () => {

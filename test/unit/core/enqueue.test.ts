@@ -4,12 +4,16 @@ import { requestHash, taskIdForKey } from '../../../lambda/core/idempotency';
 import { parseExactJson, toSqsJson } from '../../../lambda/core/json-text';
 import {
   envelopeMessage,
-  LARGEST_MAX_BODY_BYTES,
+  LARGEST_INLINE_BODY_BYTES,
   MAX_ENVELOPE_BODY_BYTES,
   messageBytes,
 } from '../../../lambda/core/queue-message';
 import { DEFAULT_LIMITS, parseSubmission, type Submission } from '../../../lambda/core/submission';
-import { ENVELOPE_SCHEMA_VERSION, type TaskRecord } from '../../../lambda/core/task';
+import {
+  ENVELOPE_SCHEMA_VERSION,
+  OBJECT_PAYLOAD_SCHEMA_VERSION,
+  type TaskRecord,
+} from '../../../lambda/core/task';
 import { deliveryEnvelopes, deliveryTaskId, publishedRecord } from '../../../lambda/core/topics';
 import { InMemoryTaskSender, InMemoryTaskStore } from '../support/in-memory';
 
@@ -498,11 +502,11 @@ describe('Function: enqueueTask, exact payloads', () => {
     ).rejects.toMatchObject({ statusCode: 413 });
   });
 
-  it('accepts a body of LARGEST_MAX_BODY_BYTES bytes whose envelope has every fixed field at its largest', async () => {
+  it('accepts a body of LARGEST_INLINE_BODY_BYTES bytes whose envelope has every fixed field at its largest', async () => {
     // Prepare: the least JSON around the payload, in a body of exactly the largest maxBodyBytes
     const wrapper = '{"type":"echo","payload":{"x":""}}';
-    const body = `${wrapper.slice(0, -3)}${'a'.repeat(LARGEST_MAX_BODY_BYTES - Buffer.byteLength(wrapper))}"}}`;
-    const limits = { ...DEFAULT_LIMITS, maxBodyBytes: LARGEST_MAX_BODY_BYTES };
+    const body = `${wrapper.slice(0, -3)}${'a'.repeat(LARGEST_INLINE_BODY_BYTES - Buffer.byteLength(wrapper))}"}}`;
+    const limits = { ...DEFAULT_LIMITS, maxBodyBytes: LARGEST_INLINE_BODY_BYTES };
     const parsed = parseSubmission(
       { headers: { 'content-type': 'application/json' }, body, isBase64Encoded: false },
       limits,
@@ -513,7 +517,7 @@ describe('Function: enqueueTask, exact payloads', () => {
     const result = await enqueueTask({ ...parsed, priority: 'high' }, deps);
 
     // Assess
-    expect(Buffer.byteLength(body)).toBe(LARGEST_MAX_BODY_BYTES);
+    expect(Buffer.byteLength(body)).toBe(LARGEST_INLINE_BODY_BYTES);
     expect(result.outcome).toBe('created');
     expect(Buffer.byteLength(envelopeMessage(sender.sent[0]!.envelope).body)).toBeLessThanOrEqual(
       MAX_ENVELOPE_BODY_BYTES,
@@ -757,5 +761,84 @@ describe('Function: enqueueTask, publishing to a topic', () => {
       expect(result.outcome).toBe('created');
       expect(result.task.deliveries).toBeDefined();
     });
+  });
+});
+
+describe('Function: enqueueTask, a large payload', () => {
+  /** A task bucket in memory, whose puts can be made to fail. */
+  function bucket() {
+    const objects = new Map<string, string>();
+    return {
+      objects,
+      failure: undefined as Error | undefined,
+      async put(key: string, text: string) {
+        if (this.failure) throw this.failure;
+        objects.set(key, text);
+      },
+    };
+  }
+  /** A body whose message would pass 7 billing chunks, with numbers a double would change. */
+  const largeBody = `{"type":"echo","payload":{"n":9007199254740993,"big":1e400,"text":"${'é'.repeat(240_000)}"}}`;
+  const large = () =>
+    parseSubmission(
+      { headers: { 'content-type': 'application/json' }, body: largeBody, isBase64Encoded: false },
+      { ...DEFAULT_LIMITS, maxBodyBytes: 1e6 },
+    );
+  /** The payload's JSON text, as the body wrote it. */
+  const payloadText = largeBody.slice(largeBody.indexOf('{"n"'), -1);
+
+  it('puts it in the task bucket first, digit for digit, and sends a version-2 message that names the object', async () => {
+    // Prepare
+    const { sender, deps } = setup();
+    const payloads = bucket();
+
+    // Act
+    const result = await enqueueTask(large(), { ...deps, payloads });
+
+    // Assess
+    const key = `payloads/${id(1)}/${id(2)}.json`;
+    expect(result.outcome).toBe('created');
+    expect([...payloads.objects.keys()]).toEqual([key]);
+    expect(payloads.objects.get(key)).toBe(payloadText);
+    expect(sender.sent).toHaveLength(1);
+    expect(sender.sent[0]!.envelope).toMatchObject({
+      schema_version: OBJECT_PAYLOAD_SCHEMA_VERSION,
+      task_id: id(1),
+      payload: {},
+      payload_object: key,
+    });
+  });
+
+  it('answers 503 and sends nothing when the payload cannot be put', async () => {
+    // Prepare
+    const { sender, store, deps } = setup();
+    const payloads = bucket();
+    payloads.failure = new Error('S3 is down');
+
+    // Act
+    const error = await rejection(enqueueTask(large(), { ...deps, payloads }));
+
+    // Assess
+    expect(error.statusCode).toBe(503);
+    expect(error.message).toMatch(/payload could not be stored\); nothing was accepted/);
+    expect(sender.sent).toEqual([]);
+    expect(await store.get(id(1))).toBeUndefined();
+  });
+
+  it('keeps a payload of a few KB in its message, and puts nothing', async () => {
+    // Prepare
+    const { sender, deps } = setup();
+    const payloads = bucket();
+
+    // Act
+    await enqueueTask({ ...submission, payload: { text: 'x'.repeat(5000) } }, { ...deps, payloads });
+
+    // Assess
+    expect(payloads.objects.size).toBe(0);
+    expect(sender.sent[0]!.envelope).toMatchObject({
+      schema_version: ENVELOPE_SCHEMA_VERSION,
+      payload: { text: 'x'.repeat(5000) },
+    });
+    expect(sender.sent[0]!.envelope.payload_object).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import {
   ANSWER_MARGIN_BYTES,
   classifyAgentFailure,
 } from '../../../lambda/core/agent-outcome';
+import { toSqsJson } from '../../../lambda/core/json-text';
 import {
   type Delivery,
   type ProcessDeps,
@@ -14,6 +15,7 @@ import {
 import { RETRY_CLOCK_SKEW_MS } from '../../../lambda/core/retry-policy';
 import {
   ENVELOPE_SCHEMA_VERSION,
+  OBJECT_PAYLOAD_SCHEMA_VERSION,
   type TaskEnvelope,
   type TaskRecord,
   TaskStatus,
@@ -401,8 +403,13 @@ describe('Function: processDelivery', () => {
       ['with a null payload', JSON.stringify({ ...envelope, payload: null }), 'MalformedMessage'],
       [
         'from a newer schema version',
-        JSON.stringify({ ...envelope, schema_version: 2 }),
+        JSON.stringify({ ...envelope, schema_version: 3 }),
         'UnsupportedEnvelope',
+      ],
+      [
+        'naming a payload object outside the payloads prefix',
+        JSON.stringify({ ...envelope, schema_version: 2, payload_object: 'results/x/1-y.json' }),
+        'MalformedMessage',
       ],
     ])(
       'dead-letters a message %s and acks it without touching the task or the agent',
@@ -664,5 +671,76 @@ describe('Function: processDelivery, exact payloads', () => {
 
     // Assess
     expect(JSON.stringify(agents.requests[0]!.payload)).toBe(`{"n":9007199254740993,"l":${'9'.repeat(300)}}`);
+  });
+});
+
+describe('Function: processDelivery, a payload in the task bucket', () => {
+  const KEY = `payloads/${TASK_ID}/00000000-0000-4000-8000-000000000009.json`;
+  const objectEnvelope: TaskEnvelope = {
+    ...envelope,
+    schema_version: OBJECT_PAYLOAD_SCHEMA_VERSION,
+    payload: {},
+    payload_object: KEY,
+  };
+  const objectDelivery = () => delivery({ body: JSON.stringify(objectEnvelope) });
+  /** The task bucket's objects, read as the consumer reads them. */
+  const bucket = (objects: Record<string, string>) => ({
+    reads: [] as string[],
+    async get(key: string) {
+      this.reads.push(key);
+      const text = objects[key];
+      if (text === undefined) throw new Error('NoSuchKey: The specified key does not exist.');
+      return text;
+    },
+  });
+
+  it('reads it after the claim and calls the agent with it, every number literal as sent', async () => {
+    // Prepare
+    const { agents, deps, task } = setup();
+    const payloads = bucket({ [KEY]: '{"n":9007199254740993,"big":1e400,"text":"é"}' });
+
+    // Act
+    const outcome = await processDelivery(objectDelivery(), { ...deps, payloads });
+
+    // Assess
+    expect(outcome).toBe('ack');
+    expect(payloads.reads).toEqual([KEY]);
+    expect(agents.requests).toHaveLength(1);
+    expect(toSqsJson(agents.requests[0]!.payload)).toBe('{"n":9007199254740993,"big":1e400,"text":"é"}');
+    expect(task()).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+  });
+
+  it('fails the attempt with PayloadUnavailable, without calling the agent, when the object cannot be read', async () => {
+    // Prepare
+    const { agents, deps, task } = setup();
+    const payloads = bucket({});
+
+    // Act
+    await processDelivery(objectDelivery(), { ...deps, payloads });
+
+    // Assess: retried like any transient failure
+    expect(agents.requests).toEqual([]);
+    expect(task()).toMatchObject({
+      status: 'RETRYING',
+      attempts: 1,
+      error: {
+        code: 'PayloadUnavailable',
+        message: expect.stringContaining(`${KEY} could not be read: NoSuchKey`),
+      },
+    });
+  });
+
+  it('reads nothing for a duplicate of a task that already succeeded', async () => {
+    // Prepare
+    const { agents, deps } = setup(undefined, [{ ...queued, status: TaskStatus.SUCCEEDED, attempts: 1 }]);
+    const payloads = bucket({ [KEY]: '{}' });
+
+    // Act
+    const outcome = await processDelivery(objectDelivery(), { ...deps, payloads });
+
+    // Assess
+    expect(outcome).toBe('ack');
+    expect(payloads.reads).toEqual([]);
+    expect(agents.requests).toEqual([]);
   });
 });
