@@ -160,7 +160,7 @@ describe('taskq local on a CDK app of another team', () => {
       expect(response.status).toBe(202);
       expect(task).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
       const call = calls.find((c) => (c.body as { task_id?: string }).task_id === id);
-      expect((call?.body as { payload?: unknown }).payload).toEqual(payload);
+      expect(call?.body).toMatchObject({ task_id: id, payload });
     });
 
     it('reads the task types from the template, and lists what it cannot run and what it ignores', () => {
