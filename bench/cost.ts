@@ -347,7 +347,7 @@ export function cost(
       item: 'Lambda GB-s',
       perTask: round(gbSecondsPerTask, 5),
       usdPerMillion: round(gbSecondsPerTask * 1e6 * PRICES_USD.lambdaArmGbSecond, 3),
-      basis: `${options.memoryMB} MB; producer ${producerMs} ms (runtime enqueue p50 at c=1, an upper bound); consumer ${consumerMs} ms per batch (median batch time of the raw loop, which does the handler's calls)`,
+      basis: `${options.memoryMB} MB; producer ${producerMs} ms (runtime enqueue p50 at c=1); consumer ${consumerMs} ms per batch (median batch time of the raw loop, which does the handler's calls). Local wall time on a whole core: at ${options.memoryMB} MB Lambda gives a function ${options.memoryMB} / 1769 of a vCPU, so its CPU-bound part takes longer there (BENCHMARKS.md, figure 5's note)`,
     },
     {
       item: 'SQS',

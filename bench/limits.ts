@@ -21,7 +21,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULTS } from '../lambda/contract/environment';
 import { RATE_WINDOW_MARGIN_MS } from '../lambda/core/limits';
 import type { Invocation } from '../local/lambda-pool';
-import { dynamoItemBytes, PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES_USD } from './cost';
+import { dynamoItemBytes, PRICES_USD, platformLogBytesPerInvocation } from './cost';
 import { type AgentCall, type LimitAgents, startLimitAgents } from './limit-agents';
 import { runConcurrent, sleep, waitFor } from './load';
 import { BenchSession } from './session';
@@ -519,9 +519,15 @@ export async function limits(options: {
         (n, i) => n + ((i.event as { Records?: unknown[] }).Records?.length ?? 0),
         0,
       );
+      // Lambda's own records of each invocation, as the consumer's LoggingConfig keeps them (none at WARN).
+      const consumerLogging =
+        s.runtime.template.Resources[s.functions.consumer[0]!]?.Properties?.LoggingConfig;
       const logBytes =
         lines.reduce((n, l) => n + Buffer.byteLength(l.line) + 1, 0) +
-        consumerInvocations.length * PLATFORM_LOG_BYTES_PER_INVOCATION;
+        consumerInvocations.length *
+          platformLogBytesPerInvocation(
+            consumerLogging as Parameters<typeof platformLogBytesPerInvocation>[0],
+          );
       const waitingMinutes = waiters * minutes;
       const perWaitingMinute = perUnit(requests, waitingMinutes);
       const wakesPerMinute = perWaitingMinute['sqs:SendMessage'] ?? 0;
