@@ -825,6 +825,25 @@ describe('Function: enqueueTask, a large payload', () => {
     expect(await store.get(id(1))).toBeUndefined();
   });
 
+  it("puts a published task's large payload once, and every delivery of its publish message names the object", async () => {
+    // Prepare
+    const { sender, deps } = setup();
+    const payloads = bucket();
+    const topics = { topics: { 'document.uploaded': ['echo', 'summarize'] }, retentionSeconds: 3600 };
+
+    // Act
+    await enqueueTask({ ...large(), type: 'document.uploaded' }, { ...deps, payloads, publish: topics });
+
+    // Assess
+    const key = `payloads/${id(1)}/${id(2)}.json`;
+    expect([...payloads.objects.keys()]).toEqual([key]);
+    const deliveries = deliveryEnvelopes(sender.sent[0]!.envelope);
+    expect(deliveries.map((d) => [d.type, d.schema_version, d.payload, d.payload_object])).toEqual([
+      ['echo', OBJECT_PAYLOAD_SCHEMA_VERSION, {}, key],
+      ['summarize', OBJECT_PAYLOAD_SCHEMA_VERSION, {}, key],
+    ]);
+  });
+
   it('keeps a payload of a few KB in its message, and puts nothing', async () => {
     // Prepare
     const { sender, deps } = setup();
