@@ -16,10 +16,16 @@ import {
   type AgentTargets,
   type BundlePart,
   DEFAULTS,
+  FUNCTION_ENV,
   omitDefines,
   parseAgentTargets,
 } from '../lambda/contract';
-import { bundleName, HANDLER_BUNDLING, OPTIONAL_BUNDLE_PARTS } from '../lib/handler-function';
+import {
+  bundleName,
+  HANDLER_BUNDLING,
+  LAZY_CHUNK_BUNDLING,
+  OPTIONAL_BUNDLE_PARTS,
+} from '../lib/handler-function';
 import { median, ratio, round } from './stats';
 
 const ROOT = path.join(__dirname, '..');
@@ -71,8 +77,19 @@ const HANDLER_ENV = {
   LIMITS_TABLE_NAME: 'bench-limits',
   TENANT_MAX_CONCURRENCY: '0',
   LIMIT_WAKE_UP_SECONDS: String(DEFAULTS.limitWakeUpSeconds),
+  RESULT_BUCKET_NAME: 'bench-results',
   LOG_LEVEL: 'INFO',
 };
+
+/**
+ * Every variable a measured function reads at init (the contract's FUNCTION_ENV) must have a value here, or its
+ * require throws and the figure is lost: checked before any process starts.
+ */
+function checkHandlerEnv(): void {
+  const names = new Set((['producer', 'status', 'consumer'] as const).flatMap((fn) => [...FUNCTION_ENV[fn]]));
+  const missing = [...names].filter((name) => !(name in HANDLER_ENV));
+  if (missing.length > 0) throw new Error(`bench/cold-start.ts HANDLER_ENV lacks ${missing.join(', ')}`);
+}
 
 /**
  * The parts of `handler` that no agent of `agents` needs: what the construct leaves out of that handler's bundle
@@ -169,6 +186,9 @@ async function bundle(
     sourcemap: HANDLER_BUNDLING.sourceMap,
     metafile: true,
     define: omitDefines(options.omit ?? []),
+    // As HandlerFunction bundles: the lazy chunks stay out (loaded on first use, never at init).
+    external: [...LAZY_CHUNK_BUNDLING.external],
+    supported: LAZY_CHUNK_BUNDLING.supported,
     logLevel: 'error',
   });
   const byPackage = new Map<string, number>();
@@ -295,6 +315,7 @@ export async function coldStart(options: {
   node?: { readonly path: string; readonly version: string; readonly source: string };
   progress: (line: string) => void;
 }): Promise<ColdStartResult> {
+  checkHandlerEnv();
   const outDir = path.join(os.tmpdir(), 'agent-task-queue-bench');
   mkdirSync(outDir, { recursive: true });
   const node = options.node ?? {
@@ -386,6 +407,7 @@ export async function initByRuntime(options: {
   nodes: ReadonlyArray<{ major: number; path: string; version: string }>;
   progress: (line: string) => void;
 }): Promise<RuntimeInitRow[]> {
+  checkHandlerEnv();
   const outDir = path.join(os.tmpdir(), 'agent-task-queue-bench');
   mkdirSync(outDir, { recursive: true });
   const nodeOptions = '--enable-source-maps';

@@ -210,6 +210,9 @@ async function resources(e: Emulators, name: string): Promise<Record<string, str
     [EnvName.LimitsTableName]: limits,
     [EnvName.TenantMaxConcurrency]: '0',
     [EnvName.LimitWakeUpSeconds]: String(DEFAULTS.limitWakeUpSeconds),
+    // Read at init; no call reaches it: a 1 KB task's result stays in its record (result-storage.ts), and its
+    // payload in its message (payload-storage.ts).
+    [EnvName.ResultBucketName]: `${name}-results`,
   };
 }
 

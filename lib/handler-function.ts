@@ -32,6 +32,25 @@ export const HANDLER_BUNDLING = {
 } as const;
 
 /**
+ * Modules each bundle loads on first use from a file of its own beside `index.js`, instead of carrying their code:
+ * a cold start then does not compile them. The import path (kept as written, so relative to the bundle), and the
+ * source the file is bundled from. The S3 client took about 40 ms of init CPU in every bundle (BENCHMARKS.md,
+ * figure 1), and most tasks never touch the task bucket.
+ */
+export const LAZY_CHUNKS = [
+  { importPath: './s3-sdk', source: 'lambda/adapters/s3-sdk.ts', file: 's3-sdk.js' },
+] as const;
+
+/**
+ * esbuild's options for the lazy chunks' imports: left as `require` calls (an `import()` of a relative path would
+ * go through Node's ESM resolution, which wants the file's extension).
+ */
+export const LAZY_CHUNK_BUNDLING = {
+  external: LAZY_CHUNKS.map((c) => c.importPath),
+  supported: { 'dynamic-import': false },
+} as const;
+
+/**
  * The parts (lambda/contract/bundle-parts.ts) each handler can be bundled without. `npm run build` prebuilds a
  * bundle for every combination of them, so that the built construct needs no bundler for any stack.
  */
@@ -169,9 +188,29 @@ export class HandlerFunction extends NodejsFunction {
             depsLockFilePath: path.join(ROOT, 'package-lock.json'),
             bundling: {
               ...HANDLER_BUNDLING,
-              externalModules: [],
+              externalModules: [...LAZY_CHUNK_BUNDLING.external],
+              esbuildArgs: { '--supported:dynamic-import': 'false' },
               logLevel: BundlingLogLevel.ERROR,
               ...(omit.length > 0 && { define: omitDefines(omit) }),
+              // Each lazy chunk, bundled into the same folder with the same options.
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_inputDir: string, outputDir: string) =>
+                  LAZY_CHUNKS.map((chunk) =>
+                    [
+                      JSON.stringify(path.join(ROOT, 'node_modules', '.bin', 'esbuild')),
+                      JSON.stringify(path.join(ROOT, chunk.source)),
+                      '--bundle',
+                      '--platform=node',
+                      `--format=${HANDLER_BUNDLING.format}`,
+                      `--target=${HANDLER_BUNDLING.target}`,
+                      '--minify',
+                      '--log-level=error',
+                      `--outfile=${JSON.stringify(path.join(outputDir, chunk.file))}`,
+                    ].join(' '),
+                  ),
+              },
             },
           }),
       role,

@@ -14,7 +14,14 @@ import { cpSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import { type BundlePart, omitDefines } from '../lambda/contract/bundle-parts';
-import { bundleName, bundleVariants, HANDLER_BUNDLING, OPTIONAL_BUNDLE_PARTS } from '../lib/handler-function';
+import {
+  bundleName,
+  bundleVariants,
+  HANDLER_BUNDLING,
+  LAZY_CHUNK_BUNDLING,
+  LAZY_CHUNKS,
+  OPTIONAL_BUNDLE_PARTS,
+} from '../lib/handler-function';
 
 const ROOT = path.join(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -68,22 +75,35 @@ export function prebuiltBundles(): Array<{ name: string; handler: string; omit: 
 
 async function bundleHandlers(): Promise<string[]> {
   const bundles = prebuiltBundles();
+  const common = {
+    absWorkingDir: ROOT,
+    bundle: true,
+    platform: 'node',
+    target: HANDLER_BUNDLING.target,
+    format: HANDLER_BUNDLING.format,
+    minify: HANDLER_BUNDLING.minify,
+    logLevel: 'error',
+  } as const;
   await Promise.all(
-    bundles.map(({ name, handler, omit }) =>
+    bundles.flatMap(({ name, handler, omit }) => [
       build({
+        ...common,
         entryPoints: [path.join(ROOT, 'lambda', 'handlers', `${handler}.ts`)],
         outfile: path.join(DIST, 'handlers', name, 'index.js'),
-        absWorkingDir: ROOT,
-        bundle: true,
-        platform: 'node',
-        target: HANDLER_BUNDLING.target,
-        format: HANDLER_BUNDLING.format,
-        minify: HANDLER_BUNDLING.minify,
         sourcemap: HANDLER_BUNDLING.sourceMap,
         define: omitDefines(omit),
-        logLevel: 'error',
+        external: [...LAZY_CHUNK_BUNDLING.external],
+        supported: LAZY_CHUNK_BUNDLING.supported,
       }),
-    ),
+      // Its lazy chunks beside it, as HandlerFunction's bundling writes them.
+      ...LAZY_CHUNKS.map((chunk) =>
+        build({
+          ...common,
+          entryPoints: [path.join(ROOT, chunk.source)],
+          outfile: path.join(DIST, 'handlers', name, chunk.file),
+        }),
+      ),
+    ]),
   );
   return bundles.map((b) => b.name);
 }

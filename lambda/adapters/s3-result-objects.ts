@@ -1,10 +1,10 @@
 /**
  * The task bucket (the results bucket): the JSON text of a result too large to store in its record cheaply
  * (result-storage.ts), one object per successful write, and of a payload too large to travel in its queue message
- * cheaply (payload-storage.ts), one object per accepted request. The S3 client is loaded on first use: most tasks never store a result here, and a
- * function that does not pay the client's load at cold start.
+ * cheaply (payload-storage.ts), one object per accepted request. The S3 client is loaded on first use, from a file
+ * of its own (s3-sdk.ts): most tasks never touch the bucket, and a cold start does not compile the client.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from './s3-sdk';
 
 /** What the task store needs of the bucket. */
 export interface ResultObjects {
@@ -13,13 +13,14 @@ export interface ResultObjects {
   get(key: string): Promise<string>;
 }
 
-type S3Module = typeof import('@aws-sdk/client-s3');
+type S3Module = typeof import('./s3-sdk');
 
 let loaded: Promise<{ sdk: S3Module; client: S3Client }> | undefined;
 
 /** The client, created once per execution environment; its endpoint comes from the SDK's configuration. */
 function s3(): Promise<{ sdk: S3Module; client: S3Client }> {
-  loaded ??= import('@aws-sdk/client-s3').then((sdk) => ({ sdk, client: new sdk.S3Client({}) }));
+  // A file of its own in the bundle's folder (s3-sdk.ts): compiled when the bucket is first used, not at init.
+  loaded ??= import('./s3-sdk').then((sdk) => ({ sdk, client: new sdk.S3Client({}) }));
   return loaded;
 }
 

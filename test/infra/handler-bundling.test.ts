@@ -71,6 +71,12 @@ describe('HandlerFunction bundling', () => {
     // Every part is in a bundle that omits none: the clients the consumer loads on first use.
     expect(map.sources.some((s) => s.includes('@aws-sdk/client-lambda/'))).toBe(true);
     expect(map.sources.some((s) => s.includes('@aws-sdk/client-secrets-manager/'))).toBe(true);
+    // The S3 client is not in it: a file of its own beside it, required on first use (LAZY_CHUNKS).
+    expect(map.sources.filter((s) => s.includes('@aws-sdk/client-s3/'))).toEqual([]);
+    expect(code).toContain('require("./s3-sdk")');
+    const chunk = readFileSync(path.join(bundleDir, 's3-sdk.js'), 'utf8');
+    expect(chunk).toContain('PutObjectCommand');
+    expect(chunk.length).toBeGreaterThan(100_000);
   });
 
   test.each([
