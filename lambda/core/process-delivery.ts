@@ -367,10 +367,11 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
       if (slots) await deps.limiter?.keepUntil(slots, untilMs, now());
     };
 
-    if (asked?.start) await holdToStamp(asked.start, deps, now);
     // A payload kept in the task bucket is read now, once the attempt is the task's: a wait or a duplicate reads
-    // nothing. A failed read fails the attempt (PayloadUnavailable), which is retried.
+    // nothing. A failed read fails the attempt (PayloadUnavailable), which is retried. Before the hold to the rate
+    // stamp, so that the read does not make the call later than its stamp.
     const payload = known ? await payloadOf(envelope, deps) : undefined;
+    if (asked?.start) await holdToStamp(asked.start, deps, now);
     const agentStart = now().getTime();
     let outcome = !payload
       ? classifyAgentFailure({ fact: 'no-agent', type: envelope.type })
