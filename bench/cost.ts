@@ -218,6 +218,13 @@ export interface CostResult {
   readonly lines: CostLine[];
   readonly totalUsdPerMillion: number;
   readonly meetsTarget: boolean;
+  /** The functions' memory sizes, as the template sets them. */
+  readonly memoryMB: { readonly producer: number; readonly consumer: number };
+  /**
+   * Set once the GB-s line is repriced at Lambda's CPU share (`atLambdaCpuShare`): the line and total as first
+   * measured, on local wall time, which the figures derived from this one before figure 9 ran (5.1, 5.2, 7) use.
+   */
+  readonly wallBasis?: { readonly gbSecondsUsdPerMillion: number; readonly totalUsdPerMillion: number };
 }
 
 /**
@@ -242,6 +249,7 @@ export function cost(
     consumerIds: ReadonlySet<string>;
     producerIds: ReadonlySet<string>;
     memoryMB: number;
+    consumerMemoryMB: number;
     /** The producer's duration estimate (ms): the runtime's enqueue p50 at concurrency 1. */
     producerMs: number;
     payloadBytes: number;
@@ -408,6 +416,73 @@ export function cost(
     lines,
     totalUsdPerMillion: total,
     meetsTarget: total <= TARGET_USD_PER_MILLION,
+    memoryMB: { producer: options.memoryMB, consumer: options.consumerMemoryMB },
+  };
+}
+
+/**
+ * The memory size at which Lambda gives a function the equivalent of one vCPU; below it, CPU in proportion to
+ * memory (Lambda developer guide, "Configure Lambda function memory").
+ */
+export const ONE_VCPU_MEMORY_MB = 1769;
+
+/**
+ * An invocation's billed ms on Lambda, from its CPU and wall time measured here on a whole core: the time spent
+ * waiting on requests is the same there, and the CPU-bound part is stretched by the function's share of a vCPU.
+ */
+export function lambdaBilledMs(m: { cpuMs: number; wallMs: number; memoryMB: number }): number {
+  const share = Math.min(1, m.memoryMB / ONE_VCPU_MEMORY_MB);
+  return Math.ceil(Math.max(0, m.wallMs - m.cpuMs) + m.cpuMs / share);
+}
+
+/** One handler's sequential CPU and wall time per invocation (figure 9), for `atLambdaCpuShare`. */
+export interface InvocationTime {
+  readonly handler: 'producer' | 'consumer';
+  readonly batchSize: number;
+  readonly cpuMs: number;
+  readonly wallMs: number;
+}
+
+/**
+ * Figure 5 with its Lambda GB-s line priced as Lambda bills it: from figure 9's in-process CPU and wall time per
+ * invocation (on the functions' Node), each stretched by `lambdaBilledMs`, instead of local wall time on a whole
+ * core, which leaves out that a 256 MB function gets a seventh of a vCPU. The consumer's time at the run's mean
+ * batch is interpolated between figure 9's batches of 1 and 10.
+ */
+export function atLambdaCpuShare(c: CostResult, times: readonly InvocationTime[]): CostResult {
+  const timeOf = (handler: InvocationTime['handler'], batchSize: number) => {
+    const t = times.find((x) => x.handler === handler && x.batchSize === batchSize);
+    if (!t) throw new Error(`figure 9 has no ${handler} row with batches of ${batchSize}`);
+    return t;
+  };
+  const billed = (t: InvocationTime, memoryMB: number) => lambdaBilledMs({ ...t, memoryMB });
+  const producerMs = billed(timeOf('producer', 1), c.memoryMB.producer);
+  const one = billed(timeOf('consumer', 1), c.memoryMB.consumer);
+  const ten = billed(timeOf('consumer', 10), c.memoryMB.consumer);
+  const batch = Math.min(10, Math.max(1, c.meanBatchSize));
+  const consumerMs = one + ((ten - one) * (batch - 1)) / 9;
+  const invocationsPerTask = c.consumerInvocations / c.tasks;
+  const gbSecondsPerTask =
+    ((producerMs / 1000) * c.memoryMB.producer) / 1024 +
+    ((consumerMs / 1000) * c.memoryMB.consumer * invocationsPerTask) / 1024;
+  const old = c.lines.find((l) => l.item === 'Lambda GB-s');
+  const line: CostLine = {
+    item: 'Lambda GB-s',
+    perTask: round(gbSecondsPerTask, 5),
+    usdPerMillion: round(gbSecondsPerTask * 1e6 * PRICES_USD.lambdaArmGbSecond, 3),
+    basis: `at Lambda's CPU share (${c.memoryMB.producer} MB = ${round(c.memoryMB.producer / ONE_VCPU_MEMORY_MB, 3)} of a vCPU; figure 9's CPU ms × ${round(ONE_VCPU_MEMORY_MB / c.memoryMB.producer, 2)} + its waiting ms, per invocation): producer ${producerMs} ms; consumer ${round(consumerMs, 1)} ms per invocation of ${round(batch, 2)} tasks (${one} ms for 1, ${ten} ms for 10). Local wall time on a whole core gave $${old?.usdPerMillion ?? '?'}`,
+  };
+  const lines = c.lines.map((l) => (l.item === 'Lambda GB-s' ? line : l));
+  const total = round(
+    lines.reduce((a, l) => a + l.usdPerMillion, 0),
+    3,
+  );
+  return {
+    ...c,
+    lines,
+    totalUsdPerMillion: total,
+    meetsTarget: total <= TARGET_USD_PER_MILLION,
+    wallBasis: { gbSecondsUsdPerMillion: old?.usdPerMillion ?? 0, totalUsdPerMillion: c.totalUsdPerMillion },
   };
 }
 

@@ -478,6 +478,9 @@ function cost(r: BenchResults): string {
     ['item', 'per task', 'US$ per million tasks', 'basis'],
     c.lines.map((l) => [l.item, l.perTask, l.usdPerMillion.toFixed(3), l.basis]),
   )}\n\n**Total: $${c.totalUsdPerMillion.toFixed(2)} per million tasks** (target ≤ $${TARGET_USD_PER_MILLION.toFixed(2)}: ${met(c.meetsTarget)}). Baseline for comparison: the straightforward design (REST API, Powertools idempotency, a status write) at about $6, the issue's estimate, which this harness does not measure. Events are off in this run, as they are by default.\n`;
+  if (c.wallBasis) {
+    out += `\nThe Lambda GB-s line is priced at Lambda's CPU share (figure 9's CPU per invocation on the functions' Node, stretched by 1769 MB ÷ the memory size, plus its waiting time). Priced on local wall time on a whole core, as first measured, it was $${c.wallBasis.gbSecondsUsdPerMillion.toFixed(3)} and the total $${c.wallBasis.totalUsdPerMillion.toFixed(2)}; the sections below that set a feature's cost beside this figure (5.1, 5.2 and figure 7's) were computed on that first total, before figure 9 ran.\n`;
+  }
   out += publishedCostSection(r);
   out += eventCostSection(r);
   return out;

@@ -35,6 +35,7 @@ import {
   type AgentModeCost,
   accessLogBytesPerRequest,
   agentModeCost,
+  atLambdaCpuShare,
   type CostResult,
   cost,
   type EventCost,
@@ -326,6 +327,7 @@ async function main(): Promise<void> {
             consumerIds: new Set(session.functions.consumer),
             producerIds: new Set(session.functions.producer),
             memoryMB: session.memoryMB(session.functions.producer[0]!),
+            consumerMemoryMB: session.memoryMB(session.functions.consumer[0]!),
             producerMs,
             payloadBytes: 1024,
             platformLogBytesPerInvocation: platformLogBytes(session),
@@ -481,6 +483,25 @@ async function main(): Promise<void> {
     await attempt('9', async () => {
       results.handlerCpu = await handlerCpu({ sizes: sizes.handlerCpu, nodes: runtimes!, progress });
     });
+    if (results.cost && results.handlerCpu) {
+      // Figure 5's GB-s as Lambda bills it: figure 9's CPU per invocation on the functions' Node, at their share
+      // of a vCPU.
+      const cpu = results.handlerCpu;
+      await attempt('5 (GB-s at Lambda’s CPU share)', async () => {
+        const times = cpu.rows
+          .filter((r) => r.node.startsWith(`v${FUNCTION_NODE_MAJOR}.`))
+          .map((r) => ({
+            handler: r.handler,
+            batchSize: r.batchSize,
+            cpuMs: r.sequential.handler.cpuMsPerInvocation,
+            wallMs: r.sequential.handler.wallMsPerInvocation,
+          }));
+        results.cost = atLambdaCpuShare(results.cost!, times);
+        progress(
+          `  5 again, GB-s at Lambda's CPU share: US$ ${results.cost.totalUsdPerMillion} per million tasks`,
+        );
+      });
+    }
   }
 
   if (wants(10) && runtimes && runtimes.length > 0) {

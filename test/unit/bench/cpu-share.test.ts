@@ -1,0 +1,74 @@
+import { atLambdaCpuShare, type CostResult, lambdaBilledMs, PRICES_USD } from '../../../bench/cost';
+
+describe('Bench: Lambda GB-s at the function’s share of a vCPU', () => {
+  it('stretches only the CPU-bound part of an invocation by 1769 / memory', () => {
+    // Act
+    const at256 = lambdaBilledMs({ cpuMs: 4, wallMs: 10, memoryMB: 256 });
+    const atOneVcpu = lambdaBilledMs({ cpuMs: 4, wallMs: 10, memoryMB: 1769 });
+    const above = lambdaBilledMs({ cpuMs: 4, wallMs: 10, memoryMB: 4096 });
+
+    // Assess: 6 ms of waiting + 4 × 1769 / 256 = 27.64 ms of CPU, rounded up as Lambda bills
+    expect({ at256, atOneVcpu, above }).toEqual({ at256: 34, atOneVcpu: 10, above: 10 });
+  });
+
+  it('reprices figure 5’s GB-s line and total from figure 9’s times, the consumer at the run’s mean batch', () => {
+    // Prepare
+    const lines = [
+      { item: 'HTTP API', perTask: 1, usdPerMillion: 1, basis: '' },
+      { item: 'Lambda GB-s', perTask: 0.00001, usdPerMillion: 0.06, basis: '' },
+    ];
+    const measured: CostResult = {
+      tasks: 100,
+      payloadBytes: 1024,
+      requestCounts: { source: 'test', perTask: {} },
+      consumerInvocations: 20,
+      meanBatchSize: 5.5,
+      logBytesPerTask: { handlers: 0, platformEstimate: 0 },
+      itemBytes: { final: 0 },
+      lines,
+      totalUsdPerMillion: 1.06,
+      meetsTarget: true,
+      memoryMB: { producer: 256, consumer: 256 },
+    };
+
+    // Act
+    const repriced = atLambdaCpuShare(measured, [
+      { handler: 'producer', batchSize: 1, cpuMs: 4, wallMs: 10 },
+      { handler: 'consumer', batchSize: 1, cpuMs: 4, wallMs: 10 },
+      { handler: 'consumer', batchSize: 10, cpuMs: 30, wallMs: 50 },
+    ]);
+
+    // Assess: producer 34 ms; consumer 34 ms for 1, 20 + 207.3 → 228 ms for 10, so 131 ms at 5.5, 0.2 a task
+    const gbSeconds = (0.034 * 256) / 1024 + (0.131 * 256 * 0.2) / 1024;
+    const usd = Math.round(gbSeconds * 1e6 * PRICES_USD.lambdaArmGbSecond * 1000) / 1000;
+    const line = repriced.lines.find((l) => l.item === 'Lambda GB-s')!;
+    expect({ usd: line.usdPerMillion, total: repriced.totalUsdPerMillion, kept: repriced.lines[0] }).toEqual({
+      usd,
+      total: Math.round((1 + usd) * 1000) / 1000,
+      kept: lines[0],
+    });
+    expect(line.basis).toContain('Local wall time on a whole core gave $0.06');
+  });
+
+  it('refuses to reprice without the rows it needs', () => {
+    // Act & Assess
+    expect(() =>
+      atLambdaCpuShare(
+        {
+          tasks: 1,
+          payloadBytes: 1,
+          requestCounts: { source: '', perTask: {} },
+          consumerInvocations: 1,
+          meanBatchSize: 1,
+          logBytesPerTask: { handlers: 0, platformEstimate: 0 },
+          itemBytes: { final: 0 },
+          lines: [],
+          totalUsdPerMillion: 0,
+          meetsTarget: true,
+          memoryMB: { producer: 256, consumer: 256 },
+        },
+        [{ handler: 'producer', batchSize: 1, cpuMs: 1, wallMs: 1 }],
+      ),
+    ).toThrow('figure 9 has no consumer row with batches of 1');
+  });
+});
