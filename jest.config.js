@@ -18,6 +18,8 @@ module.exports = {
   // Two workers on these 2-core machines (jest's default is one fewer than the cores): the integration suites
   // spend much of their time waiting on the runtime they boot, so two of them side by side nearly halve npm test.
   maxWorkers: 2,
+  // The longest suites first, on a clean clone too (test/support/longest-first-sequencer.cjs).
+  testSequencer: '<rootDir>/test/support/longest-first-sequencer.cjs',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },

@@ -31,7 +31,30 @@ export const PRICES_USD = {
    * (https://docs.aws.amazon.com/sns/latest/dg/sns-batch-api-actions.html). Delivery to SQS and Lambda is free.
    */
   snsPublishPerMillion: 0.5,
+  /**
+   * An SQS event source in provisioned mode: per event poller unit (EPU) hour, billed per second with a 1-minute
+   * minimum (https://aws.amazon.com/lambda/pricing/, "Provisioned Mode for Event Source Mapping").
+   */
+  eventPollerUnitHour: 0.00925,
 } as const;
+
+/** Hours in the month that AWS's pricing examples use. */
+export const HOURS_PER_MONTH = 730;
+
+/**
+ * What a tier's minimum pollers cost in provisioned mode whether tasks arrive or not: US$ a month, and per million
+ * tasks at a monthly volume. Priced, not measured: the local runtime has no pollers to bill.
+ */
+export function provisionedMinimumCost(
+  minimumPollers: number,
+  tasksPerMonth: number,
+): { usdPerMonth: number; usdPerMillionTasks: number } {
+  const usdPerMonth = minimumPollers * PRICES_USD.eventPollerUnitHour * HOURS_PER_MONTH;
+  return {
+    usdPerMonth: round(usdPerMonth, 2),
+    usdPerMillionTasks: round((usdPerMonth / tasksPerMonth) * 1e6, 3),
+  };
+}
 
 export const TARGET_USD_PER_MILLION = 3.9;
 

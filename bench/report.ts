@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { RATE_WINDOW_MARGIN_MS } from '../lambda/core/limits';
-import { PRICES_USD, TARGET_USD_PER_MILLION } from './cost';
+import { HOURS_PER_MONTH, PRICES_USD, provisionedMinimumCost, TARGET_USD_PER_MILLION } from './cost';
 import { HANDLER_CPU_TARGET } from './handler-cpu';
 import { requestUnits } from './limits';
 import type { BenchResults } from './run';
@@ -483,6 +483,29 @@ function cost(r: BenchResults): string {
   }
   out += publishedCostSection(r);
   out += eventCostSection(r);
+  out += provisionedModeSection();
+  return out;
+}
+
+/** Figure 5, issue 16 §3: the always-on cost of the high tier's event source in provisioned mode. */
+function provisionedModeSection(): string {
+  let out = '\n### 5.3 Provisioned mode for the high tier: what its minimum pollers cost\n\n';
+  out += `Off by default. \`tiers.high.provisionedPollers: { minimum, maximum? }\` puts the tier's SQS event source in provisioned mode (the synth refuses it beside the tier's \`maxConcurrency\`). Its minimum pollers run whether tasks arrive or not, at $${PRICES_USD.eventPollerUnitHour} per event poller unit hour, ${HOURS_PER_MONTH} hours a month; pollers added under load are billed while they run, on top. Priced, not measured: the local runtime has no pollers. Spread over a month's tasks, as the table above would count it:\n\n`;
+  const volumes = [1e6, 10e6, 100e6];
+  out += table(
+    [
+      'minimum pollers',
+      'US$ a month',
+      ...volumes.map((v) => `US$ per million tasks at ${v / 1e6} M tasks a month`),
+    ],
+    [2, 10].map((minimum) => [
+      minimum,
+      provisionedMinimumCost(minimum, volumes[0]!).usdPerMonth.toFixed(2),
+      ...volumes.map((v) => provisionedMinimumCost(minimum, v).usdPerMillionTasks.toFixed(3)),
+    ]),
+  );
+  out +=
+    '\n\nIt pays off for a high tier whose tasks come in bursts and must start within a second or two: provisioned pollers are already polling and scale about three times faster than the default ones, which start small and add capacity over minutes. A steady or light stream gains nothing for that charge; the low tier should stay on the default polling (docs/operating.md, "Provisioned mode for the high tier").\n';
   return out;
 }
 

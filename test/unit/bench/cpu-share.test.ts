@@ -1,4 +1,10 @@
-import { atLambdaCpuShare, type CostResult, lambdaBilledMs, PRICES_USD } from '../../../bench/cost';
+import {
+  atLambdaCpuShare,
+  type CostResult,
+  lambdaBilledMs,
+  PRICES_USD,
+  provisionedMinimumCost,
+} from '../../../bench/cost';
 
 describe('Bench: Lambda GB-s at the function’s share of a vCPU', () => {
   it('stretches only the CPU-bound part of an invocation by 1769 / memory', () => {
@@ -70,5 +76,19 @@ describe('Bench: Lambda GB-s at the function’s share of a vCPU', () => {
         [{ handler: 'producer', batchSize: 1, cpuMs: 1, wallMs: 1 }],
       ),
     ).toThrow('figure 9 has no consumer row with batches of 1');
+  });
+});
+
+describe('Bench: the always-on cost of provisioned mode', () => {
+  it('prices the minimum pollers for every hour of the month, spread over its tasks', () => {
+    // Act
+    const two = provisionedMinimumCost(2, 1e6);
+    const atHundredMillion = provisionedMinimumCost(2, 100e6);
+
+    // Assess: 2 × 0.00925 × 730 = 13.505
+    expect({ two, atHundredMillion }).toEqual({
+      two: { usdPerMonth: 13.51, usdPerMillionTasks: 13.505 },
+      atHundredMillion: { usdPerMonth: 13.51, usdPerMillionTasks: 0.135 },
+    });
   });
 });
