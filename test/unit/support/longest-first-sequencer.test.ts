@@ -5,9 +5,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
-// biome-ignore lint/style/noCommonJs: the table is a CommonJS module, as jest's config files are
 const EXPECTED_SECONDS: Record<string, number> = require('../../support/suite-seconds.cjs');
-// biome-ignore lint/style/noCommonJs: jest loads the sequencer as CommonJS
 const Sequencer = require('../../support/longest-first-sequencer.cjs');
 
 interface FakeTest {
