@@ -6,6 +6,24 @@ import {
   provisionedMinimumCost,
 } from '../../../bench/cost';
 
+/** A figure 5 result with nothing measured but what a test gives. */
+function measuredCost(over: Partial<CostResult>): CostResult {
+  return {
+    tasks: 1,
+    payloadBytes: 1024,
+    requestCounts: { source: 'test', perTask: {} },
+    consumerInvocations: 1,
+    meanBatchSize: 1,
+    logBytesPerTask: { handlers: 0, platformEstimate: 0 },
+    itemBytes: { final: 0 },
+    lines: [],
+    totalUsdPerMillion: 0,
+    meetsTarget: true,
+    memoryMB: { producer: 256, consumer: 256 },
+    ...over,
+  };
+}
+
 describe('Bench: Lambda GB-s at the function’s share of a vCPU', () => {
   it('stretches only the CPU-bound part of an invocation by 1769 / memory', () => {
     // Act
@@ -23,19 +41,13 @@ describe('Bench: Lambda GB-s at the function’s share of a vCPU', () => {
       { item: 'HTTP API', perTask: 1, usdPerMillion: 1, basis: '' },
       { item: 'Lambda GB-s', perTask: 0.00001, usdPerMillion: 0.06, basis: '' },
     ];
-    const measured: CostResult = {
+    const measured = measuredCost({
       tasks: 100,
-      payloadBytes: 1024,
-      requestCounts: { source: 'test', perTask: {} },
       consumerInvocations: 20,
       meanBatchSize: 5.5,
-      logBytesPerTask: { handlers: 0, platformEstimate: 0 },
-      itemBytes: { final: 0 },
       lines,
       totalUsdPerMillion: 1.06,
-      meetsTarget: true,
-      memoryMB: { producer: 256, consumer: 256 },
-    };
+    });
 
     // Act
     const repriced = atLambdaCpuShare(measured, [
@@ -59,22 +71,7 @@ describe('Bench: Lambda GB-s at the function’s share of a vCPU', () => {
   it('refuses to reprice without the rows it needs', () => {
     // Act & Assess
     expect(() =>
-      atLambdaCpuShare(
-        {
-          tasks: 1,
-          payloadBytes: 1,
-          requestCounts: { source: '', perTask: {} },
-          consumerInvocations: 1,
-          meanBatchSize: 1,
-          logBytesPerTask: { handlers: 0, platformEstimate: 0 },
-          itemBytes: { final: 0 },
-          lines: [],
-          totalUsdPerMillion: 0,
-          meetsTarget: true,
-          memoryMB: { producer: 256, consumer: 256 },
-        },
-        [{ handler: 'producer', batchSize: 1, cpuMs: 1, wallMs: 1 }],
-      ),
+      atLambdaCpuShare(measuredCost({}), [{ handler: 'producer', batchSize: 1, cpuMs: 1, wallMs: 1 }]),
     ).toThrow('figure 9 has no consumer row with batches of 1');
   });
 });
