@@ -770,10 +770,12 @@ export function publishedCost(
   };
   const claimWru = per(sumOf(deliveries.map((d) => wruOf(withoutResult(d)))));
   const resultWru = per(sumOf(deliveries.map(wruOf)));
-  // The producer's PutItem and the fan-out's conditional create of the same record (which fails, as the producer
-  // wrote it first, and is billed all the same).
-  const writesModelled = 2 + 2 * run.subscribers.length;
-  const wru = 2 * createWru + claimWru + resultWru;
+  // The producer's PutItem of the published record; the fan-out reads the record first and creates it only when
+  // the read finds nothing (its message can arrive before the producer's write), a create counted beside the
+  // producer's PutItem.
+  const fanOutCreates = Math.max(0, per(run.awsCalls['dynamodb:PutItem'] ?? 0) - 1);
+  const writesModelled = 1 + fanOutCreates + 2 * run.subscribers.length;
+  const wru = (1 + fanOutCreates) * createWru + claimWru + resultWru;
   const writesCounted = per(
     sumOf(
       Object.entries(run.awsCalls)
@@ -840,7 +842,7 @@ export function publishedCost(
       'DynamoDB writes',
       round(wru, 3),
       million(wru, PRICES_USD.dynamodbWriteUnitsPerMillion),
-      `published record ${round(createWru, 2)} (producer) + ${round(createWru, 2)} (the fan-out's conditional create, failed and billed) + delivery claims ${round(claimWru, 2)} + delivery results ${round(resultWru, 2)} WRU (records: published ${Math.round(meanOf(published.map(dynamoItemBytes)))} B, ${Object.entries(
+      `published record ${round(createWru, 2)} (producer) + ${round(fanOutCreates * createWru, 2)} (the fan-out's creates, ${round(fanOutCreates, 3)} a task: when its read finds no record yet) + delivery claims ${round(claimWru, 2)} + delivery results ${round(resultWru, 2)} WRU (records: published ${Math.round(meanOf(published.map(dynamoItemBytes)))} B, ${Object.entries(
         deliveryBytes,
       )
         .map(([s, b]) => `${s} ${b} B`)
@@ -850,7 +852,7 @@ export function publishedCost(
       'DynamoDB reads',
       round(per(reads), 3),
       million(per(reads), PRICES_USD.dynamodbReadUnitsPerMillion),
-      'no GetItem without an idempotency key',
+      "the fan-out's strongly consistent GetItem of the published record, which it reads before creating it",
     ),
     line(
       'CloudWatch Logs (handlers)',

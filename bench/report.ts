@@ -542,7 +542,7 @@ function publishedCostSection(r: BenchResults): string {
       (l.usdPerMillion - l.twoQueuedUsdPerMillion).toFixed(3),
       l.basis,
     ]),
-  )}\n\n**Total: $${p.totalUsdPerMillion.toFixed(2)} per million published tasks with two subscribers**, against $${p.twoQueuedUsdPerMillion.toFixed(2)} for two queued tasks: ${p.differenceUsdPerMillion <= 0 ? `$${(-p.differenceUsdPerMillion).toFixed(2)} less` : `$${p.differenceUsdPerMillion.toFixed(2)} more`}. DynamoDB writes counted: ${p.writesCountedPerTask} per published task (the line assumes ${p.writesModelledPerTask}: the producer's PutItem of the published record, the fan-out's conditional create of it, and a claim and a result per delivery).\n`;
+  )}\n\n**Total: $${p.totalUsdPerMillion.toFixed(2)} per million published tasks with two subscribers**, against $${p.twoQueuedUsdPerMillion.toFixed(2)} for two queued tasks: ${p.differenceUsdPerMillion <= 0 ? `$${(-p.differenceUsdPerMillion).toFixed(2)} less` : `$${p.differenceUsdPerMillion.toFixed(2)} more`}. DynamoDB writes counted: ${p.writesCountedPerTask} per published task (the line prices ${p.writesModelledPerTask}: the producer's PutItem of the published record, the fan-out's creates of it when its read finds none yet, and a claim and a result per delivery).\n`;
   return out;
 }
 
