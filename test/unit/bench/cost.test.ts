@@ -4,7 +4,9 @@ import {
   lambdaBilledMs,
   PRICES_USD,
   provisionedMinimumCost,
+  publishedCost,
 } from '../../../bench/cost';
+import type { PublishedRun } from '../../../bench/published';
 
 /** A figure 5 result with nothing measured but what a test gives. */
 function measuredCost(over: Partial<CostResult>): CostResult {
@@ -87,5 +89,57 @@ describe('Bench: the always-on cost of provisioned mode', () => {
       two: { usdPerMonth: 13.51, usdPerMillionTasks: 13.505 },
       atHundredMillion: { usdPerMonth: 13.51, usdPerMillionTasks: 0.135 },
     });
+  });
+});
+
+describe('Bench: a published task’s DynamoDB writes', () => {
+  it('prices the fan-out’s creates as counted, beside its read, not a refused create on every task', () => {
+    // Prepare: 10 published tasks to two subscribers; the fan-out found no record for 2 of them and created it
+    const record = (id: string) => ({
+      task_id: id,
+      status: 'SUCCEEDED',
+      created_at: '',
+      item: { task_id: id },
+    });
+    const run: PublishedRun = {
+      tasks: 10,
+      wallSeconds: 1,
+      topic: 't',
+      subscribers: ['echo', 'sleep'],
+      awsCalls: {
+        'sqs:SendMessage': 10,
+        'sqs:SendMessageBatch': 10,
+        'dynamodb:PutItem': 12,
+        'dynamodb:GetItem': 10,
+        'dynamodb:UpdateItem': 40,
+      },
+      awsCallsByFunction: {},
+      eventSourceCalls: {},
+      invocations: { Producer: Array(10).fill(5), Consumer: [10, 10, 10] },
+      logLines: [],
+      publishedRecords: Array.from({ length: 10 }, (_, i) => record(`p${i}`)),
+      deliveryRecords: Array.from({ length: 20 }, (_, i) => record(`d${i}`)),
+    };
+
+    // Act
+    const cost = publishedCost(run, {
+      consumerIds: new Set(['Consumer']),
+      producerIds: new Set(['Producer']),
+      memoryMB: 256,
+      producerMs: 5,
+      consumerMs: 10,
+      payloadBytes: 1024,
+      queued: measuredCost({}),
+      platformLogBytesPerInvocation: 0,
+    });
+
+    // Assess: 1 producer write + 0.2 fan-out creates + 2 claims + 2 results, and one read a task
+    const line = (item: string) => cost.lines.find((l) => l.item === item)!;
+    expect({
+      writes: line('DynamoDB writes').perTask,
+      reads: line('DynamoDB reads').perTask,
+      modelled: cost.writesModelledPerTask,
+      counted: cost.writesCountedPerTask,
+    }).toEqual({ writes: 5.2, reads: 1, modelled: 5.2, counted: 5.2 });
   });
 });
