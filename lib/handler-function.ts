@@ -189,7 +189,13 @@ export class HandlerFunction extends NodejsFunction {
             bundling: {
               ...HANDLER_BUNDLING,
               externalModules: [...LAZY_CHUNK_BUNDLING.external],
-              esbuildArgs: { '--supported:dynamic-import': 'false' },
+              // NodejsFunction takes esbuild's `supported` only as command-line arguments.
+              esbuildArgs: Object.fromEntries(
+                Object.entries(LAZY_CHUNK_BUNDLING.supported).map(([feature, on]) => [
+                  `--supported:${feature}`,
+                  String(on),
+                ]),
+              ),
               logLevel: BundlingLogLevel.ERROR,
               ...(omit.length > 0 && { define: omitDefines(omit) }),
               // Each lazy chunk, bundled into the same folder with the same options.
