@@ -191,14 +191,16 @@ describe('local runtime: async agents', () => {
     // Act: attempt 1 sends a made-up token, then a retryable error; attempt 2 sends attempt 1's token, then the echo
     const id = await submit('{"stale_token":true,"fail_attempts":1}');
     const final = await until(id, 'finishing', terminal, 120_000);
+    // The task is SUCCEEDED once the runtime has taken the last completion; the agent records that callback's
+    // answer only when the answer reaches it, which a loaded machine can make later than this test's read.
+    const seen = await eventually(async () => {
+      const calls = agents.callbacks().filter((c) => c.taskId === id);
+      return calls.length >= 4 ? calls.map((c) => [c.attempt, c.token, c.status]) : undefined;
+    }, 'the agent to record its four callbacks');
 
     // Assess
     expect(final.status).toBe('SUCCEEDED');
     expect(final.attempts).toBe(2);
-    const seen = agents
-      .callbacks()
-      .filter((c) => c.taskId === id)
-      .map((c) => [c.attempt, c.token, c.status]);
     expect(seen).toEqual([
       [1, 'made-up', 401],
       [1, 'current', 200],
