@@ -99,6 +99,11 @@ describe('local runtime: async agents', () => {
     const id = await submit(payload);
     await until(id, 'finishing', terminal);
     const { text, task } = await get(id);
+    // The agent counts its success once the completion's answer reaches it, which can be after SUCCEEDED shows.
+    const successes = await eventually(
+      async () => agents.successes().get(id),
+      'the agent to count its success',
+    );
 
     // Assess
     expect(task.status).toBe('SUCCEEDED');
@@ -106,7 +111,7 @@ describe('local runtime: async agents', () => {
     expect(text).toContain(`"result":{"echo":${payload}}`);
     expect(task.progress).toBeUndefined();
     expect(task.deadline).toBeUndefined();
-    expect(agents.successes().get(id)).toBe(1);
+    expect(successes).toBe(1);
   });
 
   it('shows progress, heartbeat_at and deadline while the task runs, and cancels it: 202, then CANCELLED', async () => {
@@ -122,6 +127,11 @@ describe('local runtime: async agents', () => {
     const response = await fetch(`${runtime.apiUrl}/tasks/${id}`, { method: 'DELETE' });
     const cancelled = (await response.json()) as Task;
     const final = await until(id, 'finishing', terminal);
+    // As below: the agent records its completion's answer only once the answer reaches it.
+    const completions = await eventually(async () => {
+      const calls = agents.callbacks().filter((c) => c.taskId === id && c.route === 'complete');
+      return calls.length > 0 ? calls : undefined;
+    }, 'the agent to record its completion');
 
     // Assess
     expect(running.progress).toEqual({ percent: expect.any(Number), message: expect.any(String) });
@@ -132,7 +142,6 @@ describe('local runtime: async agents', () => {
       expect.objectContaining({ task_id: id, status: 'RUNNING', cancel_requested: true }),
     );
     expect(final.status).toBe('CANCELLED');
-    const completions = agents.callbacks().filter((c) => c.taskId === id && c.route === 'complete');
     expect(completions).toEqual([expect.objectContaining({ status: 200, token: 'current' })]);
   });
 
