@@ -271,8 +271,11 @@ export function cost(
   options: {
     consumerIds: ReadonlySet<string>;
     producerIds: ReadonlySet<string>;
+    /** The accepted-tasks counter on the table's stream (its `TasksAccepted` lines, one a batch). */
+    counterIds: ReadonlySet<string>;
     memoryMB: number;
     consumerMemoryMB: number;
+    counterMemoryMB: number;
     /** The producer's duration estimate (ms): the runtime's enqueue p50 at concurrency 1. */
     producerMs: number;
     payloadBytes: number;
@@ -352,9 +355,23 @@ export function cost(
       .filter((l) => ids.has(l.source))
       .reduce((a, l) => a + Buffer.byteLength(l.line) + 1, 0);
   const producerLogBytes = bytesOf(options.producerIds);
-  const handlerLogBytes = producerLogBytes + bytesOf(options.consumerIds);
+  const consumerLogBytes = bytesOf(options.consumerIds);
+  const counterLogBytes = bytesOf(options.counterIds);
+  const handlerLogBytes = producerLogBytes + consumerLogBytes + counterLogBytes;
   const producerInvocations = n;
-  const platformBytes = (producerInvocations + consumerInvocations) * options.platformLogBytesPerInvocation;
+  // The counter's invocations, as the runtime timed them (wall ms): one a stream batch.
+  const counterMs = run.detail.invocations
+    ? invocationsOf({ invocations: run.detail.invocations }, options.counterIds)
+    : [];
+  const counterInvocations = counterMs.length;
+  const platformBytes =
+    (producerInvocations + consumerInvocations + counterInvocations) * options.platformLogBytesPerInvocation;
+  // Priced as if all of its wall time were CPU, stretched by its share of a vCPU: an upper bound.
+  const counterBilledMs = counterMs.reduce(
+    (a, ms) => a + lambdaBilledMs({ cpuMs: ms, wallMs: ms, memoryMB: options.counterMemoryMB }),
+    0,
+  );
+  const counterGbSecondsPerTask = per(counterBilledMs / 1000) * (options.counterMemoryMB / 1024);
 
   const gb = options.memoryMB / 1024;
   const consumerMs = Math.ceil(median(run.detail.rawBatchMs));
@@ -370,15 +387,24 @@ export function cost(
     },
     {
       item: 'Lambda requests',
-      perTask: round(1 + per(consumerInvocations), 3),
-      usdPerMillion: million(1 + per(consumerInvocations), PRICES_USD.lambdaRequestsPerMillion),
-      basis: `1 producer invocation + ${consumerInvocations} consumer invocations / ${n} tasks (mean batch ${round(meanBatch, 2)})`,
+      perTask: round(1 + per(consumerInvocations + counterInvocations), 4),
+      usdPerMillion: million(
+        1 + per(consumerInvocations + counterInvocations),
+        PRICES_USD.lambdaRequestsPerMillion,
+      ),
+      basis: `1 producer invocation + ${consumerInvocations} consumer invocations (mean batch ${round(meanBatch, 2)}) + ${counterInvocations} of the accepted-tasks counter (mean batch ${round(n / Math.max(1, counterInvocations))}), for ${n} tasks`,
     },
     {
       item: 'Lambda GB-s',
       perTask: round(gbSecondsPerTask, 5),
       usdPerMillion: round(gbSecondsPerTask * 1e6 * PRICES_USD.lambdaArmGbSecond, 3),
       basis: `${options.memoryMB} MB; producer ${producerMs} ms (runtime enqueue p50 at c=1); consumer ${consumerMs} ms per batch (median batch time of the raw loop, which does the handler's calls). Local wall time on a whole core: at ${options.memoryMB} MB Lambda gives a function ${options.memoryMB} / 1769 of a vCPU, so its CPU-bound part takes longer there (BENCHMARKS.md, figure 5's note)`,
+    },
+    {
+      item: 'Lambda GB-s (accepted-tasks counter)',
+      perTask: round(counterGbSecondsPerTask, 6),
+      usdPerMillion: round(counterGbSecondsPerTask * 1e6 * PRICES_USD.lambdaArmGbSecond, 4),
+      basis: `${options.counterMemoryMB} MB; ${counterInvocations} invocations of ${round(median(counterMs.length ? counterMs : [0]))} ms median (local wall time), priced as if all CPU at ${round(options.counterMemoryMB / ONE_VCPU_MEMORY_MB, 3)} of a vCPU: an upper bound`,
     },
     {
       item: 'SQS',
@@ -406,7 +432,7 @@ export function cost(
       item: 'CloudWatch Logs (handlers)',
       perTask: round(per(handlerLogBytes)),
       usdPerMillion: round(((per(handlerLogBytes) * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB, 3),
-      basis: `bytes per task of the handlers’ log and EMF lines, captured: producer ${round(per(producerLogBytes))}, consumers ${round(per(handlerLogBytes - producerLogBytes))}`,
+      basis: `bytes per task of the handlers’ log and EMF lines, captured: producer ${round(per(producerLogBytes))}, consumers ${round(per(consumerLogBytes))}, accepted-tasks counter ${round(per(counterLogBytes), 2)}`,
     },
     {
       item: 'CloudWatch Logs (Lambda platform, estimate)',

@@ -216,8 +216,8 @@ async function resources(e: Emulators, name: string): Promise<Record<string, str
   };
 }
 
-/** The producer's own lines (its INFO line and its EMF document), told apart from the consumer's. */
-const PRODUCER_LINE = /"task accepted"|"TasksAccepted"/;
+/** The producer's own lines (none at INFO for an accepted task; a replay's line), told apart from the consumer's. */
+const PRODUCER_LINE = /"task accepted"|"task replayed"/;
 
 /** Runs one driver; resolves with its result and the bytes each handler logged. */
 function runDriver(

@@ -1,4 +1,5 @@
 /** Runs a number of jobs at a fixed concurrency and times each one. */
+import type { BenchSession } from './session';
 
 export interface LoadResult<T> {
   readonly results: T[];
@@ -66,4 +67,31 @@ export async function waitFor(
     }
     await sleep(everyMs);
   }
+}
+
+/**
+ * Waits, capturing, until no invocation of the functions `ids` has ended for `quietMs`: longer than their event
+ * source's batching window, so that the records before the wait are through.
+ */
+export async function functionsQuiet(
+  session: BenchSession,
+  ids: readonly string[],
+  quietMs: number,
+  timeoutMs: number,
+): Promise<void> {
+  let last = Date.now();
+  let seen = 0;
+  await waitFor(
+    `${ids.join(', ')} to go quiet`,
+    () => {
+      const n = ids.reduce((a, id) => a + (session.invocationsSinceCapture()[id]?.length ?? 0), 0);
+      if (n !== seen) {
+        seen = n;
+        last = Date.now();
+      }
+      return Date.now() - last >= quietMs;
+    },
+    timeoutMs,
+    200,
+  );
 }

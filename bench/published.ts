@@ -6,7 +6,7 @@
 import { deliveryTaskId } from '../lambda/core/topics';
 import { SUBMIT_CONCURRENCY } from './end-to-end';
 import { payloadKB } from './enqueue';
-import { runConcurrent, waitFor } from './load';
+import { functionsQuiet, runConcurrent, waitFor } from './load';
 import type { BenchSession, CapturedLine, TaskRecordTimes } from './session';
 import { round } from './stats';
 
@@ -210,23 +210,6 @@ async function settlePublisher(session: BenchSession, timeoutMs: number): Promis
 }
 
 /** Waits, capturing, until no publisher invocation has ended for 3 s (longer than the 1 s batching window). */
-async function publisherQuiet(session: BenchSession, timeoutMs: number): Promise<void> {
-  let last = Date.now();
-  let seen = 0;
-  await waitFor(
-    'the events publisher to go quiet',
-    () => {
-      const n = session.functions.publisher.reduce(
-        (a, id) => a + (session.invocationsSinceCapture()[id]?.length ?? 0),
-        0,
-      );
-      if (n !== seen) {
-        seen = n;
-        last = Date.now();
-      }
-      return Date.now() - last >= 3000;
-    },
-    timeoutMs,
-    200,
-  );
+function publisherQuiet(session: BenchSession, timeoutMs: number): Promise<void> {
+  return functionsQuiet(session, session.functions.publisher, 3000, timeoutMs);
 }

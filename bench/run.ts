@@ -326,8 +326,10 @@ async function main(): Promise<void> {
           results.cost = cost(e2e, {
             consumerIds: new Set(session.functions.consumer),
             producerIds: new Set(session.functions.producer),
+            counterIds: new Set(session.functions.counter),
             memoryMB: session.memoryMB(session.functions.producer[0]!),
             consumerMemoryMB: session.memoryMB(session.functions.consumer[0]!),
+            counterMemoryMB: session.memoryMB(session.functions.counter[0]!),
             producerMs,
             payloadBytes: 1024,
             platformLogBytesPerInvocation: platformLogBytes(session),

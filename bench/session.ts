@@ -53,6 +53,8 @@ export class BenchSession {
     callback: string[];
     /** The events publisher on the table's stream, when events are on. */
     publisher: string[];
+    /** The accepted-tasks counter (AcceptedTasksCounter), on the task table stream. */
+    counter: string[];
     all: Set<string>;
   };
   private readonly memoryByFunction = new Map<string, number>();
@@ -87,6 +89,7 @@ export class BenchSession {
       status: byPath('/Status/Resource'),
       callback: byPath('/Callback/Resource'),
       publisher: byPath('/EventPublisher/Resource'),
+      counter: byPath('/AcceptedTasks/Function/Resource'),
       all: new Set(fns.map(([id]) => id)),
     };
     logs.sink = (line) => this.onLog(line);

@@ -20,6 +20,12 @@ export {
   type TaskEventName,
 } from '../lambda/core/task-events';
 export {
+  ACCEPTED_BATCH_SIZE,
+  ACCEPTED_BATCHING_WINDOW,
+  AcceptedTasksCounter,
+  type AcceptedTasksCounterProps,
+} from './accepted-tasks-counter';
+export {
   type AgentDefinition,
   type AgentLimitOptions,
   type AgentModeOptions,

@@ -11,6 +11,7 @@ import type { LimitReason } from '../lambda/core/limits';
 import { LARGEST_MAX_BODY_BYTES } from '../lambda/core/payload-storage';
 import { PRIORITIES, type Priority } from '../lambda/core/task';
 import { eventTransitionErrors } from '../lambda/core/task-events';
+import { AcceptedTasksCounter } from './accepted-tasks-counter';
 import { type AgentRegistry, TASK_TYPE_PATTERN } from './agents';
 import { DeadLetterSweeper } from './dead-letter-sweeper';
 import { grantKeyUse, type HandlerFunction, type LogLevel, type SystemLogLevel } from './handler-function';
@@ -178,6 +179,8 @@ export class TaskQueue extends Construct {
   public readonly events: sns.Topic;
   /** The events topic, the unpublished-events queue and the publisher (TaskEvents). */
   public readonly taskEvents: TaskEvents;
+  /** Counts the tasks accepted (`TasksAccepted`) from the task table's stream. */
+  public readonly acceptedTasks: AcceptedTasksCounter;
 
   public constructor(scope: Construct, id: string, props: TaskQueueProps) {
     super(scope, id);
@@ -263,6 +266,15 @@ export class TaskQueue extends Construct {
       deadLetterQueues: PRIORITIES.map((p) => this.tiers[p].deadLetterQueue),
       interval: props.sweepInterval,
       taskRetention,
+      logLevel: props.logLevel,
+      systemLogLevel: props.systemLogLevel,
+      logRetention: props.logRetention,
+      tracing: props.tracing,
+    });
+
+    this.acceptedTasks = new AcceptedTasksCounter(this, 'AcceptedTasks', {
+      table: this.table,
+      encryptionKey: props.encryptionKey,
       logLevel: props.logLevel,
       systemLogLevel: props.systemLogLevel,
       logRetention: props.logRetention,

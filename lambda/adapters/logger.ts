@@ -69,20 +69,6 @@ export class Logger {
     this.log('ERROR', message, fields);
   }
 
-  /**
-   * An INFO line that also carries `document`'s members: an EMF document (metrics.ts `takeDocuments`), so that a
-   * transition and its metrics cost one line. Below INFO the document is written alone: metrics never depend on
-   * the log level.
-   */
-  public infoWith(document: LogFields, message: string, fields?: LogFields): void {
-    this.withDocument('INFO', document, message, fields);
-  }
-
-  /** As `infoWith`, for a DEBUG line: at INFO and above, only the document is written. */
-  public debugWith(document: LogFields, message: string, fields?: LogFields): void {
-    this.withDocument('DEBUG', document, message, fields);
-  }
-
   /** A line written as it is (an EMF document), whatever the level, with the next flush. Passable as it is. */
   public readonly raw = (line: string): void => {
     this.gather(line);
@@ -94,19 +80,6 @@ export class Logger {
     const text = this.pending;
     this.pending = '';
     this.write(text);
-  }
-
-  private withDocument(
-    level: 'DEBUG' | 'INFO',
-    document: LogFields,
-    message: string,
-    fields: LogFields | undefined,
-  ): void {
-    if (!this.enabled(level)) {
-      this.raw(JSON.stringify(document));
-      return;
-    }
-    this.gather(this.line(level, message, { ...fields, ...document }));
   }
 
   private log(level: LineLevel, message: string, fields: LogFields | undefined): void {

@@ -102,7 +102,7 @@ export class EmfMetrics {
 
   /**
    * The EMF documents of what was gathered, one per set of dimension values, and forgets them: for a caller
-   * that writes them itself (logger.ts `infoWith`, which puts a document on a log line).
+   * that writes them itself.
    */
   public takeDocuments(): Record<string, unknown>[] {
     const timestamp = Date.now();

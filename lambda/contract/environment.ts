@@ -78,6 +78,8 @@ export const FunctionRole = {
   Agent: 'agent',
   /** Reads the task table's stream and publishes task lifecycle events. */
   EventPublisher: 'event-publisher',
+  /** Reads the task table's stream and counts the tasks accepted (the `TasksAccepted` metric). */
+  AcceptedTasks: 'accepted-tasks',
 } as const;
 export type FunctionRole = (typeof FunctionRole)[keyof typeof FunctionRole];
 
@@ -138,6 +140,8 @@ export const FUNCTION_ENV = {
   /** The built-in echo agent reads nothing. */
   agent: [],
   'event-publisher': [EnvName.EventsTopicArn, EnvName.UnpublishedEventsQueueUrl, EnvName.EventTransitions],
+  /** It reads only its stream event. */
+  'accepted-tasks': [],
 } as const satisfies Record<FunctionRole, readonly EnvName[]>;
 
 /** The environment of one function: every variable it reads, as the strings Lambda passes. */

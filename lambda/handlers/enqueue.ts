@@ -4,12 +4,10 @@ import { dynamoClient, sqsClient } from '../adapters/clients';
 import { DynamoTaskStore } from '../adapters/dynamodb-task-store';
 import { listEnv, numberEnv, requireEnv } from '../adapters/env';
 import { logger } from '../adapters/logger';
-import { EmfMetrics } from '../adapters/metrics';
 import { S3ResultObjects } from '../adapters/s3-result-objects';
 import { SqsTaskSender } from '../adapters/sqs-queues';
 import { EnvName, parseTopics } from '../contract';
 import { enqueueTask } from '../core/enqueue';
-import { MetricName } from '../core/metric-names';
 import { parseSubmission } from '../core/submission';
 import { type HttpEvent, httpErrors, json } from './http';
 
@@ -18,7 +16,6 @@ const limits = {
   maxBodyBytes: numberEnv(EnvName.MaxBodyBytes),
   maxJsonDepth: numberEnv(EnvName.MaxJsonDepth),
 };
-const metrics = new EmfMetrics(logger.raw);
 // The task bucket: a replay's large result is read from it, a large payload put in it.
 const taskObjects = new S3ResultObjects(requireEnv(EnvName.ResultBucketName));
 const deps = {
@@ -49,16 +46,11 @@ export const handler = middy<HttpEvent>()
       priority: task.priority,
       attempt: task.attempts,
     };
-    if (outcome === 'created') {
-      // The producer's whole log for a task, in one write: its TasksAccepted metric, and at DEBUG the transition on
-      // the same line. At INFO the metric line alone: the record, the access log and the consumer's line for the
-      // task say the rest (README, "Logs"), and each byte is paid once per task.
-      metrics.count(MetricName.TasksAccepted, { tier: task.priority, type: task.type });
-      const [document] = metrics.takeDocuments();
-      logger.debugWith(document!, 'task accepted', fields);
-    } else {
-      logger.info('task replayed', fields);
-    }
+    // An accepted task costs no line at INFO: the record, the access log and the consumer's line for the task say
+    // the rest (README, "Logs"), and each byte is paid once per task. Its TasksAccepted count comes from the
+    // table's stream, one line a batch (AcceptedTasksCounter).
+    if (outcome === 'created') logger.debug('task accepted', fields);
+    else logger.info('task replayed', fields);
     logger.flush();
     const body = {
       task_id: task.task_id,

@@ -39,6 +39,7 @@ describe('Function environments: the contract with the handlers', () => {
     ['consumer', q.tiers.high.consumerFunction],
     ['consumer', q.tiers.low.consumerFunction],
     ['sweeper', q.sweeper.sweeperFunction],
+    ['accepted-tasks', q.acceptedTasks.counterFunction],
     ['agent', stack.node.findChild('EchoAgent')],
   ];
 

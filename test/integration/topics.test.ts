@@ -5,7 +5,8 @@
  * the demo's `demo.fanout` (echo, sleep):
  * - `t.mixed`: `echo` and `flaky`. A payload `{"failures": 100}` makes every `flaky` attempt answer 503 (a transient
  *   failure, so it is retried) while `echo` ignores it;
- * - `t.pair`: `echo` and `sleep`, for the replay and the cancellation.
+ * - `t.pair`: `echo` and `sleep`, for the replay and the cancellation;
+ * - `t.count`: `echo` and `sleep`, for the TasksAccepted count alone.
  * maxReceiveCount is 3 and the local backoff is 1 s to 5 s, so a delivery that keeps failing dead-letters in seconds.
  */
 import { randomUUID } from 'node:crypto';
@@ -23,6 +24,8 @@ const MAX_RECEIVE_COUNT = 3;
 const TOPICS = {
   't.mixed': { subscribers: ['echo', 'flaky'] },
   't.pair': { subscribers: ['echo', 'sleep'] },
+  // Only the TasksAccepted test publishes to it, so that its count is that test's alone.
+  't.count': { subscribers: ['echo', 'sleep'] },
 };
 
 let agents: DemoAgents;
@@ -213,6 +216,37 @@ describe('Topics on the local runtime', () => {
       ...(await queueBodies(runtime.outputs.HighQueueUrl!)),
     ];
     expect(queued.filter((b) => b.includes(id))).toEqual([]);
+  });
+
+  it('counts a published task once in TasksAccepted, under its topic: not its deliveries, nor a replay', async () => {
+    // Prepare
+    const key = randomUUID();
+    const request = { type: 't.count', priority: 'high', payload: { ms: 10 } };
+
+    // Act: two published tasks, one of them replayed
+    const first = await publish(request, { 'idempotency-key': key });
+    const replay = await publish(request, { 'idempotency-key': key });
+    const second = await publish(request);
+    await Promise.all([finished(first.body.task_id), finished(second.body.task_id)]);
+
+    // Assess: the accepted-tasks counter's EMF lines (one a stream batch) add up to the two tasks
+    expect([first.status, replay.status, second.status]).toEqual([202, 200, 202]);
+    const accepted = () =>
+      runtime
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('[TaskQueueAcceptedTasksFunction'))
+        .map((line) => JSON.parse(line.slice(line.indexOf('] ') + 2)) as Record<string, unknown>)
+        .filter((doc) => doc.TaskType === 't.count');
+    const counted = await eventually(async () => {
+      const docs = accepted();
+      const sum = docs.reduce((n, doc) => n + Number(doc.TasksAccepted), 0);
+      return sum >= 2 ? docs : undefined;
+    }, 'the TasksAccepted lines of t.count');
+    // A late stream batch would add to it: give the counter one more window.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    expect(accepted().reduce((n, doc) => n + Number(doc.TasksAccepted), 0)).toBe(2);
+    expect(counted.every((doc) => doc.Tier === 'high')).toBe(true);
   });
 
   it('DELETE of a delayed publish cancels every delivery and no agent is called; a finished one is 409', async () => {

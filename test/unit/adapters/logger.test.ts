@@ -133,63 +133,6 @@ describe('Class: Logger', () => {
     expect(written.stack).toContain('UpdateItem failed');
   });
 
-  it('puts an EMF document on an INFO line, so that a transition and its metric are one line', () => {
-    // Prepare
-    const { logger, writes, lines } = capture('INFO');
-    const document = { _aws: { Timestamp: 1 }, Tier: 'low', TaskType: 'echo', TasksAccepted: 1 };
-
-    // Act
-    logger.infoWith(document, 'task accepted', { task_id: 't-1' });
-    logger.flush();
-
-    // Assess
-    expect(writes).toHaveLength(1);
-    expect(lines()).toEqual([
-      {
-        level: 'INFO',
-        message: 'task accepted',
-        timestamp: NOW.toISOString(),
-        task_id: 't-1',
-        ...document,
-      },
-    ]);
-  });
-
-  it.each(['WARN', 'ERROR', 'SILENT'] as const)(
-    'writes the EMF document alone at level %s: metrics never depend on the log level',
-    (level) => {
-      // Prepare
-      const { logger, lines } = capture(level);
-      const document = { _aws: { Timestamp: 1 }, Tier: 'low', TaskType: 'echo', TasksAccepted: 1 };
-
-      // Act
-      logger.infoWith(document, 'task accepted', { task_id: 't-1' });
-      logger.flush();
-
-      // Assess
-      expect(lines()).toEqual([document]);
-    },
-  );
-
-  it('puts an EMF document on a DEBUG line at DEBUG, and writes the document alone at INFO', () => {
-    // Prepare
-    const debug = capture('DEBUG');
-    const info = capture('INFO');
-    const document = { _aws: { Timestamp: 1 }, Tier: 'low', TaskType: 'echo', TasksAccepted: 1 };
-
-    // Act
-    for (const { logger } of [debug, info]) {
-      logger.debugWith(document, 'task accepted', { task_id: 't-1' });
-      logger.flush();
-    }
-
-    // Assess
-    expect(debug.lines()).toEqual([
-      { level: 'DEBUG', message: 'task accepted', timestamp: NOW.toISOString(), task_id: 't-1', ...document },
-    ]);
-    expect(info.lines()).toEqual([document]);
-  });
-
   it('writes early when an invocation gathers more than 64 KiB, so that a long batch holds little', () => {
     // Prepare
     const { logger, writes } = capture('INFO');

@@ -58,6 +58,57 @@ describe('Function: parseExactJson', () => {
   it('throws SyntaxError for text that is not JSON', () => {
     // Act + Assess
     expect(() => parseExactJson('{"a":')).toThrow(SyntaxError);
+    expect(() => parseExactJson('{"a":"1.5')).toThrow(SyntaxError);
+    expect(() => parseExactJson('[01]')).toThrow(SyntaxError);
+  });
+
+  it.each([
+    // A string ending in an escaped backslash: the number after it is outside the string.
+    ['{"s":"a\\\\","n":1.0}', '{"s":"a\\\\","n":1.0}'],
+    // An escaped quote does not end the string: its "1.0" is text, and the number after is a short integer.
+    ['{"s":"say \\"1.0\\"","n":2}', '{"s":"say \\"1.0\\"","n":2}'],
+    ['{"s":"e","n":-0}', '{"s":"e","n":-0}'],
+    ['[1234567890123456789]', '[1234567890123456789]'],
+    [
+      '{"text":"1.50 and 1e400 in a string","n":[1,-2,300]}',
+      '{"text":"1.50 and 1e400 in a string","n":[1,-2,300]}',
+    ],
+  ])('reads numbers beside strings exactly: %s', (text, expected) => {
+    // Act + Assess
+    expect(JSON.stringify(parseExactJson(text))).toBe(expected);
+  });
+
+  it('gives what the literal-checking parse gives for any JSON text, however its strings and numbers mix', () => {
+    /** The reference: every number literal checked, with no shortcut. */
+    const checked = (text: string) =>
+      (JSON.parse as (t: string, r: (k: string, v: unknown, c?: { source?: string }) => unknown) => unknown)(
+        text,
+        (_k, v, c) =>
+          typeof v === 'number' && c?.source !== undefined && JSON.stringify(v) !== c.source
+            ? (JSON as unknown as { rawJSON(t: string): unknown }).rawJSON(c.source)
+            : v,
+      );
+    const literal = fc.oneof(
+      fc.integer().map(String),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)),
+      fc.constantFrom('1.50', '-0', '1E5', '1e400', '9007199254740993', '0.10'),
+    );
+    const text = fc.array(
+      fc.oneof(
+        literal,
+        fc.string().map((x) => JSON.stringify(x)),
+      ),
+      { maxLength: 8 },
+    );
+    fc.assert(
+      fc.property(text, (items) => {
+        // Prepare
+        const json = `[${items.join(',')}]`;
+
+        // Act + Assess
+        expect(JSON.stringify(parseExactJson(json))).toBe(JSON.stringify(checked(json)));
+      }),
+    );
   });
 });
 

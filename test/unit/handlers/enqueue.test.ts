@@ -147,32 +147,35 @@ describe('Handler: enqueue', () => {
     expect(ddb.commandCalls(GetItemCommand)).toHaveLength(0);
   });
 
-  it("writes an accepted task's TasksAccepted metric as its one line at INFO, without the DEBUG transition line", async () => {
+  it('writes no line at INFO for an accepted task: its TasksAccepted count comes from the stream', async () => {
     // Act
     const res = await post({ type: 'echo', priority: 'high', payload: { text: 'not logged' } });
 
     // Assess
     expect(res.statusCode).toBe(202);
+    expect(stdout).not.toHaveBeenCalled();
+  });
+
+  it("writes a replay's line at INFO, naming the task and never its payload", async () => {
+    // Prepare: the key's task exists, with the same request
+    const headers = { ...JSON_HEADERS, 'idempotency-key': 'logged-replay' };
+    await post({ type: 'echo', payload: { text: 'not logged' } }, headers);
+    const created = unmarshall(ddb.commandCalls(PutItemCommand)[0]!.args[0].input.Item!);
+    ddb.on(GetItemCommand).resolves({ Item: marshall(created, { removeUndefinedValues: true }) });
+    stdout.mockClear();
+
+    // Act
+    const res = await post({ type: 'echo', payload: { text: 'not logged' } }, headers);
+
+    // Assess
+    expect(res.statusCode).toBe(200);
     expect(stdout).toHaveBeenCalledTimes(1);
     const text = String(stdout.mock.calls[0]![0]);
-    expect(text.endsWith('\n')).toBe(true);
-    expect(text.trimEnd()).not.toContain('\n');
-    const line = JSON.parse(text) as Record<string, unknown>;
-    expect(line).toMatchObject({
-      Tier: 'high',
-      TaskType: 'echo',
-      TasksAccepted: 1,
-      _aws: {
-        CloudWatchMetrics: [
-          {
-            Namespace: 'AgentTaskQueue',
-            Dimensions: [['Tier', 'TaskType'], ['Tier']],
-            Metrics: [{ Name: 'TasksAccepted', Unit: 'Count' }],
-          },
-        ],
-      },
+    expect(JSON.parse(text)).toMatchObject({
+      level: 'INFO',
+      message: 'task replayed',
+      task_id: created.task_id,
     });
-    expect(line).not.toHaveProperty('message');
     expect(text).not.toContain('not logged');
   });
 

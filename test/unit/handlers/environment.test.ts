@@ -43,6 +43,7 @@ const HANDLERS = [
   [FunctionRole.Callback, 'callback'],
   [FunctionRole.Completion, 'completion'],
   [FunctionRole.EventPublisher, 'event-publisher'],
+  [FunctionRole.AcceptedTasks, 'accepted-tasks'],
 ] as const;
 
 const cases = HANDLERS.flatMap(([role, file]) => FUNCTION_ENV[role].map((name) => [file, name] as const));
