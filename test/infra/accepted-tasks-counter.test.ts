@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { EnvName } from '../../lambda/contract';
 import { ACCEPTED_BATCH_SIZE, ACCEPTED_BATCHING_WINDOW } from '../../lib/accepted-tasks-counter';
 import { TaskQueue } from '../../lib/task-queue';
-import { HTTP_AGENTS, logicalId, queueStack, roleStatements, testStack } from './synth';
+import { actionsByResource, HTTP_AGENTS, logicalId, queueStack, roleStatements, testStack } from './synth';
 
 const getAtt = (construct: Parameters<typeof logicalId>[0], attribute = 'Arn') => ({
   'Fn::GetAtt': [logicalId(construct), attribute],
@@ -50,14 +50,7 @@ describe('AcceptedTasksCounter', () => {
 
     // THEN
     const counter = taskQueue.acceptedTasks.counterFunction;
-    const byResource: Record<string, string[]> = {};
-    for (const s of roleStatements(template, counter.role!)) {
-      expect(s.effect).toBe('Allow');
-      for (const r of s.resources)
-        byResource[JSON.stringify(r)] = [...(byResource[JSON.stringify(r)] ?? []), ...s.actions];
-    }
-    const sorted = (list: string[]) => [...new Set(list)].sort();
-    expect(Object.fromEntries(Object.entries(byResource).map(([k, v]) => [k, sorted(v)]))).toEqual({
+    expect(actionsByResource(template, counter.role!)).toEqual({
       [JSON.stringify(getAtt(counter.logGroup))]: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       [JSON.stringify(getAtt(taskQueue.table, 'StreamArn'))]: [
         'dynamodb:DescribeStream',

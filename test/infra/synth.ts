@@ -157,3 +157,17 @@ export function allowedActions(template: Template, role: IConstruct, resource: u
     .flatMap((s) => s.actions);
   return [...new Set(actions)].sort();
 }
+
+/**
+ * What `role` may do, by resource: each resource (as JSON of its template value) with the sorted actions the role is
+ * allowed on it. Fails the test on any Deny statement: the construct writes none.
+ */
+export function actionsByResource(template: Template, role: IConstruct): Record<string, string[]> {
+  const byResource: Record<string, string[]> = {};
+  for (const s of roleStatements(template, role)) {
+    if (s.effect !== 'Allow') throw new Error(`unexpected ${s.effect} statement on ${logicalId(role)}`);
+    for (const r of s.resources)
+      byResource[JSON.stringify(r)] = [...(byResource[JSON.stringify(r)] ?? []), ...s.actions];
+  }
+  return Object.fromEntries(Object.entries(byResource).map(([k, v]) => [k, [...new Set(v)].sort()]));
+}

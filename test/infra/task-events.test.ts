@@ -16,7 +16,15 @@ import { STREAM_BATCH_SIZE, STREAM_RETRY_ATTEMPTS } from '../../lib/task-events'
 import { TaskQueue } from '../../lib/task-queue';
 import { TaskQueueStack } from '../../lib/task-queue-stack';
 import { localStackConfig } from '../../local/local-config';
-import { defaultRulesViolations, HTTP_AGENTS, logicalId, queueStack, roleStatements, testApp } from './synth';
+import {
+  actionsByResource,
+  defaultRulesViolations,
+  HTTP_AGENTS,
+  logicalId,
+  queueStack,
+  roleStatements,
+  testApp,
+} from './synth';
 
 const getAtt = (construct: Parameters<typeof logicalId>[0], attribute = 'Arn') => ({
   'Fn::GetAtt': [logicalId(construct), attribute],
@@ -226,14 +234,7 @@ describe('TaskEvents: publishing is on only when something subscribes', () => {
 
     // THEN
     const publisher = taskQueue.taskEvents.publisherFunction!;
-    const byResource: Record<string, string[]> = {};
-    for (const s of roleStatements(template, publisher.role!)) {
-      expect(s.effect).toBe('Allow');
-      for (const r of s.resources)
-        byResource[JSON.stringify(r)] = [...(byResource[JSON.stringify(r)] ?? []), ...s.actions];
-    }
-    const sorted = (list: string[]) => [...new Set(list)].sort();
-    expect(Object.fromEntries(Object.entries(byResource).map(([k, v]) => [k, sorted(v)]))).toEqual({
+    expect(actionsByResource(template, publisher.role!)).toEqual({
       [JSON.stringify(getAtt(publisher.logGroup))]: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       [JSON.stringify(getAtt(taskQueue.table, 'StreamArn'))]: [
         'dynamodb:DescribeStream',

@@ -1,7 +1,6 @@
-import { marshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { TaskRecord } from '../../../lambda/core/task';
-import { context } from '../support/events';
+import { context, streamRecord } from '../support/events';
 
 // The handler reads its configuration at module load, so set it before requiring the handler.
 process.env.AWS_REGION = 'eu-west-1';
@@ -24,28 +23,8 @@ function task(n: number, overrides: Partial<TaskRecord> = {}): TaskRecord {
   };
 }
 
-/** A stream record of one write, as Lambda hands it over (images in DynamoDB JSON). */
-function streamRecord(
-  n: number,
-  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
-  oldImage: TaskRecord | undefined,
-  newImage: TaskRecord | undefined,
-): DynamoDBRecord {
-  return {
-    eventName,
-    eventSource: 'aws:dynamodb',
-    dynamodb: {
-      SequenceNumber: `seq-${n}`,
-      StreamViewType: 'NEW_AND_OLD_IMAGES',
-      Keys: marshall({ task_id: taskId(n) }) as never,
-      ...(oldImage && { OldImage: marshall(oldImage, { removeUndefinedValues: true }) as never }),
-      ...(newImage && { NewImage: marshall(newImage, { removeUndefinedValues: true }) as never }),
-    },
-  };
-}
-
 const created = (n: number, overrides: Partial<TaskRecord> = {}) =>
-  streamRecord(n, 'INSERT', undefined, task(n, overrides));
+  streamRecord(`seq-${n}`, 'INSERT', undefined, task(n, overrides));
 
 describe('accepted-tasks handler: TasksAccepted from the task table stream', () => {
   let stdout: jest.SpyInstance;
@@ -103,8 +82,8 @@ describe('accepted-tasks handler: TasksAccepted from the task table stream', () 
   it('does not count updates, removals, or the deliveries a fan-out creates', async () => {
     // Prepare
     const records = [
-      streamRecord(1, 'MODIFY', task(1), task(1, { status: 'RUNNING', attempts: 1 })),
-      streamRecord(2, 'REMOVE', task(2, { status: 'SUCCEEDED' }), undefined),
+      streamRecord('seq-1', 'MODIFY', task(1), task(1, { status: 'RUNNING', attempts: 1 })),
+      streamRecord('seq-2', 'REMOVE', task(2, { status: 'SUCCEEDED' }), undefined),
       created(3, { type: 'echo', topic: 'demo.fanout', published_task_id: taskId(5) }),
     ];
 

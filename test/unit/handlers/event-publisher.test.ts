@@ -1,10 +1,9 @@
 import { PublishBatchCommand, type PublishBatchCommandInput, SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { TaskRecord } from '../../../lambda/core/task';
-import { context } from '../support/events';
+import { context, streamRecord } from '../support/events';
 
 // The handler reads its configuration at module load, so set it before requiring the handler.
 const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:events';
@@ -32,26 +31,6 @@ function task(n: number, overrides: Partial<TaskRecord> = {}): TaskRecord {
     created_at: '2026-01-01T00:00:00.000Z',
     updated_at: '2026-01-01T00:00:01.000Z',
     ...overrides,
-  };
-}
-
-/** A stream record of one write, as Lambda hands it over (images in DynamoDB JSON). */
-function streamRecord(
-  sequence: string,
-  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
-  oldImage: TaskRecord | undefined,
-  newImage: TaskRecord | undefined,
-): DynamoDBRecord {
-  return {
-    eventName,
-    eventSource: 'aws:dynamodb',
-    dynamodb: {
-      SequenceNumber: sequence,
-      StreamViewType: 'NEW_AND_OLD_IMAGES',
-      Keys: marshall({ task_id: (newImage ?? oldImage)!.task_id }) as never,
-      ...(oldImage && { OldImage: marshall(oldImage, { removeUndefinedValues: true }) as never }),
-      ...(newImage && { NewImage: marshall(newImage, { removeUndefinedValues: true }) as never }),
-    },
   };
 }
 

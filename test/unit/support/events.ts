@@ -1,5 +1,7 @@
 /** Minimal Lambda events and context for handler tests. */
-import type { APIGatewayProxyEventV2, Context, SQSRecord } from 'aws-lambda';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { APIGatewayProxyEventV2, Context, DynamoDBRecord, SQSRecord } from 'aws-lambda';
+import type { TaskRecord } from '../../../lambda/core/task';
 
 export const context = { awsRequestId: 'request-1', functionName: 'test' } as unknown as Context;
 
@@ -44,5 +46,25 @@ export function sqsRecord(messageId: string, body: string, receiveCount = 1): SQ
     eventSource: 'aws:sqs',
     eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:high',
     awsRegion: 'eu-west-1',
+  };
+}
+
+/** A task table stream record of one write, as Lambda hands it over (images in DynamoDB JSON). */
+export function streamRecord(
+  sequence: string,
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
+  oldImage: TaskRecord | undefined,
+  newImage: TaskRecord | undefined,
+): DynamoDBRecord {
+  return {
+    eventName,
+    eventSource: 'aws:dynamodb',
+    dynamodb: {
+      SequenceNumber: sequence,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+      Keys: marshall({ task_id: (newImage ?? oldImage)!.task_id }) as never,
+      ...(oldImage && { OldImage: marshall(oldImage, { removeUndefinedValues: true }) as never }),
+      ...(newImage && { NewImage: marshall(newImage, { removeUndefinedValues: true }) as never }),
+    },
   };
 }
