@@ -5,7 +5,7 @@
  */
 
 import { ACCEPTED_BATCHING_WINDOW } from '../lib/accepted-tasks-counter';
-import { functionsQuiet, runConcurrent, waitFor } from './load';
+import { runConcurrent, settleFunctions, waitFor } from './load';
 import { PAYLOADS } from './payloads';
 import { uniqueName } from './raw-path';
 import type { BenchSession, CapturedLine, TaskRecordTimes } from './session';
@@ -66,14 +66,8 @@ async function runtimeRun(session: BenchSession, count: number, timeoutMs: numbe
   // capture: it goes quiet for longer than its batching window.
   const counterIds = new Set(session.functions.counter);
   if (counterIds.size > 0) {
-    session.startCapture();
-    await functionsQuiet(
-      session,
-      session.functions.counter,
-      ACCEPTED_BATCHING_WINDOW.toMilliseconds() + 3000,
-      timeoutMs,
-    );
-    session.stopCapture();
+    const quietMs = ACCEPTED_BATCHING_WINDOW.toMilliseconds() + 3000;
+    await settleFunctions(session, session.functions.counter, quietMs, timeoutMs);
   }
   const sourcesBefore = session.runtime.eventSourceCalls();
   session.startCapture();

@@ -95,3 +95,18 @@ export async function functionsQuiet(
     200,
   );
 }
+
+/**
+ * Lets the stream batches of earlier writes pass before a measurement: captures only until the functions `ids` have
+ * gone `quietMs` without an invocation, then forgets what it captured.
+ */
+export async function settleFunctions(
+  session: BenchSession,
+  ids: readonly string[],
+  quietMs: number,
+  timeoutMs: number,
+): Promise<void> {
+  session.startCapture();
+  await functionsQuiet(session, ids, quietMs, timeoutMs);
+  session.stopCapture();
+}

@@ -6,7 +6,7 @@
 import { deliveryTaskId } from '../lambda/core/topics';
 import { SUBMIT_CONCURRENCY } from './end-to-end';
 import { payloadKB } from './enqueue';
-import { functionsQuiet, runConcurrent, waitFor } from './load';
+import { functionsQuiet, runConcurrent, settleFunctions, waitFor } from './load';
 import type { BenchSession, CapturedLine, TaskRecordTimes } from './session';
 import { round } from './stats';
 
@@ -203,10 +203,8 @@ export async function eventsRun(
 }
 
 /** Waits until the publisher has gone 3 s without an invocation (the stream's earlier records are through). */
-async function settlePublisher(session: BenchSession, timeoutMs: number): Promise<void> {
-  session.startCapture();
-  await publisherQuiet(session, timeoutMs);
-  session.stopCapture();
+function settlePublisher(session: BenchSession, timeoutMs: number): Promise<void> {
+  return settleFunctions(session, session.functions.publisher, 3000, timeoutMs);
 }
 
 /** Waits, capturing, until no publisher invocation has ended for 3 s (longer than the 1 s batching window). */
