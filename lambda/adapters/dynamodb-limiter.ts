@@ -187,8 +187,12 @@ export class DynamoLimiter implements Limiter {
         new Map(keys.map((key, i) => [key, states[i]])),
       );
       if (!decision.granted) {
-        // A waiting high task's mark: if another write got there first, the next ask writes it.
-        await this.write(decision.writes, nowMs);
+        // A waiting high task's mark: when another write got there first, decided again on what it wrote (the
+        // mark is what keeps low tasks out, so it is not left to the next ask).
+        if (!(await this.write(decision.writes, nowMs)) && tries < MAX_TRIES) {
+          await pause();
+          continue;
+        }
         return {
           granted: false,
           reason: decision.reason,

@@ -72,6 +72,16 @@ export const RATE_CALL_HOP_MS = 230;
  */
 export const RATE_WINDOW_MARGIN_MS = RATE_STAMP_TOLERANCE_MS + RATE_CALL_HOP_MS;
 
+/**
+ * How long a waiting high task's mark on its agent's counter stands, in wake-up intervals. A refused high task
+ * renews it once it was written more than one interval ago, so it always reaches two intervals past the last
+ * renewal. Waiting high tasks ask about once an interval, but an ask comes late by however long its message takes
+ * to come back to a consumer (a busy tier, a loaded machine): two intervals of standing mark let an ask be late by a
+ * whole interval without a low task slipping in. The cost: low tasks of the type wait up to this long after the
+ * last high one stops waiting (15 s at the default 5 s interval).
+ */
+export const HIGH_MARK_WAKE_UPS = 3;
+
 /** One counter item as read (undefined fields: never written). */
 export interface CounterState {
   readonly holders: Readonly<Record<string, number>>;
@@ -223,9 +233,8 @@ export function restamp(
  * 3. high before low: a low task does not start while a high task of its type is waiting (`high_until`);
  * 4. the agent's concurrency: live holders < `maxConcurrency`;
  * 5. the agent's rate: starts in the last `per` (plus the margin) < `requests`.
- * A high task refused by 4 or 5 marks the agent item (`high_until = now + 2 × wake-up`) unless its mark already
- * reaches past one wake-up from now; waiting high tasks ask at least once a wake-up, so the mark holds while any
- * waits and lapses within two wake-ups of the last one.
+ * A high task refused by 4 or 5 marks the agent item (`high_until = now + HIGH_MARK_WAKE_UPS × wake-up`) unless
+ * the mark was written less than one wake-up ago; see HIGH_MARK_WAKE_UPS.
  */
 export function decide(
   request: SlotRequest,
@@ -250,7 +259,9 @@ export function decide(
     const max = agent.limits.maxConcurrency;
     const holds = holder in agentHolders;
     const refusal = (reason: LimitReason, retryAfterMs?: number): SlotDecision => {
-      const mark = request.priority === 'high' && (agent.state.highUntil ?? 0) < nowMs + request.wakeUpMs;
+      const mark =
+        request.priority === 'high' &&
+        (agent.state.highUntil ?? 0) < nowMs + (HIGH_MARK_WAKE_UPS - 1) * request.wakeUpMs;
       return {
         granted: false,
         reason,
@@ -264,7 +275,7 @@ export function decide(
                   ...agent.state,
                   holders: agentHolders,
                   starts,
-                  highUntil: nowMs + 2 * request.wakeUpMs,
+                  highUntil: nowMs + HIGH_MARK_WAKE_UPS * request.wakeUpMs,
                   version: agent.state.version + 1,
                 },
               },

@@ -356,6 +356,51 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
     expect(low).toEqual({ granted: false, reason: LimitReason.AgentConcurrencyLimit });
   });
 
+  it("writes a refused high task's mark even when another consumer's write got to the counter first", async () => {
+    // Prepare: a slot held by another consumer, which writes the counter (moving its slot's time) right before the
+    // high task's mark goes out, so the mark's condition fails once
+    const { agent } = freshKeys();
+    const limits = { key: agent, limits: { maxConcurrency: 1 } };
+    const other = new DynamoLimiter(client!, tableName);
+    const held = await other.acquire(ask('a', { agent: limits }));
+    if (!held.granted) throw new Error('the test could not take its slot');
+    const racing = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: dynamo!.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    let lost = 0;
+    let raced = false;
+    racing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutItemCommand' && !raced) {
+          raced = true;
+          await other.extend(held.slots, Date.now() + 2 * HOLD_MS, new Date());
+        }
+        try {
+          return await next(args);
+        } catch (error) {
+          if ((error as Error).name === 'ConditionalCheckFailedException') lost += 1;
+          throw error;
+        }
+      },
+      { step: 'initialize', name: 'raceTheMark' },
+    );
+
+    // Act
+    const high = await new DynamoLimiter(racing, tableName).acquire(
+      ask('high', { agent: limits, priority: 'high' }),
+    );
+
+    // Assess: its first write lost, and it wrote the mark on the counter as the other consumer left it
+    expect(high).toEqual({ granted: false, reason: LimitReason.AgentConcurrencyLimit });
+    expect(lost).toBe(1);
+    const stored = (await counter(agent))!;
+    expect(stored.highUntil).toBeGreaterThan(Date.now() + WAKE_UP_MS);
+    expect(stored.holders.a).toBeGreaterThan(Date.now() + HOLD_MS);
+    racing.destroy();
+  });
+
   it('stores an expiry past the last holder, so that an idle counter leaves the table by TTL', async () => {
     // Prepare
     const { agent } = freshKeys();

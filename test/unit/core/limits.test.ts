@@ -10,6 +10,7 @@ import {
   counterIsFree,
   decide,
   EMPTY_COUNTER,
+  HIGH_MARK_WAKE_UPS,
   LimitReason,
   liveHolders,
   moveHolder,
@@ -341,7 +342,7 @@ describe('Function: decide', () => {
   describe('high before low', () => {
     const full = counter({ holders: { a: NOW + 1_000, b: NOW + 1_000, gone: NOW - 1 }, starts: [] });
 
-    it('a refused high task marks the agent counter for two wake-ups, dropping what ran out', () => {
+    it('a refused high task marks the agent counter for HIGH_MARK_WAKE_UPS wake-ups, dropping what ran out', () => {
       // Act
       const decision = decide(ask({ priority: 'high' }), read({ [AGENT]: full }));
 
@@ -356,7 +357,7 @@ describe('Function: decide', () => {
             next: {
               holders: { a: NOW + 1_000, b: NOW + 1_000 },
               starts: [],
-              highUntil: NOW + 2 * WAKE_UP_MS,
+              highUntil: NOW + HIGH_MARK_WAKE_UPS * WAKE_UP_MS,
               version: 4,
             },
           },
@@ -376,15 +377,15 @@ describe('Function: decide', () => {
         granted: false,
         reason: LimitReason.AgentRateLimit,
         retryAfterMs: 1_000,
-        writes: [{ next: { highUntil: NOW + 2 * WAKE_UP_MS } }],
+        writes: [{ next: { highUntil: NOW + HIGH_MARK_WAKE_UPS * WAKE_UP_MS } }],
       });
     });
 
     it.each([
-      ['less than one wake-up ahead', 1, NOW + WAKE_UP_MS - 1],
-      ['one wake-up ahead', 0, NOW + WAKE_UP_MS],
-      ['further ahead', 0, NOW + 2 * WAKE_UP_MS],
-    ])('renews a mark that is %s: %i writes', (_name, writes, highUntil) => {
+      ['written more than one wake-up ago', 1, NOW + (HIGH_MARK_WAKE_UPS - 1) * WAKE_UP_MS - 1],
+      ['written one wake-up ago', 0, NOW + (HIGH_MARK_WAKE_UPS - 1) * WAKE_UP_MS],
+      ['written just now', 0, NOW + HIGH_MARK_WAKE_UPS * WAKE_UP_MS],
+    ])('renews a mark %s: %i writes', (_name, writes, highUntil) => {
       // Act
       const decision = decide(ask({ priority: 'high' }), read({ [AGENT]: { ...full, highUntil } }));
 
