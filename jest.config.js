@@ -31,8 +31,11 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       // Every response of the task API a test receives is checked against openapi.json.
       setupFilesAfterEnv: ['<rootDir>/test/integration/support/openapi-setup.ts'],
-      // The demo app synthesized and bundled once, before the suites' runtimes start side by side.
+      // The demo app synthesized and bundled once, before the suites' runtimes start side by side, and one DynamoDB
+      // Local for them to share.
       globalSetup: '<rootDir>/test/integration/support/global-setup.ts',
+      // Stops the DynamoDB Local the global setup started for the suites' runtimes to share.
+      globalTeardown: '<rootDir>/test/integration/support/global-teardown.ts',
     },
   ],
 };

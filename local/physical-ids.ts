@@ -14,6 +14,8 @@ export interface LocalEndpoints {
   readonly awsEndpoint: string;
   /** The local HTTP API. */
   readonly apiUrl: string;
+  /** Put before every table's name: a runtime's own on a DynamoDB Local it shares. @default - none */
+  readonly tablePrefix?: string;
 }
 
 /** The name a resource gets: its explicit name property, or `<stack>-<logicalId>` cut to the service's limit. */
@@ -50,7 +52,8 @@ export function resolvePhysicalIds(template: Template, env: LocalEndpoints): Map
         break;
       }
       case 'AWS::DynamoDB::Table': {
-        const name = physicalName(props, 'TableName', stackName, id, 255);
+        const prefix = env.tablePrefix ?? '';
+        const name = prefix + physicalName(props, 'TableName', stackName, id, 255 - prefix.length);
         const arn = `arn:aws:dynamodb:${region}:${account}:table/${name}`;
         out.set(id, { ref: name, attributes: { Arn: arn, StreamArn: `${arn}/stream/local` } });
         break;

@@ -5,10 +5,11 @@
  * stream event sources (stream-source.ts) and the schedules (schedules.ts). `taskq local` (cli/commands/local.ts,
  * and `npm start`) is a thin CLI over `startLocalRuntime`; tests and benchmarks call it too.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS, type TopicDefinitions } from '../lambda/contract';
@@ -47,6 +48,7 @@ import {
   type LocalConfigOptions,
   localStackConfig,
 } from './local-config';
+import { LOOPBACK } from './loopback';
 import { openApiRoutes } from './openapi-route';
 import { resolvePhysicalIds } from './physical-ids';
 import { reservePort } from './ports';
@@ -86,6 +88,14 @@ export interface LocalRuntimeOptions {
   readonly awsPort?: number;
   /** DynamoDB Local port. @default 8000 */
   readonly dynamodbPort?: number;
+  /**
+   * A DynamoDB Local already running on this machine (an http URL on 127.0.0.1), to share with other runtimes
+   * instead of starting one (a JVM of some 4 s of CPU to start and warm up). This runtime then names its tables with
+   * a prefix of its own (`rt<8 hex>-`), so that runtimes of the same stack do not meet, and deletes them when it
+   * stops. Not with `persistDir`, whose DynamoDB Local keeps its data in that folder.
+   * @default - the runtime starts DynamoDB Local on `dynamodbPort`
+   */
+  readonly dynamodbEndpoint?: string;
   /** Keep queues, messages and tasks in this folder across restarts. @default - state is in memory */
   readonly persistDir?: string;
   /** CDK output folder; also holds the synth cache. @default 'cdk.local.out' in the app's folder */
@@ -404,6 +414,36 @@ function rewriteTemplate(template: Template, options: LocalRuntimeOptions): Rewr
   return applyLocalOverrides(template, overrides);
 }
 
+/** `dynamodbEndpoint`, checked: its port, and the table prefix of this runtime. */
+function sharedDynamoDb(options: LocalRuntimeOptions): {
+  endpoint: string;
+  port: number;
+  tablePrefix: string;
+} {
+  const given = options.dynamodbEndpoint!;
+  if (options.persistDir !== undefined)
+    throw new LocalOptionsError(
+      '--dynamodb-endpoint shares a DynamoDB Local that keeps its data elsewhere: it cannot go with --persist',
+    );
+  const url = URL.canParse(given) ? new URL(given) : undefined;
+  if (!url || url.protocol !== 'http:' || url.hostname !== LOOPBACK || !url.port || url.pathname !== '/')
+    throw new LocalOptionsError(
+      `--dynamodb-endpoint must be a DynamoDB Local on this machine, as http://127.0.0.1:PORT; got '${given}'`,
+    );
+  return {
+    endpoint: url.origin,
+    port: Number(url.port),
+    tablePrefix: `rt${randomBytes(4).toString('hex')}-`,
+  };
+}
+
+/** Deletes tables of a shared DynamoDB Local, each on its own: one that is gone already is no matter. */
+async function deleteTables(dynamodb: DynamoDBClient, tables: readonly string[]): Promise<void> {
+  await Promise.all(
+    tables.map((TableName) => dynamodb.send(new DeleteTableCommand({ TableName })).catch(() => undefined)),
+  );
+}
+
 /** The first free port after `after` that the runtime does not use already. */
 async function nextFreePort(after: number, taken: Set<number>): Promise<number> {
   for (let candidate = after + 1; candidate <= 65_535; candidate++) {
@@ -441,20 +481,23 @@ export async function startLocalRuntime(
       if (options[option] !== undefined && !options.demoAgents)
         throw new LocalOptionsError(`${flag} configures the demo agents: it needs --demo-agents`);
     }
+    const shared = options.dynamodbEndpoint !== undefined ? sharedDynamoDb(options) : undefined;
     const app = resolveApp(options);
-    checkJava();
+    if (!shared) checkJava();
     const [port, awsPort, dynamodbPort] = [
       await reservePort(options.port ?? 3000, '--port'),
       await reservePort(options.awsPort ?? 4566, '--aws-port'),
-      await reservePort(options.dynamodbPort ?? 8000, '--dynamodb-port'),
+      shared?.port ?? (await reservePort(options.dynamodbPort ?? 8000, '--dynamodb-port')),
     ];
     const persist = options.persistDir ? path.resolve(options.persistDir) : undefined;
 
-    // DynamoDB Local (a JVM) boots while this process synthesizes.
-    dynamoStarting = startDynamoEmulator({
-      port: dynamodbPort,
-      ...(persist && { dbPath: path.join(persist, 'dynamodb') }),
-    });
+    // DynamoDB Local (a JVM) boots while this process synthesizes; a shared one is not this runtime's to stop.
+    dynamoStarting = shared
+      ? Promise.resolve({ endpoint: shared.endpoint, stop: async () => {} })
+      : startDynamoEmulator({
+          port: dynamodbPort,
+          ...(persist && { dbPath: path.join(persist, 'dynamodb') }),
+        });
     dynamoStarting.catch(() => {});
     // The functions are known only after the synth; the injector looks them up when a fault fires.
     let functions: LocalFunctions | undefined;
@@ -518,6 +561,7 @@ export async function startLocalRuntime(
       stackName: stack.stackName,
       awsEndpoint: proxy.endpoint('sqs'),
       apiUrl: `http://127.0.0.1:${port}`,
+      ...(shared && { tablePrefix: shared.tablePrefix }),
     });
     for (const [id, url] of apiUrls)
       resources.set(id, { ref: id, attributes: { ApiEndpoint: url, ApiId: id } });
@@ -533,12 +577,16 @@ export async function startLocalRuntime(
     const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
     // DynamoDB Local serves its streams API on the same port as DynamoDB.
     const streams = new DynamoDBStreamsClient({ ...clientConfig, endpoint: dynamo.endpoint });
+    const clientsStop = stops.length;
     stops.push(async () => {
       sqs.destroy();
       dynamodb.destroy();
       streams.destroy();
     });
-    await createResources(ctx, { sqs, dynamodb, fauxqs: aws.server });
+    const created = await createResources(ctx, { sqs, dynamodb, fauxqs: aws.server });
+    // On a shared DynamoDB Local, this runtime's tables go with it: after everything that uses them has stopped, and
+    // before its clients do (stops run last first).
+    if (shared) stops.splice(clientsStop + 1, 0, () => deleteTables(dynamodb, created.tables));
 
     // Inline code and the stand-ins of functions that cannot run go to a folder of this runtime's own.
     const scratch = mkdtempSync(path.join(tmpdir(), 'taskq-local-code-'));

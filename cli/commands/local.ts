@@ -3,7 +3,7 @@
  * (local/runtime.ts). `npm start` is `taskq local --demo-agents` on this repository's app.
  *
  *   taskq local [--app COMMAND|DIR] [--stack NAME] [--demo-agents] [--agent TYPE=URL]… [--port 3000]
- *               [--aws-port 4566] [--dynamodb-port 8000] [--persist DIR] [--consumer-timeout S]
+ *               [--aws-port 4566] [--dynamodb-port 8000] [--dynamodb-endpoint URL] [--persist DIR] [--consumer-timeout S]
  *               [--max-receive-count N] [--heartbeat-timeout S] [--tenant-max-concurrency N] [--limit-wake-up S]
  *               [--faults SPEC]; with --demo-agents also [--agents-url URL] [--agent-limits JSON] [--topics JSON]
  *
@@ -29,6 +29,7 @@ interface LocalOptions {
   readonly port: number;
   readonly awsPort: number;
   readonly dynamodbPort: number;
+  readonly dynamodbEndpoint?: string;
   readonly persist?: string;
   readonly outdir?: string;
   readonly maxReceiveCount?: number;
@@ -214,6 +215,7 @@ export function runtimeOptions(opts: LocalOptions, cwd: string): LocalRuntimeOpt
     port: opts.port,
     awsPort: opts.awsPort,
     dynamodbPort: opts.dynamodbPort,
+    ...(opts.dynamodbEndpoint !== undefined && { dynamodbEndpoint: opts.dynamodbEndpoint }),
     ...(opts.persist !== undefined && { persistDir: opts.persist }),
     ...(opts.outdir !== undefined && { outdir: opts.outdir }),
     ...(opts.maxReceiveCount !== undefined && { maxReceiveCount: opts.maxReceiveCount }),
@@ -303,6 +305,10 @@ export function registerLocal(program: Command, action: ActionFactory): void {
     .option('--port <port>', 'the first HTTP API port; other APIs take the next free ones', portNumber, 3000)
     .option('--aws-port <port>', 'fauxqs (SQS, SNS, S3) port', portNumber, 4566)
     .option('--dynamodb-port <port>', 'DynamoDB Local port', portNumber, 8000)
+    .option(
+      '--dynamodb-endpoint <url>',
+      'share a DynamoDB Local already running at http://127.0.0.1:PORT instead of starting one (tables get a prefix of their own; not with --persist)',
+    )
     .option('--persist <dir>', 'keep queues, messages and tasks in DIR across restarts')
     .option(
       '--outdir <dir>',

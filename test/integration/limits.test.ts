@@ -12,7 +12,7 @@
  * once the previous one's tasks have finished.
  */
 import { randomUUID } from 'node:crypto';
-import { DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient, paginateListTables } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoLimiter } from '../../lambda/adapters/dynamodb-limiter';
 import { slotLimits } from '../../lambda/contract';
@@ -145,10 +145,18 @@ async function deadLetterCounts(): Promise<number[]> {
   );
 }
 
-/** The limiter's table: the one table of the stack keyed by `counter` (lambda/adapters/dynamodb-limiter.ts). */
+/**
+ * The limiter's table: the one table of this runtime's stack keyed by `counter` (lambda/adapters/dynamodb-limiter.ts).
+ * Its tables share the first part of the task table's name: the stack's name, or on a shared DynamoDB Local the
+ * runtime's own prefix.
+ */
 async function limitsTableName(): Promise<string> {
-  const { TableNames = [] } = await dynamodb.send(new ListTablesCommand({}));
-  for (const name of TableNames) {
+  const taskTable = runtime.outputs.TaskTableName!;
+  const ours = `${taskTable.slice(0, taskTable.indexOf('-'))}-`;
+  const TableNames: string[] = [];
+  for await (const page of paginateListTables({ client: dynamodb }, {}))
+    TableNames.push(...(page.TableNames ?? []));
+  for (const name of TableNames.filter((n) => n.startsWith(ours))) {
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: name }));
     if (Table?.KeySchema?.[0]?.AttributeName === 'counter') return name;
   }

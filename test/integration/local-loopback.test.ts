@@ -13,7 +13,7 @@ jest.setTimeout(180_000);
 let runtime: RunningRuntime;
 
 beforeAll(async () => {
-  runtime = await bootRuntime({});
+  runtime = await bootRuntime({ sharedDynamoDb: false });
 });
 
 afterAll(async () => {

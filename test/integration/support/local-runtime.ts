@@ -12,6 +12,7 @@ import { runCli } from '../../../cli/program';
 import type { CliDeps } from '../../../cli/session';
 import type { TopicDefinitions } from '../../../lambda/contract';
 import type { DemoAgentLimitsByType } from '../../../local/local-config';
+import { sharedDynamoDbEndpoint } from './shared-dynamodb';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 
@@ -55,6 +56,11 @@ export interface BootOptions {
   readonly ports?: { readonly api: number; readonly aws: number; readonly dynamodb: number };
   /** @default 150000 */
   readonly readyWithinMs?: number;
+  /**
+   * Runs on the integration project's shared DynamoDB Local (global-setup.ts, `--dynamodb-endpoint`) when there is
+   * one and the runtime persists nothing; `false` starts a DynamoDB Local of its own. @default true
+   */
+  readonly sharedDynamoDb?: boolean;
 }
 
 export interface RunningRuntime {
@@ -90,7 +96,15 @@ export async function bootRuntime(options: BootOptions): Promise<RunningRuntime>
 }
 
 async function bootOnce(options: BootOptions): Promise<RunningRuntime> {
-  const ports = options.ports ?? { api: await freePort(), aws: await freePort(), dynamodb: await freePort() };
+  const shared =
+    options.sharedDynamoDb !== false && options.persistDir === undefined && options.ports === undefined
+      ? sharedDynamoDbEndpoint()
+      : undefined;
+  const ports = options.ports ?? {
+    api: await freePort(),
+    aws: await freePort(),
+    dynamodb: shared ? Number(new URL(shared).port) : await freePort(),
+  };
   const args = [
     '--import',
     'tsx',
@@ -102,8 +116,7 @@ async function bootOnce(options: BootOptions): Promise<RunningRuntime> {
     String(ports.api),
     '--aws-port',
     String(ports.aws),
-    '--dynamodb-port',
-    String(ports.dynamodb),
+    ...(shared ? ['--dynamodb-endpoint', shared] : ['--dynamodb-port', String(ports.dynamodb)]),
     ...(options.agentsUrl ? ['--agents-url', options.agentsUrl] : []),
     ...(options.maxReceiveCount !== undefined
       ? ['--max-receive-count', String(options.maxReceiveCount)]

@@ -38,6 +38,16 @@ describe('Command: taskq local', () => {
     [['--agent', 'summarize=ftp://x'], 'must be an http(s) URL'],
     [['--agent', 'a=http://127.0.0.1:1', '--agent', 'a=http://127.0.0.1:2'], "agent 'a' is given twice"],
     [['--port', '70000'], 'must be a port number'],
+    [
+      ['--dynamodb-endpoint', 'http://192.0.2.1:8000'],
+      "--dynamodb-endpoint must be a DynamoDB Local on this machine, as http://127.0.0.1:PORT; got 'http://192.0.2.1:8000'",
+    ],
+    [['--dynamodb-endpoint', 'http://127.0.0.1'], 'as http://127.0.0.1:PORT'],
+    [['--dynamodb-endpoint', '127.0.0.1:8000'], 'as http://127.0.0.1:PORT'],
+    [
+      ['--dynamodb-endpoint', 'http://127.0.0.1:8000', '--persist', '/tmp/x'],
+      '--dynamodb-endpoint shares a DynamoDB Local that keeps its data elsewhere: it cannot go with --persist',
+    ],
   ])('refuses %j', async (args, message) => {
     const { code, stderr } = await taskqLocal(...args);
     expect(code).toBe(2);

@@ -34,6 +34,37 @@ describe('Function: resolvePhysicalIds', () => {
     });
   });
 
+  it("puts a runtime's table prefix before every table's name, explicit or derived, and before no other name", () => {
+    // Act
+    const prefixed = resolvePhysicalIds(
+      {
+        Resources: {
+          Tasks: { Type: 'AWS::DynamoDB::Table' },
+          Named: { Type: 'AWS::DynamoDB::Table', Properties: { TableName: 'tasks' } },
+          Queue: { Type: 'AWS::SQS::Queue' },
+        },
+      },
+      { ...ENDPOINTS, tablePrefix: 'rt0a1b2c3d-' },
+    );
+
+    // Assess
+    expect(prefixed.get('Tasks')?.ref).toBe('rt0a1b2c3d-Local-Tasks');
+    expect(prefixed.get('Tasks')?.attributes.StreamArn).toBe(
+      'arn:aws:dynamodb:us-east-1:000000000000:table/rt0a1b2c3d-Local-Tasks/stream/local',
+    );
+    expect(prefixed.get('Named')?.ref).toBe('rt0a1b2c3d-tasks');
+    expect(prefixed.get('Queue')?.attributes.QueueName).toBe('Local-Queue');
+  });
+
+  it('keeps a prefixed table name within 255 characters', () => {
+    const name = resolvePhysicalIds(
+      { Resources: { ['T'.repeat(300)]: { Type: 'AWS::DynamoDB::Table' } } },
+      { ...ENDPOINTS, tablePrefix: 'rt0a1b2c3d-' },
+    ).get('T'.repeat(300))?.ref;
+    expect(name).toHaveLength(255);
+    expect(name).toMatch(/^rt0a1b2c3d-Local-T+$/);
+  });
+
   it('cuts a function name to 64 characters and gives it a function ARN', () => {
     const fn = resolve({ Type: 'AWS::Lambda::Function' }, 'F'.repeat(70));
     expect(fn?.ref).toHaveLength(64);
