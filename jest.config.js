@@ -18,7 +18,8 @@ module.exports = {
   // Three workers on these 2-core machines: the integration suites spend much of their time waiting on the
   // runtimes they boot (visibility timeouts, agents' sleeps), so a third suite fills the gaps. Measured on a clean
   // clone with the longest suites first: 499 s with three (892 s of CPU, 1.7 cores busy on average), against
-  // 637 s with two in CI's order. The CPU is the floor now: about 450 s on 2 cores.
+  // 637 s with two in CI's order. The CPU is the floor: with one DynamoDB Local shared by the runtimes
+  // (support/global-setup.ts) instead of a JVM each, 397 s in CI on a clean clone (2026-12-03).
   maxWorkers: 3,
   // The longest suites first, on a clean clone too (test/support/longest-first-sequencer.cjs).
   testSequencer: '<rootDir>/test/support/longest-first-sequencer.cjs',

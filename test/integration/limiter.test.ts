@@ -57,6 +57,32 @@ afterAll(async () => {
   await dynamo?.stop();
 });
 
+/**
+ * A client of the test's DynamoDB Local that counts the writes refused on their condition (each is billed), and runs
+ * `before` ahead of every command it sends.
+ */
+function clientCountingLostWrites(before?: (commandName: string) => Promise<void>) {
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: dynamo!.endpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  let lost = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      await before?.(context.commandName ?? '');
+      try {
+        return await next(args);
+      } catch (error) {
+        if ((error as Error).name === 'ConditionalCheckFailedException') lost += 1;
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'countLostWrites' },
+  );
+  return { client, lost: () => lost };
+}
+
 /** Counter keys no other test uses. */
 function freshKeys() {
   const id = randomUUID().slice(0, 8);
@@ -146,24 +172,8 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
     // Prepare: count the writes DynamoDB refuses on their condition
     const { agent } = freshKeys();
     const limits = { key: agent, limits: { maxConcurrency: 3 } };
-    const counting = new DynamoDBClient({
-      region: 'us-east-1',
-      endpoint: dynamo!.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    let lost = 0;
-    counting.middlewareStack.add(
-      (next) => async (args) => {
-        try {
-          return await next(args);
-        } catch (error) {
-          if ((error as Error).name === 'ConditionalCheckFailedException') lost += 1;
-          throw error;
-        }
-      },
-      { step: 'initialize', name: 'countLostWrites' },
-    );
-    const consumer = new DynamoLimiter(counting, tableName);
+    const counting = clientCountingLostWrites();
+    const consumer = new DynamoLimiter(counting.client, tableName);
 
     // Act: a batch of ten asks at once
     const grants = await Promise.all(
@@ -172,8 +182,8 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
 
     // Assess
     expect(grants.filter((g) => g.granted)).toHaveLength(3);
-    expect(lost).toBe(0);
-    counting.destroy();
+    expect(counting.lost()).toBe(0);
+    counting.client.destroy();
   });
 
   it('takes an agent slot and a tenant slot in one transaction', async () => {
@@ -364,41 +374,26 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
     const other = new DynamoLimiter(client!, tableName);
     const held = await other.acquire(ask('a', { agent: limits }));
     if (!held.granted) throw new Error('the test could not take its slot');
-    const racing = new DynamoDBClient({
-      region: 'us-east-1',
-      endpoint: dynamo!.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    let lost = 0;
     let raced = false;
-    racing.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'PutItemCommand' && !raced) {
-          raced = true;
-          await other.extend(held.slots, Date.now() + 2 * HOLD_MS, new Date());
-        }
-        try {
-          return await next(args);
-        } catch (error) {
-          if ((error as Error).name === 'ConditionalCheckFailedException') lost += 1;
-          throw error;
-        }
-      },
-      { step: 'initialize', name: 'raceTheMark' },
-    );
+    const racing = clientCountingLostWrites(async (command) => {
+      if (command === 'PutItemCommand' && !raced) {
+        raced = true;
+        await other.extend(held.slots, Date.now() + 2 * HOLD_MS, new Date());
+      }
+    });
 
     // Act
-    const high = await new DynamoLimiter(racing, tableName).acquire(
+    const high = await new DynamoLimiter(racing.client, tableName).acquire(
       ask('high', { agent: limits, priority: 'high' }),
     );
 
     // Assess: its first write lost, and it wrote the mark on the counter as the other consumer left it
     expect(high).toEqual({ granted: false, reason: LimitReason.AgentConcurrencyLimit });
-    expect(lost).toBe(1);
+    expect(racing.lost()).toBe(1);
     const stored = (await counter(agent))!;
     expect(stored.highUntil).toBeGreaterThan(Date.now() + WAKE_UP_MS);
     expect(stored.holders.a).toBeGreaterThan(Date.now() + HOLD_MS);
-    racing.destroy();
+    racing.client.destroy();
   });
 
   it('stores an expiry past the last holder, so that an idle counter leaves the table by TTL', async () => {
