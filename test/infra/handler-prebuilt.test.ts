@@ -56,7 +56,12 @@ describe('HandlerFunction from the built package', () => {
     outdir: string;
   } {
     const outdir = mkdtempSync(path.join(pkg, 'cdk.out-'));
-    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': ['**'] } });
+    const app = new App({
+      outdir,
+      context: { 'aws:cdk:bundling-stacks': ['**'] },
+      // Not this test's subject, and seconds of CPU per synth (see synth.ts).
+      builtinCloudFormationValidation: false,
+    });
     const stack = new Stack(app, 'PrebuiltStack');
     const fn = build(stack);
     const docker = process.env.CDK_DOCKER;
@@ -106,7 +111,12 @@ describe('HandlerFunction from the built package', () => {
     };
     const outdir = path.join(pkg, 'cdk.out');
     // A Docker that cannot run: any bundling would fail the synth.
-    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': ['**'] } });
+    const app = new App({
+      outdir,
+      context: { 'aws:cdk:bundling-stacks': ['**'] },
+      // Not this test's subject, and seconds of CPU per synth (see synth.ts).
+      builtinCloudFormationValidation: false,
+    });
     const stack = new Stack(app, 'PrebuiltStack');
 
     // WHEN
