@@ -56,6 +56,10 @@ const program = new Command('chaos')
   .option('--fuzz [n]', 'then send n generated requests, mostly bad (default 5000)', (v) =>
     Number.parseInt(v, 10),
   )
+  .option(
+    '--dynamodb-endpoint <url>',
+    'share a DynamoDB Local already running at http://127.0.0.1:PORT (taskq local --dynamodb-endpoint)',
+  )
   .parse();
 const opts = program.opts<{
   tasks: number;
@@ -65,11 +69,15 @@ const opts = program.opts<{
   fanoutShare: number;
   tenantShare: number;
   fuzz?: number | true;
+  dynamodbEndpoint?: string;
 }>();
 const { tasks, seed, asyncShare, limitedShare, fanoutShare, tenantShare } = opts;
 if (asyncShare + limitedShare + fanoutShare > 1)
   program.error('--async-share, --limited-share and --fanout-share add up to more than 1');
 const fuzzRuns = opts.fuzz === true ? 5000 : opts.fuzz;
+/** Where the runtimes' tables go: a shared DynamoDB Local, or one of each runtime's own on a free port. */
+const dynamodb =
+  opts.dynamodbEndpoint !== undefined ? { dynamodbEndpoint: opts.dynamodbEndpoint } : { dynamodbPort: 0 };
 
 async function main(): Promise<boolean> {
   let ok = true;
@@ -82,6 +90,7 @@ async function main(): Promise<boolean> {
       fanoutShare,
       tenantShare,
       faults: { ...ALL_FAULTS, seed },
+      dynamodb,
       progress: (line) => console.error(line),
     });
     console.log(formatReport(report));
@@ -94,7 +103,7 @@ async function main(): Promise<boolean> {
     const runtime = await startLocalRuntime({
       port: 0,
       awsPort: 0,
-      dynamodbPort: 0,
+      ...dynamodb,
       demoAgents: true,
       agentsUrl: agents.url,
       log: () => {},

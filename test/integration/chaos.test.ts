@@ -10,6 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
+import { sharedDynamoDbEndpoint } from './support/shared-dynamodb';
 
 jest.setTimeout(600_000);
 
@@ -20,7 +21,15 @@ describe('Chaos: every fault at once', () => {
     // Act
     const run = spawnSync(
       path.join(ROOT, 'node_modules/.bin/tsx'),
-      ['chaos/run.ts', '--tasks', '300', '--seed', '11'],
+      [
+        'chaos/run.ts',
+        '--tasks',
+        '300',
+        '--seed',
+        '11',
+        // The integration project's shared DynamoDB Local (support/global-setup.ts), when there is one
+        ...(sharedDynamoDbEndpoint() ? ['--dynamodb-endpoint', sharedDynamoDbEndpoint()!] : []),
+      ],
       {
         cwd: ROOT,
         encoding: 'utf8',

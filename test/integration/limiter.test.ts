@@ -18,8 +18,8 @@ import {
   type SlotRequest,
   tenantCounterKey,
 } from '../../lambda/core/limits';
-import { type DynamoEmulator, startDynamoEmulator } from '../../local/emulators';
-import { freePort } from './support/local-runtime';
+import type { DynamoEmulator } from '../../local/emulators';
+import { suiteDynamoDb } from './support/shared-dynamodb';
 
 // The JVM of DynamoDB Local takes seconds to start on a busy machine.
 jest.setTimeout(180_000);
@@ -33,7 +33,8 @@ let tableName: string;
 let limiter: DynamoLimiter;
 
 beforeAll(async () => {
-  dynamo = await startDynamoEmulator({ port: await freePort() });
+  // Tables under names of this suite's own: the shared DynamoDB Local serves.
+  dynamo = await suiteDynamoDb();
   client = new DynamoDBClient({
     region: 'us-east-1',
     endpoint: dynamo.endpoint,

@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoTaskStore } from '../../lambda/adapters/dynamodb-task-store';
-import { type DynamoEmulator, startDynamoEmulator } from '../../local/emulators';
+import type { DynamoEmulator } from '../../local/emulators';
 import { describeTaskStoreContract } from '../support/task-store-contract';
-import { freePort } from './support/local-runtime';
+import { suiteDynamoDb } from './support/shared-dynamodb';
 
 // The JVM of DynamoDB Local takes seconds to start on a busy machine.
 jest.setTimeout(180_000);
@@ -18,7 +18,8 @@ let client: DynamoDBClient | undefined;
 let store: DynamoTaskStore;
 
 beforeAll(async () => {
-  dynamo = await startDynamoEmulator({ port: await freePort() });
+  // Tables under names of this suite's own: the shared DynamoDB Local serves.
+  dynamo = await suiteDynamoDb();
   client = new DynamoDBClient({
     region: 'us-east-1',
     endpoint: dynamo.endpoint,
