@@ -163,10 +163,10 @@ export interface ChaosOptions {
   /** Share of the tasks, of every kind, that belong to one of {@link CHAOS_TENANTS}. @default 0.3 */
   readonly tenantShare?: number;
   /**
-   * The runtime's DynamoDB Local: a shared one (`dynamodbEndpoint`, local/runtime.ts), or one of its own.
-   * @default - one of its own on a free port
+   * A DynamoDB Local to share (local/runtime.ts `dynamodbEndpoint`). @default - the runtime starts one of its own on
+   * a free port
    */
-  readonly dynamodb?: { readonly dynamodbEndpoint: string } | { readonly dynamodbPort: number };
+  readonly dynamodbEndpoint?: string;
   /** Give up waiting after this long. @default 900 */
   readonly deadlineSeconds?: number;
   readonly seed?: number;
@@ -575,7 +575,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     demoAgents: true,
     port: 0,
     awsPort: 0,
-    ...(options.dynamodb ?? { dynamodbPort: 0 }),
+    dynamodbPort: 0,
+    ...(options.dynamodbEndpoint !== undefined && { dynamodbEndpoint: options.dynamodbEndpoint }),
     maxReceiveCount,
     faults: options.faults,
     // Short timeouts keep a dead consumer's message coming back within seconds, and a silent async agent's

@@ -75,9 +75,8 @@ const { tasks, seed, asyncShare, limitedShare, fanoutShare, tenantShare } = opts
 if (asyncShare + limitedShare + fanoutShare > 1)
   program.error('--async-share, --limited-share and --fanout-share add up to more than 1');
 const fuzzRuns = opts.fuzz === true ? 5000 : opts.fuzz;
-/** Where the runtimes' tables go: a shared DynamoDB Local, or one of each runtime's own on a free port. */
-const dynamodb =
-  opts.dynamodbEndpoint !== undefined ? { dynamodbEndpoint: opts.dynamodbEndpoint } : { dynamodbPort: 0 };
+/** A shared DynamoDB Local for the runtimes, when given (each otherwise starts its own on a free port). */
+const shared = opts.dynamodbEndpoint !== undefined && { dynamodbEndpoint: opts.dynamodbEndpoint };
 
 async function main(): Promise<boolean> {
   let ok = true;
@@ -90,7 +89,7 @@ async function main(): Promise<boolean> {
       fanoutShare,
       tenantShare,
       faults: { ...ALL_FAULTS, seed },
-      dynamodb,
+      ...shared,
       progress: (line) => console.error(line),
     });
     console.log(formatReport(report));
@@ -103,7 +102,8 @@ async function main(): Promise<boolean> {
     const runtime = await startLocalRuntime({
       port: 0,
       awsPort: 0,
-      ...dynamodb,
+      dynamodbPort: 0,
+      ...shared,
       demoAgents: true,
       agentsUrl: agents.url,
       log: () => {},

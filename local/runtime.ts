@@ -92,7 +92,7 @@ export interface LocalRuntimeOptions {
    * A DynamoDB Local already running on this machine (an http URL on 127.0.0.1), to share with other runtimes
    * instead of starting one (a JVM of some 4 s of CPU to start and warm up). This runtime then names its tables with
    * a prefix of its own (`rt<8 hex>-`), so that runtimes of the same stack do not meet, and deletes them when it
-   * stops. Not with `persistDir`, whose DynamoDB Local keeps its data in that folder.
+   * stops; `dynamodbPort` is then unused. Not with `persistDir`, whose DynamoDB Local keeps its data in that folder.
    * @default - the runtime starts DynamoDB Local on `dynamodbPort`
    */
   readonly dynamodbEndpoint?: string;
