@@ -119,6 +119,8 @@ export async function startAwsProxy(options: {
   targets: Readonly<Partial<Record<AwsService, string>>>;
   serve?: Readonly<Partial<Record<AwsService, LocalService>>>;
   interceptor?: AwsInterceptor;
+  /** Told of each call the target answered, with its status, before the caller gets the answer. */
+  onAnswered?: (call: AwsCall, status: number) => void;
 }): Promise<AwsProxy> {
   const counts = new Map<string, number>();
   const byFunction = new Map<string, Map<string, number>>();
@@ -191,6 +193,7 @@ export async function startAwsProxy(options: {
               up.on('data', (c: Buffer) => out.push(c));
               up.on('end', async () => {
                 if (up.statusCode === 400) countByTable(`${call.operation}:400`);
+                options.onAnswered?.(call, up.statusCode ?? 0);
                 const verdict = await options.interceptor?.after?.(call, up.statusCode ?? 0);
                 if (verdict === 'hang' || res.destroyed) return;
                 res.writeHead(up.statusCode ?? 502, up.headers);

@@ -254,6 +254,17 @@ export interface FaultyLocalRuntime extends LocalRuntime {
 }
 
 const REGION = 'us-east-1';
+/** The DynamoDB operations that write items, and so may add records to a table's stream. */
+const DYNAMODB_WRITES: ReadonlySet<string> = new Set([
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'BatchWriteItem',
+  'TransactWriteItems',
+  'ExecuteStatement',
+  'BatchExecuteStatement',
+  'ExecuteTransaction',
+]);
 const ACCOUNT_ID = '000000000000';
 const ROOT = path.join(__dirname, '..');
 
@@ -533,6 +544,7 @@ export async function startLocalRuntime(
 
     // Functions reach the emulators through a proxy that counts their calls and injects faults. Queue URLs
     // name the proxy too: the SQS client sends each call to its queue URL's host.
+    let tableWritten = () => {};
     const proxy = await startAwsProxy({
       targets: {
         sqs: aws.internalEndpoint,
@@ -542,6 +554,11 @@ export async function startLocalRuntime(
       },
       serve: { lambda: lambda.handle },
       interceptor: faults,
+      // A table written through the proxy wakes its idle stream sources (stream-source.ts `wake`).
+      onAnswered: (call, status) => {
+        if (status === 200 && call.service === 'dynamodb' && DYNAMODB_WRITES.has(call.operation))
+          tableWritten();
+      },
     });
     stops.push(proxy.close);
 
@@ -634,6 +651,9 @@ export async function startLocalRuntime(
       ...(persist && { checkpointDir: path.join(persist, 'streams') }),
     });
     for (const source of streamSources) stops.push(() => source.stop());
+    tableWritten = () => {
+      for (const source of streamSources) source.wake();
+    };
     const snsTopics = Object.fromEntries(
       resourcesOfType(ctx.template, 'AWS::SNS::Topic').map(([id]) => [
         label(ctx.template, id),
@@ -789,6 +809,7 @@ export async function startLocalRuntime(
         'sqs:ReceiveMessage': sources.reduce((n, s) => n + s.stats.receiveCalls, 0),
         'sqs:ReceiveMessage (empty)': sources.reduce((n, s) => n + s.stats.emptyReceiveCalls, 0),
         'sqs:DeleteMessageBatch': sources.reduce((n, s) => n + s.stats.deleteBatchCalls, 0),
+        'dynamodbstreams:GetRecords': streamSources.reduce((n, s) => n + s.stats.getRecordsCalls, 0),
       }),
       stop: stopAll,
     };

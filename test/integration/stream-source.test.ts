@@ -3,6 +3,8 @@
  * bisection and the on-failure record, with a stand-in function (the event shape it gets is Lambda's) and a
  * stand-in for the on-failure queue's SendMessage.
  */
+
+import { randomBytes } from 'node:crypto';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -12,11 +14,12 @@ import {
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { type DynamoEmulator, startDynamoEmulator } from '../../local/emulators';
+import type { DynamoEmulator } from '../../local/emulators';
 import { compileFilterCriteria } from '../../local/event-filter';
 import type { InvokeResult } from '../../local/lambda-pool';
 import { StreamEventSource, type StreamSourceSettings } from '../../local/stream-source';
-import { eventually, freePort } from './support/local-runtime';
+import { eventually } from './support/local-runtime';
+import { suiteDynamoDb } from './support/shared-dynamodb';
 
 jest.setTimeout(180_000);
 
@@ -24,9 +27,11 @@ let dynamo: DynamoEmulator;
 let db: DynamoDBClient;
 let streams: DynamoDBStreamsClient;
 let tableCount = 0;
+/** This run's table names: unique on the DynamoDB Local the integration suites share. */
+const RUN = randomBytes(4).toString('hex');
 
 beforeAll(async () => {
-  dynamo = await startDynamoEmulator({ port: await freePort() });
+  dynamo = await suiteDynamoDb();
   const config = {
     region: 'us-east-1',
     endpoint: dynamo.endpoint,
@@ -43,7 +48,7 @@ afterAll(async () => {
 });
 
 async function table(): Promise<string> {
-  const name = `tasks-${++tableCount}`;
+  const name = `stream-source-${RUN}-${++tableCount}`;
   await db.send(
     new CreateTableCommand({
       TableName: name,
@@ -210,6 +215,31 @@ describe('Class: StreamEventSource (DynamoDB Local)', () => {
         ['a', 'b', 'c'],
         ['b', 'c'],
       ]);
+    } finally {
+      await stream.stop();
+    }
+  });
+
+  it('polls an idle shard at its idle interval, and reads it at once when woken', async () => {
+    const name = await table();
+    const seen: string[] = [];
+    // An idle interval no test waits out: only `wake` can bring the write in before it.
+    const { stream } = source(name, { idlePollMs: 600_000 }, (records) => {
+      seen.push(...records.map((r) => r.dynamodb!.NewImage!.task_id!.S!));
+      return ok();
+    });
+    stream.start();
+    try {
+      // Busy for its first empty polls (about a second), then idle: no read for the rest of the wait.
+      await eventually(async () => (stream.stats.getRecordsCalls >= 5 ? true : undefined), 'the busy polls');
+      const idleFrom = stream.stats.getRecordsCalls;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(stream.stats.getRecordsCalls).toBe(idleFrom);
+
+      await write(name, 'a', 'SUCCEEDED');
+      stream.wake();
+      await eventually(async () => (seen.length > 0 ? true : undefined), 'the woken read');
+      expect(seen).toEqual(['a']);
     } finally {
       await stream.stop();
     }
