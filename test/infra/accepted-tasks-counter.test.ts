@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { EnvName } from '../../lambda/contract';
 import { ACCEPTED_BATCH_SIZE, ACCEPTED_BATCHING_WINDOW } from '../../lib/accepted-tasks-counter';
 import { TaskQueue } from '../../lib/task-queue';
-import { actionsByResource, HTTP_AGENTS, logicalId, queueStack, roleStatements, testStack } from './synth';
+import { actionsByResource, defaultQueue, HTTP_AGENTS, logicalId, roleStatements, testStack } from './synth';
 
 const getAtt = (construct: Parameters<typeof logicalId>[0], attribute = 'Arn') => ({
   'Fn::GetAtt': [logicalId(construct), attribute],
@@ -15,11 +15,8 @@ const getAtt = (construct: Parameters<typeof logicalId>[0], attribute = 'Arn') =
 
 describe('AcceptedTasksCounter', () => {
   test('every queue has it: one function on the task table stream, INSERT records only, in batches of a window', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     const counter = taskQueue.acceptedTasks.counterFunction;
@@ -42,11 +39,8 @@ describe('AcceptedTasksCounter', () => {
   });
 
   test('the counter may read the table stream and write its log, and no more', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     const counter = taskQueue.acceptedTasks.counterFunction;

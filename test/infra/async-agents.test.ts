@@ -12,10 +12,12 @@ import type { AgentRegistry } from '../../lib/agents';
 import { agentsFromConfig } from '../../lib/stack-config';
 import { TaskQueue, type TaskQueueProps } from '../../lib/task-queue';
 import {
+  defaultQueue,
   defaultRulesViolations,
   HTTP_AGENTS,
   inlineFunction,
   logicalId,
+  once,
   queueStack,
   renderJoin,
   roleStatements,
@@ -44,6 +46,19 @@ function agentFunction(stack: Stack, id: string, timeout: Duration): lambda.Func
     timeout,
   });
 }
+
+/**
+ * One async Lambda agent of the app, `research` (a 60 s function, the default window): the TaskQueue, its template
+ * and the agent's function, built once for this file's tests that only read them (see `once`).
+ */
+const asyncLambdaAgent = once(() => {
+  let fn: lambda.Function | undefined;
+  const built = asyncStack((stack) => {
+    fn = agentFunction(stack, 'Research', Duration.seconds(60));
+    return { research: { kind: 'lambda', function: fn, mode: 'async' } };
+  });
+  return { ...built, fn: fn as lambda.Function };
+});
 
 /** The message a TaskQueue over these agents throws at synth; fails the test when it does not throw. */
 function synthError(build: (stack: Stack) => AgentRegistry, props: Partial<TaskQueueProps> = {}): string {
@@ -136,11 +151,8 @@ describe('Async agents: the AGENTS variable', () => {
 
 describe('Async agents: the consumer callback base URL', () => {
   test("each consumer's CALLBACK_BASE_URL is the HTTP API's endpoint, with no trailing slash", () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     for (const tier of Object.values(taskQueue.tiers)) {
@@ -264,11 +276,8 @@ describe('Async agents: the callback routes', () => {
   });
 
   test('the callback routes have their own throttle, 500 per second with a burst of 1000 by default', () => {
-    // GIVEN
-    const { stack } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { template } = defaultQueue();
 
     // THEN: the stage's default throttle still applies to the other routes
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
@@ -301,11 +310,8 @@ describe('Async agents: the callback routes', () => {
   });
 
   test('the stage is created after the callback routes, which its route settings name', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     const routeIds = Object.entries(template.findResources('AWS::ApiGatewayV2::Route'))
@@ -359,11 +365,7 @@ describe('Async agents: Lambda agents of the app complete through destinations',
 
   test('an async Lambda agent of the app gets one event invoke config: no retries, event age within its window, the completion function on success and failure', () => {
     // GIVEN: a 60 s function, a 5-minute window (the default)
-    let fn: lambda.Function | undefined;
-    const { taskQueue, template } = asyncStack((stack) => {
-      fn = agentFunction(stack, 'Research', Duration.seconds(60));
-      return { research: { kind: 'lambda', function: fn, mode: 'async' } };
-    });
+    const { taskQueue, template, fn } = asyncLambdaAgent();
 
     // THEN
     const completion = taskQueue.lambdaAgentCompletion!.completionFunction;
@@ -413,11 +415,7 @@ describe('Async agents: Lambda agents of the app complete through destinations',
 
   test('the agent may invoke the completion function by its ARN only, and the config waits for that grant', () => {
     // GIVEN
-    let fn: lambda.Function | undefined;
-    const { taskQueue, template } = asyncStack((stack) => {
-      fn = agentFunction(stack, 'Research', Duration.seconds(60));
-      return { research: { kind: 'lambda', function: fn, mode: 'async' } };
-    });
+    const { taskQueue, template, fn } = asyncLambdaAgent();
 
     // WHEN
     const completion = taskQueue.lambdaAgentCompletion!.completionFunction;
@@ -440,13 +438,7 @@ describe('Async agents: Lambda agents of the app complete through destinations',
 
   test('the completion function reads the settle environment and has the callback function grants', () => {
     // GIVEN
-    const { taskQueue, template } = asyncStack((stack) => ({
-      research: {
-        kind: 'lambda',
-        function: agentFunction(stack, 'Research', Duration.seconds(60)),
-        mode: 'async',
-      },
-    }));
+    const { taskQueue, template } = asyncLambdaAgent();
     const completion = taskQueue.lambdaAgentCompletion!.completionFunction;
     const resultObjects = { 'Fn::Join': ['', [getAtt(taskQueue.results.bucket), '/results/*']] };
 

@@ -1,13 +1,9 @@
-import { Template } from 'aws-cdk-lib/assertions';
-import { allowedActions, logicalId, queueStack } from './synth';
+import { allowedActions, defaultQueue, logicalId } from './synth';
 
 describe('DeadLetterSweeper', () => {
   test('may count, read and show again the messages of both DLQs, and nothing else of them', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     for (const tier of Object.values(taskQueue.tiers)) {
@@ -20,11 +16,8 @@ describe('DeadLetterSweeper', () => {
   });
 
   test('may read, create and update task items: every call of core/sweep.ts, and nothing else of the table', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     expect(
@@ -36,10 +29,10 @@ describe('DeadLetterSweeper', () => {
 
   test('runs for 3 minutes, reading up to 10,000 messages per DLQ, with a 15-minute redrive grace', () => {
     // GIVEN
-    const { stack, taskQueue } = queueStack();
+    const { taskQueue, template } = defaultQueue();
 
     // WHEN
-    const fn = Template.fromStack(stack).toJSON().Resources[logicalId(taskQueue.sweeper.sweeperFunction)];
+    const fn = template.toJSON().Resources[logicalId(taskQueue.sweeper.sweeperFunction)];
 
     // THEN
     expect(fn.Properties.Timeout).toBe(180);

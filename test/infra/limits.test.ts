@@ -26,6 +26,7 @@ import {
   HTTP_AGENTS,
   inlineFunction,
   logicalId,
+  once,
   renderJoin,
   testApp,
   testStack,
@@ -66,6 +67,18 @@ function limitedStack(
   return { stack, taskQueue, template: Template.fromStack(stack) };
 }
 
+/*
+ * The stacks that several tests read and none changes, each built and synthesized once for this file (see `once`):
+ * `limitedAgents` with no props, `HTTP_AGENTS` alone (no limit), and one async Lambda agent of the app.
+ */
+const limited = once(() => limitedStack());
+const unlimited = once(() => limitedStack({}, () => HTTP_AGENTS));
+const asyncResearch = once(() =>
+  limitedStack({}, (stack) => ({
+    research: { kind: 'lambda', function: inlineFunction(stack, 'Research'), mode: 'async' },
+  })),
+);
+
 /** The message a TaskQueue with these props throws; fails the test when it does not throw. */
 function queueError(build: (stack: Stack) => AgentRegistry, props: Partial<TaskQueueProps> = {}): string {
   try {
@@ -82,7 +95,7 @@ const httpAgent = (fields: Partial<AgentRegistry[string]>) => () =>
 describe('Limits: the limiter table', () => {
   test('is keyed by the adapter counter key (String), on demand, with PITR and TTL on expires_at', () => {
     // GIVEN
-    const { taskQueue, template } = limitedStack();
+    const { taskQueue, template } = limited();
 
     // WHEN
     const table = template.toJSON().Resources[logicalId(taskQueue.limitsTable)];
@@ -100,7 +113,7 @@ describe('Limits: the limiter table', () => {
 
   test('is built even when no agent has a limit', () => {
     // GIVEN
-    const { taskQueue, template } = limitedStack({}, () => HTTP_AGENTS);
+    const { taskQueue, template } = unlimited();
 
     // WHEN
     const resources = template.toJSON().Resources;
@@ -130,7 +143,7 @@ describe('Limits: environment', () => {
     'the %s consumer gets the limiter table, no tenant cap (0) and the default wake-up',
     (priority) => {
       // GIVEN
-      const { taskQueue, template } = limitedStack();
+      const { taskQueue, template } = limited();
 
       // WHEN
       const variables = variablesOf(template, taskQueue.tiers[priority].consumerFunction);
@@ -166,9 +179,7 @@ describe('Limits: environment', () => {
 
   test('the callback and completion functions get the limiter table', () => {
     // GIVEN
-    const { taskQueue, template } = limitedStack({}, (stack) => ({
-      research: { kind: 'lambda', function: inlineFunction(stack, 'Research'), mode: 'async' },
-    }));
+    const { taskQueue, template } = asyncResearch();
 
     // WHEN
     const settling = [taskQueue.api.callbackFunction, taskQueue.lambdaAgentCompletion!.completionFunction];
@@ -189,7 +200,7 @@ describe('Limits: grants', () => {
     'the %s consumer may get and put counters, and send to its own queue but not the other tier',
     (priority) => {
       // GIVEN
-      const { taskQueue, template } = limitedStack();
+      const { taskQueue, template } = limited();
       const other = priority === 'high' ? 'low' : 'high';
       const role = taskQueue.tiers[priority].consumerFunction.role!;
 
@@ -213,9 +224,7 @@ describe('Limits: grants', () => {
 
   test('the callback and completion functions may get and put counters, nothing more on that table', () => {
     // GIVEN
-    const { taskQueue, template } = limitedStack({}, (stack) => ({
-      research: { kind: 'lambda', function: inlineFunction(stack, 'Research'), mode: 'async' },
-    }));
+    const { taskQueue, template } = asyncResearch();
 
     // WHEN
     const roles = [taskQueue.api.callbackFunction, taskQueue.lambdaAgentCompletion!.completionFunction].map(
@@ -230,7 +239,7 @@ describe('Limits: grants', () => {
 
   test('the producer, the status function and the sweeper have no access to the counters', () => {
     // GIVEN
-    const { taskQueue, template } = limitedStack();
+    const { taskQueue, template } = limited();
 
     // WHEN
     const roles = [
@@ -249,7 +258,7 @@ describe('Limits: grants', () => {
 describe('Limits: the AGENTS variable', () => {
   test('carries maxConcurrency and rateLimit (per in seconds) of HTTP and Lambda agents, and nothing for an agent without', () => {
     // GIVEN
-    const { taskQueue, template } = limitedStack();
+    const { taskQueue, template } = limited();
 
     // WHEN
     const json = renderJoin(variablesOf(template, taskQueue.tiers.low.consumerFunction)[EnvName.Agents]);
@@ -270,7 +279,7 @@ describe('Limits: the AGENTS variable', () => {
 
   test("the consumers' parser reads the limits back as the construct was given them", () => {
     // GIVEN
-    const { taskQueue, template } = limitedStack();
+    const { taskQueue, template } = limited();
 
     // WHEN
     const targets = parseAgentTargets(
@@ -491,7 +500,7 @@ describe('Limits: dashboard', () => {
 
   test('a limited agent gets its deferrals by reason and its slots in use against maxConcurrency', () => {
     // GIVEN
-    const { template } = limitedStack();
+    const { template } = limited();
 
     // WHEN
     const graphs = dashboardGraphs(template);
@@ -519,7 +528,7 @@ describe('Limits: dashboard', () => {
 
   test('charts deferrals as Sum and slots in use as Maximum', () => {
     // GIVEN
-    const { template } = limitedStack();
+    const { template } = limited();
 
     // WHEN
     const body = JSON.parse(
@@ -556,7 +565,7 @@ describe('Limits: dashboard', () => {
 
   test('without limits or a tenant cap the dashboard has no limits row', () => {
     // GIVEN
-    const { template } = limitedStack({}, () => HTTP_AGENTS);
+    const { template } = unlimited();
 
     // WHEN
     const graphs = dashboardGraphs(template);
@@ -567,7 +576,7 @@ describe('Limits: dashboard', () => {
 
   test('metricLimitDeferrals and metricAgentSlotsInUse name the metrics the consumers emit', () => {
     // GIVEN
-    const { taskQueue } = limitedStack();
+    const { taskQueue } = limited();
 
     // WHEN
     const byReason = taskQueue.metricLimitDeferrals('limited', LimitReason.AgentRateLimit);

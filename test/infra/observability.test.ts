@@ -9,8 +9,8 @@ import type { IConstruct } from 'constructs';
 import { METRIC_NAMESPACE } from '../../lambda/core/metric-names';
 import { PRIORITIES } from '../../lambda/core/task';
 import { HandlerFunction } from '../../lib/handler-function';
-import type { TaskQueue } from '../../lib/task-queue';
-import { logicalId, queueStack, renderJoin } from './synth';
+import type { TaskQueue, TaskQueueProps } from '../../lib/task-queue';
+import { defaultQueue, logicalId, queueStack, renderJoin } from './synth';
 
 /** Every function the TaskQueue builds (API, consumers, and whatever else it grows). */
 function functionsOf(taskQueue: TaskQueue): HandlerFunction[] {
@@ -18,6 +18,16 @@ function functionsOf(taskQueue: TaskQueue): HandlerFunction[] {
 }
 
 const ref = (construct: IConstruct) => ({ Ref: logicalId(construct) });
+
+/**
+ * A TaskQueue with these props and its template: the shared default queue (`defaultQueue`) when every prop is
+ * undefined, which is what the TaskQueue builds for an absent prop; else a queue of its own.
+ */
+function queueWith(props: Partial<TaskQueueProps>): { taskQueue: TaskQueue; template: Template } {
+  if (Object.values(props).every((value) => value === undefined)) return defaultQueue();
+  const { stack, taskQueue } = queueStack(props);
+  return { taskQueue, template: Template.fromStack(stack) };
+}
 
 /**
  * The dashboard body as JSON, with references written as `<Ref:Id>` and `<GetAtt:Id.Attr>`, and every metric
@@ -70,11 +80,11 @@ describe("TaskQueue dashboard: the seed's figures per tier", () => {
     '%s: depth (visible, in flight, delayed) and lag, produce and consume rates, DLQ depth',
     (priority) => {
       // GIVEN
-      const { stack, taskQueue } = queueStack();
+      const { taskQueue, template } = defaultQueue();
       const tier = taskQueue.tiers[priority];
 
       // WHEN
-      const widgets = dashboardWidgets(Template.fromStack(stack));
+      const widgets = dashboardWidgets(template);
 
       // THEN
       const queue = `QueueName=<GetAtt:${logicalId(tier.queue)}.QueueName>`;
@@ -101,11 +111,11 @@ describe('TaskQueue dashboard', () => {
     'charts the %s queue (its noisy tenants included), its DLQ and its consumer',
     (priority) => {
       // GIVEN
-      const { stack, taskQueue } = queueStack();
+      const { taskQueue, template } = defaultQueue();
       const tier = taskQueue.tiers[priority];
 
       // WHEN
-      const metrics = dashboardMetrics(Template.fromStack(stack));
+      const metrics = dashboardMetrics(template);
 
       // THEN
       const queue = `QueueName=<GetAtt:${logicalId(tier.queue)}.QueueName>`;
@@ -129,10 +139,10 @@ describe('TaskQueue dashboard', () => {
 
   test.each(PRIORITIES)('charts every task metric of the %s tier', (priority) => {
     // GIVEN
-    const { stack } = queueStack();
+    const { template } = defaultQueue();
 
     // WHEN
-    const metrics = dashboardMetrics(Template.fromStack(stack));
+    const metrics = dashboardMetrics(template);
 
     // THEN
     for (const name of [
@@ -151,10 +161,10 @@ describe('TaskQueue dashboard', () => {
 
   test('charts the API requests, 4xx, 5xx and latency', () => {
     // GIVEN
-    const { stack, taskQueue } = queueStack();
+    const { taskQueue, template } = defaultQueue();
 
     // WHEN
-    const metrics = dashboardMetrics(Template.fromStack(stack));
+    const metrics = dashboardMetrics(template);
 
     // THEN
     const api = `ApiId=<Ref:${logicalId(taskQueue.api.httpApi)}>`;
@@ -179,10 +189,10 @@ describe('TaskQueue dashboard', () => {
 describe('TaskQueue logs and tracing', () => {
   test('every log group keeps its logs for a month by default', () => {
     // GIVEN
-    const { stack, taskQueue } = queueStack();
+    const { taskQueue, template } = defaultQueue();
 
     // WHEN
-    const groups = Object.values(Template.fromStack(stack).findResources('AWS::Logs::LogGroup'));
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
 
     // THEN
     // One per function, and the API access logs.
@@ -203,11 +213,8 @@ describe('TaskQueue logs and tracing', () => {
   });
 
   test('every function logs to its own log group', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     const functions = [
@@ -223,10 +230,10 @@ describe('TaskQueue logs and tracing', () => {
 
   test('tracing is off by default', () => {
     // GIVEN
-    const { stack, taskQueue } = queueStack();
+    const { taskQueue, template } = defaultQueue();
 
     // WHEN
-    const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
 
     // THEN
     expect(functions).toHaveLength(functionsOf(taskQueue).length);
@@ -252,10 +259,10 @@ describe('TaskQueue logs and tracing', () => {
     ['DEBUG', 'DEBUG'],
   ] as const)('logLevel %s reaches every function as LOG_LEVEL %s', (logLevel, expected) => {
     // GIVEN
-    const { stack, taskQueue } = queueStack({ logLevel });
+    const { taskQueue, template } = queueWith({ logLevel });
 
     // WHEN
-    const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
 
     // THEN
     expect(functions).toHaveLength(functionsOf(taskQueue).length);
@@ -272,10 +279,10 @@ describe('TaskQueue logs and tracing', () => {
     "systemLogLevel %s reaches every function as Lambda's SystemLogLevel %s, in the JSON log format",
     (systemLogLevel, expected) => {
       // GIVEN
-      const { stack, taskQueue } = queueStack({ systemLogLevel });
+      const { taskQueue, template } = queueWith({ systemLogLevel });
 
       // WHEN
-      const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+      const functions = Object.values(template.findResources('AWS::Lambda::Function'));
 
       // THEN
       expect(functions).toHaveLength(functionsOf(taskQueue).length);

@@ -19,7 +19,7 @@ import { PRIORITIES } from '../../lambda/core/task';
 import { HandlerFunction } from '../../lib/handler-function';
 import { TaskQueue, type TaskQueueProps } from '../../lib/task-queue';
 import { TaskQueueStack } from '../../lib/task-queue-stack';
-import { logicalId, renderJoin, roleStatements } from './synth';
+import { logicalId, once, renderJoin, roleStatements } from './synth';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:agent-token-AbCdEf';
 const AGENT_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:classify';
@@ -106,14 +106,7 @@ function plain(): Built & { secret: secretsmanager.Secret; agentFunction: lambda
   return { app, stack, taskQueue, secret, agentFunction };
 }
 
-/** Builds once per file: the stacks are the same in every test that reads them, and synth is the slow part. */
-function once<T>(build: () => T): () => T {
-  let value: T | undefined;
-  return () => {
-    value ??= build();
-    return value;
-  };
-}
+/** Built once per file (see `once`): the stacks are the same in every test that reads them, and none changes them. */
 const full = once(() => {
   const built = fullyOptioned();
   return { ...built, template: Template.fromStack(built.stack) };

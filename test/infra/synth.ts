@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
-import type { Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import type { AgentRegistry } from '../../lib/agents';
@@ -64,6 +64,34 @@ export function queueStack(props: Partial<TaskQueueProps> = {}): { stack: Stack;
   const taskQueue = new TaskQueue(stack, 'TaskQueue', { agents: HTTP_AGENTS, ...props });
   return { stack, taskQueue };
 }
+
+/**
+ * Builds on the first call and returns that value from then on. Module-level values are per test file (jest gives
+ * each file its own module registry), so a `once` value is built at most once per file. For stacks that many
+ * tests of a file read and none changes: synth is the slow part of these tests.
+ */
+export function once<T>(build: () => T): () => T {
+  let value: T | undefined;
+  let built = false;
+  return () => {
+    if (!built) {
+      value = build();
+      built = true;
+    }
+    return value as T;
+  };
+}
+
+/**
+ * `queueStack()` with the default props and its synthesized template, built once per test file and shared by its
+ * tests. Read-only: a caller must not change the stack or the TaskQueue (no `addEventSubscription`, no grants, no
+ * new constructs, no aspects) nor the template's JSON, since the template is already synthesized and the other
+ * tests of the file read the same objects. A test that changes the stack builds its own with `queueStack()`.
+ */
+export const defaultQueue = once((): { stack: Stack; taskQueue: TaskQueue; template: Template } => {
+  const { stack, taskQueue } = queueStack();
+  return { stack, taskQueue, template: Template.fromStack(stack) };
+});
 
 /** A Lambda function that needs no bundling, to stand for an agent. */
 export function inlineFunction(scope: Stack, id: string): lambda.Function {

@@ -1,5 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { logicalId, queueStack } from './synth';
+import { defaultQueue, logicalId, queueStack } from './synth';
 
 const ROUTE_KEYS = [
   'POST /tasks',
@@ -11,11 +11,8 @@ const ROUTE_KEYS = [
 
 describe('TaskQueue HTTP API', () => {
   test('is an API Gateway v2 HTTP API with POST /tasks, GET and DELETE /tasks/{id}, and the callback routes', () => {
-    // GIVEN
-    const { stack } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { template } = defaultQueue();
 
     // THEN
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
@@ -25,11 +22,8 @@ describe('TaskQueue HTTP API', () => {
   });
 
   test('POST /tasks goes to the producer, GET and DELETE /tasks/{id} to the status function', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     const targetFunction = (routeKey: string): string => {
@@ -45,11 +39,8 @@ describe('TaskQueue HTTP API', () => {
   });
 
   test('the stage deploys automatically and throttles at 100 requests per second, burst 200, by default', () => {
-    // GIVEN
-    const { stack } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { template } = defaultQueue();
 
     // THEN
     template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
@@ -74,11 +65,8 @@ describe('TaskQueue HTTP API', () => {
   });
 
   test('the stage writes JSON access logs, with the request id, to its own log group', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
@@ -96,11 +84,8 @@ describe('TaskQueue HTTP API', () => {
   });
 
   test('the producer gets the queue URLs, the task types and the body limit (256 KiB by default)', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -138,12 +123,11 @@ describe('TaskQueue HTTP API', () => {
 
   test('the producer gets no topics when none is declared', () => {
     // GIVEN
-    const { stack, taskQueue } = queueStack();
+    const { taskQueue, template } = defaultQueue();
 
     // WHEN
     const variables =
-      Template.fromStack(stack).toJSON().Resources[logicalId(taskQueue.api.producerFunction)].Properties
-        .Environment.Variables;
+      template.toJSON().Resources[logicalId(taskQueue.api.producerFunction)].Properties.Environment.Variables;
 
     // THEN
     expect(variables.TOPICS).toBe('{}');

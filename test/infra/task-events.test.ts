@@ -18,6 +18,7 @@ import { TaskQueueStack } from '../../lib/task-queue-stack';
 import { localStackConfig } from '../../local/local-config';
 import {
   actionsByResource,
+  defaultQueue,
   defaultRulesViolations,
   HTTP_AGENTS,
   logicalId,
@@ -55,11 +56,8 @@ function stackWith(config: StackConfig): TaskQueueStack {
 
 describe('TaskEvents: the topic', () => {
   test('the construct creates the events topic, exposed as taskQueue.events, TLS only, with the AWS managed SNS key', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     expect(taskQueue.events).toBeInstanceOf(sns.Topic);
@@ -110,21 +108,18 @@ describe('TaskEvents: the topic', () => {
 
   test('the task table always has a stream of new and old images', () => {
     // GIVEN
-    const { stack, taskQueue } = queueStack();
+    const { taskQueue, template } = defaultQueue();
 
     // WHEN
-    const table = Template.fromStack(stack).toJSON().Resources[logicalId(taskQueue.table)];
+    const table = template.toJSON().Resources[logicalId(taskQueue.table)];
 
     // THEN
     expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
   });
 
   test('the unpublished-events queue keeps events 14 days, and its alarm fires at one event on the alarm topic', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     const queue = taskQueue.taskEvents.unpublishedEvents;
@@ -141,11 +136,8 @@ describe('TaskEvents: the topic', () => {
 
 describe('TaskEvents: publishing is on only when something subscribes', () => {
   test('with no subscriber, there is no publisher and nothing publishes from the stream', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     expect(taskQueue.taskEvents.publisherFunction).toBeUndefined();

@@ -8,7 +8,7 @@ import type { IConstruct } from 'constructs';
 import { METRIC_NAMESPACE, MetricName } from '../../lambda/core/metric-names';
 import { PRIORITIES } from '../../lambda/core/task';
 import type { TaskQueue } from '../../lib/task-queue';
-import { logicalId, queueStack } from './synth';
+import { defaultQueue, logicalId, queueStack } from './synth';
 
 const ref = (construct: IConstruct) => ({ Ref: logicalId(construct) });
 const getAtt = (construct: IConstruct, attribute: string) => ({
@@ -104,10 +104,10 @@ describe('TaskQueue alarms', () => {
     'the %s tier has depth, in-flight, noisy-tenant, age, DLQ, consumer error and throttle, and agent failure alarms',
     (priority) => {
       // GIVEN
-      const { stack, taskQueue } = queueStack();
+      const { taskQueue, template } = defaultQueue();
 
       // WHEN
-      const alarms = tierAlarms(Template.fromStack(stack), taskQueue, priority);
+      const alarms = tierAlarms(template, taskQueue, priority);
 
       // THEN
       expect(thresholds(alarms)).toEqual({
@@ -131,10 +131,10 @@ describe('TaskQueue alarms', () => {
     'the %s in-flight alarm fires at 100,000 messages, below SQS in-flight limit of about 120,000 per queue',
     (priority) => {
       // GIVEN
-      const { stack, taskQueue } = queueStack();
+      const { taskQueue, template } = defaultQueue();
 
       // WHEN
-      const alarm = tierAlarms(Template.fromStack(stack), taskQueue, priority).inFlight;
+      const alarm = tierAlarms(template, taskQueue, priority).inFlight;
 
       // THEN
       expect(alarm).toMatchObject({
@@ -151,10 +151,10 @@ describe('TaskQueue alarms', () => {
     'the %s noisy-tenant alarm fires once SQS fair queues have treated a tenant as noisy for 15 minutes',
     (priority) => {
       // GIVEN
-      const { stack, taskQueue } = queueStack();
+      const { taskQueue, template } = defaultQueue();
 
       // WHEN
-      const alarm = tierAlarms(Template.fromStack(stack), taskQueue, priority).noisyGroups;
+      const alarm = tierAlarms(template, taskQueue, priority).noisyGroups;
 
       // THEN
       expect(alarm).toMatchObject({
@@ -192,10 +192,10 @@ describe('TaskQueue alarms', () => {
     'the %s agent failure rate is failed and retried attempts over all attempts, from the task metrics',
     (priority) => {
       // GIVEN
-      const { stack, taskQueue } = queueStack();
+      const { taskQueue, template } = defaultQueue();
 
       // WHEN
-      const alarm = tierAlarms(Template.fromStack(stack), taskQueue, priority).agentFailureRate;
+      const alarm = tierAlarms(template, taskQueue, priority).agentFailureRate;
 
       // THEN
       const byId = Object.fromEntries((alarm?.Metrics ?? []).map((m) => [m.Id, m]));
@@ -218,10 +218,10 @@ describe('TaskQueue alarms', () => {
 
   test('the API has a 5xx rate alarm over the requests of the API, at 1% by default', () => {
     // GIVEN
-    const { stack, taskQueue } = queueStack();
+    const { taskQueue, template } = defaultQueue();
 
     // WHEN
-    const alarm = mathAlarm(Template.fromStack(stack), '5xx', {
+    const alarm = mathAlarm(template, '5xx', {
       Name: 'ApiId',
       Value: ref(taskQueue.api.httpApi),
     });
@@ -275,10 +275,9 @@ describe('TaskQueue alarms', () => {
 
   test('every alarm notifies the alarm topic, and only it', () => {
     // GIVEN
-    const { stack, taskQueue } = queueStack();
+    const { taskQueue, template } = defaultQueue();
 
     // WHEN
-    const template = Template.fromStack(stack);
     const alarms = alarmsOf(template);
 
     // THEN
@@ -308,11 +307,8 @@ describe('TaskQueue alarms', () => {
   });
 
   test('without alarmEmail, the topic has no subscription', () => {
-    // GIVEN
-    const { stack } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { template } = defaultQueue();
 
     // THEN
     template.resourceCountIs('AWS::SNS::Subscription', 0);

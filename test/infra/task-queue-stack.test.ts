@@ -13,6 +13,7 @@ import {
   defaultRulesViolations,
   inlineFunction,
   logicalId,
+  once,
   renderJoin,
   roleStatements,
   testApp,
@@ -25,6 +26,15 @@ function stackWith(
 ): TaskQueueStack {
   return new TaskQueueStack(testApp(options.context), 'AgentTaskQueue', { config: options.config });
 }
+
+/**
+ * The stack with an empty config (`stackWith({ config: {} })`) and its template, built once for this file's tests
+ * that only read them (see `once`). A test that changes the stack builds its own.
+ */
+const defaultStack = once(() => {
+  const stack = stackWith({ config: {} });
+  return { stack, template: Template.fromStack(stack) };
+});
 
 /** The AGENTS environment value of a consumer, parsed, with references written as `<GetAtt:…>`. */
 function consumerAgents(template: Template, consumer: lambda.IFunction): Record<string, unknown> {
@@ -43,11 +53,8 @@ function invokableResources(template: Template, role: IConstruct): unknown[] {
 
 describe('TaskQueueStack outputs', () => {
   test('outputs the API URL, the queue and DLQ URLs, the table name and the alarm topic ARN', () => {
-    // GIVEN
-    const stack = stackWith({ config: {} });
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { stack, template } = defaultStack();
 
     // THEN
     const q = stack.taskQueue;
@@ -79,11 +86,8 @@ describe('TaskQueueStack outputs', () => {
 
 describe('TaskQueueStack agents', () => {
   test('the default stack registers the built-in echo Lambda agent', () => {
-    // GIVEN
-    const stack = stackWith({ config: {} });
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { stack, template } = defaultStack();
 
     // THEN
     const echo = stack.node.findChild('EchoAgent') as lambda.IFunction;
@@ -101,11 +105,8 @@ describe('TaskQueueStack agents', () => {
   });
 
   test('consumers may invoke the echo agent and no other function', () => {
-    // GIVEN
-    const stack = stackWith({ config: {} });
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { stack, template } = defaultStack();
 
     // THEN
     const echoArn = { 'Fn::GetAtt': [logicalId(stack.node.findChild('EchoAgent')), 'Arn'] };
@@ -298,9 +299,8 @@ describe('TaskQueueStack topics', () => {
   });
 
   test('a stack without topics gives the producer an empty TOPICS', () => {
-    const stack = stackWith({ config: {} });
-    const producer =
-      Template.fromStack(stack).toJSON().Resources[logicalId(stack.taskQueue.api.producerFunction)];
+    const { stack, template } = defaultStack();
+    const producer = template.toJSON().Resources[logicalId(stack.taskQueue.api.producerFunction)];
     expect(JSON.parse(producer.Properties.Environment.Variables.TOPICS)).toEqual({});
   });
 
@@ -556,11 +556,8 @@ describe('TaskQueueStack template validation', () => {
 
 describe('TaskQueueStack functions', () => {
   test('every function runs on nodejs24.x, Lambda’s newest Node runtime', () => {
-    // GIVEN
-    const stack = stackWith({ config: {} });
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { template } = defaultStack();
 
     // THEN
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));

@@ -1,14 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { logicalId, queueStack } from './synth';
+import { defaultQueue, logicalId, queueStack } from './synth';
 
 describe('TaskQueue task table', () => {
   test('is keyed by task_id, on demand, with point-in-time recovery and TTL on expires_at', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN: two tables, the task table and the limiter's (limit-table.test.ts)
     template.resourceCountIs('AWS::DynamoDB::Table', 2);
@@ -22,11 +19,8 @@ describe('TaskQueue task table', () => {
   });
 
   test('is retained when the stack is deleted, by default', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     expect(template.toJSON().Resources[logicalId(taskQueue.table)]).toMatchObject({
@@ -48,12 +42,12 @@ describe('TaskQueue task table', () => {
 
   test('task retention (TTL after a task ends) defaults to 30 days and is a prop, given to every writer', () => {
     // GIVEN
-    const byDefault = queueStack();
+    const byDefault = defaultQueue();
     // 7 days: allowed once the DLQ keeps messages for at most 7 days − 4 days − 900 s
     const configured = queueStack({ taskRetention: Duration.days(7), deadLetterRetention: Duration.days(2) });
 
     // WHEN
-    const defaultTemplate = Template.fromStack(byDefault.stack);
+    const defaultTemplate = byDefault.template;
     const configuredTemplate = Template.fromStack(configured.stack);
 
     // THEN

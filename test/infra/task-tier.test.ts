@@ -4,7 +4,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { PRIORITIES } from '../../lambda/core/task';
 import type { AgentRegistry } from '../../lib/agents';
 import { TaskQueue } from '../../lib/task-queue';
-import { allowedActions, inlineFunction, logicalId, queueStack, testStack } from './synth';
+import { allowedActions, defaultQueue, inlineFunction, logicalId, queueStack, testStack } from './synth';
 
 /** The event source mappings on SQS queues: the tiers' consumers (the task table's stream has its own). */
 const sqsMappings = (template: Template) =>
@@ -16,11 +16,8 @@ const sqsMappings = (template: Template) =>
 
 describe('TaskQueue tiers: queues and dead-letter queues', () => {
   test('creates a standard queue and a dead-letter queue for each of the high and low tiers', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN: and the unpublished-events queue (TaskEvents)
     template.resourceCountIs('AWS::SQS::Queue', 5);
@@ -36,11 +33,8 @@ describe('TaskQueue tiers: queues and dead-letter queues', () => {
   });
 
   test.each(PRIORITIES)('the %s queue redrives to its own DLQ after 5 receives by default', (priority) => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     const tier = taskQueue.tiers[priority];
@@ -68,11 +62,11 @@ describe('TaskQueue tiers: queues and dead-letter queues', () => {
 
   test('dead-letter queues keep messages for 14 days by default, and the retention is a prop', () => {
     // GIVEN
-    const byDefault = queueStack();
+    const byDefault = defaultQueue();
     const configured = queueStack({ deadLetterRetention: Duration.days(7) });
 
     // WHEN
-    const defaultTemplate = Template.fromStack(byDefault.stack);
+    const defaultTemplate = byDefault.template;
     const configuredTemplate = Template.fromStack(configured.stack);
 
     // THEN
@@ -87,11 +81,8 @@ describe('TaskQueue tiers: queues and dead-letter queues', () => {
   });
 
   test('every queue has server-side encryption with SQS-managed keys', () => {
-    // GIVEN
-    const { stack } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { template } = defaultQueue();
 
     // THEN
     const queues = template.findResources('AWS::SQS::Queue');
@@ -103,11 +94,8 @@ describe('TaskQueue tiers: queues and dead-letter queues', () => {
   });
 
   test('every queue has a policy that denies requests not sent over TLS', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     template.resourceCountIs('AWS::SQS::QueuePolicy', 5);
@@ -134,11 +122,8 @@ describe('TaskQueue tiers: queues and dead-letter queues', () => {
 
 describe('TaskQueue tiers: visibility timeout', () => {
   test("defaults to 6 × the consumer timeout (120 s by default) plus the tier's default batching window", () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     const visibility = (tier: keyof typeof taskQueue.tiers) =>
@@ -181,11 +166,8 @@ describe('TaskQueue tiers: visibility timeout', () => {
 
 describe('TaskQueue tiers: consumers', () => {
   test('creates one SQS event source mapping per tier, each on its own queue and consumer', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     expect(Object.keys(sqsMappings(template))).toHaveLength(2);
@@ -198,11 +180,8 @@ describe('TaskQueue tiers: consumers', () => {
   });
 
   test('event sources report batch item failures and take batches of 10 by default', () => {
-    // GIVEN
-    const { stack } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { template } = defaultQueue();
 
     // THEN
     const mappings = sqsMappings(template);
@@ -214,11 +193,8 @@ describe('TaskQueue tiers: consumers', () => {
   });
 
   test('the low tier gathers a batch for up to 1 s by default; high invokes at once', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -248,11 +224,8 @@ describe('TaskQueue tiers: consumers', () => {
   });
 
   test('maximum concurrency is 50 for high and 10 for low by default', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -360,11 +333,8 @@ describe('TaskQueue tiers: consumers', () => {
   });
 
   test('each consumer may receive, delete and change visibility on its queue and send to its own DLQ', () => {
-    // GIVEN
-    const { stack, taskQueue } = queueStack();
-
-    // WHEN
-    const template = Template.fromStack(stack);
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
 
     // THEN
     for (const tier of Object.values(taskQueue.tiers)) {
