@@ -16,15 +16,31 @@ import { sharedDynamoDbEndpoint } from './shared-dynamodb';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 
-export function freePort(): Promise<number> {
+/**
+ * Where free ports are looked for: below Linux's ephemeral range (`ip_local_port_range`, from 32768 by default),
+ * from which the kernel picks the local port of every outgoing connection. A port from that range, free when a
+ * runtime stops, can be a connection's local port by the time the runtime restarts on it (seen once: the
+ * persisted restart of local-runtime.test.ts found its DynamoDB port taken).
+ */
+const PORTS = { from: 20_000, below: 32_768 } as const;
+
+function listenOnce(port: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE' ? resolve(false) : reject(error),
+    );
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/** A port that is free now, outside the ephemeral range (PORTS). */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 100; tries++) {
+    const port = PORTS.from + Math.floor(Math.random() * (PORTS.below - PORTS.from));
+    if (await listenOnce(port)) return port;
+  }
+  throw new Error(`no free port from ${PORTS.from} to ${PORTS.below - 1} after 100 tries`);
 }
 
 export interface BootOptions {
