@@ -72,13 +72,9 @@ export function queueStack(props: Partial<TaskQueueProps> = {}): { stack: Stack;
  */
 export function once<T>(build: () => T): () => T {
   let value: T | undefined;
-  let built = false;
   return () => {
-    if (!built) {
-      value = build();
-      built = true;
-    }
-    return value as T;
+    value ??= build();
+    return value;
   };
 }
 

@@ -5,13 +5,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { runCli } from '../../../cli/program';
 import type { CliDeps } from '../../../cli/session';
 import type { TopicDefinitions } from '../../../lambda/contract';
 import type { DemoAgentLimitsByType } from '../../../local/local-config';
+import { PortInUseError, reservePort } from '../../../local/ports';
 import { sharedDynamoDbEndpoint } from './shared-dynamodb';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -24,21 +24,15 @@ const ROOT = path.join(__dirname, '..', '..', '..');
  */
 const PORTS = { from: 20_000, below: 32_768 } as const;
 
-function listenOnce(port: number): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      error.code === 'EADDRINUSE' ? resolve(false) : reject(error),
-    );
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 /** A port that is free now, outside the ephemeral range (PORTS). */
 export async function freePort(): Promise<number> {
   for (let tries = 0; tries < 100; tries++) {
     const port = PORTS.from + Math.floor(Math.random() * (PORTS.below - PORTS.from));
-    if (await listenOnce(port)) return port;
+    try {
+      return await reservePort(port, 'freePort');
+    } catch (error) {
+      if (!(error instanceof PortInUseError)) throw error;
+    }
   }
   throw new Error(`no free port from ${PORTS.from} to ${PORTS.below - 1} after 100 tries`);
 }
