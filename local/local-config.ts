@@ -161,6 +161,17 @@ const isAsync = (type: DemoAgentType) => ASYNC_DEMO_AGENT_TYPES.includes(type);
 /** The types that sleep for as long as their payload says (up to a minute). */
 const sleeps = (type: DemoAgentType) => type === 'sleep' || type === 'limited';
 
+/**
+ * The demo's tunings that the runtime applies as a template rewrite (template-rewrites.ts) instead of synthesizing
+ * them: the demo app synthesized without them, then rewritten, is the template the construct synthesizes with them
+ * (test/infra/demo-rewrites.test.ts). So the runtimes of the test suites that differ from the default demo only in
+ * these share its synth, where each took a synth of its own before (some 10 s of CPU on a clean clone). The
+ * consumer timeout is not one of them (the demo derives its sleeping agents' timeouts from it, below), nor is the
+ * tenant cap (the construct adds to the template for it: its dashboard's limit rows).
+ */
+export const DEMO_REWRITES = ['maxReceiveCount', 'heartbeatTimeoutSeconds', 'limitWakeUpSeconds'] as const;
+export type DemoRewrite = (typeof DEMO_REWRITES)[number];
+
 export function localStackConfig(options: LocalConfigOptions): StackConfig {
   const agentTimeoutSeconds = options.agentTimeoutSeconds ?? 10;
   const limits = { ...DEMO_AGENT_LIMITS, ...options.agentLimits };

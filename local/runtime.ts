@@ -43,6 +43,7 @@ import { lambdaApiSlot, startLambdaApi } from './lambda-api';
 import type { Invocation } from './lambda-pool';
 import {
   configFileAgents,
+  DEMO_REWRITES,
   type DemoAgentLimitsByType,
   demoStackConfig,
   type LocalConfigOptions,
@@ -303,18 +304,18 @@ function resolveApp(options: LocalRuntimeOptions): AppSource {
   return { kind: 'command', command: options.app, appDir };
 }
 
-/** The demo configuration over the app's configuration file, with the options that tune it (local-config.ts). */
+/**
+ * The demo configuration over the app's configuration file, with the options that tune it (local-config.ts), but
+ * for local-config.ts `DEMO_REWRITES`: those come from the template rewrite instead (rewriteTemplate).
+ */
 function demoConfig(appDir: string, agentsUrl: string, options: LocalRuntimeOptions) {
   return demoStackConfig(
     configFileAgents(appDir, projectContext(appDir)),
     localStackConfig({
       agentsUrl,
-      maxReceiveCount: options.maxReceiveCount,
       consumerTimeoutSeconds: options.timeouts?.consumerSeconds,
       agentTimeoutSeconds: options.timeouts?.agentSeconds,
-      heartbeatTimeoutSeconds: options.heartbeatTimeoutSeconds,
       tenantMaxConcurrency: options.tenantMaxConcurrency,
-      limitWakeUpSeconds: options.limitWakeUpSeconds,
       agentLimits: options.agentLimits,
       topics: options.topics,
       events: options.events,
@@ -396,12 +397,12 @@ function selectStack(assembly: LocalAssembly, name: string | undefined): LocalAs
 
 /**
  * The template with the timing, limit and agent overrides applied (template-rewrites.ts). With `demoAgents`, the
- * timings and limits are the demo configuration's already (the construct derived the template from them), so only
- * `--agent` rewrites it.
+ * other timings and limits are the demo configuration's already (the construct derived the template from them), so
+ * only local-config.ts `DEMO_REWRITES` and `--agent` rewrite it.
  */
 function rewriteTemplate(template: Template, options: LocalRuntimeOptions): RewrittenTemplate {
   const tuning: LocalOverrides = options.demoAgents
-    ? {}
+    ? Object.fromEntries(DEMO_REWRITES.flatMap((k) => (options[k] === undefined ? [] : [[k, options[k]]])))
     : {
         ...(options.timeouts?.consumerSeconds !== undefined && {
           consumerTimeoutSeconds: options.timeouts.consumerSeconds,
