@@ -11,7 +11,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiError, TaskQueueClient } from '../cli/api-client';
 import { DynamoLimiter } from '../lambda/adapters/dynamodb-limiter';
-import { DynamoTaskStore } from '../lambda/adapters/dynamodb-task-store';
 import { classifyHttpStatus } from '../lambda/core/agent-outcome';
 import {
   agentHttpCode,
@@ -20,7 +19,7 @@ import {
   type TaskErrorCodeInfo,
 } from '../lambda/core/error-codes';
 import type { LimitReason } from '../lambda/core/limits';
-import type { TaskRecord, TaskView } from '../lambda/core/task';
+import type { TaskView } from '../lambda/core/task';
 import { deliveryTaskId } from '../lambda/core/topics';
 import { isTerminal } from '../lambda/core/transitions';
 import { ASYNC_ECHO_FAILURE_CODE, type CallbackRecord } from '../local/async-echo';
@@ -40,7 +39,7 @@ import {
   heldSlots,
   leakedCounters,
 } from './limit-checks';
-import { getTask, pool, submitWithRetries } from './retries';
+import { getTask, pool, submitWithRetries, taskTable, waitForTerminal } from './retries';
 
 /** What kind of task it is decides what the run expects of it. */
 type Kind = SyncKind | AsyncKind | PublishKind;
@@ -624,37 +623,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     });
     say(`accepted ${accepted.size}; waiting for terminal states`);
 
-    // Each task's state is what GET /tasks/{id} answers. The task table says when to ask: a task is asked for once
-    // its record (a published task: each of its deliveries) is terminal, and every task still pending is asked
-    // every tenth round, should the table and the API ever disagree. So the run does not pay a round trip through
-    // the API and the status function per waiting task and second (about 10 ms of CPU each, most of the run's CPU
-    // while its last tasks wait out visibility timeouts).
-    const states = new Map<string, TaskView | undefined>();
-    const table = taskRecords(runtime);
-    let pending = [...accepted.keys()];
-    try {
-      for (let round = 0; pending.length > 0 && Date.now() < deadline; round++) {
-        const settled = round % 10 === 9 ? new Set(pending) : await table.terminal(pending);
-        const ask = pending.filter((id) => settled.has(id));
-        const now = await pool(ask, 32, (id) => getTask(api, id));
-        ask.forEach((id, i) => {
-          states.set(id, now[i]);
-        });
-        pending = pending.filter((id) => {
-          const s = states.get(id);
-          return !settled.has(id) || (s !== undefined && !isTerminal(s.status));
-        });
-        say(`${accepted.size - pending.length}/${accepted.size} terminal`);
-        if (pending.length > 0) await new Promise((r) => setTimeout(r, 1000));
-      }
-    } finally {
-      table.close();
-    }
-    // Past the deadline: what the API shows of the tasks that never ended
-    const late = await pool(pending, 32, (id) => getTask(api, id));
-    pending.forEach((id, i) => {
-      states.set(id, late[i]);
-    });
+    // Each task's state is what GET /tasks/{id} answers; the task table says when to ask (retries.ts).
+    const table = taskTable(runtime.dynamodbEndpoint, runtime.outputs.TaskTableName!);
+    const { states } = await waitForTerminal(api, [...accepted.keys()], {
+      table,
+      deadline,
+      concurrency: 32,
+      progress: (pending) => say(`${accepted.size - pending}/${accepted.size} terminal`),
+    }).finally(() => table.close());
     const cancelOutcomes = new Map<string, CancelOutcome | undefined>();
     for (const [id, outcome] of cancelling) cancelOutcomes.set(id, await outcome);
     let left = leftInQueues(runtime);
@@ -928,36 +904,6 @@ async function checkPublishedTasks(
     if (state) violations.push(...checkPublishedTask(id, state, CHAOS_TOPIC_SUBSCRIBERS, own));
   });
   return { tasks: publishedTasks.length, byStatus, deliveries, violations };
-}
-
-/** Reads the runtime's task table directly, past its AWS proxy and its faults: which tasks have ended. */
-function taskRecords(runtime: LocalRuntime): {
-  terminal(ids: readonly string[]): Promise<Set<string>>;
-  close(): void;
-} {
-  const client = new DynamoDBClient({
-    region: 'us-east-1',
-    endpoint: runtime.dynamodbEndpoint,
-    credentials: { accessKeyId: 'chaos', secretAccessKey: 'chaos' },
-  });
-  const store = new DynamoTaskStore(client, runtime.outputs.TaskTableName!);
-  return {
-    terminal: async (ids) => {
-      const records = [...(await store.getMany(ids)).values()];
-      const deliveryIds = (r: TaskRecord) => (r.subscribers ?? []).map((s) => deliveryTaskId(r.task_id, s));
-      const deliveries = await store.getMany(records.flatMap(deliveryIds));
-      const ended = (id: string) => {
-        const d = deliveries.get(id);
-        return d !== undefined && isTerminal(d.status);
-      };
-      return new Set(
-        records
-          .filter((r) => isTerminal(r.status) || (r.subscribers !== undefined && deliveryIds(r).every(ended)))
-          .map((r) => r.task_id),
-      );
-    },
-    close: () => client.destroy(),
-  };
 }
 
 /**

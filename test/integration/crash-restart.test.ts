@@ -10,10 +10,9 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from '
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { getTask, pool, type Submitted, submitWithRetries } from '../../chaos/retries';
+import { pool, type Submitted, submitWithRetries, taskTable, waitForTerminal } from '../../chaos/retries';
 import { TaskQueueClient } from '../../cli/api-client';
 import type { TaskView } from '../../lambda/core/task';
-import { isTerminal } from '../../lambda/core/transitions';
 import { freePort } from './support/local-runtime';
 
 // Two boots of the emulators and the JVM, 1,000 tasks, and one visibility timeout (6 × 10 s) for the
@@ -282,21 +281,17 @@ describe('local runtime: crash and restart', () => {
     expect(twice).toEqual([]);
 
     // Every accepted task reaches a terminal state: the tasks the crash cut off come back with their messages.
-    const states = new Map<string, TaskView | undefined>();
-    let pending = [...keyOfTask.keys()];
-    const deadline = Date.now() + 150_000;
-    while (pending.length > 0 && Date.now() < deadline) {
-      const now = await pool(pending, CLIENT_CONCURRENCY, (id) => getTask(secondApi, id));
-      pending.forEach((id, i) => {
-        states.set(id, now[i]);
-      });
-      pending = pending.filter((id) => {
-        const state = states.get(id);
-        return state === undefined || !isTerminal(state.status);
-      });
-      note(`${pending.length} accepted task(s) not terminal yet`);
-      if (pending.length > 0) await pause(1000);
-    }
+    // What counts is what GET shows; the task table (the runtime's own DynamoDB Local) says when to ask.
+    const stack = (await (await fetch(`${second.apiUrl}/_local/stack`)).json()) as {
+      outputs: Record<string, string>;
+    };
+    const table = taskTable(`http://127.0.0.1:${ports.dynamodb}`, stack.outputs.TaskTableName!);
+    const { states, pending } = await waitForTerminal(secondApi, [...keyOfTask.keys()], {
+      table,
+      deadline: Date.now() + 150_000,
+      concurrency: CLIENT_CONCURRENCY,
+      progress: (left) => note(`${left} accepted task(s) not terminal yet`),
+    }).finally(() => table.close());
     const recoveredMs = Date.now() - crashedAt;
 
     const lost = [...keyOfTask.keys()].filter((id) => states.get(id) === undefined);
