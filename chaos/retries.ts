@@ -115,10 +115,11 @@ export function taskTable(dynamodbEndpoint: string, tableName: string): TaskTabl
 
 /**
  * Waits, a round a second, until GET /tasks/{id} shows every task terminal, or `deadline` (epoch ms) passes, and
- * returns what it showed of each (undefined: not found) and the tasks still pending. The task table says when to
- * ask: a task is asked for once its record has ended (and again while the API does not show that, or the GET
- * failed), every pending task every tenth round, should the table and the API ever disagree, and each one left at
- * the deadline. A GET through a local runtime costs some 10 ms of CPU (its HTTP API, the status function, the
+ * returns what it showed of each and the tasks still pending. A task the API does not find (undefined) is not
+ * waited for any longer: an accepted task is never missing, so it is lost, and the caller says so at once. The
+ * task table says when to ask: a task is asked for once its record has ended (and again while the API does not
+ * show that), every pending task every tenth round, should the table and the API ever disagree, and each one left
+ * at the deadline. A GET through a local runtime costs some 10 ms of CPU (its HTTP API, the status function, the
  * AWS proxy), so asking for every pending task every second made most of the CPU of a run's last minute.
  */
 export async function waitForTerminal(
@@ -144,7 +145,7 @@ export async function waitForTerminal(
     await ask(pending.filter((id) => settled.has(id)));
     pending = pending.filter((id) => {
       const state = states.get(id);
-      return !settled.has(id) || state === undefined || !isTerminal(state.status);
+      return !settled.has(id) || (state !== undefined && !isTerminal(state.status));
     });
     options.progress?.(pending.length);
     if (pending.length > 0) await pause(1000);
