@@ -75,7 +75,11 @@ export interface StackConfig {
    * @default - no cap
    */
   readonly tenantMaxConcurrency?: number;
-  /** The longest a task waiting for a limit goes between two asks (the construct's `limitWakeUp`). @default 5 */
+  /**
+   * The longest a task waiting for a limit goes between two asks, plus its tier's batching window (the construct's
+   * `limitWakeUp`).
+   * @default 5
+   */
   readonly limitWakeUpSeconds?: number;
   /** @default 'INFO' */
   readonly logLevel?: LogLevel;

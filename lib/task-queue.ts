@@ -132,7 +132,8 @@ export interface TaskQueueProps {
   readonly tenantMaxConcurrency?: number;
   /**
    * A task waiting for a limit asks again after 1 s, 2 s, 4 s, … up to this (jittered down by up to half): the
-   * longest it waits after a slot frees, and how long a waiting high task holds back low tasks of its type.
+   * longest it waits after a slot frees (plus its tier's `maxBatchingWindow`, which the event source may wait
+   * out before it invokes a consumer), and how long a waiting high task holds back low tasks of its type.
    * From 1 to 900 seconds (SQS's longest message delay).
    * @default Duration.seconds(5)
    */
