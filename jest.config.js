@@ -16,13 +16,8 @@ const common = {
 
 module.exports = {
   // Four workers on these 2-core machines: the integration suites spend much of their time waiting on the
-  // runtimes they boot (visibility timeouts, leases, agents' sleeps), so more suites at once fill the gaps. On a
-  // clean clone with the longest suites first: 499 s with three (892 s of CPU) against 637 s with two in CI's
-  // order; with one DynamoDB Local shared by the runtimes (support/global-setup.ts), 397 s with three in CI
-  // (2026-12-03). Then, back to back on one machine with warm caches (2026-12-03 20:20 UTC): 316 s with three
-  // (488 s of CPU, 1.54 cores busy on average) against 286 s with four (503 s of CPU, 1.76 cores); on fresh
-  // clones, 357 s with three against 329 s with four. The CPU is the floor: a fifth worker would only add
-  // contention.
+  // runtimes they boot (visibility timeouts, leases, agents' sleeps), so more suites at once fill the gaps; a fifth
+  // would only add contention, as the CPU is the floor. The measurements are in DEVELOPERS.md.
   maxWorkers: 4,
   // The longest suites first, on a clean clone too (test/support/longest-first-sequencer.cjs).
   testSequencer: '<rootDir>/test/support/longest-first-sequencer.cjs',
