@@ -308,6 +308,37 @@ describe('cdk-nag AwsSolutions', () => {
     expect(result.error).toBeUndefined();
   });
 
+  test('with an aws-cdk-lib that knows a newer Node.js runtime (2.278 added nodejs26.x), each function of the construct acknowledges AwsSolutions-L1 and the stack synthesizes with no finding', () => {
+    // GIVEN: the runtime as aws-cdk-lib 2.278 declares it (a Runtime adds itself to Runtime.ALL, which L1 reads)
+    const before = lambda.Runtime.ALL.length;
+    new lambda.Runtime('nodejs26.x', lambda.RuntimeFamily.NODEJS, { supportsInlineCode: true });
+    try {
+      let built: App | undefined;
+      const build = (outdir: string) => {
+        built = testApp(outdir);
+        new TaskQueueStack(built, 'AgentTaskQueue', { config: {} });
+        return built;
+      };
+
+      // WHEN
+      const result = synthWithNag(build);
+
+      // THEN
+      expect(result.violations).toEqual([]);
+      expect(result.error).toBeUndefined();
+      const functions = built!.node.findAll().filter((c) => c instanceof HandlerFunction);
+      expect(functions.length).toBeGreaterThanOrEqual(5);
+      const l1 = acknowledgements(built!).filter((a) => a.id === 'AwsSolutions-L1');
+      expect(l1.map((a) => a.path).sort()).toEqual(functions.map((fn) => fn.node.path).sort());
+      for (const ack of l1) {
+        expect(ack.reason).toContain('run on nodejs24.x');
+        expect(ack.reason).toContain('also knows nodejs26.x');
+      }
+    } finally {
+      lambda.Runtime.ALL.splice(before);
+    }
+  });
+
   test('a TaskQueue with every option on synthesizes with no finding', () => {
     // GIVEN
     const build = (outdir: string) => fullyOptioned({}, outdir).app;
@@ -504,7 +535,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acks.filter((a) => a.id === 'AwsSolutions-SQS3').map((a) => a.path)).toEqual([
       'Plain/TaskQueue/Events/UnpublishedEvents',
     ]);
-    // No L1 to acknowledge: every function the construct builds runs Lambda's newest Node runtime.
+    // Every function the construct builds runs nodejs24.x (HANDLER_RUNTIME).
     const handlerFunctions = app.node.findAll().filter((c) => c instanceof HandlerFunction);
     expect(handlerFunctions.length).toBeGreaterThanOrEqual(5);
     for (const fn of handlerFunctions) {
