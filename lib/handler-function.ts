@@ -28,7 +28,7 @@ export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
  * The Node.js runtimes newer than HANDLER_RUNTIME that the app's aws-cdk-lib knows (aws-cdk-lib 2.278 added
  * nodejs26.x). cdk-nag's AwsSolutions-L1 wants the newest of them; the construct acknowledges it, with its reason.
  */
-export function newerNodeRuntimes(): string[] {
+function newerNodeRuntimes(): string[] {
   const version = (name: string) => Number(/^nodejs(\d+)/.exec(name)?.[1] ?? Number.NaN);
   const ours = version(HANDLER_RUNTIME.name);
   const names = lambda.Runtime.ALL.filter(

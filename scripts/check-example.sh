@@ -99,10 +99,10 @@ tar -C examples -cf - --exclude=node_modules --exclude='cdk.out' --exclude='cdk.
 cd "$app"
 npm install --no-audit --no-fund --loglevel=error
 npx node --version
+[ "$(npx node -p 'process.versions.node.split(".")[0]')" -ge 22 ] || fail 'the example does not run on Node 22'
 # The example takes the newest releases its ranges allow, as another team would: name them, since a new one can
 # change what cdk-nag finds (aws-cdk-lib 2.278 added nodejs26.x, and with it an AwsSolutions-L1 finding).
 npx node -p '["aws-cdk-lib", "cdk-nag", "aws-cdk"].map((p) => p + " " + require(p + "/package.json").version).join(", ")'
-[ "$(npx node -p 'process.versions.node.split(".")[0]')" -ge 22 ] || fail 'the example does not run on Node 22'
 
 step 'tsc --noEmit (the package declarations, without skipLibCheck)'
 # The example's tsconfig.json has no skipLibCheck: the package's declarations must type-check in a project that
