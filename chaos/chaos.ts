@@ -121,8 +121,13 @@ const ASYNC_RUNS_SETTLE_MS = 15_000;
  */
 export const CHAOS_HEARTBEAT_TIMEOUT_SECONDS = 3;
 const CHAOS_AGENT_TIMEOUT_SECONDS = 3;
-/** Short, so that a dead consumer's message comes back within a minute (the visibility timeout is 6 ×). */
-const CHAOS_CONSUMER_TIMEOUT_SECONDS = 10;
+/**
+ * Short, so that a dead consumer's message comes back within a minute (the visibility timeout is 6 ×: 48 s). The
+ * shortest the construct allows with a 3 s agent timeout (the agent timeout plus 5 s of room). A run of `npm test`
+ * waits out the visibility timeout about twice (the deaths of first deliveries, then of their redeliveries), and
+ * the chaos suite is its longest: with 10 s it took 236 s of a 245 s run, with 8 s 173 s and 203 s.
+ */
+const CHAOS_CONSUMER_TIMEOUT_SECONDS = 8;
 /**
  * A sync claim's lease in the chaos stack (lib/task-tier.ts: twice the consumer timeout): the longest any attempt
  * holds a limiter slot without giving it back, as when its consumer died. Async deadlines and the retry wait that
