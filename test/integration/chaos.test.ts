@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { sharedDynamoDbEndpoint } from './support/shared-dynamodb';
+import { SYNTH_ENV } from './support/synth-env';
 
 jest.setTimeout(600_000);
 
@@ -32,6 +33,7 @@ describe('Chaos: every fault at once', () => {
       ],
       {
         cwd: ROOT,
+        env: { ...process.env, ...SYNTH_ENV },
         encoding: 'utf8',
         timeout: 540_000,
       },

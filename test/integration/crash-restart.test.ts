@@ -14,6 +14,7 @@ import { pool, type Submitted, submitWithRetries, taskTable, waitForTerminal } f
 import { TaskQueueClient } from '../../cli/api-client';
 import type { TaskView } from '../../lambda/core/task';
 import { freePort } from './support/local-runtime';
+import { SYNTH_ENV } from './support/synth-env';
 
 // Two boots of the emulators and the JVM, 1,000 tasks, and one visibility timeout (6 × 10 s) for the
 // messages whose consumers died: about two minutes on an idle 2-core machine, more when it is busy.
@@ -95,6 +96,7 @@ function startRuntime(ports: Ports): Promise<Started> {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...SYNTH_ENV },
   });
   let output = '';
   const collect = (d: Buffer) => {

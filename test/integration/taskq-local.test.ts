@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { bootRuntime, eventually, type RunningRuntime, runTaskq } from './support/local-runtime';
+import { SYNTH_ENV } from './support/synth-env';
 
 jest.setTimeout(600_000);
 
@@ -55,7 +56,7 @@ function runToExit(args: readonly string[], cwd: string): Promise<{ code: number
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'taskq'), 'local', ...args], {
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FIXTURE_AGENTS_URL: agentsUrl },
+      env: { ...process.env, ...SYNTH_ENV, FIXTURE_AGENTS_URL: agentsUrl },
     });
     let output = '';
     child.stdout.on('data', (d: Buffer) => {

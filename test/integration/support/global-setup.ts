@@ -7,17 +7,19 @@
  * - starts one DynamoDB Local for the suites' runtimes to share (`--dynamodb-endpoint`, local-runtime.ts
  *   `bootRuntime`), stopped by global-teardown.ts. Each JVM of its own cost about 4 s of CPU to start and warm up
  *   (1.7 s to listen, 2.4 s more over its first few hundred requests), some 40 of them a run.
+ * The synth skips CDK's built-in validation, as the suites' runtimes do (synth-env.ts).
  */
 import { type DynamoEmulator, startDynamoEmulator } from '../../../local/emulators';
 import { reservePort } from '../../../local/ports';
 import { synthesizeDemo } from '../../../local/runtime';
 import { SHARED_DYNAMODB, SHARED_DYNAMODB_ENV } from './shared-dynamodb';
+import { withSynthEnv } from './synth-env';
 
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   const dynamo = startDynamoEmulator({ port: await reservePort(0, 'the shared DynamoDB Local') });
   dynamo.catch(() => {});
-  const cached = await synthesizeDemo();
+  const cached = await withSynthEnv(() => synthesizeDemo());
   const shared: DynamoEmulator = await dynamo;
   (globalThis as Record<symbol, unknown>)[SHARED_DYNAMODB] = shared;
   process.env[SHARED_DYNAMODB_ENV] = shared.endpoint;

@@ -13,6 +13,7 @@ import type { TopicDefinitions } from '../../../lambda/contract';
 import type { DemoAgentLimitsByType } from '../../../local/local-config';
 import { PortInUseError, reservePort } from '../../../local/ports';
 import { sharedDynamoDbEndpoint } from './shared-dynamodb';
+import { SYNTH_ENV } from './synth-env';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 
@@ -148,7 +149,7 @@ async function bootOnce(options: BootOptions): Promise<RunningRuntime> {
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: options.cwd ?? ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...SYNTH_ENV, ...options.env },
   });
   let output = '';
   // LOCAL_RUNTIME_LOG=FILE keeps the runtime's output, to read after a failure.
