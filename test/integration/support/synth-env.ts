@@ -4,8 +4,8 @@
  * CloudFormation validation off (`CDK_VALIDATION=false`, which aws-cdk-lib reads at synth).
  *
  * The validation costs about 6.5 s of CPU per synth of the demo app on these machines (10.6 s with it, 4.0 s
- * without), and a `npm test` on a clean clone synthesizes some ten times, once for each configuration a runtime starts
- * with that the synth cache does not hold yet. These suites test what runs, not the template's validity. The
+ * without), and a `npm test` on a clean clone synthesizes seven or eight times: five configurations of the demo app
+ * and the two fixture apps, once each, as none is in the synth cache yet. These suites test what runs, not the template's validity. The
  * template is validated where it is made: strictly, its findings fatal, by test/infra/task-queue-stack.test.ts
  * (and the events and async-agents stacks by their infra tests), and by `.ci/run`'s `npx cdk synth` and
  * scripts/check-example.sh. `npm start` and `taskq local` keep it on.
