@@ -5,10 +5,10 @@
  *
  * The validation costs about 6.5 s of CPU per synth of the demo app on these machines (10.6 s with it, 4.0 s
  * without), and a `npm test` on a clean clone synthesizes seven or eight times: five configurations of the demo app
- * and the two fixture apps, once each, as none is in the synth cache yet. These suites test what runs, not the template's validity. The
- * template is validated where it is made: strictly, its findings fatal, by test/infra/task-queue-stack.test.ts
- * (and the events and async-agents stacks by their infra tests), and by `.ci/run`'s `npx cdk synth` and
- * scripts/check-example.sh. `npm start` and `taskq local` keep it on.
+ * and the two fixture apps, once each, as none is in the synth cache yet. These suites test what runs, not the
+ * template's validity. The template is validated where it is made: strictly, its findings fatal, by
+ * test/infra/task-queue-stack.test.ts (and the events and async-agents stacks by their infra tests), and by
+ * `.ci/run`'s `npx cdk synth` and scripts/check-example.sh. `npm start` and `taskq local` keep it on.
  *
  * Only children get it: jest's own process must keep the validation on, as the infra tests that run it share
  * its workers.
