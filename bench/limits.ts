@@ -312,6 +312,19 @@ export async function limits(options: {
       return out;
     };
     /**
+     * The messages the consumers sent again since the last `mark()`: a waiting task's re-sends, on their own
+     * (SendMessage) or gathered in one SendMessageBatch per invocation (lambda/core/resend-batch.ts).
+     */
+    const resentSinceMark = (): number => {
+      let n = 0;
+      const entries = s.runtime.awsBatchEntriesByFunction();
+      for (const [fn, calls] of Object.entries(s.runtime.awsCallsByFunction())) {
+        if (![...consumers].some((id) => cut(id) === fn)) continue;
+        n += (calls['sqs:SendMessage'] ?? 0) + (entries[fn] ?? 0);
+      }
+      return n;
+    };
+    /**
      * Starts counting: returns what the consumers asked of SQS and DynamoDB since, with the event sources' receives
      * that returned messages and their batch deletes (a waiting task's share of both).
      */
@@ -413,7 +426,7 @@ export async function limits(options: {
           cell,
           tasks: ids.length,
           perTask: perUnit(calls, ids.length),
-          waitsPerTask: round((calls['sqs:SendMessage'] ?? 0) / ids.length, 3),
+          waitsPerTask: round(resentSinceMark() / ids.length, 3),
         };
         cells.push(row);
         progress(`    ${cell}: ${JSON.stringify(row.perTask)}`);
@@ -505,6 +518,7 @@ export async function limits(options: {
       const t0 = Date.now();
       await sleep(sizes.waiting.windowSeconds * 1000);
       const requests = counted();
+      const resent = resentSinceMark();
       recording = false;
       const minutes = (Date.now() - t0) / 60_000;
       const lines = s.stopCapture().filter((l) => consumers.has(l.source));
@@ -530,7 +544,7 @@ export async function limits(options: {
           );
       const waitingMinutes = waiters * minutes;
       const perWaitingMinute = perUnit(requests, waitingMinutes);
-      const wakesPerMinute = perWaitingMinute['sqs:SendMessage'] ?? 0;
+      const wakesPerMinute = round(resent / waitingMinutes, 2);
       const units = requestUnits(perWaitingMinute);
       const gbSeconds = (billedMs / 1000) * (settings.consumerMemoryMB / 1024);
       const perHour = (perMinute: number) => perMinute * 60;
@@ -593,6 +607,7 @@ export async function limits(options: {
       await s.waitIdle(120_000);
       recording = false;
       const calls = withoutProducer(counted(), tasks);
+      const resends = resentSinceMark();
       const consumerBilledMs = invocations
         .filter((i) => consumers.has(i.logicalId))
         .reduce((n, i) => n + Math.ceil(i.durationMs), 0);
@@ -609,7 +624,6 @@ export async function limits(options: {
       const queueWaits = records
         .filter((r) => r.started_at)
         .map((r) => Date.parse(r.started_at!) - Date.parse(r.created_at));
-      const resends = calls['sqs:SendMessage'] ?? 0;
       const claimedAt = new Map(
         records.filter((r) => r.started_at).map((r) => [r.task_id, Date.parse(r.started_at!)] as const),
       );

@@ -53,6 +53,8 @@ export interface AwsProxy {
    * runtime sets it), then `service:Operation`; calls without an app id are left out.
    */
   countsByFunction(): Record<string, Record<string, number>>;
+  /** The messages the SQS SendMessageBatch calls of each function carried (same keys as `countsByFunction`). */
+  batchEntriesByFunction(): Record<string, number>;
   /**
    * DynamoDB calls by the table they name (the first `TableName` of the request: a transaction's first item's),
    * then operation; a call that names none (BatchGetItem, BatchWriteItem) is counted under `''`. Calls the
@@ -68,6 +70,16 @@ export interface AwsProxy {
  * The operation of an AWS JSON-protocol request (`X-Amz-Target: DynamoDB_20120810.PutItem`), a query-protocol
  * one, or a Lambda rest-json one (`POST /2015-03-31/functions/{name}/invocations` is `Invoke`).
  */
+/** The entries of an SQS SendMessageBatch request (JSON protocol; 0 when the body is not JSON). */
+function batchEntries(body: Buffer): number {
+  try {
+    const entries = (JSON.parse(body.toString('utf8')) as { Entries?: unknown }).Entries;
+    return Array.isArray(entries) ? entries.length : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export function operationOf(
   headers: http.IncomingHttpHeaders,
   body: Buffer,
@@ -125,6 +137,7 @@ export async function startAwsProxy(options: {
   const counts = new Map<string, number>();
   const byFunction = new Map<string, Map<string, number>>();
   const byTable = new Map<string, Map<string, number>>();
+  const entriesByFunction = new Map<string, number>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const servers = new Map<AwsService, { server: http.Server; port: number }>();
 
@@ -150,6 +163,8 @@ export async function startAwsProxy(options: {
           const fn = call.appId.slice(0, call.appId.lastIndexOf('.'));
           const mine = byFunction.get(fn) ?? new Map<string, number>();
           byFunction.set(fn, mine.set(key, (mine.get(key) ?? 0) + 1));
+          if (key === 'sqs:SendMessageBatch')
+            entriesByFunction.set(fn, (entriesByFunction.get(fn) ?? 0) + batchEntries(body));
         }
         const table = service === 'dynamodb' ? tableOf(body) : undefined;
         const countByTable = (operation: string) => {
@@ -224,12 +239,14 @@ export async function startAwsProxy(options: {
     counts: () => Object.fromEntries(counts),
     countsByFunction: () =>
       Object.fromEntries([...byFunction].map(([fn, calls]) => [fn, Object.fromEntries(calls)])),
+    batchEntriesByFunction: () => Object.fromEntries(entriesByFunction),
     countsByTable: () =>
       Object.fromEntries([...byTable].map(([table, calls]) => [table, Object.fromEntries(calls)])),
     resetCounts: () => {
       counts.clear();
       byFunction.clear();
       byTable.clear();
+      entriesByFunction.clear();
     },
     close: async () => {
       agent.destroy();

@@ -237,6 +237,8 @@ export interface LocalRuntime {
   awsCalls(): Record<string, number>;
   /** The same calls by function logical id (cut at 40 characters), then `service:Operation`. */
   awsCallsByFunction(): Record<string, Record<string, number>>;
+  /** The messages each function's SQS SendMessageBatch calls carried, keyed as `awsCallsByFunction`. */
+  awsBatchEntriesByFunction(): Record<string, number>;
   /** The functions' DynamoDB calls by table name, then operation. */
   awsCallsByTable(): Record<string, Record<string, number>>;
   resetAwsCalls(): void;
@@ -804,6 +806,7 @@ export async function startLocalRuntime(
       },
       awsCalls: () => proxy.counts(),
       awsCallsByFunction: () => proxy.countsByFunction(),
+      awsBatchEntriesByFunction: () => proxy.batchEntriesByFunction(),
       awsCallsByTable: () => proxy.countsByTable(),
       resetAwsCalls: () => proxy.resetCounts(),
       eventSourceCalls: () => ({

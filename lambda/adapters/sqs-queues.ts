@@ -9,7 +9,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { TaskMessages, TaskSender, TierQueue } from '../core/ports';
+import type { Resend, TaskMessages, TaskSender, TierQueue } from '../core/ports';
 import { deadLetterMessage, messageBytes, type QueueMessage, sqsBatches } from '../core/queue-message';
 import type { DeadLetter } from '../core/sweep';
 import type { Priority, TaskError } from '../core/task';
@@ -95,29 +95,65 @@ export class SqsTierQueue implements TierQueue {
 
   /** SendMessageBatch calls, all at once; entries SQS refused are sent again once, then the call throws. */
   public async sendAll(messages: readonly QueueMessage[]): Promise<void> {
-    const sendBatch = async (batch: readonly QueueMessage[], retry: boolean): Promise<void> => {
-      const out = await this.client.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: batch.map((message, i) => ({
-            Id: String(i),
-            MessageBody: message.body,
-            MessageAttributes: stringAttributes(message),
-            ...(message.groupId !== undefined && { MessageGroupId: message.groupId }),
-          })),
-        }),
-      );
-      const failed = (out.Failed ?? []).map((entry) => batch[Number(entry.Id)]!);
-      if (failed.length === 0) return;
-      if (!retry) {
-        const first = out.Failed?.[0];
-        throw new Error(
-          `SQS refused ${failed.length} of ${batch.length} messages: ${first?.Code} ${first?.Message ?? ''}`,
+    const failures = await this.sendBatches(messages.map((message) => ({ message })));
+    const failed = failures.filter((error) => error !== undefined);
+    if (failed.length > 0) throw failed[0]!;
+  }
+
+  public async resendAll(resends: readonly Resend[]): Promise<Array<Error | undefined>> {
+    return this.sendBatches(resends);
+  }
+
+  /**
+   * SendMessageBatch calls, all at once, as few as SQS takes (sqsBatches). Entries SQS refused are sent again
+   * once. One answer per entry, in order: undefined once sent, else why it was not.
+   */
+  private async sendBatches(
+    entries: ReadonlyArray<{ readonly message: QueueMessage; readonly delaySeconds?: number }>,
+  ): Promise<Array<Error | undefined>> {
+    const answers: Array<Error | undefined> = entries.map(() => undefined);
+    const sendBatch = async (batch: readonly number[], retry: boolean): Promise<void> => {
+      let failed: Array<{ index: number; why: string }>;
+      try {
+        const out = await this.client.send(
+          new SendMessageBatchCommand({
+            QueueUrl: this.queueUrl,
+            Entries: batch.map((index, i) => {
+              const { message, delaySeconds } = entries[index]!;
+              return {
+                Id: String(i),
+                MessageBody: message.body,
+                ...(delaySeconds !== undefined && { DelaySeconds: delaySeconds }),
+                MessageAttributes: stringAttributes(message),
+                ...(message.groupId !== undefined && { MessageGroupId: message.groupId }),
+              };
+            }),
+          }),
         );
+        failed = (out.Failed ?? []).map((entry) => ({
+          index: batch[Number(entry.Id)]!,
+          why: `${entry.Code} ${entry.Message ?? ''}`.trim(),
+        }));
+      } catch (error) {
+        for (const index of batch) answers[index] = error as Error;
+        return;
       }
-      await sendBatch(failed, false);
+      if (failed.length === 0) return;
+      if (retry)
+        return sendBatch(
+          failed.map((f) => f.index),
+          false,
+        );
+      for (const { index, why } of failed)
+        answers[index] = new Error(`SQS refused ${failed.length} of ${batch.length} messages: ${why}`);
     };
-    await Promise.all(sqsBatches(messages, messageBytes).map((batch) => sendBatch(batch, true)));
+    const indexes = entries.map((_, index) => index);
+    await Promise.all(
+      sqsBatches(indexes, (index) => messageBytes(entries[index]!.message)).map((batch) =>
+        sendBatch(batch, true),
+      ),
+    );
+    return answers;
   }
 
   public async deadLetter(

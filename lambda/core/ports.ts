@@ -192,6 +192,17 @@ export interface TierQueue {
    * every one was sent.
    */
   sendAll(messages: readonly QueueMessage[]): Promise<void>;
+  /**
+   * `resend` of several messages, in as few SendMessageBatch calls as SQS takes (resend-batch.ts gathers them).
+   * Never throws: one answer per message, in order, undefined once it was sent, else the error that kept it.
+   */
+  resendAll(resends: readonly Resend[]): Promise<Array<Error | undefined>>;
+}
+
+/** A message to send again, due after `delaySeconds` (TierQueue `resend`). */
+export interface Resend {
+  readonly message: QueueMessage;
+  readonly delaySeconds: number;
 }
 
 /** What the limiter answers a delivery (limits.ts `decide`, once written). */

@@ -17,6 +17,7 @@ import { TransitionLog } from '../adapters/transition-log';
 import { EnvName, parseAgentTargets } from '../contract';
 import { type ProcessDeps, processDelivery } from '../core/process-delivery';
 import { WAITS_ATTRIBUTE } from '../core/queue-message';
+import { ResendBatch } from '../core/resend-batch';
 import { SlotWaits } from '../core/slot-waits';
 
 const metrics = new EmfMetrics(logger.raw);
@@ -53,9 +54,12 @@ const deps: ProcessDeps = {
 };
 
 export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event, context) => {
+  // The batch's waiting tasks are sent again together (resend-batch.ts).
+  const resends = new ResendBatch(deps.queue, event.Records.length);
   const outcomes = await Promise.allSettled(
-    event.Records.map((record) =>
-      processDelivery(
+    event.Records.map((record) => {
+      const delivery = resends.delivery();
+      return processDelivery(
         {
           body: record.body,
           receiptHandle: record.receiptHandle,
@@ -63,9 +67,9 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event,
           waits: Number(record.messageAttributes?.[WAITS_ATTRIBUTE]?.stringValue ?? '0') || 0,
           remainingMs: () => context.getRemainingTimeInMillis(),
         },
-        deps,
-      ),
-    ),
+        { ...deps, queue: delivery.queue },
+      ).finally(delivery.ended);
+    }),
   );
   // Every delivery has settled: a claim whose attempt did not end here is logged now, before any failure.
   transitions.flush();

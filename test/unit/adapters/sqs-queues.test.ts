@@ -263,3 +263,67 @@ describe('Class: SqsTierQueue, sendAll', () => {
     await expect(queue.sendAll(messages(2))).rejects.toThrow('network');
   });
 });
+
+describe('Class: SqsTierQueue, resendAll', () => {
+  const queue = new SqsTierQueue(client, 'queue-url', 'dlq-url');
+  const resends = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      message: envelopeMessage({
+        ...envelope({ n: i }),
+        task_id: `0f8fad5b-d9cb-469f-a165-${String(i).padStart(12, '0')}`,
+      }),
+      delaySeconds: i + 1,
+    }));
+  const batchInputs = () => sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
+
+  it('sends the messages in batches of at most 10, each entry with its own delay', async () => {
+    // Prepare
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    const all = resends(12);
+
+    // Act
+    const answers = await queue.resendAll(all);
+
+    // Assess
+    expect(answers).toEqual(all.map(() => undefined));
+    const inputs = batchInputs();
+    expect(inputs.map((i) => [i.QueueUrl, i.Entries?.length])).toEqual([
+      ['queue-url', 10],
+      ['queue-url', 2],
+    ]);
+    const entries = inputs.flatMap((i) => i.Entries!);
+    expect(entries.map((e) => [e.MessageBody, e.DelaySeconds])).toEqual(
+      all.map((r) => [r.message.body, r.delaySeconds]),
+    );
+  });
+
+  it('answers, in order, the error of each entry SQS refused twice, and nothing for the others', async () => {
+    // Prepare
+    sqs
+      .on(SendMessageBatchCommand)
+      .resolvesOnce({ Failed: [{ Id: '1', Code: 'InternalError', SenderFault: false }] })
+      .resolves({ Failed: [{ Id: '0', Code: 'InternalError', Message: 'again', SenderFault: false }] });
+
+    // Act
+    const answers = await queue.resendAll(resends(3));
+
+    // Assess
+    expect(answers.map((a) => a?.message)).toEqual([
+      undefined,
+      'SQS refused 1 of 1 messages: InternalError again',
+      undefined,
+    ]);
+    expect(batchInputs()[1]!.Entries!.map((e) => e.DelaySeconds)).toEqual([2]);
+  });
+
+  it('answers the call’s error for every entry of a batch call that failed, without throwing', async () => {
+    // Prepare
+    sqs.on(SendMessageBatchCommand).rejects(new Error('network'));
+
+    // Act
+    const answers = await queue.resendAll(resends(2));
+
+    // Assess
+    expect(answers.map((a) => a?.message)).toEqual(['network', 'network']);
+  });
+});

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoTaskStore } from '../../../lambda/adapters/dynamodb-task-store';
 import { type AwsCall, type AwsProxy, startAwsProxy } from '../../../local/aws-proxy';
 import {
@@ -531,6 +531,33 @@ describe('Function: startAwsProxy', () => {
     });
     proxy.resetCounts();
     expect([proxy.counts(), proxy.countsByFunction()]).toEqual([{}, {}]);
+  });
+
+  it("counts the messages of each function's SendMessageBatch calls, and forgets them on reset", async () => {
+    // Prepare
+    const { proxy, sqs } = await harness({});
+    const batch = (n: number) =>
+      new SendMessageBatchCommand({
+        QueueUrl: 'http://127.0.0.1/000000000000/q',
+        Entries: Array.from({ length: n }, (_, i) => ({ Id: String(i), MessageBody: '{}', DelaySeconds: 3 })),
+      });
+
+    // Act: what the stub answers does not matter, the proxy counts the request
+    await sqs(CONSUMER)
+      .send(batch(3))
+      .catch(() => {});
+    await sqs(CONSUMER)
+      .send(batch(2))
+      .catch(() => {});
+    await sqs(PRODUCER).send(
+      new SendMessageCommand({ QueueUrl: 'http://127.0.0.1/000000000000/q', MessageBody: '{}' }),
+    );
+
+    // Assess
+    expect(proxy.batchEntriesByFunction()).toEqual({ ConsumerFunction: 5 });
+    expect(proxy.countsByFunction().ConsumerFunction).toEqual({ 'sqs:SendMessageBatch': 2 });
+    proxy.resetCounts();
+    expect(proxy.batchEntriesByFunction()).toEqual({});
   });
 
   it('counts DynamoDB calls by the table they name, and those answered 400 again, and forgets them on reset', async () => {

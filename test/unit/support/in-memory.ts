@@ -34,6 +34,7 @@ import type {
   CreateResult,
   Limiter,
   RequeueResult,
+  Resend,
   SlotGrant,
   TaskMessages,
   TaskSender,
@@ -424,6 +425,12 @@ export class InMemoryTierQueue implements TierQueue {
 
   public async resend(message: QueueMessage, delaySeconds: number): Promise<void> {
     this.operations.push({ op: 'resend', message, delaySeconds });
+  }
+
+  public async resendAll(resends: readonly Resend[]): Promise<Array<Error | undefined>> {
+    for (const { message, delaySeconds } of resends)
+      this.operations.push({ op: 'resend', message, delaySeconds });
+    return resends.map(() => undefined);
   }
 
   public async deadLetter(
