@@ -80,7 +80,9 @@ export class ResendBatch {
       return;
     }
     this.queue.resendAll(held.map((h) => h.resend)).then(
-      (answers) => held.forEach((h, i) => h.settle(answers[i])),
+      (answers) => {
+        for (const [i, h] of held.entries()) h.settle(answers[i]);
+      },
       (error: unknown) => {
         for (const h of held) h.settle(error as Error);
       },
