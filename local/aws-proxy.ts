@@ -66,10 +66,6 @@ export interface AwsProxy {
   close(): Promise<void>;
 }
 
-/**
- * The operation of an AWS JSON-protocol request (`X-Amz-Target: DynamoDB_20120810.PutItem`), a query-protocol
- * one, or a Lambda rest-json one (`POST /2015-03-31/functions/{name}/invocations` is `Invoke`).
- */
 /** The entries of an SQS SendMessageBatch request (JSON protocol; 0 when the body is not JSON). */
 function batchEntries(body: Buffer): number {
   try {
@@ -80,6 +76,10 @@ function batchEntries(body: Buffer): number {
   }
 }
 
+/**
+ * The operation of an AWS JSON-protocol request (`X-Amz-Target: DynamoDB_20120810.PutItem`), a query-protocol
+ * one, or a Lambda rest-json one (`POST /2015-03-31/functions/{name}/invocations` is `Invoke`).
+ */
 export function operationOf(
   headers: http.IncomingHttpHeaders,
   body: Buffer,

@@ -33,21 +33,22 @@ export class ResendBatch {
    */
   public delivery(): { readonly queue: TierQueue; readonly ended: () => void } {
     const inner = this.queue;
-    let asked = false;
+    // Whether this delivery is counted as decided: by its (first) re-send, or by its end.
+    let decided = false;
     const queue: TierQueue = {
       changeVisibility: (receiptHandle, seconds) => inner.changeVisibility(receiptHandle, seconds),
       deadLetter: (body, error, taskId, groupId) => inner.deadLetter(body, error, taskId, groupId),
       sendAll: (messages) => inner.sendAll(messages),
       resendAll: (resends) => inner.resendAll(resends),
       resend: (message, delaySeconds) => {
-        if (asked) return inner.resend(message, delaySeconds);
-        asked = true;
+        if (decided) return inner.resend(message, delaySeconds);
+        decided = true;
         return this.hold({ message, delaySeconds });
       },
     };
     const ended = () => {
-      if (asked) return;
-      asked = true; // counted once, as decided
+      if (decided) return;
+      decided = true;
       this.decided();
     };
     return { queue, ended };
