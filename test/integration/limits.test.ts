@@ -266,8 +266,11 @@ describe('local runtime: limits', () => {
     expect(tasks.map((t) => t.status)).toEqual(ids.map(() => 'SUCCEEDED'));
     const starts = callsOf(ids).map((c) => c.received_ms);
     expect(starts).toHaveLength(12);
-    // The rate limit held some tasks back, so the windows below were full enough to test
-    expect(reasonsOf(ids)).toContain(LimitReason.AgentRateLimit);
+    // The limiter held some tasks back, so the windows below were full enough to test. For either reason: in one CI
+    // run every refusal was AgentConcurrencyLimit, likely because on a loaded machine a call comes more than 20 ms
+    // after its stamp, moves it, and waits for its rate time holding its slot, so that asks meanwhile find both
+    // slots held.
+    expect(reasonsOf(ids).length).toBeGreaterThan(0);
     expect(tightestRateWindowMs(starts)).toBeGreaterThanOrEqual(RATE.per * 1000);
   });
 
