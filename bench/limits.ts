@@ -274,6 +274,8 @@ export async function limits(options: {
     }
     const consumers = new Set(s.functions.consumer);
     const cut = (id: string) => id.slice(0, 40);
+    /** Whether the proxy's function key (a logical id cut at 40 characters) is one of the consumers. */
+    const isConsumer = (fn: string) => [...consumers].some((id) => cut(id) === fn);
     const settings: LimitSettings = {
       maxConcurrency: limited.maxConcurrency,
       rateRequests: limited.rateLimit.requests,
@@ -304,7 +306,7 @@ export async function limits(options: {
         }
       }
       for (const [fn, calls] of Object.entries(s.runtime.awsCallsByFunction())) {
-        if (![...consumers].some((id) => cut(id) === fn)) continue;
+        if (!isConsumer(fn)) continue;
         for (const [op, n] of Object.entries(calls)) {
           if (op.startsWith('sqs:')) out[op] = (out[op] ?? 0) + n;
         }
@@ -319,7 +321,7 @@ export async function limits(options: {
       let n = 0;
       const entries = s.runtime.awsBatchEntriesByFunction();
       for (const [fn, calls] of Object.entries(s.runtime.awsCallsByFunction())) {
-        if (![...consumers].some((id) => cut(id) === fn)) continue;
+        if (!isConsumer(fn)) continue;
         n += (calls['sqs:SendMessage'] ?? 0) + (entries[fn] ?? 0);
       }
       return n;
