@@ -24,6 +24,8 @@ export const PRICES_USD = {
   dynamodbWriteUnitsPerMillion: 0.625,
   dynamodbReadUnitsPerMillion: 0.125,
   logsIngestionPerGB: 0.5,
+  /** A log group of the Infrequent Access class (https://aws.amazon.com/cloudwatch/pricing/, "Logs"). */
+  logsInfrequentAccessIngestionPerGB: 0.25,
   /**
    * SNS standard topic, per million publish requests; each 64 KB chunk of a request's payload is one request
    * (https://aws.amazon.com/sns/pricing/). A PublishBatch of up to 10 messages is one request per 64 KB of its
@@ -123,6 +125,37 @@ export function accessLogBytesPerRequest(format: string | undefined): number {
   if (!format) return 0;
   const line = format.replace(/\$context\.[A-Za-z.]+/g, (name) => ACCESS_LOG_VALUES[name] ?? '-');
   return Buffer.byteLength(line) + 1;
+}
+
+/**
+ * The HTTP API's access log in a template: its line per `POST /tasks` (`accessLogBytesPerRequest`) and the class of
+ * the log group the stage writes it to (`DestinationArn` as `Fn::GetAtt [group, Arn]`), when it has one.
+ */
+export function accessLogOf(
+  resources: Readonly<Record<string, { Type?: string; Properties?: Record<string, unknown> }>>,
+): { accessLogBytesPerRequest: number; accessLogClass?: string } {
+  const settings = Object.values(resources).find(
+    (r) => r.Type === 'AWS::ApiGatewayV2::Stage' && r.Properties?.AccessLogSettings,
+  )?.Properties?.AccessLogSettings as
+    | { Format?: unknown; DestinationArn?: { 'Fn::GetAtt'?: unknown[] } }
+    | undefined;
+  const format = settings?.Format;
+  const groupId = settings?.DestinationArn?.['Fn::GetAtt']?.[0];
+  const logGroupClass =
+    typeof groupId === 'string' ? resources[groupId]?.Properties?.LogGroupClass : undefined;
+  return {
+    accessLogBytesPerRequest: accessLogBytesPerRequest(typeof format === 'string' ? format : undefined),
+    ...(typeof logGroupClass === 'string' && { accessLogClass: logGroupClass }),
+  };
+}
+
+/** US$ per million tasks of `bytesPerTask` of log lines ingested into a log group of class `logGroupClass`. */
+export function logsUsdPerMillion(bytesPerTask: number, logGroupClass = 'STANDARD'): number {
+  const perGB =
+    logGroupClass === 'INFREQUENT_ACCESS'
+      ? PRICES_USD.logsInfrequentAccessIngestionPerGB
+      : PRICES_USD.logsIngestionPerGB;
+  return ((bytesPerTask * 1e6) / 2 ** 30) * perGB;
 }
 
 /** The basis of a platform-records line, as the tables print it. */
@@ -283,6 +316,8 @@ export function cost(
     platformLogBytesPerInvocation: number;
     /** The HTTP API's access log line per request (`accessLogBytesPerRequest`). */
     accessLogBytesPerRequest: number;
+    /** The access log group's class (its LogGroupClass in the template). @default 'STANDARD' */
+    accessLogClass?: string;
   },
 ): CostResult {
   const n = run.tasks;
@@ -431,23 +466,20 @@ export function cost(
     {
       item: 'CloudWatch Logs (handlers)',
       perTask: round(per(handlerLogBytes)),
-      usdPerMillion: round(((per(handlerLogBytes) * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB, 3),
+      usdPerMillion: round(logsUsdPerMillion(per(handlerLogBytes)), 3),
       basis: `bytes per task of the handlers’ log and EMF lines, captured: producer ${round(per(producerLogBytes))}, consumers ${round(per(consumerLogBytes))}, accepted-tasks counter ${round(per(counterLogBytes), 2)}`,
     },
     {
       item: 'CloudWatch Logs (Lambda platform, estimate)',
       perTask: round(per(platformBytes)),
-      usdPerMillion: round(((per(platformBytes) * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB, 3),
+      usdPerMillion: round(logsUsdPerMillion(per(platformBytes)), 3),
       basis: platformBasis(options.platformLogBytesPerInvocation),
     },
     {
       item: 'CloudWatch Logs (API access log, estimate)',
       perTask: options.accessLogBytesPerRequest,
-      usdPerMillion: round(
-        ((options.accessLogBytesPerRequest * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB,
-        3,
-      ),
-      basis: `${options.accessLogBytesPerRequest} B: the stage's access log line for POST /tasks, its format with typical values (not written locally)`,
+      usdPerMillion: round(logsUsdPerMillion(options.accessLogBytesPerRequest, options.accessLogClass), 3),
+      basis: `${options.accessLogBytesPerRequest} B: the stage's access log line for POST /tasks, its format with typical values (not written locally), in a log group of the ${options.accessLogClass === 'INFREQUENT_ACCESS' ? 'Infrequent Access' : 'Standard'} class`,
     },
   ];
   const total = round(
@@ -583,7 +615,6 @@ export function agentModeCost(
   const gbSecondUsd = PRICES_USD.lambdaArmGbSecond;
   const million = (units: number, price: number) => round(units * price, 3);
   const gbS = (ms: number, memoryMB: number) => (ms / 1000) * (memoryMB / 1024);
-  const logUsdPerMillion = (bytes: number) => ((bytes * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB;
   const sync = m.cells.filter((c) => c.mode === 'sync');
   const async = m.cells.filter((c) => c.mode === 'async');
   const syncOverheadMs = median(sync.map((c) => c.consumerMsPerTask - c.agentSeconds * 1000));
@@ -604,7 +635,7 @@ export function agentModeCost(
       rru * PRICES_USD.dynamodbReadUnitsPerMillion +
       wru * PRICES_USD.dynamodbWriteUnitsPerMillion +
       PRICES_USD.sqsPerMillion +
-      logUsdPerMillion(logBytes)) /
+      logsUsdPerMillion(logBytes)) /
     1e6;
   const perHour = 3600 / options.heartbeatSeconds;
 
@@ -667,7 +698,7 @@ export function agentModeCost(
     {
       item: 'CloudWatch Logs (callbacks)',
       perTask: round(callbacks * logBytes),
-      usdPerMillion: round(logUsdPerMillion(callbacks * logBytes), 3),
+      usdPerMillion: round(logsUsdPerMillion(callbacks * logBytes), 3),
       basis: `${m.callbackLogBytesPerInvocation} B of handler lines (captured) + ${options.platformLogBytesPerInvocation} B platform lines per callback`,
     },
   ];
@@ -702,7 +733,6 @@ export function agentModeCost(
   };
 }
 
-const logUsdPerMillionOf = (bytes: number) => ((bytes * 1e6) / 2 ** 30) * PRICES_USD.logsIngestionPerGB;
 const sumOf = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 /** The invocations of some functions in a counted run. */
 const invocationsOf = (run: { invocations: Record<string, number[]> }, ids: ReadonlySet<string>) =>
@@ -883,13 +913,13 @@ export function publishedCost(
     line(
       'CloudWatch Logs (handlers)',
       round(per(handlerLogBytes)),
-      round(logUsdPerMillionOf(per(handlerLogBytes)), 3),
+      round(logsUsdPerMillion(per(handlerLogBytes)), 3),
       'bytes per published task of the producer’s and consumers’ lines, captured',
     ),
     line(
       'CloudWatch Logs (Lambda platform, estimate)',
       round(per(platformBytes)),
-      round(logUsdPerMillionOf(per(platformBytes)), 3),
+      round(logsUsdPerMillion(per(platformBytes)), 3),
       platformBasis(options.platformLogBytesPerInvocation),
     ),
   ];
@@ -1015,13 +1045,13 @@ export function eventCostRun(
     {
       item: 'CloudWatch Logs (EventPublisher)',
       perTask: round(perEvent(logBytes)),
-      usdPerMillion: round(logUsdPerMillionOf(perEvent(logBytes)), 3),
+      usdPerMillion: round(logsUsdPerMillion(perEvent(logBytes)), 3),
       basis: 'bytes per event of its `stream batch` line and EMF metrics, captured',
     },
     {
       item: 'CloudWatch Logs (Lambda platform, estimate)',
       perTask: round(perEvent(platformBytes)),
-      usdPerMillion: round(logUsdPerMillionOf(perEvent(platformBytes)), 3),
+      usdPerMillion: round(logsUsdPerMillion(perEvent(platformBytes)), 3),
       basis: platformBasis(options.platformLogBytesPerInvocation),
     },
     {

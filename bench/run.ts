@@ -33,7 +33,7 @@ import {
 } from './cold-start';
 import {
   type AgentModeCost,
-  accessLogBytesPerRequest,
+  accessLogOf,
   agentModeCost,
   atLambdaCpuShare,
   type CostResult,
@@ -333,7 +333,7 @@ async function main(): Promise<void> {
             producerMs,
             payloadBytes: 1024,
             platformLogBytesPerInvocation: platformLogBytes(session),
-            accessLogBytesPerRequest: accessLogBytes(session),
+            ...accessLogOf(session.runtime.template.Resources),
           });
           progress(`  US$ ${results.cost.totalUsdPerMillion} per million tasks`);
         });
@@ -535,15 +535,6 @@ function platformLogBytes(session: BenchSession): number {
   return platformLogBytesPerInvocation(
     resource?.Properties?.LoggingConfig as Parameters<typeof platformLogBytesPerInvocation>[0],
   );
-}
-
-/** The HTTP API stage's access log line per request, from its format in the template the session runs. */
-function accessLogBytes(session: BenchSession): number {
-  const stage = Object.values(session.runtime.template.Resources).find(
-    (r) => r.Type === 'AWS::ApiGatewayV2::Stage' && r.Properties?.AccessLogSettings,
-  );
-  const format = (stage?.Properties?.AccessLogSettings as { Format?: unknown } | undefined)?.Format;
-  return accessLogBytesPerRequest(typeof format === 'string' ? format : undefined);
 }
 
 /** Figure 5's total for the rest of a task: from this run when it measured figure 5, else from the last saved run. */

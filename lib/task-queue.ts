@@ -113,6 +113,13 @@ export interface TaskQueueProps {
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /**
+   * The log class of the HTTP API's access log group (TaskApi `accessLogClass`): Infrequent Access halves its
+   * ingestion price and keeps the lines queryable in Logs Insights, without metric filters, subscription filters or
+   * Live Tail. Set `logs.LogGroupClass.STANDARD` to stream the access logs elsewhere.
+   * @default logs.LogGroupClass.INFREQUENT_ACCESS
+   */
+  readonly accessLogClass?: logs.LogGroupClass;
+  /**
    * A customer managed KMS key for the queues, DLQs, task table and alarm topic. Its key policy gets what the
    * services need (CloudWatch publishing to the encrypted topic), and every function gets encrypt/decrypt on it.
    * @default - AWS owned or SQS-managed keys: encrypted at rest, with no key to manage
@@ -253,6 +260,7 @@ export class TaskQueue extends Construct {
       throttle: props.throttle,
       callbackThrottle: props.callbackThrottle,
       maxBodyBytes: props.maxBodyBytes,
+      accessLogClass: props.accessLogClass,
     });
 
     if (hasDestinationAgents(props.agents)) {

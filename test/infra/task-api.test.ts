@@ -1,4 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { IConstruct } from 'constructs';
 import { defaultQueue, logicalId, queueStack } from './synth';
 
 const ROUTE_KEYS = [
@@ -81,6 +83,24 @@ describe('TaskQueue HTTP API', () => {
     expect(template.toJSON().Resources[logicalId(taskQueue.api.accessLogs)].Properties.RetentionInDays).toBe(
       30,
     );
+  });
+
+  test('the access log group is of the Infrequent Access class by default, Standard when asked', () => {
+    // GIVEN / WHEN
+    const { taskQueue, template } = defaultQueue();
+    const standard = queueStack({ accessLogClass: logs.LogGroupClass.STANDARD });
+
+    // THEN
+    const classOf = (t: Template, group: IConstruct) =>
+      t.toJSON().Resources[logicalId(group)].Properties.LogGroupClass;
+    expect(classOf(template, taskQueue.api.accessLogs)).toBe('INFREQUENT_ACCESS');
+    expect(classOf(Template.fromStack(standard.stack), standard.taskQueue.api.accessLogs)).toBe('STANDARD');
+    // The functions' own groups stay Standard: their EMF lines need metric extraction, which Infrequent Access lacks.
+    const functionGroups = Object.entries(template.findResources('AWS::Logs::LogGroup')).filter(
+      ([id]) => id !== logicalId(taskQueue.api.accessLogs),
+    );
+    expect(functionGroups.length).toBeGreaterThan(0);
+    for (const [, group] of functionGroups) expect(group.Properties.LogGroupClass).toBeUndefined();
   });
 
   test('the producer gets the queue URLs, the task types and the body limit (256 KiB by default)', () => {

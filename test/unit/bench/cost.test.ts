@@ -1,7 +1,9 @@
 import {
+  accessLogOf,
   atLambdaCpuShare,
   type CostResult,
   lambdaBilledMs,
+  logsUsdPerMillion,
   PRICES_USD,
   provisionedMinimumCost,
   publishedCost,
@@ -141,5 +143,38 @@ describe('Bench: a published task’s DynamoDB writes', () => {
       modelled: cost.writesModelledPerTask,
       counted: cost.writesCountedPerTask,
     }).toEqual({ writes: 5.2, reads: 1, modelled: 5.2, counted: 5.2 });
+  });
+});
+
+describe('Bench: the access log priced at its log group’s class', () => {
+  const format = JSON.stringify({ requestId: '$context.requestId', status: '$context.status' });
+  const resources = (logGroupClass?: string) => ({
+    Stage: {
+      Type: 'AWS::ApiGatewayV2::Stage',
+      Properties: {
+        AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': ['AccessLogs', 'Arn'] }, Format: format },
+      },
+    },
+    AccessLogs: {
+      Type: 'AWS::Logs::LogGroup',
+      Properties: logGroupClass ? { LogGroupClass: logGroupClass } : {},
+    },
+  });
+
+  test('reads the class of the group the stage writes to, and none when the template sets none', () => {
+    expect(accessLogOf(resources('INFREQUENT_ACCESS'))).toEqual({
+      accessLogBytesPerRequest: expect.any(Number),
+      accessLogClass: 'INFREQUENT_ACCESS',
+    });
+    expect(accessLogOf(resources()).accessLogClass).toBeUndefined();
+    expect(accessLogOf({})).toEqual({ accessLogBytesPerRequest: 0 });
+  });
+
+  test('Infrequent Access costs half of Standard per byte', () => {
+    // 1 GiB a million tasks: 1,073.741824 bytes a task.
+    const gibPerMillion = 2 ** 30 / 1e6;
+    expect(logsUsdPerMillion(gibPerMillion)).toBeCloseTo(PRICES_USD.logsIngestionPerGB, 9);
+    expect(logsUsdPerMillion(gibPerMillion, 'STANDARD')).toBeCloseTo(0.5, 9);
+    expect(logsUsdPerMillion(gibPerMillion, 'INFREQUENT_ACCESS')).toBeCloseTo(0.25, 9);
   });
 });
