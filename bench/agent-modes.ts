@@ -17,7 +17,7 @@
  */
 import * as path from 'node:path';
 import type { Invocation } from '../local/lambda-pool';
-import { dynamoItemBytes } from './cost';
+import { accessLogOf, CALLBACK_ACCESS_LOG_VALUES, dynamoItemBytes } from './cost';
 import { sleep, waitFor } from './load';
 import { startLongAgents } from './long-agents';
 import { BenchSession } from './session';
@@ -74,6 +74,8 @@ export interface AgentModesResult {
   };
   /** Callback function log bytes per invocation (its own lines, captured). */
   readonly callbackLogBytesPerInvocation: number;
+  /** The stage's access log line per callback request, and its log group's class (from the template). */
+  readonly callbackAccessLog: { readonly accessLogBytesPerRequest: number; readonly accessLogClass?: string };
   /** Mean size of the tasks' final records, for DynamoDB units per callback. */
   readonly itemBytes: number;
 }
@@ -342,6 +344,7 @@ export async function agentModes(options: {
       },
       callbackLogBytesPerInvocation:
         callbackInvocations > 0 ? round(callbackLogBytes / callbackInvocations) : 0,
+      callbackAccessLog: accessLogOf(s.runtime.template.Resources, CALLBACK_ACCESS_LOG_VALUES),
       itemBytes: Math.round(itemSizes.reduce((a, b) => a + b, 0) / Math.max(itemSizes.length, 1)),
     };
   } finally {

@@ -117,22 +117,38 @@ const ACCESS_LOG_VALUES: Readonly<Record<string, string>> = {
   '$context.integrationErrorMessage': '-',
 };
 
+/** The values that differ for an async agent's callback (a heartbeat: the longer of the two routes, and its 200). */
+export const CALLBACK_ACCESS_LOG_VALUES: Readonly<Record<string, string>> = {
+  '$context.routeKey': 'POST /tasks/{id}/heartbeat',
+  '$context.status': '200',
+  '$context.responseLength': '60',
+};
+
 /**
- * Bytes of the HTTP API's access log line for one `POST /tasks`, from the stage's format (its AccessLogSettings in
- * the template) with typical values: 0 without access logs. An estimate, as the local runtime writes none.
+ * Bytes of the HTTP API's access log line for one request, from the stage's format (its AccessLogSettings in the
+ * template) with typical values: those of `POST /tasks`, or `values` in their place (`CALLBACK_ACCESS_LOG_VALUES`).
+ * 0 without access logs. An estimate, as the local runtime writes none.
  */
-export function accessLogBytesPerRequest(format: string | undefined): number {
+export function accessLogBytesPerRequest(
+  format: string | undefined,
+  values: Readonly<Record<string, string>> = {},
+): number {
   if (!format) return 0;
-  const line = format.replace(/\$context\.[A-Za-z.]+/g, (name) => ACCESS_LOG_VALUES[name] ?? '-');
+  const line = format.replace(
+    /\$context\.[A-Za-z.]+/g,
+    (name) => values[name] ?? ACCESS_LOG_VALUES[name] ?? '-',
+  );
   return Buffer.byteLength(line) + 1;
 }
 
 /**
- * The HTTP API's access log in a template: its line per `POST /tasks` (`accessLogBytesPerRequest`) and the class of
- * the log group the stage writes it to (`DestinationArn` as `Fn::GetAtt [group, Arn]`), when it has one.
+ * The HTTP API's access log in a template: its line per `POST /tasks`, or per request of `values`
+ * (`accessLogBytesPerRequest`), and the class of the log group the stage writes it to (`DestinationArn` as
+ * `Fn::GetAtt [group, Arn]`), when it has one.
  */
 export function accessLogOf(
   resources: Readonly<Record<string, { Type?: string; Properties?: Record<string, unknown> }>>,
+  values: Readonly<Record<string, string>> = {},
 ): { accessLogBytesPerRequest: number; accessLogClass?: string } {
   const settings = Object.values(resources).find(
     (r) => r.Type === 'AWS::ApiGatewayV2::Stage' && r.Properties?.AccessLogSettings,
@@ -144,10 +160,17 @@ export function accessLogOf(
   const logGroupClass =
     typeof groupId === 'string' ? resources[groupId]?.Properties?.LogGroupClass : undefined;
   return {
-    accessLogBytesPerRequest: accessLogBytesPerRequest(typeof format === 'string' ? format : undefined),
+    accessLogBytesPerRequest: accessLogBytesPerRequest(
+      typeof format === 'string' ? format : undefined,
+      values,
+    ),
     ...(typeof logGroupClass === 'string' && { accessLogClass: logGroupClass }),
   };
 }
+
+/** A log group class as the cost tables name it. */
+const logClassName = (logGroupClass: string | undefined): string =>
+  logGroupClass === 'INFREQUENT_ACCESS' ? 'Infrequent Access' : 'Standard';
 
 /** US$ per million tasks of `bytesPerTask` of log lines ingested into a log group of class `logGroupClass`. */
 export function logsUsdPerMillion(bytesPerTask: number, logGroupClass = 'STANDARD'): number {
@@ -479,7 +502,7 @@ export function cost(
       item: 'CloudWatch Logs (API access log, estimate)',
       perTask: options.accessLogBytesPerRequest,
       usdPerMillion: round(logsUsdPerMillion(options.accessLogBytesPerRequest, options.accessLogClass), 3),
-      basis: `${options.accessLogBytesPerRequest} B: the stage's access log line for POST /tasks, its format with typical values (not written locally), in a log group of the ${options.accessLogClass === 'INFREQUENT_ACCESS' ? 'Infrequent Access' : 'Standard'} class`,
+      basis: `${options.accessLogBytesPerRequest} B: the stage's access log line for POST /tasks, its format with typical values (not written locally), in a log group of the ${logClassName(options.accessLogClass)} class`,
     },
   ];
   const total = round(
@@ -624,6 +647,8 @@ export function agentModeCost(
   const rru = Math.max(1, Math.ceil(m.itemBytes / 4096));
   const wru = Math.max(1, Math.ceil(m.itemBytes / 1024));
   const logBytes = m.callbackLogBytesPerInvocation + options.platformLogBytesPerInvocation;
+  // Each callback is a request through the stage: one access-log line, in the access log group's class.
+  const { accessLogBytesPerRequest: accessBytes, accessLogClass } = m.callbackAccessLog;
   const { heartbeat: heartbeatMs, complete: completeMs } = m.callbackMs;
   const callbacks = heartbeats + 1;
 
@@ -635,7 +660,8 @@ export function agentModeCost(
       rru * PRICES_USD.dynamodbReadUnitsPerMillion +
       wru * PRICES_USD.dynamodbWriteUnitsPerMillion +
       PRICES_USD.sqsPerMillion +
-      logsUsdPerMillion(logBytes)) /
+      logsUsdPerMillion(logBytes) +
+      logsUsdPerMillion(accessBytes, accessLogClass)) /
     1e6;
   const perHour = 3600 / options.heartbeatSeconds;
 
@@ -700,6 +726,12 @@ export function agentModeCost(
       perTask: round(callbacks * logBytes),
       usdPerMillion: round(logsUsdPerMillion(callbacks * logBytes), 3),
       basis: `${m.callbackLogBytesPerInvocation} B of handler lines (captured) + ${options.platformLogBytesPerInvocation} B platform lines per callback`,
+    },
+    {
+      item: 'CloudWatch Logs (callbacks, API access log)',
+      perTask: callbacks * accessBytes,
+      usdPerMillion: round(logsUsdPerMillion(callbacks * accessBytes, accessLogClass), 3),
+      basis: `${accessBytes} B: the stage's access log line per callback request, its format with typical values (not written locally), in a log group of the ${logClassName(accessLogClass)} class`,
     },
   ];
   const mode = (name: 'sync' | 'async', lines: ModeCostLine[]) => {

@@ -1,6 +1,9 @@
+import type { AgentModesResult } from '../../../bench/agent-modes';
 import {
   accessLogOf,
+  agentModeCost,
   atLambdaCpuShare,
+  CALLBACK_ACCESS_LOG_VALUES,
   type CostResult,
   lambdaBilledMs,
   logsUsdPerMillion,
@@ -168,6 +171,53 @@ describe('Bench: the access log priced at its log group’s class', () => {
     });
     expect(accessLogOf(resources()).accessLogClass).toBeUndefined();
     expect(accessLogOf({})).toEqual({ accessLogBytesPerRequest: 0 });
+  });
+
+  test('a callback’s line is the heartbeat route’s, longer than POST /tasks by its route key', () => {
+    const withRoute = JSON.stringify({ routeKey: '$context.routeKey', status: '$context.status' });
+    const stage = resources('INFREQUENT_ACCESS');
+    stage.Stage.Properties.AccessLogSettings.Format = withRoute;
+    const post = accessLogOf(stage).accessLogBytesPerRequest;
+    const callback = accessLogOf(stage, CALLBACK_ACCESS_LOG_VALUES);
+    expect(callback.accessLogClass).toBe('INFREQUENT_ACCESS');
+    expect(callback.accessLogBytesPerRequest - post).toBe(
+      'POST /tasks/{id}/heartbeat'.length - 'POST /tasks'.length,
+    );
+  });
+
+  test('an async agent’s callbacks pay one access-log line each, at the group’s class', () => {
+    const modes = (accessLogClass?: string): AgentModesResult => ({
+      tasksPerCell: 1,
+      heartbeatSeconds: 60,
+      heartbeatTimeoutSeconds: 180,
+      consumerMemoryMB: 256,
+      callbackMemoryMB: 256,
+      cells: [
+        { mode: 'sync', agentSeconds: 1, consumerMsPerTask: 1010 },
+        { mode: 'async', agentSeconds: 1, consumerMsPerTask: 20 },
+      ] as unknown as AgentModesResult['cells'],
+      callbackMs: { heartbeat: 10, complete: 20 },
+      awsCalls: { syncConsumerPerTask: {}, asyncConsumerPerTask: {}, perCompletion: {}, perHeartbeat: {} },
+      callbackLogBytesPerInvocation: 0,
+      callbackAccessLog: { accessLogBytesPerRequest: 1000, ...(accessLogClass && { accessLogClass }) },
+      itemBytes: 900,
+    });
+    const options = { agentSeconds: 120, heartbeatSeconds: 60, platformLogBytesPerInvocation: 0 };
+    const accessLine = (m: AgentModesResult) =>
+      agentModeCost(m, options)
+        .modes.find((mode) => mode.mode === 'async')!
+        .lines.find((l) => l.item === 'CloudWatch Logs (callbacks, API access log)')!;
+    // Two heartbeats and the completion: three requests through the stage.
+    expect(accessLine(modes()).perTask).toBe(3000);
+    expect(accessLine(modes()).usdPerMillion).toBeCloseTo(logsUsdPerMillion(3000), 3);
+    expect(accessLine(modes('INFREQUENT_ACCESS')).usdPerMillion).toBeCloseTo(
+      logsUsdPerMillion(3000, 'INFREQUENT_ACCESS'),
+      3,
+    );
+    // A heartbeat's price includes its line (perHeartbeatUsd is rounded to 1e-9).
+    const perHeartbeat = (m: AgentModesResult) => agentModeCost(m, options).perHeartbeatUsd;
+    const without = { ...modes(), callbackAccessLog: { accessLogBytesPerRequest: 0 } };
+    expect(perHeartbeat(modes()) - perHeartbeat(without)).toBeCloseTo(logsUsdPerMillion(1000) / 1e6, 9);
   });
 
   test('Infrequent Access costs half of Standard per byte', () => {
