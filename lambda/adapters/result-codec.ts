@@ -8,7 +8,8 @@
  * about 1 MB for each result, while a window of 64 KB or less takes a smaller one. Nothing is lost: no match can reach
  * further back than the text's own start. Measured on Node 24 with the caches evicted before each call (medians of
  * 2,000): the 1 KB result in 75 µs against 120 µs, 3 KB in 155 µs against 208 µs, in the same bytes (one or two
- * fewer). Above 64 KB the fitted window takes the default's hash table, and the same time.
+ * fewer). Above 64 KB the fitted window takes the default's hash table, and the same time. In the consumer, among
+ * its other work, the saving did not show in profiles (BENCHMARKS.md, figure 9).
  */
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 
