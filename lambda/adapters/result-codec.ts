@@ -10,6 +10,12 @@
  * 2,000): the 1 KB result in 75 µs against 120 µs, 3 KB in 155 µs against 208 µs, in the same bytes (one or two
  * fewer). Above 64 KB the fitted window takes the default's hash table, and the same time. In the consumer, among
  * its other work, the saving did not show in profiles (BENCHMARKS.md, figure 9).
+ *
+ * Why brotli, though it is the largest single item of the consumer's CPU above the raw path (0.1–0.2 ms a task
+ * in place, about a quarter of it): deflate at level 9 takes about half as long there, but writes 539 bytes against
+ * 492 for the 1 KB result. On results of other sizes those extra bytes would cross a write unit about once in 22,
+ * which costs some 60 times the CPU saved (US$ 0.03 against 0.0005 per million tasks at the consumer's 256 MB).
+ * Quality 4 saved nothing in place. Measured in BENCHMARKS.md, figure 9, "The codec's share of the ratio".
  */
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 
