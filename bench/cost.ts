@@ -4,7 +4,7 @@
  * write units from the real items' sizes, and Lambda GB-s from measured durations.
  */
 import { compressResult } from '../lambda/adapters/result-codec';
-import { mayCompress, resultForm } from '../lambda/core/result-storage';
+import { compressedAtFloor, mayCompress, resultForm } from '../lambda/core/result-storage';
 import type { AgentModesResult } from './agent-modes';
 import type { EndToEndRun } from './end-to-end';
 import { PAYLOADS } from './payloads';
@@ -257,7 +257,9 @@ export function withStoredResult(item: Record<string, unknown>, result: unknown)
   const { result: _t, result_z: _z, result_object: _o, ...rest } = item;
   const text = JSON.stringify(result);
   const base = { otherBytes: dynamoItemBytes(rest), textBytes: Buffer.byteLength(text), objectStore: true };
-  const compressed = mayCompress(base) ? compressResult(text) : undefined;
+  const compressed = mayCompress(base)
+    ? compressResult(text, (bytes) => compressedAtFloor(base, bytes))
+    : undefined;
   const form = resultForm({ ...base, compressedBytes: compressed?.byteLength });
   if (form === 'compressed') return { ...rest, result_z: compressed };
   if (form === 'object')

@@ -201,7 +201,11 @@ async function invokeHttp(
       await response.body?.cancel().catch(() => {});
       return classifyAgentFailure({ fact: 'answer-too-large', limitBytes: limits.maxAnswerBytes });
     }
-    answer = await readBounded(response.body, limits.maxAnswerBytes);
+    // A declared length bounds the body; a compressed one (content-encoding) does not bound what it unpacks to.
+    answer =
+      response.headers.has('content-length') && !response.headers.has('content-encoding')
+        ? { bytes: new Uint8Array(await response.arrayBuffer()), complete: true }
+        : await readBounded(response.body, limits.maxAnswerBytes);
   } catch (error) {
     return timedOutOr(error);
   }

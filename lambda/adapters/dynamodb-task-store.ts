@@ -22,6 +22,7 @@ import type { HeldSlots, TaskWaiting } from '../core/limits';
 import type { AsyncEnding, ClaimResult, CreateResult, RequeueResult, TaskStore } from '../core/ports';
 import { itemBytes } from '../core/record-size';
 import {
+  compressedAtFloor,
   mayCompress,
   RESULT_COMPRESSED_ATTRIBUTE,
   RESULT_TEXT_ATTRIBUTE,
@@ -46,6 +47,7 @@ import {
   type TransitionRule,
   waitRule,
 } from '../core/transitions';
+import { toAttributeValues } from './attribute-values';
 import { conditionOf, mergeAttributes, statusPlaceholder } from './dynamodb-condition';
 import { compressResult, decompressResult } from './result-codec';
 import type { ResultObjects } from './s3-result-objects';
@@ -137,7 +139,9 @@ export class DynamoTaskStore implements TaskStore {
       textBytes: Buffer.byteLength(text),
       objectStore: this.results !== undefined,
     };
-    const compressed = mayCompress(base) ? compressResult(text) : undefined;
+    const compressed = mayCompress(base)
+      ? compressResult(text, (bytes) => compressedAtFloor(base, bytes))
+      : undefined;
     const form = resultForm({ ...base, compressedBytes: compressed?.byteLength });
     if (form === 'compressed' && compressed)
       return { attribute: RESULT_COMPRESSED_ATTRIBUTE, value: compressed };
@@ -227,14 +231,11 @@ export class DynamoTaskStore implements TaskStore {
       const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: marshall({ task_id: taskId }),
+          Key: { task_id: { S: taskId } },
           ConditionExpression: condition.ConditionExpression,
           UpdateExpression: update.expression,
           ExpressionAttributeNames: names,
-          ExpressionAttributeValues: marshall(values, {
-            removeUndefinedValues: true,
-            convertClassInstanceToMap: true,
-          }),
+          ExpressionAttributeValues: toAttributeValues(values),
           ...(update.returnValues && {
             ReturnValues: update.returnValues,
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

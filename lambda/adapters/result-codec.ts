@@ -1,25 +1,38 @@
 /**
- * The compressed form of a result (result-storage.ts `compressed`): its JSON text, brotli at quality 5. Measured on
- * the 1 KB echo result of the bench's prose payload (bench/payloads.ts), Node 22 on this project's 2-core machines:
- * 49 % of the text, about 40–55 µs of CPU per KB to compress and 10 µs to decompress. Quality 6 gave the same
- * bytes for more CPU; quality 11 (brotli's default) 42 % at 50 times the CPU.
+ * The compressed form of a result (result-storage.ts `compressed`): its JSON text, deflated, or brotli at quality 5
+ * when that saves a write unit the deflated text does not. The caller says which sizes are small enough (`enough`):
+ * the store, those that already take the fewest write units a compressed result could.
  *
- * The window is fitted to the text (`windowBits`): brotli's default of 4 MB makes quality 5 set up a hash table of
- * about 1 MB for each result, while a window of 64 KB or less takes a smaller one. Nothing is lost: no match can reach
- * further back than the text's own start. Measured on Node 24 with the caches evicted before each call (medians of
- * 2,000): the 1 KB result in 75 µs against 120 µs, 3 KB in 155 µs against 208 µs, in the same bytes (one or two
- * fewer). Above 64 KB the fitted window takes the default's hash table, and the same time. In the consumer, among
- * its other work, the saving did not show in profiles (BENCHMARKS.md, figure 9).
+ * Why two codecs. Brotli writes the fewest bytes: 492 for the 1 KB echo result of the bench's prose payload
+ * (bench/payloads.ts), against 538 deflated. Deflate costs less: measured in the consumer, alternating builds on
+ * Node 24 (figure 9's driver, batches of 1), compressing with brotli took about 0.09 of the handler's CPU ratio to
+ * the raw path and deflate about half of that (BENCHMARKS.md, figure 9, "The codec's share of the ratio"). A write
+ * unit is worth 60 times the CPU (US$ 0.625 per million tasks against 0.0005 at the consumer's 256 MB), so the
+ * denser codec still runs whenever its bytes could matter, and a record never takes a unit more than with brotli
+ * alone.
  *
- * Why brotli, though it is the largest single item of the consumer's CPU above the raw path (0.1–0.2 ms a task
- * in place, about a quarter of it): deflate at level 9 takes about half as long there, but writes 539 bytes against
- * 492 for the 1 KB result. On results of other sizes those extra bytes would cross a write unit about once in 22,
- * which costs some 60 times the CPU saved (US$ 0.03 against 0.0005 per million tasks at the consumer's 256 MB).
- * Quality 4 saved nothing in place. Measured in BENCHMARKS.md, figure 9, "The codec's share of the ratio".
+ * The two are told apart by the first byte. A deflated result starts with {@link DEFLATE_MARKER}, 0x11, which no
+ * standard brotli stream starts with (RFC 7932, section 9.1: the 7-bit window code 0010001 is invalid; only the
+ * large-window extension, which this codec never asks for, uses it). So results stored with brotli alone, before
+ * deflate came in, read back as they were.
+ *
+ * Each codec's window is fitted to the text: no match can reach further back than the text's own start, so a larger
+ * window loses nothing and only costs the set-up of its tables (brotli's default of 4 MB makes quality 5 set up a
+ * hash table of about 1 MB for each result; a window of 64 KB or less takes a smaller one). Deflate's hash table is
+ * sized to its window as well (`memLevel`): zlib's default of 64 KB of hash heads is cleared for every result.
  */
-import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
+import {
+  brotliCompressSync,
+  brotliDecompressSync,
+  constants,
+  deflateRawSync,
+  inflateRawSync,
+} from 'node:zlib';
 
-const QUALITY = 5;
+const BROTLI_QUALITY = 5;
+
+/** The first byte of a deflated result, never the first of a brotli stream (see the module's comment). */
+export const DEFLATE_MARKER = 0x11;
 
 /**
  * The smallest window brotli allows that holds `bytes` bytes: a window of `w` bits holds 2^w − 16 bytes, and `w`
@@ -30,11 +43,33 @@ export function windowBits(bytes: number): number {
   return Math.min(constants.BROTLI_MAX_WINDOW_BITS, Math.max(constants.BROTLI_MIN_WINDOW_BITS, fits));
 }
 
-export function compressResult(text: string): Uint8Array {
-  const bytes = Buffer.from(text, 'utf8');
+/**
+ * The smallest window deflate allows that holds `bytes` bytes: a window of `w` bits reaches 2^w − 262 bytes back
+ * (zlib keeps 262 bytes of look-ahead), and raw deflate takes `w` from 9 to 15.
+ */
+export function deflateWindowBits(bytes: number): number {
+  const fits = Math.ceil(Math.log2(bytes + 262));
+  return Math.min(constants.Z_MAX_WINDOWBITS, Math.max(constants.Z_MIN_WINDOWBITS + 1, fits));
+}
+
+function deflated(bytes: Buffer): Uint8Array {
+  const windowBits = deflateWindowBits(bytes.length);
+  const body = deflateRawSync(bytes, {
+    level: constants.Z_BEST_COMPRESSION,
+    windowBits,
+    // Hash heads of 2^(memLevel + 7): as many as the window has positions.
+    memLevel: Math.max(constants.Z_MIN_MEMLEVEL, windowBits - 7),
+  });
+  const out = new Uint8Array(body.length + 1);
+  out[0] = DEFLATE_MARKER;
+  out.set(body, 1);
+  return out;
+}
+
+function brotli(bytes: Buffer): Uint8Array {
   return brotliCompressSync(bytes, {
     params: {
-      [constants.BROTLI_PARAM_QUALITY]: QUALITY,
+      [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
       [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
       [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
       [constants.BROTLI_PARAM_LGWIN]: windowBits(bytes.length),
@@ -42,6 +77,29 @@ export function compressResult(text: string): Uint8Array {
   });
 }
 
+/**
+ * The largest text deflated first. A write unit's room is 1 KB, which a larger text would have to deflate more
+ * than 16-fold to fit: it hardly ever does, and then both codecs would run (a 50 KB result of the bench's prose
+ * took 4.0 ms for both against 1.8 ms for brotli alone, on Node 24).
+ */
+export const DEFLATE_FIRST_MAX_BYTES = 16 * 1024;
+
+/**
+ * `text` compressed: deflated if `enough` takes the deflated size, else the smaller of that and brotli's. A text
+ * above {@link DEFLATE_FIRST_MAX_BYTES} goes to brotli alone.
+ * @param enough whether a compressed result of so many bytes needs no denser codec; by default none is
+ *   enough, and the smaller of the two is kept
+ */
+export function compressResult(text: string, enough: (bytes: number) => boolean = () => false): Uint8Array {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length > DEFLATE_FIRST_MAX_BYTES) return brotli(bytes);
+  const fast = deflated(bytes);
+  if (enough(fast.byteLength)) return fast;
+  const dense = brotli(bytes);
+  return dense.byteLength < fast.byteLength ? dense : fast;
+}
+
 export function decompressResult(bytes: Uint8Array): string {
-  return brotliDecompressSync(bytes).toString('utf8');
+  const text = bytes[0] === DEFLATE_MARKER ? inflateRawSync(bytes.subarray(1)) : brotliDecompressSync(bytes);
+  return text.toString('utf8');
 }

@@ -85,6 +85,20 @@ export function mayCompress(sizes: Omit<ResultSizes, 'compressedBytes'>): boolea
   return textUnits(sizes) > 1;
 }
 
+const compressedUnits = (s: Omit<ResultSizes, 'compressedBytes'>, compressedBytes: number) =>
+  writeUnits(s.otherBytes + RESULT_COMPRESSED_ATTRIBUTE.length + compressedBytes);
+
+/**
+ * Whether a compressed result of `compressedBytes` already takes the fewest write units any compressed result
+ * could: those of the record with a result of one byte. A denser codec could then save nothing (result-codec.ts).
+ */
+export function compressedAtFloor(
+  sizes: Omit<ResultSizes, 'compressedBytes'>,
+  compressedBytes: number,
+): boolean {
+  return compressedUnits(sizes, compressedBytes) <= compressedUnits(sizes, 1);
+}
+
 /**
  * The form a result is stored in: the compressed form only when it takes fewer write units than the text (never
  * for the sake of bytes alone); the bucket when the cheaper inline form takes more than
@@ -95,7 +109,7 @@ export function resultForm(sizes: ResultSizes): ResultForm {
   const compressed =
     sizes.compressedBytes === undefined
       ? Number.POSITIVE_INFINITY
-      : writeUnits(sizes.otherBytes + RESULT_COMPRESSED_ATTRIBUTE.length + sizes.compressedBytes);
+      : compressedUnits(sizes, sizes.compressedBytes);
   const inline = Math.min(text, compressed);
   if (sizes.objectStore && inline > MAX_INLINE_RESULT_WRITE_UNITS) return 'object';
   return compressed < text ? 'compressed' : 'text';

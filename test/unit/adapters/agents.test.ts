@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { type AgentTarget, ConfiguredAgents } from '../../../lambda/adapters/agents';
 import type { AgentRequest } from '../../../lambda/core/ports';
 
@@ -186,6 +187,26 @@ describe('Class: ConfiguredAgents (HTTP agents)', () => {
     expect(outcome.kind).toBe('success');
   });
 
+  it('stops reading a compressed answer at the limit of what it unpacks to, whatever its Content-Length', async () => {
+    // Prepare: 1 MB of gzip that unpacks to 50 MB, with its true (compressed) length declared
+    const packed = gzipSync(Buffer.alloc(50 * MB, 'x'));
+    handler = (_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': String(packed.length),
+      });
+      res.end(packed);
+    };
+
+    // Act
+    const outcome = await agents({ kind: 'http' }).invoke(request(), limits);
+
+    // Assess
+    expect(packed.length).toBeLessThan(limits.maxAnswerBytes);
+    expect(outcome).toMatchObject({ kind: 'permanent', error: { code: 'ResultTooLarge' } });
+  });
+
   it('keeps only the start of a huge error answer, and stops reading it', async () => {
     // Prepare
     const seen = streamLargeAnswer(20 * MB, 500);
@@ -219,6 +240,20 @@ describe('Class: ConfiguredAgents (HTTP agents)', () => {
     // Prepare
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"partial":');
+    };
+
+    // Act
+    const outcome = await agents({ kind: 'http', timeoutSeconds: 1 }).invoke(request(200), limits);
+
+    // Assess
+    expect(outcome).toMatchObject({ kind: 'transient', error: { code: 'AgentTimeout' } });
+  });
+
+  it('reports AgentTimeout when an answer of declared length stalls part-way past the deadline', async () => {
+    // Prepare
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
       res.write('{"partial":');
     };
 

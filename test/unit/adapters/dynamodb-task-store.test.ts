@@ -12,6 +12,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { conditionOf } from '../../../lambda/adapters/dynamodb-condition';
 import { DynamoTaskStore } from '../../../lambda/adapters/dynamodb-task-store';
+import { DEFLATE_MARKER } from '../../../lambda/adapters/result-codec';
 import type { ResultObjects } from '../../../lambda/adapters/s3-result-objects';
 import { parseExactJson } from '../../../lambda/core/json-text';
 import { itemBytes } from '../../../lambda/core/record-size';
@@ -382,6 +383,8 @@ describe('Class: DynamoTaskStore', () => {
       // Assess
       expectConsistentPlaceholders(input);
       expect(written?.B).toBeInstanceOf(Uint8Array);
+      // Deflated (result-codec.ts): its bytes already take the fewest units, so brotli need not run
+      expect(written!.B![0]).toBe(DEFLATE_MARKER);
       expect(input.UpdateExpression).toMatch(/ REMOVE lease_until, #error, #result, #result_object$/);
       expect(400 + 'result_z'.length + written!.B!.byteLength).toBeLessThanOrEqual(1024);
       expect(Buffer.byteLength(exactText)).toBeGreaterThan(1024 - 400);

@@ -1,5 +1,6 @@
 import {
   COMPRESSION_RATIO_CAP,
+  compressedAtFloor,
   MAX_INLINE_RESULT_WRITE_UNITS,
   mayCompress,
   RESULT_OBJECT_KEY_BYTES,
@@ -57,6 +58,19 @@ describe('Module: result-storage', () => {
       expect(mayCompress({ otherBytes: OTHER, textBytes, objectStore: true })).toBe(false);
       expect(mayCompress({ otherBytes: OTHER, textBytes, objectStore: false })).toBe(true);
       expect(resultForm({ otherBytes: OTHER, textBytes, objectStore: true })).toBe('object');
+    });
+  });
+
+  describe('compressedAtFloor', () => {
+    it('holds while the compressed record takes the units of one with a 1-byte result, and not a byte past them', () => {
+      // Arrange: a 400-byte record leaves 1024 − 400 − 8 bytes for `result_z` in its one unit; a 1,500-byte one
+      // leaves 2048 − 1500 − 8 in its two
+      const small = { otherBytes: OTHER, textBytes: 5_000, objectStore: true };
+      const large = { otherBytes: 1_500, textBytes: 5_000, objectStore: false };
+
+      // Act / Assess
+      expect([1, 616, 617].map((bytes) => compressedAtFloor(small, bytes))).toEqual([true, true, false]);
+      expect([540, 541].map((bytes) => compressedAtFloor(large, bytes))).toEqual([true, false]);
     });
   });
 
