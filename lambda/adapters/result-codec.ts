@@ -1,15 +1,15 @@
 /**
- * The compressed form of a result (result-storage.ts `compressed`): its JSON text, deflated, or brotli at quality 5
- * when that saves a write unit the deflated text does not. The caller says which sizes are small enough (`enough`):
- * the store, those that already take the fewest write units a compressed result could.
+ * The compressed form of a result (result-storage.ts `compressed`): its JSON text deflated, unless brotli at quality
+ * 5 could save a write unit. The caller says which sizes need nothing denser (`enough`): the store, those that
+ * already take the fewest write units a compressed result could. Otherwise brotli runs too, and the smaller is kept.
  *
- * Why two codecs. Brotli writes the fewest bytes: 492 for the 1 KB echo result of the bench's prose payload
- * (bench/payloads.ts), against 538 deflated. Deflate costs less: measured in the consumer, alternating builds on
- * Node 24 (figure 9's driver, batches of 1), compressing with brotli took about 0.09 of the handler's CPU ratio to
- * the raw path and deflate about half of that (BENCHMARKS.md, figure 9, "The codec's share of the ratio"). A write
- * unit is worth 60 times the CPU (US$ 0.625 per million tasks against 0.0005 at the consumer's 256 MB), so the
- * denser codec still runs whenever its bytes could matter, and a record never takes a unit more than with brotli
- * alone.
+ * Why two codecs. Brotli writes the fewest bytes: 485–499 for the 1 KB echo results of the bench's prose payload
+ * (bench/payloads.ts), against 531–546 deflated (marker included). Deflate costs less: measured in the consumer,
+ * alternating builds on Node 24 (figure 9's driver, batches of 1), compressing with brotli took about 0.09 of the
+ * handler's CPU ratio to the raw path and deflate about half of that (BENCHMARKS.md, figure 9, "The codec's share of
+ * the ratio"). A write unit is worth far more than the CPU (US$ 0.625 per million tasks against 0.0005 at the
+ * consumer's 256 MB), so brotli still runs whenever its bytes could matter: a record never takes a unit more than
+ * with brotli alone.
  *
  * The two are told apart by the first byte. A deflated result starts with {@link DEFLATE_MARKER}, 0x11, which no
  * standard brotli stream starts with (RFC 7932, section 9.1: the 7-bit window code 0010001 is invalid; only the
