@@ -1,6 +1,7 @@
 /**
  * Plain values as DynamoDB attribute values, as `marshall` of @aws-sdk/util-dynamodb writes them with
- * `removeUndefinedValues` and `convertClassInstanceToMap`, for the expression values of every conditional write.
+ * `removeUndefinedValues` and `convertClassInstanceToMap`, for the expression values of the task store's conditional
+ * writes (dynamodb-task-store.ts `transition`).
  *
  * Strings and safe integers, nearly all of a write's values, are written here directly: `marshall` checks each
  * number against NaN and the infinities by building and searching an array of their names, and walks every value
