@@ -114,7 +114,10 @@ const FULL: Sizes = {
   published: 2000,
   events: { burst: 2000, paced: 30, pauseMs: 1500, published: 300 },
   handlerCpu: {
-    warmup: 50,
+    // Steady state, as an environment serving a busy queue runs: after 50 tasks V8 was still compiling both paths
+    // (a batch of 1 on Node 24 took 2.4–2.7 ms against 1.75–1.78 after 3,000, its raw path 1.8–2.0 against 1.45),
+    // and the ratio read 1.21–1.38× between runs, against 1.21× in each of three runs after 3,000 (2026-12-05).
+    warmup: 3000,
     block: 10,
     concurrency: 4,
     producer: { sequential: 600, concurrent: 600 },
