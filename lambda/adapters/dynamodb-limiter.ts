@@ -1,7 +1,9 @@
 /**
  * The limiter's counters in DynamoDB: one item per counter key (lambda/core/limits.ts), read with a consistent
  * read and written whole, conditioned on the version read. Two counters (an agent's and a tenant's) are granted
- * together in one transaction. A write that loses a race reads again and decides again.
+ * together in one transaction. A write that loses a race reads again and decides again. A state this limiter read
+ * or wrote is used again without a read where it is recent enough to be the truth (`stateForAsk`, `state`); a write
+ * decided on an old one only loses its race.
  */
 import {
   ConditionalCheckFailedException,
@@ -37,6 +39,9 @@ export const COUNTER_KEY = 'counter';
 
 /** An idle counter (no live holder) is removed by TTL this long after its last holder's time. */
 const IDLE_RETENTION_SECONDS = 86_400;
+
+/** How long after a lost race on a counter a release, hand-off or restamp reads it before writing. */
+const CONTENDED_MS = 1000;
 
 /** Reads and writes of one decision, before the limiter gives up on a contended counter (and the task waits). */
 const MAX_TRIES = 8;
@@ -89,7 +94,28 @@ export class DynamoLimiter implements Limiter {
   /** The last state of each counter this limiter read or wrote. */
   private readonly latest = new Map<string, CounterState>();
 
+  /**
+   * This limiter's clock of asks: it moves on when an ask is made (`acquire`). `latestAsOf` holds, for each
+   * remembered state, the tick at which the read that returned it (or the write that made it) began: the state is
+   * the counter's as it stood after every ask made before that tick, so those asks may decide on it without a read.
+   */
+  private tick = 0;
+  private readonly latestAsOf = new Map<string, number>();
+
+  /**
+   * When each counter last lost a race here (epoch ms). Within CONTENDED_MS of that, a release, hand-off or restamp
+   * reads the counter before it writes: its remembered state is likely another consumer's old news, and a write
+   * refused on its condition is billed as one that succeeds.
+   */
+  private readonly lostAt = new Map<string, number>();
+
+  private remember(key: string, state: CounterState, asOf: number): void {
+    this.latest.set(key, state);
+    this.latestAsOf.set(key, asOf);
+  }
+
   private async read(key: string): Promise<CounterState | undefined> {
+    const asOf = this.tick;
     const out = await this.client.send(
       new GetItemCommand({
         TableName: this.tableName,
@@ -98,14 +124,29 @@ export class DynamoLimiter implements Limiter {
       }),
     );
     const state = toState(out.Item ? (unmarshall(out.Item) as CounterItem) : undefined);
-    if (state) this.latest.set(key, state);
+    if (state) this.remember(key, state, asOf);
     else this.latest.delete(key);
     return state;
   }
 
-  /** The remembered state on a first try, else a fresh read. */
+  /**
+   * For a release, hand-off or restamp: the remembered state on a first try, unless the counter lost a race here
+   * lately; else a fresh read.
+   */
   private state(key: string, tries: number): Promise<CounterState | undefined> {
-    const remembered = tries === 1 ? this.latest.get(key) : undefined;
+    const contended = Date.now() - (this.lostAt.get(key) ?? Number.NEGATIVE_INFINITY) < CONTENDED_MS;
+    const remembered = tries === 1 && !contended ? this.latest.get(key) : undefined;
+    return remembered ? Promise.resolve(remembered) : this.read(key);
+  }
+
+  /**
+   * For an ask made at tick `askedAt`: the remembered state on a first try when it is no older than the ask (read,
+   * or written, since the ask was made: a batch's asks, made together and answered in turn, share one read while
+   * the counter is full), else a fresh read. A grant decided on it is still written on the condition of its version.
+   */
+  private stateForAsk(key: string, tries: number, askedAt: number): Promise<CounterState | undefined> {
+    const remembered =
+      tries === 1 && (this.latestAsOf.get(key) ?? -1) >= askedAt ? this.latest.get(key) : undefined;
     return remembered ? Promise.resolve(remembered) : this.read(key);
   }
 
@@ -137,6 +178,7 @@ export class DynamoLimiter implements Limiter {
 
   /** Writes all of `writes` or none; false when one lost a race. */
   private async write(writes: readonly CounterWrite[], nowMs: number): Promise<boolean> {
+    const asOf = this.tick;
     try {
       if (writes.length === 1) {
         await this.client.send(new PutItemCommand(this.put(writes[0]!, nowMs)));
@@ -145,11 +187,14 @@ export class DynamoLimiter implements Limiter {
           new TransactWriteItemsCommand({ TransactItems: writes.map((w) => ({ Put: this.put(w, nowMs) })) }),
         );
       }
-      for (const w of writes) this.latest.set(w.key, w.next);
+      for (const w of writes) this.remember(w.key, w.next, asOf);
       return true;
     } catch (error) {
       if (lostRace(error)) {
-        for (const w of writes) this.latest.delete(w.key);
+        for (const w of writes) {
+          this.latest.delete(w.key);
+          this.lostAt.set(w.key, Date.now());
+        }
         return false;
       }
       throw error;
@@ -158,15 +203,18 @@ export class DynamoLimiter implements Limiter {
 
   /**
    * The asks of this process in flight, by the counter they contend for (the agent's, else the tenant's). A
-   * consumer asks for a whole batch at once; in turn, the first takes the free slot and the others read it taken,
-   * instead of all writing and all but one losing (a lost conditional write is billed too).
+   * consumer asks for a whole batch at once; in turn, the first takes the free slot and the others find it taken,
+   * instead of all writing and all but one losing (a lost conditional write is billed too). The others decide on the
+   * state the first read or wrote, since it is no older than they are (`stateForAsk`): a batch of waiting tasks
+   * costs one read of a full counter, not one each.
    */
   private readonly inTurn = new Map<string, Promise<unknown>>();
 
   public acquire(request: SlotRequest): Promise<SlotGrant> {
     const key = request.agent?.key ?? request.tenant?.key ?? '';
     const previous = this.inTurn.get(key) ?? Promise.resolve();
-    const ask = previous.catch(() => {}).then(() => this.ask(request));
+    const askedAt = ++this.tick;
+    const ask = previous.catch(() => {}).then(() => this.ask(request, askedAt));
     this.inTurn.set(key, ask);
     const forget = () => {
       if (this.inTurn.get(key) === ask) this.inTurn.delete(key);
@@ -175,10 +223,10 @@ export class DynamoLimiter implements Limiter {
     return ask;
   }
 
-  private async ask(request: SlotRequest): Promise<SlotGrant> {
+  private async ask(request: SlotRequest, askedAt: number): Promise<SlotGrant> {
     const keys = [request.agent?.key, request.tenant?.key].filter((k): k is string => k !== undefined);
     for (let tries = 1; ; tries++) {
-      const states = await Promise.all(keys.map((key) => this.read(key)));
+      const states = await Promise.all(keys.map((key) => this.stateForAsk(key, tries, askedAt)));
       // The clock is read once the counters are in: a start is stamped as near its grant's write as can be, so
       // that a slow read does not date it earlier than the call it allows.
       const nowMs = Date.now();

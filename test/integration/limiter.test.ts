@@ -187,6 +187,69 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
     counting.client.destroy();
   });
 
+  it('decides a batch of asks on one read of a full counter', async () => {
+    // Prepare: the one slot taken by another consumer; a consumer whose requests are counted
+    const { agent } = freshKeys();
+    const limits = { key: agent, limits: { maxConcurrency: 1 } };
+    await limiter.acquire(ask('other', { agent: limits }));
+    const sent: string[] = [];
+    const counting = clientCountingLostWrites(async (name) => {
+      sent.push(name);
+    });
+    const consumer = new DynamoLimiter(counting.client, tableName);
+
+    // Act: a batch of ten asks at once
+    const grants = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => consumer.acquire(ask(`b${i}`, { agent: limits }))),
+    );
+
+    // Assess: all refused, on the one read the first ask made
+    expect(grants.every((g) => !g.granted && g.reason === LimitReason.AgentConcurrencyLimit)).toBe(true);
+    expect(sent).toEqual(['GetItemCommand']);
+    counting.client.destroy();
+  });
+
+  it('never decides an ask on a state read before the ask was made', async () => {
+    // Prepare: this consumer takes the one slot (and remembers the counter full); another gives it back
+    const { agent } = freshKeys();
+    const limits = { key: agent, limits: { maxConcurrency: 1 } };
+    const consumer = new DynamoLimiter(client!, tableName);
+    const first = await consumer.acquire(ask('a', { agent: limits }));
+    if (!first.granted) throw new Error('the test could not take its slot');
+    await new DynamoLimiter(client!, tableName).release(first.slots, new Date());
+
+    // Act
+    const next = await consumer.acquire(ask('b', { agent: limits }));
+
+    // Assess: the slot given back elsewhere is seen
+    expect(next).toMatchObject({ granted: true, slots: { holder: 'b' } });
+  });
+
+  it('reads a counter before giving a slot back once a write to it lost a race here', async () => {
+    // Prepare: this consumer's release of a slot loses its first write to another consumer's grant
+    const { agent } = freshKeys();
+    const limits = { key: agent, limits: { maxConcurrency: 3 } };
+    const counting = clientCountingLostWrites();
+    const consumer = new DynamoLimiter(counting.client, tableName);
+    const other = new DynamoLimiter(client!, tableName);
+    const a = await consumer.acquire(ask('a', { agent: limits }));
+    await other.acquire(ask('o1', { agent: limits }));
+    if (!a.granted) throw new Error('the test could not take its slot');
+    await consumer.release(a.slots, new Date());
+    expect(counting.lost()).toBe(1);
+    const c = await consumer.acquire(ask('c', { agent: limits }));
+    await other.acquire(ask('o2', { agent: limits }));
+    if (!c.granted) throw new Error('the test could not take its slot');
+
+    // Act: the next release, while the counter counts as contended
+    await consumer.release(c.slots, new Date());
+
+    // Assess: it read first, and lost no write
+    expect(counting.lost()).toBe(1);
+    expect(Object.keys((await counter(agent))!.holders).sort()).toEqual(['o1', 'o2']);
+    counting.client.destroy();
+  });
+
   it('takes an agent slot and a tenant slot in one transaction', async () => {
     // Prepare
     const { agent, tenant } = freshKeys();
