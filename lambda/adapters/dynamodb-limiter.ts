@@ -134,9 +134,14 @@ export class DynamoLimiter implements Limiter {
    * lately; else a fresh read.
    */
   private state(key: string, tries: number): Promise<CounterState | undefined> {
-    const contended = Date.now() - (this.lostAt.get(key) ?? Number.NEGATIVE_INFINITY) < CONTENDED_MS;
-    const remembered = tries === 1 && !contended ? this.latest.get(key) : undefined;
+    const remembered = tries === 1 ? this.rememberedUncontended(key) : undefined;
     return remembered ? Promise.resolve(remembered) : this.read(key);
+  }
+
+  /** The remembered state, unless a write to the counter lost a race here within CONTENDED_MS. */
+  private rememberedUncontended(key: string): CounterState | undefined {
+    const contended = Date.now() - (this.lostAt.get(key) ?? Number.NEGATIVE_INFINITY) < CONTENDED_MS;
+    return contended ? undefined : this.latest.get(key);
   }
 
   /**
@@ -258,12 +263,13 @@ export class DynamoLimiter implements Limiter {
 
   private async move(key: string, holder: string, change: SlotChange, now: Date): Promise<number> {
     for (let tries = 1; ; tries++) {
-      const state = await this.state(key, tries);
+      const remembered = tries === 1 ? this.rememberedUncontended(key) : undefined;
+      const state = remembered ?? (await this.read(key));
       const nowMs = now.getTime();
       if (!state) return 0;
       const next = moveHolder(state, holder, change, nowMs);
       // Nothing to write by the remembered state: make sure with a read.
-      if (!next && tries === 1 && this.latest.get(key) === state) {
+      if (!next && remembered) {
         this.latest.delete(key);
         continue;
       }

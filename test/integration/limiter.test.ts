@@ -250,6 +250,31 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
     counting.client.destroy();
   });
 
+  it('reads a contended counter once when a release finds nothing to give back', async () => {
+    // Prepare: this consumer's release loses its first write to another consumer's grant, then succeeds
+    const { agent } = freshKeys();
+    const limits = { key: agent, limits: { maxConcurrency: 2 } };
+    const sent: string[] = [];
+    const counting = clientCountingLostWrites(async (name) => {
+      sent.push(name);
+    });
+    const consumer = new DynamoLimiter(counting.client, tableName);
+    const a = await consumer.acquire(ask('a', { agent: limits }));
+    await new DynamoLimiter(client!, tableName).acquire(ask('o', { agent: limits }));
+    if (!a.granted) throw new Error('the test could not take its slot');
+    await consumer.release(a.slots, new Date());
+    expect(counting.lost()).toBe(1);
+    sent.length = 0;
+
+    // Act: the same slot given back again (a retried release)
+    const inUse = await consumer.release(a.slots, new Date());
+
+    // Assess: one read, no write
+    expect(inUse).toEqual(new Map([[agent, 1]]));
+    expect(sent).toEqual(['GetItemCommand']);
+    counting.client.destroy();
+  });
+
   it('takes an agent slot and a tenant slot in one transaction', async () => {
     // Prepare
     const { agent, tenant } = freshKeys();
