@@ -2,7 +2,7 @@
  * The limiter's counters in DynamoDB: one item per counter key (lambda/core/limits.ts), read with a consistent
  * read and written whole, conditioned on the version read. Two counters (an agent's and a tenant's) are granted
  * together in one transaction. A write that loses a race reads again and decides again. A state this limiter read
- * or wrote is used again without a read where it is recent enough to be the truth (`stateForAsk`, `state`); a write
+ * or wrote is used again without a read where it is recent enough to be the truth (`remembered`); a write
  * decided on an old one only loses its race.
  */
 import {
@@ -91,16 +91,14 @@ export class DynamoLimiter implements Limiter {
     private readonly tableName: string,
   ) {}
 
-  /** The last state of each counter this limiter read or wrote. */
-  private readonly latest = new Map<string, CounterState>();
-
   /**
-   * This limiter's clock of asks: it moves on when an ask is made (`acquire`). `latestAsOf` holds, for each
-   * remembered state, the tick at which the read that returned it (or the write that made it) began: the state is
-   * the counter's as it stood after every ask made before that tick, so those asks may decide on it without a read.
+   * The last state of each counter this limiter read or wrote, with the tick (of `tick`) at which that read or
+   * write began: the state is the counter's as it stood after every ask made before that tick.
    */
+  private readonly latest = new Map<string, { readonly state: CounterState; readonly asOf: number }>();
+
+  /** This limiter's clock of asks: it moves on when an ask is made (`acquire`). */
   private tick = 0;
-  private readonly latestAsOf = new Map<string, number>();
 
   /**
    * When each counter last lost a race here (epoch ms). Within CONTENDED_MS of that, a release, hand-off or restamp
@@ -108,11 +106,6 @@ export class DynamoLimiter implements Limiter {
    * refused on its condition is billed as one that succeeds.
    */
   private readonly lostAt = new Map<string, number>();
-
-  private remember(key: string, state: CounterState, asOf: number): void {
-    this.latest.set(key, state);
-    this.latestAsOf.set(key, asOf);
-  }
 
   private async read(key: string): Promise<CounterState | undefined> {
     const asOf = this.tick;
@@ -124,34 +117,30 @@ export class DynamoLimiter implements Limiter {
       }),
     );
     const state = toState(out.Item ? (unmarshall(out.Item) as CounterItem) : undefined);
-    if (state) this.remember(key, state, asOf);
+    if (state) this.latest.set(key, { state, asOf });
     else this.latest.delete(key);
     return state;
   }
 
   /**
-   * For a release, hand-off or restamp: the remembered state on a first try, unless the counter lost a race here
-   * lately; else a fresh read.
+   * The remembered state, when it is fit to decide on without a read:
+   * - for an ask made at tick `askedAt`, when it is no older than the ask (read or written since: a batch's asks,
+   *   made together and answered in turn, share one read while the counter is full);
+   * - for a release, hand-off or restamp (no `askedAt`), unless a write to the counter lost a race here within
+   *   CONTENDED_MS.
+   * A write decided on it is still conditioned on its version: an old state only loses its race.
    */
-  private state(key: string, tries: number): Promise<CounterState | undefined> {
-    const remembered = tries === 1 ? this.rememberedUncontended(key) : undefined;
-    return remembered ? Promise.resolve(remembered) : this.read(key);
-  }
-
-  /** The remembered state, unless a write to the counter lost a race here within CONTENDED_MS. */
-  private rememberedUncontended(key: string): CounterState | undefined {
+  private remembered(key: string, askedAt?: number): CounterState | undefined {
+    const latest = this.latest.get(key);
+    if (!latest) return undefined;
+    if (askedAt !== undefined) return latest.asOf >= askedAt ? latest.state : undefined;
     const contended = Date.now() - (this.lostAt.get(key) ?? Number.NEGATIVE_INFINITY) < CONTENDED_MS;
-    return contended ? undefined : this.latest.get(key);
+    return contended ? undefined : latest.state;
   }
 
-  /**
-   * For an ask made at tick `askedAt`: the remembered state on a first try when it is no older than the ask (read,
-   * or written, since the ask was made: a batch's asks, made together and answered in turn, share one read while
-   * the counter is full), else a fresh read. A grant decided on it is still written on the condition of its version.
-   */
-  private stateForAsk(key: string, tries: number, askedAt: number): Promise<CounterState | undefined> {
-    const remembered =
-      tries === 1 && (this.latestAsOf.get(key) ?? -1) >= askedAt ? this.latest.get(key) : undefined;
+  /** The remembered state on a first try when it is fit (`remembered`), else a fresh read. */
+  private state(key: string, tries: number, askedAt?: number): Promise<CounterState | undefined> {
+    const remembered = tries === 1 ? this.remembered(key, askedAt) : undefined;
     return remembered ? Promise.resolve(remembered) : this.read(key);
   }
 
@@ -192,7 +181,7 @@ export class DynamoLimiter implements Limiter {
           new TransactWriteItemsCommand({ TransactItems: writes.map((w) => ({ Put: this.put(w, nowMs) })) }),
         );
       }
-      for (const w of writes) this.remember(w.key, w.next, asOf);
+      for (const w of writes) this.latest.set(w.key, { state: w.next, asOf });
       return true;
     } catch (error) {
       if (lostRace(error)) {
@@ -210,7 +199,7 @@ export class DynamoLimiter implements Limiter {
    * The asks of this process in flight, by the counter they contend for (the agent's, else the tenant's). A
    * consumer asks for a whole batch at once; in turn, the first takes the free slot and the others find it taken,
    * instead of all writing and all but one losing (a lost conditional write is billed too). The others decide on the
-   * state the first read or wrote, since it is no older than they are (`stateForAsk`): a batch of waiting tasks
+   * state the first read or wrote, since it is no older than they are (`remembered`): a batch of waiting tasks
    * costs one read of a full counter, not one each.
    */
   private readonly inTurn = new Map<string, Promise<unknown>>();
@@ -231,7 +220,7 @@ export class DynamoLimiter implements Limiter {
   private async ask(request: SlotRequest, askedAt: number): Promise<SlotGrant> {
     const keys = [request.agent?.key, request.tenant?.key].filter((k): k is string => k !== undefined);
     for (let tries = 1; ; tries++) {
-      const states = await Promise.all(keys.map((key) => this.stateForAsk(key, tries, askedAt)));
+      const states = await Promise.all(keys.map((key) => this.state(key, tries, askedAt)));
       // The clock is read once the counters are in: a start is stamped as near its grant's write as can be, so
       // that a slow read does not date it earlier than the call it allows.
       const nowMs = Date.now();
@@ -263,7 +252,7 @@ export class DynamoLimiter implements Limiter {
 
   private async move(key: string, holder: string, change: SlotChange, now: Date): Promise<number> {
     for (let tries = 1; ; tries++) {
-      const remembered = tries === 1 ? this.rememberedUncontended(key) : undefined;
+      const remembered = tries === 1 ? this.remembered(key) : undefined;
       const state = remembered ?? (await this.read(key));
       const nowMs = now.getTime();
       if (!state) return 0;
