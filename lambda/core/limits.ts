@@ -133,6 +133,13 @@ export interface SlotRequest {
   readonly tenant?: { readonly key: string; readonly maxConcurrency: number };
   /** The limiter's wake-up interval: the longest a waiting task goes between two asks. */
   readonly wakeUpMs: number;
+  /**
+   * How long after `nowMs` a granted start is stamped (stamp-lead.ts): about the time this consumer takes from a
+   * grant to its call (the grant's write, the claim), so that the call meets its stamp instead of moving it
+   * (`restamp`, one more write while the slot is held). The rate is checked at the stamp.
+   * @default 0
+   */
+  readonly stampLeadMs?: number;
 }
 
 /** A counter write: the item's next state, conditioned on the version read. */
@@ -232,7 +239,8 @@ export function restamp(
  * 2. the tenant's cap: live tenant holders < `tenant.maxConcurrency`;
  * 3. high before low: a low task does not start while a high task of its type is waiting (`high_until`);
  * 4. the agent's concurrency: live holders < `maxConcurrency`;
- * 5. the agent's rate: starts in the last `per` (plus the margin) < `requests`.
+ * 5. the agent's rate: starts in every window of `per` (plus the margin) that would hold the stamp < `requests`;
+ *    the start is stamped `stampLeadMs` after `nowMs`.
  * A high task refused by 4 or 5 marks the agent item (`high_until = now + HIGH_MARK_WAKE_UPS × wake-up`) unless
  * the mark was written less than one wake-up ago; see HIGH_MARK_WAKE_UPS.
  */
@@ -254,6 +262,7 @@ export function decide(
 
   const agentHolders = agent && liveHolders(agent.state, nowMs);
   const rate = agent?.limits.rateLimit;
+  const startAtMs = nowMs + Math.max(0, request.stampLeadMs ?? 0);
   const starts = agent && rate ? liveStarts(agent.state, nowMs, rate) : (agent?.state.starts ?? []);
   if (agent && agentHolders) {
     const max = agent.limits.maxConcurrency;
@@ -290,7 +299,7 @@ export function decide(
       return refusal(LimitReason.AgentConcurrencyLimit);
     }
     // Every agent call counts against the rate, a retry holding its slot too.
-    const rateWait = rate ? rateWaitMs(starts, nowMs, rate) : 0;
+    const rateWait = rate ? rateWaitMs(starts, startAtMs, rate) : 0;
     if (rateWait > 0) return refusal(LimitReason.AgentRateLimit, rateWait);
   }
 
@@ -308,7 +317,7 @@ export function decide(
       next: {
         ...agent.state,
         holders,
-        starts: rate ? [...starts, nowMs].sort((a, b) => a - b) : [],
+        starts: rate ? [...starts, startAtMs].sort((a, b) => a - b) : [],
         version: agent.state.version + 1,
       },
     });
@@ -338,7 +347,7 @@ export function decide(
     writes,
     slots: { keys, holder },
     ...(agentInUse !== undefined && { agentInUse }),
-    ...(agent && rate && { start: { key: agent.key, atMs: nowMs, rate } }),
+    ...(agent && rate && { start: { key: agent.key, atMs: startAtMs, rate } }),
   };
 }
 

@@ -42,6 +42,7 @@ import {
   retryDelaySeconds,
 } from './retry-policy';
 import type { SlotWaits } from './slot-waits';
+import type { StampLead } from './stamp-lead';
 import { type TaskEnvelope, type TaskError, TaskStatus } from './task';
 import {
   deliveryEnvelopes,
@@ -95,6 +96,11 @@ export interface ProcessDeps {
    * straight to one of them. Without it, a refused task is sent again at once.
    */
   readonly slotWaits?: SlotWaits;
+  /**
+   * How far ahead of its grant this process stamps a rate-limited start (one per process, as the limiter), learnt
+   * from its own grants' delays to their calls. Without it, a start is stamped at its grant.
+   */
+  readonly stampLead?: StampLead;
   /** The task bucket: a large payload is read from it before the agent call (payload-storage.ts). */
   readonly payloads?: { get(key: string): Promise<string> };
   readonly settings: ProcessSettings;
@@ -371,7 +377,7 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
     // nothing. A failed read fails the attempt (PayloadUnavailable), which is retried. Before the hold to the rate
     // stamp, so that the read does not make the call later than its stamp.
     const payload = known ? await payloadOf(envelope, deps) : undefined;
-    if (asked?.start) await holdToStamp(asked.start, deps, now);
+    if (asked?.start) await holdToStamp(asked.start, asked.leadMs, deps, now);
     const agentStart = now().getTime();
     let outcome = !payload
       ? classifyAgentFailure({ fact: 'no-agent', type: envelope.type })
@@ -532,9 +538,11 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
 /**
  * Right before the agent call: keeps the call within RATE_STAMP_TOLERANCE_MS after the start its grant stamped in
  * the rate log. A call later than that moves its stamp to now (`Limiter.restamp`, waiting if the move would overfill
- * a window); one earlier than its stamp waits for it.
+ * a window); one earlier than its stamp waits for it. The delay from the grant (stamped `leadMs` after it) to now
+ * tells the process's next grants how far ahead to stamp (`StampLead`).
  */
-async function holdToStamp(start: RateStart, deps: ProcessDeps, now: () => Date): Promise<void> {
+async function holdToStamp(start: RateStart, leadMs: number, deps: ProcessDeps, now: () => Date): Promise<void> {
+  deps.stampLead?.observe(now().getTime() - (start.atMs - leadMs));
   let stampMs = start.atMs;
   if (deps.limiter && now().getTime() - stampMs > RATE_STAMP_TOLERANCE_MS) {
     stampMs = await deps.limiter.restamp(start);
@@ -578,8 +586,11 @@ async function payloadOf(
   return unavailable('is not a JSON object');
 }
 
-/** A grant as processDelivery uses it: the slots, and whether the task waited in this invocation for it. */
-type Asked = Extract<SlotGrant, { granted: true }> & { readonly waited: boolean };
+/**
+ * A grant as processDelivery uses it: the slots, whether the task waited in this invocation for it, and how far
+ * after its decision its start was stamped.
+ */
+type Asked = Extract<SlotGrant, { granted: true }> & { readonly waited: boolean; readonly leadMs: number };
 
 /**
  * Asks the limiter for the task's slots before its claim, when its agent has limits or its tenant a cap.
@@ -615,6 +626,7 @@ async function askForSlots(
     nowMs,
     holdUntilMs: at.holdUntilMs,
     wakeUpMs: settings.limitWakeUpSeconds * 1000,
+    ...(agentLimits?.rateLimit && deps.stampLead && { stampLeadMs: deps.stampLead.leadMs() }),
     ...(agentLimits && { agent: { key: agentCounterKey(envelope.type), limits: agentLimits } }),
     ...(tenantCap !== undefined && {
       tenant: { key: tenantCounterKey(envelope.tenant_id!), maxConcurrency: tenantCap },
@@ -622,7 +634,7 @@ async function askForSlots(
   };
   const granted = (grant: SlotGrant & { granted: true }, waited: boolean): Asked => {
     if (grant.slots.keys.length) deps.slotWaits?.hold(grant.slots.keys);
-    return { ...grant, waited };
+    return { ...grant, waited, leadMs: request.stampLeadMs ?? 0 };
   };
   const grant = await limiter.acquire(request);
   if (grant.granted) return granted(grant, false);

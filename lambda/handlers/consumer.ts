@@ -19,6 +19,7 @@ import { type ProcessDeps, processDelivery } from '../core/process-delivery';
 import { WAITS_ATTRIBUTE } from '../core/queue-message';
 import { ResendBatch } from '../core/resend-batch';
 import { SlotWaits } from '../core/slot-waits';
+import { StampLead } from '../core/stamp-lead';
 
 const metrics = new EmfMetrics(logger.raw);
 const transitions = new TransitionLog(logger);
@@ -32,6 +33,8 @@ const deps: ProcessDeps = {
   limiter: new DynamoLimiter(dynamoClient(), requireEnv(EnvName.LimitsTableName)),
   // The tasks of this execution environment waiting for a slot: a slot given back here goes straight to one.
   slotWaits: new SlotWaits(),
+  // How far ahead of a grant this environment stamps a rate-limited start: its own grants' delays to their calls.
+  stampLead: new StampLead(),
   settings: {
     maxReceiveCount: numberEnv(EnvName.MaxReceiveCount),
     leaseSeconds: numberEnv(EnvName.LeaseSeconds),

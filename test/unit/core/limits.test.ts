@@ -190,6 +190,43 @@ describe('Function: decide', () => {
       });
     });
 
+    it('stamps a start `stampLeadMs` after its grant, and checks the rate at the stamp', () => {
+      // Prepare: the window is full now, and its older start leaves it 30 ms from now
+      const starts = [NOW - windowMs + 30, NOW - 10];
+
+      // Act
+      const early = decide(ask({ stampLeadMs: 20 }, rate), read({ [AGENT]: counter({ starts }) }));
+      const led = decide(ask({ stampLeadMs: 40 }, rate), read({ [AGENT]: counter({ starts }) }));
+
+      // Assess: a stamp 20 ms ahead still falls in the full window, and its wait counts from the stamp
+      expect(early).toMatchObject({ granted: false, reason: LimitReason.AgentRateLimit, retryAfterMs: 10 });
+      // 40 ms ahead it does not: the older start has left that window by then (it stays in the log, still live
+      // now), and the new one is logged at the stamp
+      expect(led).toEqual({
+        granted: true,
+        writes: [
+          {
+            key: AGENT,
+            expectedVersion: 3,
+            next: { holders: {}, starts: [...starts, NOW + 40], version: 4 },
+          },
+        ],
+        slots: { keys: [], holder: 't1' },
+        start: { key: AGENT, atMs: NOW + 40, rate: rate.rateLimit },
+      });
+    });
+
+    it('counts a start stamped ahead by another consumer against every window that holds it', () => {
+      // Prepare: one start now, one stamped 300 ms ahead
+      const starts = [NOW, NOW + 300];
+
+      // Act: an ask stamped 100 ms ahead falls between them, in a window that already holds both
+      const decision = decide(ask({ stampLeadMs: 100 }, rate), read({ [AGENT]: counter({ starts }) }));
+
+      // Assess
+      expect(decision).toMatchObject({ granted: false, reason: LimitReason.AgentRateLimit });
+    });
+
     it('a rate-only agent holds no slot: nothing to give back, no slots in use', () => {
       // Act
       const decision = decide(ask({}, rate), read({ [AGENT]: counter({ holders: { stale: NOW + 9_000 } }) }));

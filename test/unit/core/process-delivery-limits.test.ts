@@ -21,6 +21,7 @@ import {
 } from '../../../lambda/core/process-delivery';
 import { RETRY_CLOCK_SKEW_MS, retryDelaySeconds } from '../../../lambda/core/retry-policy';
 import { SlotWaits } from '../../../lambda/core/slot-waits';
+import { StampLead } from '../../../lambda/core/stamp-lead';
 import { ENVELOPE_SCHEMA_VERSION, type TaskEnvelope, type TaskRecord } from '../../../lambda/core/task';
 import { FakeAgents, InMemoryLimiter, InMemoryTaskStore, InMemoryTierQueue } from '../support/in-memory';
 
@@ -484,6 +485,40 @@ describe('Function: processDelivery, with limits', () => {
       expect(seen).not.toHaveProperty('slots');
       expect(events.map((e) => e.transition)).not.toContain('released');
       expect(limiter.counters.get(AGENT)?.starts).toEqual([NOW_MS]);
+    });
+  });
+
+  describe('a rate-limited start stamped ahead (StampLead)', () => {
+    it('learns the delay from its grant to its call, and stamps the next grants that far ahead: no restamp', async () => {
+      // Prepare: the claim takes 45 ms on this process's clock
+      const second = { ...queued, task_id: 'b2c3d4e5-0000-4000-8000-000000000002', tenant_id: undefined };
+      const { store, limiter, deps, clock } = setup({
+        limits: { rateLimit: { requests: 5, perSeconds: 1 } },
+        records: [queued, second],
+      });
+      limiter.clock = () => clock.ms;
+      const claim = store.claim.bind(store);
+      store.claim = async (...args) => {
+        clock.ms += 45;
+        return claim(...args);
+      };
+      const led = { ...deps, stampLead: new StampLead() };
+
+      // Act: a first task, with nothing learnt yet, then a second
+      await processDelivery(delivery(), led);
+      const firstDone = clock.ms;
+      await processDelivery(
+        delivery({}, { ...envelope, task_id: second.task_id, tenant_id: undefined }),
+        led,
+      );
+
+      // Assess: the first was stamped at its grant, came 45 ms late and moved its stamp; the second was stamped
+      // 45 ms ahead of its grant and called at its stamp
+      expect(limiter.asks.map((a) => a.request.stampLeadMs)).toEqual([0, 45]);
+      expect(limiter.restamps).toEqual([
+        expect.objectContaining({ start: expect.objectContaining({ atMs: NOW_MS }) }),
+      ]);
+      expect(limiter.counters.get(AGENT)?.starts).toEqual([NOW_MS + 45, firstDone + 45]);
     });
   });
 
