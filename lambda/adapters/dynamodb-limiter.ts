@@ -1,11 +1,13 @@
 /**
  * The limiter's counters in DynamoDB: one item per counter key (lambda/core/limits.ts), read with a consistent
  * read and written whole, conditioned on the version read. Two counters (an agent's and a tenant's) are granted
- * together in one transaction. A write that loses a race reads again and decides again. A state this limiter read
+ * together in one transaction. A write that loses a race reads again and decides again. A release alone decides
+ * nothing: it removes its holder in place (`giveBack`), with no read and no race to lose. A state this limiter read
  * or wrote is used again without a read where it is recent enough to be the truth (`remembered`); a write
  * decided on an old one only loses its race.
  */
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -14,6 +16,7 @@ import {
   ScanCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import {
@@ -272,10 +275,43 @@ export class DynamoLimiter implements Limiter {
   }
 
   public async release(slots: HeldSlots, now: Date): Promise<ReadonlyMap<string, number>> {
-    const inUse = await Promise.all(
-      slots.keys.map((key) => this.move(key, slots.holder, { release: true }, now)),
-    );
+    const inUse = await Promise.all(slots.keys.map((key) => this.giveBack(key, slots.holder, now.getTime())));
     return new Map(slots.keys.map((key, i) => [key, inUse[i]!]));
+  }
+
+  /**
+   * Gives `holder`'s slot of `key` back in one UpdateItem that needs no read and never loses a race: it removes the
+   * holder, if it is there, and moves the version on, so that a write decided on the state before it loses its race
+   * (as against any other write). Nothing else of the counter is read or decided, so it cannot be wrong about it;
+   * the holders whose time has passed stay until the next write of the whole counter. Returns the slots in use
+   * after it (before it, when the holder was not there: a retried release).
+   */
+  private async giveBack(key: string, holder: string, nowMs: number): Promise<number> {
+    const asOf = this.tick;
+    const known = (item: Record<string, AttributeValue> | undefined): number => {
+      const state = toState(item ? (unmarshall(item) as CounterItem) : undefined);
+      if (state) this.latest.set(key, { state, asOf });
+      else this.latest.delete(key);
+      return state ? Object.keys(liveHolders(state, nowMs)).length : 0;
+    };
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ [COUNTER_KEY]: key }),
+          UpdateExpression: 'REMOVE #holders.#holder SET #version = #version + :one',
+          ConditionExpression: 'attribute_exists(#holders.#holder)',
+          ExpressionAttributeNames: { '#holders': 'holders', '#holder': holder, '#version': 'version' },
+          ExpressionAttributeValues: marshall({ ':one': 1 }),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return known(out.Attributes);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return known(error.Item);
+      throw error;
+    }
   }
 
   public async extend(slots: HeldSlots, untilMs: number, now: Date): Promise<void> {

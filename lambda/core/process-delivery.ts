@@ -541,7 +541,12 @@ export async function processDelivery(delivery: Delivery, deps: ProcessDeps): Pr
  * a window); one earlier than its stamp waits for it. The delay from the grant (stamped `leadMs` after it) to now
  * tells the process's next grants how far ahead to stamp (`StampLead`).
  */
-async function holdToStamp(start: RateStart, leadMs: number, deps: ProcessDeps, now: () => Date): Promise<void> {
+async function holdToStamp(
+  start: RateStart,
+  leadMs: number,
+  deps: ProcessDeps,
+  now: () => Date,
+): Promise<void> {
   deps.stampLead?.observe(now().getTime() - (start.atMs - leadMs));
   let stampMs = start.atMs;
   if (deps.limiter && now().getTime() - stampMs > RATE_STAMP_TOLERANCE_MS) {

@@ -225,8 +225,8 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
     expect(next).toMatchObject({ granted: true, slots: { holder: 'b' } });
   });
 
-  it('reads a counter before giving a slot back once a write to it lost a race here', async () => {
-    // Prepare: this consumer's release of a slot loses its first write to another consumer's grant
+  it('reads a counter before handing a slot over once a write to it lost a race here', async () => {
+    // Prepare: this consumer's hand-off of a slot loses its first write to another consumer's grant
     const { agent } = freshKeys();
     const limits = { key: agent, limits: { maxConcurrency: 3 } };
     const counting = clientCountingLostWrites();
@@ -235,23 +235,22 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
     const a = await consumer.acquire(ask('a', { agent: limits }));
     await other.acquire(ask('o1', { agent: limits }));
     if (!a.granted) throw new Error('the test could not take its slot');
-    await consumer.release(a.slots, new Date());
+    const b = await consumer.handOff(a.slots, ask('b', { agent: limits }));
     expect(counting.lost()).toBe(1);
-    const c = await consumer.acquire(ask('c', { agent: limits }));
     await other.acquire(ask('o2', { agent: limits }));
-    if (!c.granted) throw new Error('the test could not take its slot');
+    if (!b.grant.granted) throw new Error('the test could not hand its slot over');
 
-    // Act: the next release, while the counter counts as contended
-    await consumer.release(c.slots, new Date());
+    // Act: the next hand-off, while the counter counts as contended
+    await consumer.handOff(b.grant.slots, ask('c', { agent: limits }));
 
     // Assess: it read first, and lost no write
     expect(counting.lost()).toBe(1);
-    expect(Object.keys((await counter(agent))!.holders).sort()).toEqual(['o1', 'o2']);
+    expect(Object.keys((await counter(agent))!.holders).sort()).toEqual(['c', 'o1', 'o2']);
     counting.client.destroy();
   });
 
-  it('reads a contended counter once when a release finds nothing to give back', async () => {
-    // Prepare: this consumer's release loses its first write to another consumer's grant, then succeeds
+  it('gives a slot back in one write with no read, though the counter moved on since this consumer saw it', async () => {
+    // Prepare: another consumer took a slot after this one
     const { agent } = freshKeys();
     const limits = { key: agent, limits: { maxConcurrency: 2 } };
     const sent: string[] = [];
@@ -262,17 +261,38 @@ describe('Class: DynamoLimiter on DynamoDB Local', () => {
     const a = await consumer.acquire(ask('a', { agent: limits }));
     await new DynamoLimiter(client!, tableName).acquire(ask('o', { agent: limits }));
     if (!a.granted) throw new Error('the test could not take its slot');
-    await consumer.release(a.slots, new Date());
-    expect(counting.lost()).toBe(1);
     sent.length = 0;
 
-    // Act: the same slot given back again (a retried release)
+    // Act: the release, then the same release again (retried)
     const inUse = await consumer.release(a.slots, new Date());
+    const released = (await counter(agent))!;
+    const again = await consumer.release(a.slots, new Date());
 
-    // Assess: one read, no write
+    // Assess: one UpdateItem each, no read; the second finds nothing to give back and changes nothing
+    expect(sent).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
     expect(inUse).toEqual(new Map([[agent, 1]]));
-    expect(sent).toEqual(['GetItemCommand']);
+    expect(again).toEqual(new Map([[agent, 1]]));
+    expect(Object.keys(released.holders)).toEqual(['o']);
+    expect(await counter(agent)).toEqual(released);
     counting.client.destroy();
+  });
+
+  it('makes a write decided on the counter before a release lose its race: the slot given back stays free', async () => {
+    // Prepare: another consumer remembers the counter with this one's slot taken
+    const { agent } = freshKeys();
+    const limits = { key: agent, limits: { maxConcurrency: 2 } };
+    const other = new DynamoLimiter(client!, tableName);
+    const a = await limiter.acquire(ask('a', { agent: limits }));
+    const o = await other.acquire(ask('o', { agent: limits }));
+    if (!a.granted || !o.granted) throw new Error('the test could not take the slots');
+
+    // Act: this one gives its slot back; the other hands its own over on what it remembers
+    await limiter.release(a.slots, new Date());
+    const handed = await other.handOff(o.slots, ask('p', { agent: limits }));
+
+    // Assess: the hand-off was written on the counter as the release left it, not over it
+    expect(handed.grant).toMatchObject({ granted: true, agentInUse: 1 });
+    expect(Object.keys((await counter(agent))!.holders)).toEqual(['p']);
   });
 
   it('takes an agent slot and a tenant slot in one transaction', async () => {
