@@ -107,7 +107,10 @@ export interface ThroughputRow {
   readonly attemptsAboveOne: number;
   readonly deadLettered: number;
   readonly notSucceeded: number;
-  /** Limiter writes answered 400 (a lost compare-and-set) ÷ limiter writes. */
+  /**
+   * Limiter writes answered 400 (a lost compare-and-set) ÷ limiter writes (a release's UpdateItem counts as a write;
+   * one answered 400 found nothing to give back, which is not a lost race).
+   */
   readonly limiterWrites: number;
   readonly limiterLostWrites: number;
   readonly consumerRequestsPerTask: Record<string, number>;
@@ -638,8 +641,11 @@ export async function limits(options: {
         settings.maxConcurrency / (ms / 1000),
       );
       const startsPerSecond = (agentCalls.length - 1) / ((lastStart - firstStart) / 1000);
+      // A release is an UpdateItem (it removes its holder in place, and never loses a race).
       const limiterWrites =
-        (calls['dynamodb:PutItem (limiter)'] ?? 0) + (calls['dynamodb:TransactWriteItems (limiter)'] ?? 0);
+        (calls['dynamodb:PutItem (limiter)'] ?? 0) +
+        (calls['dynamodb:TransactWriteItems (limiter)'] ?? 0) +
+        (calls['dynamodb:UpdateItem (limiter)'] ?? 0);
       const row: ThroughputRow = {
         tasks,
         agentMs: ms,
