@@ -40,9 +40,10 @@ export class LimitTable extends Construct {
 /**
  * Lets `grantee` read and write the limiter's counters: a consistent `GetItem`, then a conditional `PutItem`; two
  * counters granted together are put in one `TransactWriteItems`, which IAM authorizes as the `PutItem`s it holds
- * (it has no action of its own). No `Scan`: only the chaos run's end check and operators list every counter.
+ * (it has no action of its own). A release is an `UpdateItem` that removes its holder in place. No `Scan`: only
+ * the chaos run's end check and operators list every counter.
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
  */
 export function grantLimitCounters(table: dynamodb.ITable, grantee: iam.IGrantable): iam.Grant {
-  return table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:PutItem');
+  return table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
 }

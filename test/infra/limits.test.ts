@@ -194,10 +194,10 @@ describe('Limits: environment', () => {
 });
 
 describe('Limits: grants', () => {
-  const COUNTERS = ['dynamodb:GetItem', 'dynamodb:PutItem'];
+  const COUNTERS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 
   test.each(PRIORITIES)(
-    'the %s consumer may get and put counters, and send to its own queue but not the other tier',
+    'the %s consumer may get, put and update counters, and send to its own queue but not the other tier',
     (priority) => {
       // GIVEN
       const { taskQueue, template } = limited();
@@ -222,7 +222,7 @@ describe('Limits: grants', () => {
     },
   );
 
-  test('the callback and completion functions may get and put counters, nothing more on that table', () => {
+  test('the callback and completion functions may get, put and update counters, nothing more on that table', () => {
     // GIVEN
     const { taskQueue, template } = asyncResearch();
 

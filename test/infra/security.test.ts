@@ -221,8 +221,11 @@ const CONSUME = [
 ];
 /** What settles an async attempt may do to its tier queue's message. */
 const SETTLE = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'];
-/** The limiter's counters: a consistent read, then a conditional put (a transaction's puts are PutItems to IAM). */
-const COUNTERS = ['dynamodb:GetItem', 'dynamodb:PutItem'];
+/**
+ * The limiter's counters: a consistent read, then a conditional put (a transaction's puts are PutItems to IAM); a
+ * release's update in place.
+ */
+const COUNTERS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const SECRET_READ = ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'];
 
 interface PolicyDocument {
