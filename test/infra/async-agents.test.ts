@@ -456,7 +456,10 @@ describe('Async agents: Lambda agents of the app complete through destinations',
     expect(byResource(completion.role!)).toEqual(
       expect.arrayContaining([
         { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [getAtt(taskQueue.table)] },
-        { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [getAtt(taskQueue.limitsTable)] },
+        {
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          resources: [getAtt(taskQueue.limitsTable)],
+        },
         { actions: settle, resources: [getAtt(taskQueue.tiers.high.queue)] },
         { actions: settle, resources: [getAtt(taskQueue.tiers.low.queue)] },
         // A completion's result, and the answer to the same completion again (TaskResults).

@@ -4,6 +4,8 @@
  * validation, and the dashboard's limits rows.
  */
 
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -221,6 +223,17 @@ describe('Limits: grants', () => {
       ]);
     },
   );
+
+  test("grants every DynamoDB call the limiter adapter makes, but the operators' Scan", () => {
+    // GIVEN: the commands the adapter sends (IAM knows a transaction by the PutItems it holds); the local runtime
+    // checks no IAM, so a call the grant lacks would pass every local test and be denied on AWS
+    const source = readFileSync(path.join(__dirname, '../../lambda/adapters/dynamodb-limiter.ts'), 'utf8');
+    const sent = [...source.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]!);
+    const asIam = (command: string) => `dynamodb:${command === 'TransactWriteItems' ? 'PutItem' : command}`;
+
+    // THEN
+    expect([...new Set(sent.filter((c) => c !== 'Scan').map(asIam))].sort()).toEqual(COUNTERS);
+  });
 
   test('the callback and completion functions may get, put and update counters, nothing more on that table', () => {
     // GIVEN
