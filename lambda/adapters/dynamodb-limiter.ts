@@ -43,15 +43,16 @@ export const COUNTER_KEY = 'counter';
 /** An idle counter (no live holder) is removed by TTL this long after its last holder's time. */
 const IDLE_RETENTION_SECONDS = 86_400;
 
-/** How long after a lost race on a counter a release, hand-off or restamp reads it before writing. */
+/** How long after a lost race on a counter an extension, hand-off or restamp reads it before writing. */
 const CONTENDED_MS = 1000;
 
 /** Reads and writes of one decision, before the limiter gives up on a contended counter (and the task waits). */
 const MAX_TRIES = 8;
 
 /**
- * Reads and writes of one release or extension before the limiter gives up. Far more than an ask's: a release that
- * gives up leaves its slot taken until its lease runs out (minutes), which a burst of asks must not cause.
+ * Reads and writes of one hand-off, extension or restamp before the limiter gives up. Far more than an ask's: a
+ * hand-off that gives up leaves its slot taken until its lease runs out (minutes), which a burst of asks must not
+ * cause.
  */
 const MAX_MOVE_TRIES = 40;
 
@@ -104,8 +105,8 @@ export class DynamoLimiter implements Limiter {
   private tick = 0;
 
   /**
-   * When each counter last lost a race here (epoch ms). Within CONTENDED_MS of that, a release, hand-off or restamp
-   * reads the counter before it writes: its remembered state is likely another consumer's old news, and a write
+   * When each counter last lost a race here (epoch ms). Within CONTENDED_MS of that, an extension, hand-off or
+   * restamp reads the counter before it writes: its remembered state is likely another consumer's old news, and a write
    * refused on its condition is billed as one that succeeds.
    */
   private readonly lostAt = new Map<string, number>();
@@ -129,7 +130,7 @@ export class DynamoLimiter implements Limiter {
    * The remembered state, when it is fit to decide on without a read:
    * - for an ask made at tick `askedAt`, when it is no older than the ask (read or written since: a batch's asks,
    *   made together and answered in turn, share one read while the counter is full);
-   * - for a release, hand-off or restamp (no `askedAt`), unless a write to the counter lost a race here within
+   * - for an extension, hand-off or restamp (no `askedAt`), unless a write to the counter lost a race here within
    *   CONTENDED_MS.
    * A write decided on it is still conditioned on its version: an old state only loses its race.
    */
