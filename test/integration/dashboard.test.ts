@@ -41,6 +41,11 @@ interface ChartInstance {
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.join(__dirname, '..', '..', 'test-artifacts', 'dashboard');
 const DASHBOARD = '/_local/dashboard';
+/**
+ * A click whose press and release are 1.5 s apart. The page redraws itself every second, and Chromium fires no click
+ * when the pressed element leaves the page before the release: a redraw must keep what a reader may be pressing.
+ */
+const HELD_CLICK = { delay: 1_500 };
 
 let runtime: RunningRuntime;
 let browser: Browser;
@@ -471,42 +476,97 @@ describe('dashboard in chromium', () => {
 
   it("shows a task's record, its error, and its payload while the DLQ holds its message", async () => {
     const taskPage = await browser.newPage();
-    await taskPage.setViewport({ width: 1280, height: 1000 });
-    await taskPage.goto(`${runtime.apiUrl}${DASHBOARD}/tasks/${ids.poison}`);
-    await taskPage.waitForSelector('#task-body[data-loaded="true"]');
-    const view = await taskStatus(ids.poison);
-    const text = (field: string) =>
-      taskPage.$eval(`#task-fields [data-field="${field}"]`, (dd) => dd.textContent ?? '');
-    expect(await text('status')).toBe(view.status);
-    expect(view.status).toBe('FAILED');
-    expect(await text('type')).toBe('poison');
-    expect(await text('tier')).toBe('low');
-    expect(await text('attempts')).toBe(String(view.attempts));
-    const error = view.error as { code: string; message: string };
-    expect(await text('error')).toBe(`${error.code}: ${error.message}`);
-    const payload = await taskPage.$eval('.message .payload', (pre) => JSON.parse(pre.textContent ?? ''));
-    expect(payload).toEqual({ doomed: true });
-    expect(await taskPage.$eval('.message p', (p) => p.textContent)).toMatch(
-      /^low dead-letter queue, visible/,
-    );
-    const record = await taskPage.$eval('#record pre', (pre) => JSON.parse(pre.textContent ?? ''));
-    expect(record).toMatchObject({ task_id: ids.poison, status: 'FAILED', type: 'poison', priority: 'low' });
-    expect(record.token_hash).toBeUndefined();
-    await shot(taskPage, '3-task-dead-lettered');
+    // Closed whatever happens: a page left open keeps the next one in the background, where nothing is drawn.
+    try {
+      await taskPage.setViewport({ width: 1280, height: 1000 });
+      await taskPage.goto(`${runtime.apiUrl}${DASHBOARD}/tasks/${ids.poison}`);
+      await taskPage.waitForSelector('#task-body[data-loaded="true"]');
+      const view = await taskStatus(ids.poison);
+      const text = (field: string) =>
+        taskPage.$eval(`#task-fields [data-field="${field}"]`, (dd) => dd.textContent ?? '');
+      expect(await text('status')).toBe(view.status);
+      expect(view.status).toBe('FAILED');
+      expect(await text('type')).toBe('poison');
+      expect(await text('tier')).toBe('low');
+      expect(await text('attempts')).toBe(String(view.attempts));
+      const error = view.error as { code: string; message: string };
+      expect(await text('error')).toBe(`${error.code}: ${error.message}`);
+      const payload = await taskPage.$eval('.message .payload', (pre) => JSON.parse(pre.textContent ?? ''));
+      expect(payload).toEqual({ doomed: true });
+      expect(await taskPage.$eval('.message p', (p) => p.textContent)).toMatch(
+        /^low dead-letter queue, visible/,
+      );
+      const record = await taskPage.$eval('#record pre', (pre) => JSON.parse(pre.textContent ?? ''));
+      expect(record).toMatchObject({
+        task_id: ids.poison,
+        status: 'FAILED',
+        type: 'poison',
+        priority: 'low',
+      });
+      expect(record.token_hash).toBeUndefined();
+      await shot(taskPage, '3-task-dead-lettered');
 
-    // A finished echo task: the result folded, and no payload any more (no queue holds its message).
-    await taskPage.goto(`${runtime.apiUrl}${DASHBOARD}/tasks/${ids.echo[1]}`);
-    await taskPage.waitForSelector('#task-body[data-loaded="true"]');
-    const echoView = await taskStatus(ids.echo[1]!);
-    expect(await text('status')).toBe('SUCCEEDED');
-    expect(await taskPage.$eval('#result', (d) => (d as unknown as { open: boolean }).open)).toBe(false);
-    const result = await taskPage.$eval('#result pre', (pre) => JSON.parse(pre.textContent ?? ''));
-    expect(result).toEqual(echoView.result);
-    expect(await taskPage.$('.message')).toBeNull();
-    expect(await taskPage.$eval('#payload-note', (p) => p.textContent)).toMatch(/No queue holds a message/);
-    await taskPage.click('#result summary');
-    await shot(taskPage, '4-task-succeeded');
-    await taskPage.close();
+      // A finished echo task: the result folded, and no payload any more (no queue holds its message).
+      await taskPage.goto(`${runtime.apiUrl}${DASHBOARD}/tasks/${ids.echo[1]}`);
+      await taskPage.waitForSelector('#task-body[data-loaded="true"]');
+      const echoView = await taskStatus(ids.echo[1]!);
+      expect(await text('status')).toBe('SUCCEEDED');
+      expect(await taskPage.$eval('#result', (d) => (d as unknown as { open: boolean }).open)).toBe(false);
+      const result = await taskPage.$eval('#result pre', (pre) => JSON.parse(pre.textContent ?? ''));
+      expect(result).toEqual(echoView.result);
+      expect(await taskPage.$('.message')).toBeNull();
+      expect(await taskPage.$eval('#payload-note', (p) => p.textContent)).toMatch(/No queue holds a message/);
+      // The page is redrawn every second: a click held longer than that still unfolds the result, and it stays
+      // unfolded through the next redraws.
+      await taskPage.click('#result summary', HELD_CLICK);
+      const unfoldedAt = await taskPage.$eval('#updated', (u) => u.textContent ?? '');
+      await taskPage.waitForFunction(
+        (before: string) => document.getElementById('updated')?.textContent !== before,
+        { timeout: 20_000 },
+        unfoldedAt,
+      );
+      expect(await taskPage.$eval('#result', (d) => (d as unknown as { open: boolean }).open)).toBe(true);
+      await shot(taskPage, '4-task-succeeded');
+    } finally {
+      await taskPage.close();
+    }
+  });
+
+  it('cancels a running async task from its page while heartbeats redraw it', async () => {
+    const id = await submit('async-echo', 'high', { ms: 120_000, heartbeat_ms: 200 });
+    const taskPage = await browser.newPage();
+    try {
+      await taskPage.setViewport({ width: 1280, height: 1000 });
+      await taskPage.goto(`${runtime.apiUrl}${DASHBOARD}/tasks/${id}`);
+      // Running, with progress: every redraw now has something new to show.
+      await taskPage.waitForSelector('#progress progress', { timeout: 30_000 });
+      await taskPage.waitForSelector('#cancel:not([disabled])');
+      const asked: string[] = [];
+      taskPage.on('dialog', (dialog) => {
+        asked.push(dialog.message());
+        void dialog.accept();
+      });
+      await taskPage.click('#cancel', HELD_CLICK);
+      await eventually(async () => (asked.length === 1 ? true : undefined), 'the cancel confirmation');
+      expect(asked[0]).toBe(`Cancel task ${id}? (the same as DELETE /tasks/${id}, or taskq cancel ${id})`);
+      await taskPage.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '') !== '');
+      expect(await taskPage.$eval('#notice', (n) => n.textContent)).toBe(`task ${id}: cancelled`);
+      // A running async task is told at its next heartbeat, and ends CANCELLED when it stops.
+      await eventually(
+        async () => ((await taskStatus(id)).status === 'CANCELLED' ? true : undefined),
+        'the async task ending CANCELLED',
+      );
+      await taskPage.waitForFunction(
+        () =>
+          [...document.querySelectorAll('#task-fields [data-field="status"]')].some(
+            (dd) => dd.textContent === 'CANCELLED',
+          ),
+        { timeout: 20_000 },
+      );
+      expect(await taskPage.$('#cancel')).toBeNull();
+    } finally {
+      await taskPage.close();
+    }
   });
 
   it('a cross-site page cannot purge, even in the browser that holds the secret', async () => {
@@ -545,7 +605,7 @@ describe('dashboard in chromium', () => {
       void dialog.dismiss();
     };
     page.on('dialog', dismiss);
-    await page.click('[data-dlq="low"] button.purge');
+    await page.click('[data-dlq="low"] button.purge', HELD_CLICK);
     await eventually(async () => (dismissed.length === 1 ? true : undefined), 'the purge confirmation');
     expect(dismissed[0]).toMatch(/Purge the low dead-letter queue/);
     page.off('dialog', dismiss);
@@ -557,11 +617,12 @@ describe('dashboard in chromium', () => {
       accepted.push(dialog.message());
       void dialog.accept();
     });
-    await page.click('[data-dlq="low"] button.redrive');
-    await page.waitForFunction(() => /requeued/.test(document.getElementById('notice')?.textContent ?? ''), {
+    await page.click('[data-dlq="low"] button.redrive', HELD_CLICK);
+    await eventually(async () => (accepted.length === 1 ? true : undefined), 'the redrive confirmation');
+    expect(accepted[0]).toMatch(/Redrive every dead letter of the low tier/);
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '') !== '', {
       timeout: 60_000,
     });
-    expect(accepted[0]).toMatch(/Redrive every dead letter of the low tier/);
     expect(await page.$eval('#notice', (n) => n.textContent)).toMatch(
       /^low: 1 task\(s\) requeued, 1 message\(s\) moved back/,
     );

@@ -12,7 +12,8 @@ function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs ?? {})) {
     if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    if (HANDLERS.includes(name)) node[name] = value;
+    else if (name.startsWith('on')) throw new Error(`el(): ${name} is not in HANDLERS`);
     else node.setAttribute(name, value === true ? '' : String(value));
   }
   for (const child of children.flat()) {
@@ -20,6 +21,65 @@ function el(tag, attrs, ...children) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
+}
+
+/** The attributes that name what an element shows: an element of another name is another element, never patched. */
+const IDENTITY = [
+  'id',
+  'data-tier',
+  'data-agent',
+  'data-dlq',
+  'data-task',
+  'data-subscriber',
+  'data-message',
+];
+
+/** The event handlers el() may set: properties, so that morph can carry them over. */
+const HANDLERS = ['onclick', 'onchange', 'oninput'];
+
+function sameThing(old, next) {
+  if (old.nodeType !== next.nodeType || old.nodeName !== next.nodeName) return false;
+  return (
+    old.nodeType !== Node.ELEMENT_NODE || IDENTITY.every((a) => old.getAttribute(a) === next.getAttribute(a))
+  );
+}
+
+/**
+ * Makes `old` show what `next` shows, keeping `old` and every descendant that still names the same thing.
+ *
+ * The page is redrawn every second. Chromium fires no click when the pressed element leaves the page before the
+ * release, so a redraw that replaced its buttons, links and summaries would lose a click now and then (and one
+ * held for a second, always). Whether a reader unfolded a <details> is the reader's: a redraw leaves it.
+ */
+function morph(old, next) {
+  if (!sameThing(old, next)) {
+    old.replaceWith(next);
+    return;
+  }
+  if (old.nodeType !== Node.ELEMENT_NODE) {
+    if (old.nodeValue !== next.nodeValue) old.nodeValue = next.nodeValue;
+    return;
+  }
+  const readersOwn = (name) => name === 'open' && old.nodeName === 'DETAILS';
+  for (const name of old.getAttributeNames())
+    if (!next.hasAttribute(name) && !readersOwn(name)) old.removeAttribute(name);
+  for (const name of next.getAttributeNames())
+    if (old.getAttribute(name) !== next.getAttribute(name) && !readersOwn(name))
+      old.setAttribute(name, next.getAttribute(name));
+  for (const handler of HANDLERS) old[handler] = next[handler];
+  redraw(old, [...next.childNodes]);
+}
+
+/** Redraws `parent`'s children as `children` (elements, strings or nothing) in place: see morph. */
+function redraw(parent, children) {
+  const next = el('div', {}, children).childNodes;
+  const wanted = [...next];
+  const olds = [...parent.childNodes];
+  for (const [i, child] of wanted.entries()) {
+    if (i < olds.length) morph(olds[i], child);
+    else parent.append(child);
+  }
+  for (const extra of olds.slice(wanted.length)) extra.remove();
 }
 
 function num(value, digits = 0) {
@@ -203,32 +263,31 @@ function tierName(t, many) {
 
 function drawTiers(tiers) {
   const many = new Set(tiers.map((t) => t.queue)).size > 1;
-  document
-    .querySelector('#tiers tbody')
-    .replaceChildren(
-      ...tiers.map((t) =>
-        el(
-          'tr',
-          { 'data-tier': tierName(t, many) },
-          el('td', {}, tierName(t, many)),
-          numCell('visible', t.visible),
-          numCell('in_flight', t.in_flight),
-          numCell('delayed', t.delayed),
-          numCell(
-            'produced_per_second',
-            t.produced_per_second,
-            `${num(t.produced_per_second, 2)} (${t.produced_last_minute})`,
-          ),
-          numCell(
-            'consumed_per_second',
-            t.consumed_per_second,
-            `${num(t.consumed_per_second, 2)} (${t.consumed_last_minute})`,
-          ),
-          numCell('oldest_age_seconds', t.oldest_age_seconds, age(t.oldest_age_seconds)),
-          numCell('dlq_depth', t.dlq_depth),
+  redraw(
+    document.querySelector('#tiers tbody'),
+    tiers.map((t) =>
+      el(
+        'tr',
+        { 'data-tier': tierName(t, many) },
+        el('td', {}, tierName(t, many)),
+        numCell('visible', t.visible),
+        numCell('in_flight', t.in_flight),
+        numCell('delayed', t.delayed),
+        numCell(
+          'produced_per_second',
+          t.produced_per_second,
+          `${num(t.produced_per_second, 2)} (${t.produced_last_minute})`,
         ),
+        numCell(
+          'consumed_per_second',
+          t.consumed_per_second,
+          `${num(t.consumed_per_second, 2)} (${t.consumed_last_minute})`,
+        ),
+        numCell('oldest_age_seconds', t.oldest_age_seconds, age(t.oldest_age_seconds)),
+        numCell('dlq_depth', t.dlq_depth),
       ),
-    );
+    ),
+  );
 }
 
 function limitText(limit) {
@@ -244,30 +303,26 @@ function limitText(limit) {
 }
 
 function drawAgents(agents) {
-  document
-    .querySelector('#agents tbody')
-    .replaceChildren(
-      ...agents.map((a) =>
-        el(
-          'tr',
-          { 'data-agent': a.type },
-          el('td', {}, a.type),
-          el('td', {}, a.mode),
-          numCell('running', a.running),
-          numCell('succeeded_per_minute', a.succeeded_per_minute),
-          numCell('failed_per_minute', a.failed_per_minute),
-          numCell('p50', a.latency_ms.p50, ms(a.latency_ms.p50)),
-          numCell('p95', a.latency_ms.p95, ms(a.latency_ms.p95)),
-          el(
-            'td',
-            { 'data-field': 'limit', 'data-value': a.limit ? a.limit.in_use : '' },
-            limitText(a.limit),
-          ),
-        ),
+  redraw(
+    document.querySelector('#agents tbody'),
+    agents.map((a) =>
+      el(
+        'tr',
+        { 'data-agent': a.type },
+        el('td', {}, a.type),
+        el('td', {}, a.mode),
+        numCell('running', a.running),
+        numCell('succeeded_per_minute', a.succeeded_per_minute),
+        numCell('failed_per_minute', a.failed_per_minute),
+        numCell('p50', a.latency_ms.p50, ms(a.latency_ms.p50)),
+        numCell('p95', a.latency_ms.p95, ms(a.latency_ms.p95)),
+        el('td', { 'data-field': 'limit', 'data-value': a.limit ? a.limit.in_use : '' }, limitText(a.limit)),
       ),
-    );
+    ),
+  );
   const running = agents.flatMap((a) => (a.async_running ?? []).map((r) => ({ ...r, type: a.type })));
-  document.getElementById('async-running').replaceChildren(
+  redraw(
+    document.getElementById('async-running'),
     running.length === 0
       ? el('p', { class: 'hint' }, 'No async task running.')
       : el(
@@ -335,8 +390,9 @@ async function dlqAction(tier, queue, kind) {
 
 function drawDlq(doc) {
   const many = new Set(doc.tiers.map((t) => t.queue)).size > 1;
-  document.getElementById('dlq').replaceChildren(
-    ...doc.tiers.map((t) =>
+  redraw(
+    document.getElementById('dlq'),
+    doc.tiers.map((t) =>
       el(
         'div',
         { class: 'tier-dlq', 'data-dlq': tierName(t, many) },
@@ -419,24 +475,23 @@ async function drawTasks() {
   const doc = await getJson(`/tasks?${params}`);
   document.getElementById('tasks-count').textContent =
     `${doc.tasks.length} shown of ${doc.matching} matching`;
-  document
-    .querySelector('#tasks tbody')
-    .replaceChildren(
-      ...doc.tasks.map((t) =>
-        el(
-          'tr',
-          { 'data-task': t.task_id },
-          el('td', {}, taskLink(t.task_id)),
-          el('td', { 'data-field': 'type' }, t.type),
-          el('td', { 'data-field': 'tier' }, t.priority),
-          el('td', { 'data-field': 'status', class: `status-${t.status}` }, t.status),
-          numCell('attempts', t.attempts),
-          el('td', {}, time(t.created_at)),
-          el('td', {}, time(t.finished_at)),
-          el('td', {}, t.error ? t.error.code : ''),
-        ),
+  redraw(
+    document.querySelector('#tasks tbody'),
+    doc.tasks.map((t) =>
+      el(
+        'tr',
+        { 'data-task': t.task_id },
+        el('td', {}, taskLink(t.task_id)),
+        el('td', { 'data-field': 'type' }, t.type),
+        el('td', { 'data-field': 'tier' }, t.priority),
+        el('td', { 'data-field': 'status', class: `status-${t.status}` }, t.status),
+        numCell('attempts', t.attempts),
+        el('td', {}, time(t.created_at)),
+        el('td', {}, time(t.finished_at)),
+        el('td', {}, t.error ? t.error.code : ''),
       ),
-    );
+    ),
+  );
 }
 
 let busy = false;
@@ -612,14 +667,11 @@ async function refreshTask(id) {
       ),
     );
     const body = document.getElementById('task-body');
-    // Redrawn every second: what the reader unfolded stays unfolded.
-    const open = new Set([...body.querySelectorAll('details[open]')].map((d) => d.id));
-    body.replaceChildren(...parts.filter(Boolean));
-    for (const id of open) document.getElementById(id)?.setAttribute('open', '');
+    redraw(body, parts);
     document.getElementById('updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
     body.dataset.loaded = 'true';
   } catch (error) {
-    document.getElementById('task-body').replaceChildren(el('p', { class: 'error' }, error.message));
+    redraw(document.getElementById('task-body'), [el('p', { class: 'error' }, error.message)]);
   } finally {
     busy = false;
   }
