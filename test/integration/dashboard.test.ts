@@ -150,6 +150,27 @@ function rowValues(page: Page, selector: string): Promise<Record<string, string>
   );
 }
 
+/** Clicks `selector` (held, see HELD_CLICK), answers the confirmation it opens, and returns the question asked. */
+async function clickAndConfirm(page: Page, selector: string, answer: 'accept' | 'dismiss'): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const asked = new Promise<string>((resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`clicking ${selector} opened no confirmation in 30 s`)),
+      30_000,
+    );
+    page.once('dialog', (dialog) => {
+      resolve(dialog.message());
+      void (answer === 'accept' ? dialog.accept() : dialog.dismiss());
+    });
+  });
+  try {
+    await page.click(selector, HELD_CLICK);
+    return await asked;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -541,14 +562,9 @@ describe('dashboard in chromium', () => {
       // Running, with progress: every redraw now has something new to show.
       await taskPage.waitForSelector('#progress progress', { timeout: 30_000 });
       await taskPage.waitForSelector('#cancel:not([disabled])');
-      const asked: string[] = [];
-      taskPage.on('dialog', (dialog) => {
-        asked.push(dialog.message());
-        void dialog.accept();
-      });
-      await taskPage.click('#cancel', HELD_CLICK);
-      await eventually(async () => (asked.length === 1 ? true : undefined), 'the cancel confirmation');
-      expect(asked[0]).toBe(`Cancel task ${id}? (the same as DELETE /tasks/${id}, or taskq cancel ${id})`);
+      expect(await clickAndConfirm(taskPage, '#cancel', 'accept')).toBe(
+        `Cancel task ${id}? (the same as DELETE /tasks/${id}, or taskq cancel ${id})`,
+      );
       await taskPage.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '') !== '');
       expect(await taskPage.$eval('#notice', (n) => n.textContent)).toBe(`task ${id}: cancelled`);
       // A running async task is told at its next heartbeat, and ends CANCELLED when it stops.
@@ -599,27 +615,15 @@ describe('dashboard in chromium', () => {
     await page.goto(`${runtime.apiUrl}${DASHBOARD}`);
     await page.waitForSelector('[data-dlq="low"] button.purge:not([disabled])');
     // Dismissed: nothing happens.
-    const dismissed: string[] = [];
-    const dismiss = (dialog: import('puppeteer-core').Dialog) => {
-      dismissed.push(dialog.message());
-      void dialog.dismiss();
-    };
-    page.on('dialog', dismiss);
-    await page.click('[data-dlq="low"] button.purge', HELD_CLICK);
-    await eventually(async () => (dismissed.length === 1 ? true : undefined), 'the purge confirmation');
-    expect(dismissed[0]).toMatch(/Purge the low dead-letter queue/);
-    page.off('dialog', dismiss);
+    expect(await clickAndConfirm(page, '[data-dlq="low"] button.purge', 'dismiss')).toMatch(
+      /Purge the low dead-letter queue/,
+    );
     expect(await queueCount(runtime.outputs.LowDeadLetterQueueUrl!)).toBe(1);
 
     // Accepted: the same redrive as `taskq dlq redrive --tier low`.
-    const accepted: string[] = [];
-    page.on('dialog', (dialog) => {
-      accepted.push(dialog.message());
-      void dialog.accept();
-    });
-    await page.click('[data-dlq="low"] button.redrive', HELD_CLICK);
-    await eventually(async () => (accepted.length === 1 ? true : undefined), 'the redrive confirmation');
-    expect(accepted[0]).toMatch(/Redrive every dead letter of the low tier/);
+    expect(await clickAndConfirm(page, '[data-dlq="low"] button.redrive', 'accept')).toMatch(
+      /Redrive every dead letter of the low tier/,
+    );
     await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '') !== '', {
       timeout: 60_000,
     });
