@@ -72,8 +72,7 @@ function morph(old, next) {
 
 /** Redraws `parent`'s children as `children` (elements, strings or nothing) in place: see morph. */
 function redraw(parent, children) {
-  const next = el('div', {}, children).childNodes;
-  const wanted = [...next];
+  const wanted = [...el('div', {}, children).childNodes];
   const olds = [...parent.childNodes];
   for (const [i, child] of wanted.entries()) {
     if (i < olds.length) morph(olds[i], child);
